@@ -1,0 +1,2 @@
+namespace Dclm.Checkpoints;
+internal static class AssemblyMarker { }

@@ -1,0 +1,12 @@
+using System.CommandLine;
+
+namespace Dclm.Cli.Commands;
+
+/// <summary>Every top-level command of the CLI; each lives in its own file.</summary>
+internal static class CommandCatalog
+{
+    public static IEnumerable<Command> All()
+    {
+        yield break;
+    }
+}

@@ -1,0 +1,2 @@
+namespace Dclm.Data;
+internal static class AssemblyMarker { }

@@ -1,0 +1,2 @@
+namespace Dclm.Formats;
+internal static class AssemblyMarker { }

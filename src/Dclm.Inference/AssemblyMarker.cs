@@ -1,0 +1,2 @@
+namespace Dclm.Inference;
+internal static class AssemblyMarker { }

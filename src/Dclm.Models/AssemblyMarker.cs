@@ -1,0 +1,2 @@
+namespace Dclm.Models;
+internal static class AssemblyMarker { }

@@ -1,0 +1,2 @@
+namespace Dclm.Tokenizers;
+internal static class AssemblyMarker { }
