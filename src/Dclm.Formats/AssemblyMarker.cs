@@ -1,2 +1,0 @@
-namespace Dclm.Formats;
-internal static class AssemblyMarker { }

@@ -1,2 +1,0 @@
-namespace Dclm.Inference;
-internal static class AssemblyMarker { }

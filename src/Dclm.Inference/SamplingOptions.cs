@@ -1,0 +1,46 @@
+namespace Dclm.Inference;
+
+/// <summary>
+/// How the next token is chosen. Applied in llama.cpp's order: repetition penalty, top-k, top-p,
+/// min-p, temperature, then a draw. Temperature 0 means greedy (argmax after the penalty).
+/// </summary>
+public sealed record SamplingOptions
+{
+    /// <summary>Softmax temperature; 0 picks the most likely token.</summary>
+    public float Temperature { get; init; } = 0.8f;
+    /// <summary>Keep only the k most likely tokens; 0 = off.</summary>
+    public int TopK { get; init; } = 40;
+    /// <summary>Keep the smallest set of tokens whose probabilities add up to at least p; 1 = off.</summary>
+    public float TopP { get; init; } = 0.95f;
+    /// <summary>Drop tokens less likely than min-p times the most likely one; 0 = off.</summary>
+    public float MinP { get; init; } = 0.05f;
+    /// <summary>CTRL-style penalty on tokens seen in the last <see cref="RepetitionWindow"/> tokens; 1 = off.</summary>
+    public float RepetitionPenalty { get; init; } = 1.0f;
+    /// <summary>How many recent tokens the repetition penalty looks at.</summary>
+    public int RepetitionWindow { get; init; } = 64;
+    /// <summary>Seed of the random draw; the same seed and inputs give the same output.</summary>
+    public ulong Seed { get; init; } = 42;
+    /// <summary>Most tokens to generate.</summary>
+    public int MaxTokens { get; init; } = 128;
+    /// <summary>Generation stops before any of these strings appears in the text.</summary>
+    public IReadOnlyList<string> StopStrings { get; init; } = [];
+    /// <summary>Stop at the model's end-of-sequence token.</summary>
+    public bool StopAtEndOfSequence { get; init; } = true;
+
+    /// <summary>Greedy decoding.</summary>
+    public static SamplingOptions Greedy { get; } = new() { Temperature = 0, TopK = 0, TopP = 1, MinP = 0 };
+
+    /// <summary>Checks ranges and names the offending field.</summary>
+    public SamplingOptions Validate()
+    {
+        static void Require(bool ok, string message) { if (!ok) throw new ArgumentOutOfRangeException(message); }
+        Require(float.IsFinite(Temperature) && Temperature >= 0 && Temperature <= 100, $"temperature {Temperature} must be in [0, 100]");
+        Require(TopK >= 0, $"top_k {TopK} must be 0 or positive");
+        Require(float.IsFinite(TopP) && TopP > 0 && TopP <= 1, $"top_p {TopP} must be in (0, 1]");
+        Require(float.IsFinite(MinP) && MinP >= 0 && MinP <= 1, $"min_p {MinP} must be in [0, 1]");
+        Require(float.IsFinite(RepetitionPenalty) && RepetitionPenalty > 0 && RepetitionPenalty <= 10, $"repetition penalty {RepetitionPenalty} must be in (0, 10]");
+        Require(RepetitionWindow >= 0, $"repetition window {RepetitionWindow} must be 0 or positive");
+        Require(MaxTokens >= 0, $"max tokens {MaxTokens} must be 0 or positive");
+        return this;
+    }
+}

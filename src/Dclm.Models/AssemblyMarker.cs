@@ -1,2 +1,0 @@
-namespace Dclm.Models;
-internal static class AssemblyMarker { }

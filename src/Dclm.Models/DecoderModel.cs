@@ -1,0 +1,158 @@
+using Dclm.Tensors.Compute;
+using Dclm.Tensors.Ops;
+
+namespace Dclm.Models;
+
+/// <summary>
+/// A decoder-only transformer (open_lm/DCLM or Llama, as the config says) that runs forward steps over
+/// batches of tokens from one or more sequences, reading and extending a <see cref="KvCache"/>.
+/// </summary>
+public sealed class DecoderModel : IDisposable
+{
+    private readonly RunState _state = new();
+    private readonly float[][] _inverseFrequencies;
+    private readonly float[]? _alibiSlopes;
+    private readonly float[] _cos, _sin;
+    private readonly object _gate = new();
+
+    public DecoderModel(ModelConfig config, ModelWeights weights, ComputePool? pool = null)
+    {
+        Config = config.Validate();
+        weights.Validate(config);
+        Weights = weights;
+        Pool = pool ?? ComputePool.Shared;
+        var derived = RotaryEmbedding.InverseFrequencies(config.HeadDim, config.RopeTheta);
+        _inverseFrequencies = weights.Layers.Select(l => l.RopeInverseFrequency ?? derived).ToArray();
+        _alibiSlopes = config.Positions == PositionEncoding.Alibi ? AlibiSlopes.For(config.Heads) : null;
+        _cos = new float[config.HeadDim / 2];
+        _sin = new float[config.HeadDim / 2];
+    }
+
+    /// <summary>Hyper-parameters.</summary>
+    public ModelConfig Config { get; }
+    /// <summary>Weights (views into their files).</summary>
+    public ModelWeights Weights { get; }
+    /// <summary>Threads the matrix products run on.</summary>
+    public ComputePool Pool { get; }
+
+    /// <summary>A KV cache sized for this model.</summary>
+    public KvCache CreateCache(int slots = 1, int? capacity = null) => new(Config, slots, capacity ?? Config.ContextLength);
+
+    /// <summary>
+    /// Runs every token of <paramref name="batch"/> through the model, appends their keys and values to
+    /// <paramref name="cache"/>, and writes the logits of the rows named by <see cref="ForwardBatch.LogitRows"/>
+    /// into <paramref name="logits"/>. (rows, vocab)
+    /// Calls are serialised: one forward step at a time per model.
+    /// </summary>
+    public void Forward(ForwardBatch batch, KvCache cache, Span<float> logits)
+    {
+        ValidateBatch(batch, cache, logits.Length);
+        lock (_gate) ForwardLocked(batch, cache, logits);
+    }
+
+    private void ForwardLocked(ForwardBatch batch, KvCache cache, Span<float> logits)
+    {
+        var c = Config;
+        int n = batch.Count, d = c.Dim, kv = c.KeyValueDim, hidden = c.HiddenDim;
+        if (n == 0) return;
+        var s = _state;
+        s.Ensure(c, n);
+
+        for (int t = 0; t < n; t++) Dequantize.Row(Weights.TokenEmbedding, batch.Tokens[t], s.Residual.AsSpan(t * d, d));
+
+        for (int layer = 0; layer < c.Layers; layer++)
+        {
+            var w = Weights.Layers[layer];
+
+            // Attention block: x += Wo · attention(rope(norm_q(Wq·n(x))), rope(norm_k(Wk·n(x))), Wv·n(x))
+            NormRows(s.Residual, w.AttentionNorm, n, d, s.Normed);
+            MatMul.Multiply(s.Normed, n, w.Query, s.Query, Pool);
+            MatMul.Multiply(s.Normed, n, w.Key, s.Key, Pool);
+            MatMul.Multiply(s.Normed, n, w.Value, s.Value, Pool);
+            if (c.QkNorm)
+            {
+                // open_lm normalises Q and K over their full width before splitting heads.
+                for (int t = 0; t < n; t++)
+                {
+                    LayerNorm.Apply(s.Query.AsSpan(t * d, d), w.QueryNorm, c.NormEps, s.Query.AsSpan(t * d, d));
+                    LayerNorm.Apply(s.Key.AsSpan(t * kv, kv), w.KeyNorm, c.NormEps, s.Key.AsSpan(t * kv, kv));
+                }
+            }
+            for (int t = 0; t < n; t++)
+            {
+                if (c.Positions == PositionEncoding.Rotary)
+                {
+                    RotaryEmbedding.Angles(batch.Positions[t], _inverseFrequencies[layer], _cos, _sin);
+                    RotaryEmbedding.Apply(s.Query.AsSpan(t * d, d), c.HeadDim, _cos, _sin, c.RopeStyle);
+                    RotaryEmbedding.Apply(s.Key.AsSpan(t * kv, kv), c.HeadDim, _cos, _sin, c.RopeStyle);
+                }
+                s.Key.AsSpan(t * kv, kv).CopyTo(cache.Keys(layer, batch.Slots[t], batch.Positions[t]));
+                s.Value.AsSpan(t * kv, kv).CopyTo(cache.Values(layer, batch.Slots[t], batch.Positions[t]));
+            }
+            CausalAttention.Run(c, cache, layer, batch, s.Query, s.Attention, _alibiSlopes);
+            MatMul.Multiply(s.Attention, n, w.Output, s.BlockOutput, Pool);
+            AddInPlace(s.Residual, s.BlockOutput, n * d);
+
+            // Feed-forward block: x += W_down · (silu(W_gate·n(x)) ⊙ W_up·n(x))
+            NormRows(s.Residual, w.FeedForwardNorm, n, d, s.Normed);
+            MatMul.Multiply(s.Normed, n, w.Gate, s.Gate, Pool);
+            MatMul.Multiply(s.Normed, n, w.Up, s.Up, Pool);
+            for (int t = 0; t < n; t++)
+                SwiGlu.Apply(s.Gate.AsSpan(t * hidden, hidden), s.Up.AsSpan(t * hidden, hidden), s.Gate.AsSpan(t * hidden, hidden));
+            MatMul.Multiply(s.Gate, n, w.Down, s.BlockOutput, Pool);
+            AddInPlace(s.Residual, s.BlockOutput, n * d);
+        }
+        for (int t = 0; t < n; t++) cache.MarkWritten(batch.Slots[t], batch.Positions[t]);
+
+        // Only the rows that want logits go through the final norm and the (large) output head.
+        int rows = batch.LogitRows.Length;
+        for (int r = 0; r < rows; r++)
+        {
+            int t = batch.LogitRows[r];
+            Norm(s.Residual.AsSpan(t * d, d), Weights.FinalNorm, s.Normed.AsSpan(r * d, d));
+        }
+        MatMul.Multiply(s.Normed, rows, Weights.Output, logits, Pool);
+    }
+
+    private void NormRows(float[] x, float[] gain, int n, int d, float[] destination)
+    {
+        for (int t = 0; t < n; t++) Norm(x.AsSpan(t * d, d), gain, destination.AsSpan(t * d, d));
+    }
+
+    private void Norm(ReadOnlySpan<float> x, ReadOnlySpan<float> gain, Span<float> destination)
+    {
+        if (Config.Norm == NormKind.LayerNorm) LayerNorm.Apply(x, gain, Config.NormEps, destination);
+        else RmsNorm.Apply(x, gain, Config.NormEps, destination);
+    }
+
+    private static void AddInPlace(float[] target, float[] addend, int count) =>
+        System.Numerics.Tensors.TensorPrimitives.Add(target.AsSpan(0, count), addend.AsSpan(0, count), target.AsSpan(0, count));
+
+    private void ValidateBatch(ForwardBatch batch, KvCache cache, int logitsLength)
+    {
+        int n = batch.Count;
+        if (batch.Positions.Length != n || batch.Slots.Length != n)
+            throw new ArgumentException($"batch has {n} tokens but {batch.Positions.Length} positions and {batch.Slots.Length} slots");
+        if (cache.KeyValueDim != Config.KeyValueDim) throw new ArgumentException("the KV cache was made for another model");
+        // Each token must land at or before its slot's current end, so sequences never have gaps.
+        var lengths = new Dictionary<int, int>();
+        for (int i = 0; i < n; i++)
+        {
+            int token = batch.Tokens[i], slot = batch.Slots[i], position = batch.Positions[i];
+            if ((uint)token >= (uint)Config.VocabularySize) throw new ArgumentOutOfRangeException(nameof(batch), $"token id {token} is outside the vocabulary of {Config.VocabularySize}");
+            if ((uint)slot >= (uint)cache.Slots) throw new ArgumentOutOfRangeException(nameof(batch), $"slot {slot} is outside the cache's {cache.Slots} slots");
+            if ((uint)position >= (uint)cache.Capacity) throw new ArgumentOutOfRangeException(nameof(batch), $"position {position} is beyond the cache capacity of {cache.Capacity}");
+            int length = lengths.TryGetValue(slot, out int l) ? l : cache.Length(slot);
+            // Strict append: a caller that rewinds a sequence calls KvCache.Truncate first, so no stale
+            // positions ever sit behind a rewritten one.
+            if (position != length) throw new ArgumentException($"token {i} is at position {position} but slot {slot} holds {length} positions; tokens must extend their sequence in order");
+            lengths[slot] = Math.Max(length, position + 1);
+        }
+        foreach (int row in batch.LogitRows)
+            if ((uint)row >= (uint)n) throw new ArgumentOutOfRangeException(nameof(batch), $"logit row {row} is outside the batch of {n}");
+        if (logitsLength < (long)batch.LogitRows.Length * Config.VocabularySize)
+            throw new ArgumentException($"logits buffer holds {logitsLength} values, {batch.LogitRows.Length} rows need {(long)batch.LogitRows.Length * Config.VocabularySize}");
+    }
+
+    public void Dispose() => Weights.Dispose();
+}

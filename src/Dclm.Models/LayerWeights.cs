@@ -1,0 +1,100 @@
+using Dclm.Tensors;
+
+namespace Dclm.Models;
+
+/// <summary>Weights of one transformer block. Matrices are views; they may point into a memory-mapped file.</summary>
+public sealed class LayerWeights
+{
+    /// <summary>Gain of the pre-attention norm. (dim)</summary>
+    public required float[] AttentionNorm { get; init; }
+    /// <summary>Query projection. (heads·headDim, dim)</summary>
+    public required WeightMatrix Query { get; init; }
+    /// <summary>Key projection. (kvHeads·headDim, dim)</summary>
+    public required WeightMatrix Key { get; init; }
+    /// <summary>Value projection. (kvHeads·headDim, dim)</summary>
+    public required WeightMatrix Value { get; init; }
+    /// <summary>Gain of the LayerNorm over all of Q, when the config has qk-norm. (dim)</summary>
+    public float[]? QueryNorm { get; init; }
+    /// <summary>Gain of the LayerNorm over all of K, when the config has qk-norm. (kvDim)</summary>
+    public float[]? KeyNorm { get; init; }
+    /// <summary>Attention output projection. (dim, heads·headDim)</summary>
+    public required WeightMatrix Output { get; init; }
+    /// <summary>Gain of the pre-feed-forward norm. (dim)</summary>
+    public required float[] FeedForwardNorm { get; init; }
+    /// <summary>SwiGLU gate projection. (hidden, dim)</summary>
+    public required WeightMatrix Gate { get; init; }
+    /// <summary>SwiGLU up projection. (hidden, dim)</summary>
+    public required WeightMatrix Up { get; init; }
+    /// <summary>Feed-forward down projection. (dim, hidden)</summary>
+    public required WeightMatrix Down { get; init; }
+    /// <summary>RoPE frequencies stored with the checkpoint (open_lm keeps inv_freq per layer), or null to derive them. (headDim/2)</summary>
+    public float[]? RopeInverseFrequency { get; init; }
+}
+
+/// <summary>All weights of a decoder, and whatever keeps their memory alive.</summary>
+public sealed class ModelWeights : IDisposable
+{
+    private readonly IDisposable[] _owners;
+
+    public ModelWeights(WeightMatrix tokenEmbedding, LayerWeights[] layers, float[] finalNorm, WeightMatrix output, params IDisposable[] owners)
+    {
+        TokenEmbedding = tokenEmbedding;
+        Layers = layers;
+        FinalNorm = finalNorm;
+        Output = output;
+        _owners = owners;
+    }
+
+    /// <summary>Token embedding table. (vocab, dim)</summary>
+    public WeightMatrix TokenEmbedding { get; }
+    /// <summary>Transformer blocks, first to last.</summary>
+    public LayerWeights[] Layers { get; }
+    /// <summary>Gain of the final norm. (dim)</summary>
+    public float[] FinalNorm { get; }
+    /// <summary>Output head (the embedding itself when tied). (vocab, dim)</summary>
+    public WeightMatrix Output { get; }
+
+    /// <summary>Checks every shape against <paramref name="config"/>, naming the first tensor that disagrees.</summary>
+    public void Validate(ModelConfig config)
+    {
+        static void Matrix(string name, WeightMatrix m, int rows, int cols)
+        {
+            if (m.Rows != rows || m.Columns != cols)
+                throw new InvalidDataException($"tensor {name} is [{m.Rows}, {m.Columns}], the config needs [{rows}, {cols}]");
+        }
+        static void Vector(string name, float[]? v, int length)
+        {
+            if (v is null || v.Length != length) throw new InvalidDataException($"tensor {name} has {v?.Length ?? 0} values, the config needs {length}");
+        }
+        int d = config.Dim, kv = config.KeyValueDim, h = config.HiddenDim;
+        Matrix("token embedding", TokenEmbedding, config.VocabularySize, d);
+        Matrix("output", Output, config.VocabularySize, d);
+        Vector("final norm", FinalNorm, d);
+        if (Layers.Length != config.Layers) throw new InvalidDataException($"the weights have {Layers.Length} layers, the config needs {config.Layers}");
+        for (int i = 0; i < Layers.Length; i++)
+        {
+            var l = Layers[i];
+            Vector($"layer {i} attention norm", l.AttentionNorm, d);
+            Vector($"layer {i} feed-forward norm", l.FeedForwardNorm, d);
+            Matrix($"layer {i} query", l.Query, d, d);
+            Matrix($"layer {i} key", l.Key, kv, d);
+            Matrix($"layer {i} value", l.Value, kv, d);
+            Matrix($"layer {i} attention output", l.Output, d, d);
+            Matrix($"layer {i} gate", l.Gate, h, d);
+            Matrix($"layer {i} up", l.Up, h, d);
+            Matrix($"layer {i} down", l.Down, d, h);
+            if (config.QkNorm)
+            {
+                Vector($"layer {i} q norm", l.QueryNorm, d);
+                Vector($"layer {i} k norm", l.KeyNorm, kv);
+            }
+            if (l.RopeInverseFrequency is { } f && f.Length != config.HeadDim / 2)
+                throw new InvalidDataException($"layer {i} rope inv_freq has {f.Length} values, the config needs {config.HeadDim / 2}");
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var owner in _owners) owner.Dispose();
+    }
+}

@@ -1,0 +1,105 @@
+using Dclm.Tensors.Ops;
+
+namespace Dclm.Models;
+
+/// <summary>Which family of decoder a model belongs to.</summary>
+public enum Architecture
+{
+    /// <summary>open_lm / DCLM: gain-only LayerNorm, qk-norm, fused QKV, half-split RoPE.</summary>
+    OpenLm,
+    /// <summary>Llama: RMSNorm, grouped-query attention, separate Q/K/V.</summary>
+    Llama,
+}
+
+/// <summary>The normalisation used before attention, before the feed-forward and at the end.</summary>
+public enum NormKind
+{
+    /// <summary>LayerNorm with a gain and no bias.</summary>
+    LayerNorm,
+    /// <summary>RMSNorm with a gain.</summary>
+    RmsNorm,
+}
+
+/// <summary>How positions enter attention.</summary>
+public enum PositionEncoding
+{
+    /// <summary>Rotary embeddings on queries and keys.</summary>
+    Rotary,
+    /// <summary>ALiBi: a per-head linear bias −slope_h · (i − j) on attention scores, no rotation.</summary>
+    Alibi,
+    /// <summary>No position information (for tests and ablations).</summary>
+    None,
+}
+
+/// <summary>
+/// Hyper-parameters of a decoder-only transformer. Defaults describe DCLM-7B.
+/// The model never knows which file format the numbers came from.
+/// </summary>
+public sealed record ModelConfig
+{
+    /// <summary>Decoder family.</summary>
+    public Architecture Architecture { get; init; } = Architecture.OpenLm;
+    /// <summary>Residual width d.</summary>
+    public int Dim { get; init; } = 4096;
+    /// <summary>Number of transformer blocks.</summary>
+    public int Layers { get; init; } = 32;
+    /// <summary>Query heads.</summary>
+    public int Heads { get; init; } = 32;
+    /// <summary>Key/value heads (grouped-query attention when fewer than <see cref="Heads"/>).</summary>
+    public int KeyValueHeads { get; init; } = 32;
+    /// <summary>Feed-forward hidden width; open_lm uses 256·ceil(int(8d/3)/256).</summary>
+    public int HiddenDim { get; init; } = 11008;
+    /// <summary>Vocabulary size (rows of the embedding and the output head).</summary>
+    public int VocabularySize { get; init; } = 50432;
+    /// <summary>Longest sequence the model was trained for.</summary>
+    public int ContextLength { get; init; } = 2048;
+    /// <summary>Epsilon inside every normalisation.</summary>
+    public float NormEps { get; init; } = 1e-5f;
+    /// <summary>Normalisation kind.</summary>
+    public NormKind Norm { get; init; } = NormKind.LayerNorm;
+    /// <summary>open_lm's extra LayerNorm over the full width of Q and of K, before the head split and RoPE.</summary>
+    public bool QkNorm { get; init; } = true;
+    /// <summary>Position encoding.</summary>
+    public PositionEncoding Positions { get; init; } = PositionEncoding.Rotary;
+    /// <summary>RoPE base θ.</summary>
+    public double RopeTheta { get; init; } = 10000;
+    /// <summary>How RoPE pairs dimensions; depends on how Q/K rows were laid out by the checkpoint's writer.</summary>
+    public RopeStyle RopeStyle { get; init; } = RopeStyle.HalfSplit;
+    /// <summary>Sliding-window attention: a query attends only to the last this-many positions, itself included. 0 = off.</summary>
+    public int SlidingWindow { get; init; }
+    /// <summary>Output head shares the embedding matrix.</summary>
+    public bool TiedEmbeddings { get; init; }
+
+    /// <summary>Width of one head.</summary>
+    public int HeadDim => Dim / Heads;
+    /// <summary>Width of all key (or value) heads together.</summary>
+    public int KeyValueDim => KeyValueHeads * HeadDim;
+
+    /// <summary>open_lm's SwiGLU hidden width for residual width d: 256·ceil(int(8d/3)/256).</summary>
+    public static int OpenLmHiddenDim(int dim) => 256 * (int)Math.Ceiling((int)(8.0 * dim / 3) / 256.0);
+
+    /// <summary>A DCLM/open_lm config of the given size, with open_lm's derived hidden width.</summary>
+    public static ModelConfig OpenLm(int dim, int layers, int heads, int vocabularySize, int contextLength = 2048) => new()
+    {
+        Architecture = Architecture.OpenLm, Dim = dim, Layers = layers, Heads = heads, KeyValueHeads = heads,
+        HiddenDim = OpenLmHiddenDim(dim), VocabularySize = vocabularySize, ContextLength = contextLength,
+    };
+
+    /// <summary>Checks internal consistency and throws with the offending field named.</summary>
+    public ModelConfig Validate()
+    {
+        static void Require(bool ok, string message) { if (!ok) throw new InvalidDataException("model config: " + message); }
+        Require(Dim > 0 && Dim <= 1 << 16, $"dim {Dim} must be in [1, 65536]");
+        Require(Layers > 0 && Layers <= 1024, $"layers {Layers} must be in [1, 1024]");
+        Require(Heads > 0 && Dim % Heads == 0, $"heads {Heads} must divide dim {Dim}");
+        Require(KeyValueHeads > 0 && Heads % KeyValueHeads == 0, $"key/value heads {KeyValueHeads} must divide heads {Heads}");
+        Require(HeadDim % 2 == 0, $"head width {HeadDim} must be even for RoPE");
+        Require(HiddenDim > 0 && HiddenDim <= 1 << 20, $"hidden dim {HiddenDim} must be in [1, 1048576]");
+        Require(VocabularySize > 0 && VocabularySize <= 1 << 24, $"vocabulary size {VocabularySize} must be in [1, 16777216]");
+        Require(ContextLength > 0 && ContextLength <= 1 << 22, $"context length {ContextLength} must be in [1, 4194304]");
+        Require(NormEps > 0 && NormEps < 1, $"norm eps {NormEps} must be in (0, 1)");
+        Require(RopeTheta > 0, $"rope theta {RopeTheta} must be positive");
+        Require(SlidingWindow >= 0, $"sliding window {SlidingWindow} must be 0 (off) or positive");
+        return this;
+    }
+}

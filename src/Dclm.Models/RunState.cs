@@ -1,0 +1,41 @@
+namespace Dclm.Models;
+
+/// <summary>Activation buffers of one forward step, grown when a larger batch arrives and reused after.</summary>
+internal sealed class RunState
+{
+    public int TokenCapacity { get; private set; }
+    /// <summary>Residual stream. (tokens, dim)</summary>
+    public float[] Residual = [];
+    /// <summary>Normalised residual. (tokens, dim)</summary>
+    public float[] Normed = [];
+    /// <summary>Queries. (tokens, dim)</summary>
+    public float[] Query = [];
+    /// <summary>Keys of the batch. (tokens, kvDim)</summary>
+    public float[] Key = [];
+    /// <summary>Values of the batch. (tokens, kvDim)</summary>
+    public float[] Value = [];
+    /// <summary>Attention output before projection. (tokens, dim)</summary>
+    public float[] Attention = [];
+    /// <summary>Projected block output added to the residual. (tokens, dim)</summary>
+    public float[] BlockOutput = [];
+    /// <summary>Feed-forward gate. (tokens, hidden)</summary>
+    public float[] Gate = [];
+    /// <summary>Feed-forward up. (tokens, hidden)</summary>
+    public float[] Up = [];
+
+    public void Ensure(ModelConfig config, int tokens)
+    {
+        if (tokens <= TokenCapacity) return;
+        int capacity = Math.Max(tokens, TokenCapacity * 2);
+        Residual = new float[capacity * config.Dim];
+        Normed = new float[capacity * config.Dim];
+        Query = new float[capacity * config.Dim];
+        Key = new float[capacity * config.KeyValueDim];
+        Value = new float[capacity * config.KeyValueDim];
+        Attention = new float[capacity * config.Dim];
+        BlockOutput = new float[capacity * config.Dim];
+        Gate = new float[capacity * config.HiddenDim];
+        Up = new float[capacity * config.HiddenDim];
+        TokenCapacity = capacity;
+    }
+}
