@@ -1,2 +1,0 @@
-namespace Dclm.Checkpoints;
-internal static class AssemblyMarker { }

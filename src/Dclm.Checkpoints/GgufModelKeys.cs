@@ -1,0 +1,43 @@
+namespace Dclm.Checkpoints;
+
+/// <summary>
+/// GGUF metadata keys and tensor names, shared by the reader and the converter so they cannot drift.
+/// Architecture "llama" follows llama.cpp; "openlm" is our own name for DCLM/open_lm models, which
+/// llama.cpp does not know.
+/// </summary>
+public static class GgufModelKeys
+{
+    /// <summary>Our architecture name for open_lm/DCLM models.</summary>
+    public const string OpenLmArchitecture = "openlm";
+    /// <summary>llama.cpp's architecture name for Llama models.</summary>
+    public const string LlamaArchitecture = "llama";
+
+    public const string Architecture = "general.architecture";
+    public const string Name = "general.name";
+    public const string FileType = "general.file_type";
+    public const string Alignment = "general.alignment";
+
+    public static string ContextLength(string arch) => $"{arch}.context_length";
+    public static string EmbeddingLength(string arch) => $"{arch}.embedding_length";
+    public static string BlockCount(string arch) => $"{arch}.block_count";
+    public static string FeedForwardLength(string arch) => $"{arch}.feed_forward_length";
+    public static string HeadCount(string arch) => $"{arch}.attention.head_count";
+    public static string HeadCountKv(string arch) => $"{arch}.attention.head_count_kv";
+    public static string LayerNormEpsilon(string arch) => $"{arch}.attention.layer_norm_epsilon";
+    public static string RmsNormEpsilon(string arch) => $"{arch}.attention.layer_norm_rms_epsilon";
+    public static string RopeFreqBase(string arch) => $"{arch}.rope.freq_base";
+    public static string RopeDimensionCount(string arch) => $"{arch}.rope.dimension_count";
+    public static string VocabSize(string arch) => $"{arch}.vocab_size";
+    public static string SlidingWindow(string arch) => $"{arch}.attention.sliding_window";
+    /// <summary>Ours: whether Q and K get a LayerNorm over their full width.</summary>
+    public static string QkNorm(string arch) => $"{arch}.attention.qk_norm";
+    /// <summary>Ours: "rotary", "alibi" or "none".</summary>
+    public static string PositionalEmbedding(string arch) => $"{arch}.positional_embedding";
+    /// <summary>Ours: whether the output head is the token embedding.</summary>
+    public static string TiedEmbeddings(string arch) => $"{arch}.tied_embeddings";
+
+    public const string TokenEmbedding = "token_embd.weight";
+    public const string OutputNorm = "output_norm.weight";
+    public const string Output = "output.weight";
+    public static string Block(int layer, string tensor) => $"blk.{layer}.{tensor}.weight";
+}

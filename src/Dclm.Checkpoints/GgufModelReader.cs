@@ -1,0 +1,87 @@
+using Dclm.Formats;
+using Dclm.Formats.Gguf;
+using Dclm.Models;
+using Dclm.Tensors.Ops;
+
+namespace Dclm.Checkpoints;
+
+/// <summary>Reads the config and binds the weights of a GGUF file of architecture "llama" or "openlm".</summary>
+internal static class GgufModelReader
+{
+    public static ModelConfig ReadConfig(GgufFile file)
+    {
+        string path = file.FilePath;
+        string arch = file.TryGetString(GgufModelKeys.Architecture, out var a) ? a
+            : throw new ModelFileException(path, $"metadata key '{GgufModelKeys.Architecture}' is missing");
+        bool openLm = arch == GgufModelKeys.OpenLmArchitecture;
+        if (!openLm && arch != GgufModelKeys.LlamaArchitecture)
+            throw new ModelFileException(path, $"architecture '{arch}' is not supported (llama, {GgufModelKeys.OpenLmArchitecture})");
+        int Int(string key) => (int)Math.Min(int.MaxValue, file.GetUInt32(key));
+        int heads = Int(GgufModelKeys.HeadCount(arch));
+        int vocabulary = file.TryGetUInt32(GgufModelKeys.VocabSize(arch), out uint vs) ? (int)Math.Min(int.MaxValue, vs)
+            : file.TryGetStringArray("tokenizer.ggml.tokens", out var tokens) ? tokens.Length
+            : (int)file.GetTensor(GgufModelKeys.TokenEmbedding).Shape[0];
+        string positional = file.TryGetString(GgufModelKeys.PositionalEmbedding(arch), out var pe) ? pe : "rotary";
+        try
+        {
+            return new ModelConfig
+            {
+                Architecture = openLm ? Architecture.OpenLm : Architecture.Llama,
+                Dim = Int(GgufModelKeys.EmbeddingLength(arch)),
+                Layers = Int(GgufModelKeys.BlockCount(arch)),
+                Heads = heads,
+                KeyValueHeads = file.TryGetUInt32(GgufModelKeys.HeadCountKv(arch), out uint kv) ? (int)Math.Min(int.MaxValue, kv) : heads,
+                HiddenDim = Int(GgufModelKeys.FeedForwardLength(arch)),
+                VocabularySize = vocabulary,
+                ContextLength = Int(GgufModelKeys.ContextLength(arch)),
+                NormEps = openLm ? file.GetFloat32(GgufModelKeys.LayerNormEpsilon(arch)) : file.GetFloat32(GgufModelKeys.RmsNormEpsilon(arch)),
+                Norm = openLm ? NormKind.LayerNorm : NormKind.RmsNorm,
+                QkNorm = openLm && file.TryGetBool(GgufModelKeys.QkNorm(arch), out bool qk) && qk,
+                Positions = positional switch
+                {
+                    "rotary" => PositionEncoding.Rotary,
+                    "alibi" => PositionEncoding.Alibi,
+                    "none" => PositionEncoding.None,
+                    _ => throw new ModelFileException(path, $"positional embedding '{positional}' is not supported"),
+                },
+                RopeTheta = file.TryGetFloat32(GgufModelKeys.RopeFreqBase(arch), out float theta) ? theta : 10000,
+                // llama.cpp's converter permutes Llama's Q/K rows so that RoPE rotates adjacent pairs;
+                // we store open_lm's rows as trained, so they keep the half split.
+                RopeStyle = openLm ? RopeStyle.HalfSplit : RopeStyle.AdjacentPairs,
+                SlidingWindow = file.TryGetUInt32(GgufModelKeys.SlidingWindow(arch), out uint window) ? (int)Math.Min(int.MaxValue, window) : 0,
+                TiedEmbeddings = !file.Tensors.ContainsKey(GgufModelKeys.Output),
+            }.Validate();
+        }
+        catch (InvalidDataException e)
+        {
+            throw new ModelFileException(path, e.Message, e);
+        }
+    }
+
+    public static ModelWeights Bind(GgufFile file, ModelConfig c)
+    {
+        var t = new TensorBinder(file.FilePath, file.Tensors);
+        int d = c.Dim, kv = c.KeyValueDim, h = c.HiddenDim, v = c.VocabularySize;
+        var layers = new LayerWeights[c.Layers];
+        for (int i = 0; i < c.Layers; i++)
+        {
+            layers[i] = new LayerWeights
+            {
+                AttentionNorm = t.Vector(GgufModelKeys.Block(i, "attn_norm"), d),
+                Query = t.Matrix(GgufModelKeys.Block(i, "attn_q"), d, d),
+                Key = t.Matrix(GgufModelKeys.Block(i, "attn_k"), kv, d),
+                Value = t.Matrix(GgufModelKeys.Block(i, "attn_v"), kv, d),
+                QueryNorm = c.QkNorm ? t.Vector(GgufModelKeys.Block(i, "attn_q_norm"), d) : null,
+                KeyNorm = c.QkNorm ? t.Vector(GgufModelKeys.Block(i, "attn_k_norm"), kv) : null,
+                Output = t.Matrix(GgufModelKeys.Block(i, "attn_output"), d, d),
+                FeedForwardNorm = t.Vector(GgufModelKeys.Block(i, "ffn_norm"), d),
+                Gate = t.Matrix(GgufModelKeys.Block(i, "ffn_gate"), h, d),
+                Up = t.Matrix(GgufModelKeys.Block(i, "ffn_up"), h, d),
+                Down = t.Matrix(GgufModelKeys.Block(i, "ffn_down"), d, h),
+            };
+        }
+        var embedding = t.Matrix(GgufModelKeys.TokenEmbedding, v, d);
+        var output = c.TiedEmbeddings ? embedding : t.Matrix(GgufModelKeys.Output, v, d);
+        return new ModelWeights(embedding, layers, t.Vector(GgufModelKeys.OutputNorm, d), output, file);
+    }
+}
