@@ -3,27 +3,42 @@ namespace Dclm.Tensors.Compute;
 /// <summary>Matrix products against weight matrices of any supported <see cref="GgmlType"/>.</summary>
 public static unsafe class MatMul
 {
+    /// <summary>True when <see cref="Multiply"/> handles weights of <paramref name="type"/>.</summary>
+    public static bool Supports(GgmlType type) => type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16
+        or GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q4_K or GgmlType.Q6_K;
+
     /// <summary>
     /// destination[t, r] = Σ_c input[t, c] · weight[r, c], for input (tokens, weight.Columns) and
-    /// destination (tokens, weight.Rows), both row-major.
+    /// destination (tokens, weight.Rows), both row-major. Quantized weights are multiplied the way
+    /// llama.cpp does it: each input row is quantized once (to Q8_0 for Q8_0/Q4_0 weights, to Q8_K for
+    /// K-quants) and the blocks are combined with exact integer dot products. Rows are split over
+    /// <paramref name="pool"/> (<see cref="ComputePool.Shared"/> when null).
     /// </summary>
-    // PLACEHOLDER: scalar float path only, replaced by the kernels work.
-    public static void Multiply(ReadOnlySpan<float> input, int tokens, in WeightMatrix weight, Span<float> destination, ComputePool? pool = null)
+    public static void Multiply(ReadOnlySpan<float> input, int tokens, in WeightMatrix weight, Span<float> destination, ComputePool? pool = null) =>
+        Multiply(input, tokens, weight, destination, pool ?? ComputePool.Shared, KernelIsaInfo.Best);
+
+    /// <summary>The same product with the kernels of one instruction-set level, for tests.</summary>
+    internal static void Multiply(ReadOnlySpan<float> input, int tokens, in WeightMatrix weight, Span<float> destination, ComputePool pool, KernelIsa isa)
     {
-        int cols = weight.Columns, rows = weight.Rows;
-        if (input.Length < (long)tokens * cols) throw new ArgumentException("input is shorter than tokens × columns");
-        if (destination.Length < (long)tokens * rows) throw new ArgumentException("destination is shorter than tokens × rows");
-        var row = new float[cols];
-        for (int r = 0; r < rows; r++)
+        if (tokens < 0) throw new ArgumentOutOfRangeException(nameof(tokens), "tokens must be non-negative");
+        if (!Supports(weight.Type)) throw new NotSupportedException($"matrix products with {GgmlTypeInfo.Name(weight.Type)} weights are not supported");
+        if (!KernelIsaInfo.IsSupported(isa)) throw new PlatformNotSupportedException($"this processor does not run {isa} kernels");
+        int columns = weight.Columns, rows = weight.Rows;
+        if (input.Length < (long)tokens * columns) throw new ArgumentException($"input holds {input.Length} values, fewer than {tokens} tokens × {columns} columns", nameof(input));
+        if (destination.Length < (long)tokens * rows) throw new ArgumentException($"destination holds {destination.Length} values, fewer than {tokens} tokens × {rows} rows", nameof(destination));
+        if (tokens == 0 || rows == 0) return;
+        if (weight.Data == null) throw new ArgumentException("the weight matrix has no data", nameof(weight));
+
+        fixed (float* x = input)
+        fixed (float* y = destination)
         {
-            Dequantize.Row(weight, r, row);
-            for (int t = 0; t < tokens; t++)
-            {
-                double sum = 0;
-                var x = input.Slice(t * cols, cols);
-                for (int c = 0; c < cols; c++) sum += x[c] * row[c];
-                destination[t * rows + r] = (float)sum;
-            }
+            MatMulJob job = MatMulJob.ForThisThread;
+            job.Prepare(x, tokens, weight, y, isa);
+            // Below ~64k multiply-adds a fork/join costs more than it saves.
+            bool parallel = pool.Threads > 1 && (long)rows * columns * tokens >= 1 << 16 && rows >= 2;
+            if (parallel) pool.Run(job);
+            else job.Execute(0, 1);
+            job.Release();
         }
     }
 }

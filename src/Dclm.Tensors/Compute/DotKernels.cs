@@ -1,0 +1,33 @@
+namespace Dclm.Tensors.Compute;
+
+/// <summary>Picks each dot-product kernel for an instruction-set level, falling back to the best lower one.</summary>
+internal static unsafe class DotKernels
+{
+    public static delegate*<float*, byte*, int, float> Float(GgmlType type, KernelIsa isa) => (type, isa) switch
+    {
+        (GgmlType.F32, KernelIsa.Avx512) => &DotFloat.F32Avx512,
+        (GgmlType.F32, KernelIsa.Avx2) => &DotFloat.F32Avx2,
+        (GgmlType.F32, _) => &DotFloat.F32Scalar,
+        (GgmlType.F16, KernelIsa.Avx512) => &DotFloat.F16Avx512,
+        (GgmlType.F16, KernelIsa.Avx2) => &DotFloat.F16Avx2,
+        (GgmlType.F16, _) => &DotFloat.F16Scalar,
+        (GgmlType.BF16, KernelIsa.Avx512) => &DotFloat.BF16Avx512,
+        (GgmlType.BF16, KernelIsa.Avx2) => &DotFloat.BF16Avx2,
+        (GgmlType.BF16, _) => &DotFloat.BF16Scalar,
+        _ => throw new NotSupportedException($"no float kernel for {GgmlTypeInfo.Name(type)}"),
+    };
+
+    public static delegate*<byte*, Q8Row, int, float> Q8(GgmlType type, KernelIsa isa) => (type, isa) switch
+    {
+        (GgmlType.Q8_0, _) => &DotQ8_0.Scalar,
+        (GgmlType.Q4_0, _) => &DotQ4_0.Scalar,
+        _ => throw new NotSupportedException($"no Q8_0-activation kernel for {GgmlTypeInfo.Name(type)}"),
+    };
+
+    public static delegate*<byte*, Q8KRow, int, float> Q8K(GgmlType type, KernelIsa isa) => (type, isa) switch
+    {
+        (GgmlType.Q4_K, _) => &DotQ4_K.Scalar,
+        (GgmlType.Q6_K, _) => &DotQ6_K.Scalar,
+        _ => throw new NotSupportedException($"no Q8_K-activation kernel for {GgmlTypeInfo.Name(type)}"),
+    };
+}

@@ -1,0 +1,107 @@
+namespace Dclm.Tensors.Compute;
+
+/// <summary>
+/// One matrix product in flight: the quantized activations and the kernels chosen for it. Threads
+/// claim chunks of output rows from a shared counter, and each chunk is computed for every token
+/// while its weight rows are still in cache.
+/// </summary>
+internal sealed unsafe class MatMulJob : ComputeJob
+{
+    [ThreadStatic] private static MatMulJob? cached;
+
+    private enum Family { Float, Q8, Q8K }
+
+    private float* input;
+    private float* output;
+    private int tokens;
+    private WeightMatrix weight;
+    private Family family;
+    private byte* activations;
+    private delegate*<float*, byte*, int, float> floatKernel;
+    private delegate*<byte*, Q8Row, int, float> q8Kernel;
+    private delegate*<byte*, Q8KRow, int, float> q8KKernel;
+    private int chunkRows;
+    private int nextRow;
+
+    /// <summary>The calling thread's reusable job (a product never nests inside another on one thread).</summary>
+    public static MatMulJob ForThisThread => cached ??= new MatMulJob();
+
+    /// <summary>Chooses kernels and quantizes the input rows once for the whole product.</summary>
+    public void Prepare(float* x, int tokenCount, in WeightMatrix matrix, float* y, KernelIsa isa)
+    {
+        input = x;
+        output = y;
+        tokens = tokenCount;
+        weight = matrix;
+        int columns = matrix.Columns;
+        switch (matrix.Type)
+        {
+            case GgmlType.F32 or GgmlType.F16 or GgmlType.BF16:
+                family = Family.Float;
+                floatKernel = DotKernels.Float(matrix.Type, isa);
+                break;
+            case GgmlType.Q8_0 or GgmlType.Q4_0:
+                family = Family.Q8;
+                q8Kernel = DotKernels.Q8(matrix.Type, isa);
+                activations = ScratchBuffer.Activations.Get(Q8Activations.RowBytes(columns) * (nuint)tokenCount);
+                for (int t = 0; t < tokenCount; t++)
+                    Q8Activations.Quantize(x + (long)t * columns, columns, Q8Activations.Row(activations, columns, t));
+                break;
+            default:
+                family = Family.Q8K;
+                q8KKernel = DotKernels.Q8K(matrix.Type, isa);
+                activations = ScratchBuffer.Activations.Get(Q8KActivations.RowBytes(columns) * (nuint)tokenCount);
+                for (int t = 0; t < tokenCount; t++)
+                    Q8KActivations.Quantize(x + (long)t * columns, columns, Q8KActivations.Row(activations, columns, t));
+                break;
+        }
+        // Enough chunks per thread to even out uneven progress, few enough to keep the counter cold.
+        chunkRows = Math.Max(4, matrix.Rows / 64 / 4 * 4);
+        nextRow = 0;
+    }
+
+    /// <summary>Drops the pointers so a finished job holds nothing of the caller's.</summary>
+    public void Release()
+    {
+        input = null;
+        output = null;
+        activations = null;
+        weight = default;
+    }
+
+    public override void Execute(int thread, int threads)
+    {
+        int rows = weight.Rows;
+        while (true)
+        {
+            int start = Interlocked.Add(ref nextRow, chunkRows) - chunkRows;
+            if (start >= rows) return;
+            RunRows(start, Math.Min(rows, start + chunkRows));
+        }
+    }
+
+    private void RunRows(int start, int end)
+    {
+        int columns = weight.Columns, rows = weight.Rows;
+        long rowBytes = weight.RowBytes;
+        byte* data = weight.Data;
+        switch (family)
+        {
+            case Family.Float:
+                for (int r = start; r < end; r++)
+                    for (int t = 0; t < tokens; t++)
+                        output[(long)t * rows + r] = floatKernel(input + (long)t * columns, data + r * rowBytes, columns);
+                break;
+            case Family.Q8:
+                for (int r = start; r < end; r++)
+                    for (int t = 0; t < tokens; t++)
+                        output[(long)t * rows + r] = q8Kernel(data + r * rowBytes, Q8Activations.Row(activations, columns, t), columns / 32);
+                break;
+            case Family.Q8K:
+                for (int r = start; r < end; r++)
+                    for (int t = 0; t < tokens; t++)
+                        output[(long)t * rows + r] = q8KKernel(data + r * rowBytes, Q8KActivations.Row(activations, columns, t), columns / 256);
+                break;
+        }
+    }
+}

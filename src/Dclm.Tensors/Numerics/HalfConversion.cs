@@ -1,0 +1,84 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Dclm.Tensors.Numerics;
+
+/// <summary>
+/// IEEE 754 binary16 (ggml's f16) to and from float, bit-exact with ggml: float to half rounds to
+/// nearest, ties to even (what F16C's vcvtps2ph with rounding mode 0 does), NaN stays NaN (and comes out quiet).
+/// </summary>
+public static class HalfConversion
+{
+    /// <summary>2^112, the factor between a half's and a float's exponent bias (bits 0x77800000).</summary>
+    private static readonly float TwoPow112 = BitConverter.Int32BitsToSingle(0x77800000);
+
+    /// <summary>The float value of the half whose bits are <paramref name="bits"/> (exact).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float ToSingle(ushort bits) => (float)BitConverter.UInt16BitsToHalf(bits);
+
+    /// <summary>The bits of the half nearest to <paramref name="value"/>, ties to even.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ushort FromSingle(float value) => BitConverter.HalfToUInt16Bits((Half)value);
+
+    /// <summary>destination[i] = ToSingle(source[i]).</summary>
+    public static unsafe void ToSingle(ReadOnlySpan<ushort> source, Span<float> destination)
+    {
+        if (destination.Length < source.Length) throw new ArgumentException("destination is shorter than source", nameof(destination));
+        fixed (ushort* s = source)
+        fixed (float* d = destination)
+            ToSingle(s, d, source.Length);
+    }
+
+    /// <summary>destination[i] = FromSingle(source[i]).</summary>
+    public static unsafe void FromSingle(ReadOnlySpan<float> source, Span<ushort> destination)
+    {
+        if (destination.Length < source.Length) throw new ArgumentException("destination is shorter than source", nameof(destination));
+        fixed (float* s = source)
+        fixed (ushort* d = destination)
+            for (int i = 0; i < source.Length; i++) d[i] = FromSingle(s[i]);
+    }
+
+    /// <summary>Bulk half to float over raw memory; the kernels' entry point.</summary>
+    internal static unsafe void ToSingle(ushort* source, float* destination, int count)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i + 16 <= count; i += 16)
+                Vector512.Store(Widen16(Vector256.Load(source + i)), destination + i);
+        else if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= count; i += 8)
+                Vector256.Store(Widen8(Vector128.Load(source + i)), destination + i);
+        for (; i < count; i++) destination[i] = ToSingle(source[i]);
+    }
+
+    /// <summary>
+    /// Sixteen halves to floats. Moving the 15 exponent+mantissa bits up by 13 and multiplying by 2^112
+    /// rebases the exponent from bias 15 to bias 127, and handles subnormals exactly (the product is
+    /// representable). Infinity and NaN (exponent 31) get the float exponent 255 instead.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> Widen16(Vector256<ushort> halves)
+    {
+        Vector512<uint> h = Vector512.Create(Vector256.WidenLower(halves), Vector256.WidenUpper(halves));
+        Vector512<uint> magnitude = (h & Vector512.Create(0x7FFFu)) << 13;
+        Vector512<uint> sign = (h & Vector512.Create(0x8000u)) << 16;
+        Vector512<float> scaled = magnitude.AsSingle() * Vector512.Create(TwoPow112);
+        Vector512<uint> special = Vector512.GreaterThanOrEqual(magnitude, Vector512.Create(0x7C00u << 13));
+        // NaN payloads come out quiet, as F16C's vcvtph2ps and System.Half do.
+        Vector512<uint> infNan = magnitude | Vector512.Create(0x7F800000u) | (Vector512.GreaterThan(magnitude, Vector512.Create(0x7C00u << 13)) & Vector512.Create(0x00400000u));
+        return (Vector512.ConditionalSelect(special, infNan, scaled.AsUInt32()) | sign).AsSingle();
+    }
+
+    /// <summary>Eight halves to floats; see <see cref="Widen16"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> Widen8(Vector128<ushort> halves)
+    {
+        Vector256<uint> h = Vector256.Create(Vector128.WidenLower(halves), Vector128.WidenUpper(halves));
+        Vector256<uint> magnitude = (h & Vector256.Create(0x7FFFu)) << 13;
+        Vector256<uint> sign = (h & Vector256.Create(0x8000u)) << 16;
+        Vector256<float> scaled = magnitude.AsSingle() * Vector256.Create(TwoPow112);
+        Vector256<uint> special = Vector256.GreaterThanOrEqual(magnitude, Vector256.Create(0x7C00u << 13));
+        Vector256<uint> infNan = magnitude | Vector256.Create(0x7F800000u) | (Vector256.GreaterThan(magnitude, Vector256.Create(0x7C00u << 13)) & Vector256.Create(0x00400000u));
+        return (Vector256.ConditionalSelect(special, infNan, scaled.AsUInt32()) | sign).AsSingle();
+    }
+}

@@ -1,0 +1,94 @@
+using Dclm.Tensors.Compute;
+using Dclm.Tensors.Quantization;
+
+namespace Dclm.Tensors.Tests;
+
+/// <summary>MatMul for every weight type and instruction-set level against a float64 product of the dequantized weights.</summary>
+public unsafe class MatMulTests
+{
+    private static readonly ComputePool TwoThreads = new(2);
+    private static readonly ComputePool ThreeThreads = new(3);
+
+    public static TheoryData<GgmlType, int, int, int> Shapes()
+    {
+        var data = new TheoryData<GgmlType, int, int, int>();
+        foreach (var type in new[] { GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K })
+        {
+            int block = GgmlTypeInfo.BlockSize(type) == 1 ? 1 : GgmlTypeInfo.BlockSize(type);
+            foreach (var (tokens, rows, blocks) in new[] { (1, 1, 1), (1, 37, 3), (3, 67, 5), (8, 130, 2), (13, 9, 7) })
+                data.Add(type, tokens, rows, block == 1 ? blocks * 32 + (rows % 7) : blocks * block);
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void MultiplyMatchesFloat64ReferenceOnEveryIsa(GgmlType type, int tokens, int rows, int columns)
+    {
+        float[] weights = TestData.Weights(rows * columns, rows * 31 + columns);
+        long rowBytes = GgmlTypeInfo.ByteCount(type, columns);
+        var stored = new byte[rowBytes * rows + 64];
+        Quantizer.Quantize(type, weights, rows, columns, stored);
+        float[] input = TestData.Weights(tokens * columns, tokens + 5, scale: 1.0f);
+
+        // The reference multiplies the dequantized weights by the exact input in float64.
+        var dequantized = new float[rows * columns];
+        for (int r = 0; r < rows; r++)
+            Quantizer.DequantizeRow(type, stored.AsSpan((int)(r * rowBytes), (int)rowBytes), dequantized.AsSpan(r * columns, columns));
+
+        fixed (byte* p = stored)
+        {
+            var matrix = new WeightMatrix(p, type, rows, columns);
+            foreach (KernelIsa isa in Enum.GetValues<KernelIsa>())
+            {
+                if (!KernelIsaInfo.IsSupported(isa)) continue;
+                foreach (var pool in new[] { TwoThreads, ThreeThreads })
+                {
+                    var output = new float[tokens * rows + 1];
+                    output[^1] = 12345f;
+                    MatMul.Multiply(input, tokens, matrix, output, pool, isa);
+                    Assert.Equal(12345f, output[^1]);
+                    for (int t = 0; t < tokens; t++)
+                        for (int r = 0; r < rows; r++)
+                        {
+                            double expected = 0, magnitude = 0, activationError = 0;
+                            int block = Math.Max(32, GgmlTypeInfo.BlockSize(type));
+                            for (int b = 0; b < columns; b += block)
+                            {
+                                double amax = 0;
+                                for (int c = b; c < Math.Min(columns, b + block); c++) amax = Math.Max(amax, Math.Abs(input[t * columns + c]));
+                                for (int c = b; c < Math.Min(columns, b + block); c++)
+                                {
+                                    double w = dequantized[r * columns + c], x = input[t * columns + c];
+                                    expected += w * x;
+                                    magnitude += Math.Abs(w * x);
+                                    activationError += Math.Abs(w) * amax / 127 * 0.5;
+                                }
+                            }
+                            bool quantizedActivations = GgmlTypeInfo.BlockSize(type) > 1;
+                            double tolerance = quantizedActivations
+                                ? activationError * 1.01 + magnitude * 2e-3 + 1e-6
+                                : magnitude * 2e-6 + 1e-7;
+                            double actual = output[t * rows + r];
+                            Assert.True(Math.Abs(actual - expected) <= tolerance,
+                                $"{type} {isa} threads={pool.Threads} t={t} r={r}: {actual} vs {expected} (tolerance {tolerance})");
+                        }
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void ValidatesSizes()
+    {
+        var stored = new byte[34 * 4];
+        fixed (byte* p = stored)
+        {
+            var matrix = new WeightMatrix(p, GgmlType.Q8_0, 4, 32);
+            Assert.Throws<ArgumentException>(() => MatMul.Multiply(new float[31], 1, matrix, new float[4]));
+            Assert.Throws<ArgumentException>(() => MatMul.Multiply(new float[32], 1, matrix, new float[3]));
+            Assert.Throws<ArgumentOutOfRangeException>(() => MatMul.Multiply(new float[32], -1, matrix, new float[4]));
+            MatMul.Multiply(ReadOnlySpan<float>.Empty, 0, matrix, Span<float>.Empty);
+        }
+    }
+}
