@@ -1,0 +1,140 @@
+using System.Buffers.Binary;
+using System.Text.Json;
+
+namespace Dclm.Formats.Safetensors;
+
+/// <summary>
+/// One .safetensors file mapped read-only: an 8-byte little-endian header length, a JSON header naming
+/// each tensor's dtype, shape and byte range, then the data. Everything is validated when opened;
+/// <see cref="TensorEntry.Data"/> points into the mapping and is valid until <see cref="Dispose"/>.
+/// </summary>
+public sealed class SafetensorsFile : IDisposable
+{
+    /// <summary>Largest JSON header accepted (the reference implementation's limit).</summary>
+    public const long MaximumHeaderBytes = 100_000_000;
+
+    private const string MetadataKey = "__metadata__";
+
+    private readonly MappedFile file;
+
+    private SafetensorsFile(MappedFile file, long dataOffset, Dictionary<string, string> metadata, Dictionary<string, TensorEntry> tensors)
+    {
+        this.file = file;
+        DataOffset = dataOffset;
+        Metadata = metadata;
+        Tensors = tensors;
+    }
+
+    /// <summary>The path the file was opened with.</summary>
+    public string FilePath => file.Path;
+
+    /// <summary>File size in bytes.</summary>
+    public long FileLength => file.Length;
+
+    /// <summary>Offset of the data section (8 + header length); data_offsets count from here.</summary>
+    public long DataOffset { get; }
+
+    /// <summary>The <c>__metadata__</c> string map (empty when absent).</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; }
+
+    /// <summary>Tensors in header order; shapes are row-major as stored.</summary>
+    public IReadOnlyDictionary<string, TensorEntry> Tensors { get; }
+
+    /// <summary>Maps and validates <paramref name="path"/>; throws <see cref="ModelFileException"/> when it is not a well-formed safetensors file.</summary>
+    public static SafetensorsFile Open(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        MappedFile file = MappedFile.Open(path);
+        try
+        {
+            return Parse(file);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    private static unsafe SafetensorsFile Parse(MappedFile file)
+    {
+        if (file.Length < 8)
+            throw new ModelFileException(file.Path, $"truncated: {file.Length} bytes is too short for the 8-byte header length");
+        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(new ReadOnlySpan<byte>(file.Pointer, 8));
+        if (headerLength > (ulong)(file.Length - 8))
+            throw new ModelFileException(file.Path, $"header length {headerLength} runs past the end of the file ({file.Length} bytes)");
+        if (headerLength > MaximumHeaderBytes)
+            throw new ModelFileException(file.Path, $"header length {headerLength} exceeds the {MaximumHeaderBytes}-byte limit");
+        if (headerLength < 2 || file.Pointer[8] != (byte)'{')
+            throw new ModelFileException(file.Path, "header is not a JSON object");
+
+        long dataOffset = 8 + (long)headerLength;
+        var header = new ReadOnlySpan<byte>(file.Pointer + 8, (int)headerLength).ToArray();
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(header);
+        }
+        catch (JsonException error)
+        {
+            throw new ModelFileException(file.Path, $"header is not valid JSON: {error.Message}", error);
+        }
+
+        using (document)
+        {
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+                throw new ModelFileException(file.Path, "header is not a JSON object");
+            var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+            var tensors = new Dictionary<string, TensorEntry>(StringComparer.Ordinal);
+            var ranges = new List<(string Name, long Begin, long End)>();
+            long dataLength = file.Length - dataOffset;
+            foreach (JsonProperty property in document.RootElement.EnumerateObject())
+            {
+                if (property.Name == MetadataKey)
+                {
+                    ReadMetadata(file.Path, property.Value, metadata);
+                    continue;
+                }
+                var (entry, begin, end) = SafetensorsHeaderEntry.Read(file, property, dataOffset, dataLength);
+                if (!tensors.TryAdd(property.Name, entry))
+                    throw new ModelFileException(file.Path, $"tensor '{property.Name}' appears twice in the header");
+                ranges.Add((property.Name, begin, end));
+            }
+            CheckNoOverlap(file.Path, ranges);
+            return new SafetensorsFile(file, dataOffset, metadata, tensors);
+        }
+    }
+
+    private static void ReadMetadata(string path, JsonElement element, Dictionary<string, string> metadata)
+    {
+        if (element.ValueKind != JsonValueKind.Object)
+            throw new ModelFileException(path, $"{MetadataKey} is a JSON {element.ValueKind}, expected an object of strings");
+        foreach (JsonProperty pair in element.EnumerateObject())
+        {
+            if (pair.Value.ValueKind != JsonValueKind.String)
+                throw new ModelFileException(path, $"{MetadataKey} value '{pair.Name}' is a JSON {pair.Value.ValueKind}, expected a string");
+            if (!metadata.TryAdd(pair.Name, pair.Value.GetString()!))
+                throw new ModelFileException(path, $"{MetadataKey} key '{pair.Name}' appears twice");
+        }
+    }
+
+    private static void CheckNoOverlap(string path, List<(string Name, long Begin, long End)> ranges)
+    {
+        ranges.Sort((left, right) => left.Begin != right.Begin ? left.Begin.CompareTo(right.Begin) : left.End.CompareTo(right.End));
+        for (int index = 1; index < ranges.Count; index++)
+        {
+            var previous = ranges[index - 1];
+            var current = ranges[index];
+            if (current.Begin < previous.End)
+                throw new ModelFileException(path,
+                    $"tensor '{current.Name}' data_offsets [{current.Begin}, {current.End}) overlap tensor '{previous.Name}' [{previous.Begin}, {previous.End})");
+        }
+    }
+
+    /// <summary>The tensor called <paramref name="name"/>, or a <see cref="ModelFileException"/> naming it.</summary>
+    public TensorEntry GetTensor(string name) =>
+        Tensors.TryGetValue(name, out TensorEntry entry) ? entry : throw new ModelFileException(FilePath, $"tensor '{name}' is missing");
+
+    /// <summary>Releases the mapping; tensor pointers become invalid.</summary>
+    public void Dispose() => file.Dispose();
+}
