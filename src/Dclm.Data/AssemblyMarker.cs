@@ -1,2 +1,0 @@
-namespace Dclm.Data;
-internal static class AssemblyMarker { }

@@ -1,0 +1,35 @@
+using System.Diagnostics;
+using System.Text;
+using Dclm.Data.Documents;
+
+namespace Dclm.Data.Pipeline;
+
+/// <summary>A named group of steps whose removals are reported together (one row of report.json).</summary>
+public sealed record DocumentStage(string Name, IReadOnlyList<IDocumentStep> Steps)
+{
+    /// <summary>Runs the steps on <paramref name="document"/>, counting into <paramref name="statistics"/>; false when dropped.</summary>
+    public bool Run(Document document, StageStatistics statistics)
+    {
+        long start = Stopwatch.GetTimestamp();
+        statistics.DocsIn++;
+        statistics.BytesIn += Encoding.UTF8.GetByteCount(document.Text);
+        bool kept = true;
+        foreach (var step in Steps)
+        {
+            var outcome = step.Apply(document);
+            if (!outcome.IsKept)
+            {
+                statistics.Removed(outcome.DropRule!);
+                kept = false;
+                break;
+            }
+        }
+        if (kept)
+        {
+            statistics.DocsOut++;
+            statistics.BytesOut += Encoding.UTF8.GetByteCount(document.Text);
+        }
+        statistics.Seconds += Stopwatch.GetElapsedTime(start).TotalSeconds;
+        return kept;
+    }
+}

@@ -1,0 +1,229 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using Dclm.Data.Dedup;
+using Dclm.Data.Documents;
+using Dclm.Data.Inputs;
+using Dclm.Data.IO;
+using Dclm.Data.Mixing;
+using Dclm.Data.Quality;
+
+namespace Dclm.Data.Pipeline;
+
+/// <summary>
+/// The stages that need every document: exact and BFF/MinHash dedup (order-dependent: earlier documents win,
+/// in unit order), the quality classifier's top-fraction cut, and source mixing. Pass A dedups and scores into
+/// <c>global/dedup-*.jsonl.zst</c>, finishing with <c>global/dedup.stats.json</c>; pass B selects, mixes and
+/// writes <c>documents/*.jsonl.zst</c>, then report.json and the plots. Each pass is deterministic, so a killed
+/// run redoes at most the pass it was in and produces the same files.
+/// </summary>
+public sealed class GlobalPhase(PipelineConfig config, CurationOptions options)
+{
+    private string GlobalDirectory => Path.Combine(options.OutputPath, "global");
+    private string DedupMarker => Path.Combine(GlobalDirectory, "dedup.stats.json");
+    private string ScoresPath => Path.Combine(GlobalDirectory, "scores.bin");
+
+    /// <summary>Runs both passes (skipping pass A when its marker exists) and returns the report.</summary>
+    public CurationReport Run(IReadOnlyList<InputUnit> plan, IProgress<CurationProgress>? progress, CancellationToken cancellation)
+    {
+        var missing = plan.Where(u => !File.Exists(LocalPhase.StatsPath(options.OutputPath, u.Index))).Select(u => u.Index).ToList();
+        if (missing.Count > 0)
+            throw new InvalidOperationException($"{options.OutputPath}: {missing.Count} of {plan.Count} input units are not processed yet (first: {missing[0]}); run every --shard i/N before the global phase");
+        var units = plan.Select(u => LocalPhase.ReadResult(options.OutputPath, u.Index)).ToList();
+        var report = new CurationReport { InputUnits = plan.Count };
+        foreach (var unit in units)
+        {
+            for (int s = 0; s < unit.Stages.Count; s++)
+            {
+                if (report.Stages.Count <= s) report.Stages.Add(new StageStatistics { Name = unit.Stages[s].Name });
+                report.Stages[s].Add(unit.Stages[s]);
+            }
+        }
+        List<StageStatistics> dedupStages;
+        if (File.Exists(DedupMarker)) dedupStages = JsonSerializer.Deserialize<List<StageStatistics>>(File.ReadAllText(DedupMarker))!;
+        else dedupStages = RunDedupPass(plan, units.Sum(u => u.BffNgrams), progress, cancellation);
+        report.Stages.AddRange(dedupStages);
+        RunSelectionPass(report, progress, cancellation);
+        AtomicFile.WriteText(Path.Combine(options.OutputPath, "report.json"), JsonSerializer.Serialize(report, LocalPhase.Json));
+        ReportPlots.Write(report, options.OutputPath);
+        return report;
+    }
+
+    private List<StageStatistics> RunDedupPass(IReadOnlyList<InputUnit> plan, long expectedNgrams, IProgress<CurationProgress>? progress, CancellationToken cancellation)
+    {
+        var dedup = config.Dedup;
+        var exactStats = new StageStatistics { Name = "exact_dedup" };
+        var nearStats = new StageStatistics { Name = dedup.Method == "minhash" ? "minhash_dedup" : "bff_dedup" };
+        var qualityStats = new StageStatistics { Name = "quality_score" };
+        var exact = dedup.Exact ? new ExactDeduplicator() : null;
+        BffDeduplicator? bff = null;
+        MinHashDeduplicator? minhash = null;
+        if (dedup.Method == "bff")
+        {
+            long expected = dedup.Bff.ExpectedNgrams > 0 ? dedup.Bff.ExpectedNgrams : Math.Max(1024, expectedNgrams);
+            var filter = BloomFilter.Create(expected, dedup.Bff.FalsePositiveRate, dedup.Bff.MaxMemoryMb << 20);
+            bff = new BffDeduplicator(filter, dedup.Bff.NgramSize, dedup.Bff.MinNgramSize, dedup.Bff.Threshold);
+            nearStats.Notes["expected_ngrams"] = expected.ToString();
+            nearStats.Notes["filter_bytes"] = filter.SizeInBytes.ToString();
+            nearStats.Notes["hash_functions"] = filter.HashCount.ToString();
+        }
+        else if (dedup.Method == "minhash")
+        {
+            minhash = new MinHashDeduplicator(dedup.Minhash.NgramSize, dedup.Minhash.Bands, dedup.Minhash.Rows, dedup.Minhash.Threshold);
+        }
+        var model = LoadModel(qualityStats);
+
+        var writer = new ChunkedDocumentWriter(GlobalDirectory, "dedup", config.Output.DocumentsPerFile);
+        var scores = new List<double>();
+        long paragraphsRemoved = 0;
+        for (int u = 0; u < plan.Count; u++)
+        {
+            foreach (var document in DocumentJsonl.ReadFile(LocalPhase.PartPath(options.OutputPath, plan[u].Index), plan[u].Source))
+            {
+                cancellation.ThrowIfCancellationRequested();
+                if (exact is not null && !Count(exactStats, document, () => exact.IsDuplicate(document.Text) ? "exact_duplicate" : null)) continue;
+                if (bff is not null && !Count(nearStats, document, () =>
+                    {
+                        var result = bff.Process(document.Text);
+                        paragraphsRemoved += result.ParagraphsRemoved;
+                        document.Text = result.Text;
+                        return result.DocumentRemoved ? "duplicate_document" : result.Text.Length == 0 ? "all_paragraphs_duplicate" : null;
+                    })) continue;
+                if (minhash is not null && !Count(nearStats, document, () => minhash.IsDuplicate(document.Text) ? "near_duplicate" : null)) continue;
+                if (model is not null)
+                {
+                    Count(qualityStats, document, () => { document.QualityScore = model.Score(document.Text); return null; });
+                    scores.Add(document.QualityScore!.Value);
+                }
+                writer.Add(document);
+            }
+            progress?.Report(new CurationProgress("dedup", u + 1, plan.Count));
+        }
+        writer.Complete();
+        if (bff is not null)
+        {
+            nearStats.Notes["paragraphs_removed"] = paragraphsRemoved.ToString();
+            nearStats.Notes["estimated_false_positive_rate"] = bff.Filter.FalsePositiveRate(bff.InsertedNgrams).ToString("G4");
+        }
+        AtomicFile.Write(ScoresPath, stream => { using var w = new BinaryWriter(stream); foreach (var s in scores) w.Write(s); });
+        var stages = new List<StageStatistics>();
+        if (exact is not null) stages.Add(exactStats);
+        if (dedup.Method != "none") stages.Add(nearStats);
+        if (model is not null) stages.Add(qualityStats);
+        else if (config.Quality.Enabled) stages.Add(qualityStats);
+        AtomicFile.WriteText(DedupMarker, JsonSerializer.Serialize(stages, LocalPhase.Json));
+        return stages;
+    }
+
+    private QualityClassifier? LoadModel(StageStatistics statistics)
+    {
+        if (!config.Quality.Enabled) return null;
+        var path = PipelineConfigLoader.Resolve(config, config.Quality.Model);
+        if (!File.Exists(path))
+        {
+            statistics.Notes["skipped"] = $"model {path} not found; train one with 'dclm data train-classifier'";
+            return null;
+        }
+        statistics.Notes["model"] = path;
+        return QualityClassifier.Load(path);
+    }
+
+    private void RunSelectionPass(CurationReport report, IProgress<CurationProgress>? progress, CancellationToken cancellation)
+    {
+        var scored = report.Stages.Any(s => s.Name == "quality_score" && !s.Notes.ContainsKey("skipped"));
+        var qualityStats = new StageStatistics { Name = "quality_filter" };
+        var mixStats = new StageStatistics { Name = "mixing" };
+        double threshold = double.NegativeInfinity;
+        bool[]? keep = null;
+        if (scored)
+        {
+            var scores = ReadScores();
+            if (config.Quality.Threshold is { } fixedThreshold)
+            {
+                threshold = fixedThreshold;
+                qualityStats.Notes["threshold"] = fixedThreshold.ToString("G6");
+            }
+            else
+            {
+                keep = TopFraction(scores, config.Quality.KeepTopFraction);
+                qualityStats.Notes["keep_top_fraction"] = config.Quality.KeepTopFraction.ToString("G6");
+            }
+        }
+        var mixer = config.Mixing.Enabled ? new SourceMixer(config.Mixing.Weights, config.Mixing.DefaultWeight, config.Mixing.Seed) : null;
+        var writer = new ChunkedDocumentWriter(Path.Combine(options.OutputPath, "documents"), "documents", config.Output.DocumentsPerFile);
+        long ordinal = 0;
+        var files = Directory.Exists(GlobalDirectory) ? Directory.EnumerateFiles(GlobalDirectory, "dedup-*.jsonl.zst").Order(StringComparer.Ordinal).ToList() : [];
+        foreach (var file in files)
+        {
+            foreach (var document in DocumentJsonl.ReadFile(file, ""))
+            {
+                cancellation.ThrowIfCancellationRequested();
+                long index = ordinal++;
+                if (scored)
+                {
+                    bool passes = keep is not null ? keep[index] : document.QualityScore >= threshold;
+                    if (!Count(qualityStats, document, () => passes ? null : "below_quality_cut")) continue;
+                }
+                if (mixer is null) { Emit(writer, report, document); continue; }
+                long start = Stopwatch.GetTimestamp();
+                mixStats.DocsIn++;
+                mixStats.BytesIn += Encoding.UTF8.GetByteCount(document.Text);
+                var copies = mixer.Copies(document);
+                if (copies.Count == 0) mixStats.Removed("downsampled");
+                foreach (var copy in copies)
+                {
+                    mixStats.DocsOut++;
+                    mixStats.BytesOut += Encoding.UTF8.GetByteCount(copy.Text);
+                    Emit(writer, report, copy);
+                }
+                mixStats.Seconds += Stopwatch.GetElapsedTime(start).TotalSeconds;
+            }
+        }
+        writer.Complete();
+        progress?.Report(new CurationProgress("select", 1, 1));
+        if (scored) report.Stages.Add(qualityStats);
+        if (mixer is not null) report.Stages.Add(mixStats);
+        report.OutputFiles = writer.Files.Select(f => "documents/" + f).ToList();
+    }
+
+    private static void Emit(ChunkedDocumentWriter writer, CurationReport report, Document document)
+    {
+        writer.Add(document);
+        report.OutputBySource[document.Source] = report.OutputBySource.GetValueOrDefault(document.Source) + 1;
+    }
+
+    private double[] ReadScores()
+    {
+        var bytes = File.ReadAllBytes(ScoresPath);
+        var scores = new double[bytes.Length / 8];
+        Buffer.BlockCopy(bytes, 0, scores, 0, scores.Length * 8);
+        return scores;
+    }
+
+    /// <summary>Marks the ⌈fraction·n⌉ highest scores; ties go to the earlier document so the cut is deterministic.</summary>
+    public static bool[] TopFraction(IReadOnlyList<double> scores, double fraction)
+    {
+        int count = (int)Math.Ceiling(fraction * scores.Count);
+        var order = Enumerable.Range(0, scores.Count).OrderByDescending(i => scores[i]).ThenBy(i => i).Take(count);
+        var keep = new bool[scores.Count];
+        foreach (var i in order) keep[i] = true;
+        return keep;
+    }
+
+    /// <summary>Runs one decision and counts it; <paramref name="decide"/> returns a drop rule or null to keep.</summary>
+    private static bool Count(StageStatistics statistics, Document document, Func<string?> decide)
+    {
+        long start = Stopwatch.GetTimestamp();
+        statistics.DocsIn++;
+        statistics.BytesIn += Encoding.UTF8.GetByteCount(document.Text);
+        var rule = decide();
+        if (rule is not null) statistics.Removed(rule);
+        else
+        {
+            statistics.DocsOut++;
+            statistics.BytesOut += Encoding.UTF8.GetByteCount(document.Text);
+        }
+        statistics.Seconds += Stopwatch.GetElapsedTime(start).TotalSeconds;
+        return rule is null;
+    }
+}

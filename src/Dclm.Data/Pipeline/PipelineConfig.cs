@@ -1,0 +1,195 @@
+using Dclm.Data.Filters;
+
+namespace Dclm.Data.Pipeline;
+
+/// <summary>
+/// The whole pipeline configuration, bound from pipeline.yaml (snake_case keys). Defaults reproduce DCLM-Baseline;
+/// <see cref="PipelineConfigLoader"/> validates every field before a run starts.
+/// </summary>
+public sealed class PipelineConfig
+{
+    /// <summary>HTML to text.</summary>
+    public ExtractionConfig Extraction { get; set; } = new();
+    /// <summary>Language identification.</summary>
+    public LanguageConfig Language { get; set; } = new();
+    /// <summary>RefinedWeb and Gopher heuristics.</summary>
+    public HeuristicsConfig Heuristics { get; set; } = new();
+    /// <summary>Global deduplication.</summary>
+    public DedupConfig Dedup { get; set; } = new();
+    /// <summary>Quality classifier filtering.</summary>
+    public QualityConfig Quality { get; set; } = new();
+    /// <summary>Source mixing.</summary>
+    public MixingConfig Mixing { get; set; } = new();
+    /// <summary>Output layout.</summary>
+    public OutputConfig Output { get; set; } = new();
+    /// <summary>Folder of the YAML file, for resolving relative paths; empty for built-in defaults.</summary>
+    public string BaseDirectory { get; set; } = "";
+}
+
+/// <summary>Main-content extraction settings.</summary>
+public sealed class ExtractionConfig
+{
+    /// <summary>Run the stage.</summary>
+    public bool Enabled { get; set; } = true;
+    /// <summary>Blocks with a larger share of link text are treated as navigation.</summary>
+    public double MaxLinkDensity { get; set; } = 0.6;
+}
+
+/// <summary>Language identification settings.</summary>
+public sealed class LanguageConfig
+{
+    /// <summary>Run the stage.</summary>
+    public bool Enabled { get; set; } = true;
+    /// <summary>Minimum English confidence (DCLM: 0.65).</summary>
+    public double Threshold { get; set; } = 0.65;
+    /// <summary>ISO 639-1 codes the detector chooses among (English is always added).</summary>
+    public List<string> Candidates { get; set; } =
+        ["en", "de", "fr", "es", "it", "pt", "nl", "sv", "da", "nb", "pl", "cs", "ro", "hu", "fi", "tr", "id", "vi", "ru", "uk", "ar", "zh", "ja", "ko", "hi"];
+    /// <summary>Use Lingua's faster trigram-only mode.</summary>
+    public bool LowAccuracy { get; set; }
+    /// <summary>Characters of each page that are scored.</summary>
+    public int MaxChars { get; set; } = 2000;
+}
+
+/// <summary>RefinedWeb/Gopher heuristic settings (DCLM-Baseline values).</summary>
+public sealed class HeuristicsConfig
+{
+    /// <summary>Run the stage.</summary>
+    public bool Enabled { get; set; } = true;
+    /// <summary>Collapse longer newline runs to this many.</summary>
+    public int NewlineMaxConsecutive { get; set; } = 2;
+    /// <summary>Minimum words per page.</summary>
+    public int MinWords { get; set; } = 50;
+    /// <summary>Maximum words per page.</summary>
+    public int MaxWords { get; set; } = 100_000;
+    /// <summary>Minimum mean word length.</summary>
+    public double MinMeanWordLength { get; set; } = 3;
+    /// <summary>Maximum mean word length.</summary>
+    public double MaxMeanWordLength { get; set; } = 10;
+    /// <summary>Maximum (#, ellipsis) symbols per word.</summary>
+    public double MaxSymbolToWordRatio { get; set; } = 0.1;
+    /// <summary>Maximum fraction of lines starting with a bullet.</summary>
+    public double MaxBulletLineFraction { get; set; } = 0.9;
+    /// <summary>Maximum fraction of lines ending with an ellipsis.</summary>
+    public double MaxEllipsisLineFraction { get; set; } = 0.3;
+    /// <summary>Maximum fraction of words without any letter.</summary>
+    public double MaxNonAlphabeticWordFraction { get; set; } = 0.2;
+    /// <summary>Minimum stop-word occurrences.</summary>
+    public int MinStopWords { get; set; } = 2;
+    /// <summary>Gopher repetition thresholds.</summary>
+    public RepetitionYaml Repetition { get; set; } = new();
+    /// <summary>RefinedWeb line removals.</summary>
+    public LineRemovalYaml LineRemovals { get; set; } = new();
+}
+
+/// <summary>Gopher repetition thresholds as written in YAML.</summary>
+public sealed class RepetitionYaml
+{
+    /// <summary>Run the repetition rules.</summary>
+    public bool Enabled { get; set; } = true;
+    /// <summary>See <see cref="RepetitionThresholds.DuplicateLineFraction"/>.</summary>
+    public double DuplicateLineFraction { get; set; } = 0.3;
+    /// <summary>See <see cref="RepetitionThresholds.DuplicateParagraphFraction"/>.</summary>
+    public double DuplicateParagraphFraction { get; set; } = 0.3;
+    /// <summary>See <see cref="RepetitionThresholds.DuplicateLineCharacterFraction"/>.</summary>
+    public double DuplicateLineCharFraction { get; set; } = 0.2;
+    /// <summary>See <see cref="RepetitionThresholds.DuplicateParagraphCharacterFraction"/>.</summary>
+    public double DuplicateParagraphCharFraction { get; set; } = 0.2;
+    /// <summary>Most-common n-gram character fraction for n = 2, 3, 4.</summary>
+    public List<double> TopNgramCharFractions { get; set; } = [0.20, 0.18, 0.16];
+    /// <summary>Duplicated n-gram character fraction for n = 5..10.</summary>
+    public List<double> DuplicateNgramCharFractions { get; set; } = [0.15, 0.14, 0.13, 0.12, 0.11, 0.10];
+}
+
+/// <summary>RefinedWeb line removal settings as written in YAML.</summary>
+public sealed class LineRemovalYaml
+{
+    /// <summary>Run the line removals.</summary>
+    public bool Enabled { get; set; } = true;
+    /// <summary>See <see cref="LineRemovalSettings.MaximumUppercaseFraction"/>.</summary>
+    public double MaxUppercaseFraction { get; set; } = 0.5;
+    /// <summary>See <see cref="LineRemovalSettings.MaximumDigitFraction"/>.</summary>
+    public double MaxDigitFraction { get; set; } = 0.999999;
+    /// <summary>See <see cref="LineRemovalSettings.MinimumWordsPerLine"/>.</summary>
+    public int MinWordsPerLine { get; set; } = 2;
+    /// <summary>See <see cref="LineRemovalSettings.RemoveBoilerplateSubstrings"/>.</summary>
+    public bool RemoveBoilerplateSubstrings { get; set; } = true;
+    /// <summary>See <see cref="LineRemovalSettings.MaximumRemovedWordFraction"/>.</summary>
+    public double MaxRemovedWordFraction { get; set; } = 0.05;
+}
+
+/// <summary>Deduplication settings.</summary>
+public sealed class DedupConfig
+{
+    /// <summary>Drop documents whose normalized text was seen before.</summary>
+    public bool Exact { get; set; } = true;
+    /// <summary>"bff", "minhash" or "none".</summary>
+    public string Method { get; set; } = "bff";
+    /// <summary>BFF settings.</summary>
+    public BffYaml Bff { get; set; } = new();
+    /// <summary>MinHash-LSH settings.</summary>
+    public MinHashYaml Minhash { get; set; } = new();
+}
+
+/// <summary>BFF settings (DCLM: 13-grams, threshold 0.8, fp 0.01, old-both removal).</summary>
+public sealed class BffYaml
+{
+    /// <summary>Words per n-gram.</summary>
+    public int NgramSize { get; set; } = 13;
+    /// <summary>Shorter paragraphs with at least this many words are hashed whole.</summary>
+    public int MinNgramSize { get; set; } = 13;
+    /// <summary>Paragraphs (and documents) with a larger contained share are removed.</summary>
+    public double Threshold { get; set; } = 0.8;
+    /// <summary>Target Bloom filter false-positive rate.</summary>
+    public double FalsePositiveRate { get; set; } = 0.01;
+    /// <summary>Expected distinct n-grams; 0 estimates it from the input.</summary>
+    public long ExpectedNgrams { get; set; }
+    /// <summary>Refuse to allocate a filter larger than this many MiB.</summary>
+    public long MaxMemoryMb { get; set; } = 4096;
+}
+
+/// <summary>MinHash-LSH settings.</summary>
+public sealed class MinHashYaml
+{
+    /// <summary>Words per shingle.</summary>
+    public int NgramSize { get; set; } = 5;
+    /// <summary>LSH bands.</summary>
+    public int Bands { get; set; } = 20;
+    /// <summary>Rows (hashes) per band.</summary>
+    public int Rows { get; set; } = 5;
+    /// <summary>Estimated Jaccard similarity at or above which a candidate pair counts as duplicate.</summary>
+    public double Threshold { get; set; } = 0.8;
+}
+
+/// <summary>Quality classifier settings.</summary>
+public sealed class QualityConfig
+{
+    /// <summary>Run the stage (needs a model).</summary>
+    public bool Enabled { get; set; } = true;
+    /// <summary>Model file (relative to the YAML file); a missing file skips the stage with a note in the report.</summary>
+    public string Model { get; set; } = "../data/models/quality.ftz";
+    /// <summary>Keep the top fraction by score (DCLM: 0.1); ignored when <see cref="Threshold"/> is set.</summary>
+    public double KeepTopFraction { get; set; } = 0.1;
+    /// <summary>Fixed minimum score instead of a top fraction.</summary>
+    public double? Threshold { get; set; }
+}
+
+/// <summary>Mixing settings.</summary>
+public sealed class MixingConfig
+{
+    /// <summary>Run the stage.</summary>
+    public bool Enabled { get; set; }
+    /// <summary>Relative weight per source; sources not named get <see cref="DefaultWeight"/>.</summary>
+    public Dictionary<string, double> Weights { get; set; } = new();
+    /// <summary>Weight of sources not listed.</summary>
+    public double DefaultWeight { get; set; } = 1.0;
+    /// <summary>Seed for the deterministic sampler.</summary>
+    public int Seed { get; set; } = 1234;
+}
+
+/// <summary>Output settings.</summary>
+public sealed class OutputConfig
+{
+    /// <summary>Documents per output file.</summary>
+    public int DocumentsPerFile { get; set; } = 10_000;
+}

@@ -1,0 +1,79 @@
+using YamlDotNet.Core;
+using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.NamingConventions;
+
+namespace Dclm.Data.Pipeline;
+
+/// <summary>Reads and validates pipeline.yaml into a <see cref="PipelineConfig"/>.</summary>
+public static class PipelineConfigLoader
+{
+    /// <summary>Loads <paramref name="path"/>; errors name the file, the line and the field.</summary>
+    public static PipelineConfig Load(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: pipeline config not found");
+        var yaml = File.ReadAllText(path);
+        var config = Parse(yaml, path);
+        config.BaseDirectory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        return config;
+    }
+
+    /// <summary>Parses YAML text; <paramref name="name"/> labels errors.</summary>
+    public static PipelineConfig Parse(string yaml, string name)
+    {
+        var deserializer = new DeserializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance).Build();
+        PipelineConfig config;
+        try
+        {
+            config = deserializer.Deserialize<PipelineConfig?>(yaml) ?? new PipelineConfig();
+        }
+        catch (YamlException error)
+        {
+            var message = (error.InnerException?.Message ?? error.Message).Split('\n')[0];
+            throw new InvalidDataException($"{name}: line {error.Start.Line}: {message}");
+        }
+        Validate(config, name);
+        return config;
+    }
+
+    /// <summary>Checks every range; throws naming the first bad field.</summary>
+    public static void Validate(PipelineConfig config, string name)
+    {
+        void Require(bool ok, string field, string rule)
+        {
+            if (!ok) throw new InvalidDataException($"{name}: {field} {rule}");
+        }
+        static bool Fraction(double v) => v is >= 0 and <= 1;
+        Require(config.Extraction.MaxLinkDensity is > 0 and <= 1, "extraction.max_link_density", "must be in (0, 1]");
+        Require(Fraction(config.Language.Threshold), "language.threshold", "must be in [0, 1]");
+        Require(config.Language.MaxChars >= 16, "language.max_chars", "must be at least 16");
+        var h = config.Heuristics;
+        Require(h.NewlineMaxConsecutive >= 1, "heuristics.newline_max_consecutive", "must be at least 1");
+        Require(h.MinWords >= 0 && h.MaxWords >= h.MinWords, "heuristics.min_words/max_words", "must satisfy 0 <= min <= max");
+        Require(h.MinMeanWordLength >= 0 && h.MaxMeanWordLength >= h.MinMeanWordLength, "heuristics.min/max_mean_word_length", "must satisfy 0 <= min <= max");
+        Require(h.MaxSymbolToWordRatio >= 0, "heuristics.max_symbol_to_word_ratio", "must be non-negative");
+        Require(Fraction(h.MaxBulletLineFraction), "heuristics.max_bullet_line_fraction", "must be in [0, 1]");
+        Require(Fraction(h.MaxEllipsisLineFraction), "heuristics.max_ellipsis_line_fraction", "must be in [0, 1]");
+        Require(Fraction(h.MaxNonAlphabeticWordFraction), "heuristics.max_non_alphabetic_word_fraction", "must be in [0, 1]");
+        Require(h.Repetition.TopNgramCharFractions.Count == 3, "heuristics.repetition.top_ngram_char_fractions", "must list 3 values (n = 2, 3, 4)");
+        Require(h.Repetition.DuplicateNgramCharFractions.Count == 6, "heuristics.repetition.duplicate_ngram_char_fractions", "must list 6 values (n = 5..10)");
+        Require(Fraction(h.LineRemovals.MaxRemovedWordFraction), "heuristics.line_removals.max_removed_word_fraction", "must be in [0, 1]");
+        var d = config.Dedup;
+        Require(d.Method is "bff" or "minhash" or "none", "dedup.method", "must be bff, minhash or none");
+        Require(d.Bff.NgramSize is >= 1 and <= 64, "dedup.bff.ngram_size", "must be in 1..64");
+        Require(d.Bff.MinNgramSize >= 1 && d.Bff.MinNgramSize <= d.Bff.NgramSize, "dedup.bff.min_ngram_size", "must be in 1..ngram_size");
+        Require(Fraction(d.Bff.Threshold), "dedup.bff.threshold", "must be in [0, 1]");
+        Require(d.Bff.FalsePositiveRate is > 0 and < 1, "dedup.bff.false_positive_rate", "must be in (0, 1)");
+        Require(d.Bff.ExpectedNgrams >= 0, "dedup.bff.expected_ngrams", "must be non-negative");
+        Require(d.Bff.MaxMemoryMb >= 1, "dedup.bff.max_memory_mb", "must be at least 1");
+        Require(d.Minhash.NgramSize >= 1 && d.Minhash.Bands >= 1 && d.Minhash.Rows >= 1 && d.Minhash.Bands * d.Minhash.Rows <= 1024, "dedup.minhash", "needs ngram_size, bands, rows >= 1 and bands*rows <= 1024");
+        Require(Fraction(d.Minhash.Threshold), "dedup.minhash.threshold", "must be in [0, 1]");
+        Require(config.Quality.KeepTopFraction is > 0 and <= 1, "quality.keep_top_fraction", "must be in (0, 1]");
+        Require(config.Quality.Threshold is null || Fraction(config.Quality.Threshold.Value), "quality.threshold", "must be in [0, 1]");
+        Require(config.Mixing.Weights.Values.All(w => w >= 0) && config.Mixing.DefaultWeight >= 0, "mixing.weights", "must be non-negative");
+        Require(config.Output.DocumentsPerFile >= 1, "output.documents_per_file", "must be at least 1");
+    }
+
+    /// <summary>Resolves a path from the config relative to its file's folder.</summary>
+    public static string Resolve(PipelineConfig config, string path) =>
+        Path.IsPathRooted(path) || config.BaseDirectory.Length == 0 ? path : Path.GetFullPath(Path.Combine(config.BaseDirectory, path));
+}
