@@ -28,11 +28,28 @@ internal static class HfOpenLmWeights
                 Gate = w12.RowSlice(0, h),
                 Up = w12.RowSlice(h, h),
                 Down = t.Matrix(p + "feed_forward.w3.weight", d, h),
-                RopeInverseFrequency = c.Positions == PositionEncoding.Rotary ? t.OptionalVector(p + "attention.pos_embed.inv_freq", c.HeadDim / 2) : null,
+                RopeInverseFrequency = StoredFrequencies(t, p + "attention.pos_embed.inv_freq", c),
             };
         }
         var embedding = t.Matrix("model.tok_embeddings.weight", v, d);
         var output = c.TiedEmbeddings ? embedding : t.Matrix("model.output.weight", v, d);
         return new ModelWeights(embedding, layers, t.Vector("model.norm.weight", d), output, owner);
+    }
+
+    /// <summary>
+    /// open_lm saves RoPE's inv_freq buffer, rounded to the checkpoint's dtype (bf16 keeps 8 bits).
+    /// open_lm itself recomputes the buffer in f32 from θ, so when the stored values are θ's within
+    /// rounding we use the exact f32 ones (null = derive); otherwise the stored values win, since they
+    /// then describe a different base than the config states.
+    /// </summary>
+    private static float[]? StoredFrequencies(TensorBinder t, string name, ModelConfig c)
+    {
+        if (c.Positions != PositionEncoding.Rotary) return null;
+        var stored = t.OptionalVector(name, c.HeadDim / 2);
+        if (stored is null) return null;
+        var derived = Dclm.Tensors.Ops.RotaryEmbedding.InverseFrequencies(c.HeadDim, c.RopeTheta);
+        for (int i = 0; i < derived.Length; i++)
+            if (Math.Abs(stored[i] - derived[i]) > 0.01 * Math.Abs(derived[i])) return stored;
+        return null;
     }
 }

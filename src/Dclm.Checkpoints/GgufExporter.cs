@@ -1,0 +1,154 @@
+using Dclm.Formats.Gguf;
+using Dclm.Models;
+using Dclm.Tensors;
+using Dclm.Tensors.Compute;
+using Dclm.Tensors.Ops;
+using Dclm.Tensors.Quantization;
+
+namespace Dclm.Checkpoints;
+
+/// <summary>
+/// Writes a loaded model as one GGUF file: open_lm models under our architecture name "openlm",
+/// Llama models as llama.cpp's "llama" (with Q/K rows permuted to its adjacent-pair RoPE layout).
+/// Every matrix is stored in the target type ("pure" quantisation); norms stay F32. Tensors are
+/// converted a row at a time while writing, so memory stays flat for a 7B model.
+/// </summary>
+public static class GgufExporter
+{
+    /// <summary>Types a model can be converted to.</summary>
+    public static readonly GgmlType[] TargetTypes = [GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K];
+
+    /// <summary>
+    /// Converts <paramref name="model"/> to <paramref name="outputPath"/> in <paramref name="type"/>.
+    /// <paramref name="addTokenizer"/> adds the tokenizer's metadata (tokenizer.ggml.*).
+    /// </summary>
+    public static void Export(LoadedModel model, string outputPath, GgmlType type, Action<GgufWriter>? addTokenizer = null,
+        IProgress<(int Done, int Total)>? progress = null, CancellationToken cancellation = default)
+    {
+        if (Array.IndexOf(TargetTypes, type) < 0)
+            throw new ArgumentException($"cannot convert to {GgmlTypeInfo.Name(type)}; choose one of {string.Join(", ", TargetTypes.Select(GgmlTypeInfo.Name))}");
+        var c = model.Config;
+        var w = model.Model.Weights;
+        bool openLm = c.Architecture == Architecture.OpenLm;
+        string arch = openLm ? GgufModelKeys.OpenLmArchitecture : GgufModelKeys.LlamaArchitecture;
+        // llama.cpp's "llama" files rotate adjacent pairs; half-split Q/K rows must be permuted to match.
+        bool permute = !openLm && c.RopeStyle == RopeStyle.HalfSplit && c.Positions == PositionEncoding.Rotary;
+
+        var writer = new GgufWriter();
+        writer.AddString(GgufModelKeys.Architecture, arch);
+        writer.AddString(GgufModelKeys.Name, Path.GetFileName(Path.TrimEndingDirectorySeparator(model.Path)));
+        writer.AddUInt32(GgufModelKeys.ContextLength(arch), (uint)c.ContextLength);
+        writer.AddUInt32(GgufModelKeys.EmbeddingLength(arch), (uint)c.Dim);
+        writer.AddUInt32(GgufModelKeys.BlockCount(arch), (uint)c.Layers);
+        writer.AddUInt32(GgufModelKeys.FeedForwardLength(arch), (uint)c.HiddenDim);
+        writer.AddUInt32(GgufModelKeys.HeadCount(arch), (uint)c.Heads);
+        writer.AddUInt32(GgufModelKeys.HeadCountKv(arch), (uint)c.KeyValueHeads);
+        writer.AddUInt32(GgufModelKeys.RopeDimensionCount(arch), (uint)c.HeadDim);
+        writer.AddFloat32(GgufModelKeys.RopeFreqBase(arch), (float)c.RopeTheta);
+        writer.AddUInt32(GgufModelKeys.VocabSize(arch), (uint)c.VocabularySize);
+        if (openLm)
+        {
+            writer.AddFloat32(GgufModelKeys.LayerNormEpsilon(arch), c.NormEps);
+            writer.AddBool(GgufModelKeys.QkNorm(arch), c.QkNorm);
+            writer.AddString(GgufModelKeys.PositionalEmbedding(arch), c.Positions.ToString().ToLowerInvariant());
+        }
+        else
+        {
+            writer.AddFloat32(GgufModelKeys.RmsNormEpsilon(arch), c.NormEps);
+        }
+        if (c.SlidingWindow > 0) writer.AddUInt32(GgufModelKeys.SlidingWindow(arch), (uint)c.SlidingWindow);
+        addTokenizer?.Invoke(writer);
+
+        var tensors = new List<(string Name, Action Add)>();
+        int written = 0, total = 0;
+        void Report() => progress?.Report((++written, total));
+        void Matrix(string name, WeightMatrix m, int[]? rowOrder = null) =>
+            tensors.Add((name, () => AddMatrix(writer, name, m, TypeFor(type, m.Columns), rowOrder, Report, cancellation)));
+        void Vector(string name, float[] v) =>
+            tensors.Add((name, () => writer.AddTensor(name, GgmlType.F32, [v.Length], System.Runtime.InteropServices.MemoryMarshal.AsBytes(v.AsSpan()))));
+
+        Matrix(GgufModelKeys.TokenEmbedding, w.TokenEmbedding);
+        for (int i = 0; i < c.Layers; i++)
+        {
+            var l = w.Layers[i];
+            Vector(GgufModelKeys.Block(i, "attn_norm"), l.AttentionNorm);
+            Matrix(GgufModelKeys.Block(i, "attn_q"), l.Query, permute ? RopeRowOrder(c.Heads, c.HeadDim) : null);
+            Matrix(GgufModelKeys.Block(i, "attn_k"), l.Key, permute ? RopeRowOrder(c.KeyValueHeads, c.HeadDim) : null);
+            Matrix(GgufModelKeys.Block(i, "attn_v"), l.Value);
+            if (c.QkNorm)
+            {
+                Vector(GgufModelKeys.Block(i, "attn_q_norm"), l.QueryNorm!);
+                Vector(GgufModelKeys.Block(i, "attn_k_norm"), l.KeyNorm!);
+            }
+            Matrix(GgufModelKeys.Block(i, "attn_output"), l.Output);
+            Vector(GgufModelKeys.Block(i, "ffn_norm"), l.FeedForwardNorm);
+            Matrix(GgufModelKeys.Block(i, "ffn_gate"), l.Gate);
+            Matrix(GgufModelKeys.Block(i, "ffn_up"), l.Up);
+            Matrix(GgufModelKeys.Block(i, "ffn_down"), l.Down);
+        }
+        Vector(GgufModelKeys.OutputNorm, w.FinalNorm);
+        if (!c.TiedEmbeddings) Matrix(GgufModelKeys.Output, w.Output);
+        total = tensors.Count(t => !t.Name.EndsWith("norm.weight", StringComparison.Ordinal));
+        foreach (var (_, add) in tensors) add();
+        writer.AddUInt32(GgufModelKeys.FileType, FileType(type));
+        // The writer pulls each matrix's bytes when it reaches it, converting a row at a time.
+        writer.Write(outputPath, cancellation);
+    }
+
+    /// <summary>
+    /// Row order that turns half-split RoPE rows into adjacent pairs, per head:
+    /// new row 2i + j takes old row j·headDim/2 + i (llama.cpp's convert permutation).
+    /// </summary>
+    public static int[] RopeRowOrder(int heads, int headDim)
+    {
+        var order = new int[heads * headDim];
+        int half = headDim / 2;
+        for (int h = 0; h < heads; h++)
+            for (int i = 0; i < half; i++)
+                for (int j = 0; j < 2; j++)
+                    order[h * headDim + 2 * i + j] = h * headDim + j * half + i;
+        return order;
+    }
+
+    private static GgmlType TypeFor(GgmlType target, int columns) =>
+        columns % GgmlTypeInfo.BlockSize(target) == 0 ? target
+        : target is GgmlType.F32 ? GgmlType.F32 : GgmlType.F16;
+
+    private static unsafe void AddMatrix(GgufWriter writer, string name, WeightMatrix m, GgmlType type, int[]? rowOrder, Action written, CancellationToken cancellation)
+    {
+        long rowBytes = GgmlTypeInfo.ByteCount(type, m.Columns);
+        writer.AddTensor(name, type, [m.Rows, m.Columns], stream =>
+        {
+            var row = new float[m.Columns];
+            var bytes = new byte[rowBytes];
+            for (int r = 0; r < m.Rows; r++)
+            {
+                if ((r & 255) == 0) cancellation.ThrowIfCancellationRequested();
+                int source = rowOrder?[r] ?? r;
+                if (m.Type == type && rowOrder is null)
+                {
+                    // Same type: copy the stored bytes, so f32→f32 and q8_0→q8_0 are lossless.
+                    stream.Write(new ReadOnlySpan<byte>(m.Row(source), (int)rowBytes));
+                    continue;
+                }
+                Dequantize.Row(m, source, row);
+                Quantizer.QuantizeRow(type, row, bytes);
+                stream.Write(bytes);
+            }
+            written();
+        });
+    }
+
+    /// <summary>llama.cpp's llama_ftype number for a "pure" file of one type.</summary>
+    private static uint FileType(GgmlType type) => type switch
+    {
+        GgmlType.F32 => 0,
+        GgmlType.F16 => 1,
+        GgmlType.Q4_0 => 2,
+        GgmlType.Q8_0 => 7,
+        GgmlType.Q4_K => 15,
+        GgmlType.Q6_K => 18,
+        GgmlType.BF16 => 32,
+        _ => 0,
+    };
+}

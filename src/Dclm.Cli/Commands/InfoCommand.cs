@@ -1,0 +1,36 @@
+using System.CommandLine;
+using Dclm.Checkpoints;
+
+namespace Dclm.Cli.Commands;
+
+/// <summary>`dclm info --model P`: architecture, sizes, dtypes and parameter count.</summary>
+internal static class InfoCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "model directory or GGUF file", Required = true };
+        var command = new Command("info", "Print a model's architecture, sizes, dtypes and parameter count") { model };
+        command.SetAction(parse => CliErrors.Run(() =>
+        {
+            using var loaded = ModelLoader.Load(parse.GetValue(model)!);
+            var c = loaded.Config;
+            Console.WriteLine($"path:            {loaded.Path}");
+            Console.WriteLine($"format:          {loaded.Format}");
+            Console.WriteLine($"architecture:    {c.Architecture}");
+            Console.WriteLine($"dim:             {c.Dim}");
+            Console.WriteLine($"layers:          {c.Layers}");
+            Console.WriteLine($"heads:           {c.Heads} (kv {c.KeyValueHeads}, head dim {c.HeadDim})");
+            Console.WriteLine($"hidden dim:      {c.HiddenDim}");
+            Console.WriteLine($"vocabulary:      {c.VocabularySize}");
+            Console.WriteLine($"context:         {c.ContextLength}");
+            Console.WriteLine($"norm:            {c.Norm} (eps {c.NormEps:G3}){(c.QkNorm ? ", qk-norm" : "")}");
+            Console.WriteLine($"positions:       {c.Positions}{(c.Positions == Models.PositionEncoding.Rotary ? $" ({c.RopeStyle}, theta {c.RopeTheta:G})" : "")}");
+            Console.WriteLine($"sliding window:  {(c.SlidingWindow > 0 ? c.SlidingWindow.ToString() : "off")}");
+            Console.WriteLine($"tied embeddings: {c.TiedEmbeddings}");
+            Console.WriteLine($"dtypes:          {string.Join(", ", loaded.TensorTypes.OrderBy(p => p.Key).Select(p => $"{p.Key} x{p.Value}"))}");
+            Console.WriteLine($"parameters:      {loaded.ParameterCount:N0}");
+            return 0;
+        }));
+        return command;
+    }
+}

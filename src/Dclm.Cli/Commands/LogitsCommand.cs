@@ -1,0 +1,40 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using Dclm.Checkpoints;
+using Dclm.Models;
+
+namespace Dclm.Cli.Commands;
+
+/// <summary>`dclm logits`: float32 little-endian logits, one row of vocab_size values per prompt position.</summary>
+internal static class LogitsCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "model directory or GGUF file", Required = true };
+        var tokens = new Option<string>("--prompt-tokens") { Description = "prompt token ids, e.g. \"1 2 3\"", Required = true };
+        var output = new Option<string>("--output") { Description = "file to write the logits to", Required = true };
+        var command = new Command("logits", "Write the logits of every prompt position as float32 little-endian rows") { model, tokens, output };
+        command.SetAction(parse => CliErrors.Run(() =>
+        {
+            var ids = TokenListParser.Parse(parse.GetValue(tokens)!, "--prompt-tokens");
+            using var loaded = ModelLoader.Load(parse.GetValue(model)!);
+            var m = loaded.Model;
+            if (ids.Length > m.Config.ContextLength) throw new ArgumentException($"--prompt-tokens: {ids.Length} tokens exceed the context of {m.Config.ContextLength}");
+            int vocabulary = m.Config.VocabularySize;
+            var logits = new float[(long)ids.Length * vocabulary];
+            var cache = m.CreateCache(1, ids.Length);
+            // Chunks bound activation memory; every position's logits are kept.
+            for (int start = 0; start < ids.Length; start += 256)
+            {
+                int count = Math.Min(256, ids.Length - start);
+                m.Forward(ForwardBatch.Sequence(ids.AsSpan(start, count), start, allLogits: true), cache, logits.AsSpan(start * vocabulary, count * vocabulary));
+            }
+            string path = parse.GetValue(output)!;
+            using (var stream = File.Create(path + ".tmp")) stream.Write(MemoryMarshal.AsBytes(logits.AsSpan()));
+            File.Move(path + ".tmp", path, overwrite: true);
+            Console.WriteLine($"wrote {ids.Length} x {vocabulary} logits to {path}");
+            return 0;
+        }));
+        return command;
+    }
+}
