@@ -1,2 +1,0 @@
-namespace Dclm.Tokenizers;
-internal static class AssemblyMarker { }

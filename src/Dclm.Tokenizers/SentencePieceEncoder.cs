@@ -1,0 +1,96 @@
+using System.Text;
+
+namespace Dclm.Tokenizers;
+
+/// <summary>
+/// SentencePiece style encoding of one text fragment: spaces become '▁', a '▁' is prepended (the dummy
+/// prefix; fragments always start the text or follow an added token, which is where both llama.cpp and
+/// Hugging Face add it), then the whole fragment is merged: by merge rank when the vocabulary lists merges
+/// (tokenizer.json), by piece score otherwise (GGUF). Code points outside the vocabulary become byte tokens.
+/// </summary>
+internal sealed class SentencePieceEncoder : ITextEncoder
+{
+    private const char SpaceMarker = '\u2581';
+
+    private readonly TokenizerVocabulary vocabulary;
+    private readonly TokenizerTables tables;
+    private readonly ScoredPieceMerger? scoredMerger;
+
+    public SentencePieceEncoder(TokenizerVocabulary vocabulary, TokenizerTables tables)
+    {
+        this.vocabulary = vocabulary;
+        this.tables = tables;
+        if (vocabulary.Merges.Count == 0)
+        {
+            scoredMerger = new ScoredPieceMerger(tables.TokenToId, vocabulary.Scores, tables.ByteTokens);
+        }
+    }
+
+    public void Encode(string text, List<int> output)
+    {
+        if (text.Length == 0)
+        {
+            return;
+        }
+        if (vocabulary.NormalizeToNfc)
+        {
+            text = UnicodeNormalization.ToNfc(text);
+        }
+        string escaped = (vocabulary.AddPrefixSpace ? SpaceMarker + text : text).Replace(' ', SpaceMarker);
+        if (scoredMerger is not null)
+        {
+            scoredMerger.Encode(escaped, output);
+            return;
+        }
+        EncodeByRank(escaped, output);
+    }
+
+    // Hugging Face BPE: one symbol per code point (byte tokens or the unknown token when a code point is
+    // not a piece, consecutive unknowns fused), then rank-ordered merging.
+    private void EncodeByRank(string text, List<int> output)
+    {
+        var lookup = tables.TokenToId.GetAlternateLookup<ReadOnlySpan<char>>();
+        var symbols = new List<int>(text.Length);
+        var byteIds = new List<int>(4);
+        Span<byte> bytes = stackalloc byte[4];
+        int? unknown = vocabulary.UnknownId;
+        for (int index = 0; index < text.Length;)
+        {
+            int width = char.IsHighSurrogate(text[index]) && index + 1 < text.Length && char.IsLowSurrogate(text[index + 1]) ? 2 : 1;
+            var character = text.AsSpan(index, width);
+            index += width;
+            if (lookup.TryGetValue(character, out int id))
+            {
+                symbols.Add(id);
+                continue;
+            }
+            if (vocabulary.ByteFallback && TryAppendBytes(character, bytes, byteIds))
+            {
+                symbols.AddRange(byteIds);
+                continue;
+            }
+            if (unknown is int unknownId && (symbols.Count == 0 || symbols[^1] != unknownId))
+            {
+                symbols.Add(unknownId);
+            }
+        }
+        var span = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(symbols);
+        int kept = BytePairMerger.Merge(span, tables.Merges);
+        output.AddRange(span[..kept]);
+    }
+
+    private bool TryAppendBytes(ReadOnlySpan<char> character, Span<byte> bytes, List<int> byteIds)
+    {
+        byteIds.Clear();
+        int length = Encoding.UTF8.GetBytes(character, bytes);
+        foreach (byte value in bytes[..length])
+        {
+            if (!tables.TokenToId.TryGetValue(ByteTokenTable.NameOf(value), out int id))
+            {
+                return false;
+            }
+            byteIds.Add(id);
+        }
+        return true;
+    }
+}

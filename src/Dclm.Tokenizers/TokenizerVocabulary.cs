@@ -1,0 +1,130 @@
+namespace Dclm.Tokenizers;
+
+/// <summary>
+/// Everything that defines a tokenizer, read once from a tokenizer.json or GGUF metadata: the pieces
+/// and their roles, scores or merge rules, and the few switches that select the text pipeline.
+/// <see cref="Tokenizer"/> validates it on construction (see <see cref="FindProblem"/>).
+/// </summary>
+public sealed class TokenizerVocabulary
+{
+    /// <summary>Which BPE algorithm the pieces belong to.</summary>
+    public required TokenizerModelKind ModelKind { get; init; }
+
+    /// <summary>The piece text of every id (byte-level pieces are in GPT-2's printable byte alphabet).</summary>
+    public required IReadOnlyList<string> Tokens { get; init; }
+
+    /// <summary>The role of every id; same length as <see cref="Tokens"/>.</summary>
+    public required IReadOnlyList<TokenType> TokenTypes { get; init; }
+
+    /// <summary>
+    /// Per-id scores (SentencePiece log probabilities); empty when the source has none. Score-ordered
+    /// merging needs them when <see cref="Merges"/> is empty.
+    /// </summary>
+    public IReadOnlyList<float> Scores { get; init; } = [];
+
+    /// <summary>Merge rules in priority order; empty for a SentencePiece vocabulary merged by score.</summary>
+    public IReadOnlyList<MergePair> Merges { get; init; } = [];
+
+    /// <summary>How byte-level text is split before merging (ignored for SentencePiece).</summary>
+    public PreTokenizerKind PreTokenizer { get; init; } = PreTokenizerKind.Gpt2;
+
+    /// <summary>The regular expression when <see cref="PreTokenizer"/> is <see cref="PreTokenizerKind.Regex"/>.</summary>
+    public string? PreTokenizerPattern { get; init; }
+
+    /// <summary>Apply Unicode NFC normalization to text before tokenizing (GPT-NeoX and Qwen tokenizer.json do).</summary>
+    public bool NormalizeToNfc { get; init; }
+
+    /// <summary>
+    /// SentencePiece: prepend '▁' to each text fragment (the "dummy prefix"), and drop one leading space when
+    /// decoding. Byte-level: prepend a space to text that does not start with one.
+    /// </summary>
+    public bool AddPrefixSpace { get; init; }
+
+    /// <summary>A whole pre-tokenized piece that is itself a token is emitted without merging (Llama 3).</summary>
+    public bool IgnoreMerges { get; init; }
+
+    /// <summary>Characters outside the vocabulary become <c>&lt;0xXX&gt;</c> byte tokens rather than the unknown token.</summary>
+    public bool ByteFallback { get; init; }
+
+    /// <summary>The unknown-token id, if the vocabulary has one.</summary>
+    public int? UnknownId { get; init; }
+
+    /// <summary>The beginning-of-sequence id, if known.</summary>
+    public int? BeginningOfSequenceId { get; init; }
+
+    /// <summary>The end-of-sequence id, if known.</summary>
+    public int? EndOfSequenceId { get; init; }
+
+    /// <summary>The padding id, if known.</summary>
+    public int? PaddingId { get; init; }
+
+    /// <summary>Whether encoding with special tokens puts <see cref="BeginningOfSequenceId"/> first.</summary>
+    public bool AddBeginningOfSequence { get; init; }
+
+    /// <summary>Whether encoding with special tokens puts <see cref="EndOfSequenceId"/> last.</summary>
+    public bool AddEndOfSequence { get; init; }
+
+    /// <summary>
+    /// Describes the first inconsistency found in one line (lengths that disagree, ids out of range,
+    /// merges naming unknown pieces, a missing pattern), or returns null when the vocabulary is usable.
+    /// </summary>
+    public string? FindProblem()
+    {
+        if (Tokens is null || TokenTypes is null || Scores is null || Merges is null)
+        {
+            return "the token list, token types, scores and merges must not be null";
+        }
+        int count = Tokens.Count;
+        if (count == 0)
+        {
+            return "the vocabulary is empty";
+        }
+        if (TokenTypes.Count != count)
+        {
+            return $"there are {count} tokens but {TokenTypes.Count} token types";
+        }
+        if (Scores.Count != 0 && Scores.Count != count)
+        {
+            return $"there are {count} tokens but {Scores.Count} scores";
+        }
+        for (int id = 0; id < count; id++)
+        {
+            if (Tokens[id] is null)
+            {
+                return $"token {id} has no text";
+            }
+            if (!Enum.IsDefined(TokenTypes[id]))
+            {
+                return $"token {id} has the unknown type {(int)TokenTypes[id]}";
+            }
+        }
+        foreach (var (name, id) in new[] { ("unknown", UnknownId), ("beginning-of-sequence", BeginningOfSequenceId), ("end-of-sequence", EndOfSequenceId), ("padding", PaddingId) })
+        {
+            if (id is int value && (value < 0 || value >= count))
+            {
+                return $"the {name} id {value} is outside the vocabulary of {count} tokens";
+            }
+        }
+        if (AddBeginningOfSequence && BeginningOfSequenceId is null)
+        {
+            return "a beginning-of-sequence token is to be added but none is defined";
+        }
+        if (AddEndOfSequence && EndOfSequenceId is null)
+        {
+            return "an end-of-sequence token is to be added but none is defined";
+        }
+        if (ModelKind == TokenizerModelKind.SentencePieceBpe && Merges.Count == 0 && Scores.Count == 0)
+        {
+            return "a SentencePiece vocabulary needs either merge rules or piece scores";
+        }
+        if (ModelKind == TokenizerModelKind.ByteLevelBpe && Merges.Count == 0 && count > 256)
+        {
+            return "a byte-level BPE vocabulary has no merge rules";
+        }
+        if (PreTokenizer == PreTokenizerKind.Regex && string.IsNullOrEmpty(PreTokenizerPattern))
+        {
+            return "the pre-tokenizer is a regular expression but no pattern is given";
+        }
+        return null;
+    }
+}
