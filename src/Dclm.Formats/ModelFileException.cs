@@ -15,7 +15,7 @@ public class ModelFileException : Exception
 
     /// <summary>Creates the exception for <paramref name="filePath"/> with a one-line <paramref name="problem"/>.</summary>
     public ModelFileException(string filePath, string problem)
-        : base($"{filePath}: {problem}")
+        : base(OneLine($"{filePath}: {problem}"))
     {
         FilePath = filePath;
         Problem = problem;
@@ -23,9 +23,13 @@ public class ModelFileException : Exception
 
     /// <summary>Creates the exception and keeps the lower-level cause (an IO or JSON error).</summary>
     public ModelFileException(string filePath, string problem, Exception innerException)
-        : base($"{filePath}: {problem}", innerException)
+        : base(OneLine($"{filePath}: {problem}"), innerException)
     {
         FilePath = filePath;
         Problem = problem;
     }
+
+    // A message is one line even when a name taken from a corrupt file holds line breaks.
+    private static string OneLine(string message) =>
+        message.AsSpan().IndexOfAny('\r', '\n') < 0 ? message : message.Replace("\r", "\\r").Replace("\n", "\\n");
 }

@@ -88,7 +88,7 @@ public sealed class GgufFile : IDisposable
     {
         if (!metadata.TryGetValue("general.alignment", out GgufValue? value)) return DefaultAlignment;
         if (!value.TryGetInt64(out long alignment) || alignment <= 0 || alignment > 1 << 30 || (alignment & (alignment - 1)) != 0)
-            throw new ModelFileException(path, $"general.alignment is {value} ({value.TypeDescription}), expected a power of two");
+            throw new ModelFileException(path, $"general.alignment is {Printable.Text(value.ToString())} ({value.TypeDescription}), expected a power of two");
         return (uint)alignment;
     }
 
@@ -245,11 +245,7 @@ public sealed class GgufFile : IDisposable
     private ModelFileException WrongType(string key, GgufValue stored, string expected) =>
         new(FilePath, $"metadata key '{key}' is {stored.TypeDescription} {Abbreviate(stored)}, expected {expected}");
 
-    private static string Abbreviate(GgufValue value)
-    {
-        string text = value.ToString();
-        return text.Length <= 60 ? text : text[..57] + "...";
-    }
+    private static string Abbreviate(GgufValue value) => Printable.Text(value.ToString());
 
     /// <summary>The tensor called <paramref name="name"/>, or a <see cref="ModelFileException"/> naming it.</summary>
     public TensorEntry GetTensor(string name) =>

@@ -21,11 +21,11 @@ internal static class GgufMetadataParser
         {
             string key = cursor.ReadString($"metadata key {index}");
             if (key.Length == 0) throw cursor.Error($"metadata key {index} is empty");
-            string where = $"metadata '{key}'";
+            string where = $"metadata '{Printable.Text(key)}'";
             var type = (GgufValueType)cursor.ReadUInt32(where + " type");
             GgufValue value = ReadValue(cursor, type, where, depth: 0);
             if (!metadata.TryAdd(key, value))
-                throw cursor.Error($"metadata key '{key}' appears twice");
+                throw cursor.Error($"metadata key '{Printable.Text(key)}' appears twice");
         }
         return metadata;
     }

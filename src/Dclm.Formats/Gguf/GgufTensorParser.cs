@@ -23,7 +23,7 @@ internal static unsafe class GgufTensorParser
         {
             string name = cursor.ReadString($"tensor info {index} name");
             if (name.Length == 0) throw cursor.Error($"tensor info {index} has an empty name");
-            string where = $"tensor '{name}'";
+            string where = $"tensor '{Printable.Text(name)}'";
 
             uint dimensionCount = cursor.ReadUInt32(where + " dimension count");
             if (dimensionCount is 0 or > MaximumDimensions)
@@ -72,7 +72,7 @@ internal static unsafe class GgufTensorParser
         var tensors = new Dictionary<string, TensorEntry>(infos.Count, StringComparer.Ordinal);
         foreach (var info in infos)
         {
-            string where = $"tensor '{info.Name}'";
+            string where = $"tensor '{Printable.Text(info.Name)}'";
             if (info.Offset % alignment != 0)
                 throw new ModelFileException(file.Path, $"{where} offset {info.Offset} is not a multiple of the alignment {alignment}");
             // Compare in unsigned space first so that a huge offset cannot overflow the sum.
@@ -83,7 +83,7 @@ internal static unsafe class GgufTensorParser
             var entry = new TensorEntry(info.Name, info.Type, GgmlTypeInfo.Name(info.Type), info.Shape,
                 file.Pointer + (long)start, info.ByteLength);
             if (!tensors.TryAdd(info.Name, entry))
-                throw new ModelFileException(file.Path, $"tensor name '{info.Name}' appears twice");
+                throw new ModelFileException(file.Path, $"tensor name '{Printable.Text(info.Name)}' appears twice");
         }
 
         var byOffset = infos.OrderBy(info => info.Offset).ToList();
@@ -93,7 +93,7 @@ internal static unsafe class GgufTensorParser
             var current = byOffset[index];
             if (current.Offset < previous.Offset + (ulong)previous.ByteLength)
                 throw new ModelFileException(file.Path,
-                    $"tensor '{current.Name}' data at offset {current.Offset} overlaps tensor '{previous.Name}' [{previous.Offset}, {previous.Offset + (ulong)previous.ByteLength})");
+                    $"tensor '{Printable.Text(current.Name)}' data at offset {current.Offset} overlaps tensor '{Printable.Text(previous.Name)}' [{previous.Offset}, {previous.Offset + (ulong)previous.ByteLength})");
         }
         return tensors;
     }

@@ -69,7 +69,7 @@ public sealed class SafetensorsCheckpoint : IDisposable
                 opened.Add(shard);
                 foreach (var (name, entry) in shard.Tensors)
                     if (!tensors.TryAdd(name, entry))
-                        throw new ModelFileException(shardPath, $"tensor '{name}' also appears in another shard");
+                        throw new ModelFileException(shardPath, $"tensor '{Printable.Text(name)}' also appears in another shard");
             }
             return new SafetensorsCheckpoint(path, indexPath, opened, tensors);
         }
@@ -91,7 +91,7 @@ public sealed class SafetensorsCheckpoint : IDisposable
             {
                 string shardPath = System.IO.Path.Combine(path, shard);
                 if (!File.Exists(shardPath))
-                    throw new ModelFileException(indexPath, $"shard '{shard}' (holding tensor '{tensor}') does not exist");
+                    throw new ModelFileException(indexPath, $"shard '{Printable.Text(shard)}' (holding tensor '{Printable.Text(tensor)}') does not exist");
                 tensorsByShard[shard] = names = [];
                 shardOrder.Add(shard);
             }
@@ -110,7 +110,7 @@ public sealed class SafetensorsCheckpoint : IDisposable
                 var mapped = new HashSet<string>(tensorsByShard[shard], StringComparer.Ordinal);
                 foreach (string name in tensorsByShard[shard])
                     if (!file.Tensors.ContainsKey(name))
-                        throw new ModelFileException(indexPath, $"tensor '{name}' is mapped to shard '{shard}', which does not contain it");
+                        throw new ModelFileException(indexPath, $"tensor '{Printable.Text(name)}' is mapped to shard '{Printable.Text(shard)}', which does not contain it");
                 foreach (var (name, entry) in file.Tensors)
                     if (mapped.Contains(name)) tensors.Add(name, entry);
             }

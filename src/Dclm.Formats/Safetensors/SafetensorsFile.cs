@@ -97,7 +97,7 @@ public sealed class SafetensorsFile : IDisposable
                 }
                 var (entry, begin, end) = SafetensorsHeaderEntry.Read(file, property, dataOffset, dataLength);
                 if (!tensors.TryAdd(property.Name, entry))
-                    throw new ModelFileException(file.Path, $"tensor '{property.Name}' appears twice in the header");
+                    throw new ModelFileException(file.Path, $"tensor '{Printable.Text(property.Name)}' appears twice in the header");
                 ranges.Add((property.Name, begin, end));
             }
             CheckNoOverlap(file.Path, ranges);
@@ -112,9 +112,9 @@ public sealed class SafetensorsFile : IDisposable
         foreach (JsonProperty pair in element.EnumerateObject())
         {
             if (pair.Value.ValueKind != JsonValueKind.String)
-                throw new ModelFileException(path, $"{MetadataKey} value '{pair.Name}' is a JSON {pair.Value.ValueKind}, expected a string");
+                throw new ModelFileException(path, $"{MetadataKey} value '{Printable.Text(pair.Name)}' is a JSON {pair.Value.ValueKind}, expected a string");
             if (!metadata.TryAdd(pair.Name, pair.Value.GetString()!))
-                throw new ModelFileException(path, $"{MetadataKey} key '{pair.Name}' appears twice");
+                throw new ModelFileException(path, $"{MetadataKey} key '{Printable.Text(pair.Name)}' appears twice");
         }
     }
 
@@ -127,7 +127,7 @@ public sealed class SafetensorsFile : IDisposable
             var current = ranges[index];
             if (current.Begin < previous.End)
                 throw new ModelFileException(path,
-                    $"tensor '{current.Name}' data_offsets [{current.Begin}, {current.End}) overlap tensor '{previous.Name}' [{previous.Begin}, {previous.End})");
+                    $"tensor '{Printable.Text(current.Name)}' data_offsets [{current.Begin}, {current.End}) overlap tensor '{Printable.Text(previous.Name)}' [{previous.Begin}, {previous.End})");
         }
     }
 

@@ -11,7 +11,7 @@ internal static unsafe class SafetensorsHeaderEntry
     public static (TensorEntry Entry, long Begin, long End) Read(MappedFile file, JsonProperty property, long dataOffset, long dataLength)
     {
         string name = property.Name;
-        string where = $"tensor '{name}'";
+        string where = $"tensor '{Printable.Text(name)}'";
         JsonElement element = property.Value;
         if (element.ValueKind != JsonValueKind.Object)
             throw Error(file, $"{where} is a JSON {element.ValueKind}, expected an object");
@@ -20,7 +20,7 @@ internal static unsafe class SafetensorsHeaderEntry
             throw Error(file, $"{where} has no dtype string");
         string dtype = dtypeElement.GetString()!;
         int elementSize = SafetensorsDtype.ElementSize(dtype);
-        if (elementSize == 0) throw Error(file, $"{where} has unknown dtype '{dtype}'");
+        if (elementSize == 0) throw Error(file, $"{where} has unknown dtype '{Printable.Text(dtype)}'");
 
         long[] shape = ReadShape(file, element, where);
         long elements = 1;
@@ -79,7 +79,7 @@ internal static unsafe class SafetensorsHeaderEntry
         return offset;
     }
 
-    private static string Abbreviate(string text) => text.Length <= 40 ? text : text[..37] + "...";
+    private static string Abbreviate(string text) => Printable.Text(text);
 
     private static ModelFileException Error(MappedFile file, string problem) => new(file.Path, problem);
 }

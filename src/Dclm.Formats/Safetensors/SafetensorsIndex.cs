@@ -47,12 +47,12 @@ internal static class SafetensorsIndex
             foreach (JsonProperty entry in map.EnumerateObject())
             {
                 if (entry.Value.ValueKind != JsonValueKind.String)
-                    throw new ModelFileException(indexPath, $"weight_map entry '{entry.Name}' is a JSON {entry.Value.ValueKind}, expected a shard file name");
+                    throw new ModelFileException(indexPath, $"weight_map entry '{Printable.Text(entry.Name)}' is a JSON {entry.Value.ValueKind}, expected a shard file name");
                 string shard = entry.Value.GetString()!;
                 if (shard.Length == 0 || shard != Path.GetFileName(shard) || shard is "." or "..")
-                    throw new ModelFileException(indexPath, $"weight_map entry '{entry.Name}' names '{shard}', which is not a plain file name");
+                    throw new ModelFileException(indexPath, $"weight_map entry '{Printable.Text(entry.Name)}' names '{Printable.Text(shard)}', which is not a plain file name");
                 if (!seen.Add(entry.Name))
-                    throw new ModelFileException(indexPath, $"weight_map names tensor '{entry.Name}' twice");
+                    throw new ModelFileException(indexPath, $"weight_map names tensor '{Printable.Text(entry.Name)}' twice");
                 pairs.Add(new(entry.Name, shard));
             }
             if (pairs.Count == 0) throw new ModelFileException(indexPath, "weight_map is empty");
