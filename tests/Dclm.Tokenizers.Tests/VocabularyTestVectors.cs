@@ -10,16 +10,27 @@ internal static class VocabularyTestVectors
 {
     private const string Separator = "\n__ggml_vocab_test__\n";
 
-    public static IReadOnlyList<(string Text, int[] Ids)> Read(string name)
+    public static IReadOnlyList<(string Text, int[] Ids)> Read(string name) =>
+        Read([name + ".tests.inp"], name + ".tests.out");
+
+    /// <summary>
+    /// Reads the strings of several input files in order, paired with the lines of one output file
+    /// (the reference ids for the tokenizer.json fixtures are written this way by make-reference-ids.js).
+    /// </summary>
+    public static IReadOnlyList<(string Text, int[] Ids)> Read(string[] inputFiles, string outputFile)
     {
-        string input = File.ReadAllText(Fixtures.Path(name + ".tests.inp"), System.Text.Encoding.UTF8);
-        string output = File.ReadAllText(Fixtures.Path(name + ".tests.out"), System.Text.Encoding.UTF8);
-        Assert.EndsWith(Separator, input);
-        string[] texts = input[..^Separator.Length].Split(Separator);
+        var texts = new List<string>();
+        foreach (string inputFile in inputFiles)
+        {
+            string input = File.ReadAllText(Fixtures.Path(inputFile), System.Text.Encoding.UTF8);
+            Assert.EndsWith(Separator, input);
+            texts.AddRange(input[..^Separator.Length].Split(Separator));
+        }
+        string output = File.ReadAllText(Fixtures.Path(outputFile), System.Text.Encoding.UTF8);
         string[] lines = output.TrimEnd('\n').Split('\n');
-        Assert.Equal(texts.Length, lines.Length);
+        Assert.Equal(texts.Count, lines.Length);
         var cases = new List<(string, int[])>();
-        for (int index = 0; index < texts.Length; index++)
+        for (int index = 0; index < texts.Count; index++)
         {
             int[] ids = lines[index].Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray();
             cases.Add((texts[index], ids));
