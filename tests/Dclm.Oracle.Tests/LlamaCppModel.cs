@@ -1,0 +1,71 @@
+using LLama;
+using LLama.Common;
+using LLama.Native;
+
+namespace Dclm.Oracle.Tests;
+
+/// <summary>
+/// llama.cpp (through LLamaSharp's CPU backend) running a GGUF file: the outside oracle. The KV cache is
+/// F32 (LLamaSharp's default is F16, which would blur an f32 comparison), flash attention is off, and the
+/// thread count is fixed so that runs repeat.
+/// </summary>
+public sealed class LlamaCppModel : IDisposable
+{
+    private readonly LLamaWeights weights;
+    private readonly ModelParams parameters;
+
+    private LlamaCppModel(LLamaWeights weights, ModelParams parameters)
+    {
+        this.weights = weights;
+        this.parameters = parameters;
+    }
+
+    public static LlamaCppModel Load(string path, int contextSize = 512)
+    {
+        LlamaCppRuntime.EnsureConfigured();
+        var parameters = new ModelParams(path)
+        {
+            ContextSize = (uint)contextSize,
+            BatchSize = (uint)contextSize,
+            UBatchSize = (uint)contextSize,
+            Threads = 2,
+            BatchThreads = 2,
+            GpuLayerCount = 0,
+            TypeK = GGMLType.GGML_TYPE_F32,
+            TypeV = GGMLType.GGML_TYPE_F32,
+            FlashAttention = false,
+        };
+        return new LlamaCppModel(LLamaWeights.LoadFromFile(parameters), parameters);
+    }
+
+    /// <summary>Loads only the tokenizer of a GGUF file (llama.cpp's vocab_only mode); <see cref="Logits"/> is unavailable.</summary>
+    public static LlamaCppModel LoadVocabulary(string path)
+    {
+        LlamaCppRuntime.EnsureConfigured();
+        var parameters = new ModelParams(path) { VocabOnly = true, GpuLayerCount = 0 };
+        return new LlamaCppModel(LLamaWeights.LoadFromFile(parameters), parameters);
+    }
+
+    public int VocabularySize => weights.Vocab.Count;
+
+    /// <summary>Logits of every position of <paramref name="tokens"/>, run as one batch from position 0. (tokens, vocab)</summary>
+    public float[] Logits(IReadOnlyList<int> tokens)
+    {
+        using var context = weights.CreateContext(parameters);
+        var batch = new LLamaBatch();
+        for (int i = 0; i < tokens.Count; i++) batch.Add(tokens[i], i, LLamaSeqId.Zero, true);
+        var result = context.Decode(batch);
+        if (result != DecodeResult.Ok) throw new InvalidOperationException($"llama_decode returned {result}");
+        int vocabulary = VocabularySize;
+        var logits = new float[tokens.Count * vocabulary];
+        for (int i = 0; i < tokens.Count; i++)
+            context.NativeHandle.GetLogitsIth(i).CopyTo(logits.AsSpan(i * vocabulary, vocabulary));
+        return logits;
+    }
+
+    /// <summary>llama.cpp's tokenization of <paramref name="text"/>: no BOS, special tokens not parsed.</summary>
+    public int[] Tokenize(string text) =>
+        weights.Tokenize(text, add_bos: false, special: false, System.Text.Encoding.UTF8).Select(t => (int)t).ToArray();
+
+    public void Dispose() => weights.Dispose();
+}

@@ -1,0 +1,87 @@
+using Dclm.Inference;
+
+namespace Dclm.Oracle.Tests;
+
+/// <summary>Sizes of a small Llama model; the vocabulary is the real llama-spm one (32000 tokens).</summary>
+public sealed record LlamaShape(
+    int Dim = 256, int Layers = 3, int Heads = 8, int KeyValueHeads = 4, int HiddenDim = 704,
+    int VocabularySize = 32000, int ContextLength = 512, float NormEpsilon = 1e-5f, float RopeTheta = 10000)
+{
+    public int HeadDim => Dim / Heads;
+    public int KeyValueDim => KeyValueHeads * HeadDim;
+}
+
+/// <summary>
+/// One weight tensor under its Hugging Face and llama.cpp names. Values are row-major in the Hugging Face
+/// layout, i.e. Q and K rows rotate as half-split pairs; <see cref="RopeHeads"/> is set for those two.
+/// </summary>
+public sealed record NamedTensor(string HuggingFaceName, string GgufName, long[] Shape, float[] Values, int RopeHeads = 0)
+{
+    public bool IsMatrix => Shape.Length == 2;
+}
+
+/// <summary>
+/// A Llama model with random weights drawn from a fixed seed. Scales keep activations near unit size:
+/// embeddings N(0, 1), projections N(0, 1/fan_in) (output projections half that), norm gains 1 + N(0, 0.1²),
+/// so attention scores and logits are O(1) and the top token is not a coin toss.
+/// </summary>
+public sealed class RandomLlama
+{
+    private RandomLlama(LlamaShape shape, IReadOnlyList<NamedTensor> tensors)
+    {
+        Shape = shape;
+        Tensors = tensors;
+    }
+
+    public LlamaShape Shape { get; }
+
+    /// <summary>Every tensor, in llama.cpp's file order.</summary>
+    public IReadOnlyList<NamedTensor> Tensors { get; }
+
+    public static RandomLlama Create(LlamaShape shape, ulong seed)
+    {
+        var random = new Normal(seed);
+        int d = shape.Dim, kv = shape.KeyValueDim, h = shape.HiddenDim, v = shape.VocabularySize;
+        var tensors = new List<NamedTensor>();
+        NamedTensor Matrix(string hf, string gguf, int rows, int columns, double scale, int ropeHeads = 0) =>
+            new(hf, gguf, [rows, columns], random.Fill(rows * columns, 0, scale / Math.Sqrt(columns)), ropeHeads);
+        NamedTensor Gain(string hf, string gguf) => new(hf, gguf, [d], random.Fill(d, 1, 0.1));
+
+        tensors.Add(new("model.embed_tokens.weight", "token_embd.weight", [v, d], random.Fill(v * d, 0, 1)));
+        for (int i = 0; i < shape.Layers; i++)
+        {
+            string hf = $"model.layers.{i}.", gguf = $"blk.{i}.";
+            tensors.Add(Gain(hf + "input_layernorm.weight", gguf + "attn_norm.weight"));
+            tensors.Add(Matrix(hf + "self_attn.q_proj.weight", gguf + "attn_q.weight", d, d, 1, shape.Heads));
+            tensors.Add(Matrix(hf + "self_attn.k_proj.weight", gguf + "attn_k.weight", kv, d, 1, shape.KeyValueHeads));
+            tensors.Add(Matrix(hf + "self_attn.v_proj.weight", gguf + "attn_v.weight", kv, d, 1));
+            tensors.Add(Matrix(hf + "self_attn.o_proj.weight", gguf + "attn_output.weight", d, d, 0.5));
+            tensors.Add(Gain(hf + "post_attention_layernorm.weight", gguf + "ffn_norm.weight"));
+            tensors.Add(Matrix(hf + "mlp.gate_proj.weight", gguf + "ffn_gate.weight", h, d, 1));
+            tensors.Add(Matrix(hf + "mlp.up_proj.weight", gguf + "ffn_up.weight", h, d, 1));
+            tensors.Add(Matrix(hf + "mlp.down_proj.weight", gguf + "ffn_down.weight", d, h, 0.5));
+        }
+        tensors.Add(Gain("model.norm.weight", "output_norm.weight"));
+        tensors.Add(Matrix("lm_head.weight", "output.weight", v, d, 1));
+        return new RandomLlama(shape, tensors);
+    }
+
+    /// <summary>Gaussian draws by Box–Muller over SplitMix64, the same on every platform.</summary>
+    private sealed class Normal(ulong seed)
+    {
+        private SplitMix64 bits = new(seed);
+
+        public float[] Fill(int count, double mean, double deviation)
+        {
+            var values = new float[count];
+            for (int i = 0; i < count; i += 2)
+            {
+                double u = 1.0 - bits.NextDouble(), angle = 2 * Math.PI * bits.NextDouble();
+                double radius = Math.Sqrt(-2 * Math.Log(u));
+                values[i] = (float)(mean + deviation * radius * Math.Cos(angle));
+                if (i + 1 < count) values[i + 1] = (float)(mean + deviation * radius * Math.Sin(angle));
+            }
+            return values;
+        }
+    }
+}
