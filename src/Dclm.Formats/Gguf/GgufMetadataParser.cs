@@ -9,6 +9,12 @@ internal static class GgufMetadataParser
     /// <summary>Arrays of arrays deeper than this are rejected (real files use none; this bounds recursion).</summary>
     private const int MaximumNesting = 8;
 
+    /// <summary>
+    /// Collections whose count comes from the file start no larger than this and grow as elements are
+    /// actually read, so a count that lies within a large file cannot allocate ahead of the data.
+    /// </summary>
+    internal const int InitialCapacity = 1 << 16;
+
     public static Dictionary<string, GgufValue> ReadAll(GgufCursor cursor, ulong count)
     {
         // A pair takes at least an 8-byte key length, a 4-byte type and a 1-byte value.
@@ -16,7 +22,8 @@ internal static class GgufMetadataParser
         if (count > (ulong)(cursor.Remaining / minimumPairBytes))
             throw cursor.Error($"metadata count {count} cannot fit in the {cursor.Remaining} bytes left in the file");
 
-        var metadata = new Dictionary<string, GgufValue>((int)count, StringComparer.Ordinal);
+        // Capacity is capped: a lying count in a multi-gigabyte file still passes the bound above.
+        var metadata = new Dictionary<string, GgufValue>((int)Math.Min(count, InitialCapacity), StringComparer.Ordinal);
         for (ulong index = 0; index < count; index++)
         {
             string key = cursor.ReadString($"metadata key {index}");
@@ -105,17 +112,17 @@ internal static class GgufMetadataParser
 
     private static string[] ReadStringArray(GgufCursor cursor, int length, string where)
     {
-        var values = new string[length];
+        var values = new List<string>(Math.Min(length, InitialCapacity));
         for (int index = 0; index < length; index++)
-            values[index] = cursor.ReadString(where);
-        return values;
+            values.Add(cursor.ReadString(where));
+        return values.ToArray();
     }
 
     private static GgufValue[] ReadNestedArray(GgufCursor cursor, int length, string where, int depth)
     {
-        var values = new GgufValue[length];
+        var values = new List<GgufValue>(Math.Min(length, InitialCapacity));
         for (int index = 0; index < length; index++)
-            values[index] = ReadArray(cursor, where, depth + 1);
-        return values;
+            values.Add(ReadArray(cursor, where, depth + 1));
+        return values.ToArray();
     }
 }

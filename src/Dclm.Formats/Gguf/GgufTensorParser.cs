@@ -18,7 +18,7 @@ internal static unsafe class GgufTensorParser
         if (count > (ulong)(cursor.Remaining / minimumInfoBytes))
             throw cursor.Error($"tensor count {count} cannot fit in the {cursor.Remaining} bytes left in the file");
 
-        var infos = new List<GgufTensorInfo>((int)count);
+        var infos = new List<GgufTensorInfo>((int)Math.Min(count, GgufMetadataParser.InitialCapacity));
         for (ulong index = 0; index < count; index++)
         {
             string name = cursor.ReadString($"tensor info {index} name");
@@ -69,7 +69,7 @@ internal static unsafe class GgufTensorParser
         MappedFile file, List<GgufTensorInfo> infos,
         long dataOffset, uint alignment)
     {
-        var tensors = new Dictionary<string, TensorEntry>(infos.Count, StringComparer.Ordinal);
+        var tensors = new Dictionary<string, TensorEntry>(StringComparer.Ordinal);
         foreach (var info in infos)
         {
             string where = $"tensor '{Printable.Text(info.Name)}'";

@@ -70,6 +70,9 @@ public sealed class SafetensorsFile : IDisposable
 
         long dataOffset = 8 + (long)headerLength;
         var header = new ReadOnlySpan<byte>(file.Pointer + 8, (int)headerLength).ToArray();
+        // JsonDocument checks UTF-8 inside strings only when they are read, so check it all up front.
+        if (!System.Text.Unicode.Utf8.IsValid(header))
+            throw new ModelFileException(file.Path, "header is not valid UTF-8");
         JsonDocument document;
         try
         {

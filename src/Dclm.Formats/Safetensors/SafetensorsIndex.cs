@@ -24,6 +24,8 @@ internal static class SafetensorsIndex
             throw new ModelFileException(indexPath, $"cannot read: {error.Message}", error);
         }
 
+        if (!System.Text.Unicode.Utf8.IsValid(bytes))
+            throw new ModelFileException(indexPath, "is not valid UTF-8");
         JsonDocument document;
         try
         {
