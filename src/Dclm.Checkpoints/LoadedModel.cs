@@ -1,13 +1,15 @@
 using Dclm.Models;
+using Dclm.Tokenizers;
 
 namespace Dclm.Checkpoints;
 
 /// <summary>A model ready to run: its config, its weights bound into a <see cref="DecoderModel"/>, and where it came from.</summary>
 public sealed class LoadedModel : IDisposable
 {
-    internal LoadedModel(string path, string format, DecoderModel model, IReadOnlyDictionary<string, long> tensorTypes)
+    internal LoadedModel(string path, string format, DecoderModel model, Tokenizer? tokenizer, IReadOnlyDictionary<string, long> tensorTypes)
     {
         Path = path;
+        Tokenizer = tokenizer;
         Format = format;
         Model = model;
         TensorTypes = tensorTypes;
@@ -19,6 +21,10 @@ public sealed class LoadedModel : IDisposable
     public string Format { get; }
     /// <summary>The runnable model.</summary>
     public DecoderModel Model { get; }
+    /// <summary>The tokenizer shipped with the model (tokenizer.json or GGUF metadata), or null when there is none.</summary>
+    public Tokenizer? Tokenizer { get; }
+    /// <summary>The tokenizer, or a clear error when the model has none.</summary>
+    public Tokenizer RequireTokenizer() => Tokenizer ?? throw new Formats.ModelFileException(Path, "has no tokenizer (tokenizer.json or tokenizer.ggml.* metadata); pass token ids instead");
     /// <summary>Hyper-parameters.</summary>
     public ModelConfig Config => Model.Config;
     /// <summary>How many tensors of each element type the file holds, e.g. {"F32": 23}.</summary>

@@ -3,6 +3,7 @@ using Dclm.Formats.Gguf;
 using Dclm.Formats.Safetensors;
 using Dclm.Models;
 using Dclm.Tensors.Compute;
+using Dclm.Tokenizers;
 
 namespace Dclm.Checkpoints;
 
@@ -26,8 +27,10 @@ public static class ModelLoader
         try
         {
             var config = GgufModelReader.ReadConfig(file);
+            var tokenizer = file.Metadata.ContainsKey("tokenizer.ggml.tokens") ? Tokenizer.FromGguf(file) : null;
+            CheckVocabulary(path, config, tokenizer);
             var weights = GgufModelReader.Bind(file, config);
-            return new LoadedModel(path, "gguf", Build(path, config, weights, pool), CountTypes(file.Tensors));
+            return new LoadedModel(path, "gguf", Build(path, config, weights, pool), tokenizer, CountTypes(file.Tensors));
         }
         catch
         {
@@ -40,6 +43,9 @@ public static class ModelLoader
     {
         string configPath = System.IO.Path.Combine(directory, "config.json");
         var config = HfConfigReader.Read(configPath);
+        string tokenizerPath = System.IO.Path.Combine(directory, "tokenizer.json");
+        var tokenizer = File.Exists(tokenizerPath) ? Tokenizer.Load(tokenizerPath) : null;
+        CheckVocabulary(tokenizerPath, config, tokenizer);
         var checkpoint = SafetensorsCheckpoint.Open(directory);
         try
         {
@@ -47,7 +53,7 @@ public static class ModelLoader
             var weights = config.Architecture == Architecture.OpenLm
                 ? HfOpenLmWeights.Bind(binder, config, checkpoint)
                 : HfLlamaWeights.Bind(binder, config, checkpoint);
-            return new LoadedModel(directory, "safetensors", Build(directory, config, weights, pool), CountTypes(checkpoint.Tensors));
+            return new LoadedModel(directory, "safetensors", Build(directory, config, weights, pool), tokenizer, CountTypes(checkpoint.Tensors));
         }
         catch
         {
@@ -60,6 +66,13 @@ public static class ModelLoader
     {
         try { return new DecoderModel(config, weights, pool); }
         catch (InvalidDataException e) { throw new ModelFileException(path, e.Message, e); }
+    }
+
+    /// <summary>The tokenizer may have fewer ids than the embedding (padded vocabularies), never more.</summary>
+    private static void CheckVocabulary(string path, ModelConfig config, Tokenizer? tokenizer)
+    {
+        if (tokenizer is not null && tokenizer.VocabularySize > config.VocabularySize)
+            throw new ModelFileException(path, $"the tokenizer has {tokenizer.VocabularySize} tokens but the model's vocabulary is {config.VocabularySize}");
     }
 
     private static bool IsGguf(string path)

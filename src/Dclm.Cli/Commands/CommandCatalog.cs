@@ -7,7 +7,11 @@ internal static class CommandCatalog
 {
     public static IEnumerable<Command> All()
     {
+        yield return DataCommand.Create();
         yield return InfoCommand.Create();
         yield return LogitsCommand.Create();
+        yield return GenerateCommand.Create();
+        yield return TokenizeCommand.Create();
+        yield return ConvertCommand.Create();
     }
 }

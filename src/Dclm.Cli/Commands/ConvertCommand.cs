@@ -1,0 +1,34 @@
+using System.CommandLine;
+using Dclm.Checkpoints;
+using Dclm.Tensors;
+
+namespace Dclm.Cli.Commands;
+
+/// <summary>`dclm convert --model P --output OUT.gguf --type f32|f16|bf16|q8_0|q4_0|q4_k|q6_k`.</summary>
+internal static class ConvertCommand
+{
+    public static Command Create()
+    {
+        var model = ModelOptions.Model();
+        var output = new Option<string>("--output") { Description = "GGUF file to write", Required = true };
+        var type = new Option<string>("--type") { Description = "tensor type: f32, f16, bf16, q8_0, q4_0, q4_k, q6_k", DefaultValueFactory = _ => "f16" };
+        var command = new Command("convert", "Convert a model to one GGUF file, optionally quantized") { model, output, type };
+        command.SetAction((parse, cancellation) => CliErrors.RunAsync(() =>
+        {
+            string typeName = parse.GetValue(type)!;
+            if (!GgmlTypeInfo.TryParse(typeName, out var target) || Array.IndexOf(GgufExporter.TargetTypes, target) < 0)
+                throw new ArgumentException($"--type: '{typeName}' is not one of {string.Join(", ", GgufExporter.TargetTypes.Select(GgmlTypeInfo.Name))}");
+            using var loaded = ModelLoader.Load(parse.GetValue(model)!);
+            string path = parse.GetValue(output)!;
+            var progress = new Progress<(int Done, int Total)>(p =>
+                Console.Error.Write($"\rconverting: {p.Done}/{p.Total} matrices"));
+            GgufExporter.Export(loaded, path, target,
+                loaded.Tokenizer is { } t ? w => GgufTokenizerWriter.Write(w, t.Vocabulary) : null,
+                progress, cancellation);
+            Console.Error.WriteLine();
+            Console.WriteLine($"wrote {path} ({new FileInfo(path).Length:N0} bytes, {GgmlTypeInfo.Name(target)})");
+            return Task.FromResult(0);
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,75 @@
+using System.CommandLine;
+using Dclm.Checkpoints;
+using Dclm.Inference;
+
+namespace Dclm.Cli.Commands;
+
+/// <summary>`dclm generate`: stream a continuation of a prompt.</summary>
+internal static class GenerateCommand
+{
+    public static Command Create()
+    {
+        var model = ModelOptions.Model();
+        var prompt = new Option<string?>("--prompt") { Description = "prompt text" };
+        var promptTokens = new Option<string?>("--prompt-tokens") { Description = "prompt token ids, e.g. \"1 2 3\"" };
+        var maxTokens = new Option<int>("--max-tokens") { Description = "most tokens to generate", DefaultValueFactory = _ => 128 };
+        var temperature = new Option<float>("--temperature") { Description = "sampling temperature; 0 = greedy", DefaultValueFactory = _ => 0.8f };
+        var topK = new Option<int>("--top-k") { Description = "keep the k most likely tokens; 0 = off", DefaultValueFactory = _ => 40 };
+        var topP = new Option<float>("--top-p") { Description = "nucleus sampling mass; 1 = off", DefaultValueFactory = _ => 0.95f };
+        var minP = new Option<float>("--min-p") { Description = "drop tokens below min-p × the best; 0 = off", DefaultValueFactory = _ => 0.05f };
+        var repetition = new Option<float>("--repeat-penalty") { Description = "penalty on recent tokens; 1 = off", DefaultValueFactory = _ => 1.0f };
+        var seed = new Option<ulong>("--seed") { Description = "random seed; the same seed gives the same output", DefaultValueFactory = _ => 42UL };
+        var stop = new Option<string[]>("--stop") { Description = "stop before this string (repeatable)", AllowMultipleArgumentsPerToken = false };
+        var printIds = new Option<bool>("--print-token-ids") { Description = "print the generated token ids, space-separated, as the last line" };
+        var threads = ModelOptions.Threads();
+        var command = new Command("generate", "Generate text from a prompt, streaming it as it comes")
+        {
+            model, prompt, promptTokens, maxTokens, temperature, topK, topP, minP, repetition, seed, stop, printIds, threads,
+        };
+        command.SetAction((parse, cancellation) => CliErrors.RunAsync(() =>
+        {
+            string? text = parse.GetValue(prompt);
+            string? ids = parse.GetValue(promptTokens);
+            if ((text is null) == (ids is null)) throw new ArgumentException("give exactly one of --prompt and --prompt-tokens");
+            var options = new SamplingOptions
+            {
+                MaxTokens = parse.GetValue(maxTokens), Temperature = parse.GetValue(temperature), TopK = parse.GetValue(topK),
+                TopP = parse.GetValue(topP), MinP = parse.GetValue(minP), RepetitionPenalty = parse.GetValue(repetition),
+                Seed = parse.GetValue(seed), StopStrings = parse.GetValue(stop) ?? [],
+            }.Validate();
+            using var pool = new Tensors.Compute.ComputePool(Math.Max(1, parse.GetValue(threads)));
+            using var loaded = ModelLoader.Load(parse.GetValue(model)!, pool);
+            var tokenizer = loaded.Tokenizer;
+            int[] tokens;
+            if (text is not null)
+            {
+                var t = loaded.RequireTokenizer();
+                tokens = t.Encode(text);
+                if (t.AddBeginningOfSequence && t.BeginningOfSequenceId is int bos) tokens = [bos, .. tokens];
+            }
+            else
+            {
+                tokens = TokenListParser.Parse(ids!, "--prompt-tokens");
+            }
+
+            List<int> generated;
+            if (tokenizer is null)
+            {
+                // No tokenizer: ids only (e.g. the tiny fixtures).
+                var generator = new TokenGenerator(loaded.Model, endOfSequenceId: null);
+                generated = generator.Generate(tokens, options, cancellation).ToList();
+            }
+            else
+            {
+                var generator = new TextGenerator(loaded.Model, tokenizer);
+                if (text is not null) Console.Write(text);
+                foreach (var chunk in generator.Generate(tokens, options, cancellation)) Console.Write(chunk.Text);
+                Console.WriteLine();
+                generated = generator.GeneratedTokens;
+            }
+            if (parse.GetValue(printIds) || tokenizer is null) Console.WriteLine(string.Join(' ', generated));
+            return Task.FromResult(0);
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,45 @@
+using Dclm.Models;
+using Dclm.Tokenizers;
+
+namespace Dclm.Inference;
+
+/// <summary>One streamed piece of generated text and the token that completed it.</summary>
+public readonly record struct TextChunk(int TokenId, string Text);
+
+/// <summary>
+/// Streams text from a model: tokens come from <see cref="TokenGenerator"/>, bytes are decoded without
+/// splitting UTF-8 sequences, and stop strings end generation before they are shown.
+/// </summary>
+public sealed class TextGenerator(DecoderModel model, Tokenizer tokenizer)
+{
+    private readonly TokenGenerator _tokens = new(model, tokenizer.EndOfSequenceId);
+
+    /// <summary>Why the last generation ended.</summary>
+    public FinishReason FinishReason { get; private set; }
+
+    /// <summary>Token ids produced by the last generation (including ones whose text a stop string hid).</summary>
+    public List<int> GeneratedTokens { get; } = [];
+
+    /// <summary>Yields text as it becomes safe to show; the chunk text may be empty while bytes are held back.</summary>
+    public IEnumerable<TextChunk> Generate(IReadOnlyList<int> prompt, SamplingOptions options, CancellationToken cancellation = default)
+    {
+        GeneratedTokens.Clear();
+        FinishReason = FinishReason.None;
+        var decoder = tokenizer.CreateStreamingDecoder(skipSpecialTokens: true);
+        var stops = new StopStringMatcher(options.StopStrings);
+        foreach (int id in _tokens.Generate(prompt, options, cancellation))
+        {
+            GeneratedTokens.Add(id);
+            string text = stops.Push(decoder.Append(id));
+            yield return new TextChunk(id, text);
+            if (stops.Stopped)
+            {
+                FinishReason = FinishReason.Stop;
+                yield break;
+            }
+        }
+        FinishReason = _tokens.FinishReason;
+        string rest = stops.Push(decoder.Flush()) + stops.Flush();
+        if (rest.Length > 0) yield return new TextChunk(-1, rest);
+    }
+}
