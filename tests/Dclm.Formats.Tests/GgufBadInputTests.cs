@@ -179,4 +179,37 @@ public class GgufBadInputTests
         // Most header bytes are counts, lengths, types and offsets; flipping them must be caught.
         Assert.True(failures > 600, $"only {failures} of {2 * 896} flips were rejected");
     }
+
+    [Theory]
+    [InlineData("metadata count", "metadata key 1: string length")]
+    [InlineData("tensor count", "tensor info 1 name: string length")]
+    [InlineData("string array length", "metadata 'v': string length")]
+    public void CountsThatLieInsideALargeFileDoNotAllocateAhead(string lie, string fragment)
+    {
+        // 64 MiB of 0xFF after the lie: the count passes the "fits in the bytes left" bound, but the
+        // next length read is enormous, so parsing stops after one element without preallocating.
+        const int filler = 64 << 20;
+        // The largest counts the bound allows: minimum sizes are 13 bytes a pair, 33 an info, 8 a string.
+        ulong big = lie switch { "metadata count" => filler / 13, "tensor count" => filler / 33, _ => filler / 8 };
+        var raw = new Raw().U32(0x46554747).U32(3);
+        raw = lie switch
+        {
+            "metadata count" => raw.U64(0).U64(big).Str("k").U32(4).U32(1),
+            "tensor count" => raw.U64(big).U64(0).Str("t").U32(1).U64(4).U32(0).U64(0),
+            _ => raw.U64(0).U64(1).Str("v").U32(9).U32(8).U64(big).Str("first"),
+        };
+        byte[] bytes = raw.ToArray();
+        using var directory = new TempDirectory();
+        string path = directory.File("large.gguf");
+        using (var stream = File.Create(path))
+        {
+            stream.Write(bytes);
+            var chunk = new byte[1 << 20];
+            Array.Fill(chunk, (byte)0xFF);
+            for (int written = 0; written < filler; written += chunk.Length) stream.Write(chunk);
+        }
+        ModelFileException? error = BadInput.TryOpen(path, Open);
+        Assert.NotNull(error);
+        Assert.Contains(fragment, error.Message);
+    }
 }
