@@ -19,14 +19,22 @@ internal static unsafe class DotKernels
 
     public static delegate*<byte*, Q8Row, int, float> Q8(GgmlType type, KernelIsa isa) => (type, isa) switch
     {
+        (GgmlType.Q8_0, KernelIsa.Avx512) => &DotQ8_0.Avx512,
+        (GgmlType.Q8_0, KernelIsa.Avx2) => &DotQ8_0.Avx2,
         (GgmlType.Q8_0, _) => &DotQ8_0.Scalar,
+        (GgmlType.Q4_0, KernelIsa.Avx512) => &DotQ4_0.Avx512,
+        (GgmlType.Q4_0, KernelIsa.Avx2) => &DotQ4_0.Avx2,
         (GgmlType.Q4_0, _) => &DotQ4_0.Scalar,
         _ => throw new NotSupportedException($"no Q8_0-activation kernel for {GgmlTypeInfo.Name(type)}"),
     };
 
     public static delegate*<byte*, Q8KRow, int, float> Q8K(GgmlType type, KernelIsa isa) => (type, isa) switch
     {
+        (GgmlType.Q4_K, KernelIsa.Avx512) => &DotQ4_K.Avx512,
+        (GgmlType.Q4_K, KernelIsa.Avx2) => &DotQ4_K.Avx2,
         (GgmlType.Q4_K, _) => &DotQ4_K.Scalar,
+        (GgmlType.Q6_K, KernelIsa.Avx512) => &DotQ6_K.Avx512,
+        (GgmlType.Q6_K, KernelIsa.Avx2) => &DotQ6_K.Avx2,
         (GgmlType.Q6_K, _) => &DotQ6_K.Scalar,
         _ => throw new NotSupportedException($"no Q8_K-activation kernel for {GgmlTypeInfo.Name(type)}"),
     };

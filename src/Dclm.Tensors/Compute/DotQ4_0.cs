@@ -17,6 +17,7 @@ internal static unsafe partial class DotQ4_0
     }
 
     /// <summary>Σ_j (q_w[j] - 8)·q_a[j] over one block.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static int BlockSum(byte* weightBlock, sbyte* activationQuants)
     {
         byte* q = weightBlock + 2;

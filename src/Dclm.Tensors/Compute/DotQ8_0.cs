@@ -17,6 +17,7 @@ internal static unsafe partial class DotQ8_0
     }
 
     /// <summary>Σ_j q_w[j]·q_a[j] over one block: the exact integer part every ISA path must reproduce.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static int BlockSum(byte* weightBlock, sbyte* activationQuants)
     {
         sbyte* q = (sbyte*)(weightBlock + 2);

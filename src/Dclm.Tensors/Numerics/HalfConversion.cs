@@ -16,6 +16,22 @@ public static class HalfConversion
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float ToSingle(ushort bits) => (float)BitConverter.UInt16BitsToHalf(bits);
 
+    /// <summary>
+    /// <see cref="ToSingle(ushort)"/> without calls or branches, for the kernels' per-block scales:
+    /// the magnitude bits moved up by 13 and multiplied by 2^112 rebase the exponent (subnormals
+    /// included); exponent 31 ORs in the float's all-ones exponent so infinity stays infinite and NaN
+    /// stays NaN (its payload not quieted).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float ToSingleFast(ushort bits)
+    {
+        uint magnitude = (uint)(bits & 0x7FFF) << 13;
+        uint sign = (uint)(bits & 0x8000) << 16;
+        uint special = magnitude >= 0x7C00u << 13 ? 0x7F800000u : 0u;
+        uint scaled = BitConverter.SingleToUInt32Bits(BitConverter.UInt32BitsToSingle(magnitude) * TwoPow112);
+        return BitConverter.UInt32BitsToSingle(scaled | special | sign);
+    }
+
     /// <summary>The bits of the half nearest to <paramref name="value"/>, ties to even.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ushort FromSingle(float value) => BitConverter.HalfToUInt16Bits((Half)value);
@@ -57,9 +73,13 @@ public static class HalfConversion
     /// representable). Infinity and NaN (exponent 31) get the float exponent 255 instead.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector512<float> Widen16(Vector256<ushort> halves)
+    internal static Vector512<float> Widen16(Vector256<ushort> halves) =>
+        FromLanes(Vector512.Create(Vector256.WidenLower(halves), Vector256.WidenUpper(halves)));
+
+    /// <summary>Sixteen halves held in the low 16 bits of 32-bit lanes (upper bits zero) to floats.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> FromLanes(Vector512<uint> h)
     {
-        Vector512<uint> h = Vector512.Create(Vector256.WidenLower(halves), Vector256.WidenUpper(halves));
         Vector512<uint> magnitude = (h & Vector512.Create(0x7FFFu)) << 13;
         Vector512<uint> sign = (h & Vector512.Create(0x8000u)) << 16;
         Vector512<float> scaled = magnitude.AsSingle() * Vector512.Create(TwoPow112);

@@ -1,0 +1,67 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Dclm.Tensors;
+using Dclm.Tensors.Compute;
+using Dclm.Tensors.Quantization;
+
+namespace Dclm.Bench;
+
+/// <summary>Each dot kernel alone, one thread, over a decode-sized matrix: isolates kernel speed from threading.</summary>
+internal static unsafe class KernelBench
+{
+    public static void Run()
+    {
+        const int rows = 4096, columns = 4096;
+        foreach (var type in new[] { GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K })
+        {
+            long rowBytes = GgmlTypeInfo.ByteCount(type, columns);
+            byte* weight = (byte*)NativeMemory.AlignedAlloc((nuint)(rowBytes * rows), 64);
+            var random = new Random(1);
+            var values = new float[columns];
+            for (int r = 0; r < rows; r++)
+            {
+                for (int c = 0; c < columns; c++) values[c] = random.NextSingle() - 0.5f;
+                Quantizer.QuantizeRow(type, values, new Span<byte>(weight + r * rowBytes, (int)rowBytes));
+            }
+            float* x = (float*)NativeMemory.AlignedAlloc(columns * 4, 64);
+            for (int c = 0; c < columns; c++) x[c] = random.NextSingle() - 0.5f;
+            byte* buffer = (byte*)NativeMemory.AlignedAlloc(Q8Activations.RowBytes(columns) + Q8KActivations.RowBytes(columns), 64);
+            bool k = type is GgmlType.Q4_K or GgmlType.Q6_K;
+            var q8 = Q8Activations.Row(buffer, columns, 0);
+            var q8k = Q8KActivations.Row(buffer, columns, 0);
+            if (k) Q8KActivations.Quantize(x, columns, q8k); else Q8Activations.Quantize(x, columns, q8);
+            foreach (KernelIsa isa in Enum.GetValues<KernelIsa>())
+            {
+                if (!KernelIsaInfo.IsSupported(isa)) continue;
+                float sink = 0;
+                var watch = Stopwatch.StartNew();
+                int calls = 0;
+                double best = double.MaxValue;
+                for (int round = 0; round < 5; round++)
+                {
+                    watch.Restart();
+                    calls = 0;
+                    while (watch.ElapsedMilliseconds < 100)
+                    {
+                        if (k)
+                        {
+                            var kernel = DotKernels.Q8K(type, isa);
+                            for (int r = 0; r < rows; r++) sink += kernel(weight + r * rowBytes, q8k, columns / 256);
+                        }
+                        else
+                        {
+                            var kernel = DotKernels.Q8(type, isa);
+                            for (int r = 0; r < rows; r++) sink += kernel(weight + r * rowBytes, q8, columns / 32);
+                        }
+                        calls++;
+                    }
+                    best = Math.Min(best, watch.Elapsed.TotalMilliseconds / calls);
+                }
+                Console.WriteLine($"{GgmlTypeInfo.Name(type),-5} {isa,-7} {best,8:F3} ms  {rowBytes * rows / best / 1e6,6:F1} GB/s  (sum {sink:E2})");
+            }
+            NativeMemory.AlignedFree(weight);
+            NativeMemory.AlignedFree(x);
+            NativeMemory.AlignedFree(buffer);
+        }
+    }
+}

@@ -1,0 +1,78 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Dclm.Tensors.Numerics;
+
+namespace Dclm.Tensors.Compute;
+
+internal static unsafe partial class DotQ4_0
+{
+    private const int ScaleRun = 64;
+
+    /// <summary>
+    /// Four blocks per step in two 512-bit halves. The nibbles stay unsigned (pmaddubsw's left
+    /// operand) and the activation row's precomputed 8·Σa per int32 lane removes the -8 offset exactly.
+    /// </summary>
+    public static float Avx512(byte* weight, Q8Row activation, int blocks)
+    {
+        float* scales = stackalloc float[ScaleRun + 8];
+        Vector512<float> accumulator0 = Vector512<float>.Zero, accumulator1 = Vector512<float>.Zero;
+        Vector512<short> ones = Vector512<short>.One;
+        Vector512<int> pair01 = Vector512.Create(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+        Vector512<int> pair23 = pair01 + Vector512.Create(2);
+        // 128-bit lanes (A, A, B, B) shifted right by (0, 4, 0, 4) bits hold (A low, A high, B low, B high).
+        Vector512<ushort> shifts = Vector512.Create(Vector256.Create(Vector128<ushort>.Zero, Vector128.Create((ushort)4)),
+                                                    Vector256.Create(Vector128<ushort>.Zero, Vector128.Create((ushort)4)));
+        int* offsets = activation.NibbleOffsets;
+        sbyte* a = activation.Quants;
+        float sum = 0;
+        for (int start = 0; start < blocks; start += ScaleRun)
+        {
+            int run = Math.Min(ScaleRun, blocks - start);
+            byte* w = weight + start * 18;
+            sbyte* x = a + start * 32;
+            int* o = offsets + start * 8;
+            BlockScales.Combine(w, 18, activation.Scales + start, run, scales);
+            int b = 0;
+            for (; b + 4 <= run; b += 4, w += 72, x += 128, o += 32)
+            {
+                Vector512<float> four = Vector256.Load(scales + b).ToVector512Unsafe();
+                accumulator0 = Vector512.FusedMultiplyAdd(Pair(w, x, o, shifts, ones), Avx512F.PermuteVar16x32(four, pair01), accumulator0);
+                accumulator1 = Vector512.FusedMultiplyAdd(Pair(w + 36, x + 64, o + 16, shifts, ones), Avx512F.PermuteVar16x32(four, pair23), accumulator1);
+            }
+            for (; b < run; b++, w += 18, x += 32) sum += BlockSum(w, x) * scales[b];
+        }
+        return sum + Vector512.Sum(accumulator0 + accumulator1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Pair(byte* w, sbyte* x, int* offsets, Vector512<ushort> shifts, Vector512<short> ones)
+    {
+        Vector512<int> first = Avx512F.BroadcastVector128ToVector512((int*)(w + 2));
+        Vector512<int> second = Avx512F.BroadcastVector128ToVector512((int*)(w + 20));
+        Vector512<ushort> packed = Avx512F.Shuffle4x128(first, second, 0b01_00_01_00).AsUInt16();
+        Vector512<byte> nibbles = Avx512BW.ShiftRightLogicalVariable(packed, shifts).AsByte() & Vector512.Create((byte)0x0F);
+        Vector512<int> sums = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(nibbles, Vector512.Load(x)), ones) - Vector512.Load(offsets);
+        return Avx512F.ConvertToVector512Single(sums);
+    }
+
+    /// <summary>One block per 256-bit step; see <see cref="Avx512"/>.</summary>
+    public static float Avx2(byte* weight, Q8Row activation, int blocks)
+    {
+        Vector256<float> accumulator = Vector256<float>.Zero;
+        Vector256<short> ones = Vector256<short>.One;
+        Vector128<byte> low = Vector128.Create((byte)0x0F);
+        sbyte* a = activation.Quants;
+        for (int b = 0; b < blocks; b++, weight += 18)
+        {
+            Vector128<byte> packed = Vector128.Load(weight + 2);
+            Vector256<byte> nibbles = Vector256.Create(packed & low, (packed.AsUInt16() >> 4).AsByte() & low);
+            Vector256<int> sums = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(
+                System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(nibbles, Vector256.Load(a + b * 32)), ones)
+                - Vector256.Load(activation.NibbleOffsets + b * 8);
+            float scale = HalfConversion.ToSingleFast(*(ushort*)weight) * activation.Scales[b];
+            accumulator = Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(sums), Vector256.Create(scale), accumulator);
+        }
+        return Vector256.Sum(accumulator);
+    }
+}

@@ -1,0 +1,152 @@
+using System.Runtime.InteropServices;
+using Dclm.Tensors.Compute;
+using Dclm.Tensors.Numerics;
+using Dclm.Tensors.Quantization;
+
+namespace Dclm.Tensors.Tests;
+
+/// <summary>
+/// Every SIMD dot kernel against its scalar reference at every size 0..257, on random raw blocks.
+/// With unit scales and small activations every partial sum is an integer below 2^24, so float arithmetic is exact and the
+/// integer paths must agree exactly; with random scales they agree to float rounding.
+/// </summary>
+public unsafe class DotKernelTests
+{
+    private static IEnumerable<KernelIsa> SimdLevels() =>
+        Enum.GetValues<KernelIsa>().Where(isa => isa != KernelIsa.Scalar && KernelIsaInfo.IsSupported(isa));
+
+    /// <summary>Random weight blocks of a type; unit scales when asked (f16 1.0 = 0x3C00).</summary>
+    private static byte[] RandomRow(GgmlType type, int blocks, Random random, bool unitScales)
+    {
+        int blockBytes = GgmlTypeInfo.BlockBytes(type);
+        var row = new byte[blocks * blockBytes + 64];
+        random.NextBytes(row);
+        for (int b = 0; b < blocks; b++)
+        {
+            int start = b * blockBytes;
+            ushort Scale() => unitScales ? (ushort)0x3C00 : HalfConversion.FromSingle((random.NextSingle() - 0.3f) * 0.01f);
+            switch (type)
+            {
+                case GgmlType.Q8_0 or GgmlType.Q4_0:
+                    BitConverter.TryWriteBytes(row.AsSpan(start), Scale());
+                    break;
+                case GgmlType.Q4_K:
+                    BitConverter.TryWriteBytes(row.AsSpan(start), Scale());
+                    BitConverter.TryWriteBytes(row.AsSpan(start + 2), Scale());
+                    break;
+                case GgmlType.Q6_K:
+                    BitConverter.TryWriteBytes(row.AsSpan(start + Q6_K.ScaleOffset), Scale());
+                    break;
+            }
+        }
+        return row;
+    }
+
+    private static byte[] ActivationBuffer(GgmlType type, int columns, Random random, bool unitScales)
+    {
+        bool k = type is GgmlType.Q4_K or GgmlType.Q6_K;
+        var buffer = new byte[(int)(k ? Q8KActivations.RowBytes(columns) : Q8Activations.RowBytes(columns)) + 64];
+        fixed (byte* p = buffer)
+        {
+            if (k)
+            {
+                var row = Q8KActivations.Row(p, columns, 0);
+                for (int i = 0; i < columns; i++) row.Quants[i] = (sbyte)(unitScales ? random.Next(-7, 8) : random.Next(-127, 128));
+                for (int g = 0; g < columns / 16; g++)
+                {
+                    int sum = 0;
+                    for (int i = 0; i < 16; i++) sum += row.Quants[g * 16 + i];
+                    row.Sums[g] = (short)sum;
+                }
+                for (int b = 0; b < columns / 256; b++) row.Scales[b] = unitScales ? 1f : random.NextSingle() * 0.02f;
+            }
+            else
+            {
+                var row = Q8Activations.Row(p, columns, 0);
+                for (int i = 0; i < columns; i++) row.Quants[i] = (sbyte)(unitScales ? random.Next(-7, 8) : random.Next(-127, 128));
+                for (int b = 0; b < columns / 32; b++)
+                {
+                    row.Scales[b] = unitScales ? 1f : random.NextSingle() * 0.02f;
+                    for (int lane = 0; lane < 8; lane++)
+                    {
+                        sbyte* q = row.Quants + b * 32 + 4 * lane;
+                        row.NibbleOffsets[b * 8 + lane] = 8 * (q[0] + q[1] + q[2] + q[3]);
+                    }
+                }
+            }
+        }
+        return buffer;
+    }
+
+    private static float Dot(GgmlType type, KernelIsa isa, byte* weight, byte* activations, int columns)
+    {
+        if (type is GgmlType.Q4_K or GgmlType.Q6_K)
+            return DotKernels.Q8K(type, isa)(weight, Q8KActivations.Row(activations, columns, 0), columns / 256);
+        return DotKernels.Q8(type, isa)(weight, Q8Activations.Row(activations, columns, 0), columns / 32);
+    }
+
+    [Theory]
+    [InlineData(GgmlType.Q8_0, 257)]
+    [InlineData(GgmlType.Q4_0, 257)]
+    [InlineData(GgmlType.Q4_K, 40)]
+    [InlineData(GgmlType.Q6_K, 40)]
+    public void QuantizedKernelsEqualScalarAtEverySize(GgmlType type, int maxBlocks)
+    {
+        var random = new Random((int)type);
+        int blockSize = GgmlTypeInfo.BlockSize(type);
+        foreach (bool unit in new[] { true, false })
+            for (int blocks = 0; blocks <= maxBlocks; blocks++)
+            {
+                int columns = blocks * blockSize;
+                byte[] weight = RandomRow(type, blocks, random, unit);
+                byte[] activations = ActivationBuffer(type, columns, random, unit);
+                fixed (byte* w = weight)
+                fixed (byte* a = activations)
+                {
+                    float expected = Dot(type, KernelIsa.Scalar, w, a, columns);
+                    foreach (KernelIsa isa in SimdLevels())
+                    {
+                        float actual = Dot(type, isa, w, a, columns);
+                        if (unit) Assert.True(expected == actual, $"{type} {isa} {blocks} blocks: {actual} != {expected}");
+                        else Assert.True(Math.Abs(actual - expected) <= 1e-5 * Math.Max(1, Math.Abs(expected)) + 1e-6 * blocks,
+                            $"{type} {isa} {blocks} blocks: {actual} vs {expected}");
+                    }
+                }
+            }
+    }
+
+    [Theory]
+    [InlineData(GgmlType.F32)]
+    [InlineData(GgmlType.F16)]
+    [InlineData(GgmlType.BF16)]
+    public void FloatKernelsMatchScalarAtEverySize(GgmlType type)
+    {
+        var random = new Random(11);
+        for (int count = 0; count <= 257; count++)
+        {
+            var x = new float[count];
+            var values = new float[count];
+            for (int i = 0; i < count; i++)
+            {
+                x[i] = random.NextSingle() * 2 - 1;
+                values[i] = random.NextSingle() * 2 - 1;
+            }
+            var stored = new byte[count * GgmlTypeInfo.BlockBytes(type) + 16];
+            Quantizer.QuantizeRow(type, values, stored);
+            var widened = new float[count];
+            Quantizer.DequantizeRow(type, stored, widened);
+            double magnitude = 0;
+            for (int i = 0; i < count; i++) magnitude += Math.Abs((double)x[i] * widened[i]);
+            fixed (float* px = x)
+            fixed (byte* w = stored)
+            {
+                float expected = DotKernels.Float(type, KernelIsa.Scalar)(px, w, count);
+                foreach (KernelIsa isa in SimdLevels())
+                {
+                    float actual = DotKernels.Float(type, isa)(px, w, count);
+                    Assert.True(Math.Abs(actual - expected) <= 1e-6 * magnitude + 1e-30, $"{type} {isa} n={count}: {actual} vs {expected}");
+                }
+            }
+        }
+    }
+}
