@@ -133,6 +133,19 @@ public class GgufReaderTests
     }
 
     [Fact]
+    public void AcceptsVersion2WhichSharesTheVersion3Layout()
+    {
+        using var directory = new TempDirectory();
+        string path = directory.File("v2.gguf");
+        byte[] bytes = File.ReadAllBytes(Fixtures.Path("sample.gguf"));
+        bytes[4] = 2;
+        File.WriteAllBytes(path, bytes);
+        using GgufFile gguf = GgufFile.Open(path);
+        Assert.Equal(2u, gguf.Version);
+        Assert.Equal(3, gguf.Tensors.Count);
+    }
+
+    [Fact]
     public void NonGgufFilesAreRejected()
     {
         using var directory = new TempDirectory();
