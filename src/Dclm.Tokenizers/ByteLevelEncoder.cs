@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text;
 
 namespace Dclm.Tokenizers;
@@ -10,14 +9,13 @@ namespace Dclm.Tokenizers;
 /// </summary>
 internal sealed class ByteLevelEncoder : ITextEncoder
 {
-    private const int CacheLimit = 100_000;
     private const int LongestCachedPiece = 64;
 
     private readonly TokenizerVocabulary vocabulary;
     private readonly TokenizerTables tables;
     private readonly IPreTokenizer preTokenizer;
     private readonly int[] initialIdOfByte = new int[256];
-    private readonly ConcurrentDictionary<string, int[]> cache = new(StringComparer.Ordinal);
+    private readonly PieceCache cache = new();
 
     public ByteLevelEncoder(TokenizerVocabulary vocabulary, TokenizerTables tables)
     {
@@ -87,11 +85,7 @@ internal sealed class ByteLevelEncoder : ITextEncoder
         output.AddRange(result);
         if (mapped.Length <= LongestCachedPiece)
         {
-            if (cache.Count >= CacheLimit)
-            {
-                cache.Clear();
-            }
-            cache.TryAdd(mapped, result.ToArray());
+            cache.Add(mapped, result.ToArray());
         }
     }
 }

@@ -7,6 +7,8 @@ namespace Dclm.Tokenizers;
 /// prefix; fragments always start the text or follow an added token, which is where both llama.cpp and
 /// Hugging Face add it), then the whole fragment is merged: by merge rank when the vocabulary lists merges
 /// (tokenizer.json), by piece score otherwise (GGUF). Code points outside the vocabulary become byte tokens.
+/// When no piece has '▁' right after another character (true of Llama and Mistral vocabularies), no merge
+/// can cross the start of a '▁'-word, so each word is merged on its own and cached: same ids, far faster.
 /// </summary>
 internal sealed class SentencePieceEncoder : ITextEncoder
 {
@@ -15,6 +17,9 @@ internal sealed class SentencePieceEncoder : ITextEncoder
     private readonly TokenizerVocabulary vocabulary;
     private readonly TokenizerTables tables;
     private readonly ScoredPieceMerger? scoredMerger;
+    private readonly bool mergesStayInsideWords;
+    private readonly PieceCache cache = new();
+    private const int LongestCachedWord = 64;
 
     public SentencePieceEncoder(TokenizerVocabulary vocabulary, TokenizerTables tables)
     {
@@ -24,6 +29,19 @@ internal sealed class SentencePieceEncoder : ITextEncoder
         {
             scoredMerger = new ScoredPieceMerger(tables.TokenToId, vocabulary.Scores, tables.ByteTokens);
         }
+        mergesStayInsideWords = !vocabulary.Tokens.Any(HasMarkerAfterOtherCharacter);
+    }
+
+    private static bool HasMarkerAfterOtherCharacter(string token)
+    {
+        for (int index = 1; index < token.Length; index++)
+        {
+            if (token[index] == SpaceMarker && token[index - 1] != SpaceMarker)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     public void Encode(string text, List<int> output)
@@ -37,12 +55,47 @@ internal sealed class SentencePieceEncoder : ITextEncoder
             text = UnicodeNormalization.ToNfc(text);
         }
         string escaped = (vocabulary.AddPrefixSpace ? SpaceMarker + text : text).Replace(' ', SpaceMarker);
-        if (scoredMerger is not null)
+        if (!mergesStayInsideWords)
         {
-            scoredMerger.Encode(escaped, output);
+            EncodeWord(escaped, output);
             return;
         }
-        EncodeByRank(escaped, output);
+        int wordStart = 0;
+        for (int index = 1; index <= escaped.Length; index++)
+        {
+            if (index == escaped.Length || (escaped[index] == SpaceMarker && escaped[index - 1] != SpaceMarker))
+            {
+                EncodeCachedWord(escaped.Substring(wordStart, index - wordStart), output);
+                wordStart = index;
+            }
+        }
+    }
+
+    private void EncodeCachedWord(string word, List<int> output)
+    {
+        if (cache.TryGetValue(word, out int[]? cached))
+        {
+            output.AddRange(cached);
+            return;
+        }
+        int start = output.Count;
+        EncodeWord(word, output);
+        if (word.Length <= LongestCachedWord)
+        {
+            cache.Add(word, output.GetRange(start, output.Count - start).ToArray());
+        }
+    }
+
+    private void EncodeWord(string word, List<int> output)
+    {
+        if (scoredMerger is not null)
+        {
+            scoredMerger.Encode(word, output);
+        }
+        else
+        {
+            EncodeByRank(word, output);
+        }
     }
 
     // Hugging Face BPE: one symbol per code point (byte tokens or the unknown token when a code point is

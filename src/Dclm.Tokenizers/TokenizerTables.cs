@@ -46,7 +46,7 @@ internal sealed class TokenizerTables
             tokenToId.TryAdd(tokens[id], id);
         }
 
-        var rules = new Dictionary<long, MergeResult>(vocabulary.Merges.Count);
+        var rules = MergeTable.CreatePairDictionary<MergeResult>(vocabulary.Merges.Count);
         for (int rank = 0; rank < vocabulary.Merges.Count; rank++)
         {
             var merge = vocabulary.Merges[rank];

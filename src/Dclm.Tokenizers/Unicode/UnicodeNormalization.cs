@@ -167,7 +167,7 @@ internal static class UnicodeNormalization
     {
         public readonly Dictionary<int, int> CombiningClasses = new();
         public readonly Dictionary<int, int[]> Decompositions = new();
-        public readonly Dictionary<long, int> Compositions = new();
+        public readonly Dictionary<long, int> Compositions = MergeTable.CreatePairDictionary<int>(1024);
         private readonly List<(int First, int Last)> quickCheckRanges = new();
 
         public int CombiningClass(int codePoint) =>
