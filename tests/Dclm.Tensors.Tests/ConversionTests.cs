@@ -25,6 +25,21 @@ public unsafe class ConversionTests
     }
 
     [Fact]
+    public void ExponentRebaseConstantIsExactlyTwoToThe112() =>
+        Assert.Equal(0x77800000, BitConverter.SingleToInt32Bits(HalfConversion.TwoPow112));
+
+    [Fact]
+    public void FastHalfToFloatIsExactForEveryHalf()
+    {
+        for (int i = 0; i < 65536; i++)
+        {
+            float expected = HalfConversion.ToSingle((ushort)i), actual = HalfConversion.ToSingleFast((ushort)i);
+            if (float.IsNaN(expected)) Assert.True(float.IsNaN(actual));
+            else Assert.Equal(BitConverter.SingleToInt32Bits(expected), BitConverter.SingleToInt32Bits(actual));
+        }
+    }
+
+    [Fact]
     public void FloatToHalfMatchesGgml()
     {
         float[] source = AwkwardFloats();

@@ -25,6 +25,10 @@ internal static unsafe class GgmlNative
         ((delegate* unmanaged<int, float*, void*, long, long, long, float*, nuint>)Export("ggml_quantize_chunk"))(
             (int)type, source, destination, start, rows, perRow, null);
 
+    /// <summary>quantize_row_q8_K_ref(x, y, k): the activation format of llama.cpp's K-quant dot products.</summary>
+    public static void QuantizeRowQ8K(float* source, byte* destination, long count) =>
+        ((delegate* unmanaged<float*, byte*, long, void>)Export("quantize_row_q8_K_ref"))(source, destination, count);
+
     public static void Fp32ToFp16(float* source, ushort* destination, long count) =>
         ((delegate* unmanaged<float*, ushort*, long, void>)Export("ggml_fp32_to_fp16_row"))(source, destination, count);
 

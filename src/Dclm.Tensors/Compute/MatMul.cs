@@ -15,7 +15,7 @@ public static unsafe class MatMul
     /// <paramref name="pool"/> (<see cref="ComputePool.Shared"/> when null).
     /// </summary>
     public static void Multiply(ReadOnlySpan<float> input, int tokens, in WeightMatrix weight, Span<float> destination, ComputePool? pool = null) =>
-        Multiply(input, tokens, weight, destination, pool ?? ComputePool.Shared, KernelIsaInfo.Best);
+        Multiply(input, tokens, weight, destination, pool ?? ComputePool.Shared, KernelIsaInfo.BestFor(weight.Type));
 
     /// <summary>The same product with the kernels of one instruction-set level, for tests.</summary>
     internal static void Multiply(ReadOnlySpan<float> input, int tokens, in WeightMatrix weight, Span<float> destination, ComputePool pool, KernelIsa isa)

@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using X86 = System.Runtime.Intrinsics.X86;
 using Dclm.Tensors.Numerics;
 using Dclm.Tensors.Quantization;
 
@@ -44,8 +46,55 @@ internal static unsafe class Q8Activations
         return new Q8Row((sbyte*)start, (float*)(start + columns), (int*)(start + columns + blocks * 4));
     }
 
-    /// <summary>Quantizes <paramref name="columns"/> floats into <paramref name="row"/>.</summary>
+    /// <summary>Quantizes <paramref name="columns"/> floats into <paramref name="row"/>, with SIMD when available.</summary>
     public static void Quantize(float* x, int columns, Q8Row row)
+    {
+        if (Vector512.IsHardwareAccelerated && X86.Avx2.IsSupported) QuantizeAvx512(x, columns, row);
+        else QuantizeScalar(x, columns, row);
+    }
+
+    /// <summary>
+    /// The same bytes as <see cref="QuantizeScalar"/>, two 16-float halves per block: roundf is
+    /// rebuilt exactly as trunc(t) ± 1 when |t - trunc(t)| ≥ 0.5.
+    /// </summary>
+    public static void QuantizeAvx512(float* x, int columns, Q8Row row)
+    {
+        for (int b = 0; b < columns / 32; b++, x += 32)
+        {
+            Vector512<float> v0 = Vector512.Load(x), v1 = Vector512.Load(x + 16);
+            float amax = MaxAcross(Vector512.Max(Vector512.Abs(v0), Vector512.Abs(v1)));
+            float d = amax / 127;
+            float id = d != 0 ? 1.0f / d : 0.0f;
+            row.Scales[b] = HalfConversion.ToSingle(HalfConversion.FromSingle(d));
+            Vector512<int> q0 = RoundHalfAway(v0 * id), q1 = RoundHalfAway(v1 * id);
+            Vector256<sbyte> q = X86.Avx512F.ConvertToVector128SByte(q0).ToVector256Unsafe().WithUpper(X86.Avx512F.ConvertToVector128SByte(q1));
+            q.Store(row.Quants + b * 32);
+            Vector256<int> fours = X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(Vector256<byte>.One, q), Vector256<short>.One);
+            (fours << 3).Store(row.NibbleOffsets + b * 8);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> RoundHalfAway(Vector512<float> t)
+    {
+        Vector512<float> whole = Vector512.Truncate(t);
+        Vector512<float> step = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(Vector512.Abs(t - whole), Vector512.Create(0.5f)),
+            Vector512.CopySign(Vector512<float>.One, t), Vector512<float>.Zero);
+        return Vector512.ConvertToInt32(whole + step);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float MaxAcross(Vector512<float> v)
+    {
+        Vector256<float> m = Vector256.Max(v.GetLower(), v.GetUpper());
+        Vector128<float> n = Vector128.Max(m.GetLower(), m.GetUpper());
+        n = Vector128.Max(n, X86.Sse.Shuffle(n, n, 0b_01_00_11_10));
+        n = Vector128.Max(n, X86.Sse.Shuffle(n, n, 0b_10_11_00_01));
+        return n.ToScalar();
+    }
+
+    /// <summary>The reference: ggml's quantize_row_q8_0_ref plus the nibble offsets.</summary>
+    public static void QuantizeScalar(float* x, int columns, Q8Row row)
     {
         for (int b = 0; b < columns / 32; b++, x += 32)
         {
@@ -96,7 +145,52 @@ internal static unsafe class Q8KActivations
 
     public static void Quantize(float* x, int columns, Q8KRow row)
     {
+        if (Vector512.IsHardwareAccelerated) QuantizeAvx512(x, columns, row);
+        else QuantizeScalar(x, columns, row);
+    }
+
+    /// <summary>The reference, ggml's quantize_row_q8_K_ref.</summary>
+    public static void QuantizeScalar(float* x, int columns, Q8KRow row)
+    {
         for (int b = 0; b < columns / 256; b++)
             Q8_K.QuantizeBlock(x + b * 256, row.Scales + b, row.Quants + b * 256, row.Sums + b * 16);
     }
+
+    /// <summary>
+    /// The same bytes as <see cref="QuantizeScalar"/>: the first element of largest magnitude sets the
+    /// scale, levels round half to even (Vector512.Round, as nearest_int does), sums per 16 exact.
+    /// </summary>
+    public static void QuantizeAvx512(float* x, int columns, Q8KRow row)
+    {
+        for (int b = 0; b < columns / 256; b++, x += 256)
+        {
+            Vector512<float> largest = Vector512<float>.Zero;
+            for (int j = 0; j < 256; j += 16) largest = Vector512.Max(largest, Vector512.Abs(Vector512.Load(x + j)));
+            float amax = Q8Activations.MaxAcross(largest);
+            sbyte* q = row.Quants + b * 256;
+            short* sums = row.Sums + b * 16;
+            if (amax == 0)
+            {
+                row.Scales[b] = 0;
+                new Span<sbyte>(q, 256).Clear();
+                new Span<short>(sums, 16).Clear();
+                continue;
+            }
+            float max = 0;
+            for (int j = 0; j < 256; j += 16)
+            {
+                ulong hits = Vector512.Equals(Vector512.Abs(Vector512.Load(x + j)), Vector512.Create(amax)).ExtractMostSignificantBits();
+                if (hits != 0) { max = x[j + System.Numerics.BitOperations.TrailingZeroCount(hits)]; break; }
+            }
+            float iscale = -127f / max;
+            for (int j = 0; j < 256; j += 16)
+            {
+                Vector512<int> levels = Vector512.Min(Vector512.ConvertToInt32(Vector512.Round(Vector512.Load(x + j) * iscale)), Vector512.Create(127));
+                X86.Avx512F.ConvertToVector128SByte(levels).Store(q + j);
+                sums[j / 16] = (short)Vector512.Sum(levels);
+            }
+            row.Scales[b] = 1 / iscale;
+        }
+    }
+
 }

@@ -9,8 +9,8 @@ namespace Dclm.Tensors.Numerics;
 /// </summary>
 public static class HalfConversion
 {
-    /// <summary>2^112, the factor between a half's and a float's exponent bias (bits 0x77800000).</summary>
-    private static readonly float TwoPow112 = BitConverter.Int32BitsToSingle(0x77800000);
+    /// <summary>2^112 exactly (bits 0x77800000), the factor between a half's and a float's exponent bias.</summary>
+    internal const float TwoPow112 = 5.192296858534828E+33f;
 
     /// <summary>The float value of the half whose bits are <paramref name="bits"/> (exact).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
