@@ -8,7 +8,9 @@ namespace Dclm.Tokenizers;
 /// writes it: "gpt2" vocabularies are byte-level BPE with merges, "llama" vocabularies are
 /// SentencePiece pieces with scores and byte-fallback tokens. <c>tokenizer.ggml.pre</c> names the
 /// split pattern; a missing one (older files such as GPT-NeoX conversions) means GPT-2's pattern,
-/// which is what those models' Hugging Face tokenizers use.
+/// which is what those models' Hugging Face tokenizers use. Qwen 2 style vocabularies are NFC-normalized
+/// as their Hugging Face tokenizers are (llama.cpp skips that step); GGUF records no normalizer, so a
+/// GPT-NeoX vocabulary read from GGUF is not, while its tokenizer.json is.
 /// </summary>
 public static class GgufTokenizerLoader
 {
@@ -41,6 +43,7 @@ public static class GgufTokenizerLoader
             Merges = merges,
             PreTokenizer = preTokenizer,
             IgnoreMerges = preTokenizer == PreTokenizerKind.Llama3,
+            NormalizeToNfc = preTokenizer == PreTokenizerKind.Qwen2,
             ByteFallback = kind == TokenizerModelKind.SentencePieceBpe,
             AddPrefixSpace = ReadBool(file, "add_space_prefix", kind == TokenizerModelKind.SentencePieceBpe),
             UnknownId = ReadId(file, "unknown_token_id"),

@@ -25,7 +25,7 @@ public sealed class StreamingDecoder
     /// <summary>Adds one id and returns the text that became complete (often empty). Throws <see cref="ArgumentOutOfRangeException"/> for an id outside the vocabulary.</summary>
     public string Append(int id)
     {
-        tokenizer.AppendBytes([id], skipSpecialTokens, pending);
+        tokenizer.AppendBytes(id, skipSpecialTokens, pending);
         if (atStart && pending.Count > 0)
         {
             atStart = false;

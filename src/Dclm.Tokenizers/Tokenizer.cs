@@ -226,11 +226,15 @@ public sealed class Tokenizer
     {
         foreach (int id in ids)
         {
-            CheckId(id);
-            if (skipSpecialTokens && decodingTable.IsSkippedAsSpecial(id))
-            {
-                continue;
-            }
+            AppendBytes(id, skipSpecialTokens, destination);
+        }
+    }
+
+    internal void AppendBytes(int id, bool skipSpecialTokens, List<byte> destination)
+    {
+        CheckId(id);
+        if (!skipSpecialTokens || !decodingTable.IsSkippedAsSpecial(id))
+        {
             destination.AddRange(decodingTable[id]);
         }
     }
