@@ -149,4 +149,44 @@ public unsafe class DotKernelTests
             }
         }
     }
+
+    [Theory]
+    [InlineData(GgmlType.Q8_0, 70)]
+    [InlineData(GgmlType.Q4_0, 70)]
+    [InlineData(GgmlType.Q4_K, 12)]
+    [InlineData(GgmlType.Q6_K, 12)]
+    public void FourTokenKernelsEqualTheSingleTokenKernelBitForBit(GgmlType type, int maxBlocks)
+    {
+        if (!KernelIsaInfo.IsSupported(KernelIsa.Avx2)) return;
+        var random = new Random(100 + (int)type);
+        bool k = type is GgmlType.Q4_K or GgmlType.Q6_K;
+        int blockSize = GgmlTypeInfo.BlockSize(type);
+        Q8KRow* kRows = stackalloc Q8KRow[4];
+        Q8Row* rows = stackalloc Q8Row[4];
+        for (int blocks = 0; blocks <= maxBlocks; blocks++)
+        {
+            int columns = blocks * blockSize;
+            byte[] weight = RandomRow(type, blocks, random, unitScales: false);
+            var tokens = Enumerable.Range(0, 4).Select(_ => ActivationBuffer(type, columns, random, unitScales: false)).ToArray();
+            var results = new float[4];
+            fixed (byte* w = weight)
+            fixed (byte* t0 = tokens[0]) fixed (byte* t1 = tokens[1]) fixed (byte* t2 = tokens[2]) fixed (byte* t3 = tokens[3])
+            fixed (float* r = results)
+            {
+                byte*[] buffers = { t0, t1, t2, t3 };
+                if (k)
+                {
+                    for (int i = 0; i < 4; i++) kRows[i] = Q8KActivations.Row(buffers[i], columns, 0);
+                    DotKernels.Q8KTokens4(type, KernelIsa.Avx2)(w, kRows, blocks, r);
+                }
+                else
+                {
+                    for (int i = 0; i < 4; i++) rows[i] = Q8Activations.Row(buffers[i], columns, 0);
+                    DotKernels.Q8Tokens4(type, KernelIsa.Avx2)(w, rows, blocks, r);
+                }
+                for (int i = 0; i < 4; i++)
+                    Assert.Equal(Dot(type, KernelIsa.Avx2, w, buffers[i], columns), results[i]);
+            }
+        }
+    }
 }

@@ -38,4 +38,22 @@ internal static unsafe class DotKernels
         (GgmlType.Q6_K, _) => &DotQ6_K.Scalar,
         _ => throw new NotSupportedException($"no Q8_K-activation kernel for {GgmlTypeInfo.Name(type)}"),
     };
+
+    /// <summary>The four-token prefill kernel for Q8_0-activation weights, or null where there is none (scalar).</summary>
+    public static delegate*<byte*, Q8Row*, int, float*, void> Q8Tokens4(GgmlType type, KernelIsa isa) => (type, isa) switch
+    {
+        (_, KernelIsa.Scalar) => null,
+        (GgmlType.Q8_0, _) => &DotTokens4.Q8_0,
+        (GgmlType.Q4_0, _) => &DotTokens4.Q4_0,
+        _ => null,
+    };
+
+    /// <summary>The four-token prefill kernel for Q8_K-activation weights, or null where there is none (scalar).</summary>
+    public static delegate*<byte*, Q8KRow*, int, float*, void> Q8KTokens4(GgmlType type, KernelIsa isa) => (type, isa) switch
+    {
+        (_, KernelIsa.Scalar) => null,
+        (GgmlType.Q4_K, _) => &DotTokens4.Q4_K,
+        (GgmlType.Q6_K, _) => &DotTokens4.Q6_K,
+        _ => null,
+    };
 }

@@ -13,7 +13,7 @@ internal static unsafe partial class DotQ4_K
     /// 6-bit mins (high 8 bytes), the same bits <see cref="Q4_K.ScaleMin"/> reads one at a time.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<byte> UnpackScales(byte* packed)
+    internal static Vector128<byte> UnpackScales(byte* packed)
     {
         const uint Low6 = 0x3F3F3F3F, Low4 = 0x0F0F0F0F, Low2 = 0x03030303;
         uint u0 = *(uint*)packed, u1 = *(uint*)(packed + 4), u2 = *(uint*)(packed + 8);

@@ -20,6 +20,8 @@ internal sealed unsafe class MatMulJob : ComputeJob
     private delegate*<float*, byte*, int, float> floatKernel;
     private delegate*<byte*, Q8Row, int, float> q8Kernel;
     private delegate*<byte*, Q8KRow, int, float> q8KKernel;
+    private delegate*<byte*, Q8Row*, int, float*, void> q8Tokens4;
+    private delegate*<byte*, Q8KRow*, int, float*, void> q8KTokens4;
     private int chunkRows;
     private int nextRow;
 
@@ -43,6 +45,7 @@ internal sealed unsafe class MatMulJob : ComputeJob
             case GgmlType.Q8_0 or GgmlType.Q4_0:
                 family = Family.Q8;
                 q8Kernel = DotKernels.Q8(matrix.Type, isa);
+                q8Tokens4 = DotKernels.Q8Tokens4(matrix.Type, isa);
                 activations = ScratchBuffer.Activations.Get(Q8Activations.RowBytes(columns) * (nuint)tokenCount);
                 for (int t = 0; t < tokenCount; t++)
                     Q8Activations.Quantize(x + (long)t * columns, columns, Q8Activations.Row(activations, columns, t));
@@ -50,6 +53,7 @@ internal sealed unsafe class MatMulJob : ComputeJob
             default:
                 family = Family.Q8K;
                 q8KKernel = DotKernels.Q8K(matrix.Type, isa);
+                q8KTokens4 = DotKernels.Q8KTokens4(matrix.Type, isa);
                 activations = ScratchBuffer.Activations.Get(Q8KActivations.RowBytes(columns) * (nuint)tokenCount);
                 for (int t = 0; t < tokenCount; t++)
                     Q8KActivations.Quantize(x + (long)t * columns, columns, Q8KActivations.Row(activations, columns, t));
@@ -93,15 +97,49 @@ internal sealed unsafe class MatMulJob : ComputeJob
                         output[(long)t * rows + r] = floatKernel(input + (long)t * columns, data + r * rowBytes, columns);
                 break;
             case Family.Q8:
+            {
+                int first = 0;
+                if (q8Tokens4 != null)
+                {
+                    Q8Row* group = stackalloc Q8Row[4];
+                    float* results = stackalloc float[4];
+                    for (; first + 4 <= tokens; first += 4)
+                    {
+                        for (int k = 0; k < 4; k++) group[k] = Q8Activations.Row(activations, columns, first + k);
+                        for (int r = start; r < end; r++)
+                        {
+                            q8Tokens4(data + r * rowBytes, group, columns / 32, results);
+                            for (int k = 0; k < 4; k++) output[(long)(first + k) * rows + r] = results[k];
+                        }
+                    }
+                }
                 for (int r = start; r < end; r++)
-                    for (int t = 0; t < tokens; t++)
+                    for (int t = first; t < tokens; t++)
                         output[(long)t * rows + r] = q8Kernel(data + r * rowBytes, Q8Activations.Row(activations, columns, t), columns / 32);
                 break;
+            }
             case Family.Q8K:
+            {
+                int first = 0;
+                if (q8KTokens4 != null)
+                {
+                    Q8KRow* group = stackalloc Q8KRow[4];
+                    float* results = stackalloc float[4];
+                    for (; first + 4 <= tokens; first += 4)
+                    {
+                        for (int k = 0; k < 4; k++) group[k] = Q8KActivations.Row(activations, columns, first + k);
+                        for (int r = start; r < end; r++)
+                        {
+                            q8KTokens4(data + r * rowBytes, group, columns / 256, results);
+                            for (int k = 0; k < 4; k++) output[(long)(first + k) * rows + r] = results[k];
+                        }
+                    }
+                }
                 for (int r = start; r < end; r++)
-                    for (int t = 0; t < tokens; t++)
+                    for (int t = first; t < tokens; t++)
                         output[(long)t * rows + r] = q8KKernel(data + r * rowBytes, Q8KActivations.Row(activations, columns, t), columns / 256);
                 break;
+            }
         }
     }
 }

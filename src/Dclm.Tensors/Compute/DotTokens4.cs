@@ -1,0 +1,155 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using Dclm.Tensors.Numerics;
+using Dclm.Tensors.Quantization;
+using X86 = System.Runtime.Intrinsics.X86;
+
+namespace Dclm.Tensors.Compute;
+
+/// <summary>
+/// Prefill kernels: one weight row against four token rows at once, so each weight block is loaded
+/// and unpacked once for four tokens. Each token's arithmetic is the same, in the same order, as the
+/// 256-bit single-token kernel's, so results are bit-identical to it. results[k] = row · token k.
+/// </summary>
+internal static unsafe class DotTokens4
+{
+    public static void Q8_0(byte* weight, Q8Row* tokens, int blocks, float* results)
+    {
+        Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+        Vector256<short> ones = Vector256<short>.One;
+        for (int b = 0; b < blocks; b++, weight += 34)
+        {
+            Vector256<sbyte> w = Vector256.Load((sbyte*)weight + 2);
+            Vector256<byte> magnitude = X86.Avx2.Abs(w);
+            float dw = HalfConversion.ToSingleFast(*(ushort*)weight);
+            acc0 = SignedStep(magnitude, w, tokens[0], b, dw, ones, acc0);
+            acc1 = SignedStep(magnitude, w, tokens[1], b, dw, ones, acc1);
+            acc2 = SignedStep(magnitude, w, tokens[2], b, dw, ones, acc2);
+            acc3 = SignedStep(magnitude, w, tokens[3], b, dw, ones, acc3);
+        }
+        results[0] = Vector256.Sum(acc0);
+        results[1] = Vector256.Sum(acc1);
+        results[2] = Vector256.Sum(acc2);
+        results[3] = Vector256.Sum(acc3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> SignedStep(Vector256<byte> magnitude, Vector256<sbyte> w, Q8Row token, int b, float dw, Vector256<short> ones, Vector256<float> accumulator)
+    {
+        Vector256<int> sums = X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(magnitude, X86.Avx2.Sign(Vector256.Load(token.Quants + b * 32), w)), ones);
+        return Vector256.FusedMultiplyAdd(X86.Avx.ConvertToVector256Single(sums), Vector256.Create(dw * token.Scales[b]), accumulator);
+    }
+
+    public static void Q4_0(byte* weight, Q8Row* tokens, int blocks, float* results)
+    {
+        Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+        Vector256<short> ones = Vector256<short>.One;
+        Vector128<byte> low = Vector128.Create((byte)0x0F);
+        for (int b = 0; b < blocks; b++, weight += 18)
+        {
+            Vector128<byte> packed = Vector128.Load(weight + 2);
+            Vector256<byte> nibbles = Vector256.Create(packed & low, (packed.AsUInt16() >> 4).AsByte() & low);
+            float dw = HalfConversion.ToSingleFast(*(ushort*)weight);
+            acc0 = NibbleStep(nibbles, tokens[0], b, dw, ones, acc0);
+            acc1 = NibbleStep(nibbles, tokens[1], b, dw, ones, acc1);
+            acc2 = NibbleStep(nibbles, tokens[2], b, dw, ones, acc2);
+            acc3 = NibbleStep(nibbles, tokens[3], b, dw, ones, acc3);
+        }
+        results[0] = Vector256.Sum(acc0);
+        results[1] = Vector256.Sum(acc1);
+        results[2] = Vector256.Sum(acc2);
+        results[3] = Vector256.Sum(acc3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> NibbleStep(Vector256<byte> nibbles, Q8Row token, int b, float dw, Vector256<short> ones, Vector256<float> accumulator)
+    {
+        Vector256<int> sums = X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(nibbles, Vector256.Load(token.Quants + b * 32)), ones)
+                            - Vector256.Load(token.NibbleOffsets + b * 8);
+        return Vector256.FusedMultiplyAdd(X86.Avx.ConvertToVector256Single(sums), Vector256.Create(dw * token.Scales[b]), accumulator);
+    }
+
+    public static void Q4_K(byte* weight, Q8KRow* tokens, int superBlocks, float* results)
+    {
+        Vector256<float>* scaled = stackalloc Vector256<float>[4];
+        Vector256<float>* mins = stackalloc Vector256<float>[4];
+        for (int k = 0; k < 4; k++) scaled[k] = mins[k] = default;
+        Vector256<byte> low = Vector256.Create((byte)0x0F);
+        Vector256<int>* sums = stackalloc Vector256<int>[4];
+        for (int b = 0; b < superBlocks; b++, weight += Quantization.Q4_K.BlockBytes)
+        {
+            Vector128<byte> unpacked = DotQ4_K.UnpackScales(weight + Quantization.Q4_K.ScalesOffset);
+            ulong scaleBytes = unpacked.AsUInt64().GetElement(0);
+            Vector256<int> blockMins = X86.Avx2.ConvertToVector256Int32(X86.Sse2.ShiftRightLogical128BitLane(unpacked, 8));
+            byte* q = weight + Quantization.Q4_K.QuantsOffset;
+            for (int k = 0; k < 4; k++) sums[k] = default;
+            for (int chunk = 0; chunk < 4; chunk++, q += 32, scaleBytes >>= 16)
+            {
+                Vector256<byte> packed = Vector256.Load(q);
+                Vector256<byte> lowNibbles = packed & low, highNibbles = (packed.AsUInt16() >> 4).AsByte() & low;
+                Vector256<short> lowScale = Vector256.Create((short)(scaleBytes & 0xFF)), highScale = Vector256.Create((short)((scaleBytes >> 8) & 0xFF));
+                for (int k = 0; k < 4; k++)
+                {
+                    sbyte* a = tokens[k].Quants + b * 256 + chunk * 64;
+                    sums[k] += X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(lowNibbles, Vector256.Load(a)), lowScale)
+                             + X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(highNibbles, Vector256.Load(a + 32)), highScale);
+                }
+            }
+            float dRaw = HalfConversion.ToSingleFast(((ushort*)weight)[0]), dminRaw = HalfConversion.ToSingleFast(((ushort*)weight)[1]);
+            for (int k = 0; k < 4; k++)
+            {
+                Vector256<int> groupPairs = X86.Avx2.MultiplyAddAdjacent(Vector256.Load(tokens[k].Sums + b * 16), Vector256<short>.One);
+                float da = tokens[k].Scales[b];
+                scaled[k] = Vector256.FusedMultiplyAdd(X86.Avx.ConvertToVector256Single(sums[k]), Vector256.Create(dRaw * da), scaled[k]);
+                mins[k] = Vector256.FusedMultiplyAdd(X86.Avx.ConvertToVector256Single(groupPairs * blockMins), Vector256.Create(dminRaw * da), mins[k]);
+            }
+        }
+        for (int k = 0; k < 4; k++) results[k] = Vector256.Sum(scaled[k]) - Vector256.Sum(mins[k]);
+    }
+
+    public static void Q6_K(byte* weight, Q8KRow* tokens, int superBlocks, float* results)
+    {
+        Vector256<float>* accumulators = stackalloc Vector256<float>[4];
+        Vector256<int>* sums = stackalloc Vector256<int>[4];
+        for (int k = 0; k < 4; k++) accumulators[k] = default;
+        Vector256<byte> low = Vector256.Create((byte)0x0F);
+        Vector256<byte> three = Vector256.Create((byte)0x03);
+        for (int b = 0; b < superBlocks; b++, weight += Quantization.Q6_K.BlockBytes)
+        {
+            sbyte* groupScales = (sbyte*)(weight + Quantization.Q6_K.ScalesOffset);
+            Vector256<short> scales = X86.Avx2.ConvertToVector256Int16(Vector128.Load(groupScales));
+            byte* ql = weight, qh = weight + Quantization.Q6_K.HighOffset;
+            for (int k = 0; k < 4; k++) sums[k] = default;
+            for (int half = 0; half < 2; half++, ql += 64, qh += 32, groupScales += 8)
+            {
+                Vector256<byte> low0 = Vector256.Load(ql), low1 = Vector256.Load(ql + 32);
+                Vector256<byte> high = Vector256.Load(qh);
+                Vector256<byte> level0 = (low0 & low) | ((high & three).AsUInt16() << 4).AsByte();
+                Vector256<byte> level1 = (low1 & low) | ((((high.AsUInt16() >> 2).AsByte() & three).AsUInt16()) << 4).AsByte();
+                Vector256<byte> level2 = ((low0.AsUInt16() >> 4).AsByte() & low) | ((((high.AsUInt16() >> 4).AsByte() & three).AsUInt16()) << 4).AsByte();
+                Vector256<byte> level3 = ((low1.AsUInt16() >> 4).AsByte() & low) | ((((high.AsUInt16() >> 6).AsByte() & three).AsUInt16()) << 4).AsByte();
+                Vector256<short> scale0 = Pair(groupScales[0], groupScales[1]), scale1 = Pair(groupScales[2], groupScales[3]);
+                Vector256<short> scale2 = Pair(groupScales[4], groupScales[5]), scale3 = Pair(groupScales[6], groupScales[7]);
+                for (int k = 0; k < 4; k++)
+                {
+                    sbyte* a = tokens[k].Quants + b * 256 + half * 128;
+                    sums[k] += Scaled(level0, a, scale0) + Scaled(level1, a + 32, scale1) + Scaled(level2, a + 64, scale2) + Scaled(level3, a + 96, scale3);
+                }
+            }
+            float dw = HalfConversion.ToSingleFast(*(ushort*)(weight + Quantization.Q6_K.ScaleOffset));
+            for (int k = 0; k < 4; k++)
+            {
+                Vector256<int> offset = X86.Avx2.MultiplyAddAdjacent(Vector256.Load(tokens[k].Sums + b * 16), scales) << 5;
+                accumulators[k] = Vector256.FusedMultiplyAdd(X86.Avx.ConvertToVector256Single(sums[k] - offset), Vector256.Create(dw * tokens[k].Scales[b]), accumulators[k]);
+            }
+        }
+        for (int k = 0; k < 4; k++) results[k] = Vector256.Sum(accumulators[k]);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<short> Pair(sbyte first, sbyte second) => Vector256.Create(Vector128.Create((short)first), Vector128.Create((short)second));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Scaled(Vector256<byte> levels, sbyte* a, Vector256<short> scales) =>
+        X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(levels, Vector256.Load(a)), scales);
+}
