@@ -1,0 +1,35 @@
+using System.Diagnostics;
+
+namespace Dclm.Cli.Tests;
+
+/// <summary>Runs the built `dclm` as a child process, as users and scripts do.</summary>
+internal static class DclmProcess
+{
+    public sealed record Result(int ExitCode, string Output, string Error)
+    {
+        public string LastLine => Output.TrimEnd('\n', '\r').Split('\n')[^1].TrimEnd('\r');
+    }
+
+    public static Result Run(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "dclm.dll"));
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(120_000))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"dclm {string.Join(' ', arguments)} did not finish in 120 s");
+        }
+        return new Result(process.ExitCode, output.Result, error.Result);
+    }
+
+    public static string Fixture(params string[] parts) => Path.Combine([AppContext.BaseDirectory, "fixtures", .. parts]);
+}
