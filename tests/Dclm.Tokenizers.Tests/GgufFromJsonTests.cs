@@ -28,7 +28,7 @@ public class GgufFromJsonTests
 
         var tokenizer = Tokenizer.Load(path);
         var failures = new List<string>();
-        foreach (var (text, expected) in VocabularyTestVectors.Read(["gpt-2.tests.inp", "extra.tests.inp"], name + ".reference.out"))
+        foreach (var (text, expected) in JsonVectorTests.ReferenceCases(name))
         {
             int[] actual = tokenizer.Encode(text, parseSpecialTokens: true);
             if (!actual.SequenceEqual(expected))

