@@ -1,0 +1,225 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using Dclm.Tensors.Compute;
+
+namespace Dclm.Training.Kernels;
+
+/// <summary>
+/// The one fp32 matrix product training needs: C (m, n) = [C +] A (m, k) · B (k, n), with B and C
+/// row-major and A read through strides, so that A may be a transposed view. All three products of a
+/// linear layer y = x·Wᵀ reduce to it:
+/// forward y = x · Wᵀ (B = a transposed copy of W), input gradient dx = dy · W (B = W), and weight
+/// gradient dW += dyᵀ · x (A = dy read with swapped strides, B = x).
+/// </summary>
+/// <remarks>
+/// Each output tile (4 rows × 4 vectors) is owned by one thread and sums k in a fixed order, so the
+/// result does not depend on the number of threads: training is bit-for-bit reproducible.
+/// </remarks>
+public static unsafe class Gemm
+{
+    /// <summary>Rows of A (and C) one tile covers.</summary>
+    internal const int TileRows = 4;
+    /// <summary>Rows of B summed per pass over a tile, so a tile's strip of B stays in L2.</summary>
+    internal const int DepthBlock = 256;
+
+    /// <summary>
+    /// C[i, j] = (accumulate ? C[i, j] : 0) + Σ_p A[i, p] · B[p, j], where A[i, p] = a[i·aRowStride + p·aColumnStride],
+    /// B[p, j] = b[p·n + j] and C[i, j] = c[i·n + j]. Work is split over <paramref name="pool"/>.
+    /// </summary>
+    public static void Multiply(ReadOnlySpan<float> a, int aRowStride, int aColumnStride, ReadOnlySpan<float> b, Span<float> c,
+        int m, int k, int n, bool accumulate, ComputePool pool)
+    {
+        if (m < 0 || k < 0 || n < 0) throw new ArgumentOutOfRangeException(nameof(m), "matrix sizes must be non-negative");
+        if (m == 0 || n == 0) return;
+        long lastA = (long)(m - 1) * aRowStride + (long)Math.Max(k - 1, 0) * aColumnStride;
+        if (k > 0 && a.Length <= lastA) throw new ArgumentException($"A holds {a.Length} values; the strides reach index {lastA}", nameof(a));
+        if (b.Length < (long)k * n) throw new ArgumentException($"B holds {b.Length} values, fewer than {k} × {n}", nameof(b));
+        if (c.Length < (long)m * n) throw new ArgumentException($"C holds {c.Length} values, fewer than {m} × {n}", nameof(c));
+        if (k == 0)
+        {
+            if (!accumulate) c[..(m * n)].Clear();
+            return;
+        }
+        fixed (float* pa = a)
+        fixed (float* pb = b)
+        fixed (float* pc = c)
+        {
+            var job = GemmJob.ForThisThread;
+            job.Prepare(pa, aRowStride, aColumnStride, pb, pc, m, k, n, accumulate);
+            // A fork/join costs a few microseconds; tiny products run inline.
+            if (pool.Threads > 1 && (long)m * n * k >= 1 << 15) pool.Run(job);
+            else job.Execute(0, 1);
+            job.Clear();
+        }
+    }
+
+    /// <summary>Columns one tile covers with the widest vectors this machine runs.</summary>
+    internal static int TileColumns => Vector512.IsHardwareAccelerated ? 4 * Vector512<float>.Count : 4 * Vector256<float>.Count;
+
+    /// <summary>One tile: rows [i0, i0 + rows) × columns [j0, j0 + columns), depth [p0, p0 + depth).</summary>
+    internal static void Tile(float* a, int aRow, int aCol, float* b, float* c, int n, int i0, int rows, int j0, int columns,
+        int p0, int depth, bool accumulate)
+    {
+        if (rows == TileRows && columns == TileColumns)
+        {
+            if (Vector512.IsHardwareAccelerated) Tile4x4V512(a + (long)i0 * aRow + (long)p0 * aCol, aRow, aCol, b + (long)p0 * n + j0, c + (long)i0 * n + j0, n, depth, accumulate);
+            else Tile4x4V256(a + (long)i0 * aRow + (long)p0 * aCol, aRow, aCol, b + (long)p0 * n + j0, c + (long)i0 * n + j0, n, depth, accumulate);
+            return;
+        }
+        EdgeTile(a, aRow, aCol, b, c, n, i0, rows, j0, columns, p0, depth, accumulate);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile4x4V512(float* a, int aRow, int aCol, float* b, float* c, int n, int depth, bool accumulate)
+    {
+        const int W = 16;
+        Vector512<float> c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33;
+        float* c0 = c, c1 = c + n, c2 = c + 2 * n, c3 = c + 3 * n;
+        if (accumulate)
+        {
+            c00 = Vector512.Load(c0); c01 = Vector512.Load(c0 + W); c02 = Vector512.Load(c0 + 2 * W); c03 = Vector512.Load(c0 + 3 * W);
+            c10 = Vector512.Load(c1); c11 = Vector512.Load(c1 + W); c12 = Vector512.Load(c1 + 2 * W); c13 = Vector512.Load(c1 + 3 * W);
+            c20 = Vector512.Load(c2); c21 = Vector512.Load(c2 + W); c22 = Vector512.Load(c2 + 2 * W); c23 = Vector512.Load(c2 + 3 * W);
+            c30 = Vector512.Load(c3); c31 = Vector512.Load(c3 + W); c32 = Vector512.Load(c3 + 2 * W); c33 = Vector512.Load(c3 + 3 * W);
+        }
+        else
+        {
+            c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = c20 = c21 = c22 = c23 = c30 = c31 = c32 = c33 = Vector512<float>.Zero;
+        }
+        for (int p = 0; p < depth; p++)
+        {
+            float* bp = b + (long)p * n;
+            var b0 = Vector512.Load(bp); var b1 = Vector512.Load(bp + W); var b2 = Vector512.Load(bp + 2 * W); var b3 = Vector512.Load(bp + 3 * W);
+            float* ap = a + (long)p * aCol;
+            var a0 = Vector512.Create(ap[0]);
+            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00); c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
+            c02 = Vector512.FusedMultiplyAdd(a0, b2, c02); c03 = Vector512.FusedMultiplyAdd(a0, b3, c03);
+            var a1 = Vector512.Create(ap[aRow]);
+            c10 = Vector512.FusedMultiplyAdd(a1, b0, c10); c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
+            c12 = Vector512.FusedMultiplyAdd(a1, b2, c12); c13 = Vector512.FusedMultiplyAdd(a1, b3, c13);
+            var a2 = Vector512.Create(ap[2 * aRow]);
+            c20 = Vector512.FusedMultiplyAdd(a2, b0, c20); c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
+            c22 = Vector512.FusedMultiplyAdd(a2, b2, c22); c23 = Vector512.FusedMultiplyAdd(a2, b3, c23);
+            var a3 = Vector512.Create(ap[3 * aRow]);
+            c30 = Vector512.FusedMultiplyAdd(a3, b0, c30); c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
+            c32 = Vector512.FusedMultiplyAdd(a3, b2, c32); c33 = Vector512.FusedMultiplyAdd(a3, b3, c33);
+        }
+        c00.Store(c0); c01.Store(c0 + W); c02.Store(c0 + 2 * W); c03.Store(c0 + 3 * W);
+        c10.Store(c1); c11.Store(c1 + W); c12.Store(c1 + 2 * W); c13.Store(c1 + 3 * W);
+        c20.Store(c2); c21.Store(c2 + W); c22.Store(c2 + 2 * W); c23.Store(c2 + 3 * W);
+        c30.Store(c3); c31.Store(c3 + W); c32.Store(c3 + 2 * W); c33.Store(c3 + 3 * W);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile4x4V256(float* a, int aRow, int aCol, float* b, float* c, int n, int depth, bool accumulate)
+    {
+        const int W = 8;
+        Vector256<float> c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33;
+        float* c0 = c, c1 = c + n, c2 = c + 2 * n, c3 = c + 3 * n;
+        if (accumulate)
+        {
+            c00 = Vector256.Load(c0); c01 = Vector256.Load(c0 + W); c02 = Vector256.Load(c0 + 2 * W); c03 = Vector256.Load(c0 + 3 * W);
+            c10 = Vector256.Load(c1); c11 = Vector256.Load(c1 + W); c12 = Vector256.Load(c1 + 2 * W); c13 = Vector256.Load(c1 + 3 * W);
+            c20 = Vector256.Load(c2); c21 = Vector256.Load(c2 + W); c22 = Vector256.Load(c2 + 2 * W); c23 = Vector256.Load(c2 + 3 * W);
+            c30 = Vector256.Load(c3); c31 = Vector256.Load(c3 + W); c32 = Vector256.Load(c3 + 2 * W); c33 = Vector256.Load(c3 + 3 * W);
+        }
+        else
+        {
+            c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = c20 = c21 = c22 = c23 = c30 = c31 = c32 = c33 = Vector256<float>.Zero;
+        }
+        for (int p = 0; p < depth; p++)
+        {
+            float* bp = b + (long)p * n;
+            var b0 = Vector256.Load(bp); var b1 = Vector256.Load(bp + W); var b2 = Vector256.Load(bp + 2 * W); var b3 = Vector256.Load(bp + 3 * W);
+            float* ap = a + (long)p * aCol;
+            var a0 = Vector256.Create(ap[0]);
+            c00 = Vector256.FusedMultiplyAdd(a0, b0, c00); c01 = Vector256.FusedMultiplyAdd(a0, b1, c01);
+            c02 = Vector256.FusedMultiplyAdd(a0, b2, c02); c03 = Vector256.FusedMultiplyAdd(a0, b3, c03);
+            var a1 = Vector256.Create(ap[aRow]);
+            c10 = Vector256.FusedMultiplyAdd(a1, b0, c10); c11 = Vector256.FusedMultiplyAdd(a1, b1, c11);
+            c12 = Vector256.FusedMultiplyAdd(a1, b2, c12); c13 = Vector256.FusedMultiplyAdd(a1, b3, c13);
+            var a2 = Vector256.Create(ap[2 * aRow]);
+            c20 = Vector256.FusedMultiplyAdd(a2, b0, c20); c21 = Vector256.FusedMultiplyAdd(a2, b1, c21);
+            c22 = Vector256.FusedMultiplyAdd(a2, b2, c22); c23 = Vector256.FusedMultiplyAdd(a2, b3, c23);
+            var a3 = Vector256.Create(ap[3 * aRow]);
+            c30 = Vector256.FusedMultiplyAdd(a3, b0, c30); c31 = Vector256.FusedMultiplyAdd(a3, b1, c31);
+            c32 = Vector256.FusedMultiplyAdd(a3, b2, c32); c33 = Vector256.FusedMultiplyAdd(a3, b3, c33);
+        }
+        c00.Store(c0); c01.Store(c0 + W); c02.Store(c0 + 2 * W); c03.Store(c0 + 3 * W);
+        c10.Store(c1); c11.Store(c1 + W); c12.Store(c1 + 2 * W); c13.Store(c1 + 3 * W);
+        c20.Store(c2); c21.Store(c2 + W); c22.Store(c2 + 2 * W); c23.Store(c2 + 3 * W);
+        c30.Store(c3); c31.Store(c3 + W); c32.Store(c3 + 2 * W); c33.Store(c3 + 3 * W);
+    }
+
+    /// <summary>Partial tiles at the right and bottom edges: one row at a time, 8-wide vectors, then scalars.</summary>
+    private static void EdgeTile(float* a, int aRow, int aCol, float* b, float* c, int n, int i0, int rows, int j0, int columns,
+        int p0, int depth, bool accumulate)
+    {
+        for (int i = i0; i < i0 + rows; i++)
+        {
+            float* ci = c + (long)i * n;
+            float* ai = a + (long)i * aRow + (long)p0 * aCol;
+            int j = j0, end = j0 + columns;
+            for (; j + 8 <= end; j += 8)
+            {
+                var sum = accumulate ? Vector256.Load(ci + j) : Vector256<float>.Zero;
+                for (int p = 0; p < depth; p++)
+                    sum = Vector256.FusedMultiplyAdd(Vector256.Create(ai[(long)p * aCol]), Vector256.Load(b + (long)(p0 + p) * n + j), sum);
+                sum.Store(ci + j);
+            }
+            for (; j < end; j++)
+            {
+                float sum = accumulate ? ci[j] : 0f;
+                for (int p = 0; p < depth; p++) sum = MathF.FusedMultiplyAdd(ai[(long)p * aCol], b[(long)(p0 + p) * n + j], sum);
+                ci[j] = sum;
+            }
+        }
+    }
+}
+
+/// <summary>Shares the tiles of one product between the pool's threads through an atomic counter.</summary>
+internal sealed unsafe class GemmJob : ComputeJob
+{
+    [ThreadStatic] private static GemmJob? current;
+    public static GemmJob ForThisThread => current ??= new GemmJob();
+
+    private float* a, b, c;
+    private int aRow, aCol, m, k, n, tileRows, tileColumns, columnTiles, tiles;
+    private bool accumulate;
+    private int next;
+
+    public void Prepare(float* a, int aRow, int aCol, float* b, float* c, int m, int k, int n, bool accumulate)
+    {
+        this.a = a; this.b = b; this.c = c;
+        this.aRow = aRow; this.aCol = aCol; this.m = m; this.k = k; this.n = n; this.accumulate = accumulate;
+        tileRows = Gemm.TileRows;
+        tileColumns = Gemm.TileColumns;
+        columnTiles = (n + tileColumns - 1) / tileColumns;
+        tiles = (m + tileRows - 1) / tileRows * columnTiles;
+        next = 0;
+    }
+
+    public void Clear() { a = b = c = null; }
+
+    public override void Execute(int thread, int threads)
+    {
+        // Consecutive tiles share a row band of A; claim a few at a time to keep the counter cold.
+        const int Chunk = 4;
+        while (true)
+        {
+            int first = Interlocked.Add(ref next, Chunk) - Chunk;
+            if (first >= tiles) return;
+            int last = Math.Min(first + Chunk, tiles);
+            for (int t = first; t < last; t++)
+            {
+                int i0 = t / columnTiles * tileRows, j0 = t % columnTiles * tileColumns;
+                int rows = Math.Min(tileRows, m - i0), columns = Math.Min(tileColumns, n - j0);
+                for (int p0 = 0; p0 < k; p0 += Gemm.DepthBlock)
+                {
+                    int depth = Math.Min(Gemm.DepthBlock, k - p0);
+                    Gemm.Tile(a, aRow, aCol, b, c, n, i0, rows, j0, columns, p0, depth, accumulate || p0 > 0);
+                }
+            }
+        }
+    }
+}

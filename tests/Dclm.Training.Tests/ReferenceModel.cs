@@ -1,0 +1,102 @@
+using Dclm.Models;
+
+namespace Dclm.Training.Tests;
+
+/// <summary>
+/// A plain float64 open_lm forward with the loss, written straight from the math with no shared code
+/// beyond the parameter offsets, so finite differences of it check the whole model's backward.
+/// </summary>
+internal static class ReferenceModel
+{
+    public static double Loss(ParameterLayout layout, double[] p, int[] inputs, int[] targets, int batch, int sequence, double zLoss)
+    {
+        var c = layout.Config;
+        int d = c.Dim, h = c.HiddenDim, heads = c.Heads, hd = c.HeadDim, v = c.VocabularySize;
+        var frequencies = Dclm.Tensors.Ops.RotaryEmbedding.InverseFrequencies(hd, c.RopeTheta);
+        double total = 0; int counted = 0;
+        for (int b = 0; b < batch; b++)
+        {
+            var x = new double[sequence][];
+            for (int t = 0; t < sequence; t++) x[t] = Row(p, layout.Embedding.Offset + inputs[b * sequence + t] * d, d);
+            foreach (var w in layout.Layers)
+            {
+                var q = new double[sequence][]; var k = new double[sequence][]; var val = new double[sequence][];
+                for (int t = 0; t < sequence; t++)
+                {
+                    var n = Norm(x[t], p, w.AttentionNorm.Offset, c.NormEps);
+                    var qkv = Linear(n, p, w.InProjection.Offset, 3 * d, d);
+                    q[t] = qkv[..d]; k[t] = qkv[d..(2 * d)]; val[t] = qkv[(2 * d)..];
+                    if (w.QueryNorm is { } qn) q[t] = Norm(q[t], p, qn.Offset, c.NormEps);
+                    if (w.KeyNorm is { } kn) k[t] = Norm(k[t], p, kn.Offset, c.NormEps);
+                    Rotate(q[t], t, hd, frequencies); Rotate(k[t], t, hd, frequencies);
+                }
+                for (int t = 0; t < sequence; t++)
+                {
+                    var attention = new double[d];
+                    for (int head = 0; head < heads; head++)
+                    {
+                        var s = new double[t + 1];
+                        for (int j = 0; j <= t; j++)
+                        {
+                            for (int i = 0; i < hd; i++) s[j] += q[t][head * hd + i] * k[j][head * hd + i];
+                            s[j] /= Math.Sqrt(hd);
+                        }
+                        double max = s.Max(), sum = s.Sum(z => Math.Exp(z - max));
+                        for (int j = 0; j <= t; j++)
+                            for (int i = 0; i < hd; i++) attention[head * hd + i] += Math.Exp(s[j] - max) / sum * val[j][head * hd + i];
+                    }
+                    var o = Linear(attention, p, w.OutProjection.Offset, d, d);
+                    for (int i = 0; i < d; i++) x[t][i] += o[i];
+                }
+                for (int t = 0; t < sequence; t++)
+                {
+                    var n = Norm(x[t], p, w.FeedForwardNorm.Offset, c.NormEps);
+                    var gu = Linear(n, p, w.GateUp.Offset, 2 * h, d);
+                    var hidden = new double[h];
+                    for (int i = 0; i < h; i++) hidden[i] = gu[i] / (1 + Math.Exp(-gu[i])) * gu[h + i];
+                    var down = Linear(hidden, p, w.Down.Offset, d, h);
+                    for (int i = 0; i < d; i++) x[t][i] += down[i];
+                }
+            }
+            for (int t = 0; t < sequence; t++)
+            {
+                int target = targets[b * sequence + t];
+                if (target < 0) continue;
+                var logits = Linear(Norm(x[t], p, layout.FinalNorm.Offset, c.NormEps), p, layout.Head.Offset, v, d);
+                double max = logits.Max(), z = max + Math.Log(logits.Sum(l => Math.Exp(l - max)));
+                total += z - logits[target] + zLoss * z * z;
+                counted++;
+            }
+        }
+        return total / counted;
+    }
+
+    private static double[] Row(double[] p, int offset, int length) => p.AsSpan(offset, length).ToArray();
+
+    private static double[] Norm(double[] x, double[] p, int gainOffset, double eps)
+    {
+        double mean = x.Average(), variance = x.Sum(v => (v - mean) * (v - mean)) / x.Length;
+        return x.Select((v, i) => (v - mean) / Math.Sqrt(variance + eps) * p[gainOffset + i]).ToArray();
+    }
+
+    private static double[] Linear(double[] x, double[] p, int offset, int rows, int columns)
+    {
+        var y = new double[rows];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < columns; c++) y[r] += p[offset + r * columns + c] * x[c];
+        return y;
+    }
+
+    private static void Rotate(double[] x, int position, int headDim, float[] frequencies)
+    {
+        int half = headDim / 2;
+        for (int offset = 0; offset < x.Length; offset += headDim)
+            for (int i = 0; i < half; i++)
+            {
+                double angle = (float)(position * frequencies[i]);
+                double a = x[offset + i], b = x[offset + i + half];
+                x[offset + i] = a * Math.Cos(angle) - b * Math.Sin(angle);
+                x[offset + i + half] = a * Math.Sin(angle) + b * Math.Cos(angle);
+            }
+    }
+}
