@@ -5,63 +5,99 @@ using Xunit.Abstractions;
 namespace Dclm.Oracle.Tests;
 
 /// <summary>
-/// Our Llama forward pass against llama.cpp's on the same random-weight model with the real llama-spm
-/// vocabulary: F32 and Q8_0 GGUF files, the same weights as a Hugging Face directory (half-split RoPE),
-/// and our own GGUF export of that directory.
+/// Our Llama forward pass against llama.cpp's on random-weight models with the real llama-spm vocabulary:
+/// F32 and Q8_0 GGUF files, several sequences batched in one KV cache, the same weights as a Hugging Face
+/// directory (half-split RoPE), and our own GGUF export of that directory.
 /// </summary>
 [Collection(OracleCollection.Name)]
 public sealed class LlamaCppLogitsTests(OracleModels models, ITestOutputHelper output)
 {
-    private int Vocabulary => models.Model.Shape.VocabularySize;
+    private const int Vocabulary = 32000;
+
+    // The issue asks for 1e-3; both sides compute in f32, so only summation order separates them (~3e-7 measured).
+    private const double F32Tolerance = 1e-4;
 
     [Fact]
     public void F32GgufLogitsMatchLlamaCppAtEveryPosition()
     {
-        float[] expected = Logits.LlamaCpp(models.F32Gguf, models.Prompt);
-        float[] ours = Logits.Ours(models.F32Gguf, models.Prompt);
+        float[] expected = Logits.LlamaCpp(models.FlatF32Gguf, models.Prompt);
+        float[] ours = Logits.Ours(models.FlatF32Gguf, models.Prompt);
 
         double error = Logits.RelativeError(ours, expected);
         output.WriteLine($"f32 GGUF, {models.Prompt.Length} positions: max|ours − llama.cpp| / max|llama.cpp| = {error:E2}");
-        // The issue asks for 1e-3; both sides compute in f32, so only summation order separates them.
-        Assert.True(error <= 1e-4, $"relative error {error:E2} exceeds 1e-4");
-        Assert.Equal(1.0, Logits.TopOneAgreement(ours, expected, Vocabulary));
+        Assert.True(error <= F32Tolerance, $"relative error {error:E2} exceeds {F32Tolerance:E0}");
+        Assert.Equal(models.Prompt.Length, Logits.TopOneMatches(ours, expected, Vocabulary));
+    }
+
+    [Fact]
+    public void SequencesBatchedTogetherMatchLlamaCppRunningEachAlone()
+    {
+        float[][] expected = Logits.LlamaCpp(models.FlatF32Gguf, models.Prompts);
+        float[][] ours = Logits.OursInterleaved(models.FlatF32Gguf, models.Prompts, scheduleSeed: 5);
+
+        for (int i = 0; i < expected.Length; i++)
+        {
+            double error = Logits.RelativeError(ours[i], expected[i]);
+            output.WriteLine($"prompt {i} (slot {i} of {expected.Length}, mixed prefill and decode): relative error {error:E2}");
+            Assert.True(error <= F32Tolerance, $"prompt {i}: relative error {error:E2} exceeds {F32Tolerance:E0}");
+        }
     }
 
     [Fact]
     public void Q8_0GgufAgreesWithLlamaCppOnTheTopToken()
     {
-        float[] expected = Logits.LlamaCpp(models.Q8Gguf, models.Prompt);
-        float[] ours = Logits.Ours(models.Q8Gguf, models.Prompt);
+        float[][] llamaCppQ8 = Logits.LlamaCpp(models.DecisiveQ8Gguf, models.Prompts);
+        float[][] llamaCppF32 = Logits.LlamaCpp(models.DecisiveF32Gguf, models.Prompts);
+        float[][] ours = Logits.OursInterleaved(models.DecisiveQ8Gguf, models.Prompts, scheduleSeed: 6);
 
-        double agreement = Logits.TopOneAgreement(ours, expected, Vocabulary);
-        double error = Logits.RelativeError(ours, expected);
-        output.WriteLine($"q8_0 GGUF: top-1 agreement {agreement:P2} over {models.Prompt.Length} positions, relative error {error:E2}");
-        Assert.True(agreement >= 0.99, $"top-1 agreement {agreement:P2} is below 99%");
+        int positions = 0, agree = 0, quantizationAgree = 0, copies = 0;
+        for (int i = 0; i < ours.Length; i++)
+        {
+            int matches = Logits.TopOneMatches(ours[i], llamaCppQ8[i], Vocabulary);
+            int quantizationMatches = Logits.TopOneMatches(llamaCppQ8[i], llamaCppF32[i], Vocabulary);
+            double error = Logits.RelativeError(ours[i], llamaCppQ8[i]);
+            double quantizationError = Logits.RelativeError(llamaCppQ8[i], llamaCppF32[i]);
+            int length = models.Prompts[i].Length;
+            output.WriteLine($"prompt {i}: top-1 ours = llama.cpp at {matches}/{length}, relative error {error:E2}; " +
+                $"llama.cpp q8_0 vs its f32: top-1 {quantizationMatches}/{length}, relative error {quantizationError:E2}");
+            // Both engines quantize activations to Q8_0, so a one-ulp difference anywhere can flip one rounding
+            // and from there the two runs differ by Q8_0 noise, no more than quantization itself moves llama.cpp.
+            Assert.True(error <= Math.Max(quantizationError, 1e-3), $"prompt {i}: ours is {error:E2} from llama.cpp's q8_0, more than q8_0 is from f32 ({quantizationError:E2})");
+            for (int p = 0; p < length; p++)
+                if (Logits.ArgMax(llamaCppF32[i].AsSpan(p * Vocabulary, Vocabulary)) == models.Prompts[i][p]) copies++;
+            positions += length;
+            agree += matches;
+            quantizationAgree += quantizationMatches;
+        }
+        output.WriteLine($"in all: ours = llama.cpp at {agree}/{positions}; llama.cpp's f32 top token is the input token itself at {copies}/{positions}");
+        Assert.True(quantizationAgree >= 0.99 * positions,
+            $"precondition: llama.cpp's own q8_0 and f32 runs agree at only {quantizationAgree}/{positions}; the test model is too flat for a top-1 comparison");
+        Assert.True(agree >= 0.99 * positions, $"top-1 agreement {agree}/{positions} is below 99%");
     }
 
     [Fact]
     public void HuggingFaceDirectoryMatchesTheGgufAndLlamaCpp()
     {
-        float[] llamaCpp = Logits.LlamaCpp(models.F32Gguf, models.Prompt);
-        float[] gguf = Logits.Ours(models.F32Gguf, models.Prompt);
-        float[] huggingFace = Logits.Ours(models.HuggingFaceDirectory, models.Prompt);
+        float[] llamaCpp = Logits.LlamaCpp(models.FlatF32Gguf, models.Prompt);
+        float[] gguf = Logits.Ours(models.FlatF32Gguf, models.Prompt);
+        float[] huggingFace = Logits.Ours(models.FlatHuggingFaceDirectory, models.Prompt);
 
         double versusGguf = Logits.RelativeError(huggingFace, gguf);
         double versusLlamaCpp = Logits.RelativeError(huggingFace, llamaCpp);
         output.WriteLine($"Hugging Face dir (half-split RoPE) vs our GGUF (adjacent pairs): {versusGguf:E2}; vs llama.cpp: {versusLlamaCpp:E2}");
         Assert.True(versusGguf <= 1e-4, $"Hugging Face vs GGUF relative error {versusGguf:E2} exceeds 1e-4");
-        Assert.True(versusLlamaCpp <= 1e-4, $"Hugging Face vs llama.cpp relative error {versusLlamaCpp:E2} exceeds 1e-4");
+        Assert.True(versusLlamaCpp <= F32Tolerance, $"Hugging Face vs llama.cpp relative error {versusLlamaCpp:E2} exceeds {F32Tolerance:E0}");
     }
 
     [Fact]
     public void WithoutTheRowPermutationLlamaCppDisagrees()
     {
-        // The control that shows the RoPE tests can fail: the same weights written to GGUF with Q/K rows
+        // The control that shows the RoPE checks can fail: the same weights written to GGUF with Q/K rows
         // left in Hugging Face order make llama.cpp rotate the wrong pairs.
-        string unpermuted = models.PathOf("random-llama-unpermuted.gguf");
-        LlamaFiles.WriteGguf(models.Model, unpermuted, GgmlType.F32, permuteQueryKeyRows: false);
+        string unpermuted = models.PathOf("flat-unpermuted-f32.gguf");
+        LlamaFiles.WriteGguf(models.Flat, unpermuted, GgmlType.F32, permuteQueryKeyRows: false);
         float[] wrong = Logits.LlamaCpp(unpermuted, models.Prompt);
-        float[] huggingFace = Logits.Ours(models.HuggingFaceDirectory, models.Prompt);
+        float[] huggingFace = Logits.Ours(models.FlatHuggingFaceDirectory, models.Prompt);
 
         double error = Logits.RelativeError(huggingFace, wrong);
         output.WriteLine($"Hugging Face dir vs llama.cpp on unpermuted rows: {error:E2}");
@@ -72,10 +108,10 @@ public sealed class LlamaCppLogitsTests(OracleModels models, ITestOutputHelper o
     public void ExportedGgufLoadsInLlamaCppAndAgrees()
     {
         string exported = models.PathOf("exported-from-hf-f32.gguf");
-        using (var huggingFace = ModelLoader.Load(models.HuggingFaceDirectory))
+        using (var huggingFace = ModelLoader.Load(models.FlatHuggingFaceDirectory))
             GgufExporter.Export(huggingFace, exported, GgmlType.F32, LlamaFiles.AddTokenizer);
 
-        float[] reference = Logits.LlamaCpp(models.F32Gguf, models.Prompt);
+        float[] reference = Logits.LlamaCpp(models.FlatF32Gguf, models.Prompt);
         float[] llamaCpp = Logits.LlamaCpp(exported, models.Prompt);
         float[] ours = Logits.Ours(exported, models.Prompt);
 
@@ -84,6 +120,6 @@ public sealed class LlamaCppLogitsTests(OracleModels models, ITestOutputHelper o
         output.WriteLine($"llama.cpp on our export vs on the reference GGUF: {exportVersusReference:E2}; ours vs llama.cpp on the export: {oursVersusLlamaCpp:E2}");
         // The export holds the same f32 values in the same order, so llama.cpp must compute the same numbers.
         Assert.True(exportVersusReference <= 1e-6, $"llama.cpp on the export differs from the reference file by {exportVersusReference:E2}");
-        Assert.True(oursVersusLlamaCpp <= 1e-4, $"ours vs llama.cpp on the export: {oursVersusLlamaCpp:E2}");
+        Assert.True(oursVersusLlamaCpp <= F32Tolerance, $"ours vs llama.cpp on the export: {oursVersusLlamaCpp:E2}");
     }
 }

@@ -1,9 +1,10 @@
 using Dclm.Checkpoints;
+using Dclm.Inference;
 using Dclm.Models;
 
 namespace Dclm.Oracle.Tests;
 
-/// <summary>Runs our model and measures how far two sets of logits are apart.</summary>
+/// <summary>Runs our model and llama.cpp, and measures how far two sets of logits are apart.</summary>
 public static class Logits
 {
     /// <summary>Our logits for every position of <paramref name="tokens"/>, run as one prefill batch. (tokens, vocab)</summary>
@@ -16,11 +17,66 @@ public static class Logits
         return logits;
     }
 
+    /// <summary>
+    /// Our logits for several prompts run side by side in one KV cache, one slot each, the way a server
+    /// batches requests: every step takes a random-length chunk (often a single decode token) from a random
+    /// subset of the unfinished prompts, so prefill and decode mix and the slots sit at different positions.
+    /// </summary>
+    /// <returns>Per prompt, (tokens, vocab).</returns>
+    public static float[][] OursInterleaved(string modelPath, int[][] prompts, ulong scheduleSeed)
+    {
+        using var model = ModelLoader.Load(modelPath);
+        int vocabulary = model.Config.VocabularySize;
+        var cache = model.Model.CreateCache(slots: prompts.Length);
+        var results = prompts.Select(p => new float[p.Length * vocabulary]).ToArray();
+        var done = new int[prompts.Length];
+        var random = new SplitMix64(scheduleSeed);
+        while (done.Where((count, slot) => count < prompts[slot].Length).Any())
+        {
+            var tokens = new List<int>();
+            var positions = new List<int>();
+            var slots = new List<int>();
+            for (int slot = 0; slot < prompts.Length; slot++)
+            {
+                int left = prompts[slot].Length - done[slot];
+                if (left == 0 || random.NextUInt64() % 4 == 0) continue;
+                int chunk = random.NextUInt64() % 2 == 0 ? 1 : 1 + (int)(random.NextUInt64() % 80);
+                for (int i = 0; i < Math.Min(chunk, left); i++)
+                {
+                    tokens.Add(prompts[slot][done[slot] + i]);
+                    positions.Add(done[slot] + i);
+                    slots.Add(slot);
+                }
+            }
+            if (tokens.Count == 0) continue;
+            var batch = new ForwardBatch
+            {
+                Tokens = tokens.ToArray(),
+                Positions = positions.ToArray(),
+                Slots = slots.ToArray(),
+                LogitRows = Enumerable.Range(0, tokens.Count).ToArray(),
+            };
+            var logits = new float[tokens.Count * vocabulary];
+            model.Model.Forward(batch, cache, logits);
+            for (int row = 0; row < tokens.Count; row++)
+                logits.AsSpan(row * vocabulary, vocabulary).CopyTo(results[slots[row]].AsSpan(positions[row] * vocabulary, vocabulary));
+            foreach (int slot in slots) done[slot]++;
+        }
+        return results;
+    }
+
     /// <summary>llama.cpp's logits for every position of <paramref name="tokens"/>. (tokens, vocab)</summary>
     public static float[] LlamaCpp(string ggufPath, int[] tokens)
     {
         using var llama = LlamaCppModel.Load(ggufPath);
         return llama.Logits(tokens);
+    }
+
+    /// <summary>llama.cpp's logits for each prompt, each run alone from position 0.</summary>
+    public static float[][] LlamaCpp(string ggufPath, int[][] prompts)
+    {
+        using var llama = LlamaCppModel.Load(ggufPath);
+        return prompts.Select(p => llama.Logits(p)).ToArray();
     }
 
     /// <summary>max |actual − expected| / max |expected|, the acceptance measure.</summary>
@@ -37,14 +93,14 @@ public static class Logits
         return maxDifference / maxExpected;
     }
 
-    /// <summary>Fraction of positions whose highest logit is the same token in both.</summary>
-    public static double TopOneAgreement(ReadOnlySpan<float> actual, ReadOnlySpan<float> expected, int vocabulary)
+    /// <summary>Number of positions whose highest logit is the same token in both.</summary>
+    public static int TopOneMatches(ReadOnlySpan<float> actual, ReadOnlySpan<float> expected, int vocabulary)
     {
         Assert.Equal(expected.Length, actual.Length);
         int positions = expected.Length / vocabulary, agree = 0;
         for (int p = 0; p < positions; p++)
             if (ArgMax(actual.Slice(p * vocabulary, vocabulary)) == ArgMax(expected.Slice(p * vocabulary, vocabulary))) agree++;
-        return (double)agree / positions;
+        return agree;
     }
 
     public static int ArgMax(ReadOnlySpan<float> row)

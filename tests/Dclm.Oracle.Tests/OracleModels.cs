@@ -1,70 +1,93 @@
+using Dclm.Inference;
 using Dclm.Tensors;
 
 namespace Dclm.Oracle.Tests;
 
 /// <summary>
-/// The files every oracle test shares, made once in a temp directory: one random Llama (fixed seed) as an
-/// F32 GGUF, a Q8_0 GGUF and a Hugging Face directory, plus a 256-token prompt that llama.cpp tokenized
-/// from real text. Files are written on first use and deleted with the fixture.
+/// The files every oracle test shares, made once in a temp directory and deleted with the fixture:
+/// a random Llama with a purely random output head (<see cref="Flat"/>, the most sensitive to any numeric
+/// slip) as an F32 GGUF and a Hugging Face directory, and a more decisive one (<see cref="Decisive"/>, see
+/// <see cref="RandomLlama"/>) as F32 and Q8_0 GGUFs for the top-token test. Prompts are 256 real token ids.
 /// </summary>
 public sealed class OracleModels : IDisposable
 {
     public const int PromptLength = 256;
 
-    // Prose, code, digits and non-Latin text, so the prompt touches many kinds of tokens.
-    private const string PromptText =
+    private static readonly string[] PromptTexts =
+    [
         "The quick brown fox jumps over the lazy dog. In July 1969, Apollo 11 landed on the Moon, and Neil " +
         "Armstrong said: \"That's one small step for man, one giant leap for mankind.\" Rivers carve valleys " +
-        "over millions of years; glaciers leave lakes behind when they retreat. " +
-        "def fibonacci(n):\n    a, b = 0, 1\n    for _ in range(n):\n        a, b = b, a + b\n    return a\n" +
-        "Prices rose 3.7% in 2023, while the median income was $74,580. Ünïcödé, naïve café, 日本語のテキスト, " +
-        "Ελληνικά, русский язык, and emoji 🙂 all appear on the web. The committee met on Tuesday to review " +
-        "the budget, approve the minutes, and discuss whether the library should open earlier on weekends. ";
+        "over millions of years; glaciers leave lakes behind when they retreat. The committee met on Tuesday " +
+        "to review the budget, approve the minutes, and discuss whether the library should open earlier. ",
+        "def fibonacci(n):\n    a, b = 0, 1\n    for _ in range(n):\n        a, b = b, a + b\n    return a\n\n" +
+        "class Stack:\n    def __init__(self):\n        self.items = []\n\n    def push(self, item):\n" +
+        "        self.items.append(item)\n\nfor (int i = 0; i < count; i++) { total += values[i] * 2; }\n",
+        "Prices rose 3.7% in 2023, while the median income was $74,580 (up from $70,784). Ünïcödé, naïve café, " +
+        "日本語のテキスト, Ελληνικά, русский язык, and emoji 🙂 all appear on the web; 1 + 1 = 2, π ≈ 3.14159. ",
+    ];
 
-    private readonly Lazy<string> f32Gguf, q8Gguf, huggingFace;
-    private readonly Lazy<int[]> prompt;
+    private readonly Lazy<string> flatF32, flatHuggingFace, decisiveF32, decisiveQ8;
+    private readonly Lazy<int[][]> prompts;
 
     public OracleModels()
     {
         Directory = Path.Combine(Path.GetTempPath(), "dclm-oracle-" + Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(Directory);
-        Model = RandomLlama.Create(new LlamaShape(), seed: 20240601);
-        f32Gguf = new(() => WriteGguf("random-llama-f32.gguf", GgmlType.F32));
-        q8Gguf = new(() => WriteGguf("random-llama-q8_0.gguf", GgmlType.Q8_0));
-        huggingFace = new(() =>
+        Flat = RandomLlama.Create(new LlamaShape(), seed: 20240601);
+        Decisive = RandomLlama.Create(new LlamaShape(), seed: 20240602, outputShare: 0.4);
+        flatF32 = new(() => WriteGguf(Flat, "flat-f32.gguf", GgmlType.F32));
+        flatHuggingFace = new(() =>
         {
-            string directory = Path.Combine(Directory, "random-llama-hf");
-            LlamaFiles.WriteHuggingFace(Model, directory);
+            string directory = PathOf("flat-hf");
+            LlamaFiles.WriteHuggingFace(Flat, directory);
             return directory;
         });
-        prompt = new(TokenizePrompt);
+        decisiveF32 = new(() => WriteGguf(Decisive, "decisive-f32.gguf", GgmlType.F32));
+        decisiveQ8 = new(() => WriteGguf(Decisive, "decisive-q8_0.gguf", GgmlType.Q8_0));
+        prompts = new(MakePrompts);
     }
 
     public string Directory { get; }
-    public RandomLlama Model { get; }
-    public string F32Gguf => f32Gguf.Value;
-    public string Q8Gguf => q8Gguf.Value;
-    public string HuggingFaceDirectory => huggingFace.Value;
+    public RandomLlama Flat { get; }
+    public RandomLlama Decisive { get; }
+    public string FlatF32Gguf => flatF32.Value;
+    public string FlatHuggingFaceDirectory => flatHuggingFace.Value;
+    public string DecisiveF32Gguf => decisiveF32.Value;
+    public string DecisiveQ8Gguf => decisiveQ8.Value;
 
-    /// <summary><see cref="PromptLength"/> token ids of real text, as llama.cpp tokenizes it (BOS first).</summary>
-    public int[] Prompt => prompt.Value;
+    /// <summary>
+    /// Four prompts of <see cref="PromptLength"/> ids: BOS then prose, code, and numbers with non-Latin text
+    /// (each tokenized by llama.cpp and repeated to length), and one of ids drawn uniformly from the vocabulary.
+    /// </summary>
+    public int[][] Prompts => prompts.Value;
+
+    /// <summary>The first prompt: BOS and English prose.</summary>
+    public int[] Prompt => Prompts[0];
 
     public string PathOf(string name) => Path.Combine(Directory, name);
 
-    private string WriteGguf(string name, GgmlType type)
+    private string WriteGguf(RandomLlama model, string name, GgmlType type)
     {
         string path = PathOf(name);
-        LlamaFiles.WriteGguf(Model, path, type);
+        LlamaFiles.WriteGguf(model, path, type);
         return path;
     }
 
-    private int[] TokenizePrompt()
+    private static int[][] MakePrompts()
     {
-        using var llama = LlamaCppModel.Load(F32Gguf);
-        var ids = new List<int> { 1 };
-        int[] text = llama.Tokenize(PromptText);
-        while (ids.Count < PromptLength) ids.AddRange(text);
-        return ids.Take(PromptLength).ToArray();
+        using var llama = LlamaCppModel.LoadVocabulary(LlamaFiles.VocabularyPath);
+        var result = new List<int[]>();
+        foreach (string text in PromptTexts)
+        {
+            var ids = new List<int> { 1 };
+            int[] pieces = llama.Tokenize(text);
+            while (ids.Count < PromptLength) ids.AddRange(pieces);
+            result.Add(ids.Take(PromptLength).ToArray());
+        }
+        // Ids 0-2 are <unk>, <s> and </s>; every other id, byte tokens included, is ordinary text.
+        var random = new SplitMix64(99);
+        result.Add(Enumerable.Range(0, PromptLength).Select(_ => 3 + (int)(random.NextUInt64() % (32000 - 3))).ToArray());
+        return result.ToArray();
     }
 
     public void Dispose()

@@ -23,8 +23,15 @@ public sealed record NamedTensor(string HuggingFaceName, string GgufName, long[]
 /// <summary>
 /// A Llama model with random weights drawn from a fixed seed. Scales keep activations near unit size:
 /// embeddings N(0, 1), projections N(0, 1/fan_in) (output projections half that), norm gains 1 + N(0, 0.1²),
-/// so attention scores and logits are O(1) and the top token is not a coin toss.
+/// so attention scores and logits are O(1).
 /// </summary>
+/// <remarks>
+/// With purely random weights the logits of 32000 tokens are close to Gaussian, so the top two are often
+/// within 0.1% of each other: even llama.cpp's own Q8_0 run picks a different top token than its F32 run at
+/// about 3% of positions. A trained model is far more decisive. <c>outputShare</c> adds s·embedding/√d to
+/// the output head, the way trained (and tied) heads correlate with the input embedding, so that the token
+/// the residual stream carries stands out as it does in a real model.
+/// </remarks>
 public sealed class RandomLlama
 {
     private RandomLlama(LlamaShape shape, IReadOnlyList<NamedTensor> tensors)
@@ -38,7 +45,10 @@ public sealed class RandomLlama
     /// <summary>Every tensor, in llama.cpp's file order.</summary>
     public IReadOnlyList<NamedTensor> Tensors { get; }
 
-    public static RandomLlama Create(LlamaShape shape, ulong seed)
+    /// <param name="shape">Sizes.</param>
+    /// <param name="seed">Seed of every draw.</param>
+    /// <param name="outputShare">s in lm_head = N(0, 1/d) + s·embedding/√d; 0 for a purely random head.</param>
+    public static RandomLlama Create(LlamaShape shape, ulong seed, double outputShare = 0)
     {
         var random = new Normal(seed);
         int d = shape.Dim, kv = shape.KeyValueDim, h = shape.HiddenDim, v = shape.VocabularySize;
@@ -47,7 +57,8 @@ public sealed class RandomLlama
             new(hf, gguf, [rows, columns], random.Fill(rows * columns, 0, scale / Math.Sqrt(columns)), ropeHeads);
         NamedTensor Gain(string hf, string gguf) => new(hf, gguf, [d], random.Fill(d, 1, 0.1));
 
-        tensors.Add(new("model.embed_tokens.weight", "token_embd.weight", [v, d], random.Fill(v * d, 0, 1)));
+        float[] embedding = random.Fill(v * d, 0, 1);
+        tensors.Add(new("model.embed_tokens.weight", "token_embd.weight", [v, d], embedding));
         for (int i = 0; i < shape.Layers; i++)
         {
             string hf = $"model.layers.{i}.", gguf = $"blk.{i}.";
@@ -62,7 +73,9 @@ public sealed class RandomLlama
             tensors.Add(Matrix(hf + "mlp.down_proj.weight", gguf + "ffn_down.weight", d, h, 0.5));
         }
         tensors.Add(Gain("model.norm.weight", "output_norm.weight"));
-        tensors.Add(Matrix("lm_head.weight", "output.weight", v, d, 1));
+        var head = Matrix("lm_head.weight", "output.weight", v, d, 1);
+        for (int i = 0; i < head.Values.Length; i++) head.Values[i] += (float)(outputShare * embedding[i] / Math.Sqrt(d));
+        tensors.Add(head);
         return new RandomLlama(shape, tensors);
     }
 
