@@ -50,6 +50,23 @@ public sealed class KvCache
         _lengths[slot] = length;
     }
 
+    /// <summary>
+    /// Makes slot <paramref name="target"/> hold the first <paramref name="length"/> positions of slot
+    /// <paramref name="source"/>, so several continuations can share one computed prefix.
+    /// </summary>
+    public void CopyPrefix(int source, int target, int length)
+    {
+        if ((uint)length > (uint)_lengths[source]) throw new ArgumentOutOfRangeException(nameof(length), $"slot {source} holds {_lengths[source]} positions, cannot copy {length}");
+        if (source == target) { _lengths[target] = length; return; }
+        int count = length * KeyValueDim;
+        for (int layer = 0; layer < _keys.Length; layer++)
+        {
+            Array.Copy(_keys[layer], Offset(source, 0), _keys[layer], Offset(target, 0), count);
+            Array.Copy(_values[layer], Offset(source, 0), _values[layer], Offset(target, 0), count);
+        }
+        _lengths[target] = length;
+    }
+
     /// <summary>Keys of one position. (kvDim)</summary>
     public Span<float> Keys(int layer, int slot, int position) => _keys[layer].AsSpan(Offset(slot, position), KeyValueDim);
     /// <summary>Values of one position. (kvDim)</summary>

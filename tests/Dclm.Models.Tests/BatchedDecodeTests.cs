@@ -38,6 +38,31 @@ public class BatchedDecodeTests
     }
 
     [Fact]
+    public void CopiedPrefixContinuesLikeTheOriginal()
+    {
+        var config = ModelConfig.OpenLm(dim: 32, layers: 2, heads: 2, vocabularySize: 60, contextLength: 16);
+        using var model = SyntheticModel.Create(config);
+        int v = config.VocabularySize;
+        int[] context = [4, 8, 15, 16], a = [23, 42], b = [7];
+        var cache = model.CreateCache(slots: 3);
+        model.Forward(ForwardBatch.Sequence(context, 0, slot: 0), cache, new float[v]);
+        cache.CopyPrefix(0, 1, context.Length);
+        cache.CopyPrefix(0, 2, context.Length);
+        var batch = new ForwardBatch { Tokens = [.. a, .. b], Positions = [4, 5, 4], Slots = [1, 1, 2], LogitRows = [1, 2] };
+        var shared = new float[2 * v];
+        model.Forward(batch, cache, shared);
+
+        float[] Fresh(int[] continuation)
+        {
+            var logits = new float[v];
+            model.Forward(ForwardBatch.Sequence([.. context, .. continuation], 0), model.CreateCache(), logits);
+            return logits;
+        }
+        Assert.Equal(Fresh(a), shared[..v], new ToleranceComparer(1e-5f));
+        Assert.Equal(Fresh(b), shared[v..], new ToleranceComparer(1e-5f));
+    }
+
+    [Fact]
     public void TokensMustExtendTheirSequenceInOrder()
     {
         var config = ModelConfig.OpenLm(dim: 32, layers: 1, heads: 2, vocabularySize: 50, contextLength: 16);
