@@ -65,6 +65,51 @@ public sealed class TokenizerVocabulary
     public bool AddEndOfSequence { get; init; }
 
     /// <summary>
+    /// Returns a copy extended to <paramref name="size"/> ids with user-defined "[PAD&lt;id&gt;]" tokens, the way
+    /// llama.cpp's converter fills a model's embedding rows beyond the tokenizer (DCLM-7B has 50432 rows for
+    /// GPT-NeoX's 50277 tokens). A vocabulary already that large is returned unchanged.
+    /// </summary>
+    public TokenizerVocabulary PadTo(int size)
+    {
+        if (size <= Tokens.Count)
+        {
+            return this;
+        }
+        var tokens = Tokens.ToList();
+        var types = TokenTypes.ToList();
+        var scores = Scores.Count == 0 ? new List<float>() : Scores.ToList();
+        for (int id = Tokens.Count; id < size; id++)
+        {
+            tokens.Add($"[PAD{id}]");
+            types.Add(TokenType.UserDefined);
+            if (scores.Count > 0)
+            {
+                scores.Add(0f);
+            }
+        }
+        return new TokenizerVocabulary
+        {
+            ModelKind = ModelKind,
+            Tokens = tokens,
+            TokenTypes = types,
+            Scores = scores,
+            Merges = Merges,
+            PreTokenizer = PreTokenizer,
+            PreTokenizerPattern = PreTokenizerPattern,
+            NormalizeToNfc = NormalizeToNfc,
+            AddPrefixSpace = AddPrefixSpace,
+            IgnoreMerges = IgnoreMerges,
+            ByteFallback = ByteFallback,
+            UnknownId = UnknownId,
+            BeginningOfSequenceId = BeginningOfSequenceId,
+            EndOfSequenceId = EndOfSequenceId,
+            PaddingId = PaddingId,
+            AddBeginningOfSequence = AddBeginningOfSequence,
+            AddEndOfSequence = AddEndOfSequence,
+        };
+    }
+
+    /// <summary>
     /// Describes the first inconsistency found in one line (lengths that disagree, ids out of range,
     /// merges naming unknown pieces, a missing pattern), or returns null when the vocabulary is usable.
     /// </summary>
