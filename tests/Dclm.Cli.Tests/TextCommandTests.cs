@@ -1,0 +1,43 @@
+namespace Dclm.Cli.Tests;
+
+/// <summary>Text in and text out through a model that carries DCLM's real tokenizer.</summary>
+public sealed class TextCommandTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("dclm-cli-text-").FullName;
+    private readonly string _model;
+
+    public TextCommandTests() => _model = TinyNeoXModel.Create(_directory);
+
+    [Fact]
+    public void TokenizePrintsThePublishedGptNeoXIds()
+    {
+        // The published GPT-NeoX-20B test vectors: strings separated by __ggml_vocab_test__, one line of ids each.
+        string inputs = File.ReadAllText(DclmProcess.Fixture("tokenizers", "gpt-neox-20b.tests.inp"));
+        var expected = File.ReadAllLines(DclmProcess.Fixture("tokenizers", "gpt-neox-20b.tests.out"));
+        var texts = inputs.Split("\n__ggml_vocab_test__\n");
+        int checkedCount = 0;
+        for (int i = 0; i < texts.Length && i < expected.Length; i++)
+        {
+            string text = texts[i];
+            if (text.Length == 0 || text.Trim().Length == 0 || text.Contains('\0')) continue;
+            var result = DclmProcess.Run("tokenize", "--model", _model, "--text", text);
+            Assert.Equal(0, result.ExitCode);
+            Assert.Equal(expected[i].Trim(), result.LastLine.Trim());
+            if (++checkedCount == 6) break;
+        }
+        Assert.Equal(6, checkedCount);
+    }
+
+    [Fact]
+    public void GenerateStreamsTextAndTokenIds()
+    {
+        var result = DclmProcess.Run("generate", "--model", _model, "--prompt", "The whale", "--max-tokens", "8", "--seed", "3", "--print-token-ids");
+        Assert.Equal(0, result.ExitCode);
+        Assert.StartsWith("The whale", result.Output);
+        var ids = result.LastLine.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray();
+        Assert.InRange(ids.Length, 1, 8);
+        Assert.All(ids, id => Assert.InRange(id, 0, 50431));
+    }
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+}
