@@ -45,7 +45,8 @@ public static class GgufTokenizerLoader
             IgnoreMerges = preTokenizer == PreTokenizerKind.Llama3,
             NormalizeToNfc = preTokenizer == PreTokenizerKind.Qwen2,
             ByteFallback = kind == TokenizerModelKind.SentencePieceBpe,
-            AddPrefixSpace = ReadBool(file, "add_space_prefix", kind == TokenizerModelKind.SentencePieceBpe),
+            // llama.cpp applies add_space_prefix to SentencePiece vocabularies only.
+            AddPrefixSpace = kind == TokenizerModelKind.SentencePieceBpe && ReadBool(file, "add_space_prefix", true),
             UnknownId = ReadId(file, "unknown_token_id"),
             BeginningOfSequenceId = ReadId(file, "bos_token_id"),
             EndOfSequenceId = ReadId(file, "eos_token_id"),

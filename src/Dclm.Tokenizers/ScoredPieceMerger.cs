@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Dclm.Tokenizers;
 
 /// <summary>
@@ -101,45 +99,4 @@ internal sealed class ScoredPieceMerger
     }
 
     private readonly record struct Bigram(int Left, int Right, int Length);
-}
-
-/// <summary>The ids of the 256 <c>&lt;0xXX&gt;</c> byte-fallback tokens, with the unknown id for missing ones.</summary>
-internal sealed class ByteTokenTable
-{
-    private readonly int[] ids;
-
-    public ByteTokenTable(Dictionary<string, int> tokenToId, int? unknownId)
-    {
-        ids = new int[256];
-        bool hasAllBytes = true;
-        for (int value = 0; value < 256; value++)
-        {
-            bool found = tokenToId.TryGetValue(NameOf((byte)value), out int id);
-            ids[value] = found ? id : unknownId ?? -1;
-            hasAllBytes &= found;
-        }
-        HasAllBytes = hasAllBytes;
-    }
-
-    /// <summary>True when every byte value has its own token.</summary>
-    public bool HasAllBytes { get; }
-
-    public static string NameOf(byte value) => $"<0x{value:X2}>";
-
-    /// <summary>Appends one token per UTF-8 byte of <paramref name="text"/> (unknown or nothing where a byte token is missing).</summary>
-    public void AppendBytesOf(ReadOnlySpan<char> text, List<int> output)
-    {
-        int maximum = Encoding.UTF8.GetMaxByteCount(text.Length);
-        Span<byte> bytes = maximum <= 256 ? stackalloc byte[maximum] : new byte[maximum];
-        int written = Encoding.UTF8.GetBytes(text, bytes);
-        foreach (byte value in bytes[..written])
-        {
-            if (ids[value] >= 0)
-            {
-                output.Add(ids[value]);
-            }
-        }
-    }
-
-    public int IdOf(byte value) => ids[value];
 }

@@ -132,13 +132,14 @@ internal sealed class SentencePieceEncoder : ITextEncoder
         output.AddRange(span[..kept]);
     }
 
+    // Hugging Face's byte fallback replaces a code point with its byte tokens only when all of them exist.
     private bool TryAppendBytes(ReadOnlySpan<char> character, Span<byte> bytes, List<int> byteIds)
     {
         byteIds.Clear();
         int length = Encoding.UTF8.GetBytes(character, bytes);
         foreach (byte value in bytes[..length])
         {
-            if (!tables.TokenToId.TryGetValue(ByteTokenTable.NameOf(value), out int id))
+            if (!tables.ByteTokens.TryGetId(value, out int id))
             {
                 return false;
             }
