@@ -40,6 +40,7 @@ internal static unsafe class KernelBench
                 for (int round = 0; round < 5; round++)
                 {
                     watch.Restart();
+                    double cpuStart = ThreadClock.Milliseconds();
                     calls = 0;
                     while (watch.ElapsedMilliseconds < 100)
                     {
@@ -55,13 +56,50 @@ internal static unsafe class KernelBench
                         }
                         calls++;
                     }
-                    best = Math.Min(best, watch.Elapsed.TotalMilliseconds / calls);
+                    best = Math.Min(best, (ThreadClock.Milliseconds() - cpuStart) / calls);
                 }
-                Console.WriteLine($"{GgmlTypeInfo.Name(type),-5} {isa,-7} {best,8:F3} ms  {rowBytes * rows / best / 1e6,6:F1} GB/s  (sum {sink:E2})");
+                Console.WriteLine($"{GgmlTypeInfo.Name(type),-5} {isa,-7} {best,8:F3} cpu-ms  {rowBytes * rows / best / 1e6,6:F1} GB/s  (sum {sink:E2})");
             }
             NativeMemory.AlignedFree(weight);
             NativeMemory.AlignedFree(x);
             NativeMemory.AlignedFree(buffer);
+        }
+    }
+
+    /// <summary>llama.cpp's single-thread matrix-vector product on the same shape, in thread CPU time.</summary>
+    public static void RunPeer()
+    {
+        if (!LlamaCppPeer.TryLoad(out string info)) { Console.WriteLine("llama.cpp peer unavailable: " + info); return; }
+        const int rows = 4096, columns = 4096;
+        foreach (var type in new[] { GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K })
+        {
+            long rowBytes = GgmlTypeInfo.ByteCount(type, columns);
+            byte* weight = (byte*)NativeMemory.AlignedAlloc((nuint)(rowBytes * rows), 64);
+            var random = new Random(1);
+            var values = new float[columns];
+            for (int r = 0; r < rows; r++)
+            {
+                for (int c = 0; c < columns; c++) values[c] = random.NextSingle() - 0.5f;
+                Quantizer.QuantizeRow(type, values, new Span<byte>(weight + r * rowBytes, (int)rowBytes));
+            }
+            float* x = (float*)NativeMemory.AlignedAlloc(columns * 4, 64);
+            float* y = (float*)NativeMemory.AlignedAlloc(rows * 4, 64);
+            byte* scratch = (byte*)NativeMemory.AlignedAlloc(columns * 2, 64);
+            for (int c = 0; c < columns; c++) x[c] = random.NextSingle() - 0.5f;
+            double best = double.MaxValue;
+            for (int round = 0; round < 5; round++)
+            {
+                var watch = Stopwatch.StartNew();
+                double cpuStart = ThreadClock.Milliseconds();
+                int calls = 0;
+                while (watch.ElapsedMilliseconds < 100) { LlamaCppPeer.MatVec((int)type, weight, rowBytes, rows, columns, x, y, scratch); calls++; }
+                best = Math.Min(best, (ThreadClock.Milliseconds() - cpuStart) / calls);
+            }
+            Console.WriteLine($"{GgmlTypeInfo.Name(type),-5} llama.cpp {best,8:F3} cpu-ms  {rowBytes * rows / best / 1e6,6:F1} GB/s");
+            NativeMemory.AlignedFree(weight);
+            NativeMemory.AlignedFree(x);
+            NativeMemory.AlignedFree(y);
+            NativeMemory.AlignedFree(scratch);
         }
     }
 }

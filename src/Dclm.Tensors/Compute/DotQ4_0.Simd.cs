@@ -56,23 +56,29 @@ internal static unsafe partial class DotQ4_0
         return Avx512F.ConvertToVector512Single(sums);
     }
 
-    /// <summary>One block per 256-bit step; see <see cref="Avx512"/>.</summary>
+    /// <summary>
+    /// One block per 256-bit step; see <see cref="Avx512"/>. A single accumulator in the same order as
+    /// <see cref="DotTokens4.Q4_0"/>, so decode and prefill agree exactly.
+    /// </summary>
     public static float Avx2(byte* weight, Q8Row activation, int blocks)
     {
         Vector256<float> accumulator = Vector256<float>.Zero;
         Vector256<short> ones = Vector256<short>.One;
-        Vector128<byte> low = Vector128.Create((byte)0x0F);
-        sbyte* a = activation.Quants;
         for (int b = 0; b < blocks; b++, weight += 18)
-        {
-            Vector128<byte> packed = Vector128.Load(weight + 2);
-            Vector256<byte> nibbles = Vector256.Create(packed & low, (packed.AsUInt16() >> 4).AsByte() & low);
-            Vector256<int> sums = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(
-                System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(nibbles, Vector256.Load(a + b * 32)), ones)
-                - Vector256.Load(activation.NibbleOffsets + b * 8);
-            float scale = HalfConversion.ToSingleFast(*(ushort*)weight) * activation.Scales[b];
-            accumulator = Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(sums), Vector256.Create(scale), accumulator);
-        }
+            accumulator = Step(weight, activation, b, ones, accumulator);
         return Vector256.Sum(accumulator);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Step(byte* weight, Q8Row activation, int b, Vector256<short> ones, Vector256<float> accumulator)
+    {
+        Vector128<byte> low = Vector128.Create((byte)0x0F);
+        Vector128<byte> packed = Vector128.Load(weight + 2);
+        Vector256<byte> nibbles = Vector256.Create(packed & low, (packed.AsUInt16() >> 4).AsByte() & low);
+        Vector256<int> sums = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(
+            System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(nibbles, Vector256.Load(activation.Quants + b * 32)), ones)
+            - Vector256.Load(activation.NibbleOffsets + b * 8);
+        float scale = HalfTable.ToSingle(*(ushort*)weight) * activation.Scales[b];
+        return Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(sums), Vector256.Create(scale), accumulator);
     }
 }

@@ -55,8 +55,8 @@ internal static unsafe partial class DotQ4_K
             }
             Vector256<int> groupPairs = X86.Avx2.MultiplyAddAdjacent(Vector256.Load(activation.Sums + b * 16), Vector256<short>.One);
             float da = activation.Scales[b];
-            float d = HalfConversion.ToSingleFast(((ushort*)weight)[0]) * da;
-            float dmin = HalfConversion.ToSingleFast(((ushort*)weight)[1]) * da;
+            float d = HalfTable.ToSingle(((ushort*)weight)[0]) * da;
+            float dmin = HalfTable.ToSingle(((ushort*)weight)[1]) * da;
             scaledAccumulator = Vector512.FusedMultiplyAdd(X86.Avx512F.ConvertToVector512Single(sums), Vector512.Create(d), scaledAccumulator);
             minAccumulator = Vector256.FusedMultiplyAdd(X86.Avx.ConvertToVector256Single(groupPairs * mins), Vector256.Create(dmin), minAccumulator);
         }
@@ -87,8 +87,8 @@ internal static unsafe partial class DotQ4_K
             }
             Vector256<int> groupPairs = X86.Avx2.MultiplyAddAdjacent(Vector256.Load(activation.Sums + b * 16), Vector256<short>.One);
             float da = activation.Scales[b];
-            float d = HalfConversion.ToSingleFast(((ushort*)weight)[0]) * da;
-            float dmin = HalfConversion.ToSingleFast(((ushort*)weight)[1]) * da;
+            float d = HalfTable.ToSingle(((ushort*)weight)[0]) * da;
+            float dmin = HalfTable.ToSingle(((ushort*)weight)[1]) * da;
             scaledAccumulator = Vector256.FusedMultiplyAdd(X86.Avx.ConvertToVector256Single(sums), Vector256.Create(d), scaledAccumulator);
             minAccumulator = Vector256.FusedMultiplyAdd(X86.Avx.ConvertToVector256Single(groupPairs * mins), Vector256.Create(dmin), minAccumulator);
         }

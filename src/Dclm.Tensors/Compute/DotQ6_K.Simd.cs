@@ -49,7 +49,7 @@ internal static unsafe partial class DotQ6_K
             }
             Vector256<int> offset = X86.Avx2.MultiplyAddAdjacent(Vector256.Load(activation.Sums + b * 16), scales) << 5;
             Vector512<int> total = sums - offset.ToVector512Unsafe().WithUpper(Vector256<int>.Zero);
-            float d = HalfConversion.ToSingleFast(*(ushort*)(weight + Q6_K.ScaleOffset)) * activation.Scales[b];
+            float d = HalfTable.ToSingle(*(ushort*)(weight + Q6_K.ScaleOffset)) * activation.Scales[b];
             accumulator = Vector512.FusedMultiplyAdd(X86.Avx512F.ConvertToVector512Single(total), Vector512.Create(d), accumulator);
         }
         return Vector512.Sum(accumulator);
@@ -80,7 +80,7 @@ internal static unsafe partial class DotQ6_K
                       + Scaled(level2, a + 64, groupScales[4], groupScales[5]) + Scaled(level3, a + 96, groupScales[6], groupScales[7]);
             }
             Vector256<int> offset = X86.Avx2.MultiplyAddAdjacent(Vector256.Load(activation.Sums + b * 16), scales) << 5;
-            float d = HalfConversion.ToSingleFast(*(ushort*)(weight + Q6_K.ScaleOffset)) * activation.Scales[b];
+            float d = HalfTable.ToSingle(*(ushort*)(weight + Q6_K.ScaleOffset)) * activation.Scales[b];
             accumulator = Vector256.FusedMultiplyAdd(X86.Avx.ConvertToVector256Single(sums - offset), Vector256.Create(d), accumulator);
         }
         return Vector256.Sum(accumulator);

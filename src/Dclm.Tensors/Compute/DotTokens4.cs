@@ -21,7 +21,7 @@ internal static unsafe class DotTokens4
         {
             Vector256<sbyte> w = Vector256.Load((sbyte*)weight + 2);
             Vector256<byte> magnitude = X86.Avx2.Abs(w);
-            float dw = HalfConversion.ToSingleFast(*(ushort*)weight);
+            float dw = HalfTable.ToSingle(*(ushort*)weight);
             acc0 = SignedStep(magnitude, w, tokens[0], b, dw, ones, acc0);
             acc1 = SignedStep(magnitude, w, tokens[1], b, dw, ones, acc1);
             acc2 = SignedStep(magnitude, w, tokens[2], b, dw, ones, acc2);
@@ -49,7 +49,7 @@ internal static unsafe class DotTokens4
         {
             Vector128<byte> packed = Vector128.Load(weight + 2);
             Vector256<byte> nibbles = Vector256.Create(packed & low, (packed.AsUInt16() >> 4).AsByte() & low);
-            float dw = HalfConversion.ToSingleFast(*(ushort*)weight);
+            float dw = HalfTable.ToSingle(*(ushort*)weight);
             acc0 = NibbleStep(nibbles, tokens[0], b, dw, ones, acc0);
             acc1 = NibbleStep(nibbles, tokens[1], b, dw, ones, acc1);
             acc2 = NibbleStep(nibbles, tokens[2], b, dw, ones, acc2);
@@ -95,7 +95,7 @@ internal static unsafe class DotTokens4
                              + X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(highNibbles, Vector256.Load(a + 32)), highScale);
                 }
             }
-            float dRaw = HalfConversion.ToSingleFast(((ushort*)weight)[0]), dminRaw = HalfConversion.ToSingleFast(((ushort*)weight)[1]);
+            float dRaw = HalfTable.ToSingle(((ushort*)weight)[0]), dminRaw = HalfTable.ToSingle(((ushort*)weight)[1]);
             for (int k = 0; k < 4; k++)
             {
                 Vector256<int> groupPairs = X86.Avx2.MultiplyAddAdjacent(Vector256.Load(tokens[k].Sums + b * 16), Vector256<short>.One);
@@ -136,7 +136,7 @@ internal static unsafe class DotTokens4
                     sums[k] += Scaled(level0, a, scale0) + Scaled(level1, a + 32, scale1) + Scaled(level2, a + 64, scale2) + Scaled(level3, a + 96, scale3);
                 }
             }
-            float dw = HalfConversion.ToSingleFast(*(ushort*)(weight + Quantization.Q6_K.ScaleOffset));
+            float dw = HalfTable.ToSingle(*(ushort*)(weight + Quantization.Q6_K.ScaleOffset));
             for (int k = 0; k < 4; k++)
             {
                 Vector256<int> offset = X86.Avx2.MultiplyAddAdjacent(Vector256.Load(tokens[k].Sums + b * 16), scales) << 5;
