@@ -1,5 +1,5 @@
-using System.Buffers;
 using System.Numerics.Tensors;
+using Dclm.Tensors.Compute;
 using Dclm.Tensors.Ops;
 
 namespace Dclm.Models;
@@ -8,44 +8,57 @@ namespace Dclm.Models;
 /// Scaled dot-product attention of each batch token over its own sequence's cached keys and values:
 /// out_h = Σ_j softmax_j(q_h·k_j/√d + bias_hj) v_j over j in [first, position], where first is 0, or
 /// position − window + 1 with a sliding window, and bias is ALiBi's −slope_h·(position − j) when enabled.
+/// One reusable job per model; (token, head) items are claimed from a shared counter by the pool's threads.
 /// </summary>
-internal static class CausalAttention
+internal sealed class CausalAttention(ModelConfig config, float[]? alibiSlopes) : ComputeJob
 {
-    public static void Run(ModelConfig config, KvCache cache, int layer, ForwardBatch batch, float[] query, float[] destination, float[]? alibiSlopes)
+    private readonly float _scale = 1f / MathF.Sqrt(config.HeadDim);
+    private float[][] _scores = [];
+    private KvCache? _cache;
+    private ForwardBatch? _batch;
+    private float[] _query = [], _destination = [];
+    private int _layer, _next;
+
+    /// <summary>Attends every (token, head) of <paramref name="batch"/>; query and destination are (tokens, dim).</summary>
+    public void Run(ComputePool pool, KvCache cache, int layer, ForwardBatch batch, float[] query, float[] destination)
     {
-        int heads = config.Heads, headDim = config.HeadDim, dim = config.Dim;
-        int group = config.Heads / config.KeyValueHeads;
-        int kvDim = config.KeyValueDim;
-        float scale = 1f / MathF.Sqrt(headDim);
-        int work = batch.Count * heads;
-        Parallel.For(0, work, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, item =>
+        if (_scores.Length < pool.Threads || _scores[0].Length < cache.Capacity)
+            _scores = Enumerable.Range(0, pool.Threads).Select(_ => new float[cache.Capacity]).ToArray();
+        (_cache, _layer, _batch, _query, _destination, _next) = (cache, layer, batch, query, destination, 0);
+        pool.Run(this);
+        (_cache, _batch) = (null, null);
+    }
+
+    public override void Execute(int thread, int threads)
+    {
+        int heads = config.Heads, items = _batch!.Count * heads;
+        var scores = _scores[thread];
+        for (int item = Interlocked.Increment(ref _next) - 1; item < items; item = Interlocked.Increment(ref _next) - 1)
+            AttendOne(item / heads, item % heads, scores);
+    }
+
+    private void AttendOne(int t, int h, float[] scoreBuffer)
+    {
+        int headDim = config.HeadDim, dim = config.Dim, kvDim = config.KeyValueDim;
+        int slot = _batch!.Slots[t], position = _batch.Positions[t];
+        int first = config.SlidingWindow > 0 ? Math.Max(0, position - config.SlidingWindow + 1) : 0;
+        int count = position - first + 1;
+        var keys = _cache!.SlotKeys(_layer, slot, position + 1);
+        var values = _cache.SlotValues(_layer, slot, position + 1);
+        var q = _query.AsSpan(t * dim + h * headDim, headDim);
+        int kvOffset = h / (config.Heads / config.KeyValueHeads) * headDim;
+        var scores = scoreBuffer.AsSpan(0, count);
+        for (int j = 0; j < count; j++)
         {
-            int t = item / heads, h = item % heads;
-            int slot = batch.Slots[t], position = batch.Positions[t];
-            int first = config.SlidingWindow > 0 ? Math.Max(0, position - config.SlidingWindow + 1) : 0;
-            int count = position - first + 1;
-            var keys = cache.SlotKeys(layer, slot, position + 1);
-            var values = cache.SlotValues(layer, slot, position + 1);
-            var q = query.AsSpan(t * dim + h * headDim, headDim);
-            int kvOffset = (h / group) * headDim;
-            float[] rented = ArrayPool<float>.Shared.Rent(count);
-            var scores = rented.AsSpan(0, count);
-            for (int j = 0; j < count; j++)
-            {
-                int p = first + j;
-                float s = TensorPrimitives.Dot(q, keys.Slice(p * kvDim + kvOffset, headDim)) * scale;
-                if (alibiSlopes is not null) s -= alibiSlopes[h] * (position - p);
-                scores[j] = s;
-            }
-            Softmax.InPlace(scores);
-            var output = destination.AsSpan(t * dim + h * headDim, headDim);
-            output.Clear();
-            for (int j = 0; j < count; j++)
-            {
-                var v = values.Slice((first + j) * kvDim + kvOffset, headDim);
-                TensorPrimitives.MultiplyAdd(v, scores[j], output, output);
-            }
-            ArrayPool<float>.Shared.Return(rented);
-        });
+            int p = first + j;
+            float s = TensorPrimitives.Dot(q, keys.Slice(p * kvDim + kvOffset, headDim)) * _scale;
+            if (alibiSlopes is not null) s -= alibiSlopes[h] * (position - p);
+            scores[j] = s;
+        }
+        Softmax.InPlace(scores);
+        var output = _destination.AsSpan(t * dim + h * headDim, headDim);
+        output.Clear();
+        for (int j = 0; j < count; j++)
+            TensorPrimitives.MultiplyAdd(values.Slice((first + j) * kvDim + kvOffset, headDim), scores[j], output, output);
     }
 }

@@ -11,7 +11,7 @@ public sealed class DecoderModel : IDisposable
 {
     private readonly RunState _state = new();
     private readonly float[][] _inverseFrequencies;
-    private readonly float[]? _alibiSlopes;
+    private readonly CausalAttention _attention;
     private readonly float[] _cos, _sin;
     private readonly object _gate = new();
 
@@ -23,7 +23,7 @@ public sealed class DecoderModel : IDisposable
         Pool = pool ?? ComputePool.Shared;
         var derived = RotaryEmbedding.InverseFrequencies(config.HeadDim, config.RopeTheta);
         _inverseFrequencies = weights.Layers.Select(l => l.RopeInverseFrequency ?? derived).ToArray();
-        _alibiSlopes = config.Positions == PositionEncoding.Alibi ? AlibiSlopes.For(config.Heads) : null;
+        _attention = new CausalAttention(config, config.Positions == PositionEncoding.Alibi ? AlibiSlopes.For(config.Heads) : null);
         _cos = new float[config.HeadDim / 2];
         _sin = new float[config.HeadDim / 2];
     }
@@ -89,7 +89,7 @@ public sealed class DecoderModel : IDisposable
                 s.Key.AsSpan(t * kv, kv).CopyTo(cache.Keys(layer, batch.Slots[t], batch.Positions[t]));
                 s.Value.AsSpan(t * kv, kv).CopyTo(cache.Values(layer, batch.Slots[t], batch.Positions[t]));
             }
-            CausalAttention.Run(c, cache, layer, batch, s.Query, s.Attention, _alibiSlopes);
+            _attention.Run(Pool, cache, layer, batch, s.Query, s.Attention);
             MatMul.Multiply(s.Attention, n, w.Output, s.BlockOutput, Pool);
             AddInPlace(s.Residual, s.BlockOutput, n * d);
 
