@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs everything the build and the tests need on a fresh Debian machine with the .NET SDK, then
+# restores and builds the solution. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v dotnet >/dev/null 2>&1; then
+  echo "setup: the .NET 10 SDK is required (https://dot.net)" >&2
+  exit 1
+fi
+# python3 runs the sandboxed HumanEval programs of `dclm eval`; chromium drives the web page's end-to-end test.
+need=()
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+if [ ${#need[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+fi
+dotnet build DclmSharp.slnx -c Release -nologo -v quiet
