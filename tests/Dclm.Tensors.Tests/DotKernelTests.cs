@@ -189,4 +189,32 @@ public unsafe class DotKernelTests
             }
         }
     }
+
+    [Theory]
+    [InlineData(GgmlType.F32)]
+    [InlineData(GgmlType.F16)]
+    [InlineData(GgmlType.BF16)]
+    public void FourTokenFloatKernelsEqualTheSingleTokenKernelBitForBit(GgmlType type)
+    {
+        if (!KernelIsaInfo.IsSupported(KernelIsa.Avx512)) return;
+        var random = new Random(5);
+        var results = new float[4];
+        for (int count = 0; count <= 130; count++)
+        {
+            var x = new float[4 * count + 1];
+            for (int i = 0; i < x.Length; i++) x[i] = random.NextSingle() * 2 - 1;
+            var values = new float[count];
+            for (int i = 0; i < count; i++) values[i] = random.NextSingle() * 2 - 1;
+            var stored = new byte[count * GgmlTypeInfo.BlockBytes(type) + 16];
+            Quantizer.QuantizeRow(type, values, stored);
+            fixed (float* px = x)
+            fixed (byte* w = stored)
+            fixed (float* r = results)
+            {
+                DotKernels.FloatTokens4(type, KernelIsa.Avx512)(px, count, w, count, r);
+                for (int k = 0; k < 4; k++)
+                    Assert.Equal(DotKernels.Float(type, KernelIsa.Avx512)(px + k * count, w, count), results[k]);
+            }
+        }
+    }
 }

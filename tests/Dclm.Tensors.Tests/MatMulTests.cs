@@ -78,6 +78,33 @@ public unsafe class MatMulTests
         }
     }
 
+    [Theory]
+    [InlineData(GgmlType.Q4_0)]
+    [InlineData(GgmlType.Q8_0)]
+    [InlineData(GgmlType.Q4_K)]
+    [InlineData(GgmlType.Q6_K)]
+    [InlineData(GgmlType.BF16)]
+    public void MultiplyDoesNotAllocateOnTheCallingThread(GgmlType type)
+    {
+        const int rows = 96, columns = 512;
+        float[] weights = TestData.Weights(rows * columns, 3);
+        var stored = new byte[GgmlTypeInfo.ByteCount(type, columns) * rows];
+        Quantizer.Quantize(type, weights, rows, columns, stored);
+        float[] input = TestData.Weights(5 * columns, 4, 1.0f);
+        var output = new float[5 * rows];
+        fixed (byte* p = stored)
+        {
+            var matrix = new WeightMatrix(p, type, rows, columns);
+            foreach (int tokens in new[] { 1, 5 })
+            {
+                MatMul.Multiply(input, tokens, matrix, output, TwoThreads);
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                for (int i = 0; i < 20; i++) MatMul.Multiply(input, tokens, matrix, output, TwoThreads);
+                Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+            }
+        }
+    }
+
     [Fact]
     public void ValidatesSizes()
     {

@@ -56,4 +56,13 @@ internal static unsafe class DotKernels
         (GgmlType.Q6_K, _) => &DotTokens4.Q6_K,
         _ => null,
     };
+
+    /// <summary>The four-token prefill kernel for float weights (AVX-512 only), or null.</summary>
+    public static delegate*<float*, long, byte*, int, float*, void> FloatTokens4(GgmlType type, KernelIsa isa) => (type, isa) switch
+    {
+        (GgmlType.F32, KernelIsa.Avx512) => &DotFloatTokens4.F32,
+        (GgmlType.F16, KernelIsa.Avx512) => &DotFloatTokens4.F16,
+        (GgmlType.BF16, KernelIsa.Avx512) => &DotFloatTokens4.BF16,
+        _ => null,
+    };
 }

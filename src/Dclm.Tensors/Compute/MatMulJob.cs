@@ -20,6 +20,7 @@ internal sealed unsafe class MatMulJob : ComputeJob
     private delegate*<float*, byte*, int, float> floatKernel;
     private delegate*<byte*, Q8Row, int, float> q8Kernel;
     private delegate*<byte*, Q8KRow, int, float> q8KKernel;
+    private delegate*<float*, long, byte*, int, float*, void> floatTokens4;
     private delegate*<byte*, Q8Row*, int, float*, void> q8Tokens4;
     private delegate*<byte*, Q8KRow*, int, float*, void> q8KTokens4;
     private int chunkRows;
@@ -41,6 +42,7 @@ internal sealed unsafe class MatMulJob : ComputeJob
             case GgmlType.F32 or GgmlType.F16 or GgmlType.BF16:
                 family = Family.Float;
                 floatKernel = DotKernels.Float(matrix.Type, isa);
+                floatTokens4 = DotKernels.FloatTokens4(matrix.Type, isa);
                 break;
             case GgmlType.Q8_0 or GgmlType.Q4_0:
                 family = Family.Q8;
@@ -92,10 +94,23 @@ internal sealed unsafe class MatMulJob : ComputeJob
         switch (family)
         {
             case Family.Float:
+            {
+                int first = 0;
+                if (floatTokens4 != null)
+                {
+                    float* results = stackalloc float[4];
+                    for (; first + 4 <= tokens; first += 4)
+                        for (int r = start; r < end; r++)
+                        {
+                            floatTokens4(input + (long)first * columns, columns, data + r * rowBytes, columns, results);
+                            for (int k = 0; k < 4; k++) output[(long)(first + k) * rows + r] = results[k];
+                        }
+                }
                 for (int r = start; r < end; r++)
-                    for (int t = 0; t < tokens; t++)
+                    for (int t = first; t < tokens; t++)
                         output[(long)t * rows + r] = floatKernel(input + (long)t * columns, data + r * rowBytes, columns);
                 break;
+            }
             case Family.Q8:
             {
                 int first = 0;
