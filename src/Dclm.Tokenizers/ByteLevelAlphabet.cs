@@ -13,8 +13,6 @@ internal static class ByteLevelAlphabet
 
     public static char CharacterOf(byte value) => byteToCharacter[value];
 
-    public static bool TryGetByte(char character, out byte value) => characterToByte.TryGetValue(character, out value);
-
     /// <summary>Maps UTF-8 bytes to the alphabet's characters.</summary>
     public static string Encode(ReadOnlySpan<byte> bytes)
     {

@@ -9,8 +9,9 @@ namespace Dclm.Tokenizers;
 /// SentencePiece pieces with scores and byte-fallback tokens. <c>tokenizer.ggml.pre</c> names the
 /// split pattern; a missing one (older files such as GPT-NeoX conversions) means GPT-2's pattern,
 /// which is what those models' Hugging Face tokenizers use. Qwen 2 style vocabularies are NFC-normalized
-/// as their Hugging Face tokenizers are (llama.cpp skips that step); GGUF records no normalizer, so a
-/// GPT-NeoX vocabulary read from GGUF is not, while its tokenizer.json is.
+/// as their Hugging Face tokenizers are (llama.cpp skips that step). Standard GGUF records no normalizer,
+/// so this project's own key <c>tokenizer.ggml.normalizer</c> = "nfc" (ignored by llama.cpp) carries it
+/// for vocabularies such as GPT-NeoX's whose tokenizer.json normalizes.
 /// </summary>
 public static class GgufTokenizerLoader
 {
@@ -43,7 +44,7 @@ public static class GgufTokenizerLoader
             Merges = merges,
             PreTokenizer = preTokenizer,
             IgnoreMerges = preTokenizer == PreTokenizerKind.Llama3,
-            NormalizeToNfc = preTokenizer == PreTokenizerKind.Qwen2,
+            NormalizeToNfc = preTokenizer == PreTokenizerKind.Qwen2 || ReadNormalizer(file),
             ByteFallback = kind == TokenizerModelKind.SentencePieceBpe,
             // llama.cpp applies add_space_prefix to SentencePiece vocabularies only.
             AddPrefixSpace = kind == TokenizerModelKind.SentencePieceBpe && ReadBool(file, "add_space_prefix", true),
@@ -117,6 +118,23 @@ public static class GgufTokenizerLoader
             throw new ModelFileException(file.FilePath, $"metadata key '{Prefix}{key}' is {value}, not a token id");
         }
         return (int)value;
+    }
+
+    /// <summary>The metadata key that records Unicode normalization, which standard GGUF does not.</summary>
+    public const string NormalizerKey = Prefix + "normalizer";
+
+    private static bool ReadNormalizer(GgufFile file)
+    {
+        if (!file.TryGetString(NormalizerKey, out string? normalizer))
+        {
+            return false;
+        }
+        return normalizer switch
+        {
+            "nfc" => true,
+            "none" => false,
+            _ => throw new ModelFileException(file.FilePath, $"metadata key '{NormalizerKey}' is '{normalizer}', expected 'nfc' or 'none'"),
+        };
     }
 
     private static bool ReadBool(GgufFile file, string key, bool fallback) => file.TryGetBool(Prefix + key, out bool value) ? value : fallback;

@@ -12,8 +12,6 @@ internal sealed class MergeTable
         this.rules = rules;
     }
 
-    public int Count => rules.Count;
-
     public static long Key(int left, int right) => ((long)left << 32) | (uint)right;
 
     /// <summary>A dictionary for pair keys that hashes all 64 bits well.</summary>

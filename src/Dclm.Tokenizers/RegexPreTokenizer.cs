@@ -17,8 +17,6 @@ internal sealed class RegexPreTokenizer : IPreTokenizer
         regex = new Regex(pattern, RegexOptions.Compiled | RegexOptions.CultureInvariant, TimeSpan.FromSeconds(10));
     }
 
-    public string Pattern => regex.ToString();
-
     public void Split(string text, List<TextPiece> pieces)
     {
         int previousEnd = 0;

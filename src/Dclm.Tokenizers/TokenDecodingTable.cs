@@ -25,8 +25,6 @@ internal sealed class TokenDecodingTable
         }
     }
 
-    public int Count => bytesOfId.Length;
-
     public ReadOnlySpan<byte> this[int id] => bytesOfId[id];
 
     /// <summary>True for the ids that decoding with "skip special tokens" leaves out.</summary>

@@ -118,6 +118,20 @@ public class GgufTokenizerBadInputTests
         }));
 
     [Fact]
+    public void UnknownNormalizer() =>
+        Assert.Contains("'tokenizer.ggml.normalizer' is 'nfkd', expected 'nfc' or 'none'",
+            LoadFails(metadata => metadata[GgufTokenizerLoader.NormalizerKey] = GgufValue.FromString("nfkd")));
+
+    [Fact]
+    public void NormalizerKeySwitchesOnNfc()
+    {
+        using var directory = new TempDirectory();
+        var metadata = ValidMetadata();
+        metadata[GgufTokenizerLoader.NormalizerKey] = GgufValue.FromString("nfc");
+        Assert.True(Tokenizer.Load(Write(directory, metadata)).Vocabulary.NormalizeToNfc);
+    }
+
+    [Fact]
     public void PublicConstructorRejectsAnInconsistentVocabulary()
     {
         var vocabulary = new TokenizerVocabulary
