@@ -1,0 +1,100 @@
+namespace Dclm.Inference.Tests;
+
+public class SamplerTests
+{
+    // log-probabilities of a known distribution: p = [0.5, 0.25, 0.15, 0.07, 0.03]
+    private static readonly double[] Probabilities = [0.5, 0.25, 0.15, 0.07, 0.03];
+    private static readonly float[] Logits = Probabilities.Select(p => (float)Math.Log(p)).ToArray();
+
+    private static double[] Frequencies(SamplingOptions options, int draws = 20000, float[]? logits = null, int[]? history = null)
+    {
+        var sampler = new Sampler(options, Logits.Length);
+        var counts = new double[Logits.Length];
+        for (int i = 0; i < draws; i++) counts[sampler.Sample(logits ?? Logits, history ?? [])]++;
+        return counts.Select(c => c / draws).ToArray();
+    }
+
+    private static SamplingOptions Plain => new() { Temperature = 1, TopK = 0, TopP = 1, MinP = 0 };
+
+    [Fact]
+    public void TemperatureOneReproducesTheDistribution()
+    {
+        var f = Frequencies(Plain);
+        for (int i = 0; i < f.Length; i++) Assert.InRange(f[i], Probabilities[i] - 0.015, Probabilities[i] + 0.015);
+    }
+
+    [Fact]
+    public void GreedyPicksTheArgmaxAndTiesGoToTheLowestId()
+    {
+        var sampler = new Sampler(SamplingOptions.Greedy, 4);
+        Assert.Equal(2, sampler.Sample([0.1f, 0.2f, 0.9f, -1f], []));
+        Assert.Equal(1, sampler.Sample([0.1f, 0.9f, 0.9f, -1f], []));
+    }
+
+    [Fact]
+    public void TopKKeepsOnlyTheKMostLikely()
+    {
+        var f = Frequencies(Plain with { TopK = 2 });
+        Assert.Equal(0, f[2] + f[3] + f[4]);
+        Assert.InRange(f[0], 2.0 / 3 - 0.02, 2.0 / 3 + 0.02);
+    }
+
+    [Fact]
+    public void TopPKeepsTheSmallestSetReachingP()
+    {
+        // 0.5 + 0.25 = 0.75 < 0.8, so the third token is needed as well.
+        var f = Frequencies(Plain with { TopP = 0.8f });
+        Assert.True(f[2] > 0);
+        Assert.Equal(0, f[3] + f[4]);
+    }
+
+    [Fact]
+    public void MinPDropsTokensBelowAFractionOfTheBest()
+    {
+        // min_p 0.2 ⇒ threshold 0.1: tokens with 0.07 and 0.03 go.
+        var f = Frequencies(Plain with { MinP = 0.2f });
+        Assert.Equal(0, f[3] + f[4]);
+        Assert.True(f[2] > 0);
+    }
+
+    [Fact]
+    public void LowTemperatureSharpens()
+    {
+        var f = Frequencies(Plain with { Temperature = 0.25f });
+        // p^4 normalised: 0.5^4 / Σ p^4 ≈ 0.938
+        double expected = Math.Pow(0.5, 4) / Probabilities.Sum(p => Math.Pow(p, 4));
+        Assert.InRange(f[0], expected - 0.01, expected + 0.01);
+    }
+
+    [Fact]
+    public void RepetitionPenaltyDividesPositiveAndMultipliesNegativeLogits()
+    {
+        var sampler = new Sampler(SamplingOptions.Greedy with { RepetitionPenalty = 2f }, 3);
+        // Token 0 (logit 3) is penalised to 1.5 < 2: token 1 wins. A negative logit is pushed further down.
+        Assert.Equal(1, sampler.Sample([3f, 2f, -1f], [0]));
+        Assert.Equal(0, sampler.Sample([3f, 2f, -1f], [2]));
+        Assert.Equal(0, sampler.Sample([3f, 2f, -1f], []));
+    }
+
+    [Fact]
+    public void TheSameSeedGivesTheSameDraws()
+    {
+        int[] Draws(ulong seed)
+        {
+            var sampler = new Sampler(Plain with { Seed = seed }, Logits.Length);
+            return Enumerable.Range(0, 50).Select(_ => sampler.Sample(Logits, [])).ToArray();
+        }
+        Assert.Equal(Draws(11), Draws(11));
+        Assert.NotEqual(Draws(11), Draws(12));
+    }
+
+    [Theory]
+    [InlineData(-1f, 40, 0.9f, 0f)]
+    [InlineData(float.NaN, 40, 0.9f, 0f)]
+    [InlineData(1f, -3, 0.9f, 0f)]
+    [InlineData(1f, 40, 0f, 0f)]
+    [InlineData(1f, 40, 1.5f, 0f)]
+    [InlineData(1f, 40, 0.9f, 2f)]
+    public void OutOfRangeOptionsAreRejected(float temperature, int topK, float topP, float minP) =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Sampler(new SamplingOptions { Temperature = temperature, TopK = topK, TopP = topP, MinP = minP }, 10));
+}
