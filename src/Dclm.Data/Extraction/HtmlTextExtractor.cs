@@ -28,7 +28,7 @@ public sealed class HtmlTextExtractor
 
     private static readonly string[] BoilerplateMarkers =
     [
-        "nav", "menu", "sidebar", "footer", "header", "breadcrumb", "cookie", "banner", "toc", "catlinks",
+        "nav", "navbar", "menu", "sidebar", "footer", "header", "breadcrumb", "cookie", "banner", "toc", "catlinks",
         "printfooter", "related", "share", "social", "sphinxsidebar", "mw-head", "mw-panel", "mw-navigation",
         "jump", "skip", "editsection", "advert", "subscribe", "login",
     ];
@@ -54,7 +54,7 @@ public sealed class HtmlTextExtractor
         }
         root ??= document.Body ?? document.DocumentElement;
         var builder = new StringBuilder();
-        Render(root, builder, insidePre: false);
+        foreach (var child in root.ChildNodes) Render(child, builder, insidePre: false);
         return Normalize(builder.ToString());
     }
 

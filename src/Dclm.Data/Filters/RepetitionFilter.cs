@@ -87,11 +87,12 @@ public sealed class RepetitionFilter(RepetitionThresholds thresholds) : IDocumen
     internal static double TopNgramCharacterFraction(List<string> words, int n, long totalCharacters)
     {
         if (words.Count < n) return 0.0;
+        var array = words.ToArray();
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         int best = 0;
-        for (int i = 0; i + n <= words.Count; i++)
+        for (int i = 0; i + n <= array.Length; i++)
         {
-            var key = string.Join('\u0001', words, i, n);
+            var key = string.Join('\u0001', array, i, n);
             int c = counts.GetValueOrDefault(key) + 1;
             counts[key] = c;
             if (c > best) best = c;
@@ -105,11 +106,12 @@ public sealed class RepetitionFilter(RepetitionThresholds thresholds) : IDocumen
     internal static double DuplicateNgramCharacterFraction(List<string> words, int n, long totalCharacters)
     {
         if (words.Count < n) return 0.0;
+        var array = words.ToArray();
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
-        var keys = new string[words.Count - n + 1];
+        var keys = new string[array.Length - n + 1];
         for (int i = 0; i < keys.Length; i++)
         {
-            keys[i] = string.Join('\u0001', words, i, n);
+            keys[i] = string.Join('\u0001', array, i, n);
             counts[keys[i]] = counts.GetValueOrDefault(keys[i]) + 1;
         }
         var covered = new bool[words.Count];

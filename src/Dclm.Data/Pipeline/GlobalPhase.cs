@@ -105,7 +105,7 @@ public sealed class GlobalPhase(PipelineConfig config, CurationOptions options)
             nearStats.Notes["paragraphs_removed"] = paragraphsRemoved.ToString();
             nearStats.Notes["estimated_false_positive_rate"] = bff.Filter.FalsePositiveRate(bff.InsertedNgrams).ToString("G4");
         }
-        AtomicFile.Write(ScoresPath, stream => { using var w = new BinaryWriter(stream); foreach (var s in scores) w.Write(s); });
+        AtomicFile.Write(ScoresPath, stream => { using var w = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true); foreach (var s in scores) w.Write(s); });
         var stages = new List<StageStatistics>();
         if (exact is not null) stages.Add(exactStats);
         if (dedup.Method != "none") stages.Add(nearStats);

@@ -1,0 +1,170 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Dclm.Data.IO;
+using Dclm.Data.Pipeline;
+
+namespace Dclm.Data.Tests;
+
+public class PipelineTests(PipelineCorpus corpus) : IClassFixture<PipelineCorpus>
+{
+    private static readonly object ReferenceLock = new();
+    private static string? _reference;
+
+    /// <summary>One uninterrupted single-process run that the other tests compare against.</summary>
+    private string Reference()
+    {
+        lock (ReferenceLock)
+        {
+            if (_reference is not null && Directory.Exists(_reference)) return _reference;
+            var output = Path.Combine(corpus.Root, "reference");
+            CurationRunner.Run(PipelineConfigLoader.Load(corpus.ConfigPath), new CurationOptions(corpus.Input, output) { Threads = 2 });
+            return _reference = output;
+        }
+    }
+
+    [Fact]
+    public void EndToEndWritesDocumentsReportAndPlots()
+    {
+        var output = Reference();
+        var report = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "report.json")))!;
+        var stages = report["stages"]!.AsArray();
+        var names = stages.Select(s => (string)s!["name"]!).ToList();
+        Assert.Equal(["read", "extract", "language", "heuristics", "exact_dedup", "bff_dedup", "quality_score", "quality_filter", "mixing"], names);
+        for (int i = 0; i < stages.Count; i++)
+        {
+            var stage = stages[i]!;
+            long docsIn = (long)stage["docs_in"]!, docsOut = (long)stage["docs_out"]!;
+            long removed = stage["removed_by"]!.AsObject().Sum(kv => (long)kv.Value!);
+            if (names[i] != "mixing") Assert.Equal(docsIn - docsOut, removed);
+            if (i > 0 && names[i] != "read") Assert.Equal((long)stages[i - 1]!["docs_out"]!, docsIn);
+        }
+        Assert.Equal(corpus.Documents, (long)stages[0]!["docs_in"]!);
+        Assert.True((long)stages.Single(s => (string)s!["name"]! == "exact_dedup")!["removed_by"]!["exact_duplicate"]! >= 1);
+        Assert.True((long)stages.Single(s => (string)s!["name"]! == "bff_dedup")!["docs_out"]! < (long)stages.Single(s => (string)s!["name"]! == "bff_dedup")!["docs_in"]!);
+
+        var documents = ReadDocuments(output);
+        Assert.Equal((long)stages[^1]!["docs_out"]!, documents.Count);
+        Assert.All(documents, d => Assert.False(string.IsNullOrWhiteSpace((string)d["text"]!)));
+        Assert.Contains(documents, d => (string)d["source"]! == "cppreference");
+        Assert.Equal(documents.Count, documents.Select(d => (string)d["id"]!).Distinct().Count());
+
+        var funnel = Path.Combine(output, "plots", "funnel.png");
+        Assert.True(File.Exists(funnel));
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, File.ReadAllBytes(funnel)[..4]);
+        Assert.True(File.Exists(Path.Combine(output, "plots", "removed-heuristics.png")));
+    }
+
+    [Fact]
+    public void KilledChildProcessResumesToTheUninterruptedResult()
+    {
+        var reference = Reference();
+        var output = Path.Combine(corpus.Root, "killed");
+        using (var child = StartHost(output, "0/1", "all", threads: 1))
+        {
+            // Kill as soon as the child reports finished units, i.e. mid-way through the local phase.
+            string? line;
+            while ((line = child.StandardOutput.ReadLine()) is not null)
+            {
+                if (line.StartsWith("[local] ") && int.Parse(line[8..].Split('/')[0]) >= 3) break;
+            }
+            child.Kill(entireProcessTree: true);
+            child.WaitForExit();
+        }
+        int finished = Directory.EnumerateFiles(LocalPhase.PartsDirectory(output), "*.stats.json").Count();
+        Assert.InRange(finished, 3, corpus.Units - 1);
+        Assert.False(File.Exists(Path.Combine(output, "report.json")));
+
+        RunHostToCompletion(output, "0/1", "all");
+        AssertSameResult(reference, output);
+    }
+
+    [Fact]
+    public void ThreeShardProcessesEqualTheSingleProcessRun()
+    {
+        var reference = Reference();
+        var output = Path.Combine(corpus.Root, "sharded");
+        var shards = Enumerable.Range(0, 3).Select(i => StartHost(output, $"{i}/3", "local", threads: 1)).ToList();
+        foreach (var shard in shards)
+        {
+            shard.StandardOutput.ReadToEnd();
+            shard.WaitForExit();
+            Assert.True(shard.ExitCode == 0, shard.StandardError.ReadToEnd());
+            shard.Dispose();
+        }
+        Assert.False(File.Exists(Path.Combine(output, "report.json")));
+        RunHostToCompletion(output, "0/1", "global");
+        AssertSameResult(reference, output);
+    }
+
+    [Fact]
+    public void GlobalPhaseRefusesToRunBeforeAllShardsFinish()
+    {
+        var output = Path.Combine(corpus.Root, "partial");
+        var config = PipelineConfigLoader.Load(corpus.ConfigPath);
+        CurationRunner.Run(config, new CurationOptions(corpus.Input, output) { Shard = ShardSpec.Parse("1/4"), Phase = CurationPhase.Local });
+        var error = Assert.Throws<InvalidOperationException>(() => CurationRunner.Run(config, new CurationOptions(corpus.Input, output) { Phase = CurationPhase.Global }));
+        Assert.Contains("not processed yet", error.Message);
+    }
+
+    private static List<JsonNode> ReadDocuments(string output) =>
+        Directory.EnumerateFiles(Path.Combine(output, "documents"), "*.jsonl.zst").Order(StringComparer.Ordinal)
+            .SelectMany(ReadLines).Select(l => JsonNode.Parse(l)!).ToList();
+
+    private static IEnumerable<string> ReadLines(string path)
+    {
+        using var reader = new StreamReader(CompressedFile.OpenRead(path));
+        while (reader.ReadLine() is { } line) yield return line;
+    }
+
+    private static void AssertSameResult(string expected, string actual)
+    {
+        var expectedFiles = Directory.EnumerateFiles(Path.Combine(expected, "documents")).Select(Path.GetFileName).Order().ToList();
+        var actualFiles = Directory.EnumerateFiles(Path.Combine(actual, "documents")).Select(Path.GetFileName).Order().ToList();
+        Assert.Equal(expectedFiles, actualFiles);
+        foreach (var file in expectedFiles)
+            Assert.Equal(ReadLines(Path.Combine(expected, "documents", file!)).ToList(), ReadLines(Path.Combine(actual, "documents", file!)).ToList());
+        Assert.Equal(WithoutTimings(expected), WithoutTimings(actual));
+    }
+
+    private static string WithoutTimings(string output)
+    {
+        var report = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "report.json")))!;
+        foreach (var stage in report["stages"]!.AsArray()) stage!.AsObject().Remove("seconds");
+        return report.ToJsonString();
+    }
+
+    private Process StartHost(string output, string shard, string phase, int threads)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in new[] { HostPath(), corpus.ConfigPath, corpus.Input, output, shard, phase, threads.ToString() }) info.ArgumentList.Add(argument);
+        return Process.Start(info)!;
+    }
+
+    private void RunHostToCompletion(string output, string shard, string phase)
+    {
+        using var process = StartHost(output, shard, phase, threads: 2);
+        var stderr = process.StandardError.ReadToEndAsync();
+        process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        Assert.True(process.ExitCode == 0, stderr.Result);
+    }
+
+    /// <summary>CurateHost.dll, built next to the tests (artifacts layout) or in its own bin folder.</summary>
+    private static string HostPath()
+    {
+        var baseDirectory = AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar);
+        var configuration = Path.GetFileName(baseDirectory);
+        string[] candidates =
+        [
+            Path.Combine(baseDirectory, "..", "..", "CurateHost", configuration, "CurateHost.dll"),
+            Path.Combine(baseDirectory, "..", "..", "..", "CurateHost", "bin", Path.GetFileName(Path.GetDirectoryName(baseDirectory)!), configuration, "CurateHost.dll"),
+        ];
+        return candidates.Select(Path.GetFullPath).FirstOrDefault(File.Exists)
+            ?? throw new FileNotFoundException($"CurateHost.dll not found near {baseDirectory}");
+    }
+}
