@@ -34,7 +34,7 @@ internal sealed class ByteLevelEncoder : ITextEncoder
         }
     }
 
-    public void Encode(string text, List<int> output)
+    public void Encode(string text, bool atTextStart, List<int> output)
     {
         if (vocabulary.NormalizeToNfc)
         {

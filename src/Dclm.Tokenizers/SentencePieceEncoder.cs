@@ -5,7 +5,7 @@ namespace Dclm.Tokenizers;
 /// <summary>
 /// SentencePiece style encoding of one text fragment: spaces become '▁', a '▁' is prepended (the dummy
 /// prefix; fragments always start the text or follow an added token, which is where both llama.cpp and
-/// Hugging Face add it), then the whole fragment is merged: by merge rank when the vocabulary lists merges
+/// Hugging Face's legacy normalizer add it; see <see cref="DummyPrefixRule"/> for Metaspace's rules), then the whole fragment is merged: by merge rank when the vocabulary lists merges
 /// (tokenizer.json), by piece score otherwise (GGUF). Code points outside the vocabulary become byte tokens.
 /// When no piece has '▁' right after another character (true of Llama and Mistral vocabularies), no merge
 /// can cross the start of a '▁'-word, so each word is merged on its own and cached: same ids, far faster.
@@ -44,7 +44,7 @@ internal sealed class SentencePieceEncoder : ITextEncoder
         return false;
     }
 
-    public void Encode(string text, List<int> output)
+    public void Encode(string text, bool atTextStart, List<int> output)
     {
         if (text.Length == 0)
         {
@@ -54,7 +54,13 @@ internal sealed class SentencePieceEncoder : ITextEncoder
         {
             text = UnicodeNormalization.ToNfc(text);
         }
-        string escaped = (vocabulary.AddPrefixSpace ? SpaceMarker + text : text).Replace(' ', SpaceMarker);
+        bool addPrefix = vocabulary.AddPrefixSpace && vocabulary.DummyPrefix switch
+        {
+            DummyPrefixRule.EveryFragmentWithoutSpace => text[0] is not (' ' or SpaceMarker),
+            DummyPrefixRule.TextStartWithoutSpace => atTextStart && text[0] is not (' ' or SpaceMarker),
+            _ => true,
+        };
+        string escaped = (addPrefix ? SpaceMarker + text : text).Replace(' ', SpaceMarker);
         if (!mergesStayInsideWords)
         {
             EncodeWord(escaped, output);

@@ -144,7 +144,7 @@ public sealed class Tokenizer
         }
         if (addedTokens.IsEmpty)
         {
-            encoder.Encode(text, destination);
+            encoder.Encode(text, atTextStart: true, destination);
         }
         else
         {
@@ -158,7 +158,7 @@ public sealed class Tokenizer
                 }
                 else
                 {
-                    encoder.Encode(text.Substring(fragment.Start, fragment.Length), destination);
+                    encoder.Encode(text.Substring(fragment.Start, fragment.Length), fragment.Start == 0, destination);
                 }
             }
         }

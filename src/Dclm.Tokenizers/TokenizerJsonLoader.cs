@@ -98,6 +98,7 @@ public static class TokenizerJsonLoader
             PreTokenizerPattern = pipeline.PreTokenizerPattern,
             NormalizeToNfc = pipeline.NormalizeToNfc,
             AddPrefixSpace = pipeline.AddPrefixSpace,
+            DummyPrefix = pipeline.DummyPrefix,
             IgnoreMerges = OptionalBool(model, "ignore_merges") ?? false,
             ByteFallback = byteFallback,
             UnknownId = specials.UnknownId,

@@ -24,6 +24,7 @@ internal sealed class TokenizerJsonPipeline
     public string? PreTokenizerPattern { get; private set; }
     public bool NormalizeToNfc { get; private set; }
     public bool AddPrefixSpace { get; private set; }
+    public DummyPrefixRule DummyPrefix { get; private set; } = DummyPrefixRule.EveryFragment;
 
     public static TokenizerJsonPipeline Read(JsonElement root)
     {
@@ -128,6 +129,7 @@ internal sealed class TokenizerJsonPipeline
                 string scheme = TokenizerJsonLoader.OptionalString(step, "prepend_scheme")
                     ?? ((TokenizerJsonLoader.OptionalBool(step, "add_prefix_space") ?? true) ? "always" : "never");
                 prependMarker = scheme != "never";
+                DummyPrefix = scheme == "first" ? DummyPrefixRule.TextStartWithoutSpace : DummyPrefixRule.EveryFragmentWithoutSpace;
                 break;
             case var other:
                 throw new TokenizerJsonException($"pre-tokenizer '{other}' is not supported");

@@ -40,6 +40,9 @@ public sealed class TokenizerVocabulary
     /// </summary>
     public bool AddPrefixSpace { get; init; }
 
+    /// <summary>SentencePiece: which fragments get the '▁' of <see cref="AddPrefixSpace"/>.</summary>
+    public DummyPrefixRule DummyPrefix { get; init; } = DummyPrefixRule.EveryFragment;
+
     /// <summary>A whole pre-tokenized piece that is itself a token is emitted without merging (Llama 3).</summary>
     public bool IgnoreMerges { get; init; }
 
@@ -98,6 +101,7 @@ public sealed class TokenizerVocabulary
             PreTokenizerPattern = PreTokenizerPattern,
             NormalizeToNfc = NormalizeToNfc,
             AddPrefixSpace = AddPrefixSpace,
+            DummyPrefix = DummyPrefix,
             IgnoreMerges = IgnoreMerges,
             ByteFallback = ByteFallback,
             UnknownId = UnknownId,

@@ -26,6 +26,38 @@ public class JsonVectorTests
         AssertEncodesLikeReference(Fixtures.Gguf("gpt-2"), "gpt-2", parseSpecialTokens: false);
     }
 
+    [Fact]
+    public void MetaspacePreTokenizerEncodesLikeTheReferenceTokenizer()
+    {
+        // The Mistral tokenizer.json with its Prepend/Replace normalizer swapped for Metaspace("first"),
+        // exactly as make-reference-ids.js swaps it for the JavaScript reference.
+        string json;
+        using (var file = File.OpenRead(Fixtures.Path("llama2.tokenizer.json.gz")))
+        using (var reader = new StreamReader(new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionMode.Decompress)))
+        {
+            json = reader.ReadToEnd();
+        }
+        var document = System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject();
+        var metaspace = new System.Text.Json.Nodes.JsonObject
+        {
+            ["type"] = "Metaspace",
+            ["replacement"] = "\u2581",
+            ["add_prefix_space"] = true,
+            ["prepend_scheme"] = "first",
+            ["split"] = false,
+        };
+        document["normalizer"] = null;
+        document["pre_tokenizer"] = metaspace;
+        document["decoder"] = metaspace.DeepClone();
+        using var directory = new TempDirectory();
+        string path = directory.File("tokenizer.json");
+        File.WriteAllText(path, document.ToJsonString());
+
+        var tokenizer = Tokenizer.Load(path);
+        Assert.Equal(DummyPrefixRule.TextStartWithoutSpace, tokenizer.Vocabulary.DummyPrefix);
+        AssertEncodesLikeReference(tokenizer, "llama2-metaspace", parseSpecialTokens: true);
+    }
+
     internal static IReadOnlyList<(string Text, int[] Ids)> ReferenceCases(string name) =>
         VocabularyTestVectors.Read(["gpt-2.tests.inp", "extra.tests.inp", "random.tests.inp"], name + ".reference.out");
 
