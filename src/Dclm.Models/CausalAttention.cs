@@ -43,22 +43,32 @@ internal sealed class CausalAttention(ModelConfig config, float[]? alibiSlopes) 
         int slot = _batch!.Slots[t], position = _batch.Positions[t];
         int first = config.SlidingWindow > 0 ? Math.Max(0, position - config.SlidingWindow + 1) : 0;
         int count = position - first + 1;
-        var keys = _cache!.SlotKeys(_layer, slot, position + 1);
-        var values = _cache.SlotValues(_layer, slot, position + 1);
+        var cache = _cache!;
+        int blockSize = cache.BlockSize;
         var q = _query.AsSpan(t * dim + h * headDim, headDim);
         int kvOffset = h / (config.Heads / config.KeyValueHeads) * headDim;
         var scores = scoreBuffer.AsSpan(0, count);
-        for (int j = 0; j < count; j++)
+        // Positions are visited block by block, since consecutive blocks of a slot need not be adjacent.
+        for (int p = first; p <= position;)
         {
-            int p = first + j;
-            float s = TensorPrimitives.Dot(q, keys.Slice(p * kvDim + kvOffset, headDim)) * _scale;
-            if (alibiSlopes is not null) s -= alibiSlopes[h] * (position - p);
-            scores[j] = s;
+            int run = Math.Min(blockSize - p % blockSize, position + 1 - p);
+            var keys = cache.BlockKeys(_layer, slot, p, run);
+            for (int i = 0; i < run; i++, p++)
+            {
+                float s = TensorPrimitives.Dot(q, keys.Slice(i * kvDim + kvOffset, headDim)) * _scale;
+                if (alibiSlopes is not null) s -= alibiSlopes[h] * (position - p);
+                scores[p - first] = s;
+            }
         }
         Softmax.InPlace(scores);
         var output = _destination.AsSpan(t * dim + h * headDim, headDim);
         output.Clear();
-        for (int j = 0; j < count; j++)
-            TensorPrimitives.MultiplyAdd(values.Slice((first + j) * kvDim + kvOffset, headDim), scores[j], output, output);
+        for (int p = first; p <= position;)
+        {
+            int run = Math.Min(blockSize - p % blockSize, position + 1 - p);
+            var values = cache.BlockValues(_layer, slot, p, run);
+            for (int i = 0; i < run; i++, p++)
+                TensorPrimitives.MultiplyAdd(values.Slice(i * kvDim + kvOffset, headDim), scores[p - first], output, output);
+        }
     }
 }

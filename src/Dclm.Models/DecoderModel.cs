@@ -46,8 +46,14 @@ public sealed class DecoderModel : IDisposable
     /// </summary>
     public void Forward(ForwardBatch batch, KvCache cache, Span<float> logits)
     {
-        ValidateBatch(batch, cache, logits.Length);
-        lock (_gate) ForwardLocked(batch, cache, logits);
+        lock (_gate)
+        {
+            ValidateBatch(batch, cache, logits.Length);
+            // Take or unshare every block the batch writes before any tensor work, so a full cache
+            // fails the step cleanly instead of half-way through.
+            for (int t = 0; t < batch.Count; t++) cache.PrepareWrite(batch.Slots[t], batch.Positions[t]);
+            ForwardLocked(batch, cache, logits);
+        }
     }
 
     private void ForwardLocked(ForwardBatch batch, KvCache cache, Span<float> logits)
@@ -148,6 +154,10 @@ public sealed class DecoderModel : IDisposable
             if (position != length) throw new ArgumentException($"token {i} is at position {position} but slot {slot} holds {length} positions; tokens must extend their sequence in order");
             lengths[slot] = Math.Max(length, position + 1);
         }
+        int blocks = 0;
+        foreach (var (slot, length) in lengths) blocks += cache.BlocksNeeded(slot, length);
+        if (blocks > cache.FreeBlocks)
+            throw new InvalidOperationException($"the KV cache is full: this step needs {blocks} more blocks of {cache.BlockSize} positions and {cache.FreeBlocks} are free");
         foreach (int row in batch.LogitRows)
             if ((uint)row >= (uint)n) throw new ArgumentOutOfRangeException(nameof(batch), $"logit row {row} is outside the batch of {n}");
         if (logitsLength < (long)batch.LogitRows.Length * Config.VocabularySize)

@@ -1,26 +1,51 @@
 namespace Dclm.Models;
 
 /// <summary>
-/// Keys and values of past positions, per layer and per sequence slot. Each slot holds one
-/// sequence of up to <see cref="Capacity"/> positions; slots decode independently, each at its own position.
+/// Keys and values of past positions, managed in blocks of <see cref="BlockSize"/> positions (a paged
+/// cache). Each sequence slot has a block table; blocks are reference-counted, so slots can share a
+/// prefix (<see cref="CopyPrefix"/>) without copying, and a shared block is copied only when a slot
+/// writes into it. Slots decode independently, each at its own position.
 /// </summary>
 public sealed class KvCache
 {
-    // Per layer: (slots, capacity, kvDim), keys and values apart.
+    /// <summary>Positions per block unless the caller chooses otherwise.</summary>
+    public const int DefaultBlockSize = 16;
+
+    // Per layer: (blocks, blockSize, kvDim), keys and values apart.
     private readonly float[][] _keys;
     private readonly float[][] _values;
     private readonly int[] _lengths;
+    private readonly List<int>[] _tables;
+    private readonly int[] _references;
+    private readonly Stack<int> _free;
+    private readonly int _blockFloats;
 
-    public KvCache(ModelConfig config, int slots, int capacity)
+    /// <summary>A cache of <paramref name="slots"/> sequences of up to <paramref name="capacity"/> positions each, all of which fit at once.</summary>
+    public KvCache(ModelConfig config, int slots, int capacity, int blockSize = DefaultBlockSize)
+        : this(config, slots, capacity, blockSize, blocks: slots * ((Math.Max(1, capacity) + Math.Max(1, blockSize) - 1) / Math.Max(1, blockSize)))
+    {
+    }
+
+    /// <summary>
+    /// A cache of <paramref name="blocks"/> blocks shared by <paramref name="slots"/> sequences of up to
+    /// <paramref name="capacity"/> positions each; fewer blocks than slots × capacity overcommits, and a
+    /// scheduler then admits work by <see cref="FreeBlocks"/>.
+    /// </summary>
+    public KvCache(ModelConfig config, int slots, int capacity, int blockSize, int blocks)
     {
         if (slots <= 0) throw new ArgumentOutOfRangeException(nameof(slots), "a KV cache needs at least one slot");
         if (capacity <= 0) throw new ArgumentOutOfRangeException(nameof(capacity), "a KV cache needs a positive capacity");
-        long perLayer = (long)slots * capacity * config.KeyValueDim;
+        if (blockSize <= 0) throw new ArgumentOutOfRangeException(nameof(blockSize), "blocks need at least one position");
+        if (blocks <= 0) throw new ArgumentOutOfRangeException(nameof(blocks), "a KV cache needs at least one block");
+        long perLayer = (long)blocks * blockSize * config.KeyValueDim;
         if (perLayer > Array.MaxLength)
-            throw new ArgumentOutOfRangeException(nameof(capacity), $"{slots} slots × {capacity} positions × {config.KeyValueDim} values exceed one layer's limit of {Array.MaxLength}");
+            throw new ArgumentOutOfRangeException(nameof(blocks), $"{blocks} blocks × {blockSize} positions × {config.KeyValueDim} values exceed one layer's limit of {Array.MaxLength}");
         Slots = slots;
         Capacity = capacity;
+        BlockSize = blockSize;
+        BlockCount = blocks;
         KeyValueDim = config.KeyValueDim;
+        _blockFloats = blockSize * config.KeyValueDim;
         _keys = new float[config.Layers][];
         _values = new float[config.Layers][];
         for (int l = 0; l < config.Layers; l++)
@@ -29,42 +54,99 @@ public sealed class KvCache
             _values[l] = new float[perLayer];
         }
         _lengths = new int[slots];
+        _tables = Enumerable.Range(0, slots).Select(_ => new List<int>()).ToArray();
+        _references = new int[blocks];
+        _free = new Stack<int>(Enumerable.Range(0, blocks).Reverse());
     }
 
     /// <summary>Number of independent sequences.</summary>
     public int Slots { get; }
-    /// <summary>Positions per slot.</summary>
+    /// <summary>Most positions one slot may hold.</summary>
     public int Capacity { get; }
+    /// <summary>Positions per block.</summary>
+    public int BlockSize { get; }
+    /// <summary>Blocks in the pool.</summary>
+    public int BlockCount { get; }
+    /// <summary>Blocks no slot holds.</summary>
+    public int FreeBlocks => _free.Count;
+    /// <summary>Blocks held by at least one slot.</summary>
+    public int UsedBlocks => BlockCount - _free.Count;
     /// <summary>Width of one position's keys (or values).</summary>
     public int KeyValueDim { get; }
     /// <summary>Bytes held by keys and values.</summary>
-    public long ByteSize => 2L * _keys.Length * Slots * Capacity * KeyValueDim * sizeof(float);
+    public long ByteSize => 2L * _keys.Length * BlockCount * _blockFloats * sizeof(float);
 
     /// <summary>How many leading positions of <paramref name="slot"/> hold valid keys and values.</summary>
     public int Length(int slot) => _lengths[slot];
 
-    /// <summary>Forgets positions [length, ...) of a slot, e.g. to reuse a shared prefix or free the slot.</summary>
+    /// <summary>
+    /// Blocks that growing <paramref name="slot"/> to <paramref name="length"/> positions would take from
+    /// the pool, counting the copy of a shared last block. Lets a scheduler admit work without touching tensors.
+    /// </summary>
+    public int BlocksNeeded(int slot, int length)
+    {
+        int have = _tables[slot].Count;
+        int need = Math.Max(0, (length + BlockSize - 1) / BlockSize - have);
+        bool writesShared = length > _lengths[slot] && _lengths[slot] % BlockSize != 0 && _references[_tables[slot][^1]] > 1;
+        return need + (writesShared ? 1 : 0);
+    }
+
+    /// <summary>Forgets positions [length, ...) of a slot and returns the blocks it no longer needs.</summary>
     public void Truncate(int slot, int length)
     {
         if ((uint)length > (uint)_lengths[slot]) throw new ArgumentOutOfRangeException(nameof(length), $"slot {slot} holds {_lengths[slot]} positions, cannot keep {length}");
+        var table = _tables[slot];
+        int keep = (length + BlockSize - 1) / BlockSize;
+        for (int i = table.Count - 1; i >= keep; i--) Release(table[i]);
+        table.RemoveRange(keep, table.Count - keep);
         _lengths[slot] = length;
     }
 
+    /// <summary>Empties a slot.</summary>
+    public void Free(int slot) => Truncate(slot, 0);
+
     /// <summary>
     /// Makes slot <paramref name="target"/> hold the first <paramref name="length"/> positions of slot
-    /// <paramref name="source"/>, so several continuations can share one computed prefix.
+    /// <paramref name="source"/> by sharing its blocks; nothing is copied until one of them writes.
     /// </summary>
     public void CopyPrefix(int source, int target, int length)
     {
         if ((uint)length > (uint)_lengths[source]) throw new ArgumentOutOfRangeException(nameof(length), $"slot {source} holds {_lengths[source]} positions, cannot copy {length}");
-        if (source == target) { _lengths[target] = length; return; }
-        int count = length * KeyValueDim;
-        for (int layer = 0; layer < _keys.Length; layer++)
+        if (source == target) { Truncate(target, length); return; }
+        Free(target);
+        int blocks = (length + BlockSize - 1) / BlockSize;
+        for (int i = 0; i < blocks; i++)
         {
-            Array.Copy(_keys[layer], Offset(source, 0), _keys[layer], Offset(target, 0), count);
-            Array.Copy(_values[layer], Offset(source, 0), _values[layer], Offset(target, 0), count);
+            int block = _tables[source][i];
+            _references[block]++;
+            _tables[target].Add(block);
         }
         _lengths[target] = length;
+    }
+
+    /// <summary>
+    /// Makes position <paramref name="position"/> of a slot writable: takes a new block when the position
+    /// starts one, and copies a shared block before it is written. Throws when the pool is exhausted.
+    /// </summary>
+    internal void PrepareWrite(int slot, int position)
+    {
+        var table = _tables[slot];
+        int index = position / BlockSize;
+        if (index == table.Count)
+        {
+            table.Add(Take(slot));
+        }
+        else if (_references[table[index]] > 1)
+        {
+            int shared = table[index], own = Take(slot);
+            for (int l = 0; l < _keys.Length; l++)
+            {
+                Array.Copy(_keys[l], shared * _blockFloats, _keys[l], own * _blockFloats, _blockFloats);
+                Array.Copy(_values[l], shared * _blockFloats, _values[l], own * _blockFloats, _blockFloats);
+            }
+            Release(shared);
+            table[index] = own;
+        }
     }
 
     /// <summary>Keys of one position. (kvDim)</summary>
@@ -72,10 +154,13 @@ public sealed class KvCache
     /// <summary>Values of one position. (kvDim)</summary>
     public Span<float> Values(int layer, int slot, int position) => _values[layer].AsSpan(Offset(slot, position), KeyValueDim);
 
-    /// <summary>All keys of a slot, positions [0, count). (count, kvDim)</summary>
-    public ReadOnlySpan<float> SlotKeys(int layer, int slot, int count) => _keys[layer].AsSpan(Offset(slot, 0), count * KeyValueDim);
-    /// <summary>All values of a slot, positions [0, count). (count, kvDim)</summary>
-    public ReadOnlySpan<float> SlotValues(int layer, int slot, int count) => _values[layer].AsSpan(Offset(slot, 0), count * KeyValueDim);
+    /// <summary>
+    /// Keys of positions [first, first + count) that lie in one block, where count is at most what
+    /// remains of that block. (count, kvDim)
+    /// </summary>
+    public ReadOnlySpan<float> BlockKeys(int layer, int slot, int first, int count) => _keys[layer].AsSpan(Offset(slot, first), count * KeyValueDim);
+    /// <summary>Values of positions [first, first + count) within one block. (count, kvDim)</summary>
+    public ReadOnlySpan<float> BlockValues(int layer, int slot, int first, int count) => _values[layer].AsSpan(Offset(slot, first), count * KeyValueDim);
 
     /// <summary>Records that positions up to <paramref name="position"/> of a slot are now valid.</summary>
     internal void MarkWritten(int slot, int position)
@@ -83,5 +168,18 @@ public sealed class KvCache
         if (position + 1 > _lengths[slot]) _lengths[slot] = position + 1;
     }
 
-    private int Offset(int slot, int position) => (slot * Capacity + position) * KeyValueDim;
+    private int Take(int slot)
+    {
+        if (_free.Count == 0) throw new InvalidOperationException($"the KV cache is full: all {BlockCount} blocks of {BlockSize} positions are in use (slot {slot} needs another)");
+        int block = _free.Pop();
+        _references[block] = 1;
+        return block;
+    }
+
+    private void Release(int block)
+    {
+        if (--_references[block] == 0) _free.Push(block);
+    }
+
+    private int Offset(int slot, int position) => (_tables[slot][position / BlockSize] * BlockSize + position % BlockSize) * KeyValueDim;
 }
