@@ -1,0 +1,92 @@
+using System.CommandLine;
+using System.Globalization;
+using Dclm.Training;
+using Dclm.Training.Configuration;
+using Spectre.Console;
+
+namespace Dclm.Cli.Commands;
+
+/// <summary>`dclm train`: pretrain or continue training an open_lm (DCLM) model from train.yaml, every key overridable.</summary>
+internal static class TrainCommand
+{
+    public static Command Create()
+    {
+        var config = new Option<string?>("--config") { Description = "train.yaml; flags override its keys" };
+        var quiet = new Option<bool>("--no-progress") { Description = "print one line per update instead of a progress bar" };
+        var command = new Command("train", "Pretrain or continue training a DCLM-architecture model on the CPU (Ctrl+C saves a checkpoint and exits)") { config, quiet };
+        var overrides = new List<(string Key, Option<string?> Option)>();
+        foreach (var (key, description) in TrainingOptionsReader.Keys)
+        {
+            var option = new Option<string?>("--" + key.Replace('_', '-')) { Description = description };
+            overrides.Add((key, option));
+            command.Options.Add(option);
+        }
+        // A synchronous action: Ctrl+C is handled here so the checkpoint is written however long it takes.
+        command.SetAction(parse => CliErrors.Run(() =>
+        {
+            var values = new Dictionary<string, string>();
+            foreach (var (key, option) in overrides)
+                if (parse.GetValue(option) is string value) values[key] = value;
+            var options = TrainingOptionsReader.Read(parse.GetValue(config), values);
+            using var interrupt = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) =>
+            {
+                e.Cancel = true;
+                if (!interrupt.IsCancellationRequested) Console.Error.WriteLine("interrupted: finishing this update and saving a checkpoint...");
+                interrupt.Cancel();
+            };
+            Console.CancelKeyPress += onCancel;
+            try
+            {
+                using var run = TrainingRun.Create(options, line => Console.Error.WriteLine(line));
+                var trainer = new Trainer(run);
+                long parameters = run.Model.Layout.Count;
+                Console.Error.WriteLine($"model: dim {run.Model.Config.Dim}, layers {run.Model.Config.Layers}, heads {run.Model.Config.Heads}, vocab {run.Model.Config.VocabularySize}, {parameters:N0} parameters; {options.TotalSteps} updates of {options.SequencesPerStep * options.SequenceLength:N0} tokens");
+                var result = parse.GetValue(quiet) || Console.IsErrorRedirected
+                    ? trainer.Run(new Progress<TrainingProgress>(p => Console.Error.WriteLine(Line(p))), interrupt.Token)
+                    : RunWithBar(trainer, options.TotalSteps, run.Resumed?.Step ?? 0, interrupt.Token);
+                if (result.ValidationLoss is double v)
+                    Console.WriteLine($"validation loss {v.ToString("F4", CultureInfo.InvariantCulture)} (perplexity {Math.Exp(v).ToString("F2", CultureInfo.InvariantCulture)})");
+                Console.WriteLine(result.Interrupted ? $"stopped at step {result.Steps}; checkpoint {result.LastCheckpoint}" : $"final model: {result.FinalModel}");
+                return result.Interrupted ? 130 : 0;
+            }
+            finally
+            {
+                Console.CancelKeyPress -= onCancel;
+            }
+        }));
+        return command;
+    }
+
+    private static TrainingResult RunWithBar(Trainer trainer, int total, int start, CancellationToken cancellation)
+    {
+        TrainingResult? result = null;
+        AnsiConsole.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .Start(context =>
+            {
+                var task = context.AddTask("training", maxValue: total);
+                task.Value = start;
+                // Progress<T> would post to the thread pool; a direct IProgress keeps the bar in step with training.
+                result = trainer.Run(new DirectProgress(p =>
+                {
+                    task.Value = p.Step;
+                    task.Description = Markup.Escape(Line(p));
+                }), cancellation);
+            });
+        return result!;
+    }
+
+    private static string Line(TrainingProgress p)
+    {
+        var c = CultureInfo.InvariantCulture;
+        string validation = p.ValidationLoss is double v ? $" val {v.ToString("F4", c)}" : "";
+        return $"step {p.Step}/{p.TotalSteps} loss {p.Loss.ToString("F4", c)}{validation} lr {p.LearningRate.ToString("E2", c)} {p.TokensPerSecond.ToString("F0", c)} tok/s eta {p.Remaining:hh\\:mm\\:ss}";
+    }
+
+    private sealed class DirectProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
+    }
+}

@@ -1,0 +1,117 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Dclm.Formats.Safetensors;
+using Dclm.Tensors;
+using Dclm.Tokenizers;
+using Dclm.Training.Optimization;
+
+namespace Dclm.Training.Checkpointing;
+
+/// <summary>
+/// Training checkpoints under OUTPUT/checkpoints/step-NNNNNNNN. Each holds the fp32 weights as a
+/// DCLM-layout Hugging Face model (loadable by <c>dclm generate</c>), optimizer.safetensors with the
+/// AdamW moments kept apart from the weights, and trainer.json.
+/// </summary>
+/// <remarks>
+/// A checkpoint is written into a ".partial-" directory and renamed into place only when complete, so a
+/// crash (even kill -9) mid-write leaves the previous checkpoints untouched; stale partial directories
+/// are removed on the next start. Only the newest <see cref="Keep"/> are kept.
+/// </remarks>
+public sealed class CheckpointStore
+{
+    private const string Prefix = "step-";
+    private const string PartialPrefix = ".partial-";
+
+    public CheckpointStore(string runDirectory, int keep)
+    {
+        Directory = Path.Combine(runDirectory, "checkpoints");
+        Keep = Math.Max(1, keep);
+    }
+
+    /// <summary>The checkpoints folder.</summary>
+    public string Directory { get; }
+    /// <summary>How many complete checkpoints are kept.</summary>
+    public int Keep { get; }
+
+    /// <summary>Complete checkpoints, oldest first.</summary>
+    public IReadOnlyList<string> List()
+    {
+        if (!System.IO.Directory.Exists(Directory)) return [];
+        return System.IO.Directory.GetDirectories(Directory, Prefix + "*")
+            .Where(d => File.Exists(Path.Combine(d, "trainer.json")))
+            .OrderBy(d => d, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>The newest complete checkpoint, or null.</summary>
+    public string? Latest() => List().LastOrDefault();
+
+    /// <summary>Removes directories a crash left half-written.</summary>
+    public void RemovePartial()
+    {
+        if (!System.IO.Directory.Exists(Directory)) return;
+        foreach (var partial in System.IO.Directory.GetDirectories(Directory, PartialPrefix + "*")) System.IO.Directory.Delete(partial, recursive: true);
+    }
+
+    /// <summary>Writes a checkpoint atomically and prunes old ones; returns its directory.</summary>
+    public string Save(TrainingModel model, AdamW optimizer, TrainerState state, Tokenizer? tokenizer, string? tokenizerPath, Action<string>? beforeCommit = null)
+    {
+        System.IO.Directory.CreateDirectory(Directory);
+        string name = Prefix + state.Step.ToString("D8", CultureInfo.InvariantCulture);
+        string final = Path.Combine(Directory, name), partial = Path.Combine(Directory, PartialPrefix + name);
+        if (System.IO.Directory.Exists(partial)) System.IO.Directory.Delete(partial, true);
+        System.IO.Directory.CreateDirectory(partial);
+        ModelWeightsWriter.Write(partial, model.Layout, model.Parameters, GgmlType.F32, tokenizer, tokenizerPath);
+        WriteOptimizer(Path.Combine(partial, "optimizer.safetensors"), model.Layout, optimizer);
+        File.WriteAllText(Path.Combine(partial, "trainer.json"), JsonSerializer.Serialize(state, JsonOptions));
+        beforeCommit?.Invoke(partial);
+        if (System.IO.Directory.Exists(final)) System.IO.Directory.Delete(final, true);
+        System.IO.Directory.Move(partial, final);
+        var all = List();
+        for (int i = 0; i < all.Count - Keep; i++) System.IO.Directory.Delete(all[i], true);
+        return final;
+    }
+
+    /// <summary>Restores weights, optimizer moments and trainer state from <paramref name="checkpoint"/>.</summary>
+    public static TrainerState Load(string checkpoint, TrainingModel model, AdamW optimizer)
+    {
+        string statePath = Path.Combine(checkpoint, "trainer.json");
+        TrainerState state;
+        try { state = JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(statePath), JsonOptions) ?? throw new InvalidDataException($"{statePath}: empty"); }
+        catch (JsonException e) { throw new InvalidDataException($"{statePath}: not a valid trainer state ({e.Message})"); }
+        ModelWeightsReader.Read(checkpoint, model.Layout, model.Parameters);
+        model.ParametersChanged();
+        ReadOptimizer(Path.Combine(checkpoint, "optimizer.safetensors"), model.Layout, optimizer);
+        optimizer.Steps = state.Step;
+        return state;
+    }
+
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    private static void WriteOptimizer(string path, ParameterLayout layout, AdamW optimizer)
+    {
+        var writer = new SafetensorsWriter();
+        writer.AddMetadata("optimizer", "adamw");
+        writer.AddMetadata("steps", optimizer.Steps.ToString(CultureInfo.InvariantCulture));
+        foreach (var (suffix, values) in new[] { ("exp_avg", optimizer.FirstMoment), ("exp_avg_sq", optimizer.SecondMoment) })
+            foreach (var t in layout.Tensors)
+            {
+                var tensor = t;
+                writer.AddTensor($"{tensor.Name}.{suffix}", GgmlType.F32, tensor.Shape, stream => stream.Write(MemoryMarshal.AsBytes(values.AsSpan(tensor.Offset, tensor.Length))));
+            }
+        writer.Write(path);
+    }
+
+    private static void ReadOptimizer(string path, ParameterLayout layout, AdamW optimizer)
+    {
+        using var file = SafetensorsFile.Open(path);
+        foreach (var (suffix, values) in new[] { ("exp_avg", optimizer.FirstMoment), ("exp_avg_sq", optimizer.SecondMoment) })
+            foreach (var t in layout.Tensors)
+            {
+                string name = $"{t.Name}.{suffix}";
+                if (!file.Tensors.TryGetValue(name, out var entry)) throw new InvalidDataException($"{path}: tensor {name} is missing");
+                if (entry.Type != GgmlType.F32 || entry.ElementCount != t.Length) throw new InvalidDataException($"{path}: tensor {name} is not F32 with {t.Length} values");
+                entry.Bytes.CopyTo(MemoryMarshal.AsBytes(values.AsSpan(t.Offset, t.Length)));
+            }
+    }
+}

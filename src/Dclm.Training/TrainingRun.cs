@@ -1,0 +1,132 @@
+using Dclm.Models;
+using Dclm.Tensors.Compute;
+using Dclm.Tokenizers;
+using Dclm.Training.Checkpointing;
+using Dclm.Training.Configuration;
+using Dclm.Training.Data;
+using Dclm.Training.Optimization;
+
+namespace Dclm.Training;
+
+/// <summary>
+/// Everything a run needs, resolved from <see cref="TrainingOptions"/>: tokenizer, model config, data
+/// sources with their held-out windows, the model, the optimizer and the checkpoint store. When the
+/// output directory already holds a checkpoint, the run resumes from the newest one.
+/// </summary>
+public sealed class TrainingRun : IDisposable
+{
+    private TrainingRun(TrainingOptions options, Tokenizer? tokenizer, TrainingModel model, AdamW optimizer, DataMixer mixer,
+        IReadOnlyList<TokenWindows> validation, CheckpointStore checkpoints, ComputePool pool, TrainerState? resumed, string[] sourceNames)
+    {
+        Options = options; Tokenizer = tokenizer; Model = model; Optimizer = optimizer; Mixer = mixer;
+        Validation = validation; Checkpoints = checkpoints; Pool = pool; Resumed = resumed; SourceNames = sourceNames;
+    }
+
+    /// <summary>The validated options.</summary>
+    public TrainingOptions Options { get; }
+    /// <summary>The tokenizer text data is encoded with and that ships with checkpoints; null for token-only data.</summary>
+    public Tokenizer? Tokenizer { get; }
+    /// <summary>The model being trained.</summary>
+    public TrainingModel Model { get; }
+    /// <summary>AdamW with its moments.</summary>
+    public AdamW Optimizer { get; }
+    /// <summary>The training-data stream.</summary>
+    public DataMixer Mixer { get; }
+    /// <summary>Held-out windows, one set per source (or the validation_data file).</summary>
+    public IReadOnlyList<TokenWindows> Validation { get; }
+    /// <summary>Where checkpoints go.</summary>
+    public CheckpointStore Checkpoints { get; }
+    /// <summary>Compute threads.</summary>
+    public ComputePool Pool { get; }
+    /// <summary>The state restored from a checkpoint, or null for a fresh run.</summary>
+    public TrainerState? Resumed { get; }
+    /// <summary>Source names in mixer order.</summary>
+    public string[] SourceNames { get; }
+
+    /// <summary>Resolves <paramref name="options"/>; <paramref name="log"/> receives one-line notes (what was loaded, resumed).</summary>
+    public static TrainingRun Create(TrainingOptions options, Action<string>? log = null)
+    {
+        options.Validate();
+        var tokenizer = options.Tokenizer is not null ? Tokenizer.Load(options.Tokenizer) : null;
+        var config = ResolveConfig(options, tokenizer);
+        var layout = new ParameterLayout(config);
+        var pool = new ComputePool(options.Threads > 0 ? options.Threads : Environment.ProcessorCount);
+        try
+        {
+            var model = new TrainingModel(layout, pool);
+            var optimizer = new AdamW(layout, new AdamWOptions { Beta1 = options.Beta1, Beta2 = options.Beta2, Epsilon = options.Epsilon, WeightDecay = options.WeightDecay });
+            var (training, validation, names) = LoadData(options, tokenizer, config.VocabularySize, log);
+            var mixer = new DataMixer(training, options.Stages, options.Seed);
+            var store = new CheckpointStore(options.Output, options.KeepCheckpoints);
+            store.RemovePartial();
+            TrainerState? resumed = null;
+            if (store.Latest() is { } latest)
+            {
+                resumed = CheckpointStore.Load(latest, model, optimizer);
+                if (resumed.Seed != options.Seed || !resumed.SourceNames.SequenceEqual(names))
+                    throw new InvalidDataException($"{latest}: the checkpoint was made with another seed or other data sources; use a new --output to start over");
+                mixer.Cursor = new DataCursor(resumed.Samples, resumed.SourceSamples);
+                log?.Invoke($"resuming from {latest} (step {resumed.Step})");
+            }
+            else if (options.InitFrom is not null)
+            {
+                ModelWeightsReader.Read(options.InitFrom, layout, model.Parameters);
+                model.ParametersChanged();
+                log?.Invoke($"continuing training from {options.InitFrom}");
+            }
+            else
+            {
+                ParameterInitializer.Initialize(layout, model.Parameters, options.Seed);
+                model.ParametersChanged();
+            }
+            return new TrainingRun(options, tokenizer, model, optimizer, mixer, validation, store, pool, resumed, names);
+        }
+        catch
+        {
+            pool.Dispose();
+            throw;
+        }
+    }
+
+    private static ModelConfig ResolveConfig(TrainingOptions o, Tokenizer? tokenizer)
+    {
+        if (o.InitFrom is not null)
+        {
+            var found = ModelWeightsReader.ReadConfig(o.InitFrom);
+            if (found.Architecture != Architecture.OpenLm) throw new ArgumentException($"{o.InitFrom}: only open_lm (DCLM) models can be trained");
+            if (tokenizer is not null && tokenizer.VocabularySize > found.VocabularySize)
+                throw new ArgumentException($"{o.InitFrom}: the tokenizer has {tokenizer.VocabularySize} tokens, more than the model's {found.VocabularySize}");
+            return found with { ContextLength = Math.Max(found.ContextLength, o.SequenceLength) };
+        }
+        int vocabulary = o.VocabularySize > 0 ? o.VocabularySize
+            : tokenizer is not null ? (tokenizer.VocabularySize + 63) / 64 * 64
+            : throw new ArgumentException("give --tokenizer or --vocab-size");
+        if (tokenizer is not null && tokenizer.VocabularySize > vocabulary)
+            throw new ArgumentException($"vocab_size {vocabulary} is smaller than the tokenizer's {tokenizer.VocabularySize} tokens");
+        var config = ModelConfig.OpenLm(o.Dim, o.Layers, o.Heads, vocabulary, o.SequenceLength) with { TiedEmbeddings = o.TiedEmbeddings, QkNorm = o.QkNorm };
+        if (o.HiddenDim > 0) config = config with { HiddenDim = o.HiddenDim };
+        return config.Validate();
+    }
+
+    private static (List<TokenWindows> Training, List<TokenWindows> Validation, string[] Names) LoadData(TrainingOptions o, Tokenizer? tokenizer, int vocabulary, Action<string>? log)
+    {
+        int window = o.SequenceLength + 1;
+        var training = new List<TokenWindows>();
+        var validation = new List<TokenWindows>();
+        foreach (var (name, path) in o.Sources.OrderBy(s => s.Key, StringComparer.Ordinal))
+        {
+            var windows = new TokenWindows(name, TokenFileReader.Read(path, tokenizer, vocabulary), window);
+            int heldOut = o.ValidationData is null && o.ValidationFraction > 0 && windows.Count > 1
+                ? Math.Max(1, (int)Math.Round(windows.Count * o.ValidationFraction)) : 0;
+            var (train, held) = windows.Split(heldOut);
+            training.Add(train);
+            if (held.Count > 0) validation.Add(held);
+            log?.Invoke($"source {name}: {train.Count} training windows of {window} tokens, {held.Count} held out ({path})");
+        }
+        if (o.ValidationData is not null)
+            validation.Add(new TokenWindows("validation", TokenFileReader.Read(o.ValidationData, tokenizer, vocabulary), window));
+        return (training, validation, training.Select(t => t.Name).ToArray());
+    }
+
+    public void Dispose() => Pool.Dispose();
+}
