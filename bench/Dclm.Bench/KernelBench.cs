@@ -12,7 +12,7 @@ internal static unsafe class KernelBench
     public static void Run()
     {
         const int rows = 4096, columns = 4096;
-        foreach (var type in new[] { GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K })
+        foreach (var type in new[] { GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.F16, GgmlType.BF16 })
         {
             long rowBytes = GgmlTypeInfo.ByteCount(type, columns);
             byte* weight = (byte*)NativeMemory.AlignedAlloc((nuint)(rowBytes * rows), 64);
@@ -29,7 +29,7 @@ internal static unsafe class KernelBench
             bool k = type is GgmlType.Q4_K or GgmlType.Q6_K;
             var q8 = Q8Activations.Row(buffer, columns, 0);
             var q8k = Q8KActivations.Row(buffer, columns, 0);
-            if (k) Q8KActivations.Quantize(x, columns, q8k); else Q8Activations.Quantize(x, columns, q8);
+            if (k) Q8KActivations.Quantize(x, columns, q8k); else if (type is GgmlType.Q8_0 or GgmlType.Q4_0) Q8Activations.Quantize(x, columns, q8);
             foreach (KernelIsa isa in Enum.GetValues<KernelIsa>())
             {
                 if (!KernelIsaInfo.IsSupported(isa)) continue;
@@ -44,7 +44,12 @@ internal static unsafe class KernelBench
                     calls = 0;
                     while (watch.ElapsedMilliseconds < 100)
                     {
-                        if (k)
+                        if (type is GgmlType.F16 or GgmlType.BF16)
+                        {
+                            var kernel = DotKernels.Float(type, isa);
+                            for (int r = 0; r < rows; r++) sink += kernel(x, weight + r * rowBytes, columns);
+                        }
+                        else if (k)
                         {
                             var kernel = DotKernels.Q8K(type, isa);
                             for (int r = 0; r < rows; r++) sink += kernel(weight + r * rowBytes, q8k, columns / 256);
@@ -71,7 +76,7 @@ internal static unsafe class KernelBench
     {
         if (!LlamaCppPeer.TryLoad(out string info)) { Console.WriteLine("llama.cpp peer unavailable: " + info); return; }
         const int rows = 4096, columns = 4096;
-        foreach (var type in new[] { GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K })
+        foreach (var type in new[] { GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.F16 })
         {
             long rowBytes = GgmlTypeInfo.ByteCount(type, columns);
             byte* weight = (byte*)NativeMemory.AlignedAlloc((nuint)(rowBytes * rows), 64);

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using Dclm.Tensors.Numerics;
 
 namespace Dclm.Tensors.Tests;
@@ -81,6 +82,26 @@ public unsafe class ConversionTests
                 Assert.Equal(BitConverter.SingleToInt32Bits(theirs[i]), BitConverter.SingleToInt32Bits(scalar));
                 Assert.Equal(BitConverter.SingleToInt32Bits(theirs[i]), BitConverter.SingleToInt32Bits(bulk[i]));
             }
+        }
+    }
+
+    [Fact]
+    public void VectorHalfWideningIsExactForEveryHalfAtBothWidths()
+    {
+        var lanes8 = new float[8];
+        var lanes16 = new float[16];
+        for (int start = 0; start < 65536; start += 16)
+        {
+            var halves = System.Runtime.Intrinsics.Vector256.Create(Enumerable.Range(start, 16).Select(i => (ushort)i).ToArray());
+            if (System.Runtime.Intrinsics.X86.Avx512F.IsSupported) HalfConversion.Widen16(halves).CopyTo(lanes16);
+            if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+            {
+                HalfConversion.Widen8(halves.GetLower()).CopyTo(lanes16.AsSpan(0, 8));
+                HalfConversion.Widen8(halves.GetUpper()).CopyTo(lanes8);
+                lanes8.CopyTo(lanes16.AsSpan(8));
+            }
+            for (int i = 0; i < 16; i++)
+                Assert.Equal(BitConverter.SingleToInt32Bits(HalfConversion.ToSingle((ushort)(start + i))), BitConverter.SingleToInt32Bits(lanes16[i]));
         }
     }
 

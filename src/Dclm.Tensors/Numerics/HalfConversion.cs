@@ -74,31 +74,40 @@ public static class HalfConversion
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector512<float> Widen16(Vector256<ushort> halves) =>
-        FromLanes(Vector512.Create(Vector256.WidenLower(halves), Vector256.WidenUpper(halves)));
+        FromLanes(System.Runtime.Intrinsics.X86.Avx512F.ConvertToVector512UInt32(halves));
 
-    /// <summary>Sixteen halves held in the low 16 bits of 32-bit lanes (upper bits zero) to floats.</summary>
+    /// <summary>
+    /// Sixteen halves held in the low 16 bits of 32-bit lanes (upper bits zero) to floats. Moving a
+    /// half to the top of the lane and shifting it back arithmetically by 3 leaves the sign in bit 31
+    /// and exponent and mantissa in float position (bits 28-30, copies of the sign, are then cleared);
+    /// the product with 2^112 rebases the exponent. Infinity and NaN take a separate, rare path.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector512<float> FromLanes(Vector512<uint> h)
     {
-        Vector512<uint> magnitude = (h & Vector512.Create(0x7FFFu)) << 13;
-        Vector512<uint> sign = (h & Vector512.Create(0x8000u)) << 16;
-        Vector512<float> scaled = magnitude.AsSingle() * Vector512.Create(TwoPow112);
+        Vector512<int> placed = Vector512.ShiftRightArithmetic((h << 16).AsInt32(), 3) & Vector512.Create(unchecked((int)0x8FFFE000));
+        Vector512<float> scaled = placed.AsSingle() * Vector512.Create(TwoPow112);
+        Vector512<uint> magnitude = placed.AsUInt32() & Vector512.Create(0x0FFFE000u);
+        if (!Vector512.GreaterThanOrEqualAny(magnitude, Vector512.Create(0x7C00u << 13))) return scaled;
         Vector512<uint> special = Vector512.GreaterThanOrEqual(magnitude, Vector512.Create(0x7C00u << 13));
         // NaN payloads come out quiet, as F16C's vcvtph2ps and System.Half do.
         Vector512<uint> infNan = magnitude | Vector512.Create(0x7F800000u) | (Vector512.GreaterThan(magnitude, Vector512.Create(0x7C00u << 13)) & Vector512.Create(0x00400000u));
-        return (Vector512.ConditionalSelect(special, infNan, scaled.AsUInt32()) | sign).AsSingle();
+        Vector512<uint> sign = placed.AsUInt32() & Vector512.Create(0x80000000u);
+        return Vector512.ConditionalSelect(special, infNan | sign, scaled.AsUInt32()).AsSingle();
     }
 
-    /// <summary>Eight halves to floats; see <see cref="Widen16"/>.</summary>
+    /// <summary>Eight halves to floats; see <see cref="FromLanes"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector256<float> Widen8(Vector128<ushort> halves)
     {
-        Vector256<uint> h = Vector256.Create(Vector128.WidenLower(halves), Vector128.WidenUpper(halves));
-        Vector256<uint> magnitude = (h & Vector256.Create(0x7FFFu)) << 13;
-        Vector256<uint> sign = (h & Vector256.Create(0x8000u)) << 16;
-        Vector256<float> scaled = magnitude.AsSingle() * Vector256.Create(TwoPow112);
+        Vector256<uint> h = System.Runtime.Intrinsics.X86.Avx2.ConvertToVector256Int32(halves).AsUInt32();
+        Vector256<int> placed = Vector256.ShiftRightArithmetic((h << 16).AsInt32(), 3) & Vector256.Create(unchecked((int)0x8FFFE000));
+        Vector256<float> scaled = placed.AsSingle() * Vector256.Create(TwoPow112);
+        Vector256<uint> magnitude = placed.AsUInt32() & Vector256.Create(0x0FFFE000u);
+        if (!Vector256.GreaterThanOrEqualAny(magnitude, Vector256.Create(0x7C00u << 13))) return scaled;
         Vector256<uint> special = Vector256.GreaterThanOrEqual(magnitude, Vector256.Create(0x7C00u << 13));
         Vector256<uint> infNan = magnitude | Vector256.Create(0x7F800000u) | (Vector256.GreaterThan(magnitude, Vector256.Create(0x7C00u << 13)) & Vector256.Create(0x00400000u));
-        return (Vector256.ConditionalSelect(special, infNan, scaled.AsUInt32()) | sign).AsSingle();
+        Vector256<uint> sign = placed.AsUInt32() & Vector256.Create(0x80000000u);
+        return Vector256.ConditionalSelect(special, infNan | sign, scaled.AsUInt32()).AsSingle();
     }
 }
