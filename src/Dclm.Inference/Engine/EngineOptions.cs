@@ -1,0 +1,46 @@
+namespace Dclm.Inference.Engine;
+
+/// <summary>Limits and sizes of an <see cref="InferenceEngine"/>; <see cref="Resolve"/> fills the defaults that depend on the model.</summary>
+public sealed record EngineOptions
+{
+    /// <summary>Most sequences that run (hold a KV slot and advance) at once.</summary>
+    public int MaxRunningSequences { get; init; } = 8;
+    /// <summary>Most tokens (prefill and decode together) in one forward step; bounds activation memory and keeps decode steps short while long prompts prefill.</summary>
+    public int StepTokenBudget { get; init; } = 256;
+    /// <summary>Most requests not yet given a slot (including ones just submitted); more are refused with <see cref="EngineBusyException"/>.</summary>
+    public int MaxWaitingRequests { get; init; } = 64;
+    /// <summary>Positions per sequence: prompt plus generated tokens. 0 = the model's context length.</summary>
+    public int ContextLength { get; init; }
+    /// <summary>Positions per KV block.</summary>
+    public int BlockSize { get; init; } = 16;
+    /// <summary>Blocks in the KV pool. 0 = as many as fit in <see cref="KvMemoryBytes"/>, up to one full context per running sequence.</summary>
+    public int KvBlocks { get; init; }
+    /// <summary>Memory the KV pool may take when <see cref="KvBlocks"/> is 0.</summary>
+    public long KvMemoryBytes { get; init; } = 2L << 30;
+    /// <summary>Finished sequences kept so later prompts sharing their prefix (the next chat turn) skip recomputing it; 0 = off.</summary>
+    public int PrefixCacheEntries { get; init; } = 16;
+
+    /// <summary>Checks ranges against the model and fills the model-dependent defaults.</summary>
+    public EngineOptions Resolve(Models.ModelConfig config)
+    {
+        static void Require(bool ok, string message) { if (!ok) throw new ArgumentOutOfRangeException(message); }
+        Require(MaxRunningSequences is > 0 and <= 1024, $"parallel sequences {MaxRunningSequences} must be in [1, 1024]");
+        Require(StepTokenBudget >= MaxRunningSequences, $"step token budget {StepTokenBudget} must be at least the {MaxRunningSequences} parallel sequences");
+        Require(MaxWaitingRequests > 0, $"waiting queue size {MaxWaitingRequests} must be positive");
+        Require(ContextLength >= 0, $"context length {ContextLength} must be 0 or positive");
+        Require(BlockSize is > 0 and <= 4096, $"block size {BlockSize} must be in [1, 4096]");
+        Require(KvBlocks >= 0 && KvMemoryBytes > 0, "KV blocks must be 0 or positive and KV memory positive");
+        Require(PrefixCacheEntries is >= 0 and <= 4096, $"prefix cache entries {PrefixCacheEntries} must be in [0, 4096]");
+        int context = ContextLength == 0 ? config.ContextLength : ContextLength;
+        int perSequence = (context + BlockSize - 1) / BlockSize;
+        int blocks = KvBlocks;
+        if (blocks == 0)
+        {
+            long bytesPerBlock = 2L * config.Layers * config.KeyValueDim * sizeof(float) * BlockSize;
+            long fit = Math.Max(1, KvMemoryBytes / bytesPerBlock);
+            blocks = (int)Math.Min(fit, (long)perSequence * MaxRunningSequences);
+        }
+        Require(blocks >= perSequence, $"{blocks} KV blocks of {BlockSize} positions cannot hold one {context}-token sequence; lower the context or give the cache more memory");
+        return this with { ContextLength = context, KvBlocks = blocks };
+    }
+}

@@ -1,0 +1,19 @@
+namespace Dclm.Inference.Engine;
+
+/// <summary>
+/// A request the engine has checked against its limits (see <see cref="InferenceEngine.CreateRequest"/>):
+/// a non-empty prompt of in-vocabulary ids that, with its token budget, fits the context.
+/// </summary>
+public sealed class GenerationRequest
+{
+    internal GenerationRequest(int[] prompt, SamplingOptions sampling)
+    {
+        Prompt = prompt;
+        Sampling = sampling;
+    }
+
+    /// <summary>Prompt token ids.</summary>
+    public IReadOnlyList<int> Prompt { get; }
+    /// <summary>How tokens are chosen, the token budget and the stop strings.</summary>
+    public SamplingOptions Sampling { get; }
+}

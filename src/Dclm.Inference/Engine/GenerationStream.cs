@@ -1,0 +1,47 @@
+using System.Text;
+using System.Threading.Channels;
+
+namespace Dclm.Inference.Engine;
+
+/// <summary>The whole output of one request.</summary>
+/// <param name="Text">Generated text, with stop strings cut off.</param>
+/// <param name="TokenIds">Generated token ids (including any whose text a stop string hid).</param>
+/// <param name="FinishReason">Why generation ended.</param>
+/// <param name="Usage">Token counts.</param>
+public sealed record GenerationResult(string Text, IReadOnlyList<int> TokenIds, FinishReason FinishReason, GenerationUsage Usage);
+
+/// <summary>
+/// The updates of one submitted request, read once, in order; the last one carries the finish reason
+/// and usage. Cancelling the token given at submission ends the sequence inside the engine.
+/// </summary>
+public sealed class GenerationStream : IAsyncEnumerable<GenerationUpdate>
+{
+    private readonly ChannelReader<GenerationUpdate> _reader;
+
+    internal GenerationStream(ChannelReader<GenerationUpdate> reader, int promptTokens)
+    {
+        _reader = reader;
+        PromptTokens = promptTokens;
+    }
+
+    /// <summary>Tokens in the prompt.</summary>
+    public int PromptTokens { get; }
+
+    /// <inheritdoc />
+    public IAsyncEnumerator<GenerationUpdate> GetAsyncEnumerator(CancellationToken cancellationToken = default) =>
+        _reader.ReadAllAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
+
+    /// <summary>Reads every update and joins them into one result.</summary>
+    public async Task<GenerationResult> CollectAsync(CancellationToken cancellationToken = default)
+    {
+        var text = new StringBuilder();
+        var tokens = new List<int>();
+        await foreach (var update in this.WithCancellation(cancellationToken))
+        {
+            text.Append(update.Text);
+            if (update.TokenId >= 0) tokens.Add(update.TokenId);
+            if (update.Usage is not null) return new GenerationResult(text.ToString(), tokens, update.FinishReason, update.Usage);
+        }
+        throw new InvalidOperationException("the generation ended without a final update");
+    }
+}

@@ -1,0 +1,21 @@
+namespace Dclm.Inference.Engine;
+
+/// <summary>Token counts of one finished request.</summary>
+/// <param name="PromptTokens">Tokens in the prompt.</param>
+/// <param name="CompletionTokens">Tokens generated (including any a stop string hid).</param>
+/// <param name="CachedTokens">Prompt tokens whose keys and values came from the prefix cache instead of being recomputed.</param>
+public sealed record GenerationUsage(int PromptTokens, int CompletionTokens, int CachedTokens)
+{
+    /// <summary>Prompt and completion tokens together.</summary>
+    public int TotalTokens => PromptTokens + CompletionTokens;
+}
+
+/// <summary>
+/// One event of a running request: a generated token and the text that became safe to show (often
+/// empty while UTF-8 bytes or a possible stop string are held back), or, last, the finish with usage.
+/// </summary>
+/// <param name="TokenId">The generated token, or -1 for the final update.</param>
+/// <param name="Text">Newly visible text.</param>
+/// <param name="FinishReason">None until the final update.</param>
+/// <param name="Usage">Set on the final update.</param>
+public sealed record GenerationUpdate(int TokenId, string Text, FinishReason FinishReason, GenerationUsage? Usage);

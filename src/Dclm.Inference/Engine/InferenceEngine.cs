@@ -1,0 +1,297 @@
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using Dclm.Models;
+using Dclm.Tokenizers;
+
+namespace Dclm.Inference.Engine;
+
+/// <summary>
+/// Continuous batching over one model: requests join and leave between steps, and each step runs a
+/// single forward pass over every scheduled sequence (prefill chunks and decode tokens together) on
+/// a paged KV cache with prefix reuse. The loop runs on its own thread; each step is
+/// schedule (<see cref="Scheduler"/>, counts only), execute (one <see cref="DecoderModel.Forward"/>),
+/// update (per-sequence sampling, streaming decode, stop strings, finishing).
+/// </summary>
+public sealed class InferenceEngine : IDisposable
+{
+    private readonly DecoderModel _model;
+    private readonly Tokenizer? _tokenizer;
+    private readonly KvCache _cache;
+    private readonly KvCacheLedger _ledger;
+    private readonly Scheduler _scheduler;
+    private readonly PrefixCache _prefix;
+    private readonly Stack<int> _freeSlots;
+    private readonly List<Sequence> _running = [];
+    private readonly List<Sequence> _waiting = [];
+    private readonly ConcurrentQueue<Sequence> _incoming = new();
+    private readonly ManualResetEventSlim _wake = new(false);
+    private readonly Thread _thread;
+    private readonly float[] _logits;
+    private readonly ThroughputWindow _throughput = new(TimeSpan.FromSeconds(5));
+    private volatile bool _stopping;
+    private long _nextId, _queued, _hits, _prefill, _generated, _preemptions, _steps;
+    private volatile EngineStatistics _statistics;
+
+    /// <summary>Starts the engine loop over <paramref name="model"/>; without a tokenizer, updates carry ids but no text.</summary>
+    public InferenceEngine(DecoderModel model, Tokenizer? tokenizer, EngineOptions? options = null)
+    {
+        _model = model;
+        _tokenizer = tokenizer;
+        Options = (options ?? new EngineOptions()).Resolve(model.Config);
+        int slots = Options.MaxRunningSequences + Options.PrefixCacheEntries;
+        _cache = new KvCache(model.Config, slots, Options.ContextLength, Options.BlockSize, Options.KvBlocks);
+        _ledger = new KvCacheLedger(_cache);
+        _scheduler = new Scheduler(Options.MaxRunningSequences, Options.StepTokenBudget);
+        _prefix = new PrefixCache(Options.PrefixCacheEntries);
+        _freeSlots = new Stack<int>(Enumerable.Range(0, slots).Reverse());
+        _logits = new float[Options.MaxRunningSequences * model.Config.VocabularySize];
+        _statistics = new EngineStatistics { TotalBlocks = _cache.BlockCount };
+        _thread = new Thread(Loop) { IsBackground = true, Name = "dclm-engine" };
+        _thread.Start();
+    }
+
+    /// <summary>The options in force, with model-dependent defaults filled in.</summary>
+    public EngineOptions Options { get; }
+    /// <summary>Most positions (prompt plus generated tokens) of one sequence.</summary>
+    public int ContextLength => Options.ContextLength;
+    /// <summary>The model's configuration.</summary>
+    public ModelConfig ModelConfig => _model.Config;
+    /// <summary>Counters and gauges as of the last step.</summary>
+    public EngineStatistics Statistics => _statistics;
+
+    /// <summary>
+    /// Checks a prompt and its sampling options against the engine's limits and returns the trusted
+    /// request; throws <see cref="RequestValidationException"/> naming the field at fault.
+    /// </summary>
+    public GenerationRequest CreateRequest(IReadOnlyList<int> prompt, SamplingOptions sampling)
+    {
+        if (prompt.Count == 0) throw new RequestValidationException("prompt", "the prompt must hold at least one token");
+        foreach (int id in prompt)
+            if ((uint)id >= (uint)_model.Config.VocabularySize)
+                throw new RequestValidationException("prompt", $"token id {id} is outside the vocabulary of {_model.Config.VocabularySize}");
+        try { sampling.Validate(); }
+        catch (ArgumentOutOfRangeException e) { throw new RequestValidationException("sampling", e.ParamName ?? e.Message); }
+        if ((long)prompt.Count + sampling.MaxTokens > ContextLength)
+            throw new RequestValidationException("max_tokens", $"the prompt's {prompt.Count} tokens plus max_tokens {sampling.MaxTokens} exceed the context of {ContextLength} tokens");
+        return new GenerationRequest(prompt.ToArray(), sampling);
+    }
+
+    /// <summary>
+    /// Queues a request and returns its update stream; throws <see cref="EngineBusyException"/> when the
+    /// waiting queue is full. Cancelling <paramref name="cancellation"/> ends the sequence and frees its slot.
+    /// </summary>
+    public GenerationStream Submit(GenerationRequest request, CancellationToken cancellation = default)
+    {
+        if (_stopping) throw new EngineBusyException("the engine is stopping");
+        if (Interlocked.Increment(ref _queued) > Options.MaxWaitingRequests)
+        {
+            Interlocked.Decrement(ref _queued);
+            throw new EngineBusyException($"the queue is full ({Options.MaxWaitingRequests} requests waiting)");
+        }
+        var sequence = new Sequence(Interlocked.Increment(ref _nextId), request, _model.Config.VocabularySize, _tokenizer);
+        var stream = new GenerationStream(sequence.Output.Reader, sequence.PromptLength);
+        if (request.Sampling.MaxTokens == 0)
+        {
+            Interlocked.Decrement(ref _queued);
+            sequence.Output.Writer.TryWrite(new GenerationUpdate(-1, "", FinishReason.Length, new GenerationUsage(sequence.PromptLength, 0, 0)));
+            sequence.Output.Writer.TryComplete();
+            return stream;
+        }
+        if (cancellation.CanBeCanceled)
+            sequence.Registration = cancellation.Register(() => { sequence.Cancel(); _wake.Set(); });
+        _incoming.Enqueue(sequence);
+        _wake.Set();
+        return stream;
+    }
+
+    private void Loop()
+    {
+        while (!_stopping)
+        {
+            _wake.Reset();
+            while (_incoming.TryDequeue(out var sequence)) _waiting.Add(sequence);
+            DropCancelled();
+            if (_running.Count == 0 && _waiting.Count == 0) { Publish(); _wake.Wait(); continue; }
+            try
+            {
+                if (!Step()) _wake.Wait(10);
+            }
+            catch (Exception e)
+            {
+                // A failed step fails the sequences it ran; the engine keeps serving the rest.
+                foreach (var sequence in _running.ToArray()) Fail(sequence, e);
+            }
+            Publish();
+        }
+        var stopped = new EngineBusyException("the engine stopped");
+        foreach (var sequence in _running.Concat(_waiting).Concat(_incoming).ToArray()) Fail(sequence, stopped);
+    }
+
+    /// <summary>One schedule, execute, update round; false when nothing could run.</summary>
+    private bool Step()
+    {
+        var plan = Schedule();
+        foreach (var sequence in plan.Preempted) Preempt(sequence);
+        foreach (var sequence in plan.Admitted) Admit(sequence);
+        if (plan.Chunks.Count == 0) return plan.Preempted.Count > 0;
+
+        var batch = BuildBatch(plan);
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        _model.Forward(batch, _cache, _logits);
+        int vocabulary = _model.Config.VocabularySize, row = 0, sampled = 0;
+        foreach (var (sequence, count) in plan.Chunks)
+        {
+            sequence.Computed += count;
+            _prefill += sequence.Computed == sequence.Tokens.Count ? count - 1 : count;
+            if (sequence.Computed != sequence.Tokens.Count) continue;
+            Advance(sequence, _logits.AsSpan(row++ * vocabulary, vocabulary));
+            sampled++;
+        }
+        _generated += sampled;
+        _steps++;
+        _throughput.Add(started, System.Diagnostics.Stopwatch.GetTimestamp(), sampled);
+        return true;
+    }
+
+    private SchedulePlan Schedule()
+    {
+        while (true)
+        {
+            int candidates = Math.Min(_waiting.Count, Math.Max(0, Options.MaxRunningSequences - _running.Count));
+            for (int i = 0; i < candidates; i++) _waiting[i].Match = _prefix.Find(_waiting[i].Tokens);
+            var plan = _scheduler.Schedule(_running, _waiting, _ledger, _freeSlots.Count, _prefix.Count > 0);
+            if (plan.NeedsEviction && _prefix.TryEvict(out int slot)) { Release(slot); continue; }
+            return plan;
+        }
+    }
+
+    private static ForwardBatch BuildBatch(SchedulePlan plan)
+    {
+        var tokens = new int[plan.TokenCount];
+        var positions = new int[plan.TokenCount];
+        var slots = new int[plan.TokenCount];
+        var rows = new List<int>(plan.Chunks.Count);
+        int at = 0;
+        foreach (var (sequence, count) in plan.Chunks)
+        {
+            for (int i = 0; i < count; i++, at++)
+            {
+                tokens[at] = sequence.Tokens[sequence.Computed + i];
+                positions[at] = sequence.Computed + i;
+                slots[at] = sequence.Slot;
+            }
+            if (sequence.Computed + count == sequence.Tokens.Count) rows.Add(at - 1);
+        }
+        return new ForwardBatch { Tokens = tokens, Positions = positions, Slots = slots, LogitRows = rows.ToArray() };
+    }
+
+    private void Admit(Sequence sequence)
+    {
+        _waiting.Remove(sequence);
+        int slot = _freeSlots.Pop();
+        sequence.Slot = slot;
+        int reuse = sequence.Match?.Length ?? 0;
+        if (sequence.Match is { } match) _cache.CopyPrefix(match.Slot, slot, reuse);
+        sequence.Computed = reuse;
+        if (!sequence.EverAdmitted)
+        {
+            sequence.EverAdmitted = true;
+            sequence.CachedTokens = reuse;
+            _hits += reuse;
+            Interlocked.Decrement(ref _queued);
+        }
+        InsertById(_running, sequence);
+    }
+
+    private void Preempt(Sequence sequence)
+    {
+        _running.Remove(sequence);
+        Release(sequence.Slot);
+        sequence.Slot = -1;
+        sequence.Computed = 0;
+        InsertById(_waiting, sequence);
+        _preemptions++;
+    }
+
+    /// <summary>Samples the next token from the sequence's logits and streams its text.</summary>
+    private void Advance(Sequence sequence, ReadOnlySpan<float> logits)
+    {
+        var options = sequence.Request.Sampling;
+        int next = sequence.Sampler.Sample(logits, CollectionsMarshal.AsSpan(sequence.Tokens));
+        if (options.StopAtEndOfSequence && next == _tokenizer?.EndOfSequenceId) { Finish(sequence, FinishReason.Stop); return; }
+        sequence.Tokens.Add(next);
+        string text = sequence.Decoder is null ? "" : sequence.Stops.Push(sequence.Decoder.Append(next));
+        sequence.Output.Writer.TryWrite(new GenerationUpdate(next, text, FinishReason.None, null));
+        if (sequence.Stops.Stopped) Finish(sequence, FinishReason.Stop);
+        else if (sequence.Generated >= options.MaxTokens) Finish(sequence, FinishReason.Length);
+    }
+
+    private void Finish(Sequence sequence, FinishReason reason)
+    {
+        string rest = sequence.Stops.Stopped || sequence.Decoder is null ? "" : sequence.Stops.Push(sequence.Decoder.Flush()) + sequence.Stops.Flush();
+        var usage = new GenerationUsage(sequence.PromptLength, sequence.Generated, sequence.CachedTokens);
+        sequence.Output.Writer.TryWrite(new GenerationUpdate(-1, rest, reason, usage));
+        sequence.Output.Writer.TryComplete();
+        sequence.Registration.Dispose();
+        _running.Remove(sequence);
+        // The slot's first Computed tokens stay valid: keep them for the next prompt that starts the same way.
+        var kept = sequence.Tokens.GetRange(0, sequence.Computed).ToArray();
+        foreach (int slot in _prefix.Add(sequence.Slot, kept)) Release(slot);
+        sequence.Slot = -1;
+    }
+
+    private void Fail(Sequence sequence, Exception error)
+    {
+        sequence.Output.Writer.TryComplete(error is OperationCanceledException or EngineBusyException ? error : new InvalidOperationException($"generation failed: {error.Message}", error));
+        sequence.Registration.Dispose();
+        if (!sequence.EverAdmitted) Interlocked.Decrement(ref _queued);
+        _waiting.Remove(sequence);
+        if (_running.Remove(sequence) && sequence.Slot >= 0) Release(sequence.Slot);
+        sequence.Slot = -1;
+        sequence.EverAdmitted = true;
+    }
+
+    private void DropCancelled()
+    {
+        foreach (var sequence in _running.Concat(_waiting).Where(s => s.IsCancelled).ToArray())
+            Fail(sequence, new OperationCanceledException("the client cancelled the request"));
+    }
+
+    private void Release(int slot)
+    {
+        _cache.Free(slot);
+        _freeSlots.Push(slot);
+    }
+
+    private static void InsertById(List<Sequence> list, Sequence sequence)
+    {
+        int at = list.Count;
+        while (at > 0 && list[at - 1].Id > sequence.Id) at--;
+        list.Insert(at, sequence);
+    }
+
+    private void Publish() => _statistics = new EngineStatistics
+    {
+        WaitingSequences = _waiting.Count + _incoming.Count,
+        RunningSequences = _running.Count,
+        UsedBlocks = _cache.UsedBlocks,
+        TotalBlocks = _cache.BlockCount,
+        PrefixCacheEntries = _prefix.Count,
+        PrefixCacheHitTokens = _hits,
+        PrefillTokens = _prefill,
+        GeneratedTokens = _generated,
+        Preemptions = _preemptions,
+        Steps = _steps,
+        TokensPerSecond = _throughput.Rate(System.Diagnostics.Stopwatch.GetTimestamp()),
+    };
+
+    /// <summary>Stops the loop; requests still queued or running fail with <see cref="EngineBusyException"/>.</summary>
+    public void Dispose()
+    {
+        if (_stopping) return;
+        _stopping = true;
+        _wake.Set();
+        _thread.Join();
+        _wake.Dispose();
+    }
+}

@@ -1,0 +1,60 @@
+using System.Threading.Channels;
+using Dclm.Tokenizers;
+
+namespace Dclm.Inference.Engine;
+
+/// <summary>
+/// Bookkeeping of one request inside the engine: its tokens (prompt then generated), how many of
+/// them have keys and values in its KV slot, and its own sampler, decoder and stop matcher.
+/// Only the engine thread touches it, except <see cref="Cancel"/>.
+/// </summary>
+internal sealed class Sequence
+{
+    private volatile bool _cancelled;
+
+    public Sequence(long id, GenerationRequest request, int vocabularySize, Tokenizer? tokenizer)
+    {
+        Id = id;
+        Request = request;
+        Tokens = new List<int>(request.Prompt.Count + Math.Min(request.Sampling.MaxTokens, 4096));
+        Tokens.AddRange(request.Prompt);
+        PromptLength = request.Prompt.Count;
+        Sampler = new Sampler(request.Sampling, vocabularySize);
+        Decoder = tokenizer?.CreateStreamingDecoder(skipSpecialTokens: true);
+        Stops = new StopStringMatcher(request.Sampling.StopStrings);
+        Output = Channel.CreateUnbounded<GenerationUpdate>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    }
+
+    /// <summary>Arrival order; lower ids are older and win when blocks are short.</summary>
+    public long Id { get; }
+    public GenerationRequest Request { get; }
+    /// <summary>Prompt followed by the generated tokens.</summary>
+    public List<int> Tokens { get; }
+    public int PromptLength { get; }
+    /// <summary>Leading tokens whose keys and values are in the slot.</summary>
+    public int Computed { get; set; }
+    /// <summary>KV slot, or -1 while waiting.</summary>
+    public int Slot { get; set; } = -1;
+    /// <summary>Prompt tokens taken from the prefix cache at first admission.</summary>
+    public int CachedTokens { get; set; }
+    /// <summary>Set once the sequence has been admitted (prefix reuse counts only the first time).</summary>
+    public bool EverAdmitted { get; set; }
+    /// <summary>Prefix-cache entry the scheduler may reuse at admission, found just before scheduling.</summary>
+    public PrefixMatch? Match { get; set; }
+    public Sampler Sampler { get; }
+    public StreamingDecoder? Decoder { get; }
+    public StopStringMatcher Stops { get; }
+    public Channel<GenerationUpdate> Output { get; }
+    /// <summary>Links the caller's cancellation token to <see cref="Cancel"/>; disposed when the sequence ends.</summary>
+    public CancellationTokenRegistration Registration { get; set; }
+
+    public int Generated => Tokens.Count - PromptLength;
+    /// <summary>Tokens still to run through the model before the next sample.</summary>
+    public int Uncomputed => Tokens.Count - Computed;
+    public bool IsCancelled => _cancelled;
+
+    public void Cancel() => _cancelled = true;
+}
+
+/// <summary>A cached slot whose first <see cref="Length"/> tokens equal the start of a new prompt.</summary>
+internal readonly record struct PrefixMatch(int Slot, int Length);
