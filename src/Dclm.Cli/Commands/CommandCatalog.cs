@@ -13,5 +13,6 @@ internal static class CommandCatalog
         yield return GenerateCommand.Create();
         yield return TokenizeCommand.Create();
         yield return ConvertCommand.Create();
+        yield return TrainCommand.Create();
     }
 }
