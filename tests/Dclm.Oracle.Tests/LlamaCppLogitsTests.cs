@@ -1,4 +1,5 @@
 using Dclm.Checkpoints;
+using Dclm.Inference;
 using Dclm.Tensors;
 using Xunit.Abstractions;
 
@@ -27,6 +28,24 @@ public sealed class LlamaCppLogitsTests(OracleModels models, ITestOutputHelper o
         output.WriteLine($"f32 GGUF, {models.Prompt.Length} positions: max|ours − llama.cpp| / max|llama.cpp| = {error:E2}");
         Assert.True(error <= F32Tolerance, $"relative error {error:E2} exceeds {F32Tolerance:E0}");
         Assert.Equal(models.Prompt.Length, Logits.TopOneMatches(ours, expected, Vocabulary));
+    }
+
+    [Fact]
+    public void GreedyContinuationEqualsLlamaCpp()
+    {
+        int[] prompt = models.Prompt[..32];
+        const int count = 48;
+        int[] expected;
+        using (var llama = LlamaCppModel.Load(models.FlatF32Gguf))
+            expected = llama.GreedyContinuation(prompt, count);
+        int[] ours;
+        using (var model = ModelLoader.Load(models.FlatF32Gguf))
+            ours = new TokenGenerator(model.Model, endOfSequenceId: null)
+                .Generate(prompt, SamplingOptions.Greedy with { MaxTokens = count, StopAtEndOfSequence = false }).ToArray();
+
+        output.WriteLine($"llama.cpp greedy: {string.Join(' ', expected)}");
+        Assert.Equal(expected, ours);
+        Assert.True(expected.Distinct().Count() > 1, "the continuation repeats one token, so it shows little");
     }
 
     [Fact]

@@ -1,13 +1,14 @@
 using LLama;
 using LLama.Common;
 using LLama.Native;
+using LLama.Sampling;
 
 namespace Dclm.Oracle.Tests;
 
 /// <summary>
 /// llama.cpp (through LLamaSharp's CPU backend) running a GGUF file: the outside oracle. The KV cache is
 /// F32 (LLamaSharp's default is F16, which would blur an f32 comparison), flash attention is off, and the
-/// thread count is fixed so that runs repeat.
+/// thread count is fixed.
 /// </summary>
 public sealed class LlamaCppModel : IDisposable
 {
@@ -28,8 +29,10 @@ public sealed class LlamaCppModel : IDisposable
             ContextSize = (uint)contextSize,
             BatchSize = (uint)contextSize,
             UBatchSize = (uint)contextSize,
-            Threads = 2,
-            BatchThreads = 2,
+            // One thread: ggml's workers spin at barriers, which on a busy 2-core machine turns a 10 ms decode
+            // step into a second. Each dot product is done by one thread anyway, so the numbers do not change.
+            Threads = 1,
+            BatchThreads = 1,
             GpuLayerCount = 0,
             TypeK = GGMLType.GGML_TYPE_F32,
             TypeV = GGMLType.GGML_TYPE_F32,
@@ -61,6 +64,29 @@ public sealed class LlamaCppModel : IDisposable
         for (int i = 0; i < tokens.Count; i++)
             context.NativeHandle.GetLogitsIth(i).CopyTo(logits.AsSpan(i * vocabulary, vocabulary));
         return logits;
+    }
+
+    /// <summary>
+    /// llama.cpp's greedy continuation: the prompt as one batch, then one decode step per token, each next
+    /// token chosen by llama.cpp's own greedy sampler. End-of-sequence does not stop it.
+    /// </summary>
+    public int[] GreedyContinuation(IReadOnlyList<int> prompt, int count)
+    {
+        using var context = weights.CreateContext(parameters);
+        using var sampler = new GreedySamplingPipeline();
+        var batch = new LLamaBatch();
+        for (int i = 0; i < prompt.Count; i++) batch.Add(prompt[i], i, LLamaSeqId.Zero, i == prompt.Count - 1);
+        var continuation = new int[count];
+        for (int generated = 0; generated < count; generated++)
+        {
+            var result = context.Decode(batch);
+            if (result != DecodeResult.Ok) throw new InvalidOperationException($"llama_decode returned {result}");
+            LLamaToken next = sampler.Sample(context.NativeHandle, batch.TokenCount - 1);
+            continuation[generated] = (int)next;
+            batch.Clear();
+            batch.Add(next, prompt.Count + generated, LLamaSeqId.Zero, true);
+        }
+        return continuation;
     }
 
     /// <summary>llama.cpp's tokenization of <paramref name="text"/>: no BOS, special tokens not parsed.</summary>
