@@ -5,25 +5,31 @@ namespace Dclm.Tensors.Compute;
 
 /// <summary>
 /// A fixed set of worker threads that kernels split their work over, with a fork/join cheap enough
-/// for the ~200 matrix products of one decoded token. The calling thread takes part as thread 0.
-/// Idle workers spin for a short while (<see cref="SpinMicroseconds"/>) before blocking, so back-to-back
+/// for the ~200 matrix products of one decoded token. A job has <see cref="Threads"/> parts; the
+/// calling thread and the workers claim parts from a shared counter, so the caller runs every part
+/// that no worker has picked up (a busy machine that delays a worker only slows the job, never
+/// stalls it). Idle workers poll for <see cref="SpinMicroseconds"/> before blocking, so back-to-back
 /// jobs start without a kernel wake-up.
 /// </summary>
 /// <remarks>
+/// Each part index runs exactly once, but parts are not guaranteed to run at the same time (one
+/// thread may run several in turn), so a job must not wait for another of its own parts.
 /// <see cref="Run"/> is safe to call from several threads: calls are serialized, one job at a time.
-/// A job that itself calls <see cref="Run"/> on a pool (from inside <see cref="ComputeJob.Execute"/>)
-/// runs that inner job inline on its own thread rather than deadlocking.
+/// A job that itself calls <see cref="Run"/> (from inside <see cref="ComputeJob.Execute"/>) has that
+/// inner job run inline on its own thread rather than deadlocking.
 /// </remarks>
 public sealed class ComputePool : IDisposable
 {
     private readonly Thread[] workers;
     private readonly object runGate = new();
     private readonly object wakeGate = new();
-    private readonly ManualResetEventSlim finished = new(false, spinCount: 200);
+    private readonly ManualResetEventSlim finished = new(false, spinCount: 100);
     private ComputeJob? job;
     private int generation;
+    // (generation << 32) | next unclaimed part: a late worker can claim only parts of the job it saw.
+    private long claims;
+    private int unfinished;
     private int sleepers;
-    private int pending;
     private volatile bool disposed;
     private ExceptionDispatchInfo? failure;
 
@@ -36,13 +42,12 @@ public sealed class ComputePool : IDisposable
         workers = new Thread[Threads - 1];
         for (int i = 0; i < workers.Length; i++)
         {
-            int index = i + 1;
-            workers[i] = new Thread(() => WorkerLoop(index)) { IsBackground = true, Name = $"dclm-compute-{index}" };
+            workers[i] = new Thread(WorkerLoop) { IsBackground = true, Name = $"dclm-compute-{i + 1}" };
             workers[i].Start();
         }
     }
 
-    /// <summary>Number of threads work is split over, the caller's included.</summary>
+    /// <summary>Number of parts each job is split into, and of threads working on them (the caller's included).</summary>
     public int Threads { get; }
 
     /// <summary>How long an idle worker polls for the next job before it blocks.</summary>
@@ -57,8 +62,8 @@ public sealed class ComputePool : IDisposable
     }
 
     /// <summary>
-    /// Runs <paramref name="work"/> on every thread of the pool and returns when all have finished.
-    /// An exception thrown by any thread is rethrown here (the first one).
+    /// Runs parts 0..<see cref="Threads"/>-1 of <paramref name="work"/> and returns when all have
+    /// finished. An exception thrown by any part is rethrown here (the first one).
     /// </summary>
     public void Run(ComputeJob work)
     {
@@ -66,39 +71,56 @@ public sealed class ComputePool : IDisposable
         ObjectDisposedException.ThrowIf(disposed, this);
         if (insideJob || Threads == 1)
         {
-            for (int t = 0; t < Threads; t++) work.Execute(t, Threads);
+            for (int part = 0; part < Threads; part++) work.Execute(part, Threads);
             return;
         }
         lock (runGate)
         {
+            int next = generation + 1;
             job = work;
             failure = null;
             finished.Reset();
-            Volatile.Write(ref pending, workers.Length);
-            Interlocked.Increment(ref generation);
+            Volatile.Write(ref unfinished, Threads);
+            Volatile.Write(ref claims, (long)next << 32);
+            Interlocked.Exchange(ref generation, next);
             if (Volatile.Read(ref sleepers) > 0)
                 lock (wakeGate) Monitor.PulseAll(wakeGate);
-            insideJob = true;
-            try { work.Execute(0, Threads); }
-            catch (Exception e) { Interlocked.CompareExchange(ref failure, ExceptionDispatchInfo.Capture(e), null); }
-            finally { insideJob = false; }
-            finished.Wait();
+            RunParts(work, next);
+            if (Volatile.Read(ref unfinished) != 0) finished.Wait();
             job = null;
             failure?.Throw();
         }
     }
 
-    private void WorkerLoop(int index)
+    /// <summary>Claims and runs parts of the job of <paramref name="jobGeneration"/> until none are left.</summary>
+    private void RunParts(ComputeJob work, int jobGeneration)
+    {
+        insideJob = true;
+        try
+        {
+            while (true)
+            {
+                long current = Volatile.Read(ref claims);
+                int part = (int)current;
+                if ((int)(current >> 32) != jobGeneration || part >= Threads) return;
+                if (Interlocked.CompareExchange(ref claims, current + 1, current) != current) continue;
+                try { work.Execute(part, Threads); }
+                catch (Exception e) { Interlocked.CompareExchange(ref failure, ExceptionDispatchInfo.Capture(e), null); }
+                if (Interlocked.Decrement(ref unfinished) == 0) finished.Set();
+            }
+        }
+        finally { insideJob = false; }
+    }
+
+    private void WorkerLoop()
     {
         int seen = 0;
-        while (true)
+        while (WaitForGeneration(ref seen))
         {
-            if (!WaitForGeneration(ref seen)) return;
-            insideJob = true;
-            try { job!.Execute(index, Threads); }
-            catch (Exception e) { Interlocked.CompareExchange(ref failure, ExceptionDispatchInfo.Capture(e), null); }
-            finally { insideJob = false; }
-            if (Interlocked.Decrement(ref pending) == 0) finished.Set();
+            // Run publishes the job before the generation, so the job read here belongs to `seen`
+            // or a later generation; the claim check discards it in the second case.
+            ComputeJob? work = Volatile.Read(ref job);
+            if (work != null) RunParts(work, seen);
         }
     }
 
@@ -120,14 +142,14 @@ public sealed class ComputePool : IDisposable
                 }
                 break;
             }
-            Thread.SpinWait(30);
+            Thread.SpinWait(20);
         }
         if (disposed) return false;
         seen = Volatile.Read(ref generation);
         return true;
     }
 
-    /// <summary>Stops the worker threads; running jobs finish first.</summary>
+    /// <summary>Stops the worker threads; a running job finishes first.</summary>
     public void Dispose()
     {
         lock (runGate)
