@@ -1,0 +1,33 @@
+namespace Dclm.Benchmarks;
+
+/// <summary>What to measure and how, with llama-bench's defaults (pp512, tg128, 5 repetitions).</summary>
+public sealed record BenchOptions
+{
+    /// <summary>A GGUF file, or "synthetic:SHAPE" for a random-weight model the benchmark writes.</summary>
+    public string Model { get; init; } = "synthetic:tinyllama";
+    /// <summary>Tensor type of a synthetic model.</summary>
+    public string Type { get; init; } = "q8_0";
+    /// <summary>Where synthetic models are kept between runs.</summary>
+    public string WorkDirectory { get; init; } = Path.Combine(Path.GetTempPath(), "dclm-bench");
+    /// <summary>Compute threads for both engines.</summary>
+    public int Threads { get; init; } = Environment.ProcessorCount;
+    /// <summary>Prompt tokens for the pp test; 0 skips it.</summary>
+    public int PromptTokens { get; init; } = 512;
+    /// <summary>Generated tokens for the tg test; 0 skips it.</summary>
+    public int GeneratedTokens { get; init; } = 128;
+    /// <summary>Measured repetitions after one warm-up run.</summary>
+    public int Repetitions { get; init; } = 5;
+    /// <summary>"llama.cpp" to measure the peer in the same run, or null.</summary>
+    public string? Compare { get; init; }
+
+    /// <summary>Checks ranges and names the offending option.</summary>
+    public BenchOptions Validate()
+    {
+        if (Threads is < 1 or > 1024) throw new ArgumentOutOfRangeException(nameof(Threads), $"--threads {Threads} must be in [1, 1024]");
+        if (PromptTokens is < 0 or > 8192) throw new ArgumentOutOfRangeException(nameof(PromptTokens), $"--prompt {PromptTokens} must be in [0, 8192]");
+        if (GeneratedTokens is < 0 or > 8192) throw new ArgumentOutOfRangeException(nameof(GeneratedTokens), $"--gen {GeneratedTokens} must be in [0, 8192]");
+        if (Repetitions is < 1 or > 100) throw new ArgumentOutOfRangeException(nameof(Repetitions), $"--repetitions {Repetitions} must be in [1, 100]");
+        if (Compare is not null && Compare != "llama.cpp") throw new ArgumentException($"--compare '{Compare}' is not supported (llama.cpp)");
+        return this;
+    }
+}

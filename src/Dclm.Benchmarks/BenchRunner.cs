@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using Dclm.Tensors;
+using Dclm.Tensors.Compute;
+
+namespace Dclm.Benchmarks;
+
+/// <summary>
+/// Runs the benchmark like llama-bench: synthetic prompt tokens, one warm-up, then repetitions of pp (a
+/// whole prompt in one step) and tg (one token per step from an empty context), for us and the peer,
+/// one engine at a time on the same file and threads.
+/// </summary>
+public static class BenchRunner
+{
+    public static BenchReport Run(BenchOptions options, IProgress<string> progress, CancellationToken cancellation)
+    {
+        options.Validate();
+        string path = ResolveModel(options, progress, cancellation);
+        int context = Math.Max(options.PromptTokens, options.GeneratedTokens) + 16;
+
+        EngineResult ours;
+        long bytesPerToken;
+        using (var target = new OurTarget(path, options.Threads, context))
+        {
+            bytesPerToken = BytesPerToken(target);
+            ours = Measure(target, options, progress, cancellation);
+        }
+        EngineResult? peer = null;
+        if (options.Compare == "llama.cpp")
+        {
+            using var target = new LlamaCppTarget(path, options.Threads, context);
+            peer = Measure(target, options, progress, cancellation);
+        }
+        progress.Report("measuring memory bandwidth");
+        using var pool = new ComputePool(options.Threads);
+        double bandwidth = MemoryBandwidth.Measure(pool);
+        return new BenchReport(path, options.Threads, ours, peer, bandwidth, bytesPerToken);
+    }
+
+    private static string ResolveModel(BenchOptions options, IProgress<string> progress, CancellationToken cancellation)
+    {
+        const string prefix = "synthetic:";
+        if (!options.Model.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)) return options.Model;
+        var shape = BenchShape.Parse(options.Model[prefix.Length..]);
+        if (!GgmlTypeInfo.TryParse(options.Type, out var type)) throw new ArgumentException($"--type '{options.Type}' is not a tensor type");
+        return SyntheticGguf.Ensure(options.WorkDirectory, shape, type, progress, cancellation);
+    }
+
+    private static EngineResult Measure(IBenchTarget target, BenchOptions options, IProgress<string> progress, CancellationToken cancellation)
+    {
+        var random = new Random(1234);
+        int[] prompt = Enumerable.Range(0, options.PromptTokens).Select(_ => random.Next(300, 30000)).ToArray();
+        var pp = new List<double>();
+        var tg = new List<double>();
+        for (int rep = -1; rep < options.Repetitions; rep++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            string label = rep < 0 ? "warm-up" : $"repetition {rep + 1}/{options.Repetitions}";
+            if (options.PromptTokens > 0)
+            {
+                progress.Report($"{target.Name}: pp{options.PromptTokens} {label}");
+                var clock = Stopwatch.StartNew();
+                target.ProcessPrompt(prompt);
+                if (rep >= 0) pp.Add(options.PromptTokens / clock.Elapsed.TotalSeconds);
+            }
+            if (options.GeneratedTokens > 0)
+            {
+                progress.Report($"{target.Name}: tg{options.GeneratedTokens} {label}");
+                var clock = Stopwatch.StartNew();
+                target.Generate(prompt.Length > 0 ? prompt[0] : 1000, options.GeneratedTokens);
+                if (rep >= 0) tg.Add(options.GeneratedTokens / clock.Elapsed.TotalSeconds);
+            }
+        }
+        using var process = Process.GetCurrentProcess();
+        process.Refresh();
+        return new EngineResult(target.Name,
+            pp.Count > 0 ? Measurement.Of(pp) : new Measurement(0, 0, 0),
+            tg.Count > 0 ? Measurement.Of(tg) : new Measurement(0, 0, 0),
+            process.WorkingSet64 / 1e6);
+    }
+
+    /// <summary>Weight bytes a decode step reads: every matrix except the embedding, of which one row is read.</summary>
+    private static long BytesPerToken(OurTarget target)
+    {
+        var w = target.Model.Model.Weights;
+        long bytes = w.TokenEmbedding.RowBytes + w.Output.ByteLength;
+        foreach (var l in w.Layers)
+            foreach (var m in new[] { l.Query, l.Key, l.Value, l.Output, l.Gate, l.Up, l.Down }) bytes += m.ByteLength;
+        return bytes;
+    }
+}

@@ -1,0 +1,23 @@
+namespace Dclm.Benchmarks;
+
+/// <summary>The size of a synthetic model the benchmark writes for itself.</summary>
+public sealed record BenchShape(string Name, bool OpenLm, int Dim, int Layers, int Heads, int KeyValueHeads, int HiddenDim, int VocabularySize)
+{
+    /// <summary>TinyLlama-1.1B: the acceptance shape for the llama.cpp comparison.</summary>
+    public static BenchShape TinyLlama { get; } = new("tinyllama", false, 2048, 22, 32, 4, 5632, 32000);
+    /// <summary>Llama-2-7B.</summary>
+    public static BenchShape Llama7B { get; } = new("llama-7b", false, 4096, 32, 32, 32, 11008, 32000);
+    /// <summary>DCLM-7B: open_lm, GPT-NeoX vocabulary.</summary>
+    public static BenchShape Dclm7B { get; } = new("dclm-7b", true, 4096, 32, 32, 32, 11008, 50432);
+
+    /// <summary>All named shapes.</summary>
+    public static IReadOnlyList<BenchShape> All { get; } = [TinyLlama, Llama7B, Dclm7B];
+
+    /// <summary>Finds a shape by name, e.g. "tinyllama".</summary>
+    public static BenchShape Parse(string name) =>
+        All.FirstOrDefault(s => s.Name.Equals(name, StringComparison.OrdinalIgnoreCase))
+        ?? throw new ArgumentException($"unknown benchmark shape '{name}'; choose one of {string.Join(", ", All.Select(s => s.Name))}");
+
+    /// <summary>Width of all key (or value) heads.</summary>
+    public int KeyValueDim => Dim / Heads * KeyValueHeads;
+}

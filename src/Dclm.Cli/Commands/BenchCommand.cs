@@ -1,0 +1,55 @@
+using System.CommandLine;
+using System.Text.Json;
+using Dclm.Benchmarks;
+
+namespace Dclm.Cli.Commands;
+
+/// <summary>`dclm bench`: prompt-processing and generation speed, optionally next to llama.cpp in the same run.</summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "GGUF file, or synthetic:tinyllama|llama-7b|dclm-7b (random weights, written once)", DefaultValueFactory = _ => "synthetic:tinyllama" };
+        var type = new Option<string>("--type") { Description = "tensor type of a synthetic model", DefaultValueFactory = _ => "q8_0" };
+        var threads = ModelOptions.Threads();
+        var prompt = new Option<int>("--prompt") { Description = "prompt tokens of the pp test (0 = skip)", DefaultValueFactory = _ => 512 };
+        var gen = new Option<int>("--gen") { Description = "generated tokens of the tg test (0 = skip)", DefaultValueFactory = _ => 128 };
+        var repetitions = new Option<int>("--repetitions") { Description = "measured repetitions after a warm-up", DefaultValueFactory = _ => 5 };
+        var compare = new Option<string?>("--compare") { Description = "also measure this peer in the same run: llama.cpp" };
+        var json = new Option<string?>("--json") { Description = "write the results as JSON to this file" };
+        var workDirectory = new Option<string?>("--work-dir") { Description = "where synthetic models are kept" };
+        var command = new Command("bench", "Measure prompt processing (pp) and token generation (tg) speed, like llama-bench")
+        {
+            model, type, threads, prompt, gen, repetitions, compare, json, workDirectory,
+        };
+        command.SetAction((parse, cancellation) => CliErrors.RunAsync(() =>
+        {
+            var options = new BenchOptions
+            {
+                Model = parse.GetValue(model)!, Type = parse.GetValue(type)!, Threads = parse.GetValue(threads),
+                PromptTokens = parse.GetValue(prompt), GeneratedTokens = parse.GetValue(gen), Repetitions = parse.GetValue(repetitions),
+                Compare = parse.GetValue(compare),
+                WorkDirectory = parse.GetValue(workDirectory) ?? Path.Combine(Path.GetTempPath(), "dclm-bench"),
+            };
+            var progress = new Progress<string>(message => Console.Error.WriteLine($"[bench] {message}"));
+            var report = BenchRunner.Run(options, progress, cancellation);
+            Print(report, options);
+            if (parse.GetValue(json) is { } file)
+                File.WriteAllText(file, report.ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            return Task.FromResult(0);
+        }));
+        return command;
+    }
+
+    private static void Print(BenchReport r, BenchOptions o)
+    {
+        Console.WriteLine($"model: {r.ModelPath}   threads: {r.Threads}");
+        Console.WriteLine($"| engine | pp{o.PromptTokens} tok/s | tg{o.GeneratedTokens} tok/s | RSS MB |");
+        Console.WriteLine("|---|---|---|---|");
+        foreach (var e in new[] { r.Ours, r.Peer }.OfType<EngineResult>())
+            Console.WriteLine($"| {e.Engine} | {e.PromptTokensPerSecond} | {e.GenerationTokensPerSecond} | {e.ResidentMegabytes:F0} |");
+        if (r.Peer is { } p)
+            Console.WriteLine($"ratio ours/llama.cpp: pp {r.Ours.PromptTokensPerSecond.Mean / p.PromptTokensPerSecond.Mean:F2}, tg {r.Ours.GenerationTokensPerSecond.Mean / p.GenerationTokensPerSecond.Mean:F2}");
+        Console.WriteLine($"memory bandwidth {r.BandwidthBytesPerSecond / 1e9:F1} GB/s; {r.BytesPerToken / 1e6:F0} MB of weights per token ⇒ tg bound {r.BandwidthBoundTokensPerSecond:F2} tok/s; ours reaches {100 * r.Ours.GenerationTokensPerSecond.Mean / r.BandwidthBoundTokensPerSecond:F0}%");
+    }
+}
