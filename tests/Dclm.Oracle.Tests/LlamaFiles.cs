@@ -24,7 +24,7 @@ public static class LlamaFiles
         var writer = new GgufWriter();
         writer.AddString("general.architecture", "llama");
         writer.AddString("general.name", "random-llama");
-        writer.AddUInt32("general.file_type", type switch { GgmlType.F32 => 0u, GgmlType.F16 => 1u, GgmlType.Q8_0 => 7u, _ => throw new ArgumentOutOfRangeException(nameof(type)) });
+        writer.AddUInt32("general.file_type", FileType(type));
         writer.AddUInt32("llama.context_length", (uint)s.ContextLength);
         writer.AddUInt32("llama.embedding_length", (uint)s.Dim);
         writer.AddUInt32("llama.block_count", (uint)s.Layers);
@@ -52,6 +52,17 @@ public static class LlamaFiles
         }
         writer.Write(path);
     }
+
+    /// <summary>llama.cpp's llama_ftype for a file whose matrices are all of one type.</summary>
+    private static uint FileType(GgmlType type) => type switch
+    {
+        GgmlType.F32 => 0,
+        GgmlType.F16 => 1,
+        GgmlType.Q4_0 => 2,
+        GgmlType.Q8_0 => 7,
+        GgmlType.BF16 => 32,
+        _ => throw new ArgumentOutOfRangeException(nameof(type), $"no test file type for {type}"),
+    };
 
     /// <summary>Copies every <c>tokenizer.*</c> key of the llama-spm vocabulary file.</summary>
     public static void AddTokenizer(GgufWriter writer)
