@@ -1,4 +1,6 @@
+using System.Runtime.Intrinsics;
 using Dclm.Tensors.Numerics;
+using X86 = System.Runtime.Intrinsics.X86;
 
 namespace Dclm.Tensors.Quantization;
 
@@ -39,8 +41,24 @@ internal static unsafe class Q4_0
         }
     }
 
+    /// <summary>value = (q - 8)·d, eight values per 256-bit step where available (exact either way).</summary>
     public static void DequantizeRow(byte* x, float* y, int count)
     {
+        if (X86.Avx2.IsSupported)
+        {
+            Vector128<byte> low = Vector128.Create((byte)0x0F);
+            Vector128<sbyte> eight = Vector128.Create((sbyte)8);
+            for (int block = 0; block < count / BlockSize; block++, x += BlockBytes, y += BlockSize)
+            {
+                Vector256<float> d = Vector256.Create(HalfConversion.ToSingle(*(ushort*)x));
+                Vector128<byte> packed = Vector128.Load(x + 2);
+                Vector128<sbyte> first = (packed & low).AsSByte() - eight;
+                Vector128<sbyte> second = ((packed.AsUInt16() >> 4).AsByte() & low).AsSByte() - eight;
+                Store(first, d, y);
+                Store(second, d, y + 16);
+            }
+            return;
+        }
         for (int block = 0; block < count / BlockSize; block++, x += BlockBytes, y += BlockSize)
         {
             float d = HalfConversion.ToSingle(*(ushort*)x);
@@ -51,5 +69,11 @@ internal static unsafe class Q4_0
                 y[j + BlockSize / 2] = ((q[j] >> 4) - 8) * d;
             }
         }
+    }
+
+    private static void Store(Vector128<sbyte> levels, Vector256<float> d, float* y)
+    {
+        (X86.Avx.ConvertToVector256Single(X86.Avx2.ConvertToVector256Int32(levels)) * d).Store(y);
+        (X86.Avx.ConvertToVector256Single(X86.Avx2.ConvertToVector256Int32(X86.Sse2.ShiftRightLogical128BitLane(levels, 8))) * d).Store(y + 8);
     }
 }
