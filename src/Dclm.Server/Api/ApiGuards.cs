@@ -1,0 +1,22 @@
+using Dclm.Inference.Engine;
+using Dclm.Server.Hosting;
+using Microsoft.AspNetCore.Http;
+
+namespace Dclm.Server.Api;
+
+/// <summary>Checks every model-serving endpoint makes first.</summary>
+internal static class ApiGuards
+{
+    public static InferenceEngine RequireEngine(ModelHost host) =>
+        host.Engine ?? throw new ApiException(StatusCodes.Status503ServiceUnavailable,
+            host.LoadError is null ? "the model is still loading; retry shortly" : $"the model failed to load: {host.LoadError}", code: "model_not_ready");
+
+    /// <summary>A request naming a model must name the one served; an absent name means that one.</summary>
+    public static void CheckModel(ModelHost host, string? model)
+    {
+        if (string.IsNullOrEmpty(model) || model == host.ModelId) return;
+        throw new ApiException(StatusCodes.Status404NotFound, $"the model '{Shorten(model)}' does not exist; this server serves '{host.ModelId}'", "model", "model_not_found");
+    }
+
+    private static string Shorten(string text) => text.Length <= 100 ? text : text[..100] + "…";
+}

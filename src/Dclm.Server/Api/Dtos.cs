@@ -1,0 +1,188 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Dclm.Server.Api;
+
+// Wire shapes of the OpenAI API. Fields that may be a string or an array (prompt, stop, content)
+// arrive as JsonElement and are checked by RequestValidator; everything else is typed, so a wrong
+// JSON type or an out-of-range number fails deserialisation and becomes a 400.
+
+internal sealed class StreamOptionsDto
+{
+    public bool IncludeUsage { get; set; }
+}
+
+/// <summary>Sampling fields shared by completions and chat completions.</summary>
+internal abstract class SamplingDto
+{
+    public string? Model { get; set; }
+    public int? MaxTokens { get; set; }
+    public float? Temperature { get; set; }
+    public float? TopP { get; set; }
+    public int? TopK { get; set; }
+    public float? MinP { get; set; }
+    public float? RepetitionPenalty { get; set; }
+    public float? FrequencyPenalty { get; set; }
+    public float? PresencePenalty { get; set; }
+    public long? Seed { get; set; }
+    public JsonElement Stop { get; set; }
+    public int? N { get; set; }
+    public bool Stream { get; set; }
+    public StreamOptionsDto? StreamOptions { get; set; }
+    public JsonElement Logprobs { get; set; }
+    public string? User { get; set; }
+}
+
+internal sealed class CompletionRequestDto : SamplingDto
+{
+    public JsonElement Prompt { get; set; }
+    public bool Echo { get; set; }
+}
+
+internal sealed class ChatMessageDto
+{
+    public string? Role { get; set; }
+    public JsonElement Content { get; set; }
+    public string? Name { get; set; }
+}
+
+internal sealed class ChatRequestDto : SamplingDto
+{
+    public List<ChatMessageDto>? Messages { get; set; }
+    public int? MaxCompletionTokens { get; set; }
+}
+
+internal sealed class TokenizeRequestDto
+{
+    public string? Model { get; set; }
+    public JsonElement Prompt { get; set; }
+    public List<ChatMessageDto>? Messages { get; set; }
+    public bool AddSpecialTokens { get; set; } = true;
+}
+
+internal sealed class DetokenizeRequestDto
+{
+    public string? Model { get; set; }
+    public List<int>? Tokens { get; set; }
+}
+
+internal sealed class PromptTokensDetails
+{
+    public int CachedTokens { get; set; }
+}
+
+internal sealed class UsageDto
+{
+    public int PromptTokens { get; set; }
+    public int CompletionTokens { get; set; }
+    public int TotalTokens { get; set; }
+    public PromptTokensDetails? PromptTokensDetails { get; set; }
+}
+
+internal sealed class CompletionChoiceDto
+{
+    public int Index { get; set; }
+    public string Text { get; set; } = "";
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)] public string? Logprobs { get; set; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)] public string? FinishReason { get; set; }
+}
+
+internal sealed class CompletionResponseDto
+{
+    public string Id { get; set; } = "";
+    public string Object { get; set; } = "text_completion";
+    public long Created { get; set; }
+    public string Model { get; set; } = "";
+    public List<CompletionChoiceDto> Choices { get; set; } = [];
+    public UsageDto? Usage { get; set; }
+}
+
+internal sealed class ChatMessageOutDto
+{
+    public string? Role { get; set; }
+    public string? Content { get; set; }
+}
+
+internal sealed class ChatChoiceDto
+{
+    public int Index { get; set; }
+    public ChatMessageOutDto? Message { get; set; }
+    public ChatMessageOutDto? Delta { get; set; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)] public string? Logprobs { get; set; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)] public string? FinishReason { get; set; }
+}
+
+internal sealed class ChatResponseDto
+{
+    public string Id { get; set; } = "";
+    public string Object { get; set; } = "chat.completion";
+    public long Created { get; set; }
+    public string Model { get; set; } = "";
+    public List<ChatChoiceDto> Choices { get; set; } = [];
+    public UsageDto? Usage { get; set; }
+}
+
+internal sealed class ModelDto
+{
+    public string Id { get; set; } = "";
+    public string Object { get; set; } = "model";
+    public long Created { get; set; }
+    public string OwnedBy { get; set; } = "dclm";
+    public int MaxModelLen { get; set; }
+}
+
+internal sealed class ModelListDto
+{
+    public string Object { get; set; } = "list";
+    public List<ModelDto> Data { get; set; } = [];
+}
+
+internal sealed class TokenizeResponseDto
+{
+    public List<int> Tokens { get; set; } = [];
+    public int Count { get; set; }
+    public int MaxModelLen { get; set; }
+}
+
+internal sealed class DetokenizeResponseDto
+{
+    public string Prompt { get; set; } = "";
+}
+
+internal sealed class ErrorBodyDto
+{
+    public string Message { get; set; } = "";
+    public string Type { get; set; } = "";
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)] public string? Param { get; set; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)] public string? Code { get; set; }
+}
+
+internal sealed class ErrorResponseDto
+{
+    public ErrorBodyDto Error { get; set; } = new();
+}
+
+internal sealed class HealthDto
+{
+    public string Status { get; set; } = "";
+    public string? Error { get; set; }
+}
+
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    NumberHandling = JsonNumberHandling.Strict,
+    ReadCommentHandling = JsonCommentHandling.Disallow,
+    MaxDepth = 32)]
+[JsonSerializable(typeof(CompletionRequestDto))]
+[JsonSerializable(typeof(ChatRequestDto))]
+[JsonSerializable(typeof(TokenizeRequestDto))]
+[JsonSerializable(typeof(DetokenizeRequestDto))]
+[JsonSerializable(typeof(CompletionResponseDto))]
+[JsonSerializable(typeof(ChatResponseDto))]
+[JsonSerializable(typeof(ModelListDto))]
+[JsonSerializable(typeof(TokenizeResponseDto))]
+[JsonSerializable(typeof(DetokenizeResponseDto))]
+[JsonSerializable(typeof(ErrorResponseDto))]
+[JsonSerializable(typeof(HealthDto))]
+internal sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -1,0 +1,75 @@
+using Dclm.Server.Hosting;
+using Microsoft.AspNetCore.Http;
+using Prometheus;
+
+namespace Dclm.Server.Api;
+
+/// <summary>GET /v1/models, POST /tokenize and /detokenize, GET /health, GET /metrics and the chat page at /.</summary>
+internal sealed class InfoEndpoints(ModelHost host, ServerOptions options, ServerMetrics metrics)
+{
+    private static readonly long Started = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+    private static readonly Lazy<byte[]> Page = new(() =>
+    {
+        using var stream = typeof(InfoEndpoints).Assembly.GetManifestResourceStream("Dclm.Server.Web.index.html")
+            ?? throw new InvalidOperationException("the chat page is missing from the assembly");
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
+    });
+
+    public Task ModelsAsync(HttpContext context)
+    {
+        var engine = ApiGuards.RequireEngine(host);
+        var list = new ModelListDto { Data = [new ModelDto { Id = host.ModelId, Created = Started, MaxModelLen = engine.ContextLength }] };
+        return Results.Json(list, ApiJsonContext.Default.ModelListDto).ExecuteAsync(context);
+    }
+
+    public async Task TokenizeAsync(HttpContext context)
+    {
+        var dto = await RequestReader.ReadAsync(context, ApiJsonContext.Default.TokenizeRequestDto, options.MaxRequestBodyBytes);
+        var engine = ApiGuards.RequireEngine(host);
+        ApiGuards.CheckModel(host, dto.Model);
+        int[] tokens;
+        if (dto.Messages is not null) tokens = host.EncodeChat(RequestValidator.Messages(dto.Messages)).Prompt;
+        else
+        {
+            var (text, ids) = RequestValidator.Prompt(dto.Prompt);
+            tokens = ids ?? (dto.AddSpecialTokens ? host.EncodeText(text!) : host.Tokenizer!.Encode(text!));
+        }
+        var response = new TokenizeResponseDto { Tokens = [.. tokens], Count = tokens.Length, MaxModelLen = engine.ContextLength };
+        await Results.Json(response, ApiJsonContext.Default.TokenizeResponseDto).ExecuteAsync(context);
+    }
+
+    public async Task DetokenizeAsync(HttpContext context)
+    {
+        var dto = await RequestReader.ReadAsync(context, ApiJsonContext.Default.DetokenizeRequestDto, options.MaxRequestBodyBytes);
+        ApiGuards.RequireEngine(host);
+        ApiGuards.CheckModel(host, dto.Model);
+        if (dto.Tokens is null) throw ApiException.BadRequest("tokens must be an array of token ids", "tokens");
+        var tokenizer = host.Tokenizer!;
+        foreach (int id in dto.Tokens)
+            if ((uint)id >= (uint)tokenizer.VocabularySize) throw ApiException.BadRequest($"token id {id} is outside the vocabulary of {tokenizer.VocabularySize}", "tokens");
+        var response = new DetokenizeResponseDto { Prompt = tokenizer.Decode(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(dto.Tokens)) };
+        await Results.Json(response, ApiJsonContext.Default.DetokenizeResponseDto).ExecuteAsync(context);
+    }
+
+    public Task HealthAsync(HttpContext context)
+    {
+        var ready = host.Engine is not null;
+        var body = new HealthDto { Status = ready ? "ok" : host.LoadError is null ? "loading" : "error", Error = host.LoadError };
+        return Results.Json(body, ApiJsonContext.Default.HealthDto, statusCode: ready ? 200 : 503).ExecuteAsync(context);
+    }
+
+    public async Task MetricsAsync(HttpContext context)
+    {
+        context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+        await metrics.Registry.CollectAndExportAsTextAsync(context.Response.Body, context.RequestAborted);
+    }
+
+    public Task PageAsync(HttpContext context)
+    {
+        context.Response.ContentType = "text/html; charset=utf-8";
+        context.Response.Headers["Content-Security-Policy"] = "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'";
+        return context.Response.Body.WriteAsync(Page.Value).AsTask();
+    }
+}

@@ -1,0 +1,151 @@
+using System.Text.Json;
+using Dclm.Inference;
+using Dclm.Server.Chat;
+
+namespace Dclm.Server.Api;
+
+/// <summary>Checks the fields of a request DTO and turns them into engine inputs, naming the field at fault.</summary>
+internal static class RequestValidator
+{
+    public const int MaxStopStrings = 4;
+    public const int MaxStopLength = 256;
+    public const int MaxMessages = 1024;
+
+    /// <summary>Sampling options from the shared fields; <paramref name="maxTokens"/> is the already-chosen token budget.</summary>
+    public static SamplingOptions Sampling(SamplingDto dto, int maxTokens)
+    {
+        if (dto.N is not null and not 1) throw ApiException.BadRequest($"n = {dto.N} is not supported; only one choice per request (n = 1)", "n");
+        if (dto.Logprobs.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null or JsonValueKind.False))
+            throw ApiException.BadRequest("logprobs are not supported", "logprobs");
+        float temperature = Range(dto.Temperature, 1f, 0f, 2f, "temperature");
+        float topP = Range(dto.TopP, 1f, 0f, 1f, "top_p");
+        if (topP <= 0) throw ApiException.BadRequest("top_p must be greater than 0", "top_p");
+        int topK = dto.TopK ?? 0;
+        if (topK < 0) throw ApiException.BadRequest($"top_k = {topK} must be 0 (off) or positive", "top_k");
+        float minP = Range(dto.MinP, 0f, 0f, 1f, "min_p");
+        float repetition = Range(dto.RepetitionPenalty, 1f, 0f, 10f, "repetition_penalty");
+        if (repetition <= 0) throw ApiException.BadRequest("repetition_penalty must be greater than 0", "repetition_penalty");
+        // Accepted for compatibility and range-checked like OpenAI; the sampler applies only the CTRL repetition penalty.
+        Range(dto.FrequencyPenalty, 0f, -2f, 2f, "frequency_penalty");
+        Range(dto.PresencePenalty, 0f, -2f, 2f, "presence_penalty");
+        return new SamplingOptions
+        {
+            Temperature = temperature, TopP = topP, TopK = topK, MinP = minP, RepetitionPenalty = repetition,
+            Seed = dto.Seed is long seed ? unchecked((ulong)seed) : (ulong)Random.Shared.NextInt64(),
+            MaxTokens = maxTokens, StopStrings = StopStrings(dto.Stop),
+        };
+    }
+
+    /// <summary>The token budget: the request's max_tokens, checked against the context left after the prompt.</summary>
+    public static int MaxTokens(int? requested, int promptTokens, int context, int fallback, string field = "max_tokens")
+    {
+        int left = context - promptTokens;
+        if (left <= 0) throw ApiException.BadRequest($"the prompt has {promptTokens} tokens; the context holds {context}, so no room is left to generate", "messages");
+        if (requested is not int value) return Math.Min(fallback, left);
+        if (value < 1) throw ApiException.BadRequest($"{field} = {value} must be at least 1", field);
+        if (value > left) throw ApiException.BadRequest($"the prompt's {promptTokens} tokens plus {field} = {value} exceed the context of {context} tokens", field);
+        return value;
+    }
+
+    private static float Range(float? value, float fallback, float low, float high, string field)
+    {
+        float v = value ?? fallback;
+        if (!float.IsFinite(v) || v < low || v > high) throw ApiException.BadRequest($"{field} = {v} must be in [{low}, {high}]", field);
+        return v;
+    }
+
+    private static IReadOnlyList<string> StopStrings(JsonElement stop)
+    {
+        var list = new List<string>();
+        switch (stop.ValueKind)
+        {
+            case JsonValueKind.Undefined or JsonValueKind.Null: return list;
+            case JsonValueKind.String: list.Add(stop.GetString()!); break;
+            case JsonValueKind.Array:
+                foreach (var item in stop.EnumerateArray())
+                {
+                    if (item.ValueKind != JsonValueKind.String) throw ApiException.BadRequest("stop must be a string or an array of strings", "stop");
+                    list.Add(item.GetString()!);
+                }
+                break;
+            default: throw ApiException.BadRequest("stop must be a string or an array of strings", "stop");
+        }
+        if (list.Count > MaxStopStrings) throw ApiException.BadRequest($"stop holds {list.Count} strings; at most {MaxStopStrings} are allowed", "stop");
+        if (list.Any(s => s.Length == 0 || s.Length > MaxStopLength)) throw ApiException.BadRequest($"each stop string must hold 1 to {MaxStopLength} characters", "stop");
+        return list;
+    }
+
+    /// <summary>A completion prompt: a string, an array holding one string, or an array of token ids.</summary>
+    public static (string? Text, int[]? Tokens) Prompt(JsonElement prompt)
+    {
+        switch (prompt.ValueKind)
+        {
+            case JsonValueKind.String: return (prompt.GetString()!, null);
+            case JsonValueKind.Array:
+            {
+                int count = prompt.GetArrayLength();
+                if (count == 0) throw ApiException.BadRequest("prompt must not be empty", "prompt");
+                var first = prompt[0];
+                if (first.ValueKind == JsonValueKind.String)
+                {
+                    if (count != 1) throw ApiException.BadRequest("only one prompt per request is supported", "prompt");
+                    return (first.GetString()!, null);
+                }
+                var tokens = new int[count];
+                int i = 0;
+                foreach (var item in prompt.EnumerateArray())
+                {
+                    if (item.ValueKind != JsonValueKind.Number || !item.TryGetInt32(out tokens[i++]))
+                        throw ApiException.BadRequest("prompt must be a string, an array of one string, or an array of integer token ids", "prompt");
+                }
+                return (null, tokens);
+            }
+            case JsonValueKind.Undefined or JsonValueKind.Null: throw ApiException.BadRequest("prompt is required", "prompt");
+            default: throw ApiException.BadRequest("prompt must be a string, an array of one string, or an array of integer token ids", "prompt");
+        }
+    }
+
+    /// <summary>Chat messages: roles system, developer (as system), user or assistant, content a string or text parts.</summary>
+    public static List<ChatTurn> Messages(List<ChatMessageDto>? messages)
+    {
+        if (messages is null || messages.Count == 0) throw ApiException.BadRequest("messages must be a non-empty array", "messages");
+        if (messages.Count > MaxMessages) throw ApiException.BadRequest($"messages holds {messages.Count} entries; at most {MaxMessages} are allowed", "messages");
+        var turns = new List<ChatTurn>(messages.Count);
+        foreach (var message in messages)
+        {
+            if (message is null) throw ApiException.BadRequest("each message must be an object", "messages");
+            string role = message.Role switch
+            {
+                "system" or "developer" => "system",
+                "user" => "user",
+                "assistant" => "assistant",
+                null => throw ApiException.BadRequest("each message needs a role", "messages"),
+                _ => throw ApiException.BadRequest($"message role '{message.Role}' is not supported; use system, user or assistant", "messages"),
+            };
+            turns.Add(new ChatTurn(role, Content(message.Content)));
+        }
+        return turns;
+    }
+
+    private static string Content(JsonElement content)
+    {
+        switch (content.ValueKind)
+        {
+            case JsonValueKind.String: return content.GetString()!;
+            case JsonValueKind.Null or JsonValueKind.Undefined: return "";
+            case JsonValueKind.Array:
+                var text = new System.Text.StringBuilder();
+                foreach (var part in content.EnumerateArray())
+                {
+                    if (part.ValueKind != JsonValueKind.Object || !part.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
+                        throw ApiException.BadRequest("message content parts must be objects with a type", "messages");
+                    if (type.GetString() != "text") throw ApiException.BadRequest($"content part type '{type.GetString()}' is not supported; only text", "messages");
+                    if (!part.TryGetProperty("text", out var value) || value.ValueKind != JsonValueKind.String)
+                        throw ApiException.BadRequest("a text content part needs a string 'text'", "messages");
+                    text.Append(value.GetString());
+                }
+                return text.ToString();
+            default: throw ApiException.BadRequest("message content must be a string or an array of text parts", "messages");
+        }
+    }
+}

@@ -1,0 +1,142 @@
+using System.Net;
+using Dclm.Server.Api;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Dclm.Server.Hosting;
+
+/// <summary>
+/// The OpenAI-compatible HTTP server: Kestrel with minimal-API endpoints over a <see cref="ModelHost"/>.
+/// It listens at once and loads the model in the background (/health answers 503 until ready).
+/// </summary>
+public sealed class DclmServer : IAsyncDisposable
+{
+    private static readonly HashSet<string> KnownEndpoints =
+        ["/", "/health", "/metrics", "/v1/models", "/v1/completions", "/v1/chat/completions", "/tokenize", "/detokenize"];
+
+    private readonly WebApplication _app;
+
+    private DclmServer(WebApplication app, ModelHost host, Uri address)
+    {
+        _app = app;
+        Host = host;
+        Address = address;
+    }
+
+    /// <summary>The model, tokenizer and engine behind the endpoints.</summary>
+    public ModelHost Host { get; }
+    /// <summary>Where the server listens, e.g. http://127.0.0.1:8080/.</summary>
+    public Uri Address { get; }
+
+    /// <summary>Binds the port, starts serving and starts loading the model.</summary>
+    public static async Task<DclmServer> StartAsync(ServerOptions options, CancellationToken cancellation = default)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+            kestrel.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
+            var address = options.Host switch
+            {
+                "localhost" => IPAddress.Loopback,
+                "*" or "0.0.0.0" => IPAddress.Any,
+                _ => IPAddress.TryParse(options.Host, out var parsed) ? parsed : throw new ArgumentException($"--host '{options.Host}' is not an IP address (use 127.0.0.1, 0.0.0.0 or ::1)"),
+            };
+            kestrel.Listen(address, options.Port);
+        });
+        if (options.CorsOrigins.Count > 0)
+            builder.Services.AddCors(cors => cors.AddDefaultPolicy(policy => policy.WithOrigins([.. options.CorsOrigins]).AllowAnyHeader().AllowAnyMethod()));
+
+        var host = new ModelHost(options);
+        var metrics = new ServerMetrics(() => host.Engine);
+        var app = builder.Build();
+        Configure(app, options, host, metrics);
+        try
+        {
+            await app.StartAsync(cancellation);
+        }
+        catch
+        {
+            host.Dispose();
+            throw;
+        }
+        string bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new DclmServer(app, host, new Uri(bound.Replace("0.0.0.0", "127.0.0.1").Replace("[::]", "[::1]") + "/"));
+    }
+
+    private static void Configure(WebApplication app, ServerOptions options, ModelHost host, ServerMetrics metrics)
+    {
+        var keyCheck = options.ApiKey is { Length: > 0 } key ? new ApiKeyCheck(key) : null;
+        app.Use(async (context, next) =>
+        {
+            try
+            {
+                await next(context);
+            }
+            catch (ApiException e)
+            {
+                await e.WriteAsync(context);
+            }
+            catch (BadHttpRequestException e)
+            {
+                await ApiException.WriteAsync(context, e.StatusCode, $"bad request: {e.Message}", "invalid_request_error", null, null);
+            }
+            catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+            {
+                // The client went away; its sequence was cancelled with it.
+            }
+            string path = context.Request.Path.Value ?? "";
+            metrics.CountRequest(KnownEndpoints.Contains(path) ? path : "other", context.Response.StatusCode);
+        });
+        if (options.CorsOrigins.Count > 0) app.UseCors();
+        if (keyCheck is not null)
+        {
+            app.Use(async (context, next) =>
+            {
+                string path = context.Request.Path.Value ?? "";
+                bool open = path is "/" or "/health" || HttpMethods.IsOptions(context.Request.Method);
+                if (!open && !keyCheck.Accepts(context.Request.Headers.Authorization))
+                {
+                    context.Response.Headers.WWWAuthenticate = "Bearer";
+                    await ApiException.WriteAsync(context, StatusCodes.Status401Unauthorized, "a valid API key is required: send 'Authorization: Bearer <key>'", "authentication_error", null, "invalid_api_key");
+                    return;
+                }
+                await next(context);
+            });
+        }
+
+        var generation = new GenerationEndpoints(host, options, metrics);
+        var info = new InfoEndpoints(host, options, metrics);
+        app.MapPost("/v1/completions", generation.CompletionsAsync);
+        app.MapPost("/v1/chat/completions", generation.ChatAsync);
+        app.MapGet("/v1/models", info.ModelsAsync);
+        app.MapPost("/tokenize", info.TokenizeAsync);
+        app.MapPost("/detokenize", info.DetokenizeAsync);
+        app.MapGet("/health", info.HealthAsync);
+        app.MapGet("/metrics", info.MetricsAsync);
+        app.MapGet("/", info.PageAsync);
+        app.MapFallback(context => ApiException.WriteAsync(context, StatusCodes.Status404NotFound,
+            $"no endpoint {context.Request.Method} {Shorten(context.Request.Path.Value)}", "not_found_error", null, "not_found"));
+    }
+
+    private static string Shorten(string? text) => text is null ? "" : text.Length <= 100 ? text : text[..100] + "…";
+
+    /// <summary>Completes when the server stops (Ctrl+C or <see cref="DisposeAsync"/>).</summary>
+    public Task WaitForShutdownAsync(CancellationToken cancellation = default) => HostingAbstractionsHostExtensions.WaitForShutdownAsync(_app, cancellation);
+
+    /// <summary>Stops listening, then stops the engine and releases the model.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        Host.Dispose();
+    }
+}

@@ -1,0 +1,97 @@
+using Dclm.Checkpoints;
+using Dclm.Inference.Engine;
+using Dclm.Server.Chat;
+using Dclm.Tensors.Compute;
+using Dclm.Tokenizers;
+
+namespace Dclm.Server.Hosting;
+
+/// <summary>
+/// Owns the loaded model, its tokenizer, chat template and the engine. Loading runs in the background
+/// so the server answers /health with 503 until it is done.
+/// </summary>
+public sealed class ModelHost : IDisposable
+{
+    private readonly ServerOptions _options;
+    private ComputePool? _pool;
+    private LoadedModel? _loaded;
+    private volatile InferenceEngine? _engine;
+
+    /// <summary>Starts loading the model described by <paramref name="options"/>.</summary>
+    public ModelHost(ServerOptions options)
+    {
+        _options = options;
+        ModelId = options.ModelName ?? DefaultName(options.ModelPath);
+        Loading = Task.Run(Load);
+    }
+
+    /// <summary>The name clients pass as "model".</summary>
+    public string ModelId { get; }
+    /// <summary>Completes when the model is loaded (or faults with the load error).</summary>
+    public Task Loading { get; }
+    /// <summary>The engine once loaded, else null.</summary>
+    public InferenceEngine? Engine => _engine;
+    /// <summary>The tokenizer once loaded.</summary>
+    public Tokenizer? Tokenizer { get; private set; }
+    /// <summary>The recognised chat template once loaded.</summary>
+    public ChatTemplate Template { get; private set; } = ChatTemplate.Plain;
+    /// <summary>The load error, if loading failed.</summary>
+    public string? LoadError { get; private set; }
+
+    private void Load()
+    {
+        try
+        {
+            _pool = new ComputePool(_options.Threads > 0 ? _options.Threads : Environment.ProcessorCount);
+            _loaded = ModelLoader.Load(_options.ModelPath, _pool);
+            Tokenizer = _loaded.RequireTokenizer();
+            Template = ChatTemplate.Recognise(ChatTemplateLoader.Read(_options.ModelPath));
+            var engine = _options.Engine;
+            if (engine.ContextLength > _loaded.Config.ContextLength) engine = engine with { ContextLength = _loaded.Config.ContextLength };
+            _engine = new InferenceEngine(_loaded.Model, Tokenizer, engine);
+        }
+        catch (Exception e)
+        {
+            LoadError = e.Message;
+            throw;
+        }
+    }
+
+    /// <summary>Token ids of a chat prompt and the ids that end the assistant's turn.</summary>
+    public (int[] Prompt, int[] StopTokenIds) EncodeChat(IReadOnlyList<ChatTurn> messages)
+    {
+        var tokenizer = Tokenizer ?? throw new InvalidOperationException("the model is still loading");
+        var ids = new List<int>();
+        if (!Template.WritesBeginningOfSequence && tokenizer.AddBeginningOfSequence && tokenizer.BeginningOfSequenceId is int bos) ids.Add(bos);
+        tokenizer.Encode(Template.Render(messages), ids, parseSpecialTokens: Template.Kind != ChatTemplateKind.Plain);
+        var stops = new List<int>();
+        foreach (string token in Template.EndOfTurnTokens) if (tokenizer.TryGetId(token, out int id)) stops.Add(id);
+        return (ids.ToArray(), stops.ToArray());
+    }
+
+    /// <summary>Token ids of a completion prompt, with the beginning-of-sequence token when the tokenizer asks for it.</summary>
+    public int[] EncodeText(string text)
+    {
+        var tokenizer = Tokenizer ?? throw new InvalidOperationException("the model is still loading");
+        var ids = new List<int>();
+        if (tokenizer.AddBeginningOfSequence && tokenizer.BeginningOfSequenceId is int bos) ids.Add(bos);
+        tokenizer.Encode(text, ids);
+        return ids.ToArray();
+    }
+
+    private static string DefaultName(string path)
+    {
+        string trimmed = path.TrimEnd('/', '\\');
+        string name = Path.GetFileName(trimmed);
+        return name.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) ? name[..^5] : name.Length > 0 ? name : "model";
+    }
+
+    /// <summary>Stops the engine and releases the model.</summary>
+    public void Dispose()
+    {
+        try { Loading.Wait(); } catch (AggregateException) { }
+        _engine?.Dispose();
+        _loaded?.Dispose();
+        _pool?.Dispose();
+    }
+}
