@@ -4,14 +4,17 @@ namespace Dclm.Tokenizers;
 /// Finds added tokens (control, unknown and user-defined pieces) inside raw text so they are emitted
 /// whole instead of being pre-tokenized. Matching is leftmost-longest, as Hugging Face's added
 /// vocabulary does; control and unknown tokens only count when special tokens are being parsed, while
-/// user-defined tokens (GPT-NeoX's runs of spaces, for example) always do.
+/// user-defined tokens (GPT-NeoX's runs of spaces, for example) always do. A token with
+/// <see cref="AddedTokenStrip"/> flags takes the whitespace beside it along (up to the previous match).
 /// </summary>
 internal sealed class AddedTokenMatcher
 {
     private readonly Node root = new();
+    private readonly IReadOnlyDictionary<int, AddedTokenStrip> strips;
 
-    public AddedTokenMatcher(IReadOnlyList<string> tokens, IReadOnlyList<TokenType> types)
+    public AddedTokenMatcher(IReadOnlyList<string> tokens, IReadOnlyList<TokenType> types, IReadOnlyDictionary<int, AddedTokenStrip> strips)
     {
+        this.strips = strips;
         for (int id = 0; id < tokens.Count; id++)
         {
             var type = types[id];
@@ -57,12 +60,25 @@ internal sealed class AddedTokenMatcher
         {
             if (TryMatchAt(text, position, includeSpecial, out int id, out int matchLength))
             {
-                if (position > textStart)
+                int start = position;
+                int end = position + matchLength;
+                if (strips.Count > 0 && strips.TryGetValue(id, out var strip))
                 {
-                    fragments.Add(new TextFragment(textStart, position - textStart, -1));
+                    while ((strip & AddedTokenStrip.Left) != 0 && start > textStart && char.IsWhiteSpace(text[start - 1]))
+                    {
+                        start--;
+                    }
+                    while ((strip & AddedTokenStrip.Right) != 0 && end < text.Length && char.IsWhiteSpace(text[end]))
+                    {
+                        end++;
+                    }
                 }
-                fragments.Add(new TextFragment(position, matchLength, id));
-                position += matchLength;
+                if (start > textStart)
+                {
+                    fragments.Add(new TextFragment(textStart, start - textStart, -1));
+                }
+                fragments.Add(new TextFragment(start, end - start, id));
+                position = end;
                 textStart = position;
             }
             else

@@ -42,7 +42,7 @@ public sealed class Tokenizer
         encoder = vocabulary.ModelKind == TokenizerModelKind.ByteLevelBpe
             ? new ByteLevelEncoder(vocabulary, tables)
             : new SentencePieceEncoder(vocabulary, tables);
-        addedTokens = new AddedTokenMatcher(vocabulary.Tokens, vocabulary.TokenTypes);
+        addedTokens = new AddedTokenMatcher(vocabulary.Tokens, vocabulary.TokenTypes, vocabulary.AddedTokenStrips);
         decodingTable = new TokenDecodingTable(vocabulary);
     }
 

@@ -14,7 +14,7 @@ namespace Dclm.Tokenizers;
 /// <remarks>
 /// Unsupported pipeline steps (Unigram or WordPiece models, lowercasing, BERT pre-tokenizers, ...) are
 /// rejected with an error rather than approximated, because a silently different split is worse than
-/// none. Added tokens' lstrip/rstrip/single_word options are not applied.
+/// none. Added tokens' lstrip/rstrip options are applied; single_word is not.
 /// </remarks>
 public static class TokenizerJsonLoader
 {
@@ -94,6 +94,7 @@ public static class TokenizerJsonLoader
             Tokens = tokens,
             TokenTypes = types,
             Merges = ReadMerges(model),
+            AddedTokenStrips = ReadAddedTokenStrips(root),
             PreTokenizer = pipeline.PreTokenizer,
             PreTokenizerPattern = pipeline.PreTokenizerPattern,
             NormalizeToNfc = pipeline.NormalizeToNfc,
@@ -195,6 +196,25 @@ public static class TokenizerJsonLoader
             }
         }
         return (tokens.Select(token => token!).ToArray(), types);
+    }
+
+    // The added tokens' lstrip/rstrip options (already validated by ReadTokens). single_word is not applied.
+    private static Dictionary<int, AddedTokenStrip> ReadAddedTokenStrips(JsonElement root)
+    {
+        var strips = new Dictionary<int, AddedTokenStrip>();
+        if (root.TryGetProperty("added_tokens", out var added) && added.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var token in added.EnumerateArray())
+            {
+                var strip = ((OptionalBool(token, "lstrip") ?? false) ? AddedTokenStrip.Left : AddedTokenStrip.None)
+                    | ((OptionalBool(token, "rstrip") ?? false) ? AddedTokenStrip.Right : AddedTokenStrip.None);
+                if (strip != AddedTokenStrip.None)
+                {
+                    strips[token.GetProperty("id").GetInt32()] = strip;
+                }
+            }
+        }
+        return strips;
     }
 
     private static MergePair[] ReadMerges(JsonElement model)

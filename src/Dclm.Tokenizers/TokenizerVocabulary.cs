@@ -7,6 +7,8 @@ namespace Dclm.Tokenizers;
 /// </summary>
 public sealed class TokenizerVocabulary
 {
+    private static readonly IReadOnlyDictionary<int, AddedTokenStrip> noStrips = new Dictionary<int, AddedTokenStrip>();
+
     /// <summary>Which BPE algorithm the pieces belong to.</summary>
     public required TokenizerModelKind ModelKind { get; init; }
 
@@ -24,6 +26,9 @@ public sealed class TokenizerVocabulary
 
     /// <summary>Merge rules in priority order; empty for a SentencePiece vocabulary merged by score.</summary>
     public IReadOnlyList<MergePair> Merges { get; init; } = [];
+
+    /// <summary>Added tokens that absorb neighbouring whitespace when matched in text, by id (usually empty).</summary>
+    public IReadOnlyDictionary<int, AddedTokenStrip> AddedTokenStrips { get; init; } = noStrips;
 
     /// <summary>How byte-level text is split before merging (ignored for SentencePiece).</summary>
     public PreTokenizerKind PreTokenizer { get; init; } = PreTokenizerKind.Gpt2;
@@ -97,6 +102,7 @@ public sealed class TokenizerVocabulary
             TokenTypes = types,
             Scores = scores,
             Merges = Merges,
+            AddedTokenStrips = AddedTokenStrips,
             PreTokenizer = PreTokenizer,
             PreTokenizerPattern = PreTokenizerPattern,
             NormalizeToNfc = NormalizeToNfc,
@@ -119,9 +125,9 @@ public sealed class TokenizerVocabulary
     /// </summary>
     public string? FindProblem()
     {
-        if (Tokens is null || TokenTypes is null || Scores is null || Merges is null)
+        if (Tokens is null || TokenTypes is null || Scores is null || Merges is null || AddedTokenStrips is null)
         {
-            return "the token list, token types, scores and merges must not be null";
+            return "the token list, token types, scores, merges and added-token strips must not be null";
         }
         int count = Tokens.Count;
         if (count == 0)
@@ -152,6 +158,13 @@ public sealed class TokenizerVocabulary
             if (id is int value && (value < 0 || value >= count))
             {
                 return $"the {name} id {value} is outside the vocabulary of {count} tokens";
+            }
+        }
+        foreach (int id in AddedTokenStrips.Keys)
+        {
+            if (id < 0 || id >= count || TokenTypes[id] is not (TokenType.Control or TokenType.UserDefined or TokenType.Unknown))
+            {
+                return $"whitespace stripping is set for id {id}, which is not an added token";
             }
         }
         if (AddBeginningOfSequence && BeginningOfSequenceId is null)

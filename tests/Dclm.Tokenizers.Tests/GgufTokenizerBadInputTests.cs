@@ -143,4 +143,19 @@ public class GgufTokenizerBadInputTests
         var error = Assert.Throws<ArgumentException>(() => new Tokenizer(vocabulary));
         Assert.Contains("there are 2 tokens but 1 token types", error.Message);
     }
+
+    [Fact]
+    public void PublicConstructorRejectsStrippingOnAnOrdinaryToken()
+    {
+        var vocabulary = new TokenizerVocabulary
+        {
+            ModelKind = TokenizerModelKind.SentencePieceBpe,
+            Tokens = ["<unk>", "a"],
+            TokenTypes = [TokenType.Unknown, TokenType.Normal],
+            Scores = [0f, -1f],
+            AddedTokenStrips = new Dictionary<int, AddedTokenStrip> { [1] = AddedTokenStrip.Left },
+        };
+        var error = Assert.Throws<ArgumentException>(() => new Tokenizer(vocabulary));
+        Assert.Contains("whitespace stripping is set for id 1, which is not an added token", error.Message);
+    }
 }

@@ -31,13 +31,7 @@ public class JsonVectorTests
     {
         // The Mistral tokenizer.json with its Prepend/Replace normalizer swapped for Metaspace("first"),
         // exactly as make-reference-ids.js swaps it for the JavaScript reference.
-        string json;
-        using (var file = File.OpenRead(Fixtures.Path("llama2.tokenizer.json.gz")))
-        using (var reader = new StreamReader(new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionMode.Decompress)))
-        {
-            json = reader.ReadToEnd();
-        }
-        var document = System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject();
+        var document = ReadFixtureJson("llama2");
         var metaspace = new System.Text.Json.Nodes.JsonObject
         {
             ["type"] = "Metaspace",
@@ -56,6 +50,40 @@ public class JsonVectorTests
         var tokenizer = Tokenizer.Load(path);
         Assert.Equal(DummyPrefixRule.TextStartWithoutSpace, tokenizer.Vocabulary.DummyPrefix);
         AssertEncodesLikeReference(tokenizer, "llama2-metaspace", parseSpecialTokens: true);
+    }
+
+    [Fact]
+    public void WhitespaceStrippingAddedTokensEncodeLikeTheReferenceTokenizer()
+    {
+        // Llama 3 with rstrip on <|begin_of_text|> and lstrip on <|end_of_text|>, as in make-reference-ids.js.
+        var document = ReadFixtureJson("llama3");
+        foreach (var token in document["added_tokens"]!.AsArray())
+        {
+            string content = (string)token!["content"]!;
+            if (content == "<|begin_of_text|>")
+            {
+                token["rstrip"] = true;
+            }
+            if (content == "<|end_of_text|>")
+            {
+                token["lstrip"] = true;
+            }
+        }
+        using var directory = new TempDirectory();
+        string path = directory.File("tokenizer.json");
+        File.WriteAllText(path, document.ToJsonString());
+
+        var tokenizer = Tokenizer.Load(path);
+        Assert.Equal(2, tokenizer.Vocabulary.AddedTokenStrips.Count);
+        Assert.Equal([128000, 9906, 128001], tokenizer.Encode("<|begin_of_text|>  Hello \t<|end_of_text|>", parseSpecialTokens: true));
+        AssertEncodesLikeReference(tokenizer, "llama3-strip", parseSpecialTokens: true);
+    }
+
+    private static System.Text.Json.Nodes.JsonObject ReadFixtureJson(string name)
+    {
+        using var file = File.OpenRead(Fixtures.Path(name + ".tokenizer.json.gz"));
+        using var reader = new StreamReader(new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionMode.Decompress));
+        return System.Text.Json.Nodes.JsonNode.Parse(reader.ReadToEnd())!.AsObject();
     }
 
     internal static IReadOnlyList<(string Text, int[] Ids)> ReferenceCases(string name) =>
