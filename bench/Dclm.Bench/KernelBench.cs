@@ -107,4 +107,43 @@ internal static unsafe class KernelBench
             NativeMemory.AlignedFree(scratch);
         }
     }
+
+    /// <summary>MatMul on one thread (thread CPU time) for 1 and 16 tokens: what the four-token tiles save per token.</summary>
+    public static void RunPrefill()
+    {
+        const int rows = 4096, columns = 4096;
+        using var pool = new ComputePool(1);
+        foreach (var type in new[] { GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.F16, GgmlType.BF16 })
+        {
+            long rowBytes = GgmlTypeInfo.ByteCount(type, columns);
+            byte* weight = (byte*)NativeMemory.AlignedAlloc((nuint)(rowBytes * rows), 64);
+            var random = new Random(1);
+            var values = new float[columns];
+            for (int r = 0; r < rows; r++)
+            {
+                for (int c = 0; c < columns; c++) values[c] = random.NextSingle() - 0.5f;
+                Quantizer.QuantizeRow(type, values, new Span<byte>(weight + r * rowBytes, (int)rowBytes));
+            }
+            var matrix = new WeightMatrix(weight, type, rows, columns);
+            var line = $"{GgmlTypeInfo.Name(type),-5}";
+            foreach (int tokens in new[] { 1, 16 })
+            {
+                var input = new float[tokens * columns];
+                for (int i = 0; i < input.Length; i++) input[i] = random.NextSingle() - 0.5f;
+                var output = new float[tokens * rows];
+                double best = double.MaxValue;
+                for (int round = 0; round < 4; round++)
+                {
+                    var watch = Stopwatch.StartNew();
+                    double cpuStart = ThreadClock.Milliseconds();
+                    int calls = 0;
+                    while (watch.ElapsedMilliseconds < 150) { MatMul.Multiply(input, tokens, matrix, output, pool); calls++; }
+                    best = Math.Min(best, (ThreadClock.Milliseconds() - cpuStart) / calls);
+                }
+                line += $"  {tokens,2} tokens {best,8:F3} cpu-ms ({best / tokens:F3} per token)";
+            }
+            Console.WriteLine(line);
+            NativeMemory.AlignedFree(weight);
+        }
+    }
 }

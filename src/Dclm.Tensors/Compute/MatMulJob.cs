@@ -88,73 +88,80 @@ internal sealed unsafe class MatMulJob : ComputeJob
 
     private void RunRows(int start, int end)
     {
-        int columns = weight.Columns, rows = weight.Rows;
-        long rowBytes = weight.RowBytes;
-        byte* data = weight.Data;
         switch (family)
         {
-            case Family.Float:
-            {
-                int first = 0;
-                if (floatTokens4 != null)
-                {
-                    float* results = stackalloc float[4];
-                    for (; first + 4 <= tokens; first += 4)
-                        for (int r = start; r < end; r++)
-                        {
-                            floatTokens4(input + (long)first * columns, columns, data + r * rowBytes, columns, results);
-                            for (int k = 0; k < 4; k++) output[(long)(first + k) * rows + r] = results[k];
-                        }
-                }
+            case Family.Float: RunFloatRows(start, end); break;
+            case Family.Q8: RunQ8Rows(start, end); break;
+            case Family.Q8K: RunQ8KRows(start, end); break;
+        }
+    }
+
+    /// <summary>Rows [start, end) for every token: four tokens at a time where a tile kernel exists, then the rest one by one.</summary>
+    private void RunFloatRows(int start, int end)
+    {
+        int columns = weight.Columns, rows = weight.Rows, first = 0;
+        long rowBytes = weight.RowBytes;
+        byte* data = weight.Data;
+        if (floatTokens4 != null)
+        {
+            float* results = stackalloc float[4];
+            for (; first + 4 <= tokens; first += 4)
                 for (int r = start; r < end; r++)
-                    for (int t = first; t < tokens; t++)
-                        output[(long)t * rows + r] = floatKernel(input + (long)t * columns, data + r * rowBytes, columns);
-                break;
-            }
-            case Family.Q8:
-            {
-                int first = 0;
-                if (q8Tokens4 != null)
                 {
-                    Q8Row* group = stackalloc Q8Row[4];
-                    float* results = stackalloc float[4];
-                    for (; first + 4 <= tokens; first += 4)
-                    {
-                        for (int k = 0; k < 4; k++) group[k] = Q8Activations.Row(activations, columns, first + k);
-                        for (int r = start; r < end; r++)
-                        {
-                            q8Tokens4(data + r * rowBytes, group, columns / 32, results);
-                            for (int k = 0; k < 4; k++) output[(long)(first + k) * rows + r] = results[k];
-                        }
-                    }
+                    floatTokens4(input + (long)first * columns, columns, data + r * rowBytes, columns, results);
+                    for (int k = 0; k < 4; k++) output[(long)(first + k) * rows + r] = results[k];
                 }
-                for (int r = start; r < end; r++)
-                    for (int t = first; t < tokens; t++)
-                        output[(long)t * rows + r] = q8Kernel(data + r * rowBytes, Q8Activations.Row(activations, columns, t), columns / 32);
-                break;
-            }
-            case Family.Q8K:
+        }
+        for (int r = start; r < end; r++)
+            for (int t = first; t < tokens; t++)
+                output[(long)t * rows + r] = floatKernel(input + (long)t * columns, data + r * rowBytes, columns);
+    }
+
+    private void RunQ8Rows(int start, int end)
+    {
+        int columns = weight.Columns, rows = weight.Rows, blocks = columns / 32, first = 0;
+        long rowBytes = weight.RowBytes;
+        byte* data = weight.Data;
+        if (q8Tokens4 != null)
+        {
+            Q8Row* group = stackalloc Q8Row[4];
+            float* results = stackalloc float[4];
+            for (; first + 4 <= tokens; first += 4)
             {
-                int first = 0;
-                if (q8KTokens4 != null)
-                {
-                    Q8KRow* group = stackalloc Q8KRow[4];
-                    float* results = stackalloc float[4];
-                    for (; first + 4 <= tokens; first += 4)
-                    {
-                        for (int k = 0; k < 4; k++) group[k] = Q8KActivations.Row(activations, columns, first + k);
-                        for (int r = start; r < end; r++)
-                        {
-                            q8KTokens4(data + r * rowBytes, group, columns / 256, results);
-                            for (int k = 0; k < 4; k++) output[(long)(first + k) * rows + r] = results[k];
-                        }
-                    }
-                }
+                for (int k = 0; k < 4; k++) group[k] = Q8Activations.Row(activations, columns, first + k);
                 for (int r = start; r < end; r++)
-                    for (int t = first; t < tokens; t++)
-                        output[(long)t * rows + r] = q8KKernel(data + r * rowBytes, Q8KActivations.Row(activations, columns, t), columns / 256);
-                break;
+                {
+                    q8Tokens4(data + r * rowBytes, group, blocks, results);
+                    for (int k = 0; k < 4; k++) output[(long)(first + k) * rows + r] = results[k];
+                }
             }
         }
+        for (int r = start; r < end; r++)
+            for (int t = first; t < tokens; t++)
+                output[(long)t * rows + r] = q8Kernel(data + r * rowBytes, Q8Activations.Row(activations, columns, t), blocks);
+    }
+
+    private void RunQ8KRows(int start, int end)
+    {
+        int columns = weight.Columns, rows = weight.Rows, superBlocks = columns / 256, first = 0;
+        long rowBytes = weight.RowBytes;
+        byte* data = weight.Data;
+        if (q8KTokens4 != null)
+        {
+            Q8KRow* group = stackalloc Q8KRow[4];
+            float* results = stackalloc float[4];
+            for (; first + 4 <= tokens; first += 4)
+            {
+                for (int k = 0; k < 4; k++) group[k] = Q8KActivations.Row(activations, columns, first + k);
+                for (int r = start; r < end; r++)
+                {
+                    q8KTokens4(data + r * rowBytes, group, superBlocks, results);
+                    for (int k = 0; k < 4; k++) output[(long)(first + k) * rows + r] = results[k];
+                }
+            }
+        }
+        for (int r = start; r < end; r++)
+            for (int t = first; t < tokens; t++)
+                output[(long)t * rows + r] = q8KKernel(data + r * rowBytes, Q8KActivations.Row(activations, columns, t), superBlocks);
     }
 }
