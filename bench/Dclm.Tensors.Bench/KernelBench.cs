@@ -4,7 +4,7 @@ using Dclm.Tensors;
 using Dclm.Tensors.Compute;
 using Dclm.Tensors.Quantization;
 
-namespace Dclm.Bench;
+namespace Dclm.Tensors.Bench;
 
 /// <summary>Each dot kernel alone, one thread, over a decode-sized matrix: isolates kernel speed from threading.</summary>
 internal static unsafe class KernelBench

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Dclm.Bench;
+namespace Dclm.Tensors.Bench;
 
 /// <summary>
 /// llama.cpp's own CPU dot-product kernels (ggml_get_type_traits_cpu) from the LLamaSharp.Backend.Cpu

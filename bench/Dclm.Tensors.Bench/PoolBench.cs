@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Dclm.Tensors.Compute;
 
-namespace Dclm.Bench;
+namespace Dclm.Tensors.Bench;
 
 /// <summary>The cost of one fork/join of an empty job, against Parallel.For over the same threads.</summary>
 internal static class PoolBench

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using Dclm.Tensors;
 using Dclm.Tensors.Compute;
 using Dclm.Tensors.Quantization;
-using Dclm.Bench;
+using Dclm.Tensors.Bench;
 
 // Decode-shaped (one token) and prefill-shaped (many tokens) products: time per call, weight bytes
 // streamed per second, and the ratio to llama.cpp's own kernels on one thread in this process.

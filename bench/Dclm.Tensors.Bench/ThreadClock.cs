@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Dclm.Bench;
+namespace Dclm.Tensors.Bench;
 
 /// <summary>
 /// CPU time of the calling thread (CLOCK_THREAD_CPUTIME_ID), so single-thread kernel timings stay
