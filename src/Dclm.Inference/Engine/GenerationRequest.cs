@@ -6,14 +6,17 @@ namespace Dclm.Inference.Engine;
 /// </summary>
 public sealed class GenerationRequest
 {
-    internal GenerationRequest(int[] prompt, SamplingOptions sampling)
+    internal GenerationRequest(int[] prompt, SamplingOptions sampling, int[] stopTokenIds)
     {
         Prompt = prompt;
         Sampling = sampling;
+        StopTokenIds = stopTokenIds;
     }
 
     /// <summary>Prompt token ids.</summary>
     public IReadOnlyList<int> Prompt { get; }
     /// <summary>How tokens are chosen, the token budget and the stop strings.</summary>
     public SamplingOptions Sampling { get; }
+    /// <summary>Tokens that end generation like end-of-sequence does (a chat template's end-of-turn token), not shown.</summary>
+    public IReadOnlyList<int> StopTokenIds { get; }
 }

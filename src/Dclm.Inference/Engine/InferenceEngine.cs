@@ -63,7 +63,7 @@ public sealed class InferenceEngine : IDisposable
     /// Checks a prompt and its sampling options against the engine's limits and returns the trusted
     /// request; throws <see cref="RequestValidationException"/> naming the field at fault.
     /// </summary>
-    public GenerationRequest CreateRequest(IReadOnlyList<int> prompt, SamplingOptions sampling)
+    public GenerationRequest CreateRequest(IReadOnlyList<int> prompt, SamplingOptions sampling, IReadOnlyList<int>? stopTokenIds = null)
     {
         if (prompt.Count == 0) throw new RequestValidationException("prompt", "the prompt must hold at least one token");
         foreach (int id in prompt)
@@ -73,7 +73,7 @@ public sealed class InferenceEngine : IDisposable
         catch (ArgumentOutOfRangeException e) { throw new RequestValidationException("sampling", e.ParamName ?? e.Message); }
         if ((long)prompt.Count + sampling.MaxTokens > ContextLength)
             throw new RequestValidationException("max_tokens", $"the prompt's {prompt.Count} tokens plus max_tokens {sampling.MaxTokens} exceed the context of {ContextLength} tokens");
-        return new GenerationRequest(prompt.ToArray(), sampling);
+        return new GenerationRequest(prompt.ToArray(), sampling, stopTokenIds?.ToArray() ?? []);
     }
 
     /// <summary>
@@ -218,7 +218,11 @@ public sealed class InferenceEngine : IDisposable
     {
         var options = sequence.Request.Sampling;
         int next = sequence.Sampler.Sample(logits, CollectionsMarshal.AsSpan(sequence.Tokens));
-        if (options.StopAtEndOfSequence && next == _tokenizer?.EndOfSequenceId) { Finish(sequence, FinishReason.Stop); return; }
+        if ((options.StopAtEndOfSequence && next == _tokenizer?.EndOfSequenceId) || sequence.Request.StopTokenIds.Contains(next))
+        {
+            Finish(sequence, FinishReason.Stop);
+            return;
+        }
         sequence.Tokens.Add(next);
         string text = sequence.Decoder is null ? "" : sequence.Stops.Push(sequence.Decoder.Append(next));
         sequence.Output.Writer.TryWrite(new GenerationUpdate(next, text, FinishReason.None, null));

@@ -1,0 +1,133 @@
+using Dclm.Checkpoints;
+using Dclm.Inference;
+using Dclm.Inference.Engine;
+
+namespace Dclm.Server.Tests;
+
+/// <summary>The batching engine against the single-sequence reference generator on the same model.</summary>
+public sealed class EngineTests : IDisposable
+{
+    private static readonly string[] Prompts =
+    [
+        "The quick brown fox", "Once upon a time, in a land far away,", "def fibonacci(n):", "1, 2, 3, 4,",
+        "Paris is the capital of", "In 1969 the first", "The weather today is", "Q: What is two plus two?\nA:",
+    ];
+
+    private readonly LoadedModel _loaded = ModelLoader.Load(TinyModel.Path);
+
+    private (string Text, List<int> Tokens) Reference(int[] prompt, SamplingOptions options)
+    {
+        var generator = new TextGenerator(_loaded.Model, _loaded.Tokenizer!);
+        string text = string.Concat(generator.Generate(prompt, options).Select(c => c.Text));
+        return (text, [.. generator.GeneratedTokens]);
+    }
+
+    private int[] Encode(string text) => _loaded.Tokenizer!.Encode(text);
+
+    [Fact]
+    public async Task EightConcurrentGreedyRequestsEqualEachRunAlone()
+    {
+        var options = SamplingOptions.Greedy with { MaxTokens = 24 };
+        var expected = Prompts.Select(p => Reference(Encode(p), options)).ToArray();
+        Assert.All(expected, e => Assert.True(e.Tokens.Count > 4, "the reference stops too early to compare"));
+        using var engine = new InferenceEngine(_loaded.Model, _loaded.Tokenizer, new EngineOptions { MaxRunningSequences = 8, StepTokenBudget = 16 });
+        var results = await Task.WhenAll(Prompts.Select(p => engine.Submit(engine.CreateRequest(Encode(p), options)).CollectAsync()));
+        for (int i = 0; i < Prompts.Length; i++)
+        {
+            Assert.Equal(expected[i].Tokens, results[i].TokenIds);
+            Assert.Equal(expected[i].Text, results[i].Text);
+        }
+        Assert.True(engine.Statistics.Steps < Prompts.Length * 24, $"{engine.Statistics.Steps} steps: the requests were not batched");
+    }
+
+    [Fact]
+    public async Task SeededSamplingEqualsTheSameRequestRunAlone()
+    {
+        var options = new SamplingOptions { Temperature = 0.9f, TopK = 40, TopP = 0.95f, MinP = 0.02f, MaxTokens = 20 };
+        var seeded = Prompts.Take(4).Select((p, i) => (Prompt: Encode(p), Options: options with { Seed = (ulong)(100 + i) })).ToArray();
+        var expected = seeded.Select(s => Reference(s.Prompt, s.Options)).ToArray();
+        using var engine = new InferenceEngine(_loaded.Model, _loaded.Tokenizer, new EngineOptions { MaxRunningSequences = 4 });
+        var results = await Task.WhenAll(seeded.Select(s => engine.Submit(engine.CreateRequest(s.Prompt, s.Options)).CollectAsync()));
+        for (int i = 0; i < seeded.Length; i++) Assert.Equal(expected[i].Tokens, results[i].TokenIds);
+    }
+
+    [Fact]
+    public async Task ASecondTurnReusesTheFirstTurnsKeysAndValues()
+    {
+        var options = SamplingOptions.Greedy with { MaxTokens = 12 };
+        using var engine = new InferenceEngine(_loaded.Model, _loaded.Tokenizer, new EngineOptions { MaxRunningSequences = 2 });
+        int[] first = Encode("User: tell me a story about a dragon\nAssistant:");
+        var turn1 = await engine.Submit(engine.CreateRequest(first, options)).CollectAsync();
+        Assert.Equal(0, turn1.Usage.CachedTokens);
+        int[] second = [.. first, .. turn1.TokenIds, .. Encode("\nUser: and then?\nAssistant:")];
+        long prefillBefore = engine.Statistics.PrefillTokens;
+        var turn2 = await engine.Submit(engine.CreateRequest(second, options)).CollectAsync();
+
+        // Every token the first turn computed (its prompt and all but the last generated token) is reused.
+        Assert.Equal(first.Length + turn1.TokenIds.Count - 1, turn2.Usage.CachedTokens);
+        Assert.True(engine.Statistics.PrefillTokens - prefillBefore < second.Length - turn2.Usage.CachedTokens + 1);
+        Assert.Equal(turn2.Usage.CachedTokens, engine.Statistics.PrefixCacheHitTokens);
+        Assert.Equal(Reference(second, options).Tokens, turn2.TokenIds);
+    }
+
+    [Fact]
+    public async Task AShortKvPoolPreemptsAndStillGivesTheSameOutputs()
+    {
+        var options = SamplingOptions.Greedy with { MaxTokens = 40 };
+        var expected = Prompts.Take(6).Select(p => Reference(Encode(p), options)).ToArray();
+        // 12 blocks of 8 positions: room for about two of the six 45-to-55-token sequences at once.
+        using var engine = new InferenceEngine(_loaded.Model, _loaded.Tokenizer,
+            new EngineOptions { MaxRunningSequences = 6, BlockSize = 8, KvBlocks = 12, ContextLength = 96, PrefixCacheEntries = 2 });
+        var results = await Task.WhenAll(Prompts.Take(6).Select(p => engine.Submit(engine.CreateRequest(Encode(p), options)).CollectAsync()));
+        for (int i = 0; i < results.Length; i++) Assert.Equal(expected[i].Tokens, results[i].TokenIds);
+        Assert.True(engine.Statistics.Preemptions > 0, "the pool was never short");
+    }
+
+    [Fact]
+    public async Task CancellingARequestEndsItsSequenceAndFreesItsSlot()
+    {
+        using var engine = new InferenceEngine(_loaded.Model, _loaded.Tokenizer, new EngineOptions { MaxRunningSequences = 2, PrefixCacheEntries = 0 });
+        using var cancel = new CancellationTokenSource();
+        var stream = engine.Submit(engine.CreateRequest(Encode("Count forever:"), SamplingOptions.Greedy with { MaxTokens = 400 }), cancel.Token);
+        int seen = 0;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+        {
+            await foreach (var update in stream)
+                if (++seen == 3) cancel.Cancel();
+        });
+        var after = await engine.Submit(engine.CreateRequest(Encode("Hello"), SamplingOptions.Greedy with { MaxTokens = 3 })).CollectAsync();
+        Assert.Equal(3, after.TokenIds.Count);
+        Assert.Equal(0, engine.Statistics.RunningSequences);
+        Assert.Equal(0, engine.Statistics.UsedBlocks);
+    }
+
+    [Fact]
+    public void RequestsBeyondTheContextOrVocabularyAreRefusedByName()
+    {
+        using var engine = new InferenceEngine(_loaded.Model, _loaded.Tokenizer, new EngineOptions { ContextLength = 64 });
+        var tooLong = Assert.Throws<RequestValidationException>(() => engine.CreateRequest(new int[60], SamplingOptions.Greedy with { MaxTokens = 5 }));
+        Assert.Equal("max_tokens", tooLong.Field);
+        Assert.Equal("prompt", Assert.Throws<RequestValidationException>(() => engine.CreateRequest([], SamplingOptions.Greedy)).Field);
+        Assert.Equal("prompt", Assert.Throws<RequestValidationException>(() => engine.CreateRequest([50432], SamplingOptions.Greedy)).Field);
+    }
+
+    [Fact]
+    public async Task AFullQueueRefusesInsteadOfGrowing()
+    {
+        using var engine = new InferenceEngine(_loaded.Model, _loaded.Tokenizer, new EngineOptions { MaxRunningSequences = 1, MaxWaitingRequests = 2 });
+        using var cancel = new CancellationTokenSource();
+        var request = engine.CreateRequest(Encode("Hello there"), SamplingOptions.Greedy with { MaxTokens = 200 });
+        var accepted = new List<GenerationStream>();
+        Exception? refusal = null;
+        for (int i = 0; i < 10 && refusal is null; i++)
+        {
+            try { accepted.Add(engine.Submit(request, cancel.Token)); }
+            catch (EngineBusyException e) { refusal = e; }
+        }
+        Assert.NotNull(refusal);
+        Assert.InRange(accepted.Count, 2, 3);
+        cancel.Cancel();
+    }
+
+    public void Dispose() => _loaded.Dispose();
+}
