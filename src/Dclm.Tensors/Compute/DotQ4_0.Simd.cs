@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using X86 = System.Runtime.Intrinsics.X86;
 using Dclm.Tensors.Numerics;
 
 namespace Dclm.Tensors.Compute;
@@ -75,8 +76,8 @@ internal static unsafe partial class DotQ4_0
         Vector128<byte> low = Vector128.Create((byte)0x0F);
         Vector128<byte> packed = Vector128.Load(weight + 2);
         Vector256<byte> nibbles = Vector256.Create(packed & low, (packed.AsUInt16() >> 4).AsByte() & low);
-        Vector256<int> sums = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(
-            System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(nibbles, Vector256.Load(activation.Quants + b * 32)), ones)
+        Vector256<int> sums = X86.Avx2.MultiplyAddAdjacent(
+            X86.Avx2.MultiplyAddAdjacent(nibbles, Vector256.Load(activation.Quants + b * 32)), ones)
             - Vector256.Load(activation.NibbleOffsets + b * 8);
         float scale = HalfTable.ToSingle(*(ushort*)weight) * activation.Scales[b];
         return Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(sums), Vector256.Create(scale), accumulator);

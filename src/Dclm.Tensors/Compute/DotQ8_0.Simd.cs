@@ -1,5 +1,6 @@
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using X86 = System.Runtime.Intrinsics.X86;
 using Dclm.Tensors.Numerics;
 
 namespace Dclm.Tensors.Compute;
@@ -68,8 +69,8 @@ internal static unsafe partial class DotQ8_0
     private static Vector256<float> Step(byte* weight, sbyte* a, float activationScale, Vector256<short> ones, Vector256<float> accumulator)
     {
         Vector256<sbyte> w = Vector256.Load((sbyte*)weight + 2);
-        Vector256<int> sums = System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(
-            System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(System.Runtime.Intrinsics.X86.Avx2.Abs(w), System.Runtime.Intrinsics.X86.Avx2.Sign(Vector256.Load(a), w)), ones);
+        Vector256<int> sums = X86.Avx2.MultiplyAddAdjacent(
+            X86.Avx2.MultiplyAddAdjacent(X86.Avx2.Abs(w), X86.Avx2.Sign(Vector256.Load(a), w)), ones);
         float scale = HalfTable.ToSingle(*(ushort*)weight) * activationScale;
         return Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(sums), Vector256.Create(scale), accumulator);
     }
