@@ -57,7 +57,11 @@ public static class GgufTokenizerLoader
         };
     }
 
-    /// <summary>Maps llama.cpp's pre-tokenizer names onto the patterns implemented here.</summary>
+    /// <summary>
+    /// Maps llama.cpp's pre-tokenizer names onto the patterns implemented here. llama.cpp writes "default"
+    /// for byte-level vocabularies it does not recognise and then splits with a stack of four patterns; here
+    /// it means GPT-2's pattern, the Hugging Face ByteLevel default, which is what such files were trained with.
+    /// </summary>
     internal static PreTokenizerKind PreTokenizerFor(string path, string? name) => name switch
     {
         null or "default" or "gpt-2" or "gpt2" or "gpt-neox" or "mpt" or "olmo" or "jais" => PreTokenizerKind.Gpt2,
