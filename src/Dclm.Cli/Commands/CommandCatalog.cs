@@ -13,6 +13,8 @@ internal static class CommandCatalog
         yield return GenerateCommand.Create();
         yield return TokenizeCommand.Create();
         yield return ConvertCommand.Create();
+        yield return EvalCommand.Create();
+        yield return PerplexityCommand.Create();
         yield return BenchCommand.Create();
         yield return TrainCommand.Create();
     }

@@ -1,0 +1,91 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Dclm.Checkpoints;
+using Dclm.Eval;
+using Dclm.Eval.Code;
+using Dclm.Eval.Reports;
+using Dclm.Eval.Runners;
+using Dclm.Eval.Tasks;
+using Spectre.Console;
+
+namespace Dclm.Cli.Commands;
+
+/// <summary>`dclm eval`: run benchmark tasks and print DCLM-style scores.</summary>
+internal static class EvalCommand
+{
+    public static Command Create()
+    {
+        var model = ModelOptions.Model(required: false);
+        var tasks = new Option<string[]>("--tasks") { Description = "task files (.jsonl, .jsonl.gz), suite files (.yaml) or shipped suite names (shipped, ham_exam, lambada_moby_dick, humaneval), comma-separated or repeated", Required = true };
+        var shots = new Option<int?>("--shots") { Description = "few-shot examples per question (overrides the suite)" };
+        var limit = new Option<int?>("--limit") { Description = "evaluate only the first N items of each task" };
+        var output = new Option<string?>("--output") { Description = "write the JSON report here (and a Markdown table beside it, .md)" };
+        var canonical = new Option<bool>("--use-canonical-solutions") { Description = "code tasks: run the canonical solutions (checks the harness and sandbox; no model needed)" };
+        var samples = new Option<int?>("--samples") { Description = "code tasks: completions per problem (n of pass@k)" };
+        var passAtK = new Option<int[]>("--pass-at-k") { Description = "code tasks: k values of pass@k (repeatable)", AllowMultipleArgumentsPerToken = true };
+        var timeout = new Option<double>("--timeout") { Description = "code tasks: seconds each program may run", DefaultValueFactory = _ => 10 };
+        var seed = new Option<ulong>("--seed") { Description = "seed for sampled completions", DefaultValueFactory = _ => 42UL };
+        var tasksDirectory = new Option<string?>("--tasks-dir") { Description = "where shipped suites live (default: beside the program, $DCLM_TASKS, or ./tasks)" };
+        var threads = ModelOptions.Threads();
+        var command = new Command("eval", "Evaluate a model on multiple-choice, schema, language-modelling, generation and code tasks")
+        {
+            model, tasks, shots, limit, output, canonical, samples, passAtK, timeout, seed, tasksDirectory, threads,
+        };
+        command.SetAction((parse, cancellation) => CliErrors.RunAsync(() =>
+        {
+            var specs = TaskCatalog.Resolve(parse.GetValue(tasks)!, parse.GetValue(tasksDirectory));
+            specs = specs.Select(s => Override(s, parse.GetValue(shots), parse.GetValue(samples), parse.GetValue(passAtK))).ToArray();
+            var options = new EvalOptions
+            {
+                Limit = parse.GetValue(limit), Seed = parse.GetValue(seed), UseCanonicalSolutions = parse.GetValue(canonical),
+                Sandbox = new SandboxOptions { TimeLimit = TimeSpan.FromSeconds(parse.GetValue(timeout)) },
+            };
+            string? modelPath = parse.GetValue(model);
+            using var pool = new Tensors.Compute.ComputePool(Math.Max(1, parse.GetValue(threads)));
+            using var loaded = modelPath is null ? null : ModelLoader.Load(modelPath, pool);
+            if (loaded is null && !(options.UseCanonicalSolutions && specs.All(IsCode)))
+                throw new ArgumentException("--model is required (only code tasks with --use-canonical-solutions run without one)");
+            var evaluator = new Evaluator(loaded?.Model, loaded?.RequireTokenizer(), options);
+            var clock = Stopwatch.StartNew();
+            var report = evaluator.RunAll(specs, modelPath, spec => Console.Error.WriteLine($"running {spec.Label} ({spec.DatasetPath}, {spec.Shots}-shot)"), cancellation);
+            PrintTable(report);
+            Console.WriteLine($"{report.Tasks.Sum(t => t.Items)} items in {clock.Elapsed.TotalSeconds:F1} s");
+            if (parse.GetValue(output) is string path)
+            {
+                var (json, markdown) = ReportWriter.Write(report, path);
+                Console.WriteLine($"wrote {json} and {markdown}");
+            }
+            return Task.FromResult(0);
+        }));
+        return command;
+    }
+
+    private static bool IsCode(TaskSpec spec) => spec.Kind == TaskKind.Code || (spec.Kind is null && TaskFileReader.Read(spec.DatasetPath).Kind == TaskKind.Code);
+
+    private static TaskSpec Override(TaskSpec spec, int? shots, int? samples, int[]? passAtK)
+    {
+        if (shots is int k) spec = spec with { Shots = k };
+        if (samples is int n) spec = spec with { Samples = n, PassAtK = spec.PassAtK.Where(x => x <= n).DefaultIfEmpty(1).ToArray() };
+        if (passAtK is { Length: > 0 }) spec = spec with { PassAtK = passAtK };
+        return spec.Validate();
+    }
+
+    private static void PrintTable(EvalReport report)
+    {
+        var table = new Table().Title($"dclm eval: {Markup.Escape(report.Model ?? "canonical solutions (no model)")}");
+        foreach (var column in new[] { "task", "kind", "shots", "items", "metric", "score", "random", "centred", "items/s", "passes" }) table.AddColumn(column);
+        foreach (var t in report.Tasks)
+        {
+            table.AddRow(Markup.Escape(t.Label), TaskKinds.Name(t.Kind), t.Shots.ToString(), t.Items.ToString(), Markup.Escape(t.PrimaryMetric),
+                t.Accuracy.ToString("F4"), t.RandomBaseline.ToString("F4"), t.CenteredAccuracy.ToString("F4"), t.ItemsPerSecond.ToString("F1"),
+                t.BatchedPasses > 0 ? $"{t.BatchedPasses} ({(double)t.BatchedPasses / t.Items:F2}/item)" : "-");
+        }
+        table.Caption($"CORE-style aggregate (mean centred accuracy over {report.Tasks.Count} task(s)): {report.Core:F4}");
+        // Piped output has no terminal width; keep rows whole for logs and scripts.
+        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 240;
+        AnsiConsole.Write(table);
+        foreach (var t in report.Tasks.Where(t => t.Metrics.Count > 1))
+            Console.WriteLine($"{t.Label}: {string.Join(", ", t.Metrics.Select(m => $"{m.Key} {m.Value:F4}"))}");
+        if (report.Sandbox is not null) Console.WriteLine($"sandbox: {report.Sandbox}");
+    }
+}

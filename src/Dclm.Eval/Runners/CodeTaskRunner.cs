@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using Dclm.Eval.Code;
+using Dclm.Eval.Prompting;
+using Dclm.Eval.Reports;
+using Dclm.Eval.Tasks;
+using Dclm.Inference;
+using Dclm.Models;
+
+namespace Dclm.Eval.Runners;
+
+/// <summary>
+/// HumanEval-style code tasks: n completions per problem (sampled at the task's temperature with
+/// HumanEval's stop sequences, or the canonical solution), each run with the problem's tests in the
+/// sandbox, scored with the unbiased pass@k estimator averaged over problems.
+/// </summary>
+internal static class CodeTaskRunner
+{
+    /// <summary>llm-foundry's slack on top of the longest canonical solution.</summary>
+    private const int AnswerBuffer = 10;
+
+    public static TaskResult Run(TaskSpec spec, IReadOnlyList<TaskItem> items, int count, DecoderModel? model, PromptEncoder? encoder,
+        PythonSandbox sandbox, EvalOptions options, CancellationToken cancellation)
+    {
+        var clock = Stopwatch.StartNew();
+        var problems = items.Take(count).Cast<CodeItem>().ToArray();
+        int samples = options.UseCanonicalSolutions ? 1 : spec.Samples;
+        var ks = options.UseCanonicalSolutions ? [1] : spec.PassAtK;
+        var completions = options.UseCanonicalSolutions
+            ? problems.Select(p => new[] { p.CanonicalSolution }).ToArray()
+            : Generate(spec, items, problems, samples, model ?? throw new ArgumentException("code tasks need --model (or --use-canonical-solutions)"),
+                encoder ?? throw new ArgumentException("code tasks need a model with a tokenizer"), options, cancellation);
+
+        var jobs = problems.SelectMany((p, i) => completions[i].Select((c, s) => (Problem: i, Sample: s, Program: HumanEvalProgram.Build(p.Prompt, c, p.Test, p.EntryPoint)))).ToArray();
+        var outcomes = new SandboxResult[jobs.Length];
+        int done = 0;
+        Parallel.For(0, jobs.Length, new ParallelOptions { MaxDegreeOfParallelism = options.SandboxParallelism, CancellationToken = cancellation }, j =>
+        {
+            outcomes[j] = sandbox.Run(jobs[j].Program, cancellation);
+            options.Progress?.Invoke(Interlocked.Increment(ref done), jobs.Length);
+        });
+
+        var results = new List<ItemResult>(problems.Length);
+        var metrics = ks.Distinct().ToDictionary(k => $"pass@{k}", _ => 0.0);
+        for (int i = 0; i < problems.Length; i++)
+        {
+            var mine = Enumerable.Range(0, jobs.Length).Where(j => jobs[j].Problem == i).Select(j => outcomes[j]).ToArray();
+            int passed = mine.Count(o => o.Outcome == SandboxOutcome.Passed);
+            foreach (int k in ks.Distinct()) metrics[$"pass@{k}"] += PassAtK.Estimate(samples, passed, k) / problems.Length;
+            results.Add(new ItemResult
+            {
+                Id = problems[i].Id, Correct = passed > 0, Passed = passed, Samples = samples, Output = completions[i][0],
+                Outcomes = mine.Select(Describe).ToArray(),
+            });
+        }
+        return new TaskResult
+        {
+            Label = spec.Label, Kind = TaskKind.Code, DatasetPath = spec.DatasetPath, Shots = spec.Shots, Items = results.Count,
+            PrimaryMetric = $"pass@{ks[0]}", Metrics = metrics, RandomBaseline = spec.RandomBaseline ?? 0,
+            Seconds = clock.Elapsed.TotalSeconds, ItemResults = results,
+        };
+    }
+
+    private static string Describe(SandboxResult result) => result.Outcome switch
+    {
+        SandboxOutcome.Passed => "passed",
+        SandboxOutcome.TimedOut => "timed out",
+        _ => "failed: " + LastLine(result.Error),
+    };
+
+    private static string LastLine(string text)
+    {
+        var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return lines.Length == 0 ? $"exit code without output" : lines[^1];
+    }
+
+    private static string[][] Generate(TaskSpec spec, IReadOnlyList<TaskItem> items, CodeItem[] problems, int samples, DecoderModel model,
+        PromptEncoder encoder, EvalOptions options, CancellationToken cancellation)
+    {
+        var builder = new PromptBuilder(spec, items);
+        var generator = new TextGenerator(model, encoder.Tokenizer);
+        int longest = items.Cast<CodeItem>().Max(p => encoder.Tokenizer.Encode(p.CanonicalSolution).Length);
+        var completions = new string[problems.Length][];
+        for (int i = 0; i < problems.Length; i++)
+        {
+            // Code keeps its whitespace: the prompt is used as written, after any prompt string and shots.
+            string preamble = builder.Preamble(i);
+            string context = (preamble.Length > 0 ? spec.ExampleDelimiter : "") + spec.Prelimiter + problems[i].Prompt;
+            var prompt = encoder.Context(preamble, context, strip: false);
+            int maxTokens = Math.Min(longest + AnswerBuffer, model.Config.ContextLength - prompt.Length);
+            if (maxTokens < 1) throw new ArgumentException($"problem {problems[i].Id}: the prompt of {prompt.Length} tokens leaves no room in the context of {model.Config.ContextLength}");
+            completions[i] = new string[samples];
+            for (int s = 0; s < samples; s++)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                var sampling = new SamplingOptions
+                {
+                    Temperature = spec.Temperature, TopK = 50, TopP = 1, MinP = 0, MaxTokens = maxTokens,
+                    Seed = options.Seed + (ulong)(i * 1000 + s), StopStrings = HumanEvalProgram.StopSequences,
+                };
+                string text = string.Concat(generator.Generate(prompt, sampling, cancellation).Select(c => c.Text));
+                completions[i][s] = HumanEvalProgram.Truncate(text);
+            }
+        }
+        return completions;
+    }
+}

@@ -1,0 +1,49 @@
+using System.Diagnostics;
+using Dclm.Eval.Prompting;
+using Dclm.Eval.Reports;
+using Dclm.Eval.Scoring;
+using Dclm.Eval.Tasks;
+using Dclm.Inference;
+using Dclm.Models;
+
+namespace Dclm.Eval.Runners;
+
+/// <summary>
+/// Generation tasks with answers: greedy generation until a stop string or the longest answer's token
+/// count (plus 10 with chain of thought, as llm-foundry), then a normalised prefix match against the
+/// answer and its aliases.
+/// </summary>
+internal static class GenerationRunner
+{
+    public static TaskResult Run(TaskSpec spec, IReadOnlyList<TaskItem> items, int count, DecoderModel model, PromptEncoder encoder, EvalOptions options, CancellationToken cancellation)
+    {
+        var builder = new PromptBuilder(spec, items);
+        var generator = new TextGenerator(model, encoder.Tokenizer);
+        int longest = items.OfType<GenerationItem>().SelectMany(g => g.Aliases.Append(g.Answer)).Max(a => encoder.Tokenizer.Encode(a, addSpecialTokens: true).Length);
+        int maxTokens = Math.Max(1, longest + (spec.ChainOfThoughtDelimiter.Length > 0 ? 10 : 0));
+        var results = new List<ItemResult>(count);
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < count; i++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            var item = (GenerationItem)items[i];
+            string preamble = builder.Preamble(i);
+            var prompt = encoder.Context(preamble, builder.Context(item, preamble), spec.StripData);
+            int room = model.Config.ContextLength - maxTokens;
+            if (prompt.Length > room) prompt = prompt[^Math.Max(1, room)..];
+            var sampling = SamplingOptions.Greedy with { MaxTokens = maxTokens, StopStrings = spec.StopStrings };
+            string output = string.Concat(generator.Generate(prompt, sampling, cancellation).Select(c => c.Text));
+            string answer = spec.ChainOfThoughtDelimiter.Length > 0 ? output.Split(spec.ChainOfThoughtDelimiter)[^1] : output;
+            bool correct = AnswerNormalizer.Matches(answer, item.Aliases.Append(item.Answer), spec.NormalizeAnswers);
+            results.Add(new ItemResult { Id = item.Id, Correct = correct, Expected = item.Answer, Output = output });
+            options.Progress?.Invoke(i + 1, count);
+        }
+        return new TaskResult
+        {
+            Label = spec.Label, Kind = TaskKind.Generation, DatasetPath = spec.DatasetPath, Shots = spec.Shots,
+            Items = results.Count, PrimaryMetric = "exact_match",
+            Metrics = new Dictionary<string, double> { ["exact_match"] = results.Count == 0 ? 0 : results.Count(r => r.Correct) / (double)results.Count },
+            RandomBaseline = spec.RandomBaseline ?? 0, Seconds = clock.Elapsed.TotalSeconds, ItemResults = results,
+        };
+    }
+}

@@ -1,0 +1,127 @@
+using YamlDotNet.Core;
+using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.NamingConventions;
+
+namespace Dclm.Eval.Tasks;
+
+/// <summary>
+/// Turns what users pass to <c>--tasks</c> into task specs: a JSONL task file (kind inferred), a YAML
+/// suite in llm-foundry's <c>icl_tasks</c> layout (as DCLM's eval configs are written), or the name of a
+/// suite shipped in the tasks directory (e.g. "humaneval", "shipped").
+/// </summary>
+public static class TaskCatalog
+{
+    /// <summary>The shipped tasks directory: $DCLM_TASKS, next to the program, or a "tasks" folder above the working directory.</summary>
+    public static string? FindTasksDirectory()
+    {
+        if (Environment.GetEnvironmentVariable("DCLM_TASKS") is { Length: > 0 } fromEnvironment && Directory.Exists(fromEnvironment)) return fromEnvironment;
+        string beside = Path.Combine(AppContext.BaseDirectory, "tasks");
+        if (Directory.Exists(beside)) return beside;
+        for (var directory = new DirectoryInfo(Environment.CurrentDirectory); directory is not null; directory = directory.Parent)
+        {
+            string candidate = Path.Combine(directory.FullName, "tasks");
+            if (File.Exists(Path.Combine(candidate, "shipped.yaml"))) return candidate;
+        }
+        return null;
+    }
+
+    /// <summary>Resolves each comma-separated entry of <paramref name="entries"/>.</summary>
+    public static IReadOnlyList<TaskSpec> Resolve(IEnumerable<string> entries, string? tasksDirectory = null)
+    {
+        var specs = new List<TaskSpec>();
+        foreach (var entry in entries.SelectMany(e => e.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
+        {
+            if (File.Exists(entry))
+            {
+                specs.AddRange(IsYaml(entry) ? ReadSuite(entry) : [new TaskSpec { Label = LabelOf(entry), DatasetPath = entry }]);
+                continue;
+            }
+            string? directory = tasksDirectory ?? FindTasksDirectory();
+            string? suite = directory is null ? null : new[] { ".yaml", ".yml" }.Select(e => Path.Combine(directory, entry + e)).FirstOrDefault(File.Exists);
+            if (suite is null)
+                throw new FileNotFoundException($"--tasks: '{entry}' is neither a task file nor a suite name" + (directory is null ? " (no tasks directory found; set DCLM_TASKS)" : $" in {directory} ({string.Join(", ", Directory.GetFiles(directory, "*.yaml").Select(Path.GetFileNameWithoutExtension).Order())})"));
+            specs.AddRange(ReadSuite(suite));
+        }
+        return specs.Select(s => s.Validate()).ToArray();
+    }
+
+    /// <summary>Reads an llm-foundry-style suite: <c>icl_tasks:</c> with label, dataset_uri, num_fewshot, icl_task_type and prompt settings.</summary>
+    public static IReadOnlyList<TaskSpec> ReadSuite(string path)
+    {
+        SuiteFile? suite;
+        try
+        {
+            var deserializer = new DeserializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance).IgnoreUnmatchedProperties().Build();
+            suite = deserializer.Deserialize<SuiteFile>(File.ReadAllText(path));
+        }
+        catch (YamlException e) { throw new InvalidDataException($"{path}: not a valid suite ({e.Message})"); }
+        if (suite?.IclTasks is not { Count: > 0 }) throw new InvalidDataException($"{path}: has no icl_tasks");
+        string baseDirectory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        var specs = new List<TaskSpec>();
+        for (int i = 0; i < suite.IclTasks.Count; i++)
+        {
+            var task = suite.IclTasks[i];
+            string where = $"{path}: icl_tasks[{i}]";
+            if (string.IsNullOrWhiteSpace(task.DatasetUri)) throw new InvalidDataException($"{where}: dataset_uri is missing");
+            string dataset = new[] { Path.Combine(baseDirectory, task.DatasetUri), task.DatasetUri }.FirstOrDefault(File.Exists)
+                ?? throw new FileNotFoundException($"{where}: dataset {task.DatasetUri} not found beside the suite or in the working directory");
+            TaskKind? kind;
+            try { kind = task.IclTaskType is null ? null : TaskKinds.Parse(task.IclTaskType); }
+            catch (FormatException e) { throw new InvalidDataException($"{where}: {e.Message}"); }
+            var shots = task.NumFewshot is { Count: > 0 } ? task.NumFewshot : [0];
+            foreach (int k in shots)
+            {
+                string label = task.Label ?? LabelOf(dataset);
+                var spec = new TaskSpec
+                {
+                    Label = shots.Count > 1 ? $"{label}_{k}shot" : label, DatasetPath = dataset, Kind = kind, Shots = k,
+                    FewShotSeed = task.FewshotRandomSeed ?? 1234, PromptString = task.PromptString ?? "",
+                    Prelimiter = task.Prelimiter ?? "", ExampleDelimiter = task.ExampleDelimiter ?? "\n",
+                    ContinuationDelimiter = task.ContinuationDelimiter ?? (kind == TaskKind.Code ? "" : " "),
+                    StripData = task.StripDataset ?? kind != TaskKind.Code, RandomBaseline = task.RandomBaseline is double r ? r / (r > 1 ? 100 : 1) : null,
+                    StopStrings = task.EarlyStoppingCriteria ?? ["\n"], ChainOfThoughtDelimiter = task.CotDelimiter ?? "",
+                    NormalizeAnswers = task.DoNormalization ?? true, Samples = task.GenerationsPerSample ?? 1,
+                    PassAtK = task.PassAtK ?? [1], Temperature = task.Temperature ?? 0.2f,
+                };
+                specs.Add(spec);
+            }
+        }
+        return specs;
+    }
+
+    private static bool IsYaml(string path) => path.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".yml", StringComparison.OrdinalIgnoreCase);
+
+    private static string LabelOf(string path)
+    {
+        string name = Path.GetFileName(path);
+        foreach (var extension in new[] { ".jsonl.gz", ".jsonl", ".json" })
+            if (name.EndsWith(extension, StringComparison.OrdinalIgnoreCase)) return name[..^extension.Length];
+        return name;
+    }
+
+    private sealed class SuiteFile
+    {
+        public List<SuiteTask>? IclTasks { get; set; }
+    }
+
+    private sealed class SuiteTask
+    {
+        public string? Label { get; set; }
+        public string? DatasetUri { get; set; }
+        public List<int>? NumFewshot { get; set; }
+        public string? IclTaskType { get; set; }
+        public string? PromptString { get; set; }
+        public string? Prelimiter { get; set; }
+        public string? ExampleDelimiter { get; set; }
+        public string? ContinuationDelimiter { get; set; }
+        public bool? StripDataset { get; set; }
+        public double? RandomBaseline { get; set; }
+        public int? FewshotRandomSeed { get; set; }
+        public List<string>? EarlyStoppingCriteria { get; set; }
+        public string? CotDelimiter { get; set; }
+        public bool? DoNormalization { get; set; }
+        public int? GenerationsPerSample { get; set; }
+        public List<int>? PassAtK { get; set; }
+        public float? Temperature { get; set; }
+    }
+}
