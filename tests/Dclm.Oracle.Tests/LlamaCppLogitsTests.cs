@@ -146,22 +146,28 @@ public sealed class LlamaCppLogitsTests(OracleModels models, ITestOutputHelper o
         Assert.True(error > 1e-2, $"relative error {error:E2}: RoPE pairing made no visible difference, so the RoPE checks prove nothing");
     }
 
-    [Fact]
-    public void ExportedGgufLoadsInLlamaCppAndAgrees()
+    [Theory]
+    [InlineData(GgmlType.F32, F32Tolerance)]
+    [InlineData(GgmlType.Q8_0, 2e-2)]
+    public void ExportedGgufLoadsInLlamaCppAndAgrees(GgmlType type, double tolerance)
     {
-        string exported = models.PathOf("exported-from-hf-f32.gguf");
+        // The reference: the same weights written by this test's own writer, Q/K rows permuted independently.
+        string reference = type == GgmlType.F32 ? models.FlatF32Gguf : models.PathOf($"flat-{type}.gguf");
+        if (type != GgmlType.F32) LlamaFiles.WriteGguf(models.Flat, reference, type);
+        string exported = models.PathOf($"exported-from-hf-{type}.gguf");
         using (var huggingFace = ModelLoader.Load(models.FlatHuggingFaceDirectory))
-            GgufExporter.Export(huggingFace, exported, GgmlType.F32, LlamaFiles.AddTokenizer);
+            GgufExporter.Export(huggingFace, exported, type, LlamaFiles.AddTokenizer);
 
-        float[] reference = Logits.LlamaCpp(models.FlatF32Gguf, models.Prompt);
+        float[] llamaCppReference = Logits.LlamaCpp(reference, models.Prompt);
         float[] llamaCpp = Logits.LlamaCpp(exported, models.Prompt);
         float[] ours = Logits.Ours(exported, models.Prompt);
 
-        double exportVersusReference = Logits.RelativeError(llamaCpp, reference);
+        double exportVersusReference = Logits.RelativeError(llamaCpp, llamaCppReference);
         double oursVersusLlamaCpp = Logits.RelativeError(ours, llamaCpp);
-        output.WriteLine($"llama.cpp on our export vs on the reference GGUF: {exportVersusReference:E2}; ours vs llama.cpp on the export: {oursVersusLlamaCpp:E2}");
-        // The export holds the same f32 values in the same order, so llama.cpp must compute the same numbers.
+        output.WriteLine($"{type}: llama.cpp on our export vs on the reference GGUF: {exportVersusReference:E2}; ours vs llama.cpp on the export: {oursVersusLlamaCpp:E2}");
+        // The export holds the same values (the same quantized blocks) in the same order, so llama.cpp must
+        // compute the same numbers from it.
         Assert.True(exportVersusReference <= 1e-6, $"llama.cpp on the export differs from the reference file by {exportVersusReference:E2}");
-        Assert.True(oursVersusLlamaCpp <= F32Tolerance, $"ours vs llama.cpp on the export: {oursVersusLlamaCpp:E2}");
+        Assert.True(oursVersusLlamaCpp <= tolerance, $"ours vs llama.cpp on the export: {oursVersusLlamaCpp:E2} exceeds {tolerance:E0}");
     }
 }
