@@ -17,5 +17,7 @@ internal static class CommandCatalog
         yield return PerplexityCommand.Create();
         yield return BenchCommand.Create();
         yield return TrainCommand.Create();
+        yield return ServeCommand.Create();
+        yield return ChatCommand.Create();
     }
 }

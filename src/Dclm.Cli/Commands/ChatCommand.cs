@@ -1,0 +1,62 @@
+using System.CommandLine;
+using Dclm.Server.Hosting;
+using Microsoft.Extensions.AI;
+
+namespace Dclm.Cli.Commands;
+
+/// <summary>`dclm chat`: a conversation in the terminal through the in-process chat client (no HTTP).</summary>
+internal static class ChatCommand
+{
+    public static Command Create()
+    {
+        var model = ServeModel.Option();
+        var system = new Option<string?>("--system") { Description = "system message that opens the conversation" };
+        var temperature = new Option<float>("--temperature") { Description = "sampling temperature; 0 = greedy", DefaultValueFactory = _ => 0.7f };
+        var maxTokens = new Option<int>("--max-tokens") { Description = "most tokens per reply", DefaultValueFactory = _ => 256 };
+        var context = new Option<int>("--ctx") { Description = "tokens of conversation kept (capped at the model's context)", DefaultValueFactory = _ => 4096 };
+        var threads = ModelOptions.Threads();
+        var command = new Command("chat", "Chat with a model in the terminal (/reset starts over, /exit or an empty line at end of input quits)")
+        {
+            model, system, temperature, maxTokens, context, threads,
+        };
+        command.SetAction((parse, cancellation) => CliErrors.RunAsync(async () =>
+        {
+            var options = new ServerOptions
+            {
+                ModelPath = ServeModel.Resolve(parse.GetValue(model)), Threads = parse.GetValue(threads),
+                Engine = new Inference.Engine.EngineOptions { MaxRunningSequences = 1, ContextLength = parse.GetValue(context), PrefixCacheEntries = 2 },
+            };
+            using var host = new ModelHost(options);
+            try { await host.Loading.WaitAsync(cancellation); }
+            catch (Exception e) when (e is not OperationCanceledException) { throw new ArgumentException($"{options.ModelPath}: {e.Message}"); }
+            using var client = new EngineChatClient(host);
+            var history = new List<ChatMessage>();
+            if (parse.GetValue(system) is { Length: > 0 } text) history.Add(new ChatMessage(ChatRole.System, text));
+            int opening = history.Count;
+            var chatOptions = new ChatOptions { Temperature = parse.GetValue(temperature), MaxOutputTokens = parse.GetValue(maxTokens) };
+            Console.Error.WriteLine($"dclm chat with {host.ModelId} ({host.Template.Kind} template). /reset starts over, /exit quits.");
+            while (!cancellation.IsCancellationRequested)
+            {
+                Console.Write("> ");
+                string? line = Console.ReadLine();
+                if (line is null || line.Trim() == "/exit") break;
+                if (line.Trim() == "/reset") { history.RemoveRange(opening, history.Count - opening); continue; }
+                if (line.Trim().Length == 0) continue;
+                history.Add(new ChatMessage(ChatRole.User, line));
+                var reply = new System.Text.StringBuilder();
+                UsageDetails? usage = null;
+                await foreach (var update in client.GetStreamingResponseAsync(history, chatOptions, cancellation))
+                {
+                    Console.Write(update.Text);
+                    reply.Append(update.Text);
+                    usage = update.Contents.OfType<UsageContent>().FirstOrDefault()?.Details ?? usage;
+                }
+                Console.WriteLine();
+                if (usage is not null) Console.Error.WriteLine($"[{usage.OutputTokenCount} tokens; {usage.CachedInputTokenCount} of {usage.InputTokenCount} prompt tokens reused]");
+                history.Add(new ChatMessage(ChatRole.Assistant, reply.ToString()));
+            }
+            return 0;
+        }));
+        return command;
+    }
+}

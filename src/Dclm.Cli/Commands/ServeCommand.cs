@@ -1,0 +1,85 @@
+using System.CommandLine;
+using Dclm.Inference.Engine;
+using Dclm.Server.Hosting;
+
+namespace Dclm.Cli.Commands;
+
+/// <summary>`dclm serve`: the OpenAI-compatible HTTP server with continuous batching.</summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var model = ServeModel.Option();
+        var host = new Option<string>("--host") { Description = "address to listen on", DefaultValueFactory = _ => "127.0.0.1" };
+        var port = new Option<int>("--port") { Description = "port to listen on (0 = any free port)", DefaultValueFactory = _ => 8080 };
+        var apiKey = new Option<string?>("--api-key") { Description = "require 'Authorization: Bearer KEY' (default: $DCLM_API_KEY, else open)" };
+        var parallel = new Option<int>("--parallel") { Description = "sequences decoded together in one batch", DefaultValueFactory = _ => 8 };
+        var context = new Option<int>("--ctx") { Description = "tokens per sequence, prompt plus output (capped at the model's context)", DefaultValueFactory = _ => 4096 };
+        var queue = new Option<int>("--queue") { Description = "requests that may wait for a slot before the server answers 429", DefaultValueFactory = _ => 64 };
+        var kvMemory = new Option<int>("--kv-memory-mb") { Description = "memory for the paged KV cache, in MiB", DefaultValueFactory = _ => 2048 };
+        var cors = new Option<string[]>("--cors-origin") { Description = "allow this browser origin (repeatable; CORS is off by default)" };
+        var threads = ModelOptions.Threads();
+        var command = new Command("serve", "Serve a model over an OpenAI-compatible HTTP API (completions, chat, streaming) with a chat page at /")
+        {
+            model, host, port, apiKey, parallel, context, queue, kvMemory, cors, threads,
+        };
+        command.SetAction((parse, cancellation) => CliErrors.RunAsync(async () =>
+        {
+            var options = new ServerOptions
+            {
+                ModelPath = ServeModel.Resolve(parse.GetValue(model)),
+                Host = parse.GetValue(host)!,
+                Port = parse.GetValue(port),
+                ApiKey = parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("DCLM_API_KEY"),
+                CorsOrigins = parse.GetValue(cors) ?? [],
+                Threads = parse.GetValue(threads),
+                Engine = new EngineOptions
+                {
+                    MaxRunningSequences = parse.GetValue(parallel), ContextLength = parse.GetValue(context),
+                    MaxWaitingRequests = parse.GetValue(queue), KvMemoryBytes = (long)parse.GetValue(kvMemory) << 20,
+                    StepTokenBudget = Math.Max(256, parse.GetValue(parallel)),
+                },
+            };
+            await using var server = await DclmServer.StartAsync(options, cancellation);
+            Console.Error.WriteLine($"dclm: serving {options.ModelPath} as '{server.Host.ModelId}' at {server.Address} (chat page at {server.Address}, API at {server.Address}v1)");
+            try
+            {
+                await server.Host.Loading.WaitAsync(cancellation);
+                var engine = server.Host.Engine!;
+                Console.Error.WriteLine($"dclm: model loaded; {engine.Options.MaxRunningSequences} parallel sequences, context {engine.ContextLength}, {engine.Options.KvBlocks} KV blocks of {engine.Options.BlockSize}");
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                throw new ArgumentException($"{options.ModelPath}: {e.Message}");
+            }
+            try { await Task.Delay(Timeout.Infinite, cancellation); }
+            catch (OperationCanceledException) { Console.Error.WriteLine("dclm: stopping"); }
+            return 0;
+        }));
+        return command;
+    }
+}
+
+/// <summary>The model `serve` and `chat` use: --model, else the built-in default model.</summary>
+internal static class ServeModel
+{
+    public static Option<string?> Option() =>
+        new("--model") { Description = "model: a checkpoint directory or GGUF file (default: the built-in model in models/default)" };
+
+    public static string Resolve(string? model)
+    {
+        if (!string.IsNullOrEmpty(model)) return model;
+        // The built-in model lives in models/default: beside the executable, in the working directory or above it.
+        var candidates = new List<string> { Path.Combine(AppContext.BaseDirectory, "models", "default") };
+        for (var directory = new DirectoryInfo(Environment.CurrentDirectory); directory is not null; directory = directory.Parent)
+            candidates.Add(Path.Combine(directory.FullName, "models", "default"));
+        if (Environment.GetEnvironmentVariable("DCLM_DEFAULT_MODEL") is { Length: > 0 } configured) candidates.Insert(0, configured);
+        foreach (string candidate in candidates)
+        {
+            if (File.Exists(Path.Combine(candidate, "config.json"))) return candidate;
+            var gguf = Directory.Exists(candidate) ? Directory.GetFiles(candidate, "*.gguf").Order().FirstOrDefault() : null;
+            if (gguf is not null) return gguf;
+        }
+        throw new ArgumentException("no --model given and the built-in model was not found in models/default; pass --model PATH or set DCLM_DEFAULT_MODEL");
+    }
+}
