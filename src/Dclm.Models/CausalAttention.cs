@@ -14,6 +14,7 @@ internal sealed class CausalAttention(ModelConfig config, float[]? alibiSlopes) 
 {
     private readonly float _scale = 1f / MathF.Sqrt(config.HeadDim);
     private float[][] _scores = [];
+    private float[][] _rows = [];
     private KvCache? _cache;
     private ForwardBatch? _batch;
     private float[] _query = [], _destination = [];
@@ -23,7 +24,10 @@ internal sealed class CausalAttention(ModelConfig config, float[]? alibiSlopes) 
     public void Run(ComputePool pool, KvCache cache, int layer, ForwardBatch batch, float[] query, float[] destination)
     {
         if (_scores.Length < pool.Threads || _scores[0].Length < cache.Capacity)
+        {
             _scores = Enumerable.Range(0, pool.Threads).Select(_ => new float[cache.Capacity]).ToArray();
+            _rows = Enumerable.Range(0, pool.Threads).Select(_ => new float[config.HeadDim]).ToArray();
+        }
         (_cache, _layer, _batch, _query, _destination, _next) = (cache, layer, batch, query, destination, 0);
         pool.Run(this);
         (_cache, _batch) = (null, null);
@@ -34,10 +38,10 @@ internal sealed class CausalAttention(ModelConfig config, float[]? alibiSlopes) 
         int heads = config.Heads, items = _batch!.Count * heads;
         var scores = _scores[thread];
         for (int item = Interlocked.Increment(ref _next) - 1; item < items; item = Interlocked.Increment(ref _next) - 1)
-            AttendOne(item / heads, item % heads, scores);
+            AttendOne(item / heads, item % heads, scores, _rows[thread]);
     }
 
-    private void AttendOne(int t, int h, float[] scoreBuffer)
+    private void AttendOne(int t, int h, float[] scoreBuffer, float[] row)
     {
         int headDim = config.HeadDim, dim = config.Dim, kvDim = config.KeyValueDim;
         int slot = _batch!.Slots[t], position = _batch.Positions[t];
@@ -52,10 +56,24 @@ internal sealed class CausalAttention(ModelConfig config, float[]? alibiSlopes) 
         for (int p = first; p <= position;)
         {
             int run = Math.Min(blockSize - p % blockSize, position + 1 - p);
-            var keys = cache.BlockKeys(_layer, slot, p, run);
+            bool int8 = cache.Type == KvCacheType.Int8;
+            var keys = int8 ? default : cache.BlockKeys(_layer, slot, p, run);
+            var keys8 = int8 ? cache.BlockKeys8(_layer, slot, p, run) : default;
+            var keyScales = int8 ? cache.BlockKeyScales(_layer, slot, p, run) : default;
+            int kvHeads = config.KeyValueHeads, kvHead = kvOffset / headDim;
             for (int i = 0; i < run; i++, p++)
             {
-                float s = TensorPrimitives.Dot(q, keys.Slice(i * kvDim + kvOffset, headDim)) * _scale;
+                float dot;
+                if (int8)
+                {
+                    TensorPrimitives.ConvertChecked<sbyte, float>(keys8.Slice(i * kvDim + kvOffset, headDim), row);
+                    dot = TensorPrimitives.Dot(q, row) * keyScales[i * kvHeads + kvHead];
+                }
+                else
+                {
+                    dot = TensorPrimitives.Dot(q, keys.Slice(i * kvDim + kvOffset, headDim));
+                }
+                float s = dot * _scale;
                 if (alibiSlopes is not null) s -= alibiSlopes[h] * (position - p);
                 scores[p - first] = s;
             }
@@ -66,6 +84,18 @@ internal sealed class CausalAttention(ModelConfig config, float[]? alibiSlopes) 
         for (int p = first; p <= position;)
         {
             int run = Math.Min(blockSize - p % blockSize, position + 1 - p);
+            if (cache.Type == KvCacheType.Int8)
+            {
+                var values8 = cache.BlockValues8(_layer, slot, p, run);
+                var valueScales = cache.BlockValueScales(_layer, slot, p, run);
+                int kvHeads = config.KeyValueHeads, kvHead = kvOffset / headDim;
+                for (int i = 0; i < run; i++, p++)
+                {
+                    TensorPrimitives.ConvertChecked<sbyte, float>(values8.Slice(i * kvDim + kvOffset, headDim), row);
+                    TensorPrimitives.MultiplyAdd(row, scores[p - first] * valueScales[i * kvHeads + kvHead], output, output);
+                }
+                continue;
+            }
             var values = cache.BlockValues(_layer, slot, p, run);
             for (int i = 0; i < run; i++, p++)
                 TensorPrimitives.MultiplyAdd(values.Slice(i * kvDim + kvOffset, headDim), scores[p - first], output, output);

@@ -36,7 +36,12 @@ public sealed class DecoderModel : IDisposable
     public ComputePool Pool { get; }
 
     /// <summary>A KV cache sized for this model.</summary>
-    public KvCache CreateCache(int slots = 1, int? capacity = null) => new(Config, slots, capacity ?? Config.ContextLength);
+    public KvCache CreateCache(int slots = 1, int? capacity = null, KvCacheType type = KvCacheType.F32)
+    {
+        int positions = capacity ?? Config.ContextLength;
+        int blockSize = KvCache.DefaultBlockSize;
+        return new KvCache(Config, slots, positions, blockSize, slots * ((positions + blockSize - 1) / blockSize), type);
+    }
 
     /// <summary>
     /// Runs every token of <paramref name="batch"/> through the model, appends their keys and values to
@@ -92,8 +97,7 @@ public sealed class DecoderModel : IDisposable
                     RotaryEmbedding.Apply(s.Query.AsSpan(t * d, d), c.HeadDim, _cos, _sin, c.RopeStyle);
                     RotaryEmbedding.Apply(s.Key.AsSpan(t * kv, kv), c.HeadDim, _cos, _sin, c.RopeStyle);
                 }
-                s.Key.AsSpan(t * kv, kv).CopyTo(cache.Keys(layer, batch.Slots[t], batch.Positions[t]));
-                s.Value.AsSpan(t * kv, kv).CopyTo(cache.Values(layer, batch.Slots[t], batch.Positions[t]));
+                cache.Store(layer, batch.Slots[t], batch.Positions[t], s.Key.AsSpan(t * kv, kv), s.Value.AsSpan(t * kv, kv));
             }
             _attention.Run(Pool, cache, layer, batch, s.Query, s.Attention);
             MatMul.Multiply(s.Attention, n, w.Output, s.BlockOutput, Pool);

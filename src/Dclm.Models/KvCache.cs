@@ -1,5 +1,17 @@
 namespace Dclm.Models;
 
+/// <summary>How the KV cache stores keys and values.</summary>
+public enum KvCacheType
+{
+    /// <summary>32-bit floats: exact.</summary>
+    F32,
+    /// <summary>
+    /// 8-bit integers with one float scale per position and head (scale = max|x|/127): a quarter of the
+    /// memory, at a small, measured cost in accuracy (see the quantization quality report).
+    /// </summary>
+    Int8,
+}
+
 /// <summary>
 /// Keys and values of past positions, managed in blocks of <see cref="BlockSize"/> positions (a paged
 /// cache). Each sequence slot has a block table; blocks are reference-counted, so slots can share a
@@ -11,9 +23,15 @@ public sealed class KvCache
     /// <summary>Positions per block unless the caller chooses otherwise.</summary>
     public const int DefaultBlockSize = 16;
 
-    // Per layer: (blocks, blockSize, kvDim), keys and values apart.
+    // Per layer: (blocks, blockSize, kvDim), keys and values apart; float, or int8 plus
+    // per-(position, kv head) scales (blocks, blockSize, kvHeads).
     private readonly float[][] _keys;
     private readonly float[][] _values;
+    private readonly sbyte[][] _keys8;
+    private readonly sbyte[][] _values8;
+    private readonly float[][] _keyScales;
+    private readonly float[][] _valueScales;
+    private readonly int _headDim;
     private readonly int[] _lengths;
     private readonly List<int>[] _tables;
     private readonly int[] _references;
@@ -31,7 +49,7 @@ public sealed class KvCache
     /// <paramref name="capacity"/> positions each; fewer blocks than slots × capacity overcommits, and a
     /// scheduler then admits work by <see cref="FreeBlocks"/>.
     /// </summary>
-    public KvCache(ModelConfig config, int slots, int capacity, int blockSize, int blocks)
+    public KvCache(ModelConfig config, int slots, int capacity, int blockSize, int blocks, KvCacheType type = KvCacheType.F32)
     {
         if (slots <= 0) throw new ArgumentOutOfRangeException(nameof(slots), "a KV cache needs at least one slot");
         if (capacity <= 0) throw new ArgumentOutOfRangeException(nameof(capacity), "a KV cache needs a positive capacity");
@@ -45,20 +63,25 @@ public sealed class KvCache
         BlockSize = blockSize;
         BlockCount = blocks;
         KeyValueDim = config.KeyValueDim;
+        Type = type;
+        _headDim = config.HeadDim;
         _blockFloats = blockSize * config.KeyValueDim;
-        _keys = new float[config.Layers][];
-        _values = new float[config.Layers][];
-        for (int l = 0; l < config.Layers; l++)
-        {
-            _keys[l] = new float[perLayer];
-            _values[l] = new float[perLayer];
-        }
+        bool quantized = type == KvCacheType.Int8;
+        long scales = (long)blocks * blockSize * config.KeyValueHeads;
+        _keys = Layered<float>(config.Layers, quantized ? 0 : perLayer);
+        _values = Layered<float>(config.Layers, quantized ? 0 : perLayer);
+        _keys8 = Layered<sbyte>(config.Layers, quantized ? perLayer : 0);
+        _values8 = Layered<sbyte>(config.Layers, quantized ? perLayer : 0);
+        _keyScales = Layered<float>(config.Layers, quantized ? scales : 0);
+        _valueScales = Layered<float>(config.Layers, quantized ? scales : 0);
         _lengths = new int[slots];
         _tables = Enumerable.Range(0, slots).Select(_ => new List<int>()).ToArray();
         _references = new int[blocks];
         _free = new Stack<int>(Enumerable.Range(0, blocks).Reverse());
     }
 
+    /// <summary>Storage type of keys and values.</summary>
+    public KvCacheType Type { get; }
     /// <summary>Number of independent sequences.</summary>
     public int Slots { get; }
     /// <summary>Most positions one slot may hold.</summary>
@@ -74,7 +97,9 @@ public sealed class KvCache
     /// <summary>Width of one position's keys (or values).</summary>
     public int KeyValueDim { get; }
     /// <summary>Bytes held by keys and values.</summary>
-    public long ByteSize => 2L * _keys.Length * BlockCount * _blockFloats * sizeof(float);
+    public long ByteSize => 2L * _keys.Length * BlockCount * (Type == KvCacheType.Int8
+        ? _blockFloats + _blockFloats / _headDim * sizeof(float)
+        : _blockFloats * sizeof(float));
 
     /// <summary>How many leading positions of <paramref name="slot"/> hold valid keys and values.</summary>
     public int Length(int slot) => _lengths[slot];
@@ -139,20 +164,66 @@ public sealed class KvCache
         else if (_references[table[index]] > 1)
         {
             int shared = table[index], own = Take(slot);
+            int scales = _blockFloats / _headDim;
             for (int l = 0; l < _keys.Length; l++)
             {
-                Array.Copy(_keys[l], shared * _blockFloats, _keys[l], own * _blockFloats, _blockFloats);
-                Array.Copy(_values[l], shared * _blockFloats, _values[l], own * _blockFloats, _blockFloats);
+                if (Type == KvCacheType.Int8)
+                {
+                    Array.Copy(_keys8[l], shared * _blockFloats, _keys8[l], own * _blockFloats, _blockFloats);
+                    Array.Copy(_values8[l], shared * _blockFloats, _values8[l], own * _blockFloats, _blockFloats);
+                    Array.Copy(_keyScales[l], shared * scales, _keyScales[l], own * scales, scales);
+                    Array.Copy(_valueScales[l], shared * scales, _valueScales[l], own * scales, scales);
+                }
+                else
+                {
+                    Array.Copy(_keys[l], shared * _blockFloats, _keys[l], own * _blockFloats, _blockFloats);
+                    Array.Copy(_values[l], shared * _blockFloats, _values[l], own * _blockFloats, _blockFloats);
+                }
             }
             Release(shared);
             table[index] = own;
         }
     }
 
-    /// <summary>Keys of one position. (kvDim)</summary>
-    public Span<float> Keys(int layer, int slot, int position) => _keys[layer].AsSpan(Offset(slot, position), KeyValueDim);
-    /// <summary>Values of one position. (kvDim)</summary>
-    public Span<float> Values(int layer, int slot, int position) => _values[layer].AsSpan(Offset(slot, position), KeyValueDim);
+    /// <summary>Stores the keys and values of one position (after <see cref="PrepareWrite"/>). (kvDim) each</summary>
+    internal void Store(int layer, int slot, int position, ReadOnlySpan<float> key, ReadOnlySpan<float> value)
+    {
+        int offset = Offset(slot, position);
+        if (Type == KvCacheType.F32)
+        {
+            key.CopyTo(_keys[layer].AsSpan(offset, KeyValueDim));
+            value.CopyTo(_values[layer].AsSpan(offset, KeyValueDim));
+            return;
+        }
+        Quantize(key, _keys8[layer].AsSpan(offset, KeyValueDim), _keyScales[layer].AsSpan(offset / _headDim, KeyValueDim / _headDim));
+        Quantize(value, _values8[layer].AsSpan(offset, KeyValueDim), _valueScales[layer].AsSpan(offset / _headDim, KeyValueDim / _headDim));
+    }
+
+    /// <summary>Int8 keys of positions [first, first + count) within one block. (count, kvDim)</summary>
+    internal ReadOnlySpan<sbyte> BlockKeys8(int layer, int slot, int first, int count) => _keys8[layer].AsSpan(Offset(slot, first), count * KeyValueDim);
+    /// <summary>Int8 values of positions [first, first + count) within one block. (count, kvDim)</summary>
+    internal ReadOnlySpan<sbyte> BlockValues8(int layer, int slot, int first, int count) => _values8[layer].AsSpan(Offset(slot, first), count * KeyValueDim);
+    /// <summary>Scales of the int8 keys. (count, kvHeads)</summary>
+    internal ReadOnlySpan<float> BlockKeyScales(int layer, int slot, int first, int count) => _keyScales[layer].AsSpan(Offset(slot, first) / _headDim, count * KeyValueDim / _headDim);
+    /// <summary>Scales of the int8 values. (count, kvHeads)</summary>
+    internal ReadOnlySpan<float> BlockValueScales(int layer, int slot, int first, int count) => _valueScales[layer].AsSpan(Offset(slot, first) / _headDim, count * KeyValueDim / _headDim);
+
+    /// <summary>Per head of <see cref="_headDim"/> values: scale = max|x|/127, q = round(x/scale).</summary>
+    private void Quantize(ReadOnlySpan<float> x, Span<sbyte> q, Span<float> scales)
+    {
+        for (int h = 0; h < scales.Length; h++)
+        {
+            var head = x.Slice(h * _headDim, _headDim);
+            float max = 0;
+            foreach (float v in head) max = Math.Max(max, Math.Abs(v));
+            float scale = max / 127f;
+            scales[h] = scale;
+            float inverse = scale > 0 ? 1f / scale : 0;
+            for (int i = 0; i < _headDim; i++) q[h * _headDim + i] = (sbyte)Math.Round(head[i] * inverse, MidpointRounding.AwayFromZero);
+        }
+    }
+
+    private static T[][] Layered<T>(int layers, long perLayer) => Enumerable.Range(0, layers).Select(_ => new T[perLayer]).ToArray();
 
     /// <summary>
     /// Keys of positions [first, first + count) that lie in one block, where count is at most what
