@@ -105,6 +105,30 @@ public unsafe class MatMulTests
         }
     }
 
+    [Theory]
+    [InlineData(GgmlType.Q8_0)]
+    [InlineData(GgmlType.Q4_0)]
+    public void ATokenGetsTheSameResultAloneAndInABatch(GgmlType type)
+    {
+        const int rows = 70, columns = 256, tokens = 6;
+        float[] weights = TestData.Weights(rows * columns, 12);
+        var stored = new byte[GgmlTypeInfo.ByteCount(type, columns) * rows];
+        Quantizer.Quantize(type, weights, rows, columns, stored);
+        float[] batch = TestData.Weights(tokens * columns, 13, 1.0f);
+        var batchOutput = new float[tokens * rows];
+        var single = new float[rows];
+        fixed (byte* p = stored)
+        {
+            var matrix = new WeightMatrix(p, type, rows, columns);
+            MatMul.Multiply(batch, tokens, matrix, batchOutput, TwoThreads);
+            for (int t = 0; t < tokens; t++)
+            {
+                MatMul.Multiply(batch.AsSpan(t * columns, columns), 1, matrix, single, TwoThreads);
+                Assert.Equal(single, batchOutput.AsSpan(t * rows, rows).ToArray());
+            }
+        }
+    }
+
     [Fact]
     public void ValidatesSizes()
     {

@@ -22,22 +22,14 @@ internal static class KernelIsaInfo
         : KernelIsa.Scalar;
 
     /// <summary>
-    /// AMD processors up to Zen 4 run 512-bit instructions as two 256-bit halves; there the 256-bit
-    /// Q8_0/Q4_0 kernels, with fewer shuffles per block, measured faster than the 512-bit ones.
+    /// The level MatMul uses for weights of <paramref name="type"/> on this processor. Q8_0 and Q4_0
+    /// use the 256-bit kernels even where AVX-512 runs: on Zen 4 (512-bit instructions run as two
+    /// halves) they measured faster than the 512-bit ones, which need extra shuffles per block, and
+    /// they are the per-token arithmetic of the four-token prefill kernels, so a token's logits do
+    /// not depend on whether it was decoded alone or in a batch.
     /// </summary>
-    public static readonly bool PreferNarrowBlockKernels = Best == KernelIsa.Avx512 && IsAmd();
-
-    /// <summary>The level MatMul uses for weights of <paramref name="type"/> on this processor.</summary>
     public static KernelIsa BestFor(GgmlType type) =>
-        PreferNarrowBlockKernels && type is GgmlType.Q8_0 or GgmlType.Q4_0 ? KernelIsa.Avx2 : Best;
-
-    private static bool IsAmd()
-    {
-        if (!X86Base.IsSupported) return false;
-        (_, int ebx, int ecx, int edx) = X86Base.CpuId(0, 0);
-        // "AuthenticAMD" spread over ebx, edx, ecx.
-        return ebx == 0x68747541 && edx == 0x69746E65 && ecx == 0x444D4163;
-    }
+        Best == KernelIsa.Avx512 && type is GgmlType.Q8_0 or GgmlType.Q4_0 ? KernelIsa.Avx2 : Best;
 
     /// <summary>True when this processor can run kernels of <paramref name="isa"/>.</summary>
     public static bool IsSupported(KernelIsa isa) => isa <= Best;
