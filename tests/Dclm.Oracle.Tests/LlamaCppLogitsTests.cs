@@ -49,6 +49,21 @@ public sealed class LlamaCppLogitsTests(OracleModels models, ITestOutputHelper o
     }
 
     [Fact]
+    public void LongPromptMatchesLlamaCppUpToTheEndOfTheContext()
+    {
+        // 2040 positions of a 2048 context (DCLM-7B's length): RoPE angles up to ~2000 rad, long attention rows.
+        int[] prompt = models.Prompts.SelectMany(p => p).Concat(models.Prompts.SelectMany(p => p)).Take(2040).ToArray();
+        int[] rows = [.. Enumerable.Range(0, 2040).Where(p => p % 97 == 0 || p >= 2032)];
+        float[] expected = Logits.LlamaCpp(models.FlatF32Gguf, prompt, rows);
+        float[] ours = Logits.Ours(models.FlatF32Gguf, prompt, rows);
+
+        double error = Logits.RelativeError(ours, expected);
+        double lastRows = Logits.RelativeError(ours.AsSpan(^(8 * Vocabulary)..), expected.AsSpan(^(8 * Vocabulary)..));
+        output.WriteLine($"{prompt.Length} positions, {rows.Length} logit rows: relative error {error:E2}, last 8 positions {lastRows:E2}");
+        Assert.True(error <= F32Tolerance, $"relative error {error:E2} exceeds {F32Tolerance:E0}");
+    }
+
+    [Fact]
     public void SequencesBatchedTogetherMatchLlamaCppRunningEachAlone()
     {
         float[][] expected = Logits.LlamaCpp(models.FlatF32Gguf, models.Prompts);

@@ -51,18 +51,23 @@ public sealed class LlamaCppModel : IDisposable
 
     public int VocabularySize => weights.Vocab.Count;
 
-    /// <summary>Logits of every position of <paramref name="tokens"/>, run as one batch from position 0. (tokens, vocab)</summary>
-    public float[] Logits(IReadOnlyList<int> tokens)
+    /// <summary>
+    /// Logits of the positions <paramref name="rows"/> (every position when null) of <paramref name="tokens"/>,
+    /// run as one batch from position 0. (rows, vocab)
+    /// </summary>
+    public float[] Logits(IReadOnlyList<int> tokens, int[]? rows = null)
     {
+        rows ??= Enumerable.Range(0, tokens.Count).ToArray();
         using var context = weights.CreateContext(parameters);
         var batch = new LLamaBatch();
-        for (int i = 0; i < tokens.Count; i++) batch.Add(tokens[i], i, LLamaSeqId.Zero, true);
+        var wanted = rows.ToHashSet();
+        for (int i = 0; i < tokens.Count; i++) batch.Add(tokens[i], i, LLamaSeqId.Zero, wanted.Contains(i));
         var result = context.Decode(batch);
         if (result != DecodeResult.Ok) throw new InvalidOperationException($"llama_decode returned {result}");
         int vocabulary = VocabularySize;
-        var logits = new float[tokens.Count * vocabulary];
-        for (int i = 0; i < tokens.Count; i++)
-            context.NativeHandle.GetLogitsIth(i).CopyTo(logits.AsSpan(i * vocabulary, vocabulary));
+        var logits = new float[rows.Length * vocabulary];
+        for (int r = 0; r < rows.Length; r++)
+            context.NativeHandle.GetLogitsIth(rows[r]).CopyTo(logits.AsSpan(r * vocabulary, vocabulary));
         return logits;
     }
 

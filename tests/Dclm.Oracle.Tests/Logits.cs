@@ -7,13 +7,18 @@ namespace Dclm.Oracle.Tests;
 /// <summary>Runs our model and llama.cpp, and measures how far two sets of logits are apart.</summary>
 public static class Logits
 {
-    /// <summary>Our logits for every position of <paramref name="tokens"/>, run as one prefill batch. (tokens, vocab)</summary>
-    public static float[] Ours(string modelPath, int[] tokens)
+    /// <summary>
+    /// Our logits for the positions <paramref name="rows"/> (every position when null) of <paramref name="tokens"/>,
+    /// run as one prefill batch. (rows, vocab)
+    /// </summary>
+    public static float[] Ours(string modelPath, int[] tokens, int[]? rows = null)
     {
         using var model = ModelLoader.Load(modelPath);
-        var cache = model.Model.CreateCache();
-        var logits = new float[tokens.Length * model.Config.VocabularySize];
-        model.Model.Forward(ForwardBatch.Sequence(tokens, 0, allLogits: true), cache, logits);
+        var cache = model.Model.CreateCache(capacity: tokens.Length);
+        var batch = ForwardBatch.Sequence(tokens, 0, allLogits: true);
+        if (rows is not null) batch = new ForwardBatch { Tokens = batch.Tokens, Positions = batch.Positions, Slots = batch.Slots, LogitRows = rows };
+        var logits = new float[batch.LogitRows.Length * model.Config.VocabularySize];
+        model.Model.Forward(batch, cache, logits);
         return logits;
     }
 
@@ -27,7 +32,7 @@ public static class Logits
     {
         using var model = ModelLoader.Load(modelPath);
         int vocabulary = model.Config.VocabularySize;
-        var cache = model.Model.CreateCache(slots: prompts.Length);
+        var cache = model.Model.CreateCache(slots: prompts.Length, capacity: prompts.Max(p => p.Length));
         var results = prompts.Select(p => new float[p.Length * vocabulary]).ToArray();
         var done = new int[prompts.Length];
         var random = new SplitMix64(scheduleSeed);
@@ -66,10 +71,10 @@ public static class Logits
     }
 
     /// <summary>llama.cpp's logits for every position of <paramref name="tokens"/>. (tokens, vocab)</summary>
-    public static float[] LlamaCpp(string ggufPath, int[] tokens)
+    public static float[] LlamaCpp(string ggufPath, int[] tokens, int[]? rows = null)
     {
-        using var llama = LlamaCppModel.Load(ggufPath);
-        return llama.Logits(tokens);
+        using var llama = LlamaCppModel.Load(ggufPath, contextSize: Math.Max(512, tokens.Length));
+        return llama.Logits(tokens, rows);
     }
 
     /// <summary>llama.cpp's logits for each prompt, each run alone from position 0.</summary>

@@ -5,7 +5,7 @@ namespace Dclm.Oracle.Tests;
 /// <summary>Sizes of a small Llama model; the vocabulary is the real llama-spm one (32000 tokens).</summary>
 public sealed record LlamaShape(
     int Dim = 256, int Layers = 3, int Heads = 8, int KeyValueHeads = 4, int HiddenDim = 704,
-    int VocabularySize = 32000, int ContextLength = 512, float NormEpsilon = 1e-5f, float RopeTheta = 10000)
+    int VocabularySize = 32000, int ContextLength = 2048, float NormEpsilon = 1e-5f, float RopeTheta = 10000)
 {
     public int HeadDim => Dim / Heads;
     public int KeyValueDim => KeyValueHeads * HeadDim;
