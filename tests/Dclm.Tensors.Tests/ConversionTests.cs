@@ -86,6 +86,20 @@ public unsafe class ConversionTests
     }
 
     [Fact]
+    public void BulkFloatToHalfEqualsScalarOnAwkwardValues()
+    {
+        float[] source = AwkwardFloats();
+        var bulk = new ushort[source.Length];
+        HalfConversion.FromSingle(source, bulk);
+        for (int i = 0; i < source.Length; i++)
+        {
+            ushort scalar = HalfConversion.FromSingle(source[i]);
+            if (float.IsNaN(source[i])) Assert.True(Half.IsNaN(BitConverter.UInt16BitsToHalf(bulk[i])));
+            else Assert.True(scalar == bulk[i], $"{source[i]:R}: bulk {bulk[i]:X4}, scalar {scalar:X4}");
+        }
+    }
+
+    [Fact]
     public void VectorHalfWideningIsExactForEveryHalfAtBothWidths()
     {
         var lanes8 = new float[8];
