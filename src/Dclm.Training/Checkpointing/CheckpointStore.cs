@@ -34,6 +34,12 @@ public sealed class CheckpointStore
     /// <summary>How many complete checkpoints are kept.</summary>
     public int Keep { get; }
 
+    /// <summary>
+    /// Called with the partial directory once every file of a checkpoint is written and before it is renamed
+    /// into place (the crash-safety test stops a process exactly here).
+    /// </summary>
+    public Action<string>? Committing { get; set; }
+
     /// <summary>Complete checkpoints, oldest first.</summary>
     public IReadOnlyList<string> List()
     {
@@ -54,7 +60,7 @@ public sealed class CheckpointStore
     }
 
     /// <summary>Writes a checkpoint atomically and prunes old ones; returns its directory.</summary>
-    public string Save(TrainingModel model, AdamW optimizer, TrainerState state, Tokenizer? tokenizer, string? tokenizerPath, Action<string>? beforeCommit = null)
+    public string Save(TrainingModel model, AdamW optimizer, TrainerState state, Tokenizer? tokenizer, string? tokenizerPath)
     {
         System.IO.Directory.CreateDirectory(Directory);
         string name = Prefix + state.Step.ToString("D8", CultureInfo.InvariantCulture);
@@ -64,7 +70,7 @@ public sealed class CheckpointStore
         ModelWeightsWriter.Write(partial, model.Layout, model.Parameters, GgmlType.F32, tokenizer, tokenizerPath);
         WriteOptimizer(Path.Combine(partial, "optimizer.safetensors"), model.Layout, optimizer);
         File.WriteAllText(Path.Combine(partial, "trainer.json"), JsonSerializer.Serialize(state, JsonOptions));
-        beforeCommit?.Invoke(partial);
+        Committing?.Invoke(partial);
         if (System.IO.Directory.Exists(final)) System.IO.Directory.Delete(final, true);
         System.IO.Directory.Move(partial, final);
         var all = List();

@@ -1,0 +1,60 @@
+using System.Diagnostics;
+using Dclm.Tensors.Compute;
+using Dclm.Training.Checkpointing;
+using Dclm.Training.Optimization;
+
+namespace Dclm.Training.Tests;
+
+/// <summary>kill -9 of a training process while it writes a checkpoint never damages the last good one.</summary>
+public class CrashSafetyTests
+{
+    [Fact]
+    public void KillDuringCheckpointWriteLeavesTheLastGoodCheckpointLoadable()
+    {
+        string directory = TrainingFixtures.TemporaryDirectory();
+        string data = TrainingFixtures.WriteByteTokens(directory, TrainingFixtures.Text, repeat: 2);
+        string output = Path.Combine(directory, "run");
+        string marker = Path.Combine(output, "hanging");
+        int lastStep = 0;
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            if (File.Exists(marker)) File.Delete(marker);
+            using var child = Start(data, output);
+            // The child stops inside its third checkpoint write, every file of it written but not yet renamed.
+            var clock = Stopwatch.StartNew();
+            while (!File.Exists(marker) && !child.HasExited && clock.Elapsed < TimeSpan.FromMinutes(3)) Thread.Sleep(20);
+            Assert.True(File.Exists(marker), "the training process never reached a checkpoint write: " + (child.HasExited ? child.StandardError.ReadToEnd() : "timed out"));
+            string partial = File.ReadAllText(marker);
+            child.Kill(entireProcessTree: true); // SIGKILL: no finally blocks, no flushing
+            child.WaitForExit();
+            Assert.True(Directory.Exists(partial), "the kill should leave the half-committed checkpoint behind");
+
+            var store = new CheckpointStore(output, 2);
+            Assert.NotEmpty(store.List());
+            Assert.DoesNotContain(partial, store.List());
+            foreach (var checkpoint in store.List())
+            {
+                var layout = new ParameterLayout(Dclm.Models.ModelConfig.OpenLm(64, 2, 2, 256, 32));
+                using var pool = new ComputePool(1);
+                var model = new TrainingModel(layout, pool);
+                var state = CheckpointStore.Load(checkpoint, model, new AdamW(layout, new AdamWOptions()));
+                Assert.True(state.Step >= lastStep, $"{checkpoint}: step {state.Step} went backwards from {lastStep}");
+                Assert.All(model.Parameters, v => Assert.True(float.IsFinite(v)));
+            }
+            int newest = store.List().Select(c => int.Parse(Path.GetFileName(c)["step-".Length..])).Max();
+            // Each restart resumes from the newest complete checkpoint and gets two more in before it hangs.
+            Assert.Equal(lastStep + 2, newest);
+            lastStep = newest;
+        }
+    }
+
+    private static Process Start(string data, string output)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Dclm.Training.CrashChild.dll"));
+        start.ArgumentList.Add(data);
+        start.ArgumentList.Add(output);
+        start.ArgumentList.Add("hang");
+        return Process.Start(start)!;
+    }
+}
