@@ -62,6 +62,7 @@ foreach (var stage in stages)
 // Quality scoring with a model trained on the heuristics' survivors vs. raw extracted pages (any model has the same cost).
 {
     var model = new Dclm.Data.Quality.QualityClassifier(1 << 18, 16, 1);
+    foreach (var document in current.Take(20)) model.Score(document.Text);
     double? single = null;
     foreach (int threads in new[] { 1, 2 })
     {
@@ -74,6 +75,7 @@ foreach (var stage in stages)
 if (tokenizerPath is not null)
 {
     var tokenizer = Dclm.Tokenizers.Tokenizer.Load(tokenizerPath);
+    foreach (var document in current.Take(20)) tokenizer.Encode(document.Text);
     double? single = null;
     foreach (int threads in new[] { 1, 2 })
     {

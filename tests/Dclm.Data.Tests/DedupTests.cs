@@ -36,8 +36,10 @@ public class DedupTests
         }
     }
 
-    [Fact]
-    public void BffFindsPlantedNearDuplicatesAndSparesUniqueParagraphs()
+    [Theory]
+    [InlineData(false)] // DCLM's old-both: only kept paragraphs enter the filter
+    [InlineData(true)]  // the partitionable variant
+    public void BffFindsPlantedNearDuplicatesAndSparesUniqueParagraphs(bool insertRemovedParagraphs)
     {
         var paragraphs = UniqueParagraphs();
         Assert.True(paragraphs.Count >= 560, $"only {paragraphs.Count} paragraphs");
@@ -65,7 +67,7 @@ public class DedupTests
         }
 
         var filter = BloomFilter.Create(200_000, 0.01, 64 << 20);
-        var dedup = new BffDeduplicator(filter, 13, 13, 0.8);
+        var dedup = new BffDeduplicator(filter, 13, 13, 0.8, insertRemovedParagraphs);
         int plantedParagraphs = 0, plantedRemoved = 0, uniqueParagraphs = 0, uniqueRemoved = 0;
         foreach (var (text, planted, count) in stream)
         {
@@ -84,7 +86,7 @@ public class DedupTests
         }
         double recall = (double)plantedRemoved / plantedParagraphs;
         double falseRemoval = (double)uniqueRemoved / uniqueParagraphs;
-        Console.WriteLine($"BFF recall {recall:P2} on {plantedParagraphs} planted paragraphs; false removal {falseRemoval:P2} of {uniqueParagraphs} unique");
+        Console.WriteLine($"BFF (insert removed: {insertRemovedParagraphs}) recall {recall:P2} on {plantedParagraphs} planted paragraphs; false removal {falseRemoval:P2} of {uniqueParagraphs} unique");
         Assert.True(recall >= 0.95, $"recall {recall:P2}");
         Assert.True(falseRemoval <= 0.01, $"false removal {falseRemoval:P2}");
     }
@@ -154,5 +156,49 @@ public class DedupTests
         var a = minhash.Signature(documents[0])!;
         var b = minhash.Signature(documents[1])!;
         Assert.True(MinHashDeduplicator.EstimatedJaccard(a, b) < 0.1);
+    }
+
+    [Fact]
+    public void PartitionedBffEqualsTheSingleFilterVariant()
+    {
+        var paragraphs = UniqueParagraphs();
+        var random = new Random(11);
+        var documents = new List<string>();
+        for (int d = 0; d < 200; d++)
+        {
+            if (d > 20 && d % 6 == 0) documents.Add(documents[random.Next(documents.Count)].ToUpperInvariant()); // exact (case-folded) copy, new n-grams
+            else if (d > 20 && d % 6 == 3) documents.Add(documents[random.Next(documents.Count)] + "\nfooter line with quite a few words in it to make an n-gram of its own");
+            else if (d > 20 && d % 5 == 0) documents.Add(documents[random.Next(documents.Count)]);
+            else documents.Add(string.Join('\n', Enumerable.Range(0, 3).Select(_ => paragraphs[random.Next(paragraphs.Count)])));
+        }
+
+        // Reference: one filter, removed paragraphs inserted too; BFF sees every document, exact dedup decides first.
+        var single = new BffDeduplicator(BloomFilter.Create(100_000, 1e-9, 1 << 26), 13, 13, 0.8, insertRemovedParagraphs: true);
+        var exact = new ExactDeduplicator();
+        var expected = documents.Select(text =>
+        {
+            var result = single.Process(text);
+            return exact.IsDuplicate(text) ? (true, new BffResult("", 0, true)) : (false, result);
+        }).ToList();
+
+        const int partitions = 3;
+        var streams = Enumerable.Range(0, partitions).Select(_ => new MemoryStream()).ToArray();
+        for (int p = 0; p < partitions; p++)
+        {
+            var counter = new PartitionedBff(p, partitions, BloomFilter.Create(40_000, 1e-9, 1 << 26), 13, 13);
+            using var writer = new BinaryWriter(streams[p], System.Text.Encoding.UTF8, leaveOpen: true);
+            foreach (var text in documents) counter.Count(text, writer);
+        }
+        var readers = streams.Select(s => { s.Position = 0; return new BinaryReader(s); }).ToArray();
+        int removedSomething = 0;
+        for (int d = 0; d < documents.Count; d++)
+        {
+            var records = readers.Select(r => PartitionedBff.Read(r, "memory")).ToArray();
+            var actual = PartitionedBff.Decide(documents[d], records, 0.8);
+            Assert.Equal(expected[d].Item1, actual.ExactDuplicate);
+            Assert.Equal(expected[d].Item2, actual.Result);
+            if (actual.ExactDuplicate || actual.Result.ParagraphsRemoved > 0 || actual.Result.DocumentRemoved) removedSomething++;
+        }
+        Assert.True(removedSomething >= 40, $"only {removedSomething} documents touched");
     }
 }

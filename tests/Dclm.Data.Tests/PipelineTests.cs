@@ -84,16 +84,30 @@ public class PipelineTests(PipelineCorpus corpus) : IClassFixture<PipelineCorpus
         var reference = Reference();
         var output = Path.Combine(corpus.Root, "sharded");
         var shards = Enumerable.Range(0, 3).Select(i => StartHost(output, $"{i}/3", "local", threads: 1)).ToList();
-        foreach (var shard in shards)
-        {
-            shard.StandardOutput.ReadToEnd();
-            shard.WaitForExit();
-            Assert.True(shard.ExitCode == 0, shard.StandardError.ReadToEnd());
-            shard.Dispose();
-        }
+        foreach (var shard in shards) WaitForSuccess(shard);
         Assert.False(File.Exists(Path.Combine(output, "report.json")));
         RunHostToCompletion(output, "0/1", "global");
         AssertSameResult(reference, output);
+    }
+
+    [Fact]
+    public void ThreeBffPartitionProcessesEqualTheInProcessPartitionedRun()
+    {
+        var config = Path.Combine(corpus.Root, "partitioned.yaml");
+        File.WriteAllText(config, File.ReadAllText(corpus.ConfigPath) + "\ndedup:\n  bff:\n    partitions: 3\n");
+        var inProcess = Path.Combine(corpus.Root, "partitioned-reference");
+        CurationRunner.Run(PipelineConfigLoader.Load(config), new CurationOptions(corpus.Input, inProcess) { Threads = 2 });
+
+        var output = Path.Combine(corpus.Root, "partitioned");
+        RunHostToCompletion(output, "0/1", "local", config);
+        var workers = Enumerable.Range(0, 3).Select(p => StartHost(output, "0/1", "dedup", threads: 1, config, $"{p}/3")).ToList();
+        foreach (var worker in workers) WaitForSuccess(worker);
+        Assert.Equal(3, Directory.EnumerateFiles(Path.Combine(output, "global"), "bff-partition-*.bin").Count());
+        RunHostToCompletion(output, "0/1", "global", config);
+        AssertSameResult(inProcess, output);
+        var report = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "report.json")))!;
+        var bff = report["stages"]!.AsArray().Single(s => (string)s!["name"]! == "bff_dedup")!;
+        Assert.True((long)bff["docs_out"]! < (long)bff["docs_in"]!);
     }
 
     [Fact]
@@ -133,7 +147,7 @@ public class PipelineTests(PipelineCorpus corpus) : IClassFixture<PipelineCorpus
         return report.ToJsonString();
     }
 
-    private Process StartHost(string output, string shard, string phase, int threads)
+    private Process StartHost(string output, string shard, string phase, int threads, string? config = null, string? partition = null)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -141,17 +155,22 @@ public class PipelineTests(PipelineCorpus corpus) : IClassFixture<PipelineCorpus
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[] { HostPath(), corpus.ConfigPath, corpus.Input, output, shard, phase, threads.ToString() }) info.ArgumentList.Add(argument);
+        foreach (var argument in new[] { HostPath(), config ?? corpus.ConfigPath, corpus.Input, output, shard, phase, threads.ToString(), partition ?? "0/1" }) info.ArgumentList.Add(argument);
         return Process.Start(info)!;
     }
 
-    private void RunHostToCompletion(string output, string shard, string phase)
+    private void RunHostToCompletion(string output, string shard, string phase, string? config = null) =>
+        WaitForSuccess(StartHost(output, shard, phase, threads: 2, config));
+
+    private static void WaitForSuccess(Process process)
     {
-        using var process = StartHost(output, shard, phase, threads: 2);
-        var stderr = process.StandardError.ReadToEndAsync();
-        process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        Assert.True(process.ExitCode == 0, stderr.Result);
+        using (process)
+        {
+            var stderr = process.StandardError.ReadToEndAsync();
+            process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            Assert.True(process.ExitCode == 0, stderr.GetAwaiter().GetResult());
+        }
     }
 
     /// <summary>CurateHost.dll, built next to the tests (artifacts layout) or in its own bin folder.</summary>

@@ -13,9 +13,10 @@ internal static class DataCurateCommand
         var config = new Option<string?>("--config") { Description = "pipeline.yaml (default: DCLM-Baseline settings)" };
         var threads = new Option<int>("--threads") { Description = "Worker threads", DefaultValueFactory = _ => Environment.ProcessorCount };
         var shard = new Option<string>("--shard") { Description = "Process input shard i of N (i/N); run --phase global once all shards are done", DefaultValueFactory = _ => "0/1" };
-        var phase = new Option<string>("--phase") { Description = "all, local (per-shard stages) or global (dedup, quality, mixing, report)", DefaultValueFactory = _ => "all" };
-        phase.AcceptOnlyFromAmong("all", "local", "global");
-        var command = new Command("curate", "Run the DCLM-Baseline curation pipeline") { input, output, config, threads, shard, phase };
+        var phase = new Option<string>("--phase") { Description = "all, local (per-shard stages), dedup (one BFF partition) or global (dedup, quality, mixing, report)", DefaultValueFactory = _ => "all" };
+        phase.AcceptOnlyFromAmong("all", "local", "dedup", "global");
+        var partition = new Option<string>("--partition") { Description = "BFF partition p/P for --phase dedup (P = dedup.bff.partitions)", DefaultValueFactory = _ => "0/1" };
+        var command = new Command("curate", "Run the DCLM-Baseline curation pipeline") { input, output, config, threads, shard, phase, partition };
         command.SetAction((parse, cancellation) => Task.FromResult(DataCommand.Guard(() =>
         {
             var pipeline = parse.GetValue(config) is { } path ? PipelineConfigLoader.Load(path) : new PipelineConfig();
@@ -25,11 +26,14 @@ internal static class DataCurateCommand
                 Threads = parse.GetValue(threads),
                 Shard = ShardSpec.Parse(parse.GetValue(shard)!),
                 Phase = Enum.Parse<CurationPhase>(parse.GetValue(phase)!, ignoreCase: true),
+                Partition = ShardSpec.Parse(parse.GetValue(partition)!),
             };
             var report = CurationRunner.Run(pipeline, options, new ConsoleProgress(), cancellation);
             if (report is null)
             {
-                Console.WriteLine($"shard {options.Shard} done; run with --phase global after all shards finish");
+                Console.WriteLine(options.Phase == CurationPhase.Dedup
+                    ? $"BFF partition {options.Partition} done; run --phase global after all partitions finish"
+                    : $"shard {options.Shard} done; run with --phase global after all shards finish");
                 return;
             }
             foreach (var stage in report.Stages)

@@ -14,7 +14,12 @@ public readonly record struct BffResult(string Text, int ParagraphsRemoved, bool
 /// document exceeds the threshold, the whole document is removed. Documents are processed in order, so the
 /// first copy survives.
 /// </summary>
-public sealed class BffDeduplicator(BloomFilter filter, int ngramSize, int minimumNgramSize, double threshold)
+/// <remarks>
+/// With <paramref name="insertRemovedParagraphs"/> the n-grams of removed paragraphs are inserted too; that
+/// variant no longer depends on earlier decisions, so it can be split by n-gram hash across workers
+/// (<see cref="PartitionedBff"/>) and gives exactly the same result.
+/// </remarks>
+public sealed class BffDeduplicator(BloomFilter filter, int ngramSize, int minimumNgramSize, double threshold, bool insertRemovedParagraphs = false)
 {
     /// <summary>N-grams inserted so far (with repeats), for the reported false-positive estimate.</summary>
     public long InsertedNgrams { get; private set; }
@@ -32,7 +37,7 @@ public sealed class BffDeduplicator(BloomFilter filter, int ngramSize, int minim
         var hashes = new List<ulong>();
         for (int p = 0; p < paragraphs.Length; p++)
         {
-            ParagraphNgrams(paragraphs[p], hashes);
+            ParagraphNgrams(paragraphs[p], hashes, ngramSize, minimumNgramSize);
             int contained = 0;
             foreach (var h in hashes) if (filter.Contains(h)) contained++;
             totalNgrams += hashes.Count;
@@ -40,6 +45,7 @@ public sealed class BffDeduplicator(BloomFilter filter, int ngramSize, int minim
             if (hashes.Count > 0 && (double)contained / hashes.Count > threshold)
             {
                 removed++;
+                if (insertRemovedParagraphs) { foreach (var h in hashes) filter.Add(h); InsertedNgrams += hashes.Count; }
                 continue;
             }
             keep[p] = true;
@@ -66,7 +72,8 @@ public sealed class BffDeduplicator(BloomFilter filter, int ngramSize, int minim
         return count;
     }
 
-    private void ParagraphNgrams(string paragraph, List<ulong> hashes)
+    /// <summary>The n-gram hashes of one paragraph, as <see cref="Process"/> computes them.</summary>
+    internal static void ParagraphNgrams(string paragraph, List<ulong> hashes, int ngramSize, int minimumNgramSize)
     {
         hashes.Clear();
         var tokens = BffTokenizer.TokenHashes(paragraph);

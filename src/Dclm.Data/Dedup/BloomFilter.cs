@@ -49,7 +49,7 @@ public sealed class BloomFilter
     /// <summary>True when every probe bit of <paramref name="key"/> is set (the key was probably inserted).</summary>
     public bool Contains(ulong key)
     {
-        ulong h1 = key, h2 = StableHash.Mix(key ^ 0xA5A5A5A5A5A5A5A5UL) | 1;
+        var (h1, h2) = Probes(key);
         for (int i = 0; i < HashCount; i++)
         {
             ulong bit = (h1 + (ulong)i * h2) % _bitCount;
@@ -58,10 +58,14 @@ public sealed class BloomFilter
         return true;
     }
 
+    // Keys are re-mixed so that a partitioned filter, which only sees keys ≡ p (mod P), still spreads over all bits.
+    private static (ulong H1, ulong H2) Probes(ulong key) =>
+        (StableHash.Mix(key + 0x9E3779B97F4A7C15UL), StableHash.Mix(key ^ 0xA5A5A5A5A5A5A5A5UL) | 1);
+
     /// <summary>Sets every probe bit of <paramref name="key"/>.</summary>
     public void Add(ulong key)
     {
-        ulong h1 = key, h2 = StableHash.Mix(key ^ 0xA5A5A5A5A5A5A5A5UL) | 1;
+        var (h1, h2) = Probes(key);
         for (int i = 0; i < HashCount; i++)
         {
             ulong bit = (h1 + (ulong)i * h2) % _bitCount;

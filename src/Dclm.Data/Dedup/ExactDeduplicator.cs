@@ -11,11 +11,13 @@ public sealed class ExactDeduplicator
     private readonly HashSet<UInt128> _seen = new();
 
     /// <summary>True when an equal text was seen before; otherwise remembers this one.</summary>
-    public bool IsDuplicate(string text)
+    public bool IsDuplicate(string text) => !_seen.Add(Key(text));
+
+    /// <summary>The 128-bit key of <paramref name="text"/>'s normalized form.</summary>
+    public static UInt128 Key(string text)
     {
         var normalized = Normalize(text);
-        var key = new UInt128(StableHash.Of(normalized), StableHash.Combine(0x5bd1e995UL, StableHash.Of(normalized + "\u0001")));
-        return !_seen.Add(key);
+        return new UInt128(StableHash.Of(normalized), StableHash.Combine(0x5bd1e995UL, StableHash.Of(normalized + "\u0001")));
     }
 
     private static string Normalize(string text)

@@ -9,6 +9,8 @@ public enum CurationPhase
     Local,
     /// <summary>Only dedup, quality selection, mixing and the report, over all shards' parts.</summary>
     Global,
+    /// <summary>One partition of partitioned BFF (<see cref="CurationOptions.Partition"/>), after all local shards.</summary>
+    Dedup,
 }
 
 /// <summary>Everything a curation run needs besides the pipeline config.</summary>
@@ -18,6 +20,8 @@ public sealed record CurationOptions(string InputPath, string OutputPath)
     public int Threads { get; init; } = 1;
     /// <summary>The input shard this process handles.</summary>
     public ShardSpec Shard { get; init; } = ShardSpec.All;
+    /// <summary>The BFF partition a <see cref="CurationPhase.Dedup"/> worker counts.</summary>
+    public ShardSpec Partition { get; init; } = ShardSpec.All;
     /// <summary>Which phase to run.</summary>
     public CurationPhase Phase { get; init; } = CurationPhase.All;
 }

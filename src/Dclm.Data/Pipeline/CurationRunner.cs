@@ -21,6 +21,11 @@ public static class CurationRunner
         AtomicFile.RemoveLeftovers(LocalPhase.PartsDirectory(options.OutputPath));
         if (options.Phase is CurationPhase.All or CurationPhase.Local)
             new LocalPhase(config, options).Run(plan, progress, cancellation);
+        if (options.Phase == CurationPhase.Dedup)
+        {
+            new GlobalPhase(config, options).RunPartition(plan, options.Partition, cancellation);
+            return null;
+        }
         bool runGlobal = options.Phase == CurationPhase.Global || (options.Phase == CurationPhase.All && options.Shard.Count == 1);
         return runGlobal ? new GlobalPhase(config, options).Run(plan, progress, cancellation) : null;
     }

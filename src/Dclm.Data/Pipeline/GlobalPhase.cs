@@ -26,10 +26,7 @@ public sealed class GlobalPhase(PipelineConfig config, CurationOptions options)
     /// <summary>Runs both passes (skipping pass A when its marker exists) and returns the report.</summary>
     public CurationReport Run(IReadOnlyList<InputUnit> plan, IProgress<CurationProgress>? progress, CancellationToken cancellation)
     {
-        var missing = plan.Where(u => !File.Exists(LocalPhase.StatsPath(options.OutputPath, u.Index))).Select(u => u.Index).ToList();
-        if (missing.Count > 0)
-            throw new InvalidOperationException($"{options.OutputPath}: {missing.Count} of {plan.Count} input units are not processed yet (first: {missing[0]}); run every --shard i/N before the global phase");
-        var units = plan.Select(u => LocalPhase.ReadResult(options.OutputPath, u.Index)).ToList();
+        var units = FinishedUnits(plan);
         var report = new CurationReport { InputUnits = plan.Count };
         foreach (var unit in units)
         {
@@ -49,6 +46,26 @@ public sealed class GlobalPhase(PipelineConfig config, CurationOptions options)
         return report;
     }
 
+    private List<UnitResult> FinishedUnits(IReadOnlyList<InputUnit> plan)
+    {
+        var missing = plan.Where(u => !File.Exists(LocalPhase.StatsPath(options.OutputPath, u.Index))).Select(u => u.Index).ToList();
+        if (missing.Count > 0)
+            throw new InvalidOperationException($"{options.OutputPath}: {missing.Count} of {plan.Count} input units are not processed yet (first: {missing[0]}); run every --shard i/N before the global phase");
+        return plan.Select(u => LocalPhase.ReadResult(options.OutputPath, u.Index)).ToList();
+    }
+
+    /// <summary>Counts one BFF partition (<c>--phase dedup --partition p/P</c>) unless its file already exists.</summary>
+    public void RunPartition(IReadOnlyList<InputUnit> plan, ShardSpec partition, CancellationToken cancellation)
+    {
+        if (config.Dedup.Method != "bff" || config.Dedup.Bff.Partitions <= 1)
+            throw new InvalidOperationException("--phase dedup needs dedup.method: bff and dedup.bff.partitions > 1 in the pipeline config");
+        if (partition.Count != config.Dedup.Bff.Partitions)
+            throw new ArgumentException($"--partition {partition}: the config says dedup.bff.partitions: {config.Dedup.Bff.Partitions}");
+        var units = FinishedUnits(plan);
+        if (File.Exists(BffPartitionFiles.PathOf(options.OutputPath, partition.Index, partition.Count))) return;
+        BffPartitionFiles.Write(config, options.OutputPath, plan, units.Sum(u => u.BffNgrams), partition.Index, cancellation);
+    }
+
     private List<StageStatistics> RunDedupPass(IReadOnlyList<InputUnit> plan, long expectedNgrams, IProgress<CurationProgress>? progress, CancellationToken cancellation)
     {
         var dedup = config.Dedup;
@@ -58,7 +75,18 @@ public sealed class GlobalPhase(PipelineConfig config, CurationOptions options)
         var exact = dedup.Exact ? new ExactDeduplicator() : null;
         BffDeduplicator? bff = null;
         MinHashDeduplicator? minhash = null;
-        if (dedup.Method == "bff")
+        BffPartitionFiles? partitioned = null;
+        if (dedup.Method == "bff" && dedup.Bff.Partitions > 1)
+        {
+            int partitions = dedup.Bff.Partitions;
+            var missing = Enumerable.Range(0, partitions).Where(p => !File.Exists(BffPartitionFiles.PathOf(options.OutputPath, p, partitions))).ToList();
+            Parallel.ForEach(missing, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Threads), CancellationToken = cancellation },
+                p => BffPartitionFiles.Write(config, options.OutputPath, plan, expectedNgrams, p, cancellation));
+            partitioned = BffPartitionFiles.Open(config, options.OutputPath);
+            exact = null;
+            nearStats.Notes["partitions"] = partitions.ToString();
+        }
+        else if (dedup.Method == "bff")
         {
             long expected = dedup.Bff.ExpectedNgrams > 0 ? dedup.Bff.ExpectedNgrams : Math.Max(1024, expectedNgrams);
             var filter = BloomFilter.Create(expected, dedup.Bff.FalsePositiveRate, dedup.Bff.MaxMemoryMb << 20);
@@ -81,14 +109,14 @@ public sealed class GlobalPhase(PipelineConfig config, CurationOptions options)
             foreach (var document in DocumentJsonl.ReadFile(LocalPhase.PartPath(options.OutputPath, plan[u].Index), plan[u].Source))
             {
                 cancellation.ThrowIfCancellationRequested();
+                if (partitioned is not null)
+                {
+                    var (exactDuplicate, combined) = partitioned.Next(document.Text);
+                    if (dedup.Exact && !Count(exactStats, document, () => exactDuplicate ? "exact_duplicate" : null)) continue;
+                    if (!Count(nearStats, document, () => ApplyBff(document, combined, ref paragraphsRemoved))) continue;
+                }
                 if (exact is not null && !Count(exactStats, document, () => exact.IsDuplicate(document.Text) ? "exact_duplicate" : null)) continue;
-                if (bff is not null && !Count(nearStats, document, () =>
-                    {
-                        var result = bff.Process(document.Text);
-                        paragraphsRemoved += result.ParagraphsRemoved;
-                        document.Text = result.Text;
-                        return result.DocumentRemoved ? "duplicate_document" : result.Text.Length == 0 ? "all_paragraphs_duplicate" : null;
-                    })) continue;
+                if (bff is not null && !Count(nearStats, document, () => ApplyBff(document, bff.Process(document.Text), ref paragraphsRemoved))) continue;
                 if (minhash is not null && !Count(nearStats, document, () => minhash.IsDuplicate(document.Text) ? "near_duplicate" : null)) continue;
                 if (model is not null)
                 {
@@ -100,6 +128,8 @@ public sealed class GlobalPhase(PipelineConfig config, CurationOptions options)
             progress?.Report(new CurationProgress("dedup", u + 1, plan.Count));
         }
         writer.Complete();
+        partitioned?.Dispose();
+        if (partitioned is not null) nearStats.Notes["paragraphs_removed"] = paragraphsRemoved.ToString();
         if (bff is not null)
         {
             nearStats.Notes["paragraphs_removed"] = paragraphsRemoved.ToString();
@@ -107,12 +137,19 @@ public sealed class GlobalPhase(PipelineConfig config, CurationOptions options)
         }
         AtomicFile.Write(ScoresPath, stream => { using var w = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true); foreach (var s in scores) w.Write(s); });
         var stages = new List<StageStatistics>();
-        if (exact is not null) stages.Add(exactStats);
+        if (dedup.Exact) stages.Add(exactStats);
         if (dedup.Method != "none") stages.Add(nearStats);
         if (model is not null) stages.Add(qualityStats);
         else if (config.Quality.Enabled) stages.Add(qualityStats);
         AtomicFile.WriteText(DedupMarker, JsonSerializer.Serialize(stages, LocalPhase.Json));
         return stages;
+    }
+
+    private static string? ApplyBff(Document document, BffResult result, ref long paragraphsRemoved)
+    {
+        paragraphsRemoved += result.ParagraphsRemoved;
+        document.Text = result.Text;
+        return result.DocumentRemoved ? "duplicate_document" : result.Text.Length == 0 ? "all_paragraphs_duplicate" : null;
     }
 
     private QualityClassifier? LoadModel(StageStatistics statistics)

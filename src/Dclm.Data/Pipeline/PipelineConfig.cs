@@ -146,6 +146,11 @@ public sealed class BffYaml
     public long ExpectedNgrams { get; set; }
     /// <summary>Refuse to allocate a filter larger than this many MiB.</summary>
     public long MaxMemoryMb { get; set; } = 4096;
+    /// <summary>
+    /// Split the filter by n-gram hash over this many workers (<c>--phase dedup --partition p/P</c>). Above 1, the
+    /// n-grams of removed paragraphs are inserted too (the variant that partitions exactly).
+    /// </summary>
+    public int Partitions { get; set; } = 1;
 }
 
 /// <summary>MinHash-LSH settings.</summary>

@@ -65,6 +65,7 @@ public static class PipelineConfigLoader
         Require(d.Bff.FalsePositiveRate is > 0 and < 1, "dedup.bff.false_positive_rate", "must be in (0, 1)");
         Require(d.Bff.ExpectedNgrams >= 0, "dedup.bff.expected_ngrams", "must be non-negative");
         Require(d.Bff.MaxMemoryMb >= 1, "dedup.bff.max_memory_mb", "must be at least 1");
+        Require(d.Bff.Partitions is >= 1 and <= 4096, "dedup.bff.partitions", "must be in 1..4096");
         Require(d.Minhash.NgramSize >= 1 && d.Minhash.Bands >= 1 && d.Minhash.Rows >= 1 && d.Minhash.Bands * d.Minhash.Rows <= 1024, "dedup.minhash", "needs ngram_size, bands, rows >= 1 and bands*rows <= 1024");
         Require(Fraction(d.Minhash.Threshold), "dedup.minhash.threshold", "must be in [0, 1]");
         Require(config.Quality.KeepTopFraction is > 0 and <= 1, "quality.keep_top_fraction", "must be in (0, 1]");
