@@ -35,5 +35,7 @@ public static class GgufTokenizerWriter
         writer.AddBool(Prefix + "add_bos_token", vocabulary.AddBeginningOfSequence);
         writer.AddBool(Prefix + "add_eos_token", vocabulary.AddEndOfSequence);
         if (!byteLevel) writer.AddBool(Prefix + "add_space_prefix", vocabulary.AddPrefixSpace);
+        // GGUF has no standard key for NFC; llama.cpp ignores ours, our loader reads it.
+        writer.AddString(GgufTokenizerLoader.NormalizerKey, vocabulary.NormalizeToNfc ? "nfc" : "none");
     }
 }

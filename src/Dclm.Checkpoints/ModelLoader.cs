@@ -27,8 +27,7 @@ public static class ModelLoader
         try
         {
             var config = GgufModelReader.ReadConfig(file);
-            var tokenizer = file.Metadata.ContainsKey("tokenizer.ggml.tokens") ? Tokenizer.FromGguf(file) : null;
-            CheckVocabulary(path, config, tokenizer);
+            var tokenizer = FitVocabulary(path, config, file.Metadata.ContainsKey("tokenizer.ggml.tokens") ? Tokenizer.FromGguf(file) : null);
             var weights = GgufModelReader.Bind(file, config);
             return new LoadedModel(path, "gguf", Build(path, config, weights, pool), tokenizer, CountTypes(file.Tensors));
         }
@@ -44,8 +43,7 @@ public static class ModelLoader
         string configPath = System.IO.Path.Combine(directory, "config.json");
         var config = HfConfigReader.Read(configPath);
         string tokenizerPath = System.IO.Path.Combine(directory, "tokenizer.json");
-        var tokenizer = File.Exists(tokenizerPath) ? Tokenizer.Load(tokenizerPath) : null;
-        CheckVocabulary(tokenizerPath, config, tokenizer);
+        var tokenizer = FitVocabulary(tokenizerPath, config, File.Exists(tokenizerPath) ? Tokenizer.Load(tokenizerPath) : null);
         var checkpoint = SafetensorsCheckpoint.Open(directory);
         try
         {
@@ -68,11 +66,16 @@ public static class ModelLoader
         catch (InvalidDataException e) { throw new ModelFileException(path, e.Message, e); }
     }
 
-    /// <summary>The tokenizer may have fewer ids than the embedding (padded vocabularies), never more.</summary>
-    private static void CheckVocabulary(string path, ModelConfig config, Tokenizer? tokenizer)
+    /// <summary>
+    /// The tokenizer may have fewer ids than the embedding has rows (DCLM-7B: 50277 tokens, 50432 rows),
+    /// never more; the spare rows become placeholder control tokens so any sampled id decodes.
+    /// </summary>
+    private static Tokenizer? FitVocabulary(string path, ModelConfig config, Tokenizer? tokenizer)
     {
-        if (tokenizer is not null && tokenizer.VocabularySize > config.VocabularySize)
+        if (tokenizer is null || tokenizer.VocabularySize == config.VocabularySize) return tokenizer;
+        if (tokenizer.VocabularySize > config.VocabularySize)
             throw new ModelFileException(path, $"the tokenizer has {tokenizer.VocabularySize} tokens but the model's vocabulary is {config.VocabularySize}");
+        return new Tokenizer(tokenizer.Vocabulary.PadTo(config.VocabularySize));
     }
 
     private static bool IsGguf(string path)

@@ -89,7 +89,7 @@ public sealed class TokenizerVocabulary
         for (int id = Tokens.Count; id < size; id++)
         {
             tokens.Add($"[PAD{id}]");
-            types.Add(TokenType.UserDefined);
+            types.Add(TokenType.Control); // never matched in plain text, skipped when decoding skips special tokens
             if (scores.Count > 0)
             {
                 scores.Add(0f);

@@ -44,7 +44,10 @@ public class NeoXTokenizerJsonTests
         var padded = new Tokenizer(truncated.PadTo(50432));
         Assert.Equal(50432, padded.VocabularySize);
         Assert.Equal("[PAD50431]", padded.TokenText(50431));
-        Assert.Equal(TokenType.UserDefined, padded.GetTokenType(50300));
+        Assert.Equal(TokenType.Control, padded.GetTokenType(50300));
+        // A placeholder is never read out of plain text, and streaming output skips it.
+        Assert.DoesNotContain(50300, padded.Encode("[PAD50300]"));
+        Assert.Equal("", padded.Decode([50300], skipSpecialTokens: true));
         Assert.Same(truncated, truncated.PadTo(100));
     }
 
