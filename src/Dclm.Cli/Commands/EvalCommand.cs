@@ -86,6 +86,8 @@ internal static class EvalCommand
         AnsiConsole.Write(table);
         foreach (var t in report.Tasks.Where(t => t.Metrics.Count > 1))
             Console.WriteLine($"{t.Label}: {string.Join(", ", t.Metrics.Select(m => $"{m.Key} {m.Value:F4}"))}");
+        foreach (var t in report.Tasks.Where(t => t.BatchedPasses > 0))
+            Console.WriteLine($"{t.Label}: {t.Items} questions in {t.Seconds:F1} s = {t.ItemsPerSecond:F2} questions/s; {t.BatchedPasses} batched forward passes ({(double)t.BatchedPasses / t.Items:F2} per question)");
         if (report.Sandbox is not null) Console.WriteLine($"sandbox: {report.Sandbox}");
     }
 }

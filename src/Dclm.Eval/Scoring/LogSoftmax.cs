@@ -1,20 +1,26 @@
+using System.Numerics.Tensors;
+
 namespace Dclm.Eval.Scoring;
 
-/// <summary>Log-probabilities from one row of logits, computed in double for stability.</summary>
+/// <summary>Log-probabilities from one row of logits.</summary>
 public static class LogSoftmax
 {
+    [ThreadStatic] private static float[]? _scratch;
+
     /// <summary>
     /// log p(<paramref name="target"/>) = z_t − max − log Σ_i exp(z_i − max), and the index of the largest
-    /// logit (the first one on ties, as torch.argmax).
+    /// logit (the first one on ties, as torch.argmax). Shifting by the max keeps every exponent ≤ 0.
     /// </summary>
     public static double At(ReadOnlySpan<float> logits, int target, out int argmax)
     {
         if ((uint)target >= (uint)logits.Length) throw new ArgumentOutOfRangeException(nameof(target), $"token {target} is outside the {logits.Length} logits");
-        argmax = 0;
-        float max = logits[0];
-        for (int i = 1; i < logits.Length; i++) if (logits[i] > max) { max = logits[i]; argmax = i; }
-        double sum = 0;
-        for (int i = 0; i < logits.Length; i++) sum += Math.Exp((double)logits[i] - max);
+        argmax = TensorPrimitives.IndexOfMax(logits);
+        float max = logits[argmax];
+        if (_scratch is null || _scratch.Length < logits.Length) _scratch = new float[logits.Length];
+        var shifted = _scratch.AsSpan(0, logits.Length);
+        TensorPrimitives.Subtract(logits, max, shifted);
+        TensorPrimitives.Exp(shifted, shifted);
+        double sum = TensorPrimitives.Sum<float>(shifted);
         return (double)logits[target] - max - Math.Log(sum);
     }
 }
