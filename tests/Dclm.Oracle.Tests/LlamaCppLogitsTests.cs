@@ -94,9 +94,12 @@ public sealed class LlamaCppLogitsTests(OracleModels models, ITestOutputHelper o
             int length = models.Prompts[i].Length;
             output.WriteLine($"prompt {i}: top-1 ours = llama.cpp at {matches}/{length}, relative error {error:E2}; " +
                 $"llama.cpp q8_0 vs its f32: top-1 {quantizationMatches}/{length}, relative error {quantizationError:E2}");
-            // Both engines quantize activations to Q8_0, so a one-ulp difference anywhere can flip one rounding
-            // and from there the two runs differ by Q8_0 noise, no more than quantization itself moves llama.cpp.
-            Assert.True(error <= Math.Max(quantizationError, 1e-3), $"prompt {i}: ours is {error:E2} from llama.cpp's q8_0, more than q8_0 is from f32 ({quantizationError:E2})");
+            // Both engines quantize activations to Q8_0, so a one-ulp difference anywhere (summation order) can
+            // flip one rounding, and from there the two runs differ by Q8_0 activation noise: 0.4-0.75 of what
+            // quantization moves llama.cpp from f32 (measured), so 1.5 times that is the limit. A wrong scale,
+            // block layout or row order lands 10 times and more beyond it.
+            double limit = Math.Max(1.5 * quantizationError, 1e-3);
+            Assert.True(error <= limit, $"prompt {i}: ours is {error:E2} from llama.cpp's q8_0, over 1.5 times q8_0's own error ({quantizationError:E2})");
             for (int p = 0; p < length; p++)
                 if (Logits.ArgMax(llamaCppF32[i].AsSpan(p * Vocabulary, Vocabulary)) == models.Prompts[i][p]) copies++;
             positions += length;
@@ -125,10 +128,10 @@ public sealed class LlamaCppLogitsTests(OracleModels models, ITestOutputHelper o
         double typeError = Logits.RelativeError(llamaCpp, llamaCppF32);
         int matches = Logits.TopOneMatches(ours, llamaCpp, Vocabulary);
         output.WriteLine($"{type}: ours vs llama.cpp {error:E2}, top-1 {matches}/{models.Prompt.Length}; llama.cpp {type} vs its f32 {typeError:E2}");
-        // The engines round activations differently (llama.cpp to f16/bf16/q8_0 before each product), so
-        // they may differ by as much as the type's own rounding, but no more; for Q4_0, whose weights move
-        // llama.cpp ~10%, the limit is the ~1% Q8_0 activation noise seen in the Q8_0 test.
-        double limit = Math.Max(Math.Min(typeError, 2e-2), 1e-4);
+        // The engines round activations differently (llama.cpp to f16/bf16/q8_0 before each product), so they
+        // may differ by about the type's own rounding (measured 0.6 of it), with the same 1.5 slack as the
+        // Q8_0 test; for Q4_0, whose weights move llama.cpp ~10%, the limit is the ~1% Q8_0 activation noise.
+        double limit = Math.Max(Math.Min(1.5 * typeError, 2e-2), 1e-4);
         Assert.True(error <= limit, $"{type}: ours is {error:E2} from llama.cpp, over the limit {limit:E2} (llama.cpp {type} vs f32: {typeError:E2})");
     }
 
