@@ -16,6 +16,7 @@ internal static class CommandCatalog
         yield return EvalCommand.Create();
         yield return PerplexityCommand.Create();
         yield return BenchCommand.Create();
+        yield return QuantReportCommand.Create();
         yield return TrainCommand.Create();
         yield return ServeCommand.Create();
         yield return ChatCommand.Create();
