@@ -79,7 +79,8 @@ internal static unsafe partial class DotQ4_0
         Vector256<int> sums = X86.Avx2.MultiplyAddAdjacent(
             X86.Avx2.MultiplyAddAdjacent(nibbles, Vector256.Load(activation.Quants + b * 32)), ones)
             - Vector256.Load(activation.NibbleOffsets + b * 8);
-        float scale = HalfTable.ToSingle(*(ushort*)weight) * activation.Scales[b];
-        return Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(sums), Vector256.Create(scale), accumulator);
+        // (Σ·d_a)·d_w, the order DotTokens4 uses with d_w broadcast once for four tokens.
+        return Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(sums) * Vector256.Create(activation.Scales[b]),
+            Vector256.Create(HalfTable.ToSingle(*(ushort*)weight)), accumulator);
     }
 }

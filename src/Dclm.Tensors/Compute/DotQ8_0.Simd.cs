@@ -71,7 +71,8 @@ internal static unsafe partial class DotQ8_0
         Vector256<sbyte> w = Vector256.Load((sbyte*)weight + 2);
         Vector256<int> sums = X86.Avx2.MultiplyAddAdjacent(
             X86.Avx2.MultiplyAddAdjacent(X86.Avx2.Abs(w), X86.Avx2.Sign(Vector256.Load(a), w)), ones);
-        float scale = HalfTable.ToSingle(*(ushort*)weight) * activationScale;
-        return Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(sums), Vector256.Create(scale), accumulator);
+        // (Σ·d_a)·d_w, the order DotTokens4 uses with d_w broadcast once for four tokens.
+        return Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(sums) * Vector256.Create(activationScale),
+            Vector256.Create(HalfTable.ToSingle(*(ushort*)weight)), accumulator);
     }
 }

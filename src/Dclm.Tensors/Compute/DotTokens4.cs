@@ -21,7 +21,7 @@ internal static unsafe class DotTokens4
         {
             Vector256<sbyte> w = Vector256.Load((sbyte*)weight + 2);
             Vector256<byte> magnitude = X86.Avx2.Abs(w);
-            float dw = HalfTable.ToSingle(*(ushort*)weight);
+            Vector256<float> dw = Vector256.Create(HalfTable.ToSingle(*(ushort*)weight));
             acc0 = SignedStep(magnitude, w, tokens[0], b, dw, ones, acc0);
             acc1 = SignedStep(magnitude, w, tokens[1], b, dw, ones, acc1);
             acc2 = SignedStep(magnitude, w, tokens[2], b, dw, ones, acc2);
@@ -34,10 +34,10 @@ internal static unsafe class DotTokens4
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> SignedStep(Vector256<byte> magnitude, Vector256<sbyte> w, Q8Row token, int b, float dw, Vector256<short> ones, Vector256<float> accumulator)
+    private static Vector256<float> SignedStep(Vector256<byte> magnitude, Vector256<sbyte> w, Q8Row token, int b, Vector256<float> dw, Vector256<short> ones, Vector256<float> accumulator)
     {
         Vector256<int> sums = X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(magnitude, X86.Avx2.Sign(Vector256.Load(token.Quants + b * 32), w)), ones);
-        return Vector256.FusedMultiplyAdd(X86.Avx.ConvertToVector256Single(sums), Vector256.Create(dw * token.Scales[b]), accumulator);
+        return Vector256.FusedMultiplyAdd(X86.Avx.ConvertToVector256Single(sums) * Vector256.Create(token.Scales[b]), dw, accumulator);
     }
 
     public static void Q4_0(byte* weight, Q8Row* tokens, int blocks, float* results)
@@ -49,7 +49,7 @@ internal static unsafe class DotTokens4
         {
             Vector128<byte> packed = Vector128.Load(weight + 2);
             Vector256<byte> nibbles = Vector256.Create(packed & low, (packed.AsUInt16() >> 4).AsByte() & low);
-            float dw = HalfTable.ToSingle(*(ushort*)weight);
+            Vector256<float> dw = Vector256.Create(HalfTable.ToSingle(*(ushort*)weight));
             acc0 = NibbleStep(nibbles, tokens[0], b, dw, ones, acc0);
             acc1 = NibbleStep(nibbles, tokens[1], b, dw, ones, acc1);
             acc2 = NibbleStep(nibbles, tokens[2], b, dw, ones, acc2);
@@ -62,11 +62,11 @@ internal static unsafe class DotTokens4
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> NibbleStep(Vector256<byte> nibbles, Q8Row token, int b, float dw, Vector256<short> ones, Vector256<float> accumulator)
+    private static Vector256<float> NibbleStep(Vector256<byte> nibbles, Q8Row token, int b, Vector256<float> dw, Vector256<short> ones, Vector256<float> accumulator)
     {
         Vector256<int> sums = X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(nibbles, Vector256.Load(token.Quants + b * 32)), ones)
                             - Vector256.Load(token.NibbleOffsets + b * 8);
-        return Vector256.FusedMultiplyAdd(X86.Avx.ConvertToVector256Single(sums), Vector256.Create(dw * token.Scales[b]), accumulator);
+        return Vector256.FusedMultiplyAdd(X86.Avx.ConvertToVector256Single(sums) * Vector256.Create(token.Scales[b]), dw, accumulator);
     }
 
     public static void Q4_K(byte* weight, Q8KRow* tokens, int superBlocks, float* results)
