@@ -56,23 +56,26 @@ public sealed class PythonSandbox
     }
 
     /// <summary>Runs <paramref name="program"/> to completion, failure or the time limit.</summary>
-    public SandboxResult Run(string program, CancellationToken cancellation = default)
+    public SandboxResult Run(string program, CancellationToken cancellation = default) => RunAsync(program, cancellation).GetAwaiter().GetResult();
+
+    /// <summary>Runs <paramref name="program"/> to completion, failure or the time limit, without blocking a thread while it runs.</summary>
+    public async Task<SandboxResult> RunAsync(string program, CancellationToken cancellation = default)
     {
         var directory = Directory.CreateTempSubdirectory("dclm-sandbox-");
         var clock = Stopwatch.StartNew();
         try
         {
-            File.WriteAllText(Path.Combine(directory.FullName, "program.py"), program, new UTF8Encoding(false));
-            File.WriteAllText(Path.Combine(directory.FullName, "sandbox.py"), Preamble, new UTF8Encoding(false));
+            await File.WriteAllTextAsync(Path.Combine(directory.FullName, "program.py"), program, new UTF8Encoding(false), cancellation);
+            await File.WriteAllTextAsync(Path.Combine(directory.FullName, "sandbox.py"), Preamble, new UTF8Encoding(false), cancellation);
             using var process = new Process { StartInfo = StartInfo(directory.FullName) };
             process.Start();
             process.StandardInput.Close();
             var output = ReadCapped(process.StandardOutput, _options.MaxOutputBytes);
             var error = ReadCapped(process.StandardError, _options.MaxOutputBytes);
-            bool exited = WaitForExit(process, _options.TimeLimit, cancellation);
+            bool exited = await WaitForExit(process, _options.TimeLimit, cancellation);
             if (!exited) Kill(process);
-            process.WaitForExit();
-            string stdout = Finish(output), stderr = Finish(error);
+            await process.WaitForExitAsync(CancellationToken.None);
+            string stdout = await Finish(output), stderr = await Finish(error);
             var outcome = !exited ? SandboxOutcome.TimedOut : process.ExitCode == 0 ? SandboxOutcome.Passed : SandboxOutcome.Failed;
             return new SandboxResult(outcome, exited ? process.ExitCode : -1, stdout, stderr, clock.Elapsed.TotalSeconds);
         }
@@ -120,13 +123,13 @@ public sealed class PythonSandbox
         return start;
     }
 
-    private static bool WaitForExit(Process process, TimeSpan limit, CancellationToken cancellation)
+    private static async Task<bool> WaitForExit(Process process, TimeSpan limit, CancellationToken cancellation)
     {
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
             timeout.CancelAfter(limit);
-            process.WaitForExitAsync(timeout.Token).GetAwaiter().GetResult();
+            await process.WaitForExitAsync(timeout.Token);
             return true;
         }
         catch (OperationCanceledException)
@@ -156,7 +159,7 @@ public sealed class PythonSandbox
         catch (IOException) { return []; }
     }
 
-    private static Task<(StringBuilder Text, bool Truncated)> ReadCapped(StreamReader reader, int limit) => Task.Run(async () =>
+    private static async Task<(StringBuilder Text, bool Truncated)> ReadCapped(StreamReader reader, int limit)
     {
         var text = new StringBuilder();
         var buffer = new char[4096];
@@ -170,12 +173,13 @@ public sealed class PythonSandbox
             if (keep < read) truncated = true;
         }
         return (text, truncated);
-    });
+    }
 
-    private static string Finish(Task<(StringBuilder Text, bool Truncated)> reading)
+    private static async Task<string> Finish(Task<(StringBuilder Text, bool Truncated)> reading)
     {
-        if (!reading.Wait(TimeSpan.FromSeconds(5))) return "(output still open after the process ended)";
-        var (text, truncated) = reading.Result;
+        // A grandchild that escaped the kill could hold the pipe open; do not wait on it forever.
+        if (await Task.WhenAny(reading, Task.Delay(TimeSpan.FromSeconds(5))) != reading) return "(output still open after the process ended)";
+        var (text, truncated) = await reading;
         return truncated ? text + "\n(output truncated)" : text.ToString();
     }
 

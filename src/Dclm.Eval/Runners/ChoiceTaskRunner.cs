@@ -30,6 +30,7 @@ internal static class ChoiceTaskRunner
             string[] texts;
             string[] continuationTexts;
             int gold;
+            string? prompt = null;
             if (items[i] is SchemaItem schema)
             {
                 var contexts = builder.SchemaContexts(schema, preamble);
@@ -42,7 +43,8 @@ internal static class ChoiceTaskRunner
             else
             {
                 var mc = (MultipleChoiceItem)items[i];
-                var context = encoder.Context(preamble, builder.Context(mc, preamble), spec.StripData);
+                prompt = builder.Context(mc, preamble);
+                var context = encoder.Context(preamble, prompt, spec.StripData);
                 scoring = mc.Choices.Select(c => new ScoringOption(context, encoder.Continuation(c))).ToArray();
                 texts = mc.Choices.ToArray();
                 continuationTexts = mc.Choices.Select(encoder.ContinuationText).ToArray();
@@ -53,7 +55,7 @@ internal static class ChoiceTaskRunner
             int predicted = ArgBest(choices, c => -c.MeanCrossEntropy);
             results.Add(new ItemResult
             {
-                Id = items[i].Id, Correct = predicted == gold, Gold = gold, Predicted = predicted,
+                Id = items[i].Id, Correct = predicted == gold, Prompt = prompt, Gold = gold, Predicted = predicted,
                 PredictedUnnormalized = ArgBest(choices, c => c.LogProbability),
                 PredictedByteNormalized = ArgBest(choices, c => c.LogProbability / Math.Max(1, c.Bytes)),
                 Choices = choices,

@@ -33,11 +33,12 @@ internal static class CodeTaskRunner
         var jobs = problems.SelectMany((p, i) => completions[i].Select((c, s) => (Problem: i, Sample: s, Program: HumanEvalProgram.Build(p.Prompt, c, p.Test, p.EntryPoint)))).ToArray();
         var outcomes = new SandboxResult[jobs.Length];
         int done = 0;
-        Parallel.For(0, jobs.Length, new ParallelOptions { MaxDegreeOfParallelism = options.SandboxParallelism, CancellationToken = cancellation }, j =>
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.SandboxParallelism, CancellationToken = cancellation };
+        Parallel.ForEachAsync(Enumerable.Range(0, jobs.Length), parallel, async (j, token) =>
         {
-            outcomes[j] = sandbox.Run(jobs[j].Program, cancellation);
+            outcomes[j] = await sandbox.RunAsync(jobs[j].Program, token);
             options.Progress?.Invoke(Interlocked.Increment(ref done), jobs.Length);
-        });
+        }).GetAwaiter().GetResult();
 
         var results = new List<ItemResult>(problems.Length);
         var metrics = ks.Distinct().ToDictionary(k => $"pass@{k}", _ => 0.0);

@@ -28,14 +28,15 @@ internal static class GenerationRunner
             cancellation.ThrowIfCancellationRequested();
             var item = (GenerationItem)items[i];
             string preamble = builder.Preamble(i);
-            var prompt = encoder.Context(preamble, builder.Context(item, preamble), spec.StripData);
+            string promptText = builder.Context(item, preamble);
+            var prompt = encoder.Context(preamble, promptText, spec.StripData);
             int room = model.Config.ContextLength - maxTokens;
             if (prompt.Length > room) prompt = prompt[^Math.Max(1, room)..];
             var sampling = SamplingOptions.Greedy with { MaxTokens = maxTokens, StopStrings = spec.StopStrings };
             string output = string.Concat(generator.Generate(prompt, sampling, cancellation).Select(c => c.Text));
             string answer = spec.ChainOfThoughtDelimiter.Length > 0 ? output.Split(spec.ChainOfThoughtDelimiter)[^1] : output;
             bool correct = AnswerNormalizer.Matches(answer, item.Aliases.Append(item.Answer), spec.NormalizeAnswers);
-            results.Add(new ItemResult { Id = item.Id, Correct = correct, Expected = item.Answer, Output = output });
+            results.Add(new ItemResult { Id = item.Id, Correct = correct, Prompt = promptText, Expected = item.Answer, Output = output });
             options.Progress?.Invoke(i + 1, count);
         }
         return new TaskResult
