@@ -108,6 +108,7 @@ public unsafe class MatMulTests
     [Theory]
     [InlineData(GgmlType.Q8_0)]
     [InlineData(GgmlType.Q4_0)]
+    [InlineData(GgmlType.Q4_K)]
     public void ATokenGetsTheSameResultAloneAndInABatch(GgmlType type)
     {
         const int rows = 70, columns = 256, tokens = 6;
