@@ -10,6 +10,7 @@ fi
 # python3 runs the sandboxed HumanEval programs of `dclm eval`; chromium drives the web page's end-to-end test.
 need=()
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
 fi
