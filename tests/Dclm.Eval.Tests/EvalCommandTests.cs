@@ -13,7 +13,7 @@ public sealed class EvalCommandTests : IClassFixture<TinyNeoXModel>, IDisposable
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
-    private static (int ExitCode, string Output, string Error) Dclm(params string[] arguments)
+    internal static (int ExitCode, string Output, string Error) Dclm(params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "dclm.dll"));

@@ -43,6 +43,37 @@ public sealed class LogLikelihoodScorerTests : IDisposable
     }
 
     [Fact]
+    public void MultipleChoiceScoresEqualWhatDclmLogitsWrites()
+    {
+        // The acceptance check as users would run it: `dclm logits` over context + choice, one process per choice.
+        var options = new[] { new ScoringOption(_prompt, [3, 14, 15]), new ScoringOption(_prompt, [92]), new ScoringOption(_prompt, [65, 35, 89, 79]) };
+        var scores = new LogLikelihoodScorer(_loaded.Model).Score(options);
+        string directory = Directory.CreateTempSubdirectory("dclm-eval-logits-").FullName;
+        try
+        {
+            for (int j = 0; j < options.Length; j++)
+            {
+                int[] ids = [.. options[j].Context, .. options[j].Continuation];
+                string file = Path.Combine(directory, $"choice{j}.f32");
+                var run = EvalCommandTests.Dclm("logits", "--model", TinyNeoXModel.Fixture("dclm-tiny"), "--prompt-tokens", string.Join(' ', ids), "--output", file);
+                Assert.True(run.ExitCode == 0, run.Error);
+                var bytes = File.ReadAllBytes(file);
+                var logits = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes).ToArray();
+                Assert.Equal(ids.Length * 512, logits.Length);
+                double expected = 0;
+                for (int i = 0; i < options[j].Continuation.Length; i++)
+                {
+                    var row = logits.AsSpan((options[j].Context.Length - 1 + i) * 512, 512);
+                    double max = row.ToArray().Max(), total = row.ToArray().Sum(z => Math.Exp(z - max));
+                    expected += row[options[j].Continuation[i]] - max - Math.Log(total);
+                }
+                Assert.Equal(expected, scores[j].LogProbability, 4);
+            }
+        }
+        finally { Directory.Delete(directory, recursive: true); }
+    }
+
+    [Fact]
     public void SchemaStyleContextsThatDivergeShareOnlyTheirCommonPrefix()
     {
         var scorer = new LogLikelihoodScorer(_loaded.Model);
