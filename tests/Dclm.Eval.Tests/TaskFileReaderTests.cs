@@ -103,6 +103,10 @@ public sealed class TaskFileReaderTests : IDisposable
         Assert.Equal(["mine_0shot", "mine_3shot"], specs.Select(s => s.Label));
         Assert.Equal("\nAnswer: ", specs[0].ContinuationDelimiter);
         Assert.Equal(0.25, specs[1].RandomBaseline);
+        File.WriteAllText(suite, $"icl_tasks:\n- dataset_uri: {Path.GetFileName(data)}\n  num_fewshot: 2\n");
+        Assert.Equal(2, Assert.Single(TaskCatalog.Resolve([suite])).Shots);
+        File.WriteAllText(suite, $"icl_tasks:\n- dataset_uri: {Path.GetFileName(data)}\n  num_fewshot: [two]\n");
+        Assert.Contains("num_fewshot: 'two' is not an integer", Assert.Throws<InvalidDataException>(() => TaskCatalog.Resolve([suite])).Message);
         Assert.Contains("neither a task file nor a suite name", Assert.Throws<FileNotFoundException>(() => TaskCatalog.Resolve(["no-such-suite"], _directory)).Message);
     }
 

@@ -68,7 +68,7 @@ public static class TaskCatalog
             TaskKind? kind;
             try { kind = task.IclTaskType is null ? null : TaskKinds.Parse(task.IclTaskType); }
             catch (FormatException e) { throw new InvalidDataException($"{where}: {e.Message}"); }
-            var shots = task.NumFewshot is { Count: > 0 } ? task.NumFewshot : [0];
+            var shots = Integers(task.NumFewshot, $"{where}: num_fewshot") is { Count: > 0 } list ? list : [0];
             foreach (int k in shots)
             {
                 string label = task.Label ?? LabelOf(dataset);
@@ -81,12 +81,26 @@ public static class TaskCatalog
                     StripData = task.StripDataset ?? kind != TaskKind.Code, RandomBaseline = task.RandomBaseline is double r ? r / (r > 1 ? 100 : 1) : null,
                     StopStrings = task.EarlyStoppingCriteria ?? ["\n"], ChainOfThoughtDelimiter = task.CotDelimiter ?? "",
                     NormalizeAnswers = task.DoNormalization ?? true, Samples = task.GenerationsPerSample ?? 1,
-                    PassAtK = task.PassAtK ?? [1], Temperature = task.Temperature ?? 0.2f,
+                    PassAtK = Integers(task.PassAtK, $"{where}: pass_at_k") is { Count: > 0 } ks ? ks : [1], Temperature = task.Temperature ?? 0.2f,
                 };
                 specs.Add(spec);
             }
         }
         return specs;
+    }
+
+    /// <summary>llm-foundry accepts either one integer or a list of them.</summary>
+    private static List<int>? Integers(object? value, string where)
+    {
+        static int Parse(object? item, string where) =>
+            int.TryParse(item?.ToString(), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int n)
+                ? n : throw new InvalidDataException($"{where}: '{item}' is not an integer");
+        return value switch
+        {
+            null => null,
+            IEnumerable<object> items => items.Select(i => Parse(i, where)).ToList(),
+            _ => [Parse(value, where)],
+        };
     }
 
     private static bool IsYaml(string path) => path.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".yml", StringComparison.OrdinalIgnoreCase);
@@ -108,7 +122,7 @@ public static class TaskCatalog
     {
         public string? Label { get; set; }
         public string? DatasetUri { get; set; }
-        public List<int>? NumFewshot { get; set; }
+        public object? NumFewshot { get; set; }
         public string? IclTaskType { get; set; }
         public string? PromptString { get; set; }
         public string? Prelimiter { get; set; }
@@ -121,7 +135,7 @@ public static class TaskCatalog
         public string? CotDelimiter { get; set; }
         public bool? DoNormalization { get; set; }
         public int? GenerationsPerSample { get; set; }
-        public List<int>? PassAtK { get; set; }
+        public object? PassAtK { get; set; }
         public float? Temperature { get; set; }
     }
 }
