@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Dclm.Inference.Engine;
+using Dclm.Server.Hosting;
+
+// Load benchmark of the OpenAI-compatible server: streaming clients over loopback HTTP.
+// Usage: dotnet run -c Release --project bench/Dclm.Server.Bench -- --model PATH [--tokens 64] [--requests 2] [--threads N]
+string? model = null;
+int tokens = 64, perClient = 2, threads = 0;
+for (int i = 0; i < args.Length - 1; i += 2)
+{
+    switch (args[i])
+    {
+        case "--model": model = args[i + 1]; break;
+        case "--tokens": tokens = int.Parse(args[i + 1]); break;
+        case "--requests": perClient = int.Parse(args[i + 1]); break;
+        case "--threads": threads = int.Parse(args[i + 1]); break;
+        default: Console.Error.WriteLine($"unknown option {args[i]}"); return 2;
+    }
+}
+model ??= Environment.GetEnvironmentVariable("DCLM_DEFAULT_MODEL") ?? Path.Combine("models", "default");
+if (!File.Exists(model) && !Directory.Exists(model)) { Console.Error.WriteLine($"error: {model}: no such model; pass --model PATH"); return 1; }
+
+ServerOptions Options(int prefixEntries) => new()
+{
+    ModelPath = model, Port = 0, Threads = threads,
+    Engine = new EngineOptions { MaxRunningSequences = 16, PrefixCacheEntries = prefixEntries, ContextLength = 1024 },
+};
+
+await using (var server = await DclmServer.StartAsync(Options(prefixEntries: 0)))
+{
+    await server.Host.Loading;
+    using var client = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromMinutes(30) };
+    // One untimed request so JIT compilation and first-touch page faults stay out of the numbers.
+    await StreamAsync(client, """{"prompt": "warm up", "max_tokens": 4, "stream": true}""");
+    Console.WriteLine($"model {server.Host.ModelId}, {tokens} tokens per request, {perClient} requests per client, prefix cache off");
+    Console.WriteLine("clients  requests  tokens/s  speedup  TTFT p50 ms  TTFT p99 ms");
+    double single = 0;
+    foreach (int clients in new[] { 1, 4, 8, 16 })
+    {
+        var ttfts = new List<double>();
+        int generated = 0;
+        var wall = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, clients).Select(async c =>
+        {
+            for (int r = 0; r < perClient; r++)
+            {
+                string prompt = $"Client {c} request {r}: the history of computing began";
+                var (ttft, count) = await StreamAsync(client, $$$"""{"prompt": {{{JsonSerializer.Serialize(prompt)}}}, "max_tokens": {{{tokens}}}, "temperature": 0, "stream": true, "stream_options": {"include_usage": true}}""");
+                lock (ttfts) { ttfts.Add(ttft); generated += count; }
+            }
+        }));
+        double rate = generated / wall.Elapsed.TotalSeconds;
+        if (clients == 1) single = rate;
+        ttfts.Sort();
+        Console.WriteLine($"{clients,7}  {ttfts.Count,8}  {rate,8:F1}  {rate / single,6:F2}x  {Percentile(ttfts, 0.5),11:F0}  {Percentile(ttfts, 0.99),11:F0}");
+    }
+}
+
+// Second turn of a chat: the same prompt with and without the first turn's KV cached.
+string history = string.Join(' ', Enumerable.Repeat("The committee met again to discuss the budget, the schedule and the staffing of the new library.", 12));
+double Turn2(DclmServer server, HttpClient client)
+{
+    string first = $$"""{"role": "user", "content": {{JsonSerializer.Serialize(history)}}}""";
+    var turn1 = JsonDocument.Parse(client.PostAsync("/v1/chat/completions", Json($$"""{"messages": [{{first}}], "max_tokens": 16, "temperature": 0}""")).Result.Content.ReadAsStringAsync().Result).RootElement;
+    string reply = turn1.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString()!;
+    string body = $$"""{"messages": [{{first}}, {"role": "assistant", "content": {{JsonSerializer.Serialize(reply)}}}, {"role": "user", "content": "Summarise that."}], "max_tokens": 1, "temperature": 0, "stream": true}""";
+    return StreamAsync(client, body).Result.Ttft;
+}
+foreach (int entries in new[] { 0, 16 })
+{
+    await using var server = await DclmServer.StartAsync(Options(entries));
+    await server.Host.Loading;
+    using var client = new HttpClient { BaseAddress = server.Address };
+    double ttft = Turn2(server, client);
+    var s = server.Host.Engine!.Statistics;
+    Console.WriteLine($"second chat turn, prefix cache {(entries > 0 ? "on " : "off")}: time to first token {ttft,7:F0} ms, prompt tokens reused {s.PrefixCacheHitTokens}");
+}
+return 0;
+
+static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+
+static async Task<(double Ttft, int Tokens)> StreamAsync(HttpClient client, string body)
+{
+    var started = Stopwatch.GetTimestamp();
+    using var request = new HttpRequestMessage(HttpMethod.Post, body.Contains("\"messages\"") ? "/v1/chat/completions" : "/v1/completions") { Content = Json(body) };
+    request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+    using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+    response.EnsureSuccessStatusCode();
+    using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+    double ttft = -1;
+    int tokens = 0;
+    while (await reader.ReadLineAsync() is { } line)
+    {
+        if (!line.StartsWith("data: ", StringComparison.Ordinal) || line == "data: [DONE]") continue;
+        var chunk = JsonDocument.Parse(line[6..]).RootElement;
+        if (ttft < 0 && chunk.GetProperty("choices").GetArrayLength() > 0 && CarriesToken(chunk.GetProperty("choices")[0])) ttft = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        if (chunk.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object) tokens = usage.GetProperty("completion_tokens").GetInt32();
+    }
+    return (ttft, tokens);
+}
+
+// The chat stream opens with a role-only chunk; the first token is the first chunk with text or a finish.
+static bool CarriesToken(JsonElement choice) =>
+    choice.TryGetProperty("finish_reason", out var finish) && finish.ValueKind == JsonValueKind.String
+    || choice.TryGetProperty("text", out var text) && text.GetString() is { Length: > 0 }
+    || choice.TryGetProperty("delta", out var delta) && delta.TryGetProperty("content", out var content) && content.GetString() is { Length: > 0 };
+
+static double Percentile(List<double> sorted, double p) => sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
