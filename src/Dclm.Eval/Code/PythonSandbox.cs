@@ -31,7 +31,10 @@ public sealed class PythonSandbox
     /// <summary>The protections in force.</summary>
     public SandboxIsolation Isolation { get; }
 
-    /// <summary>Finds python3 and probes which isolation this machine allows (namespaces, dropping to nobody).</summary>
+    /// <summary>
+    /// Finds python3 and probes which isolation this machine allows (namespaces, dropping to nobody).
+    /// Throws <see cref="FileNotFoundException"/> without python3 and <see cref="NotSupportedException"/> when nothing runs.
+    /// </summary>
     public static PythonSandbox Create(SandboxOptions? options = null)
     {
         options = (options ?? new SandboxOptions()).Validate();
@@ -52,7 +55,7 @@ public sealed class PythonSandbox
             var probe = sandbox.Run("import collections, hashlib, heapq, itertools, json, math, re, string\nprint('ok')");
             if (probe.Outcome == SandboxOutcome.Passed && probe.Output.Trim() == "ok") return sandbox;
         }
-        throw new InvalidOperationException($"cannot run {python} in a sandbox on this machine (is python3 installed?)");
+        throw new NotSupportedException($"cannot run {python} in a sandbox on this machine: a probe program failed under every isolation level");
     }
 
     /// <summary>Runs <paramref name="program"/> to completion, failure or the time limit.</summary>
@@ -198,7 +201,7 @@ public sealed class PythonSandbox
             if (process.ExitCode == 0 && File.Exists(path)) return path;
         }
         catch (System.ComponentModel.Win32Exception) { }
-        throw new InvalidOperationException("python3 was not found; install it or pass its path");
+        throw new FileNotFoundException("python3 was not found; code tasks need it (install python3)");
     }
 
     private static string ReadPreamble()
