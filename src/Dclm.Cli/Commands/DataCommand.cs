@@ -33,6 +33,11 @@ internal static class DataCommand
             Console.Error.WriteLine($"error: {error.Message}");
             return 1;
         }
+        catch (Exception error) when (error is Dclm.Formats.ModelFileException)
+        {
+            Console.Error.WriteLine($"error: {error.Message}");
+            return 1;
+        }
     }
 }
 

@@ -80,7 +80,7 @@ public sealed class GlobalPhase(PipelineConfig config, CurationOptions options)
         {
             int partitions = dedup.Bff.Partitions;
             var missing = Enumerable.Range(0, partitions).Where(p => !File.Exists(BffPartitionFiles.PathOf(options.OutputPath, p, partitions))).ToList();
-            Parallel.ForEach(missing, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Threads), CancellationToken = cancellation },
+            ParallelWork.ForEach(missing, options.Threads, cancellation,
                 p => BffPartitionFiles.Write(config, options.OutputPath, plan, expectedNgrams, p, cancellation));
             partitioned = BffPartitionFiles.Open(config, options.OutputPath);
             exact = null;

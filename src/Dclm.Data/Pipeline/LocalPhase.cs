@@ -48,7 +48,7 @@ public sealed class LocalPhase(PipelineConfig config, CurationOptions options)
         var stages = LocalStages.Build(config);
         long done = 0;
         progress?.Report(new CurationProgress("local", 0, pending.Count));
-        Parallel.ForEach(pending, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Threads), CancellationToken = cancellation }, unit =>
+        ParallelWork.ForEach(pending, options.Threads, cancellation, unit =>
         {
             ProcessUnit(unit, stages, cancellation);
             progress?.Report(new CurationProgress("local", Interlocked.Increment(ref done), pending.Count));
