@@ -71,9 +71,10 @@ public sealed class EvalCommandTests : IClassFixture<TinyNeoXModel>, IDisposable
         Assert.Equal(1, missing.ExitCode);
         Assert.StartsWith("error: ", missing.Error);
         Assert.Single(missing.Error.Trim().Split('\n'));
-        var noModel = Dclm("eval", "--tasks", "ham_exam");
+        string absent = Path.Combine(_directory, "absent.gguf");
+        var noModel = Dclm("eval", "--model", absent, "--tasks", "ham_exam");
         Assert.Equal(1, noModel.ExitCode);
-        Assert.Contains("--model is required", noModel.Error);
+        Assert.Contains(absent, noModel.Error);
         var bad = Path.Combine(_directory, "bad.jsonl");
         File.WriteAllText(bad, "{\"query\": \"q\", \"choices\": [\"a\", \"b\"], \"gold\": 5}\n");
         var badTask = Dclm("eval", "--model", _model.Path, "--tasks", bad);

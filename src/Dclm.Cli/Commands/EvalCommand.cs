@@ -15,7 +15,7 @@ internal static class EvalCommand
 {
     public static Command Create()
     {
-        var model = ModelOptions.Model(required: false);
+        var model = new Option<string?>("--model") { Description = $"model: a Hugging Face checkpoint directory or a GGUF file (default: the built-in {DefaultModel.RelativePath})" };
         var tasks = new Option<string[]>("--tasks") { Description = "task files (.jsonl, .jsonl.gz), suite files (.yaml) or shipped suite names (shipped, ham_exam, lambada_moby_dick, humaneval), comma-separated or repeated", Required = true };
         var shots = new Option<int?>("--shots") { Description = "few-shot examples per question (overrides the suite)" };
         var limit = new Option<int?>("--limit") { Description = "evaluate only the first N items of each task" };
@@ -40,11 +40,12 @@ internal static class EvalCommand
                 Limit = parse.GetValue(limit), Seed = parse.GetValue(seed), UseCanonicalSolutions = parse.GetValue(canonical),
                 Sandbox = new SandboxOptions { TimeLimit = TimeSpan.FromSeconds(parse.GetValue(timeout)) },
             };
-            string? modelPath = parse.GetValue(model);
+            bool needsModel = !(options.UseCanonicalSolutions && specs.All(IsCode));
+            string? modelPath = parse.GetValue(model) ?? (needsModel ? DefaultModel.Locate() : null);
+            if (modelPath is null && needsModel)
+                throw new ArgumentException($"--model is required: there is no built-in {DefaultModel.RelativePath} (only code tasks with --use-canonical-solutions run without a model)");
             using var pool = new Tensors.Compute.ComputePool(Math.Max(1, parse.GetValue(threads)));
             using var loaded = modelPath is null ? null : ModelLoader.Load(modelPath, pool);
-            if (loaded is null && !(options.UseCanonicalSolutions && specs.All(IsCode)))
-                throw new ArgumentException("--model is required (only code tasks with --use-canonical-solutions run without one)");
             var evaluator = new Evaluator(loaded?.Model, loaded?.RequireTokenizer(), options);
             var clock = Stopwatch.StartNew();
             var report = evaluator.RunAll(specs, modelPath, spec => Console.Error.WriteLine($"running {spec.Label} ({spec.DatasetPath}, {spec.Shots}-shot)"), cancellation);
