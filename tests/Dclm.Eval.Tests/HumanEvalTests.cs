@@ -55,6 +55,35 @@ public sealed class HumanEvalTests
     }
 
     [Fact]
+    public void HostileSolutionsAreScoredFailedAndTheRunGoesOn()
+    {
+        string directory = Directory.CreateTempSubdirectory("dclm-humaneval-hostile-").FullName;
+        string outside = Path.Combine(directory, "outside.txt");
+        string Problem(string id, string body) => JsonSerializer.Serialize(new
+        {
+            task_id = id, prompt = "def f():\n", canonical_solution = body, entry_point = "f",
+            test = "def check(candidate):\n    assert candidate() == 1\n",
+        });
+        string path = Path.Combine(directory, "hostile.jsonl");
+        File.WriteAllLines(path,
+        [
+            Problem("socket", "    import socket\n    socket.create_connection(('127.0.0.1', 9))\n    return 1\n"),
+            Problem("write", $"    open({JsonSerializer.Serialize(outside)}, 'w').write('x')\n    return 1\n"),
+            Problem("fork", "    import os\n    while True:\n        os.fork()\n"),
+            Problem("forever", "    while True:\n        pass\n"),
+            Problem("good", "    return 1\n"),
+        ]);
+        var options = Options with { Sandbox = new SandboxOptions { TimeLimit = TimeSpan.FromSeconds(3) } };
+        var result = new Evaluator(null, null, options).Run(new TaskSpec { Label = "hostile", DatasetPath = path, StripData = false });
+        Assert.Equal(["socket", "write", "fork", "forever", "good"], result.ItemResults.Select(r => r.Id));
+        Assert.Equal([false, false, false, false, true], result.ItemResults.Select(r => r.Correct));
+        Assert.Equal("timed out", result.ItemResults[3].Outcomes![0]);
+        Assert.False(File.Exists(outside));
+        Assert.Equal(0.2, result.Metrics["pass@1"], 12);
+        Directory.Delete(directory, recursive: true);
+    }
+
+    [Fact]
     public void CompletionsAreCutAtHumanEvalStopSequences()
     {
         Assert.Equal("    return 1\n", HumanEvalProgram.Truncate("    return 1\n\ndef other():\n    pass"));
