@@ -136,10 +136,26 @@ public sealed class HttpApiTests(ServerFixture fixture)
     [Fact]
     public async Task ABodyOverTheLimitIsRefusedWith413()
     {
-        string huge = "{\"prompt\": \"" + new string('a', 2 << 20) + "\"}";
-        using var response = await fixture.Client.PostAsync("/v1/completions", new StringContent(huge, Encoding.UTF8, "application/json"));
+        // With "Expect: 100-continue" (as curl sends for large bodies) the client waits for the server's
+        // go-ahead, so the refusal arrives before any body byte is sent and no reset can race it.
+        string body = "{\"prompt\": \"" + new string('a', 2 << 20) + "\"}";
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/completions") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        request.Headers.ExpectContinue = true;
+        using var response = await fixture.Client.SendAsync(request);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
         Assert.Contains("limit", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task ABodyWithoutALengthIsCutAtTheLimit()
+    {
+        var context = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        context.Request.Body = new MemoryStream(Encoding.UTF8.GetBytes("{\"prompt\": \"" + new string('a', 100_000) + "\"}"));
+        var error = await Assert.ThrowsAsync<Dclm.Server.Api.ApiException>(() => Dclm.Server.Api.RequestReader.ReadAsync(context, Dclm.Server.Api.ApiJsonContext.Default.CompletionRequestDto, 4096));
+        Assert.Equal(413, error.Status);
+        context.Request.Body = new MemoryStream(Encoding.UTF8.GetBytes("{\"prompt\": \"hi\"}"));
+        var dto = await Dclm.Server.Api.RequestReader.ReadAsync(context, Dclm.Server.Api.ApiJsonContext.Default.CompletionRequestDto, 4096);
+        Assert.Equal("hi", dto.Prompt.GetString());
     }
 
     [Fact]

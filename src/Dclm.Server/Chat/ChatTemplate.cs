@@ -2,6 +2,11 @@ using System.Text;
 
 namespace Dclm.Server.Chat;
 
+/// <summary>A piece of a rendered chat prompt: template markup, or message content to encode as plain text.</summary>
+/// <param name="Text">The text.</param>
+/// <param name="IsMarkup">True for the template's own text, whose special tokens are parsed.</param>
+public readonly record struct PromptSegment(string Text, bool IsMarkup);
+
 /// <summary>One message of a conversation, already validated.</summary>
 /// <param name="Role">"system", "user" or "assistant".</param>
 /// <param name="Content">The message text.</param>
@@ -60,58 +65,51 @@ public sealed class ChatTemplate
     public bool WritesBeginningOfSequence => Kind is ChatTemplateKind.Llama2 or ChatTemplateKind.Llama3;
 
     /// <summary>Renders the conversation followed by the opening of the assistant's reply.</summary>
-    public string Render(IReadOnlyList<ChatTurn> messages) => Kind switch
-    {
-        ChatTemplateKind.ChatMl => RenderChatMl(messages),
-        ChatTemplateKind.Llama2 => RenderLlama2(messages),
-        ChatTemplateKind.Llama3 => RenderLlama3(messages),
-        _ => RenderPlain(messages),
-    };
+    public string Render(IReadOnlyList<ChatTurn> messages) => string.Concat(Segments(messages).Select(s => s.Text));
 
-    private static string RenderPlain(IReadOnlyList<ChatTurn> messages)
+    /// <summary>
+    /// The rendered prompt in pieces: template markup (whose special tokens are parsed) and message
+    /// content (encoded as plain text, so a user cannot forge an end-of-turn token).
+    /// </summary>
+    public IReadOnlyList<PromptSegment> Segments(IReadOnlyList<ChatTurn> messages)
     {
-        // The assistant's earlier replies are written exactly as the model produced them after
-        // "Assistant:", so the next turn's tokens start with the previous turn's and its KV is reused.
-        var text = new StringBuilder();
-        foreach (var (role, content) in messages)
+        var output = new List<PromptSegment>();
+        void Markup(string text) => output.Add(new PromptSegment(text, true));
+        void Content(string text) { if (text.Length > 0) output.Add(new PromptSegment(text, false)); }
+        switch (Kind)
         {
-            if (role == "system") text.Append(content.Trim()).Append("\n\n");
-            else if (role == "user") text.Append("User: ").Append(content.Trim()).Append('\n');
-            else text.Append("Assistant: ").Append(content.Trim()).Append('\n');
+            case ChatTemplateKind.ChatMl:
+                foreach (var (role, content) in messages) { Markup($"<|im_start|>{role}\n"); Content(content); Markup("<|im_end|>\n"); }
+                Markup("<|im_start|>assistant\n");
+                break;
+            case ChatTemplateKind.Llama3:
+                Markup("<|begin_of_text|>");
+                foreach (var (role, content) in messages) { Markup($"<|start_header_id|>{role}<|end_header_id|>\n\n"); Content(content.Trim()); Markup("<|eot_id|>"); }
+                Markup("<|start_header_id|>assistant<|end_header_id|>\n\n");
+                break;
+            case ChatTemplateKind.Llama2:
+                string? system = null;
+                foreach (var (role, content) in messages)
+                {
+                    if (role == "system") { system = content.Trim(); continue; }
+                    if (role != "user") { Markup(" "); Content(content.Trim()); Markup(" </s>"); continue; }
+                    Markup("<s>[INST] ");
+                    if (system is not null) { Markup("<<SYS>>\n"); Content(system); Markup("\n<</SYS>>\n\n"); system = null; }
+                    Content(content.Trim());
+                    Markup(" [/INST]");
+                }
+                break;
+            default:
+                // The assistant's earlier replies are written exactly as the model produced them after
+                // "Assistant:", so the next turn's tokens start with the previous turn's and its KV is reused.
+                foreach (var (role, content) in messages)
+                {
+                    if (role == "system") { Content(content.Trim()); Markup("\n\n"); }
+                    else { Markup(role == "user" ? "User: " : "Assistant: "); Content(content.Trim()); Markup("\n"); }
+                }
+                Markup("Assistant:");
+                break;
         }
-        return text.Append("Assistant:").ToString();
-    }
-
-    private static string RenderChatMl(IReadOnlyList<ChatTurn> messages)
-    {
-        var text = new StringBuilder();
-        foreach (var (role, content) in messages) text.Append("<|im_start|>").Append(role).Append('\n').Append(content).Append("<|im_end|>\n");
-        return text.Append("<|im_start|>assistant\n").ToString();
-    }
-
-    private static string RenderLlama2(IReadOnlyList<ChatTurn> messages)
-    {
-        var text = new StringBuilder();
-        string? system = null;
-        foreach (var (role, content) in messages)
-        {
-            if (role == "system") { system = content.Trim(); continue; }
-            if (role == "user")
-            {
-                string user = system is null ? content.Trim() : $"<<SYS>>\n{system}\n<</SYS>>\n\n{content.Trim()}";
-                system = null;
-                text.Append("<s>[INST] ").Append(user).Append(" [/INST]");
-            }
-            else text.Append(' ').Append(content.Trim()).Append(" </s>");
-        }
-        return text.ToString();
-    }
-
-    private static string RenderLlama3(IReadOnlyList<ChatTurn> messages)
-    {
-        var text = new StringBuilder("<|begin_of_text|>");
-        foreach (var (role, content) in messages)
-            text.Append("<|start_header_id|>").Append(role).Append("<|end_header_id|>\n\n").Append(content.Trim()).Append("<|eot_id|>");
-        return text.Append("<|start_header_id|>assistant<|end_header_id|>\n\n").ToString();
+        return output;
     }
 }

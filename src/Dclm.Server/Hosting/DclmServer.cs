@@ -93,6 +93,14 @@ public sealed class DclmServer : IAsyncDisposable
             {
                 // The client went away; its sequence was cancelled with it.
             }
+            catch (Dclm.Inference.Engine.EngineBusyException e)
+            {
+                await ApiException.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, $"the server is stopping: {e.Message}", "server_error", null, "unavailable");
+            }
+            catch (Exception e) when (!context.Response.HasStarted)
+            {
+                await ApiException.WriteAsync(context, StatusCodes.Status500InternalServerError, $"internal error: {e.Message}", "server_error", null, null);
+            }
             string path = context.Request.Path.Value ?? "";
             metrics.CountRequest(KnownEndpoints.Contains(path) ? path : "other", context.Response.StatusCode);
         });

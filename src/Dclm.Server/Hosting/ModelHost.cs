@@ -63,7 +63,16 @@ public sealed class ModelHost : IDisposable
         var tokenizer = Tokenizer ?? throw new InvalidOperationException("the model is still loading");
         var ids = new List<int>();
         if (!Template.WritesBeginningOfSequence && tokenizer.AddBeginningOfSequence && tokenizer.BeginningOfSequenceId is int bos) ids.Add(bos);
-        tokenizer.Encode(Template.Render(messages), ids, parseSpecialTokens: Template.Kind != ChatTemplateKind.Plain);
+        if (Template.Kind == ChatTemplateKind.Plain)
+        {
+            // No special tokens in the plain format: one pass over the whole text tokenizes exactly as
+            // the model's own output did, which keeps the next turn's prefix identical.
+            tokenizer.Encode(Template.Render(messages), ids);
+        }
+        else
+        {
+            foreach (var segment in Template.Segments(messages)) tokenizer.Encode(segment.Text, ids, parseSpecialTokens: segment.IsMarkup);
+        }
         var stops = new List<int>();
         foreach (string token in Template.EndOfTurnTokens) if (tokenizer.TryGetId(token, out int id)) stops.Add(id);
         return (ids.ToArray(), stops.ToArray());
