@@ -26,7 +26,7 @@ public sealed class Evaluator
         _model = model;
         _encoder = tokenizer is null ? null : new PromptEncoder(tokenizer);
         _options = (options ?? new EvalOptions()).Validate();
-        _scorer = model is null ? null : new LogLikelihoodScorer(model);
+        _scorer = model is null ? null : new LogLikelihoodScorer(model, _options.ShareContext);
     }
 
     /// <summary>The sandbox code tasks run in (created on first use, after probing the machine).</summary>

@@ -74,6 +74,20 @@ public sealed class LogLikelihoodScorerTests : IDisposable
     }
 
     [Fact]
+    public void TheUnsharedReferenceGivesTheSameScoresWithOnePassPerOption()
+    {
+        var options = new[] { new ScoringOption(_prompt, [3, 14, 15]), new ScoringOption(_prompt[..7], [92]), new ScoringOption(_prompt, [65, 35, 89, 79]) };
+        var shared = new LogLikelihoodScorer(_loaded.Model);
+        var reference = new LogLikelihoodScorer(_loaded.Model, shareContext: false);
+        var a = shared.Score(options);
+        var b = reference.Score(options);
+        for (int j = 0; j < options.Length; j++) Assert.Equal(b[j].LogProbability, a[j].LogProbability, 4);
+        Assert.Equal(1, shared.BatchedPasses);
+        Assert.Equal(3, reference.BatchedPasses);
+        Assert.Equal(0, reference.PrefillSteps);
+    }
+
+    [Fact]
     public void SchemaStyleContextsThatDivergeShareOnlyTheirCommonPrefix()
     {
         var scorer = new LogLikelihoodScorer(_loaded.Model);

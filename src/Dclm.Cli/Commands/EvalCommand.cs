@@ -25,11 +25,12 @@ internal static class EvalCommand
         var passAtK = new Option<int[]>("--pass-at-k") { Description = "code tasks: k values of pass@k (repeatable)", AllowMultipleArgumentsPerToken = true };
         var timeout = new Option<double>("--timeout") { Description = "code tasks: seconds each program may run", DefaultValueFactory = _ => 10 };
         var seed = new Option<ulong>("--seed") { Description = "seed for sampled completions", DefaultValueFactory = _ => 42UL };
+        var noSharing = new Option<bool>("--no-kv-sharing") { Description = "score every choice with its own full forward pass instead of sharing the question's context (slow reference, for comparisons)" };
         var tasksDirectory = new Option<string?>("--tasks-dir") { Description = "where shipped suites live (default: beside the program, $DCLM_TASKS, or ./tasks)" };
         var threads = ModelOptions.Threads();
         var command = new Command("eval", "Evaluate a model on multiple-choice, schema, language-modelling, generation and code tasks")
         {
-            model, tasks, shots, limit, output, canonical, samples, passAtK, timeout, seed, tasksDirectory, threads,
+            model, tasks, shots, limit, output, canonical, samples, passAtK, timeout, seed, noSharing, tasksDirectory, threads,
         };
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(() =>
         {
@@ -38,6 +39,7 @@ internal static class EvalCommand
             var options = new EvalOptions
             {
                 Limit = parse.GetValue(limit), Seed = parse.GetValue(seed), UseCanonicalSolutions = parse.GetValue(canonical),
+                ShareContext = !parse.GetValue(noSharing),
                 Sandbox = new SandboxOptions { TimeLimit = TimeSpan.FromSeconds(parse.GetValue(timeout)) },
             };
             bool needsModel = !(options.UseCanonicalSolutions && specs.All(IsCode));
@@ -49,7 +51,7 @@ internal static class EvalCommand
             var evaluator = new Evaluator(loaded?.Model, loaded?.RequireTokenizer(), options);
             var clock = Stopwatch.StartNew();
             var report = evaluator.RunAll(specs, modelPath, spec => Console.Error.WriteLine($"running {spec.Label} ({spec.DatasetPath}, {spec.Shots}-shot)"), cancellation);
-            PrintTable(report);
+            PrintTable(report, options.ShareContext);
             Console.WriteLine($"{report.Tasks.Sum(t => t.Items)} items in {clock.Elapsed.TotalSeconds:F1} s");
             if (parse.GetValue(output) is string path)
             {
@@ -71,7 +73,7 @@ internal static class EvalCommand
         return spec.Validate();
     }
 
-    private static void PrintTable(EvalReport report)
+    private static void PrintTable(EvalReport report, bool sharing)
     {
         var table = new Table().Title($"dclm eval: {Markup.Escape(report.Model ?? "canonical solutions (no model)")}");
         foreach (var column in new[] { "task", "kind", "shots", "items", "metric", "score", "random", "centred", "items/s", "passes" }) table.AddColumn(column);
@@ -88,7 +90,7 @@ internal static class EvalCommand
         foreach (var t in report.Tasks.Where(t => t.Metrics.Count > 1))
             Console.WriteLine($"{t.Label}: {string.Join(", ", t.Metrics.Select(m => $"{m.Key} {m.Value:F4}"))}");
         foreach (var t in report.Tasks.Where(t => t.BatchedPasses > 0))
-            Console.WriteLine($"{t.Label}: {t.Items} questions in {t.Seconds:F1} s = {t.ItemsPerSecond:F2} questions/s; {t.BatchedPasses} batched forward passes ({(double)t.BatchedPasses / t.Items:F2} per question)");
+            Console.WriteLine($"{t.Label}: {t.Items} questions in {t.Seconds:F1} s = {t.ItemsPerSecond:F2} questions/s; {t.BatchedPasses} {(sharing ? "batched" : "unshared")} forward passes ({(double)t.BatchedPasses / t.Items:F2} per question)");
         if (report.Sandbox is not null) Console.WriteLine($"sandbox: {report.Sandbox}");
     }
 }

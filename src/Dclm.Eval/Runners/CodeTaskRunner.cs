@@ -87,8 +87,11 @@ internal static class CodeTaskRunner
             string preamble = builder.Preamble(i);
             string context = (preamble.Length > 0 ? spec.ExampleDelimiter : "") + spec.Prelimiter + problems[i].Prompt;
             var prompt = encoder.Context(preamble, context, strip: false);
-            int maxTokens = Math.Min(longest + AnswerBuffer, model.Config.ContextLength - prompt.Length);
-            if (maxTokens < 1) throw new ArgumentException($"problem {problems[i].Id}: the prompt of {prompt.Length} tokens leaves no room in the context of {model.Config.ContextLength}");
+            // A prompt too long for the model's window loses its start (the program still runs the whole
+            // prompt); it keeps at least half the window, and generation gets the rest.
+            int window = model.Config.ContextLength;
+            int maxTokens = Math.Min(longest + AnswerBuffer, window - Math.Min(prompt.Length, window / 2));
+            if (prompt.Length + maxTokens > window) prompt = prompt[^(window - maxTokens)..];
             completions[i] = new string[samples];
             for (int s = 0; s < samples; s++)
             {

@@ -9,6 +9,8 @@ public sealed record EvalOptions
     public int? Limit { get; init; }
     /// <summary>Seed for sampled generations (code tasks).</summary>
     public ulong Seed { get; init; } = 42;
+    /// <summary>Share each question's context across its choices (false: one full forward pass per choice, the slow reference).</summary>
+    public bool ShareContext { get; init; } = true;
     /// <summary>Code tasks: run the canonical solutions instead of model completions (checks the harness, needs no model).</summary>
     public bool UseCanonicalSolutions { get; init; }
     /// <summary>Code tasks: sandbox limits.</summary>

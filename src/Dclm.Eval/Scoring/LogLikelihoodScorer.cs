@@ -28,9 +28,21 @@ public sealed class LogLikelihoodScorer
     private KvCache? _cache;
     private float[] _logits = [];
 
-    public LogLikelihoodScorer(DecoderModel model) => _model = model;
+    /// <param name="model">The model to score with.</param>
+    /// <param name="shareContext">
+    /// True (the default) shares each question's common prefix across its options; false runs every
+    /// option as its own full forward pass from position 0 (the slow reference, for checks and comparisons).
+    /// </param>
+    public LogLikelihoodScorer(DecoderModel model, bool shareContext = true)
+    {
+        _model = model;
+        ShareContext = shareContext;
+    }
 
-    /// <summary>Batched passes run so far, one per <see cref="Score"/> call.</summary>
+    /// <summary>Whether options share their common prefix (one prefill and one batched pass per question).</summary>
+    public bool ShareContext { get; }
+
+    /// <summary>Batched passes run so far: one per <see cref="Score"/> call, or one per option without context sharing.</summary>
     public long BatchedPasses { get; private set; }
     /// <summary>Prefill steps run so far for shared prefixes.</summary>
     public long PrefillSteps { get; private set; }
@@ -42,11 +54,16 @@ public sealed class LogLikelihoodScorer
         int window = _model.Config.ContextLength;
         var trimmed = new ScoringOption[options.Count];
         for (int j = 0; j < options.Count; j++) trimmed[j] = Trim(options[j], window);
+        return ShareContext ? ScoreGroup(trimmed, sharePrefix: true) : trimmed.SelectMany(o => ScoreGroup([o], sharePrefix: false)).ToArray();
+    }
 
+    private ContinuationScore[] ScoreGroup(ScoringOption[] trimmed, bool sharePrefix)
+    {
         // Shared prefix: the common leading tokens of all contexts, leaving each option at least one
         // context token to feed, because that token's logits predict the continuation's first token.
         int shared = trimmed.Min(o => o.Context.Length) - 1;
         for (int j = 1; j < trimmed.Length; j++) shared = Math.Min(shared, CommonPrefix(trimmed[0].Context, trimmed[j].Context));
+        if (!sharePrefix) shared = 0;
         int capacity = trimmed.Max(o => o.Context.Length + o.Continuation.Length - 1);
         var cache = Cache(trimmed.Length, capacity);
         int vocabulary = _model.Config.VocabularySize;
