@@ -111,6 +111,31 @@ public class PipelineTests(PipelineCorpus corpus) : IClassFixture<PipelineCorpus
     }
 
     [Fact]
+    public void CancelledRunResumesToTheUninterruptedResult()
+    {
+        var reference = Reference();
+        var output = Path.Combine(corpus.Root, "cancelled");
+        var config = PipelineConfigLoader.Load(corpus.ConfigPath);
+        using var cancellation = new CancellationTokenSource();
+        // Cancel deterministically once five units have finished, as Ctrl+C would.
+        var progress = new CancelAfter(cancellation, "local", 5);
+        Assert.ThrowsAny<OperationCanceledException>(() =>
+            CurationRunner.Run(config, new CurationOptions(corpus.Input, output) { Threads = 1 }, progress, cancellation.Token));
+        Assert.InRange(Directory.EnumerateFiles(LocalPhase.PartsDirectory(output), "*.stats.json").Count(), 5, corpus.Units - 1);
+        Assert.Empty(Directory.EnumerateFiles(LocalPhase.PartsDirectory(output), ".*.tmp"));
+        CurationRunner.Run(config, new CurationOptions(corpus.Input, output) { Threads = 2 });
+        AssertSameResult(reference, output);
+    }
+
+    private sealed class CancelAfter(CancellationTokenSource source, string phase, int done) : IProgress<CurationProgress>
+    {
+        public void Report(CurationProgress value)
+        {
+            if (value.Phase == phase && value.Done >= done) source.Cancel();
+        }
+    }
+
+    [Fact]
     public void GlobalPhaseRefusesToRunBeforeAllShardsFinish()
     {
         var output = Path.Combine(corpus.Root, "partial");
