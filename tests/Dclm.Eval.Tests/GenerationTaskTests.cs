@@ -37,6 +37,20 @@ public sealed class GenerationTaskTests : IClassFixture<TinyNeoXModel>, IDisposa
         Assert.False(result.ItemResults[1].Correct);
     }
 
+    [Fact]
+    public void CodePromptsLongerThanTheWindowAreCutFromTheStart()
+    {
+        string longPrompt = "def f():\n    \"\"\"" + string.Join(' ', Enumerable.Repeat("a long docstring word", 400)) + "\n    \"\"\"\n";
+        Assert.True(_model.Loaded.RequireTokenizer().Encode(longPrompt).Length > _model.Loaded.Config.ContextLength);
+        string path = Path.Combine(_directory, "long.jsonl");
+        File.WriteAllText(path, System.Text.Json.JsonSerializer.Serialize(new { task_id = "long/0", prompt = longPrompt, canonical_solution = "    return 1\n", test = "def check(f):\n    assert f() == 1\n", entry_point = "f" }) + "\n");
+        var options = new EvalOptions { Sandbox = new SandboxOptions { TimeLimit = TimeSpan.FromSeconds(30) } };
+        var result = new Evaluator(_model.Loaded.Model, _model.Loaded.RequireTokenizer(), options)
+            .Run(new TaskSpec { Label = "long", DatasetPath = path, StripData = false, Temperature = 0 });
+        Assert.Equal(1, result.Items);
+        Assert.Single(result.ItemResults[0].Outcomes!);
+    }
+
     private static bool AnswerNormalizer(string output, string answer) => Scoring.AnswerNormalizer.Matches(output, [answer], normalize: true);
 
     [Fact]
