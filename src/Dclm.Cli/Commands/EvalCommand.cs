@@ -40,6 +40,7 @@ internal static class EvalCommand
             {
                 Limit = parse.GetValue(limit), Seed = parse.GetValue(seed), UseCanonicalSolutions = parse.GetValue(canonical),
                 ShareContext = !parse.GetValue(noSharing),
+                Progress = Console.IsErrorRedirected ? null : ShowProgress,
                 Sandbox = new SandboxOptions { TimeLimit = TimeSpan.FromSeconds(parse.GetValue(timeout)) },
             };
             bool needsModel = !(options.UseCanonicalSolutions && specs.All(IsCode));
@@ -61,6 +62,12 @@ internal static class EvalCommand
             return Task.FromResult(0);
         }));
         return command;
+    }
+
+    /// <summary>A live "done/total" count on the terminal; logs (redirected stderr) stay clean.</summary>
+    private static void ShowProgress(int done, int total)
+    {
+        if (done == total || done % 10 == 0) Console.Error.Write(done == total ? $"\r{done}/{total}\n" : $"\r{done}/{total}");
     }
 
     private static bool IsCode(TaskSpec spec) => spec.Kind == TaskKind.Code || (spec.Kind is null && TaskFileReader.Read(spec.DatasetPath).Kind == TaskKind.Code);
