@@ -19,6 +19,8 @@ public sealed record BenchReport(string ModelPath, int Threads, EngineResult Our
             ["tg_tps"] = r.GenerationTokensPerSecond.Mean,
             ["tg_sd"] = r.GenerationTokensPerSecond.StandardDeviation,
             ["rss_mb"] = r.ResidentMegabytes,
+            ["pp_cpu_ms_per_token"] = r.PromptCpuMillisecondsPerToken,
+            ["tg_cpu_ms_per_token"] = r.GenerationCpuMillisecondsPerToken,
         };
         var json = new JsonObject
         {

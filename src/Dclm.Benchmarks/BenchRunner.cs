@@ -51,6 +51,8 @@ public static class BenchRunner
         int[] prompt = Enumerable.Range(0, options.PromptTokens).Select(_ => random.Next(300, 30000)).ToArray();
         var pp = new List<double>();
         var tg = new List<double>();
+        var ppCpu = new List<double>();
+        var tgCpu = new List<double>();
         for (int rep = -1; rep < options.Repetitions; rep++)
         {
             cancellation.ThrowIfCancellationRequested();
@@ -58,16 +60,20 @@ public static class BenchRunner
             if (options.PromptTokens > 0)
             {
                 progress.Report($"{target.Name}: pp{options.PromptTokens} {label}");
-                var clock = Stopwatch.StartNew();
+                var clock = CpuClock.Start();
                 target.ProcessPrompt(prompt);
-                if (rep >= 0) pp.Add(options.PromptTokens / clock.Elapsed.TotalSeconds);
+                var (wall, cpu) = clock.Stop();
+                progress.Report($"{target.Name}: pp{options.PromptTokens} {options.PromptTokens / wall:F2} tok/s, {cpu * 1e3 / options.PromptTokens:F2} cpu-ms/token");
+                if (rep >= 0) { pp.Add(options.PromptTokens / wall); ppCpu.Add(cpu * 1e3 / options.PromptTokens); }
             }
             if (options.GeneratedTokens > 0)
             {
                 progress.Report($"{target.Name}: tg{options.GeneratedTokens} {label}");
-                var clock = Stopwatch.StartNew();
+                var clock = CpuClock.Start();
                 target.Generate(prompt.Length > 0 ? prompt[0] : 1000, options.GeneratedTokens);
-                if (rep >= 0) tg.Add(options.GeneratedTokens / clock.Elapsed.TotalSeconds);
+                var (wall, cpu) = clock.Stop();
+                progress.Report($"{target.Name}: tg{options.GeneratedTokens} {options.GeneratedTokens / wall:F2} tok/s, {cpu * 1e3 / options.GeneratedTokens:F2} cpu-ms/token");
+                if (rep >= 0) { tg.Add(options.GeneratedTokens / wall); tgCpu.Add(cpu * 1e3 / options.GeneratedTokens); }
             }
         }
         using var process = Process.GetCurrentProcess();
@@ -75,7 +81,11 @@ public static class BenchRunner
         return new EngineResult(target.Name,
             pp.Count > 0 ? Measurement.Of(pp) : new Measurement(0, 0, 0),
             tg.Count > 0 ? Measurement.Of(tg) : new Measurement(0, 0, 0),
-            process.WorkingSet64 / 1e6);
+            process.WorkingSet64 / 1e6)
+        {
+            PromptCpuMillisecondsPerToken = ppCpu.Count > 0 ? ppCpu.Average() : 0,
+            GenerationCpuMillisecondsPerToken = tgCpu.Count > 0 ? tgCpu.Average() : 0,
+        };
     }
 
     /// <summary>Weight bytes a decode step reads: every matrix except the embedding, of which one row is read.</summary>

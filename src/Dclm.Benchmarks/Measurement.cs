@@ -15,4 +15,14 @@ public sealed record Measurement(double Mean, double StandardDeviation, int Repe
 }
 
 /// <summary>One engine's results.</summary>
-public sealed record EngineResult(string Engine, Measurement PromptTokensPerSecond, Measurement GenerationTokensPerSecond, double ResidentMegabytes);
+public sealed record EngineResult(string Engine, Measurement PromptTokensPerSecond, Measurement GenerationTokensPerSecond, double ResidentMegabytes)
+{
+    /// <summary>
+    /// Process CPU time (all threads) per prompt token: on a machine shared with other work this
+    /// counts only the work done, not time spent waiting for a core. Threads that spin-wait count too.
+    /// </summary>
+    public double PromptCpuMillisecondsPerToken { get; init; }
+
+    /// <summary>Process CPU time (all threads) per generated token; see <see cref="PromptCpuMillisecondsPerToken"/>.</summary>
+    public double GenerationCpuMillisecondsPerToken { get; init; }
+}

@@ -151,18 +151,14 @@ public unsafe class DotKernelTests
     }
 
     [Theory]
-    [InlineData(GgmlType.Q8_0, 70)]
-    [InlineData(GgmlType.Q4_0, 70)]
     [InlineData(GgmlType.Q4_K, 12)]
     [InlineData(GgmlType.Q6_K, 12)]
     public void FourTokenKernelsEqualTheSingleTokenKernelBitForBit(GgmlType type, int maxBlocks)
     {
         if (!KernelIsaInfo.IsSupported(KernelIsa.Avx2)) return;
         var random = new Random(100 + (int)type);
-        bool k = type is GgmlType.Q4_K or GgmlType.Q6_K;
         int blockSize = GgmlTypeInfo.BlockSize(type);
         Q8KRow* kRows = stackalloc Q8KRow[4];
-        Q8Row* rows = stackalloc Q8Row[4];
         for (int blocks = 0; blocks <= maxBlocks; blocks++)
         {
             int columns = blocks * blockSize;
@@ -174,18 +170,46 @@ public unsafe class DotKernelTests
             fixed (float* r = results)
             {
                 byte*[] buffers = { t0, t1, t2, t3 };
-                if (k)
-                {
-                    for (int i = 0; i < 4; i++) kRows[i] = Q8KActivations.Row(buffers[i], columns, 0);
-                    DotKernels.Q8KTokens4(type, KernelIsa.Avx2)(w, kRows, blocks, r);
-                }
-                else
-                {
-                    for (int i = 0; i < 4; i++) rows[i] = Q8Activations.Row(buffers[i], columns, 0);
-                    DotKernels.Q8Tokens4(type, KernelIsa.Avx2)(w, rows, blocks, r);
-                }
+                for (int i = 0; i < 4; i++) kRows[i] = Q8KActivations.Row(buffers[i], columns, 0);
+                DotKernels.Q8KTokens4(type, KernelIsa.Avx2)(w, kRows, blocks, r);
                 for (int i = 0; i < 4; i++)
                     Assert.Equal(Dot(type, KernelIsa.Avx2, w, buffers[i], columns), results[i]);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The Q8_0/Q4_0 tile kernels over 4 and 8 consecutive activation rows give each token exactly the
+    /// single-token kernel's bits, at every block count 0..200 (past three runs of combined scales,
+    /// with a partial last run and tails that are not a multiple of eight blocks).
+    /// </summary>
+    [Theory]
+    [InlineData(GgmlType.Q8_0, 4)]
+    [InlineData(GgmlType.Q8_0, 8)]
+    [InlineData(GgmlType.Q4_0, 4)]
+    [InlineData(GgmlType.Q4_0, 8)]
+    public void TokenTileKernelsEqualTheSingleTokenKernelBitForBit(GgmlType type, int tile)
+    {
+        if (!KernelIsaInfo.IsSupported(KernelIsa.Avx2)) return;
+        var random = new Random(200 + (int)type * 10 + tile);
+        var kernel = DotKernels.Q8Tokens(type, KernelIsa.Avx2, tile);
+        Assert.True(kernel != null);
+        var results = new float[tile];
+        for (int blocks = 0; blocks <= 200; blocks += blocks < 20 ? 1 : 7)
+        {
+            int columns = blocks * 32;
+            int stride = (int)Q8Activations.RowBytes(columns);
+            byte[] weight = RandomRow(type, blocks, random, unitScales: false);
+            var buffer = new byte[stride * tile + 64];
+            for (int k = 0; k < tile; k++)
+                ActivationBuffer(type, columns, random, unitScales: false).AsSpan(0, stride).CopyTo(buffer.AsSpan(k * stride));
+            fixed (byte* w = weight)
+            fixed (byte* a = buffer)
+            fixed (float* r = results)
+            {
+                kernel(w, a, (nuint)stride, columns, r);
+                for (int k = 0; k < tile; k++)
+                    Assert.Equal(Dot(type, KernelIsa.Avx2, w, a + k * stride, columns), results[k]);
             }
         }
     }

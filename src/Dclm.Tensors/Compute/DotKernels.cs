@@ -39,12 +39,17 @@ internal static unsafe class DotKernels
         _ => throw new NotSupportedException($"no Q8_K-activation kernel for {GgmlTypeInfo.Name(type)}"),
     };
 
-    /// <summary>The four-token prefill kernel for Q8_0-activation weights, or null where there is none (scalar).</summary>
-    public static delegate*<byte*, Q8Row*, int, float*, void> Q8Tokens4(GgmlType type, KernelIsa isa) => (type, isa) switch
+    /// <summary>
+    /// The prefill kernel over <paramref name="tokens"/> (4 or 8) consecutive activation rows for
+    /// Q8_0-activation weights, or null where there is none (scalar).
+    /// </summary>
+    public static delegate*<byte*, byte*, nuint, int, float*, void> Q8Tokens(GgmlType type, KernelIsa isa, int tokens) => (type, isa, tokens) switch
     {
-        (_, KernelIsa.Scalar) => null,
-        (GgmlType.Q8_0, _) => &DotTokens4.Q8_0,
-        (GgmlType.Q4_0, _) => &DotTokens4.Q4_0,
+        (_, KernelIsa.Scalar, _) => null,
+        (GgmlType.Q8_0, _, 8) => &DotTokensQ8.Q8_0x8,
+        (GgmlType.Q8_0, _, 4) => &DotTokensQ8.Q8_0x4,
+        (GgmlType.Q4_0, _, 8) => &DotTokensQ8.Q4_0x8,
+        (GgmlType.Q4_0, _, 4) => &DotTokensQ8.Q4_0x4,
         _ => null,
     };
 

@@ -8,15 +8,13 @@ namespace Dclm.Tensors.Compute;
 
 internal static unsafe partial class DotQ4_0
 {
-    private const int ScaleRun = 64;
-
     /// <summary>
     /// Four blocks per step in two 512-bit halves. The nibbles stay unsigned (pmaddubsw's left
     /// operand) and the activation row's precomputed 8·Σa per int32 lane removes the -8 offset exactly.
     /// </summary>
     public static float Avx512(byte* weight, Q8Row activation, int blocks)
     {
-        float* scales = stackalloc float[ScaleRun + 8];
+        float* scales = stackalloc float[BlockScales.Run + 8];
         Vector512<float> accumulator0 = Vector512<float>.Zero, accumulator1 = Vector512<float>.Zero;
         Vector512<short> ones = Vector512<short>.One;
         Vector512<int> pair01 = Vector512.Create(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
@@ -27,9 +25,9 @@ internal static unsafe partial class DotQ4_0
         int* offsets = activation.NibbleOffsets;
         sbyte* a = activation.Quants;
         float sum = 0;
-        for (int start = 0; start < blocks; start += ScaleRun)
+        for (int start = 0; start < blocks; start += BlockScales.Run)
         {
-            int run = Math.Min(ScaleRun, blocks - start);
+            int run = Math.Min(BlockScales.Run, blocks - start);
             byte* w = weight + start * 18;
             sbyte* x = a + start * 32;
             int* o = offsets + start * 8;
@@ -58,29 +56,38 @@ internal static unsafe partial class DotQ4_0
     }
 
     /// <summary>
-    /// One block per 256-bit step; see <see cref="Avx512"/>. A single accumulator in the same order as
-    /// <see cref="DotTokens4.Q4_0"/>, so decode and prefill agree exactly.
+    /// One block per 256-bit step; see <see cref="Avx512"/>. Each block's integer sums are scaled by the
+    /// combined scale d_w·d_a of <see cref="BlockScales"/>, with a single accumulator in the same order
+    /// as <see cref="DotTokensQ8"/>, so decode and prefill agree exactly.
     /// </summary>
     public static float Avx2(byte* weight, Q8Row activation, int blocks)
     {
+        float* scales = stackalloc float[BlockScales.Run];
         Vector256<float> accumulator = Vector256<float>.Zero;
         Vector256<short> ones = Vector256<short>.One;
-        for (int b = 0; b < blocks; b++, weight += 18)
-            accumulator = Step(weight, activation, b, ones, accumulator);
+        sbyte* a = activation.Quants;
+        int* offsets = activation.NibbleOffsets;
+        for (int start = 0; start < blocks; start += BlockScales.Run)
+        {
+            int run = Math.Min(BlockScales.Run, blocks - start);
+            BlockScales.Combine(weight, 18, activation.Scales + start, run, scales);
+            for (int b = 0; b < run; b++, weight += 18, a += 32, offsets += 8)
+                accumulator = Vector256.FusedMultiplyAdd(BlockSums(Nibbles(weight), a, offsets, ones), Vector256.Create(scales[b]), accumulator);
+        }
         return Vector256.Sum(accumulator);
     }
 
+    /// <summary>A block's 32 nibbles as bytes: the low nibbles (elements 0..15), then the high ones (16..31).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Step(byte* weight, Q8Row activation, int b, Vector256<short> ones, Vector256<float> accumulator)
+    internal static Vector256<byte> Nibbles(byte* weight)
     {
         Vector128<byte> low = Vector128.Create((byte)0x0F);
         Vector128<byte> packed = Vector128.Load(weight + 2);
-        Vector256<byte> nibbles = Vector256.Create(packed & low, (packed.AsUInt16() >> 4).AsByte() & low);
-        Vector256<int> sums = X86.Avx2.MultiplyAddAdjacent(
-            X86.Avx2.MultiplyAddAdjacent(nibbles, Vector256.Load(activation.Quants + b * 32)), ones)
-            - Vector256.Load(activation.NibbleOffsets + b * 8);
-        // (Σ·d_a)·d_w, the order DotTokens4 uses with d_w broadcast once for four tokens.
-        return Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(sums) * Vector256.Create(activation.Scales[b]),
-            Vector256.Create(HalfTable.ToSingle(*(ushort*)weight)), accumulator);
+        return Vector256.Create(packed & low, (packed.AsUInt16() >> 4).AsByte() & low);
     }
+
+    /// <summary>The eight int32 lane sums Σ(q - 8)·a of one block, as floats.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> BlockSums(Vector256<byte> nibbles, sbyte* a, int* offsets, Vector256<short> ones) =>
+        Avx.ConvertToVector256Single(X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(nibbles, Vector256.Load(a)), ones) - Vector256.Load(offsets));
 }

@@ -7,8 +7,6 @@ namespace Dclm.Tensors.Compute;
 
 internal static unsafe partial class DotQ8_0
 {
-    private const int ScaleRun = 64;
-
     /// <summary>
     /// Four blocks per step in two 512-bit halves. pmaddubsw needs an unsigned left operand, so the
     /// weight's sign moves onto the activation: |w|·(sign(w)·a) = w·a, exact because activations never
@@ -16,16 +14,16 @@ internal static unsafe partial class DotQ8_0
     /// </summary>
     public static float Avx512(byte* weight, Q8Row activation, int blocks)
     {
-        float* scales = stackalloc float[ScaleRun + 8];
+        float* scales = stackalloc float[BlockScales.Run + 8];
         Vector512<float> accumulator0 = Vector512<float>.Zero, accumulator1 = Vector512<float>.Zero;
         Vector512<short> ones = Vector512<short>.One;
         Vector512<int> pair01 = Vector512.Create(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
         Vector512<int> pair23 = pair01 + Vector512.Create(2);
         sbyte* a = activation.Quants;
         float sum = 0;
-        for (int start = 0; start < blocks; start += ScaleRun)
+        for (int start = 0; start < blocks; start += BlockScales.Run)
         {
-            int run = Math.Min(ScaleRun, blocks - start);
+            int run = Math.Min(BlockScales.Run, blocks - start);
             byte* w = weight + start * 34;
             sbyte* x = a + start * 32;
             BlockScales.Combine(w, 34, activation.Scales + start, run, scales);
@@ -52,27 +50,33 @@ internal static unsafe partial class DotQ8_0
     }
 
     /// <summary>
-    /// One block per 256-bit step, the sign moved with psignb. A single accumulator, in the same order
-    /// as <see cref="DotTokens4.Q8_0"/>, so decode and prefill give identical results (two
-    /// accumulators measured no faster: the loop is bound by memory, not FMA latency).
+    /// One block per 256-bit step, the sign moved with psignb, each block's integer sums scaled by the
+    /// combined scale d_w·d_a of <see cref="BlockScales"/>. A single accumulator in the same order as
+    /// <see cref="DotTokensQ8"/>, so decode and prefill give identical results (two accumulators
+    /// measured no faster: the loop is bound by memory, not FMA latency).
     /// </summary>
     public static float Avx2(byte* weight, Q8Row activation, int blocks)
     {
+        float* scales = stackalloc float[BlockScales.Run];
         Vector256<float> accumulator = Vector256<float>.Zero;
         Vector256<short> ones = Vector256<short>.One;
-        for (int b = 0; b < blocks; b++, weight += 34)
-            accumulator = Step(weight, activation.Quants + b * 32, activation.Scales[b], ones, accumulator);
+        sbyte* a = activation.Quants;
+        for (int start = 0; start < blocks; start += BlockScales.Run)
+        {
+            int run = Math.Min(BlockScales.Run, blocks - start);
+            BlockScales.Combine(weight, 34, activation.Scales + start, run, scales);
+            for (int b = 0; b < run; b++, weight += 34, a += 32)
+                accumulator = Vector256.FusedMultiplyAdd(BlockSums(weight, a, ones), Vector256.Create(scales[b]), accumulator);
+        }
         return Vector256.Sum(accumulator);
     }
 
+    /// <summary>The eight int32 lane sums of one block (pmaddubsw then pmaddwd), as floats.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Step(byte* weight, sbyte* a, float activationScale, Vector256<short> ones, Vector256<float> accumulator)
+    internal static Vector256<float> BlockSums(byte* weight, sbyte* a, Vector256<short> ones)
     {
         Vector256<sbyte> w = Vector256.Load((sbyte*)weight + 2);
-        Vector256<int> sums = X86.Avx2.MultiplyAddAdjacent(
-            X86.Avx2.MultiplyAddAdjacent(X86.Avx2.Abs(w), X86.Avx2.Sign(Vector256.Load(a), w)), ones);
-        // (Σ·d_a)·d_w, the order DotTokens4 uses with d_w broadcast once for four tokens.
-        return Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(sums) * Vector256.Create(activationScale),
-            Vector256.Create(HalfTable.ToSingle(*(ushort*)weight)), accumulator);
+        return Avx.ConvertToVector256Single(X86.Avx2.MultiplyAddAdjacent(
+            X86.Avx2.MultiplyAddAdjacent(X86.Avx2.Abs(w), X86.Avx2.Sign(Vector256.Load(a), w)), ones));
     }
 }

@@ -7,68 +7,12 @@ using X86 = System.Runtime.Intrinsics.X86;
 namespace Dclm.Tensors.Compute;
 
 /// <summary>
-/// Prefill kernels: one weight row against four token rows at once, so each weight block is loaded
+/// Prefill kernels for K-quant weights (Q8_0/Q4_0 are in <see cref="DotTokensQ8"/>): one weight row against four token rows at once, so each weight block is loaded
 /// and unpacked once for four tokens. Each token's arithmetic is the same, in the same order, as the
 /// 256-bit single-token kernel's, so results are bit-identical to it. results[k] = row · token k.
 /// </summary>
 internal static unsafe class DotTokens4
 {
-    public static void Q8_0(byte* weight, Q8Row* tokens, int blocks, float* results)
-    {
-        Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
-        Vector256<short> ones = Vector256<short>.One;
-        for (int b = 0; b < blocks; b++, weight += 34)
-        {
-            Vector256<sbyte> w = Vector256.Load((sbyte*)weight + 2);
-            Vector256<byte> magnitude = X86.Avx2.Abs(w);
-            Vector256<float> dw = Vector256.Create(HalfTable.ToSingle(*(ushort*)weight));
-            acc0 = SignedStep(magnitude, w, tokens[0], b, dw, ones, acc0);
-            acc1 = SignedStep(magnitude, w, tokens[1], b, dw, ones, acc1);
-            acc2 = SignedStep(magnitude, w, tokens[2], b, dw, ones, acc2);
-            acc3 = SignedStep(magnitude, w, tokens[3], b, dw, ones, acc3);
-        }
-        results[0] = Vector256.Sum(acc0);
-        results[1] = Vector256.Sum(acc1);
-        results[2] = Vector256.Sum(acc2);
-        results[3] = Vector256.Sum(acc3);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> SignedStep(Vector256<byte> magnitude, Vector256<sbyte> w, Q8Row token, int b, Vector256<float> dw, Vector256<short> ones, Vector256<float> accumulator)
-    {
-        Vector256<int> sums = X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(magnitude, X86.Avx2.Sign(Vector256.Load(token.Quants + b * 32), w)), ones);
-        return Vector256.FusedMultiplyAdd(X86.Avx.ConvertToVector256Single(sums) * Vector256.Create(token.Scales[b]), dw, accumulator);
-    }
-
-    public static void Q4_0(byte* weight, Q8Row* tokens, int blocks, float* results)
-    {
-        Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
-        Vector256<short> ones = Vector256<short>.One;
-        Vector128<byte> low = Vector128.Create((byte)0x0F);
-        for (int b = 0; b < blocks; b++, weight += 18)
-        {
-            Vector128<byte> packed = Vector128.Load(weight + 2);
-            Vector256<byte> nibbles = Vector256.Create(packed & low, (packed.AsUInt16() >> 4).AsByte() & low);
-            Vector256<float> dw = Vector256.Create(HalfTable.ToSingle(*(ushort*)weight));
-            acc0 = NibbleStep(nibbles, tokens[0], b, dw, ones, acc0);
-            acc1 = NibbleStep(nibbles, tokens[1], b, dw, ones, acc1);
-            acc2 = NibbleStep(nibbles, tokens[2], b, dw, ones, acc2);
-            acc3 = NibbleStep(nibbles, tokens[3], b, dw, ones, acc3);
-        }
-        results[0] = Vector256.Sum(acc0);
-        results[1] = Vector256.Sum(acc1);
-        results[2] = Vector256.Sum(acc2);
-        results[3] = Vector256.Sum(acc3);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> NibbleStep(Vector256<byte> nibbles, Q8Row token, int b, Vector256<float> dw, Vector256<short> ones, Vector256<float> accumulator)
-    {
-        Vector256<int> sums = X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(nibbles, Vector256.Load(token.Quants + b * 32)), ones)
-                            - Vector256.Load(token.NibbleOffsets + b * 8);
-        return Vector256.FusedMultiplyAdd(X86.Avx.ConvertToVector256Single(sums) * Vector256.Create(token.Scales[b]), dw, accumulator);
-    }
-
     public static void Q4_K(byte* weight, Q8KRow* tokens, int superBlocks, float* results)
     {
         Vector256<float>* scaled = stackalloc Vector256<float>[4];

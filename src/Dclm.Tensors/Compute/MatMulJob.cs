@@ -22,7 +22,8 @@ internal sealed unsafe class MatMulJob : ComputeJob
     private delegate*<byte*, Q8Row, int, float> q8Kernel;
     private delegate*<byte*, Q8KRow, int, float> q8KKernel;
     private delegate*<float*, long, byte*, int, float*, void> floatTokens4;
-    private delegate*<byte*, Q8Row*, int, float*, void> q8Tokens4;
+    private delegate*<byte*, byte*, nuint, int, float*, void> q8Tokens8;
+    private delegate*<byte*, byte*, nuint, int, float*, void> q8Tokens4;
     private delegate*<byte*, Q8KRow*, int, float*, void> q8KTokens4;
     private int chunkRows;
     private int nextRow;
@@ -49,7 +50,8 @@ internal sealed unsafe class MatMulJob : ComputeJob
             case GgmlType.Q8_0 or GgmlType.Q4_0:
                 family = Family.Q8;
                 q8Kernel = DotKernels.Q8(matrix.Type, isa);
-                q8Tokens4 = DotKernels.Q8Tokens4(matrix.Type, isa);
+                q8Tokens8 = DotKernels.Q8Tokens(matrix.Type, isa, 8);
+                q8Tokens4 = DotKernels.Q8Tokens(matrix.Type, isa, 4);
                 activations = ScratchBuffer.Activations.Get(Q8Activations.RowBytes(columns) * (nuint)tokenCount);
                 for (int t = 0; t < tokenCount; t++)
                     Q8Activations.Quantize(x + (long)t * columns, columns, Q8Activations.Row(activations, columns, t));
@@ -134,24 +136,35 @@ internal sealed unsafe class MatMulJob : ComputeJob
                 output[(long)t * rows + r] = floatKernel(input + t * inputStride, data + r * rowBytes, columns);
     }
 
+    /// <summary>
+    /// Rows [start, end) for every token: tiles of eight tokens, then one of four, then the rest one by
+    /// one, each tile running over the chunk's rows while they sit in L2. Every path gives a token the
+    /// same bits (see <see cref="DotTokensQ8"/>).
+    /// </summary>
     private void RunQ8Rows(int start, int end)
     {
         int columns = weight.Columns, rows = weight.Rows, blocks = columns / 32, first = 0;
         long rowBytes = weight.RowBytes;
         byte* data = weight.Data;
-        if (q8Tokens4 != null)
+        nuint stride = Q8Activations.RowBytes(columns);
+        float* results = stackalloc float[8];
+        if (q8Tokens8 != null)
         {
-            Q8Row* group = stackalloc Q8Row[4];
-            float* results = stackalloc float[4];
-            for (; first + 4 <= tokens; first += 4)
-            {
-                for (int k = 0; k < 4; k++) group[k] = Q8Activations.Row(activations, columns, first + k);
+            for (; first + 8 <= tokens; first += 8)
                 for (int r = start; r < end; r++)
                 {
-                    q8Tokens4(data + r * rowBytes, group, blocks, results);
+                    q8Tokens8(data + r * rowBytes, activations + stride * (nuint)first, stride, columns, results);
+                    for (int k = 0; k < 8; k++) output[(long)(first + k) * rows + r] = results[k];
+                }
+        }
+        if (q8Tokens4 != null)
+        {
+            for (; first + 4 <= tokens; first += 4)
+                for (int r = start; r < end; r++)
+                {
+                    q8Tokens4(data + r * rowBytes, activations + stride * (nuint)first, stride, columns, results);
                     for (int k = 0; k < 4; k++) output[(long)(first + k) * rows + r] = results[k];
                 }
-            }
         }
         for (int r = start; r < end; r++)
             for (int t = first; t < tokens; t++)

@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Dclm.Tensors;
+using Dclm.Tensors.Compute;
+using Dclm.Tensors.Quantization;
+
+namespace Dclm.Tensors.Bench;
+
+/// <summary>
+/// The prefill micro-kernels alone on one thread (thread CPU time per token of a 4096×4096 product):
+/// the four-token kernel against the eight-token one, without MatMul's threading around them.
+/// </summary>
+internal static unsafe class TileBench
+{
+    // Rows per chunk, as MatMulJob takes them: small enough that a chunk stays in L2 across token groups.
+    private const int ChunkRows = 32;
+
+    public static void Run()
+    {
+        const int rows = 4096, columns = 4096, tokens = 64;
+        foreach (var type in new[] { GgmlType.Q4_0, GgmlType.Q8_0 })
+        {
+            long rowBytes = GgmlTypeInfo.ByteCount(type, columns);
+            byte* weight = (byte*)NativeMemory.AlignedAlloc((nuint)(rowBytes * rows), 64);
+            var random = new Random(1);
+            var values = new float[columns];
+            for (int r = 0; r < rows; r++)
+            {
+                for (int c = 0; c < columns; c++) values[c] = random.NextSingle() - 0.5f;
+                Quantizer.QuantizeRow(type, values, new Span<byte>(weight + r * rowBytes, (int)rowBytes));
+            }
+            nuint stride = Q8Activations.RowBytes(columns);
+            byte* activations = (byte*)NativeMemory.AlignedAlloc(stride * tokens, 64);
+            float* x = (float*)NativeMemory.AlignedAlloc(columns * 4, 64);
+            for (int t = 0; t < tokens; t++)
+            {
+                for (int c = 0; c < columns; c++) x[c] = random.NextSingle() - 0.5f;
+                Q8Activations.Quantize(x, columns, Q8Activations.Row(activations, columns, t));
+            }
+            float* results = (float*)NativeMemory.AlignedAlloc(64, 64);
+            var four = DotKernels.Q8Tokens(type, KernelIsa.Avx2, 4);
+            var eight = DotKernels.Q8Tokens(type, KernelIsa.Avx2, 8);
+            double fourMs = Time(() =>
+            {
+                for (int chunk = 0; chunk < rows; chunk += ChunkRows)
+                    for (int t = 0; t < tokens; t += 4)
+                        for (int r = chunk; r < chunk + ChunkRows; r++) four(weight + r * rowBytes, activations + stride * (nuint)t, stride, columns, results);
+            });
+            double eightMs = Time(() =>
+            {
+                for (int chunk = 0; chunk < rows; chunk += ChunkRows)
+                    for (int t = 0; t < tokens; t += 8)
+                        for (int r = chunk; r < chunk + ChunkRows; r++) eight(weight + r * rowBytes, activations + stride * (nuint)t, stride, columns, results);
+            });
+            Console.WriteLine($"{GgmlTypeInfo.Name(type),-5} 4 tokens {fourMs / tokens,7:F3} cpu-ms/token   8 tokens {eightMs / tokens,7:F3} cpu-ms/token");
+            NativeMemory.AlignedFree(weight);
+            NativeMemory.AlignedFree(activations);
+            NativeMemory.AlignedFree(x);
+            NativeMemory.AlignedFree(results);
+        }
+    }
+
+    private static double Time(Action action)
+    {
+        action();
+        double best = double.MaxValue;
+        for (int round = 0; round < 3; round++)
+        {
+            double start = ThreadClock.Milliseconds();
+            action();
+            best = Math.Min(best, ThreadClock.Milliseconds() - start);
+        }
+        return best;
+    }
+}
