@@ -68,6 +68,7 @@ public sealed class GenerationTaskTests : IClassFixture<TinyNeoXModel>, IDisposa
         Assert.Equal(2, result.Items);
         Assert.All(result.ItemResults, r => Assert.Equal(3, r.Samples));
         Assert.All(result.ItemResults, r => Assert.Equal(3, r.Outcomes!.Count));
+        Assert.All(result.ItemResults, r => Assert.Equal(3, r.Completions!.Count));
         double expected1 = result.ItemResults.Average(r => PassAtK.Estimate(3, r.Passed!.Value, 1));
         double expected2 = result.ItemResults.Average(r => PassAtK.Estimate(3, r.Passed!.Value, 2));
         Assert.Equal(expected1, result.Metrics["pass@1"], 12);

@@ -32,6 +32,8 @@ public sealed record ItemResult
     public string? Expected { get; init; }
     /// <summary>Generated text (generation tasks) or the first completion (code tasks).</summary>
     public string? Output { get; init; }
+    /// <summary>Code tasks with more than one sample: every completion, in sample order.</summary>
+    public IReadOnlyList<string>? Completions { get; init; }
     /// <summary>Code tasks: how many samples passed the tests, of <see cref="Samples"/>.</summary>
     public int? Passed { get; init; }
     /// <summary>Code tasks: samples run.</summary>

@@ -50,6 +50,7 @@ internal static class CodeTaskRunner
             results.Add(new ItemResult
             {
                 Id = problems[i].Id, Correct = passed > 0, Passed = passed, Samples = samples, Output = completions[i][0],
+                Completions = samples > 1 ? completions[i] : null,
                 Outcomes = mine.Select(Describe).ToArray(),
             });
         }
