@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
-using Dclm.Data.Dedup;
 using Dclm.Data.Documents;
 using Dclm.Data.Inputs;
 using Dclm.Data.IO;
@@ -68,88 +67,35 @@ public sealed class GlobalPhase(PipelineConfig config, CurationOptions options)
 
     private List<StageStatistics> RunDedupPass(IReadOnlyList<InputUnit> plan, long expectedNgrams, IProgress<CurationProgress>? progress, CancellationToken cancellation)
     {
-        var dedup = config.Dedup;
-        var exactStats = new StageStatistics { Name = "exact_dedup" };
-        var nearStats = new StageStatistics { Name = dedup.Method == "minhash" ? "minhash_dedup" : "bff_dedup" };
         var qualityStats = new StageStatistics { Name = "quality_score" };
-        var exact = dedup.Exact ? new ExactDeduplicator() : null;
-        BffDeduplicator? bff = null;
-        MinHashDeduplicator? minhash = null;
-        BffPartitionFiles? partitioned = null;
-        if (dedup.Method == "bff" && dedup.Bff.Partitions > 1)
-        {
-            int partitions = dedup.Bff.Partitions;
-            var missing = Enumerable.Range(0, partitions).Where(p => !File.Exists(BffPartitionFiles.PathOf(options.OutputPath, p, partitions))).ToList();
-            ParallelWork.ForEach(missing, options.Threads, cancellation,
-                p => BffPartitionFiles.Write(config, options.OutputPath, plan, expectedNgrams, p, cancellation));
-            partitioned = BffPartitionFiles.Open(config, options.OutputPath);
-            exact = null;
-            nearStats.Notes["partitions"] = partitions.ToString();
-        }
-        else if (dedup.Method == "bff")
-        {
-            long expected = dedup.Bff.ExpectedNgrams > 0 ? dedup.Bff.ExpectedNgrams : Math.Max(1024, expectedNgrams);
-            var filter = BloomFilter.Create(expected, dedup.Bff.FalsePositiveRate, dedup.Bff.MaxMemoryMb << 20);
-            bff = new BffDeduplicator(filter, dedup.Bff.NgramSize, dedup.Bff.MinNgramSize, dedup.Bff.Threshold);
-            nearStats.Notes["expected_ngrams"] = expected.ToString();
-            nearStats.Notes["filter_bytes"] = filter.SizeInBytes.ToString();
-            nearStats.Notes["hash_functions"] = filter.HashCount.ToString();
-        }
-        else if (dedup.Method == "minhash")
-        {
-            minhash = new MinHashDeduplicator(dedup.Minhash.NgramSize, dedup.Minhash.Bands, dedup.Minhash.Rows, dedup.Minhash.Threshold);
-        }
         var model = LoadModel(qualityStats);
-
         var writer = new ChunkedDocumentWriter(GlobalDirectory, "dedup", config.Output.DocumentsPerFile);
         var scores = new List<double>();
-        long paragraphsRemoved = 0;
-        for (int u = 0; u < plan.Count; u++)
+        List<StageStatistics> stages;
+        using (var dedup = new DedupChain(config, options, plan, expectedNgrams, cancellation))
         {
-            foreach (var document in DocumentJsonl.ReadFile(LocalPhase.PartPath(options.OutputPath, plan[u].Index), plan[u].Source))
+            for (int u = 0; u < plan.Count; u++)
             {
-                cancellation.ThrowIfCancellationRequested();
-                if (partitioned is not null)
+                foreach (var document in DocumentJsonl.ReadFile(LocalPhase.PartPath(options.OutputPath, plan[u].Index), plan[u].Source))
                 {
-                    var (exactDuplicate, combined) = partitioned.Next(document.Text);
-                    if (dedup.Exact && !Count(exactStats, document, () => exactDuplicate ? "exact_duplicate" : null)) continue;
-                    if (!Count(nearStats, document, () => ApplyBff(document, combined, ref paragraphsRemoved))) continue;
+                    cancellation.ThrowIfCancellationRequested();
+                    if (!dedup.Keep(document)) continue;
+                    if (model is not null)
+                    {
+                        Count(qualityStats, document, () => { document.QualityScore = model.Score(document.Text); return null; });
+                        scores.Add(document.QualityScore!.Value);
+                    }
+                    writer.Add(document);
                 }
-                if (exact is not null && !Count(exactStats, document, () => exact.IsDuplicate(document.Text) ? "exact_duplicate" : null)) continue;
-                if (bff is not null && !Count(nearStats, document, () => ApplyBff(document, bff.Process(document.Text), ref paragraphsRemoved))) continue;
-                if (minhash is not null && !Count(nearStats, document, () => minhash.IsDuplicate(document.Text) ? "near_duplicate" : null)) continue;
-                if (model is not null)
-                {
-                    Count(qualityStats, document, () => { document.QualityScore = model.Score(document.Text); return null; });
-                    scores.Add(document.QualityScore!.Value);
-                }
-                writer.Add(document);
+                progress?.Report(new CurationProgress("dedup", u + 1, plan.Count));
             }
-            progress?.Report(new CurationProgress("dedup", u + 1, plan.Count));
-        }
-        writer.Complete();
-        partitioned?.Dispose();
-        if (partitioned is not null) nearStats.Notes["paragraphs_removed"] = paragraphsRemoved.ToString();
-        if (bff is not null)
-        {
-            nearStats.Notes["paragraphs_removed"] = paragraphsRemoved.ToString();
-            nearStats.Notes["estimated_false_positive_rate"] = bff.Filter.FalsePositiveRate(bff.InsertedNgrams).ToString("G4");
+            writer.Complete();
+            stages = dedup.Stages().ToList();
         }
         AtomicFile.Write(ScoresPath, stream => { using var w = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true); foreach (var s in scores) w.Write(s); });
-        var stages = new List<StageStatistics>();
-        if (dedup.Exact) stages.Add(exactStats);
-        if (dedup.Method != "none") stages.Add(nearStats);
-        if (model is not null) stages.Add(qualityStats);
-        else if (config.Quality.Enabled) stages.Add(qualityStats);
+        if (config.Quality.Enabled) stages.Add(qualityStats);
         AtomicFile.WriteText(DedupMarker, JsonSerializer.Serialize(stages, LocalPhase.Json));
         return stages;
-    }
-
-    private static string? ApplyBff(Document document, BffResult result, ref long paragraphsRemoved)
-    {
-        paragraphsRemoved += result.ParagraphsRemoved;
-        document.Text = result.Text;
-        return result.DocumentRemoved ? "duplicate_document" : result.Text.Length == 0 ? "all_paragraphs_duplicate" : null;
     }
 
     private QualityClassifier? LoadModel(StageStatistics statistics)
@@ -248,7 +194,7 @@ public sealed class GlobalPhase(PipelineConfig config, CurationOptions options)
     }
 
     /// <summary>Runs one decision and counts it; <paramref name="decide"/> returns a drop rule or null to keep.</summary>
-    private static bool Count(StageStatistics statistics, Document document, Func<string?> decide)
+    internal static bool Count(StageStatistics statistics, Document document, Func<string?> decide)
     {
         long start = Stopwatch.GetTimestamp();
         statistics.DocsIn++;
