@@ -59,7 +59,25 @@ public sealed class TaskFileReaderTests : IDisposable
         Assert.Equal(["paris, france"], ((GenerationItem)items[0]).Aliases);
     }
 
+    [Fact]
+    public void ReadsHarnessPiqaAndWinogrande()
+    {
+        var (piqaKind, piqa) = TaskFileReader.Read(Write("""{"goal": "Open a jar", "sol1": "twist the lid", "sol2": "eat the lid", "label": 0}"""));
+        Assert.Equal(TaskKind.MultipleChoice, piqaKind);
+        var item = (MultipleChoiceItem)piqa[0];
+        Assert.Equal(("Open a jar", 0), (item.Query, item.Gold));
+        Assert.Equal(["twist the lid", "eat the lid"], item.Choices);
+        var (kind, items) = TaskFileReader.Read(Write("""{"sentence": "The trophy did not fit in the suitcase because the _ was too big.", "option1": "trophy", "option2": "suitcase", "answer": "1"}"""));
+        Assert.Equal(TaskKind.Schema, kind);
+        var schema = (SchemaItem)items[0];
+        Assert.Equal(["The trophy did not fit in the suitcase because the trophy", "The trophy did not fit in the suitcase because the suitcase"], schema.ContextOptions);
+        Assert.Equal("was too big.", schema.Continuation);
+        Assert.Equal(0, schema.Gold);
+    }
+
     [Theory]
+    [InlineData("""{"sentence": "no blank", "option1": "a", "option2": "b", "answer": "1"}""", ":1: sentence has no '_' blank")]
+    [InlineData("""{"sentence": "a _ b", "option1": "a", "option2": "b", "answer": "3"}""", ":1: answer '3' must be")]
     [InlineData("""{"query": "q", "choices": ["a", "b"], "gold": 2}""", ":1: gold 2 is outside the 2 choices")]
     [InlineData("""{"query": "q", "choices": ["a"], "gold": 0}""", ":1: choices needs at least two entries")]
     [InlineData("""{"query": "q", "choices": ["a", 3], "gold": 0}""", ":1: choices must hold only strings")]

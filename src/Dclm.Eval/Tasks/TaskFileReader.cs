@@ -7,7 +7,8 @@ namespace Dclm.Eval.Tasks;
 /// Reads task items from JSONL (optionally gzip-compressed): llm-foundry's in-context-learning formats
 /// ({query, choices, gold}, {context_options, continuation, gold}, {context, continuation},
 /// {context, answer, aliases}), lm-evaluation-harness-style records ({question|ctx, choices|endings,
-/// answer|label|answerKey}, ARC's {choices: {text, label}}), {question, choices, answer}, and HumanEval's
+/// answer|label|answerKey}, ARC's {choices: {text, label}}, PIQA's {goal, sol1, sol2, label}, Winogrande's
+/// {sentence, option1, option2, answer}), {question, choices, answer}, and HumanEval's
 /// {task_id, prompt, canonical_solution, test, entry_point}. Errors name the file and line.
 /// </summary>
 public static class TaskFileReader
@@ -57,7 +58,8 @@ public static class TaskFileReader
     {
         bool Has(string key) => record.TryGetProperty(key, out _);
         if (Has("task_id") && Has("prompt") && Has("test") && Has("entry_point")) return TaskKind.Code;
-        if (Has("context_options")) return TaskKind.Schema;
+        if (Has("context_options") || (Has("sentence") && Has("option1"))) return TaskKind.Schema;
+        if (Has("goal") && Has("sol1")) return TaskKind.MultipleChoice;
         if (ChoiceKeys.Any(Has)) return TaskKind.MultipleChoice;
         if (Has("context") && Has("continuation")) return TaskKind.LanguageModeling;
         if ((Has("context") || Has("question")) && Has("answer")) return TaskKind.Generation;
@@ -69,6 +71,14 @@ public static class TaskFileReader
         string Clean(string s) => strip ? s.Trim() : s;
         switch (kind)
         {
+            case TaskKind.MultipleChoice when Text(record, "goal") is string goal:
+            {
+                // PIQA in the harness's layout: {goal, sol1, sol2, label}.
+                string[] solutions = [Text(record, "sol1") ?? throw new FormatException("missing sol1"), Text(record, "sol2") ?? throw new FormatException("missing sol2")];
+                return new MultipleChoiceItem(Clean(goal), solutions, Gold(record, solutions, null)) { Id = id };
+            }
+            case TaskKind.Schema when Text(record, "sentence") is string sentence:
+                return Winogrande(sentence, record, id, Clean);
             case TaskKind.MultipleChoice:
             {
                 string query = First(record, QueryKeys) ?? throw new FormatException("missing the question (query, question, context or ctx)");
@@ -101,6 +111,21 @@ public static class TaskFileReader
                     Text(record, "test") ?? throw new FormatException("missing test"),
                     Text(record, "entry_point") ?? throw new FormatException("missing entry_point")) { Id = id };
         }
+    }
+
+    /// <summary>
+    /// Winogrande in the harness's layout ({sentence with one "_", option1, option2, answer "1"|"2"}) as a
+    /// schema item, split as llm-foundry's copy is: each option fills the blank, the text after it is shared.
+    /// </summary>
+    private static SchemaItem Winogrande(string sentence, JsonElement record, string id, Func<string, string> clean)
+    {
+        int blank = sentence.IndexOf('_');
+        if (blank < 0) throw new FormatException("sentence has no '_' blank");
+        string[] options = [Text(record, "option1") ?? throw new FormatException("missing option1"), Text(record, "option2") ?? throw new FormatException("missing option2")];
+        string answer = Text(record, "answer") ?? throw new FormatException("missing answer (\"1\" or \"2\")");
+        int gold = answer.Trim() switch { "1" => 0, "2" => 1, _ => throw new FormatException($"answer '{answer}' must be \"1\" or \"2\"") };
+        string prefix = sentence[..blank];
+        return new SchemaItem(options.Select(o => clean(prefix + o)).ToArray(), clean(sentence[(blank + 1)..]), gold) { Id = id };
     }
 
     private static (string[] Items, string[]? Labels) Choices(JsonElement record)
