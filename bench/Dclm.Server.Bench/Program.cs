@@ -20,7 +20,7 @@ for (int i = 0; i < args.Length - 1; i += 2)
         default: Console.Error.WriteLine($"unknown option {args[i]}"); return 2;
     }
 }
-model ??= Environment.GetEnvironmentVariable("DCLM_DEFAULT_MODEL") ?? Path.Combine("models", "default");
+model ??= Environment.GetEnvironmentVariable("DCLM_DEFAULT_MODEL") ?? Path.Combine("models", "default", "model.gguf");
 if (!File.Exists(model) && !Directory.Exists(model)) { Console.Error.WriteLine($"error: {model}: no such model; pass --model PATH"); return 1; }
 
 ServerOptions Options(int prefixEntries) => new()
@@ -32,6 +32,7 @@ ServerOptions Options(int prefixEntries) => new()
 await using (var server = await DclmServer.StartAsync(Options(prefixEntries: 0)))
 {
     await server.Host.Loading;
+    int contextLength = server.Host.Engine!.ContextLength;
     using var client = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromMinutes(30) };
     // One untimed request so JIT compilation and first-touch page faults stay out of the numbers.
     await StreamAsync(client, """{"prompt": "warm up", "max_tokens": 4, "stream": true}""");
@@ -48,7 +49,7 @@ await using (var server = await DclmServer.StartAsync(Options(prefixEntries: 0))
             for (int r = 0; r < perClient; r++)
             {
                 string prompt = $"Client {c} request {r}: the history of computing began";
-                var (ttft, count) = await StreamAsync(client, $$$"""{"prompt": {{{JsonSerializer.Serialize(prompt)}}}, "max_tokens": {{{tokens}}}, "temperature": 0, "stream": true, "stream_options": {"include_usage": true}}""");
+                var (ttft, count) = await StreamAsync(client, $$$"""{"prompt": {{{JsonSerializer.Serialize(prompt)}}}, "max_tokens": {{{Math.Min(tokens, contextLength - 40)}}}, "temperature": 0, "stream": true, "stream_options": {"include_usage": true}}""");
                 lock (ttfts) { ttfts.Add(ttft); generated += count; }
             }
         }));
@@ -60,9 +61,11 @@ await using (var server = await DclmServer.StartAsync(Options(prefixEntries: 0))
 }
 
 // Second turn of a chat: the same prompt with and without the first turn's KV cached.
-string history = string.Join(' ', Enumerable.Repeat("The committee met again to discuss the budget, the schedule and the staffing of the new library.", 12));
 double Turn2(DclmServer server, HttpClient client)
 {
+    // About 20 tokens a sentence; the first turn fills about half the context.
+    int repeats = Math.Max(1, (server.Host.Engine!.ContextLength / 2 - 40) / 20);
+    string history = string.Join(' ', Enumerable.Repeat("The committee met again to discuss the budget, the schedule and the staffing of the new library.", repeats));
     string first = $$"""{"role": "user", "content": {{JsonSerializer.Serialize(history)}}}""";
     var turn1 = JsonDocument.Parse(client.PostAsync("/v1/chat/completions", Json($$"""{"messages": [{{first}}], "max_tokens": 16, "temperature": 0}""")).Result.Content.ReadAsStringAsync().Result).RootElement;
     string reply = turn1.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString()!;

@@ -64,22 +64,9 @@ internal static class ServeCommand
 internal static class ServeModel
 {
     public static Option<string?> Option() =>
-        new("--model") { Description = "model: a checkpoint directory or GGUF file (default: the built-in model in models/default)" };
+        new("--model") { Description = "model: a checkpoint directory or GGUF file (default: the built-in models/default/model.gguf)" };
 
-    public static string Resolve(string? model)
-    {
-        if (!string.IsNullOrEmpty(model)) return model;
-        // The built-in model lives in models/default: beside the executable, in the working directory or above it.
-        var candidates = new List<string> { Path.Combine(AppContext.BaseDirectory, "models", "default") };
-        for (var directory = new DirectoryInfo(Environment.CurrentDirectory); directory is not null; directory = directory.Parent)
-            candidates.Add(Path.Combine(directory.FullName, "models", "default"));
-        if (Environment.GetEnvironmentVariable("DCLM_DEFAULT_MODEL") is { Length: > 0 } configured) candidates.Insert(0, configured);
-        foreach (string candidate in candidates)
-        {
-            if (File.Exists(Path.Combine(candidate, "config.json"))) return candidate;
-            var gguf = Directory.Exists(candidate) ? Directory.GetFiles(candidate, "*.gguf").Order().FirstOrDefault() : null;
-            if (gguf is not null) return gguf;
-        }
-        throw new ArgumentException("no --model given and the built-in model was not found in models/default; pass --model PATH or set DCLM_DEFAULT_MODEL");
-    }
+    public static string Resolve(string? model) =>
+        !string.IsNullOrEmpty(model) ? model
+        : DefaultModel.Locate() ?? throw new ArgumentException($"no --model given and the built-in model ({DefaultModel.RelativePath}) was not found; pass --model PATH, set DCLM_DEFAULT_MODEL, or train it with scripts/train-default-model.sh");
 }
