@@ -72,8 +72,17 @@ public class DataTests
         }
         Shard("shard-00001.bin", 4, 5, 6);
         Shard("shard-00000.bin", 1, 2, 3);
-        File.WriteAllText(Path.Combine(directory, "manifest.json"), """{"window": 2049, "shards": [{"file": "shard-00000.bin"}, {"file": "shard-00001.bin"}]}""");
+        // The dclm-tokens-v1 manifest that `dclm data tokenize` writes (see docs/data-pipeline.md).
+        File.WriteAllText(Path.Combine(directory, "manifest.json"), """
+            {"format": "dclm-tokens-v1", "vocab_size": 10, "window_length": 3, "eot_id": 0, "dtype": "uint32", "byte_order": "little", "windows": 2,
+             "shards": [{"file": "shard-00000.bin", "windows": 1, "sha256": ""}, {"file": "shard-00001.bin", "windows": 1, "sha256": ""}]}
+            """);
         Assert.Equal([1, 2, 3, 4, 5, 6], TokenFileReader.Read(directory, null, 10));
+        var e = Assert.Throws<InvalidDataException>(() => TokenFileReader.Read(directory, null, 8));
+        Assert.Contains("larger than the model's 8", e.Message);
+        Shard("shard-00001.bin", 4, 5);
+        e = Assert.Throws<InvalidDataException>(() => TokenFileReader.Read(directory, null, 10));
+        Assert.Contains("shard-00001.bin", e.Message);
     }
 
     [Theory]

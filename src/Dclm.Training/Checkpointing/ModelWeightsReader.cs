@@ -11,7 +11,8 @@ public static class ModelWeightsReader
     /// <summary>The config of the model at <paramref name="path"/>.</summary>
     public static ModelConfig ReadConfig(string path)
     {
-        using var loaded = ModelLoader.Load(path, new ComputePool(1));
+        using var pool = new ComputePool(1);
+        using var loaded = ModelLoader.Load(path, pool);
         return loaded.Config;
     }
 

@@ -28,14 +28,14 @@ public static class TokenFileReader
 
     private static int[] ReadShards(string directory, int vocabularySize)
     {
-        var files = ShardFiles(directory);
+        var files = ShardFiles(directory, vocabularySize);
         if (files.Count == 0) throw new InvalidDataException($"{directory}: no token shards (.bin) found");
         var all = new List<int>();
         foreach (var file in files) all.AddRange(ReadBinary(file, vocabularySize));
         return all.ToArray();
     }
 
-    private static List<string> ShardFiles(string directory)
+    private static List<string> ShardFiles(string directory, int vocabularySize)
     {
         string manifest = Path.Combine(directory, "manifest.json");
         if (!File.Exists(manifest)) return Directory.GetFiles(directory, "*.bin").Order(StringComparer.Ordinal).ToList();
@@ -45,6 +45,12 @@ public static class TokenFileReader
             var root = document.RootElement;
             if (!root.TryGetProperty("shards", out var shards) || shards.ValueKind != JsonValueKind.Array)
                 throw new InvalidDataException($"{manifest}: no \"shards\" array");
+            // dclm data tokenize writes format dclm-tokens-v1: each shard holds windows × window_length uint32 tokens.
+            if (root.TryGetProperty("format", out var format) && format.ValueKind == JsonValueKind.String && format.GetString() != "dclm-tokens-v1")
+                throw new InvalidDataException($"{manifest}: format '{format.GetString()}' is not dclm-tokens-v1");
+            long windowLength = root.TryGetProperty("window_length", out var w) && w.ValueKind == JsonValueKind.Number ? w.GetInt64() : 0;
+            if (root.TryGetProperty("vocab_size", out var v) && v.ValueKind == JsonValueKind.Number && v.GetInt64() > vocabularySize)
+                throw new InvalidDataException($"{manifest}: the shards' vocabulary of {v.GetInt64()} is larger than the model's {vocabularySize}");
             var files = new List<string>();
             foreach (var shard in shards.EnumerateArray())
             {
@@ -53,7 +59,11 @@ public static class TokenFileReader
                     : null;
                 if (string.IsNullOrEmpty(name) || Path.IsPathRooted(name) || name.Contains(".."))
                     throw new InvalidDataException($"{manifest}: shard entry {files.Count} does not name a file inside the directory");
-                files.Add(Path.Combine(directory, name));
+                string file = Path.Combine(directory, name);
+                if (windowLength > 0 && shard.ValueKind == JsonValueKind.Object && shard.TryGetProperty("windows", out var count) && count.ValueKind == JsonValueKind.Number
+                    && File.Exists(file) && new FileInfo(file).Length != count.GetInt64() * windowLength * 4)
+                    throw new InvalidDataException($"{file}: {new FileInfo(file).Length} bytes, but the manifest lists {count.GetInt64()} windows of {windowLength} tokens");
+                files.Add(file);
             }
             return files;
         }
