@@ -33,7 +33,7 @@ public sealed class GenerationTaskTests : IClassFixture<TinyNeoXModel>, IDisposa
         var result = new Evaluator(_model.Loaded.Model, tokenizer).Run(new TaskSpec { Label = "qa", DatasetPath = path });
         Assert.Equal(TaskKind.Generation, result.Kind);
         Assert.StartsWith(greedy, result.ItemResults[0].Output);
-        Assert.Equal(AnswerNormalizer(greedy, greedy.Trim()), result.ItemResults[0].Correct);
+        Assert.Equal(AnswerNormalizer(result.ItemResults[0].Output!, greedy.Trim()), result.ItemResults[0].Correct);
         Assert.False(result.ItemResults[1].Correct);
     }
 

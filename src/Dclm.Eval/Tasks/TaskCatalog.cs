@@ -79,7 +79,7 @@ public static class TaskCatalog
                     Prelimiter = task.Prelimiter ?? "", ExampleDelimiter = task.ExampleDelimiter ?? "\n",
                     ContinuationDelimiter = task.ContinuationDelimiter ?? (kind == TaskKind.Code ? "" : " "),
                     StripData = task.StripDataset ?? kind != TaskKind.Code, RandomBaseline = task.RandomBaseline is double r ? r / (r > 1 ? 100 : 1) : null,
-                    StopStrings = task.EarlyStoppingCriteria ?? ["\n"], ChainOfThoughtDelimiter = task.CotDelimiter ?? "",
+                    StopStrings = task.EarlyStoppingCriteria ?? [], ChainOfThoughtDelimiter = task.CotDelimiter ?? "",
                     NormalizeAnswers = task.DoNormalization ?? true, Samples = task.GenerationsPerSample ?? 1,
                     PassAtK = Integers(task.PassAtK, $"{where}: pass_at_k") is { Count: > 0 } ks ? ks : [1], Temperature = task.Temperature ?? 0.2f,
                 };

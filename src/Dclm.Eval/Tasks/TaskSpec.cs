@@ -29,8 +29,8 @@ public sealed record TaskSpec
     public bool StripData { get; init; } = true;
     /// <summary>Random-guess accuracy in [0, 1) for centring; null derives it (1/choices for choice tasks, 0 otherwise).</summary>
     public double? RandomBaseline { get; init; }
-    /// <summary>Generation tasks: text after which generation stops.</summary>
-    public IReadOnlyList<string> StopStrings { get; init; } = ["\n"];
+    /// <summary>Generation tasks: text before which generation stops (llm-foundry's early_stopping_criteria; none by default).</summary>
+    public IReadOnlyList<string> StopStrings { get; init; } = [];
     /// <summary>Generation tasks: the generated text's last part after this delimiter is the answer (chain of thought).</summary>
     public string ChainOfThoughtDelimiter { get; init; } = "";
     /// <summary>Generation tasks: normalise case, punctuation, articles and whitespace before matching.</summary>
