@@ -1,0 +1,63 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace Dclm.Server.Tests;
+
+/// <summary>`dclm serve` and `dclm chat` run as users run them, as separate processes.</summary>
+public sealed class CliTests
+{
+    private static Process Start(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "dclm.dll"));
+        foreach (string argument in arguments) start.ArgumentList.Add(argument);
+        return Process.Start(start)!;
+    }
+
+    [Fact]
+    public async Task ServeListensOnTheGivenPortAndAnswersChat()
+    {
+        using var process = Start("serve", "--model", TinyModel.Path, "--port", "0", "--parallel", "2", "--threads", "1", "--api-key", "k");
+        try
+        {
+            string? address = null;
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+            while (await process.StandardError.ReadLineAsync(timeout.Token) is { } line)
+            {
+                address ??= Regex.Match(line, @"at (http://\S+?/) ") is { Success: true } m ? m.Groups[1].Value : null;
+                if (line.Contains("model loaded")) break;
+            }
+            Assert.NotNull(address);
+            using var client = new HttpClient { BaseAddress = new Uri(address!) };
+            client.DefaultRequestHeaders.Authorization = new("Bearer", "k");
+            using var response = await client.PostAsync("/v1/chat/completions", new StringContent("""{"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 4}""", System.Text.Encoding.UTF8, "application/json"));
+            Assert.Equal(200, (int)response.StatusCode);
+            var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+            Assert.True(body.GetProperty("usage").GetProperty("completion_tokens").GetInt32() > 0);
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+
+    [Fact]
+    public async Task ChatRepliesInTheTerminalAndReusesTheFirstTurn()
+    {
+        using var process = Start("chat", "--model", TinyModel.Path, "--temperature", "0", "--max-tokens", "6", "--threads", "1");
+        await process.StandardInput.WriteAsync("Hello there\nAnd again\n/exit\n");
+        process.StandardInput.Close();
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await process.WaitForExitAsync(timeout.Token);
+        Assert.Equal(0, process.ExitCode);
+        var usage = Regex.Matches(await error, @"\[(\d+) tokens; (\d+) of (\d+) prompt tokens reused\]");
+        Assert.Equal(2, usage.Count);
+        Assert.Equal("0", usage[0].Groups[2].Value);
+        Assert.True(int.Parse(usage[1].Groups[2].Value) >= int.Parse(usage[0].Groups[3].Value), $"the second turn reused too little: {usage[1].Value}");
+        Assert.StartsWith("> ", await output);
+    }
+}
