@@ -1,31 +1,28 @@
 namespace Dclm.Eval.Prompting;
 
 /// <summary>
-/// Picks few-shot examples as llm-foundry does: one seeded generator shared by all items in order,
-/// k distinct indices from the whole dataset, the item itself swapped for another index.
-/// The generator is .NET's seeded <see cref="Random"/>, so the draw is stable across runs but not
-/// the same draw as Python's <c>random.Random(1234)</c>.
+/// Picks few-shot examples exactly as llm-foundry's <c>get_fewshot_sample_idxs</c> does, draw for draw:
+/// one <c>random.Random(seed)</c> shared by all items in order, <c>set(rng.sample(range(n), k))</c>, the item
+/// itself swapped for <c>rng.choice</c> draws, and the shots taken in the set's iteration order.
 /// </summary>
 public sealed class FewShotSampler(int datasetSize, int seed)
 {
-    private readonly Random _random = new(seed);
+    private readonly PythonRandom _random = new(seed);
 
-    /// <summary>Indices of the shots for item <paramref name="itemIndex"/>, ascending; fewer than k when the dataset is small.</summary>
+    /// <summary>Indices of the shots for item <paramref name="itemIndex"/>, in prompt order; fewer than k when the dataset is small.</summary>
     public int[] Sample(int shots, int itemIndex)
     {
         int count = Math.Min(datasetSize - 1, shots);
-        if (count <= 0) return [];
-        var chosen = new HashSet<int>();
-        while (chosen.Count < count) chosen.Add(_random.Next(datasetSize));
-        if (chosen.Remove(itemIndex))
+        var chosen = new PythonIntSet();
+        foreach (int index in _random.Sample(datasetSize, Math.Max(0, count))) chosen.Add(index);
+        if (chosen.Contains(itemIndex))
         {
-            int replacement;
-            do replacement = _random.Next(datasetSize);
-            while (replacement == itemIndex || chosen.Contains(replacement));
+            chosen.Remove(itemIndex);
+            if (chosen.Count >= datasetSize - 1) return chosen.ToArray();
+            int replacement = _random.Choice(datasetSize);
+            while (chosen.Contains(replacement) || replacement == itemIndex) replacement = _random.Choice(datasetSize);
             chosen.Add(replacement);
         }
-        var result = chosen.ToArray();
-        Array.Sort(result);
-        return result;
+        return chosen.ToArray();
     }
 }
