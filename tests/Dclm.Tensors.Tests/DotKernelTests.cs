@@ -214,6 +214,51 @@ public unsafe class DotKernelTests
         }
     }
 
+    /// <summary>
+    /// The Q4_0 GEMM tile kernel equals its scalar reference bit for bit for both rows and all eight
+    /// lanes, at every block count 0..70 and with 1..8 tokens present (padded lanes must give zero),
+    /// and agrees with the single-token kernel to float rounding.
+    /// </summary>
+    [Fact]
+    public void Q4_0TileKernelEqualsItsReference()
+    {
+        if (!KernelIsaInfo.IsSupported(KernelIsa.Avx2)) return;
+        var random = new Random(77);
+        var kernel = DotKernels.Q8Tiles(GgmlType.Q4_0, KernelIsa.Avx2);
+        Assert.True(kernel != null);
+        var results = new float[16];
+        var expected = new float[8];
+        for (int blocks = 0; blocks <= 70; blocks++)
+        {
+            int columns = blocks * 32, present = blocks % 8 + 1;
+            int stride = (int)Q8Activations.RowBytes(columns);
+            byte[] weight0 = RandomRow(GgmlType.Q4_0, blocks, random, unitScales: false);
+            byte[] weight1 = RandomRow(GgmlType.Q4_0, blocks, random, unitScales: false);
+            var rows = new byte[stride * 8 + 64];
+            for (int k = 0; k < present; k++)
+                ActivationBuffer(GgmlType.Q4_0, columns, random, unitScales: false).AsSpan(0, stride).CopyTo(rows.AsSpan(k * stride));
+            var tile = new byte[(int)Q8Tiles.TileBytes(columns) + 64];
+            fixed (byte* w0 = weight0) fixed (byte* w1 = weight1)
+            fixed (byte* a = rows) fixed (byte* t = tile)
+            fixed (float* r = results) fixed (float* e = expected)
+            {
+                Q8Tiles.Build(a, columns, 0, present, t);
+                kernel(w0, w1, t, blocks, r);
+                byte*[] weights = { w0, w1 };
+                for (int row = 0; row < 2; row++)
+                {
+                    DotQ4_0Tiles.Reference(weights[row], t, blocks, e);
+                    for (int k = 0; k < 8; k++)
+                    {
+                        Assert.Equal(expected[k], results[row * 8 + k]);
+                        float alone = k < present ? Dot(GgmlType.Q4_0, KernelIsa.Scalar, weights[row], a + k * stride, columns) : 0;
+                        Assert.True(Math.Abs(alone - expected[k]) <= 1e-5 * Math.Max(1, Math.Abs(alone)), $"{blocks} blocks lane {k}: {expected[k]} vs {alone}");
+                    }
+                }
+            }
+        }
+    }
+
     [Theory]
     [InlineData(GgmlType.F32)]
     [InlineData(GgmlType.F16)]

@@ -105,14 +105,19 @@ public unsafe class MatMulTests
         }
     }
 
+    /// <summary>
+    /// A token decoded alone gets exactly the bits it gets in a batch, except in batches of eight or
+    /// more Q4_0 tokens, where the GEMM tiles (<see cref="DotQ4_0Tiles"/>) sum the same exact integer
+    /// block sums with the same scales in another float order: there the results agree to float rounding.
+    /// </summary>
     [Theory]
-    [InlineData(GgmlType.Q8_0)]
-    [InlineData(GgmlType.Q4_0)]
-    [InlineData(GgmlType.Q4_K)]
-    public void ATokenGetsTheSameResultAloneAndInABatch(GgmlType type)
+    [InlineData(GgmlType.Q8_0, 13, true)]
+    [InlineData(GgmlType.Q4_0, 7, true)]
+    [InlineData(GgmlType.Q4_0, 13, false)]
+    [InlineData(GgmlType.Q4_K, 13, true)]
+    public void ATokenGetsTheSameResultAloneAndInABatch(GgmlType type, int tokens, bool exact)
     {
-        // 13 tokens: one tile of eight, one of four and one token alone.
-        const int rows = 70, columns = 256, tokens = 13;
+        const int rows = 71, columns = 512;
         float[] weights = TestData.Weights(rows * columns, 12);
         var stored = new byte[GgmlTypeInfo.ByteCount(type, columns) * rows];
         Quantizer.Quantize(type, weights, rows, columns, stored);
@@ -126,7 +131,11 @@ public unsafe class MatMulTests
             for (int t = 0; t < tokens; t++)
             {
                 MatMul.Multiply(batch.AsSpan(t * columns, columns), 1, matrix, single, TwoThreads);
-                Assert.Equal(single, batchOutput.AsSpan(t * rows, rows).ToArray());
+                if (exact) Assert.Equal(single, batchOutput.AsSpan(t * rows, rows).ToArray());
+                else
+                    for (int r = 0; r < rows; r++)
+                        Assert.True(Math.Abs(single[r] - batchOutput[t * rows + r]) <= 1e-5f * Math.Max(1f, Math.Abs(single[r])),
+                            $"token {t} row {r}: {batchOutput[t * rows + r]} in the batch, {single[r]} alone");
             }
         }
     }

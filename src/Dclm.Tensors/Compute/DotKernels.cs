@@ -53,6 +53,17 @@ internal static unsafe class DotKernels
         _ => null,
     };
 
+    /// <summary>
+    /// The two-row GEMM kernel over a <see cref="Q8Tiles"/> tile of eight tokens, or null where there is
+    /// none (scalar, or a type without one): MatMul uses it for products of eight or more tokens.
+    /// </summary>
+    public static delegate*<byte*, byte*, byte*, int, float*, void> Q8Tiles(GgmlType type, KernelIsa isa) => (type, isa) switch
+    {
+        (_, KernelIsa.Scalar) => null,
+        (GgmlType.Q4_0, _) => &DotQ4_0Tiles.Rows2,
+        _ => null,
+    };
+
     /// <summary>The four-token prefill kernel for Q8_K-activation weights, or null where there is none (scalar).</summary>
     public static delegate*<byte*, Q8KRow*, int, float*, void> Q8KTokens4(GgmlType type, KernelIsa isa) => (type, isa) switch
     {

@@ -22,6 +22,8 @@ internal sealed unsafe class MatMulJob : ComputeJob
     private delegate*<byte*, Q8Row, int, float> q8Kernel;
     private delegate*<byte*, Q8KRow, int, float> q8KKernel;
     private delegate*<float*, long, byte*, int, float*, void> floatTokens4;
+    private delegate*<byte*, byte*, byte*, int, float*, void> q8Tiles;
+    private byte* tiles;
     private delegate*<byte*, byte*, nuint, int, float*, void> q8Tokens8;
     private delegate*<byte*, byte*, nuint, int, float*, void> q8Tokens4;
     private delegate*<byte*, Q8KRow*, int, float*, void> q8KTokens4;
@@ -55,6 +57,8 @@ internal sealed unsafe class MatMulJob : ComputeJob
                 activations = ScratchBuffer.Activations.Get(Q8Activations.RowBytes(columns) * (nuint)tokenCount);
                 for (int t = 0; t < tokenCount; t++)
                     Q8Activations.Quantize(x + (long)t * columns, columns, Q8Activations.Row(activations, columns, t));
+                q8Tiles = tokenCount >= Q8Tiles.Tokens ? DotKernels.Q8Tiles(matrix.Type, isa) : null;
+                if (q8Tiles != null) BuildTiles(columns);
                 break;
             default:
                 family = Family.Q8K;
@@ -68,6 +72,19 @@ internal sealed unsafe class MatMulJob : ComputeJob
         // Enough chunks per thread to even out uneven progress, few enough to keep the counter cold.
         chunkRows = Math.Max(4, matrix.Rows / 64 / 4 * 4);
         nextRow = 0;
+    }
+
+    /// <summary>Regroups the quantized rows into tiles of eight tokens, the last one padded with zeros.</summary>
+    private void BuildTiles(int columns)
+    {
+        nuint tileBytes = Q8Tiles.TileBytes(columns);
+        int count = (tokens + Q8Tiles.Tokens - 1) / Q8Tiles.Tokens;
+        tiles = ScratchBuffer.Tiles.Get(tileBytes * (nuint)count);
+        for (int i = 0; i < count; i++)
+        {
+            int first = i * Q8Tiles.Tokens;
+            Q8Tiles.Build(activations, columns, first, Math.Min(Q8Tiles.Tokens, tokens - first), tiles + tileBytes * (nuint)i);
+        }
     }
 
     /// <summary>
@@ -91,6 +108,7 @@ internal sealed unsafe class MatMulJob : ComputeJob
         input = null;
         output = null;
         activations = null;
+        tiles = null;
         weight = default;
     }
 
@@ -143,6 +161,7 @@ internal sealed unsafe class MatMulJob : ComputeJob
     /// </summary>
     private void RunQ8Rows(int start, int end)
     {
+        if (q8Tiles != null) { RunQ8Tiles(start, end); return; }
         int columns = weight.Columns, rows = weight.Rows, blocks = columns / 32, first = 0;
         long rowBytes = weight.RowBytes;
         byte* data = weight.Data;
@@ -169,6 +188,34 @@ internal sealed unsafe class MatMulJob : ComputeJob
         for (int r = start; r < end; r++)
             for (int t = first; t < tokens; t++)
                 output[(long)t * rows + r] = q8Kernel(data + r * rowBytes, Q8Activations.Row(activations, columns, t), blocks);
+    }
+
+    /// <summary>
+    /// Rows [start, end) against every tile of eight tokens, two rows at a time (an odd last row is
+    /// paired with itself): the weight chunk stays in L2 and each tile in L1 while it is reused.
+    /// </summary>
+    private void RunQ8Tiles(int start, int end)
+    {
+        int columns = weight.Columns, rows = weight.Rows, blocks = columns / 32;
+        long rowBytes = weight.RowBytes;
+        byte* data = weight.Data;
+        nuint tileBytes = Q8Tiles.TileBytes(columns);
+        float* results = stackalloc float[2 * Q8Tiles.Tokens];
+        for (int first = 0; first < tokens; first += Q8Tiles.Tokens)
+        {
+            byte* tile = tiles + tileBytes * (nuint)(first / Q8Tiles.Tokens);
+            int count = Math.Min(Q8Tiles.Tokens, tokens - first);
+            for (int r = start; r < end; r += 2)
+            {
+                int second = Math.Min(r + 1, end - 1);
+                q8Tiles(data + r * rowBytes, data + second * rowBytes, tile, blocks, results);
+                for (int k = 0; k < count; k++)
+                {
+                    output[(long)(first + k) * rows + r] = results[k];
+                    if (second != r) output[(long)(first + k) * rows + second] = results[Q8Tiles.Tokens + k];
+                }
+            }
+        }
     }
 
     private void RunQ8KRows(int start, int end)

@@ -10,6 +10,7 @@ internal sealed unsafe class ScratchBuffer
 {
     [ThreadStatic] private static ScratchBuffer? activations;
     [ThreadStatic] private static ScratchBuffer? rows;
+    [ThreadStatic] private static ScratchBuffer? tiles;
 
     private byte* data;
     private nuint capacity;
@@ -19,6 +20,9 @@ internal sealed unsafe class ScratchBuffer
 
     /// <summary>The calling thread's buffer for a dequantized weight row or tile.</summary>
     public static ScratchBuffer Rows => rows ??= new ScratchBuffer();
+
+    /// <summary>The calling thread's buffer for activations regrouped into token tiles (<see cref="Q8Tiles"/>).</summary>
+    public static ScratchBuffer Tiles => tiles ??= new ScratchBuffer();
 
     /// <summary>At least <paramref name="bytes"/> bytes; earlier contents are not kept when it grows.</summary>
     public byte* Get(nuint bytes)

@@ -1,0 +1,77 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using Dclm.Tensors.Numerics;
+using X86 = System.Runtime.Intrinsics.X86;
+
+namespace Dclm.Tensors.Compute;
+
+/// <summary>
+/// Prefill GEMM micro-kernel for Q4_0 weights: two weight rows against a <see cref="Q8Tiles"/> tile of
+/// eight tokens, lanes = tokens. Per block and row: the 32 nibbles are unpacked once, each group of
+/// four is broadcast to all lanes, and eight pmaddubsw (one per group, each covering all eight tokens)
+/// sum in int16 (|Σ| ≤ 8·2·15·127 = 30480, no saturation) before one pmaddwd widens to int32:
+/// s = Σ_j q_j·a_j exactly, and s − 8·Σa is the block's Σ (q − 8)·a. Then, per lane,
+/// acc = fma(float(s), d_w·d_a, acc): one conversion and one FMA per eight (row, token) pairs where
+/// the one-row kernels spend one per pair.
+/// results[r·8 + k] = row r · token k.
+/// </summary>
+/// <remarks>
+/// Each (row, token) result is the sequential sum over blocks of float(s_b)·(d_w·d_a) in one lane,
+/// a different rounding order from the single-token kernel (eight partial lanes summed at the end), so
+/// a token's result in such a tile can differ from decoding it alone in the last bits; the integer
+/// block sums and the scales are identical. <see cref="Reference"/> is the exact specification.
+/// </remarks>
+internal static unsafe class DotQ4_0Tiles
+{
+    public static void Rows2(byte* weight0, byte* weight1, byte* tile, int blocks, float* results)
+    {
+        byte* unpacked = stackalloc byte[64];
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero;
+        Vector256<short> ones = Vector256<short>.One;
+        for (int b = 0; b < blocks; b++, weight0 += 18, weight1 += 18, tile += Q8Tiles.BlockBytes)
+        {
+            DotQ4_0.Nibbles(weight0).Store(unpacked);
+            DotQ4_0.Nibbles(weight1).Store(unpacked + 32);
+            Vector256<short> sum0 = Vector256<short>.Zero, sum1 = Vector256<short>.Zero;
+            for (int j = 0; j < 8; j++)
+            {
+                Vector256<sbyte> a = Vector256.Load((sbyte*)tile + j * 32);
+                sum0 += X86.Avx2.MultiplyAddAdjacent(Vector256.Create(*(int*)(unpacked + j * 4)).AsByte(), a);
+                sum1 += X86.Avx2.MultiplyAddAdjacent(Vector256.Create(*(int*)(unpacked + 32 + j * 4)).AsByte(), a);
+            }
+            Vector256<int> offsets = Vector256.Load((int*)(tile + Q8Tiles.OffsetsAt));
+            Vector256<float> scales = Vector256.Load((float*)(tile + Q8Tiles.ScalesAt));
+            Vector256<float> s0 = X86.Avx.ConvertToVector256Single(X86.Avx2.MultiplyAddAdjacent(sum0, ones) - offsets);
+            Vector256<float> s1 = X86.Avx.ConvertToVector256Single(X86.Avx2.MultiplyAddAdjacent(sum1, ones) - offsets);
+            acc0 = Vector256.FusedMultiplyAdd(s0, Vector256.Create(HalfTable.ToSingle(*(ushort*)weight0)) * scales, acc0);
+            acc1 = Vector256.FusedMultiplyAdd(s1, Vector256.Create(HalfTable.ToSingle(*(ushort*)weight1)) * scales, acc1);
+        }
+        acc0.Store(results);
+        acc1.Store(results + 8);
+    }
+
+    /// <summary>
+    /// The reference: for each token lane, acc = fma(Σ_j (q_j − 8)·a_j, d_w·d_a, acc) block by block,
+    /// in plain C#. <see cref="Rows2"/> must equal it bit for bit.
+    /// </summary>
+    public static void Reference(byte* weight, byte* tile, int blocks, float* results)
+    {
+        for (int k = 0; k < Q8Tiles.Tokens; k++)
+        {
+            float acc = 0;
+            for (int b = 0; b < blocks; b++)
+            {
+                byte* w = weight + b * 18;
+                int sum = 0;
+                for (int i = 0; i < 16; i++)
+                {
+                    sum += ((w[2 + i] & 0xF) - 8) * Q8Tiles.Level(tile, k, b * 32 + i);
+                    sum += ((w[2 + i] >> 4) - 8) * Q8Tiles.Level(tile, k, b * 32 + 16 + i);
+                }
+                float scale = HalfConversion.ToSingle(*(ushort*)w) * ((float*)(tile + (nuint)b * Q8Tiles.BlockBytes + Q8Tiles.ScalesAt))[k];
+                acc = MathF.FusedMultiplyAdd(sum, scale, acc);
+            }
+            results[k] = acc;
+        }
+    }
+}
