@@ -5,15 +5,18 @@ namespace Dclm.Data.Tests;
 
 public class LanguageTests
 {
-    private static readonly EnglishFilter Filter = new(0.65, ["en", "de", "fr", "es", "it", "nl"], lowAccuracy: false, maximumCharacters: 2000);
+    private static EnglishFilter Filter(bool lowAccuracy) => new(0.65, ["en", "de", "fr", "es", "it", "nl"], lowAccuracy, maximumCharacters: 2000);
 
-    [Fact]
-    public void EnglishProseScoresAboveThreshold()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void EnglishProseScoresAboveThreshold(bool lowAccuracy)
     {
+        var filter = Filter(lowAccuracy);
         foreach (var document in Read("prose.jsonl.zst").Take(10))
         {
-            Assert.True(Filter.EnglishConfidence(document.Text) >= 0.65, document.Id);
-            Assert.True(Filter.Apply(document).IsKept);
+            Assert.True(filter.EnglishConfidence(document.Text) >= 0.65, document.Id);
+            Assert.True(filter.Apply(document).IsKept);
             Assert.NotNull(document.LanguageScore);
         }
     }
@@ -24,8 +27,11 @@ public class LanguageTests
     [InlineData("El comité de la ciudad decidió que la nueva biblioteca abriría durante más horas para los lectores del barrio.")]
     public void OtherLanguagesScoreBelowThreshold(string text)
     {
-        Assert.True(Filter.EnglishConfidence(text) < 0.65);
-        Assert.Equal("not_english", Filter.Apply(Doc(text)).DropRule);
+        foreach (var filter in new[] { Filter(true), Filter(false) })
+        {
+            Assert.True(filter.EnglishConfidence(text) < 0.65);
+            Assert.Equal("not_english", filter.Apply(Doc(text)).DropRule);
+        }
     }
 
     [Fact]

@@ -45,8 +45,11 @@ public sealed class LanguageConfig
     /// <summary>ISO 639-1 codes the detector chooses among (English is always added).</summary>
     public List<string> Candidates { get; set; } =
         ["en", "de", "fr", "es", "it", "pt", "nl", "sv", "da", "nb", "pl", "cs", "ro", "hu", "fi", "tr", "id", "vi", "ru", "uk", "ar", "zh", "ja", "ko", "hi"];
-    /// <summary>Use Lingua's faster trigram-only mode.</summary>
-    public bool LowAccuracy { get; set; }
+    /// <summary>
+    /// Use Lingua's trigram-only models (about 185 MB resident); the full 1..5-gram models for 25 languages take
+    /// about 2 GB and 30 s to load.
+    /// </summary>
+    public bool LowAccuracy { get; set; } = true;
     /// <summary>Characters of each page that are scored.</summary>
     public int MaxChars { get; set; } = 2000;
 }
