@@ -53,18 +53,18 @@ internal static unsafe class TileBench
                         for (int r = chunk; r < chunk + ChunkRows; r++) eight(weight + r * rowBytes, activations + stride * (nuint)t, stride, columns, results);
             });
             string lanes = "";
-            if (type == GgmlType.Q4_0)
             {
                 nuint tileBytes = Q8Tiles.TileBytes(columns);
                 byte* tiles = (byte*)NativeMemory.AlignedAlloc(tileBytes * tokens / 8, 64);
                 for (int t = 0; t < tokens; t += 8) Q8Tiles.Build(activations, columns, t, 8, tiles + tileBytes * (nuint)(t / 8));
                 float* pair = (float*)NativeMemory.AlignedAlloc(64, 64);
+                var tile = DotKernels.Q8Tiles(type, KernelIsa.Avx2);
                 double lanesMs = Time(() =>
                 {
                     for (int chunk = 0; chunk < rows; chunk += ChunkRows)
                         for (int t = 0; t < tokens; t += 8)
                             for (int r = chunk; r < chunk + ChunkRows; r += 2)
-                                DotQ4_0Tiles.Rows2(weight + r * rowBytes, weight + (r + 1) * rowBytes, tiles + tileBytes * (nuint)(t / 8), columns / 32, pair);
+                                tile(weight + r * rowBytes, weight + (r + 1) * rowBytes, tiles + tileBytes * (nuint)(t / 8), columns / 32, pair);
                 });
                 lanes = $"   2 rows x 8 token lanes {lanesMs / tokens,7:F3} cpu-ms/token";
                 NativeMemory.AlignedFree(tiles);

@@ -215,16 +215,18 @@ public unsafe class DotKernelTests
     }
 
     /// <summary>
-    /// The Q4_0 GEMM tile kernel equals its scalar reference bit for bit for both rows and all eight
-    /// lanes, at every block count 0..70 and with 1..8 tokens present (padded lanes must give zero),
-    /// and agrees with the single-token kernel to float rounding.
+    /// The Q8_0/Q4_0 GEMM tile kernels equal their scalar references bit for bit for both rows and all
+    /// eight lanes, at every block count 0..70 and with 1..8 tokens present (padded lanes must give
+    /// zero), and agree with the single-token kernel to float rounding.
     /// </summary>
-    [Fact]
-    public void Q4_0TileKernelEqualsItsReference()
+    [Theory]
+    [InlineData(GgmlType.Q8_0)]
+    [InlineData(GgmlType.Q4_0)]
+    public void TileKernelsEqualTheirReference(GgmlType type)
     {
         if (!KernelIsaInfo.IsSupported(KernelIsa.Avx2)) return;
-        var random = new Random(77);
-        var kernel = DotKernels.Q8Tiles(GgmlType.Q4_0, KernelIsa.Avx2);
+        var random = new Random(77 + (int)type);
+        var kernel = DotKernels.Q8Tiles(type, KernelIsa.Avx2);
         Assert.True(kernel != null);
         var results = new float[16];
         var expected = new float[8];
@@ -232,11 +234,11 @@ public unsafe class DotKernelTests
         {
             int columns = blocks * 32, present = blocks % 8 + 1;
             int stride = (int)Q8Activations.RowBytes(columns);
-            byte[] weight0 = RandomRow(GgmlType.Q4_0, blocks, random, unitScales: false);
-            byte[] weight1 = RandomRow(GgmlType.Q4_0, blocks, random, unitScales: false);
+            byte[] weight0 = RandomRow(type, blocks, random, unitScales: false);
+            byte[] weight1 = RandomRow(type, blocks, random, unitScales: false);
             var rows = new byte[stride * 8 + 64];
             for (int k = 0; k < present; k++)
-                ActivationBuffer(GgmlType.Q4_0, columns, random, unitScales: false).AsSpan(0, stride).CopyTo(rows.AsSpan(k * stride));
+                ActivationBuffer(type, columns, random, unitScales: false).AsSpan(0, stride).CopyTo(rows.AsSpan(k * stride));
             var tile = new byte[(int)Q8Tiles.TileBytes(columns) + 64];
             fixed (byte* w0 = weight0) fixed (byte* w1 = weight1)
             fixed (byte* a = rows) fixed (byte* t = tile)
@@ -247,11 +249,12 @@ public unsafe class DotKernelTests
                 byte*[] weights = { w0, w1 };
                 for (int row = 0; row < 2; row++)
                 {
-                    DotQ4_0Tiles.Reference(weights[row], t, blocks, e);
+                    if (type == GgmlType.Q4_0) DotQ4_0Tiles.Reference(weights[row], t, blocks, e);
+                    else DotQ8_0Tiles.Reference(weights[row], t, blocks, e);
                     for (int k = 0; k < 8; k++)
                     {
                         Assert.Equal(expected[k], results[row * 8 + k]);
-                        float alone = k < present ? Dot(GgmlType.Q4_0, KernelIsa.Scalar, weights[row], a + k * stride, columns) : 0;
+                        float alone = k < present ? Dot(type, KernelIsa.Scalar, weights[row], a + k * stride, columns) : 0;
                         Assert.True(Math.Abs(alone - expected[k]) <= 1e-5 * Math.Max(1, Math.Abs(alone)), $"{blocks} blocks lane {k}: {expected[k]} vs {alone}");
                     }
                 }

@@ -61,6 +61,7 @@ internal static unsafe class DotKernels
     {
         (_, KernelIsa.Scalar) => null,
         (GgmlType.Q4_0, _) => &DotQ4_0Tiles.Rows2,
+        (GgmlType.Q8_0, _) => &DotQ8_0Tiles.Rows2,
         _ => null,
     };
 

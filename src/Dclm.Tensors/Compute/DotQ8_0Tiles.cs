@@ -1,0 +1,68 @@
+using System.Runtime.Intrinsics;
+using Dclm.Tensors.Numerics;
+using X86 = System.Runtime.Intrinsics.X86;
+
+namespace Dclm.Tensors.Compute;
+
+/// <summary>
+/// Prefill GEMM micro-kernel for Q8_0 weights: two weight rows against a <see cref="Q8Tiles"/> tile of
+/// eight tokens, lanes = tokens. Per block and row, each group of four weights is broadcast to all
+/// lanes; pmaddubsw needs an unsigned left operand, so it multiplies |w| with sign(w)·a (exact:
+/// activations never hold −128), and pmaddwd widens each group to int32 at once (two groups could
+/// reach 2·32258 and saturate int16). Then per lane acc = fma(float(s), d_w·d_a, acc): one
+/// conversion and one FMA per eight (row, token) pairs. results[r·8 + k] = row r · token k.
+/// </summary>
+/// <remarks>
+/// As with <see cref="DotQ4_0Tiles"/>, each (row, token) result sums the exact integer block sums in
+/// one lane, block by block, so it can differ in the last bits from decoding the token alone;
+/// <see cref="Reference"/> is the exact specification.
+/// </remarks>
+internal static unsafe class DotQ8_0Tiles
+{
+    public static void Rows2(byte* weight0, byte* weight1, byte* tile, int blocks, float* results)
+    {
+        byte* magnitudes = stackalloc byte[64];
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero;
+        Vector256<short> ones = Vector256<short>.One;
+        for (int b = 0; b < blocks; b++, weight0 += 34, weight1 += 34, tile += Q8Tiles.BlockBytes)
+        {
+            X86.Avx2.Abs(Vector256.Load((sbyte*)weight0 + 2)).Store(magnitudes);
+            X86.Avx2.Abs(Vector256.Load((sbyte*)weight1 + 2)).Store(magnitudes + 32);
+            Vector256<int> sum0 = Vector256<int>.Zero, sum1 = Vector256<int>.Zero;
+            for (int j = 0; j < 8; j++)
+            {
+                Vector256<sbyte> a = Vector256.Load((sbyte*)tile + j * 32);
+                Vector256<sbyte> w0 = Vector256.Create(*(int*)(weight0 + 2 + j * 4)).AsSByte();
+                Vector256<sbyte> w1 = Vector256.Create(*(int*)(weight1 + 2 + j * 4)).AsSByte();
+                sum0 += X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(Vector256.Create(*(int*)(magnitudes + j * 4)).AsByte(), X86.Avx2.Sign(a, w0)), ones);
+                sum1 += X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(Vector256.Create(*(int*)(magnitudes + 32 + j * 4)).AsByte(), X86.Avx2.Sign(a, w1)), ones);
+            }
+            Vector256<float> scales = Vector256.Load((float*)(tile + Q8Tiles.ScalesAt));
+            acc0 = Vector256.FusedMultiplyAdd(X86.Avx.ConvertToVector256Single(sum0), Vector256.Create(HalfTable.ToSingle(*(ushort*)weight0)) * scales, acc0);
+            acc1 = Vector256.FusedMultiplyAdd(X86.Avx.ConvertToVector256Single(sum1), Vector256.Create(HalfTable.ToSingle(*(ushort*)weight1)) * scales, acc1);
+        }
+        acc0.Store(results);
+        acc1.Store(results + 8);
+    }
+
+    /// <summary>
+    /// The reference: for each token lane, acc = fma(Σ_i w_i·a_i, d_w·d_a, acc) block by block, in
+    /// plain C#. <see cref="Rows2"/> must equal it bit for bit.
+    /// </summary>
+    public static void Reference(byte* weight, byte* tile, int blocks, float* results)
+    {
+        for (int k = 0; k < Q8Tiles.Tokens; k++)
+        {
+            float acc = 0;
+            for (int b = 0; b < blocks; b++)
+            {
+                byte* w = weight + b * 34;
+                int sum = 0;
+                for (int i = 0; i < 32; i++) sum += (sbyte)w[2 + i] * Q8Tiles.Level(tile, k, b * 32 + i);
+                float scale = HalfConversion.ToSingle(*(ushort*)w) * ((float*)(tile + (nuint)b * Q8Tiles.BlockBytes + Q8Tiles.ScalesAt))[k];
+                acc = MathF.FusedMultiplyAdd(sum, scale, acc);
+            }
+            results[k] = acc;
+        }
+    }
+}
