@@ -125,6 +125,7 @@ public sealed class TaskScoringTests : IClassFixture<TinyNeoXModel>, IDisposable
         Assert.Equal(builder.Preamble(1), again.Preamble(1));
         var result = new Evaluator(_model.Loaded.Model, _model.Loaded.RequireTokenizer()).Run(spec);
         Assert.Equal(3, result.Items);
+        Assert.Equal(preamble + "\nQuestion: q0\nAnswer: ", result.ItemResults[0].Prompt);
     }
 
     [Fact]

@@ -16,7 +16,7 @@ public sealed record ItemResult
     public required string Id { get; init; }
     /// <summary>Correct under the task's primary metric (for code: at least one sample passed).</summary>
     public required bool Correct { get; init; }
-    /// <summary>The question's context as the model read it after any shots (which are not repeated here).</summary>
+    /// <summary>The text the model read before the continuation: prompt string, shots and the question's context.</summary>
     public string? Prompt { get; init; }
     /// <summary>Index of the correct choice or context.</summary>
     public int? Gold { get; init; }

@@ -43,8 +43,9 @@ internal static class ChoiceTaskRunner
             else
             {
                 var mc = (MultipleChoiceItem)items[i];
-                prompt = builder.Context(mc, preamble);
-                var context = encoder.Context(preamble, prompt, spec.StripData);
+                string contextText = builder.Context(mc, preamble);
+                prompt = preamble + contextText;
+                var context = encoder.Context(preamble, contextText, spec.StripData);
                 scoring = mc.Choices.Select(c => new ScoringOption(context, encoder.Continuation(c))).ToArray();
                 texts = mc.Choices.ToArray();
                 continuationTexts = mc.Choices.Select(encoder.ContinuationText).ToArray();

@@ -36,7 +36,7 @@ internal static class GenerationRunner
             string output = string.Concat(generator.Generate(prompt, sampling, cancellation).Select(c => c.Text));
             string answer = spec.ChainOfThoughtDelimiter.Length > 0 ? output.Split(spec.ChainOfThoughtDelimiter)[^1] : output;
             bool correct = AnswerNormalizer.Matches(answer, item.Aliases.Append(item.Answer), spec.NormalizeAnswers);
-            results.Add(new ItemResult { Id = item.Id, Correct = correct, Prompt = promptText, Expected = item.Answer, Output = output });
+            results.Add(new ItemResult { Id = item.Id, Correct = correct, Prompt = preamble + promptText, Expected = item.Answer, Output = output });
             options.Progress?.Invoke(i + 1, count);
         }
         return new TaskResult

@@ -22,15 +22,15 @@ internal static class LanguageModelingRunner
             cancellation.ThrowIfCancellationRequested();
             var item = (LanguageModelingItem)items[i];
             string preamble = builder.Preamble(i);
-            string prompt = builder.Context(item, preamble);
-            var context = encoder.Context(preamble, prompt, spec.StripData);
+            string contextText = builder.Context(item, preamble);
+            var context = encoder.Context(preamble, contextText, spec.StripData);
             string continuation = encoder.ContinuationText(item.Continuation);
             var score = scorer.Score([new ScoringOption(context, encoder.Continuation(item.Continuation))])[0];
             logProbability += score.LogProbability;
             tokens += score.Tokens;
             results.Add(new ItemResult
             {
-                Id = item.Id, Correct = score.GreedyMatch, Prompt = prompt, Expected = continuation,
+                Id = item.Id, Correct = score.GreedyMatch, Prompt = preamble + contextText, Expected = continuation,
                 Choices = [new ChoiceResult(continuation, score.LogProbability, score.Tokens, System.Text.Encoding.UTF8.GetByteCount(continuation))],
             });
             options.Progress?.Invoke(i + 1, count);
