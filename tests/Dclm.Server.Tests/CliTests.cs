@@ -35,10 +35,17 @@ public sealed class CliTests
             Assert.Equal(200, (int)response.StatusCode);
             var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
             Assert.True(body.GetProperty("usage").GetProperty("completion_tokens").GetInt32() > 0);
+
+            // SIGTERM (what a service manager sends) stops it cleanly.
+            using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString()])) await kill.WaitForExitAsync(timeout.Token);
+            string rest = await process.StandardError.ReadToEndAsync(timeout.Token);
+            await process.WaitForExitAsync(timeout.Token);
+            Assert.Equal(0, process.ExitCode);
+            Assert.Contains("stopping", rest);
         }
         finally
         {
-            process.Kill(entireProcessTree: true);
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync();
         }
     }

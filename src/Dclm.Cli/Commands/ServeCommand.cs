@@ -52,8 +52,10 @@ internal static class ServeCommand
             {
                 throw new ArgumentException($"{options.ModelPath}: {e.Message}");
             }
-            try { await Task.Delay(Timeout.Infinite, cancellation); }
-            catch (OperationCanceledException) { Console.Error.WriteLine("dclm: stopping"); }
+            // Ctrl+C or SIGTERM either cancels the token or stops the web host; both end the wait.
+            try { await server.WaitForShutdownAsync(cancellation); }
+            catch (OperationCanceledException) { }
+            Console.Error.WriteLine("dclm: stopping");
             return 0;
         }));
         return command;
