@@ -70,7 +70,8 @@ double Turn2(DclmServer server, HttpClient client)
     var turn1 = JsonDocument.Parse(client.PostAsync("/v1/chat/completions", Json($$"""{"messages": [{{first}}], "max_tokens": 16, "temperature": 0}""")).Result.Content.ReadAsStringAsync().Result).RootElement;
     string reply = turn1.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString()!;
     string body = $$"""{"messages": [{{first}}, {"role": "assistant", "content": {{JsonSerializer.Serialize(reply)}}}, {"role": "user", "content": "Summarise that."}], "max_tokens": 1, "temperature": 0, "stream": true}""";
-    return StreamAsync(client, body).Result.Ttft;
+    var (ttft, _) = StreamAsync(client, body).Result;
+    return ttft;
 }
 foreach (int entries in new[] { 0, 16 })
 {

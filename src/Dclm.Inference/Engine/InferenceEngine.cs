@@ -139,16 +139,19 @@ public sealed class InferenceEngine : IDisposable
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
         _model.Forward(batch, _cache, _logits);
         int vocabulary = _model.Config.VocabularySize, row = 0, sampled = 0;
+        _steps++;
         foreach (var (sequence, count) in plan.Chunks)
         {
             sequence.Computed += count;
             _prefill += sequence.Computed == sequence.Tokens.Count ? count - 1 : count;
-            if (sequence.Computed != sequence.Tokens.Count) continue;
-            Advance(sequence, _logits.AsSpan(row++ * vocabulary, vocabulary));
-            sampled++;
         }
-        _generated += sampled;
-        _steps++;
+        foreach (var (sequence, _) in plan.Chunks)
+        {
+            if (sequence.Computed != sequence.Tokens.Count) continue;
+            _generated++;
+            sampled++;
+            Advance(sequence, _logits.AsSpan(row++ * vocabulary, vocabulary));
+        }
         _throughput.Add(started, System.Diagnostics.Stopwatch.GetTimestamp(), sampled);
         return true;
     }
@@ -234,6 +237,8 @@ public sealed class InferenceEngine : IDisposable
     {
         string rest = sequence.Stops.Stopped || sequence.Decoder is null ? "" : sequence.Stops.Push(sequence.Decoder.Flush()) + sequence.Stops.Flush();
         var usage = new GenerationUsage(sequence.PromptLength, sequence.Generated, sequence.CachedTokens);
+        // Statistics first, so a caller that reads them after its final update sees its own request counted.
+        Publish();
         sequence.Output.Writer.TryWrite(new GenerationUpdate(-1, rest, reason, usage));
         sequence.Output.Writer.TryComplete();
         sequence.Registration.Dispose();
