@@ -57,7 +57,7 @@ internal static unsafe class TileBench
                 nuint tileBytes = Q8Tiles.TileBytes(columns);
                 byte* tiles = (byte*)NativeMemory.AlignedAlloc(tileBytes * tokens / 8, 64);
                 for (int t = 0; t < tokens; t += 8) Q8Tiles.Build(activations, columns, t, 8, tiles + tileBytes * (nuint)(t / 8));
-                float* pair = (float*)NativeMemory.AlignedAlloc(64, 64);
+                float* pair = (float*)NativeMemory.AlignedAlloc(128, 64);
                 var tile = DotKernels.Q8Tiles(type, KernelIsa.Avx2);
                 double lanesMs = Time(() =>
                 {
@@ -67,6 +67,17 @@ internal static unsafe class TileBench
                                 tile(weight + r * rowBytes, weight + (r + 1) * rowBytes, tiles + tileBytes * (nuint)(t / 8), columns / 32, pair);
                 });
                 lanes = $"   2 rows x 8 token lanes {lanesMs / tokens,7:F3} cpu-ms/token";
+                {
+                    var rows4 = type == GgmlType.Q4_0 ? (delegate*<byte*, long, byte*, int, float*, void>)&DotQ4_0Tiles.Rows4 : &DotQ8_0Tiles.Rows4;
+                    double fourRowsMs = Time(() =>
+                    {
+                        for (int chunk = 0; chunk < rows; chunk += ChunkRows)
+                            for (int t = 0; t < tokens; t += 8)
+                                for (int r = chunk; r < chunk + ChunkRows; r += 4)
+                                    rows4(weight + r * rowBytes, rowBytes, tiles + tileBytes * (nuint)(t / 8), columns / 32, pair);
+                    });
+                    lanes += $"   4 rows {fourRowsMs / tokens,7:F3}";
+                }
                 NativeMemory.AlignedFree(tiles);
                 NativeMemory.AlignedFree(pair);
             }

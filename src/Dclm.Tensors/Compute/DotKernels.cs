@@ -65,6 +65,15 @@ internal static unsafe class DotKernels
         _ => null,
     };
 
+    /// <summary>The four-row variant of <see cref="Q8Tiles"/> (rows rowBytes apart), or null.</summary>
+    public static delegate*<byte*, long, byte*, int, float*, void> Q8Tiles4(GgmlType type, KernelIsa isa) => (type, isa) switch
+    {
+        (_, KernelIsa.Scalar) => null,
+        (GgmlType.Q4_0, _) => &DotQ4_0Tiles.Rows4,
+        (GgmlType.Q8_0, _) => &DotQ8_0Tiles.Rows4,
+        _ => null,
+    };
+
     /// <summary>The four-token prefill kernel for Q8_K-activation weights, or null where there is none (scalar).</summary>
     public static delegate*<byte*, Q8KRow*, int, float*, void> Q8KTokens4(GgmlType type, KernelIsa isa) => (type, isa) switch
     {

@@ -41,14 +41,54 @@ internal static unsafe class DotQ4_0Tiles
             }
             Vector256<int> offsets = Vector256.Load((int*)(tile + Q8Tiles.OffsetsAt));
             Vector256<float> scales = Vector256.Load((float*)(tile + Q8Tiles.ScalesAt));
-            Vector256<float> s0 = X86.Avx.ConvertToVector256Single(X86.Avx2.MultiplyAddAdjacent(sum0, ones) - offsets);
-            Vector256<float> s1 = X86.Avx.ConvertToVector256Single(X86.Avx2.MultiplyAddAdjacent(sum1, ones) - offsets);
-            acc0 = Vector256.FusedMultiplyAdd(s0, Vector256.Create(HalfTable.ToSingle(*(ushort*)weight0)) * scales, acc0);
-            acc1 = Vector256.FusedMultiplyAdd(s1, Vector256.Create(HalfTable.ToSingle(*(ushort*)weight1)) * scales, acc1);
+            acc0 = Accumulate(sum0, offsets, scales, weight0, ones, acc0);
+            acc1 = Accumulate(sum1, offsets, scales, weight1, ones, acc1);
         }
         acc0.Store(results);
         acc1.Store(results + 8);
     }
+
+    /// <summary>Four rows at a time: each tile group loaded once for four rows instead of two.</summary>
+    public static void Rows4(byte* weight0, long rowBytes, byte* tile, int blocks, float* results)
+    {
+        byte* unpacked = stackalloc byte[128];
+        byte* weight1 = weight0 + rowBytes, weight2 = weight1 + rowBytes, weight3 = weight2 + rowBytes;
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero, acc2 = Vector256<float>.Zero, acc3 = Vector256<float>.Zero;
+        Vector256<short> ones = Vector256<short>.One;
+        for (int b = 0; b < blocks; b++, tile += Q8Tiles.BlockBytes)
+        {
+            int at = b * 18;
+            DotQ4_0.Nibbles(weight0 + at).Store(unpacked);
+            DotQ4_0.Nibbles(weight1 + at).Store(unpacked + 32);
+            DotQ4_0.Nibbles(weight2 + at).Store(unpacked + 64);
+            DotQ4_0.Nibbles(weight3 + at).Store(unpacked + 96);
+            Vector256<short> sum0 = Vector256<short>.Zero, sum1 = Vector256<short>.Zero, sum2 = Vector256<short>.Zero, sum3 = Vector256<short>.Zero;
+            for (int j = 0; j < 8; j++)
+            {
+                Vector256<sbyte> a = Vector256.Load((sbyte*)tile + j * 32);
+                sum0 += X86.Avx2.MultiplyAddAdjacent(Vector256.Create(*(int*)(unpacked + j * 4)).AsByte(), a);
+                sum1 += X86.Avx2.MultiplyAddAdjacent(Vector256.Create(*(int*)(unpacked + 32 + j * 4)).AsByte(), a);
+                sum2 += X86.Avx2.MultiplyAddAdjacent(Vector256.Create(*(int*)(unpacked + 64 + j * 4)).AsByte(), a);
+                sum3 += X86.Avx2.MultiplyAddAdjacent(Vector256.Create(*(int*)(unpacked + 96 + j * 4)).AsByte(), a);
+            }
+            Vector256<int> offsets = Vector256.Load((int*)(tile + Q8Tiles.OffsetsAt));
+            Vector256<float> scales = Vector256.Load((float*)(tile + Q8Tiles.ScalesAt));
+            acc0 = Accumulate(sum0, offsets, scales, weight0 + at, ones, acc0);
+            acc1 = Accumulate(sum1, offsets, scales, weight1 + at, ones, acc1);
+            acc2 = Accumulate(sum2, offsets, scales, weight2 + at, ones, acc2);
+            acc3 = Accumulate(sum3, offsets, scales, weight3 + at, ones, acc3);
+        }
+        acc0.Store(results);
+        acc1.Store(results + 8);
+        acc2.Store(results + 16);
+        acc3.Store(results + 24);
+    }
+
+    /// <summary>acc + float(Σ q·a − 8·Σa)·(d_w·d_a), lanes = tokens.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Accumulate(Vector256<short> sums, Vector256<int> offsets, Vector256<float> scales, byte* weight, Vector256<short> ones, Vector256<float> accumulator) =>
+        Vector256.FusedMultiplyAdd(X86.Avx.ConvertToVector256Single(X86.Avx2.MultiplyAddAdjacent(sums, ones) - offsets),
+            Vector256.Create(HalfTable.ToSingle(*(ushort*)weight)) * scales, accumulator);
 
     /// <summary>
     /// The reference: for each token lane, acc = fma(Σ_j (q_j − 8)·a_j, d_w·d_a, acc) block by block,

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Dclm.Tensors.Numerics;
 using X86 = System.Runtime.Intrinsics.X86;
@@ -44,6 +45,52 @@ internal static unsafe class DotQ8_0Tiles
         acc0.Store(results);
         acc1.Store(results + 8);
     }
+
+    /// <summary>Four rows at a time: each tile group loaded once for four rows instead of two.</summary>
+    public static void Rows4(byte* weight0, long rowBytes, byte* tile, int blocks, float* results)
+    {
+        byte* magnitudes = stackalloc byte[128];
+        byte* weight1 = weight0 + rowBytes, weight2 = weight1 + rowBytes, weight3 = weight2 + rowBytes;
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero, acc2 = Vector256<float>.Zero, acc3 = Vector256<float>.Zero;
+        Vector256<short> ones = Vector256<short>.One;
+        for (int b = 0; b < blocks; b++, tile += Q8Tiles.BlockBytes)
+        {
+            int at = b * 34;
+            X86.Avx2.Abs(Vector256.Load((sbyte*)weight0 + at + 2)).Store(magnitudes);
+            X86.Avx2.Abs(Vector256.Load((sbyte*)weight1 + at + 2)).Store(magnitudes + 32);
+            X86.Avx2.Abs(Vector256.Load((sbyte*)weight2 + at + 2)).Store(magnitudes + 64);
+            X86.Avx2.Abs(Vector256.Load((sbyte*)weight3 + at + 2)).Store(magnitudes + 96);
+            Vector256<int> sum0 = Vector256<int>.Zero, sum1 = Vector256<int>.Zero, sum2 = Vector256<int>.Zero, sum3 = Vector256<int>.Zero;
+            for (int j = 0; j < 8; j++)
+            {
+                Vector256<sbyte> a = Vector256.Load((sbyte*)tile + j * 32);
+                int group = at + 2 + j * 4;
+                sum0 += Group(magnitudes + j * 4, weight0 + group, a, ones);
+                sum1 += Group(magnitudes + 32 + j * 4, weight1 + group, a, ones);
+                sum2 += Group(magnitudes + 64 + j * 4, weight2 + group, a, ones);
+                sum3 += Group(magnitudes + 96 + j * 4, weight3 + group, a, ones);
+            }
+            Vector256<float> scales = Vector256.Load((float*)(tile + Q8Tiles.ScalesAt));
+            acc0 = Accumulate(sum0, scales, weight0 + at, acc0);
+            acc1 = Accumulate(sum1, scales, weight1 + at, acc1);
+            acc2 = Accumulate(sum2, scales, weight2 + at, acc2);
+            acc3 = Accumulate(sum3, scales, weight3 + at, acc3);
+        }
+        acc0.Store(results);
+        acc1.Store(results + 8);
+        acc2.Store(results + 16);
+        acc3.Store(results + 24);
+    }
+
+    /// <summary>Σ over four weights w (broadcast to every lane) times each lane's four levels: |w|·(sign(w)·a).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Group(byte* magnitudes, byte* weights, Vector256<sbyte> a, Vector256<short> ones) =>
+        X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(Vector256.Create(*(int*)magnitudes).AsByte(),
+            X86.Avx2.Sign(a, Vector256.Create(*(int*)weights).AsSByte())), ones);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Accumulate(Vector256<int> sums, Vector256<float> scales, byte* weight, Vector256<float> accumulator) =>
+        Vector256.FusedMultiplyAdd(X86.Avx.ConvertToVector256Single(sums), Vector256.Create(HalfTable.ToSingle(*(ushort*)weight)) * scales, accumulator);
 
     /// <summary>
     /// The reference: for each token lane, acc = fma(Σ_i w_i·a_i, d_w·d_a, acc) block by block, in

@@ -23,6 +23,7 @@ internal sealed unsafe class MatMulJob : ComputeJob
     private delegate*<byte*, Q8KRow, int, float> q8KKernel;
     private delegate*<float*, long, byte*, int, float*, void> floatTokens4;
     private delegate*<byte*, byte*, byte*, int, float*, void> q8Tiles;
+    private delegate*<byte*, long, byte*, int, float*, void> q8Tiles4;
     private byte* tiles;
     private delegate*<byte*, byte*, nuint, int, float*, void> q8Tokens8;
     private delegate*<byte*, byte*, nuint, int, float*, void> q8Tokens4;
@@ -58,6 +59,7 @@ internal sealed unsafe class MatMulJob : ComputeJob
                 for (int t = 0; t < tokenCount; t++)
                     Q8Activations.Quantize(x + (long)t * columns, columns, Q8Activations.Row(activations, columns, t));
                 q8Tiles = tokenCount >= Q8Tiles.Tokens ? DotKernels.Q8Tiles(matrix.Type, isa) : null;
+                q8Tiles4 = DotKernels.Q8Tiles4(matrix.Type, isa);
                 if (q8Tiles != null) BuildTiles(columns);
                 break;
             default:
@@ -191,8 +193,8 @@ internal sealed unsafe class MatMulJob : ComputeJob
     }
 
     /// <summary>
-    /// Rows [start, end) against every tile of eight tokens, two rows at a time (an odd last row is
-    /// paired with itself): the weight chunk stays in L2 and each tile in L1 while it is reused.
+    /// Rows [start, end) against every tile of eight tokens, four rows at a time, then two (an odd last
+    /// row is paired with itself): the weight chunk stays in L2 and each tile in L1 while it is reused.
     /// </summary>
     private void RunQ8Tiles(int start, int end)
     {
@@ -200,12 +202,25 @@ internal sealed unsafe class MatMulJob : ComputeJob
         long rowBytes = weight.RowBytes;
         byte* data = weight.Data;
         nuint tileBytes = Q8Tiles.TileBytes(columns);
-        float* results = stackalloc float[2 * Q8Tiles.Tokens];
+        float* results = stackalloc float[4 * Q8Tiles.Tokens];
         for (int first = 0; first < tokens; first += Q8Tiles.Tokens)
         {
             byte* tile = tiles + tileBytes * (nuint)(first / Q8Tiles.Tokens);
             int count = Math.Min(Q8Tiles.Tokens, tokens - first);
-            for (int r = start; r < end; r += 2)
+            int r = start;
+            for (; r + 4 <= end; r += 4)
+            {
+                q8Tiles4(data + r * rowBytes, rowBytes, tile, blocks, results);
+                for (int k = 0; k < count; k++)
+                {
+                    float* target = output + (long)(first + k) * rows + r;
+                    target[0] = results[k];
+                    target[1] = results[Q8Tiles.Tokens + k];
+                    target[2] = results[2 * Q8Tiles.Tokens + k];
+                    target[3] = results[3 * Q8Tiles.Tokens + k];
+                }
+            }
+            for (; r < end; r += 2)
             {
                 int second = Math.Min(r + 1, end - 1);
                 q8Tiles(data + r * rowBytes, data + second * rowBytes, tile, blocks, results);
