@@ -63,6 +63,36 @@ await using (var server = await DclmServer.StartAsync(Options(prefixEntries: 0))
     }
 }
 
+// The same load straight into the engine, without HTTP: what batching gives before the transport's share.
+await using (var server = await DclmServer.StartAsync(Options(prefixEntries: 0)))
+{
+    await server.Host.Loading;
+    var engine = server.Host.Engine!;
+    var tokenizer = server.Host.Tokenizer!;
+    int budget = Math.Min(tokens, engine.ContextLength - 40);
+    Console.WriteLine("engine only (no HTTP):");
+    Console.WriteLine("clients  tokens  seconds  tokens/s  speedup");
+    double single = 0;
+    foreach (int clients in new[] { 1, 1, 4, 8, 16 })
+    {
+        int generated = 0;
+        var wall = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, clients).Select(async c =>
+        {
+            for (int r = 0; r < perClient; r++)
+            {
+                var prompt = tokenizer.Encode($"Client {c} request {r}: the history of computing began");
+                var sampling = Dclm.Inference.SamplingOptions.Greedy with { MaxTokens = budget };
+                var result = await engine.Submit(engine.CreateRequest(prompt, sampling)).CollectAsync();
+                Interlocked.Add(ref generated, result.Usage.CompletionTokens);
+            }
+        }));
+        double rate = generated / wall.Elapsed.TotalSeconds;
+        if (clients == 1) single = rate;
+        Console.WriteLine($"{clients,7}  {generated,6}  {wall.Elapsed.TotalSeconds,7:F2}  {rate,8:F1}  {rate / single,6:F2}x");
+    }
+}
+
 // Second turn of a chat: the same prompt with and without the first turn's KV cached.
 double Turn2(DclmServer server, HttpClient client)
 {
