@@ -41,6 +41,7 @@ internal sealed unsafe class MatMulJob : ComputeJob
         output = y;
         tokens = tokenCount;
         weight = matrix;
+        q8Tiles = null;
         int columns = matrix.Columns;
         switch (matrix.Type)
         {
@@ -73,6 +74,11 @@ internal sealed unsafe class MatMulJob : ComputeJob
         }
         // Enough chunks per thread to even out uneven progress, few enough to keep the counter cold.
         chunkRows = Math.Max(4, matrix.Rows / 64 / 4 * 4);
+        // A chunk of GEMM tiles streams every token tile once, and each token row of its output is a
+        // run of chunkRows floats: at least 16 rows keeps threads from sharing output cache lines
+        // (four-row chunks of a 256-row K/V product put four threads' chunks in one line per token)
+        // and keeps the tile re-reads per product low.
+        if (q8Tiles != null) chunkRows = Math.Max(16, matrix.Rows / 64 / 16 * 16);
         nextRow = 0;
     }
 
