@@ -19,6 +19,10 @@ public static class TinyModel
     {
         string directory = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "dclm-server-tests-" + Environment.ProcessId);
         Directory.CreateDirectory(directory);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try { Directory.Delete(directory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        };
         string checkpoint = System.IO.Path.Combine(directory, "hf");
         var config = ModelConfig.OpenLm(dim: 64, layers: 2, heads: 4, vocabularySize: 50432, contextLength: 512);
         var random = new Random(7);
