@@ -10,7 +10,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 RUN="${RUN:-$ROOT/.artifacts-train/run}"
 STDLIB_VERSION="${STDLIB_VERSION:-0.2.3}"
-TOKENIZER="$ROOT/tests/Dclm.Training.Tests/fixtures/gpt-neox-20b.vocab.gguf"
+TOKENIZER="$ROOT/tests/Dclm.Tokenizers.Tests/fixtures/gpt-neox-20b.vocab.gguf"
 DATA="$RUN/data"
 mkdir -p "$DATA"
 
