@@ -25,7 +25,11 @@ internal static class QuantReportCommand
             int limit = parse.GetValue(tokens);
             if (limit < 2) throw new ArgumentException("--tokens must be at least 2");
             int[] ids;
-            using (var loaded = ModelLoader.Load(path)) ids = loaded.RequireTokenizer().Encode(File.ReadAllText(parse.GetValue(text)!));
+            using (var loaded = ModelLoader.Load(path))
+            {
+                ids = loaded.RequireTokenizer().Encode(File.ReadAllText(parse.GetValue(text)!));
+                limit = Math.Min(limit, loaded.Config.ContextLength);
+            }
             if (ids.Length > limit) ids = ids[..limit];
             string work = Path.Combine(Path.GetTempPath(), $"dclm-quant-report-{Environment.ProcessId}");
             try
