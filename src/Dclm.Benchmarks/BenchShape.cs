@@ -18,6 +18,16 @@ public sealed record BenchShape(string Name, bool OpenLm, int Dim, int Layers, i
         All.FirstOrDefault(s => s.Name.Equals(name, StringComparison.OrdinalIgnoreCase))
         ?? throw new ArgumentException($"unknown benchmark shape '{name}'; choose one of {string.Join(", ", All.Select(s => s.Name))}");
 
+    /// <summary>The model config of this shape: open_lm (LayerNorm, qk-norm) or Llama (RMSNorm, adjacent-pair RoPE as GGUF stores it), context 2048.</summary>
+    public Models.ModelConfig ToConfig() => new()
+    {
+        Architecture = OpenLm ? Models.Architecture.OpenLm : Models.Architecture.Llama,
+        Dim = Dim, Layers = Layers, Heads = Heads, KeyValueHeads = KeyValueHeads, HiddenDim = HiddenDim,
+        VocabularySize = VocabularySize, ContextLength = 2048, NormEps = 1e-5f,
+        Norm = OpenLm ? Models.NormKind.LayerNorm : Models.NormKind.RmsNorm, QkNorm = OpenLm,
+        RopeStyle = OpenLm ? Tensors.Ops.RopeStyle.HalfSplit : Tensors.Ops.RopeStyle.AdjacentPairs,
+    };
+
     /// <summary>Width of all key (or value) heads.</summary>
     public int KeyValueDim => Dim / Heads * KeyValueHeads;
 }

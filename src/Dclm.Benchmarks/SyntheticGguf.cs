@@ -27,29 +27,8 @@ public static class SyntheticGguf
     /// <summary>Writes the file.</summary>
     public static void Write(string path, BenchShape s, GgmlType type, CancellationToken cancellation = default)
     {
-        string arch = s.OpenLm ? GgufModelKeys.OpenLmArchitecture : GgufModelKeys.LlamaArchitecture;
         var w = new GgufWriter();
-        w.AddString(GgufModelKeys.Architecture, arch);
-        w.AddString(GgufModelKeys.Name, $"synthetic {s.Name}");
-        w.AddUInt32(GgufModelKeys.ContextLength(arch), 2048);
-        w.AddUInt32(GgufModelKeys.EmbeddingLength(arch), (uint)s.Dim);
-        w.AddUInt32(GgufModelKeys.BlockCount(arch), (uint)s.Layers);
-        w.AddUInt32(GgufModelKeys.FeedForwardLength(arch), (uint)s.HiddenDim);
-        w.AddUInt32(GgufModelKeys.HeadCount(arch), (uint)s.Heads);
-        w.AddUInt32(GgufModelKeys.HeadCountKv(arch), (uint)s.KeyValueHeads);
-        w.AddUInt32(GgufModelKeys.RopeDimensionCount(arch), (uint)(s.Dim / s.Heads));
-        w.AddFloat32(GgufModelKeys.RopeFreqBase(arch), 10000);
-        w.AddUInt32(GgufModelKeys.VocabSize(arch), (uint)s.VocabularySize);
-        if (s.OpenLm)
-        {
-            w.AddFloat32(GgufModelKeys.LayerNormEpsilon(arch), 1e-5f);
-            w.AddBool(GgufModelKeys.QkNorm(arch), true);
-            w.AddString(GgufModelKeys.PositionalEmbedding(arch), "rotary");
-        }
-        else
-        {
-            w.AddFloat32(GgufModelKeys.RmsNormEpsilon(arch), 1e-5f);
-        }
+        GgufConfigWriter.Write(w, s.ToConfig(), $"synthetic {s.Name}");
         AddVocabulary(w, s.VocabularySize);
 
         int seed = 1;

@@ -30,33 +30,11 @@ public static class GgufExporter
         var c = model.Config;
         var w = model.Model.Weights;
         bool openLm = c.Architecture == Architecture.OpenLm;
-        string arch = openLm ? GgufModelKeys.OpenLmArchitecture : GgufModelKeys.LlamaArchitecture;
         // llama.cpp's "llama" files rotate adjacent pairs; half-split Q/K rows must be permuted to match.
         bool permute = !openLm && c.RopeStyle == RopeStyle.HalfSplit && c.Positions == PositionEncoding.Rotary;
 
         var writer = new GgufWriter();
-        writer.AddString(GgufModelKeys.Architecture, arch);
-        writer.AddString(GgufModelKeys.Name, Path.GetFileName(Path.TrimEndingDirectorySeparator(model.Path)));
-        writer.AddUInt32(GgufModelKeys.ContextLength(arch), (uint)c.ContextLength);
-        writer.AddUInt32(GgufModelKeys.EmbeddingLength(arch), (uint)c.Dim);
-        writer.AddUInt32(GgufModelKeys.BlockCount(arch), (uint)c.Layers);
-        writer.AddUInt32(GgufModelKeys.FeedForwardLength(arch), (uint)c.HiddenDim);
-        writer.AddUInt32(GgufModelKeys.HeadCount(arch), (uint)c.Heads);
-        writer.AddUInt32(GgufModelKeys.HeadCountKv(arch), (uint)c.KeyValueHeads);
-        writer.AddUInt32(GgufModelKeys.RopeDimensionCount(arch), (uint)c.HeadDim);
-        writer.AddFloat32(GgufModelKeys.RopeFreqBase(arch), (float)c.RopeTheta);
-        writer.AddUInt32(GgufModelKeys.VocabSize(arch), (uint)c.VocabularySize);
-        if (openLm)
-        {
-            writer.AddFloat32(GgufModelKeys.LayerNormEpsilon(arch), c.NormEps);
-            writer.AddBool(GgufModelKeys.QkNorm(arch), c.QkNorm);
-            writer.AddString(GgufModelKeys.PositionalEmbedding(arch), c.Positions.ToString().ToLowerInvariant());
-        }
-        else
-        {
-            writer.AddFloat32(GgufModelKeys.RmsNormEpsilon(arch), c.NormEps);
-        }
-        if (c.SlidingWindow > 0) writer.AddUInt32(GgufModelKeys.SlidingWindow(arch), (uint)c.SlidingWindow);
+        GgufConfigWriter.Write(writer, c, Path.GetFileName(Path.TrimEndingDirectorySeparator(model.Path)));
         addTokenizer?.Invoke(writer);
 
         var tensors = new List<(string Name, Action Add)>();

@@ -1,0 +1,41 @@
+using Dclm.Formats.Gguf;
+using Dclm.Models;
+
+namespace Dclm.Checkpoints;
+
+/// <summary>Writes a <see cref="ModelConfig"/> as GGUF metadata, the inverse of what the GGUF model reader reads.</summary>
+public static class GgufConfigWriter
+{
+    /// <summary>
+    /// Adds general.architecture ("openlm" or "llama"), general.name and every {arch}.* hyper-parameter key;
+    /// returns the architecture name.
+    /// </summary>
+    public static string Write(GgufWriter writer, ModelConfig c, string name)
+    {
+        bool openLm = c.Architecture == Architecture.OpenLm;
+        string arch = openLm ? GgufModelKeys.OpenLmArchitecture : GgufModelKeys.LlamaArchitecture;
+        writer.AddString(GgufModelKeys.Architecture, arch);
+        writer.AddString(GgufModelKeys.Name, name);
+        writer.AddUInt32(GgufModelKeys.ContextLength(arch), (uint)c.ContextLength);
+        writer.AddUInt32(GgufModelKeys.EmbeddingLength(arch), (uint)c.Dim);
+        writer.AddUInt32(GgufModelKeys.BlockCount(arch), (uint)c.Layers);
+        writer.AddUInt32(GgufModelKeys.FeedForwardLength(arch), (uint)c.HiddenDim);
+        writer.AddUInt32(GgufModelKeys.HeadCount(arch), (uint)c.Heads);
+        writer.AddUInt32(GgufModelKeys.HeadCountKv(arch), (uint)c.KeyValueHeads);
+        writer.AddUInt32(GgufModelKeys.RopeDimensionCount(arch), (uint)c.HeadDim);
+        writer.AddFloat32(GgufModelKeys.RopeFreqBase(arch), (float)c.RopeTheta);
+        writer.AddUInt32(GgufModelKeys.VocabSize(arch), (uint)c.VocabularySize);
+        if (openLm)
+        {
+            writer.AddFloat32(GgufModelKeys.LayerNormEpsilon(arch), c.NormEps);
+            writer.AddBool(GgufModelKeys.QkNorm(arch), c.QkNorm);
+            writer.AddString(GgufModelKeys.PositionalEmbedding(arch), c.Positions.ToString().ToLowerInvariant());
+        }
+        else
+        {
+            writer.AddFloat32(GgufModelKeys.RmsNormEpsilon(arch), c.NormEps);
+        }
+        if (c.SlidingWindow > 0) writer.AddUInt32(GgufModelKeys.SlidingWindow(arch), (uint)c.SlidingWindow);
+        return arch;
+    }
+}
