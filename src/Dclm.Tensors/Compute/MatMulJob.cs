@@ -5,23 +5,20 @@ namespace Dclm.Tensors.Compute;
 /// claim chunks of output rows from a shared counter, and each chunk is computed for every token
 /// while its weight rows are still in cache.
 /// </summary>
-internal sealed unsafe class MatMulJob : ComputeJob
+internal sealed unsafe partial class MatMulJob : ComputeJob
 {
     [ThreadStatic] private static MatMulJob? cached;
 
     private enum Family { Float, Q8, Q8K }
 
     private float* input;
-    private long inputStride;
     private float* output;
     private int tokens;
     private WeightMatrix weight;
     private Family family;
     private byte* activations;
-    private delegate*<float*, byte*, int, float> floatKernel;
     private delegate*<byte*, Q8Row, int, float> q8Kernel;
     private delegate*<byte*, Q8KRow, int, float> q8KKernel;
-    private delegate*<float*, long, byte*, int, float*, void> floatTokens4;
     private delegate*<byte*, byte*, byte*, int, float*, void> q8Tiles;
     private delegate*<byte*, long, byte*, int, float*, void> q8Tiles4;
     private byte* tiles;
@@ -47,9 +44,7 @@ internal sealed unsafe class MatMulJob : ComputeJob
         {
             case GgmlType.F32 or GgmlType.F16 or GgmlType.BF16:
                 family = Family.Float;
-                floatKernel = DotKernels.Float(matrix.Type, isa);
-                CopyAligned(x, tokenCount, columns);
-                floatTokens4 = DotKernels.FloatTokens4(matrix.Type, isa);
+                PrepareFloat(x, tokenCount, matrix.Type, columns, isa);
                 break;
             case GgmlType.Q8_0 or GgmlType.Q4_0:
                 family = Family.Q8;
@@ -95,21 +90,6 @@ internal sealed unsafe class MatMulJob : ComputeJob
         }
     }
 
-    /// <summary>
-    /// Copies the float input rows into 64-byte aligned scratch, each row starting on a 64-byte
-    /// boundary: the float kernels load 64 bytes at a time, and rows of a managed array sit at an
-    /// arbitrary 16-byte offset, where every such load would split two cache lines. The copy is
-    /// tokens × columns floats, small next to the rows × columns weights streamed.
-    /// </summary>
-    private void CopyAligned(float* x, int tokenCount, int columns)
-    {
-        inputStride = (columns + 15) & ~15L;
-        float* aligned = (float*)ScratchBuffer.Activations.Get((nuint)(inputStride * tokenCount * sizeof(float)));
-        for (int t = 0; t < tokenCount; t++)
-            Buffer.MemoryCopy(x + (long)t * columns, aligned + t * inputStride, (long)columns * sizeof(float), (long)columns * sizeof(float));
-        input = aligned;
-    }
-
     /// <summary>Drops the pointers so a finished job holds nothing of the caller's.</summary>
     public void Release()
     {
@@ -139,27 +119,6 @@ internal sealed unsafe class MatMulJob : ComputeJob
             case Family.Q8: RunQ8Rows(start, end); break;
             case Family.Q8K: RunQ8KRows(start, end); break;
         }
-    }
-
-    /// <summary>Rows [start, end) for every token: four tokens at a time where a tile kernel exists, then the rest one by one.</summary>
-    private void RunFloatRows(int start, int end)
-    {
-        int columns = weight.Columns, rows = weight.Rows, first = 0;
-        long rowBytes = weight.RowBytes;
-        byte* data = weight.Data;
-        if (floatTokens4 != null)
-        {
-            float* results = stackalloc float[4];
-            for (; first + 4 <= tokens; first += 4)
-                for (int r = start; r < end; r++)
-                {
-                    floatTokens4(input + first * inputStride, inputStride, data + r * rowBytes, columns, results);
-                    for (int k = 0; k < 4; k++) output[(long)(first + k) * rows + r] = results[k];
-                }
-        }
-        for (int r = start; r < end; r++)
-            for (int t = first; t < tokens; t++)
-                output[(long)t * rows + r] = floatKernel(input + t * inputStride, data + r * rowBytes, columns);
     }
 
     /// <summary>
