@@ -271,26 +271,45 @@ public unsafe class DotKernelTests
     [InlineData(GgmlType.F32)]
     [InlineData(GgmlType.F16)]
     [InlineData(GgmlType.BF16)]
-    public void FourTokenFloatKernelsEqualTheSingleTokenKernelBitForBit(GgmlType type)
+    public void FourRowFloatKernelsEqualTheOneRowKernelBitForBit(GgmlType type)
     {
         if (!KernelIsaInfo.IsSupported(KernelIsa.Avx512)) return;
         var random = new Random(5);
-        var results = new float[4];
+        const int outputStride = 7;
+        var y = new float[4 * outputStride];
+        var single = new float[4];
         for (int count = 0; count <= 130; count++)
         {
-            var x = new float[4 * count + 1];
+            int xStride = count + 3;
+            var x = new float[4 * xStride];
             for (int i = 0; i < x.Length; i++) x[i] = random.NextSingle() * 2 - 1;
-            var values = new float[count];
-            for (int i = 0; i < count; i++) values[i] = random.NextSingle() * 2 - 1;
-            var stored = new byte[count * GgmlTypeInfo.BlockBytes(type) + 16];
-            Quantizer.QuantizeRow(type, values, stored);
+            long rowBytes = (long)count * GgmlTypeInfo.BlockBytes(type) + 8;
+            var stored = new byte[4 * rowBytes];
+            for (int r = 0; r < 4; r++)
+            {
+                var values = new float[count];
+                for (int i = 0; i < count; i++) values[i] = (random.NextSingle() * 2 - 1) * (r + 1);
+                Quantizer.QuantizeRow(type, values, stored.AsSpan((int)(r * rowBytes)));
+            }
             fixed (float* px = x)
             fixed (byte* w = stored)
-            fixed (float* r = results)
+            fixed (float* py = y)
+            fixed (float* ps = single)
             {
-                DotKernels.FloatTokens4(type, KernelIsa.Avx512)(px, count, w, count, r);
+                Array.Fill(y, float.NaN);
+                DotKernels.FloatRows4Tokens4(type, KernelIsa.Avx512)(px, xStride, w, rowBytes, count, py, outputStride);
                 for (int k = 0; k < 4; k++)
-                    Assert.Equal(DotKernels.Float(type, KernelIsa.Avx512)(px + k * count, w, count), results[k]);
+                {
+                    DotKernels.FloatRows4Token1(type, KernelIsa.Avx512)(px + k * xStride, w, rowBytes, count, ps);
+                    for (int r = 0; r < 4; r++)
+                    {
+                        float expected = DotKernels.Float(type, KernelIsa.Avx512)(px + k * xStride, w + r * rowBytes, count);
+                        Assert.Equal(expected, y[k * outputStride + r]);
+                        Assert.Equal(expected, single[r]);
+                    }
+                    // Only the four rows of each token's output run are written.
+                    for (int r = 4; r < outputStride && k * outputStride + r < y.Length; r++) Assert.True(float.IsNaN(y[k * outputStride + r]));
+                }
             }
         }
     }

@@ -5,7 +5,7 @@ namespace Dclm.Tensors.Compute;
 
 /// <summary>
 /// Dot products of a float activation row with an F32, F16 or BF16 weight row, Σ_i x[i]·w[i], the
-/// 16-bit weights widened to float on the fly. SIMD paths keep several partial sums, so they differ
+/// 16-bit weights widened to float on the fly. SIMD paths keep partial sums per lane, so they differ
 /// from the scalar reference by float rounding only.
 /// </summary>
 internal static unsafe class DotFloat
@@ -34,20 +34,7 @@ internal static unsafe class DotFloat
         return sum;
     }
 
-    public static float F32Avx512(float* x, byte* weight, int count)
-    {
-        float* w = (float*)weight;
-        Vector512<float> a0 = default, a1 = default;
-        int i = 0;
-        for (; i + 32 <= count; i += 32)
-        {
-            a0 = Vector512.FusedMultiplyAdd(Vector512.Load(x + i), Vector512.Load(w + i), a0);
-            a1 = Vector512.FusedMultiplyAdd(Vector512.Load(x + i + 16), Vector512.Load(w + i + 16), a1);
-        }
-        float sum = Vector512.Sum(a0 + a1);
-        for (; i < count; i++) sum += x[i] * w[i];
-        return sum;
-    }
+    public static float F32Avx512(float* x, byte* weight, int count) => OneRow<DotFloatRows4.F32Widener>(x, weight, count);
 
     public static float F32Avx2(float* x, byte* weight, int count)
     {
@@ -64,20 +51,7 @@ internal static unsafe class DotFloat
         return sum;
     }
 
-    public static float F16Avx512(float* x, byte* weight, int count)
-    {
-        ushort* w = (ushort*)weight;
-        Vector512<float> a0 = default, a1 = default;
-        int i = 0;
-        for (; i + 32 <= count; i += 32)
-        {
-            a0 = Vector512.FusedMultiplyAdd(Vector512.Load(x + i), HalfConversion.Widen16(Vector256.Load(w + i)), a0);
-            a1 = Vector512.FusedMultiplyAdd(Vector512.Load(x + i + 16), HalfConversion.Widen16(Vector256.Load(w + i + 16)), a1);
-        }
-        float sum = Vector512.Sum(a0 + a1);
-        for (; i < count; i++) sum += x[i] * HalfConversion.ToSingle(w[i]);
-        return sum;
-    }
+    public static float F16Avx512(float* x, byte* weight, int count) => OneRow<DotFloatRows4.F16Widener>(x, weight, count);
 
     public static float F16Avx2(float* x, byte* weight, int count)
     {
@@ -94,20 +68,7 @@ internal static unsafe class DotFloat
         return sum;
     }
 
-    public static float BF16Avx512(float* x, byte* weight, int count)
-    {
-        ushort* w = (ushort*)weight;
-        Vector512<float> a0 = default, a1 = default;
-        int i = 0;
-        for (; i + 32 <= count; i += 32)
-        {
-            a0 = Vector512.FusedMultiplyAdd(Vector512.Load(x + i), BFloat16Conversion.Widen16(Vector256.Load(w + i)), a0);
-            a1 = Vector512.FusedMultiplyAdd(Vector512.Load(x + i + 16), BFloat16Conversion.Widen16(Vector256.Load(w + i + 16)), a1);
-        }
-        float sum = Vector512.Sum(a0 + a1);
-        for (; i < count; i++) sum += x[i] * BFloat16Conversion.ToSingle(w[i]);
-        return sum;
-    }
+    public static float BF16Avx512(float* x, byte* weight, int count) => OneRow<DotFloatRows4.BF16Widener>(x, weight, count);
 
     public static float BF16Avx2(float* x, byte* weight, int count)
     {
@@ -121,6 +82,20 @@ internal static unsafe class DotFloat
         }
         float sum = Vector256.Sum(a0 + a1);
         for (; i < count; i++) sum += x[i] * BFloat16Conversion.ToSingle(w[i]);
+        return sum;
+    }
+
+    /// <summary>
+    /// One accumulator over 16-column steps, <see cref="FloatReduction.Sum"/>, then the leftover
+    /// columns: the per-row arithmetic of <see cref="DotFloatRows4"/>, so either gives the same bits.
+    /// </summary>
+    private static float OneRow<TWidener>(float* x, byte* weight, int count) where TWidener : struct, DotFloatRows4.IWidener
+    {
+        Vector512<float> a = default;
+        int i = 0;
+        for (; i + 16 <= count; i += 16) a = Vector512.FusedMultiplyAdd(Vector512.Load(x + i), TWidener.Load16(weight, i), a);
+        float sum = FloatReduction.Sum(a);
+        for (; i < count; i++) sum += x[i] * TWidener.Load1(weight, i);
         return sum;
     }
 }

@@ -93,12 +93,21 @@ internal static unsafe class DotKernels
         _ => null,
     };
 
-    /// <summary>The four-token prefill kernel for float weights (AVX-512 only), or null.</summary>
-    public static delegate*<float*, long, byte*, int, float*, void> FloatTokens4(GgmlType type, KernelIsa isa) => (type, isa) switch
+    /// <summary>The four-row, four-token kernel for float weights (AVX-512 only), or null.</summary>
+    public static delegate*<float*, long, byte*, long, int, float*, long, void> FloatRows4Tokens4(GgmlType type, KernelIsa isa) => (type, isa) switch
     {
-        (GgmlType.F32, KernelIsa.Avx512) => &DotFloatTokens4.F32,
-        (GgmlType.F16, KernelIsa.Avx512) => &DotFloatTokens4.F16,
-        (GgmlType.BF16, KernelIsa.Avx512) => &DotFloatTokens4.BF16,
+        (GgmlType.F32, KernelIsa.Avx512) => &DotFloatRows4.F32x4,
+        (GgmlType.F16, KernelIsa.Avx512) => &DotFloatRows4.F16x4,
+        (GgmlType.BF16, KernelIsa.Avx512) => &DotFloatRows4.BF16x4,
+        _ => null,
+    };
+
+    /// <summary>The four-row, one-token kernel for float weights (AVX-512 only), or null.</summary>
+    public static delegate*<float*, byte*, long, int, float*, void> FloatRows4Token1(GgmlType type, KernelIsa isa) => (type, isa) switch
+    {
+        (GgmlType.F32, KernelIsa.Avx512) => &DotFloatRows4.F32x1,
+        (GgmlType.F16, KernelIsa.Avx512) => &DotFloatRows4.F16x1,
+        (GgmlType.BF16, KernelIsa.Avx512) => &DotFloatRows4.BF16x1,
         _ => null,
     };
 }

@@ -4,14 +4,16 @@ namespace Dclm.Tensors.Compute;
 internal sealed unsafe partial class MatMulJob
 {
     private delegate*<float*, byte*, int, float> floatKernel;
-    private delegate*<float*, long, byte*, int, float*, void> floatTokens4;
+    private delegate*<float*, long, byte*, long, int, float*, long, void> floatRows4Tokens4;
+    private delegate*<float*, byte*, long, int, float*, void> floatRows4Token1;
     private long inputStride;
 
     private void PrepareFloat(float* x, int tokenCount, GgmlType type, int columns, KernelIsa isa)
     {
         floatKernel = DotKernels.Float(type, isa);
         CopyAligned(x, tokenCount, columns);
-        floatTokens4 = DotKernels.FloatTokens4(type, isa);
+        floatRows4Tokens4 = DotKernels.FloatRows4Tokens4(type, isa);
+        floatRows4Token1 = DotKernels.FloatRows4Token1(type, isa);
     }
 
     /// <summary>
@@ -29,24 +31,30 @@ internal sealed unsafe partial class MatMulJob
         input = aligned;
     }
 
-    /// <summary>Rows [start, end) for every token: four tokens at a time where a tile kernel exists, then the rest one by one.</summary>
+    /// <summary>
+    /// Rows [start, end) for every token: four rows at a time against four tokens, then against the
+    /// remaining tokens one by one (each group of rows stays in L1 while every token passes over it),
+    /// then the rows left over one by one. All paths give a (row, token) pair the same bits.
+    /// </summary>
     private void RunFloatRows(int start, int end)
     {
-        int columns = weight.Columns, rows = weight.Rows, first = 0;
+        int columns = weight.Columns, rows = weight.Rows, r = start;
         long rowBytes = weight.RowBytes;
         byte* data = weight.Data;
-        if (floatTokens4 != null)
+        if (floatRows4Tokens4 != null)
         {
-            float* results = stackalloc float[4];
-            for (; first + 4 <= tokens; first += 4)
-                for (int r = start; r < end; r++)
-                {
-                    floatTokens4(input + first * inputStride, inputStride, data + r * rowBytes, columns, results);
-                    for (int k = 0; k < 4; k++) output[(long)(first + k) * rows + r] = results[k];
-                }
+            for (; r + 4 <= end; r += 4)
+            {
+                byte* group = data + r * rowBytes;
+                int t = 0;
+                for (; t + 4 <= tokens; t += 4)
+                    floatRows4Tokens4(input + t * inputStride, inputStride, group, rowBytes, columns, output + (long)t * rows + r, rows);
+                for (; t < tokens; t++)
+                    floatRows4Token1(input + t * inputStride, group, rowBytes, columns, output + (long)t * rows + r);
+            }
         }
-        for (int r = start; r < end; r++)
-            for (int t = first; t < tokens; t++)
+        for (; r < end; r++)
+            for (int t = 0; t < tokens; t++)
                 output[(long)t * rows + r] = floatKernel(input + t * inputStride, data + r * rowBytes, columns);
     }
 }
