@@ -1,3 +1,7 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
 namespace Dclm.Inference;
 
 /// <summary>
@@ -26,8 +30,11 @@ public sealed class Sampler
     {
         int vocabulary = _scores.Length;
         if (logits.Length < vocabulary) throw new ArgumentException($"logits have {logits.Length} values, the vocabulary has {vocabulary}");
+        bool penalised = _options.RepetitionPenalty != 1f && _options.RepetitionWindow != 0 && !history.IsEmpty;
+        // Greedy without a penalty reads the logits in place: no copy of the vocabulary per token.
+        if (_options.Temperature <= 0 && !penalised) return ArgMax(logits[..vocabulary]);
         logits[..vocabulary].CopyTo(_scores);
-        ApplyRepetitionPenalty(history);
+        if (penalised) ApplyRepetitionPenalty(history);
         if (_options.Temperature <= 0) return ArgMax(_scores);
 
         // Candidates sorted by score, best first; top-k bounds how many we sort.
@@ -90,29 +97,79 @@ public sealed class Sampler
     /// <summary>Puts the k best candidates, by descending score and then ascending id, at the front.</summary>
     private void SortTop(int k)
     {
-        var scores = _scores;
-        Comparison<int> better = (a, b) => scores[a] != scores[b] ? scores[b].CompareTo(scores[a]) : a.CompareTo(b);
-        if (k < _candidates.Length / 8)
+        var order = new BestFirst(_scores);
+        if (k >= _candidates.Length / 8)
         {
-            // Partial selection: keep a sorted window of the best k.
-            int filled = 0;
-            for (int i = 0; i < _candidates.Length; i++)
+            _candidates.AsSpan().Sort(order);
+            return;
+        }
+        // Partial selection: a min-heap of the best k so far, its root the worst of them. Ids arrive
+        // in ascending order, so a later id only displaces the root with a strictly higher score.
+        var heap = _candidates.AsSpan(0, k);
+        var scores = _scores;
+        for (int id = 0; id < k; id++)
+        {
+            int at = id;
+            heap[at] = id;
+            while (at > 0)
             {
-                int id = i;
-                if (filled == k && better(id, _candidates[k - 1]) >= 0) continue;
-                int at = filled < k ? filled++ : k - 1;
-                while (at > 0 && better(id, _candidates[at - 1]) < 0) { _candidates[at] = _candidates[at - 1]; at--; }
-                _candidates[at] = id;
+                int parent = (at - 1) / 2;
+                if (!order.IsWorse(heap[at], heap[parent])) break;
+                (heap[at], heap[parent]) = (heap[parent], heap[at]);
+                at = parent;
             }
         }
-        else
+        for (int id = k; id < scores.Length; id++)
         {
-            Array.Sort(_candidates, Comparer<int>.Create(better));
+            if (!(scores[id] > scores[heap[0]])) continue;
+            heap[0] = id;
+            int at = 0;
+            while (true)
+            {
+                int child = 2 * at + 1;
+                if (child >= k) break;
+                if (child + 1 < k && order.IsWorse(heap[child + 1], heap[child])) child++;
+                if (!order.IsWorse(heap[child], heap[at])) break;
+                (heap[at], heap[child]) = (heap[child], heap[at]);
+                at = child;
+            }
+        }
+        heap.Sort(order);
+    }
+
+    /// <summary>Orders token ids by descending score, then ascending id.</summary>
+    private readonly struct BestFirst(float[] scores) : IComparer<int>
+    {
+        public int Compare(int a, int b) => scores[a] != scores[b] ? scores[b].CompareTo(scores[a]) : a.CompareTo(b);
+
+        public bool IsWorse(int a, int b) => scores[a] != scores[b] ? scores[a] < scores[b] : a > b;
+    }
+
+    /// <summary>Index of the largest value; ties go to the lowest index, and NaNs never win (a NaN first value does).</summary>
+    public static int ArgMax(ReadOnlySpan<float> values)
+    {
+        if (values.IsEmpty) return 0;
+        if (!Vector512.IsHardwareAccelerated || values.Length < 64) return ArgMaxScalar(values);
+        ref float start = ref MemoryMarshal.GetReference(values);
+        int i = 0, last = values.Length - 16;
+        var max = Vector512.LoadUnsafe(ref start);
+        for (i = 16; i <= last; i += 16) max = Vector512.Max(max, Vector512.LoadUnsafe(ref start, (nuint)i));
+        max = Vector512.Max(max, Vector512.LoadUnsafe(ref start, (nuint)last));
+        float best = float.NegativeInfinity;
+        for (int lane = 0; lane < 16; lane++) best = MathF.Max(best, max.GetElement(lane));
+        if (float.IsNaN(best)) return ArgMaxScalar(values);
+        // The first lane equal to the maximum (+0 and -0 compare equal, as under the scalar rule).
+        var target = Vector512.Create(best);
+        for (i = 0; ; i += 16)
+        {
+            int at = Math.Min(i, last);
+            ulong hits = Vector512.Equals(Vector512.LoadUnsafe(ref start, (nuint)at), target).ExtractMostSignificantBits();
+            if (hits != 0) return at + BitOperations.TrailingZeroCount(hits);
+            if (at == last) return ArgMaxScalar(values);
         }
     }
 
-    /// <summary>Index of the largest value; ties go to the lowest index.</summary>
-    public static int ArgMax(ReadOnlySpan<float> values)
+    private static int ArgMaxScalar(ReadOnlySpan<float> values)
     {
         int best = 0;
         for (int i = 1; i < values.Length; i++) if (values[i] > values[best]) best = i;

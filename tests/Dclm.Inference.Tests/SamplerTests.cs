@@ -97,4 +97,71 @@ public class SamplerTests
     [InlineData(1f, 40, 0.9f, 2f)]
     public void OutOfRangeOptionsAreRejected(float temperature, int topK, float topP, float minP) =>
         Assert.Throws<ArgumentOutOfRangeException>(() => new Sampler(new SamplingOptions { Temperature = temperature, TopK = topK, TopP = topP, MinP = minP }, 10));
+
+    private static int ScalarArgMax(float[] values)
+    {
+        int best = 0;
+        for (int i = 1; i < values.Length; i++) if (values[i] > values[best]) best = i;
+        return best;
+    }
+
+    [Fact]
+    public void ArgMaxFollowsTheScalarRuleOnEveryLengthWithTiesZerosAndNaNs()
+    {
+        var random = new Random(3);
+        foreach (int length in Enumerable.Range(1, 140).Concat([1000, 50432, 50433]))
+        {
+            for (int trial = 0; trial < 6; trial++)
+            {
+                var values = new float[length];
+                for (int i = 0; i < length; i++) values[i] = (random.NextSingle() - 0.5f) * 20;
+                switch (trial)
+                {
+                    case 1: // the maximum several times
+                        for (int j = 0; j < 3; j++) values[random.Next(length)] = 50f;
+                        break;
+                    case 2: // all zeros of both signs
+                        for (int i = 0; i < length; i++) values[i] = random.Next(2) == 0 ? 0f : -0f;
+                        break;
+                    case 3: // NaNs that must never win
+                        for (int j = 0; j < 3; j++) values[random.Next(length)] = float.NaN;
+                        break;
+                    case 4: // a NaN first: the scalar rule keeps index 0
+                        values[0] = float.NaN;
+                        break;
+                    case 5: // the maximum in the last lane only
+                        values[^1] = 100f;
+                        break;
+                }
+                Assert.Equal(ScalarArgMax(values), Sampler.ArgMax(values));
+            }
+        }
+    }
+
+    [Fact]
+    public void TopKOverALargeVocabularyKeepsTheKBestAndBreaksTiesByLowestId()
+    {
+        var random = new Random(9);
+        var logits = new float[5000];
+        for (int i = 0; i < logits.Length; i++) logits[i] = -10 + random.NextSingle() * 5;
+        foreach (int id in new[] { 4000, 100, 2500, 3000 }) logits[id] = 0;
+        var sampler = new Sampler(Plain with { TopK = 3, Seed = 4 }, logits.Length);
+        var counts = new Dictionary<int, int>();
+        for (int i = 0; i < 3000; i++)
+        {
+            int token = sampler.Sample(logits, []);
+            counts[token] = counts.GetValueOrDefault(token) + 1;
+        }
+        Assert.Equal([100, 2500, 3000], counts.Keys.Order().ToArray());
+        foreach (int count in counts.Values) Assert.InRange(count, 850, 1150);
+    }
+
+    [Fact]
+    public void GreedyWithARepetitionPenaltyStillAppliesIt()
+    {
+        var sampler = new Sampler(SamplingOptions.Greedy with { RepetitionPenalty = 2f, RepetitionWindow = 8 }, 3);
+        // 0.9 / 2 = 0.45 < 0.5: the repeated token loses to the next best.
+        Assert.Equal(1, sampler.Sample([0.9f, 0.5f, 0.1f], [0]));
+        Assert.Equal(0, sampler.Sample([0.9f, 0.5f, 0.1f], [2]));
+    }
 }
