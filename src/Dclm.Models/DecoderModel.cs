@@ -11,6 +11,8 @@ public sealed class DecoderModel : IDisposable
 {
     private readonly RunState _state = new();
     private readonly float[][] _inverseFrequencies;
+    // The frequencies every layer shares (the usual case), so angles are computed once per token and step.
+    private readonly float[]? _sharedFrequencies;
     private readonly CausalAttention _attention;
     private readonly float[] _cos, _sin;
     private readonly object _gate = new();
@@ -23,6 +25,7 @@ public sealed class DecoderModel : IDisposable
         Pool = pool ?? ComputePool.Shared;
         var derived = RotaryEmbedding.InverseFrequencies(config.HeadDim, config.RopeTheta);
         _inverseFrequencies = weights.Layers.Select(l => l.RopeInverseFrequency ?? derived).ToArray();
+        _sharedFrequencies = _inverseFrequencies.All(f => f.AsSpan().SequenceEqual(_inverseFrequencies[0])) ? _inverseFrequencies[0] : null;
         _attention = new CausalAttention(config, config.Positions == PositionEncoding.Alibi ? AlibiSlopes.For(config.Heads) : null);
         _cos = new float[config.HeadDim / 2];
         _sin = new float[config.HeadDim / 2];
@@ -70,6 +73,11 @@ public sealed class DecoderModel : IDisposable
         s.Ensure(c, n);
 
         for (int t = 0; t < n; t++) Dequantize.Row(Weights.TokenEmbedding, batch.Tokens[t], s.Residual.AsSpan(t * d, d));
+        int half = c.HeadDim / 2;
+        bool rotary = c.Positions == PositionEncoding.Rotary;
+        if (rotary && _sharedFrequencies != null)
+            for (int t = 0; t < n; t++)
+                RotaryEmbedding.Angles(batch.Positions[t], _sharedFrequencies, s.Cos.AsSpan(t * half, half), s.Sin.AsSpan(t * half, half));
 
         for (int layer = 0; layer < c.Layers; layer++)
         {
@@ -91,11 +99,17 @@ public sealed class DecoderModel : IDisposable
             }
             for (int t = 0; t < n; t++)
             {
-                if (c.Positions == PositionEncoding.Rotary)
+                if (rotary)
                 {
-                    RotaryEmbedding.Angles(batch.Positions[t], _inverseFrequencies[layer], _cos, _sin);
-                    RotaryEmbedding.Apply(s.Query.AsSpan(t * d, d), c.HeadDim, _cos, _sin, c.RopeStyle);
-                    RotaryEmbedding.Apply(s.Key.AsSpan(t * kv, kv), c.HeadDim, _cos, _sin, c.RopeStyle);
+                    Span<float> cos = _cos, sin = _sin;
+                    if (_sharedFrequencies != null)
+                    {
+                        cos = s.Cos.AsSpan(t * half, half);
+                        sin = s.Sin.AsSpan(t * half, half);
+                    }
+                    else RotaryEmbedding.Angles(batch.Positions[t], _inverseFrequencies[layer], cos, sin);
+                    RotaryEmbedding.Apply(s.Query.AsSpan(t * d, d), c.HeadDim, cos, sin, c.RopeStyle);
+                    RotaryEmbedding.Apply(s.Key.AsSpan(t * kv, kv), c.HeadDim, cos, sin, c.RopeStyle);
                 }
                 cache.Store(layer, batch.Slots[t], batch.Positions[t], s.Key.AsSpan(t * kv, kv), s.Value.AsSpan(t * kv, kv));
             }

@@ -22,6 +22,8 @@ internal sealed class RunState
     public float[] Gate = [];
     /// <summary>Feed-forward up. (tokens, hidden)</summary>
     public float[] Up = [];
+    /// <summary>Rotary cosines and sines of each token's position. (tokens, headDim / 2)</summary>
+    public float[] Cos = [], Sin = [];
 
     public void Ensure(ModelConfig config, int tokens)
     {
@@ -36,6 +38,8 @@ internal sealed class RunState
         BlockOutput = new float[capacity * config.Dim];
         Gate = new float[capacity * config.HiddenDim];
         Up = new float[capacity * config.HiddenDim];
+        Cos = new float[capacity * (config.HeadDim / 2)];
+        Sin = new float[capacity * (config.HeadDim / 2)];
         TokenCapacity = capacity;
     }
 }
