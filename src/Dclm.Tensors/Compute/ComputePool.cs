@@ -86,7 +86,15 @@ public sealed class ComputePool : IDisposable
             if (Volatile.Read(ref sleepers) > 0)
                 lock (wakeGate) Monitor.PulseAll(wakeGate);
             RunParts(work, next);
-            if (Volatile.Read(ref unfinished) != 0) finished.Wait();
+            // The counter is the truth, the event only a wake-up: a worker that finished the previous
+            // job's last part may set the event late, after this job reset it, and returning on that
+            // Set would let the caller reuse the job's buffers while a worker still runs a part.
+            while (Volatile.Read(ref unfinished) != 0)
+            {
+                finished.Wait();
+                if (Volatile.Read(ref unfinished) == 0) break;
+                finished.Reset();
+            }
             job = null;
             failure?.Throw();
         }
