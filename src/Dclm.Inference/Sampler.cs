@@ -13,7 +13,7 @@ public sealed class Sampler
     private readonly SamplingOptions _options;
     private readonly int[] _candidates;
     private readonly float[] _scores;
-    private readonly bool[] _penalised;
+    private readonly int[] _occurrences;
     private SplitMix64 _random;
 
     public Sampler(SamplingOptions options, int vocabularySize)
@@ -21,7 +21,7 @@ public sealed class Sampler
         _options = options.Validate();
         _candidates = new int[vocabularySize];
         _scores = new float[vocabularySize];
-        _penalised = new bool[vocabularySize];
+        _occurrences = new int[vocabularySize];
         _random = new SplitMix64(options.Seed);
     }
 
@@ -30,11 +30,12 @@ public sealed class Sampler
     {
         int vocabulary = _scores.Length;
         if (logits.Length < vocabulary) throw new ArgumentException($"logits have {logits.Length} values, the vocabulary has {vocabulary}");
-        bool penalised = _options.RepetitionPenalty != 1f && _options.RepetitionWindow != 0 && !history.IsEmpty;
+        bool penalised = (_options.RepetitionPenalty != 1f || _options.FrequencyPenalty != 0 || _options.PresencePenalty != 0)
+            && _options.RepetitionWindow != 0 && !history.IsEmpty;
         // Greedy without a penalty reads the logits in place: no copy of the vocabulary per token.
         if (_options.Temperature <= 0 && !penalised) return ArgMax(logits[..vocabulary]);
         logits[..vocabulary].CopyTo(_scores);
-        if (penalised) ApplyRepetitionPenalty(history);
+        if (penalised) ApplyPenalties(history);
         if (_options.Temperature <= 0) return ArgMax(_scores);
 
         // Candidates sorted by score, best first; top-k bounds how many we sort.
@@ -78,20 +79,25 @@ public sealed class Sampler
         return _candidates[count - 1];
     }
 
-    private void ApplyRepetitionPenalty(ReadOnlySpan<int> history)
+    /// <summary>
+    /// llama.cpp's penalties over the window: each distinct token's logit is divided (if positive) or
+    /// multiplied (if not) by the repetition penalty once, then lowered by count · frequency + presence.
+    /// </summary>
+    private void ApplyPenalties(ReadOnlySpan<int> history)
     {
-        float penalty = _options.RepetitionPenalty;
-        if (penalty == 1f || _options.RepetitionWindow == 0) return;
         var recent = history.Length > _options.RepetitionWindow ? history[^_options.RepetitionWindow..] : history;
-        // Each distinct token is penalised once, however often it recurs.
+        foreach (int token in recent)
+            if ((uint)token < (uint)_scores.Length) _occurrences[token]++;
+        float repetition = _options.RepetitionPenalty, frequency = _options.FrequencyPenalty, presence = _options.PresencePenalty;
         foreach (int token in recent)
         {
-            if ((uint)token >= (uint)_scores.Length || _penalised[token]) continue;
-            _penalised[token] = true;
+            if ((uint)token >= (uint)_scores.Length || _occurrences[token] == 0) continue;
             float s = _scores[token];
-            _scores[token] = s > 0 ? s / penalty : s * penalty;
+            s = s > 0 ? s / repetition : s * repetition;
+            _scores[token] = s - _occurrences[token] * frequency - presence;
+            // Zeroed on first visit, so a repeated token is penalised once and the counts are clean for the next call.
+            _occurrences[token] = 0;
         }
-        foreach (int token in recent) if ((uint)token < (uint)_scores.Length) _penalised[token] = false;
     }
 
     /// <summary>Puts the k best candidates, by descending score and then ascending id, at the front.</summary>

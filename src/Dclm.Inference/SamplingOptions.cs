@@ -1,8 +1,9 @@
 namespace Dclm.Inference;
 
 /// <summary>
-/// How the next token is chosen. Applied in llama.cpp's order: repetition penalty, top-k, top-p,
-/// min-p, temperature, then a draw. Temperature 0 means greedy (argmax after the penalty).
+/// How the next token is chosen. Applied in llama.cpp's order: penalties (repetition, frequency,
+/// presence), top-k, top-p, min-p, temperature, then a draw. Temperature 0 means greedy (argmax after
+/// the penalties).
 /// </summary>
 public sealed record SamplingOptions
 {
@@ -16,7 +17,14 @@ public sealed record SamplingOptions
     public float MinP { get; init; } = 0.05f;
     /// <summary>CTRL-style penalty on tokens seen in the last <see cref="RepetitionWindow"/> tokens; 1 = off.</summary>
     public float RepetitionPenalty { get; init; } = 1.0f;
-    /// <summary>How many recent tokens the repetition penalty looks at.</summary>
+    /// <summary>
+    /// OpenAI's frequency penalty: each token's logit drops by this times the number of times it occurs in
+    /// the last <see cref="RepetitionWindow"/> tokens; 0 = off, range [-2, 2].
+    /// </summary>
+    public float FrequencyPenalty { get; init; }
+    /// <summary>OpenAI's presence penalty: the logit of every token that occurs in the window drops by this once; 0 = off, range [-2, 2].</summary>
+    public float PresencePenalty { get; init; }
+    /// <summary>How many recent tokens (prompt included, as in llama.cpp) the penalties look at.</summary>
     public int RepetitionWindow { get; init; } = 64;
     /// <summary>Seed of the random draw; the same seed and inputs give the same output.</summary>
     public ulong Seed { get; init; } = 42;
@@ -39,6 +47,8 @@ public sealed record SamplingOptions
         Require(float.IsFinite(TopP) && TopP > 0 && TopP <= 1, $"top_p {TopP} must be in (0, 1]");
         Require(float.IsFinite(MinP) && MinP >= 0 && MinP <= 1, $"min_p {MinP} must be in [0, 1]");
         Require(float.IsFinite(RepetitionPenalty) && RepetitionPenalty > 0 && RepetitionPenalty <= 10, $"repetition penalty {RepetitionPenalty} must be in (0, 10]");
+        Require(float.IsFinite(FrequencyPenalty) && FrequencyPenalty >= -2 && FrequencyPenalty <= 2, $"frequency penalty {FrequencyPenalty} must be in [-2, 2]");
+        Require(float.IsFinite(PresencePenalty) && PresencePenalty >= -2 && PresencePenalty <= 2, $"presence penalty {PresencePenalty} must be in [-2, 2]");
         Require(RepetitionWindow >= 0, $"repetition window {RepetitionWindow} must be 0 or positive");
         Require(MaxTokens >= 0, $"max tokens {MaxTokens} must be 0 or positive");
         return this;

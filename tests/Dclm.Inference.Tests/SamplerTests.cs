@@ -164,4 +164,37 @@ public class SamplerTests
         Assert.Equal(1, sampler.Sample([0.9f, 0.5f, 0.1f], [0]));
         Assert.Equal(0, sampler.Sample([0.9f, 0.5f, 0.1f], [2]));
     }
+
+    [Fact]
+    public void FrequencyPenaltyCountsOccurrencesAndPresencePenaltyCountsOnce()
+    {
+        float[] logits = [1.0f, 0.9f, 0.0f];
+        // Token 0 seen twice: 1.0 − 2 × 0.06 = 0.88 < 0.9; once: 0.94 > 0.9.
+        Assert.Equal(1, new Sampler(SamplingOptions.Greedy with { FrequencyPenalty = 0.06f }, 3).Sample(logits, [0, 2, 0]));
+        Assert.Equal(0, new Sampler(SamplingOptions.Greedy with { FrequencyPenalty = 0.06f }, 3).Sample(logits, [0, 2]));
+        // Presence ignores the count: 1.0 − 0.05 = 0.95 however often token 0 appeared.
+        Assert.Equal(0, new Sampler(SamplingOptions.Greedy with { PresencePenalty = 0.05f }, 3).Sample(logits, [0, 0, 0, 0]));
+        Assert.Equal(1, new Sampler(SamplingOptions.Greedy with { PresencePenalty = 0.15f }, 3).Sample(logits, [0]));
+        // A negative penalty favours what was seen; only the window counts.
+        Assert.Equal(2, new Sampler(SamplingOptions.Greedy with { PresencePenalty = -1.5f }, 3).Sample(logits, [2]));
+        Assert.Equal(2, new Sampler(SamplingOptions.Greedy with { PresencePenalty = -1.5f, RepetitionWindow = 1 }, 3).Sample(logits, [1, 2]));
+        Assert.Equal(1, new Sampler(SamplingOptions.Greedy with { PresencePenalty = -1.5f, RepetitionWindow = 2 }, 3).Sample(logits, [1, 2]));
+    }
+
+    [Fact]
+    public void PenaltiesComposeInLlamaCppOrderAndLeaveNoStateBehind()
+    {
+        var sampler = new Sampler(SamplingOptions.Greedy with { RepetitionPenalty = 2f, FrequencyPenalty = 0.1f, PresencePenalty = 0.1f }, 3);
+        // Token 0: 1.0 / 2 − 2 × 0.1 − 0.1 = 0.2 < token 2's 0.3 (token 2 unseen).
+        Assert.Equal(2, sampler.Sample([1.0f, -5f, 0.3f], [0, 0, 1]));
+        // The next call with an empty window sees the raw logits again.
+        Assert.Equal(0, sampler.Sample([1.0f, -5f, 0.3f], []));
+    }
+
+    [Theory]
+    [InlineData(2.5f, 0f)]
+    [InlineData(0f, -2.01f)]
+    [InlineData(float.NaN, 0f)]
+    public void OutOfRangePenaltiesAreRejected(float frequency, float presence) =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Sampler(new SamplingOptions { FrequencyPenalty = frequency, PresencePenalty = presence }, 10));
 }

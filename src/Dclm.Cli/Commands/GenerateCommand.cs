@@ -18,13 +18,15 @@ internal static class GenerateCommand
         var topP = new Option<float>("--top-p") { Description = "nucleus sampling mass; 1 = off", DefaultValueFactory = _ => 0.95f };
         var minP = new Option<float>("--min-p") { Description = "drop tokens below min-p × the best; 0 = off", DefaultValueFactory = _ => 0.05f };
         var repetition = new Option<float>("--repeat-penalty") { Description = "penalty on recent tokens; 1 = off", DefaultValueFactory = _ => 1.0f };
+        var frequency = new Option<float>("--frequency-penalty") { Description = "lower a recent token's logit by this per occurrence; 0 = off", DefaultValueFactory = _ => 0f };
+        var presence = new Option<float>("--presence-penalty") { Description = "lower every recent token's logit by this once; 0 = off", DefaultValueFactory = _ => 0f };
         var seed = new Option<ulong>("--seed") { Description = "random seed; the same seed gives the same output", DefaultValueFactory = _ => 42UL };
         var stop = new Option<string[]>("--stop") { Description = "stop before this string (repeatable)", AllowMultipleArgumentsPerToken = false };
         var printIds = new Option<bool>("--print-token-ids") { Description = "print the generated token ids, space-separated, as the last line" };
         var threads = ModelOptions.Threads();
         var command = new Command("generate", "Generate text from a prompt, streaming it as it comes")
         {
-            model, prompt, promptTokens, maxTokens, temperature, topK, topP, minP, repetition, seed, stop, printIds, threads,
+            model, prompt, promptTokens, maxTokens, temperature, topK, topP, minP, repetition, frequency, presence, seed, stop, printIds, threads,
         };
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(() =>
         {
@@ -35,6 +37,7 @@ internal static class GenerateCommand
             {
                 MaxTokens = parse.GetValue(maxTokens), Temperature = parse.GetValue(temperature), TopK = parse.GetValue(topK),
                 TopP = parse.GetValue(topP), MinP = parse.GetValue(minP), RepetitionPenalty = parse.GetValue(repetition),
+                FrequencyPenalty = parse.GetValue(frequency), PresencePenalty = parse.GetValue(presence),
                 Seed = parse.GetValue(seed), StopStrings = parse.GetValue(stop) ?? [],
             }.Validate();
             using var pool = new Tensors.Compute.ComputePool(Math.Max(1, parse.GetValue(threads)));

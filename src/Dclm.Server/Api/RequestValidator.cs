@@ -25,12 +25,12 @@ internal static class RequestValidator
         float minP = Range(dto.MinP, 0f, 0f, 1f, "min_p");
         float repetition = Range(dto.RepetitionPenalty, 1f, 0f, 10f, "repetition_penalty");
         if (repetition <= 0) throw ApiException.BadRequest("repetition_penalty must be greater than 0", "repetition_penalty");
-        // Accepted for compatibility and range-checked like OpenAI; the sampler applies only the CTRL repetition penalty.
-        Range(dto.FrequencyPenalty, 0f, -2f, 2f, "frequency_penalty");
-        Range(dto.PresencePenalty, 0f, -2f, 2f, "presence_penalty");
+        float frequency = Range(dto.FrequencyPenalty, 0f, -2f, 2f, "frequency_penalty");
+        float presence = Range(dto.PresencePenalty, 0f, -2f, 2f, "presence_penalty");
         return new SamplingOptions
         {
             Temperature = temperature, TopP = topP, TopK = topK, MinP = minP, RepetitionPenalty = repetition,
+            FrequencyPenalty = frequency, PresencePenalty = presence,
             Seed = dto.Seed is long seed ? unchecked((ulong)seed) : (ulong)Random.Shared.NextInt64(),
             MaxTokens = maxTokens, StopStrings = StopStrings(dto.Stop),
         };

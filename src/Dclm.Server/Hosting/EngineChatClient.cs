@@ -58,6 +58,7 @@ public sealed class EngineChatClient(ModelHost host) : IChatClient
         var sampling = new SamplingOptions
         {
             Temperature = options?.Temperature ?? 1f, TopP = options?.TopP ?? 1f, TopK = options?.TopK ?? 0, MinP = 0,
+            FrequencyPenalty = options?.FrequencyPenalty ?? 0, PresencePenalty = options?.PresencePenalty ?? 0,
             Seed = options?.Seed is long seed ? unchecked((ulong)seed) : (ulong)Random.Shared.NextInt64(),
             MaxTokens = Math.Min(options?.MaxOutputTokens ?? left, left),
             StopStrings = [.. options?.StopSequences ?? [], .. host.Template.StopStrings],

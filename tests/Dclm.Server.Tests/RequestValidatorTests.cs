@@ -1,0 +1,28 @@
+using Dclm.Server.Api;
+
+namespace Dclm.Server.Tests;
+
+public class RequestValidatorTests
+{
+    [Fact]
+    public void FrequencyAndPresencePenaltiesReachTheSampler()
+    {
+        var options = RequestValidator.Sampling(new CompletionRequestDto { FrequencyPenalty = 0.5f, PresencePenalty = -0.25f, Seed = 1 }, maxTokens: 8);
+        Assert.Equal(0.5f, options.FrequencyPenalty);
+        Assert.Equal(-0.25f, options.PresencePenalty);
+        var defaults = RequestValidator.Sampling(new CompletionRequestDto { Seed = 1 }, maxTokens: 8);
+        Assert.Equal(0f, defaults.FrequencyPenalty);
+        Assert.Equal(0f, defaults.PresencePenalty);
+    }
+
+    [Theory]
+    [InlineData(2.5f, null, "frequency_penalty")]
+    [InlineData(null, -3f, "presence_penalty")]
+    public void OutOfRangePenaltiesNameTheirField(float? frequency, float? presence, string field)
+    {
+        var error = Assert.Throws<ApiException>(() =>
+            RequestValidator.Sampling(new CompletionRequestDto { FrequencyPenalty = frequency, PresencePenalty = presence }, maxTokens: 8));
+        Assert.Equal(400, error.Status);
+        Assert.Equal(field, error.Param);
+    }
+}
