@@ -9,9 +9,9 @@ namespace Dclm.Tensors.Bench;
 /// <summary>Each dot kernel alone, one thread, over a decode-sized matrix: isolates kernel speed from threading.</summary>
 internal static unsafe class KernelBench
 {
-    public static void Run()
+    public static void Run(int rows = 4096)
     {
-        const int rows = 4096, columns = 4096;
+        const int columns = 4096;
         foreach (var type in new[] { GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.F16, GgmlType.BF16 })
         {
             long rowBytes = GgmlTypeInfo.ByteCount(type, columns);

@@ -7,11 +7,12 @@ using Dclm.Tensors.Bench;
 
 // Decode-shaped (one token) and prefill-shaped (many tokens) products: time per call, weight bytes
 // streamed per second, and the ratio to llama.cpp's own kernels on one thread in this process.
-if (args.Length > 0 && args[0] == "kernels") { KernelBench.Run(); return; }
+if (args.Length > 0 && args[0] == "kernels") { KernelBench.Run(args.Length > 1 ? int.Parse(args[1]) : 4096); return; }
 if (args.Length > 0 && args[0] == "prefill") { KernelBench.RunPrefill(); return; }
 if (args.Length > 0 && args[0] == "tile") { TileBench.Run(); return; }
 if (args.Length > 0 && args[0] == "pool") { PoolBench.Run(); return; }
 if (args.Length > 0 && args[0] == "peer") { KernelBench.RunPeer(); return; }
+if (args.Length > 0 && args[0] == "decode") { DecodeBench.Run(args); return; }
 unsafe
 {
     bool peer = LlamaCppPeer.TryLoad(out string peerInfo);

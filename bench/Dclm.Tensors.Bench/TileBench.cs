@@ -8,7 +8,8 @@ namespace Dclm.Tensors.Bench;
 
 /// <summary>
 /// The prefill micro-kernels alone on one thread (thread CPU time per token of a 4096×4096 product):
-/// the four-token kernel against the eight-token one, without MatMul's threading around them.
+/// the one-row kernel token by token (what batches under eight tokens use) against the GEMM tiles,
+/// without MatMul's threading around them.
 /// </summary>
 internal static unsafe class TileBench
 {
@@ -38,19 +39,12 @@ internal static unsafe class TileBench
                 Q8Activations.Quantize(x, columns, Q8Activations.Row(activations, columns, t));
             }
             float* results = (float*)NativeMemory.AlignedAlloc(64, 64);
-            var four = DotKernels.Q8Tokens(type, KernelIsa.Avx2, 4);
-            var eight = DotKernels.Q8Tokens(type, KernelIsa.Avx2, 8);
-            double fourMs = Time(() =>
+            var one = DotKernels.Q8(type, KernelIsa.Avx2);
+            double oneMs = Time(() =>
             {
                 for (int chunk = 0; chunk < rows; chunk += ChunkRows)
-                    for (int t = 0; t < tokens; t += 4)
-                        for (int r = chunk; r < chunk + ChunkRows; r++) four(weight + r * rowBytes, activations + stride * (nuint)t, stride, columns, results);
-            });
-            double eightMs = Time(() =>
-            {
-                for (int chunk = 0; chunk < rows; chunk += ChunkRows)
-                    for (int t = 0; t < tokens; t += 8)
-                        for (int r = chunk; r < chunk + ChunkRows; r++) eight(weight + r * rowBytes, activations + stride * (nuint)t, stride, columns, results);
+                    for (int r = chunk; r < chunk + ChunkRows; r++)
+                        for (int t = 0; t < tokens; t++) results[0] += one(weight + r * rowBytes, Q8Activations.Row(activations, columns, t), columns / 32);
             });
             string lanes = "";
             {
@@ -81,7 +75,7 @@ internal static unsafe class TileBench
                 NativeMemory.AlignedFree(tiles);
                 NativeMemory.AlignedFree(pair);
             }
-            Console.WriteLine($"{GgmlTypeInfo.Name(type),-5} 4 tokens {fourMs / tokens,7:F3} cpu-ms/token   8 tokens {eightMs / tokens,7:F3} cpu-ms/token{lanes}");
+            Console.WriteLine($"{GgmlTypeInfo.Name(type),-5} one row x one token {oneMs / tokens,7:F3} cpu-ms/token{lanes}");
             NativeMemory.AlignedFree(weight);
             NativeMemory.AlignedFree(activations);
             NativeMemory.AlignedFree(x);

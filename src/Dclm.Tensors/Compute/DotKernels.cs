@@ -50,20 +50,6 @@ internal static unsafe class DotKernels
     };
 
     /// <summary>
-    /// The prefill kernel over <paramref name="tokens"/> (4 or 8) consecutive activation rows for
-    /// Q8_0-activation weights, or null where there is none (scalar).
-    /// </summary>
-    public static delegate*<byte*, byte*, nuint, int, float*, void> Q8Tokens(GgmlType type, KernelIsa isa, int tokens) => (type, isa, tokens) switch
-    {
-        (_, KernelIsa.Scalar, _) => null,
-        (GgmlType.Q8_0, _, 8) => &DotTokensQ8.Q8_0x8,
-        (GgmlType.Q8_0, _, 4) => &DotTokensQ8.Q8_0x4,
-        (GgmlType.Q4_0, _, 8) => &DotTokensQ8.Q4_0x8,
-        (GgmlType.Q4_0, _, 4) => &DotTokensQ8.Q4_0x4,
-        _ => null,
-    };
-
-    /// <summary>
     /// The two-row GEMM kernel over a <see cref="Q8Tiles"/> tile of eight tokens, or null where there is
     /// none (scalar, or a type without one): MatMul uses it for products of eight or more tokens.
     /// </summary>

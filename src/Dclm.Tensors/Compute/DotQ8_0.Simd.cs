@@ -1,82 +1,71 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 using X86 = System.Runtime.Intrinsics.X86;
-using Dclm.Tensors.Numerics;
 
 namespace Dclm.Tensors.Compute;
 
 internal static unsafe partial class DotQ8_0
 {
     /// <summary>
-    /// Four blocks per step in two 512-bit halves. pmaddubsw needs an unsigned left operand, so the
-    /// weight's sign moves onto the activation: |w|·(sign(w)·a) = w·a, exact because activations never
-    /// hold -128 (and |−128| = 128 is still right as an unsigned byte).
+    /// Eight blocks per step, in the arithmetic of <see cref="BlockGroups"/>. Each block's products
+    /// come from psignb and pmaddubsw (the weight's sign moved onto the activation: |w|·(sign(w)·a) = w·a,
+    /// exact because activations never hold -128, and |-128| = 128 is still right as an unsigned byte),
+    /// then pmaddwd; a phaddd tree and one 128-bit swap reduce the eight blocks' lanes to their totals.
+    /// <typeparamref name="TScales"/> reads the scales; the AVX-512 level differs only there.
     /// </summary>
-    public static float Avx512(byte* weight, Q8Row activation, int blocks)
+    public static float Avx2(byte* weight, Q8Row activation, int blocks) => Dot<GatheredScales>(weight, activation, blocks);
+
+    /// <summary>The same kernel with the scales read by <see cref="PermutedScales"/>.</summary>
+    public static float Avx512(byte* weight, Q8Row activation, int blocks) => Dot<PermutedScales>(weight, activation, blocks);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Dot<TScales>(byte* weight, Q8Row activation, int blocks) where TScales : struct, IGroupScales
     {
-        float* scales = stackalloc float[BlockScales.Run + 8];
-        Vector512<float> accumulator0 = Vector512<float>.Zero, accumulator1 = Vector512<float>.Zero;
-        Vector512<short> ones = Vector512<short>.One;
-        Vector512<int> pair01 = Vector512.Create(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
-        Vector512<int> pair23 = pair01 + Vector512.Create(2);
-        sbyte* a = activation.Quants;
-        float sum = 0;
-        for (int start = 0; start < blocks; start += BlockScales.Run)
+        int groups = blocks / BlockGroups.Size;
+        Vector256<float> lanes = Groups<TScales>(weight, activation, groups);
+        if (groups * BlockGroups.Size < blocks)
         {
-            int run = Math.Min(BlockScales.Run, blocks - start);
-            byte* w = weight + start * 34;
-            sbyte* x = a + start * 32;
-            BlockScales.Combine(w, 34, activation.Scales + start, run, scales);
-            int b = 0;
-            for (; b + 4 <= run; b += 4, w += 136, x += 128)
-            {
-                Vector512<float> four = Vector256.Load(scales + b).ToVector512Unsafe();
-                accumulator0 = Vector512.FusedMultiplyAdd(Pair(w, x, ones), Avx512F.PermuteVar16x32(four, pair01), accumulator0);
-                accumulator1 = Vector512.FusedMultiplyAdd(Pair(w + 68, x + 64, ones), Avx512F.PermuteVar16x32(four, pair23), accumulator1);
-            }
-            for (; b < run; b++, w += 34, x += 32) sum += BlockSum(w, x) * scales[b];
+            BlockGroups.Tail(weight, 34, activation, groups * BlockGroups.Size, blocks, &BlockSum, out var totals, out var combined);
+            lanes = Vector256.FusedMultiplyAdd(totals, combined, lanes);
         }
-        return sum + Vector512.Sum(accumulator0 + accumulator1);
+        return BlockGroups.Finish(lanes);
     }
 
-    /// <summary>The integer sums of two consecutive blocks as floats, eight lanes each.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Pair(byte* w, sbyte* x, Vector512<short> ones)
+    /// <summary>The lanes of <see cref="BlockGroups"/> after the row's first <paramref name="groups"/> groups of eight blocks.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static Vector256<float> Groups<TScales>(byte* weight, Q8Row activation, int groups) where TScales : struct, IGroupScales
     {
-        Vector512<sbyte> q = Vector256.Load((sbyte*)w + 2).ToVector512Unsafe().WithUpper(Vector256.Load((sbyte*)w + 36));
-        Vector512<sbyte> a = Vector512.Load(x);
-        Vector512<sbyte> signed = Vector512.ConditionalSelect(Vector512.LessThan(q, Vector512<sbyte>.Zero), Vector512<sbyte>.Zero - a, a);
-        return Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(Avx512BW.Abs(q), signed), ones));
-    }
-
-    /// <summary>
-    /// One block per 256-bit step, the sign moved with psignb, each block's integer sums scaled by the
-    /// combined scale d_w·d_a of <see cref="BlockScales"/>. A single accumulator in the same order as
-    /// <see cref="DotTokensQ8"/>, so decode and prefill give identical results (two accumulators
-    /// measured no faster: the loop is bound by memory, not FMA latency).
-    /// </summary>
-    public static float Avx2(byte* weight, Q8Row activation, int blocks)
-    {
-        float* scales = stackalloc float[BlockScales.Run];
-        Vector256<float> accumulator = Vector256<float>.Zero;
+        Vector256<float> lanes = Vector256<float>.Zero;
         Vector256<short> ones = Vector256<short>.One;
         sbyte* a = activation.Quants;
-        for (int start = 0; start < blocks; start += BlockScales.Run)
+        float* scales = activation.Scales;
+        for (int g = 0; g < groups; g++, weight += 272, a += 256, scales += 8)
         {
-            int run = Math.Min(BlockScales.Run, blocks - start);
-            BlockScales.Combine(weight, 34, activation.Scales + start, run, scales);
-            for (int b = 0; b < run; b++, weight += 34, a += 32)
-                accumulator = Vector256.FusedMultiplyAdd(BlockSums(weight, a, ones), Vector256.Create(scales[b]), accumulator);
+            byte* ahead = weight + BlockGroups.PrefetchDistance;
+            X86.Sse.Prefetch0(ahead);
+            X86.Sse.Prefetch0(ahead + 64);
+            X86.Sse.Prefetch0(ahead + 128);
+            X86.Sse.Prefetch0(ahead + 192);
+            X86.Sse.Prefetch0(ahead + 256);
+            // Per 128-bit half: (b0, b1, b2, b3) partial sums of blocks 0..3, lanes 0-3 then 4-7 of each block.
+            Vector256<int> first = X86.Avx2.HorizontalAdd(
+                X86.Avx2.HorizontalAdd(BlockSums(weight, a, ones), BlockSums(weight + 34, a + 32, ones)),
+                X86.Avx2.HorizontalAdd(BlockSums(weight + 68, a + 64, ones), BlockSums(weight + 102, a + 96, ones)));
+            Vector256<int> second = X86.Avx2.HorizontalAdd(
+                X86.Avx2.HorizontalAdd(BlockSums(weight + 136, a + 128, ones), BlockSums(weight + 170, a + 160, ones)),
+                X86.Avx2.HorizontalAdd(BlockSums(weight + 204, a + 192, ones), BlockSums(weight + 238, a + 224, ones)));
+            Vector256<int> totals = X86.Avx2.Permute2x128(first, second, 0x20) + X86.Avx2.Permute2x128(first, second, 0x31);
+            Vector256<float> combined = BlockGroups.HalvesToSingle(TScales.Read(weight, 34)) * Vector256.Load(scales);
+            lanes = Vector256.FusedMultiplyAdd(X86.Avx.ConvertToVector256Single(totals), combined, lanes);
         }
-        return Vector256.Sum(accumulator);
+        return lanes;
     }
 
-    /// <summary>The eight int32 lane sums of one block (pmaddubsw then pmaddwd), as floats.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    internal static Vector256<float> BlockSums(byte* weight, sbyte* a, Vector256<short> ones)
+    /// <summary>The eight int32 lane sums of one block (pmaddubsw then pmaddwd).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> BlockSums(byte* weight, sbyte* a, Vector256<short> ones)
     {
         Vector256<sbyte> w = Vector256.Load((sbyte*)weight + 2);
-        return Avx.ConvertToVector256Single(X86.Avx2.MultiplyAddAdjacent(
-            X86.Avx2.MultiplyAddAdjacent(X86.Avx2.Abs(w), X86.Avx2.Sign(Vector256.Load(a), w)), ones));
+        return X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(X86.Avx2.Abs(w), X86.Avx2.Sign(Vector256.Load(a), w)), ones);
     }
 }

@@ -22,14 +22,14 @@ internal static class KernelIsaInfo
         : KernelIsa.Scalar;
 
     /// <summary>
-    /// The level MatMul uses for weights of <paramref name="type"/> on this processor. Q8_0, Q4_0 and
-    /// Q4_K use the 256-bit kernels even where AVX-512 runs: on Zen 4 (512-bit instructions run as two
-    /// halves) they measured as fast or faster than the 512-bit ones, and they are the per-token
-    /// arithmetic of the four-token prefill kernels, so a token's logits do not depend on whether it
-    /// was decoded alone or in a batch. Q6_K keeps its 512-bit kernel, which measured 25% faster.
+    /// The level MatMul uses for weights of <paramref name="type"/> on this processor. Q4_K uses the
+    /// 256-bit kernel even where AVX-512 runs: on Zen 4 (512-bit instructions run as two halves) it
+    /// measured as fast as the 512-bit one, and it is the per-token arithmetic of the four-token prefill
+    /// kernel, so a token's logits do not depend on whether it was decoded alone or in a batch. Q8_0
+    /// and Q4_0 kernels give the same bits at every level (<see cref="BlockGroups"/>).
     /// </summary>
     public static KernelIsa BestFor(GgmlType type) =>
-        Best == KernelIsa.Avx512 && type is GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q4_K ? KernelIsa.Avx2 : Best;
+        Best == KernelIsa.Avx512 && type is GgmlType.Q4_K ? KernelIsa.Avx2 : Best;
 
     /// <summary>True when this processor can run kernels of <paramref name="isa"/>.</summary>
     public static bool IsSupported(KernelIsa isa) => isa <= Best;

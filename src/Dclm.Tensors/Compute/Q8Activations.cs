@@ -18,12 +18,23 @@ internal readonly unsafe struct Q8Row
     /// nibbles q into q - 8, laid out like the int32 lanes of a pmaddubsw+pmaddwd product.
     /// </summary>
     public readonly int* NibbleOffsets;
+    /// <summary>(columns/32) eight times the sum of each block's levels: the -8 offset of a whole Q4_0 block.</summary>
+    public readonly int* BlockOffsets;
+    /// <summary>
+    /// (columns/128, 2, 4, 16) the levels of each run of four blocks regrouped by half: the first 16 levels
+    /// of the four blocks, then their last 16, so one pmaddubsw multiplies the low nibbles of two or
+    /// four Q4_0 blocks (packed side by side as they are stored) and another their high nibbles.
+    /// Blocks past the last full run of four are not regrouped.
+    /// </summary>
+    public readonly sbyte* Halves;
 
-    public Q8Row(sbyte* quants, float* scales, int* nibbleOffsets)
+    public Q8Row(sbyte* quants, float* scales, int* nibbleOffsets, int* blockOffsets, sbyte* halves)
     {
         Quants = quants;
         Scales = scales;
         NibbleOffsets = nibbleOffsets;
+        BlockOffsets = blockOffsets;
+        Halves = halves;
     }
 }
 
@@ -31,11 +42,13 @@ internal readonly unsafe struct Q8Row
 internal static unsafe class Q8Activations
 {
     /// <summary>Bytes one row of <paramref name="columns"/> values takes, a multiple of 64.</summary>
-    public static nuint RowBytes(int columns)
-    {
-        nuint blocks = (nuint)(columns / 32);
-        return ((nuint)columns + blocks * 4 + blocks * 32 + 63) & ~(nuint)63;
-    }
+    public static nuint RowBytes(int columns) => (HalvesAt(columns) + (nuint)columns + 63) & ~(nuint)63;
+
+    /// <summary>
+    /// Where <see cref="Q8Row.Halves"/> starts: after the levels, scales, nibble offsets and block
+    /// offsets, 64-byte aligned so a run of four blocks is one cache line of each half.
+    /// </summary>
+    private static nuint HalvesAt(int columns) => ((nuint)columns + (nuint)(columns / 32) * 40 + 63) & ~(nuint)63;
 
     /// <summary>The row for <paramref name="token"/> inside a buffer of rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -43,7 +56,35 @@ internal static unsafe class Q8Activations
     {
         byte* start = buffer + RowBytes(columns) * (nuint)token;
         int blocks = columns / 32;
-        return new Q8Row((sbyte*)start, (float*)(start + columns), (int*)(start + columns + blocks * 4));
+        return new Q8Row((sbyte*)start, (float*)(start + columns), (int*)(start + columns + blocks * 4),
+            (int*)(start + columns + blocks * 36), (sbyte*)(start + HalvesAt(columns)));
+    }
+
+    /// <summary>
+    /// Fills the block offsets and the regrouped halves of <paramref name="row"/> from its levels
+    /// (the quantizers call it; tests that write levels by hand call it too).
+    /// </summary>
+    public static void Derive(Q8Row row, int columns)
+    {
+        int blocks = columns / 32;
+        for (int b = 0; b < blocks; b++)
+        {
+            sbyte* q = row.Quants + b * 32;
+            int sum = 0;
+            for (int j = 0; j < 32; j++) sum += q[j];
+            row.BlockOffsets[b] = 8 * sum;
+        }
+        for (int run = 0; run < blocks / 4; run++)
+            for (int k = 0; k < 4; k++)
+            {
+                sbyte* q = row.Quants + (run * 4 + k) * 32;
+                sbyte* target = row.Halves + run * 128 + k * 16;
+                for (int j = 0; j < 16; j++)
+                {
+                    target[j] = q[j];
+                    target[64 + j] = q[16 + j];
+                }
+            }
     }
 
     /// <summary>Quantizes <paramref name="columns"/> floats into <paramref name="row"/>, with SIMD when available.</summary>
@@ -71,6 +112,13 @@ internal static unsafe class Q8Activations
             q.Store(row.Quants + b * 32);
             Vector256<int> fours = X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(Vector256<byte>.One, q), Vector256<short>.One);
             (fours << 3).Store(row.NibbleOffsets + b * 8);
+            row.BlockOffsets[b] = Vector256.Sum(fours) << 3;
+            sbyte* halves = row.Halves + b / 4 * 128 + b % 4 * 16;
+            if (b < columns / 128 * 4)
+            {
+                q.GetLower().Store(halves);
+                q.GetUpper().Store(halves + 64);
+            }
         }
     }
 
@@ -109,6 +157,7 @@ internal static unsafe class Q8Activations
             for (int lane = 0; lane < 8; lane++)
                 offsets[lane] = 8 * (q[4 * lane] + q[4 * lane + 1] + q[4 * lane + 2] + q[4 * lane + 3]);
         }
+        Derive(row, columns);
     }
 }
 
