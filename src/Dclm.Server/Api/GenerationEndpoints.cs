@@ -21,20 +21,21 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
         var (text, tokens) = RequestValidator.Prompt(dto.Prompt);
         int[] prompt = tokens ?? host.EncodeText(text!);
         int maxTokens = RequestValidator.MaxTokens(dto.MaxTokens, prompt.Length, engine.ContextLength, DefaultCompletionTokens);
-        var request = Create(engine, prompt, RequestValidator.Sampling(dto, maxTokens), null);
+        int count = RequestValidator.Choices(dto);
+        var sampling = RequestValidator.Sampling(dto, maxTokens);
+        var requests = Enumerable.Range(0, count).Select(i => Create(engine, prompt, WithChoiceSeed(sampling, i), null)).ToArray();
         string id = "cmpl-" + Guid.NewGuid().ToString("N");
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         string echo = dto.Echo ? text ?? host.Tokenizer!.Decode(prompt) : "";
-        var stream = Submit(engine, request, context);
-        var timer = metrics.StartTokens(arrival);
+        using var choices = ChoiceSet.Submit(engine, i => requests[i], count, context.RequestAborted);
 
         if (!dto.Stream)
         {
-            var result = await Collect(stream, timer, context.RequestAborted);
+            var results = await CollectAll(choices, arrival, context.RequestAborted);
             var response = new CompletionResponseDto
             {
-                Id = id, Created = created, Model = host.ModelId, Usage = Usage(result.Usage),
-                Choices = [new CompletionChoiceDto { Text = echo + result.Text, FinishReason = Reason(result.FinishReason) }],
+                Id = id, Created = created, Model = host.ModelId, Usage = Usage(ChoiceSet.Combine(results.Select(r => r.Usage).ToList())),
+                Choices = results.Select((r, i) => new CompletionChoiceDto { Index = i, Text = echo + r.Text, FinishReason = Reason(r.FinishReason) }).ToList(),
             };
             await Results.Json(response, ApiJsonContext.Default.CompletionResponseDto).ExecuteAsync(context);
             return;
@@ -42,27 +43,31 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
 
         var sse = new SseWriter(context.Response);
         sse.Start();
-        CompletionResponseDto Chunk(string piece, string? finish) => new()
+        CompletionResponseDto Chunk(int choice, string piece, string? finish) => new()
         {
             Id = id, Created = created, Model = host.ModelId,
-            Choices = [new CompletionChoiceDto { Text = piece, FinishReason = finish }],
+            Choices = [new CompletionChoiceDto { Index = choice, Text = piece, FinishReason = finish }],
         };
-        if (echo.Length > 0) await sse.WriteAsync(Chunk(echo, null), ApiJsonContext.Default.CompletionResponseDto, context.RequestAborted);
-        await foreach (var update in stream.WithCancellation(context.RequestAborted))
+        if (echo.Length > 0)
+            for (int i = 0; i < count; i++) await sse.WriteAsync(Chunk(i, echo, null), ApiJsonContext.Default.CompletionResponseDto, context.RequestAborted);
+        var timers = Enumerable.Range(0, count).Select(_ => metrics.StartTokens(arrival)).ToArray();
+        var usages = new List<GenerationUsage>();
+        await foreach (var (choice, update) in choices.MergeAsync(context.RequestAborted))
         {
-            if (update.TokenId >= 0) timer.Token();
+            if (update.TokenId >= 0) timers[choice].Token();
             if (update.Usage is { } usage)
             {
                 metrics.CountUsage(usage);
-                await sse.WriteAsync(Chunk(update.Text, Reason(update.FinishReason)), ApiJsonContext.Default.CompletionResponseDto, context.RequestAborted);
-                if (dto.StreamOptions?.IncludeUsage == true)
-                    await sse.WriteAsync(new CompletionResponseDto { Id = id, Created = created, Model = host.ModelId, Usage = Usage(usage) }, ApiJsonContext.Default.CompletionResponseDto, context.RequestAborted);
+                usages.Add(usage);
+                await sse.WriteAsync(Chunk(choice, update.Text, Reason(update.FinishReason)), ApiJsonContext.Default.CompletionResponseDto, context.RequestAborted);
             }
             else if (update.Text.Length > 0)
             {
-                await sse.WriteAsync(Chunk(update.Text, null), ApiJsonContext.Default.CompletionResponseDto, context.RequestAborted);
+                await sse.WriteAsync(Chunk(choice, update.Text, null), ApiJsonContext.Default.CompletionResponseDto, context.RequestAborted);
             }
         }
+        if (dto.StreamOptions?.IncludeUsage == true)
+            await sse.WriteAsync(new CompletionResponseDto { Id = id, Created = created, Model = host.ModelId, Usage = Usage(ChoiceSet.Combine(usages)) }, ApiJsonContext.Default.CompletionResponseDto, context.RequestAborted);
         await sse.DoneAsync(context.RequestAborted);
     }
 
@@ -76,21 +81,24 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
         var (prompt, stopTokens) = host.EncodeChat(messages);
         string field = dto.MaxCompletionTokens is null ? "max_tokens" : "max_completion_tokens";
         int maxTokens = RequestValidator.MaxTokens(dto.MaxCompletionTokens ?? dto.MaxTokens, prompt.Length, engine.ContextLength, int.MaxValue, field);
+        int count = RequestValidator.Choices(dto);
         var sampling = RequestValidator.Sampling(dto, maxTokens);
         sampling = sampling with { StopStrings = [.. sampling.StopStrings, .. host.Template.StopStrings] };
-        var request = Create(engine, prompt, sampling, stopTokens);
+        var requests = Enumerable.Range(0, count).Select(i => Create(engine, prompt, WithChoiceSeed(sampling, i), stopTokens)).ToArray();
         string id = "chatcmpl-" + Guid.NewGuid().ToString("N");
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        var stream = Submit(engine, request, context);
-        var timer = metrics.StartTokens(arrival);
+        using var choices = ChoiceSet.Submit(engine, i => requests[i], count, context.RequestAborted);
 
         if (!dto.Stream)
         {
-            var result = await Collect(stream, timer, context.RequestAborted);
+            var results = await CollectAll(choices, arrival, context.RequestAborted);
             var response = new ChatResponseDto
             {
-                Id = id, Created = created, Model = host.ModelId, Usage = Usage(result.Usage),
-                Choices = [new ChatChoiceDto { Message = new ChatMessageOutDto { Role = "assistant", Content = result.Text }, FinishReason = Reason(result.FinishReason) }],
+                Id = id, Created = created, Model = host.ModelId, Usage = Usage(ChoiceSet.Combine(results.Select(r => r.Usage).ToList())),
+                Choices = results.Select((r, i) => new ChatChoiceDto
+                {
+                    Index = i, Message = new ChatMessageOutDto { Role = "assistant", Content = r.Text }, FinishReason = Reason(r.FinishReason),
+                }).ToList(),
             };
             await Results.Json(response, ApiJsonContext.Default.ChatResponseDto).ExecuteAsync(context);
             return;
@@ -98,36 +106,40 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
 
         var sse = new SseWriter(context.Response);
         sse.Start();
-        ChatResponseDto Chunk(ChatMessageOutDto delta, string? finish) => new()
+        ChatResponseDto Chunk(int choice, ChatMessageOutDto delta, string? finish) => new()
         {
             Id = id, Object = "chat.completion.chunk", Created = created, Model = host.ModelId,
-            Choices = [new ChatChoiceDto { Delta = delta, FinishReason = finish }],
+            Choices = [new ChatChoiceDto { Index = choice, Delta = delta, FinishReason = finish }],
         };
-        await sse.WriteAsync(Chunk(new ChatMessageOutDto { Role = "assistant", Content = "" }, null), ApiJsonContext.Default.ChatResponseDto, context.RequestAborted);
-        await foreach (var update in stream.WithCancellation(context.RequestAborted))
+        for (int i = 0; i < count; i++)
+            await sse.WriteAsync(Chunk(i, new ChatMessageOutDto { Role = "assistant", Content = "" }, null), ApiJsonContext.Default.ChatResponseDto, context.RequestAborted);
+        var timers = Enumerable.Range(0, count).Select(_ => metrics.StartTokens(arrival)).ToArray();
+        var usages = new List<GenerationUsage>();
+        await foreach (var (choice, update) in choices.MergeAsync(context.RequestAborted))
         {
-            if (update.TokenId >= 0) timer.Token();
+            if (update.TokenId >= 0) timers[choice].Token();
             if (update.Text.Length > 0)
-                await sse.WriteAsync(Chunk(new ChatMessageOutDto { Content = update.Text }, null), ApiJsonContext.Default.ChatResponseDto, context.RequestAborted);
+                await sse.WriteAsync(Chunk(choice, new ChatMessageOutDto { Content = update.Text }, null), ApiJsonContext.Default.ChatResponseDto, context.RequestAborted);
             if (update.Usage is not { } usage) continue;
             metrics.CountUsage(usage);
-            await sse.WriteAsync(Chunk(new ChatMessageOutDto(), Reason(update.FinishReason)), ApiJsonContext.Default.ChatResponseDto, context.RequestAborted);
-            if (dto.StreamOptions?.IncludeUsage == true)
-                await sse.WriteAsync(new ChatResponseDto { Id = id, Object = "chat.completion.chunk", Created = created, Model = host.ModelId, Usage = Usage(usage) }, ApiJsonContext.Default.ChatResponseDto, context.RequestAborted);
+            usages.Add(usage);
+            await sse.WriteAsync(Chunk(choice, new ChatMessageOutDto(), Reason(update.FinishReason)), ApiJsonContext.Default.ChatResponseDto, context.RequestAborted);
         }
+        if (dto.StreamOptions?.IncludeUsage == true)
+            await sse.WriteAsync(new ChatResponseDto { Id = id, Object = "chat.completion.chunk", Created = created, Model = host.ModelId, Usage = Usage(ChoiceSet.Combine(usages)) }, ApiJsonContext.Default.ChatResponseDto, context.RequestAborted);
         await sse.DoneAsync(context.RequestAborted);
     }
+
+    /// <summary>Choice i draws with seed + i, so n choices differ and each is reproducible alone with its seed.</summary>
+    private static SamplingOptions WithChoiceSeed(SamplingOptions sampling, int choice) => sampling with { Seed = unchecked(sampling.Seed + (ulong)choice) };
+
+    private Task<GenerationResult[]> CollectAll(ChoiceSet choices, long arrival, CancellationToken cancellation) =>
+        Task.WhenAll(choices.Streams.Select(stream => Collect(stream, metrics.StartTokens(arrival), cancellation)));
 
     private static GenerationRequest Create(InferenceEngine engine, int[] prompt, SamplingOptions sampling, int[]? stopTokens)
     {
         try { return engine.CreateRequest(prompt, sampling, stopTokens); }
         catch (RequestValidationException e) { throw ApiException.BadRequest(e.Message, e.Field); }
-    }
-
-    private static GenerationStream Submit(InferenceEngine engine, GenerationRequest request, HttpContext context)
-    {
-        try { return engine.Submit(request, context.RequestAborted); }
-        catch (EngineBusyException e) { throw new ApiException(StatusCodes.Status429TooManyRequests, $"the server is busy: {e.Message}; retry later", code: "queue_full"); }
     }
 
     private async Task<GenerationResult> Collect(GenerationStream stream, ServerMetrics.TokenTimer timer, CancellationToken cancellation)

@@ -11,10 +11,20 @@ internal static class RequestValidator
     public const int MaxStopLength = 256;
     public const int MaxMessages = 1024;
 
+    /// <summary>Most choices (OpenAI's n) one request may ask for; each is a sequence of its own.</summary>
+    public const int MaxChoices = 16;
+
+    /// <summary>How many choices the request wants: n, 1 by default.</summary>
+    public static int Choices(SamplingDto dto)
+    {
+        int n = dto.N ?? 1;
+        if (n is < 1 or > MaxChoices) throw ApiException.BadRequest($"n = {n} must be in [1, {MaxChoices}]", "n");
+        return n;
+    }
+
     /// <summary>Sampling options from the shared fields; <paramref name="maxTokens"/> is the already-chosen token budget.</summary>
     public static SamplingOptions Sampling(SamplingDto dto, int maxTokens)
     {
-        if (dto.N is not null and not 1) throw ApiException.BadRequest($"n = {dto.N} is not supported; only one choice per request (n = 1)", "n");
         if (dto.Logprobs.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null or JsonValueKind.False))
             throw ApiException.BadRequest("logprobs are not supported", "logprobs");
         float temperature = Range(dto.Temperature, 1f, 0f, 2f, "temperature");
