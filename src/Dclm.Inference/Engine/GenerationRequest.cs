@@ -6,11 +6,12 @@ namespace Dclm.Inference.Engine;
 /// </summary>
 public sealed class GenerationRequest
 {
-    internal GenerationRequest(int[] prompt, SamplingOptions sampling, int[] stopTokenIds)
+    internal GenerationRequest(int[] prompt, SamplingOptions sampling, int[] stopTokenIds, int topLogprobs = -1)
     {
         Prompt = prompt;
         Sampling = sampling;
         StopTokenIds = stopTokenIds;
+        TopLogprobs = topLogprobs;
     }
 
     /// <summary>Prompt token ids.</summary>
@@ -19,4 +20,6 @@ public sealed class GenerationRequest
     public SamplingOptions Sampling { get; }
     /// <summary>Tokens that end generation like end-of-sequence does (a chat template's end-of-turn token), not shown.</summary>
     public IReadOnlyList<int> StopTokenIds { get; }
+    /// <summary>−1: no log-probabilities; 0 or more: each generated token's, with that many alternatives.</summary>
+    public int TopLogprobs { get; }
 }

@@ -8,7 +8,8 @@ namespace Dclm.Inference.Engine;
 /// <param name="TokenIds">Generated token ids (including any whose text a stop string hid).</param>
 /// <param name="FinishReason">Why generation ended.</param>
 /// <param name="Usage">Token counts.</param>
-public sealed record GenerationResult(string Text, IReadOnlyList<int> TokenIds, FinishReason FinishReason, GenerationUsage Usage);
+/// <param name="Logprobs">Per generated token, when the request asked for log-probabilities; else empty.</param>
+public sealed record GenerationResult(string Text, IReadOnlyList<int> TokenIds, FinishReason FinishReason, GenerationUsage Usage, IReadOnlyList<TokenLogprobs> Logprobs);
 
 /// <summary>
 /// The updates of one submitted request, read once, in order; the last one carries the finish reason
@@ -36,11 +37,13 @@ public sealed class GenerationStream : IAsyncEnumerable<GenerationUpdate>
     {
         var text = new StringBuilder();
         var tokens = new List<int>();
+        var logprobs = new List<TokenLogprobs>();
         await foreach (var update in this.WithCancellation(cancellationToken))
         {
             text.Append(update.Text);
             if (update.TokenId >= 0) tokens.Add(update.TokenId);
-            if (update.Usage is not null) return new GenerationResult(text.ToString(), tokens, update.FinishReason, update.Usage);
+            if (update.Logprobs is { } logprob) logprobs.Add(logprob);
+            if (update.Usage is not null) return new GenerationResult(text.ToString(), tokens, update.FinishReason, update.Usage, logprobs);
         }
         throw new InvalidOperationException("the generation ended without a final update");
     }

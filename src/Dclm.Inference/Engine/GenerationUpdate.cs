@@ -18,4 +18,5 @@ public sealed record GenerationUsage(int PromptTokens, int CompletionTokens, int
 /// <param name="Text">Newly visible text.</param>
 /// <param name="FinishReason">None until the final update.</param>
 /// <param name="Usage">Set on the final update.</param>
-public sealed record GenerationUpdate(int TokenId, string Text, FinishReason FinishReason, GenerationUsage? Usage);
+/// <param name="Logprobs">The token's log-probability and alternatives, when the request asked for them.</param>
+public sealed record GenerationUpdate(int TokenId, string Text, FinishReason FinishReason, GenerationUsage? Usage, TokenLogprobs? Logprobs = null);

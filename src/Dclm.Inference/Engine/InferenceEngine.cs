@@ -27,6 +27,7 @@ public sealed class InferenceEngine : IDisposable
     private readonly ManualResetEventSlim _wake = new(false);
     private readonly Thread _thread;
     private readonly float[] _logits;
+    private readonly float[] _logprobScratch;
     private readonly ThroughputWindow _throughput = new(TimeSpan.FromSeconds(5));
     private volatile bool _stopping;
     private long _nextId, _queued, _hits, _prefill, _generated, _preemptions, _steps;
@@ -45,6 +46,7 @@ public sealed class InferenceEngine : IDisposable
         _prefix = new PrefixCache(Options.PrefixCacheEntries);
         _freeSlots = new Stack<int>(Enumerable.Range(0, slots).Reverse());
         _logits = new float[Options.MaxRunningSequences * model.Config.VocabularySize];
+        _logprobScratch = new float[model.Config.VocabularySize];
         _statistics = new EngineStatistics { TotalBlocks = _cache.BlockCount };
         _thread = new Thread(Loop) { IsBackground = true, Name = "dclm-engine" };
         _thread.Start();
@@ -63,8 +65,10 @@ public sealed class InferenceEngine : IDisposable
     /// Checks a prompt and its sampling options against the engine's limits and returns the trusted
     /// request; throws <see cref="RequestValidationException"/> naming the field at fault.
     /// </summary>
-    public GenerationRequest CreateRequest(IReadOnlyList<int> prompt, SamplingOptions sampling, IReadOnlyList<int>? stopTokenIds = null)
+    public GenerationRequest CreateRequest(IReadOnlyList<int> prompt, SamplingOptions sampling, IReadOnlyList<int>? stopTokenIds = null, int topLogprobs = -1)
     {
+        if (topLogprobs < -1 || topLogprobs > TokenLogprobs.MaxTop)
+            throw new RequestValidationException("top_logprobs", $"top_logprobs {topLogprobs} must be in [0, {TokenLogprobs.MaxTop}]");
         if (prompt.Count == 0) throw new RequestValidationException("prompt", "the prompt must hold at least one token");
         foreach (int id in prompt)
             if ((uint)id >= (uint)_model.Config.VocabularySize)
@@ -73,7 +77,7 @@ public sealed class InferenceEngine : IDisposable
         catch (ArgumentOutOfRangeException e) { throw new RequestValidationException("sampling", e.ParamName ?? e.Message); }
         if ((long)prompt.Count + sampling.MaxTokens > ContextLength)
             throw new RequestValidationException("max_tokens", $"the prompt's {prompt.Count} tokens plus max_tokens {sampling.MaxTokens} exceed the context of {ContextLength} tokens");
-        return new GenerationRequest(prompt.ToArray(), sampling, stopTokenIds?.ToArray() ?? []);
+        return new GenerationRequest(prompt.ToArray(), sampling, stopTokenIds?.ToArray() ?? [], topLogprobs);
     }
 
     /// <summary>
@@ -221,6 +225,7 @@ public sealed class InferenceEngine : IDisposable
     {
         var options = sequence.Request.Sampling;
         int next = sequence.Sampler.Sample(logits, CollectionsMarshal.AsSpan(sequence.Tokens));
+        var logprobs = sequence.Request.TopLogprobs >= 0 ? TokenLogprobs.Compute(logits, next, sequence.Request.TopLogprobs, _logprobScratch) : null;
         if ((options.StopAtEndOfSequence && next == _tokenizer?.EndOfSequenceId) || sequence.Request.StopTokenIds.Contains(next))
         {
             Finish(sequence, FinishReason.Stop);
@@ -228,7 +233,7 @@ public sealed class InferenceEngine : IDisposable
         }
         sequence.Tokens.Add(next);
         string text = sequence.Decoder is null ? "" : sequence.Stops.Push(sequence.Decoder.Append(next));
-        sequence.Output.Writer.TryWrite(new GenerationUpdate(next, text, FinishReason.None, null));
+        sequence.Output.Writer.TryWrite(new GenerationUpdate(next, text, FinishReason.None, null, logprobs));
         if (sequence.Stops.Stopped) Finish(sequence, FinishReason.Stop);
         else if (sequence.Generated >= options.MaxTokens) Finish(sequence, FinishReason.Length);
     }

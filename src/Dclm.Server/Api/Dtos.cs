@@ -50,6 +50,7 @@ internal sealed class ChatRequestDto : SamplingDto
 {
     public List<ChatMessageDto>? Messages { get; set; }
     public int? MaxCompletionTokens { get; set; }
+    public int? TopLogprobs { get; set; }
 }
 
 internal sealed class TokenizeRequestDto
@@ -83,8 +84,17 @@ internal sealed class CompletionChoiceDto
 {
     public int Index { get; set; }
     public string Text { get; set; } = "";
-    [JsonIgnore(Condition = JsonIgnoreCondition.Never)] public string? Logprobs { get; set; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)] public CompletionLogprobsDto? Logprobs { get; set; }
     [JsonIgnore(Condition = JsonIgnoreCondition.Never)] public string? FinishReason { get; set; }
+}
+
+/// <summary>The legacy completions shape: parallel lists, one entry per generated token.</summary>
+internal sealed class CompletionLogprobsDto
+{
+    public List<string> Tokens { get; set; } = [];
+    public List<float> TokenLogprobs { get; set; } = [];
+    public List<Dictionary<string, float>> TopLogprobs { get; set; } = [];
+    public List<int> TextOffset { get; set; } = [];
 }
 
 internal sealed class CompletionResponseDto
@@ -108,8 +118,21 @@ internal sealed class ChatChoiceDto
     public int Index { get; set; }
     public ChatMessageOutDto? Message { get; set; }
     public ChatMessageOutDto? Delta { get; set; }
-    [JsonIgnore(Condition = JsonIgnoreCondition.Never)] public string? Logprobs { get; set; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)] public ChatLogprobsDto? Logprobs { get; set; }
     [JsonIgnore(Condition = JsonIgnoreCondition.Never)] public string? FinishReason { get; set; }
+}
+
+internal sealed class ChatLogprobsDto
+{
+    public List<ChatTokenLogprobDto> Content { get; set; } = [];
+}
+
+internal sealed class ChatTokenLogprobDto
+{
+    public string Token { get; set; } = "";
+    public float Logprob { get; set; }
+    public List<int> Bytes { get; set; } = [];
+    public List<ChatTokenLogprobDto>? TopLogprobs { get; set; }
 }
 
 internal sealed class ChatResponseDto

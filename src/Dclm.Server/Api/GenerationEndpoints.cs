@@ -22,8 +22,10 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
         int[] prompt = tokens ?? host.EncodeText(text!);
         int maxTokens = RequestValidator.MaxTokens(dto.MaxTokens, prompt.Length, engine.ContextLength, DefaultCompletionTokens);
         int count = RequestValidator.Choices(dto);
+        int topLogprobs = RequestValidator.CompletionLogprobs(dto);
         var sampling = RequestValidator.Sampling(dto, maxTokens);
-        var requests = Enumerable.Range(0, count).Select(i => Create(engine, prompt, WithChoiceSeed(sampling, i), null)).ToArray();
+        var requests = Enumerable.Range(0, count).Select(i => Create(engine, prompt, WithChoiceSeed(sampling, i), null, topLogprobs)).ToArray();
+        var formatter = new LogprobsFormatter(host.Tokenizer!);
         string id = "cmpl-" + Guid.NewGuid().ToString("N");
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         string echo = dto.Echo ? text ?? host.Tokenizer!.Decode(prompt) : "";
@@ -35,7 +37,12 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
             var response = new CompletionResponseDto
             {
                 Id = id, Created = created, Model = host.ModelId, Usage = Usage(ChoiceSet.Combine(results.Select(r => r.Usage).ToList())),
-                Choices = results.Select((r, i) => new CompletionChoiceDto { Index = i, Text = echo + r.Text, FinishReason = Reason(r.FinishReason) }).ToList(),
+                Choices = results.Select((r, i) =>
+                {
+                    int offset = echo.Length;
+                    var logprobs = topLogprobs >= 0 ? formatter.Completion(r.TokenIds, r.Logprobs, ref offset) : null;
+                    return new CompletionChoiceDto { Index = i, Text = echo + r.Text, Logprobs = logprobs, FinishReason = Reason(r.FinishReason) };
+                }).ToList(),
             };
             await Results.Json(response, ApiJsonContext.Default.CompletionResponseDto).ExecuteAsync(context);
             return;
@@ -43,11 +50,17 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
 
         var sse = new SseWriter(context.Response);
         sse.Start();
-        CompletionResponseDto Chunk(int choice, string piece, string? finish) => new()
+        var offsets = new int[count];
+        CompletionResponseDto Chunk(int choice, string piece, string? finish, GenerationUpdate? token = null)
         {
-            Id = id, Created = created, Model = host.ModelId,
-            Choices = [new CompletionChoiceDto { Index = choice, Text = piece, FinishReason = finish }],
-        };
+            CompletionLogprobsDto? logprobs = null;
+            if (token is { Logprobs: { } entry }) logprobs = formatter.Completion([token.TokenId], [entry], ref offsets[choice]);
+            return new()
+            {
+                Id = id, Created = created, Model = host.ModelId,
+                Choices = [new CompletionChoiceDto { Index = choice, Text = piece, Logprobs = logprobs, FinishReason = finish }],
+            };
+        }
         if (echo.Length > 0)
             for (int i = 0; i < count; i++) await sse.WriteAsync(Chunk(i, echo, null), ApiJsonContext.Default.CompletionResponseDto, context.RequestAborted);
         var timers = Enumerable.Range(0, count).Select(_ => metrics.StartTokens(arrival)).ToArray();
@@ -61,9 +74,9 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
                 usages.Add(usage);
                 await sse.WriteAsync(Chunk(choice, update.Text, Reason(update.FinishReason)), ApiJsonContext.Default.CompletionResponseDto, context.RequestAborted);
             }
-            else if (update.Text.Length > 0)
+            else if (update.Text.Length > 0 || update.Logprobs is not null)
             {
-                await sse.WriteAsync(Chunk(choice, update.Text, null), ApiJsonContext.Default.CompletionResponseDto, context.RequestAborted);
+                await sse.WriteAsync(Chunk(choice, update.Text, null, update), ApiJsonContext.Default.CompletionResponseDto, context.RequestAborted);
             }
         }
         if (dto.StreamOptions?.IncludeUsage == true)
@@ -82,9 +95,11 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
         string field = dto.MaxCompletionTokens is null ? "max_tokens" : "max_completion_tokens";
         int maxTokens = RequestValidator.MaxTokens(dto.MaxCompletionTokens ?? dto.MaxTokens, prompt.Length, engine.ContextLength, int.MaxValue, field);
         int count = RequestValidator.Choices(dto);
+        int topLogprobs = RequestValidator.ChatLogprobs(dto);
         var sampling = RequestValidator.Sampling(dto, maxTokens);
         sampling = sampling with { StopStrings = [.. sampling.StopStrings, .. host.Template.StopStrings] };
-        var requests = Enumerable.Range(0, count).Select(i => Create(engine, prompt, WithChoiceSeed(sampling, i), stopTokens)).ToArray();
+        var requests = Enumerable.Range(0, count).Select(i => Create(engine, prompt, WithChoiceSeed(sampling, i), stopTokens, topLogprobs)).ToArray();
+        var formatter = new LogprobsFormatter(host.Tokenizer!);
         string id = "chatcmpl-" + Guid.NewGuid().ToString("N");
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         using var choices = ChoiceSet.Submit(engine, i => requests[i], count, context.RequestAborted);
@@ -98,6 +113,7 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
                 Choices = results.Select((r, i) => new ChatChoiceDto
                 {
                     Index = i, Message = new ChatMessageOutDto { Role = "assistant", Content = r.Text }, FinishReason = Reason(r.FinishReason),
+                    Logprobs = topLogprobs >= 0 ? formatter.Chat(r.TokenIds, r.Logprobs) : null,
                 }).ToList(),
             };
             await Results.Json(response, ApiJsonContext.Default.ChatResponseDto).ExecuteAsync(context);
@@ -106,10 +122,14 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
 
         var sse = new SseWriter(context.Response);
         sse.Start();
-        ChatResponseDto Chunk(int choice, ChatMessageOutDto delta, string? finish) => new()
+        ChatResponseDto Chunk(int choice, ChatMessageOutDto delta, string? finish, GenerationUpdate? token = null) => new()
         {
             Id = id, Object = "chat.completion.chunk", Created = created, Model = host.ModelId,
-            Choices = [new ChatChoiceDto { Index = choice, Delta = delta, FinishReason = finish }],
+            Choices = [new ChatChoiceDto
+            {
+                Index = choice, Delta = delta, FinishReason = finish,
+                Logprobs = token is { Logprobs: { } entry } ? formatter.Chat([token.TokenId], [entry]) : null,
+            }],
         };
         for (int i = 0; i < count; i++)
             await sse.WriteAsync(Chunk(i, new ChatMessageOutDto { Role = "assistant", Content = "" }, null), ApiJsonContext.Default.ChatResponseDto, context.RequestAborted);
@@ -118,8 +138,8 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
         await foreach (var (choice, update) in choices.MergeAsync(context.RequestAborted))
         {
             if (update.TokenId >= 0) timers[choice].Token();
-            if (update.Text.Length > 0)
-                await sse.WriteAsync(Chunk(choice, new ChatMessageOutDto { Content = update.Text }, null), ApiJsonContext.Default.ChatResponseDto, context.RequestAborted);
+            if (update.Text.Length > 0 || update.Logprobs is not null)
+                await sse.WriteAsync(Chunk(choice, new ChatMessageOutDto { Content = update.Text }, null, update), ApiJsonContext.Default.ChatResponseDto, context.RequestAborted);
             if (update.Usage is not { } usage) continue;
             metrics.CountUsage(usage);
             usages.Add(usage);
@@ -136,9 +156,9 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
     private Task<GenerationResult[]> CollectAll(ChoiceSet choices, long arrival, CancellationToken cancellation) =>
         Task.WhenAll(choices.Streams.Select(stream => Collect(stream, metrics.StartTokens(arrival), cancellation)));
 
-    private static GenerationRequest Create(InferenceEngine engine, int[] prompt, SamplingOptions sampling, int[]? stopTokens)
+    private static GenerationRequest Create(InferenceEngine engine, int[] prompt, SamplingOptions sampling, int[]? stopTokens, int topLogprobs)
     {
-        try { return engine.CreateRequest(prompt, sampling, stopTokens); }
+        try { return engine.CreateRequest(prompt, sampling, stopTokens, topLogprobs); }
         catch (RequestValidationException e) { throw ApiException.BadRequest(e.Message, e.Field); }
     }
 
@@ -146,14 +166,16 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
     {
         var text = new System.Text.StringBuilder();
         var tokens = new List<int>();
+        var logprobs = new List<TokenLogprobs>();
         await foreach (var update in stream.WithCancellation(cancellation))
         {
             if (update.TokenId >= 0) { timer.Token(); tokens.Add(update.TokenId); }
+            if (update.Logprobs is { } entry) logprobs.Add(entry);
             text.Append(update.Text);
             if (update.Usage is { } usage)
             {
                 metrics.CountUsage(usage);
-                return new GenerationResult(text.ToString(), tokens, update.FinishReason, usage);
+                return new GenerationResult(text.ToString(), tokens, update.FinishReason, usage, logprobs);
             }
         }
         throw new InvalidOperationException("the generation ended without a final update");

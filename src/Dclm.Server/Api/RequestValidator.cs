@@ -14,6 +14,38 @@ internal static class RequestValidator
     /// <summary>Most choices (OpenAI's n) one request may ask for; each is a sequence of its own.</summary>
     public const int MaxChoices = 16;
 
+    /// <summary>Most alternatives per token of the legacy completions API's logprobs.</summary>
+    public const int MaxCompletionLogprobs = 5;
+
+    /// <summary>Completions' logprobs: an integer in [0, 5] (alternatives per token), or −1 when absent.</summary>
+    public static int CompletionLogprobs(CompletionRequestDto dto)
+    {
+        if (dto.Logprobs.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null) return -1;
+        if (dto.Logprobs.ValueKind != JsonValueKind.Number || !dto.Logprobs.TryGetInt32(out int top) || top is < 0 or > MaxCompletionLogprobs)
+            throw ApiException.BadRequest($"logprobs must be an integer in [0, {MaxCompletionLogprobs}]", "logprobs");
+        if (dto.Echo) throw ApiException.BadRequest("logprobs of the echoed prompt are not supported; use echo or logprobs, not both", "echo");
+        return top;
+    }
+
+    /// <summary>Chat's logprobs (a boolean) and top_logprobs ([0, 20], only with logprobs): alternatives per token, or −1 when off.</summary>
+    public static int ChatLogprobs(ChatRequestDto dto)
+    {
+        bool on = dto.Logprobs.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False or JsonValueKind.Undefined or JsonValueKind.Null => false,
+            _ => throw ApiException.BadRequest("logprobs must be true or false", "logprobs"),
+        };
+        if (!on)
+        {
+            if (dto.TopLogprobs is not null) throw ApiException.BadRequest("top_logprobs needs logprobs: true", "top_logprobs");
+            return -1;
+        }
+        int top = dto.TopLogprobs ?? 0;
+        if (top is < 0 or > TokenLogprobs.MaxTop) throw ApiException.BadRequest($"top_logprobs = {top} must be in [0, {TokenLogprobs.MaxTop}]", "top_logprobs");
+        return top;
+    }
+
     /// <summary>How many choices the request wants: n, 1 by default.</summary>
     public static int Choices(SamplingDto dto)
     {
@@ -25,8 +57,6 @@ internal static class RequestValidator
     /// <summary>Sampling options from the shared fields; <paramref name="maxTokens"/> is the already-chosen token budget.</summary>
     public static SamplingOptions Sampling(SamplingDto dto, int maxTokens)
     {
-        if (dto.Logprobs.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null or JsonValueKind.False))
-            throw ApiException.BadRequest("logprobs are not supported", "logprobs");
         float temperature = Range(dto.Temperature, 1f, 0f, 2f, "temperature");
         float topP = Range(dto.TopP, 1f, 0f, 1f, "top_p");
         if (topP <= 0) throw ApiException.BadRequest("top_p must be greater than 0", "top_p");

@@ -1,0 +1,86 @@
+using System.Text.Json;
+using Dclm.Checkpoints;
+using Dclm.Models;
+
+namespace Dclm.Server.Tests;
+
+[Collection("server")]
+public sealed class LogprobsTests(ServerFixture fixture)
+{
+    [Fact]
+    public async Task CompletionLogprobsAreTheModelsLogSoftmaxOfEachGeneratedToken()
+    {
+        var (status, body) = await fixture.PostAsync("/v1/completions", """{"prompt": [5, 17, 99], "max_tokens": 6, "temperature": 0, "logprobs": 3}""");
+        Assert.Equal(200, status);
+        var logprobs = body.GetProperty("choices")[0].GetProperty("logprobs");
+        int generated = body.GetProperty("usage").GetProperty("completion_tokens").GetInt32();
+        var tokenLogprobs = logprobs.GetProperty("token_logprobs").EnumerateArray().Select(e => e.GetSingle()).ToArray();
+        Assert.Equal(generated, tokenLogprobs.Length);
+        Assert.Equal(generated, logprobs.GetProperty("tokens").GetArrayLength());
+
+        // Independent check: run the model over prompt + generated ids and take log-softmax in double.
+        using var loaded = ModelLoader.Load(TinyModel.Path);
+        var model = loaded.Model;
+        int vocabulary = model.Config.VocabularySize;
+        // Greedy ids of the same request, from the engine alone.
+        var engine = fixture.Server.Host.Engine!;
+        var result = await engine.Submit(engine.CreateRequest([5, 17, 99], Dclm.Inference.SamplingOptions.Greedy with { MaxTokens = 6 })).CollectAsync();
+        int[] sequence = [5, 17, 99, .. result.TokenIds];
+        var cache = model.CreateCache();
+        var logits = new float[sequence.Length * vocabulary];
+        model.Forward(ForwardBatch.Sequence(sequence, 0, allLogits: true), cache, logits);
+        for (int i = 0; i < generated; i++)
+        {
+            var row = logits.AsSpan((2 + i) * vocabulary, vocabulary).ToArray();
+            double max = row.Max();
+            double log = max + Math.Log(row.Sum(l => Math.Exp(l - max)));
+            Assert.Equal(row[sequence[3 + i]] - log, tokenLogprobs[i], 1e-3);
+            // Greedy: the chosen token is the best alternative, and the alternatives are sorted.
+            var top = logprobs.GetProperty("top_logprobs")[i].EnumerateObject().Select(p => p.Value.GetSingle()).ToArray();
+            Assert.Equal(3, top.Length);
+            Assert.Equal(top.Max(), tokenLogprobs[i], 1e-5);
+            Assert.True(top.Sum(v => Math.Exp(v)) <= 1.0001);
+        }
+        var offsets = logprobs.GetProperty("text_offset").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+        Assert.Equal(0, offsets[0]);
+        Assert.True(offsets.Zip(offsets.Skip(1)).All(p => p.First <= p.Second));
+    }
+
+    [Fact]
+    public async Task ChatLogprobsCarryBytesAndAlternativesWholeAndStreamed()
+    {
+        const string Request = """{"messages": [{"role": "user", "content": "Hello there"}], "max_tokens": 5, "temperature": 0, "logprobs": true, "top_logprobs": 2""";
+        var (status, body) = await fixture.PostAsync("/v1/chat/completions", Request + "}");
+        Assert.Equal(200, status);
+        var content = body.GetProperty("choices")[0].GetProperty("logprobs").GetProperty("content");
+        Assert.Equal(body.GetProperty("usage").GetProperty("completion_tokens").GetInt32(), content.GetArrayLength());
+        foreach (var entry in content.EnumerateArray())
+        {
+            Assert.Equal(2, entry.GetProperty("top_logprobs").GetArrayLength());
+            Assert.True(entry.GetProperty("bytes").GetArrayLength() > 0);
+            Assert.True(entry.GetProperty("logprob").GetSingle() <= 0);
+        }
+
+        var events = await fixture.StreamAsync("/v1/chat/completions", Request + ", \"stream\": true}");
+        var streamed = events[..^1].Select(e => JsonDocument.Parse(e).RootElement.GetProperty("choices")[0])
+            .Where(c => c.TryGetProperty("logprobs", out var l) && l.ValueKind == JsonValueKind.Object)
+            .SelectMany(c => c.GetProperty("logprobs").GetProperty("content").EnumerateArray())
+            .Select(e => (e.GetProperty("token").GetString(), e.GetProperty("logprob").GetSingle())).ToList();
+        var whole = content.EnumerateArray().Select(e => (e.GetProperty("token").GetString(), e.GetProperty("logprob").GetSingle())).ToList();
+        Assert.Equal(whole, streamed);
+    }
+
+    [Theory]
+    [InlineData("/v1/completions", """{"prompt": "hi", "logprobs": 6}""", "logprobs")]
+    [InlineData("/v1/completions", """{"prompt": "hi", "logprobs": true}""", "logprobs")]
+    [InlineData("/v1/completions", """{"prompt": "hi", "logprobs": 1, "echo": true}""", "echo")]
+    [InlineData("/v1/chat/completions", """{"messages": [{"role": "user", "content": "x"}], "logprobs": true, "top_logprobs": 21}""", "top_logprobs")]
+    [InlineData("/v1/chat/completions", """{"messages": [{"role": "user", "content": "x"}], "top_logprobs": 2}""", "top_logprobs")]
+    [InlineData("/v1/chat/completions", """{"messages": [{"role": "user", "content": "x"}], "logprobs": "yes"}""", "logprobs")]
+    public async Task BadLogprobRequestsNameTheirField(string path, string json, string field)
+    {
+        var (status, body) = await fixture.PostAsync(path, json);
+        Assert.Equal(400, status);
+        Assert.Equal(field, body.GetProperty("error").GetProperty("param").GetString());
+    }
+}
