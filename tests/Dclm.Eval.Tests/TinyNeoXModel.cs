@@ -1,7 +1,6 @@
 using Dclm.Checkpoints;
-using Dclm.Formats.Gguf;
 using Dclm.Models;
-using Dclm.Tensors;
+using Dclm.TestSupport;
 
 namespace Dclm.Eval.Tests;
 
@@ -15,28 +14,9 @@ public sealed class TinyNeoXModel : IDisposable
 
     public TinyNeoXModel()
     {
-        string checkpoint = System.IO.Path.Combine(_directory, "hf");
-        var config = ModelConfig.OpenLm(dim: 32, layers: 2, heads: 2, vocabularySize: 50432, contextLength: 512);
-        var random = new Random(11);
-        OpenLmCheckpointWriter.Write(checkpoint, config, GgmlType.F32, (name, shape, stream) =>
-        {
-            long count = shape.Aggregate(1L, (a, b) => a * b);
-            var writer = new BinaryWriter(stream);
-            for (long i = 0; i < count; i++)
-                writer.Write(name.EndsWith("inv_freq") ? (float)Math.Pow(10000, -2.0 * i / config.HeadDim)
-                    : shape.Length == 1 ? 1f : (float)(random.NextDouble() - 0.5) * 0.6f);
-            writer.Flush();
-        });
-        Path = System.IO.Path.Combine(_directory, "tiny-neox.gguf");
-        using var vocabulary = GgufFile.Open(Fixture("tokenizers", "gpt-neox-20b.vocab.gguf"));
-        using (var loaded = ModelLoader.Load(checkpoint))
-        {
-            GgufExporter.Export(loaded, Path, GgmlType.F32, writer =>
-            {
-                foreach (var (key, value) in vocabulary.Metadata)
-                    if (key.StartsWith("tokenizer.", StringComparison.Ordinal)) writer.AddMetadata(key, value);
-            });
-        }
+        Path = TinyNeoXModels.Write(_directory,
+            ModelConfig.OpenLm(dim: 32, layers: 2, heads: 2, vocabularySize: 50432, contextLength: 512),
+            seed: 11, weightScale: 0.6f, Fixture("tokenizers", "gpt-neox-20b.vocab.gguf"));
         Loaded = ModelLoader.Load(Path);
     }
 

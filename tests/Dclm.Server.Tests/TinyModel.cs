@@ -1,7 +1,5 @@
-using Dclm.Checkpoints;
-using Dclm.Formats.Gguf;
 using Dclm.Models;
-using Dclm.Tensors;
+using Dclm.TestSupport;
 
 namespace Dclm.Server.Tests;
 
@@ -23,27 +21,8 @@ public static class TinyModel
         {
             try { Directory.Delete(directory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         };
-        string checkpoint = System.IO.Path.Combine(directory, "hf");
-        var config = ModelConfig.OpenLm(dim: 64, layers: 2, heads: 4, vocabularySize: 50432, contextLength: 512);
-        var random = new Random(7);
-        OpenLmCheckpointWriter.Write(checkpoint, config, GgmlType.F32, (name, shape, stream) =>
-        {
-            long count = shape.Aggregate(1L, (a, b) => a * b);
-            var writer = new BinaryWriter(stream);
-            for (long i = 0; i < count; i++)
-                writer.Write(name.EndsWith("inv_freq") ? (float)Math.Pow(10000, -2.0 * i / config.HeadDim)
-                    : shape.Length == 1 ? 1f : (float)(random.NextDouble() - 0.5) * 0.5f);
-            writer.Flush();
-        });
-        string gguf = System.IO.Path.Combine(directory, "tiny-neox.gguf");
-        string vocabularyPath = System.IO.Path.Combine(AppContext.BaseDirectory, "fixtures", "gpt-neox-20b.vocab.gguf");
-        using var vocabulary = GgufFile.Open(vocabularyPath);
-        using var loaded = ModelLoader.Load(checkpoint);
-        GgufExporter.Export(loaded, gguf, GgmlType.F32, writer =>
-        {
-            foreach (var (key, value) in vocabulary.Metadata)
-                if (key.StartsWith("tokenizer.", StringComparison.Ordinal)) writer.AddMetadata(key, value);
-        });
-        return gguf;
+        return TinyNeoXModels.Write(directory,
+            ModelConfig.OpenLm(dim: 64, layers: 2, heads: 4, vocabularySize: 50432, contextLength: 512),
+            seed: 7, weightScale: 0.5f, System.IO.Path.Combine(AppContext.BaseDirectory, "fixtures", "gpt-neox-20b.vocab.gguf"));
     }
 }
