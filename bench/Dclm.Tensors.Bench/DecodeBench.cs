@@ -17,6 +17,9 @@ namespace Dclm.Tensors.Bench;
 /// </summary>
 internal static unsafe class DecodeBench
 {
+    [DllImport("libc", EntryPoint = "madvise", SetLastError = true)]
+    private static extern int Madvise(nint address, nuint length, int advice);
+
     private static readonly (int Rows, int Columns)[] LayerShapes =
         [(2048, 2048), (256, 2048), (256, 2048), (2048, 2048), (5632, 2048), (5632, 2048), (2048, 5632)];
 
@@ -24,6 +27,7 @@ internal static unsafe class DecodeBench
     {
         bool peer = args.Contains("peer") && LlamaCppPeer.TryLoad(out _);
         int layers = 22;
+        List<WeightMatrix>? variantsFrom = null;
         foreach (var type in new[] { GgmlType.Q4_0, GgmlType.Q8_0 })
         {
             if (args.Contains("q4_0") && type != GgmlType.Q4_0 || args.Contains("q8_0") && type != GgmlType.Q8_0) continue;
@@ -37,6 +41,45 @@ internal static unsafe class DecodeBench
                     matrices.Add(matrix);
                     bytes += matrix.ByteLength;
                 }
+            string? file = args.FirstOrDefault(a => a.EndsWith(".gguf"));
+            System.IO.MemoryMappedFiles.MemoryMappedFile? mapping = null;
+            if (file != null)
+            {
+                // The same shapes over a file's page-cache pages (as a loaded model uses them), its bytes taken as weights.
+                mapping = System.IO.MemoryMappedFiles.MemoryMappedFile.CreateFromFile(file, FileMode.Open, null, 0, System.IO.MemoryMappedFiles.MemoryMappedFileAccess.Read);
+                var view = mapping.CreateViewAccessor(0, 0, System.IO.MemoryMappedFiles.MemoryMappedFileAccess.Read);
+                byte* start = null;
+                view.SafeMemoryMappedViewHandle.AcquirePointer(ref start);
+                long at = (new FileInfo(file).Length - bytes) & ~63L;
+                if (args.Contains("huge"))
+                {
+                    long length = new FileInfo(file).Length;
+                    nint aligned = (nint)start & ~(nint)4095;
+                    int r1 = Madvise(aligned, (nuint)length, 14);
+                    int r2 = Madvise(aligned, (nuint)length, 25);
+                    Console.WriteLine($"madvise hugepage {r1}, collapse {r2} errno {Marshal.GetLastPInvokeError()}, map at {(long)start:X}");
+                }
+                var mapped = new List<WeightMatrix>();
+                foreach (var m in matrices) { mapped.Add(new WeightMatrix(start + at, type, m.Rows, m.Columns)); at += m.ByteLength; }
+                variantsFrom = mapped;
+                if (args.Contains("hugecopy"))
+                {
+                    // The file's bytes copied into anonymous memory advised to use 2 MB pages.
+                    nuint size = ((nuint)bytes + (2u << 20) - 1) & ~((nuint)(2u << 20) - 1);
+                    byte* copy = (byte*)NativeMemory.AlignedAlloc(size, 2u << 20);
+                    int advised = Madvise((nint)copy, size, 14);
+                    long offset = 0;
+                    var copied = new List<WeightMatrix>();
+                    foreach (var m in mapped)
+                    {
+                        Buffer.MemoryCopy(m.Data, copy + offset, m.ByteLength, m.ByteLength);
+                        copied.Add(new WeightMatrix(copy + offset, type, m.Rows, m.Columns));
+                        offset += m.ByteLength;
+                    }
+                    Console.WriteLine($"huge copy advised {advised}");
+                    variantsFrom = copied;
+                }
+            }
             var input = new float[5632];
             var output = new float[5632];
             for (int i = 0; i < input.Length; i++) input[i] = random.NextSingle() - 0.5f;
@@ -52,6 +95,14 @@ internal static unsafe class DecodeBench
                     {
                         foreach (var m in matrices) MatMul.Multiply(input.AsSpan(0, m.Columns), 1, m, output.AsSpan(0, m.Rows), p, isa);
                     }));
+                    if (variantsFrom != null)
+                    {
+                        var fileMatrices = variantsFrom;
+                        variants.Add(($"{isa,-6} {pool.Threads}t file", () =>
+                        {
+                            foreach (var m in fileMatrices) MatMul.Multiply(input.AsSpan(0, m.Columns), 1, m, output.AsSpan(0, m.Rows), p, isa);
+                        }));
+                    }
                 }
             if (args.Contains("read"))
                 foreach (var pool in pools)
