@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -6,37 +7,61 @@ namespace Dclm.Inference;
 
 /// <summary>
 /// Chooses tokens from logits under <see cref="SamplingOptions"/>. One sampler per sequence; it keeps
-/// its random state and preallocated buffers, so sampling allocates nothing per token.
+/// its random state and, once a draw or a penalty needs them, three vocabulary-sized buffers rented from
+/// the shared array pool (greedy decoding without penalties needs none), so sampling allocates nothing
+/// per token and a server does not put 600 KB per request on the large-object heap. Dispose returns them.
 /// </summary>
-public sealed class Sampler
+public sealed class Sampler : IDisposable
 {
     private readonly SamplingOptions _options;
-    private readonly int[] _candidates;
-    private readonly float[] _scores;
-    private readonly int[] _occurrences;
+    private readonly int _vocabulary;
+    // Empty until rented.
+    private int[] _candidates = [];
+    private float[] _scores = [];
+    private int[] _occurrences = [];
     private SplitMix64 _random;
 
     public Sampler(SamplingOptions options, int vocabularySize)
     {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(vocabularySize);
         _options = options.Validate();
-        _candidates = new int[vocabularySize];
-        _scores = new float[vocabularySize];
-        _occurrences = new int[vocabularySize];
+        _vocabulary = vocabularySize;
         _random = new SplitMix64(options.Seed);
+    }
+
+    /// <summary>Returns the buffers to the pool; a later call to <see cref="Sample"/> rents them again.</summary>
+    public void Dispose()
+    {
+        if (_scores.Length == 0) return;
+        ArrayPool<float>.Shared.Return(_scores);
+        ArrayPool<int>.Shared.Return(_candidates);
+        ArrayPool<int>.Shared.Return(_occurrences);
+        (_scores, _candidates, _occurrences) = ([], [], []);
+    }
+
+    private float[] RentBuffers()
+    {
+        if (_scores.Length != 0) return _scores;
+        _candidates = ArrayPool<int>.Shared.Rent(_vocabulary);
+        _occurrences = ArrayPool<int>.Shared.Rent(_vocabulary);
+        // Penalties keep every count at zero between calls; a rented array may hold anything.
+        Array.Clear(_occurrences, 0, _vocabulary);
+        return _scores = ArrayPool<float>.Shared.Rent(_vocabulary);
     }
 
     /// <summary>Picks the next token given the logits of the last position and the tokens so far.</summary>
     public int Sample(ReadOnlySpan<float> logits, ReadOnlySpan<int> history)
     {
-        int vocabulary = _scores.Length;
+        int vocabulary = _vocabulary;
         if (logits.Length < vocabulary) throw new ArgumentException($"logits have {logits.Length} values, the vocabulary has {vocabulary}");
         bool penalised = (_options.RepetitionPenalty != 1f || _options.FrequencyPenalty != 0 || _options.PresencePenalty != 0)
             && _options.RepetitionWindow != 0 && !history.IsEmpty;
         // Greedy without a penalty reads the logits in place: no copy of the vocabulary per token.
         if (_options.Temperature <= 0 && !penalised) return ArgMax(logits[..vocabulary]);
-        logits[..vocabulary].CopyTo(_scores);
+        var scores = RentBuffers();
+        logits[..vocabulary].CopyTo(scores);
         if (penalised) ApplyPenalties(history);
-        if (_options.Temperature <= 0) return ArgMax(_scores);
+        if (_options.Temperature <= 0) return ArgMax(scores.AsSpan(0, vocabulary));
 
         // Candidates sorted by score, best first; top-k bounds how many we sort.
         int count = vocabulary;
@@ -87,11 +112,11 @@ public sealed class Sampler
     {
         var recent = history.Length > _options.RepetitionWindow ? history[^_options.RepetitionWindow..] : history;
         foreach (int token in recent)
-            if ((uint)token < (uint)_scores.Length) _occurrences[token]++;
+            if ((uint)token < (uint)_vocabulary) _occurrences[token]++;
         float repetition = _options.RepetitionPenalty, frequency = _options.FrequencyPenalty, presence = _options.PresencePenalty;
         foreach (int token in recent)
         {
-            if ((uint)token >= (uint)_scores.Length || _occurrences[token] == 0) continue;
+            if ((uint)token >= (uint)_vocabulary || _occurrences[token] == 0) continue;
             float s = _scores[token];
             s = s > 0 ? s / repetition : s * repetition;
             _scores[token] = s - _occurrences[token] * frequency - presence;
@@ -104,9 +129,9 @@ public sealed class Sampler
     private void SortTop(int k)
     {
         var order = new BestFirst(_scores);
-        if (k >= _candidates.Length / 8)
+        if (k >= _vocabulary / 8)
         {
-            _candidates.AsSpan().Sort(order);
+            _candidates.AsSpan(0, _vocabulary).Sort(order);
             return;
         }
         // Partial selection: a min-heap of the best k so far, its root the worst of them. Ids arrive
@@ -125,7 +150,7 @@ public sealed class Sampler
                 at = parent;
             }
         }
-        for (int id = k; id < scores.Length; id++)
+        for (int id = k; id < _vocabulary; id++)
         {
             if (!(scores[id] > scores[heap[0]])) continue;
             heap[0] = id;

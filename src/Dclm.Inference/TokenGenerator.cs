@@ -47,7 +47,7 @@ public sealed class TokenGenerator
         if (prompt.Count >= context) throw new ArgumentException($"the prompt has {prompt.Count} tokens; the model's context is {context}");
         int budget = Math.Min(options.MaxTokens, context - prompt.Count);
         var cache = _model.CreateCache(1, prompt.Count + budget);
-        var sampler = new Sampler(options, _model.Config.VocabularySize);
+        using var sampler = new Sampler(options, _model.Config.VocabularySize);
         var logits = new float[_model.Config.VocabularySize];
         var history = new List<int>(prompt);
 

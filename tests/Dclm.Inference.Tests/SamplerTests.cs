@@ -197,4 +197,23 @@ public class SamplerTests
     [InlineData(float.NaN, 0f)]
     public void OutOfRangePenaltiesAreRejected(float frequency, float presence) =>
         Assert.Throws<ArgumentOutOfRangeException>(() => new Sampler(new SamplingOptions { FrequencyPenalty = frequency, PresencePenalty = presence }, 10));
+
+    [Fact]
+    public void PooledBuffersGiveTheSameDrawsAfterAnotherSamplerDirtiedThem()
+    {
+        var random = new Random(21);
+        var logits = Enumerable.Range(0, 5000).Select(_ => random.NextSingle() * 4).ToArray();
+        int[] history = [7, 7, 42, 4999, 13];
+        var options = Plain with { RepetitionPenalty = 1.3f, FrequencyPenalty = 0.2f, PresencePenalty = 0.1f, TopK = 5, Seed = 9 };
+        int[] Draws()
+        {
+            using var sampler = new Sampler(options, logits.Length);
+            return Enumerable.Range(0, 64).Select(_ => sampler.Sample(logits, history)).ToArray();
+        }
+        var first = Draws();
+        // Another sampler rents (likely) the same arrays and leaves other values in them.
+        using (var other = new Sampler(Plain with { TopK = 0, Seed = 1 }, logits.Length))
+            for (int i = 0; i < 3; i++) other.Sample(logits.Select(l => -l).ToArray(), [1, 2, 3]);
+        Assert.Equal(first, Draws());
+    }
 }

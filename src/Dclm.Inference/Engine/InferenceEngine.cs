@@ -247,6 +247,7 @@ public sealed class InferenceEngine : IDisposable
         sequence.Output.Writer.TryWrite(new GenerationUpdate(-1, rest, reason, usage));
         sequence.Output.Writer.TryComplete();
         sequence.Registration.Dispose();
+        sequence.Sampler.Dispose();
         _running.Remove(sequence);
         // The slot's first Computed tokens stay valid: keep them for the next prompt that starts the same way.
         var kept = sequence.Tokens.GetRange(0, sequence.Computed).ToArray();
@@ -258,6 +259,7 @@ public sealed class InferenceEngine : IDisposable
     {
         sequence.Output.Writer.TryComplete(error is OperationCanceledException or EngineBusyException ? error : new InvalidOperationException($"generation failed: {error.Message}", error));
         sequence.Registration.Dispose();
+        sequence.Sampler.Dispose();
         if (!sequence.EverAdmitted) Interlocked.Decrement(ref _queued);
         _waiting.Remove(sequence);
         if (_running.Remove(sequence) && sequence.Slot >= 0) Release(sequence.Slot);
