@@ -71,6 +71,40 @@ public sealed class EngineTests : IDisposable
     }
 
     [Fact]
+    public async Task APromptSharingWholeBlocksWithARunningSequenceReusesThem()
+    {
+        var options = SamplingOptions.Greedy with { MaxTokens = 300, StopAtEndOfSequence = false };
+        using var engine = new InferenceEngine(_loaded.Model, _loaded.Tokenizer, new EngineOptions { MaxRunningSequences = 2, PrefixCacheEntries = 0, BlockSize = 16 });
+        int[] system = Encode("System: you are a careful assistant who answers questions about astronomy, geology and the history of science in plain words.");
+        int[] first = [.. system, .. Encode("\nUser: why is the sky blue?")];
+        int[] second = [.. system, .. Encode("\nUser: how old is the moon?")];
+        int common = 0;
+        while (first[common] == second[common]) common++;
+        int expected = common / 16 * 16;
+        Assert.True(expected >= 16, "the prompts share less than one block");
+        var secondOptions = options with { MaxTokens = 12 };
+
+        GenerationResult? reused = null;
+        List<int> firstTokens = [];
+        for (int attempt = 0; attempt < 5 && reused is null; attempt++)
+        {
+            // The second request arrives while the first is generating (its prompt's keys and values computed).
+            await using var running = engine.Submit(engine.CreateRequest(first, options)).GetAsyncEnumerator();
+            Assert.True(await running.MoveNextAsync());
+            firstTokens = [running.Current.TokenId];
+            var result = await engine.Submit(engine.CreateRequest(second, secondOptions)).CollectAsync();
+            while (await running.MoveNextAsync()) if (running.Current.TokenId >= 0) firstTokens.Add(running.Current.TokenId);
+            if (result.Usage.CachedTokens > 0) reused = result;
+        }
+
+        Assert.NotNull(reused);
+        Assert.Equal(expected, reused.Usage.CachedTokens);
+        // Sharing changes nothing: both equal what each gives alone.
+        Assert.Equal(Reference(second, secondOptions).Tokens, reused.TokenIds);
+        Assert.Equal(Reference(first, options).Tokens, firstTokens);
+    }
+
+    [Fact]
     public async Task AShortKvPoolPreemptsAndStillGivesTheSameOutputs()
     {
         var options = SamplingOptions.Greedy with { MaxTokens = 40 };

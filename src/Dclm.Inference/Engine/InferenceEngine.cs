@@ -165,11 +165,31 @@ public sealed class InferenceEngine : IDisposable
         while (true)
         {
             int candidates = Math.Min(_waiting.Count, Math.Max(0, Options.MaxRunningSequences - _running.Count));
-            for (int i = 0; i < candidates; i++) _waiting[i].Match = _prefix.Find(_waiting[i].Tokens);
+            for (int i = 0; i < candidates; i++) _waiting[i].Match = FindPrefix(_waiting[i].Tokens);
             var plan = _scheduler.Schedule(_running, _waiting, _ledger, _freeSlots.Count, _prefix.Count > 0);
             if (plan.NeedsEviction && _prefix.TryEvict(out int slot)) { Release(slot); continue; }
             return plan;
         }
+    }
+
+    /// <summary>
+    /// The longest reusable start of <paramref name="tokens"/>: a finished sequence's in the prefix cache,
+    /// or whole KV blocks a running sequence has already computed (two requests with the same system
+    /// prompt, n choices of one prompt). Only whole blocks are taken from a running sequence, so neither
+    /// side later writes into a block the other holds and the scheduler's block counts stay exact.
+    /// </summary>
+    private PrefixMatch? FindPrefix(List<int> tokens)
+    {
+        var best = _prefix.Find(tokens);
+        int limit = tokens.Count - 1;
+        foreach (var running in _running)
+        {
+            int most = Math.Min(limit, running.Computed), length = 0;
+            while (length < most && running.Tokens[length] == tokens[length]) length++;
+            length -= length % _cache.BlockSize;
+            if (length > (best?.Length ?? 0)) best = new PrefixMatch(running.Slot, length);
+        }
+        return best;
     }
 
     private static ForwardBatch BuildBatch(SchedulePlan plan)
