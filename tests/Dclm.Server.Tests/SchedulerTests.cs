@@ -68,6 +68,18 @@ public sealed class SchedulerTests
     }
 
     [Fact]
+    public void ADeferredRequestLetsTheOnesBehindItIn()
+    {
+        var first = Make(1, promptLength: 20, computed: 0, slot: -1);
+        var twin = Make(2, promptLength: 20, computed: 0, slot: -1);
+        var third = Make(3, promptLength: 10, computed: 0, slot: -1);
+        twin.Deferred = true;
+        var plan = new Scheduler(maxRunning: 4, tokenBudget: 256)
+            .Schedule([], [first, twin, third], new FakeLedger(16, 10, (_, _) => 0), freeSlots: 4, canEvict: false);
+        Assert.Equal([first, third], plan.Admitted);
+    }
+
+    [Fact]
     public void AStarvedSequenceAsksForEvictionFirstAndPreemptsTheNewestOnlyWithoutCache()
     {
         var old = Make(1, promptLength: 16, computed: 16, slot: 0);

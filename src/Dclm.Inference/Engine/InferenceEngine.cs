@@ -164,8 +164,14 @@ public sealed class InferenceEngine : IDisposable
     {
         while (true)
         {
-            int candidates = Math.Min(_waiting.Count, Math.Max(0, Options.MaxRunningSequences - _running.Count));
-            for (int i = 0; i < candidates; i++) _waiting[i].Match = FindPrefix(_waiting[i].Tokens);
+            // Every waiting sequence, not only as many as there are free slots: a deferred one lets those
+            // behind it be admitted, and they must not carry a match from an earlier step.
+            for (int i = 0; i < _waiting.Count; i++)
+            {
+                var sequence = _waiting[i];
+                sequence.Match = FindPrefix(sequence.Tokens);
+                sequence.Deferred = WillShare(sequence, i);
+            }
             var plan = _scheduler.Schedule(_running, _waiting, _ledger, _freeSlots.Count, _prefix.Count > 0);
             if (plan.NeedsEviction && _prefix.TryEvict(out int slot)) { Release(slot); continue; }
             return plan;
@@ -181,15 +187,34 @@ public sealed class InferenceEngine : IDisposable
     private PrefixMatch? FindPrefix(List<int> tokens)
     {
         var best = _prefix.Find(tokens);
-        int limit = tokens.Count - 1;
         foreach (var running in _running)
         {
-            int most = Math.Min(limit, running.Computed), length = 0;
-            while (length < most && running.Tokens[length] == tokens[length]) length++;
-            length -= length % _cache.BlockSize;
+            int length = Math.Min(SharedBlocks(running.Tokens, tokens), running.Computed - running.Computed % _cache.BlockSize);
             if (length > (best?.Length ?? 0)) best = new PrefixMatch(running.Slot, length);
         }
         return best;
+    }
+
+    /// <summary>
+    /// True when a sequence still prefilling, or one waiting ahead of <paramref name="sequence"/> and not
+    /// itself deferred, shares more whole blocks of prompt with it than it can reuse now.
+    /// </summary>
+    private bool WillShare(Sequence sequence, int index)
+    {
+        int have = sequence.Match?.Length ?? 0;
+        foreach (var running in _running)
+            if (running.Computed < running.PromptLength && SharedBlocks(running.Tokens, sequence.Tokens) > have) return true;
+        for (int i = 0; i < index; i++)
+            if (!_waiting[i].Deferred && SharedBlocks(_waiting[i].Tokens, sequence.Tokens) > have) return true;
+        return false;
+    }
+
+    /// <summary>Positions in whole blocks that start both lists alike, short of the last token of <paramref name="prompt"/> (it must run for logits).</summary>
+    private int SharedBlocks(List<int> other, List<int> prompt)
+    {
+        int most = Math.Min(other.Count, prompt.Count - 1), length = 0;
+        while (length < most && other[length] == prompt[length]) length++;
+        return length - length % _cache.BlockSize;
     }
 
     private static ForwardBatch BuildBatch(SchedulePlan plan)

@@ -17,7 +17,8 @@ internal sealed class SchedulePlan
 /// <summary>
 /// Decides what the next step runs, from sequence bookkeeping and block counts alone (it never touches
 /// tensors). Running decodes go first (one token each, oldest first), then running prefills in
-/// chunks, then waiting requests in arrival order while slots, the token budget and free blocks last.
+/// chunks, then waiting requests in arrival order while slots, the token budget and free blocks last
+/// (one marked <see cref="Sequence.Deferred"/> lets those behind it go first).
 /// When a running sequence cannot grow, the prefix cache is evicted first; only then is the newest
 /// running sequence preempted (its KV dropped, to be recomputed when it is admitted again).
 /// </summary>
@@ -55,6 +56,7 @@ internal sealed class Scheduler(int maxRunning, int tokenBudget)
         foreach (var sequence in waiting)
         {
             if (runningCount >= maxRunning || freeSlots == 0 || budget == 0) break;
+            if (sequence.Deferred) continue;
             int reuse = sequence.Match?.Length ?? 0;
             int count = Math.Min(sequence.Tokens.Count - reuse, budget);
             while (count > 0 && NewBlocks(reuse, count, ledger.BlockSize) > free)

@@ -41,6 +41,11 @@ internal sealed class Sequence
     public bool EverAdmitted { get; set; }
     /// <summary>Prefix-cache entry the scheduler may reuse at admission, found just before scheduling.</summary>
     public PrefixMatch? Match { get; set; }
+    /// <summary>
+    /// Set just before scheduling when a sequence ahead of it is about to compute a longer shared prefix
+    /// (n choices of one prompt): it waits a step and then reuses those blocks instead of computing them twice.
+    /// </summary>
+    public bool Deferred { get; set; }
     public Sampler Sampler { get; }
     public StreamingDecoder? Decoder { get; }
     public StopStringMatcher Stops { get; }
