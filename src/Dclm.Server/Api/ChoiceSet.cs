@@ -54,9 +54,12 @@ internal sealed class ChoiceSet : IDisposable
         await foreach (var item in merged.Reader.ReadAllAsync(cancellation)) yield return item;
     }
 
-    /// <summary>Usage of the whole request: the prompt once, the completions of every choice.</summary>
+    /// <summary>
+    /// Usage of the whole request: the prompt once, the completions of every choice, and as cached the
+    /// most any choice reused (choices after the first share the prompt's blocks the first computed).
+    /// </summary>
     public static GenerationUsage Combine(IReadOnlyList<GenerationUsage> usages) =>
-        new(usages[0].PromptTokens, usages.Sum(u => u.CompletionTokens), usages[0].CachedTokens);
+        new(usages[0].PromptTokens, usages.Sum(u => u.CompletionTokens), usages.Max(u => u.CachedTokens));
 
     /// <summary>Cancels whatever choice is still running (nothing, after a complete response).</summary>
     public void Dispose()
