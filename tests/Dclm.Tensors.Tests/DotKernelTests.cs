@@ -118,6 +118,40 @@ public unsafe class DotKernelTests
             }
     }
 
+    /// <summary>
+    /// Rows whose scales include infinity, NaN or a subnormal (in a full group of eight blocks and in the
+    /// tail) give the scalar reference's bits at every level: the SIMD scale conversion hands such rows
+    /// back to the reference.
+    /// </summary>
+    [Theory]
+    [InlineData(GgmlType.Q8_0)]
+    [InlineData(GgmlType.Q4_0)]
+    public void SpecialScalesGiveTheReferenceBits(GgmlType type)
+    {
+        var random = new Random(31 + (int)type);
+        int blockBytes = GgmlTypeInfo.BlockBytes(type);
+        foreach (ushort special in new ushort[] { 0x7C00, 0xFC00, 0x7E01, 0x0001, 0x8003 })
+            foreach (int blocks in new[] { 8, 16, 19 })
+                foreach (int at in new[] { 3, blocks - 1 })
+                {
+                    int columns = blocks * 32;
+                    byte[] weight = RandomRow(type, blocks, random, unitScales: false);
+                    BitConverter.TryWriteBytes(weight.AsSpan(at * blockBytes), special);
+                    byte[] activations = ActivationBuffer(type, columns, random, unitScales: false);
+                    fixed (byte* w = weight)
+                    fixed (byte* a = activations)
+                    {
+                        float expected = Dot(type, KernelIsa.Scalar, w, a, columns);
+                        foreach (KernelIsa isa in SimdLevels())
+                        {
+                            float actual = Dot(type, isa, w, a, columns);
+                            Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(actual),
+                                $"{type} {isa} scale 0x{special:X4} at block {at} of {blocks}: {actual} != {expected}");
+                        }
+                    }
+                }
+    }
+
     [Theory]
     [InlineData(GgmlType.F32)]
     [InlineData(GgmlType.F16)]

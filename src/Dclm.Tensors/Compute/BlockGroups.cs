@@ -55,17 +55,29 @@ internal static unsafe class BlockGroups
 
     /// <summary>
     /// Eight halves, one in the upper 16 bits of each 32-bit lane (the lower 16 ignored), as floats:
-    /// exactly <see cref="HalfConversion.ToSingleFast"/> per lane.
+    /// exactly <see cref="HalfConversion.ToSingleFast"/> per lane for every half but infinity and NaN.
+    /// An arithmetic shift by 3 leaves the sign in bit 31 and exponent and mantissa in float position
+    /// (the sign copies in bits 28-30 are masked off), and the product with 2^112 rebases the exponent,
+    /// subnormals included. <paramref name="exponents"/> keeps the running maximum of the exponent and
+    /// mantissa bits; a row whose maximum reaches <see cref="SpecialExponent"/> held an infinite or NaN
+    /// scale, and its kernel recomputes it with <see cref="Reference"/> (three instructions a group
+    /// cheaper than handling the case in every group).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> HalvesToSingle(Vector256<uint> upperHalves)
+    public static Vector256<float> HalvesToSingle(Vector256<uint> upperHalves, ref Vector256<int> exponents)
     {
-        Vector256<uint> magnitude = (upperHalves & Vector256.Create(0x7FFF0000u)) >>> 3;
-        Vector256<uint> sign = upperHalves & Vector256.Create(0x80000000u);
-        Vector256<uint> special = Vector256.GreaterThanOrEqual(magnitude.AsInt32(), Vector256.Create(0x7C00 << 13)).AsUInt32() & Vector256.Create(0x7F800000u);
-        Vector256<float> scaled = magnitude.AsSingle() * Vector256.Create(HalfConversion.TwoPow112);
-        return (scaled.AsUInt32() | special | sign).AsSingle();
+        Vector256<int> placed = Vector256.ShiftRightArithmetic(upperHalves.AsInt32(), 3) & Vector256.Create(unchecked((int)0x8FFFE000));
+        exponents = Vector256.Max(exponents, placed & Vector256.Create(0x0FFFE000));
+        return placed.AsSingle() * Vector256.Create(HalfConversion.TwoPow112);
     }
+
+    /// <summary>The placed exponent bits of a half with exponent 31 (infinity or NaN).</summary>
+    public const int SpecialExponent = 0x1F << 23;
+
+    /// <summary>True when a row's <see cref="HalvesToSingle"/> maximum shows an infinite or NaN scale.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool HadSpecial(Vector256<int> exponents) =>
+        Vector256.GreaterThanOrEqualAny(exponents, Vector256.Create(SpecialExponent));
 
     /// <summary>
     /// The last blocks of a row past its full groups, as the vectors a kernel adds with

@@ -14,16 +14,22 @@ internal static unsafe partial class DotQ4_0
     /// reduce four such vectors to the eight blocks' totals. The nibbles stay unsigned and the
     /// activation's 8·Σa per block (<see cref="Q8Row.BlockOffsets"/>) removes the -8 offset exactly.
     /// </summary>
-    public static float Avx2(byte* weight, Q8Row activation, int blocks) =>
-        WithTail(weight, activation, blocks, GroupsAvx2(weight, activation, blocks / BlockGroups.Size));
+    public static float Avx2(byte* weight, Q8Row activation, int blocks)
+    {
+        Vector256<float> lanes = GroupsAvx2(weight, activation, blocks / BlockGroups.Size, out Vector256<int> exponents);
+        return BlockGroups.HadSpecial(exponents) ? Scalar(weight, activation, blocks) : WithTail(weight, activation, blocks, lanes);
+    }
 
     /// <summary>
     /// The same arithmetic with AVX-512 BW: three 64-byte loads per group and two-table word permutes
     /// (vpermt2w) pick out the eight blocks' packed nibbles (four blocks per vector) and their scales, and
     /// the rest runs on four blocks per instruction; about half the instructions of <see cref="Avx2"/>.
     /// </summary>
-    public static float Avx512(byte* weight, Q8Row activation, int blocks) =>
-        WithTail(weight, activation, blocks, GroupsAvx512(weight, activation, blocks / BlockGroups.Size));
+    public static float Avx512(byte* weight, Q8Row activation, int blocks)
+    {
+        Vector256<float> lanes = GroupsAvx512(weight, activation, blocks / BlockGroups.Size, out Vector256<int> exponents);
+        return BlockGroups.HadSpecial(exponents) ? Scalar(weight, activation, blocks) : WithTail(weight, activation, blocks, lanes);
+    }
 
     /// <summary>Adds the blocks past the last full group to <paramref name="lanes"/> and finishes the sum.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -38,11 +44,15 @@ internal static unsafe partial class DotQ4_0
         return BlockGroups.Finish(lanes);
     }
 
-    /// <summary>The lanes of <see cref="BlockGroups"/> after the row's first <paramref name="groups"/> groups of eight blocks.</summary>
+    /// <summary>
+    /// The lanes of <see cref="BlockGroups"/> after the row's first <paramref name="groups"/> groups of
+    /// eight blocks, and the maximum of their scales' exponent bits (see <see cref="BlockGroups.HalvesToSingle"/>).
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static Vector256<float> GroupsAvx2(byte* weight, Q8Row activation, int groups)
+    private static Vector256<float> GroupsAvx2(byte* weight, Q8Row activation, int groups, out Vector256<int> exponents)
     {
         Vector256<float> lanes = Vector256<float>.Zero;
+        Vector256<int> seen = Vector256<int>.Zero;
         Vector256<short> ones = Vector256<short>.One;
         Vector256<byte> low = Vector256.Create((byte)0x0F);
         // Reduce leaves blocks in lanes (0, 2, 4, 6, 1, 3, 5, 7); this puts block j in lane j.
@@ -61,16 +71,18 @@ internal static unsafe partial class DotQ4_0
             Vector256<int> s45 = PairSums(weight + 72, halves + 128, low, ones);
             Vector256<int> s67 = PairSums(weight + 108, halves + 160, low, ones);
             Vector256<int> totals = X86.Avx2.PermuteVar8x32(Reduce(s01, s23, s45, s67), order) - Vector256.Load(offsets);
-            Vector256<float> combined = BlockGroups.HalvesToSingle(GatheredScales.Read(weight, 18)) * Vector256.Load(scales);
+            Vector256<float> combined = BlockGroups.HalvesToSingle(GatheredScales.Read(weight, 18), ref seen) * Vector256.Load(scales);
             lanes = Vector256.FusedMultiplyAdd(X86.Avx.ConvertToVector256Single(totals), combined, lanes);
         }
+        exponents = seen;
         return lanes;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static Vector256<float> GroupsAvx512(byte* weight, Q8Row activation, int groups)
+    private static Vector256<float> GroupsAvx512(byte* weight, Q8Row activation, int groups, out Vector256<int> exponents)
     {
         Vector256<float> lanes = Vector256<float>.Zero;
+        Vector256<int> seen = Vector256<int>.Zero;
         Vector512<short> ones = Vector512<short>.One;
         Vector512<byte> low = Vector512.Create((byte)0x0F);
         // Words of the group's bytes [0, 128): block k's 8 words of nibbles are 9k+1..9k+8, its scale word 9k.
@@ -102,9 +114,10 @@ internal static unsafe partial class DotQ4_0
             u += X86.Avx512F.Shuffle(u, 0b01_00_11_10);
             Vector256<int> totals = X86.Avx512F.PermuteVar16x32(u, order).GetLower() - Vector256.Load(offsets);
             Vector256<uint> halfBits = X86.Avx512BW.PermuteVar32x16x2(bytes0, scaleWords, bytes64).AsUInt32().GetLower();
-            Vector256<float> combined = BlockGroups.HalvesToSingle(halfBits) * Vector256.Load(scales);
+            Vector256<float> combined = BlockGroups.HalvesToSingle(halfBits, ref seen) * Vector256.Load(scales);
             lanes = Vector256.FusedMultiplyAdd(X86.Avx.ConvertToVector256Single(totals), combined, lanes);
         }
+        exponents = seen;
         return lanes;
     }
 

@@ -22,7 +22,8 @@ internal static unsafe partial class DotQ8_0
     private static float Dot<TScales>(byte* weight, Q8Row activation, int blocks) where TScales : struct, IGroupScales
     {
         int groups = blocks / BlockGroups.Size;
-        Vector256<float> lanes = Groups<TScales>(weight, activation, groups);
+        Vector256<float> lanes = Groups<TScales>(weight, activation, groups, out Vector256<int> exponents);
+        if (BlockGroups.HadSpecial(exponents)) return Scalar(weight, activation, blocks);
         if (groups * BlockGroups.Size < blocks)
         {
             BlockGroups.Tail(weight, 34, activation, groups * BlockGroups.Size, blocks, &BlockSum, out var totals, out var combined);
@@ -31,11 +32,15 @@ internal static unsafe partial class DotQ8_0
         return BlockGroups.Finish(lanes);
     }
 
-    /// <summary>The lanes of <see cref="BlockGroups"/> after the row's first <paramref name="groups"/> groups of eight blocks.</summary>
+    /// <summary>
+    /// The lanes of <see cref="BlockGroups"/> after the row's first <paramref name="groups"/> groups of
+    /// eight blocks, and the maximum of their scales' exponent bits (see <see cref="BlockGroups.HalvesToSingle"/>).
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static Vector256<float> Groups<TScales>(byte* weight, Q8Row activation, int groups) where TScales : struct, IGroupScales
+    private static Vector256<float> Groups<TScales>(byte* weight, Q8Row activation, int groups, out Vector256<int> exponents) where TScales : struct, IGroupScales
     {
         Vector256<float> lanes = Vector256<float>.Zero;
+        Vector256<int> seen = Vector256<int>.Zero;
         Vector256<short> ones = Vector256<short>.One;
         sbyte* a = activation.Quants;
         float* scales = activation.Scales;
@@ -55,9 +60,10 @@ internal static unsafe partial class DotQ8_0
                 X86.Avx2.HorizontalAdd(BlockSums(weight + 136, a + 128, ones), BlockSums(weight + 170, a + 160, ones)),
                 X86.Avx2.HorizontalAdd(BlockSums(weight + 204, a + 192, ones), BlockSums(weight + 238, a + 224, ones)));
             Vector256<int> totals = X86.Avx2.Permute2x128(first, second, 0x20) + X86.Avx2.Permute2x128(first, second, 0x31);
-            Vector256<float> combined = BlockGroups.HalvesToSingle(TScales.Read(weight, 34)) * Vector256.Load(scales);
+            Vector256<float> combined = BlockGroups.HalvesToSingle(TScales.Read(weight, 34), ref seen) * Vector256.Load(scales);
             lanes = Vector256.FusedMultiplyAdd(X86.Avx.ConvertToVector256Single(totals), combined, lanes);
         }
+        exponents = seen;
         return lanes;
     }
 
