@@ -1,3 +1,4 @@
+using Dclm.Tensors;
 using Dclm.Tensors.Compute;
 using Dclm.Tensors.Ops;
 
@@ -13,6 +14,9 @@ public sealed class DecoderModel : IDisposable
     private readonly float[][] _inverseFrequencies;
     // The frequencies every layer shares (the usual case), so angles are computed once per token and step.
     private readonly float[]? _sharedFrequencies;
+    // Per layer, Q|K|V and gate|up as single products where their weights lie back to back: one pass over
+    // the input and one fork/join instead of three and two. Each row's arithmetic is unchanged.
+    private readonly WeightMatrix?[] _queryKeyValue, _gateUp;
     private readonly CausalAttention _attention;
     private readonly float[] _cos, _sin;
     private readonly object _gate = new();
@@ -25,6 +29,8 @@ public sealed class DecoderModel : IDisposable
         Pool = pool ?? ComputePool.Shared;
         var derived = RotaryEmbedding.InverseFrequencies(config.HeadDim, config.RopeTheta);
         _inverseFrequencies = weights.Layers.Select(l => l.RopeInverseFrequency ?? derived).ToArray();
+        _queryKeyValue = weights.Layers.Select(l => WeightMatrix.Adjacent(l.Query, l.Key, l.Value)).ToArray();
+        _gateUp = weights.Layers.Select(l => WeightMatrix.Adjacent(l.Gate, l.Up)).ToArray();
         _sharedFrequencies = _inverseFrequencies.All(f => f.AsSpan().SequenceEqual(_inverseFrequencies[0])) ? _inverseFrequencies[0] : null;
         _attention = new CausalAttention(config, config.Positions == PositionEncoding.Alibi ? AlibiSlopes.For(config.Heads) : null);
         _cos = new float[config.HeadDim / 2];
@@ -85,9 +91,17 @@ public sealed class DecoderModel : IDisposable
 
             // Attention block: x += Wo · attention(rope(norm_q(Wq·n(x))), rope(norm_k(Wk·n(x))), Wv·n(x))
             NormRows(s.Residual, w.AttentionNorm, n, d, s.Normed);
-            MatMul.Multiply(s.Normed, n, w.Query, s.Query, Pool);
-            MatMul.Multiply(s.Normed, n, w.Key, s.Key, Pool);
-            MatMul.Multiply(s.Normed, n, w.Value, s.Value, Pool);
+            if (_queryKeyValue[layer] is { } qkv)
+            {
+                MatMul.Multiply(s.Normed, n, qkv, s.Fused, Pool);
+                Split(s.Fused, n, (s.Query, d), (s.Key, kv), (s.Value, kv));
+            }
+            else
+            {
+                MatMul.Multiply(s.Normed, n, w.Query, s.Query, Pool);
+                MatMul.Multiply(s.Normed, n, w.Key, s.Key, Pool);
+                MatMul.Multiply(s.Normed, n, w.Value, s.Value, Pool);
+            }
             if (c.QkNorm)
             {
                 // open_lm normalises Q and K over their full width before splitting heads.
@@ -119,8 +133,16 @@ public sealed class DecoderModel : IDisposable
 
             // Feed-forward block: x += W_down · (silu(W_gate·n(x)) ⊙ W_up·n(x))
             NormRows(s.Residual, w.FeedForwardNorm, n, d, s.Normed);
-            MatMul.Multiply(s.Normed, n, w.Gate, s.Gate, Pool);
-            MatMul.Multiply(s.Normed, n, w.Up, s.Up, Pool);
+            if (_gateUp[layer] is { } gateUp)
+            {
+                MatMul.Multiply(s.Normed, n, gateUp, s.Fused, Pool);
+                Split(s.Fused, n, (s.Gate, hidden), (s.Up, hidden));
+            }
+            else
+            {
+                MatMul.Multiply(s.Normed, n, w.Gate, s.Gate, Pool);
+                MatMul.Multiply(s.Normed, n, w.Up, s.Up, Pool);
+            }
             for (int t = 0; t < n; t++)
                 SwiGlu.Apply(s.Gate.AsSpan(t * hidden, hidden), s.Up.AsSpan(t * hidden, hidden), s.Gate.AsSpan(t * hidden, hidden));
             MatMul.Multiply(s.Gate, n, w.Down, s.BlockOutput, Pool);
@@ -136,6 +158,22 @@ public sealed class DecoderModel : IDisposable
             Norm(s.Residual.AsSpan(t * d, d), Weights.FinalNorm, s.Normed.AsSpan(r * d, d));
         }
         MatMul.Multiply(s.Normed, rows, Weights.Output, logits, Pool);
+    }
+
+    /// <summary>Copies each token's row of a fused product, [part 0 | part 1 | ...], into the parts' own (tokens, width) buffers.</summary>
+    private static void Split(float[] fused, int n, params ReadOnlySpan<(float[] Destination, int Width)> parts)
+    {
+        int total = 0;
+        foreach (var part in parts) total += part.Width;
+        for (int t = 0; t < n; t++)
+        {
+            int offset = t * total;
+            foreach (var (destination, width) in parts)
+            {
+                fused.AsSpan(offset, width).CopyTo(destination.AsSpan(t * width, width));
+                offset += width;
+            }
+        }
     }
 
     private void NormRows(float[] x, float[] gain, int n, int d, float[] destination)

@@ -22,6 +22,8 @@ internal sealed class RunState
     public float[] Gate = [];
     /// <summary>Feed-forward up. (tokens, hidden)</summary>
     public float[] Up = [];
+    /// <summary>Output of a fused product (Q|K|V or gate|up) before it is split. (tokens, max(dim + 2·kvDim, 2·hidden))</summary>
+    public float[] Fused = [];
     /// <summary>Rotary cosines and sines of each token's position. (tokens, headDim / 2)</summary>
     public float[] Cos = [], Sin = [];
 
@@ -38,6 +40,7 @@ internal sealed class RunState
         BlockOutput = new float[capacity * config.Dim];
         Gate = new float[capacity * config.HiddenDim];
         Up = new float[capacity * config.HiddenDim];
+        Fused = new float[capacity * Math.Max(config.Dim + 2 * config.KeyValueDim, 2 * config.HiddenDim)];
         Cos = new float[capacity * (config.HeadDim / 2)];
         Sin = new float[capacity * (config.HeadDim / 2)];
         TokenCapacity = capacity;

@@ -45,5 +45,22 @@ public readonly unsafe struct WeightMatrix
         return new WeightMatrix(Data + start * RowBytes, Type, count, Columns);
     }
 
+    /// <summary>
+    /// The matrices as one, when each starts where the one before ends and all share type and columns
+    /// (open_lm's fused in_proj and w12, or GGUF tensors written back to back); otherwise null.
+    /// </summary>
+    public static WeightMatrix? Adjacent(params ReadOnlySpan<WeightMatrix> parts)
+    {
+        if (parts.IsEmpty || parts[0].Data == null) return null;
+        long rows = parts[0].Rows;
+        for (int i = 1; i < parts.Length; i++)
+        {
+            var previous = parts[i - 1];
+            if (parts[i].Type != previous.Type || parts[i].Columns != previous.Columns || parts[i].Data != previous.Data + previous.ByteLength) return null;
+            rows += parts[i].Rows;
+        }
+        return rows > int.MaxValue ? null : new WeightMatrix(parts[0].Data, parts[0].Type, (int)rows, parts[0].Columns);
+    }
+
     public override string ToString() => $"{GgmlTypeInfo.Name(Type)}[{Rows}, {Columns}]";
 }
