@@ -15,6 +15,7 @@ namespace Dclm.Models;
 internal sealed class CausalAttention(ModelConfig config, float[]? alibiSlopes) : ComputeJob
 {
     private readonly float _scale = 1f / MathF.Sqrt(config.HeadDim);
+    private readonly bool _blocked = AttentionBlocks.Supports(config.HeadDim);
     private float[][] _scores = [];
     private float[][] _rows = [];
     private KvCache? _cache;
@@ -63,7 +64,24 @@ internal sealed class CausalAttention(ModelConfig config, float[]? alibiSlopes) 
             var keys8 = int8 ? cache.BlockKeys8(_layer, slot, p, run) : default;
             var keyScales = int8 ? cache.BlockKeyScales(_layer, slot, p, run) : default;
             int kvHeads = config.KeyValueHeads, kvHead = kvOffset / headDim;
-            for (int i = 0; i < run; i++, p++)
+            int i = 0;
+            // Whole runs of sixteen positions at once; which positions go this way depends only on the
+            // position and the block size, so a token gets the same bits alone or in a batch.
+            if (!int8 && _blocked)
+            {
+                for (; i + AttentionBlocks.Positions <= run; i += AttentionBlocks.Positions, p += AttentionBlocks.Positions)
+                {
+                    var block = scores.Slice(p - first, AttentionBlocks.Positions);
+                    AttentionBlocks.Scores(q, keys[(i * kvDim + kvOffset)..], kvDim, headDim, block);
+                    for (int j = 0; j < block.Length; j++)
+                    {
+                        float s = block[j] * _scale;
+                        if (alibiSlopes is not null) s -= alibiSlopes[h] * (position - (p + j));
+                        block[j] = s;
+                    }
+                }
+            }
+            for (; i < run; i++, p++)
             {
                 float dot;
                 if (int8)
@@ -99,6 +117,12 @@ internal sealed class CausalAttention(ModelConfig config, float[]? alibiSlopes) 
                 continue;
             }
             var values = cache.BlockValues(_layer, slot, p, run);
+            if (_blocked)
+            {
+                AttentionBlocks.AddWeighted(values[kvOffset..], kvDim, run, headDim, scores.Slice(p - first, run), output);
+                p += run;
+                continue;
+            }
             for (int i = 0; i < run; i++, p++)
                 HeadMultiplyAdd(values.Slice(i * kvDim + kvOffset, headDim), scores[p - first], output);
         }

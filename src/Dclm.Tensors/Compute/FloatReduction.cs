@@ -10,7 +10,7 @@ namespace Dclm.Tensors.Compute;
 /// transposing shuffles give every vector the same additions in the same order, so a dot product
 /// computed by the one-row kernel and by the four-row kernels has the same bits.
 /// </summary>
-internal static class FloatReduction
+public static class FloatReduction
 {
     /// <summary>The sum of the sixteen lanes of <paramref name="v"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
