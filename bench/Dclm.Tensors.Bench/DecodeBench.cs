@@ -13,13 +13,11 @@ namespace Dclm.Tensors.Bench;
 /// stream from memory as in real decode. Prints wall ms per token, weight GB/s and the process's CPU
 /// time for 1 and 2 threads and each SIMD level; with "read", a loop that only reads the same bytes
 /// (the machine's streaming bound); with "peer", llama.cpp's single-thread vec_dot over the same matrices.
-/// Usage: decode [q4_0|q8_0] [read] [peer]
+/// Given a GGUF path, each variant also runs over that file's mapped pages ("file"; with "copy", over a
+/// <see cref="WeightCopy"/> of them instead). Usage: decode [q4_0|q8_0] [read] [peer] [file.gguf [copy]]
 /// </summary>
 internal static unsafe class DecodeBench
 {
-    [DllImport("libc", EntryPoint = "madvise", SetLastError = true)]
-    private static extern int Madvise(nint address, nuint length, int advice);
-
     private static readonly (int Rows, int Columns)[] LayerShapes =
         [(2048, 2048), (256, 2048), (256, 2048), (2048, 2048), (5632, 2048), (5632, 2048), (2048, 5632)];
 
@@ -42,42 +40,26 @@ internal static unsafe class DecodeBench
                     bytes += matrix.ByteLength;
                 }
             string? file = args.FirstOrDefault(a => a.EndsWith(".gguf"));
-            System.IO.MemoryMappedFiles.MemoryMappedFile? mapping = null;
+            Dclm.Formats.Gguf.GgufFile? gguf = null;
             if (file != null)
             {
-                // The same shapes over a file's page-cache pages (as a loaded model uses them), its bytes taken as weights.
-                mapping = System.IO.MemoryMappedFiles.MemoryMappedFile.CreateFromFile(file, FileMode.Open, null, 0, System.IO.MemoryMappedFiles.MemoryMappedFileAccess.Read);
-                var view = mapping.CreateViewAccessor(0, 0, System.IO.MemoryMappedFiles.MemoryMappedFileAccess.Read);
-                byte* start = null;
-                view.SafeMemoryMappedViewHandle.AcquirePointer(ref start);
-                long at = (new FileInfo(file).Length - bytes) & ~63L;
-                if (args.Contains("huge"))
-                {
-                    long length = new FileInfo(file).Length;
-                    nint aligned = (nint)start & ~(nint)4095;
-                    int r1 = Madvise(aligned, (nuint)length, 14);
-                    int r2 = Madvise(aligned, (nuint)length, 25);
-                    Console.WriteLine($"madvise hugepage {r1}, collapse {r2} errno {Marshal.GetLastPInvokeError()}, map at {(long)start:X}");
-                }
+                // The model file's own tensors of the same shapes, used in place as a loaded model uses them.
+                gguf = Dclm.Formats.Gguf.GgufFile.Open(file);
                 var mapped = new List<WeightMatrix>();
-                foreach (var m in matrices) { mapped.Add(new WeightMatrix(start + at, type, m.Rows, m.Columns)); at += m.ByteLength; }
-                variantsFrom = mapped;
-                if (args.Contains("hugecopy"))
-                {
-                    // The file's bytes copied into anonymous memory advised to use 2 MB pages.
-                    nuint size = ((nuint)bytes + (2u << 20) - 1) & ~((nuint)(2u << 20) - 1);
-                    byte* copy = (byte*)NativeMemory.AlignedAlloc(size, 2u << 20);
-                    int advised = Madvise((nint)copy, size, 14);
-                    long offset = 0;
-                    var copied = new List<WeightMatrix>();
-                    foreach (var m in mapped)
+                string[] names = ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"];
+                for (int layer = 0; layer < layers; layer++)
+                    foreach (string name in names)
                     {
-                        Buffer.MemoryCopy(m.Data, copy + offset, m.ByteLength, m.ByteLength);
-                        copied.Add(new WeightMatrix(copy + offset, type, m.Rows, m.Columns));
-                        offset += m.ByteLength;
+                        var entry = gguf.Tensors[$"blk.{layer}.{name}.weight"];
+                        mapped.Add(new WeightMatrix(entry.Data, entry.Type, (int)entry.Shape[1], (int)entry.Shape[0]));
                     }
-                    Console.WriteLine($"huge copy advised {advised}");
-                    variantsFrom = copied;
+                variantsFrom = mapped;
+                if (args.Contains("copy"))
+                {
+                    // The file's bytes copied as a loader would with WeightCopy (anonymous memory, 2 MB pages advised).
+                    var copy = WeightCopy.Create(mapped);
+                    Console.WriteLine($"weights copied, huge pages advised: {copy.HugePages}");
+                    variantsFrom = Enumerable.Range(0, copy.Count).Select(i => copy[i]).ToList();
                 }
             }
             var input = new float[5632];
@@ -98,7 +80,7 @@ internal static unsafe class DecodeBench
                     if (variantsFrom != null)
                     {
                         var fileMatrices = variantsFrom;
-                        variants.Add(($"{isa,-6} {pool.Threads}t file", () =>
+                        variants.Add(($"{isa,-6} {pool.Threads}t {(args.Contains("copy") ? "copy" : "file")}", () =>
                         {
                             foreach (var m in fileMatrices) MatMul.Multiply(input.AsSpan(0, m.Columns), 1, m, output.AsSpan(0, m.Rows), p, isa);
                         }));
@@ -134,6 +116,7 @@ internal static unsafe class DecodeBench
                 NativeMemory.AlignedFree(scratch);
             }
             foreach (var m in matrices) NativeMemory.AlignedFree(m.Data);
+            gguf?.Dispose();
         }
     }
 

@@ -25,6 +25,10 @@ internal sealed unsafe partial class MatMulJob : ComputeJob
     private delegate*<byte*, Q8KRow*, int, float*, void> q8KTokens4;
     private int chunkRows;
     private bool guided;
+    // Rows claimed so far in each part's span (ExecuteSpans), one counter per 64-byte line.
+    private const int MaxSpans = 64, SpanStride = 16;
+    private readonly int[] spanClaimed = new int[MaxSpans * SpanStride];
+    private int spansUsed;
     private int nextRow;
 
     /// <summary>The calling thread's reusable job (a product never nests inside another on one thread).</summary>
@@ -72,6 +76,8 @@ internal sealed unsafe partial class MatMulJob : ComputeJob
         // and keeps the tile re-reads per product low.
         if (q8Tiles != null) chunkRows = Math.Max(16, matrix.Rows / 64 / 16 * 16);
         guided = q8Tiles == null && family == Family.Q8;
+        if (guided)
+            for (int part = 0; part < spansUsed; part++) spanClaimed[part * SpanStride] = 0;
         nextRow = 0;
     }
 
@@ -101,6 +107,7 @@ internal sealed unsafe partial class MatMulJob : ComputeJob
     public override void Execute(int thread, int threads)
     {
         int rows = weight.Rows;
+        if (guided && threads <= MaxSpans) { ExecuteSpans(rows, thread, threads); return; }
         if (guided) { ExecuteGuided(rows, threads); return; }
         while (true)
         {
@@ -126,6 +133,33 @@ internal sealed unsafe partial class MatMulJob : ComputeJob
             int count = Math.Max(4, (rows - start) / (4 * threads) / 4 * 4);
             if (Interlocked.CompareExchange(ref nextRow, start + count, start) != start) continue;
             RunRows(start, Math.Min(rows, start + count));
+        }
+    }
+
+    /// <summary>
+    /// Each part owns one contiguous span of the rows and claims shrinking chunks of it (a quarter of
+    /// what is left, at least four rows), then helps with the other spans the same way, so a descheduled
+    /// thread's rows are still finished by the others. One stream per thread through its own span
+    /// measured 2-7% faster in decode than both threads claiming chunks from one shared front.
+    /// </summary>
+    private void ExecuteSpans(int rows, int thread, int threads)
+    {
+        spansUsed = Math.Max(spansUsed, threads);
+        int span = (rows / threads + 3) / 4 * 4;
+        for (int k = 0; k < threads; k++)
+        {
+            int part = (thread + k) % threads;
+            int first = Math.Min(rows, part * span), end = part == threads - 1 ? rows : Math.Min(rows, first + span);
+            ref int claimed = ref spanClaimed[part * SpanStride];
+            while (true)
+            {
+                int done = Volatile.Read(ref claimed);
+                int start = first + done;
+                if (start >= end) break;
+                int count = Math.Max(4, (end - start) / 4 / 4 * 4);
+                if (Interlocked.CompareExchange(ref claimed, done + count, done) != done) continue;
+                RunRows(start, Math.Min(end, start + count));
+            }
         }
     }
 
