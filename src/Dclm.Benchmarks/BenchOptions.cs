@@ -19,6 +19,8 @@ public sealed record BenchOptions
     public int Repetitions { get; init; } = 5;
     /// <summary>"llama.cpp" to measure the peer in the same run, or null.</summary>
     public string? Compare { get; init; }
+    /// <summary>Both engines read the weights into their own memory instead of mapping the file (llama.cpp's --no-mmap).</summary>
+    public bool NoMmap { get; init; }
 
     /// <summary>Checks ranges and names the offending option.</summary>
     public BenchOptions Validate()

@@ -19,7 +19,7 @@ public static class BenchRunner
 
         EngineResult ours;
         long bytesPerToken;
-        using (var target = new OurTarget(path, options.Threads, context))
+        using (var target = new OurTarget(path, options.Threads, context, copyWeights: options.NoMmap))
         {
             bytesPerToken = BytesPerToken(target);
             ours = Measure(target, options, progress, cancellation);
@@ -27,7 +27,7 @@ public static class BenchRunner
         EngineResult? peer = null;
         if (options.Compare == "llama.cpp")
         {
-            using var target = new LlamaCppTarget(path, options.Threads, context);
+            using var target = new LlamaCppTarget(path, options.Threads, context, useMemoryMap: !options.NoMmap);
             peer = Measure(target, options, progress, cancellation);
         }
         progress.Report("measuring memory bandwidth");

@@ -17,7 +17,7 @@ public sealed class LlamaCppTarget : IBenchTarget
     private readonly LLamaContext _context;
     private readonly LLamaBatch _batch = new();
 
-    public LlamaCppTarget(string path, int threads, int contextSize)
+    public LlamaCppTarget(string path, int threads, int contextSize, bool useMemoryMap = true)
     {
         _ = QuietLogging.Value;
         var parameters = new ModelParams(path)
@@ -29,6 +29,8 @@ public sealed class LlamaCppTarget : IBenchTarget
             BatchThreads = threads,
             GpuLayerCount = 0,
         };
+        // llama.cpp maps the file by default; --no-mmap reads it into its own buffers.
+        if (!useMemoryMap) parameters.LoadMode = LLama.Native.LLamaLoadMode.None;
         _weights = LLamaWeights.LoadFromFile(parameters);
         _context = _weights.CreateContext(parameters);
     }

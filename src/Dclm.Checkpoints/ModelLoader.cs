@@ -9,19 +9,23 @@ namespace Dclm.Checkpoints;
 
 /// <summary>
 /// Opens a model from a Hugging Face checkpoint directory (open_lm or Llama config.json with
-/// safetensors) or from a GGUF file. Weights are memory-mapped and used in place.
+/// safetensors) or from a GGUF file. Weights are memory-mapped and used in place, or, when asked,
+/// copied into anonymous memory and the file unmapped (llama.cpp's --no-mmap).
 /// </summary>
 public static class ModelLoader
 {
-    /// <summary>Loads the model at <paramref name="path"/>; problems are reported as <see cref="ModelFileException"/>.</summary>
-    public static LoadedModel Load(string path, ComputePool? pool = null)
+    /// <summary>
+    /// Loads the model at <paramref name="path"/>; problems are reported as <see cref="ModelFileException"/>.
+    /// With <paramref name="copyWeights"/> the weights are copied out of the file (see <see cref="ModelWeights.CopyToMemory"/>).
+    /// </summary>
+    public static LoadedModel Load(string path, ComputePool? pool = null, bool copyWeights = false)
     {
-        if (File.Exists(path)) return path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) || IsGguf(path) ? LoadGguf(path, pool) : throw new ModelFileException(path, "is neither a GGUF file nor a checkpoint directory");
-        if (Directory.Exists(path)) return LoadHuggingFace(path, pool);
+        if (File.Exists(path)) return path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) || IsGguf(path) ? LoadGguf(path, pool, copyWeights) : throw new ModelFileException(path, "is neither a GGUF file nor a checkpoint directory");
+        if (Directory.Exists(path)) return LoadHuggingFace(path, pool, copyWeights);
         throw new ModelFileException(path, "no such file or directory");
     }
 
-    private static LoadedModel LoadGguf(string path, ComputePool? pool)
+    private static LoadedModel LoadGguf(string path, ComputePool? pool, bool copyWeights)
     {
         var file = GgufFile.Open(path);
         try
@@ -29,7 +33,8 @@ public static class ModelLoader
             var config = GgufModelReader.ReadConfig(file);
             var tokenizer = FitVocabulary(path, config, file.Metadata.ContainsKey("tokenizer.ggml.tokens") ? Tokenizer.FromGguf(file) : null);
             var weights = GgufModelReader.Bind(file, config);
-            return new LoadedModel(path, "gguf", Build(path, config, weights, pool), tokenizer, CountTypes(file.Tensors));
+            var types = CountTypes(file.Tensors);
+            return new LoadedModel(path, "gguf", Build(path, config, weights, pool, copyWeights), tokenizer, types);
         }
         catch
         {
@@ -38,7 +43,7 @@ public static class ModelLoader
         }
     }
 
-    private static LoadedModel LoadHuggingFace(string directory, ComputePool? pool)
+    private static LoadedModel LoadHuggingFace(string directory, ComputePool? pool, bool copyWeights)
     {
         string configPath = System.IO.Path.Combine(directory, "config.json");
         var config = HfConfigReader.Read(configPath);
@@ -51,7 +56,8 @@ public static class ModelLoader
             var weights = config.Architecture == Architecture.OpenLm
                 ? HfOpenLmWeights.Bind(binder, config, checkpoint)
                 : HfLlamaWeights.Bind(binder, config, checkpoint);
-            return new LoadedModel(directory, "safetensors", Build(directory, config, weights, pool), tokenizer, CountTypes(checkpoint.Tensors));
+            var types = CountTypes(checkpoint.Tensors);
+            return new LoadedModel(directory, "safetensors", Build(directory, config, weights, pool, copyWeights), tokenizer, types);
         }
         catch
         {
@@ -60,9 +66,19 @@ public static class ModelLoader
         }
     }
 
-    private static DecoderModel Build(string path, ModelConfig config, ModelWeights weights, ComputePool? pool)
+    private static DecoderModel Build(string path, ModelConfig config, ModelWeights weights, ComputePool? pool, bool copyWeights)
     {
-        try { return new DecoderModel(config, weights, pool); }
+        try
+        {
+            weights.Validate(config);
+            if (copyWeights)
+            {
+                var copied = weights.CopyToMemory();
+                weights.Dispose();
+                weights = copied;
+            }
+            return new DecoderModel(config, weights, pool);
+        }
         catch (InvalidDataException e) { throw new ModelFileException(path, e.Message, e); }
     }
 

@@ -70,4 +70,26 @@ public unsafe class FusedProjectionTests
             foreach (nint copy in copies) NativeMemory.Free((void*)copy);
         }
     }
+
+    [Theory]
+    [InlineData("dclm-tiny")]
+    [InlineData("dclm-tiny-bf16")]
+    public void WeightsCopiedOutOfTheFileGiveIdenticalLogitsAndStayFused(string name)
+    {
+        var fixture = ReferenceFixture.Load(name);
+        using var mapped = ModelLoader.Load(fixture.Directory);
+        using var copied = ModelLoader.Load(fixture.Directory, copyWeights: true);
+        var layer = copied.Model.Weights.Layers[0];
+        Assert.NotNull(WeightMatrix.Adjacent(layer.Query, layer.Key, layer.Value));
+        Assert.NotNull(WeightMatrix.Adjacent(layer.Gate, layer.Up));
+        Assert.True(mapped.Model.Weights.TokenEmbedding.Data != copied.Model.Weights.TokenEmbedding.Data);
+
+        float[] Logits(DecoderModel model)
+        {
+            var logits = new float[fixture.Prompt.Length * fixture.Vocabulary];
+            model.Forward(ForwardBatch.Sequence(fixture.Prompt, 0, allLogits: true), model.CreateCache(), logits);
+            return logits;
+        }
+        Assert.Equal(Logits(mapped.Model), Logits(copied.Model));
+    }
 }

@@ -18,9 +18,10 @@ internal static class BenchCommand
         var compare = new Option<string?>("--compare") { Description = "also measure this peer in the same run: llama.cpp" };
         var json = new Option<string?>("--json") { Description = "write the results as JSON to this file" };
         var workDirectory = new Option<string?>("--work-dir") { Description = "where synthetic models are kept" };
+        var noMmap = new Option<bool>("--no-mmap") { Description = "both engines copy the weights into memory instead of mapping the file" };
         var command = new Command("bench", "Measure prompt processing (pp) and token generation (tg) speed, like llama-bench")
         {
-            model, type, threads, prompt, gen, repetitions, compare, json, workDirectory,
+            model, type, threads, prompt, gen, repetitions, compare, json, workDirectory, noMmap,
         };
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(() =>
         {
@@ -28,7 +29,7 @@ internal static class BenchCommand
             {
                 Model = parse.GetValue(model)!, Type = parse.GetValue(type)!, Threads = parse.GetValue(threads),
                 PromptTokens = parse.GetValue(prompt), GeneratedTokens = parse.GetValue(gen), Repetitions = parse.GetValue(repetitions),
-                Compare = parse.GetValue(compare),
+                Compare = parse.GetValue(compare), NoMmap = parse.GetValue(noMmap),
                 WorkDirectory = parse.GetValue(workDirectory) ?? Path.Combine(Path.GetTempPath(), "dclm-bench"),
             };
             var progress = new Progress<string>(message => Console.Error.WriteLine($"[bench] {message}"));

@@ -22,11 +22,12 @@ internal static class GenerateCommand
         var presence = new Option<float>("--presence-penalty") { Description = "lower every recent token's logit by this once; 0 = off", DefaultValueFactory = _ => 0f };
         var seed = new Option<ulong>("--seed") { Description = "random seed; the same seed gives the same output", DefaultValueFactory = _ => 42UL };
         var stop = new Option<string[]>("--stop") { Description = "stop before this string (repeatable)", AllowMultipleArgumentsPerToken = false };
+        var noMmap = new Option<bool>("--no-mmap") { Description = "copy the weights into memory (2 MB pages where granted) instead of mapping the file: faster decode, more private memory" };
         var printIds = new Option<bool>("--print-token-ids") { Description = "print the generated token ids, space-separated, as the last line" };
         var threads = ModelOptions.Threads();
         var command = new Command("generate", "Generate text from a prompt, streaming it as it comes")
         {
-            model, prompt, promptTokens, maxTokens, temperature, topK, topP, minP, repetition, frequency, presence, seed, stop, printIds, threads,
+            model, prompt, promptTokens, maxTokens, temperature, topK, topP, minP, repetition, frequency, presence, seed, stop, noMmap, printIds, threads,
         };
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(() =>
         {
@@ -41,7 +42,7 @@ internal static class GenerateCommand
                 Seed = parse.GetValue(seed), StopStrings = parse.GetValue(stop) ?? [],
             }.Validate();
             using var pool = new Tensors.Compute.ComputePool(Math.Max(1, parse.GetValue(threads)));
-            using var loaded = ModelLoader.Load(parse.GetValue(model)!, pool);
+            using var loaded = ModelLoader.Load(parse.GetValue(model)!, pool, copyWeights: parse.GetValue(noMmap));
             var tokenizer = loaded.Tokenizer;
             int[] tokens;
             if (text is not null)
