@@ -19,9 +19,10 @@ internal static class ServeCommand
         var kvMemory = new Option<int>("--kv-memory-mb") { Description = "memory for the paged KV cache, in MiB", DefaultValueFactory = _ => 2048 };
         var cors = new Option<string[]>("--cors-origin") { Description = "allow this browser origin (repeatable; CORS is off by default)" };
         var threads = ModelOptions.Threads();
+        var noMmap = new Option<bool>("--no-mmap") { Description = "copy the weights into memory instead of mapping the file: faster decode, more private memory" };
         var command = new Command("serve", "Serve a model over an OpenAI-compatible HTTP API (completions, chat, streaming) with a chat page at /")
         {
-            model, host, port, apiKey, parallel, context, queue, kvMemory, cors, threads,
+            model, host, port, apiKey, parallel, context, queue, kvMemory, cors, threads, noMmap,
         };
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(async () =>
         {
@@ -32,7 +33,7 @@ internal static class ServeCommand
                 Port = parse.GetValue(port),
                 ApiKey = parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("DCLM_API_KEY"),
                 CorsOrigins = parse.GetValue(cors) ?? [],
-                Threads = parse.GetValue(threads),
+                Threads = parse.GetValue(threads), CopyWeights = parse.GetValue(noMmap),
                 Engine = new EngineOptions
                 {
                     MaxRunningSequences = parse.GetValue(parallel), ContextLength = parse.GetValue(context),

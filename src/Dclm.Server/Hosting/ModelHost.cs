@@ -43,7 +43,7 @@ public sealed class ModelHost : IDisposable
         try
         {
             _pool = new ComputePool(_options.Threads > 0 ? _options.Threads : Environment.ProcessorCount);
-            _loaded = ModelLoader.Load(_options.ModelPath, _pool);
+            _loaded = ModelLoader.Load(_options.ModelPath, _pool, _options.CopyWeights);
             Tokenizer = _loaded.RequireTokenizer();
             Template = ChatTemplate.Recognise(ChatTemplateLoader.Read(_options.ModelPath));
             var engine = _options.Engine;

@@ -21,6 +21,8 @@ public sealed record ServerOptions
     public long MaxRequestBodyBytes { get; init; } = 1 << 20;
     /// <summary>Compute threads; 0 = all cores.</summary>
     public int Threads { get; init; }
+    /// <summary>Copy the weights into memory instead of mapping the file (faster decode, private memory).</summary>
+    public bool CopyWeights { get; init; }
     /// <summary>Engine sizes: parallel sequences, context, KV blocks, queue, prefix cache.</summary>
     public EngineOptions Engine { get; init; } = new();
 }
