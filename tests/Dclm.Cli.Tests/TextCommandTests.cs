@@ -39,5 +39,15 @@ public sealed class TextCommandTests : IDisposable
         Assert.All(ids, id => Assert.InRange(id, 0, 50431));
     }
 
+    [Fact]
+    public void NoMmapGeneratesTheSameTokens()
+    {
+        string[] arguments = ["generate", "--model", _model, "--prompt", "The whale", "--max-tokens", "8", "--seed", "3", "--print-token-ids"];
+        var mapped = DclmProcess.Run(arguments);
+        var copied = DclmProcess.Run([.. arguments, "--no-mmap"]);
+        Assert.Equal(0, copied.ExitCode);
+        Assert.Equal(mapped.LastLine, copied.LastLine);
+    }
+
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 }
