@@ -57,13 +57,7 @@ public unsafe class FusedProjectionTests
             var weights = loaded.Model.Weights;
             var apart = new DecoderModel(loaded.Config, new ModelWeights(weights.TokenEmbedding, separate, weights.FinalNorm, weights.Output));
 
-            float[] Logits(DecoderModel model)
-            {
-                var logits = new float[fixture.Prompt.Length * fixture.Vocabulary];
-                model.Forward(ForwardBatch.Sequence(fixture.Prompt, 0, allLogits: true), model.CreateCache(), logits);
-                return logits;
-            }
-            Assert.Equal(Logits(loaded.Model), Logits(apart));
+            Assert.Equal(OpenLmFixtureTests.AllLogits(loaded.Model, fixture.Prompt), OpenLmFixtureTests.AllLogits(apart, fixture.Prompt));
         }
         finally
         {
@@ -84,12 +78,6 @@ public unsafe class FusedProjectionTests
         Assert.NotNull(WeightMatrix.Adjacent(layer.Gate, layer.Up));
         Assert.True(mapped.Model.Weights.TokenEmbedding.Data != copied.Model.Weights.TokenEmbedding.Data);
 
-        float[] Logits(DecoderModel model)
-        {
-            var logits = new float[fixture.Prompt.Length * fixture.Vocabulary];
-            model.Forward(ForwardBatch.Sequence(fixture.Prompt, 0, allLogits: true), model.CreateCache(), logits);
-            return logits;
-        }
-        Assert.Equal(Logits(mapped.Model), Logits(copied.Model));
+        Assert.Equal(OpenLmFixtureTests.AllLogits(mapped.Model, fixture.Prompt), OpenLmFixtureTests.AllLogits(copied.Model, fixture.Prompt));
     }
 }
