@@ -164,13 +164,20 @@ public sealed class InferenceEngine : IDisposable
     {
         while (true)
         {
-            // Every waiting sequence, not only as many as there are free slots: a deferred one lets those
-            // behind it be admitted, and they must not carry a match from an earlier step.
+            // Only as many sequences as can be admitted, not counting deferred ones (they let those behind
+            // them in): prefix matching stays off the rest, and the rest carry no match from an earlier step.
+            int admissible = Math.Max(0, Options.MaxRunningSequences - _running.Count);
             for (int i = 0; i < _waiting.Count; i++)
             {
                 var sequence = _waiting[i];
+                if (admissible == 0)
+                {
+                    (sequence.Match, sequence.Deferred) = (null, false);
+                    continue;
+                }
                 sequence.Match = FindPrefix(sequence.Tokens);
                 sequence.Deferred = WillShare(sequence, i);
+                if (!sequence.Deferred) admissible--;
             }
             var plan = _scheduler.Schedule(_running, _waiting, _ledger, _freeSlots.Count, _prefix.Count > 0);
             if (plan.NeedsEviction && _prefix.TryEvict(out int slot)) { Release(slot); continue; }
