@@ -70,9 +70,10 @@ public static class ModelLoader
     {
         try
         {
-            weights.Validate(config);
             if (copyWeights)
             {
+                // Refuse a mis-shaped file before copying gigabytes of it (DecoderModel checks the mapped case).
+                weights.Validate(config);
                 var copied = weights.CopyToMemory();
                 weights.Dispose();
                 weights = copied;
