@@ -70,10 +70,73 @@ public sealed class LogprobsTests(ServerFixture fixture)
         Assert.Equal(whole, streamed);
     }
 
+    [Fact]
+    public async Task EchoWithLogprobsScoresEveryPromptTokenAfterTheFirst()
+    {
+        // The loglikelihood request of evaluation harnesses: echo, logprobs, no new tokens.
+        int[] prompt = [5, 17, 99, 3, 250, 41, 7, 12, 8, 600, 33, 2, 19, 71, 5, 17, 99, 3, 250, 41];
+        // The same prompt in the prefix cache first: a scored prompt must still run every position.
+        Assert.Equal(200, (await fixture.PostAsync("/v1/completions", $$"""{"prompt": [{{string.Join(",", prompt)}}], "max_tokens": 1}""")).Status);
+        var (status, body) = await fixture.PostAsync("/v1/completions", $$"""{"prompt": [{{string.Join(",", prompt)}}], "max_tokens": 0, "echo": true, "logprobs": 2}""");
+        Assert.Equal(200, status);
+        var choice = body.GetProperty("choices")[0];
+        var logprobs = choice.GetProperty("logprobs");
+        Assert.Equal(prompt.Length, logprobs.GetProperty("tokens").GetArrayLength());
+        Assert.Equal(0, body.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+        Assert.Equal(0, body.GetProperty("usage").GetProperty("prompt_tokens_details").GetProperty("cached_tokens").GetInt32());
+        var scores = logprobs.GetProperty("token_logprobs");
+        Assert.Equal(JsonValueKind.Null, scores[0].ValueKind);
+        Assert.Equal(JsonValueKind.Null, logprobs.GetProperty("top_logprobs")[0].ValueKind);
+
+        // Independent check: log-softmax in double of the model's own logits at each position.
+        using var loaded = ModelLoader.Load(TinyModel.Path);
+        var model = loaded.Model;
+        int vocabulary = model.Config.VocabularySize;
+        var logits = new float[prompt.Length * vocabulary];
+        model.Forward(ForwardBatch.Sequence(prompt, 0, allLogits: true), model.CreateCache(), logits);
+        for (int i = 1; i < prompt.Length; i++)
+        {
+            var row = logits.AsSpan((i - 1) * vocabulary, vocabulary).ToArray();
+            double max = row.Max();
+            double log = max + Math.Log(row.Sum(l => Math.Exp(l - max)));
+            Assert.Equal(row[prompt[i]] - log, scores[i].GetSingle(), 1e-3);
+            Assert.Equal(2, logprobs.GetProperty("top_logprobs")[i].EnumerateObject().Count());
+        }
+        var offsets = logprobs.GetProperty("text_offset").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+        Assert.Equal(0, offsets[0]);
+        Assert.Equal(choice.GetProperty("text").GetString()!.Length, offsets[^1] + logprobs.GetProperty("tokens")[prompt.Length - 1].GetString()!.Length);
+    }
+
+    [Fact]
+    public async Task EchoWithLogprobsListsPromptThenGeneratedTokensWholeAndStreamed()
+    {
+        const string Request = """{"prompt": "The cat sat on", "max_tokens": 4, "temperature": 0, "echo": true, "logprobs": 1""";
+        var (status, body) = await fixture.PostAsync("/v1/completions", Request + "}");
+        Assert.Equal(200, status);
+        var choice = body.GetProperty("choices")[0];
+        Assert.StartsWith("The cat sat on", choice.GetProperty("text").GetString());
+        int promptTokens = body.GetProperty("usage").GetProperty("prompt_tokens").GetInt32();
+        int generated = body.GetProperty("usage").GetProperty("completion_tokens").GetInt32();
+        var whole = choice.GetProperty("logprobs");
+        Assert.Equal(promptTokens + generated, whole.GetProperty("tokens").GetArrayLength());
+        Assert.Equal("The cat sat on".Length, whole.GetProperty("text_offset")[promptTokens].GetInt32());
+
+        var events = await fixture.StreamAsync("/v1/completions", Request + ", \"stream\": true}");
+        var chunks = events[..^1].Select(e => JsonDocument.Parse(e).RootElement).Where(e => e.GetProperty("choices").GetArrayLength() > 0)
+            .Select(e => e.GetProperty("choices")[0]).ToList();
+        Assert.Equal("The cat sat on", chunks[0].GetProperty("text").GetString());
+        var streamed = chunks.Where(c => c.GetProperty("logprobs").ValueKind == JsonValueKind.Object)
+            .SelectMany(c => c.GetProperty("logprobs").GetProperty("token_logprobs").EnumerateArray())
+            .Select(e => e.ValueKind == JsonValueKind.Null ? (float?)null : e.GetSingle()).ToList();
+        var expected = whole.GetProperty("token_logprobs").EnumerateArray().Select(e => e.ValueKind == JsonValueKind.Null ? (float?)null : e.GetSingle()).ToList();
+        Assert.Equal(expected, streamed);
+    }
+
     [Theory]
     [InlineData("/v1/completions", """{"prompt": "hi", "logprobs": 6}""", "logprobs")]
     [InlineData("/v1/completions", """{"prompt": "hi", "logprobs": true}""", "logprobs")]
-    [InlineData("/v1/completions", """{"prompt": "hi", "logprobs": 1, "echo": true}""", "echo")]
+    [InlineData("/v1/completions", """{"prompt": "hi", "max_tokens": 0}""", "max_tokens")]
+    [InlineData("/v1/completions", """{"prompt": "hi", "max_tokens": -1, "echo": true, "logprobs": 0}""", "max_tokens")]
     [InlineData("/v1/chat/completions", """{"messages": [{"role": "user", "content": "x"}], "logprobs": true, "top_logprobs": 21}""", "top_logprobs")]
     [InlineData("/v1/chat/completions", """{"messages": [{"role": "user", "content": "x"}], "top_logprobs": 2}""", "top_logprobs")]
     [InlineData("/v1/chat/completions", """{"messages": [{"role": "user", "content": "x"}], "logprobs": "yes"}""", "logprobs")]

@@ -6,12 +6,13 @@ namespace Dclm.Inference.Engine;
 /// </summary>
 public sealed class GenerationRequest
 {
-    internal GenerationRequest(int[] prompt, SamplingOptions sampling, int[] stopTokenIds, int topLogprobs = -1)
+    internal GenerationRequest(int[] prompt, SamplingOptions sampling, int[] stopTokenIds, int topLogprobs = -1, bool promptLogprobs = false)
     {
         Prompt = prompt;
         Sampling = sampling;
         StopTokenIds = stopTokenIds;
         TopLogprobs = topLogprobs;
+        PromptLogprobs = promptLogprobs;
     }
 
     /// <summary>Prompt token ids.</summary>
@@ -22,4 +23,10 @@ public sealed class GenerationRequest
     public IReadOnlyList<int> StopTokenIds { get; }
     /// <summary>−1: no log-probabilities; 0 or more: each generated token's, with that many alternatives.</summary>
     public int TopLogprobs { get; }
+    /// <summary>
+    /// Also the log-probability of every prompt token after the first given the tokens before it, with
+    /// <see cref="TopLogprobs"/> alternatives (OpenAI's echo with logprobs; a scoring harness's loglikelihood).
+    /// Such a prompt is always computed in full, never taken from the prefix cache.
+    /// </summary>
+    public bool PromptLogprobs { get; }
 }

@@ -9,7 +9,9 @@ namespace Dclm.Inference.Engine;
 /// <param name="FinishReason">Why generation ended.</param>
 /// <param name="Usage">Token counts.</param>
 /// <param name="Logprobs">Per generated token, when the request asked for log-probabilities; else empty.</param>
-public sealed record GenerationResult(string Text, IReadOnlyList<int> TokenIds, FinishReason FinishReason, GenerationUsage Usage, IReadOnlyList<TokenLogprobs> Logprobs);
+/// <param name="PromptLogprobs">Per prompt token (null for the first), when the request asked for them; else null.</param>
+public sealed record GenerationResult(string Text, IReadOnlyList<int> TokenIds, FinishReason FinishReason, GenerationUsage Usage, IReadOnlyList<TokenLogprobs> Logprobs,
+    IReadOnlyList<TokenLogprobs?>? PromptLogprobs = null);
 
 /// <summary>
 /// The updates of one submitted request, read once, in order; the last one carries the finish reason
@@ -38,12 +40,14 @@ public sealed class GenerationStream : IAsyncEnumerable<GenerationUpdate>
         var text = new StringBuilder();
         var tokens = new List<int>();
         var logprobs = new List<TokenLogprobs>();
+        IReadOnlyList<TokenLogprobs?>? promptLogprobs = null;
         await foreach (var update in this.WithCancellation(cancellationToken))
         {
             text.Append(update.Text);
+            promptLogprobs ??= update.PromptLogprobs;
             if (update.TokenId >= 0) tokens.Add(update.TokenId);
             if (update.Logprobs is { } logprob) logprobs.Add(logprob);
-            if (update.Usage is not null) return new GenerationResult(text.ToString(), tokens, update.FinishReason, update.Usage, logprobs);
+            if (update.Usage is not null) return new GenerationResult(text.ToString(), tokens, update.FinishReason, update.Usage, logprobs, promptLogprobs);
         }
         throw new InvalidOperationException("the generation ended without a final update");
     }

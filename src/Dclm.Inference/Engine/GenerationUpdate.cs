@@ -19,4 +19,9 @@ public sealed record GenerationUsage(int PromptTokens, int CompletionTokens, int
 /// <param name="FinishReason">None until the final update.</param>
 /// <param name="Usage">Set on the final update.</param>
 /// <param name="Logprobs">The token's log-probability and alternatives, when the request asked for them.</param>
-public sealed record GenerationUpdate(int TokenId, string Text, FinishReason FinishReason, GenerationUsage? Usage, TokenLogprobs? Logprobs = null);
+/// <param name="PromptLogprobs">
+/// When the request asked for the prompt's log-probabilities: one entry per prompt token (null for the
+/// first, which has no context), on the first update after the prompt has run.
+/// </param>
+public sealed record GenerationUpdate(int TokenId, string Text, FinishReason FinishReason, GenerationUsage? Usage, TokenLogprobs? Logprobs = null,
+    IReadOnlyList<TokenLogprobs?>? PromptLogprobs = null);

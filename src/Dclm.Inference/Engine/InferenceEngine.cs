@@ -26,7 +26,7 @@ public sealed class InferenceEngine : IDisposable
     private readonly ConcurrentQueue<Sequence> _incoming = new();
     private readonly ManualResetEventSlim _wake = new(false);
     private readonly Thread _thread;
-    private readonly float[] _logits;
+    private float[] _logits;
     private readonly float[] _logprobScratch;
     private readonly ThroughputWindow _throughput = new(TimeSpan.FromSeconds(5));
     private volatile bool _stopping;
@@ -65,10 +65,13 @@ public sealed class InferenceEngine : IDisposable
     /// Checks a prompt and its sampling options against the engine's limits and returns the trusted
     /// request; throws <see cref="RequestValidationException"/> naming the field at fault.
     /// </summary>
-    public GenerationRequest CreateRequest(IReadOnlyList<int> prompt, SamplingOptions sampling, IReadOnlyList<int>? stopTokenIds = null, int topLogprobs = -1)
+    public GenerationRequest CreateRequest(IReadOnlyList<int> prompt, SamplingOptions sampling, IReadOnlyList<int>? stopTokenIds = null, int topLogprobs = -1,
+        bool promptLogprobs = false)
     {
         if (topLogprobs < -1 || topLogprobs > TokenLogprobs.MaxTop)
             throw new RequestValidationException("top_logprobs", $"top_logprobs {topLogprobs} must be in [0, {TokenLogprobs.MaxTop}]");
+        if (promptLogprobs && topLogprobs < 0)
+            throw new RequestValidationException("logprobs", "the prompt's log-probabilities need top_logprobs of 0 or more");
         if (prompt.Count == 0) throw new RequestValidationException("prompt", "the prompt must hold at least one token");
         foreach (int id in prompt)
             if ((uint)id >= (uint)_model.Config.VocabularySize)
@@ -77,7 +80,7 @@ public sealed class InferenceEngine : IDisposable
         catch (ArgumentOutOfRangeException e) { throw new RequestValidationException("sampling", e.ParamName ?? e.Message); }
         if ((long)prompt.Count + sampling.MaxTokens > ContextLength)
             throw new RequestValidationException("max_tokens", $"the prompt's {prompt.Count} tokens plus max_tokens {sampling.MaxTokens} exceed the context of {ContextLength} tokens");
-        return new GenerationRequest(prompt.ToArray(), sampling, stopTokenIds?.ToArray() ?? [], topLogprobs);
+        return new GenerationRequest(prompt.ToArray(), sampling, stopTokenIds?.ToArray() ?? [], topLogprobs, promptLogprobs);
     }
 
     /// <summary>
@@ -94,7 +97,7 @@ public sealed class InferenceEngine : IDisposable
         }
         var sequence = new Sequence(Interlocked.Increment(ref _nextId), request, _model.Config.VocabularySize, _tokenizer);
         var stream = new GenerationStream(sequence.Output.Reader, sequence.PromptLength);
-        if (request.Sampling.MaxTokens == 0)
+        if (request.Sampling.MaxTokens == 0 && !request.PromptLogprobs)
         {
             Interlocked.Decrement(ref _queued);
             sequence.Output.Writer.TryWrite(new GenerationUpdate(-1, "", FinishReason.Length, new GenerationUsage(sequence.PromptLength, 0, 0)));
@@ -140,21 +143,35 @@ public sealed class InferenceEngine : IDisposable
         if (plan.Chunks.Count == 0) return plan.Preempted.Count > 0;
 
         var batch = BuildBatch(plan);
+        int vocabulary = _model.Config.VocabularySize, row = 0, sampled = 0;
+        // Prompt log-probabilities ask for a row per prompt position, up to the step's token budget.
+        if ((long)batch.LogitRows.Length * vocabulary > _logits.Length) _logits = new float[batch.LogitRows.Length * vocabulary];
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
         _model.Forward(batch, _cache, _logits);
-        int vocabulary = _model.Config.VocabularySize, row = 0, sampled = 0;
         _steps++;
+        var ready = new List<(Sequence Sequence, int Row)>(plan.Chunks.Count);
         foreach (var (sequence, count) in plan.Chunks)
         {
+            // Rows come in batch order: each chunk's prompt positions that score the next prompt token, then its last row.
+            for (int position = sequence.Computed; position < sequence.Computed + count; position++)
+                if (sequence.NeedsPromptLogits(position))
+                    sequence.PromptEntries!.Add(TokenLogprobs.Compute(_logits.AsSpan(row++ * vocabulary, vocabulary), sequence.Tokens[position + 1],
+                        sequence.Request.TopLogprobs, _logprobScratch));
             sequence.Computed += count;
             _prefill += sequence.Computed == sequence.Tokens.Count ? count - 1 : count;
+            if (sequence.Computed == sequence.Tokens.Count) ready.Add((sequence, row++));
         }
-        foreach (var (sequence, _) in plan.Chunks)
+        foreach (var (sequence, at) in ready)
         {
-            if (sequence.Computed != sequence.Tokens.Count) continue;
+            if (sequence.Request.Sampling.MaxTokens == 0)
+            {
+                // Scoring only (echo with logprobs and no budget): the prompt has run, nothing is drawn.
+                Finish(sequence, FinishReason.Length);
+                continue;
+            }
             _generated++;
             sampled++;
-            Advance(sequence, _logits.AsSpan(row++ * vocabulary, vocabulary));
+            Advance(sequence, _logits.AsSpan(at * vocabulary, vocabulary));
         }
         _throughput.Add(started, System.Diagnostics.Stopwatch.GetTimestamp(), sampled);
         return true;
@@ -175,8 +192,10 @@ public sealed class InferenceEngine : IDisposable
                     (sequence.Match, sequence.Deferred) = (null, false);
                     continue;
                 }
-                sequence.Match = FindPrefix(sequence.Tokens);
-                sequence.Deferred = WillShare(sequence, i);
+                // A prompt whose every position must be scored is computed in full.
+                bool scored = sequence.Request.PromptLogprobs;
+                sequence.Match = scored ? null : FindPrefix(sequence.Tokens);
+                sequence.Deferred = !scored && WillShare(sequence, i);
                 if (!sequence.Deferred) admissible--;
             }
             var plan = _scheduler.Schedule(_running, _waiting, _ledger, _freeSlots.Count, _prefix.Count > 0);
@@ -238,6 +257,7 @@ public sealed class InferenceEngine : IDisposable
                 tokens[at] = sequence.Tokens[sequence.Computed + i];
                 positions[at] = sequence.Computed + i;
                 slots[at] = sequence.Slot;
+                if (sequence.NeedsPromptLogits(sequence.Computed + i)) rows.Add(at);
             }
             if (sequence.Computed + count == sequence.Tokens.Count) rows.Add(at - 1);
         }
@@ -285,7 +305,7 @@ public sealed class InferenceEngine : IDisposable
         }
         sequence.Tokens.Add(next);
         string text = sequence.Decoder is null ? "" : sequence.Stops.Push(sequence.Decoder.Append(next));
-        sequence.Output.Writer.TryWrite(new GenerationUpdate(next, text, FinishReason.None, null, logprobs));
+        sequence.Output.Writer.TryWrite(new GenerationUpdate(next, text, FinishReason.None, null, logprobs, sequence.TakePromptEntries()));
         if (sequence.Stops.Stopped) Finish(sequence, FinishReason.Stop);
         else if (sequence.Generated >= options.MaxTokens) Finish(sequence, FinishReason.Length);
     }
@@ -296,7 +316,7 @@ public sealed class InferenceEngine : IDisposable
         var usage = new GenerationUsage(sequence.PromptLength, sequence.Generated, sequence.CachedTokens);
         // Statistics first, so a caller that reads them after its final update sees its own request counted.
         Publish();
-        sequence.Output.Writer.TryWrite(new GenerationUpdate(-1, rest, reason, usage));
+        sequence.Output.Writer.TryWrite(new GenerationUpdate(-1, rest, reason, usage, null, sequence.TakePromptEntries()));
         sequence.Output.Writer.TryComplete();
         sequence.Registration.Dispose();
         sequence.Sampler.Dispose();

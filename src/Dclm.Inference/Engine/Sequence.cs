@@ -22,6 +22,7 @@ internal sealed class Sequence
         Sampler = new Sampler(request.Sampling, vocabularySize);
         Decoder = tokenizer?.CreateStreamingDecoder(skipSpecialTokens: true);
         Stops = new StopStringMatcher(request.Sampling.StopStrings);
+        if (request.PromptLogprobs) PromptEntries = new List<TokenLogprobs?>(PromptLength) { null };
         Output = Channel.CreateUnbounded<GenerationUpdate>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     }
 
@@ -46,6 +47,14 @@ internal sealed class Sequence
     /// (n choices of one prompt): it waits a step and then reuses those blocks instead of computing them twice.
     /// </summary>
     public bool Deferred { get; set; }
+    /// <summary>
+    /// With <see cref="GenerationRequest.PromptLogprobs"/>: the prompt tokens' entries so far (null for the
+    /// first); position p's logits give entry p + 1. Kept across preemption, so a recomputed prompt asks
+    /// only for the entries still missing.
+    /// </summary>
+    public List<TokenLogprobs?>? PromptEntries { get; }
+    /// <summary>Set once <see cref="PromptEntries"/> has gone out on an update.</summary>
+    public bool PromptEntriesSent { get; set; }
     public Sampler Sampler { get; }
     public StreamingDecoder? Decoder { get; }
     public StopStringMatcher Stops { get; }
@@ -57,6 +66,18 @@ internal sealed class Sequence
     /// <summary>Tokens still to run through the model before the next sample.</summary>
     public int Uncomputed => Tokens.Count - Computed;
     public bool IsCancelled => _cancelled;
+
+    /// <summary>Whether the logits at <paramref name="position"/> are needed for a prompt entry still missing.</summary>
+    public bool NeedsPromptLogits(int position) =>
+        PromptEntries is { } entries && position >= entries.Count - 1 && position < PromptLength - 1;
+
+    /// <summary>The complete prompt entries, once, for the update that carries them.</summary>
+    public IReadOnlyList<TokenLogprobs?>? TakePromptEntries()
+    {
+        if (PromptEntries is null || PromptEntriesSent || PromptEntries.Count < PromptLength) return null;
+        PromptEntriesSent = true;
+        return PromptEntries;
+    }
 
     public void Cancel() => _cancelled = true;
 }

@@ -88,12 +88,13 @@ internal sealed class CompletionChoiceDto
     [JsonIgnore(Condition = JsonIgnoreCondition.Never)] public string? FinishReason { get; set; }
 }
 
-/// <summary>The legacy completions shape: parallel lists, one entry per generated token.</summary>
+/// <summary>The legacy completions shape: parallel lists, one entry per token (the echoed prompt's first, then the generated ones).</summary>
 internal sealed class CompletionLogprobsDto
 {
     public List<string> Tokens { get; set; } = [];
-    public List<float> TokenLogprobs { get; set; } = [];
-    public List<Dictionary<string, float>> TopLogprobs { get; set; } = [];
+    /// <summary>Null for the first token of an echoed prompt, which has no context to be scored in.</summary>
+    public List<float?> TokenLogprobs { get; set; } = [];
+    public List<Dictionary<string, float>?> TopLogprobs { get; set; } = [];
     public List<int> TextOffset { get; set; } = [];
 }
 

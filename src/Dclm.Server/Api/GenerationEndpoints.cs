@@ -20,11 +20,13 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
         ApiGuards.CheckModel(host, dto.Model);
         var (text, tokens) = RequestValidator.Prompt(dto.Prompt);
         int[] prompt = tokens ?? host.EncodeText(text!);
-        int maxTokens = RequestValidator.MaxTokens(dto.MaxTokens, prompt.Length, engine.ContextLength, DefaultCompletionTokens);
+        int maxTokens = RequestValidator.MaxTokens(dto.MaxTokens, prompt.Length, engine.ContextLength, DefaultCompletionTokens, least: dto.Echo ? 0 : 1);
         int count = RequestValidator.Choices(dto);
         int topLogprobs = RequestValidator.CompletionLogprobs(dto);
+        // Echo with logprobs scores the prompt too: what evaluation harnesses call loglikelihood.
+        bool scorePrompt = dto.Echo && topLogprobs >= 0;
         var sampling = RequestValidator.Sampling(dto, maxTokens);
-        var requests = Enumerable.Range(0, count).Select(i => Create(engine, prompt, WithChoiceSeed(sampling, i), null, topLogprobs)).ToArray();
+        var requests = Enumerable.Range(0, count).Select(i => Create(engine, prompt, WithChoiceSeed(sampling, i), null, topLogprobs, scorePrompt)).ToArray();
         var formatter = new LogprobsFormatter(host.Tokenizer!);
         string id = "cmpl-" + Guid.NewGuid().ToString("N");
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -39,8 +41,11 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
                 Id = id, Created = created, Model = host.ModelId, Usage = Usage(ChoiceSet.Combine(results.Select(r => r.Usage).ToList())),
                 Choices = results.Select((r, i) =>
                 {
-                    int offset = echo.Length;
-                    var logprobs = topLogprobs >= 0 ? formatter.Completion(r.TokenIds, r.Logprobs, ref offset) : null;
+                    int offset = 0;
+                    var logprobs = topLogprobs >= 0 ? new CompletionLogprobsDto() : null;
+                    if (logprobs is not null && r.PromptLogprobs is { } scored) formatter.Append(logprobs, prompt, scored, ref offset);
+                    offset = echo.Length;
+                    if (logprobs is not null) formatter.Append(logprobs, r.TokenIds, r.Logprobs, ref offset);
                     return new CompletionChoiceDto { Index = i, Text = echo + r.Text, Logprobs = logprobs, FinishReason = Reason(r.FinishReason) };
                 }).ToList(),
             };
@@ -51,9 +56,8 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
         var sse = new SseWriter(context.Response);
         sse.Start();
         var offsets = new int[count];
-        CompletionResponseDto Chunk(int choice, string piece, string? finish, GenerationUpdate? token = null)
+        CompletionResponseDto Chunk(int choice, string piece, string? finish, GenerationUpdate? token = null, CompletionLogprobsDto? logprobs = null)
         {
-            CompletionLogprobsDto? logprobs = null;
             if (token is { Logprobs: { } entry }) logprobs = formatter.Completion([token.TokenId], [entry], ref offsets[choice]);
             return new()
             {
@@ -61,13 +65,21 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
                 Choices = [new CompletionChoiceDto { Index = choice, Text = piece, Logprobs = logprobs, FinishReason = finish }],
             };
         }
-        if (echo.Length > 0)
+        // The echo goes first; with its scores it waits until the prompt has run.
+        if (echo.Length > 0 && !scorePrompt)
             for (int i = 0; i < count; i++) await sse.WriteAsync(Chunk(i, echo, null), ApiJsonContext.Default.CompletionResponseDto, context.RequestAborted);
         var timers = Enumerable.Range(0, count).Select(_ => metrics.StartTokens(arrival)).ToArray();
         var usages = new List<GenerationUsage>();
         await foreach (var (choice, update) in choices.MergeAsync(context.RequestAborted))
         {
             if (update.TokenId >= 0) timers[choice].Token();
+            if (update.PromptLogprobs is { } scored)
+            {
+                int start = 0;
+                var promptLogprobs = formatter.Append(new CompletionLogprobsDto(), prompt, scored, ref start);
+                offsets[choice] = echo.Length;
+                await sse.WriteAsync(Chunk(choice, echo, null, null, promptLogprobs), ApiJsonContext.Default.CompletionResponseDto, context.RequestAborted);
+            }
             if (update.Usage is { } usage)
             {
                 metrics.CountUsage(usage);
@@ -156,9 +168,9 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
     private Task<GenerationResult[]> CollectAll(ChoiceSet choices, long arrival, CancellationToken cancellation) =>
         Task.WhenAll(choices.Streams.Select(stream => Collect(stream, metrics.StartTokens(arrival), cancellation)));
 
-    private static GenerationRequest Create(InferenceEngine engine, int[] prompt, SamplingOptions sampling, int[]? stopTokens, int topLogprobs)
+    private static GenerationRequest Create(InferenceEngine engine, int[] prompt, SamplingOptions sampling, int[]? stopTokens, int topLogprobs, bool scorePrompt = false)
     {
-        try { return engine.CreateRequest(prompt, sampling, stopTokens, topLogprobs); }
+        try { return engine.CreateRequest(prompt, sampling, stopTokens, topLogprobs, scorePrompt); }
         catch (RequestValidationException e) { throw ApiException.BadRequest(e.Message, e.Field); }
     }
 
@@ -167,15 +179,17 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
         var text = new System.Text.StringBuilder();
         var tokens = new List<int>();
         var logprobs = new List<TokenLogprobs>();
+        IReadOnlyList<TokenLogprobs?>? promptLogprobs = null;
         await foreach (var update in stream.WithCancellation(cancellation))
         {
+            promptLogprobs ??= update.PromptLogprobs;
             if (update.TokenId >= 0) { timer.Token(); tokens.Add(update.TokenId); }
             if (update.Logprobs is { } entry) logprobs.Add(entry);
             text.Append(update.Text);
             if (update.Usage is { } usage)
             {
                 metrics.CountUsage(usage);
-                return new GenerationResult(text.ToString(), tokens, update.FinishReason, usage, logprobs);
+                return new GenerationResult(text.ToString(), tokens, update.FinishReason, usage, logprobs, promptLogprobs);
             }
         }
         throw new InvalidOperationException("the generation ended without a final update");

@@ -21,20 +21,29 @@ internal sealed class LogprobsFormatter(Tokenizer tokenizer)
     }
 
     /// <summary>Completions' lists for <paramref name="tokens"/>; <paramref name="offset"/> is the character offset of the first and advances past the last.</summary>
-    public CompletionLogprobsDto Completion(IReadOnlyList<int> tokens, IReadOnlyList<TokenLogprobs> logprobs, ref int offset)
+    public CompletionLogprobsDto Completion(IReadOnlyList<int> tokens, IReadOnlyList<TokenLogprobs?> logprobs, ref int offset) =>
+        Append(new CompletionLogprobsDto(), tokens, logprobs, ref offset);
+
+    /// <summary>Adds <paramref name="tokens"/> to <paramref name="dto"/>; a null entry (an echoed prompt's first token) gets null lists.</summary>
+    public CompletionLogprobsDto Append(CompletionLogprobsDto dto, IReadOnlyList<int> tokens, IReadOnlyList<TokenLogprobs?> logprobs, ref int offset)
     {
-        var dto = new CompletionLogprobsDto();
         for (int i = 0; i < tokens.Count; i++)
         {
             string text = Text(tokens[i]);
             dto.Tokens.Add(text);
-            dto.TokenLogprobs.Add(logprobs[i].Logprob);
-            var top = new Dictionary<string, float>();
-            // Two ids may decode alike (partial characters); the likelier one keeps the entry.
-            foreach (var alternative in logprobs[i].Top) top.TryAdd(Text(alternative.TokenId), alternative.Logprob);
-            dto.TopLogprobs.Add(top);
             dto.TextOffset.Add(offset);
             offset += text.Length;
+            if (logprobs[i] is not { } entry)
+            {
+                dto.TokenLogprobs.Add(null);
+                dto.TopLogprobs.Add(null);
+                continue;
+            }
+            dto.TokenLogprobs.Add(entry.Logprob);
+            var top = new Dictionary<string, float>();
+            // Two ids may decode alike (partial characters); the likelier one keeps the entry.
+            foreach (var alternative in entry.Top) top.TryAdd(Text(alternative.TokenId), alternative.Logprob);
+            dto.TopLogprobs.Add(top);
         }
         return dto;
     }

@@ -17,13 +17,15 @@ internal static class RequestValidator
     /// <summary>Most alternatives per token of the legacy completions API's logprobs.</summary>
     public const int MaxCompletionLogprobs = 5;
 
-    /// <summary>Completions' logprobs: an integer in [0, 5] (alternatives per token), or −1 when absent.</summary>
+    /// <summary>
+    /// Completions' logprobs: an integer in [0, 5] (alternatives per token), or −1 when absent. With echo,
+    /// the prompt's tokens are scored too (the first gets null).
+    /// </summary>
     public static int CompletionLogprobs(CompletionRequestDto dto)
     {
         if (dto.Logprobs.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null) return -1;
         if (dto.Logprobs.ValueKind != JsonValueKind.Number || !dto.Logprobs.TryGetInt32(out int top) || top is < 0 or > MaxCompletionLogprobs)
             throw ApiException.BadRequest($"logprobs must be an integer in [0, {MaxCompletionLogprobs}]", "logprobs");
-        if (dto.Echo) throw ApiException.BadRequest("logprobs of the echoed prompt are not supported; use echo or logprobs, not both", "echo");
         return top;
     }
 
@@ -77,12 +79,14 @@ internal static class RequestValidator
     }
 
     /// <summary>The token budget: the request's max_tokens, checked against the context left after the prompt.</summary>
-    public static int MaxTokens(int? requested, int promptTokens, int context, int fallback, string field = "max_tokens")
+    /// <paramref name="least"/> is 0 where a request may only score its prompt (completions with echo).
+    public static int MaxTokens(int? requested, int promptTokens, int context, int fallback, string field = "max_tokens", int least = 1)
     {
         int left = context - promptTokens;
+        if (requested == 0 && least == 0 && left >= 0) return 0;
         if (left <= 0) throw ApiException.BadRequest($"the prompt has {promptTokens} tokens; the context holds {context}, so no room is left to generate", "messages");
         if (requested is not int value) return Math.Min(fallback, left);
-        if (value < 1) throw ApiException.BadRequest($"{field} = {value} must be at least 1", field);
+        if (value < least) throw ApiException.BadRequest($"{field} = {value} must be at least {least}", field);
         if (value > left) throw ApiException.BadRequest($"the prompt's {promptTokens} tokens plus {field} = {value} exceed the context of {context} tokens", field);
         return value;
     }
