@@ -52,7 +52,7 @@ internal sealed unsafe partial class MatMulJob
         if (floatRows4Tokens4 != null)
         {
             long groupBytes = 4 * rowBytes;
-            bool prefetch = groupBytes <= MaxPrefetchedGroupBytes;
+            bool prefetch = groupBytes <= MaxPrefetchedGroupBytes && System.Runtime.Intrinsics.X86.Sse.IsSupported;
             for (; r + 4 <= end; r += 4)
             {
                 byte* group = data + r * rowBytes;

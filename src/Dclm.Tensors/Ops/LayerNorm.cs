@@ -15,12 +15,8 @@ public static class LayerNorm
         if (gain.Length != n || destination.Length < n) throw new ArgumentException("x, gain and destination must have the same length");
         if (n == 0) return;
         // Two passes in double keep the variance exact enough for 1e-4 agreement at width 4096.
-        double mean = 0;
-        for (int i = 0; i < n; i++) mean += x[i];
-        mean /= n;
-        double variance = 0;
-        for (int i = 0; i < n; i++) { double d = x[i] - mean; variance += d * d; }
-        variance /= n;
+        double mean = DoubleSums.Sum(x) / n;
+        double variance = DoubleSums.SumSquaredDeviations(x, mean) / n;
         float inverse = (float)(1.0 / Math.Sqrt(variance + eps));
         float shift = (float)mean;
         TensorPrimitives.Subtract(x, shift, destination[..n]);

@@ -11,8 +11,7 @@ public static class RmsNorm
         int n = x.Length;
         if (gain.Length != n || destination.Length < n) throw new ArgumentException("x, gain and destination must have the same length");
         if (n == 0) return;
-        double sumSquares = 0;
-        for (int i = 0; i < n; i++) sumSquares += (double)x[i] * x[i];
+        double sumSquares = DoubleSums.SumSquares(x);
         float inverse = (float)(1.0 / Math.Sqrt(sumSquares / n + eps));
         TensorPrimitives.Multiply(x, inverse, destination[..n]);
         TensorPrimitives.Multiply(destination[..n], gain, destination[..n]);

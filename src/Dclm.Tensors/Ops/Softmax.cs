@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace Dclm.Tensors.Ops;
 
 /// <summary>Numerically stable softmax.</summary>
@@ -7,16 +9,12 @@ public static class Softmax
     public static void InPlace(Span<float> values)
     {
         if (values.IsEmpty) return;
-        float max = float.NegativeInfinity;
-        foreach (float v in values) if (v > max) max = v;
-        double sum = 0;
-        for (int i = 0; i < values.Length; i++)
-        {
-            float e = MathF.Exp(values[i] - max);
-            values[i] = e;
-            sum += e;
-        }
-        float inverse = (float)(1.0 / sum);
-        for (int i = 0; i < values.Length; i++) values[i] *= inverse;
+        // Vector passes: attention runs this once per (token, head, layer) over its positions, and a
+        // scalar exponential per position cost as much as the dot products.
+        float max = TensorPrimitives.Max(values);
+        TensorPrimitives.Subtract(values, max, values);
+        TensorPrimitives.Exp(values, values);
+        float inverse = (float)(1.0 / DoubleSums.Sum(values));
+        TensorPrimitives.Multiply(values, inverse, values);
     }
 }
