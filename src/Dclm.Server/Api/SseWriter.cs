@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http;
@@ -19,17 +20,19 @@ internal sealed class SseWriter(HttpResponse response)
         response.Headers["X-Accel-Buffering"] = "no";
     }
 
+    /// <summary>One event, serialized straight into the response's pipe and flushed (one flush per token, no per-chunk array).</summary>
     public async Task WriteAsync<T>(T chunk, JsonTypeInfo<T> type, CancellationToken cancellation)
     {
-        await response.Body.WriteAsync(Prefix, cancellation);
-        await response.Body.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(chunk, type), cancellation);
-        await response.Body.WriteAsync(Separator, cancellation);
-        await response.Body.FlushAsync(cancellation);
+        var pipe = response.BodyWriter;
+        pipe.Write(Prefix);
+        using (var json = new Utf8JsonWriter(pipe)) JsonSerializer.Serialize(json, chunk, type);
+        pipe.Write(Separator);
+        await pipe.FlushAsync(cancellation);
     }
 
     public async Task DoneAsync(CancellationToken cancellation)
     {
-        await response.Body.WriteAsync(Done, cancellation);
-        await response.Body.FlushAsync(cancellation);
+        response.BodyWriter.Write(Done);
+        await response.BodyWriter.FlushAsync(cancellation);
     }
 }
