@@ -1,7 +1,9 @@
 using System.Buffers;
 using System.Numerics;
+using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using Dclm.Tensors.Ops;
 
 namespace Dclm.Inference;
 
@@ -62,18 +64,45 @@ public sealed class Sampler : IDisposable
         logits[..vocabulary].CopyTo(scores);
         if (penalised) ApplyPenalties(history);
         if (_options.Temperature <= 0) return ArgMax(scores.AsSpan(0, vocabulary));
+        if (_options.TopK == 0 && _options.TopP >= 1) return DrawFromAll(scores.AsSpan(0, vocabulary));
 
         // Candidates sorted by score, best first; top-k bounds how many we sort.
         int count = vocabulary;
         for (int i = 0; i < count; i++) _candidates[i] = i;
-        int k = _options.TopK > 0 ? Math.Min(_options.TopK, count) : count;
-        SortTop(k);
+        double total;
+        int k;
+        if (_options.TopK > 0)
+        {
+            k = Math.Min(_options.TopK, count);
+            SortTop(k);
+            total = 0;
+            float best = _scores[_candidates[0]];
+            for (int i = 0; i < k; i++) total += Math.Exp(_scores[_candidates[i]] - best);
+        }
+        else
+        {
+            // Top-p alone: the nucleus is almost always a few hundred tokens at most, so select the best
+            // 64, then 1,024, and sort the whole vocabulary (milliseconds at 50k) only when those do not
+            // yet hold top_p of the probability.
+            float best = VectorMath.Max(scores.AsSpan(0, vocabulary));
+            // Weights into the candidates' spare buffer (the scores are still needed for the order).
+            var weights = MemoryMarshal.Cast<int, float>(_candidates.AsSpan(0, vocabulary));
+            VectorMath.ExpShifted(scores.AsSpan(0, vocabulary), best, weights);
+            total = VectorMath.Sum(weights);
+            for (int i = 0; i < count; i++) _candidates[i] = i;
+            for (k = Math.Min(64, count); ; k = k * 16 >= count / 8 ? count : k * 16)
+            {
+                SortTop(k);
+                double mass = 0;
+                for (int i = 0; i < k; i++) mass += Math.Exp(_scores[_candidates[i]] - best);
+                if (k == count || mass / total >= _options.TopP) break;
+                for (int i = 0; i < count; i++) _candidates[i] = i;
+            }
+        }
         count = k;
 
         // Probabilities at temperature 1 decide top-p and min-p, as llama.cpp does.
         float max = _scores[_candidates[0]];
-        double total = 0;
-        for (int i = 0; i < count; i++) total += Math.Exp(_scores[_candidates[i]] - max);
         if (_options.TopP < 1)
         {
             double cumulative = 0;
@@ -102,6 +131,36 @@ public sealed class Sampler : IDisposable
             if (running > target) return _candidates[i];
         }
         return _candidates[count - 1];
+    }
+
+    /// <summary>
+    /// A draw over the whole vocabulary (no top-k, no top-p: OpenAI's defaults), which needs no order:
+    /// weights e^((s − max)/T), those below min-p's bound zeroed, then one scan in id order. Sorting the
+    /// vocabulary for it took milliseconds per token, more than a small model's whole forward step.
+    /// </summary>
+    private int DrawFromAll(Span<float> scores)
+    {
+        float max = VectorMath.Max(scores);
+        // e^((s − max)/T) = e^(s/T − max/T)
+        TensorPrimitives.Multiply(scores, 1f / _options.Temperature, scores);
+        VectorMath.ExpShifted(scores, max / _options.Temperature, scores);
+        if (_options.MinP > 0)
+        {
+            // p_i ≥ min_p · p_max at temperature 1  ⇔  weight_i ≥ min_p^(1/T).
+            float bound = (float)Math.Pow(_options.MinP, 1.0 / _options.Temperature);
+            for (int i = 0; i < scores.Length; i++) if (scores[i] < bound) scores[i] = 0;
+        }
+        double sum = VectorMath.Sum(scores);
+        double target = _random.NextDouble() * sum, running = 0;
+        int last = 0;
+        for (int i = 0; i < scores.Length; i++)
+        {
+            if (scores[i] == 0) continue;
+            running += scores[i];
+            last = i;
+            if (running > target) return i;
+        }
+        return last;
     }
 
     /// <summary>

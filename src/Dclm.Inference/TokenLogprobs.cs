@@ -1,4 +1,4 @@
-using System.Numerics.Tensors;
+using Dclm.Tensors.Ops;
 
 namespace Dclm.Inference;
 
@@ -22,14 +22,8 @@ public sealed record TokenLogprobs(float Logprob, IReadOnlyList<TokenLogprob> To
     {
         if ((uint)chosen >= (uint)logits.Length) throw new ArgumentOutOfRangeException(nameof(chosen), $"token {chosen} is outside the {logits.Length} logits");
         if (top is < 0 or > MaxTop) throw new ArgumentOutOfRangeException(nameof(top), $"top {top} must be in [0, {MaxTop}]");
-        var shifted = scratch[..logits.Length];
-        float max = TensorPrimitives.Max(logits);
-        TensorPrimitives.Subtract(logits, max, shifted);
-        TensorPrimitives.Exp(shifted, shifted);
-        // log Σ e^(x − max) in double: the sum of 50k terms loses little, and the log is taken once.
-        double sum = 0;
-        foreach (float e in shifted) sum += e;
-        float logNormalizer = (float)(max + Math.Log(sum));
+        // log Σ e^(x − max) + max, the sum in double: 50k terms lose little, and the log is taken once.
+        float logNormalizer = (float)VectorMath.LogSumExp(logits, VectorMath.Max(logits), scratch);
         var best = new List<TokenLogprob>(top + 1);
         if (top > 0)
         {

@@ -48,6 +48,42 @@ public class SamplerTests
         Assert.Equal(0, f[3] + f[4]);
     }
 
+    [Theory]
+    [InlineData(0.3f)] // 40 tokens: within the first 64 selected
+    [InlineData(0.7f)] // 94 tokens: more than the first 64
+    [InlineData(0.9f)] // ~3,025 tokens: more than 1,024, so the whole vocabulary is sorted
+    public void TopPOverALargeVocabularyKeepsExactlyTheNucleus(float topP)
+    {
+        // 100 tokens at logit 5, 4,900 at 0: each likely one has p = e^5 / (100 e^5 + 4900) ≈ 0.00752,
+        // each unlikely one ≈ 5.07e-5; ties go to the lowest id, so the nucleus is a prefix of the ids.
+        const int Vocabulary = 5000;
+        var logits = Enumerable.Range(0, Vocabulary).Select(i => i < 100 ? 5f : 0f).ToArray();
+        double likely = Math.Exp(5) / (100 * Math.Exp(5) + 4900), unlikely = 1 / (100 * Math.Exp(5) + 4900);
+        int expected = topP <= 100 * likely
+            ? (int)Math.Ceiling(topP / likely - 1e-6)
+            : 100 + (int)Math.Ceiling((topP - 100 * likely) / unlikely - 1e-6);
+        var sampler = new Sampler(Plain with { TopP = topP, Seed = 9 }, Vocabulary);
+        var drawn = Enumerable.Range(0, 4000).Select(_ => sampler.Sample(logits, [])).ToArray();
+        Assert.True(drawn.Max() < expected + 1, $"drew id {drawn.Max()} outside the nucleus of {expected}");
+        Assert.True(drawn.Max() >= expected - Math.Max(2, expected / 20), $"drew nothing near the end of the nucleus of {expected} (max {drawn.Max()})");
+    }
+
+    [Fact]
+    public void AFullVocabularyDrawNeedsNoOrderAndStillReproducesTheDistribution()
+    {
+        // No top-k or top-p (OpenAI's defaults): drawn in id order without sorting 50k candidates.
+        const int Vocabulary = 50432;
+        var random = new Random(4);
+        var logits = Enumerable.Range(0, Vocabulary).Select(_ => (float)(random.NextDouble() * 2)).ToArray();
+        logits[123] = 12f;
+        double total = logits.Sum(l => Math.Exp(l));
+        var sampler = new Sampler(Plain with { Seed = 5 }, Vocabulary);
+        int hits = Enumerable.Range(0, 20000).Count(_ => sampler.Sample(logits, []) == 123);
+        Assert.InRange(hits / 20000.0, Math.Exp(12) / total - 0.02, Math.Exp(12) / total + 0.02);
+        var minP = new Sampler(Plain with { MinP = 0.5f, Seed = 5 }, Vocabulary);
+        Assert.All(Enumerable.Range(0, 200), _ => Assert.Equal(123, minP.Sample(logits, [])));
+    }
+
     [Fact]
     public void MinPDropsTokensBelowAFractionOfTheBest()
     {

@@ -97,4 +97,25 @@ public sealed class VectorOpsTests
         for (int i = 0; i < n; i++) Assert.Equal(Math.Exp(x[i] - max) / sum, actual[i], 1e-6);
         Assert.Equal(1.0, actual.Sum(v => (double)v), 1e-5);
     }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3)]
+    [InlineData(17)]
+    [InlineData(64)]
+    [InlineData(50432)]
+    public void VectorMathMatchesDoublePrecision(int n)
+    {
+        var x = Row(n, n + 3, 0f).Select(v => v * 30).ToArray();
+        float max = x.Length == 0 ? float.NegativeInfinity : x.Max();
+        Assert.Equal(max, VectorMath.Max(x));
+        var e = new float[n];
+        VectorMath.ExpShifted(x, max, e);
+        for (int i = 0; i < n; i++) Assert.Equal(Math.Exp(x[i] - max), e[i], 2e-6 * Math.Exp(x[i] - max) + 1e-30);
+        if (n == 0) return;
+        double reference = max + Math.Log(x.Sum(v => Math.Exp(v - max)));
+        Assert.Equal(reference, VectorMath.LogSumExp(x, max, new float[n]), 1e-5);
+        x[n / 2] = float.NaN;
+        Assert.True(float.IsNaN(VectorMath.Max(x)));
+    }
 }

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using Dclm.Tensors.Ops;
 
 namespace Dclm.Eval.Scoring;
 
@@ -17,10 +18,6 @@ public static class LogSoftmax
         argmax = TensorPrimitives.IndexOfMax(logits);
         float max = logits[argmax];
         if (_scratch is null || _scratch.Length < logits.Length) _scratch = new float[logits.Length];
-        var shifted = _scratch.AsSpan(0, logits.Length);
-        TensorPrimitives.Subtract(logits, max, shifted);
-        TensorPrimitives.Exp(shifted, shifted);
-        double sum = TensorPrimitives.Sum<float>(shifted);
-        return (double)logits[target] - max - Math.Log(sum);
+        return logits[target] - VectorMath.LogSumExp(logits, max, _scratch);
     }
 }

@@ -11,9 +11,8 @@ public static class Softmax
         if (values.IsEmpty) return;
         // Vector passes: attention runs this once per (token, head, layer) over its positions, and a
         // scalar exponential per position cost as much as the dot products.
-        float max = TensorPrimitives.Max(values);
-        TensorPrimitives.Subtract(values, max, values);
-        TensorPrimitives.Exp(values, values);
+        float max = VectorMath.Max(values);
+        VectorMath.ExpShifted(values, max, values);
         float inverse = (float)(1.0 / DoubleSums.Sum(values));
         TensorPrimitives.Multiply(values, inverse, values);
     }
