@@ -6,11 +6,12 @@ using Dclm.Inference.Engine;
 using Dclm.Server.Hosting;
 
 // Load benchmark of the OpenAI-compatible server: streaming clients over loopback HTTP.
-// Usage: dotnet run -c Release --project bench/Dclm.Server.Bench -- --model PATH [--tokens 64] [--requests 4] [--rounds 5] [--threads N] [--no-mmap]
+// Usage: dotnet run -c Release --project bench/Dclm.Server.Bench -- --model PATH [--tokens 64] [--requests 4] [--rounds 5] [--threads N] [--no-mmap] [--temperature T]
 // Each round sweeps 1, 4, 8 and 16 clients once; rounds interleave the widths so a slow spell of a
 // shared machine (a stolen core) lands on all of them, and the table reports each width's median.
 string? model = null;
 int tokens = 64, perClient = 4, rounds = 5, threads = 0;
+float temperature = 0; // 0: greedy; 1 with no top-k/top-p: what OpenAI clients send by default
 bool copyWeights = false;
 for (int i = 0; i < args.Length; i += 2)
 {
@@ -23,6 +24,7 @@ for (int i = 0; i < args.Length; i += 2)
         case "--requests": perClient = int.Parse(args[i + 1]); break;
         case "--rounds": rounds = Math.Max(1, int.Parse(args[i + 1])); break;
         case "--threads": threads = int.Parse(args[i + 1]); break;
+        case "--temperature": temperature = float.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         default: Console.Error.WriteLine($"unknown option {args[i]}"); return 2;
     }
 }
@@ -48,7 +50,7 @@ await using (var server = await DclmServer.StartAsync(Options(prefixEntries: 0))
         foreach (int width in Widths)
             await Task.WhenAll(Enumerable.Range(0, width).Select(_ => StreamAsync(client, """{"prompt": "warm up", "max_tokens": 16, "stream": true}""")));
     int budget = Math.Min(tokens, contextLength - 40);
-    Console.WriteLine($"model {server.Host.ModelId} ({(copyWeights ? "weights copied into memory, --no-mmap" : "weights mapped")}), {budget} tokens per request, {perClient} requests per client, {rounds} rounds, prefix cache off, load average {LoadAverage()}");
+    Console.WriteLine($"model {server.Host.ModelId} ({(copyWeights ? "weights copied into memory, --no-mmap" : "weights mapped")}), {budget} tokens per request, {(temperature > 0 ? $"temperature {temperature} (no top-k or top-p)" : "greedy")}, {perClient} requests per client, {rounds} rounds, prefix cache off, load average {LoadAverage()}");
     var rates = Widths.ToDictionary(w => w, _ => new List<double>());
     var ttfts = Widths.ToDictionary(w => w, _ => new List<double>());
     for (int round = 0; round < rounds; round++)
@@ -61,7 +63,7 @@ await using (var server = await DclmServer.StartAsync(Options(prefixEntries: 0))
                 for (int r = 0; r < perClient; r++)
                 {
                     string prompt = $"Client {c} request {r}: the history of computing began";
-                    var (ttft, count) = await StreamAsync(client, $$$"""{"prompt": {{{JsonSerializer.Serialize(prompt)}}}, "max_tokens": {{{budget}}}, "temperature": 0, "stream": true, "stream_options": {"include_usage": true}}""");
+                    var (ttft, count) = await StreamAsync(client, $$$"""{"prompt": {{{JsonSerializer.Serialize(prompt)}}}, "max_tokens": {{{budget}}}, "temperature": {{{temperature.ToString(System.Globalization.CultureInfo.InvariantCulture)}}}, "seed": {{{c * 100 + r}}}, "stream": true, "stream_options": {"include_usage": true}}""");
                     lock (ttfts) { ttfts[clients].Add(ttft); generated += count; }
                 }
             }));
@@ -89,7 +91,7 @@ await using (var server = await DclmServer.StartAsync(Options(prefixEntries: 0))
                 for (int r = 0; r < perClient; r++)
                 {
                     var prompt = tokenizer.Encode($"Client {c} request {r}: the history of computing began");
-                    var sampling = Dclm.Inference.SamplingOptions.Greedy with { MaxTokens = budget };
+                    var sampling = Dclm.Inference.SamplingOptions.Greedy with { MaxTokens = budget, Temperature = temperature, Seed = (ulong)(c * 100 + r) };
                     var result = await engine.Submit(engine.CreateRequest(prompt, sampling)).CollectAsync();
                     Interlocked.Add(ref generated, result.Usage.CompletionTokens);
                 }
