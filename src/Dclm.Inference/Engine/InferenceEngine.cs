@@ -28,6 +28,8 @@ public sealed class InferenceEngine : IDisposable
     private readonly Thread _thread;
     private float[] _logits;
     private readonly float[] _logprobScratch;
+    private readonly SamplingJob _sampling;
+    private readonly List<(Sequence Sequence, int Row)> _drawing = [];
     private readonly ThroughputWindow _throughput = new(TimeSpan.FromSeconds(5));
     private volatile bool _stopping;
     private long _nextId, _queued, _hits, _prefill, _generated, _preemptions, _steps;
@@ -47,6 +49,7 @@ public sealed class InferenceEngine : IDisposable
         _freeSlots = new Stack<int>(Enumerable.Range(0, slots).Reverse());
         _logits = new float[Options.MaxRunningSequences * model.Config.VocabularySize];
         _logprobScratch = new float[model.Config.VocabularySize];
+        _sampling = new SamplingJob(model.Config.VocabularySize);
         _statistics = new EngineStatistics { TotalBlocks = _cache.BlockCount };
         _thread = new Thread(Loop) { IsBackground = true, Name = "dclm-engine" };
         _thread.Start();
@@ -161,17 +164,19 @@ public sealed class InferenceEngine : IDisposable
             _prefill += sequence.Computed == sequence.Tokens.Count ? count - 1 : count;
             if (sequence.Computed == sequence.Tokens.Count) ready.Add((sequence, row++));
         }
+        _drawing.Clear();
         foreach (var (sequence, at) in ready)
         {
-            if (sequence.Request.Sampling.MaxTokens == 0)
-            {
-                // Scoring only (echo with logprobs and no budget): the prompt has run, nothing is drawn.
-                Finish(sequence, FinishReason.Length);
-                continue;
-            }
+            // Scoring only (echo with logprobs and no budget): the prompt has run, nothing is drawn.
+            if (sequence.Request.Sampling.MaxTokens == 0) Finish(sequence, FinishReason.Length);
+            else _drawing.Add((sequence, at));
+        }
+        if (_drawing.Count > 0) _sampling.Run(_model.Pool, _drawing, _logits);
+        for (int i = 0; i < _drawing.Count; i++)
+        {
             _generated++;
             sampled++;
-            Advance(sequence, _logits.AsSpan(at * vocabulary, vocabulary));
+            Advance(_drawing[i].Sequence, _sampling.Tokens[i], _sampling.Logprobs[i]);
         }
         _throughput.Add(started, System.Diagnostics.Stopwatch.GetTimestamp(), sampled);
         return true;
@@ -292,12 +297,10 @@ public sealed class InferenceEngine : IDisposable
         _preemptions++;
     }
 
-    /// <summary>Samples the next token from the sequence's logits and streams its text.</summary>
-    private void Advance(Sequence sequence, ReadOnlySpan<float> logits)
+    /// <summary>Appends the drawn token to the sequence and streams its text, or finishes the sequence.</summary>
+    private void Advance(Sequence sequence, int next, TokenLogprobs? logprobs)
     {
         var options = sequence.Request.Sampling;
-        int next = sequence.Sampler.Sample(logits, CollectionsMarshal.AsSpan(sequence.Tokens));
-        var logprobs = sequence.Request.TopLogprobs >= 0 ? TokenLogprobs.Compute(logits, next, sequence.Request.TopLogprobs, _logprobScratch) : null;
         if ((options.StopAtEndOfSequence && next == _tokenizer?.EndOfSequenceId) || sequence.Request.StopTokenIds.Contains(next))
         {
             Finish(sequence, FinishReason.Stop);
