@@ -35,7 +35,10 @@ public sealed class GenerationStream : IAsyncEnumerable<GenerationUpdate>
         _reader.ReadAllAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
 
     /// <summary>Reads every update and joins them into one result.</summary>
-    public async Task<GenerationResult> CollectAsync(CancellationToken cancellationToken = default)
+    public Task<GenerationResult> CollectAsync(CancellationToken cancellationToken = default) => CollectAsync(null, cancellationToken);
+
+    /// <summary>Reads every update, showing each to <paramref name="observe"/> as it arrives, and joins them into one result.</summary>
+    public async Task<GenerationResult> CollectAsync(Action<GenerationUpdate>? observe, CancellationToken cancellationToken = default)
     {
         var text = new StringBuilder();
         var tokens = new List<int>();
@@ -43,6 +46,7 @@ public sealed class GenerationStream : IAsyncEnumerable<GenerationUpdate>
         IReadOnlyList<TokenLogprobs?>? promptLogprobs = null;
         await foreach (var update in this.WithCancellation(cancellationToken))
         {
+            observe?.Invoke(update);
             text.Append(update.Text);
             promptLogprobs ??= update.PromptLogprobs;
             if (update.TokenId >= 0) tokens.Add(update.TokenId);

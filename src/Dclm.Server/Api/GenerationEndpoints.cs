@@ -76,7 +76,7 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
             if (update.PromptLogprobs is { } scored)
             {
                 int start = 0;
-                var promptLogprobs = formatter.Append(new CompletionLogprobsDto(), prompt, scored, ref start);
+                var promptLogprobs = formatter.Completion(prompt, scored, ref start);
                 offsets[choice] = echo.Length;
                 await sse.WriteAsync(Chunk(choice, echo, null, null, promptLogprobs), ApiJsonContext.Default.CompletionResponseDto, context.RequestAborted);
             }
@@ -176,23 +176,9 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
 
     private async Task<GenerationResult> Collect(GenerationStream stream, ServerMetrics.TokenTimer timer, CancellationToken cancellation)
     {
-        var text = new System.Text.StringBuilder();
-        var tokens = new List<int>();
-        var logprobs = new List<TokenLogprobs>();
-        IReadOnlyList<TokenLogprobs?>? promptLogprobs = null;
-        await foreach (var update in stream.WithCancellation(cancellation))
-        {
-            promptLogprobs ??= update.PromptLogprobs;
-            if (update.TokenId >= 0) { timer.Token(); tokens.Add(update.TokenId); }
-            if (update.Logprobs is { } entry) logprobs.Add(entry);
-            text.Append(update.Text);
-            if (update.Usage is { } usage)
-            {
-                metrics.CountUsage(usage);
-                return new GenerationResult(text.ToString(), tokens, update.FinishReason, usage, logprobs, promptLogprobs);
-            }
-        }
-        throw new InvalidOperationException("the generation ended without a final update");
+        var result = await stream.CollectAsync(update => { if (update.TokenId >= 0) timer.Token(); }, cancellation);
+        metrics.CountUsage(result.Usage);
+        return result;
     }
 
     private static UsageDto Usage(GenerationUsage usage) => new()
