@@ -68,11 +68,11 @@ public sealed class Sampler : IDisposable
 
         // Candidates sorted by score, best first; top-k bounds how many we sort.
         int count = vocabulary;
-        for (int i = 0; i < count; i++) _candidates[i] = i;
         double total;
         int k;
         if (_options.TopK > 0)
         {
+            for (int i = 0; i < count; i++) _candidates[i] = i;
             k = Math.Min(_options.TopK, count);
             SortTop(k);
             total = 0;

@@ -152,7 +152,7 @@ public sealed class InferenceEngine : IDisposable
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
         _model.Forward(batch, _cache, _logits);
         _steps++;
-        var ready = new List<(Sequence Sequence, int Row)>(plan.Chunks.Count);
+        _drawing.Clear();
         foreach (var (sequence, count) in plan.Chunks)
         {
             // Rows come in batch order: each chunk's prompt positions that score the next prompt token, then its last row.
@@ -162,11 +162,8 @@ public sealed class InferenceEngine : IDisposable
                         sequence.Request.TopLogprobs, _logprobScratch));
             sequence.Computed += count;
             _prefill += sequence.Computed == sequence.Tokens.Count ? count - 1 : count;
-            if (sequence.Computed == sequence.Tokens.Count) ready.Add((sequence, row++));
-        }
-        _drawing.Clear();
-        foreach (var (sequence, at) in ready)
-        {
+            if (sequence.Computed != sequence.Tokens.Count) continue;
+            int at = row++;
             // Scoring only (echo with logprobs and no budget): the prompt has run, nothing is drawn.
             if (sequence.Request.Sampling.MaxTokens == 0) Finish(sequence, FinishReason.Length);
             else _drawing.Add((sequence, at));
