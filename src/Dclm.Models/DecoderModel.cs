@@ -8,17 +8,28 @@ namespace Dclm.Models;
 /// A decoder-only transformer (open_lm/DCLM or Llama, as the config says) that runs forward steps over
 /// batches of tokens from one or more sequences, reading and extending a <see cref="KvCache"/>.
 /// </summary>
-public sealed class DecoderModel : IDisposable
+public sealed partial class DecoderModel : IDisposable
 {
-    private readonly RunState _state = new();
+    /// <summary>
+    /// Layer weights up to this size (a last-level cache's worth) run <see cref="LayerParallelism.Auto"/>
+    /// by sequence: their products are small enough that a fork/join per product costs a large share of
+    /// them, and the second thread to read a weight finds it in the shared cache. Larger layers split
+    /// rows, so their weights stream from memory once per step.
+    /// </summary>
+    public const long SequenceSplitLayerBytes = 32L << 20;
+
     private readonly float[][] _inverseFrequencies;
     // The frequencies every layer shares (the usual case), so angles are computed once per token and step.
     private readonly float[]? _sharedFrequencies;
     // Per layer, Q|K|V and gate|up as single products where their weights lie back to back: one pass over
     // the input and one fork/join instead of three and two. Each row's arithmetic is unchanged.
     private readonly WeightMatrix?[] _queryKeyValue, _gateUp;
-    private readonly CausalAttention _attention;
-    private readonly float[] _cos, _sin;
+    private readonly long _layerBytes;
+    // The whole batch's buffers, and one set per thread for steps split by sequence.
+    private readonly Lane _main;
+    private readonly Lane[] _lanes;
+    private readonly SequenceGroupsJob _groupsJob;
+    private readonly ComputePool _inline = new(1);
     private readonly object _gate = new();
 
     public DecoderModel(ModelConfig config, ModelWeights weights, ComputePool? pool = null)
@@ -32,9 +43,12 @@ public sealed class DecoderModel : IDisposable
         _queryKeyValue = weights.Layers.Select(l => WeightMatrix.Adjacent(l.Query, l.Key, l.Value)).ToArray();
         _gateUp = weights.Layers.Select(l => WeightMatrix.Adjacent(l.Gate, l.Up)).ToArray();
         _sharedFrequencies = _inverseFrequencies.All(f => f.AsSpan().SequenceEqual(_inverseFrequencies[0])) ? _inverseFrequencies[0] : null;
-        _attention = new CausalAttention(config, config.Positions == PositionEncoding.Alibi ? AlibiSlopes.For(config.Heads) : null);
-        _cos = new float[config.HeadDim / 2];
-        _sin = new float[config.HeadDim / 2];
+        _layerBytes = weights.Layers.Sum(l => l.Query.ByteLength + l.Key.ByteLength + l.Value.ByteLength + l.Output.ByteLength
+            + l.Gate.ByteLength + l.Up.ByteLength + l.Down.ByteLength);
+        float[]? slopes = config.Positions == PositionEncoding.Alibi ? AlibiSlopes.For(config.Heads) : null;
+        _main = new Lane(config, slopes);
+        _lanes = Enumerable.Range(0, Pool.Threads).Select(_ => new Lane(config, slopes)).ToArray();
+        _groupsJob = new SequenceGroupsJob(this);
     }
 
     /// <summary>Hyper-parameters.</summary>
@@ -43,6 +57,8 @@ public sealed class DecoderModel : IDisposable
     public ModelWeights Weights { get; }
     /// <summary>Threads the matrix products run on.</summary>
     public ComputePool Pool { get; }
+    /// <summary>How steps spread their layers over <see cref="Pool"/>; the logits are the same either way.</summary>
+    public LayerParallelism LayerParallelism { get; set; } = LayerParallelism.Auto;
 
     /// <summary>A KV cache sized for this model.</summary>
     public KvCache CreateCache(int slots = 1, int? capacity = null, KvCacheType type = KvCacheType.F32)
@@ -73,80 +89,24 @@ public sealed class DecoderModel : IDisposable
     private void ForwardLocked(ForwardBatch batch, KvCache cache, Span<float> logits)
     {
         var c = Config;
-        int n = batch.Count, d = c.Dim, kv = c.KeyValueDim, hidden = c.HiddenDim;
+        int n = batch.Count, d = c.Dim;
         if (n == 0) return;
-        var s = _state;
+        var s = _main.State;
         s.Ensure(c, n);
 
-        for (int t = 0; t < n; t++) Dequantize.Row(Weights.TokenEmbedding, batch.Tokens[t], s.Residual.AsSpan(t * d, d));
-        int half = c.HeadDim / 2;
-        bool rotary = c.Positions == PositionEncoding.Rotary;
-        if (rotary && _sharedFrequencies != null)
-            for (int t = 0; t < n; t++)
-                RotaryEmbedding.Angles(batch.Positions[t], _sharedFrequencies, s.Cos.AsSpan(t * half, half), s.Sin.AsSpan(t * half, half));
-
-        for (int layer = 0; layer < c.Layers; layer++)
+        var groups = ChooseGroups(batch);
+        if (groups is null) RunLayers(batch, cache, _main, Pool);
+        else
         {
-            var w = Weights.Layers[layer];
-
-            // Attention block: x += Wo · attention(rope(norm_q(Wq·n(x))), rope(norm_k(Wk·n(x))), Wv·n(x))
-            NormRows(s.Residual, w.AttentionNorm, n, d, s.Normed);
-            if (_queryKeyValue[layer] is { } qkv)
+            _groupsJob.Start(groups, cache);
+            Pool.Run(_groupsJob);
+            _groupsJob.Finish();
+            for (int g = 0; g < groups.Indices.Length; g++)
             {
-                MatMul.Multiply(s.Normed, n, qkv, s.Fused, Pool);
-                Split(s.Fused, n, (s.Query, d), (s.Key, kv), (s.Value, kv));
+                var residual = _lanes[g].State.Residual;
+                var indices = groups.Indices[g];
+                for (int k = 0; k < indices.Length; k++) residual.AsSpan(k * d, d).CopyTo(s.Residual.AsSpan(indices[k] * d, d));
             }
-            else
-            {
-                MatMul.Multiply(s.Normed, n, w.Query, s.Query, Pool);
-                MatMul.Multiply(s.Normed, n, w.Key, s.Key, Pool);
-                MatMul.Multiply(s.Normed, n, w.Value, s.Value, Pool);
-            }
-            if (c.QkNorm)
-            {
-                // open_lm normalises Q and K over their full width before splitting heads.
-                for (int t = 0; t < n; t++)
-                {
-                    LayerNorm.Apply(s.Query.AsSpan(t * d, d), w.QueryNorm, c.NormEps, s.Query.AsSpan(t * d, d));
-                    LayerNorm.Apply(s.Key.AsSpan(t * kv, kv), w.KeyNorm, c.NormEps, s.Key.AsSpan(t * kv, kv));
-                }
-            }
-            for (int t = 0; t < n; t++)
-            {
-                if (rotary)
-                {
-                    Span<float> cos = _cos, sin = _sin;
-                    if (_sharedFrequencies != null)
-                    {
-                        cos = s.Cos.AsSpan(t * half, half);
-                        sin = s.Sin.AsSpan(t * half, half);
-                    }
-                    else RotaryEmbedding.Angles(batch.Positions[t], _inverseFrequencies[layer], cos, sin);
-                    RotaryEmbedding.Apply(s.Query.AsSpan(t * d, d), c.HeadDim, cos, sin, c.RopeStyle);
-                    RotaryEmbedding.Apply(s.Key.AsSpan(t * kv, kv), c.HeadDim, cos, sin, c.RopeStyle);
-                }
-                cache.Store(layer, batch.Slots[t], batch.Positions[t], s.Key.AsSpan(t * kv, kv), s.Value.AsSpan(t * kv, kv));
-            }
-            _attention.Run(Pool, cache, layer, batch, s.Query, s.Attention);
-            MatMul.Multiply(s.Attention, n, w.Output, s.BlockOutput, Pool);
-            AddInPlace(s.Residual, s.BlockOutput, n * d);
-
-            // Feed-forward block: x += W_down · (silu(W_gate·n(x)) ⊙ W_up·n(x))
-            NormRows(s.Residual, w.FeedForwardNorm, n, d, s.Normed);
-            if (_gateUp[layer] is { } gateUp)
-            {
-                MatMul.Multiply(s.Normed, n, gateUp, s.Fused, Pool);
-                Split(s.Fused, n, (s.Gate, hidden), (s.Up, hidden));
-            }
-            else
-            {
-                MatMul.Multiply(s.Normed, n, w.Gate, s.Gate, Pool);
-                MatMul.Multiply(s.Normed, n, w.Up, s.Up, Pool);
-            }
-            for (int t = 0; t < n; t++)
-                SwiGlu.Apply(s.Gate.AsSpan(t * hidden, hidden), s.Up.AsSpan(t * hidden, hidden), s.Gate.AsSpan(t * hidden, hidden));
-            MatMul.Multiply(s.Gate, n, w.Down, s.BlockOutput, Pool);
-            AddInPlace(s.Residual, s.BlockOutput, n * d);
         }
         for (int t = 0; t < n; t++) cache.MarkWritten(batch.Slots[t], batch.Positions[t]);
 
@@ -160,35 +120,14 @@ public sealed class DecoderModel : IDisposable
         MatMul.Multiply(s.Normed, rows, Weights.Output, logits, Pool);
     }
 
-    /// <summary>Copies each token's row of a fused product, [part 0 | part 1 | ...], into the parts' own (tokens, width) buffers.</summary>
-    private static void Split(float[] fused, int n, params ReadOnlySpan<(float[] Destination, int Width)> parts)
+    /// <summary>The batch cut into one group of sequences per thread, or null to split every product by rows.</summary>
+    private SequenceGroups? ChooseGroups(ForwardBatch batch)
     {
-        int total = 0;
-        foreach (var part in parts) total += part.Width;
-        for (int t = 0; t < n; t++)
-        {
-            int offset = t * total;
-            foreach (var (destination, width) in parts)
-            {
-                fused.AsSpan(offset, width).CopyTo(destination.AsSpan(t * width, width));
-                offset += width;
-            }
-        }
+        var mode = LayerParallelism;
+        if (mode == LayerParallelism.Rows || Pool.Threads < 2) return null;
+        if (mode == LayerParallelism.Auto && _layerBytes > SequenceSplitLayerBytes) return null;
+        return SequenceGroups.TrySplit(batch, Pool.Threads);
     }
-
-    private void NormRows(float[] x, float[] gain, int n, int d, float[] destination)
-    {
-        for (int t = 0; t < n; t++) Norm(x.AsSpan(t * d, d), gain, destination.AsSpan(t * d, d));
-    }
-
-    private void Norm(ReadOnlySpan<float> x, ReadOnlySpan<float> gain, Span<float> destination)
-    {
-        if (Config.Norm == NormKind.LayerNorm) LayerNorm.Apply(x, gain, Config.NormEps, destination);
-        else RmsNorm.Apply(x, gain, Config.NormEps, destination);
-    }
-
-    private static void AddInPlace(float[] target, float[] addend, int count) =>
-        System.Numerics.Tensors.TensorPrimitives.Add(target.AsSpan(0, count), addend.AsSpan(0, count), target.AsSpan(0, count));
 
     private void ValidateBatch(ForwardBatch batch, KvCache cache, int logitsLength)
     {
@@ -220,5 +159,9 @@ public sealed class DecoderModel : IDisposable
             throw new ArgumentException($"logits buffer holds {logitsLength} values, {batch.LogitRows.Length} rows need {(long)batch.LogitRows.Length * Config.VocabularySize}");
     }
 
-    public void Dispose() => Weights.Dispose();
+    public void Dispose()
+    {
+        Weights.Dispose();
+        _inline.Dispose();
+    }
 }

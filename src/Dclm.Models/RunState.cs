@@ -26,6 +26,8 @@ internal sealed class RunState
     public float[] Fused = [];
     /// <summary>Rotary cosines and sines of each token's position. (tokens, headDim / 2)</summary>
     public float[] Cos = [], Sin = [];
+    /// <summary>One token's angles for a layer with its own frequencies. (headDim / 2)</summary>
+    public float[] LayerCos = [], LayerSin = [];
 
     public void Ensure(ModelConfig config, int tokens)
     {
@@ -43,6 +45,8 @@ internal sealed class RunState
         Fused = new float[capacity * Math.Max(config.Dim + 2 * config.KeyValueDim, 2 * config.HiddenDim)];
         Cos = new float[capacity * (config.HeadDim / 2)];
         Sin = new float[capacity * (config.HeadDim / 2)];
+        LayerCos = new float[config.HeadDim / 2];
+        LayerSin = new float[config.HeadDim / 2];
         TokenCapacity = capacity;
     }
 }

@@ -6,7 +6,7 @@ namespace Dclm.Models.Tests;
 /// <summary>Random f32 weights for a config, in native memory that the returned weights own.</summary>
 internal static unsafe class SyntheticModel
 {
-    public static DecoderModel Create(ModelConfig config, int seed = 1234)
+    public static DecoderModel Create(ModelConfig config, int seed = 1234, Dclm.Tensors.Compute.ComputePool? pool = null)
     {
         var random = new Random(seed);
         var memory = new NativeBlocks();
@@ -32,7 +32,7 @@ internal static unsafe class SyntheticModel
         }
         var embedding = Matrix(config.VocabularySize, d, 1);
         var weights = new ModelWeights(embedding, layers, Gain(d), Matrix(config.VocabularySize, d, s), memory);
-        return new DecoderModel(config, weights);
+        return new DecoderModel(config, weights, pool);
     }
 
     private sealed class NativeBlocks : IDisposable

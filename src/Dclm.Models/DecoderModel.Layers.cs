@@ -1,0 +1,144 @@
+using Dclm.Tensors.Compute;
+using Dclm.Tensors.Ops;
+
+namespace Dclm.Models;
+
+public sealed partial class DecoderModel
+{
+    /// <summary>The buffers one thread needs to run the layer stack over a batch.</summary>
+    private sealed class Lane(ModelConfig config, float[]? alibiSlopes)
+    {
+        public RunState State { get; } = new();
+        public CausalAttention Attention { get; } = new(config, alibiSlopes);
+    }
+
+    /// <summary>Runs group i of a split batch through the layers on thread i, each product on that thread alone.</summary>
+    private sealed class SequenceGroupsJob(DecoderModel model) : ComputeJob
+    {
+        private SequenceGroups? _groups;
+        private KvCache? _cache;
+
+        public void Start(SequenceGroups groups, KvCache cache) => (_groups, _cache) = (groups, cache);
+
+        public void Finish() => (_groups, _cache) = (null, null);
+
+        public override void Execute(int thread, int threads)
+        {
+            var batch = _groups!.Batches[thread];
+            var lane = model._lanes[thread];
+            lane.State.Ensure(model.Config, batch.Count);
+            model.RunLayers(batch, _cache!, lane, model._inline);
+        }
+    }
+
+    /// <summary>
+    /// Embeds the batch's tokens into <paramref name="lane"/>'s residual stream and runs them through every
+    /// layer, storing their keys and values in <paramref name="cache"/>; products split over <paramref name="pool"/>.
+    /// </summary>
+    private void RunLayers(ForwardBatch batch, KvCache cache, Lane lane, ComputePool pool)
+    {
+        var c = Config;
+        int n = batch.Count, d = c.Dim, kv = c.KeyValueDim, hidden = c.HiddenDim;
+        var s = lane.State;
+        for (int t = 0; t < n; t++) Dequantize.Row(Weights.TokenEmbedding, batch.Tokens[t], s.Residual.AsSpan(t * d, d));
+        int half = c.HeadDim / 2;
+        bool rotary = c.Positions == PositionEncoding.Rotary;
+        if (rotary && _sharedFrequencies != null)
+            for (int t = 0; t < n; t++)
+                RotaryEmbedding.Angles(batch.Positions[t], _sharedFrequencies, s.Cos.AsSpan(t * half, half), s.Sin.AsSpan(t * half, half));
+
+        for (int layer = 0; layer < c.Layers; layer++)
+        {
+            var w = Weights.Layers[layer];
+
+            // Attention block: x += Wo · attention(rope(norm_q(Wq·n(x))), rope(norm_k(Wk·n(x))), Wv·n(x))
+            NormRows(s.Residual, w.AttentionNorm, n, d, s.Normed);
+            if (_queryKeyValue[layer] is { } qkv)
+            {
+                MatMul.Multiply(s.Normed, n, qkv, s.Fused, pool);
+                Split(s.Fused, n, (s.Query, d), (s.Key, kv), (s.Value, kv));
+            }
+            else
+            {
+                MatMul.Multiply(s.Normed, n, w.Query, s.Query, pool);
+                MatMul.Multiply(s.Normed, n, w.Key, s.Key, pool);
+                MatMul.Multiply(s.Normed, n, w.Value, s.Value, pool);
+            }
+            if (c.QkNorm)
+            {
+                // open_lm normalises Q and K over their full width before splitting heads.
+                for (int t = 0; t < n; t++)
+                {
+                    LayerNorm.Apply(s.Query.AsSpan(t * d, d), w.QueryNorm, c.NormEps, s.Query.AsSpan(t * d, d));
+                    LayerNorm.Apply(s.Key.AsSpan(t * kv, kv), w.KeyNorm, c.NormEps, s.Key.AsSpan(t * kv, kv));
+                }
+            }
+            for (int t = 0; t < n; t++)
+            {
+                if (rotary)
+                {
+                    Span<float> cos = s.LayerCos, sin = s.LayerSin;
+                    if (_sharedFrequencies != null)
+                    {
+                        cos = s.Cos.AsSpan(t * half, half);
+                        sin = s.Sin.AsSpan(t * half, half);
+                    }
+                    else RotaryEmbedding.Angles(batch.Positions[t], _inverseFrequencies[layer], cos, sin);
+                    RotaryEmbedding.Apply(s.Query.AsSpan(t * d, d), c.HeadDim, cos, sin, c.RopeStyle);
+                    RotaryEmbedding.Apply(s.Key.AsSpan(t * kv, kv), c.HeadDim, cos, sin, c.RopeStyle);
+                }
+                cache.Store(layer, batch.Slots[t], batch.Positions[t], s.Key.AsSpan(t * kv, kv), s.Value.AsSpan(t * kv, kv));
+            }
+            lane.Attention.Run(pool, cache, layer, batch, s.Query, s.Attention);
+            MatMul.Multiply(s.Attention, n, w.Output, s.BlockOutput, pool);
+            AddInPlace(s.Residual, s.BlockOutput, n * d);
+
+            // Feed-forward block: x += W_down · (silu(W_gate·n(x)) ⊙ W_up·n(x))
+            NormRows(s.Residual, w.FeedForwardNorm, n, d, s.Normed);
+            if (_gateUp[layer] is { } gateUp)
+            {
+                MatMul.Multiply(s.Normed, n, gateUp, s.Fused, pool);
+                Split(s.Fused, n, (s.Gate, hidden), (s.Up, hidden));
+            }
+            else
+            {
+                MatMul.Multiply(s.Normed, n, w.Gate, s.Gate, pool);
+                MatMul.Multiply(s.Normed, n, w.Up, s.Up, pool);
+            }
+            for (int t = 0; t < n; t++)
+                SwiGlu.Apply(s.Gate.AsSpan(t * hidden, hidden), s.Up.AsSpan(t * hidden, hidden), s.Gate.AsSpan(t * hidden, hidden));
+            MatMul.Multiply(s.Gate, n, w.Down, s.BlockOutput, pool);
+            AddInPlace(s.Residual, s.BlockOutput, n * d);
+        }
+    }
+
+    /// <summary>Copies each token's row of a fused product, [part 0 | part 1 | ...], into the parts' own (tokens, width) buffers.</summary>
+    private static void Split(float[] fused, int n, params ReadOnlySpan<(float[] Destination, int Width)> parts)
+    {
+        int total = 0;
+        foreach (var part in parts) total += part.Width;
+        for (int t = 0; t < n; t++)
+        {
+            int offset = t * total;
+            foreach (var (destination, width) in parts)
+            {
+                fused.AsSpan(offset, width).CopyTo(destination.AsSpan(t * width, width));
+                offset += width;
+            }
+        }
+    }
+
+    private void NormRows(float[] x, float[] gain, int n, int d, float[] destination)
+    {
+        for (int t = 0; t < n; t++) Norm(x.AsSpan(t * d, d), gain, destination.AsSpan(t * d, d));
+    }
+
+    private void Norm(ReadOnlySpan<float> x, ReadOnlySpan<float> gain, Span<float> destination)
+    {
+        if (Config.Norm == NormKind.LayerNorm) LayerNorm.Apply(x, gain, Config.NormEps, destination);
+        else RmsNorm.Apply(x, gain, Config.NormEps, destination);
+    }
+
+    private static void AddInPlace(float[] target, float[] addend, int count) =>
+        System.Numerics.Tensors.TensorPrimitives.Add(target.AsSpan(0, count), addend.AsSpan(0, count), target.AsSpan(0, count));
+}
