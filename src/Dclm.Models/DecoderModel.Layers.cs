@@ -53,28 +53,30 @@ public sealed partial class DecoderModel
 
             // Attention block: x += Wo · attention(rope(norm_q(Wq·n(x))), rope(norm_k(Wk·n(x))), Wv·n(x))
             NormRows(s.Residual, w.AttentionNorm, n, d, s.Normed);
-            if (_queryKeyValue[layer] is { } qkv)
-            {
-                MatMul.Multiply(s.Normed, n, qkv, s.Fused, pool);
-                Split(s.Fused, n, (s.Query, d), (s.Key, kv), (s.Value, kv));
-            }
+            // Fused Q|K|V rows are used where they lie: K and V are normalised, rotated and stored from
+            // the fused buffer, and Q lands in its own (tokens, dim) buffer, which attention reads.
+            var qkv = _queryKeyValue[layer];
+            int fusedWidth = d + 2 * kv;
+            if (qkv is { } fused) MatMul.Multiply(s.Normed, n, fused, s.Fused, pool);
             else
             {
                 MatMul.Multiply(s.Normed, n, w.Query, s.Query, pool);
                 MatMul.Multiply(s.Normed, n, w.Key, s.Key, pool);
                 MatMul.Multiply(s.Normed, n, w.Value, s.Value, pool);
             }
-            if (c.QkNorm)
-            {
-                // open_lm normalises Q and K over their full width before splitting heads.
-                for (int t = 0; t < n; t++)
-                {
-                    LayerNorm.Apply(s.Query.AsSpan(t * d, d), w.QueryNorm, c.NormEps, s.Query.AsSpan(t * d, d));
-                    LayerNorm.Apply(s.Key.AsSpan(t * kv, kv), w.KeyNorm, c.NormEps, s.Key.AsSpan(t * kv, kv));
-                }
-            }
             for (int t = 0; t < n; t++)
             {
+                var query = s.Query.AsSpan(t * d, d);
+                var key = qkv is null ? s.Key.AsSpan(t * kv, kv) : s.Fused.AsSpan(t * fusedWidth + d, kv);
+                var value = qkv is null ? s.Value.AsSpan(t * kv, kv) : s.Fused.AsSpan(t * fusedWidth + d + kv, kv);
+                ReadOnlySpan<float> rawQuery = qkv is null ? query : s.Fused.AsSpan(t * fusedWidth, d);
+                if (c.QkNorm)
+                {
+                    // open_lm normalises Q and K over their full width before splitting heads.
+                    LayerNorm.Apply(rawQuery, w.QueryNorm, c.NormEps, query);
+                    LayerNorm.Apply(key, w.KeyNorm, c.NormEps, key);
+                }
+                else if (qkv is not null) rawQuery.CopyTo(query);
                 if (rotary)
                 {
                     Span<float> cos = s.LayerCos, sin = s.LayerSin;
@@ -84,10 +86,10 @@ public sealed partial class DecoderModel
                         sin = s.Sin.AsSpan(t * half, half);
                     }
                     else RotaryEmbedding.Angles(batch.Positions[t], _inverseFrequencies[layer], cos, sin);
-                    RotaryEmbedding.Apply(s.Query.AsSpan(t * d, d), c.HeadDim, cos, sin, c.RopeStyle);
-                    RotaryEmbedding.Apply(s.Key.AsSpan(t * kv, kv), c.HeadDim, cos, sin, c.RopeStyle);
+                    RotaryEmbedding.Apply(query, c.HeadDim, cos, sin, c.RopeStyle);
+                    RotaryEmbedding.Apply(key, c.HeadDim, cos, sin, c.RopeStyle);
                 }
-                cache.Store(layer, batch.Slots[t], batch.Positions[t], s.Key.AsSpan(t * kv, kv), s.Value.AsSpan(t * kv, kv));
+                cache.Store(layer, batch.Slots[t], batch.Positions[t], key, value);
             }
             lane.Attention.Run(pool, cache, layer, batch, s.Query, s.Attention);
             MatMul.Multiply(s.Attention, n, w.Output, s.BlockOutput, pool);
@@ -97,34 +99,20 @@ public sealed partial class DecoderModel
             NormRows(s.Residual, w.FeedForwardNorm, n, d, s.Normed);
             if (_gateUp[layer] is { } gateUp)
             {
+                // silu(gate) ⊙ up straight from each token's fused gate|up row into the down product's input.
                 MatMul.Multiply(s.Normed, n, gateUp, s.Fused, pool);
-                Split(s.Fused, n, (s.Gate, hidden), (s.Up, hidden));
+                for (int t = 0; t < n; t++)
+                    SwiGlu.Apply(s.Fused.AsSpan(2 * t * hidden, hidden), s.Fused.AsSpan((2 * t + 1) * hidden, hidden), s.Gate.AsSpan(t * hidden, hidden));
             }
             else
             {
                 MatMul.Multiply(s.Normed, n, w.Gate, s.Gate, pool);
                 MatMul.Multiply(s.Normed, n, w.Up, s.Up, pool);
+                for (int t = 0; t < n; t++)
+                    SwiGlu.Apply(s.Gate.AsSpan(t * hidden, hidden), s.Up.AsSpan(t * hidden, hidden), s.Gate.AsSpan(t * hidden, hidden));
             }
-            for (int t = 0; t < n; t++)
-                SwiGlu.Apply(s.Gate.AsSpan(t * hidden, hidden), s.Up.AsSpan(t * hidden, hidden), s.Gate.AsSpan(t * hidden, hidden));
             MatMul.Multiply(s.Gate, n, w.Down, s.BlockOutput, pool);
             AddInPlace(s.Residual, s.BlockOutput, n * d);
-        }
-    }
-
-    /// <summary>Copies each token's row of a fused product, [part 0 | part 1 | ...], into the parts' own (tokens, width) buffers.</summary>
-    private static void Split(float[] fused, int n, params ReadOnlySpan<(float[] Destination, int Width)> parts)
-    {
-        int total = 0;
-        foreach (var part in parts) total += part.Width;
-        for (int t = 0; t < n; t++)
-        {
-            int offset = t * total;
-            foreach (var (destination, width) in parts)
-            {
-                fused.AsSpan(offset, width).CopyTo(destination.AsSpan(t * width, width));
-                offset += width;
-            }
         }
     }
 
