@@ -97,9 +97,18 @@ public sealed class KvCache
     /// <summary>Width of one position's keys (or values).</summary>
     public int KeyValueDim { get; }
     /// <summary>Bytes held by keys and values.</summary>
-    public long ByteSize => 2L * _keys.Length * BlockCount * (Type == KvCacheType.Int8
-        ? _blockFloats + _blockFloats / _headDim * sizeof(float)
-        : _blockFloats * sizeof(float));
+    public long ByteSize => (long)BlockCount * BytesPerBlock(_keys.Length, KeyValueDim, _headDim, BlockSize, Type);
+
+    /// <summary>Bytes one block of <paramref name="blockSize"/> positions takes, keys and values of every layer.</summary>
+    public static long BytesPerBlock(ModelConfig config, int blockSize, KvCacheType type) =>
+        BytesPerBlock(config.Layers, config.KeyValueDim, config.HeadDim, blockSize, type);
+
+    private static long BytesPerBlock(int layers, int kvDim, int headDim, int blockSize, KvCacheType type)
+    {
+        long values = (long)blockSize * kvDim;
+        long perLayer = type == KvCacheType.Int8 ? values + values / headDim * sizeof(float) : values * sizeof(float);
+        return 2L * layers * perLayer;
+    }
 
     /// <summary>How many leading positions of <paramref name="slot"/> hold valid keys and values.</summary>
     public int Length(int slot) => _lengths[slot];

@@ -18,17 +18,18 @@ public sealed class CliTests
     [Fact]
     public async Task ServeListensOnTheGivenPortAndAnswersChat()
     {
-        using var process = Start("serve", "--model", TinyModel.Path, "--port", "0", "--parallel", "2", "--threads", "1", "--api-key", "k");
+        using var process = Start("serve", "--model", TinyModel.Path, "--port", "0", "--parallel", "2", "--threads", "1", "--api-key", "k", "--kv-type", "int8");
         try
         {
-            string? address = null;
+            string? address = null, loaded = null;
             using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
             while (await process.StandardError.ReadLineAsync(timeout.Token) is { } line)
             {
                 address ??= Regex.Match(line, @"at (http://\S+?/) ") is { Success: true } m ? m.Groups[1].Value : null;
-                if (line.Contains("model loaded")) break;
+                if (line.Contains("model loaded")) { loaded = line; break; }
             }
             Assert.NotNull(address);
+            Assert.Contains("Int8 KV blocks", loaded);
             using var client = new HttpClient { BaseAddress = new Uri(address!) };
             client.DefaultRequestHeaders.Authorization = new("Bearer", "k");
             using var response = await client.PostAsync("/v1/chat/completions", new StringContent("""{"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 4}""", System.Text.Encoding.UTF8, "application/json"));
@@ -48,6 +49,18 @@ public sealed class CliTests
             if (!process.HasExited) process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync();
         }
+    }
+
+    [Fact]
+    public async Task AnUnknownKvTypeIsRefusedByName()
+    {
+        using var process = Start("serve", "--model", TinyModel.Path, "--port", "0", "--kv-type", "f64");
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        string error = await process.StandardError.ReadToEndAsync(timeout.Token);
+        await process.WaitForExitAsync(timeout.Token);
+        Assert.NotEqual(0, process.ExitCode);
+        Assert.Contains("f64", error);
+        Assert.Contains("int8", error);
     }
 
     [Fact]

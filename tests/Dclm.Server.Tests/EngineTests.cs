@@ -41,6 +41,34 @@ public sealed class EngineTests : IDisposable
     }
 
     [Fact]
+    public async Task WithAnInt8KvCacheBatchingAndPrefixReuseChangeNothing()
+    {
+        var options = SamplingOptions.Greedy with { MaxTokens = 16 };
+        var int8 = new EngineOptions { KvCacheType = Dclm.Models.KvCacheType.Int8, MaxRunningSequences = 8, StepTokenBudget = 16, KvMemoryBytes = 1 << 20 };
+        async Task<List<int>> Alone(int[] prompt)
+        {
+            using var single = new InferenceEngine(_loaded.Model, _loaded.Tokenizer, int8 with { MaxRunningSequences = 1 });
+            return (await single.Submit(single.CreateRequest(prompt, options)).CollectAsync()).TokenIds.ToList();
+        }
+
+        using var engine = new InferenceEngine(_loaded.Model, _loaded.Tokenizer, int8);
+        var batched = await Task.WhenAll(Prompts.Select(p => engine.Submit(engine.CreateRequest(Encode(p), options)).CollectAsync()));
+        for (int i = 0; i < Prompts.Length; i++) Assert.Equal(await Alone(Encode(Prompts[i])), batched[i].TokenIds);
+
+        // A second turn shares the first turn's int8 blocks (copied when it writes into the last one).
+        int[] second = [.. Encode(Prompts[1]), .. batched[1].TokenIds, .. Encode(" And then")];
+        var turn2 = await engine.Submit(engine.CreateRequest(second, options)).CollectAsync();
+        Assert.True(turn2.Usage.CachedTokens > Encode(Prompts[1]).Length, $"only {turn2.Usage.CachedTokens} cached tokens reused");
+        Assert.Equal(await Alone(second), turn2.TokenIds);
+
+        // The same memory holds about 3.2 times the positions (a float scale per head of 16 int8 values here).
+        using var exact = new InferenceEngine(_loaded.Model, _loaded.Tokenizer, int8 with { KvCacheType = Dclm.Models.KvCacheType.F32 });
+        Assert.InRange((double)engine.Options.KvBlocks / exact.Options.KvBlocks, 3.0, 4.0);
+        Assert.InRange(engine.KvCacheBytes, 1 << 19, 1 << 20);
+        Assert.InRange(exact.KvCacheBytes, 1 << 19, 1 << 20);
+    }
+
+    [Fact]
     public async Task SeededSamplingEqualsTheSameRequestRunAlone()
     {
         var options = new SamplingOptions { Temperature = 0.9f, TopK = 40, TopP = 0.95f, MinP = 0.02f, MaxTokens = 20 };

@@ -42,7 +42,7 @@ public sealed class InferenceEngine : IDisposable
         _tokenizer = tokenizer;
         Options = (options ?? new EngineOptions()).Resolve(model.Config);
         int slots = Options.MaxRunningSequences + Options.PrefixCacheEntries;
-        _cache = new KvCache(model.Config, slots, Options.ContextLength, Options.BlockSize, Options.KvBlocks);
+        _cache = new KvCache(model.Config, slots, Options.ContextLength, Options.BlockSize, Options.KvBlocks, Options.KvCacheType);
         _ledger = new KvCacheLedger(_cache);
         _scheduler = new Scheduler(Options.MaxRunningSequences, Options.StepTokenBudget);
         _prefix = new PrefixCache(Options.PrefixCacheEntries);
@@ -61,6 +61,8 @@ public sealed class InferenceEngine : IDisposable
     public int ContextLength => Options.ContextLength;
     /// <summary>The model's configuration.</summary>
     public ModelConfig ModelConfig => _model.Config;
+    /// <summary>Bytes the KV pool holds (all its blocks, in use or not).</summary>
+    public long KvCacheBytes => _cache.ByteSize;
     /// <summary>Counters and gauges as of the last step.</summary>
     public EngineStatistics Statistics => _statistics;
 
