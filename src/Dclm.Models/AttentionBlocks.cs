@@ -30,33 +30,17 @@ internal static unsafe class AttentionBlocks
         fixed (float* q = query)
         fixed (float* k = keys)
         fixed (float* s = scores)
-        {
-            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
-            Vector512<float> a8 = default, a9 = default, a10 = default, a11 = default, a12 = default, a13 = default, a14 = default, a15 = default;
-            for (int c = 0; c < headDim; c += 16)
-            {
-                var x = Vector512.Load(q + c);
-                float* key = k + c;
-                a0 = Vector512.FusedMultiplyAdd(x, Vector512.Load(key), a0);
-                a1 = Vector512.FusedMultiplyAdd(x, Vector512.Load(key + stride), a1);
-                a2 = Vector512.FusedMultiplyAdd(x, Vector512.Load(key + 2 * stride), a2);
-                a3 = Vector512.FusedMultiplyAdd(x, Vector512.Load(key + 3 * stride), a3);
-                a4 = Vector512.FusedMultiplyAdd(x, Vector512.Load(key + 4 * stride), a4);
-                a5 = Vector512.FusedMultiplyAdd(x, Vector512.Load(key + 5 * stride), a5);
-                a6 = Vector512.FusedMultiplyAdd(x, Vector512.Load(key + 6 * stride), a6);
-                a7 = Vector512.FusedMultiplyAdd(x, Vector512.Load(key + 7 * stride), a7);
-                a8 = Vector512.FusedMultiplyAdd(x, Vector512.Load(key + 8 * stride), a8);
-                a9 = Vector512.FusedMultiplyAdd(x, Vector512.Load(key + 9 * stride), a9);
-                a10 = Vector512.FusedMultiplyAdd(x, Vector512.Load(key + 10 * stride), a10);
-                a11 = Vector512.FusedMultiplyAdd(x, Vector512.Load(key + 11 * stride), a11);
-                a12 = Vector512.FusedMultiplyAdd(x, Vector512.Load(key + 12 * stride), a12);
-                a13 = Vector512.FusedMultiplyAdd(x, Vector512.Load(key + 13 * stride), a13);
-                a14 = Vector512.FusedMultiplyAdd(x, Vector512.Load(key + 14 * stride), a14);
-                a15 = Vector512.FusedMultiplyAdd(x, Vector512.Load(key + 15 * stride), a15);
-            }
-            var sums = FloatReduction.Sum16(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15);
-            Avx512F.PermuteVar16x32(sums, Unscramble).Store(s);
-        }
+            Scores<Floats>(q, (byte*)k, stride, headDim, s);
+    }
+
+    /// <summary>The same over int8 keys, before their scales: scores[i] = q · keys[i·stride .. +headDim].</summary>
+    public static void Scores(ReadOnlySpan<float> query, ReadOnlySpan<sbyte> keys, int stride, int headDim, Span<float> scores)
+    {
+        if (keys.Length < 15 * stride + headDim || query.Length < headDim || scores.Length < Positions) throw new ArgumentException("a block needs sixteen keys, a query and sixteen scores");
+        fixed (float* q = query)
+        fixed (sbyte* k = keys)
+        fixed (float* s = scores)
+            Scores<Int8s>(q, (byte*)k, stride, headDim, s);
     }
 
     /// <summary>
@@ -65,20 +49,84 @@ internal static unsafe class AttentionBlocks
     /// </summary>
     public static void AddWeighted(ReadOnlySpan<float> values, int stride, int count, int headDim, ReadOnlySpan<float> weights, Span<float> output)
     {
-        if (count < 0 || count > weights.Length || output.Length < headDim || (count > 0 && values.Length < (count - 1) * stride + headDim))
-            throw new ArgumentException("values, weights and output do not fit");
+        CheckWeighted(values.Length, stride, count, headDim, weights.Length, output.Length);
         fixed (float* v = values)
         fixed (float* w = weights)
         fixed (float* o = output)
+            AddWeighted<Floats>((byte*)v, stride, count, headDim, w, o);
+    }
+
+    /// <summary>The same over int8 values (each weight already multiplied by its value's scale).</summary>
+    public static void AddWeighted(ReadOnlySpan<sbyte> values, int stride, int count, int headDim, ReadOnlySpan<float> weights, Span<float> output)
+    {
+        CheckWeighted(values.Length, stride, count, headDim, weights.Length, output.Length);
+        fixed (sbyte* v = values)
+        fixed (float* w = weights)
+        fixed (float* o = output)
+            AddWeighted<Int8s>((byte*)v, stride, count, headDim, w, o);
+    }
+
+    private static void CheckWeighted(int values, int stride, int count, int headDim, int weights, int output)
+    {
+        if (count < 0 || count > weights || output < headDim || (count > 0 && values < (count - 1) * stride + headDim))
+            throw new ArgumentException("values, weights and output do not fit");
+    }
+
+    /// <summary>Sixteen cached elements, from element <c>index</c> on, as floats.</summary>
+    private interface IElements
+    {
+        static abstract Vector512<float> Load16(byte* start, long index);
+    }
+
+    private struct Floats : IElements
+    {
+        public static Vector512<float> Load16(byte* start, long index) => Vector512.Load((float*)start + index);
+    }
+
+    private struct Int8s : IElements
+    {
+        public static Vector512<float> Load16(byte* start, long index) =>
+            Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load((sbyte*)start + index)));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Scores<T>(float* q, byte* k, long stride, int headDim, float* s) where T : struct, IElements
+    {
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+        Vector512<float> a8 = default, a9 = default, a10 = default, a11 = default, a12 = default, a13 = default, a14 = default, a15 = default;
+        for (int c = 0; c < headDim; c += 16)
         {
-            for (int c = 0; c < headDim; c += 16)
-            {
-                var sum = Vector512.Load(o + c);
-                float* value = v + c;
-                for (int i = 0; i < count; i++, value += stride)
-                    sum = Vector512.FusedMultiplyAdd(Vector512.Load(value), Vector512.Create(w[i]), sum);
-                sum.Store(o + c);
-            }
+            var x = Vector512.Load(q + c);
+            a0 = Vector512.FusedMultiplyAdd(x, T.Load16(k, c), a0);
+            a1 = Vector512.FusedMultiplyAdd(x, T.Load16(k, c + stride), a1);
+            a2 = Vector512.FusedMultiplyAdd(x, T.Load16(k, c + 2 * stride), a2);
+            a3 = Vector512.FusedMultiplyAdd(x, T.Load16(k, c + 3 * stride), a3);
+            a4 = Vector512.FusedMultiplyAdd(x, T.Load16(k, c + 4 * stride), a4);
+            a5 = Vector512.FusedMultiplyAdd(x, T.Load16(k, c + 5 * stride), a5);
+            a6 = Vector512.FusedMultiplyAdd(x, T.Load16(k, c + 6 * stride), a6);
+            a7 = Vector512.FusedMultiplyAdd(x, T.Load16(k, c + 7 * stride), a7);
+            a8 = Vector512.FusedMultiplyAdd(x, T.Load16(k, c + 8 * stride), a8);
+            a9 = Vector512.FusedMultiplyAdd(x, T.Load16(k, c + 9 * stride), a9);
+            a10 = Vector512.FusedMultiplyAdd(x, T.Load16(k, c + 10 * stride), a10);
+            a11 = Vector512.FusedMultiplyAdd(x, T.Load16(k, c + 11 * stride), a11);
+            a12 = Vector512.FusedMultiplyAdd(x, T.Load16(k, c + 12 * stride), a12);
+            a13 = Vector512.FusedMultiplyAdd(x, T.Load16(k, c + 13 * stride), a13);
+            a14 = Vector512.FusedMultiplyAdd(x, T.Load16(k, c + 14 * stride), a14);
+            a15 = Vector512.FusedMultiplyAdd(x, T.Load16(k, c + 15 * stride), a15);
+        }
+        var sums = FloatReduction.Sum16(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15);
+        Avx512F.PermuteVar16x32(sums, Unscramble).Store(s);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddWeighted<T>(byte* v, long stride, int count, int headDim, float* w, float* o) where T : struct, IElements
+    {
+        for (int c = 0; c < headDim; c += 16)
+        {
+            var sum = Vector512.Load(o + c);
+            for (int i = 0; i < count; i++)
+                sum = Vector512.FusedMultiplyAdd(T.Load16(v, c + i * stride), Vector512.Create(w[i]), sum);
+            sum.Store(o + c);
         }
     }
 }

@@ -67,15 +67,16 @@ internal sealed class CausalAttention(ModelConfig config, float[]? alibiSlopes) 
             int i = 0;
             // Whole runs of sixteen positions at once; which positions go this way depends only on the
             // position and the block size, so a token gets the same bits alone or in a batch.
-            if (!int8 && _blocked)
+            if (_blocked)
             {
                 for (; i + AttentionBlocks.Positions <= run; i += AttentionBlocks.Positions, p += AttentionBlocks.Positions)
                 {
                     var block = scores.Slice(p - first, AttentionBlocks.Positions);
-                    AttentionBlocks.Scores(q, keys[(i * kvDim + kvOffset)..], kvDim, headDim, block);
+                    if (int8) AttentionBlocks.Scores(q, keys8[(i * kvDim + kvOffset)..], kvDim, headDim, block);
+                    else AttentionBlocks.Scores(q, keys[(i * kvDim + kvOffset)..], kvDim, headDim, block);
                     for (int j = 0; j < block.Length; j++)
                     {
-                        float s = block[j] * _scale;
+                        float s = (int8 ? block[j] * keyScales[(i + j) * kvHeads + kvHead] : block[j]) * _scale;
                         if (alibiSlopes is not null) s -= alibiSlopes[h] * (position - (p + j));
                         block[j] = s;
                     }
@@ -86,8 +87,7 @@ internal sealed class CausalAttention(ModelConfig config, float[]? alibiSlopes) 
                 float dot;
                 if (int8)
                 {
-                    TensorPrimitives.ConvertChecked<sbyte, float>(keys8.Slice(i * kvDim + kvOffset, headDim), row);
-                    dot = TensorPrimitives.Dot(q, row) * keyScales[i * kvHeads + kvHead];
+                    dot = HeadDot(q, keys8.Slice(i * kvDim + kvOffset, headDim), row) * keyScales[i * kvHeads + kvHead];
                 }
                 else
                 {
@@ -109,6 +109,15 @@ internal sealed class CausalAttention(ModelConfig config, float[]? alibiSlopes) 
                 var values8 = cache.BlockValues8(_layer, slot, p, run);
                 var valueScales = cache.BlockValueScales(_layer, slot, p, run);
                 int kvHeads = config.KeyValueHeads, kvHead = kvOffset / headDim;
+                if (_blocked)
+                {
+                    // This head's weights are used once more, here: fold each value's scale into its weight.
+                    var weights = scores.Slice(p - first, run);
+                    for (int i = 0; i < run; i++) weights[i] *= valueScales[i * kvHeads + kvHead];
+                    AttentionBlocks.AddWeighted(values8[kvOffset..], kvDim, run, headDim, weights, output);
+                    p += run;
+                    continue;
+                }
                 for (int i = 0; i < run; i++, p++)
                 {
                     TensorPrimitives.ConvertChecked<sbyte, float>(values8.Slice(i * kvDim + kvOffset, headDim), row);
@@ -143,6 +152,25 @@ internal sealed class CausalAttention(ModelConfig config, float[]? alibiSlopes) 
             sum1 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref px, (nuint)i + 8), Vector256.LoadUnsafe(ref py, (nuint)i + 8), sum1);
         }
         return Vector256.Sum(sum0 + sum1);
+    }
+
+    /// <summary>q · k over int8 keys (unscaled); <paramref name="row"/> is scratch for the widened keys without AVX-512.</summary>
+    private unsafe float HeadDot(ReadOnlySpan<float> q, ReadOnlySpan<sbyte> k, float[] row)
+    {
+        if (!_blocked)
+        {
+            TensorPrimitives.ConvertChecked<sbyte, float>(k, row);
+            return TensorPrimitives.Dot(q, row);
+        }
+        fixed (float* x = q)
+        fixed (sbyte* y = k)
+        {
+            var sum = Vector512<float>.Zero;
+            for (int i = 0; i < q.Length; i += 16)
+                sum = Vector512.FusedMultiplyAdd(Vector512.Load(x + i),
+                    System.Runtime.Intrinsics.X86.Avx512F.ConvertToVector512Single(System.Runtime.Intrinsics.X86.Avx512F.ConvertToVector512Int32(Vector128.Load(y + i))), sum);
+            return Vector512.Sum(sum);
+        }
     }
 
     /// <summary>destination += x · scale.</summary>

@@ -42,4 +42,27 @@ public class AttentionBlockTests
         AttentionBlocks.AddWeighted(values, stride, count, headDim, weights, output);
         Assert.Equal(expected, output);
     }
+
+    [Fact]
+    public void Int8KeysAndValuesWidenExactly()
+    {
+        if (!AttentionBlocks.Supports(64)) return;
+        var random = new Random(8);
+        const int headDim = 64, stride = 256, count = 11;
+        var query = Enumerable.Range(0, headDim).Select(_ => random.NextSingle() * 2 - 1).ToArray();
+        var keys = Enumerable.Range(0, 15 * stride + headDim).Select(_ => (sbyte)random.Next(-127, 128)).ToArray();
+        var scores = new float[16];
+        AttentionBlocks.Scores(query, keys, stride, headDim, scores);
+        var widened = keys.Select(k => (float)k).ToArray();
+        var reference = new float[16];
+        AttentionBlocks.Scores(query, widened, stride, headDim, reference);
+        Assert.Equal(reference, scores);
+
+        var weights = Enumerable.Range(0, count).Select(_ => random.NextSingle()).ToArray();
+        var output = new float[headDim];
+        var expected = new float[headDim];
+        AttentionBlocks.AddWeighted(keys, stride, count, headDim, weights, output);
+        AttentionBlocks.AddWeighted(widened, stride, count, headDim, weights, expected);
+        Assert.Equal(expected, output);
+    }
 }
