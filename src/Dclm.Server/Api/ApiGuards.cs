@@ -7,6 +7,13 @@ namespace Dclm.Server.Api;
 /// <summary>Checks every model-serving endpoint makes first.</summary>
 internal static class ApiGuards
 {
+    /// <summary>The chat prompt's ids; a conversation the model's template refuses is a 400 naming why.</summary>
+    public static (int[] Prompt, int[] StopTokenIds) EncodeChat(ModelHost host, IReadOnlyList<Chat.ChatTurn> messages)
+    {
+        try { return host.EncodeChat(messages); }
+        catch (RequestValidationException e) { throw ApiException.BadRequest(e.Message, e.Field); }
+    }
+
     public static InferenceEngine RequireEngine(ModelHost host) =>
         host.Engine ?? throw new ApiException(StatusCodes.Status503ServiceUnavailable,
             host.LoadError is null ? "the model is still loading; retry shortly" : $"the model failed to load: {host.LoadError}", code: "model_not_ready");

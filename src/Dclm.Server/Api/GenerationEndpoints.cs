@@ -103,7 +103,7 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
         var engine = ApiGuards.RequireEngine(host);
         ApiGuards.CheckModel(host, dto.Model);
         var messages = RequestValidator.Messages(dto.Messages);
-        var (prompt, stopTokens) = host.EncodeChat(messages);
+        var (prompt, stopTokens) = ApiGuards.EncodeChat(host, messages);
         string field = dto.MaxCompletionTokens is null ? "max_tokens" : "max_completion_tokens";
         int maxTokens = RequestValidator.MaxTokens(dto.MaxCompletionTokens ?? dto.MaxTokens, prompt.Length, engine.ContextLength, int.MaxValue, field);
         int count = RequestValidator.Choices(dto);

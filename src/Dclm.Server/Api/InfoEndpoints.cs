@@ -30,7 +30,7 @@ internal sealed class InfoEndpoints(ModelHost host, ServerOptions options, Serve
         var engine = ApiGuards.RequireEngine(host);
         ApiGuards.CheckModel(host, dto.Model);
         int[] tokens;
-        if (dto.Messages is not null) tokens = host.EncodeChat(RequestValidator.Messages(dto.Messages)).Prompt;
+        if (dto.Messages is not null) tokens = ApiGuards.EncodeChat(host, RequestValidator.Messages(dto.Messages)).Prompt;
         else
         {
             var (text, ids) = RequestValidator.Prompt(dto.Prompt);

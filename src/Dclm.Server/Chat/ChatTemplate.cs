@@ -1,4 +1,5 @@
-using System.Text;
+using Dclm.Inference.Engine;
+using Dclm.Server.Chat.Jinja;
 
 namespace Dclm.Server.Chat;
 
@@ -15,6 +16,8 @@ public readonly record struct ChatTurn(string Role, string Content);
 /// <summary>The chat formats the server recognises in a model's Jinja <c>chat_template</c>.</summary>
 public enum ChatTemplateKind
 {
+    /// <summary>The model's own Jinja template, rendered by <see cref="JinjaTemplate"/>.</summary>
+    Jinja,
     /// <summary>No template, or one not recognised: "User: …\nAssistant: …" lines, suited to base models like DCLM-7B.</summary>
     Plain,
     /// <summary>ChatML (<c>&lt;|im_start|&gt;role\n…&lt;|im_end|&gt;</c>), as Qwen and many fine-tunes use.</summary>
@@ -26,13 +29,21 @@ public enum ChatTemplateKind
 }
 
 /// <summary>
-/// Turns a conversation into prompt text. There is no Jinja engine for .NET in the package registry,
-/// so the model's Jinja template is recognised by its markers and rendered by hand-written C# for
-/// the common formats; anything else falls back to <see cref="ChatTemplateKind.Plain"/>.
+/// Turns a conversation into prompt text: with the model's Jinja template when our engine renders it
+/// (<see cref="JinjaTemplate"/>, checked on a sample conversation at load), else the common formats
+/// recognised by their markers and written by hand, else <see cref="ChatTemplateKind.Plain"/>.
 /// </summary>
 public sealed class ChatTemplate
 {
+    // Known end-of-turn markers, looked up in a Jinja template's text.
+    private static readonly string[] EndOfTurnMarkers = ["<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|end|>", "<|END_OF_TURN_TOKEN|>", "<|end_of_turn|>", "<|EOT|>"];
+    private readonly JinjaTemplate? _jinja;
+    private readonly string _beginningOfSequence = "", _endOfSequence = "";
+
     private ChatTemplate(ChatTemplateKind kind) => Kind = kind;
+
+    private ChatTemplate(JinjaTemplate jinja, string beginningOfSequence, string endOfSequence)
+        : this(ChatTemplateKind.Jinja) => (_jinja, _beginningOfSequence, _endOfSequence) = (jinja, beginningOfSequence, endOfSequence);
 
     /// <summary>The recognised format.</summary>
     public ChatTemplateKind Kind { get; }
@@ -40,14 +51,43 @@ public sealed class ChatTemplate
     /// <summary>The plain default.</summary>
     public static ChatTemplate Plain { get; } = new(ChatTemplateKind.Plain);
 
-    /// <summary>Recognises a Jinja chat template by the markers it writes; null or unknown gives <see cref="Plain"/>.</summary>
-    public static ChatTemplate Recognise(string? jinja)
+    /// <summary>
+    /// The model's Jinja chat template when it renders a sample conversation (with or without a system
+    /// message) and keeps its last message; otherwise the format its markers name; null or unknown gives
+    /// <see cref="Plain"/>. <paramref name="beginningOfSequence"/> and <paramref name="endOfSequence"/> are
+    /// the tokenizer's texts for <c>bos_token</c> and <c>eos_token</c>.
+    /// </summary>
+    public static ChatTemplate Recognise(string? jinja, string beginningOfSequence = "", string endOfSequence = "")
     {
         if (string.IsNullOrWhiteSpace(jinja)) return Plain;
+        if (TryJinja(jinja, beginningOfSequence, endOfSequence) is { } rendered) return rendered;
         if (jinja.Contains("<|im_start|>", StringComparison.Ordinal)) return new(ChatTemplateKind.ChatMl);
         if (jinja.Contains("<|start_header_id|>", StringComparison.Ordinal)) return new(ChatTemplateKind.Llama3);
         if (jinja.Contains("[INST]", StringComparison.Ordinal)) return new(ChatTemplateKind.Llama2);
         return Plain;
+    }
+
+    private static ChatTemplate? TryJinja(string source, string beginningOfSequence, string endOfSequence)
+    {
+        JinjaTemplate template;
+        try { template = JinjaTemplate.Parse(source); }
+        catch (JinjaException) { return null; }
+        ChatTurn[][] samples =
+        [
+            [new("system", "Be brief."), new("user", "Hello there"), new("assistant", "Hi."), new("user", "What is the sample question")],
+            [new("user", "Hello there"), new("assistant", "Hi."), new("user", "What is the sample question")],
+        ];
+        foreach (var sample in samples)
+        {
+            try
+            {
+                var segments = template.Render(sample, beginningOfSequence, endOfSequence);
+                if (segments.Any(s => !s.IsMarkup && s.Text.Contains("What is the sample question")))
+                    return new ChatTemplate(template, beginningOfSequence, endOfSequence);
+            }
+            catch (JinjaException) { }
+        }
+        return null;
     }
 
     /// <summary>Strings that end the assistant's turn in text (the plain format's next "User:" line).</summary>
@@ -56,13 +96,15 @@ public sealed class ChatTemplate
     /// <summary>Special tokens that end the assistant's turn, looked up in the vocabulary.</summary>
     public IReadOnlyList<string> EndOfTurnTokens => Kind switch
     {
+        ChatTemplateKind.Jinja => EndOfTurnMarkers.Where(m => _jinja!.Source.Contains(m, StringComparison.Ordinal)).ToArray(),
         ChatTemplateKind.ChatMl => ["<|im_end|>"],
         ChatTemplateKind.Llama3 => ["<|eot_id|>"],
         _ => [],
     };
 
     /// <summary>Whether the rendered text carries its own beginning-of-sequence marker (so none is prepended).</summary>
-    public bool WritesBeginningOfSequence => Kind is ChatTemplateKind.Llama2 or ChatTemplateKind.Llama3;
+    public bool WritesBeginningOfSequence => Kind is ChatTemplateKind.Llama2 or ChatTemplateKind.Llama3
+        || Kind == ChatTemplateKind.Jinja && _jinja!.Source.Contains("bos_token", StringComparison.Ordinal);
 
     /// <summary>Renders the conversation followed by the opening of the assistant's reply.</summary>
     public string Render(IReadOnlyList<ChatTurn> messages) => string.Concat(Segments(messages).Select(s => s.Text));
@@ -73,6 +115,11 @@ public sealed class ChatTemplate
     /// </summary>
     public IReadOnlyList<PromptSegment> Segments(IReadOnlyList<ChatTurn> messages)
     {
+        if (_jinja is not null)
+        {
+            try { return _jinja.Render(messages, _beginningOfSequence, _endOfSequence); }
+            catch (JinjaException e) { throw new RequestValidationException("messages", $"the model's chat template refuses this conversation: {e.Message}"); }
+        }
         var output = new List<PromptSegment>();
         void Markup(string text) => output.Add(new PromptSegment(text, true));
         void Content(string text) { if (text.Length > 0) output.Add(new PromptSegment(text, false)); }

@@ -45,7 +45,8 @@ public sealed class ModelHost : IDisposable
             _pool = new ComputePool(_options.Threads > 0 ? _options.Threads : Environment.ProcessorCount);
             _loaded = ModelLoader.Load(_options.ModelPath, _pool, _options.CopyWeights);
             Tokenizer = _loaded.RequireTokenizer();
-            Template = ChatTemplate.Recognise(ChatTemplateLoader.Read(_options.ModelPath));
+            string SpecialText(int? id) => id is int value ? Tokenizer.TokenText(value) : "";
+            Template = ChatTemplate.Recognise(ChatTemplateLoader.Read(_options.ModelPath), SpecialText(Tokenizer.BeginningOfSequenceId), SpecialText(Tokenizer.EndOfSequenceId));
             var engine = _options.Engine;
             if (engine.ContextLength > _loaded.Config.ContextLength) engine = engine with { ContextLength = _loaded.Config.ContextLength };
             _engine = new InferenceEngine(_loaded.Model, Tokenizer, engine);

@@ -1,0 +1,396 @@
+using System.Globalization;
+using System.Text;
+
+namespace Dclm.Server.Chat.Jinja;
+
+/// <summary>Parses template pieces into statements, and tag sources into expressions (Jinja2's precedence).</summary>
+internal sealed class JinjaParser
+{
+    private readonly List<TemplatePiece> _pieces;
+    private int _next;
+
+    private JinjaParser(List<TemplatePiece> pieces) => _pieces = pieces;
+
+    public static List<Node> Parse(string template)
+    {
+        var parser = new JinjaParser(JinjaLexer.Split(template));
+        var body = parser.ParseBody(out string? end);
+        if (end is not null) throw new JinjaException($"unexpected '{{% {end} %}}'");
+        return body;
+    }
+
+    /// <summary>Statements up to an end keyword (returned in <paramref name="end"/> with its tag's rest), or to the end of the template.</summary>
+    private List<Node> ParseBody(out string? end, params string[] enders)
+    {
+        var nodes = new List<Node>();
+        end = null;
+        while (_next < _pieces.Count)
+        {
+            var piece = _pieces[_next++];
+            if (piece.Kind == 't') { nodes.Add(new TextNode(piece.Source)); continue; }
+            if (piece.Kind == 'o') { nodes.Add(new OutputNode(ExpressionParser.Parse(piece.Source))); continue; }
+            var tokens = new ExpressionParser(piece.Source);
+            string keyword = tokens.ExpectName();
+            if (enders.Contains(keyword)) { end = piece.Source; return nodes; }
+            nodes.Add(keyword switch
+            {
+                "if" => ParseIf(tokens),
+                "for" => ParseFor(tokens),
+                "set" => ParseSet(tokens),
+                "generation" => new BlockNode(ParseUntil("endgeneration")),
+                "break" => new LoopControlNode(true),
+                "continue" => new LoopControlNode(false),
+                _ => throw new JinjaException($"unsupported tag '{keyword}'"),
+            });
+        }
+        if (enders.Length > 0) throw new JinjaException($"missing '{{% {enders[^1]} %}}'");
+        return nodes;
+    }
+
+    private List<Node> ParseUntil(string ender)
+    {
+        var body = ParseBody(out _, ender);
+        return body;
+    }
+
+    private Node ParseIf(ExpressionParser tokens)
+    {
+        var branches = new List<(Expr, List<Node>)>();
+        var condition = tokens.ParseWhole();
+        while (true)
+        {
+            var body = ParseBody(out string? end, "elif", "else", "endif");
+            branches.Add((condition, body));
+            var tag = new ExpressionParser(end!);
+            string keyword = tag.ExpectName();
+            if (keyword == "endif") return new IfNode(branches, null);
+            if (keyword == "else")
+            {
+                var otherwise = ParseBody(out _, "endif");
+                return new IfNode(branches, otherwise);
+            }
+            condition = tag.ParseWhole();
+        }
+    }
+
+    private Node ParseFor(ExpressionParser tokens)
+    {
+        var targets = new List<string> { tokens.ExpectName() };
+        while (tokens.TryOperator(",")) targets.Add(tokens.ExpectName());
+        if (tokens.ExpectName() != "in") throw new JinjaException("expected 'in' in a for tag");
+        var iterable = tokens.ParseOr();
+        Expr? filter = null;
+        if (tokens.TryName("if")) filter = tokens.ParseOr();
+        tokens.ExpectEnd();
+        var body = ParseBody(out string? end, "else", "endfor");
+        List<Node>? otherwise = null;
+        if (new ExpressionParser(end!).ExpectName() == "else") otherwise = ParseBody(out _, "endfor");
+        return new ForNode([.. targets], iterable, filter, body, otherwise);
+    }
+
+    private Node ParseSet(ExpressionParser tokens)
+    {
+        string name = tokens.ExpectName();
+        string? attribute = tokens.TryOperator(".") ? tokens.ExpectName() : null;
+        if (!tokens.TryOperator("=")) return new SetNode(name, attribute, null, ParseBody(out _, "endset"));
+        return new SetNode(name, attribute, tokens.ParseWhole(), null);
+    }
+}
+
+/// <summary>Tokens of one tag and a recursive-descent parser over them.</summary>
+internal sealed class ExpressionParser
+{
+    private readonly List<(char Kind, string Text)> _tokens = [];
+    private int _at;
+
+    public ExpressionParser(string source) => Tokenize(source);
+
+    public static Expr Parse(string source) => new ExpressionParser(source).ParseWhole();
+
+    public Expr ParseWhole()
+    {
+        var expression = ParseExpression();
+        ExpectEnd();
+        return expression;
+    }
+
+    public void ExpectEnd()
+    {
+        if (_at < _tokens.Count) throw new JinjaException($"unexpected '{_tokens[_at].Text}'");
+    }
+
+    public string ExpectName()
+    {
+        if (_at < _tokens.Count && _tokens[_at].Kind == 'n') return _tokens[_at++].Text;
+        throw new JinjaException(_at < _tokens.Count ? $"expected a name, found '{_tokens[_at].Text}'" : "expected a name");
+    }
+
+    public bool TryName(string name)
+    {
+        if (_at < _tokens.Count && _tokens[_at].Kind == 'n' && _tokens[_at].Text == name) { _at++; return true; }
+        return false;
+    }
+
+    public bool TryOperator(string op)
+    {
+        if (_at < _tokens.Count && _tokens[_at].Kind == 'o' && _tokens[_at].Text == op) { _at++; return true; }
+        return false;
+    }
+
+    private bool PeekName(string name, int ahead = 0) => _at + ahead < _tokens.Count && _tokens[_at + ahead].Kind == 'n' && _tokens[_at + ahead].Text == name;
+
+    private void Expect(string op)
+    {
+        if (!TryOperator(op)) throw new JinjaException(_at < _tokens.Count ? $"expected '{op}', found '{_tokens[_at].Text}'" : $"expected '{op}'");
+    }
+
+    public Expr ParseExpression()
+    {
+        var value = ParseOr();
+        if (!TryName("if")) return value;
+        var condition = ParseOr();
+        Expr? otherwise = TryName("else") ? ParseExpression() : null;
+        return new ConditionalExpr(condition, value, otherwise);
+    }
+
+    public Expr ParseOr()
+    {
+        var left = ParseAnd();
+        while (TryName("or")) left = new BinaryExpr("or", left, ParseAnd());
+        return left;
+    }
+
+    private Expr ParseAnd()
+    {
+        var left = ParseNot();
+        while (TryName("and")) left = new BinaryExpr("and", left, ParseNot());
+        return left;
+    }
+
+    private Expr ParseNot() => TryName("not") ? new UnaryExpr("not", ParseNot()) : ParseCompare();
+
+    private Expr ParseCompare()
+    {
+        var left = ParseMath1();
+        while (true)
+        {
+            string? op = null;
+            foreach (string candidate in (string[])["==", "!=", "<=", ">=", "<", ">"])
+                if (TryOperator(candidate)) { op = candidate; break; }
+            if (op is null && TryName("in")) op = "in";
+            if (op is null && PeekName("not") && PeekName("in", 1)) { _at += 2; op = "not in"; }
+            if (op is null) return left;
+            left = new BinaryExpr(op, left, ParseMath1());
+        }
+    }
+
+    private Expr ParseMath1()
+    {
+        var left = ParseConcat();
+        while (true)
+        {
+            if (TryOperator("+")) left = new BinaryExpr("+", left, ParseConcat());
+            else if (TryOperator("-")) left = new BinaryExpr("-", left, ParseConcat());
+            else return left;
+        }
+    }
+
+    private Expr ParseConcat()
+    {
+        var left = ParseMath2();
+        while (TryOperator("~")) left = new BinaryExpr("~", left, ParseMath2());
+        return left;
+    }
+
+    private Expr ParseMath2()
+    {
+        var left = ParseUnary();
+        while (true)
+        {
+            string? op = null;
+            foreach (string candidate in (string[])["//", "*", "/", "%"])
+                if (TryOperator(candidate)) { op = candidate; break; }
+            if (op is null) return left;
+            left = new BinaryExpr(op, left, ParseUnary());
+        }
+    }
+
+    private Expr ParseUnary()
+    {
+        if (TryOperator("-")) return new UnaryExpr("-", ParseUnary());
+        if (TryOperator("+")) return ParseUnary();
+        return ParseFiltersAndTests(ParsePostfix(ParsePrimary()));
+    }
+
+    private Expr ParseFiltersAndTests(Expr value)
+    {
+        while (true)
+        {
+            if (TryOperator("|"))
+            {
+                string name = ExpectName();
+                var (arguments, named) = _at < _tokens.Count && TryOperator("(") ? ParseArguments() : ([], []);
+                value = new FilterExpr(value, name, arguments, named);
+            }
+            else if (TryName("is"))
+            {
+                bool negated = TryName("not");
+                string name = ExpectName();
+                var arguments = new List<Expr>();
+                if (TryOperator("(")) arguments = ParseArguments().Arguments;
+                else if (_at < _tokens.Count && _tokens[_at].Kind is 's' or 'd') arguments.Add(ParsePrimary());
+                value = new TestExpr(value, name, arguments, negated);
+            }
+            else return value;
+        }
+    }
+
+    private Expr ParsePostfix(Expr value)
+    {
+        while (true)
+        {
+            if (TryOperator(".")) value = new AttributeExpr(value, ExpectName());
+            else if (TryOperator("["))
+            {
+                Expr? start = null, stop = null, step = null;
+                bool slice = false;
+                if (!TryOperator(":")) { start = ParseExpression(); slice = TryOperator(":"); }
+                else slice = true;
+                if (slice)
+                {
+                    if (!(_at < _tokens.Count && _tokens[_at].Text is "]" or ":")) stop = ParseExpression();
+                    if (TryOperator(":") && !(_at < _tokens.Count && _tokens[_at].Text == "]")) step = ParseExpression();
+                    value = new SliceExpr(value, start, stop, step);
+                }
+                else value = new IndexExpr(value, start!);
+                Expect("]");
+            }
+            else if (TryOperator("("))
+            {
+                var (arguments, named) = ParseArguments();
+                value = new CallExpr(value, arguments, named);
+            }
+            else return value;
+        }
+    }
+
+    /// <summary>Arguments after an opening parenthesis, through the closing one.</summary>
+    private (List<Expr> Arguments, List<(string, Expr)> Named) ParseArguments()
+    {
+        var arguments = new List<Expr>();
+        var named = new List<(string, Expr)>();
+        while (!TryOperator(")"))
+        {
+            if (_at + 1 < _tokens.Count && _tokens[_at].Kind == 'n' && _tokens[_at + 1] is ('o', "="))
+            {
+                string name = _tokens[_at].Text;
+                _at += 2;
+                named.Add((name, ParseExpression()));
+            }
+            else arguments.Add(ParseExpression());
+            if (!TryOperator(",")) { Expect(")"); break; }
+        }
+        return (arguments, named);
+    }
+
+    private Expr ParsePrimary()
+    {
+        if (_at >= _tokens.Count) throw new JinjaException("an expression ends too early");
+        var (kind, text) = _tokens[_at++];
+        switch (kind)
+        {
+            case 's':
+                // Adjacent string literals concatenate, as in Python.
+                var builder = new StringBuilder(text);
+                while (_at < _tokens.Count && _tokens[_at].Kind == 's') builder.Append(_tokens[_at++].Text);
+                return new LiteralExpr(JinjaText.Markup(builder.ToString()));
+            case 'd':
+                // Boxed apart: a conditional of double and long would make every number a double.
+                object number = text.Contains('.') ? (object)double.Parse(text, CultureInfo.InvariantCulture) : long.Parse(text, CultureInfo.InvariantCulture);
+                return new LiteralExpr(number);
+            case 'n':
+                return text switch
+                {
+                    "true" or "True" => new LiteralExpr(true),
+                    "false" or "False" => new LiteralExpr(false),
+                    "none" or "None" => new LiteralExpr(null),
+                    _ => new NameExpr(text),
+                };
+        }
+        if (text == "(")
+        {
+            var inner = ParseExpression();
+            if (TryOperator(","))
+            {
+                var items = new List<Expr> { inner };
+                while (!TryOperator(")")) { items.Add(ParseExpression()); if (!TryOperator(",")) { Expect(")"); break; } }
+                return new ListExpr(items);
+            }
+            Expect(")");
+            return inner;
+        }
+        if (text == "[")
+        {
+            var items = new List<Expr>();
+            while (!TryOperator("]")) { items.Add(ParseExpression()); if (!TryOperator(",")) { Expect("]"); break; } }
+            return new ListExpr(items);
+        }
+        if (text == "{")
+        {
+            var items = new List<(Expr, Expr)>();
+            while (!TryOperator("}"))
+            {
+                var key = ParseExpression();
+                Expect(":");
+                items.Add((key, ParseExpression()));
+                if (!TryOperator(",")) { Expect("}"); break; }
+            }
+            return new DictExpr(items);
+        }
+        throw new JinjaException($"unexpected '{text}'");
+    }
+
+    private void Tokenize(string source)
+    {
+        int i = 0;
+        while (i < source.Length)
+        {
+            char c = source[i];
+            if (char.IsWhiteSpace(c)) { i++; continue; }
+            if (char.IsLetter(c) || c == '_')
+            {
+                int start = i;
+                while (i < source.Length && (char.IsLetterOrDigit(source[i]) || source[i] == '_')) i++;
+                _tokens.Add(('n', source[start..i]));
+            }
+            else if (char.IsDigit(c))
+            {
+                int start = i;
+                while (i < source.Length && (char.IsDigit(source[i]) || source[i] == '.' && i + 1 < source.Length && char.IsDigit(source[i + 1]))) i++;
+                _tokens.Add(('d', source[start..i]));
+            }
+            else if (c is '\'' or '"')
+            {
+                var builder = new StringBuilder();
+                i++;
+                while (true)
+                {
+                    if (i >= source.Length) throw new JinjaException("a string literal is never closed");
+                    char s = source[i++];
+                    if (s == c) break;
+                    if (s != '\\' || i >= source.Length) { builder.Append(s); continue; }
+                    char e = source[i++];
+                    builder.Append(e switch { 'n' => '\n', 't' => '\t', 'r' => '\r', '0' => '\0', _ => e });
+                }
+                _tokens.Add(('s', builder.ToString()));
+            }
+            else
+            {
+                string two = i + 1 < source.Length ? source.Substring(i, 2) : "";
+                if (two is "==" or "!=" or "<=" or ">=" or "//" or "**") { _tokens.Add(('o', two)); i += 2; }
+                else if ("+-*/%~<>()[]{}.,:|=".Contains(c)) { _tokens.Add(('o', c.ToString())); i++; }
+                else throw new JinjaException($"unexpected character '{c}'");
+            }
+        }
+    }
+}

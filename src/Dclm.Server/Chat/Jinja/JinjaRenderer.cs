@@ -1,0 +1,316 @@
+using System.Globalization;
+using System.Text;
+
+namespace Dclm.Server.Chat.Jinja;
+
+/// <summary>The value of a name the template never set (Jinja2's default Undefined: empty when printed, false when tested).</summary>
+internal sealed class Undefined
+{
+    public static readonly Undefined Instance = new();
+}
+
+/// <summary><c>namespace(...)</c>: the one object a template may change from inside a loop.</summary>
+internal sealed class Namespace : Dictionary<string, object?>;
+
+/// <summary>Evaluates parsed statements against variables, collecting the output as markup and content pieces.</summary>
+internal sealed class JinjaRenderer
+{
+    private const int MaxIterations = 100_000;
+    private readonly List<PromptSegment> _output = [];
+    private readonly List<Dictionary<string, object?>> _scopes = [];
+    private int _iterations;
+
+    private sealed class LoopSignal(bool isBreak) : Exception
+    {
+        public bool IsBreak { get; } = isBreak;
+    }
+
+    public static IReadOnlyList<PromptSegment> Render(List<Node> nodes, Dictionary<string, object?> variables)
+    {
+        var renderer = new JinjaRenderer();
+        renderer._scopes.Add(variables);
+        renderer.Run(nodes);
+        return renderer._output;
+    }
+
+    private void Run(List<Node> nodes)
+    {
+        foreach (var node in nodes) Run(node);
+    }
+
+    private void Run(Node node)
+    {
+        switch (node)
+        {
+            case TextNode text: JinjaText.Append(_output, new PromptSegment(text.Text, true)); break;
+            case OutputNode output: foreach (var segment in ToText(Evaluate(output.Value)).Segments) JinjaText.Append(_output, segment); break;
+            case IfNode conditional:
+                foreach (var (condition, body) in conditional.Branches)
+                    if (Truthy(Evaluate(condition))) { Run(body); return; }
+                if (conditional.Else is not null) Run(conditional.Else);
+                break;
+            case ForNode loop: RunFor(loop); break;
+            case SetNode set: RunSet(set); break;
+            case BlockNode block: Run(block.Body); break;
+            case LoopControlNode control: throw new LoopSignal(control.Break);
+        }
+    }
+
+    private void RunFor(ForNode loop)
+    {
+        var items = Iterate(Evaluate(loop.Iterable)).ToList();
+        var scope = new Dictionary<string, object?>();
+        _scopes.Add(scope);
+        try
+        {
+            if (loop.Filter is not null)
+                items = items.Where(item => { Bind(scope, loop.Targets, item); return Truthy(Evaluate(loop.Filter)); }).ToList();
+            for (int i = 0; i < items.Count; i++)
+            {
+                if (++_iterations > MaxIterations) throw new JinjaException($"the template ran more than {MaxIterations} loop iterations");
+                Bind(scope, loop.Targets, items[i]);
+                scope["loop"] = new Dictionary<string, object?>
+                {
+                    ["index"] = (long)i + 1, ["index0"] = (long)i, ["first"] = i == 0, ["last"] = i == items.Count - 1,
+                    ["length"] = (long)items.Count, ["revindex"] = (long)(items.Count - i), ["revindex0"] = (long)(items.Count - i - 1),
+                    ["previtem"] = i > 0 ? items[i - 1] : Undefined.Instance, ["nextitem"] = i + 1 < items.Count ? items[i + 1] : Undefined.Instance,
+                };
+                try { Run(loop.Body); }
+                catch (LoopSignal signal) { if (signal.IsBreak) break; }
+            }
+            if (items.Count == 0 && loop.Else is not null) Run(loop.Else);
+        }
+        finally { _scopes.RemoveAt(_scopes.Count - 1); }
+    }
+
+    private static void Bind(Dictionary<string, object?> scope, string[] targets, object? item)
+    {
+        if (targets.Length == 1) { scope[targets[0]] = item; return; }
+        var parts = Iterate(item).ToList();
+        if (parts.Count != targets.Length) throw new JinjaException($"cannot unpack {parts.Count} values into {targets.Length} names");
+        for (int i = 0; i < targets.Length; i++) scope[targets[i]] = parts[i];
+    }
+
+    private void RunSet(SetNode set)
+    {
+        object? value;
+        if (set.Value is not null) value = Evaluate(set.Value);
+        else
+        {
+            var saved = _output.ToList();
+            _output.Clear();
+            Run(set.Body!);
+            value = new JinjaText(_output.ToList());
+            _output.Clear();
+            _output.AddRange(saved);
+        }
+        if (set.Attribute is null) { _scopes[^1][set.Name] = value; return; }
+        if (Lookup(set.Name) is not Namespace ns) throw new JinjaException($"'{set.Name}' is not a namespace, so '{set.Name}.{set.Attribute}' cannot be set");
+        ns[set.Attribute] = value;
+    }
+
+    private object? Lookup(string name)
+    {
+        for (int i = _scopes.Count - 1; i >= 0; i--)
+            if (_scopes[i].TryGetValue(name, out var value)) return value;
+        return name switch
+        {
+            "range" or "namespace" or "raise_exception" => new BuiltIn(name),
+            _ => Undefined.Instance,
+        };
+    }
+
+    private sealed record BuiltIn(string Name);
+
+    private object? Evaluate(Expr expression)
+    {
+        switch (expression)
+        {
+            case LiteralExpr literal: return literal.Value;
+            case NameExpr name: return Lookup(name.Name);
+            case ListExpr list: return list.Items.Select(Evaluate).ToList();
+            case DictExpr dict:
+                var result = new Dictionary<string, object?>();
+                foreach (var (key, value) in dict.Items) result[ToText(Evaluate(key)).Value] = Evaluate(value);
+                return result;
+            case AttributeExpr attribute: return GetItem(Evaluate(attribute.Target), JinjaText.Markup(attribute.Name), attribute: true);
+            case IndexExpr index: return GetItem(Evaluate(index.Target), Evaluate(index.Index), attribute: false);
+            case SliceExpr slice: return Slice(Evaluate(slice.Target), slice);
+            case ConditionalExpr conditional:
+                return Truthy(Evaluate(conditional.Condition)) ? Evaluate(conditional.Then) : conditional.Else is null ? Undefined.Instance : Evaluate(conditional.Else);
+            case UnaryExpr unary:
+                var operand = Evaluate(unary.Operand);
+                return unary.Operator == "not" ? !Truthy(operand) : Arithmetic("-", 0L, operand);
+            case BinaryExpr binary: return Binary(binary);
+            case FilterExpr filter: return JinjaFunctions.Filter(filter.Name, Evaluate(filter.Value), filter.Arguments.Select(Evaluate).ToList(), Named(filter.Named));
+            case TestExpr test:
+                bool outcome = JinjaFunctions.Test(test.Name, Evaluate(test.Value), test.Arguments.Select(Evaluate).ToList());
+                return test.Negated ? !outcome : outcome;
+            case CallExpr call: return Call(call);
+        }
+        throw new JinjaException($"cannot evaluate {expression.GetType().Name}");
+    }
+
+    private Dictionary<string, object?> Named(List<(string Name, Expr Value)> named) => named.ToDictionary(n => n.Name, n => Evaluate(n.Value));
+
+    private object? Call(CallExpr call)
+    {
+        var arguments = call.Arguments.Select(Evaluate).ToList();
+        var named = Named(call.Named);
+        if (call.Function is AttributeExpr method)
+        {
+            var target = Evaluate(method.Target);
+            return JinjaFunctions.Method(target, method.Name, arguments, named);
+        }
+        var function = Evaluate(call.Function);
+        if (function is not BuiltIn builtIn) throw new JinjaException("only range, namespace and raise_exception can be called");
+        switch (builtIn.Name)
+        {
+            case "raise_exception": throw new JinjaException(arguments.Count > 0 ? ToText(arguments[0]).Value : "the template raised an exception");
+            case "namespace":
+                var ns = new Namespace();
+                foreach (var (key, value) in named) ns[key] = value;
+                return ns;
+            default:
+                var bounds = arguments.Select(a => a is long l ? l : throw new JinjaException("range takes whole numbers")).ToList();
+                long start = bounds.Count > 1 ? bounds[0] : 0, stop = bounds.Count > 1 ? bounds[1] : bounds.Count == 1 ? bounds[0] : 0, step = bounds.Count > 2 ? bounds[2] : 1;
+                if (step == 0) throw new JinjaException("range step is zero");
+                var range = new List<object?>();
+                for (long i = start; step > 0 ? i < stop : i > stop; i += step)
+                {
+                    if (range.Count >= MaxIterations) throw new JinjaException($"range of more than {MaxIterations} numbers");
+                    range.Add(i);
+                }
+                return range;
+        }
+    }
+
+    private object? Binary(BinaryExpr binary)
+    {
+        if (binary.Operator == "and") { var left = Evaluate(binary.Left); return Truthy(left) ? Evaluate(binary.Right) : left; }
+        if (binary.Operator == "or") { var left = Evaluate(binary.Left); return Truthy(left) ? left : Evaluate(binary.Right); }
+        var a = Evaluate(binary.Left);
+        var b = Evaluate(binary.Right);
+        return binary.Operator switch
+        {
+            "==" => JinjaFunctions.Equal(a, b),
+            "!=" => !JinjaFunctions.Equal(a, b),
+            "<" or "<=" or ">" or ">=" => Compare(binary.Operator, a, b),
+            "in" => JinjaFunctions.Contains(b, a),
+            "not in" => !JinjaFunctions.Contains(b, a),
+            "~" => JinjaText.Concat(ToText(a), ToText(b)),
+            "+" when a is JinjaText x && b is JinjaText y => JinjaText.Concat(x, y),
+            "+" when a is List<object?> x && b is List<object?> y => x.Concat(y).ToList(),
+            _ => Arithmetic(binary.Operator, a, b),
+        };
+    }
+
+    private static bool Compare(string op, object? a, object? b)
+    {
+        int order = a is JinjaText x && b is JinjaText y ? string.CompareOrdinal(x.Value, y.Value) : ToNumber(a).CompareTo(ToNumber(b));
+        return op switch { "<" => order < 0, "<=" => order <= 0, ">" => order > 0, _ => order >= 0 };
+    }
+
+    private static object Arithmetic(string op, object? a, object? b)
+    {
+        if (a is long x && b is long y)
+            return op switch
+            {
+                "+" => (object)(x + y), "-" => x - y, "*" => x * y,
+                "//" => y == 0 ? throw new JinjaException("division by zero") : (long)Math.Floor((double)x / y),
+                "%" => y == 0 ? throw new JinjaException("division by zero") : ((x % y) + y) % y,
+                "/" => y == 0 ? throw new JinjaException("division by zero") : (double)x / y,
+                _ => throw new JinjaException($"unsupported operator {op}"),
+            };
+        double p = ToNumber(a), q = ToNumber(b);
+        return op switch
+        {
+            "+" => p + q, "-" => p - q, "*" => p * q, "/" => p / q,
+            "//" => Math.Floor(p / q), "%" => p - q * Math.Floor(p / q),
+            _ => throw new JinjaException($"unsupported operator {op}"),
+        };
+    }
+
+    private static double ToNumber(object? value) => value switch
+    {
+        long l => l,
+        double d => d,
+        bool b => b ? 1 : 0,
+        _ => throw new JinjaException($"expected a number, got {JinjaFunctions.TypeName(value)}"),
+    };
+
+    private static object? GetItem(object? target, object? key, bool attribute)
+    {
+        switch (target)
+        {
+            case Undefined: throw new JinjaException($"'{ToText(key).Value}' of an undefined value");
+            case Dictionary<string, object?> dict:
+                if (key is JinjaText name && dict.TryGetValue(name.Value, out var value)) return value;
+                return Undefined.Instance;
+            case List<object?> list when key is long index:
+                if (index < 0) index += list.Count;
+                return index >= 0 && index < list.Count ? list[(int)index] : Undefined.Instance;
+            case JinjaText text when key is long index:
+                string s = text.Value;
+                if (index < 0) index += s.Length;
+                return index >= 0 && index < s.Length ? text.Derived(s[(int)index].ToString()) : Undefined.Instance;
+        }
+        return attribute ? Undefined.Instance : throw new JinjaException($"cannot index {JinjaFunctions.TypeName(target)}");
+    }
+
+    private object? Slice(object? target, SliceExpr slice)
+    {
+        long? Bound(Expr? e) => e is null ? null : Evaluate(e) is long l ? l : throw new JinjaException("slice bounds must be whole numbers");
+        long? start = Bound(slice.Start), stop = Bound(slice.Stop), step = Bound(slice.Step);
+        List<int> Indices(int count)
+        {
+            long by = step ?? 1;
+            if (by == 0) throw new JinjaException("slice step is zero");
+            long Clamp(long v, long low, long high) => Math.Max(low, Math.Min(high, v < 0 ? v + count : v));
+            var indices = new List<int>();
+            if (by > 0)
+                for (long i = start is null ? 0 : Clamp(start.Value, 0, count), end = stop is null ? count : Clamp(stop.Value, 0, count); i < end; i += by) indices.Add((int)i);
+            else
+                for (long i = start is null ? count - 1 : Clamp(start.Value, -1, count - 1), end = stop is null ? -1 : Clamp(stop.Value, -1, count - 1); i > end; i += by) indices.Add((int)i);
+            return indices;
+        }
+        return target switch
+        {
+            List<object?> list => Indices(list.Count).Select(i => list[i]).ToList(),
+            JinjaText text => text.Derived(string.Concat(Indices(text.Value.Length).Select(i => text.Value[i]))),
+            _ => throw new JinjaException($"cannot slice {JinjaFunctions.TypeName(target)}"),
+        };
+    }
+
+    public static bool Truthy(object? value) => value switch
+    {
+        null or Undefined => false,
+        bool b => b,
+        long l => l != 0,
+        double d => d != 0,
+        JinjaText t => t.Length > 0,
+        List<object?> l => l.Count > 0,
+        Dictionary<string, object?> d => d.Count > 0,
+        _ => true,
+    };
+
+    public static JinjaText ToText(object? value) => value switch
+    {
+        JinjaText text => text,
+        Undefined => JinjaText.Empty,
+        null => JinjaText.Markup("None"),
+        bool b => JinjaText.Markup(b ? "True" : "False"),
+        long l => JinjaText.Markup(l.ToString(CultureInfo.InvariantCulture)),
+        double d => JinjaText.Markup(JinjaFunctions.FormatDouble(d)),
+        _ => JinjaText.Content(JinjaFunctions.Json(value)),
+    };
+
+    public static IEnumerable<object?> Iterate(object? value) => value switch
+    {
+        List<object?> list => list,
+        Dictionary<string, object?> dict => dict.Keys.Select(k => (object?)JinjaText.Markup(k)),
+        JinjaText text => text.Value.Select(c => (object?)text.Derived(c.ToString())),
+        Undefined => [],
+        _ => throw new JinjaException($"cannot iterate over {JinjaFunctions.TypeName(value)}"),
+    };
+}

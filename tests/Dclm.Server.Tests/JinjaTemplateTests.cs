@@ -1,0 +1,64 @@
+using System.Text.Json;
+using Dclm.Server.Chat;
+using Dclm.Server.Chat.Jinja;
+
+namespace Dclm.Server.Tests;
+
+/// <summary>
+/// Real Hugging Face chat templates rendered by our Jinja engine against Jinja2's own output (fixtures written by
+/// scripts/chat-template-fixtures.py with transformers' settings), including templates that refuse a conversation.
+/// </summary>
+public sealed class JinjaTemplateTests
+{
+    public static TheoryData<string, string, bool> Cases()
+    {
+        var data = new TheoryData<string, string, bool>();
+        foreach (var c in Fixture()) data.Add(c.GetProperty("template").GetString()!, c.GetProperty("conversation").GetString()!, c.GetProperty("add_generation_prompt").GetBoolean());
+        return data;
+    }
+
+    private static IEnumerable<JsonElement> Fixture() =>
+        JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "fixtures", "chat-templates.json"))).RootElement.EnumerateArray();
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void RendersWhatJinja2Renders(string name, string conversation, bool generationPrompt)
+    {
+        var c = Fixture().Single(c => c.GetProperty("template").GetString() == name && c.GetProperty("conversation").GetString() == conversation
+            && c.GetProperty("add_generation_prompt").GetBoolean() == generationPrompt);
+        var template = JinjaTemplate.Parse(c.GetProperty("source").GetString()!);
+        var messages = c.GetProperty("messages").EnumerateArray().Select(m => new ChatTurn(m.GetProperty("role").GetString()!, m.GetProperty("content").GetString()!)).ToList();
+        IReadOnlyList<PromptSegment> Render() => template.Render(messages, c.GetProperty("bos_token").GetString()!, c.GetProperty("eos_token").GetString()!, generationPrompt);
+        if (c.TryGetProperty("error", out var error))
+        {
+            var thrown = Assert.Throws<JinjaException>(Render);
+            Assert.Equal(error.GetString(), thrown.Message);
+            return;
+        }
+        var segments = Render();
+        Assert.Equal(c.GetProperty("expected").GetString(), string.Concat(segments.Select(s => s.Text)));
+        // Every message's text reaches the output as content, never as markup.
+        foreach (var message in messages.Where(m => m.Content.Trim().Length > 3))
+            Assert.DoesNotContain(segments, s => s.IsMarkup && s.Text.Contains(message.Content.Trim()[..4]));
+    }
+
+    [Theory]
+    [InlineData("{% for m in messages %}", "missing")]
+    [InlineData("{{ messages[0 }}", "expected")]
+    [InlineData("{% macro f() %}{% endmacro %}", "unsupported tag")]
+    [InlineData("{{ 'a' | frobnicate }}", "unsupported filter")]
+    [InlineData("{{ 1 + }}", "ends too early")]
+    [InlineData("{{ 'open }}", "never closed")]
+    public void BadTemplatesAreRefusedByName(string source, string expected)
+    {
+        var error = Assert.Throws<JinjaException>(() => JinjaTemplate.Parse(source).Render([new("user", "hi")], "<s>", "</s>"));
+        Assert.Contains(expected, error.Message);
+    }
+
+    [Fact]
+    public void RunawayLoopsStop()
+    {
+        var template = JinjaTemplate.Parse("{% for i in range(1000000) %}{% for j in range(1000000) %}x{% endfor %}{% endfor %}");
+        Assert.Throws<JinjaException>(() => template.Render([new("user", "hi")], "<s>", "</s>"));
+    }
+}
