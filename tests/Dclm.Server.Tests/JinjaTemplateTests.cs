@@ -56,9 +56,20 @@ public sealed class JinjaTemplateTests
     }
 
     [Fact]
+    public void DeepNestingIsRefusedInsteadOfOverflowingTheStack()
+    {
+        foreach (string source in new[] { "{{ " + new string('(', 100_000) + "1" + new string(')', 100_000) + " }}", "{{ " + string.Concat(Enumerable.Repeat("not ", 100_000)) + "1 }}",
+            string.Concat(Enumerable.Repeat("{% if 1 %}", 100_000)), "{{ " + new string('-', 100_000) + "1 }}" })
+            Assert.Contains("nested", Assert.Throws<JinjaException>(() => JinjaTemplate.Parse(source)).Message);
+    }
+
+    [Fact]
     public void RunawayLoopsStop()
     {
-        var template = JinjaTemplate.Parse("{% for i in range(1000000) %}{% for j in range(1000000) %}x{% endfor %}{% endfor %}");
-        Assert.Throws<JinjaException>(() => template.Render([new("user", "hi")], "<s>", "</s>"));
+        foreach (string source in new[] { "{% for i in range(1000000) %}{% for j in range(1000000) %}x{% endfor %}{% endfor %}",
+            "{% set ns = namespace(s='ab') %}{% for i in range(60) %}{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s }}",
+            "{% set ns = namespace(s='') %}{% for i in range(100000) %}{% set ns.s = ns.s + 'abcdefghij' %}{% endfor %}{{ ns.s }}",
+            "{% for i in range(90000) %}{{ messages[0].content * 1 if false else 'x' * 1 if false else 'abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz' }}{% endfor %}" })
+            Assert.Throws<JinjaException>(() => JinjaTemplate.Parse(source).Render([new("user", "hi")], "<s>", "</s>"));
     }
 }

@@ -20,7 +20,16 @@ internal sealed class JinjaParser
     }
 
     /// <summary>Statements up to an end keyword (returned in <paramref name="end"/> with its tag's rest), or to the end of the template.</summary>
+    private int _nesting;
+
     private List<Node> ParseBody(out string? end, params string[] enders)
+    {
+        if (++_nesting > 200) throw new JinjaException("blocks nested more than 200 deep");
+        try { return ParseStatements(out end, enders); }
+        finally { _nesting--; }
+    }
+
+    private List<Node> ParseStatements(out string? end, string[] enders)
     {
         var nodes = new List<Node>();
         end = null;
@@ -37,7 +46,7 @@ internal sealed class JinjaParser
                 "if" => ParseIf(tokens),
                 "for" => ParseFor(tokens),
                 "set" => ParseSet(tokens),
-                "generation" => new BlockNode(ParseUntil("endgeneration")),
+                "generation" => new BlockNode(ParseBody(out _, "endgeneration")),
                 "break" => new LoopControlNode(true),
                 "continue" => new LoopControlNode(false),
                 _ => throw new JinjaException($"unsupported tag '{keyword}'"),
@@ -45,12 +54,6 @@ internal sealed class JinjaParser
         }
         if (enders.Length > 0) throw new JinjaException($"missing '{{% {enders[^1]} %}}'");
         return nodes;
-    }
-
-    private List<Node> ParseUntil(string ender)
-    {
-        var body = ParseBody(out _, ender);
-        return body;
     }
 
     private Node ParseIf(ExpressionParser tokens)
@@ -144,7 +147,17 @@ internal sealed class ExpressionParser
         if (!TryOperator(op)) throw new JinjaException(_at < _tokens.Count ? $"expected '{op}', found '{_tokens[_at].Text}'" : $"expected '{op}'");
     }
 
+    private const int MaxDepth = 200;
+    private int _depth;
+
     public Expr ParseExpression()
+    {
+        if (++_depth > MaxDepth) throw new JinjaException($"expressions nested more than {MaxDepth} deep");
+        try { return ParseConditional(); }
+        finally { _depth--; }
+    }
+
+    private Expr ParseConditional()
     {
         var value = ParseOr();
         if (!TryName("if")) return value;
@@ -167,7 +180,13 @@ internal sealed class ExpressionParser
         return left;
     }
 
-    private Expr ParseNot() => TryName("not") ? new UnaryExpr("not", ParseNot()) : ParseCompare();
+    private Expr ParseNot()
+    {
+        if (!TryName("not")) return ParseCompare();
+        if (++_depth > MaxDepth) throw new JinjaException($"expressions nested more than {MaxDepth} deep");
+        try { return new UnaryExpr("not", ParseNot()); }
+        finally { _depth--; }
+    }
 
     private Expr ParseCompare()
     {
@@ -217,8 +236,12 @@ internal sealed class ExpressionParser
 
     private Expr ParseUnary()
     {
-        if (TryOperator("-")) return new UnaryExpr("-", ParseUnary());
-        if (TryOperator("+")) return ParseUnary();
+        if (_at < _tokens.Count && _tokens[_at] is ('o', "-" or "+"))
+        {
+            if (++_depth > MaxDepth) throw new JinjaException($"expressions nested more than {MaxDepth} deep");
+            try { return TryOperator("-") ? new UnaryExpr("-", ParseUnary()) : TryOperator("+") ? ParseUnary() : throw new JinjaException("unreachable"); }
+            finally { _depth--; }
+        }
         return ParseFiltersAndTests(ParsePostfix(ParsePrimary()));
     }
 

@@ -16,9 +16,11 @@ internal sealed class Namespace : Dictionary<string, object?>;
 internal sealed class JinjaRenderer
 {
     private const int MaxIterations = 100_000;
-    private readonly List<PromptSegment> _output = [];
+    // Output pieces under construction: appending to a builder keeps a long render linear.
+    private readonly List<(System.Text.StringBuilder Text, bool IsMarkup)> _output = [];
     private readonly List<Dictionary<string, object?>> _scopes = [];
     private int _iterations;
+    private long _written;
 
     private sealed class LoopSignal(bool isBreak) : Exception
     {
@@ -29,8 +31,9 @@ internal sealed class JinjaRenderer
     {
         var renderer = new JinjaRenderer();
         renderer._scopes.Add(variables);
+        JinjaText.ResetBudget();
         renderer.Run(nodes);
-        return renderer._output;
+        return renderer.Output();
     }
 
     private void Run(List<Node> nodes)
@@ -42,8 +45,8 @@ internal sealed class JinjaRenderer
     {
         switch (node)
         {
-            case TextNode text: JinjaText.Append(_output, new PromptSegment(text.Text, true)); break;
-            case OutputNode output: foreach (var segment in ToText(Evaluate(output.Value)).Segments) JinjaText.Append(_output, segment); break;
+            case TextNode text: Write(new PromptSegment(text.Text, true)); break;
+            case OutputNode output: foreach (var segment in ToText(Evaluate(output.Value)).Segments) Write(segment); break;
             case IfNode conditional:
                 foreach (var (condition, body) in conditional.Branches)
                     if (Truthy(Evaluate(condition))) { Run(body); return; }
@@ -55,6 +58,17 @@ internal sealed class JinjaRenderer
             case LoopControlNode control: throw new LoopSignal(control.Break);
         }
     }
+
+    private void Write(PromptSegment segment)
+    {
+        if (segment.Text.Length == 0) return;
+        _written += segment.Text.Length;
+        if (_written > JinjaText.MaxLength) throw new JinjaException($"the template wrote over {JinjaText.MaxLength} characters");
+        if (_output.Count > 0 && _output[^1].IsMarkup == segment.IsMarkup) _output[^1].Text.Append(segment.Text);
+        else _output.Add((new System.Text.StringBuilder(segment.Text), segment.IsMarkup));
+    }
+
+    private List<PromptSegment> Output() => _output.Select(o => new PromptSegment(o.Text.ToString(), o.IsMarkup)).ToList();
 
     private void RunFor(ForNode loop)
     {
@@ -100,7 +114,7 @@ internal sealed class JinjaRenderer
             var saved = _output.ToList();
             _output.Clear();
             Run(set.Body!);
-            value = new JinjaText(_output.ToList());
+            value = new JinjaText(Output());
             _output.Clear();
             _output.AddRange(saved);
         }

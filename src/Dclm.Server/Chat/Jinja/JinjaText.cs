@@ -25,10 +25,24 @@ internal sealed class JinjaText
 
     public int Length => Segments.Sum(s => s.Text.Length);
 
+    /// <summary>Longest string a template may build: a chat prompt is far shorter, a runaway template is stopped.</summary>
+    public const int MaxLength = 4 << 20;
+
+    /// <summary>Characters all string building of one render may copy, so a quadratic template stops in well under a second.</summary>
+    public const long CopyBudget = 64L << 20;
+
+    // Characters copied by the render running on this thread (reset by each render).
+    [ThreadStatic] private static long t_copied;
+
+    public static void ResetBudget() => t_copied = 0;
+
     public static JinjaText Concat(JinjaText a, JinjaText b)
     {
         if (a.Segments.Count == 0) return b;
         if (b.Segments.Count == 0) return a;
+        long length = (long)a.Length + b.Length;
+        if (length > MaxLength) throw new JinjaException($"the template built a string over {MaxLength} characters");
+        if ((t_copied += length) > CopyBudget) throw new JinjaException($"the template copied over {CopyBudget} characters building strings");
         var list = new List<PromptSegment>(a.Segments);
         foreach (var segment in b.Segments) Append(list, segment);
         return new(list);
