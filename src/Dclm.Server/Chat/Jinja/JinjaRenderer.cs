@@ -72,7 +72,8 @@ internal sealed class JinjaRenderer
 
     private void RunFor(ForNode loop)
     {
-        var items = Iterate(Evaluate(loop.Iterable)).ToList();
+        var items = Iterate(Evaluate(loop.Iterable)).Take(MaxIterations + 1).ToList();
+        if (items.Count > MaxIterations) throw new JinjaException($"a loop over more than {MaxIterations} items");
         var scope = new Dictionary<string, object?>();
         _scopes.Add(scope);
         try
