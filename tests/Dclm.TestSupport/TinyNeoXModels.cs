@@ -15,9 +15,9 @@ public static class TinyNeoXModels
     /// <summary>
     /// Writes the model under <paramref name="directory"/> and returns the GGUF path. Weights are uniform
     /// in ±<paramref name="weightScale"/>/2 from <paramref name="seed"/>, norm gains 1; the tokenizer comes
-    /// from the vocabulary GGUF at <paramref name="vocabularyPath"/>.
+    /// from the vocabulary GGUF at <paramref name="vocabularyPath"/>, with <paramref name="chatTemplate"/> as its GGUF chat template when given.
     /// </summary>
-    public static string Write(string directory, ModelConfig config, int seed, float weightScale, string vocabularyPath)
+    public static string Write(string directory, ModelConfig config, int seed, float weightScale, string vocabularyPath, string? chatTemplate = null)
     {
         string checkpoint = Path.Combine(directory, "hf");
         var random = new Random(seed);
@@ -30,13 +30,14 @@ public static class TinyNeoXModels
                     : shape.Length == 1 ? 1f : (float)(random.NextDouble() - 0.5) * weightScale);
             writer.Flush();
         });
-        string gguf = Path.Combine(directory, "tiny-neox.gguf");
+        string gguf = Path.Combine(directory, chatTemplate is null ? "tiny-neox.gguf" : "tiny-neox-chat.gguf");
         using var vocabulary = GgufFile.Open(vocabularyPath);
         using var loaded = ModelLoader.Load(checkpoint);
         GgufExporter.Export(loaded, gguf, GgmlType.F32, writer =>
         {
             foreach (var (key, value) in vocabulary.Metadata)
                 if (key.StartsWith("tokenizer.", StringComparison.Ordinal)) writer.AddMetadata(key, value);
+            if (chatTemplate is not null) writer.AddMetadata("tokenizer.chat_template", GgufValue.FromString(chatTemplate));
         });
         return gguf;
     }
