@@ -216,8 +216,18 @@ internal sealed class JinjaRenderer
             "~" => JinjaText.Concat(ToText(a), ToText(b)),
             "+" when a is JinjaText x && b is JinjaText y => JinjaText.Concat(x, y),
             "+" when a is List<object?> x && b is List<object?> y => x.Concat(y).ToList(),
+            "*" when a is JinjaText x && b is long n => Repeat(x, n),
+            "*" when a is long n && b is JinjaText x => Repeat(x, n),
             _ => Arithmetic(binary.Operator, a, b),
         };
+    }
+
+    private static JinjaText Repeat(JinjaText text, long times)
+    {
+        if (times > 0 && (long)text.Length * times > JinjaText.MaxLength) throw new JinjaException($"the template built a string over {JinjaText.MaxLength} characters");
+        var result = JinjaText.Empty;
+        for (long i = 0; i < times; i++) result = JinjaText.Concat(result, text);
+        return result;
     }
 
     private static bool Compare(string op, object? a, object? b)
