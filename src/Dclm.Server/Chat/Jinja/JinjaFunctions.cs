@@ -45,6 +45,16 @@ internal static class JinjaFunctions
                 bool orFalse = arguments.Count > 1 && JinjaRenderer.Truthy(arguments[1]) || named.TryGetValue("boolean", out var b) && JinjaRenderer.Truthy(b);
                 return value is Undefined || orFalse && !JinjaRenderer.Truthy(value) ? arguments.FirstOrDefault(JinjaText.Empty) : value;
             case "replace": return Method(Text(value, name), "replace", arguments, named);
+            case "map":
+                if (named.TryGetValue("attribute", out var attribute))
+                    return JinjaRenderer.Iterate(value).Select(item => Attribute(item, attribute)).ToList();
+                string mapped = arguments.Count > 0 ? Text(arguments[0], name).Value : throw new JinjaException("map needs a filter name or attribute=");
+                return JinjaRenderer.Iterate(value).Select(item => Filter(mapped, item, arguments.Skip(1).ToList(), [])).ToList();
+            case "select" or "reject":
+                return JinjaRenderer.Iterate(value).Where(item => Selects(item, arguments, 0) == (name == "select")).ToList();
+            case "selectattr" or "rejectattr":
+                if (arguments.Count == 0) throw new JinjaException($"{name} needs an attribute name");
+                return JinjaRenderer.Iterate(value).Where(item => Selects(Attribute(item, arguments[0]), arguments, 1) == (name == "selectattr")).ToList();
             case "string": return JinjaRenderer.ToText(value);
             case "int":
                 return value switch
@@ -125,6 +135,13 @@ internal static class JinjaFunctions
         }
         throw new JinjaException($"{TypeName(target)} has no method '{name}'");
     }
+
+    private static object? Attribute(object? item, object? name) =>
+        item is Dictionary<string, object?> dict && dict.TryGetValue(Text(name, "attribute").Value, out var value) ? value : Undefined.Instance;
+
+    /// <summary>select/reject's predicate: the test named at <paramref name="at"/> (with the arguments after it), or truthiness.</summary>
+    private static bool Selects(object? value, List<object?> arguments, int at) =>
+        arguments.Count > at ? Test(Text(arguments[at], "select").Value, value, arguments.Skip(at + 1).ToList()) : JinjaRenderer.Truthy(value);
 
     private static List<object?> Items(object? value) => value is Dictionary<string, object?> dict
         ? dict.Select(p => (object?)new List<object?> { JinjaText.Markup(p.Key), p.Value }).ToList()
