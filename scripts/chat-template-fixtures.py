@@ -32,6 +32,11 @@ TEMPLATES = {
     "select-and-map": "{{ messages | selectattr('role', 'equalto', 'user') | map(attribute='content') | join(' / ') }}|{{ messages | rejectattr('role', 'equalto', 'user') | list | length }}|{{ messages | map(attribute='role') | map('upper') | join(',') }}|{{ messages | map(attribute='content') | select('ne', 'Hello') | list | length }}{% if add_generation_prompt %}>{% endif %}",
 }
 
+# Longer templates kept as files beside this script (their text as published).
+import pathlib
+for path in sorted((pathlib.Path(__file__).parent / "chat-templates").glob("*.jinja")):
+    TEMPLATES[path.stem] = path.read_text(encoding="utf-8")
+
 CONVERSATIONS = {
     "with-system": [
         {"role": "system", "content": "You are a helpful assistant"},
