@@ -36,7 +36,7 @@ public enum ChatTemplateKind
 public sealed class ChatTemplate
 {
     // Known end-of-turn markers, looked up in a Jinja template's text.
-    private static readonly string[] EndOfTurnMarkers = ["<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|end|>", "<|END_OF_TURN_TOKEN|>", "<|end_of_turn|>", "<|EOT|>"];
+    private static readonly string[] EndOfTurnMarkers = ["<|im_end|>", "<|eot_id|>", "<|eom_id|>", "<end_of_turn>", "<|end|>", "<|END_OF_TURN_TOKEN|>", "<|end_of_turn|>", "<|EOT|>"];
     private readonly JinjaTemplate? _jinja;
     private readonly string _beginningOfSequence = "", _endOfSequence = "";
 
