@@ -47,6 +47,7 @@ internal sealed class JinjaParser
                 "for" => ParseFor(tokens),
                 "set" => ParseSet(tokens),
                 "generation" => new BlockNode(ParseBody(out _, "endgeneration")),
+                "macro" => ParseMacro(tokens),
                 "break" => new LoopControlNode(true),
                 "continue" => new LoopControlNode(false),
                 _ => throw new JinjaException($"unsupported tag '{keyword}'"),
@@ -89,6 +90,21 @@ internal sealed class JinjaParser
         List<Node>? otherwise = null;
         if (new ExpressionParser(end!).ExpectName() == "else") otherwise = ParseBody(out _, "endfor");
         return new ForNode([.. targets], iterable, filter, body, otherwise);
+    }
+
+    private Node ParseMacro(ExpressionParser tokens)
+    {
+        string name = tokens.ExpectName();
+        var parameters = new List<(string, Expr?)>();
+        if (!tokens.TryOperator("(")) throw new JinjaException($"macro '{name}' needs a parameter list");
+        while (!tokens.TryOperator(")"))
+        {
+            string parameter = tokens.ExpectName();
+            parameters.Add((parameter, tokens.TryOperator("=") ? tokens.ParseExpression() : null));
+            if (!tokens.TryOperator(",")) { if (!tokens.TryOperator(")")) throw new JinjaException($"expected ',' or ')' in macro '{name}'"); break; }
+        }
+        tokens.ExpectEnd();
+        return new MacroNode(name, parameters, ParseBody(out _, "endmacro"));
     }
 
     private Node ParseSet(ExpressionParser tokens)

@@ -21,6 +21,7 @@ internal sealed class JinjaRenderer
     private readonly List<Dictionary<string, object?>> _scopes = [];
     private int _iterations;
     private long _written;
+    private int _calls;
 
     private sealed class LoopSignal(bool isBreak) : Exception
     {
@@ -56,6 +57,7 @@ internal sealed class JinjaRenderer
             case SetNode set: RunSet(set); break;
             case BlockNode block: Run(block.Body); break;
             case LoopControlNode control: throw new LoopSignal(control.Break);
+            case MacroNode macro: _scopes[^1][macro.Name] = macro; break;
         }
     }
 
@@ -178,7 +180,8 @@ internal sealed class JinjaRenderer
             return JinjaFunctions.Method(target, method.Name, arguments, named);
         }
         var function = Evaluate(call.Function);
-        if (function is not BuiltIn builtIn) throw new JinjaException("only range, namespace and raise_exception can be called");
+        if (function is MacroNode macro) return CallMacro(macro, arguments, named);
+        if (function is not BuiltIn builtIn) throw new JinjaException("only macros, range, namespace and raise_exception can be called");
         switch (builtIn.Name)
         {
             case "raise_exception": throw new JinjaException(arguments.Count > 0 ? ToText(arguments[0]).Value : "the template raised an exception");
@@ -197,6 +200,36 @@ internal sealed class JinjaRenderer
                     range.Add(i);
                 }
                 return range;
+        }
+    }
+
+    /// <summary>A macro's body rendered with its parameters bound (missing ones from their defaults, else undefined).</summary>
+    private JinjaText CallMacro(MacroNode macro, List<object?> arguments, Dictionary<string, object?> named)
+    {
+        if (arguments.Count > macro.Parameters.Count) throw new JinjaException($"macro '{macro.Name}' takes {macro.Parameters.Count} arguments, got {arguments.Count}");
+        if (++_calls > 200) throw new JinjaException("macros nested more than 200 deep");
+        var scope = new Dictionary<string, object?>();
+        for (int i = 0; i < macro.Parameters.Count; i++)
+        {
+            var (name, fallback) = macro.Parameters[i];
+            scope[name] = i < arguments.Count ? arguments[i]
+                : named.TryGetValue(name, out var value) ? value
+                : fallback is null ? Undefined.Instance : Evaluate(fallback);
+        }
+        var saved = _output.ToList();
+        _output.Clear();
+        _scopes.Add(scope);
+        try
+        {
+            Run(macro.Body);
+            return new JinjaText(Output());
+        }
+        finally
+        {
+            _scopes.RemoveAt(_scopes.Count - 1);
+            _output.Clear();
+            _output.AddRange(saved);
+            _calls--;
         }
     }
 

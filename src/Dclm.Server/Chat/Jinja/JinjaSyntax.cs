@@ -11,6 +11,7 @@ internal sealed record ForNode(string[] Targets, Expr Iterable, Expr? Filter, Li
 internal sealed record SetNode(string Name, string? Attribute, Expr? Value, List<Node>? Body) : Node;
 internal sealed record BlockNode(List<Node> Body) : Node;
 internal sealed record LoopControlNode(bool Break) : Node;
+internal sealed record MacroNode(string Name, List<(string Name, Expr? Default)> Parameters, List<Node> Body) : Node;
 
 internal abstract record Expr;
 internal sealed record LiteralExpr(object? Value) : Expr;
