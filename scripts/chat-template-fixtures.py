@@ -2,7 +2,7 @@
 """Writes tests/Dclm.Server.Tests/fixtures/chat-templates.json: real Hugging Face chat templates rendered by
 Jinja2 itself, configured as transformers' apply_chat_template configures it (sandboxed, trim_blocks,
 lstrip_blocks, raise_exception). The C# template engine is tested against these outputs."""
-import json, sys
+import datetime, json, sys
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.exceptions import TemplateError
 
@@ -31,6 +31,7 @@ TEMPLATES = {
     "filters-and-tests": "{%- for m in messages if m.role != 'system' -%}\n  {{ loop.index }}/{{ loop.length }} {{ m.role | upper }}{{ ':' if not loop.last else '!' }} {{ m.content | replace('a', '4') if m.content is string else '?' }} [{{ m.content.split() | length }} words, {{ m.content | length }} chars, {{ m.content[:3] }}|{{ m.content[-2:] }}]\n{% endfor -%}\n{{ messages | map(attribute='role') | join(',') if false else (messages | length) ~ ' messages' }}{{ '\\n' ~ (7 // 2) ~ ' ' ~ (7 % 3) ~ ' ' ~ (2 * 3 + 1) ~ ' ' ~ range(3) | join('-') ~ ' ' ~ '=' * 3 ~ (messages | last).role * 2 }}",
     "select-and-map": "{{ messages | selectattr('role', 'equalto', 'user') | map(attribute='content') | join(' / ') }}|{{ messages | rejectattr('role', 'equalto', 'user') | list | length }}|{{ messages | map(attribute='role') | map('upper') | join(',') }}|{{ messages | map(attribute='content') | select('ne', 'Hello') | list | length }}{% if add_generation_prompt %}>{% endif %}",
     "macros": "{%- macro turn(role, text, close='<|end|>') -%}\n<|{{ role }}|>{{ text | trim }}{{ close }}\n{%- endmacro -%}\n{%- for m in messages %}{{ turn(m.role, m.content) }}{% endfor %}{% if add_generation_prompt %}{{ turn('assistant', '', close='') }}{% endif %}",
+    "dated": "{{ bos_token }}Today is {{ strftime_now('%d %b %Y') }} ({{ strftime_now('%A, %B %-d, %Y %H:%M:%S %p, day %j, %y/%m, %I o%%clock') }}).\n{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}",
 }
 
 # Longer templates kept as files beside this script (their text as published).
@@ -59,13 +60,16 @@ def raise_exception(message):
 
 env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
 env.globals["raise_exception"] = raise_exception
+# transformers' strftime_now formats the current time; the fixture fixes the instant, and the test passes the same one.
+NOW = datetime.datetime(2026, 3, 7, 14, 5, 9)
+env.globals["strftime_now"] = lambda format: NOW.strftime(format)
 cases = []
 for name, source in TEMPLATES.items():
     template = env.from_string(source)
     for conversation_name, messages in CONVERSATIONS.items():
         for generation in (True, False):
             case = {"template": name, "source": source, "conversation": conversation_name, "messages": messages,
-                    "bos_token": "<s>", "eos_token": "</s>", "add_generation_prompt": generation}
+                    "bos_token": "<s>", "eos_token": "</s>", "add_generation_prompt": generation, "now": NOW.isoformat()}
             try:
                 case["expected"] = template.render(messages=messages, bos_token="<s>", eos_token="</s>", add_generation_prompt=generation)
             except TemplateError as error:

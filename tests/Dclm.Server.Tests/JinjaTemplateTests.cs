@@ -28,7 +28,8 @@ public sealed class JinjaTemplateTests
             && c.GetProperty("add_generation_prompt").GetBoolean() == generationPrompt);
         var template = JinjaTemplate.Parse(c.GetProperty("source").GetString()!);
         var messages = c.GetProperty("messages").EnumerateArray().Select(m => new ChatTurn(m.GetProperty("role").GetString()!, m.GetProperty("content").GetString()!)).ToList();
-        IReadOnlyList<PromptSegment> Render() => template.Render(messages, c.GetProperty("bos_token").GetString()!, c.GetProperty("eos_token").GetString()!, generationPrompt);
+        var now = DateTime.Parse(c.GetProperty("now").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+        IReadOnlyList<PromptSegment> Render() => template.Render(messages, c.GetProperty("bos_token").GetString()!, c.GetProperty("eos_token").GetString()!, generationPrompt, now);
         if (c.TryGetProperty("error", out var error))
         {
             var thrown = Assert.Throws<JinjaException>(Render);

@@ -136,6 +136,31 @@ internal static class JinjaFunctions
         throw new JinjaException($"{TypeName(target)} has no method '{name}'");
     }
 
+    /// <summary>Python's strftime for the directives chat templates use (%d %b %Y and the like, glibc's %-d).</summary>
+    public static string Strftime(DateTime time, string format)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var builder = new StringBuilder();
+        for (int i = 0; i < format.Length; i++)
+        {
+            if (format[i] != '%' || i + 1 == format.Length) { builder.Append(format[i]); continue; }
+            bool unpadded = format[i + 1] == '-' && i + 2 < format.Length;
+            char directive = format[unpadded ? i + 2 : i + 1];
+            i += unpadded ? 2 : 1;
+            string Number(int value, int width) => unpadded ? value.ToString(c) : value.ToString(new string('0', width), c);
+            builder.Append(directive switch
+            {
+                'd' => Number(time.Day, 2), 'm' => Number(time.Month, 2), 'Y' => time.Year.ToString(c), 'y' => Number(time.Year % 100, 2),
+                'H' => Number(time.Hour, 2), 'I' => Number(time.Hour % 12 == 0 ? 12 : time.Hour % 12, 2), 'M' => Number(time.Minute, 2),
+                'S' => Number(time.Second, 2), 'j' => Number(time.DayOfYear, 3), 'p' => time.Hour < 12 ? "AM" : "PM",
+                'b' => time.ToString("MMM", c), 'B' => time.ToString("MMMM", c), 'a' => time.ToString("ddd", c), 'A' => time.ToString("dddd", c),
+                '%' => "%",
+                _ => throw new JinjaException($"unsupported strftime directive %{directive}"),
+            });
+        }
+        return builder.ToString();
+    }
+
     private static object? Attribute(object? item, object? name) =>
         item is Dictionary<string, object?> dict && dict.TryGetValue(Text(name, "attribute").Value, out var value) ? value : Undefined.Instance;
 

@@ -139,6 +139,9 @@ internal sealed class JinjaRenderer
 
     private sealed record BuiltIn(string Name);
 
+    /// <summary><c>strftime_now</c>: Python's strftime over a fixed instant.</summary>
+    public sealed record Clock(DateTime Now);
+
     private object? Evaluate(Expr expression)
     {
         switch (expression)
@@ -181,6 +184,8 @@ internal sealed class JinjaRenderer
         }
         var function = Evaluate(call.Function);
         if (function is MacroNode macro) return CallMacro(macro, arguments, named);
+        if (function is Clock clock)
+            return JinjaText.Markup(JinjaFunctions.Strftime(clock.Now, arguments.Count > 0 ? ToText(arguments[0]).Value : throw new JinjaException("strftime_now needs a format")));
         if (function is not BuiltIn builtIn) throw new JinjaException("only macros, range, namespace and raise_exception can be called");
         switch (builtIn.Name)
         {

@@ -26,7 +26,9 @@ public sealed class JinjaTemplate
     /// Renders <paramref name="messages"/> (each with <c>role</c> and <c>content</c>), with the tokenizer's
     /// special token texts, followed by the opening of the assistant's turn when <paramref name="addGenerationPrompt"/>.
     /// </summary>
-    public IReadOnlyList<PromptSegment> Render(IReadOnlyList<ChatTurn> messages, string beginningOfSequence, string endOfSequence, bool addGenerationPrompt = true)
+    /// <remarks><c>strftime_now(format)</c>, which transformers provides, formats <paramref name="now"/> (default: the local time).</remarks>
+    public IReadOnlyList<PromptSegment> Render(IReadOnlyList<ChatTurn> messages, string beginningOfSequence, string endOfSequence, bool addGenerationPrompt = true,
+        DateTime? now = null)
     {
         var list = messages.Select(m => (object?)new Dictionary<string, object?>
         {
@@ -40,6 +42,7 @@ public sealed class JinjaTemplate
             ["bos_token"] = JinjaText.Markup(beginningOfSequence),
             ["eos_token"] = JinjaText.Markup(endOfSequence),
             ["add_generation_prompt"] = addGenerationPrompt,
+            ["strftime_now"] = new JinjaRenderer.Clock(now ?? DateTime.Now),
         };
         try
         {
