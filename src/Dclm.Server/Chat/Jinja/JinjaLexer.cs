@@ -30,13 +30,15 @@ internal static class JinjaLexer
             if (close < 0) throw new JinjaException($"a tag opened at offset {open} is never closed");
             int innerEnd = close;
             bool trimAfter = close > inner && template[close - 1] == '-';
-            if (trimAfter) innerEnd--;
+            // '+%}' keeps the newline that trim_blocks would remove.
+            bool keepNewline = kind != '{' && close > inner && template[close - 1] == '+';
+            if (trimAfter || keepNewline) innerEnd--;
             string source = template[inner..innerEnd].Trim();
             if (kind == '{') pieces.Add(new('o', source));
             else if (kind == '%') pieces.Add(new('s', source));
             position = close + 2;
             if (trimAfter) while (position < template.Length && char.IsWhiteSpace(template[position])) position++;
-            else if (kind != '{')
+            else if (kind != '{' && !keepNewline)
             {
                 if (position < template.Length && template[position] == '\n') position++;
                 else if (position + 1 < template.Length && template[position] == '\r' && template[position + 1] == '\n') position += 2;
