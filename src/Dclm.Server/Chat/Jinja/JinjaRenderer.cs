@@ -222,7 +222,10 @@ internal sealed class JinjaRenderer
                 : fallback is null ? Undefined.Instance : Evaluate(fallback);
         }
         var saved = _output.ToList();
+        // As in Jinja2, a macro sees the template's top-level names and its parameters, not its caller's locals.
+        var callerScopes = _scopes.ToList();
         _output.Clear();
+        _scopes.RemoveRange(1, _scopes.Count - 1);
         _scopes.Add(scope);
         try
         {
@@ -231,7 +234,8 @@ internal sealed class JinjaRenderer
         }
         finally
         {
-            _scopes.RemoveAt(_scopes.Count - 1);
+            _scopes.Clear();
+            _scopes.AddRange(callerScopes);
             _output.Clear();
             _output.AddRange(saved);
             _calls--;
