@@ -99,8 +99,8 @@ public sealed partial class DecoderModel : IDisposable
         else
         {
             _groupsJob.Start(groups, cache);
-            Pool.Run(_groupsJob);
-            _groupsJob.Finish();
+            try { Pool.Run(_groupsJob); }
+            finally { _groupsJob.Finish(); }
             for (int g = 0; g < groups.Indices.Length; g++)
             {
                 var residual = _lanes[g].State.Residual;
