@@ -70,6 +70,7 @@ public sealed class JinjaTemplateTests
     {
         foreach (string source in new[] { "{% for i in range(1000000) %}{% for j in range(1000000) %}x{% endfor %}{% endfor %}",
             "{% set ns = namespace(s='ab') %}{% for i in range(60) %}{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s }}",
+            "{{ (messages[0].content * 200000) | list | length }}",
             "{% set ns = namespace(s='') %}{% for i in range(100000) %}{% set ns.s = ns.s + 'abcdefghij' %}{% endfor %}{{ ns.s }}",
             "{% for i in range(90000) %}{{ messages[0].content * 1 if false else 'x' * 1 if false else 'abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz' }}{% endfor %}" })
             Assert.Throws<JinjaException>(() => JinjaTemplate.Parse(source).Render([new("user", "hi")], "<s>", "</s>"));

@@ -64,7 +64,9 @@ internal static class JinjaFunctions
                     JinjaText s when long.TryParse(s.Value.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out long l) => l,
                     _ => 0L,
                 };
-            case "list": return JinjaRenderer.Iterate(value).ToList();
+            case "list":
+                var items = JinjaRenderer.Iterate(value).Take(JinjaRenderer.MaxIterations + 1).ToList();
+                return items.Count <= JinjaRenderer.MaxIterations ? items : throw new JinjaException($"a list of more than {JinjaRenderer.MaxIterations} items");
             case "items": return Items(value);
             case "tojson":
                 var json = Json(value, named.TryGetValue("indent", out var indent) && indent is long n ? (int)n : null);

@@ -15,7 +15,8 @@ internal sealed class Namespace : Dictionary<string, object?>;
 /// <summary>Evaluates parsed statements against variables, collecting the output as markup and content pieces.</summary>
 internal sealed class JinjaRenderer
 {
-    private const int MaxIterations = 100_000;
+    /// <summary>Most loop iterations (and list items) one render may make.</summary>
+    public const int MaxIterations = 100_000;
     // Output pieces under construction: appending to a builder keeps a long render linear.
     private readonly List<(System.Text.StringBuilder Text, bool IsMarkup)> _output = [];
     private readonly List<Dictionary<string, object?>> _scopes = [];
