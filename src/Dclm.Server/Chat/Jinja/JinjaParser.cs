@@ -166,11 +166,34 @@ internal sealed class ExpressionParser
     private const int MaxDepth = 200;
     private int _depth;
 
-    public Expr ParseExpression()
+    public Expr ParseExpression() => Nested(ParseConditional);
+
+    /// <summary>Runs a parse that recurses, refusing nesting beyond <see cref="MaxDepth"/> rather than overflowing the stack.</summary>
+    private Expr Nested(Func<Expr> parse)
     {
         if (++_depth > MaxDepth) throw new JinjaException($"expressions nested more than {MaxDepth} deep");
-        try { return ParseConditional(); }
+        try { return parse(); }
         finally { _depth--; }
+    }
+
+    /// <summary>The first of <paramref name="operators"/> that comes next (consumed), or null.</summary>
+    private string? TryOperators(params string[] operators)
+    {
+        foreach (string op in operators)
+            if (TryOperator(op)) return op;
+        return null;
+    }
+
+    /// <summary>Comma-separated expressions up to <paramref name="close"/> (consumed), a trailing comma allowed.</summary>
+    private List<Expr> ParseItems(string close, List<Expr>? items = null)
+    {
+        items ??= [];
+        while (!TryOperator(close))
+        {
+            items.Add(ParseExpression());
+            if (!TryOperator(",")) { Expect(close); break; }
+        }
+        return items;
     }
 
     private Expr ParseConditional()
@@ -196,22 +219,14 @@ internal sealed class ExpressionParser
         return left;
     }
 
-    private Expr ParseNot()
-    {
-        if (!TryName("not")) return ParseCompare();
-        if (++_depth > MaxDepth) throw new JinjaException($"expressions nested more than {MaxDepth} deep");
-        try { return new UnaryExpr("not", ParseNot()); }
-        finally { _depth--; }
-    }
+    private Expr ParseNot() => TryName("not") ? Nested(() => new UnaryExpr("not", ParseNot())) : ParseCompare();
 
     private Expr ParseCompare()
     {
         var left = ParseMath1();
         while (true)
         {
-            string? op = null;
-            foreach (string candidate in (string[])["==", "!=", "<=", ">=", "<", ">"])
-                if (TryOperator(candidate)) { op = candidate; break; }
+            string? op = TryOperators("==", "!=", "<=", ">=", "<", ">");
             if (op is null && TryName("in")) op = "in";
             if (op is null && PeekName("not") && PeekName("in", 1)) { _at += 2; op = "not in"; }
             if (op is null) return left;
@@ -222,12 +237,8 @@ internal sealed class ExpressionParser
     private Expr ParseMath1()
     {
         var left = ParseConcat();
-        while (true)
-        {
-            if (TryOperator("+")) left = new BinaryExpr("+", left, ParseConcat());
-            else if (TryOperator("-")) left = new BinaryExpr("-", left, ParseConcat());
-            else return left;
-        }
+        while (TryOperators("+", "-") is { } op) left = new BinaryExpr(op, left, ParseConcat());
+        return left;
     }
 
     private Expr ParseConcat()
@@ -240,24 +251,14 @@ internal sealed class ExpressionParser
     private Expr ParseMath2()
     {
         var left = ParseUnary();
-        while (true)
-        {
-            string? op = null;
-            foreach (string candidate in (string[])["//", "*", "/", "%"])
-                if (TryOperator(candidate)) { op = candidate; break; }
-            if (op is null) return left;
-            left = new BinaryExpr(op, left, ParseUnary());
-        }
+        while (TryOperators("//", "*", "/", "%") is { } op) left = new BinaryExpr(op, left, ParseUnary());
+        return left;
     }
 
     private Expr ParseUnary()
     {
-        if (_at < _tokens.Count && _tokens[_at] is ('o', "-" or "+"))
-        {
-            if (++_depth > MaxDepth) throw new JinjaException($"expressions nested more than {MaxDepth} deep");
-            try { return TryOperator("-") ? new UnaryExpr("-", ParseUnary()) : TryOperator("+") ? ParseUnary() : throw new JinjaException("unreachable"); }
-            finally { _depth--; }
-        }
+        if (TryOperator("-")) return Nested(() => new UnaryExpr("-", ParseUnary()));
+        if (TryOperator("+")) return Nested(ParseUnary);
         return ParseFiltersAndTests(ParsePostfix(ParsePrimary()));
     }
 
@@ -359,21 +360,11 @@ internal sealed class ExpressionParser
         if (text == "(")
         {
             var inner = ParseExpression();
-            if (TryOperator(","))
-            {
-                var items = new List<Expr> { inner };
-                while (!TryOperator(")")) { items.Add(ParseExpression()); if (!TryOperator(",")) { Expect(")"); break; } }
-                return new ListExpr(items);
-            }
+            if (TryOperator(",")) return new ListExpr(ParseItems(")", [inner]));
             Expect(")");
             return inner;
         }
-        if (text == "[")
-        {
-            var items = new List<Expr>();
-            while (!TryOperator("]")) { items.Add(ParseExpression()); if (!TryOperator(",")) { Expect("]"); break; } }
-            return new ListExpr(items);
-        }
+        if (text == "[") return new ListExpr(ParseItems("]"));
         if (text == "{")
         {
             var items = new List<(Expr, Expr)>();

@@ -111,17 +111,7 @@ internal sealed class JinjaRenderer
 
     private void RunSet(SetNode set)
     {
-        object? value;
-        if (set.Value is not null) value = Evaluate(set.Value);
-        else
-        {
-            var saved = _output.ToList();
-            _output.Clear();
-            Run(set.Body!);
-            value = new JinjaText(Output());
-            _output.Clear();
-            _output.AddRange(saved);
-        }
+        object? value = set.Value is not null ? Evaluate(set.Value) : Capture(set.Body!);
         if (set.Attribute is null) { _scopes[^1][set.Name] = value; return; }
         if (Lookup(set.Name) is not Namespace ns) throw new JinjaException($"'{set.Name}' is not a namespace, so '{set.Name}.{set.Attribute}' cannot be set");
         ns[set.Attribute] = value;
@@ -222,24 +212,33 @@ internal sealed class JinjaRenderer
                 : named.TryGetValue(name, out var value) ? value
                 : fallback is null ? Undefined.Instance : Evaluate(fallback);
         }
-        var saved = _output.ToList();
         // As in Jinja2, a macro sees the template's top-level names and its parameters, not its caller's locals.
         var callerScopes = _scopes.ToList();
-        _output.Clear();
         _scopes.RemoveRange(1, _scopes.Count - 1);
         _scopes.Add(scope);
-        try
-        {
-            Run(macro.Body);
-            return new JinjaText(Output());
-        }
+        try { return Capture(macro.Body); }
         finally
         {
             _scopes.Clear();
             _scopes.AddRange(callerScopes);
+            _calls--;
+        }
+    }
+
+    /// <summary>What <paramref name="body"/> writes, as a value, leaving the template's output as it was.</summary>
+    private JinjaText Capture(List<Node> body)
+    {
+        var saved = _output.ToList();
+        _output.Clear();
+        try
+        {
+            Run(body);
+            return new JinjaText(Output());
+        }
+        finally
+        {
             _output.Clear();
             _output.AddRange(saved);
-            _calls--;
         }
     }
 
