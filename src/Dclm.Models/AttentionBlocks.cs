@@ -26,7 +26,7 @@ internal static unsafe class AttentionBlocks
     /// <summary>scores[i] = q · keys[i·stride .. +headDim] for the sixteen positions of a block.</summary>
     public static void Scores(ReadOnlySpan<float> query, ReadOnlySpan<float> keys, int stride, int headDim, Span<float> scores)
     {
-        if (keys.Length < 15 * stride + headDim || query.Length < headDim || scores.Length < Positions) throw new ArgumentException("a block needs sixteen keys, a query and sixteen scores");
+        CheckScores(query.Length, keys.Length, stride, headDim, scores.Length);
         fixed (float* q = query)
         fixed (float* k = keys)
         fixed (float* s = scores)
@@ -36,7 +36,7 @@ internal static unsafe class AttentionBlocks
     /// <summary>The same over int8 keys, before their scales: scores[i] = q · keys[i·stride .. +headDim].</summary>
     public static void Scores(ReadOnlySpan<float> query, ReadOnlySpan<sbyte> keys, int stride, int headDim, Span<float> scores)
     {
-        if (keys.Length < 15 * stride + headDim || query.Length < headDim || scores.Length < Positions) throw new ArgumentException("a block needs sixteen keys, a query and sixteen scores");
+        CheckScores(query.Length, keys.Length, stride, headDim, scores.Length);
         fixed (float* q = query)
         fixed (sbyte* k = keys)
         fixed (float* s = scores)
@@ -64,6 +64,24 @@ internal static unsafe class AttentionBlocks
         fixed (float* w = weights)
         fixed (float* o = output)
             AddWeighted<Int8s>((byte*)v, stride, count, headDim, w, o);
+    }
+
+    /// <summary>q · k for one position's int8 key (before its scale), widened as <see cref="Scores(ReadOnlySpan{float}, ReadOnlySpan{sbyte}, int, int, Span{float})"/> widens.</summary>
+    public static float Dot(ReadOnlySpan<float> query, ReadOnlySpan<sbyte> key)
+    {
+        if (key.Length < query.Length || query.Length % 16 != 0) throw new ArgumentException("the key must cover the query, a multiple of sixteen wide");
+        fixed (float* q = query)
+        fixed (sbyte* k = key)
+        {
+            var sum = Vector512<float>.Zero;
+            for (int c = 0; c < query.Length; c += 16) sum = Vector512.FusedMultiplyAdd(Vector512.Load(q + c), Int8s.Load16((byte*)k, c), sum);
+            return Vector512.Sum(sum);
+        }
+    }
+
+    private static void CheckScores(int query, int keys, int stride, int headDim, int scores)
+    {
+        if (keys < 15 * stride + headDim || query < headDim || scores < Positions) throw new ArgumentException("a block needs sixteen keys, a query and sixteen scores");
     }
 
     private static void CheckWeighted(int values, int stride, int count, int headDim, int weights, int output)

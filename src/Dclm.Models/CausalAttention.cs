@@ -155,22 +155,11 @@ internal sealed class CausalAttention(ModelConfig config, float[]? alibiSlopes) 
     }
 
     /// <summary>q · k over int8 keys (unscaled); <paramref name="row"/> is scratch for the widened keys without AVX-512.</summary>
-    private unsafe float HeadDot(ReadOnlySpan<float> q, ReadOnlySpan<sbyte> k, float[] row)
+    private float HeadDot(ReadOnlySpan<float> q, ReadOnlySpan<sbyte> k, float[] row)
     {
-        if (!_blocked)
-        {
-            TensorPrimitives.ConvertChecked<sbyte, float>(k, row);
-            return TensorPrimitives.Dot(q, row);
-        }
-        fixed (float* x = q)
-        fixed (sbyte* y = k)
-        {
-            var sum = Vector512<float>.Zero;
-            for (int i = 0; i < q.Length; i += 16)
-                sum = Vector512.FusedMultiplyAdd(Vector512.Load(x + i),
-                    System.Runtime.Intrinsics.X86.Avx512F.ConvertToVector512Single(System.Runtime.Intrinsics.X86.Avx512F.ConvertToVector512Int32(Vector128.Load(y + i))), sum);
-            return Vector512.Sum(sum);
-        }
+        if (_blocked) return AttentionBlocks.Dot(q, k);
+        TensorPrimitives.ConvertChecked<sbyte, float>(k, row);
+        return TensorPrimitives.Dot(q, row);
     }
 
     /// <summary>destination += x · scale.</summary>

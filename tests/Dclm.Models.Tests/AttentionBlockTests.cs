@@ -57,6 +57,11 @@ public class AttentionBlockTests
         var reference = new float[16];
         AttentionBlocks.Scores(query, widened, stride, headDim, reference);
         Assert.Equal(reference, scores);
+        for (int i = 0; i < 16; i++)
+        {
+            double exact = Enumerable.Range(0, headDim).Sum(c => (double)query[c] * keys[i * stride + c]);
+            Assert.Equal(exact, AttentionBlocks.Dot(query, keys.AsSpan(i * stride, headDim)), 1e-3);
+        }
 
         var weights = Enumerable.Range(0, count).Select(_ => random.NextSingle()).ToArray();
         var output = new float[headDim];
