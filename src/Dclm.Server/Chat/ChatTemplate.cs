@@ -40,10 +40,25 @@ public sealed class ChatTemplate
     private readonly JinjaTemplate? _jinja;
     private readonly string _beginningOfSequence = "", _endOfSequence = "";
 
-    private ChatTemplate(ChatTemplateKind kind) => Kind = kind;
+    private ChatTemplate(ChatTemplateKind kind)
+    {
+        Kind = kind;
+        EndOfTurnTokens = kind switch
+        {
+            ChatTemplateKind.ChatMl => ["<|im_end|>"],
+            ChatTemplateKind.Llama3 => ["<|eot_id|>"],
+            _ => [],
+        };
+        WritesBeginningOfSequence = kind is ChatTemplateKind.Llama2 or ChatTemplateKind.Llama3;
+    }
 
-    private ChatTemplate(JinjaTemplate jinja, string beginningOfSequence, string endOfSequence)
-        : this(ChatTemplateKind.Jinja) => (_jinja, _beginningOfSequence, _endOfSequence) = (jinja, beginningOfSequence, endOfSequence);
+    private ChatTemplate(JinjaTemplate jinja, string beginningOfSequence, string endOfSequence) : this(ChatTemplateKind.Jinja)
+    {
+        (_jinja, _beginningOfSequence, _endOfSequence) = (jinja, beginningOfSequence, endOfSequence);
+        // Read from the template's text once, not per request (a template may be up to 1 MB).
+        EndOfTurnTokens = EndOfTurnMarkers.Where(m => jinja.Source.Contains(m, StringComparison.Ordinal)).ToArray();
+        WritesBeginningOfSequence = jinja.Source.Contains("bos_token", StringComparison.Ordinal);
+    }
 
     /// <summary>The recognised format.</summary>
     public ChatTemplateKind Kind { get; }
@@ -94,17 +109,10 @@ public sealed class ChatTemplate
     public IReadOnlyList<string> StopStrings => Kind == ChatTemplateKind.Plain ? ["\nUser:"] : [];
 
     /// <summary>Special tokens that end the assistant's turn, looked up in the vocabulary.</summary>
-    public IReadOnlyList<string> EndOfTurnTokens => Kind switch
-    {
-        ChatTemplateKind.Jinja => EndOfTurnMarkers.Where(m => _jinja!.Source.Contains(m, StringComparison.Ordinal)).ToArray(),
-        ChatTemplateKind.ChatMl => ["<|im_end|>"],
-        ChatTemplateKind.Llama3 => ["<|eot_id|>"],
-        _ => [],
-    };
+    public IReadOnlyList<string> EndOfTurnTokens { get; }
 
     /// <summary>Whether the rendered text carries its own beginning-of-sequence marker (so none is prepended).</summary>
-    public bool WritesBeginningOfSequence => Kind is ChatTemplateKind.Llama2 or ChatTemplateKind.Llama3
-        || Kind == ChatTemplateKind.Jinja && _jinja!.Source.Contains("bos_token", StringComparison.Ordinal);
+    public bool WritesBeginningOfSequence { get; }
 
     /// <summary>Renders the conversation followed by the opening of the assistant's reply.</summary>
     public string Render(IReadOnlyList<ChatTurn> messages) => string.Concat(Segments(messages).Select(s => s.Text));
