@@ -13,7 +13,7 @@ string? model = null;
 int tokens = 64, perClient = 4, rounds = 5, threads = 0;
 float temperature = 0; // 0: greedy; 1 with no top-k/top-p: what OpenAI clients send by default
 bool copyWeights = false;
-var kvType = Dclm.Models.KvCacheType.F32;
+var kvType = Dclm.Models.KvCacheType.Int8; // as `dclm serve`
 for (int i = 0; i < args.Length; i += 2)
 {
     if (args[i] == "--no-mmap") { copyWeights = true; i--; continue; }

@@ -10,9 +10,9 @@ public readonly record struct TextChunk(int TokenId, string Text);
 /// Streams text from a model: tokens come from <see cref="TokenGenerator"/>, bytes are decoded without
 /// splitting UTF-8 sequences, and stop strings end generation before they are shown.
 /// </summary>
-public sealed class TextGenerator(DecoderModel model, Tokenizer tokenizer)
+public sealed class TextGenerator(DecoderModel model, Tokenizer tokenizer, KvCacheType kvCacheType = KvCacheType.F32)
 {
-    private readonly TokenGenerator _tokens = new(model, tokenizer.EndOfSequenceId);
+    private readonly TokenGenerator _tokens = new(model, tokenizer.EndOfSequenceId, kvCacheType);
 
     /// <summary>Why the last generation ended.</summary>
     public FinishReason FinishReason { get; private set; }

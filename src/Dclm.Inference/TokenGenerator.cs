@@ -15,21 +15,13 @@ public enum FinishReason
 
 /// <summary>
 /// Generates tokens for one sequence: a chunked prefill of the prompt, then one decode step per token,
-/// using slot 0 of its own KV cache.
+/// using slot 0 of its own KV cache (exact floats unless <paramref name="kvCacheType"/> says otherwise;
+/// with the same type it gives what the batching engine gives).
 /// </summary>
-public sealed class TokenGenerator
+public sealed class TokenGenerator(DecoderModel model, int? endOfSequenceId, KvCacheType kvCacheType = KvCacheType.F32)
 {
     /// <summary>Prompt tokens per prefill step; bounds activation memory for long prompts.</summary>
     public const int PrefillChunk = 512;
-
-    private readonly DecoderModel _model;
-    private readonly int? _endOfSequenceId;
-
-    public TokenGenerator(DecoderModel model, int? endOfSequenceId)
-    {
-        _model = model;
-        _endOfSequenceId = endOfSequenceId;
-    }
 
     /// <summary>Why the last <see cref="Generate"/> ended.</summary>
     public FinishReason FinishReason { get; private set; }
@@ -43,12 +35,12 @@ public sealed class TokenGenerator
         options.Validate();
         FinishReason = FinishReason.None;
         if (prompt.Count == 0) throw new ArgumentException("the prompt must hold at least one token");
-        int context = _model.Config.ContextLength;
+        int context = model.Config.ContextLength;
         if (prompt.Count >= context) throw new ArgumentException($"the prompt has {prompt.Count} tokens; the model's context is {context}");
         int budget = Math.Min(options.MaxTokens, context - prompt.Count);
-        var cache = _model.CreateCache(1, prompt.Count + budget);
-        using var sampler = new Sampler(options, _model.Config.VocabularySize);
-        var logits = new float[_model.Config.VocabularySize];
+        var cache = model.CreateCache(1, prompt.Count + budget, kvCacheType);
+        using var sampler = new Sampler(options, model.Config.VocabularySize);
+        var logits = new float[model.Config.VocabularySize];
         var history = new List<int>(prompt);
 
         for (int start = 0; start < prompt.Count; start += PrefillChunk)
@@ -56,7 +48,7 @@ public sealed class TokenGenerator
             cancellation.ThrowIfCancellationRequested();
             int count = Math.Min(PrefillChunk, prompt.Count - start);
             var chunk = history.GetRange(start, count).ToArray();
-            _model.Forward(ForwardBatch.Sequence(chunk, start), cache, logits);
+            model.Forward(ForwardBatch.Sequence(chunk, start), cache, logits);
         }
 
         var step = new ForwardBatch { Tokens = new int[1], Positions = new int[1], Slots = new int[1], LogitRows = [0] };
@@ -64,13 +56,13 @@ public sealed class TokenGenerator
         {
             cancellation.ThrowIfCancellationRequested();
             int next = sampler.Sample(logits, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(history));
-            if (options.StopAtEndOfSequence && next == _endOfSequenceId) { FinishReason = FinishReason.Stop; yield break; }
+            if (options.StopAtEndOfSequence && next == endOfSequenceId) { FinishReason = FinishReason.Stop; yield break; }
             history.Add(next);
             yield return next;
             if (generated + 1 == budget) break;
             step.Tokens[0] = next;
             step.Positions[0] = history.Count - 1;
-            _model.Forward(step, cache, logits);
+            model.Forward(step, cache, logits);
         }
         FinishReason = FinishReason.Length;
     }

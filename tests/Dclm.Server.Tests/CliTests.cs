@@ -18,7 +18,7 @@ public sealed class CliTests
     [Fact]
     public async Task ServeListensOnTheGivenPortAndAnswersChat()
     {
-        using var process = Start("serve", "--model", TinyModel.Path, "--port", "0", "--parallel", "2", "--threads", "1", "--api-key", "k", "--kv-type", "int8");
+        using var process = Start("serve", "--model", TinyModel.Path, "--port", "0", "--parallel", "2", "--threads", "1", "--api-key", "k");
         try
         {
             string? address = null, loaded = null;
@@ -36,6 +36,16 @@ public sealed class CliTests
             Assert.Equal(200, (int)response.StatusCode);
             var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
             Assert.True(body.GetProperty("usage").GetProperty("completion_tokens").GetInt32() > 0);
+
+            // The server's default int8 cache gives what `dclm generate --kv-type int8` gives, token for token.
+            using var completion = await client.PostAsync("/v1/completions", new StringContent("""{"prompt": "The quick brown fox", "max_tokens": 12, "temperature": 0}""", System.Text.Encoding.UTF8, "application/json"));
+            string served = JsonDocument.Parse(await completion.Content.ReadAsStringAsync()).RootElement.GetProperty("choices")[0].GetProperty("text").GetString()!;
+            using var generate = Start("generate", "--model", TinyModel.Path, "--prompt", "The quick brown fox", "--max-tokens", "12", "--temperature", "0", "--kv-type", "int8", "--threads", "1");
+            string generated = await generate.StandardOutput.ReadToEndAsync(timeout.Token);
+            await generate.WaitForExitAsync(timeout.Token);
+            Assert.Equal(0, generate.ExitCode);
+            Assert.True(served.Length > 0, "the server generated no text");
+            Assert.Equal("The quick brown fox" + served + "\n", generated);
 
             // SIGTERM (what a service manager sends) stops it cleanly.
             using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString()])) await kill.WaitForExitAsync(timeout.Token);

@@ -15,9 +15,9 @@ public sealed class EngineTests : IDisposable
 
     private readonly LoadedModel _loaded = ModelLoader.Load(TinyModel.Path);
 
-    private (string Text, List<int> Tokens) Reference(int[] prompt, SamplingOptions options)
+    private (string Text, List<int> Tokens) Reference(int[] prompt, SamplingOptions options, Dclm.Models.KvCacheType kv = Dclm.Models.KvCacheType.F32)
     {
-        var generator = new TextGenerator(_loaded.Model, _loaded.Tokenizer!);
+        var generator = new TextGenerator(_loaded.Model, _loaded.Tokenizer!, kv);
         string text = string.Concat(generator.Generate(prompt, options).Select(c => c.Text));
         return (text, [.. generator.GeneratedTokens]);
     }
@@ -45,21 +45,18 @@ public sealed class EngineTests : IDisposable
     {
         var options = SamplingOptions.Greedy with { MaxTokens = 16 };
         var int8 = new EngineOptions { KvCacheType = Dclm.Models.KvCacheType.Int8, MaxRunningSequences = 8, StepTokenBudget = 16, KvMemoryBytes = 1 << 20 };
-        async Task<List<int>> Alone(int[] prompt)
-        {
-            using var single = new InferenceEngine(_loaded.Model, _loaded.Tokenizer, int8 with { MaxRunningSequences = 1 });
-            return (await single.Submit(single.CreateRequest(prompt, options)).CollectAsync()).TokenIds.ToList();
-        }
+        // Alone = the single-sequence generator (`dclm generate --kv-type int8`) with its own int8 cache.
+        List<int> Alone(int[] prompt) => Reference(prompt, options, Dclm.Models.KvCacheType.Int8).Tokens;
 
         using var engine = new InferenceEngine(_loaded.Model, _loaded.Tokenizer, int8);
         var batched = await Task.WhenAll(Prompts.Select(p => engine.Submit(engine.CreateRequest(Encode(p), options)).CollectAsync()));
-        for (int i = 0; i < Prompts.Length; i++) Assert.Equal(await Alone(Encode(Prompts[i])), batched[i].TokenIds);
+        for (int i = 0; i < Prompts.Length; i++) Assert.Equal(Alone(Encode(Prompts[i])), batched[i].TokenIds);
 
         // A second turn shares the first turn's int8 blocks (copied when it writes into the last one).
         int[] second = [.. Encode(Prompts[1]), .. batched[1].TokenIds, .. Encode(" And then")];
         var turn2 = await engine.Submit(engine.CreateRequest(second, options)).CollectAsync();
         Assert.True(turn2.Usage.CachedTokens > Encode(Prompts[1]).Length, $"only {turn2.Usage.CachedTokens} cached tokens reused");
-        Assert.Equal(await Alone(second), turn2.TokenIds);
+        Assert.Equal(Alone(second), turn2.TokenIds);
 
         // The same memory holds about 3.2 times the positions (a float scale per head of 16 int8 values here).
         using var exact = new InferenceEngine(_loaded.Model, _loaded.Tokenizer, int8 with { KvCacheType = Dclm.Models.KvCacheType.F32 });

@@ -14,17 +14,18 @@ internal static class ChatCommand
         var temperature = new Option<float>("--temperature") { Description = "sampling temperature; 0 = greedy", DefaultValueFactory = _ => 0.7f };
         var maxTokens = new Option<int>("--max-tokens") { Description = "most tokens per reply", DefaultValueFactory = _ => 256 };
         var context = new Option<int>("--ctx") { Description = "tokens of conversation kept (capped at the model's context)", DefaultValueFactory = _ => 4096 };
+        var kvType = ModelOptions.KvType("int8");
         var threads = ModelOptions.Threads();
         var command = new Command("chat", "Chat with a model in the terminal (/reset starts over, /exit or an empty line at end of input quits)")
         {
-            model, system, temperature, maxTokens, context, threads,
+            model, system, temperature, maxTokens, context, kvType, threads,
         };
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(async () =>
         {
             var options = new ServerOptions
             {
                 ModelPath = ServeModel.Resolve(parse.GetValue(model)), Threads = parse.GetValue(threads),
-                Engine = new Inference.Engine.EngineOptions { MaxRunningSequences = 1, ContextLength = parse.GetValue(context), PrefixCacheEntries = 2 },
+                Engine = new Inference.Engine.EngineOptions { MaxRunningSequences = 1, ContextLength = parse.GetValue(context), PrefixCacheEntries = 2, KvCacheType = ModelOptions.ParseKvType(parse.GetValue(kvType)) },
             };
             using var host = new ModelHost(options);
             try { await host.Loading.WaitAsync(cancellation); }

@@ -24,10 +24,11 @@ internal static class GenerateCommand
         var stop = new Option<string[]>("--stop") { Description = "stop before this string (repeatable)", AllowMultipleArgumentsPerToken = false };
         var noMmap = new Option<bool>("--no-mmap") { Description = "copy the weights into memory (2 MB pages where granted) instead of mapping the file: faster decode, more private memory" };
         var printIds = new Option<bool>("--print-token-ids") { Description = "print the generated token ids, space-separated, as the last line" };
+        var kvType = ModelOptions.KvType("f32");
         var threads = ModelOptions.Threads();
         var command = new Command("generate", "Generate text from a prompt, streaming it as it comes")
         {
-            model, prompt, promptTokens, maxTokens, temperature, topK, topP, minP, repetition, frequency, presence, seed, stop, noMmap, printIds, threads,
+            model, prompt, promptTokens, maxTokens, temperature, topK, topP, minP, repetition, frequency, presence, seed, stop, noMmap, printIds, kvType, threads,
         };
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(() =>
         {
@@ -60,12 +61,12 @@ internal static class GenerateCommand
             if (tokenizer is null)
             {
                 // No tokenizer: ids only (e.g. the tiny fixtures).
-                var generator = new TokenGenerator(loaded.Model, endOfSequenceId: null);
+                var generator = new TokenGenerator(loaded.Model, endOfSequenceId: null, ModelOptions.ParseKvType(parse.GetValue(kvType)));
                 generated = generator.Generate(tokens, options, cancellation).ToList();
             }
             else
             {
-                var generator = new TextGenerator(loaded.Model, tokenizer);
+                var generator = new TextGenerator(loaded.Model, tokenizer, ModelOptions.ParseKvType(parse.GetValue(kvType)));
                 if (text is not null) Console.Write(text);
                 foreach (var chunk in generator.Generate(tokens, options, cancellation)) Console.Write(chunk.Text);
                 Console.WriteLine();

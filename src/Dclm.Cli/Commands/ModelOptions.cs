@@ -8,6 +8,19 @@ internal static class ModelOptions
     public static Option<string> Model(bool required = true) =>
         new("--model") { Description = "model: a Hugging Face checkpoint directory or a GGUF file" + (required ? $" (default: the built-in {DefaultModel.RelativePath})" : ""), Required = required && DefaultModel.Locate() is null, DefaultValueFactory = required && DefaultModel.Locate() is string builtIn ? _ => builtIn : null };
 
+    /// <summary>
+    /// --kv-type: f32 is exact; int8 (a scale per position and head) holds 3.8 times the positions per MiB
+    /// for 64- to 128-wide heads and reads a quarter of the bytes in attention.
+    /// </summary>
+    public static Option<string> KvType(string defaultType)
+    {
+        var option = new Option<string>("--kv-type") { Description = $"KV cache storage: f32 (exact) or int8 (3.8x the positions per MiB for 64- to 128-wide heads, faster batched attention); default {defaultType}", DefaultValueFactory = _ => defaultType };
+        option.AcceptOnlyFromAmong("f32", "int8");
+        return option;
+    }
+
+    public static Dclm.Models.KvCacheType ParseKvType(string? type) => type == "int8" ? Dclm.Models.KvCacheType.Int8 : Dclm.Models.KvCacheType.F32;
+
     public static Option<int> Threads() =>
         new("--threads") { Description = "compute threads (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
 }
