@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes tests/Dclm.Server.Tests/fixtures/chat-templates.json: real Hugging Face chat templates rendered by
 Jinja2 itself, configured as transformers' apply_chat_template configures it (sandboxed, trim_blocks,
-lstrip_blocks, raise_exception). The C# template engine is tested against these outputs."""
+lstrip_blocks, loop controls, raise_exception, its own tojson). The C# template engine is tested against these outputs."""
 import datetime, json, sys
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.exceptions import TemplateError
@@ -33,6 +33,8 @@ TEMPLATES = {
     "macros": "{%- macro local_seen() -%}{{ 'caller local visible' if local is defined else '' }}{%- endmacro -%}{%- macro turn(role, text, close='<|end|>') -%}\n<|{{ role }}|>{{ text | trim }}{{ close }}\n{%- endmacro -%}\n{%- for m in messages %}{% set local = 'L' %}{{ turn(m.role, m.content) }}{{ local_seen() }}{% endfor %}{% if add_generation_prompt %}{{ turn('assistant', '', close='') }}{% endif %}",
     "whitespace-control": "{# comment #}\n  {% for m in messages +%}\n    {%+ if m.role == 'user' %}U{% else %}O{% endif +%}\n  {{- m.content -}}  \n{%- endfor %}\n  {# indented comment #}\nend\n",
     "dated": "{{ bos_token }}Today is {{ strftime_now('%d %b %Y') }} ({{ strftime_now('%A, %B %-d, %Y %H:%M:%S %p, day %j, %y/%m, %I o%%clock') }}).\n{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}",
+    "call-with-raw-filter": "{%- macro turn(role) -%}\n<|{{ role }}|>{{ caller() | trim }}<|end|>\n{% endmacro -%}\n{%- for m in messages -%}\n{%- call turn(m.role) %} {{ m.content }} {% endcall -%}\n{%- endfor -%}\n{%- with n = messages | length, last = messages | last -%}\n{{ '%d messages, last from %s (%.1f%%)' % (n, last.role, 100.0 * n / 8) }}\n{%- endwith %}\n{% raw %}{{ not a tag }} {% if %}{% endraw %}\n{% filter upper %}{{ missing | default('done') }} {{ 2 ** 10 }}{% endfilter %}\n{%- if add_generation_prompt %}<|assistant|>{% endif %}",
+    "sort-unique-format": "{%- set roles = messages | map(attribute='role') | unique | sort | list -%}\nroles: {{ roles | join(', ') }} ({{ roles | length }})\n{% for m in messages | sort(attribute='role', reverse=true) -%}\n{{ loop.cycle('>', '<') }} {{ m.role | center(11) }}|{{ m.content | wordcount }} words|{{ m.content | e }}|{{ m.content | tojson }}\n{% endfor -%}\n{{ messages | map(attribute='content') | map('length') | sum }} chars, longest {{ messages | map(attribute='content') | map('length') | max }}, {{ (messages | length / 3) | round(2) }} {{ -7 | abs }} {{ 10 is divisibleby 5 }} {{ messages[0].role is in ['system', 'user'] }} {{ none is sameas none }}\n{{ {'b': 1, 'a': [1, 2.5, none, true]} | tojson(indent=2) }} {{ {'z': '\u00fc', 'a': 1} | tojson(sort_keys=true) }}{% for k, v in {'b': 1, 'a': 2} | dictsort %} {{ k }}={{ v }}{% endfor %}\n{{ messages[:1] }} {{ '%-8s|%5.2f|%03d|%x|%e' % ('fmt', 3.14159, 7, 255, 12345.678) }} {{ \"%s and %s\" | format('this', 'that') }}",
 }
 
 # Longer templates kept as files beside this script (their text as published).
@@ -59,7 +61,12 @@ CONVERSATIONS = {
 def raise_exception(message):
     raise TemplateError(message)
 
-env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+def tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False):
+    # transformers replaces Jinja's tojson (which sorts keys and escapes HTML) with plain json.dumps.
+    return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
+
+env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"])
+env.filters["tojson"] = tojson
 env.globals["raise_exception"] = raise_exception
 # transformers' strftime_now formats the current time; the fixture fixes the instant, and the test passes the same one.
 NOW = datetime.datetime(2026, 3, 7, 14, 5, 9)

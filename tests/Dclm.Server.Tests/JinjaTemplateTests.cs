@@ -46,7 +46,16 @@ public sealed class JinjaTemplateTests
     [Theory]
     [InlineData("{% for m in messages %}", "missing")]
     [InlineData("{{ messages[0 }}", "expected")]
-    [InlineData("{% call f() %}{% endcall %}", "unsupported tag")]
+    [InlineData("{% include 'other.jinja' %}", "unsupported tag")]
+    [InlineData("{% call f() %}{% endcall %}", "must call a macro")]
+    [InlineData("{% raw %}never closed", "missing '{% endraw %}'")]
+    [InlineData("{{ '%d' % 'x' }}", "a number is required")]
+    [InlineData("{{ '%s %s' % 'x' }}", "not enough arguments")]
+    [InlineData("{{ '%s' % ('x', 'y') }}", "not all arguments converted")]
+    [InlineData("{{ '%99999d' % 1 }}", "over 9999")]
+    [InlineData("{{ 2 ** 100 }}", "beyond 64-bit")]
+    [InlineData("{{ 1 is divisibleby 0 }}", "non-zero")]
+    [InlineData("{{ [1, 'a'] | sort }}", "cannot order")]
     [InlineData("{% macro f(x) %}{{ f(x) }}{% endmacro %}{{ f(1) }}", "macros nested")]
     [InlineData("{{ 'a' | frobnicate }}", "unsupported filter")]
     [InlineData("{{ 1 + }}", "ends too early")]
@@ -72,7 +81,13 @@ public sealed class JinjaTemplateTests
             "{% set ns = namespace(s='ab') %}{% for i in range(60) %}{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s }}",
             "{{ (messages[0].content * 200000) | list | length }}",
             "{% set ns = namespace(s='') %}{% for i in range(100000) %}{% set ns.s = ns.s + 'abcdefghij' %}{% endfor %}{{ ns.s }}",
-            "{% for i in range(90000) %}{{ messages[0].content * 1 if false else 'x' * 1 if false else 'abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz' }}{% endfor %}" })
+            "{% for i in range(90000) %}{{ messages[0].content * 1 if false else 'x' * 1 if false else 'abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz' }}{% endfor %}",
+            // Strings built outside concatenation count against the same budget: padding, formatting, JSON, repr, mapped text.
+            "{% for i in range(100000) %}{% set y = 'x' | center(4000000) %}{% endfor %}",
+            "{% for i in range(100000) %}{% set y = '%4000s' % 'x' %}{% endfor %}",
+            "{% set big = range(100000) | list %}{% for i in range(100000) %}{% set y = big | tojson %}{% set z = big | string %}{% endfor %}",
+            "{% set s = 'a' * 4000000 %}{% for i in range(100000) %}{% set y = s | upper %}{% endfor %}",
+            "{% macro m() %}{% call m() %}{% endcall %}{% endmacro %}{{ m() }}" })
             Assert.Throws<JinjaException>(() => JinjaTemplate.Parse(source).Render([new("user", "hi")], "<s>", "</s>"));
     }
 }

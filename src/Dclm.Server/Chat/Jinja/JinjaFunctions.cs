@@ -4,77 +4,9 @@ using System.Text.Json;
 
 namespace Dclm.Server.Chat.Jinja;
 
-/// <summary>The filters, tests and string/dict methods chat templates use.</summary>
+/// <summary>The tests and string/dict methods chat templates use, and the comparisons filters and the renderer share.</summary>
 internal static class JinjaFunctions
 {
-    public static object? Filter(string name, object? value, List<object?> arguments, Dictionary<string, object?> named)
-    {
-        switch (name)
-        {
-            case "trim": return Text(value, name).Trim(true, true, arguments.Count > 0 ? Text(arguments[0], name).Value : null);
-            case "upper": return Text(value, name).Map(s => s.ToUpperInvariant());
-            case "lower": return Text(value, name).Map(s => s.ToLowerInvariant());
-            case "capitalize":
-                var t = Text(value, name).Value;
-                return Text(value, name).Derived(t.Length == 0 ? t : char.ToUpperInvariant(t[0]) + t[1..].ToLowerInvariant());
-            case "title": return Text(value, name).Derived(Title(Text(value, name).Value));
-            case "length" or "count":
-                return value switch
-                {
-                    JinjaText s => (long)s.Value.Length,
-                    List<object?> l => (long)l.Count,
-                    Dictionary<string, object?> d => (long)d.Count,
-                    Undefined => 0L,
-                    _ => throw new JinjaException($"{TypeName(value)} has no length"),
-                };
-            case "first": return JinjaRenderer.Iterate(value).FirstOrDefault(Undefined.Instance);
-            case "last": return value is List<object?> { Count: > 0 } list ? list[^1] : JinjaRenderer.Iterate(value).LastOrDefault(Undefined.Instance);
-            case "reverse": return value is JinjaText rt ? rt.Derived(new string(rt.Value.Reverse().ToArray())) : JinjaRenderer.Iterate(value).Reverse().ToList();
-            case "join":
-                var separator = arguments.Count > 0 ? JinjaRenderer.ToText(arguments[0]) : JinjaText.Empty;
-                var joined = JinjaText.Empty;
-                bool firstItem = true;
-                foreach (var item in JinjaRenderer.Iterate(value))
-                {
-                    if (!firstItem) joined = JinjaText.Concat(joined, separator);
-                    joined = JinjaText.Concat(joined, JinjaRenderer.ToText(item));
-                    firstItem = false;
-                }
-                return joined;
-            case "default" or "d":
-                bool orFalse = arguments.Count > 1 && JinjaRenderer.Truthy(arguments[1]) || named.TryGetValue("boolean", out var b) && JinjaRenderer.Truthy(b);
-                return value is Undefined || orFalse && !JinjaRenderer.Truthy(value) ? arguments.FirstOrDefault(JinjaText.Empty) : value;
-            case "replace": return Method(Text(value, name), "replace", arguments, named);
-            case "map":
-                if (named.TryGetValue("attribute", out var attribute))
-                    return JinjaRenderer.Iterate(value).Select(item => Attribute(item, attribute)).ToList();
-                string mapped = arguments.Count > 0 ? Text(arguments[0], name).Value : throw new JinjaException("map needs a filter name or attribute=");
-                return JinjaRenderer.Iterate(value).Select(item => Filter(mapped, item, arguments.Skip(1).ToList(), [])).ToList();
-            case "select" or "reject":
-                return JinjaRenderer.Iterate(value).Where(item => Selects(item, arguments, 0) == (name == "select")).ToList();
-            case "selectattr" or "rejectattr":
-                if (arguments.Count == 0) throw new JinjaException($"{name} needs an attribute name");
-                return JinjaRenderer.Iterate(value).Where(item => Selects(Attribute(item, arguments[0]), arguments, 1) == (name == "selectattr")).ToList();
-            case "string": return JinjaRenderer.ToText(value);
-            case "int":
-                return value switch
-                {
-                    long l => l,
-                    double d => (long)d,
-                    JinjaText s when long.TryParse(s.Value.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out long l) => l,
-                    _ => 0L,
-                };
-            case "list":
-                var items = JinjaRenderer.Iterate(value).Take(JinjaRenderer.MaxIterations + 1).ToList();
-                return items.Count <= JinjaRenderer.MaxIterations ? items : throw new JinjaException($"a list of more than {JinjaRenderer.MaxIterations} items");
-            case "items": return Items(value);
-            case "tojson":
-                var json = Json(value, named.TryGetValue("indent", out var indent) && indent is long n ? (int)n : null);
-                return value is JinjaText { HasContent: false } || value is long or double or bool or null ? JinjaText.Markup(json) : JinjaText.Content(json);
-        }
-        throw new JinjaException($"unsupported filter '{name}'");
-    }
-
     public static bool Test(string name, object? value, List<object?> arguments) => name switch
     {
         "defined" => value is not Undefined,
@@ -91,10 +23,30 @@ internal static class JinjaFunctions
         "sequence" or "iterable" => value is List<object?> or JinjaText or Dictionary<string, object?>,
         "even" => value is long e && e % 2 == 0,
         "odd" => value is long o && o % 2 != 0,
-        "eq" or "equalto" or "==" => arguments.Count > 0 && Equal(value, arguments[0]),
-        "ne" or "!=" => arguments.Count > 0 && !Equal(value, arguments[0]),
+        "eq" or "equalto" or "==" => Equal(value, Operand(name, arguments)),
+        "ne" or "!=" => !Equal(value, Operand(name, arguments)),
+        "gt" or "greaterthan" or ">" => JinjaRenderer.Compare(">", value, Operand(name, arguments)),
+        "ge" or ">=" => JinjaRenderer.Compare(">=", value, Operand(name, arguments)),
+        "lt" or "lessthan" or "<" => JinjaRenderer.Compare("<", value, Operand(name, arguments)),
+        "le" or "<=" => JinjaRenderer.Compare("<=", value, Operand(name, arguments)),
+        "in" => Contains(Operand(name, arguments), value),
+        "divisibleby" => Operand(name, arguments) is long d and not 0 ? value is long v && v % d == 0
+            : throw new JinjaException("divisibleby needs a non-zero whole number"),
+        // Python's identity: the same None/True/False, the same number or string object; lists and mappings the same instance.
+        "sameas" => (value, Operand(name, arguments)) switch
+        {
+            (null, null) => true,
+            (bool x, bool y) => x == y,
+            (long x, long y) => x == y,
+            var (x, y) => ReferenceEquals(x, y),
+        },
+        "lower" => value is JinjaText lower && lower.Value.Any(char.IsLetter) && lower.Value == lower.Value.ToLowerInvariant(),
+        "upper" => value is JinjaText upper && upper.Value.Any(char.IsLetter) && upper.Value == upper.Value.ToUpperInvariant(),
         _ => throw new JinjaException($"unsupported test '{name}'"),
     };
+
+    private static object? Operand(string test, List<object?> arguments) =>
+        arguments.Count > 0 ? arguments[0] : throw new JinjaException($"the test '{test}' needs a value to compare with");
 
     public static object? Method(object? target, string name, List<object?> arguments, Dictionary<string, object?> named)
     {
@@ -109,7 +61,7 @@ internal static class JinjaFunctions
                 case "upper": return text.Map(s => s.ToUpperInvariant());
                 case "lower": return text.Map(s => s.ToLowerInvariant());
                 case "title": return text.Derived(Title(text.Value));
-                case "capitalize": return Filter("capitalize", text, [], named);
+                case "capitalize": return JinjaFilters.Apply("capitalize", text, [], named);
                 case "startswith": return arguments.Any(a => text.Value.StartsWith(Text(a, name).Value, StringComparison.Ordinal));
                 case "endswith": return arguments.Any(a => text.Value.EndsWith(Text(a, name).Value, StringComparison.Ordinal));
                 case "replace":
@@ -138,39 +90,14 @@ internal static class JinjaFunctions
         throw new JinjaException($"{TypeName(target)} has no method '{name}'");
     }
 
-    /// <summary>Python's strftime for the directives chat templates use (%d %b %Y and the like, glibc's %-d).</summary>
-    public static string Strftime(DateTime time, string format)
-    {
-        var c = CultureInfo.InvariantCulture;
-        var builder = new StringBuilder();
-        for (int i = 0; i < format.Length; i++)
-        {
-            if (format[i] != '%' || i + 1 == format.Length) { builder.Append(format[i]); continue; }
-            bool unpadded = format[i + 1] == '-' && i + 2 < format.Length;
-            char directive = format[unpadded ? i + 2 : i + 1];
-            i += unpadded ? 2 : 1;
-            string Number(int value, int width) => unpadded ? value.ToString(c) : value.ToString(new string('0', width), c);
-            builder.Append(directive switch
-            {
-                'd' => Number(time.Day, 2), 'm' => Number(time.Month, 2), 'Y' => time.Year.ToString(c), 'y' => Number(time.Year % 100, 2),
-                'H' => Number(time.Hour, 2), 'I' => Number(time.Hour % 12 == 0 ? 12 : time.Hour % 12, 2), 'M' => Number(time.Minute, 2),
-                'S' => Number(time.Second, 2), 'j' => Number(time.DayOfYear, 3), 'p' => time.Hour < 12 ? "AM" : "PM",
-                'b' => time.ToString("MMM", c), 'B' => time.ToString("MMMM", c), 'a' => time.ToString("ddd", c), 'A' => time.ToString("dddd", c),
-                '%' => "%",
-                _ => throw new JinjaException($"unsupported strftime directive %{directive}"),
-            });
-        }
-        return builder.ToString();
-    }
-
-    private static object? Attribute(object? item, object? name) =>
+    internal static object? Attribute(object? item, object? name) =>
         item is Dictionary<string, object?> dict && dict.TryGetValue(Text(name, "attribute").Value, out var value) ? value : Undefined.Instance;
 
     /// <summary>select/reject's predicate: the test named at <paramref name="at"/> (with the arguments after it), or truthiness.</summary>
-    private static bool Selects(object? value, List<object?> arguments, int at) =>
+    internal static bool Selects(object? value, List<object?> arguments, int at) =>
         arguments.Count > at ? Test(Text(arguments[at], "select").Value, value, arguments.Skip(at + 1).ToList()) : JinjaRenderer.Truthy(value);
 
-    private static List<object?> Items(object? value) => value is Dictionary<string, object?> dict
+    internal static List<object?> Items(object? value) => value is Dictionary<string, object?> dict
         ? dict.Select(p => (object?)new List<object?> { JinjaText.Markup(p.Key), p.Value }).ToList()
         : throw new JinjaException($"{TypeName(value)} has no items");
 
@@ -183,7 +110,7 @@ internal static class JinjaFunctions
     }
 
     /// <summary>Python's str.title: the first letter of every run of letters upper-cased, the rest lower-cased.</summary>
-    private static string Title(string text)
+    internal static string Title(string text)
     {
         var builder = new StringBuilder(text.Length);
         bool previousLetter = false;
@@ -195,7 +122,7 @@ internal static class JinjaFunctions
         return builder.ToString();
     }
 
-    private static JinjaText Text(object? value, string where) =>
+    internal static JinjaText Text(object? value, string where) =>
         value as JinjaText ?? throw new JinjaException($"'{where}' expects a string, got {TypeName(value)}");
 
     public static bool Equal(object? a, object? b) => (a, b) switch
@@ -228,64 +155,4 @@ internal static class JinjaFunctions
         Dictionary<string, object?> => "a mapping",
         _ => value.GetType().Name,
     };
-
-    public static string FormatDouble(double d) =>
-        double.IsInteger(d) && Math.Abs(d) < 1e16 ? d.ToString("0.0", CultureInfo.InvariantCulture) : d.ToString("R", CultureInfo.InvariantCulture);
-
-    /// <summary>JSON as Python's json.dumps writes it (", " and ": " separators, non-ASCII escaped), as Jinja's tojson does.</summary>
-    public static string Json(object? value, int? indent = null)
-    {
-        var builder = new StringBuilder();
-        WriteJson(builder, value, indent, 0);
-        return builder.ToString();
-    }
-
-    private static void WriteJson(StringBuilder builder, object? value, int? indent, int depth)
-    {
-        void NewLine(int level) { if (indent is int n) builder.Append('\n').Append(' ', n * level); }
-        switch (value)
-        {
-            case null or Undefined: builder.Append("null"); break;
-            case bool b: builder.Append(b ? "true" : "false"); break;
-            case long l: builder.Append(l.ToString(CultureInfo.InvariantCulture)); break;
-            case double d: builder.Append(FormatDouble(d)); break;
-            case JinjaText t:
-                builder.Append('"');
-                foreach (char c in t.Value)
-                    builder.Append(c switch
-                    {
-                        '"' => "\\\"", '\\' => "\\\\", '\n' => "\\n", '\r' => "\\r", '\t' => "\\t",
-                        _ when c < 0x20 || c > 0x7e => $"\\u{(int)c:x4}",
-                        _ => c.ToString(),
-                    });
-                builder.Append('"');
-                break;
-            case List<object?> list:
-                builder.Append('[');
-                for (int i = 0; i < list.Count; i++)
-                {
-                    if (i > 0) builder.Append(indent is null ? ", " : ",");
-                    NewLine(depth + 1);
-                    WriteJson(builder, list[i], indent, depth + 1);
-                }
-                if (list.Count > 0) NewLine(depth);
-                builder.Append(']');
-                break;
-            case Dictionary<string, object?> dict:
-                builder.Append('{');
-                int k = 0;
-                foreach (var (key, item) in dict)
-                {
-                    if (k++ > 0) builder.Append(indent is null ? ", " : ",");
-                    NewLine(depth + 1);
-                    WriteJson(builder, JinjaText.Markup(key), indent, depth + 1);
-                    builder.Append(": ");
-                    WriteJson(builder, item, indent, depth + 1);
-                }
-                if (dict.Count > 0) NewLine(depth);
-                builder.Append('}');
-                break;
-            default: throw new JinjaException($"cannot write {TypeName(value)} as JSON");
-        }
-    }
 }

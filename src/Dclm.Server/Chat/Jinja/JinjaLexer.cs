@@ -7,8 +7,11 @@ internal readonly record struct TemplatePiece(char Kind, string Source);
 /// Splits a template into text and tags the way Hugging Face's chat-template environment does: Jinja2 with
 /// trim_blocks and lstrip_blocks, '-' whitespace control, and the template's one trailing newline dropped.
 /// </summary>
-internal static class JinjaLexer
+internal static partial class JinjaLexer
 {
+    [System.Text.RegularExpressions.GeneratedRegex(@"\{%([-+]?)\s*endraw\s*([-+]?)%\}")]
+    private static partial System.Text.RegularExpressions.Regex EndRaw();
+
     public static List<TemplatePiece> Split(string template)
     {
         if (template.EndsWith('\n')) template = template[..^(template.EndsWith("\r\n") ? 2 : 1)];
@@ -34,9 +37,22 @@ internal static class JinjaLexer
             bool keepNewline = kind != '{' && close > inner && template[close - 1] == '+';
             if (trimAfter || keepNewline) innerEnd--;
             string source = template[inner..innerEnd].Trim();
-            if (kind == '{') pieces.Add(new('o', source));
-            else if (kind == '%') pieces.Add(new('s', source));
             position = close + 2;
+            if (kind == '%' && source == "raw")
+            {
+                // {% raw %}: everything up to {% endraw %} is text; trim_blocks does not apply after the opening tag.
+                if (trimAfter) while (position < template.Length && char.IsWhiteSpace(template[position])) position++;
+                var end = EndRaw().Match(template, position);
+                if (!end.Success) throw new JinjaException("missing '{% endraw %}'");
+                string raw = template[position..end.Index];
+                raw = end.Groups[1].Value == "-" ? raw.TrimEnd() : end.Groups[1].Value == "+" ? raw : StripLineIndent(raw, startsLine: position == 0 || template[position - 1] == '\n');
+                if (raw.Length > 0) pieces.Add(new('t', raw));
+                position = end.Index + end.Length;
+                trimAfter = end.Groups[2].Value == "-";
+                keepNewline = end.Groups[2].Value == "+";
+            }
+            else if (kind == '{') pieces.Add(new('o', source));
+            else if (kind == '%') pieces.Add(new('s', source));
             if (trimAfter) while (position < template.Length && char.IsWhiteSpace(template[position])) position++;
             else if (kind != '{' && !keepNewline)
             {

@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Text;
-
 namespace Dclm.Server.Chat.Jinja;
 
 /// <summary>Parses template pieces into statements, and tag sources into expressions (Jinja2's precedence).</summary>
@@ -37,8 +34,8 @@ internal sealed class JinjaParser
         {
             var piece = _pieces[_next++];
             if (piece.Kind == 't') { nodes.Add(new TextNode(piece.Source)); continue; }
-            if (piece.Kind == 'o') { nodes.Add(new OutputNode(ExpressionParser.Parse(piece.Source))); continue; }
-            var tokens = new ExpressionParser(piece.Source);
+            if (piece.Kind == 'o') { nodes.Add(new OutputNode(JinjaExpressionParser.Parse(piece.Source))); continue; }
+            var tokens = new JinjaExpressionParser(piece.Source);
             string keyword = tokens.ExpectName();
             if (enders.Contains(keyword)) { end = piece.Source; return nodes; }
             nodes.Add(keyword switch
@@ -48,6 +45,9 @@ internal sealed class JinjaParser
                 "set" => ParseSet(tokens),
                 "generation" => new BlockNode(ParseBody(out _, "endgeneration")),
                 "macro" => ParseMacro(tokens),
+                "with" => ParseWith(tokens),
+                "filter" => ParseFilterBlock(tokens),
+                "call" => ParseCallBlock(tokens),
                 "break" => new LoopControlNode(true),
                 "continue" => new LoopControlNode(false),
                 _ => throw new JinjaException($"unsupported tag '{keyword}'"),
@@ -57,7 +57,7 @@ internal sealed class JinjaParser
         return nodes;
     }
 
-    private Node ParseIf(ExpressionParser tokens)
+    private Node ParseIf(JinjaExpressionParser tokens)
     {
         var branches = new List<(Expr, List<Node>)>();
         var condition = tokens.ParseWhole();
@@ -65,7 +65,7 @@ internal sealed class JinjaParser
         {
             var body = ParseBody(out string? end, "elif", "else", "endif");
             branches.Add((condition, body));
-            var tag = new ExpressionParser(end!);
+            var tag = new JinjaExpressionParser(end!);
             string keyword = tag.ExpectName();
             if (keyword == "endif") return new IfNode(branches, null);
             if (keyword == "else")
@@ -77,7 +77,7 @@ internal sealed class JinjaParser
         }
     }
 
-    private Node ParseFor(ExpressionParser tokens)
+    private Node ParseFor(JinjaExpressionParser tokens)
     {
         var targets = new List<string> { tokens.ExpectName() };
         while (tokens.TryOperator(",")) targets.Add(tokens.ExpectName());
@@ -88,339 +88,66 @@ internal sealed class JinjaParser
         tokens.ExpectEnd();
         var body = ParseBody(out string? end, "else", "endfor");
         List<Node>? otherwise = null;
-        if (new ExpressionParser(end!).ExpectName() == "else") otherwise = ParseBody(out _, "endfor");
+        if (new JinjaExpressionParser(end!).ExpectName() == "else") otherwise = ParseBody(out _, "endfor");
         return new ForNode([.. targets], iterable, filter, body, otherwise);
     }
 
-    private Node ParseMacro(ExpressionParser tokens)
+    private Node ParseMacro(JinjaExpressionParser tokens)
     {
         string name = tokens.ExpectName();
-        var parameters = new List<(string, Expr?)>();
         if (!tokens.TryOperator("(")) throw new JinjaException($"macro '{name}' needs a parameter list");
-        while (!tokens.TryOperator(")"))
-        {
-            string parameter = tokens.ExpectName();
-            parameters.Add((parameter, tokens.TryOperator("=") ? tokens.ParseExpression() : null));
-            if (!tokens.TryOperator(",")) { if (!tokens.TryOperator(")")) throw new JinjaException($"expected ',' or ')' in macro '{name}'"); break; }
-        }
+        var parameters = ParseParameters(tokens, $"macro '{name}'");
         tokens.ExpectEnd();
         return new MacroNode(name, parameters, ParseBody(out _, "endmacro"));
     }
 
-    private Node ParseSet(ExpressionParser tokens)
+    /// <summary>Parameter names with optional defaults, after the opening parenthesis, through the closing one.</summary>
+    private static List<(string, Expr?)> ParseParameters(JinjaExpressionParser tokens, string owner)
+    {
+        var parameters = new List<(string, Expr?)>();
+        while (!tokens.TryOperator(")"))
+        {
+            string parameter = tokens.ExpectName();
+            parameters.Add((parameter, tokens.TryOperator("=") ? tokens.ParseExpression() : null));
+            if (!tokens.TryOperator(",")) { if (!tokens.TryOperator(")")) throw new JinjaException($"expected ',' or ')' in {owner}"); break; }
+        }
+        return parameters;
+    }
+
+    private Node ParseWith(JinjaExpressionParser tokens)
+    {
+        var assignments = new List<(string, Expr)>();
+        while (!tokens.AtEnd)
+        {
+            string name = tokens.ExpectName();
+            if (!tokens.TryOperator("=")) throw new JinjaException($"expected '=' after '{name}' in a with tag");
+            assignments.Add((name, tokens.ParseExpression()));
+            if (!tokens.TryOperator(",")) break;
+        }
+        tokens.ExpectEnd();
+        return new WithNode(assignments, ParseBody(out _, "endwith"));
+    }
+
+    private Node ParseFilterBlock(JinjaExpressionParser tokens)
+    {
+        var filters = tokens.ParseFilterChain(new NameExpr(FilterBlockNode.BodyName));
+        tokens.ExpectEnd();
+        return new FilterBlockNode(filters, ParseBody(out _, "endfilter"));
+    }
+
+    private Node ParseCallBlock(JinjaExpressionParser tokens)
+    {
+        var parameters = tokens.TryOperator("(") ? ParseParameters(tokens, "a call block") : [];
+        if (tokens.ParseExpression() is not CallExpr call) throw new JinjaException("a call block needs a macro call");
+        tokens.ExpectEnd();
+        return new CallBlockNode(call, parameters, ParseBody(out _, "endcall"));
+    }
+
+    private Node ParseSet(JinjaExpressionParser tokens)
     {
         string name = tokens.ExpectName();
         string? attribute = tokens.TryOperator(".") ? tokens.ExpectName() : null;
         if (!tokens.TryOperator("=")) return new SetNode(name, attribute, null, ParseBody(out _, "endset"));
         return new SetNode(name, attribute, tokens.ParseWhole(), null);
-    }
-}
-
-/// <summary>Tokens of one tag and a recursive-descent parser over them.</summary>
-internal sealed class ExpressionParser
-{
-    private readonly List<(char Kind, string Text)> _tokens = [];
-    private int _at;
-
-    public ExpressionParser(string source) => Tokenize(source);
-
-    public static Expr Parse(string source) => new ExpressionParser(source).ParseWhole();
-
-    public Expr ParseWhole()
-    {
-        var expression = ParseExpression();
-        ExpectEnd();
-        return expression;
-    }
-
-    public void ExpectEnd()
-    {
-        if (_at < _tokens.Count) throw new JinjaException($"unexpected '{_tokens[_at].Text}'");
-    }
-
-    public string ExpectName()
-    {
-        if (_at < _tokens.Count && _tokens[_at].Kind == 'n') return _tokens[_at++].Text;
-        throw new JinjaException(_at < _tokens.Count ? $"expected a name, found '{_tokens[_at].Text}'" : "expected a name");
-    }
-
-    public bool TryName(string name)
-    {
-        if (_at < _tokens.Count && _tokens[_at].Kind == 'n' && _tokens[_at].Text == name) { _at++; return true; }
-        return false;
-    }
-
-    public bool TryOperator(string op)
-    {
-        if (_at < _tokens.Count && _tokens[_at].Kind == 'o' && _tokens[_at].Text == op) { _at++; return true; }
-        return false;
-    }
-
-    private bool PeekName(string name, int ahead = 0) => _at + ahead < _tokens.Count && _tokens[_at + ahead].Kind == 'n' && _tokens[_at + ahead].Text == name;
-
-    private void Expect(string op)
-    {
-        if (!TryOperator(op)) throw new JinjaException(_at < _tokens.Count ? $"expected '{op}', found '{_tokens[_at].Text}'" : $"expected '{op}'");
-    }
-
-    private const int MaxDepth = 200;
-    private int _depth;
-
-    public Expr ParseExpression() => Nested(ParseConditional);
-
-    /// <summary>Runs a parse that recurses, refusing nesting beyond <see cref="MaxDepth"/> rather than overflowing the stack.</summary>
-    private Expr Nested(Func<Expr> parse)
-    {
-        if (++_depth > MaxDepth) throw new JinjaException($"expressions nested more than {MaxDepth} deep");
-        try { return parse(); }
-        finally { _depth--; }
-    }
-
-    /// <summary>The first of <paramref name="operators"/> that comes next (consumed), or null.</summary>
-    private string? TryOperators(params string[] operators)
-    {
-        foreach (string op in operators)
-            if (TryOperator(op)) return op;
-        return null;
-    }
-
-    /// <summary>Comma-separated expressions up to <paramref name="close"/> (consumed), a trailing comma allowed.</summary>
-    private List<Expr> ParseItems(string close, List<Expr>? items = null)
-    {
-        items ??= [];
-        while (!TryOperator(close))
-        {
-            items.Add(ParseExpression());
-            if (!TryOperator(",")) { Expect(close); break; }
-        }
-        return items;
-    }
-
-    private Expr ParseConditional()
-    {
-        var value = ParseOr();
-        if (!TryName("if")) return value;
-        var condition = ParseOr();
-        Expr? otherwise = TryName("else") ? ParseExpression() : null;
-        return new ConditionalExpr(condition, value, otherwise);
-    }
-
-    public Expr ParseOr()
-    {
-        var left = ParseAnd();
-        while (TryName("or")) left = new BinaryExpr("or", left, ParseAnd());
-        return left;
-    }
-
-    private Expr ParseAnd()
-    {
-        var left = ParseNot();
-        while (TryName("and")) left = new BinaryExpr("and", left, ParseNot());
-        return left;
-    }
-
-    private Expr ParseNot() => TryName("not") ? Nested(() => new UnaryExpr("not", ParseNot())) : ParseCompare();
-
-    private Expr ParseCompare()
-    {
-        var left = ParseMath1();
-        while (true)
-        {
-            string? op = TryOperators("==", "!=", "<=", ">=", "<", ">");
-            if (op is null && TryName("in")) op = "in";
-            if (op is null && PeekName("not") && PeekName("in", 1)) { _at += 2; op = "not in"; }
-            if (op is null) return left;
-            left = new BinaryExpr(op, left, ParseMath1());
-        }
-    }
-
-    private Expr ParseMath1()
-    {
-        var left = ParseConcat();
-        while (TryOperators("+", "-") is { } op) left = new BinaryExpr(op, left, ParseConcat());
-        return left;
-    }
-
-    private Expr ParseConcat()
-    {
-        var left = ParseMath2();
-        while (TryOperator("~")) left = new BinaryExpr("~", left, ParseMath2());
-        return left;
-    }
-
-    private Expr ParseMath2()
-    {
-        var left = ParseUnary();
-        while (TryOperators("//", "*", "/", "%") is { } op) left = new BinaryExpr(op, left, ParseUnary());
-        return left;
-    }
-
-    private Expr ParseUnary()
-    {
-        if (TryOperator("-")) return Nested(() => new UnaryExpr("-", ParseUnary()));
-        if (TryOperator("+")) return Nested(ParseUnary);
-        return ParseFiltersAndTests(ParsePostfix(ParsePrimary()));
-    }
-
-    private Expr ParseFiltersAndTests(Expr value)
-    {
-        while (true)
-        {
-            if (TryOperator("|"))
-            {
-                string name = ExpectName();
-                var (arguments, named) = _at < _tokens.Count && TryOperator("(") ? ParseArguments() : ([], []);
-                value = new FilterExpr(value, name, arguments, named);
-            }
-            else if (TryName("is"))
-            {
-                bool negated = TryName("not");
-                string name = ExpectName();
-                var arguments = new List<Expr>();
-                if (TryOperator("(")) arguments = ParseArguments().Arguments;
-                else if (_at < _tokens.Count && _tokens[_at].Kind is 's' or 'd') arguments.Add(ParsePrimary());
-                value = new TestExpr(value, name, arguments, negated);
-            }
-            else return value;
-        }
-    }
-
-    private Expr ParsePostfix(Expr value)
-    {
-        while (true)
-        {
-            if (TryOperator(".")) value = new AttributeExpr(value, ExpectName());
-            else if (TryOperator("["))
-            {
-                Expr? start = null, stop = null, step = null;
-                bool slice = false;
-                if (!TryOperator(":")) { start = ParseExpression(); slice = TryOperator(":"); }
-                else slice = true;
-                if (slice)
-                {
-                    if (!(_at < _tokens.Count && _tokens[_at].Text is "]" or ":")) stop = ParseExpression();
-                    if (TryOperator(":") && !(_at < _tokens.Count && _tokens[_at].Text == "]")) step = ParseExpression();
-                    value = new SliceExpr(value, start, stop, step);
-                }
-                else value = new IndexExpr(value, start!);
-                Expect("]");
-            }
-            else if (TryOperator("("))
-            {
-                var (arguments, named) = ParseArguments();
-                value = new CallExpr(value, arguments, named);
-            }
-            else return value;
-        }
-    }
-
-    /// <summary>Arguments after an opening parenthesis, through the closing one.</summary>
-    private (List<Expr> Arguments, List<(string, Expr)> Named) ParseArguments()
-    {
-        var arguments = new List<Expr>();
-        var named = new List<(string, Expr)>();
-        while (!TryOperator(")"))
-        {
-            if (_at + 1 < _tokens.Count && _tokens[_at].Kind == 'n' && _tokens[_at + 1] is ('o', "="))
-            {
-                string name = _tokens[_at].Text;
-                _at += 2;
-                named.Add((name, ParseExpression()));
-            }
-            else arguments.Add(ParseExpression());
-            if (!TryOperator(",")) { Expect(")"); break; }
-        }
-        return (arguments, named);
-    }
-
-    private Expr ParsePrimary()
-    {
-        if (_at >= _tokens.Count) throw new JinjaException("an expression ends too early");
-        var (kind, text) = _tokens[_at++];
-        switch (kind)
-        {
-            case 's':
-                // Adjacent string literals concatenate, as in Python.
-                var builder = new StringBuilder(text);
-                while (_at < _tokens.Count && _tokens[_at].Kind == 's') builder.Append(_tokens[_at++].Text);
-                return new LiteralExpr(JinjaText.Markup(builder.ToString()));
-            case 'd':
-                // Boxed apart: a conditional of double and long would make every number a double.
-                object number = text.Contains('.') ? (object)double.Parse(text, CultureInfo.InvariantCulture) : long.Parse(text, CultureInfo.InvariantCulture);
-                return new LiteralExpr(number);
-            case 'n':
-                return text switch
-                {
-                    "true" or "True" => new LiteralExpr(true),
-                    "false" or "False" => new LiteralExpr(false),
-                    "none" or "None" => new LiteralExpr(null),
-                    _ => new NameExpr(text),
-                };
-        }
-        if (text == "(")
-        {
-            var inner = ParseExpression();
-            if (TryOperator(",")) return new ListExpr(ParseItems(")", [inner]));
-            Expect(")");
-            return inner;
-        }
-        if (text == "[") return new ListExpr(ParseItems("]"));
-        if (text == "{")
-        {
-            var items = new List<(Expr, Expr)>();
-            while (!TryOperator("}"))
-            {
-                var key = ParseExpression();
-                Expect(":");
-                items.Add((key, ParseExpression()));
-                if (!TryOperator(",")) { Expect("}"); break; }
-            }
-            return new DictExpr(items);
-        }
-        throw new JinjaException($"unexpected '{text}'");
-    }
-
-    private void Tokenize(string source)
-    {
-        int i = 0;
-        while (i < source.Length)
-        {
-            char c = source[i];
-            if (char.IsWhiteSpace(c)) { i++; continue; }
-            if (char.IsLetter(c) || c == '_')
-            {
-                int start = i;
-                while (i < source.Length && (char.IsLetterOrDigit(source[i]) || source[i] == '_')) i++;
-                _tokens.Add(('n', source[start..i]));
-            }
-            else if (char.IsDigit(c))
-            {
-                int start = i;
-                while (i < source.Length && (char.IsDigit(source[i]) || source[i] == '.' && i + 1 < source.Length && char.IsDigit(source[i + 1]))) i++;
-                _tokens.Add(('d', source[start..i]));
-            }
-            else if (c is '\'' or '"')
-            {
-                var builder = new StringBuilder();
-                i++;
-                while (true)
-                {
-                    if (i >= source.Length) throw new JinjaException("a string literal is never closed");
-                    char s = source[i++];
-                    if (s == c) break;
-                    if (s != '\\' || i >= source.Length) { builder.Append(s); continue; }
-                    char e = source[i++];
-                    builder.Append(e switch { 'n' => '\n', 't' => '\t', 'r' => '\r', '0' => '\0', _ => e });
-                }
-                _tokens.Add(('s', builder.ToString()));
-            }
-            else
-            {
-                string two = i + 1 < source.Length ? source.Substring(i, 2) : "";
-                if (two is "==" or "!=" or "<=" or ">=" or "//" or "**") { _tokens.Add(('o', two)); i += 2; }
-                else if ("+-*/%~<>()[]{}.,:|=".Contains(c)) { _tokens.Add(('o', c.ToString())); i++; }
-                else throw new JinjaException($"unexpected character '{c}'");
-            }
-        }
     }
 }

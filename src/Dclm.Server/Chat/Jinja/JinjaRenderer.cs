@@ -13,7 +13,7 @@ internal sealed class Undefined
 internal sealed class Namespace : Dictionary<string, object?>;
 
 /// <summary>Evaluates parsed statements against variables, collecting the output as markup and content pieces.</summary>
-internal sealed class JinjaRenderer
+internal sealed partial class JinjaRenderer
 {
     /// <summary>Most loop iterations (and list items) one render may make.</summary>
     public const int MaxIterations = 100_000;
@@ -59,6 +59,23 @@ internal sealed class JinjaRenderer
             case BlockNode block: Run(block.Body); break;
             case LoopControlNode control: throw new LoopSignal(control.Break);
             case MacroNode macro: _scopes[^1][macro.Name] = macro; break;
+            case WithNode with:
+                var bound = with.Assignments.Select(a => (a.Name, Value: Evaluate(a.Value))).ToList();
+                _scopes.Add(bound.ToDictionary(a => a.Name, a => a.Value));
+                try { Run(with.Body); }
+                finally { _scopes.RemoveAt(_scopes.Count - 1); }
+                break;
+            case FilterBlockNode filter:
+                var filtered = Capture(filter.Body);
+                _scopes.Add(new() { [FilterBlockNode.BodyName] = filtered });
+                try { foreach (var segment in ToText(Evaluate(filter.Filters)).Segments) Write(segment); }
+                finally { _scopes.RemoveAt(_scopes.Count - 1); }
+                break;
+            case CallBlockNode call:
+                if (Evaluate(call.Call.Function) is not MacroNode callee) throw new JinjaException("a call block must call a macro");
+                var caller = new Caller(call.Parameters, call.Body, [.. _scopes]);
+                foreach (var segment in CallMacro(callee, call.Call.Arguments.Select(Evaluate).ToList(), Named(call.Call.Named), caller).Segments) Write(segment);
+                break;
         }
     }
 
@@ -92,6 +109,7 @@ internal sealed class JinjaRenderer
                     ["index"] = (long)i + 1, ["index0"] = (long)i, ["first"] = i == 0, ["last"] = i == items.Count - 1,
                     ["length"] = (long)items.Count, ["revindex"] = (long)(items.Count - i), ["revindex0"] = (long)(items.Count - i - 1),
                     ["previtem"] = i > 0 ? items[i - 1] : Undefined.Instance, ["nextitem"] = i + 1 < items.Count ? items[i + 1] : Undefined.Instance,
+                    ["cycle"] = new LoopCycle(i),
                 };
                 try { Run(loop.Body); }
                 catch (LoopSignal signal) { if (signal.IsBreak) break; }
@@ -153,7 +171,7 @@ internal sealed class JinjaRenderer
                 var operand = Evaluate(unary.Operand);
                 return unary.Operator == "not" ? !Truthy(operand) : Arithmetic("-", 0L, operand);
             case BinaryExpr binary: return Binary(binary);
-            case FilterExpr filter: return JinjaFunctions.Filter(filter.Name, Evaluate(filter.Value), filter.Arguments.Select(Evaluate).ToList(), Named(filter.Named));
+            case FilterExpr filter: return JinjaFilters.Apply(filter.Name, Evaluate(filter.Value), filter.Arguments.Select(Evaluate).ToList(), Named(filter.Named));
             case TestExpr test:
                 bool outcome = JinjaFunctions.Test(test.Name, Evaluate(test.Value), test.Arguments.Select(Evaluate).ToList());
                 return test.Negated ? !outcome : outcome;
@@ -163,67 +181,6 @@ internal sealed class JinjaRenderer
     }
 
     private Dictionary<string, object?> Named(List<(string Name, Expr Value)> named) => named.ToDictionary(n => n.Name, n => Evaluate(n.Value));
-
-    private object? Call(CallExpr call)
-    {
-        var arguments = call.Arguments.Select(Evaluate).ToList();
-        var named = Named(call.Named);
-        if (call.Function is AttributeExpr method)
-        {
-            var target = Evaluate(method.Target);
-            return JinjaFunctions.Method(target, method.Name, arguments, named);
-        }
-        var function = Evaluate(call.Function);
-        if (function is MacroNode macro) return CallMacro(macro, arguments, named);
-        if (function is Clock clock)
-            return JinjaText.Markup(JinjaFunctions.Strftime(clock.Now, arguments.Count > 0 ? ToText(arguments[0]).Value : throw new JinjaException("strftime_now needs a format")));
-        if (function is not BuiltIn builtIn) throw new JinjaException("only macros, range, namespace and raise_exception can be called");
-        switch (builtIn.Name)
-        {
-            case "raise_exception": throw new JinjaException(arguments.Count > 0 ? ToText(arguments[0]).Value : "the template raised an exception");
-            case "namespace":
-                var ns = new Namespace();
-                foreach (var (key, value) in named) ns[key] = value;
-                return ns;
-            default:
-                var bounds = arguments.Select(a => a is long l ? l : throw new JinjaException("range takes whole numbers")).ToList();
-                long start = bounds.Count > 1 ? bounds[0] : 0, stop = bounds.Count > 1 ? bounds[1] : bounds.Count == 1 ? bounds[0] : 0, step = bounds.Count > 2 ? bounds[2] : 1;
-                if (step == 0) throw new JinjaException("range step is zero");
-                var range = new List<object?>();
-                for (long i = start; step > 0 ? i < stop : i > stop; i += step)
-                {
-                    if (range.Count >= MaxIterations) throw new JinjaException($"range of more than {MaxIterations} numbers");
-                    range.Add(i);
-                }
-                return range;
-        }
-    }
-
-    /// <summary>A macro's body rendered with its parameters bound (missing ones from their defaults, else undefined).</summary>
-    private JinjaText CallMacro(MacroNode macro, List<object?> arguments, Dictionary<string, object?> named)
-    {
-        if (arguments.Count > macro.Parameters.Count) throw new JinjaException($"macro '{macro.Name}' takes {macro.Parameters.Count} arguments, got {arguments.Count}");
-        if (++_calls > 200) throw new JinjaException("macros nested more than 200 deep");
-        var scope = new Dictionary<string, object?>();
-        for (int i = 0; i < macro.Parameters.Count; i++)
-        {
-            var (name, fallback) = macro.Parameters[i];
-            scope[name] = i < arguments.Count ? arguments[i]
-                : named.TryGetValue(name, out var value) ? value
-                : fallback is null ? Undefined.Instance : Evaluate(fallback);
-        }
-        // As in Jinja2, a macro sees the template's top-level names and its parameters, not its caller's locals.
-        var callerScopes = _scopes.ToList();
-        _scopes.RemoveRange(1, _scopes.Count - 1);
-        _scopes.Add(scope);
-        try { return Capture(macro.Body); }
-        finally
-        {
-            _scopes.Clear();
-            _scopes.AddRange(callerScopes);
-            _calls--;
-        }
-    }
 
     /// <summary>What <paramref name="body"/> writes, as a value, leaving the template's output as it was.</summary>
     private JinjaText Capture(List<Node> body)
@@ -260,6 +217,7 @@ internal sealed class JinjaRenderer
             "+" when a is List<object?> x && b is List<object?> y => x.Concat(y).ToList(),
             "*" when a is JinjaText x && b is long n => Repeat(x, n),
             "*" when a is long n && b is JinjaText x => Repeat(x, n),
+            "%" when a is JinjaText format => JinjaFormat.Printf(format, b),
             _ => Arithmetic(binary.Operator, a, b),
         };
     }
@@ -272,7 +230,7 @@ internal sealed class JinjaRenderer
         return result;
     }
 
-    private static bool Compare(string op, object? a, object? b)
+    public static bool Compare(string op, object? a, object? b)
     {
         int order = a is JinjaText x && b is JinjaText y ? string.CompareOrdinal(x.Value, y.Value) : ToNumber(a).CompareTo(ToNumber(b));
         return op switch { "<" => order < 0, "<=" => order <= 0, ">" => order > 0, _ => order >= 0 };
@@ -287,15 +245,34 @@ internal sealed class JinjaRenderer
                 "//" => y == 0 ? throw new JinjaException("division by zero") : (long)Math.Floor((double)x / y),
                 "%" => y == 0 ? throw new JinjaException("division by zero") : ((x % y) + y) % y,
                 "/" => y == 0 ? throw new JinjaException("division by zero") : (double)x / y,
+                "**" when y >= 0 => Power(x, y),
+                "**" => Math.Pow(x, y),
                 _ => throw new JinjaException($"unsupported operator {op}"),
             };
         double p = ToNumber(a), q = ToNumber(b);
         return op switch
         {
             "+" => p + q, "-" => p - q, "*" => p * q, "/" => p / q,
-            "//" => Math.Floor(p / q), "%" => p - q * Math.Floor(p / q),
+            "//" => Math.Floor(p / q), "%" => p - q * Math.Floor(p / q), "**" => Math.Pow(p, q),
             _ => throw new JinjaException($"unsupported operator {op}"),
         };
+    }
+
+    /// <summary>value ** exponent by squaring, refusing results beyond 64 bits (Python's integers have no limit).</summary>
+    private static long Power(long value, long exponent)
+    {
+        long result = 1, square = value;
+        try
+        {
+            for (long rest = exponent; rest > 0;)
+            {
+                if ((rest & 1) != 0) result = checked(result * square);
+                rest >>= 1;
+                if (rest > 0) square = checked(square * square);
+            }
+        }
+        catch (OverflowException) { throw new JinjaException($"{value} ** {exponent} is beyond 64-bit integers"); }
+        return result;
     }
 
     private static double ToNumber(object? value) => value switch
@@ -368,8 +345,9 @@ internal sealed class JinjaRenderer
         null => JinjaText.Markup("None"),
         bool b => JinjaText.Markup(b ? "True" : "False"),
         long l => JinjaText.Markup(l.ToString(CultureInfo.InvariantCulture)),
-        double d => JinjaText.Markup(JinjaFunctions.FormatDouble(d)),
-        _ => JinjaText.Content(JinjaFunctions.Json(value)),
+        double d => JinjaText.Markup(JinjaFormat.FormatDouble(d)),
+        // Python's str of a list or mapping is its repr.
+        _ => JinjaText.Content(JinjaFormat.Repr(value)),
     };
 
     public static IEnumerable<object?> Iterate(object? value) => value switch

@@ -12,6 +12,15 @@ internal sealed record SetNode(string Name, string? Attribute, Expr? Value, List
 internal sealed record BlockNode(List<Node> Body) : Node;
 internal sealed record LoopControlNode(bool Break) : Node;
 internal sealed record MacroNode(string Name, List<(string Name, Expr? Default)> Parameters, List<Node> Body) : Node;
+/// <summary><c>{% with a = 1 %}</c>: names bound for the body only, their values evaluated outside it.</summary>
+internal sealed record WithNode(List<(string Name, Expr Value)> Assignments, List<Node> Body) : Node;
+/// <summary><c>{% filter upper %}</c>: the body's output passed through a filter chain applied to <see cref="FilterBlockNode.BodyName"/>.</summary>
+internal sealed record FilterBlockNode(Expr Filters, List<Node> Body) : Node
+{
+    public const string BodyName = " filtered body";
+}
+/// <summary><c>{% call(x) macro(...) %}body{% endcall %}</c>: the macro runs with <c>caller(x)</c> rendering the body.</summary>
+internal sealed record CallBlockNode(CallExpr Call, List<(string Name, Expr? Default)> Parameters, List<Node> Body) : Node;
 
 internal abstract record Expr;
 internal sealed record LiteralExpr(object? Value) : Expr;

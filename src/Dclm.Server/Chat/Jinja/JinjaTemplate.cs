@@ -2,7 +2,8 @@ namespace Dclm.Server.Chat.Jinja;
 
 /// <summary>
 /// A Hugging Face chat template (Jinja2) parsed once and rendered per conversation: the subset of Jinja that
-/// chat templates use (if/for/set, namespaces, loop variables, string methods, common filters and tests,
+/// chat templates use (if/for/set/with, macros and call blocks, filter and raw blocks, namespaces, loop variables,
+/// string methods, printf formatting, common filters and tests,
 /// raise_exception), with whitespace handled as transformers' environment handles it (trim_blocks,
 /// lstrip_blocks). Output keeps message content apart from template markup.
 /// </summary>

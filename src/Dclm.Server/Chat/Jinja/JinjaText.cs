@@ -36,6 +36,13 @@ internal sealed class JinjaText
 
     public static void ResetBudget() => t_copied = 0;
 
+    /// <summary>Counts <paramref name="characters"/> built outside <see cref="Concat"/> (padding, JSON, repr, mapped pieces) against the copy budget.</summary>
+    public static void Charge(long characters)
+    {
+        if (characters > MaxLength) throw new JinjaException($"the template built a string over {MaxLength} characters");
+        if ((t_copied += characters) > CopyBudget) throw new JinjaException($"the template copied over {CopyBudget} characters building strings");
+    }
+
     public static JinjaText Concat(JinjaText a, JinjaText b)
     {
         if (a.Segments.Count == 0) return b;
@@ -49,7 +56,12 @@ internal sealed class JinjaText
     }
 
     /// <summary>Each piece mapped by <paramref name="map"/> (upper, lower, replace).</summary>
-    public JinjaText Map(Func<string, string> map) => new(Segments.Select(s => s with { Text = map(s.Text) }).Where(s => s.Text.Length > 0).ToList());
+    public JinjaText Map(Func<string, string> map)
+    {
+        var mapped = Segments.Select(s => s with { Text = map(s.Text) }).Where(s => s.Text.Length > 0).ToList();
+        Charge(mapped.Sum(s => (long)s.Text.Length));
+        return new(mapped);
+    }
 
     /// <summary>A slice of the whole text; content if any piece of the original was content.</summary>
     public JinjaText Derived(string text) => HasContent ? Content(text) : Markup(text);
