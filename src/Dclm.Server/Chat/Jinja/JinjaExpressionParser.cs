@@ -292,6 +292,48 @@ internal sealed class JinjaExpressionParser
         throw new JinjaException($"unexpected '{text}'");
     }
 
+    /// <summary>
+    /// The escape after a backslash at <paramref name="at"/>, decoded as Python's unicode-escape decodes it (Jinja2 does):
+    /// \n \t \r \a \b \f \v \\ \' \" \ooo \xhh \uhhhh \Uhhhhhhhh, a backslash-newline joins lines, and any other
+    /// escape keeps its backslash. Returns where the literal continues.
+    /// </summary>
+    private static int Unescape(string source, int at, StringBuilder builder)
+    {
+        char e = source[at++];
+        int Hex(int digits)
+        {
+            if (at + digits > source.Length || !int.TryParse(source.AsSpan(at, digits), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out int code))
+                throw new JinjaException($"a string literal has a truncated \\{e} escape");
+            at += digits;
+            return code;
+        }
+        switch (e)
+        {
+            case '\n': break;
+            case 'n': builder.Append('\n'); break;
+            case 't': builder.Append('\t'); break;
+            case 'r': builder.Append('\r'); break;
+            case 'a': builder.Append('\a'); break;
+            case 'b': builder.Append('\b'); break;
+            case 'f': builder.Append('\f'); break;
+            case 'v': builder.Append('\v'); break;
+            case '\\' or '\'' or '"': builder.Append(e); break;
+            case >= '0' and <= '7':
+                int octal = e - '0';
+                for (int k = 0; k < 2 && at < source.Length && source[at] is >= '0' and <= '7'; k++) octal = octal * 8 + source[at++] - '0';
+                builder.Append((char)octal);
+                break;
+            case 'x': builder.Append((char)Hex(2)); break;
+            case 'u': builder.Append((char)Hex(4)); break;
+            case 'U':
+                int code = Hex(8);
+                builder.Append(code <= 0x10FFFF && code is < 0xD800 or > 0xDFFF ? char.ConvertFromUtf32(code) : throw new JinjaException($"\\U{code:x8} is not a character"));
+                break;
+            default: builder.Append('\\').Append(e); break;
+        }
+        return at;
+    }
+
     private void Tokenize(string source)
     {
         int i = 0;
@@ -327,8 +369,7 @@ internal sealed class JinjaExpressionParser
                     char s = source[i++];
                     if (s == c) break;
                     if (s != '\\' || i >= source.Length) { builder.Append(s); continue; }
-                    char e = source[i++];
-                    builder.Append(e switch { 'n' => '\n', 't' => '\t', 'r' => '\r', '0' => '\0', _ => e });
+                    i = Unescape(source, i, builder);
                 }
                 _tokens.Add(('s', builder.ToString()));
             }
