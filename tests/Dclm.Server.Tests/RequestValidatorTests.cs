@@ -25,4 +25,29 @@ public class RequestValidatorTests
         Assert.Equal(400, error.Status);
         Assert.Equal(field, error.Param);
     }
+
+    private static ChatRequestDto Chat(string json) =>
+        System.Text.Json.JsonSerializer.Deserialize(json, ApiJsonContext.Default.ChatRequestDto)!;
+
+    [Theory]
+    [InlineData("""{"tools": [{"type": "function", "function": {"name": "f"}}]}""", "tools")]
+    [InlineData("""{"tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "auto"}""", "tools")]
+    [InlineData("""{"tools": {"f": 1}}""", "tools")]
+    [InlineData("""{"response_format": {"type": "json_object"}}""", "response_format")]
+    [InlineData("""{"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {}}}}""", "response_format")]
+    [InlineData("""{"response_format": "json"}""", "response_format")]
+    public void FeaturesTheServerLacksAreRefusedByName(string json, string field)
+    {
+        var error = Assert.Throws<ApiException>(() => RequestValidator.Unsupported(Chat(json)));
+        Assert.Equal(400, error.Status);
+        Assert.Equal(field, error.Param);
+    }
+
+    [Theory]
+    [InlineData("""{}""")]
+    [InlineData("""{"tools": []}""")]
+    [InlineData("""{"tools": null, "response_format": null}""")]
+    [InlineData("""{"tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "none"}""")]
+    [InlineData("""{"response_format": {"type": "text"}}""")]
+    public void WhatTheServerCanHonourPasses(string json) => RequestValidator.Unsupported(Chat(json));
 }

@@ -51,6 +51,10 @@ internal sealed class ChatRequestDto : SamplingDto
     public List<ChatMessageDto>? Messages { get; set; }
     public int? MaxCompletionTokens { get; set; }
     public int? TopLogprobs { get; set; }
+    // Read only to refuse what the server cannot honour (RequestValidator.Unsupported) instead of ignoring it.
+    public JsonElement Tools { get; set; }
+    public JsonElement ToolChoice { get; set; }
+    public JsonElement ResponseFormat { get; set; }
 }
 
 internal sealed class TokenizeRequestDto

@@ -102,6 +102,7 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
         var dto = await RequestReader.ReadAsync(context, ApiJsonContext.Default.ChatRequestDto, options.MaxRequestBodyBytes);
         var engine = ApiGuards.RequireEngine(host);
         ApiGuards.CheckModel(host, dto.Model);
+        RequestValidator.Unsupported(dto);
         var messages = RequestValidator.Messages(dto.Messages);
         var (prompt, stopTokens) = ApiGuards.EncodeChat(host, messages);
         string field = dto.MaxCompletionTokens is null ? "max_tokens" : "max_completion_tokens";

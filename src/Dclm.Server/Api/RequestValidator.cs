@@ -48,6 +48,24 @@ internal static class RequestValidator
         return top;
     }
 
+    /// <summary>
+    /// Refuses chat features the server does not have, rather than answering as if it did: function calling (a
+    /// non-empty <c>tools</c> list unless <c>tool_choice</c> is "none") and structured output (a
+    /// <c>response_format</c> other than text). An empty tools list, as some clients always send, is fine.
+    /// </summary>
+    public static void Unsupported(ChatRequestDto dto)
+    {
+        bool toolsOff = dto.ToolChoice.ValueKind == JsonValueKind.String && dto.ToolChoice.GetString() == "none";
+        if (dto.Tools.ValueKind == JsonValueKind.Array && dto.Tools.GetArrayLength() > 0 && !toolsOff)
+            throw ApiException.BadRequest("tools (function calling) are not supported by this server; send no tools or tool_choice: \"none\"", "tools");
+        if (dto.Tools.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null or JsonValueKind.Array))
+            throw ApiException.BadRequest("tools must be an array", "tools");
+        if (dto.ResponseFormat.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null) return;
+        string? type = dto.ResponseFormat.ValueKind == JsonValueKind.Object && dto.ResponseFormat.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+        if (type != "text")
+            throw ApiException.BadRequest($"response_format {(type is null ? "must be an object with a type" : $"'{type}' is not supported; only 'text'")} (no constrained JSON output)", "response_format");
+    }
+
     /// <summary>How many choices the request wants: n, 1 by default.</summary>
     public static int Choices(SamplingDto dto)
     {
