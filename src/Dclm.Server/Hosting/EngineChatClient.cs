@@ -48,6 +48,11 @@ public sealed class EngineChatClient(ModelHost host) : IChatClient
 
     private async Task<GenerationStream> SubmitAsync(IEnumerable<ChatMessage> messages, ChatOptions? options, CancellationToken cancellation)
     {
+        // Refused rather than ignored, as the HTTP API refuses them: the model would answer as if they were honoured.
+        if (options?.Tools is { Count: > 0 } && options.ToolMode is not NoneChatToolMode)
+            throw new NotSupportedException("tools (function calling) are not supported; pass no tools or ChatToolMode.None");
+        if (options?.ResponseFormat is ChatResponseFormatJson)
+            throw new NotSupportedException("JSON response formats are not supported; only text");
         await host.Loading.WaitAsync(cancellation);
         var engine = host.Engine!;
         var turns = messages.Select(m => new ChatTurn(Role(m.Role), m.Text)).ToList();
