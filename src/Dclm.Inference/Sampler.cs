@@ -58,10 +58,14 @@ public sealed class Sampler : IDisposable
         if (logits.Length < vocabulary) throw new ArgumentException($"logits have {logits.Length} values, the vocabulary has {vocabulary}");
         bool penalised = (_options.RepetitionPenalty != 1f || _options.FrequencyPenalty != 0 || _options.PresencePenalty != 0)
             && _options.RepetitionWindow != 0 && !history.IsEmpty;
-        // Greedy without a penalty reads the logits in place: no copy of the vocabulary per token.
-        if (_options.Temperature <= 0 && !penalised) return ArgMax(logits[..vocabulary]);
+        bool biased = _options.LogitBias.Count > 0;
+        // Greedy without a penalty or bias reads the logits in place: no copy of the vocabulary per token.
+        if (_options.Temperature <= 0 && !penalised && !biased) return ArgMax(logits[..vocabulary]);
         var scores = RentBuffers();
         logits[..vocabulary].CopyTo(scores);
+        if (biased)
+            foreach (var (id, bias) in _options.LogitBias)
+                if ((uint)id < (uint)vocabulary) scores[id] += bias;
         if (penalised) ApplyPenalties(history);
         if (_options.Temperature <= 0) return ArgMax(scores.AsSpan(0, vocabulary));
         if (_options.TopK == 0 && _options.TopP >= 1) return DrawFromAll(scores.AsSpan(0, vocabulary));

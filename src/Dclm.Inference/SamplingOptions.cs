@@ -1,7 +1,7 @@
 namespace Dclm.Inference;
 
 /// <summary>
-/// How the next token is chosen. Applied in llama.cpp's order: penalties (repetition, frequency,
+/// How the next token is chosen. Applied in llama.cpp's order: logit bias, penalties (repetition, frequency,
 /// presence), top-k, top-p, min-p, temperature, then a draw. Temperature 0 means greedy (argmax after
 /// the penalties).
 /// </summary>
@@ -34,6 +34,16 @@ public sealed record SamplingOptions
     public IReadOnlyList<string> StopStrings { get; init; } = [];
     /// <summary>Stop at the model's end-of-sequence token.</summary>
     public bool StopAtEndOfSequence { get; init; } = true;
+    /// <summary>
+    /// OpenAI's logit_bias: added to a token's logit before the penalties and every other step, in [-100, 100]
+    /// (-100 bans a token in practice, +100 all but forces it).
+    /// </summary>
+    public IReadOnlyDictionary<int, float> LogitBias { get; init; } = NoBias;
+
+    /// <summary>Most tokens one request may bias.</summary>
+    public const int MaxLogitBiases = 1024;
+
+    private static readonly IReadOnlyDictionary<int, float> NoBias = new Dictionary<int, float>();
 
     /// <summary>Greedy decoding.</summary>
     public static SamplingOptions Greedy { get; } = new() { Temperature = 0, TopK = 0, TopP = 1, MinP = 0 };
@@ -51,6 +61,9 @@ public sealed record SamplingOptions
         Require(float.IsFinite(PresencePenalty) && PresencePenalty >= -2 && PresencePenalty <= 2, $"presence penalty {PresencePenalty} must be in [-2, 2]");
         Require(RepetitionWindow >= 0, $"repetition window {RepetitionWindow} must be 0 or positive");
         Require(MaxTokens >= 0, $"max tokens {MaxTokens} must be 0 or positive");
+        Require(LogitBias.Count <= MaxLogitBiases, $"logit_bias holds {LogitBias.Count} tokens; at most {MaxLogitBiases} are allowed");
+        foreach (var (id, bias) in LogitBias)
+            Require(id >= 0 && float.IsFinite(bias) && bias is >= -100 and <= 100, $"logit_bias for token {id} is {bias}; ids must be non-negative and biases in [-100, 100]");
         return this;
     }
 }

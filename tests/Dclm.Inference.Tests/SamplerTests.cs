@@ -32,6 +32,24 @@ public class SamplerTests
     }
 
     [Fact]
+    public void LogitBiasShiftsLogitsBeforeEverythingElse()
+    {
+        float[] logits = [0.1f, 0.2f, 0.9f, -1f];
+        // -100 bans the argmax, so greedy takes the next best; +2 lifts the worst above it.
+        Assert.Equal(1, new Sampler(SamplingOptions.Greedy with { LogitBias = new Dictionary<int, float> { [2] = -100 } }, 4).Sample(logits, []));
+        Assert.Equal(3, new Sampler(SamplingOptions.Greedy with { LogitBias = new Dictionary<int, float> { [3] = 2 } }, 4).Sample(logits, []));
+        // Drawing, the biased distribution is sampled: +ln 2 on token 4 doubles its weight (0.03 -> 0.06 of 1.03).
+        var f = Frequencies(Plain with { LogitBias = new Dictionary<int, float> { [4] = (float)Math.Log(2) } }, draws: 40000);
+        Assert.InRange(f[4], 0.06 / 1.03 - 0.006, 0.06 / 1.03 + 0.006);
+        Assert.InRange(f[0], 0.5 / 1.03 - 0.015, 0.5 / 1.03 + 0.015);
+        // A banned token is never drawn; the bias comes before the penalties (a banned token stays banned).
+        var banned = Frequencies(Plain with { LogitBias = new Dictionary<int, float> { [0] = -100 }, PresencePenalty = -2 }, draws: 5000, history: [0]);
+        Assert.Equal(0, banned[0]);
+        Assert.Throws<ArgumentOutOfRangeException>(() => (Plain with { LogitBias = new Dictionary<int, float> { [1] = 101 } }).Validate());
+        Assert.Throws<ArgumentOutOfRangeException>(() => (Plain with { LogitBias = new Dictionary<int, float> { [-1] = 1 } }).Validate());
+    }
+
+    [Fact]
     public void TopKKeepsOnlyTheKMostLikely()
     {
         var f = Frequencies(Plain with { TopK = 2 });

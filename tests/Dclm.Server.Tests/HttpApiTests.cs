@@ -50,6 +50,31 @@ public sealed class HttpApiTests(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task LogitBiasSteersAndBansTokens()
+    {
+        // +100 on one token wins every step; -100 on the unbiased first token keeps it out.
+        var (_, ids) = await fixture.PostAsync("/tokenize", """{"prompt": " Paris"}""");
+        int paris = ids.GetProperty("tokens")[0].GetInt32();
+        var (status, forced) = await fixture.PostAsync("/v1/completions", $$"""{"prompt": "The capital of France is", "max_tokens": 3, {{Greedy}}, "logit_bias": {"{{paris}}": 100} }""");
+        Assert.Equal(200, status);
+        Assert.Equal(" Paris Paris Paris", forced.GetProperty("choices")[0].GetProperty("text").GetString());
+
+        var (_, plain) = await fixture.PostAsync("/v1/completions", $$"""{"prompt": "The capital of France is", "max_tokens": 1, {{Greedy}}}""");
+        var (_, first) = await fixture.PostAsync("/tokenize", JsonSerializer.Serialize(new { prompt = plain.GetProperty("choices")[0].GetProperty("text").GetString() }));
+        int greedy = first.GetProperty("tokens")[0].GetInt32();
+        var (_, without) = await fixture.PostAsync("/v1/completions", $$"""{"prompt": "The capital of France is", "max_tokens": 1, {{Greedy}}, "logit_bias": {"{{greedy}}": -100} }""");
+        var (_, withoutIds) = await fixture.PostAsync("/tokenize", JsonSerializer.Serialize(new { prompt = without.GetProperty("choices")[0].GetProperty("text").GetString() }));
+        Assert.NotEqual(greedy, withoutIds.GetProperty("tokens")[0].GetInt32());
+
+        foreach (string bad in new[] { """{"abc": 1}""", """{"5": 500}""", """{"5": "high"}""", """[5]""", """{"999999999": 1}""" })
+        {
+            var (refused, error) = await fixture.PostAsync("/v1/completions", $$"""{"prompt": "x", "max_tokens": 1, "logit_bias": {{bad}}}""");
+            Assert.Equal(400, refused);
+            Assert.Equal("logit_bias", error.GetProperty("error").GetProperty("param").GetString());
+        }
+    }
+
+    [Fact]
     public async Task ChatStreamsRoleThenContentThenFinishThenUsage()
     {
         string request = $$"""{"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": [{"type": "text", "text": "Hi!"}]}], "max_tokens": 10, {{Greedy}}""";

@@ -83,6 +83,9 @@ public sealed class InferenceEngine : IDisposable
                 throw new RequestValidationException("prompt", $"token id {id} is outside the vocabulary of {_model.Config.VocabularySize}");
         try { sampling.Validate(); }
         catch (ArgumentOutOfRangeException e) { throw new RequestValidationException("sampling", e.ParamName ?? e.Message); }
+        foreach (int id in sampling.LogitBias.Keys)
+            if ((uint)id >= (uint)_model.Config.VocabularySize)
+                throw new RequestValidationException("logit_bias", $"token id {id} is outside the vocabulary of {_model.Config.VocabularySize}");
         if ((long)prompt.Count + sampling.MaxTokens > ContextLength)
             throw new RequestValidationException("max_tokens", $"the prompt's {prompt.Count} tokens plus max_tokens {sampling.MaxTokens} exceed the context of {ContextLength} tokens");
         return new GenerationRequest(prompt.ToArray(), sampling, stopTokenIds?.ToArray() ?? [], topLogprobs, promptLogprobs);

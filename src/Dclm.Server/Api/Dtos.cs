@@ -30,6 +30,7 @@ internal abstract class SamplingDto
     public bool Stream { get; set; }
     public StreamOptionsDto? StreamOptions { get; set; }
     public JsonElement Logprobs { get; set; }
+    public JsonElement LogitBias { get; set; }
     public string? User { get; set; }
 }
 

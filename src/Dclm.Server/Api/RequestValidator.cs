@@ -92,9 +92,30 @@ internal static class RequestValidator
             Temperature = temperature, TopP = topP, TopK = topK, MinP = minP, RepetitionPenalty = repetition,
             FrequencyPenalty = frequency, PresencePenalty = presence,
             Seed = dto.Seed is long seed ? unchecked((ulong)seed) : (ulong)Random.Shared.NextInt64(),
-            MaxTokens = maxTokens, StopStrings = StopStrings(dto.Stop),
+            MaxTokens = maxTokens, StopStrings = StopStrings(dto.Stop), LogitBias = LogitBias(dto.LogitBias),
         };
     }
+
+    /// <summary>OpenAI's logit_bias: an object from token ids (as strings) to biases in [-100, 100].</summary>
+    private static Dictionary<int, float> LogitBias(JsonElement bias)
+    {
+        var result = new Dictionary<int, float>();
+        if (bias.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null) return result;
+        if (bias.ValueKind != JsonValueKind.Object) throw ApiException.BadRequest("logit_bias must be an object from token ids to biases", "logit_bias");
+        foreach (var entry in bias.EnumerateObject())
+        {
+            if (result.Count == SamplingOptions.MaxLogitBiases)
+                throw ApiException.BadRequest($"logit_bias may hold at most {SamplingOptions.MaxLogitBiases} tokens", "logit_bias");
+            if (!int.TryParse(entry.Name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int id))
+                throw ApiException.BadRequest($"logit_bias key '{Shorten(entry.Name)}' is not a token id", "logit_bias");
+            if (entry.Value.ValueKind != JsonValueKind.Number || !entry.Value.TryGetDouble(out double value) || value is < -100 or > 100)
+                throw ApiException.BadRequest($"logit_bias for token {id} must be a number in [-100, 100]", "logit_bias");
+            result[id] = (float)value;
+        }
+        return result;
+    }
+
+    private static string Shorten(string text) => text.Length <= 32 ? text : text[..32] + "…";
 
     /// <summary>The token budget: the request's max_tokens, checked against the context left after the prompt.</summary>
     /// <paramref name="least"/> is 0 where a request may only score its prompt (completions with echo).
