@@ -50,4 +50,14 @@ public class RequestValidatorTests
     [InlineData("""{"tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "none"}""")]
     [InlineData("""{"response_format": {"type": "text"}}""")]
     public void WhatTheServerCanHonourPasses(string json) => RequestValidator.Unsupported(Chat(json));
+
+    [Theory]
+    [InlineData("""{"prompt": "x", "suffix": "y"}""", "suffix")]
+    [InlineData("""{"prompt": "x", "best_of": 3}""", "best_of")]
+    public void CompletionFeaturesTheServerLacksAreRefusedByName(string json, string field)
+    {
+        var dto = System.Text.Json.JsonSerializer.Deserialize(json, ApiJsonContext.Default.CompletionRequestDto)!;
+        Assert.Equal(field, Assert.Throws<ApiException>(() => RequestValidator.Unsupported(dto)).Param);
+        RequestValidator.Unsupported(System.Text.Json.JsonSerializer.Deserialize("""{"prompt": "x", "suffix": "", "best_of": 1}""", ApiJsonContext.Default.CompletionRequestDto)!);
+    }
 }

@@ -38,6 +38,9 @@ internal sealed class CompletionRequestDto : SamplingDto
 {
     public JsonElement Prompt { get; set; }
     public bool Echo { get; set; }
+    // Read only to refuse what the server cannot honour (RequestValidator.Unsupported).
+    public string? Suffix { get; set; }
+    public int? BestOf { get; set; }
 }
 
 internal sealed class ChatMessageDto

@@ -18,6 +18,7 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
         var dto = await RequestReader.ReadAsync(context, ApiJsonContext.Default.CompletionRequestDto, options.MaxRequestBodyBytes);
         var engine = ApiGuards.RequireEngine(host);
         ApiGuards.CheckModel(host, dto.Model);
+        RequestValidator.Unsupported(dto);
         var (text, tokens) = RequestValidator.Prompt(dto.Prompt);
         int[] prompt = tokens ?? host.EncodeText(text!);
         int maxTokens = RequestValidator.MaxTokens(dto.MaxTokens, prompt.Length, engine.ContextLength, DefaultCompletionTokens, least: dto.Echo ? 0 : 1);

@@ -66,6 +66,13 @@ internal static class RequestValidator
             throw ApiException.BadRequest($"response_format {(type is null ? "must be an object with a type" : $"'{type}' is not supported; only 'text'")} (no constrained JSON output)", "response_format");
     }
 
+    /// <summary>Refuses completion features the server does not have: a <c>suffix</c> (insertion) and <c>best_of</c> above 1.</summary>
+    public static void Unsupported(CompletionRequestDto dto)
+    {
+        if (!string.IsNullOrEmpty(dto.Suffix)) throw ApiException.BadRequest("suffix (text insertion) is not supported by this server", "suffix");
+        if (dto.BestOf is int bestOf && bestOf != 1) throw ApiException.BadRequest($"best_of = {bestOf} is not supported; only 1 (use n for several choices)", "best_of");
+    }
+
     /// <summary>How many choices the request wants: n, 1 by default.</summary>
     public static int Choices(SamplingDto dto)
     {
