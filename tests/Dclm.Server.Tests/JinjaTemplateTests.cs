@@ -78,6 +78,14 @@ public sealed class JinjaTemplateTests
     }
 
     [Fact]
+    public void FiltersOverLongListsRender()
+    {
+        // unique keeps a set (a pairwise scan would take 5e9 comparisons here); sort is n log n.
+        string source = "{{ range(100000) | unique | list | length }} {{ (range(100000) | map('string') | sort | first) }} {{ [1, 1.0, true, 'a', 'A'] | unique | list | length }}";
+        Assert.Equal("100000 0 2", string.Concat(JinjaTemplate.Parse(source).Render([new("user", "hi")], "<s>", "</s>").Select(s => s.Text)));
+    }
+
+    [Fact]
     public void RunawayLoopsStop()
     {
         foreach (string source in new[] { "{% for i in range(1000000) %}{% for j in range(1000000) %}x{% endfor %}{% endfor %}",

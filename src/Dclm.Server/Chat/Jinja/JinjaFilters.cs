@@ -170,17 +170,22 @@ internal static partial class JinjaFilters
     {
         bool caseSensitive = Flag(arguments, named, 0, "case_sensitive");
         string? attribute = Argument(arguments, named, 1, "attribute") is JinjaText a ? a.Value : null;
-        var seen = new List<object?>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         var result = new List<object?>();
         foreach (var item in JinjaRenderer.Iterate(value))
-        {
-            var key = SortKey(item, attribute, caseSensitive);
-            if (seen.Any(s => JinjaFunctions.Equal(s, key))) continue;
-            seen.Add(key);
-            result.Add(item);
-        }
+            if (seen.Add(HashKey(SortKey(item, attribute, caseSensitive)))) result.Add(item);
         return result;
     }
+
+    /// <summary>A set key equal for values Python's set treats as equal (1, 1.0 and True alike); lists and mappings are unhashable.</summary>
+    private static string HashKey(object? value) => value switch
+    {
+        null => "none",
+        Undefined => "undefined",
+        JinjaText text => "s" + text.Value,
+        long or double or bool => "n" + Convert.ToDouble(value, CultureInfo.InvariantCulture).ToString("R", CultureInfo.InvariantCulture),
+        _ => throw new JinjaException($"unique cannot compare {JinjaFunctions.TypeName(value)}"),
+    };
 
     private static object? Extreme(bool max, object? value, List<object?> arguments, Dictionary<string, object?> named)
     {
