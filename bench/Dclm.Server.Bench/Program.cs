@@ -6,7 +6,7 @@ using Dclm.Inference.Engine;
 using Dclm.Server.Hosting;
 
 // Load benchmark of the OpenAI-compatible server: streaming clients over loopback HTTP.
-// Usage: dotnet run -c Release --project bench/Dclm.Server.Bench -- --model PATH [--tokens 64] [--requests 4] [--rounds 5] [--threads N] [--no-mmap] [--temperature T] [--kv-type f32|int8]
+// Usage: dotnet run -c Release --project bench/Dclm.Server.Bench -- [--model PATH] [--tokens 64] [--requests 4] [--rounds 5] [--threads N] [--no-mmap] [--temperature T] [--kv-type int8|f32 (default int8, as dclm serve)]
 // Each round sweeps 1, 4, 8 and 16 clients once; rounds interleave the widths so a slow spell of a
 // shared machine (a stolen core) lands on all of them, and the table reports each width's median.
 string? model = null;
