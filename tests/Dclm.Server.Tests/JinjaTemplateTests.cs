@@ -8,9 +8,6 @@ namespace Dclm.Server.Tests;
 /// Real Hugging Face chat templates rendered by our Jinja engine against Jinja2's own output (fixtures written by
 /// scripts/chat-template-fixtures.py with transformers' settings), including templates that refuse a conversation.
 /// </summary>
-// In the server collection, so its runaway-template cases (strings of millions of characters) never run while
-// GarbageTests measures the process's managed heap.
-[Collection("server")]
 public sealed class JinjaTemplateTests
 {
     public static TheoryData<string, string, bool> Cases()

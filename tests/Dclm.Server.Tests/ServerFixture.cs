@@ -56,5 +56,6 @@ public sealed class ServerFixture : IAsyncLifetime
     }
 }
 
-[CollectionDefinition("server")]
+// Not run beside other collections: GarbageTests measures the process's managed heap, which any concurrent test disturbs.
+[CollectionDefinition("server", DisableParallelization = true)]
 public sealed class ServerCollection : ICollectionFixture<ServerFixture>;
