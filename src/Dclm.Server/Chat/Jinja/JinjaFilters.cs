@@ -42,7 +42,7 @@ internal static partial class JinjaFilters
                 }
                 return joined;
             case "default" or "d":
-                bool orFalse = arguments.Count > 1 && JinjaRenderer.Truthy(arguments[1]) || named.TryGetValue("boolean", out var b) && JinjaRenderer.Truthy(b);
+                bool orFalse = Flag(arguments, named, 1, "boolean");
                 return value is Undefined || orFalse && !JinjaRenderer.Truthy(value) ? arguments.FirstOrDefault(JinjaText.Empty) : value;
             case "replace": return JinjaFunctions.Method(JinjaFunctions.Text(value, name), "replace", arguments, named);
             case "map":
@@ -132,14 +132,6 @@ internal static partial class JinjaFilters
         return !caseSensitive && item is JinjaText text ? JinjaText.Markup(text.Value.ToLowerInvariant()) : item;
     }
 
-    private static int Order(object? a, object? b) => (a, b) switch
-    {
-        (JinjaText x, JinjaText y) => string.CompareOrdinal(x.Value, y.Value),
-        (long or double or bool, long or double or bool) => Convert.ToDouble(a, CultureInfo.InvariantCulture).CompareTo(Convert.ToDouble(b, CultureInfo.InvariantCulture)),
-        (List<object?> x, List<object?> y) => x.Zip(y).Select(p => Order(p.First, p.Second)).FirstOrDefault(o => o != 0, x.Count.CompareTo(y.Count)),
-        _ => throw new JinjaException($"cannot order {JinjaFunctions.TypeName(a)} and {JinjaFunctions.TypeName(b)}"),
-    };
-
     private static List<object?> Sort(object? value, List<object?> arguments, Dictionary<string, object?> named)
     {
         bool reverse = Flag(arguments, named, 0, "reverse"), caseSensitive = Flag(arguments, named, 1, "case_sensitive");
@@ -161,7 +153,7 @@ internal static partial class JinjaFilters
     /// <summary>A stable sort by <paramref name="key"/>, as Python's sorted (reverse keeps equal items in their order too).</summary>
     private static List<T> Ordered<T>(List<T> items, Func<T, object?> key, bool reverse)
     {
-        var comparer = Comparer<object?>.Create(Order);
+        var comparer = Comparer<object?>.Create(JinjaFunctions.Order);
         try { return (reverse ? items.OrderByDescending(key, comparer) : items.OrderBy(key, comparer)).ToList(); }
         catch (InvalidOperationException e) when (e.InnerException is JinjaException inner) { throw inner; }
     }
@@ -196,7 +188,7 @@ internal static partial class JinjaFilters
         foreach (var item in JinjaRenderer.Iterate(value))
         {
             var key = SortKey(item, attribute, caseSensitive);
-            if (any && (max ? Order(key, bestKey) <= 0 : Order(key, bestKey) >= 0)) continue;
+            if (any && (max ? JinjaFunctions.Order(key, bestKey) <= 0 : JinjaFunctions.Order(key, bestKey) >= 0)) continue;
             (best, bestKey, any) = (item, key, true);
         }
         return best;

@@ -25,10 +25,10 @@ internal static class JinjaFunctions
         "odd" => value is long o && o % 2 != 0,
         "eq" or "equalto" or "==" => Equal(value, Operand(name, arguments)),
         "ne" or "!=" => !Equal(value, Operand(name, arguments)),
-        "gt" or "greaterthan" or ">" => JinjaRenderer.Compare(">", value, Operand(name, arguments)),
-        "ge" or ">=" => JinjaRenderer.Compare(">=", value, Operand(name, arguments)),
-        "lt" or "lessthan" or "<" => JinjaRenderer.Compare("<", value, Operand(name, arguments)),
-        "le" or "<=" => JinjaRenderer.Compare("<=", value, Operand(name, arguments)),
+        "gt" or "greaterthan" or ">" => Compare(">", value, Operand(name, arguments)),
+        "ge" or ">=" => Compare(">=", value, Operand(name, arguments)),
+        "lt" or "lessthan" or "<" => Compare("<", value, Operand(name, arguments)),
+        "le" or "<=" => Compare("<=", value, Operand(name, arguments)),
         "in" => Contains(Operand(name, arguments), value),
         "divisibleby" => Operand(name, arguments) is long d and not 0 ? value is long v && v % d == 0
             : throw new JinjaException("divisibleby needs a non-zero whole number"),
@@ -134,6 +134,22 @@ internal static class JinjaFunctions
         (List<object?> x, List<object?> y) => x.Count == y.Count && x.Zip(y).All(p => Equal(p.First, p.Second)),
         _ => ReferenceEquals(a, b),
     };
+
+    /// <summary>Python's ordering of two values: strings by code unit, numbers (and booleans) by value, lists item by item.</summary>
+    public static int Order(object? a, object? b) => (a, b) switch
+    {
+        (JinjaText x, JinjaText y) => string.CompareOrdinal(x.Value, y.Value),
+        (long or double or bool, long or double or bool) => Convert.ToDouble(a, CultureInfo.InvariantCulture).CompareTo(Convert.ToDouble(b, CultureInfo.InvariantCulture)),
+        (List<object?> x, List<object?> y) => x.Zip(y).Select(p => Order(p.First, p.Second)).FirstOrDefault(o => o != 0, x.Count.CompareTo(y.Count)),
+        _ => throw new JinjaException($"cannot order {TypeName(a)} and {TypeName(b)}"),
+    };
+
+    /// <summary>The comparison operators (&lt; &lt;= &gt; &gt;=) and their tests.</summary>
+    public static bool Compare(string op, object? a, object? b)
+    {
+        int order = Order(a, b);
+        return op switch { "<" => order < 0, "<=" => order <= 0, ">" => order > 0, _ => order >= 0 };
+    }
 
     public static bool Contains(object? container, object? item) => container switch
     {

@@ -48,7 +48,7 @@ internal sealed partial class JinjaRenderer
         switch (node)
         {
             case TextNode text: Write(new PromptSegment(text.Text, true)); break;
-            case OutputNode output: foreach (var segment in ToText(Evaluate(output.Value)).Segments) Write(segment); break;
+            case OutputNode output: Write(ToText(Evaluate(output.Value))); break;
             case IfNode conditional:
                 foreach (var (condition, body) in conditional.Branches)
                     if (Truthy(Evaluate(condition))) { Run(body); return; }
@@ -68,15 +68,20 @@ internal sealed partial class JinjaRenderer
             case FilterBlockNode filter:
                 var filtered = Capture(filter.Body);
                 _scopes.Add(new() { [FilterBlockNode.BodyName] = filtered });
-                try { foreach (var segment in ToText(Evaluate(filter.Filters)).Segments) Write(segment); }
+                try { Write(ToText(Evaluate(filter.Filters))); }
                 finally { _scopes.RemoveAt(_scopes.Count - 1); }
                 break;
             case CallBlockNode call:
                 if (Evaluate(call.Call.Function) is not MacroNode callee) throw new JinjaException("a call block must call a macro");
                 var caller = new Caller(call.Parameters, call.Body, [.. _scopes]);
-                foreach (var segment in CallMacro(callee, call.Call.Arguments.Select(Evaluate).ToList(), Named(call.Call.Named), caller).Segments) Write(segment);
+                Write(CallMacro(callee, call.Call.Arguments.Select(Evaluate).ToList(), Named(call.Call.Named), caller));
                 break;
         }
+    }
+
+    private void Write(JinjaText text)
+    {
+        foreach (var segment in text.Segments) Write(segment);
     }
 
     private void Write(PromptSegment segment)
@@ -209,7 +214,7 @@ internal sealed partial class JinjaRenderer
         {
             "==" => JinjaFunctions.Equal(a, b),
             "!=" => !JinjaFunctions.Equal(a, b),
-            "<" or "<=" or ">" or ">=" => Compare(binary.Operator, a, b),
+            "<" or "<=" or ">" or ">=" => JinjaFunctions.Compare(binary.Operator, a, b),
             "in" => JinjaFunctions.Contains(b, a),
             "not in" => !JinjaFunctions.Contains(b, a),
             "~" => JinjaText.Concat(ToText(a), ToText(b)),
@@ -228,12 +233,6 @@ internal sealed partial class JinjaRenderer
         var result = JinjaText.Empty;
         for (long i = 0; i < times; i++) result = JinjaText.Concat(result, text);
         return result;
-    }
-
-    public static bool Compare(string op, object? a, object? b)
-    {
-        int order = a is JinjaText x && b is JinjaText y ? string.CompareOrdinal(x.Value, y.Value) : ToNumber(a).CompareTo(ToNumber(b));
-        return op switch { "<" => order < 0, "<=" => order <= 0, ">" => order > 0, _ => order >= 0 };
     }
 
     private static object Arithmetic(string op, object? a, object? b)
