@@ -102,61 +102,34 @@ internal sealed class JinjaExpressionParser
         return new ConditionalExpr(condition, value, otherwise);
     }
 
-    public Expr ParseOr()
-    {
-        var left = ParseAnd();
-        while (TryName("or")) left = new BinaryExpr("or", left, ParseAnd());
-        return left;
-    }
+    public Expr ParseOr() => LeftAssociative(ParseAnd, () => TryName("or") ? "or" : null);
 
-    private Expr ParseAnd()
-    {
-        var left = ParseNot();
-        while (TryName("and")) left = new BinaryExpr("and", left, ParseNot());
-        return left;
-    }
+    private Expr ParseAnd() => LeftAssociative(ParseNot, () => TryName("and") ? "and" : null);
 
     private Expr ParseNot() => TryName("not") ? Nested(() => new UnaryExpr("not", ParseNot())) : ParseCompare();
 
-    private Expr ParseCompare()
+    private Expr ParseCompare() => LeftAssociative(ParseMath1, () =>
     {
-        var left = ParseMath1();
-        while (true)
-        {
-            string? op = TryOperators("==", "!=", "<=", ">=", "<", ">");
-            if (op is null && TryName("in")) op = "in";
-            if (op is null && PeekName("not") && PeekName("in", 1)) { _at += 2; op = "not in"; }
-            if (op is null) return left;
-            left = new BinaryExpr(op, left, ParseMath1());
-        }
-    }
+        string? op = TryOperators("==", "!=", "<=", ">=", "<", ">");
+        if (op is null && TryName("in")) op = "in";
+        if (op is null && PeekName("not") && PeekName("in", 1)) { _at += 2; op = "not in"; }
+        return op;
+    });
 
-    private Expr ParseMath1()
-    {
-        var left = ParseConcat();
-        while (TryOperators("+", "-") is { } op) left = new BinaryExpr(op, left, ParseConcat());
-        return left;
-    }
+    private Expr ParseMath1() => LeftAssociative(ParseConcat, () => TryOperators("+", "-"));
 
-    private Expr ParseConcat()
-    {
-        var left = ParseMath2();
-        while (TryOperator("~")) left = new BinaryExpr("~", left, ParseMath2());
-        return left;
-    }
+    private Expr ParseConcat() => LeftAssociative(ParseMath2, () => TryOperators("~"));
 
-    private Expr ParseMath2()
-    {
-        var left = ParsePower();
-        while (TryOperators("//", "*", "/", "%") is { } op) left = new BinaryExpr(op, left, ParsePower());
-        return left;
-    }
+    private Expr ParseMath2() => LeftAssociative(ParsePower, () => TryOperators("//", "*", "/", "%"));
 
     /// <summary>As Jinja2 (not Python): left to right, over unary operands, so <c>-2**2</c> is 4.</summary>
-    private Expr ParsePower()
+    private Expr ParsePower() => LeftAssociative(() => ParseUnary(), () => TryOperators("**"));
+
+    /// <summary>One precedence level: <paramref name="operand"/> (operator operand)*, grouped from the left.</summary>
+    private Expr LeftAssociative(Func<Expr> operand, Func<string?> nextOperator)
     {
-        var left = ParseUnary();
-        while (TryOperator("**")) left = new BinaryExpr("**", left, ParseUnary());
+        var left = operand();
+        while (nextOperator() is { } op) left = new BinaryExpr(op, left, operand());
         return left;
     }
 
