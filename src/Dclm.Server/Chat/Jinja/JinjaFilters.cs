@@ -214,7 +214,7 @@ internal static partial class JinjaFilters
     /// <summary>Jinja2's round: Python's round (half to even, on the exact binary value; a whole number stays whole) or math.ceil/floor at the precision (a float).</summary>
     private static object Round(object? value, List<object?> arguments, Dictionary<string, object?> named)
     {
-        double number = value switch { long l => l, double d => d, bool b => b ? 1 : 0, _ => throw new JinjaException($"round of {JinjaFunctions.TypeName(value)}") };
+        double number = JinjaFunctions.ToNumber(value, "round");
         int precision = Argument(arguments, named, 0, "precision") is long p ? (int)Math.Clamp(p, -20, 20) : 0;
         string method = Argument(arguments, named, 1, "method") is JinjaText m ? m.Value : "common";
         double scale = Math.Pow(10, precision);

@@ -194,13 +194,7 @@ internal static class JinjaFormat
                 if (flags.Contains('#')) digits = (conversion switch { 'x' => "0x", 'X' => "0X", 'o' => "0o", _ => "" }) + digits;
                 return Signed(digits, whole < 0);
             case 'f' or 'F' or 'e' or 'E' or 'g' or 'G':
-                double number = value switch
-                {
-                    double d => d,
-                    long l => l,
-                    bool b => b ? 1 : 0,
-                    _ => throw new JinjaException($"%{conversion} format: a real number is required, not {JinjaFunctions.TypeName(value)}"),
-                };
+                double number = JinjaFunctions.ToNumber(value, $"%{conversion} format");
                 if (double.IsNaN(number) || double.IsInfinity(number))
                 {
                     string special = double.IsNaN(number) ? "nan" : "inf";

@@ -135,6 +135,15 @@ internal static class JinjaFunctions
         _ => ReferenceEquals(a, b),
     };
 
+    /// <summary>A number (or boolean, as Python counts it) as a double; anything else is an error naming <paramref name="where"/>.</summary>
+    public static double ToNumber(object? value, string where) => value switch
+    {
+        long l => l,
+        double d => d,
+        bool b => b ? 1 : 0,
+        _ => throw new JinjaException($"{where} needs a number, not {TypeName(value)}"),
+    };
+
     /// <summary>Python's ordering of two values: strings by code unit, numbers (and booleans) by value, lists item by item.</summary>
     public static int Order(object? a, object? b) => (a, b) switch
     {

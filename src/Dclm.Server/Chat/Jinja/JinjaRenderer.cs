@@ -248,7 +248,7 @@ internal sealed partial class JinjaRenderer
                 "**" => Math.Pow(x, y),
                 _ => throw new JinjaException($"unsupported operator {op}"),
             };
-        double p = ToNumber(a), q = ToNumber(b);
+        double p = JinjaFunctions.ToNumber(a, $"'{op}'"), q = JinjaFunctions.ToNumber(b, $"'{op}'");
         return op switch
         {
             "+" => p + q, "-" => p - q, "*" => p * q, "/" => p / q,
@@ -273,14 +273,6 @@ internal sealed partial class JinjaRenderer
         catch (OverflowException) { throw new JinjaException($"{value} ** {exponent} is beyond 64-bit integers"); }
         return result;
     }
-
-    private static double ToNumber(object? value) => value switch
-    {
-        long l => l,
-        double d => d,
-        bool b => b ? 1 : 0,
-        _ => throw new JinjaException($"expected a number, got {JinjaFunctions.TypeName(value)}"),
-    };
 
     private static object? GetItem(object? target, object? key, bool attribute)
     {
