@@ -27,7 +27,7 @@ public class CrashSafetyTests
             string partial = File.ReadAllText(marker);
             child.Kill(entireProcessTree: true); // SIGKILL: no finally blocks, no flushing
             child.WaitForExit();
-            Assert.True(Directory.Exists(partial), "the kill should leave the half-committed checkpoint behind");
+            Assert.True(Directory.Exists(partial), $"the kill should leave the half-committed checkpoint behind: \"{partial}\"");
 
             var store = new CheckpointStore(output, 2);
             Assert.NotEmpty(store.List());

@@ -16,7 +16,10 @@ if (args.Length > 2 && args[2] == "hang")
     run.Checkpoints.Committing = partial =>
     {
         if (++written < 3) return;
-        File.WriteAllText(Path.Combine(args[1], "hanging"), partial);
+        // Written aside and renamed, so the test never reads a marker that exists but is still empty.
+        string marker = Path.Combine(args[1], "hanging");
+        File.WriteAllText(marker + ".tmp", partial);
+        File.Move(marker + ".tmp", marker, overwrite: true);
         Thread.Sleep(Timeout.Infinite);
     };
 Console.WriteLine($"started at step {run.Resumed?.Step ?? 0}");
