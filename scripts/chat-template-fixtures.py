@@ -58,6 +58,28 @@ CONVERSATIONS = {
     ],
 }
 
+# Function calling, in the shapes transformers passes to templates: tools as JSON schemas, an assistant turn with
+# tool_calls (arguments as a mapping) and empty content, and tool answers with their call ids. Rendered only with
+# templates that mention tools. Mistral's templates want nine-character call ids.
+TOOLS = [
+    {"type": "function", "function": {"name": "get_weather", "description": "Current weather for a city, in °C",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string", "description": "City name"},
+            "days": {"type": "integer", "minimum": 1}}, "required": ["city"]}}},
+    {"type": "function", "function": {"name": "local_time", "description": "The time in a time zone <|im_end|>",
+        "parameters": {"type": "object", "properties": {"zone": {"type": "string"}}, "required": ["zone"]}}},
+]
+TOOL_CONVERSATIONS = {
+    "tool-use": [
+        {"role": "system", "content": "You are a helpful assistant"},
+        {"role": "user", "content": "What is the weather in Paris?"},
+        {"role": "assistant", "content": "", "tool_calls": [{"id": "call12345", "type": "function",
+            "function": {"name": "get_weather", "arguments": {"city": "Paris", "days": 1}}}]},
+        {"role": "tool", "tool_call_id": "call12345", "name": "get_weather", "content": "{\"temperature\": 21.5, \"sky\": \"clear\"}"},
+        {"role": "assistant", "content": "It is 21.5 °C and clear in Paris."},
+        {"role": "user", "content": "And the time there?"},
+    ],
+}
+
 def raise_exception(message):
     raise TemplateError(message)
 
@@ -74,12 +96,18 @@ env.globals["strftime_now"] = lambda format: NOW.strftime(format)
 cases = []
 for name, source in TEMPLATES.items():
     template = env.from_string(source)
-    for conversation_name, messages in CONVERSATIONS.items():
+    conversations = [(c, m, None) for c, m in CONVERSATIONS.items()]
+    if "tools" in source:
+        conversations += [(c, m, TOOLS) for c, m in TOOL_CONVERSATIONS.items()]
+    for conversation_name, messages, tools in conversations:
         for generation in (True, False):
             case = {"template": name, "source": source, "conversation": conversation_name, "messages": messages,
                     "bos_token": "<s>", "eos_token": "</s>", "add_generation_prompt": generation, "now": NOW.isoformat()}
+            if tools is not None:
+                case["tools"] = tools
             try:
-                case["expected"] = template.render(messages=messages, bos_token="<s>", eos_token="</s>", add_generation_prompt=generation)
+                # As apply_chat_template calls it: tools and documents are always passed, None when absent.
+                case["expected"] = template.render(messages=messages, tools=tools, documents=None, bos_token="<s>", eos_token="</s>", add_generation_prompt=generation)
             except TemplateError as error:
                 case["error"] = str(error)
             cases.append(case)

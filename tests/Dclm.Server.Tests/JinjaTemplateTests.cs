@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Dclm.Server.Chat;
 using Dclm.Server.Chat.Jinja;
+using Dclm.Server.Chat.Tools;
 
 namespace Dclm.Server.Tests;
 
@@ -27,9 +28,10 @@ public sealed class JinjaTemplateTests
         var c = Fixture().Single(c => c.GetProperty("template").GetString() == name && c.GetProperty("conversation").GetString() == conversation
             && c.GetProperty("add_generation_prompt").GetBoolean() == generationPrompt);
         var template = JinjaTemplate.Parse(c.GetProperty("source").GetString()!);
-        var messages = c.GetProperty("messages").EnumerateArray().Select(m => new ChatTurn(m.GetProperty("role").GetString()!, m.GetProperty("content").GetString()!)).ToList();
+        var messages = c.GetProperty("messages").EnumerateArray().Select(Turn).ToList();
+        var tools = c.TryGetProperty("tools", out var list) ? list.EnumerateArray().Select(Tool).ToList() : null;
         var now = DateTime.Parse(c.GetProperty("now").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
-        IReadOnlyList<PromptSegment> Render() => template.Render(messages, c.GetProperty("bos_token").GetString()!, c.GetProperty("eos_token").GetString()!, generationPrompt, now);
+        IReadOnlyList<PromptSegment> Render() => template.Render(messages, c.GetProperty("bos_token").GetString()!, c.GetProperty("eos_token").GetString()!, generationPrompt, now, tools);
         if (c.TryGetProperty("error", out var error))
         {
             var thrown = Assert.Throws<JinjaException>(Render);
@@ -38,12 +40,28 @@ public sealed class JinjaTemplateTests
         }
         var segments = Render();
         Assert.Equal(c.GetProperty("expected").GetString(), string.Concat(segments.Select(s => s.Text)));
-        // Every message's text reaches the output as content, never as markup.
-        foreach (var message in messages.Where(m => m.Content.Trim().Length > 3))
-        {
-            string text = message.Content.Trim();
+        // Every message's text, and every tool description, reaches the output as content, never as markup.
+        var texts = messages.Select(m => m.Content).Concat(tools?.Select(t => t.Description!) ?? []);
+        string source = c.GetProperty("source").GetString()!;
+        foreach (string text in texts.Select(t => t.Trim()).Where(t => t.Length > 3 && !source.Contains(t))) // the template's own words may hold it
             Assert.DoesNotContain(segments, s => s.IsMarkup && s.Text.Contains(text));
-        }
+    }
+
+    /// <summary>A fixture message as the API layer hands it over: tool call arguments as JSON text.</summary>
+    private static ChatTurn Turn(JsonElement m) => new(m.GetProperty("role").GetString()!, m.GetProperty("content").GetString()!)
+    {
+        ToolCalls = m.TryGetProperty("tool_calls", out var calls)
+            ? calls.EnumerateArray().Select(call => new ToolCall(call.GetProperty("id").GetString()!, call.GetProperty("function").GetProperty("name").GetString()!,
+                call.GetProperty("function").GetProperty("arguments").GetRawText())).ToList()
+            : null,
+        ToolCallId = m.TryGetProperty("tool_call_id", out var id) ? id.GetString() : null,
+        Name = m.TryGetProperty("name", out var name) ? name.GetString() : null,
+    };
+
+    private static ToolDefinition Tool(JsonElement tool)
+    {
+        var function = tool.GetProperty("function");
+        return new(function.GetProperty("name").GetString()!, function.GetProperty("description").GetString(), function.GetProperty("parameters").Clone());
     }
 
     [Theory]

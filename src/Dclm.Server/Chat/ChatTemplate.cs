@@ -1,5 +1,6 @@
 using Dclm.Inference.Engine;
 using Dclm.Server.Chat.Jinja;
+using Dclm.Server.Chat.Tools;
 
 namespace Dclm.Server.Chat;
 
@@ -9,9 +10,22 @@ namespace Dclm.Server.Chat;
 public readonly record struct PromptSegment(string Text, bool IsMarkup);
 
 /// <summary>One message of a conversation, already validated.</summary>
-/// <param name="Role">"system", "user" or "assistant".</param>
-/// <param name="Content">The message text.</param>
-public readonly record struct ChatTurn(string Role, string Content);
+/// <param name="Role">"system", "user", "assistant" or "tool".</param>
+/// <param name="Content">The message text ("" for an assistant message that only calls tools).</param>
+public readonly record struct ChatTurn(string Role, string Content)
+{
+    /// <summary>The functions an assistant message called, or null.</summary>
+    public IReadOnlyList<ToolCall>? ToolCalls { get; init; }
+
+    /// <summary>For a tool message: the id of the call it answers.</summary>
+    public string? ToolCallId { get; init; }
+
+    /// <summary>For a tool message: the function that answered, when the client names it.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>Whether the message belongs to function calling (a tool's answer, or an assistant's calls).</summary>
+    public bool UsesTools => Role == "tool" || ToolCalls is { Count: > 0 };
+}
 
 /// <summary>The chat formats the server recognises in a model's Jinja <c>chat_template</c>.</summary>
 public enum ChatTemplateKind

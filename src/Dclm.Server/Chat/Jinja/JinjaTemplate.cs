@@ -1,3 +1,5 @@
+using Dclm.Server.Chat.Tools;
+
 namespace Dclm.Server.Chat.Jinja;
 
 /// <summary>
@@ -24,22 +26,20 @@ public sealed class JinjaTemplate
     }
 
     /// <summary>
-    /// Renders <paramref name="messages"/> (each with <c>role</c> and <c>content</c>), with the tokenizer's
-    /// special token texts, followed by the opening of the assistant's turn when <paramref name="addGenerationPrompt"/>.
+    /// Renders <paramref name="messages"/> (each with <c>role</c> and <c>content</c>, and tool calls where they
+    /// have them), with the tokenizer's special token texts, followed by the opening of the assistant's turn when
+    /// <paramref name="addGenerationPrompt"/>. <paramref name="tools"/> are the functions the model may call
+    /// (the template's <c>tools</c>; none when null, as transformers passes it).
     /// </summary>
     /// <remarks><c>strftime_now(format)</c>, which transformers provides, formats <paramref name="now"/> (default: the local time).</remarks>
     public IReadOnlyList<PromptSegment> Render(IReadOnlyList<ChatTurn> messages, string beginningOfSequence, string endOfSequence, bool addGenerationPrompt = true,
-        DateTime? now = null)
+        DateTime? now = null, IReadOnlyList<ToolDefinition>? tools = null)
     {
-        var list = messages.Select(m => (object?)new Dictionary<string, object?>
-        {
-            // A role of plain letters (the API allows system, user and assistant) is template text; anything else content.
-            ["role"] = m.Role.Length > 0 && m.Role.All(c => c is >= 'a' and <= 'z' or '_') ? JinjaText.Markup(m.Role) : JinjaText.Content(m.Role),
-            ["content"] = JinjaText.Content(m.Content),
-        }).ToList();
         var variables = new Dictionary<string, object?>
         {
-            ["messages"] = list,
+            ["messages"] = JinjaChatValues.Messages(messages),
+            ["tools"] = tools is null ? null : JinjaChatValues.Tools(tools),
+            ["documents"] = null,
             ["bos_token"] = JinjaText.Markup(beginningOfSequence),
             ["eos_token"] = JinjaText.Markup(endOfSequence),
             ["add_generation_prompt"] = addGenerationPrompt,
