@@ -1,0 +1,53 @@
+using System.Security.Cryptography;
+
+namespace Dclm.Server.Chat.Tools;
+
+/// <summary>How a model family writes its function calls in its output.</summary>
+public enum ToolCallSyntax
+{
+    /// <summary>Hermes style (Qwen 2.5 and 3, Hermes 2 Pro and their fine-tunes): <c>&lt;tool_call&gt;{"name": …, "arguments": {…}}&lt;/tool_call&gt;</c>, after optional text.</summary>
+    Hermes,
+    /// <summary>Llama 3.1 to 3.3: the whole reply is one <c>{"name": …, "parameters": {…}}</c> object (after an optional <c>&lt;|python_tag|&gt;</c>).</summary>
+    JsonObject,
+    /// <summary>Mistral: the whole reply is <c>[TOOL_CALLS]</c> and a JSON array of <c>{"name": …, "arguments": {…}}</c> (the marker is a control token, so decoding drops it).</summary>
+    JsonArray,
+}
+
+/// <summary>
+/// The function-calling format of a model, read from its chat template: which syntax its calls take and the
+/// shape of the call ids its template accepts back.
+/// </summary>
+public sealed class ToolCallFormat
+{
+    private const string Alphanumerics = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+    private ToolCallFormat(ToolCallSyntax syntax) => Syntax = syntax;
+
+    /// <summary>The syntax of the model's calls.</summary>
+    public ToolCallSyntax Syntax { get; }
+
+    /// <summary>
+    /// The format a Jinja chat template describes, or null when it takes no tools or writes calls in a syntax
+    /// not recognised here (for example GLM's <c>&lt;arg_key&gt;</c> pairs or Command R's action blocks).
+    /// </summary>
+    public static ToolCallFormat? Detect(string template)
+    {
+        bool Has(string text) => template.Contains(text, StringComparison.Ordinal);
+        if (!Has("tools")) return null;
+        if (Has("<tool_call>") && !Has("<arg_key>")) return new(ToolCallSyntax.Hermes);
+        if (Has("[TOOL_CALLS]")) return new(ToolCallSyntax.JsonArray);
+        if (Has("<|start_header_id|>") && Has("\"parameters\"")) return new(ToolCallSyntax.JsonObject);
+        return null;
+    }
+
+    /// <summary>A new reader of one reply's calls.</summary>
+    public ToolCallExtractor CreateExtractor() => new(this);
+
+    /// <summary>
+    /// A fresh call id: nine letters and digits for Mistral (whose templates refuse any other length back),
+    /// else OpenAI's <c>call_</c> and 24 of them.
+    /// </summary>
+    public string NewCallId() => Syntax == ToolCallSyntax.JsonArray
+        ? RandomNumberGenerator.GetString(Alphanumerics, 9)
+        : "call_" + RandomNumberGenerator.GetString(Alphanumerics, 24);
+}
