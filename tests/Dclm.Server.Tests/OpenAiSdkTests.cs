@@ -60,7 +60,7 @@ public sealed class OpenAiSdkTests(ServerFixture fixture)
     }
 
     [Fact]
-    public async Task FunctionCallingAndJsonModeAreRefusedNotIgnored()
+    public async Task ToolsForAModelWhoseTemplateTakesNoneAndJsonModeAreRefusedNotIgnored()
     {
         var options = new ChatCompletionOptions { MaxOutputTokenCount = 4 };
         options.Tools.Add(ChatTool.CreateFunctionTool("get_weather", "the weather in a city"));

@@ -30,9 +30,76 @@ public class RequestValidatorTests
         System.Text.Json.JsonSerializer.Deserialize(json, ApiJsonContext.Default.ChatRequestDto)!;
 
     [Theory]
-    [InlineData("""{"tools": [{"type": "function", "function": {"name": "f"}}]}""", "tools")]
-    [InlineData("""{"tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "auto"}""", "tools")]
     [InlineData("""{"tools": {"f": 1}}""", "tools")]
+    [InlineData("""{"tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "required"}""", "tool_choice")]
+    [InlineData("""{"tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": {"type": "function", "function": {"name": "f"}}}""", "tool_choice")]
+    [InlineData("""{"tool_choice": "sometimes"}""", "tool_choice")]
+    [InlineData("""{"tools": [{"type": "retrieval"}]}""", "tools")]
+    [InlineData("""{"tools": [{"type": "function"}]}""", "tools")]
+    [InlineData("""{"tools": [{"type": "function", "function": {"name": "two words"}}]}""", "tools")]
+    [InlineData("""{"tools": [{"type": "function", "function": {"name": ""}}]}""", "tools")]
+    [InlineData("""{"tools": [{"type": "function", "function": {"name": "f"}}, {"type": "function", "function": {"name": "f"}}]}""", "tools")]
+    [InlineData("""{"tools": [{"type": "function", "function": {"name": "f", "parameters": "none"}}]}""", "tools")]
+    [InlineData("""{"tools": [{"type": "function", "function": {"name": "f", "description": 7}}]}""", "tools")]
+    public void BadToolsAreRefusedByName(string json, string field)
+    {
+        var dto = Chat(json);
+        var error = Assert.Throws<ApiException>(() => ToolValidator.Tools(dto.Tools, dto.ToolChoice));
+        Assert.Equal(400, error.Status);
+        Assert.Equal(field, error.Param);
+    }
+
+    [Fact]
+    public void ToolsBecomeDefinitionsUnlessNoneAreWanted()
+    {
+        var dto = Chat("""{"tools": [{"type": "function", "function": {"name": "get_weather", "description": "Weather", "parameters": {"type": "object"}}}, {"type": "function", "function": {"name": "now"}}]}""");
+        var tools = ToolValidator.Tools(dto.Tools, dto.ToolChoice)!;
+        Assert.Equal(["get_weather", "now"], tools.Select(t => t.Name));
+        Assert.Equal("Weather", tools[0].Description);
+        Assert.Equal("object", tools[0].Parameters!.Value.GetProperty("type").GetString());
+        Assert.Null(tools[1].Parameters);
+        var none = Chat("""{"tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "none"}""");
+        Assert.Null(ToolValidator.Tools(none.Tools, none.ToolChoice));
+        var empty = Chat("""{"tools": [], "tool_choice": "auto"}""");
+        Assert.Null(ToolValidator.Tools(empty.Tools, empty.ToolChoice));
+        string many = string.Join(",", Enumerable.Range(0, ToolValidator.MaxTools + 1).Select(i => "{\"type\": \"function\", \"function\": {\"name\": \"f" + i + "\"}}"));
+        var tooMany = Chat($$"""{"tools": [{{many}}]}""");
+        Assert.Equal("tools", Assert.Throws<ApiException>(() => ToolValidator.Tools(tooMany.Tools, tooMany.ToolChoice)).Param);
+    }
+
+    [Theory]
+    [InlineData("""[{"role": "tool", "content": "21 C"}]""")] // no tool_call_id
+    [InlineData("""[{"role": "tool", "content": "21 C", "tool_call_id": 5}]""")]
+    [InlineData("""[{"role": "user", "content": "hi", "tool_calls": []}]""")]
+    [InlineData("""[{"role": "assistant", "tool_calls": {"id": "a"}}]""")]
+    [InlineData("""[{"role": "assistant", "tool_calls": [{"type": "function", "function": {"name": "f", "arguments": "{}"}}]}]""")] // no id
+    [InlineData("""[{"role": "assistant", "tool_calls": [{"id": "a", "type": "function", "function": {"name": "f", "arguments": "not json"}}]}]""")]
+    [InlineData("""[{"role": "assistant", "tool_calls": [{"id": "a", "type": "function", "function": {"name": "f", "arguments": {"x": 1}}}]}]""")] // arguments must be a string
+    [InlineData("""[{"role": "assistant", "tool_calls": [{"id": "a", "type": "code", "function": {"name": "f", "arguments": "{}"}}]}]""")]
+    public void BadToolMessagesAreRefused(string messages)
+    {
+        var dto = Chat($$"""{"messages": {{messages}}}""");
+        var error = Assert.Throws<ApiException>(() => RequestValidator.Messages(dto.Messages));
+        Assert.Equal("messages", error.Param);
+    }
+
+    [Fact]
+    public void ToolMessagesKeepTheirCallsAndIds()
+    {
+        var dto = Chat("""
+            {"messages": [{"role": "user", "content": "Weather?"},
+              {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}}]},
+              {"role": "tool", "tool_call_id": "call_1", "name": "get_weather", "content": "21 C"}]}
+            """);
+        var turns = RequestValidator.Messages(dto.Messages);
+        Assert.Equal(["user", "assistant", "tool"], turns.Select(t => t.Role));
+        var call = Assert.Single(turns[1].ToolCalls!);
+        Assert.Equal(("call_1", "get_weather", "{\"city\": \"Paris\"}"), (call.Id, call.Name, call.Arguments));
+        Assert.Equal("", turns[1].Content);
+        Assert.Equal(("call_1", "get_weather", "21 C"), (turns[2].ToolCallId, turns[2].Name, turns[2].Content));
+    }
+
+    [Theory]
     [InlineData("""{"response_format": {"type": "json_object"}}""", "response_format")]
     [InlineData("""{"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {}}}}""", "response_format")]
     [InlineData("""{"response_format": "json"}""", "response_format")]
@@ -45,9 +112,7 @@ public class RequestValidatorTests
 
     [Theory]
     [InlineData("""{}""")]
-    [InlineData("""{"tools": []}""")]
-    [InlineData("""{"tools": null, "response_format": null}""")]
-    [InlineData("""{"tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "none"}""")]
+    [InlineData("""{"response_format": null}""")]
     [InlineData("""{"response_format": {"type": "text"}}""")]
     public void WhatTheServerCanHonourPasses(string json) => RequestValidator.Unsupported(Chat(json));
 

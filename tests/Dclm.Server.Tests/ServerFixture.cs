@@ -42,11 +42,14 @@ public sealed class ServerFixture : IAsyncLifetime
     }
 
     /// <summary>Posts a streaming request and returns each SSE data payload in order, [DONE] included.</summary>
-    public async Task<List<string>> StreamAsync(string path, string json)
+    public Task<List<string>> StreamAsync(string path, string json) => StreamAsync(Client, path, json);
+
+    /// <summary>Posts a streaming request through <paramref name="client"/> and returns each SSE data payload in order, [DONE] included.</summary>
+    public static async Task<List<string>> StreamAsync(HttpClient client, string path, string json)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = Json(json) };
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
-        using var response = await Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal(200, (int)response.StatusCode);
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
         string body = await response.Content.ReadAsStringAsync();

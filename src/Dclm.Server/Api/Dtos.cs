@@ -48,6 +48,8 @@ internal sealed class ChatMessageDto
     public string? Role { get; set; }
     public JsonElement Content { get; set; }
     public string? Name { get; set; }
+    public JsonElement ToolCalls { get; set; }
+    public JsonElement ToolCallId { get; set; }
 }
 
 internal sealed class ChatRequestDto : SamplingDto
@@ -55,9 +57,10 @@ internal sealed class ChatRequestDto : SamplingDto
     public List<ChatMessageDto>? Messages { get; set; }
     public int? MaxCompletionTokens { get; set; }
     public int? TopLogprobs { get; set; }
-    // Read only to refuse what the server cannot honour (RequestValidator.Unsupported) instead of ignoring it.
     public JsonElement Tools { get; set; }
     public JsonElement ToolChoice { get; set; }
+    public bool? ParallelToolCalls { get; set; }
+    // Read only to refuse what the server cannot honour (RequestValidator.Unsupported) instead of ignoring it.
     public JsonElement ResponseFormat { get; set; }
 }
 
@@ -66,6 +69,7 @@ internal sealed class TokenizeRequestDto
     public string? Model { get; set; }
     public JsonElement Prompt { get; set; }
     public List<ChatMessageDto>? Messages { get; set; }
+    public JsonElement Tools { get; set; }
     public bool AddSpecialTokens { get; set; } = true;
 }
 
@@ -120,6 +124,23 @@ internal sealed class ChatMessageOutDto
 {
     public string? Role { get; set; }
     public string? Content { get; set; }
+    public List<ToolCallDto>? ToolCalls { get; set; }
+}
+
+internal sealed class ToolCallDto
+{
+    /// <summary>The call's place in the reply; streamed deltas carry it, whole messages do not.</summary>
+    public int? Index { get; set; }
+    public string Id { get; set; } = "";
+    public string Type { get; set; } = "function";
+    public FunctionCallDto Function { get; set; } = new();
+}
+
+internal sealed class FunctionCallDto
+{
+    public string Name { get; set; } = "";
+    /// <summary>JSON object text, as OpenAI sends it.</summary>
+    public string Arguments { get; set; } = "{}";
 }
 
 internal sealed class ChatChoiceDto
@@ -181,6 +202,12 @@ internal sealed class DetokenizeResponseDto
     public string Prompt { get; set; } = "";
 }
 
+/// <summary>POST /apply-template's answer: the chat prompt the model would be given, as text.</summary>
+internal sealed class ApplyTemplateResponseDto
+{
+    public string Prompt { get; set; } = "";
+}
+
 internal sealed class ErrorBodyDto
 {
     public string Message { get; set; } = "";
@@ -215,6 +242,7 @@ internal sealed class HealthDto
 [JsonSerializable(typeof(ModelListDto))]
 [JsonSerializable(typeof(TokenizeResponseDto))]
 [JsonSerializable(typeof(DetokenizeResponseDto))]
+[JsonSerializable(typeof(ApplyTemplateResponseDto))]
 [JsonSerializable(typeof(ErrorResponseDto))]
 [JsonSerializable(typeof(HealthDto))]
 internal sealed partial class ApiJsonContext : JsonSerializerContext;

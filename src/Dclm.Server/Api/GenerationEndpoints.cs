@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Dclm.Inference;
 using Dclm.Inference.Engine;
+using Dclm.Server.Chat.Tools;
 using Dclm.Server.Hosting;
 using Microsoft.AspNetCore.Http;
 
@@ -105,7 +106,10 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
         ApiGuards.CheckModel(host, dto.Model);
         RequestValidator.Unsupported(dto);
         var messages = RequestValidator.Messages(dto.Messages);
-        var (prompt, stopTokens) = ApiGuards.EncodeChat(host, messages);
+        var tools = ToolValidator.Tools(dto.Tools, dto.ToolChoice);
+        var (prompt, stopTokens) = ApiGuards.EncodeChat(host, messages, tools);
+        // With tools offered, each choice's text is read for calls (EncodeChat refused tools the template cannot take).
+        var toolFormat = tools is null ? null : host.Template.ToolFormat;
         string field = dto.MaxCompletionTokens is null ? "max_tokens" : "max_completion_tokens";
         int maxTokens = RequestValidator.MaxTokens(dto.MaxCompletionTokens ?? dto.MaxTokens, prompt.Length, engine.ContextLength, int.MaxValue, field);
         int count = RequestValidator.Choices(dto);
@@ -124,10 +128,17 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
             var response = new ChatResponseDto
             {
                 Id = id, Created = created, Model = host.ModelId, Usage = Usage(ChoiceSet.Combine(results.Select(r => r.Usage).ToList())),
-                Choices = results.Select((r, i) => new ChatChoiceDto
+                Choices = results.Select((r, i) =>
                 {
-                    Index = i, Message = new ChatMessageOutDto { Role = "assistant", Content = r.Text }, FinishReason = Reason(r.FinishReason),
-                    Logprobs = topLogprobs >= 0 ? formatter.Chat(r.TokenIds, r.Logprobs) : null,
+                    var message = new ChatMessageOutDto { Role = "assistant", Content = r.Text };
+                    string finish = Reason(r.FinishReason);
+                    if (toolFormat?.CreateExtractor() is { } extractor)
+                    {
+                        string content = extractor.Push(r.Text);
+                        var (rest, calls) = extractor.Finish();
+                        if (calls.Count > 0) (message.Content, message.ToolCalls, finish) = (NullIfBlank(content + rest), ToolCalls(calls, streamed: false), "tool_calls");
+                    }
+                    return new ChatChoiceDto { Index = i, Message = message, FinishReason = finish, Logprobs = topLogprobs >= 0 ? formatter.Chat(r.TokenIds, r.Logprobs) : null };
                 }).ToList(),
             };
             await Results.Json(response, ApiJsonContext.Default.ChatResponseDto).ExecuteAsync(context);
@@ -149,20 +160,43 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
             await sse.WriteAsync(Chunk(i, new ChatMessageOutDto { Role = "assistant", Content = "" }, null), ApiJsonContext.Default.ChatResponseDto, context.RequestAborted);
         var timers = Enumerable.Range(0, count).Select(_ => metrics.StartTokens(arrival)).ToArray();
         var usages = new List<GenerationUsage>();
+        // Text that may begin a function call is held back until the choice ends, then sent as calls or as text.
+        var extractors = toolFormat is null ? null : Enumerable.Range(0, count).Select(_ => toolFormat.CreateExtractor()).ToArray();
         await foreach (var (choice, update) in choices.MergeAsync(context.RequestAborted))
         {
             if (update.TokenId >= 0) timers[choice].Token();
-            if (update.Text.Length > 0 || update.Logprobs is not null)
-                await sse.WriteAsync(Chunk(choice, new ChatMessageOutDto { Content = update.Text }, null, update), ApiJsonContext.Default.ChatResponseDto, context.RequestAborted);
+            string text = extractors is null ? update.Text : extractors[choice].Push(update.Text);
+            if (text.Length > 0 || update.Logprobs is not null)
+                await sse.WriteAsync(Chunk(choice, new ChatMessageOutDto { Content = text }, null, update), ApiJsonContext.Default.ChatResponseDto, context.RequestAborted);
             if (update.Usage is not { } usage) continue;
             metrics.CountUsage(usage);
             usages.Add(usage);
-            await sse.WriteAsync(Chunk(choice, new ChatMessageOutDto(), Reason(update.FinishReason)), ApiJsonContext.Default.ChatResponseDto, context.RequestAborted);
+            string finish = Reason(update.FinishReason);
+            if (extractors is not null)
+            {
+                var (rest, calls) = extractors[choice].Finish();
+                if (rest.Length > 0 && (calls.Count == 0 || NullIfBlank(rest) is not null))
+                    await sse.WriteAsync(Chunk(choice, new ChatMessageOutDto { Content = rest }, null), ApiJsonContext.Default.ChatResponseDto, context.RequestAborted);
+                if (calls.Count > 0)
+                {
+                    await sse.WriteAsync(Chunk(choice, new ChatMessageOutDto { ToolCalls = ToolCalls(calls, streamed: true) }, null), ApiJsonContext.Default.ChatResponseDto, context.RequestAborted);
+                    finish = "tool_calls";
+                }
+            }
+            await sse.WriteAsync(Chunk(choice, new ChatMessageOutDto(), finish), ApiJsonContext.Default.ChatResponseDto, context.RequestAborted);
         }
         if (dto.StreamOptions?.IncludeUsage == true)
             await sse.WriteAsync(new ChatResponseDto { Id = id, Object = "chat.completion.chunk", Created = created, Model = host.ModelId, Usage = Usage(ChoiceSet.Combine(usages)) }, ApiJsonContext.Default.ChatResponseDto, context.RequestAborted);
         await sse.DoneAsync(context.RequestAborted);
     }
+
+    private static string? NullIfBlank(string text) => string.IsNullOrWhiteSpace(text) ? null : text;
+
+    /// <summary>Calls as OpenAI sends them; streamed deltas number them, whole messages do not.</summary>
+    private static List<ToolCallDto> ToolCalls(IReadOnlyList<ToolCall> calls, bool streamed) => calls.Select((call, i) => new ToolCallDto
+    {
+        Index = streamed ? i : null, Id = call.Id, Function = new FunctionCallDto { Name = call.Name, Arguments = call.Arguments },
+    }).ToList();
 
     /// <summary>Choice i draws with seed + i, so n choices differ and each is reproducible alone with its seed.</summary>
     private static SamplingOptions WithChoiceSeed(SamplingOptions sampling, int choice) => sampling with { Seed = unchecked(sampling.Seed + (ulong)choice) };

@@ -1,10 +1,11 @@
+using Dclm.Inference.Engine;
 using Dclm.Server.Hosting;
 using Microsoft.AspNetCore.Http;
 using Prometheus;
 
 namespace Dclm.Server.Api;
 
-/// <summary>GET /v1/models, POST /tokenize and /detokenize, GET /health, GET /metrics and the chat page at /.</summary>
+/// <summary>GET /v1/models, POST /tokenize, /detokenize and /apply-template, GET /health, GET /metrics and the chat page at /.</summary>
 internal sealed class InfoEndpoints(ModelHost host, ServerOptions options, ServerMetrics metrics)
 {
     private static readonly long Started = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -30,7 +31,7 @@ internal sealed class InfoEndpoints(ModelHost host, ServerOptions options, Serve
         var engine = ApiGuards.RequireEngine(host);
         ApiGuards.CheckModel(host, dto.Model);
         int[] tokens;
-        if (dto.Messages is not null) tokens = ApiGuards.EncodeChat(host, RequestValidator.Messages(dto.Messages)).Prompt;
+        if (dto.Messages is not null) tokens = ApiGuards.EncodeChat(host, RequestValidator.Messages(dto.Messages), ToolValidator.Tools(dto.Tools, default)).Prompt;
         else
         {
             var (text, ids) = RequestValidator.Prompt(dto.Prompt);
@@ -38,6 +39,20 @@ internal sealed class InfoEndpoints(ModelHost host, ServerOptions options, Serve
         }
         var response = new TokenizeResponseDto { Tokens = [.. tokens], Count = tokens.Length, MaxModelLen = engine.ContextLength };
         await Results.Json(response, ApiJsonContext.Default.TokenizeResponseDto).ExecuteAsync(context);
+    }
+
+    /// <summary>The text a chat request's messages and tools render to with the model's template (llama.cpp's /apply-template).</summary>
+    public async Task ApplyTemplateAsync(HttpContext context)
+    {
+        var dto = await RequestReader.ReadAsync(context, ApiJsonContext.Default.ChatRequestDto, options.MaxRequestBodyBytes);
+        ApiGuards.RequireEngine(host);
+        ApiGuards.CheckModel(host, dto.Model);
+        var messages = RequestValidator.Messages(dto.Messages);
+        var tools = ToolValidator.Tools(dto.Tools, dto.ToolChoice);
+        string prompt;
+        try { prompt = host.Template.Render(messages, tools); }
+        catch (RequestValidationException e) { throw ApiException.BadRequest(e.Message, e.Field); }
+        await Results.Json(new ApplyTemplateResponseDto { Prompt = prompt }, ApiJsonContext.Default.ApplyTemplateResponseDto).ExecuteAsync(context);
     }
 
     public async Task DetokenizeAsync(HttpContext context)

@@ -49,17 +49,11 @@ internal static class RequestValidator
     }
 
     /// <summary>
-    /// Refuses chat features the server does not have, rather than answering as if it did: function calling (a
-    /// non-empty <c>tools</c> list unless <c>tool_choice</c> is "none") and structured output (a
-    /// <c>response_format</c> other than text). An empty tools list, as some clients always send, is fine.
+    /// Refuses chat features the server does not have, rather than answering as if it did: structured output
+    /// (a <c>response_format</c> other than text). Function calling is read by <see cref="ToolValidator"/>.
     /// </summary>
     public static void Unsupported(ChatRequestDto dto)
     {
-        bool toolsOff = dto.ToolChoice.ValueKind == JsonValueKind.String && dto.ToolChoice.GetString() == "none";
-        if (dto.Tools.ValueKind == JsonValueKind.Array && dto.Tools.GetArrayLength() > 0 && !toolsOff)
-            throw ApiException.BadRequest("tools (function calling) are not supported by this server; send no tools or tool_choice: \"none\"", "tools");
-        if (dto.Tools.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null or JsonValueKind.Array))
-            throw ApiException.BadRequest("tools must be an array", "tools");
         if (dto.ResponseFormat.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null) return;
         string? type = dto.ResponseFormat.ValueKind == JsonValueKind.Object && dto.ResponseFormat.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
         if (type != "text")
@@ -195,7 +189,10 @@ internal static class RequestValidator
         }
     }
 
-    /// <summary>Chat messages: roles system, developer (as system), user or assistant, content a string or text parts.</summary>
+    /// <summary>
+    /// Chat messages: roles system, developer (as system), user, assistant (which may carry tool_calls, its
+    /// content then optional) or tool (with the tool_call_id it answers); content a string or text parts.
+    /// </summary>
     public static List<ChatTurn> Messages(List<ChatMessageDto>? messages)
     {
         if (messages is null || messages.Count == 0) throw ApiException.BadRequest("messages must be a non-empty array", "messages");
@@ -209,10 +206,15 @@ internal static class RequestValidator
                 "system" or "developer" => "system",
                 "user" => "user",
                 "assistant" => "assistant",
+                "tool" => "tool",
                 null => throw ApiException.BadRequest("each message needs a role", "messages"),
-                _ => throw ApiException.BadRequest($"message role '{message.Role}' is not supported; use system, user or assistant", "messages"),
+                _ => throw ApiException.BadRequest($"message role '{message.Role}' is not supported; use system, user, assistant or tool", "messages"),
             };
-            turns.Add(new ChatTurn(role, Content(message.Content)));
+            var calls = role == "assistant" ? ToolValidator.ToolCalls(message.ToolCalls) : null;
+            if (role != "assistant" && message.ToolCalls.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null))
+                throw ApiException.BadRequest("only assistant messages may hold tool_calls", "messages");
+            string? callId = role == "tool" ? ToolValidator.CallId(message.ToolCallId) : null;
+            turns.Add(new ChatTurn(role, Content(message.Content)) { ToolCalls = calls, ToolCallId = callId, Name = role == "tool" ? message.Name : null });
         }
         return turns;
     }

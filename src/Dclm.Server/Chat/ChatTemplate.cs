@@ -72,7 +72,11 @@ public sealed class ChatTemplate
         // Read from the template's text once, not per request (a template may be up to 1 MB).
         EndOfTurnTokens = EndOfTurnMarkers.Where(m => jinja.Source.Contains(m, StringComparison.Ordinal)).ToArray();
         WritesBeginningOfSequence = jinja.Source.Contains("bos_token", StringComparison.Ordinal);
+        ToolFormat = ToolCallFormat.Detect(jinja.Source);
     }
+
+    /// <summary>How the model writes function calls, read from its Jinja template; null when it takes no tools.</summary>
+    public ToolCallFormat? ToolFormat { get; }
 
     /// <summary>The recognised format.</summary>
     public ChatTemplateKind Kind { get; }
@@ -129,17 +133,26 @@ public sealed class ChatTemplate
     public bool WritesBeginningOfSequence { get; }
 
     /// <summary>Renders the conversation followed by the opening of the assistant's reply.</summary>
-    public string Render(IReadOnlyList<ChatTurn> messages) => string.Concat(Segments(messages).Select(s => s.Text));
+    public string Render(IReadOnlyList<ChatTurn> messages, IReadOnlyList<ToolDefinition>? tools = null) =>
+        string.Concat(Segments(messages, tools).Select(s => s.Text));
 
     /// <summary>
     /// The rendered prompt in pieces: template markup (whose special tokens are parsed) and message
-    /// content (encoded as plain text, so a user cannot forge an end-of-turn token).
+    /// content (encoded as plain text, so a user cannot forge an end-of-turn token). <paramref name="tools"/>
+    /// are the functions the model may call; only a template with a known <see cref="ToolFormat"/> takes them,
+    /// and only a Jinja template renders tool messages.
     /// </summary>
-    public IReadOnlyList<PromptSegment> Segments(IReadOnlyList<ChatTurn> messages)
+    public IReadOnlyList<PromptSegment> Segments(IReadOnlyList<ChatTurn> messages, IReadOnlyList<ToolDefinition>? tools = null)
     {
+        if (tools is not null && ToolFormat is null)
+            throw new RequestValidationException("tools", _jinja is null
+                ? "this model's chat template takes no tools (function calling needs a model whose template describes it)"
+                : "this model's chat template writes function calls in a format this server cannot read (it reads Hermes <tool_call> blocks, Llama 3 JSON and Mistral [TOOL_CALLS])");
+        if (_jinja is null && messages.Any(m => m.UsesTools))
+            throw new RequestValidationException("messages", "tool messages and tool_calls need a model whose chat template supports function calling");
         if (_jinja is not null)
         {
-            try { return _jinja.Render(messages, _beginningOfSequence, _endOfSequence); }
+            try { return _jinja.Render(messages, _beginningOfSequence, _endOfSequence, tools: tools); }
             catch (JinjaException e) { throw new RequestValidationException("messages", $"the model's chat template refuses this conversation: {e.Message}"); }
         }
         var output = new List<PromptSegment>();

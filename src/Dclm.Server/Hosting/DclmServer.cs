@@ -128,6 +128,7 @@ public sealed class DclmServer : IAsyncDisposable
         app.MapGet("/v1/models", info.ModelsAsync);
         app.MapPost("/tokenize", info.TokenizeAsync);
         app.MapPost("/detokenize", info.DetokenizeAsync);
+        app.MapPost("/apply-template", info.ApplyTemplateAsync);
         app.MapGet("/health", info.HealthAsync);
         app.MapGet("/metrics", info.MetricsAsync);
         app.MapGet("/", info.PageAsync);

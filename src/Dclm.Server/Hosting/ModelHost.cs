@@ -1,6 +1,7 @@
 using Dclm.Checkpoints;
 using Dclm.Inference.Engine;
 using Dclm.Server.Chat;
+using Dclm.Server.Chat.Tools;
 using Dclm.Tensors.Compute;
 using Dclm.Tokenizers;
 
@@ -58,8 +59,8 @@ public sealed class ModelHost : IDisposable
         }
     }
 
-    /// <summary>Token ids of a chat prompt and the ids that end the assistant's turn.</summary>
-    public (int[] Prompt, int[] StopTokenIds) EncodeChat(IReadOnlyList<ChatTurn> messages)
+    /// <summary>Token ids of a chat prompt (with the functions the model may call) and the ids that end the assistant's turn.</summary>
+    public (int[] Prompt, int[] StopTokenIds) EncodeChat(IReadOnlyList<ChatTurn> messages, IReadOnlyList<ToolDefinition>? tools = null)
     {
         var tokenizer = Tokenizer ?? throw new InvalidOperationException("the model is still loading");
         var ids = new List<int>();
@@ -68,11 +69,11 @@ public sealed class ModelHost : IDisposable
         {
             // No special tokens in the plain format: one pass over the whole text tokenizes exactly as
             // the model's own output did, which keeps the next turn's prefix identical.
-            tokenizer.Encode(Template.Render(messages), ids);
+            tokenizer.Encode(Template.Render(messages, tools), ids);
         }
         else
         {
-            foreach (var segment in Template.Segments(messages)) tokenizer.Encode(segment.Text, ids, parseSpecialTokens: segment.IsMarkup);
+            foreach (var segment in Template.Segments(messages, tools)) tokenizer.Encode(segment.Text, ids, parseSpecialTokens: segment.IsMarkup);
         }
         var stops = new List<int>();
         foreach (string token in Template.EndOfTurnTokens) if (tokenizer.TryGetId(token, out int id)) stops.Add(id);
