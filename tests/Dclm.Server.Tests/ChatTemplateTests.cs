@@ -57,8 +57,19 @@ public sealed class ChatTemplateTests
         string directory = Directory.CreateTempSubdirectory("dclm-template-").FullName;
         File.WriteAllText(Path.Combine(directory, "tokenizer_config.json"), """{"chat_template": [{"name": "tool_use", "template": "x"}, {"name": "default", "template": "<|im_start|>"}]}""");
         Assert.Equal("<|im_start|>", ChatTemplateLoader.Read(directory));
+        Assert.Equal("x", ChatTemplateLoader.Read(directory, ChatTemplateLoader.ToolUse));
+        Assert.Null(ChatTemplateLoader.Read(directory, "rag"));
         File.WriteAllText(Path.Combine(directory, "tokenizer_config.json"), """{"chat_template": "[INST]"}""");
         Assert.Equal("[INST]", ChatTemplateLoader.Read(directory));
+        Assert.Null(ChatTemplateLoader.Read(directory, ChatTemplateLoader.ToolUse));
+        // GGUF keeps named templates under tokenizer.chat_template.NAME, as llama.cpp's converter writes them.
+        var gguf = new Dclm.Formats.Gguf.GgufWriter();
+        gguf.AddString("tokenizer.chat_template", "default one");
+        gguf.AddString("tokenizer.chat_template.tool_use", "tool one");
+        string file = Path.Combine(directory, "named.gguf");
+        gguf.Write(file);
+        Assert.Equal("default one", ChatTemplateLoader.Read(file));
+        Assert.Equal("tool one", ChatTemplateLoader.Read(file, ChatTemplateLoader.ToolUse));
         File.WriteAllText(Path.Combine(directory, "tokenizer_config.json"), """{"bos_token": "<s>"}""");
         Assert.Null(ChatTemplateLoader.Read(directory));
         Assert.Null(ChatTemplateLoader.Read(TinyModel.Path));

@@ -11,8 +11,8 @@ using OpenAI.Chat;
 namespace Dclm.Server.Tests;
 
 /// <summary>
-/// Function calling end to end: a model with Qwen3's chat template whose weights are set by hand so that it always
-/// answers "Checking." and a Hermes tool call, served over HTTP and read by the OpenAI SDK and by
+/// Function calling end to end: a model with a ChatML chat template and Qwen3's as its "tool_use" template, whose weights
+/// are set by hand so that it always answers "Checking." and a Hermes tool call, served over HTTP and read by the OpenAI SDK and by
 /// Microsoft.Extensions.AI's function-invoking client.
 /// </summary>
 [Collection("server")]
@@ -34,9 +34,10 @@ public sealed class ToolCallingServingTests : IAsyncLifetime
         {
             try { Directory.Delete(directory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         };
-        string template = Fixtures.Value.First(c => c.GetProperty("template").GetString() == "qwen3").GetProperty("source").GetString()!;
+        string Source(string name) => Fixtures.Value.First(c => c.GetProperty("template").GetString() == name).GetProperty("source").GetString()!;
+        // The default template takes no tools; the named "tool_use" one (Qwen3's) is used when a request offers them, as transformers does.
         return TinyNeoXModels.WriteScripted(directory, ModelConfig.OpenLm(dim: 64, layers: 2, heads: 4, vocabularySize: 50432, contextLength: 1024),
-            Path.Combine(AppContext.BaseDirectory, "fixtures", "gpt-neox-20b.vocab.gguf"), template, Script);
+            Path.Combine(AppContext.BaseDirectory, "fixtures", "gpt-neox-20b.vocab.gguf"), Source("openhermes-chatml"), Script, toolUseTemplate: Source("qwen3"));
     });
 
     private DclmServer _server = null!;
@@ -71,7 +72,8 @@ public sealed class ToolCallingServingTests : IAsyncLifetime
     [Fact]
     public async Task TheScriptedModelSaysItsScriptThroughTheRealEngine()
     {
-        Assert.Equal(Chat.Tools.ToolCallSyntax.Hermes, _server.Host.Template.ToolFormat!.Syntax);
+        Assert.Null(_server.Host.Template.ToolFormat); // ChatML: no tools
+        Assert.Equal(Chat.Tools.ToolCallSyntax.Hermes, _server.Host.TemplateFor([new("weather", null, null)]).ToolFormat!.Syntax);
         Assert.Equal(ScriptText, _server.Host.Tokenizer!.Decode(Script));
         // Without tools the reply is plain text, the would-be call included.
         var (status, body) = await PostAsync("/v1/chat/completions", Request(tools: false));

@@ -20,7 +20,7 @@ public static class TinyNeoXModels
     public static string Write(string directory, ModelConfig config, int seed, float weightScale, string vocabularyPath, string? chatTemplate = null)
     {
         var random = new Random(seed);
-        return Write(directory, config, vocabularyPath, chatTemplate, chatTemplate is null ? "tiny-neox.gguf" : "tiny-neox-chat.gguf",
+        return Write(directory, config, vocabularyPath, chatTemplate, chatTemplate is null ? "tiny-neox.gguf" : "tiny-neox-chat.gguf", null,
             (name, shape, i) => name.EndsWith("inv_freq") ? (float)Math.Pow(10000, -2.0 * i / config.HeadDim)
                 : shape.Length == 1 ? 1f : (float)(random.NextDouble() - 0.5) * weightScale);
     }
@@ -32,7 +32,8 @@ public static class TinyNeoXModels
     /// and the output matrix maps each one-hot to its successor with a margin of ~80 logits, so greedy and
     /// low-temperature decoding follow the script exactly through the real engine.
     /// </summary>
-    public static string WriteScripted(string directory, ModelConfig config, string vocabularyPath, string chatTemplate, IReadOnlyList<int> script)
+    /// <remarks><paramref name="toolUseTemplate"/>, when given, is stored as the named "tool_use" template (<c>tokenizer.chat_template.tool_use</c>).</remarks>
+    public static string WriteScripted(string directory, ModelConfig config, string vocabularyPath, string chatTemplate, IReadOnlyList<int> script, string? toolUseTemplate = null)
     {
         if (script.Distinct().Count() != script.Count || script.Count + 1 >= config.Dim || script.Contains(0))
             throw new ArgumentException("the script needs distinct, non-zero ids, fewer than the model's width", nameof(script));
@@ -40,7 +41,7 @@ public static class TinyNeoXModels
         var slot = script.Select((id, k) => (id, k)).ToDictionary(p => p.id, p => p.k + 1);
         var successor = new Dictionary<int, int> { [0] = script[0] };
         for (int k = 0; k < script.Count; k++) successor[k + 1] = k + 1 < script.Count ? script[k + 1] : 0; // 0: end of text
-        return Write(directory, config, vocabularyPath, chatTemplate, "scripted-neox-chat.gguf", (name, shape, i) =>
+        return Write(directory, config, vocabularyPath, chatTemplate, "scripted-neox-chat.gguf", toolUseTemplate, (name, shape, i) =>
         {
             if (name.EndsWith("inv_freq")) return (float)Math.Pow(10000, -2.0 * i / config.HeadDim);
             if (shape.Length == 1) return 1f; // norm gains
@@ -51,7 +52,8 @@ public static class TinyNeoXModels
         });
     }
 
-    private static string Write(string directory, ModelConfig config, string vocabularyPath, string? chatTemplate, string fileName, Func<string, long[], long, float> weight)
+    private static string Write(string directory, ModelConfig config, string vocabularyPath, string? chatTemplate, string fileName, string? toolUseTemplate,
+        Func<string, long[], long, float> weight)
     {
         string checkpoint = Path.Combine(directory, Path.GetFileNameWithoutExtension(fileName) + "-hf");
         OpenLmCheckpointWriter.Write(checkpoint, config, GgmlType.F32, (name, shape, stream) =>
@@ -69,6 +71,7 @@ public static class TinyNeoXModels
             foreach (var (key, value) in vocabulary.Metadata)
                 if (key.StartsWith("tokenizer.", StringComparison.Ordinal)) writer.AddMetadata(key, value);
             if (chatTemplate is not null) writer.AddMetadata("tokenizer.chat_template", GgufValue.FromString(chatTemplate));
+            if (toolUseTemplate is not null) writer.AddMetadata("tokenizer.chat_template.tool_use", GgufValue.FromString(toolUseTemplate));
         });
         return gguf;
     }

@@ -109,13 +109,13 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
         var tools = ToolValidator.Tools(dto.Tools, dto.ToolChoice);
         var (prompt, stopTokens) = ApiGuards.EncodeChat(host, messages, tools);
         // With tools offered, each choice's text is read for calls (EncodeChat refused tools the template cannot take).
-        var toolFormat = tools is null ? null : host.Template.ToolFormat;
+        var toolFormat = tools is null ? null : host.TemplateFor(tools).ToolFormat;
         string field = dto.MaxCompletionTokens is null ? "max_tokens" : "max_completion_tokens";
         int maxTokens = RequestValidator.MaxTokens(dto.MaxCompletionTokens ?? dto.MaxTokens, prompt.Length, engine.ContextLength, int.MaxValue, field);
         int count = RequestValidator.Choices(dto);
         int topLogprobs = RequestValidator.ChatLogprobs(dto);
         var sampling = RequestValidator.Sampling(dto, maxTokens);
-        sampling = sampling with { StopStrings = [.. sampling.StopStrings, .. host.Template.StopStrings] };
+        sampling = sampling with { StopStrings = [.. sampling.StopStrings, .. host.TemplateFor(tools).StopStrings] };
         var requests = Enumerable.Range(0, count).Select(i => Create(engine, prompt, WithChoiceSeed(sampling, i), stopTokens, topLogprobs)).ToArray();
         var formatter = new LogprobsFormatter(host.Tokenizer!);
         string id = "chatcmpl-" + Guid.NewGuid().ToString("N");

@@ -50,7 +50,7 @@ internal sealed class InfoEndpoints(ModelHost host, ServerOptions options, Serve
         var messages = RequestValidator.Messages(dto.Messages);
         var tools = ToolValidator.Tools(dto.Tools, dto.ToolChoice);
         string prompt;
-        try { prompt = host.Template.Render(messages, tools); }
+        try { prompt = host.TemplateFor(tools).Render(messages, tools); }
         catch (RequestValidationException e) { throw ApiException.BadRequest(e.Message, e.Field); }
         await Results.Json(new ApplyTemplateResponseDto { Prompt = prompt }, ApiJsonContext.Default.ApplyTemplateResponseDto).ExecuteAsync(context);
     }

@@ -3,27 +3,38 @@ using Dclm.Formats.Gguf;
 
 namespace Dclm.Server.Chat;
 
-/// <summary>Finds a model's Jinja chat template: <c>tokenizer_config.json</c> beside a checkpoint, or GGUF <c>tokenizer.chat_template</c>.</summary>
+/// <summary>
+/// Finds a model's Jinja chat template: <c>tokenizer_config.json</c> beside a checkpoint, or GGUF
+/// <c>tokenizer.chat_template</c>. Models may also name extra templates (a list of name/template pairs in
+/// <c>tokenizer_config.json</c>, <c>tokenizer.chat_template.NAME</c> in GGUF, as llama.cpp writes them);
+/// transformers renders with the one named "tool_use" when tools are passed.
+/// </summary>
 public static class ChatTemplateLoader
 {
-    /// <summary>The template source, or null when the model has none.</summary>
-    public static string? Read(string modelPath)
+    /// <summary>The name of the template transformers uses when a request offers tools.</summary>
+    public const string ToolUse = "tool_use";
+
+    /// <summary>
+    /// The template source, or null when the model has none: without <paramref name="name"/> the default one
+    /// (named "default", or the first listed), with it only the template of that name.
+    /// </summary>
+    public static string? Read(string modelPath, string? name = null)
     {
         if (Directory.Exists(modelPath))
         {
             string config = Path.Combine(modelPath, "tokenizer_config.json");
-            return File.Exists(config) ? FromTokenizerConfig(config) : null;
+            return File.Exists(config) ? FromTokenizerConfig(config, name) : null;
         }
         if (!File.Exists(modelPath)) return null;
         using var file = GgufFile.Open(modelPath);
-        return file.TryGetString("tokenizer.chat_template", out string? template) ? template : null;
+        return file.TryGetString(name is null ? "tokenizer.chat_template" : "tokenizer.chat_template." + name, out string? template) ? template : null;
     }
 
-    private static string? FromTokenizerConfig(string path)
+    private static string? FromTokenizerConfig(string path, string? name)
     {
         using var document = JsonDocument.Parse(File.ReadAllBytes(path));
         if (!document.RootElement.TryGetProperty("chat_template", out var template)) return null;
-        if (template.ValueKind == JsonValueKind.String) return template.GetString();
+        if (template.ValueKind == JsonValueKind.String) return name is null ? template.GetString() : null;
         // Newer configs list named templates; the one named "default" (or the first) is the chat one.
         if (template.ValueKind != JsonValueKind.Array) return null;
         string? first = null;
@@ -31,8 +42,8 @@ public static class ChatTemplateLoader
         {
             if (item.ValueKind != JsonValueKind.Object || !item.TryGetProperty("template", out var body) || body.ValueKind != JsonValueKind.String) continue;
             first ??= body.GetString();
-            if (item.TryGetProperty("name", out var name) && name.ValueKind == JsonValueKind.String && name.GetString() == "default") return body.GetString();
+            if (item.TryGetProperty("name", out var itemName) && itemName.ValueKind == JsonValueKind.String && itemName.GetString() == (name ?? "default")) return body.GetString();
         }
-        return first;
+        return name is null ? first : null;
     }
 }

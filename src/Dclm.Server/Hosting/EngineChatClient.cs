@@ -87,10 +87,10 @@ public sealed class EngineChatClient(ModelHost host) : IChatClient
             FrequencyPenalty = options?.FrequencyPenalty ?? 0, PresencePenalty = options?.PresencePenalty ?? 0,
             Seed = options?.Seed is long seed ? unchecked((ulong)seed) : (ulong)Random.Shared.NextInt64(),
             MaxTokens = Math.Min(options?.MaxOutputTokens ?? left, left),
-            StopStrings = [.. options?.StopSequences ?? [], .. host.Template.StopStrings],
+            StopStrings = [.. options?.StopSequences ?? [], .. host.TemplateFor(tools).StopStrings],
         };
         var stream = engine.Submit(engine.CreateRequest(prompt, sampling, stopTokens), cancellation);
-        return (stream, tools is null ? null : host.Template.ToolFormat);
+        return (stream, tools is null ? null : host.TemplateFor(tools).ToolFormat);
     }
 
     /// <summary>The functions offered, or null when none are or the tool mode is None; forcing a call needs constrained decoding, which the engine lacks.</summary>

@@ -36,6 +36,14 @@ public sealed class ModelHost : IDisposable
     public Tokenizer? Tokenizer { get; private set; }
     /// <summary>The recognised chat template once loaded.</summary>
     public ChatTemplate Template { get; private set; } = ChatTemplate.Plain;
+    private ChatTemplate? _toolUseTemplate;
+
+    /// <summary>
+    /// The template a request renders with: the model's "tool_use" template when it has one and the request
+    /// offers tools (as transformers chooses), else <see cref="Template"/>.
+    /// </summary>
+    public ChatTemplate TemplateFor(IReadOnlyList<ToolDefinition>? tools) => tools is not null && _toolUseTemplate is not null ? _toolUseTemplate : Template;
+
     /// <summary>The load error, if loading failed.</summary>
     public string? LoadError { get; private set; }
 
@@ -47,7 +55,10 @@ public sealed class ModelHost : IDisposable
             _loaded = ModelLoader.Load(_options.ModelPath, _pool, _options.CopyWeights);
             Tokenizer = _loaded.RequireTokenizer();
             string SpecialText(int? id) => id is int value ? Tokenizer.TokenText(value) : "";
-            Template = ChatTemplate.Recognise(ChatTemplateLoader.Read(_options.ModelPath), SpecialText(Tokenizer.BeginningOfSequenceId), SpecialText(Tokenizer.EndOfSequenceId));
+            string bos = SpecialText(Tokenizer.BeginningOfSequenceId), eos = SpecialText(Tokenizer.EndOfSequenceId);
+            Template = ChatTemplate.Recognise(ChatTemplateLoader.Read(_options.ModelPath), bos, eos);
+            var toolUse = ChatTemplate.Recognise(ChatTemplateLoader.Read(_options.ModelPath, ChatTemplateLoader.ToolUse), bos, eos);
+            _toolUseTemplate = toolUse.Kind == ChatTemplateKind.Jinja ? toolUse : null;
             var engine = _options.Engine;
             if (engine.ContextLength > _loaded.Config.ContextLength) engine = engine with { ContextLength = _loaded.Config.ContextLength };
             _engine = new InferenceEngine(_loaded.Model, Tokenizer, engine);
@@ -63,20 +74,21 @@ public sealed class ModelHost : IDisposable
     public (int[] Prompt, int[] StopTokenIds) EncodeChat(IReadOnlyList<ChatTurn> messages, IReadOnlyList<ToolDefinition>? tools = null)
     {
         var tokenizer = Tokenizer ?? throw new InvalidOperationException("the model is still loading");
+        var template = TemplateFor(tools);
         var ids = new List<int>();
-        if (!Template.WritesBeginningOfSequence && tokenizer.AddBeginningOfSequence && tokenizer.BeginningOfSequenceId is int bos) ids.Add(bos);
-        if (Template.Kind == ChatTemplateKind.Plain)
+        if (!template.WritesBeginningOfSequence && tokenizer.AddBeginningOfSequence && tokenizer.BeginningOfSequenceId is int bos) ids.Add(bos);
+        if (template.Kind == ChatTemplateKind.Plain)
         {
             // No special tokens in the plain format: one pass over the whole text tokenizes exactly as
             // the model's own output did, which keeps the next turn's prefix identical.
-            tokenizer.Encode(Template.Render(messages, tools), ids);
+            tokenizer.Encode(template.Render(messages, tools), ids);
         }
         else
         {
-            foreach (var segment in Template.Segments(messages, tools)) tokenizer.Encode(segment.Text, ids, parseSpecialTokens: segment.IsMarkup);
+            foreach (var segment in template.Segments(messages, tools)) tokenizer.Encode(segment.Text, ids, parseSpecialTokens: segment.IsMarkup);
         }
         var stops = new List<int>();
-        foreach (string token in Template.EndOfTurnTokens) if (tokenizer.TryGetId(token, out int id)) stops.Add(id);
+        foreach (string token in template.EndOfTurnTokens) if (tokenizer.TryGetId(token, out int id)) stops.Add(id);
         return (ids.ToArray(), stops.ToArray());
     }
 
