@@ -87,5 +87,18 @@ public sealed class ModelCommandTests : IDisposable
         else Assert.Equal(4, result.LastLine.Split(' ').Length);
     }
 
+    [Fact]
+    public void ConvertCarriesTheChatTemplateWithTheTokenizer()
+    {
+        const string template = "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}{% endfor %}";
+        string source = Dclm.TestSupport.TinyNeoXModels.Write(_directory, Dclm.Models.ModelConfig.OpenLm(dim: 32, layers: 1, heads: 2, vocabularySize: 50432, contextLength: 256),
+            seed: 5, weightScale: 0.2f, DclmProcess.Fixture("tokenizers", "gpt-neox-20b.vocab.gguf"), template);
+        string output = Path.Combine(_directory, "converted.gguf");
+        Assert.Equal(0, DclmProcess.Run("convert", "--model", source, "--output", output, "--type", "q8_0").ExitCode);
+        using var gguf = Dclm.Formats.Gguf.GgufFile.Open(output);
+        Assert.True(gguf.TryGetString("tokenizer.chat_template", out string? converted));
+        Assert.Equal(template, converted);
+    }
+
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 }

@@ -1,3 +1,4 @@
+using Dclm.Checkpoints;
 using Dclm.Server.Chat;
 
 namespace Dclm.Server.Tests;
@@ -59,6 +60,7 @@ public sealed class ChatTemplateTests
         Assert.Equal("<|im_start|>", ChatTemplateLoader.Read(directory));
         Assert.Equal("x", ChatTemplateLoader.Read(directory, ChatTemplateLoader.ToolUse));
         Assert.Null(ChatTemplateLoader.Read(directory, "rag"));
+        Assert.Equal([("tokenizer.chat_template", "<|im_start|>"), ("tokenizer.chat_template.tool_use", "x")], ChatTemplateLoader.All(directory));
         File.WriteAllText(Path.Combine(directory, "tokenizer_config.json"), """{"chat_template": "[INST]"}""");
         Assert.Equal("[INST]", ChatTemplateLoader.Read(directory));
         Assert.Null(ChatTemplateLoader.Read(directory, ChatTemplateLoader.ToolUse));
@@ -70,6 +72,7 @@ public sealed class ChatTemplateTests
         gguf.Write(file);
         Assert.Equal("default one", ChatTemplateLoader.Read(file));
         Assert.Equal("tool one", ChatTemplateLoader.Read(file, ChatTemplateLoader.ToolUse));
+        Assert.Equal([("tokenizer.chat_template", "default one"), ("tokenizer.chat_template.tool_use", "tool one")], ChatTemplateLoader.All(file));
         File.WriteAllText(Path.Combine(directory, "tokenizer_config.json"), """{"bos_token": "<s>"}""");
         Assert.Null(ChatTemplateLoader.Read(directory));
         Assert.Null(ChatTemplateLoader.Read(TinyModel.Path));

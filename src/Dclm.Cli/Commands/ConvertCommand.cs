@@ -18,12 +18,19 @@ internal static class ConvertCommand
             string typeName = parse.GetValue(type)!;
             if (!GgmlTypeInfo.TryParse(typeName, out var target) || Array.IndexOf(GgufExporter.TargetTypes, target) < 0)
                 throw new ArgumentException($"--type: '{typeName}' is not one of {string.Join(", ", GgufExporter.TargetTypes.Select(GgmlTypeInfo.Name))}");
-            using var loaded = ModelLoader.Load(parse.GetValue(model)!);
+            string source = parse.GetValue(model)!;
+            using var loaded = ModelLoader.Load(source);
+            // The chat templates travel with the tokenizer, so a converted instruct model still chats (and calls tools) as it should.
+            var templates = ChatTemplateLoader.All(source);
             string path = parse.GetValue(output)!;
             var progress = new Progress<(int Done, int Total)>(p =>
                 Console.Error.Write($"\rconverting: {p.Done}/{p.Total} matrices"));
             GgufExporter.Export(loaded, path, target,
-                loaded.Tokenizer is { } t ? w => GgufTokenizerWriter.Write(w, t.Vocabulary) : null,
+                loaded.Tokenizer is { } t ? w =>
+                {
+                    GgufTokenizerWriter.Write(w, t.Vocabulary);
+                    foreach (var (key, template) in templates) w.AddString(key, template);
+                } : null,
                 progress, cancellation);
             Console.Error.WriteLine();
             Console.WriteLine($"wrote {path} ({new FileInfo(path).Length:N0} bytes, {GgmlTypeInfo.Name(target)})");

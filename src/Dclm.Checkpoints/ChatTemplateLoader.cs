@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Dclm.Formats.Gguf;
 
-namespace Dclm.Server.Chat;
+namespace Dclm.Checkpoints;
 
 /// <summary>
 /// Finds a model's Jinja chat template: <c>tokenizer_config.json</c> beside a checkpoint, or GGUF
@@ -27,8 +27,42 @@ public static class ChatTemplateLoader
         }
         if (!File.Exists(modelPath)) return null;
         using var file = GgufFile.Open(modelPath);
-        return file.TryGetString(name is null ? "tokenizer.chat_template" : "tokenizer.chat_template." + name, out string? template) ? template : null;
+        return file.TryGetString(GgufKey(name), out string? template) ? template : null;
     }
+
+    /// <summary>
+    /// Every template the model has, under its GGUF key: <c>tokenizer.chat_template</c> for the default one,
+    /// <c>tokenizer.chat_template.NAME</c> for named ones (as llama.cpp's converter stores them).
+    /// </summary>
+    public static IReadOnlyList<(string Key, string Template)> All(string modelPath)
+    {
+        var all = new List<(string, string)>();
+        if (Directory.Exists(modelPath))
+        {
+            string config = Path.Combine(modelPath, "tokenizer_config.json");
+            if (!File.Exists(config)) return all;
+            using var document = JsonDocument.Parse(File.ReadAllBytes(config));
+            if (!document.RootElement.TryGetProperty("chat_template", out var template)) return all;
+            if (template.ValueKind == JsonValueKind.String) all.Add((GgufKey(null), template.GetString()!));
+            else if (template.ValueKind == JsonValueKind.Array)
+            {
+                if (FromTokenizerConfig(config, null) is { } main) all.Add((GgufKey(null), main));
+                foreach (var item in template.EnumerateArray())
+                    if (item.ValueKind == JsonValueKind.Object && item.TryGetProperty("name", out var name) && name.ValueKind == JsonValueKind.String
+                        && name.GetString() is { Length: > 0 } text && text != "default" && text.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-')
+                        && item.TryGetProperty("template", out var body) && body.ValueKind == JsonValueKind.String)
+                        all.Add((GgufKey(text), body.GetString()!));
+            }
+            return all;
+        }
+        if (!File.Exists(modelPath)) return all;
+        using var file = GgufFile.Open(modelPath);
+        foreach (var (key, _) in file.Metadata)
+            if ((key == GgufKey(null) || key.StartsWith(GgufKey(null) + ".", StringComparison.Ordinal)) && file.TryGetString(key, out string? text)) all.Add((key, text!));
+        return all;
+    }
+
+    private static string GgufKey(string? name) => name is null ? "tokenizer.chat_template" : "tokenizer.chat_template." + name;
 
     private static string? FromTokenizerConfig(string path, string? name)
     {
