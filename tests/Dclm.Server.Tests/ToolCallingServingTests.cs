@@ -98,6 +98,8 @@ public sealed class ToolCallingServingTests : IAsyncLifetime
         Assert.Equal("weather", call.GetProperty("function").GetProperty("name").GetString());
         Assert.Equal("{\"city\": \"Paris\"}", call.GetProperty("function").GetProperty("arguments").GetString());
         Assert.False(call.TryGetProperty("index", out _));
+        var (_, single) = await PostAsync("/v1/chat/completions", Request(tools: true).Replace("\"temperature\": 0", "\"temperature\": 0, \"parallel_tool_calls\": false"));
+        Assert.Single(single.GetProperty("choices")[0].GetProperty("message").GetProperty("tool_calls").EnumerateArray());
         // The tools were rendered into the prompt: the same request through /tokenize counts the same tokens.
         var (_, tokenized) = await PostAsync("/tokenize", $$"""{"messages": [{"role": "user", "content": "What is the weather in Paris?"}], "tools": {{Tools}}}""");
         Assert.Equal(tokenized.GetProperty("count").GetInt32(), body.GetProperty("usage").GetProperty("prompt_tokens").GetInt32());

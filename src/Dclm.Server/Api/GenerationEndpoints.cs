@@ -110,6 +110,8 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
         var (prompt, stopTokens) = ApiGuards.EncodeChat(host, messages, tools);
         // With tools offered, each choice's text is read for calls (EncodeChat refused tools the template cannot take).
         var toolFormat = tools is null ? null : host.TemplateFor(tools).ToolFormat;
+        // parallel_tool_calls: false asks for at most one call per reply; later ones are dropped.
+        int maxCalls = dto.ParallelToolCalls == false ? 1 : int.MaxValue;
         string field = dto.MaxCompletionTokens is null ? "max_tokens" : "max_completion_tokens";
         int maxTokens = RequestValidator.MaxTokens(dto.MaxCompletionTokens ?? dto.MaxTokens, prompt.Length, engine.ContextLength, int.MaxValue, field);
         int count = RequestValidator.Choices(dto);
@@ -136,7 +138,7 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
                     {
                         string content = extractor.Push(r.Text);
                         var (rest, calls) = extractor.Finish();
-                        if (calls.Count > 0) (message.Content, message.ToolCalls, finish) = (NullIfBlank(content + rest), ToolCalls(calls, streamed: false), "tool_calls");
+                        if (calls.Count > 0) (message.Content, message.ToolCalls, finish) = (NullIfBlank(content + rest), ToolCalls(calls.Take(maxCalls), streamed: false), "tool_calls");
                     }
                     return new ChatChoiceDto { Index = i, Message = message, FinishReason = finish, Logprobs = topLogprobs >= 0 ? formatter.Chat(r.TokenIds, r.Logprobs) : null };
                 }).ToList(),
@@ -179,7 +181,7 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
                     await sse.WriteAsync(Chunk(choice, new ChatMessageOutDto { Content = rest }, null), ApiJsonContext.Default.ChatResponseDto, context.RequestAborted);
                 if (calls.Count > 0)
                 {
-                    await sse.WriteAsync(Chunk(choice, new ChatMessageOutDto { ToolCalls = ToolCalls(calls, streamed: true) }, null), ApiJsonContext.Default.ChatResponseDto, context.RequestAborted);
+                    await sse.WriteAsync(Chunk(choice, new ChatMessageOutDto { ToolCalls = ToolCalls(calls.Take(maxCalls), streamed: true) }, null), ApiJsonContext.Default.ChatResponseDto, context.RequestAborted);
                     finish = "tool_calls";
                 }
             }
@@ -193,7 +195,7 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
     private static string? NullIfBlank(string text) => string.IsNullOrWhiteSpace(text) ? null : text;
 
     /// <summary>Calls as OpenAI sends them; streamed deltas number them, whole messages do not.</summary>
-    private static List<ToolCallDto> ToolCalls(IReadOnlyList<ToolCall> calls, bool streamed) => calls.Select((call, i) => new ToolCallDto
+    private static List<ToolCallDto> ToolCalls(IEnumerable<ToolCall> calls, bool streamed) => calls.Select((call, i) => new ToolCallDto
     {
         Index = streamed ? i : null, Id = call.Id, Function = new FunctionCallDto { Name = call.Name, Arguments = call.Arguments },
     }).ToList();
