@@ -134,12 +134,8 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
                 {
                     var message = new ChatMessageOutDto { Role = "assistant", Content = r.Text };
                     string finish = Reason(r.FinishReason);
-                    if (toolFormat?.CreateExtractor() is { } extractor)
-                    {
-                        string content = extractor.Push(r.Text);
-                        var (rest, calls) = extractor.Finish();
-                        if (calls.Count > 0) (message.Content, message.ToolCalls, finish) = (NullIfBlank(content + rest), ToolCalls(calls.Take(maxCalls), streamed: false), "tool_calls");
-                    }
+                    if (toolFormat?.Split(r.Text) is ({ } content, { Count: > 0 } calls))
+                        (message.Content, message.ToolCalls, finish) = (NullIfBlank(content), ToolCalls(calls.Take(maxCalls), streamed: false), "tool_calls");
                     return new ChatChoiceDto { Index = i, Message = message, FinishReason = finish, Logprobs = topLogprobs >= 0 ? formatter.Chat(r.TokenIds, r.Logprobs) : null };
                 }).ToList(),
             };

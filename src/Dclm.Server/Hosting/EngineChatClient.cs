@@ -23,15 +23,10 @@ public sealed class EngineChatClient(ModelHost host) : IChatClient
         var result = await stream.CollectAsync(cancellationToken);
         var message = new ChatMessage(ChatRole.Assistant, result.Text);
         var finish = Reason(result.FinishReason);
-        if (format?.CreateExtractor() is { } extractor)
+        if (format?.Split(result.Text) is ({ } text, { Count: > 0 } calls))
         {
-            string text = extractor.Push(result.Text);
-            var (rest, calls) = extractor.Finish();
-            if (calls.Count > 0)
-            {
-                message = new ChatMessage(ChatRole.Assistant, [.. Text(text + rest), .. calls.Select(Call)]);
-                finish = ChatFinishReason.ToolCalls;
-            }
+            message = new ChatMessage(ChatRole.Assistant, [.. Text(text), .. calls.Select(Call)]);
+            finish = ChatFinishReason.ToolCalls;
         }
         return new ChatResponse(message) { ModelId = host.ModelId, FinishReason = finish, Usage = Usage(result.Usage) };
     }

@@ -40,8 +40,17 @@ public sealed class ToolCallFormat
         return null;
     }
 
-    /// <summary>A new reader of one reply's calls.</summary>
+    /// <summary>A new reader of one reply's calls, for a reply that streams in.</summary>
     public ToolCallExtractor CreateExtractor() => new(this);
+
+    /// <summary>A whole reply split into its text and its calls; with no calls, the text is the reply itself.</summary>
+    public (string Content, IReadOnlyList<ToolCall> Calls) Split(string reply)
+    {
+        var extractor = CreateExtractor();
+        string content = extractor.Push(reply);
+        var (rest, calls) = extractor.Finish();
+        return (content + rest, calls);
+    }
 
     /// <summary>
     /// A fresh call id: nine letters and digits for Mistral (whose templates refuse any other length back),
