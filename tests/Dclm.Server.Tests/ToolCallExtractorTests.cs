@@ -80,6 +80,15 @@ public sealed class ToolCallExtractorTests
     }
 
     [Fact]
+    public void ABrokenCallIsToldApartFromPlainText()
+    {
+        var format = Format(ToolCallSyntax.Hermes);
+        Assert.True(format.Split("<tool_call>{\"name\": \"f\", \"arguments\": {\"a\": </tool_call>").Malformed);
+        Assert.False(format.Split("No call here.").Malformed);
+        Assert.False(format.Split("<tool_call>{\"name\": \"f\", \"arguments\": {}}</tool_call>").Malformed);
+    }
+
+    [Fact]
     public void PlainTextStreamsAtOnceWhenTheReplyMustStartWithTheCall()
     {
         var extractor = Format(ToolCallSyntax.JsonObject).CreateExtractor();

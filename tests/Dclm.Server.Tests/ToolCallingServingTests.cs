@@ -100,6 +100,9 @@ public sealed class ToolCallingServingTests : IAsyncLifetime
         Assert.False(call.TryGetProperty("index", out _));
         var (_, single) = await PostAsync("/v1/chat/completions", Request(tools: true).Replace("\"temperature\": 0", "\"temperature\": 0, \"parallel_tool_calls\": false"));
         Assert.Single(single.GetProperty("choices")[0].GetProperty("message").GetProperty("tool_calls").EnumerateArray());
+        string metrics = await _client.GetStringAsync("/metrics");
+        Assert.Contains("dclm_tool_calls_total 2", metrics);
+        Assert.Contains("dclm_tool_call_parse_failures_total 0", metrics);
         // The tools were rendered into the prompt: the same request through /tokenize counts the same tokens.
         var (_, tokenized) = await PostAsync("/tokenize", $$"""{"messages": [{"role": "user", "content": "What is the weather in Paris?"}], "tools": {{Tools}}}""");
         Assert.Equal(tokenized.GetProperty("count").GetInt32(), body.GetProperty("usage").GetProperty("prompt_tokens").GetInt32());

@@ -134,8 +134,11 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
                 {
                     var message = new ChatMessageOutDto { Role = "assistant", Content = r.Text };
                     string finish = Reason(r.FinishReason);
-                    if (toolFormat?.Split(r.Text) is ({ } content, { Count: > 0 } calls))
-                        (message.Content, message.ToolCalls, finish) = (NullIfBlank(content), ToolCalls(calls.Take(maxCalls), streamed: false), "tool_calls");
+                    if (toolFormat?.Split(r.Text) is ({ } content, { } calls, bool malformed))
+                    {
+                        metrics.CountToolCalls(calls.Count, malformed);
+                        if (calls.Count > 0) (message.Content, message.ToolCalls, finish) = (NullIfBlank(content), ToolCalls(calls.Take(maxCalls), streamed: false), "tool_calls");
+                    }
                     return new ChatChoiceDto { Index = i, Message = message, FinishReason = finish, Logprobs = topLogprobs >= 0 ? formatter.Chat(r.TokenIds, r.Logprobs) : null };
                 }).ToList(),
             };
@@ -173,6 +176,7 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
             if (extractors is not null)
             {
                 var (rest, calls) = extractors[choice].Finish();
+                metrics.CountToolCalls(calls.Count, extractors[choice].Malformed);
                 if (rest.Length > 0 && (calls.Count == 0 || NullIfBlank(rest) is not null))
                     await sse.WriteAsync(Chunk(choice, new ChatMessageOutDto { Content = rest }, null), ApiJsonContext.Default.ChatResponseDto, context.RequestAborted);
                 if (calls.Count > 0)

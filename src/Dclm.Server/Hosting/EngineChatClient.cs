@@ -23,7 +23,7 @@ public sealed class EngineChatClient(ModelHost host) : IChatClient
         var result = await stream.CollectAsync(cancellationToken);
         var message = new ChatMessage(ChatRole.Assistant, result.Text);
         var finish = Reason(result.FinishReason);
-        if (format?.Split(result.Text) is ({ } text, { Count: > 0 } calls))
+        if (format?.Split(result.Text) is ({ } text, { Count: > 0 } calls, _))
         {
             message = new ChatMessage(ChatRole.Assistant, [.. Text(text), .. calls.Select(Call)]);
             finish = ChatFinishReason.ToolCalls;

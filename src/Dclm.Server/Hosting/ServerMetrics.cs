@@ -11,7 +11,7 @@ namespace Dclm.Server.Hosting;
 /// </summary>
 public sealed class ServerMetrics
 {
-    private readonly Counter _requests, _promptTokens, _generatedTokens, _cachedTokens, _prefixHits, _preemptions;
+    private readonly Counter _requests, _promptTokens, _generatedTokens, _cachedTokens, _prefixHits, _preemptions, _toolCalls, _malformedToolCalls;
     private readonly Histogram _timeToFirstToken, _timePerToken;
     private readonly Gauge _tokensPerSecond, _queueDepth, _running, _blocksUsed, _blocksTotal, _prefixEntries, _workingSet, _managedHeap;
 
@@ -26,6 +26,9 @@ public sealed class ServerMetrics
         _cachedTokens = factory.CreateCounter("dclm_prompt_cached_tokens_total", "Prompt tokens of finished generations that came from the prefix cache.");
         _prefixHits = factory.CreateCounter("dclm_prefix_cache_hit_tokens_total", "Prompt tokens whose KV the engine reused instead of recomputing.");
         _preemptions = factory.CreateCounter("dclm_preemptions_total", "Running sequences pushed back to the queue for lack of KV blocks.");
+        _toolCalls = factory.CreateCounter("dclm_tool_calls_total", "Function calls read from replies to requests that offered tools.");
+        _malformedToolCalls = factory.CreateCounter("dclm_tool_call_parse_failures_total",
+            "Replies that began a function call in the model's syntax but did not parse (sent as text instead).");
         _timeToFirstToken = factory.CreateHistogram("dclm_time_to_first_token_seconds", "Time from request arrival to the first generated token.",
             new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.005, 2, 14) });
         _timePerToken = factory.CreateHistogram("dclm_time_per_output_token_seconds", "Time between consecutive generated tokens of one request.",
@@ -70,6 +73,13 @@ public sealed class ServerMetrics
         _promptTokens.Inc(usage.PromptTokens);
         _generatedTokens.Inc(usage.CompletionTokens);
         _cachedTokens.Inc(usage.CachedTokens);
+    }
+
+    /// <summary>Counts the calls read from one reply, and whether it held a call that did not parse.</summary>
+    public void CountToolCalls(int calls, bool malformed)
+    {
+        _toolCalls.Inc(calls);
+        if (malformed) _malformedToolCalls.Inc();
     }
 
     /// <summary>Observes the time to the first token and between later tokens of one request.</summary>

@@ -42,8 +42,12 @@ public sealed class ToolCallExtractor
         if (!_capturing) return (held, []);
         var calls = new List<ToolCall>();
         string? rest = _format.Syntax == ToolCallSyntax.Hermes ? ParseHermes(held, calls) : ParseWholeReply(held, calls);
+        Malformed = rest is null;
         return rest is null ? (held, []) : (rest, calls);
     }
+
+    /// <summary>After <see cref="Finish"/>: whether the reply started a call that did not parse (returned as text instead).</summary>
+    public bool Malformed { get; private set; }
 
     private string PushHermes()
     {

@@ -43,13 +43,16 @@ public sealed class ToolCallFormat
     /// <summary>A new reader of one reply's calls, for a reply that streams in.</summary>
     public ToolCallExtractor CreateExtractor() => new(this);
 
-    /// <summary>A whole reply split into its text and its calls; with no calls, the text is the reply itself.</summary>
-    public (string Content, IReadOnlyList<ToolCall> Calls) Split(string reply)
+    /// <summary>
+    /// A whole reply split into its text and its calls; with no calls, the text is the reply itself, and
+    /// <c>Malformed</c> says whether it began a call that did not parse.
+    /// </summary>
+    public (string Content, IReadOnlyList<ToolCall> Calls, bool Malformed) Split(string reply)
     {
         var extractor = CreateExtractor();
         string content = extractor.Push(reply);
         var (rest, calls) = extractor.Finish();
-        return (content + rest, calls);
+        return (content + rest, calls, extractor.Malformed);
     }
 
     /// <summary>
