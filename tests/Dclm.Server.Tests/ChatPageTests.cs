@@ -7,18 +7,11 @@ namespace Dclm.Server.Tests;
 [Collection("server")]
 public sealed class ChatPageTests(ServerFixture fixture)
 {
-    private const string Browser = "/usr/bin/chromium";
-
     [Fact]
     public async Task TheChatPageStreamsARepliesAndReusesTheCacheOnTheNextTurn()
     {
-        Assert.True(File.Exists(Browser), $"{Browser} is missing: run scripts/setup.sh (apt-get install chromium)");
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Browser, Headless = true,
-            Args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        });
+        await using var browser = await HeadlessChromium.LaunchAsync(playwright);
         var page = await browser.NewPageAsync();
         await page.GotoAsync(fixture.Server.Address.ToString());
         await Assertions.Expect(page.Locator("#model")).ToHaveTextAsync(fixture.ModelId);
@@ -41,5 +34,21 @@ public sealed class ChatPageTests(ServerFixture fixture)
         Assert.True(cached.Success, $"status line: {status}");
         Assert.True(int.Parse(cached.Groups[1].Value) > 0, $"the second turn reused nothing: {status}");
         Assert.Empty(await page.Locator(".error").AllAsync());
+    }
+}
+
+/// <summary>Debian's Chromium, headless, through Playwright (scripts/setup.sh installs it; Playwright downloads nothing).</summary>
+internal static class HeadlessChromium
+{
+    private const string Browser = "/usr/bin/chromium";
+
+    public static Task<IBrowser> LaunchAsync(IPlaywright playwright)
+    {
+        Assert.True(File.Exists(Browser), $"{Browser} is missing: run scripts/setup.sh (apt-get install chromium)");
+        return playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = Browser, Headless = true,
+            Args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        });
     }
 }

@@ -8,7 +8,7 @@ namespace Dclm.Server.Api;
 internal static class ApiGuards
 {
     /// <summary>The chat prompt's ids; a conversation the model's template refuses is a 400 naming why.</summary>
-    public static (int[] Prompt, int[] StopTokenIds) EncodeChat(ModelHost host, IReadOnlyList<Chat.ChatTurn> messages, IReadOnlyList<Chat.Tools.ToolDefinition>? tools = null)
+    public static Chat.ChatPrompt EncodeChat(ModelHost host, IReadOnlyList<Chat.ChatTurn> messages, IReadOnlyList<Chat.Tools.ToolDefinition>? tools = null)
     {
         try { return host.EncodeChat(messages, tools); }
         catch (RequestValidationException e) { throw ApiException.BadRequest(e.Message, e.Field); }

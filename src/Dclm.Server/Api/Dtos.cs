@@ -60,6 +60,7 @@ internal sealed class ChatRequestDto : SamplingDto
     public JsonElement Tools { get; set; }
     public JsonElement ToolChoice { get; set; }
     public bool? ParallelToolCalls { get; set; }
+    public string? ReasoningFormat { get; set; }
     // Read only to refuse what the server cannot honour (RequestValidator.Unsupported) instead of ignoring it.
     public JsonElement ResponseFormat { get; set; }
 }
@@ -124,6 +125,8 @@ internal sealed class ChatMessageOutDto
 {
     public string? Role { get; set; }
     public string? Content { get; set; }
+    /// <summary>A reasoning model's thinking, apart from its answer (DeepSeek's and llama.cpp's field).</summary>
+    public string? ReasoningContent { get; set; }
     public List<ToolCallDto>? ToolCalls { get; set; }
 }
 

@@ -107,9 +107,9 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
         RequestValidator.Unsupported(dto);
         var messages = RequestValidator.Messages(dto.Messages);
         var tools = ToolValidator.Tools(dto.Tools, dto.ToolChoice);
-        var (prompt, stopTokens) = ApiGuards.EncodeChat(host, messages, tools);
-        // With tools offered, each choice's text is read for calls (EncodeChat refused tools the template cannot take).
-        var toolFormat = tools is null ? null : host.TemplateFor(tools).ToolFormat;
+        bool splitReasoning = RequestValidator.SplitReasoning(dto);
+        var chat = ApiGuards.EncodeChat(host, messages, tools);
+        int[] prompt = chat.Ids;
         // parallel_tool_calls: false asks for at most one call per reply; later ones are dropped.
         int maxCalls = dto.ParallelToolCalls == false ? 1 : int.MaxValue;
         string field = dto.MaxCompletionTokens is null ? "max_tokens" : "max_completion_tokens";
@@ -117,8 +117,8 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
         int count = RequestValidator.Choices(dto);
         int topLogprobs = RequestValidator.ChatLogprobs(dto);
         var sampling = RequestValidator.Sampling(dto, maxTokens);
-        sampling = sampling with { StopStrings = [.. sampling.StopStrings, .. host.TemplateFor(tools).StopStrings] };
-        var requests = Enumerable.Range(0, count).Select(i => Create(engine, prompt, WithChoiceSeed(sampling, i), stopTokens, topLogprobs)).ToArray();
+        sampling = sampling with { StopStrings = [.. sampling.StopStrings, .. chat.Template.StopStrings] };
+        var requests = Enumerable.Range(0, count).Select(i => Create(engine, prompt, WithChoiceSeed(sampling, i), chat.StopTokenIds, topLogprobs)).ToArray();
         var formatter = new LogprobsFormatter(host.Tokenizer!);
         string id = "chatcmpl-" + Guid.NewGuid().ToString("N");
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -134,10 +134,14 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
                 {
                     var message = new ChatMessageOutDto { Role = "assistant", Content = r.Text };
                     string finish = Reason(r.FinishReason);
-                    if (toolFormat?.Split(r.Text) is ({ } content, { } calls, bool malformed))
+                    var parser = chat.CreateParser(splitReasoning);
+                    if (parser.IsActive)
                     {
-                        metrics.CountToolCalls(calls.Count, malformed);
-                        if (calls.Count > 0) (message.Content, message.ToolCalls, finish) = (NullIfBlank(content), ToolCalls(calls.Take(maxCalls), streamed: false), "tool_calls");
+                        var reply = parser.Parse(r.Text);
+                        metrics.CountToolCalls(reply.Calls.Count, reply.MalformedCall);
+                        message.ReasoningContent = reply.Reasoning.Length > 0 ? reply.Reasoning : null;
+                        message.Content = reply.Calls.Count > 0 ? NullIfBlank(reply.Content) : reply.Content;
+                        if (reply.Calls.Count > 0) (message.ToolCalls, finish) = (ToolCalls(reply.Calls.Take(maxCalls), streamed: false), "tool_calls");
                     }
                     return new ChatChoiceDto { Index = i, Message = message, FinishReason = finish, Logprobs = topLogprobs >= 0 ? formatter.Chat(r.TokenIds, r.Logprobs) : null };
                 }).ToList(),
@@ -157,38 +161,42 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
                 Logprobs = token is { Logprobs: { } entry } ? formatter.Chat([token.TokenId], [entry]) : null,
             }],
         };
+        Task Write(ChatResponseDto chunk) => sse.WriteAsync(chunk, ApiJsonContext.Default.ChatResponseDto, context.RequestAborted);
+        static ChatMessageOutDto Delta(string reasoning, string content) =>
+            new() { ReasoningContent = reasoning.Length > 0 ? reasoning : null, Content = content.Length > 0 || reasoning.Length == 0 ? content : null };
         for (int i = 0; i < count; i++)
-            await sse.WriteAsync(Chunk(i, new ChatMessageOutDto { Role = "assistant", Content = "" }, null), ApiJsonContext.Default.ChatResponseDto, context.RequestAborted);
+            await Write(Chunk(i, new ChatMessageOutDto { Role = "assistant", Content = "" }, null));
         var timers = Enumerable.Range(0, count).Select(_ => metrics.StartTokens(arrival)).ToArray();
         var usages = new List<GenerationUsage>();
-        // Text that may begin a function call is held back until the choice ends, then sent as calls or as text.
-        var extractors = toolFormat is null ? null : Enumerable.Range(0, count).Select(_ => toolFormat.CreateExtractor()).ToArray();
+        // Thinking goes out as reasoning_content; text that may begin a function call is held back until the
+        // choice ends, then sent as calls or as text.
+        var parsers = Enumerable.Range(0, count).Select(_ => chat.CreateParser(splitReasoning)).ToArray();
         await foreach (var (choice, update) in choices.MergeAsync(context.RequestAborted))
         {
             if (update.TokenId >= 0) timers[choice].Token();
-            string text = extractors is null ? update.Text : extractors[choice].Push(update.Text);
-            if (text.Length > 0 || update.Logprobs is not null)
-                await sse.WriteAsync(Chunk(choice, new ChatMessageOutDto { Content = text }, null, update), ApiJsonContext.Default.ChatResponseDto, context.RequestAborted);
+            var piece = parsers[choice].IsActive ? parsers[choice].Push(update.Text) : new(Reasoning: "", Content: update.Text);
+            if (piece.Reasoning.Length > 0 || piece.Content.Length > 0 || update.Logprobs is not null)
+                await Write(Chunk(choice, Delta(piece.Reasoning, piece.Content), null, update));
             if (update.Usage is not { } usage) continue;
             metrics.CountUsage(usage);
             usages.Add(usage);
             string finish = Reason(update.FinishReason);
-            if (extractors is not null)
+            if (parsers[choice].IsActive)
             {
-                var (rest, calls) = extractors[choice].Finish();
-                metrics.CountToolCalls(calls.Count, extractors[choice].Malformed);
-                if (rest.Length > 0 && (calls.Count == 0 || NullIfBlank(rest) is not null))
-                    await sse.WriteAsync(Chunk(choice, new ChatMessageOutDto { Content = rest }, null), ApiJsonContext.Default.ChatResponseDto, context.RequestAborted);
-                if (calls.Count > 0)
+                var end = parsers[choice].Finish();
+                metrics.CountToolCalls(end.Calls.Count, end.MalformedCall);
+                string content = end.Calls.Count > 0 && string.IsNullOrWhiteSpace(end.Content) ? "" : end.Content;
+                if (end.Reasoning.Length > 0 || content.Length > 0) await Write(Chunk(choice, Delta(end.Reasoning, content), null));
+                if (end.Calls.Count > 0)
                 {
-                    await sse.WriteAsync(Chunk(choice, new ChatMessageOutDto { ToolCalls = ToolCalls(calls.Take(maxCalls), streamed: true) }, null), ApiJsonContext.Default.ChatResponseDto, context.RequestAborted);
+                    await Write(Chunk(choice, new ChatMessageOutDto { ToolCalls = ToolCalls(end.Calls.Take(maxCalls), streamed: true) }, null));
                     finish = "tool_calls";
                 }
             }
-            await sse.WriteAsync(Chunk(choice, new ChatMessageOutDto(), finish), ApiJsonContext.Default.ChatResponseDto, context.RequestAborted);
+            await Write(Chunk(choice, new ChatMessageOutDto(), finish));
         }
         if (dto.StreamOptions?.IncludeUsage == true)
-            await sse.WriteAsync(new ChatResponseDto { Id = id, Object = "chat.completion.chunk", Created = created, Model = host.ModelId, Usage = Usage(ChoiceSet.Combine(usages)) }, ApiJsonContext.Default.ChatResponseDto, context.RequestAborted);
+            await Write(new ChatResponseDto { Id = id, Object = "chat.completion.chunk", Created = created, Model = host.ModelId, Usage = Usage(ChoiceSet.Combine(usages)) });
         await sse.DoneAsync(context.RequestAborted);
     }
 

@@ -31,7 +31,7 @@ internal sealed class InfoEndpoints(ModelHost host, ServerOptions options, Serve
         var engine = ApiGuards.RequireEngine(host);
         ApiGuards.CheckModel(host, dto.Model);
         int[] tokens;
-        if (dto.Messages is not null) tokens = ApiGuards.EncodeChat(host, RequestValidator.Messages(dto.Messages), ToolValidator.Tools(dto.Tools, default)).Prompt;
+        if (dto.Messages is not null) tokens = ApiGuards.EncodeChat(host, RequestValidator.Messages(dto.Messages), ToolValidator.Tools(dto.Tools, default)).Ids;
         else
         {
             var (text, ids) = RequestValidator.Prompt(dto.Prompt);

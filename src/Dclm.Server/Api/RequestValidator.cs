@@ -60,6 +60,17 @@ internal static class RequestValidator
             throw ApiException.BadRequest($"response_format {(type is null ? "must be an object with a type" : $"'{type}' is not supported; only 'text'")} (no constrained JSON output)", "response_format");
     }
 
+    /// <summary>
+    /// Whether a reasoning model's thinking goes to <c>reasoning_content</c>: llama.cpp's <c>reasoning_format</c>,
+    /// "auto" or "deepseek" (the default) split it off, "none" leaves it in the content.
+    /// </summary>
+    public static bool SplitReasoning(ChatRequestDto dto) => dto.ReasoningFormat switch
+    {
+        null or "auto" or "deepseek" => true,
+        "none" => false,
+        _ => throw ApiException.BadRequest($"reasoning_format '{Shorten(dto.ReasoningFormat)}' must be auto, deepseek or none", "reasoning_format"),
+    };
+
     /// <summary>Refuses completion features the server does not have: a <c>suffix</c> (insertion) and <c>best_of</c> above 1.</summary>
     public static void Unsupported(CompletionRequestDto dto)
     {

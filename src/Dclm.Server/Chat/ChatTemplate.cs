@@ -73,7 +73,11 @@ public sealed class ChatTemplate
         EndOfTurnTokens = EndOfTurnMarkers.Where(m => jinja.Source.Contains(m, StringComparison.Ordinal)).ToArray();
         WritesBeginningOfSequence = jinja.Source.Contains("bos_token", StringComparison.Ordinal);
         ToolFormat = ToolCallFormat.Detect(jinja.Source);
+        Reasons = jinja.Source.Contains("</think>", StringComparison.Ordinal);
     }
+
+    /// <summary>Whether the model thinks in <c>&lt;think&gt;…&lt;/think&gt;</c> before answering (its template strips or writes those blocks).</summary>
+    public bool Reasons { get; }
 
     /// <summary>How the model writes function calls, read from its Jinja template; null when it takes no tools.</summary>
     public ToolCallFormat? ToolFormat { get; }

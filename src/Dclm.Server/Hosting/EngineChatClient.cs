@@ -19,49 +19,48 @@ public sealed class EngineChatClient(ModelHost host) : IChatClient
     /// <inheritdoc />
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var (stream, format) = await SubmitAsync(messages, options, cancellationToken);
+        var (stream, chat) = await SubmitAsync(messages, options, cancellationToken);
         var result = await stream.CollectAsync(cancellationToken);
-        var message = new ChatMessage(ChatRole.Assistant, result.Text);
         var finish = Reason(result.FinishReason);
-        if (format?.Split(result.Text) is ({ } text, { Count: > 0 } calls, _))
+        var parser = chat.CreateParser(splitReasoning: true);
+        List<AIContent> contents = [new TextContent(result.Text)];
+        if (parser.IsActive)
         {
-            message = new ChatMessage(ChatRole.Assistant, [.. Text(text), .. calls.Select(Call)]);
-            finish = ChatFinishReason.ToolCalls;
+            var reply = parser.Parse(result.Text);
+            contents = [.. Contents(reply.Reasoning, reply.Content), .. reply.Calls.Select(Call)];
+            if (reply.Calls.Count > 0) finish = ChatFinishReason.ToolCalls;
         }
-        return new ChatResponse(message) { ModelId = host.ModelId, FinishReason = finish, Usage = Usage(result.Usage) };
+        return new ChatResponse(new ChatMessage(ChatRole.Assistant, contents)) { ModelId = host.ModelId, FinishReason = finish, Usage = Usage(result.Usage) };
     }
 
     /// <inheritdoc />
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var (stream, format) = await SubmitAsync(messages, options, cancellationToken);
-        var extractor = format?.CreateExtractor();
+        var (stream, chat) = await SubmitAsync(messages, options, cancellationToken);
+        var parser = chat.CreateParser(splitReasoning: true);
         string id = Guid.NewGuid().ToString("N");
         await foreach (var update in stream.WithCancellation(cancellationToken))
         {
-            string text = extractor is null ? update.Text : extractor.Push(update.Text);
+            var piece = parser.IsActive ? parser.Push(update.Text) : new(Reasoning: "", Content: update.Text);
+            var next = new ChatResponseUpdate(ChatRole.Assistant, [.. Contents(piece.Reasoning, piece.Content)]) { ResponseId = id, ModelId = host.ModelId };
             if (update.Usage is { } usage)
             {
-                var last = new ChatResponseUpdate(ChatRole.Assistant, text) { ResponseId = id, ModelId = host.ModelId, FinishReason = Reason(update.FinishReason) };
-                if (extractor is not null)
+                next.FinishReason = Reason(update.FinishReason);
+                if (parser.IsActive)
                 {
-                    var (rest, calls) = extractor.Finish();
-                    if (rest.Length > 0) last.Contents.Add(new TextContent(rest));
-                    foreach (var call in calls) last.Contents.Add(Call(call));
-                    if (calls.Count > 0) last.FinishReason = ChatFinishReason.ToolCalls;
+                    var end = parser.Finish();
+                    foreach (var content in Contents(end.Reasoning, end.Content)) next.Contents.Add(content);
+                    foreach (var call in end.Calls) next.Contents.Add(Call(call));
+                    if (end.Calls.Count > 0) next.FinishReason = ChatFinishReason.ToolCalls;
                 }
-                last.Contents.Add(new UsageContent(Usage(usage)));
-                yield return last;
+                next.Contents.Add(new UsageContent(Usage(usage)));
             }
-            else if (text.Length > 0)
-            {
-                yield return new ChatResponseUpdate(ChatRole.Assistant, text) { ResponseId = id, ModelId = host.ModelId };
-            }
+            if (next.Contents.Count > 0) yield return next;
         }
     }
 
-    private async Task<(GenerationStream Stream, ToolCallFormat? Format)> SubmitAsync(IEnumerable<ChatMessage> messages, ChatOptions? options, CancellationToken cancellation)
+    private async Task<(GenerationStream Stream, ChatPrompt Chat)> SubmitAsync(IEnumerable<ChatMessage> messages, ChatOptions? options, CancellationToken cancellation)
     {
         // Refused rather than ignored, as the HTTP API refuses it: the model would answer as if it were honoured.
         if (options?.ResponseFormat is ChatResponseFormatJson)
@@ -71,21 +70,27 @@ public sealed class EngineChatClient(ModelHost host) : IChatClient
         var engine = host.Engine!;
         var turns = messages.SelectMany(Turns).ToList();
         if (turns.Count == 0) throw new ArgumentException("a chat needs at least one message", nameof(messages));
-        int[] prompt, stopTokens;
-        try { (prompt, stopTokens) = host.EncodeChat(turns, tools); }
+        ChatPrompt chat;
+        try { chat = host.EncodeChat(turns, tools); }
         catch (RequestValidationException e) when (e.Field == "tools") { throw new NotSupportedException(e.Message); }
-        int left = engine.ContextLength - prompt.Length;
-        if (left <= 0) throw new ArgumentException($"the conversation has {prompt.Length} tokens; the context holds {engine.ContextLength}", nameof(messages));
+        int left = engine.ContextLength - chat.Ids.Length;
+        if (left <= 0) throw new ArgumentException($"the conversation has {chat.Ids.Length} tokens; the context holds {engine.ContextLength}", nameof(messages));
         var sampling = new SamplingOptions
         {
             Temperature = options?.Temperature ?? 1f, TopP = options?.TopP ?? 1f, TopK = options?.TopK ?? 0, MinP = 0,
             FrequencyPenalty = options?.FrequencyPenalty ?? 0, PresencePenalty = options?.PresencePenalty ?? 0,
             Seed = options?.Seed is long seed ? unchecked((ulong)seed) : (ulong)Random.Shared.NextInt64(),
             MaxTokens = Math.Min(options?.MaxOutputTokens ?? left, left),
-            StopStrings = [.. options?.StopSequences ?? [], .. host.TemplateFor(tools).StopStrings],
+            StopStrings = [.. options?.StopSequences ?? [], .. chat.Template.StopStrings],
         };
-        var stream = engine.Submit(engine.CreateRequest(prompt, sampling, stopTokens), cancellation);
-        return (stream, tools is null ? null : host.TemplateFor(tools).ToolFormat);
+        return (engine.Submit(engine.CreateRequest(chat.Ids, sampling, chat.StopTokenIds), cancellation), chat);
+    }
+
+    /// <summary>Thinking as reasoning content, then the answer's text; empty parts are left out.</summary>
+    private static IEnumerable<AIContent> Contents(string reasoning, string text)
+    {
+        if (reasoning.Length > 0) yield return new TextReasoningContent(reasoning);
+        if (text.Length > 0) yield return new TextContent(text);
     }
 
     /// <summary>The functions offered, or null when none are or the tool mode is None; forcing a call needs constrained decoding, which the engine lacks.</summary>
@@ -112,8 +117,6 @@ public sealed class EngineChatClient(ModelHost host) : IChatClient
             .Select(c => new ToolCall(c.CallId, c.Name, JsonSerializer.Serialize(c.Arguments ?? new Dictionary<string, object?>(), AIJsonUtilities.DefaultOptions))).ToList();
         yield return new ChatTurn(Role(message.Role), message.Text) { ToolCalls = calls.Count > 0 ? calls : null };
     }
-
-    private static IEnumerable<AIContent> Text(string text) => string.IsNullOrWhiteSpace(text) ? [] : [new TextContent(text)];
 
     private static FunctionCallContent Call(ToolCall call) =>
         new(call.Id, call.Name, JsonSerializer.Deserialize<Dictionary<string, object?>>(call.Arguments, AIJsonUtilities.DefaultOptions));

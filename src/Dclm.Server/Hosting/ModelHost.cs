@@ -70,26 +70,32 @@ public sealed class ModelHost : IDisposable
         }
     }
 
-    /// <summary>Token ids of a chat prompt (with the functions the model may call) and the ids that end the assistant's turn.</summary>
-    public (int[] Prompt, int[] StopTokenIds) EncodeChat(IReadOnlyList<ChatTurn> messages, IReadOnlyList<ToolDefinition>? tools = null)
+    /// <summary>A chat prompt's ids, with the functions the model may call, and what reading the reply needs.</summary>
+    public ChatPrompt EncodeChat(IReadOnlyList<ChatTurn> messages, IReadOnlyList<ToolDefinition>? tools = null)
     {
         var tokenizer = Tokenizer ?? throw new InvalidOperationException("the model is still loading");
         var template = TemplateFor(tools);
         var ids = new List<int>();
         if (!template.WritesBeginningOfSequence && tokenizer.AddBeginningOfSequence && tokenizer.BeginningOfSequenceId is int bos) ids.Add(bos);
+        string last;
         if (template.Kind == ChatTemplateKind.Plain)
         {
             // No special tokens in the plain format: one pass over the whole text tokenizes exactly as
             // the model's own output did, which keeps the next turn's prefix identical.
-            tokenizer.Encode(template.Render(messages, tools), ids);
+            last = template.Render(messages, tools);
+            tokenizer.Encode(last, ids);
         }
         else
         {
-            foreach (var segment in template.Segments(messages, tools)) tokenizer.Encode(segment.Text, ids, parseSpecialTokens: segment.IsMarkup);
+            var segments = template.Segments(messages, tools);
+            foreach (var segment in segments) tokenizer.Encode(segment.Text, ids, parseSpecialTokens: segment.IsMarkup);
+            last = segments.Count > 0 ? segments[^1].Text : "";
         }
         var stops = new List<int>();
         foreach (string token in template.EndOfTurnTokens) if (tokenizer.TryGetId(token, out int id)) stops.Add(id);
-        return (ids.ToArray(), stops.ToArray());
+        // DeepSeek R1's template ends the prompt inside <think>, so the reply starts with thinking.
+        bool opensThinking = template.Reasons && last.TrimEnd().EndsWith("<think>", StringComparison.Ordinal);
+        return new ChatPrompt(ids.ToArray(), stops.ToArray(), template, tools, opensThinking);
     }
 
     /// <summary>Token ids of a completion prompt, with the beginning-of-sequence token when the tokenizer asks for it.</summary>

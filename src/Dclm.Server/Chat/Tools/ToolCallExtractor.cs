@@ -59,10 +59,7 @@ public sealed class ToolCallExtractor
             _held.Remove(0, start);
             return text[..start];
         }
-        // Keep back a tail that could still grow into the opening tag.
-        int keep = 0;
-        for (int length = Math.Min(HermesOpen.Length - 1, text.Length); length > 0; length--)
-            if (HermesOpen.AsSpan(0, length).SequenceEqual(text.AsSpan(text.Length - length))) { keep = length; break; }
+        int keep = PartialMarker.Length(text, HermesOpen);
         _held.Remove(0, text.Length - keep);
         return text[..^keep];
     }
