@@ -1,3 +1,4 @@
+using Dclm.Inference.Constraints;
 using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
@@ -23,12 +24,18 @@ public sealed class Sampler : IDisposable
     private int[] _occurrences = [];
     private SplitMix64 _random;
 
-    public Sampler(SamplingOptions options, int vocabularySize)
+    private readonly ITokenConstraint? _constraint;
+
+    /// <param name="options">How tokens are chosen.</param>
+    /// <param name="vocabularySize">The model's vocabulary size.</param>
+    /// <param name="constraint">Limits which tokens may come next (JSON mode); applied after biases and penalties.</param>
+    public Sampler(SamplingOptions options, int vocabularySize, ITokenConstraint? constraint = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(vocabularySize);
         _options = options.Validate();
         _vocabulary = vocabularySize;
         _random = new SplitMix64(options.Seed);
+        _constraint = constraint;
     }
 
     /// <summary>Returns the buffers to the pool; a later call to <see cref="Sample"/> rents them again.</summary>
@@ -54,19 +61,27 @@ public sealed class Sampler : IDisposable
     /// <summary>Picks the next token given the logits of the last position and the tokens so far.</summary>
     public int Sample(ReadOnlySpan<float> logits, ReadOnlySpan<int> history)
     {
+        int next = Choose(logits, history);
+        _constraint?.Accept(next);
+        return next;
+    }
+
+    private int Choose(ReadOnlySpan<float> logits, ReadOnlySpan<int> history)
+    {
         int vocabulary = _vocabulary;
         if (logits.Length < vocabulary) throw new ArgumentException($"logits have {logits.Length} values, the vocabulary has {vocabulary}");
         bool penalised = (_options.RepetitionPenalty != 1f || _options.FrequencyPenalty != 0 || _options.PresencePenalty != 0)
             && _options.RepetitionWindow != 0 && !history.IsEmpty;
         bool biased = _options.LogitBias.Count > 0;
-        // Greedy without a penalty or bias reads the logits in place: no copy of the vocabulary per token.
-        if (_options.Temperature <= 0 && !penalised && !biased) return ArgMax(logits[..vocabulary]);
+        // Greedy without a penalty, bias or constraint reads the logits in place: no copy of the vocabulary per token.
+        if (_options.Temperature <= 0 && !penalised && !biased && _constraint is null) return ArgMax(logits[..vocabulary]);
         var scores = RentBuffers();
         logits[..vocabulary].CopyTo(scores);
         if (biased)
             foreach (var (id, bias) in _options.LogitBias)
                 if ((uint)id < (uint)vocabulary) scores[id] += bias;
         if (penalised) ApplyPenalties(history);
+        _constraint?.Mask(scores.AsSpan(0, vocabulary));
         if (_options.Temperature <= 0) return ArgMax(scores.AsSpan(0, vocabulary));
         if (_options.TopK == 0 && _options.TopP >= 1) return DrawFromAll(scores.AsSpan(0, vocabulary));
 

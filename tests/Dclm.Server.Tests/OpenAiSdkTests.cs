@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.ClientModel;
 using Dclm.Server.Hosting;
 using Microsoft.Extensions.AI;
@@ -60,21 +61,22 @@ public sealed class OpenAiSdkTests(ServerFixture fixture)
     }
 
     [Fact]
-    public async Task ToolsForAModelWhoseTemplateTakesNoneAndJsonModeAreRefusedNotIgnored()
+    public async Task ToolsForAModelWhoseTemplateTakesNoneAndJsonSchemasAreRefusedNotIgnored()
     {
         var options = new ChatCompletionOptions { MaxOutputTokenCount = 4 };
         options.Tools.Add(ChatTool.CreateFunctionTool("get_weather", "the weather in a city"));
         var refused = await Assert.ThrowsAsync<System.ClientModel.ClientResultException>(() => Client().CompleteChatAsync([new UserChatMessage("Weather in Paris?")], options));
         Assert.Equal(400, refused.Status);
         Assert.Contains("tools", refused.Message);
-        var json = new ChatCompletionOptions { MaxOutputTokenCount = 4, ResponseFormat = OpenAI.Chat.ChatResponseFormat.CreateJsonObjectFormat() };
-        Assert.Equal(400, (await Assert.ThrowsAsync<System.ClientModel.ClientResultException>(() => Client().CompleteChatAsync([new UserChatMessage("JSON please")], json))).Status);
+        var schema = new ChatCompletionOptions { MaxOutputTokenCount = 4, ResponseFormat = OpenAI.Chat.ChatResponseFormat.CreateJsonSchemaFormat("answer", BinaryData.FromString("""{"type": "object"}""")) };
+        Assert.Equal(400, (await Assert.ThrowsAsync<System.ClientModel.ClientResultException>(() => Client().CompleteChatAsync([new UserChatMessage("JSON please")], schema))).Status);
 
         using IChatClient chat = new EngineChatClient(fixture.Server.Host);
         List<Microsoft.Extensions.AI.ChatMessage> messages = [new(ChatRole.User, "Weather in Paris?")];
         var tool = AIFunctionFactory.Create((string city) => "sunny", "get_weather");
         await Assert.ThrowsAsync<NotSupportedException>(() => chat.GetResponseAsync(messages, new ChatOptions { Tools = [tool], MaxOutputTokens = 4 }));
-        await Assert.ThrowsAsync<NotSupportedException>(() => chat.GetResponseAsync(messages, new ChatOptions { ResponseFormat = Microsoft.Extensions.AI.ChatResponseFormat.Json, MaxOutputTokens = 4 }));
+        var jsonSchema = Microsoft.Extensions.AI.ChatResponseFormat.ForJsonSchema(JsonDocument.Parse("""{"type": "object"}""").RootElement);
+        await Assert.ThrowsAsync<NotSupportedException>(() => chat.GetResponseAsync(messages, new ChatOptions { ResponseFormat = jsonSchema, MaxOutputTokens = 4 }));
         // Tools offered with tool mode none are not used, so the request is answered.
         var answered = await chat.GetResponseAsync(messages, new ChatOptions { Tools = [tool], ToolMode = ChatToolMode.None, MaxOutputTokens = 4, Temperature = 0 });
         Assert.True(answered.Usage!.OutputTokenCount > 0);

@@ -100,21 +100,23 @@ public class RequestValidatorTests
     }
 
     [Theory]
-    [InlineData("""{"response_format": {"type": "json_object"}}""", "response_format")]
-    [InlineData("""{"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {}}}}""", "response_format")]
-    [InlineData("""{"response_format": "json"}""", "response_format")]
-    public void FeaturesTheServerLacksAreRefusedByName(string json, string field)
+    [InlineData("""{"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {}}}}""")]
+    [InlineData("""{"response_format": "json"}""")]
+    [InlineData("""{"response_format": {"type": "xml"}}""")]
+    [InlineData("""{"response_format": {}}""")]
+    public void ResponseFormatsTheServerLacksAreRefusedByName(string json)
     {
-        var error = Assert.Throws<ApiException>(() => RequestValidator.Unsupported(Chat(json)));
+        var error = Assert.Throws<ApiException>(() => RequestValidator.JsonMode(Chat(json)));
         Assert.Equal(400, error.Status);
-        Assert.Equal(field, error.Param);
+        Assert.Equal("response_format", error.Param);
     }
 
     [Theory]
-    [InlineData("""{}""")]
-    [InlineData("""{"response_format": null}""")]
-    [InlineData("""{"response_format": {"type": "text"}}""")]
-    public void WhatTheServerCanHonourPasses(string json) => RequestValidator.Unsupported(Chat(json));
+    [InlineData("""{}""", false)]
+    [InlineData("""{"response_format": null}""", false)]
+    [InlineData("""{"response_format": {"type": "text"}}""", false)]
+    [InlineData("""{"response_format": {"type": "json_object"}}""", true)]
+    public void TextAndJsonModeAreHonoured(string json, bool jsonMode) => Assert.Equal(jsonMode, RequestValidator.JsonMode(Chat(json)));
 
     [Theory]
     [InlineData("""{"prompt": "x", "suffix": "y"}""", "suffix")]

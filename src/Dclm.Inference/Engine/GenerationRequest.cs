@@ -6,8 +6,10 @@ namespace Dclm.Inference.Engine;
 /// </summary>
 public sealed class GenerationRequest
 {
-    internal GenerationRequest(int[] prompt, SamplingOptions sampling, int[] stopTokenIds, int topLogprobs = -1, bool promptLogprobs = false)
+    internal GenerationRequest(int[] prompt, SamplingOptions sampling, int[] stopTokenIds, int topLogprobs = -1, bool promptLogprobs = false,
+        Func<Constraints.ITokenConstraint>? constraint = null)
     {
+        Constraint = constraint;
         Prompt = prompt;
         Sampling = sampling;
         StopTokenIds = stopTokenIds;
@@ -29,4 +31,6 @@ public sealed class GenerationRequest
     /// Such a prompt is always computed in full, never taken from the prefix cache.
     /// </summary>
     public bool PromptLogprobs { get; }
+    /// <summary>Makes each sequence of the request its own constraint on the tokens it may draw (JSON mode), or null.</summary>
+    public Func<Constraints.ITokenConstraint>? Constraint { get; }
 }

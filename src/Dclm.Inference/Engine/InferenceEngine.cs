@@ -71,7 +71,7 @@ public sealed class InferenceEngine : IDisposable
     /// request; throws <see cref="RequestValidationException"/> naming the field at fault.
     /// </summary>
     public GenerationRequest CreateRequest(IReadOnlyList<int> prompt, SamplingOptions sampling, IReadOnlyList<int>? stopTokenIds = null, int topLogprobs = -1,
-        bool promptLogprobs = false)
+        bool promptLogprobs = false, Func<Constraints.ITokenConstraint>? constraint = null)
     {
         if (topLogprobs < -1 || topLogprobs > TokenLogprobs.MaxTop)
             throw new RequestValidationException("top_logprobs", $"top_logprobs {topLogprobs} must be in [0, {TokenLogprobs.MaxTop}]");
@@ -88,7 +88,7 @@ public sealed class InferenceEngine : IDisposable
                 throw new RequestValidationException("logit_bias", $"token id {id} is outside the vocabulary of {_model.Config.VocabularySize}");
         if ((long)prompt.Count + sampling.MaxTokens > ContextLength)
             throw new RequestValidationException("max_tokens", $"the prompt's {prompt.Count} tokens plus max_tokens {sampling.MaxTokens} exceed the context of {ContextLength} tokens");
-        return new GenerationRequest(prompt.ToArray(), sampling, stopTokenIds?.ToArray() ?? [], topLogprobs, promptLogprobs);
+        return new GenerationRequest(prompt.ToArray(), sampling, stopTokenIds?.ToArray() ?? [], topLogprobs, promptLogprobs, constraint);
     }
 
     /// <summary>

@@ -19,7 +19,7 @@ internal sealed class Sequence
         Tokens = new List<int>(request.Prompt.Count + Math.Min(request.Sampling.MaxTokens, 4096));
         Tokens.AddRange(request.Prompt);
         PromptLength = request.Prompt.Count;
-        Sampler = new Sampler(request.Sampling, vocabularySize);
+        Sampler = new Sampler(request.Sampling, vocabularySize, request.Constraint?.Invoke());
         Decoder = tokenizer?.CreateStreamingDecoder(skipSpecialTokens: true);
         Stops = new StopStringMatcher(request.Sampling.StopStrings);
         if (request.PromptLogprobs) PromptEntries = new List<TokenLogprobs?>(PromptLength) { null };

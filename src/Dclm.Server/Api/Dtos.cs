@@ -61,7 +61,6 @@ internal sealed class ChatRequestDto : SamplingDto
     public JsonElement ToolChoice { get; set; }
     public bool? ParallelToolCalls { get; set; }
     public string? ReasoningFormat { get; set; }
-    // Read only to refuse what the server cannot honour (RequestValidator.Unsupported) instead of ignoring it.
     public JsonElement ResponseFormat { get; set; }
 }
 

@@ -104,9 +104,11 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
         var dto = await RequestReader.ReadAsync(context, ApiJsonContext.Default.ChatRequestDto, options.MaxRequestBodyBytes);
         var engine = ApiGuards.RequireEngine(host);
         ApiGuards.CheckModel(host, dto.Model);
-        RequestValidator.Unsupported(dto);
+        bool jsonMode = RequestValidator.JsonMode(dto);
         var messages = RequestValidator.Messages(dto.Messages);
         var tools = ToolValidator.Tools(dto.Tools, dto.ToolChoice);
+        if (jsonMode && tools is not null)
+            throw ApiException.BadRequest("response_format 'json_object' and tools cannot be combined: a reply that must be a JSON object cannot also call a function", "response_format");
         bool splitReasoning = RequestValidator.SplitReasoning(dto);
         var chat = ApiGuards.EncodeChat(host, messages, tools);
         int[] prompt = chat.Ids;
@@ -118,7 +120,8 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
         int topLogprobs = RequestValidator.ChatLogprobs(dto);
         var sampling = RequestValidator.Sampling(dto, maxTokens);
         sampling = sampling with { StopStrings = [.. sampling.StopStrings, .. chat.Template.StopStrings] };
-        var requests = Enumerable.Range(0, count).Select(i => Create(engine, prompt, WithChoiceSeed(sampling, i), chat.StopTokenIds, topLogprobs)).ToArray();
+        var constraint = jsonMode ? host.JsonObjectConstraint(chat.StopTokenIds) : null;
+        var requests = Enumerable.Range(0, count).Select(i => Create(engine, prompt, WithChoiceSeed(sampling, i), chat.StopTokenIds, topLogprobs, constraint: constraint)).ToArray();
         var formatter = new LogprobsFormatter(host.Tokenizer!);
         string id = "chatcmpl-" + Guid.NewGuid().ToString("N");
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -214,9 +217,10 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
     private Task<GenerationResult[]> CollectAll(ChoiceSet choices, long arrival, CancellationToken cancellation) =>
         Task.WhenAll(choices.Streams.Select(stream => Collect(stream, metrics.StartTokens(arrival), cancellation)));
 
-    private static GenerationRequest Create(InferenceEngine engine, int[] prompt, SamplingOptions sampling, int[]? stopTokens, int topLogprobs, bool scorePrompt = false)
+    private static GenerationRequest Create(InferenceEngine engine, int[] prompt, SamplingOptions sampling, int[]? stopTokens, int topLogprobs, bool scorePrompt = false,
+        Func<Dclm.Inference.Constraints.ITokenConstraint>? constraint = null)
     {
-        try { return engine.CreateRequest(prompt, sampling, stopTokens, topLogprobs, scorePrompt); }
+        try { return engine.CreateRequest(prompt, sampling, stopTokens, topLogprobs, scorePrompt, constraint); }
         catch (RequestValidationException e) { throw ApiException.BadRequest(e.Message, e.Field); }
     }
 

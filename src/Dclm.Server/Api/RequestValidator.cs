@@ -49,15 +49,22 @@ internal static class RequestValidator
     }
 
     /// <summary>
-    /// Refuses chat features the server does not have, rather than answering as if it did: structured output
-    /// (a <c>response_format</c> other than text). Function calling is read by <see cref="ToolValidator"/>.
+    /// OpenAI's <c>response_format</c>: "text" (the default) or "json_object" (JSON mode: true when the reply
+    /// must be one JSON object, which the sampler enforces). "json_schema" would need a schema compiled to a
+    /// grammar, which the server does not have, so it is refused rather than answered as plain JSON mode.
     /// </summary>
-    public static void Unsupported(ChatRequestDto dto)
+    public static bool JsonMode(ChatRequestDto dto)
     {
-        if (dto.ResponseFormat.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null) return;
+        if (dto.ResponseFormat.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null) return false;
         string? type = dto.ResponseFormat.ValueKind == JsonValueKind.Object && dto.ResponseFormat.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
-        if (type != "text")
-            throw ApiException.BadRequest($"response_format {(type is null ? "must be an object with a type" : $"'{type}' is not supported; only 'text'")} (no constrained JSON output)", "response_format");
+        return type switch
+        {
+            "text" => false,
+            "json_object" => true,
+            null => throw ApiException.BadRequest("response_format must be an object with a type", "response_format"),
+            "json_schema" => throw ApiException.BadRequest("response_format 'json_schema' is not supported (schemas are not compiled to grammars); 'json_object' gives any JSON object", "response_format"),
+            _ => throw ApiException.BadRequest($"response_format '{Shorten(type)}' is not supported; use 'text' or 'json_object'", "response_format"),
+        };
     }
 
     /// <summary>

@@ -62,10 +62,11 @@ public sealed class EngineChatClient(ModelHost host) : IChatClient
 
     private async Task<(GenerationStream Stream, ChatPrompt Chat)> SubmitAsync(IEnumerable<ChatMessage> messages, ChatOptions? options, CancellationToken cancellation)
     {
-        // Refused rather than ignored, as the HTTP API refuses it: the model would answer as if it were honoured.
-        if (options?.ResponseFormat is ChatResponseFormatJson)
-            throw new NotSupportedException("JSON response formats are not supported; only text");
+        // A schema is refused rather than ignored, as the HTTP API refuses it: the model would answer as if it were honoured.
+        bool jsonMode = options?.ResponseFormat is ChatResponseFormatJson json
+            && (json.Schema is null ? true : throw new NotSupportedException("JSON schemas are not supported (no schema grammar); ChatResponseFormat.Json gives any JSON object"));
         var tools = Tools(options);
+        if (jsonMode && tools is not null) throw new NotSupportedException("a JSON response format and tools cannot be combined");
         await host.Loading.WaitAsync(cancellation);
         var engine = host.Engine!;
         var turns = messages.SelectMany(Turns).ToList();
@@ -83,7 +84,8 @@ public sealed class EngineChatClient(ModelHost host) : IChatClient
             MaxTokens = Math.Min(options?.MaxOutputTokens ?? left, left),
             StopStrings = [.. options?.StopSequences ?? [], .. chat.Template.StopStrings],
         };
-        return (engine.Submit(engine.CreateRequest(chat.Ids, sampling, chat.StopTokenIds), cancellation), chat);
+        var constraint = jsonMode ? host.JsonObjectConstraint(chat.StopTokenIds) : null;
+        return (engine.Submit(engine.CreateRequest(chat.Ids, sampling, chat.StopTokenIds, constraint: constraint), cancellation), chat);
     }
 
     /// <summary>Thinking as reasoning content, then the answer's text; empty parts are left out.</summary>

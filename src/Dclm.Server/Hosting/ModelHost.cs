@@ -1,4 +1,5 @@
 using Dclm.Checkpoints;
+using Dclm.Inference.Constraints;
 using Dclm.Inference.Engine;
 using Dclm.Server.Chat;
 using Dclm.Server.Chat.Tools;
@@ -96,6 +97,18 @@ public sealed class ModelHost : IDisposable
         // DeepSeek R1's template ends the prompt inside <think>, so the reply starts with thinking.
         bool opensThinking = template.Reasons && last.TrimEnd().EndsWith("<think>", StringComparison.Ordinal);
         return new ChatPrompt(ids.ToArray(), stops.ToArray(), template, tools, opensThinking);
+    }
+
+    /// <summary>
+    /// JSON mode for one request: each sequence gets a constraint that admits only a JSON object and then
+    /// one of <paramref name="stopTokenIds"/> or the end-of-sequence token.
+    /// </summary>
+    public Func<ITokenConstraint> JsonObjectConstraint(IReadOnlyList<int> stopTokenIds)
+    {
+        var tokenizer = Tokenizer ?? throw new InvalidOperationException("the model is still loading");
+        var table = TokenByteTable.For(tokenizer, _loaded!.Config.VocabularySize);
+        int[] ends = [.. stopTokenIds, .. tokenizer.EndOfSequenceId is int eos ? [eos] : Array.Empty<int>()];
+        return () => new JsonObjectConstraint(table, ends);
     }
 
     /// <summary>Token ids of a completion prompt, with the beginning-of-sequence token when the tokenizer asks for it.</summary>

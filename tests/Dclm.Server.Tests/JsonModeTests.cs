@@ -1,0 +1,144 @@
+using System.Text;
+using System.Text.Json;
+using Dclm.Inference.Constraints;
+using Dclm.Server.Hosting;
+using Dclm.Tokenizers;
+using Microsoft.Extensions.AI;
+using OpenAI.Chat;
+
+namespace Dclm.Server.Tests;
+
+/// <summary>
+/// JSON mode (<c>response_format: json_object</c>): the sampler admits only tokens that keep the reply a JSON
+/// object, judged by System.Text.Json's reader, on the real GPT-NeoX vocabulary and through the server.
+/// </summary>
+[Collection("server")]
+public sealed class JsonModeTests(ServerFixture fixture)
+{
+    private static readonly Lazy<Tokenizer> NeoX = new(() => Tokenizer.Load(Path.Combine(AppContext.BaseDirectory, "fixtures", "gpt-neox-20b.vocab.gguf")));
+    private const int Vocabulary = 50432; // the model's rows: more than the tokenizer's tokens
+    private const int EndOfText = 0;
+
+    /// <summary>Whether <paramref name="text"/> is the start of a JSON object (System.Text.Json reading it as a partial document).</summary>
+    public static bool IsObjectPrefix(string text)
+    {
+        byte[] bytes = Encoding.UTF8.GetBytes(text);
+        if (bytes.Length == 0) return true;
+        try
+        {
+            var reader = new Utf8JsonReader(bytes, isFinalBlock: false, default);
+            bool first = true;
+            while (reader.Read())
+            {
+                if (first && reader.TokenType != JsonTokenType.StartObject) return false;
+                first = false;
+            }
+            return true;
+        }
+        catch (JsonException) { return false; }
+    }
+
+    private static bool IsObject(string text)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(text);
+            return document.RootElement.ValueKind == JsonValueKind.Object;
+        }
+        catch (JsonException) { return false; }
+    }
+
+    private static JsonObjectConstraint Constraint() => new(TokenByteTable.For(NeoX.Value, Vocabulary), [EndOfText]);
+
+    private static int[] Allowed(JsonObjectConstraint constraint)
+    {
+        var scores = new float[Vocabulary];
+        constraint.Mask(scores);
+        return Enumerable.Range(0, Vocabulary).Where(id => !float.IsNegativeInfinity(scores[id])).ToArray();
+    }
+
+    [Fact]
+    public void AnObjectTheTokenizerWritesIsAllowedTokenByTokenAndThenOnlyTheEnd()
+    {
+        int[] ids = NeoX.Value.Encode("{\"city\": \"Paris\", \"temps\": [21.5, -3e1], \"ok\": true, \"note\": \"é \\\"q\\\"\"}");
+        var constraint = Constraint();
+        foreach (int id in ids)
+        {
+            Assert.Contains(id, Allowed(constraint));
+            Assert.False(constraint.IsComplete);
+            constraint.Accept(id);
+        }
+        Assert.True(constraint.IsComplete);
+        Assert.Equal([EndOfText], Allowed(constraint));
+        // Before anything, only tokens that open an object (after optional whitespace) may come.
+        var fresh = Allowed(Constraint());
+        Assert.All(fresh, id => Assert.True(NeoX.Value.Decode([id]).TrimStart() is "" or ['{', ..], NeoX.Value.Decode([id])));
+        Assert.DoesNotContain(EndOfText, fresh);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void RandomWalksThroughTheMaskStayValidJson(int seed)
+    {
+        var random = new Random(seed);
+        var constraint = Constraint();
+        var ids = new List<int>();
+        for (int step = 0; step < 200 && !constraint.IsComplete; step++)
+        {
+            int[] allowed = Allowed(constraint);
+            Assert.NotEmpty(allowed);
+            // Favour closing quotes and brackets now and then, so some walks finish.
+            int[] closers = allowed.Where(id => NeoX.Value.Decode([id]) is "}" or "]" or "\"" or "}}").ToArray();
+            int next = random.Next(3) == 0 && closers.Length > 0 ? closers[random.Next(closers.Length)] : allowed[random.Next(allowed.Length)];
+            constraint.Accept(next);
+            ids.Add(next);
+        }
+        string text = NeoX.Value.Decode(ids.ToArray());
+        Assert.True(IsObjectPrefix(text), text);
+        if (constraint.IsComplete) Assert.True(IsObject(text), text);
+    }
+
+    private static string Request(int seed, bool stream = false) =>
+        $$"""{"messages": [{"role": "user", "content": "Give me JSON"}], "max_tokens": 40, "temperature": 1, "seed": {{seed}}, "response_format": {"type": "json_object"}{{(stream ? ", \"stream\": true" : "")}}}""";
+
+    [Fact]
+    public async Task JsonModeRepliesAreJsonObjectsWholeAndStreamed()
+    {
+        for (int seed = 1; seed <= 3; seed++)
+        {
+            var (status, body) = await fixture.PostAsync("/v1/chat/completions", Request(seed));
+            Assert.Equal(200, status);
+            var choice = body.GetProperty("choices")[0];
+            string content = choice.GetProperty("message").GetProperty("content").GetString()!;
+            Assert.StartsWith("{", content.TrimStart());
+            Assert.True(IsObjectPrefix(content), content);
+            if (choice.GetProperty("finish_reason").GetString() == "stop") Assert.True(IsObject(content), content);
+
+            var events = await fixture.StreamAsync("/v1/chat/completions", Request(seed, stream: true));
+            string streamed = string.Concat(events[..^1].Select(e => JsonDocument.Parse(e).RootElement.GetProperty("choices")[0].GetProperty("delta"))
+                .Select(d => d.TryGetProperty("content", out var c) ? c.GetString() : ""));
+            Assert.Equal(content, streamed);
+        }
+        var (refused, error) = await fixture.PostAsync("/v1/chat/completions",
+            """{"messages": [{"role": "user", "content": "x"}], "response_format": {"type": "json_schema", "json_schema": {"name": "a", "schema": {}}}}""");
+        Assert.Equal(400, refused);
+        Assert.Equal("response_format", error.GetProperty("error").GetProperty("param").GetString());
+    }
+
+    [Fact]
+    public async Task TheOpenAiSdkAndTheInProcessClientGetJson()
+    {
+        var client = new ChatClient(fixture.ModelId, new System.ClientModel.ApiKeyCredential("unused"),
+            new OpenAI.OpenAIClientOptions { Endpoint = new Uri(fixture.Server.Address, "v1") });
+        var options = new ChatCompletionOptions { MaxOutputTokenCount = 30, Temperature = 0, ResponseFormat = OpenAI.Chat.ChatResponseFormat.CreateJsonObjectFormat() };
+        ChatCompletion completion = (await client.CompleteChatAsync([new UserChatMessage("JSON please")], options)).Value;
+        Assert.True(IsObjectPrefix(completion.Content[0].Text), completion.Content[0].Text);
+
+        using IChatClient chat = new EngineChatClient(fixture.Server.Host);
+        var response = await chat.GetResponseAsync("JSON please", new ChatOptions { ResponseFormat = Microsoft.Extensions.AI.ChatResponseFormat.Json, MaxOutputTokens = 30, Temperature = 0 });
+        Assert.StartsWith("{", response.Text.TrimStart());
+        Assert.True(IsObjectPrefix(response.Text), response.Text);
+    }
+}
