@@ -31,8 +31,10 @@ public class RequestValidatorTests
 
     [Theory]
     [InlineData("""{"tools": {"f": 1}}""", "tools")]
-    [InlineData("""{"tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "required"}""", "tool_choice")]
-    [InlineData("""{"tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": {"type": "function", "function": {"name": "f"}}}""", "tool_choice")]
+    [InlineData("""{"tool_choice": "required"}""", "tool_choice")] // no tools to call
+    [InlineData("""{"tools": [], "tool_choice": {"type": "function", "function": {"name": "f"}}}""", "tool_choice")]
+    [InlineData("""{"tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": {"type": "function", "function": {"name": "no such name"}}}""", "tool_choice")]
+    [InlineData("""{"tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": {"type": "function"}}""", "tool_choice")]
     [InlineData("""{"tool_choice": "sometimes"}""", "tool_choice")]
     [InlineData("""{"tools": [{"type": "retrieval"}]}""", "tools")]
     [InlineData("""{"tools": [{"type": "function"}]}""", "tools")]
@@ -47,6 +49,23 @@ public class RequestValidatorTests
         var error = Assert.Throws<ApiException>(() => ToolValidator.Tools(dto.Tools, dto.ToolChoice));
         Assert.Equal(400, error.Status);
         Assert.Equal(field, error.Param);
+    }
+
+    [Fact]
+    public void RequiredOrNamedChoicesForceACallOfOfferedFunctions()
+    {
+        const string tools = """[{"type": "function", "function": {"name": "f"}}, {"type": "function", "function": {"name": "g"}}]""";
+        IReadOnlyList<string>? Forced(string choice)
+        {
+            var dto = Chat($$"""{"tools": {{tools}}, "tool_choice": {{choice}}}""");
+            return ToolValidator.Forced(dto.ToolChoice, ToolValidator.Tools(dto.Tools, dto.ToolChoice));
+        }
+        Assert.Equal(["f", "g"], Forced("\"required\""));
+        Assert.Equal(["g"], Forced("""{"type": "function", "function": {"name": "g"}}"""));
+        Assert.Null(Forced("\"auto\""));
+        Assert.Null(Forced("\"none\""));
+        var unknown = Assert.Throws<ApiException>(() => Forced("""{"type": "function", "function": {"name": "h"}}"""));
+        Assert.Equal("tool_choice", unknown.Param);
     }
 
     [Fact]

@@ -183,7 +183,28 @@ public sealed class ToolCallingServingTests : IAsyncLifetime
         await foreach (var update in raw.GetStreamingResponseAsync([new(ChatRole.User, "What is the weather in Paris?")], options)) updates.Add(update);
         Assert.Equal("Checking.", string.Concat(updates.Select(u => u.Text)));
         Assert.Single(updates.SelectMany(u => u.Contents).OfType<FunctionCallContent>());
-        await Assert.ThrowsAsync<NotSupportedException>(() => raw.GetResponseAsync("Weather?", new ChatOptions { Tools = [weather], ToolMode = ChatToolMode.RequireAny }));
+        await Assert.ThrowsAsync<ArgumentException>(() => raw.GetResponseAsync("Weather?", new ChatOptions { Tools = [weather], ToolMode = ChatToolMode.RequireSpecific("time") }));
+    }
+
+    [Theory]
+    [InlineData("\"required\"")]
+    [InlineData("""{"type": "function", "function": {"name": "weather"}}""")]
+    public async Task ARequiredCallIsForcedWhileSampling(string choice)
+    {
+        // Left alone the model says "Checking." first; forced, the reply must be a call in the template's
+        // (Hermes) syntax. The bias on "}" makes the arguments the empty object, so the forced call ends in
+        // a few tokens whatever the hand-set model prefers inside an object.
+        int close = _server.Host.Tokenizer!.Encode("}").Single();
+        string request = $$$"""{"messages": [{"role": "user", "content": "What is the weather in Paris?"}], "max_tokens": 120, "temperature": 0, "tools": {{{Tools}}}, "tool_choice": {{{choice}}}, "logit_bias": {"{{{close}}}": 100}}""";
+        var (status, body) = await PostAsync("/v1/chat/completions", request);
+        Assert.Equal(200, status);
+        var choiceOut = body.GetProperty("choices")[0];
+        Assert.Equal("tool_calls", choiceOut.GetProperty("finish_reason").GetString());
+        var message = choiceOut.GetProperty("message");
+        Assert.False(message.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String && content.GetString()!.Length > 0);
+        var call = Assert.Single(message.GetProperty("tool_calls").EnumerateArray());
+        Assert.Equal("weather", call.GetProperty("function").GetProperty("name").GetString());
+        Assert.Equal("{}", call.GetProperty("function").GetProperty("arguments").GetString());
     }
 
     [Fact]
@@ -203,7 +224,8 @@ public sealed class ToolCallingServingTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("""{"messages": [{"role": "user", "content": "hi"}], "tools": TOOLS, "tool_choice": "required"}""", "tool_choice")]
+    [InlineData("""{"messages": [{"role": "user", "content": "hi"}], "tools": TOOLS, "tool_choice": {"type": "function", "function": {"name": "time"}}}""", "tool_choice")]
+    [InlineData("""{"messages": [{"role": "user", "content": "hi"}], "tools": TOOLS, "response_format": {"type": "json_object"}}""", "response_format")]
     [InlineData("""{"messages": [{"role": "user", "content": "hi"}], "tools": [{"type": "function", "function": {"name": "no spaces please"}}]}""", "tools")]
     [InlineData("""{"messages": [{"role": "user", "content": "hi"}, {"role": "tool", "content": "21"}]}""", "messages")]
     public async Task BadFunctionCallingRequestsAreBadRequests(string json, string field)

@@ -7,7 +7,7 @@ namespace Dclm.Inference.Constraints;
 /// <see cref="MaxWhitespace"/> bytes so a constrained model cannot pad forever. The document must be an
 /// object (OpenAI's JSON mode); once it closes, no byte is accepted.
 /// </summary>
-public struct JsonByteGrammar
+public struct JsonByteGrammar : IByteGrammar
 {
     public const int MaxDepth = 32;
     public const int MaxWhitespace = 24;

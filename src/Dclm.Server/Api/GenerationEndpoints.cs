@@ -120,7 +120,8 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
         int topLogprobs = RequestValidator.ChatLogprobs(dto);
         var sampling = RequestValidator.Sampling(dto, maxTokens);
         sampling = sampling with { StopStrings = [.. sampling.StopStrings, .. chat.Template.StopStrings] };
-        var constraint = jsonMode ? host.JsonObjectConstraint(chat.StopTokenIds) : null;
+        var forced = ToolValidator.Forced(dto.ToolChoice, tools);
+        var constraint = jsonMode ? host.JsonObjectConstraint(chat.StopTokenIds) : forced is null ? null : host.ForcedCallConstraint(chat, forced);
         var requests = Enumerable.Range(0, count).Select(i => Create(engine, prompt, WithChoiceSeed(sampling, i), chat.StopTokenIds, topLogprobs, constraint: constraint)).ToArray();
         var formatter = new LogprobsFormatter(host.Tokenizer!);
         string id = "chatcmpl-" + Guid.NewGuid().ToString("N");

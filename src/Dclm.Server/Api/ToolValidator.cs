@@ -12,26 +12,17 @@ internal static class ToolValidator
 
     /// <summary>
     /// The functions the model may call, or null when the request offers none or sets <c>tool_choice</c> to
-    /// "none". "auto" (the default) lets the model choose; "required" and a named function would need
-    /// constrained decoding, which this server does not have, so they are refused.
+    /// "none". <c>tool_choice</c> is checked here too: "auto" (the default), "none", "required", or
+    /// <c>{"type": "function", "function": {"name": …}}</c> naming an offered function (see <see cref="Forced"/>).
     /// </summary>
     public static IReadOnlyList<ToolDefinition>? Tools(JsonElement tools, JsonElement toolChoice)
     {
-        string? choice = toolChoice.ValueKind switch
-        {
-            JsonValueKind.Undefined or JsonValueKind.Null => "auto",
-            JsonValueKind.String => toolChoice.GetString(),
-            _ => null,
-        };
-        if (choice is not ("auto" or "none"))
-            throw ApiException.BadRequest(choice is "required" || toolChoice.ValueKind == JsonValueKind.Object
-                ? "tool_choice may be \"auto\" or \"none\"; forcing a call (\"required\" or a named function) needs constrained decoding, which this server does not have"
-                : "tool_choice must be \"auto\" or \"none\"", "tool_choice");
-        if (tools.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null) return null;
+        string choice = Choice(toolChoice).Mode;
+        if (tools.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null) return Offered(null, choice);
         if (tools.ValueKind != JsonValueKind.Array) throw ApiException.BadRequest("tools must be an array", "tools");
         int count = tools.GetArrayLength();
         if (count > MaxTools) throw ApiException.BadRequest($"tools holds {count} functions; at most {MaxTools} are allowed", "tools");
-        if (count == 0 || choice == "none") return null;
+        if (count == 0 || choice == "none") return Offered(null, choice);
         var definitions = new List<ToolDefinition>(count);
         foreach (var tool in tools.EnumerateArray())
         {
@@ -49,8 +40,45 @@ internal static class ToolValidator
                 parameters = schema.ValueKind == JsonValueKind.Object ? schema.Clone() : throw ApiException.BadRequest($"the parameters of '{name}' must be a JSON Schema object", "tools");
             definitions.Add(new ToolDefinition(name, description, parameters));
         }
-        return definitions;
+        return Offered(definitions, choice);
     }
+
+    /// <summary>
+    /// The functions a reply must call one of, or null when the model may answer in text: all offered ones for
+    /// <c>tool_choice</c> "required", the named one for a function choice. Call after <see cref="Tools"/>.
+    /// </summary>
+    public static IReadOnlyList<string>? Forced(JsonElement toolChoice, IReadOnlyList<ToolDefinition>? tools)
+    {
+        if (tools is null) return null;
+        var (mode, function) = Choice(toolChoice);
+        return mode switch
+        {
+            "required" => tools.Select(t => t.Name).ToList(),
+            "function" => tools.Any(t => t.Name == function) ? [function!]
+                : throw ApiException.BadRequest($"tool_choice names '{function}', which is not among the tools", "tool_choice"),
+            _ => null,
+        };
+    }
+
+    /// <summary>The mode ("auto", "none", "required" or "function") and, for "function", the function's name.</summary>
+    private static (string Mode, string? Function) Choice(JsonElement toolChoice)
+    {
+        switch (toolChoice.ValueKind)
+        {
+            case JsonValueKind.Undefined or JsonValueKind.Null: return ("auto", null);
+            case JsonValueKind.String when toolChoice.GetString() is "auto" or "none" or "required": return (toolChoice.GetString()!, null);
+            case JsonValueKind.Object when toolChoice.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.GetString() == "function"
+                && toolChoice.TryGetProperty("function", out var function) && function.ValueKind == JsonValueKind.Object:
+                return ("function", Name(function, "tool_choice"));
+            default:
+                throw ApiException.BadRequest("tool_choice must be \"auto\", \"none\", \"required\" or {\"type\": \"function\", \"function\": {\"name\": ...}}", "tool_choice");
+        }
+    }
+
+    private static IReadOnlyList<ToolDefinition>? Offered(List<ToolDefinition>? tools, string choice) =>
+        tools is null && choice is not ("auto" or "none")
+            ? throw ApiException.BadRequest("tool_choice asks for a call, but the request offers no tools", "tool_choice")
+            : tools;
 
     /// <summary>An assistant message's earlier calls: id, type "function", and a function with a name and JSON-object arguments.</summary>
     public static IReadOnlyList<ToolCall>? ToolCalls(JsonElement calls)

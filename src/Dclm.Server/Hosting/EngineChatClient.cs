@@ -84,7 +84,12 @@ public sealed class EngineChatClient(ModelHost host) : IChatClient
             MaxTokens = Math.Min(options?.MaxOutputTokens ?? left, left),
             StopStrings = [.. options?.StopSequences ?? [], .. chat.Template.StopStrings],
         };
-        var constraint = jsonMode ? host.JsonObjectConstraint(chat.StopTokenIds) : null;
+        var constraint = jsonMode ? host.JsonObjectConstraint(chat.StopTokenIds)
+            : tools is not null && options?.ToolMode is RequiredChatToolMode required
+                ? host.ForcedCallConstraint(chat, required.RequiredFunctionName is { } name
+                    ? tools.Any(t => t.Name == name) ? [name] : throw new ArgumentException($"the required function '{name}' is not among the tools")
+                    : tools.Select(t => t.Name).ToList())
+                : null;
         return (engine.Submit(engine.CreateRequest(chat.Ids, sampling, chat.StopTokenIds, constraint: constraint), cancellation), chat);
     }
 
@@ -95,12 +100,10 @@ public sealed class EngineChatClient(ModelHost host) : IChatClient
         if (text.Length > 0) yield return new TextContent(text);
     }
 
-    /// <summary>The functions offered, or null when none are or the tool mode is None; forcing a call needs constrained decoding, which the engine lacks.</summary>
+    /// <summary>The functions offered, or null when none are or the tool mode is None (a required mode forces a call of one of them).</summary>
     private static List<ToolDefinition>? Tools(ChatOptions? options)
     {
         if (options?.Tools is not { Count: > 0 } tools || options.ToolMode is NoneChatToolMode) return null;
-        if (options.ToolMode is RequiredChatToolMode)
-            throw new NotSupportedException("a required tool mode needs constrained decoding, which this engine does not have; use ChatToolMode.Auto");
         return tools.Select(tool => tool is AIFunctionDeclaration function
             ? new ToolDefinition(function.Name, string.IsNullOrEmpty(function.Description) ? null : function.Description, function.JsonSchema)
             : throw new NotSupportedException($"the tool '{tool.Name}' is not a function; only functions can be offered")).ToList();

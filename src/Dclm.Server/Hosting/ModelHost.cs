@@ -105,10 +105,27 @@ public sealed class ModelHost : IDisposable
     /// </summary>
     public Func<ITokenConstraint> JsonObjectConstraint(IReadOnlyList<int> stopTokenIds)
     {
-        var tokenizer = Tokenizer ?? throw new InvalidOperationException("the model is still loading");
-        var table = TokenByteTable.For(tokenizer, _loaded!.Config.VocabularySize);
-        int[] ends = [.. stopTokenIds, .. tokenizer.EndOfSequenceId is int eos ? [eos] : Array.Empty<int>()];
+        var (table, ends) = ConstraintTables(stopTokenIds);
         return () => new JsonObjectConstraint(table, ends);
+    }
+
+    /// <summary>
+    /// A forced function call for one request (<c>tool_choice</c> "required" or a named function): each sequence
+    /// must write one call of one of <paramref name="names"/> in the template's syntax, then end.
+    /// </summary>
+    public Func<ITokenConstraint> ForcedCallConstraint(ChatPrompt chat, IReadOnlyList<string> names)
+    {
+        var format = chat.Template.ToolFormat ?? throw new InvalidOperationException("the template takes no tools");
+        var parts = format.ForcedCall(names);
+        var (table, ends) = ConstraintTables(chat.StopTokenIds);
+        return () => new ByteGrammarConstraint<SequenceGrammar>(table, ends, new SequenceGrammar(parts));
+    }
+
+    private (TokenByteTable Table, int[] Ends) ConstraintTables(IReadOnlyList<int> stopTokenIds)
+    {
+        var tokenizer = Tokenizer ?? throw new InvalidOperationException("the model is still loading");
+        int[] ends = [.. stopTokenIds, .. tokenizer.EndOfSequenceId is int eos ? [eos] : Array.Empty<int>()];
+        return (TokenByteTable.For(tokenizer, _loaded!.Config.VocabularySize), ends);
     }
 
     /// <summary>Token ids of a completion prompt, with the beginning-of-sequence token when the tokenizer asks for it.</summary>

@@ -1,3 +1,4 @@
+using Dclm.Inference.Constraints;
 using System.Security.Cryptography;
 
 namespace Dclm.Server.Chat.Tools;
@@ -38,6 +39,22 @@ public sealed class ToolCallFormat
         if (Has("[TOOL_CALLS]")) return new(ToolCallSyntax.JsonArray);
         if (Has("<|start_header_id|>") && Has("\"parameters\"")) return new(ToolCallSyntax.JsonObject);
         return null;
+    }
+
+    /// <summary>
+    /// The shape of one call of one of <paramref name="names"/> in this syntax, written as the model's template
+    /// shows it, for forcing a call (<c>tool_choice</c> "required" or a named function): the fixed text around
+    /// the name and the arguments, which may be any JSON object.
+    /// </summary>
+    public IReadOnlyList<GrammarPart> ForcedCall(IReadOnlyList<string> names)
+    {
+        var (before, argumentsKey, after) = Syntax switch
+        {
+            ToolCallSyntax.Hermes => ("<tool_call>\n{\"name\": \"", "arguments", "}\n</tool_call>"),
+            ToolCallSyntax.JsonObject => ("{\"name\": \"", "parameters", "}"),
+            _ => ("[{\"name\": \"", "arguments", "}]"),
+        };
+        return [GrammarPart.Literal(before), GrammarPart.OneOf(names), GrammarPart.Literal($"\", \"{argumentsKey}\": "), GrammarPart.JsonObject(), GrammarPart.Literal(after)];
     }
 
     /// <summary>A new reader of one reply's calls, for a reply that streams in.</summary>

@@ -1,0 +1,79 @@
+using System.Text;
+
+namespace Dclm.Inference.Constraints;
+
+/// <summary>One part of a <see cref="SequenceGrammar"/>: literal text, one of several literal texts, or a JSON object.</summary>
+public sealed class GrammarPart
+{
+    private GrammarPart(byte[][] texts, bool json) => (Texts, IsJsonObject) = (texts, json);
+
+    internal byte[][] Texts { get; }
+    internal bool IsJsonObject { get; }
+
+    /// <summary>Exactly <paramref name="text"/>.</summary>
+    public static GrammarPart Literal(string text) => new([Encoding.UTF8.GetBytes(text)], false);
+
+    /// <summary>
+    /// One of <paramref name="texts"/> (at most 128). The part after it must start with a byte that no
+    /// alternative continues with, so where an alternative ends is never in doubt.
+    /// </summary>
+    public static GrammarPart OneOf(IReadOnlyList<string> texts)
+    {
+        if (texts.Count is 0 or > 128) throw new ArgumentException("between 1 and 128 alternatives are needed", nameof(texts));
+        return new(texts.Select(t => Encoding.UTF8.GetBytes(t)).ToArray(), false);
+    }
+
+    /// <summary>Any JSON object (<see cref="JsonByteGrammar"/>).</summary>
+    public static GrammarPart JsonObject() => new([], true);
+}
+
+/// <summary>
+/// Parts read one after another (<see cref="GrammarPart"/>), for replies whose shape is fixed around a JSON
+/// object, such as a function call forced by <c>tool_choice</c>.
+/// </summary>
+public struct SequenceGrammar(IReadOnlyList<GrammarPart> parts) : IByteGrammar
+{
+    private int _part, _offset;
+    private UInt128 _alive = UInt128.MaxValue; // alternatives of a OneOf part still matching
+    private JsonByteGrammar _json;
+
+    /// <inheritdoc />
+    public readonly bool IsComplete => _part == parts.Count;
+
+    /// <inheritdoc />
+    public bool Feed(byte b)
+    {
+        while (_part < parts.Count)
+        {
+            var part = parts[_part];
+            if (part.IsJsonObject)
+            {
+                if (!_json.Feed(b)) return false;
+                if (_json.IsComplete) Next();
+                return true;
+            }
+            UInt128 continuing = 0;
+            bool ended = false;
+            for (int i = 0; i < part.Texts.Length; i++)
+            {
+                if ((_alive >> i & 1) == 0) continue;
+                byte[] text = part.Texts[i];
+                if (_offset < text.Length && text[_offset] == b) continuing |= UInt128.One << i;
+                else if (_offset == text.Length) ended = true;
+            }
+            if (continuing != 0)
+            {
+                _alive = continuing;
+                _offset++;
+                // A literal (or the last alternative standing) that is now whole ends its part at once.
+                if (part.Texts.Length == 1 && _offset == part.Texts[0].Length) Next();
+                return true;
+            }
+            if (!ended) return false;
+            Next(); // an alternative ended here; the byte belongs to the next part
+        }
+        return false;
+    }
+
+    private void Next() => (_part, _offset, _alive, _json) = (_part + 1, 0, UInt128.MaxValue, default);
+}
