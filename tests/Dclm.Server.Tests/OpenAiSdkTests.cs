@@ -61,21 +61,21 @@ public sealed class OpenAiSdkTests(ServerFixture fixture)
     }
 
     [Fact]
-    public async Task ToolsForAModelWhoseTemplateTakesNoneAndJsonSchemasAreRefusedNotIgnored()
+    public async Task ToolsForAModelWhoseTemplateTakesNoneAndSchemasItCannotEnforceAreRefusedNotIgnored()
     {
         var options = new ChatCompletionOptions { MaxOutputTokenCount = 4 };
         options.Tools.Add(ChatTool.CreateFunctionTool("get_weather", "the weather in a city"));
         var refused = await Assert.ThrowsAsync<System.ClientModel.ClientResultException>(() => Client().CompleteChatAsync([new UserChatMessage("Weather in Paris?")], options));
         Assert.Equal(400, refused.Status);
         Assert.Contains("tools", refused.Message);
-        var schema = new ChatCompletionOptions { MaxOutputTokenCount = 4, ResponseFormat = OpenAI.Chat.ChatResponseFormat.CreateJsonSchemaFormat("answer", BinaryData.FromString("""{"type": "object"}""")) };
+        var schema = new ChatCompletionOptions { MaxOutputTokenCount = 4, ResponseFormat = OpenAI.Chat.ChatResponseFormat.CreateJsonSchemaFormat("answer", BinaryData.FromString("""{"type": "object", "properties": {"a": {"type": "string", "minLength": 3}}}""")) };
         Assert.Equal(400, (await Assert.ThrowsAsync<System.ClientModel.ClientResultException>(() => Client().CompleteChatAsync([new UserChatMessage("JSON please")], schema))).Status);
 
         using IChatClient chat = new EngineChatClient(fixture.Server.Host);
         List<Microsoft.Extensions.AI.ChatMessage> messages = [new(ChatRole.User, "Weather in Paris?")];
         var tool = AIFunctionFactory.Create((string city) => "sunny", "get_weather");
         await Assert.ThrowsAsync<NotSupportedException>(() => chat.GetResponseAsync(messages, new ChatOptions { Tools = [tool], MaxOutputTokens = 4 }));
-        var jsonSchema = Microsoft.Extensions.AI.ChatResponseFormat.ForJsonSchema(JsonDocument.Parse("""{"type": "object"}""").RootElement);
+        var jsonSchema = Microsoft.Extensions.AI.ChatResponseFormat.ForJsonSchema(JsonDocument.Parse("""{"type": "object", "properties": {"a": {"type": "string", "minLength": 3}}}""").RootElement);
         await Assert.ThrowsAsync<NotSupportedException>(() => chat.GetResponseAsync(messages, new ChatOptions { ResponseFormat = jsonSchema, MaxOutputTokens = 4 }));
         // Tools offered with tool mode none are not used, so the request is answered.
         var answered = await chat.GetResponseAsync(messages, new ChatOptions { Tools = [tool], ToolMode = ChatToolMode.None, MaxOutputTokens = 4, Temperature = 0 });

@@ -119,23 +119,28 @@ public class RequestValidatorTests
     }
 
     [Theory]
-    [InlineData("""{"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {}}}}""")]
+    [InlineData("""{"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {}}}}""")] // no type
+    [InlineData("""{"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object", "properties": {"a": {"type": "string", "pattern": "x"}}}}}}""")]
+    [InlineData("""{"response_format": {"type": "json_schema"}}""")]
     [InlineData("""{"response_format": "json"}""")]
     [InlineData("""{"response_format": {"type": "xml"}}""")]
     [InlineData("""{"response_format": {}}""")]
-    public void ResponseFormatsTheServerLacksAreRefusedByName(string json)
+    public void ResponseFormatsTheServerCannotHonourAreRefusedByName(string json)
     {
-        var error = Assert.Throws<ApiException>(() => RequestValidator.JsonMode(Chat(json)));
+        var error = Assert.Throws<ApiException>(() => RequestValidator.ResponseFormat(Chat(json)));
         Assert.Equal(400, error.Status);
         Assert.Equal("response_format", error.Param);
     }
 
-    [Theory]
-    [InlineData("""{}""", false)]
-    [InlineData("""{"response_format": null}""", false)]
-    [InlineData("""{"response_format": {"type": "text"}}""", false)]
-    [InlineData("""{"response_format": {"type": "json_object"}}""", true)]
-    public void TextAndJsonModeAreHonoured(string json, bool jsonMode) => Assert.Equal(jsonMode, RequestValidator.JsonMode(Chat(json)));
+    [Fact]
+    public void TextJsonModeAndSchemasAreHonoured()
+    {
+        Assert.Null(RequestValidator.ResponseFormat(Chat("""{}""")));
+        Assert.Null(RequestValidator.ResponseFormat(Chat("""{"response_format": null}""")));
+        Assert.Null(RequestValidator.ResponseFormat(Chat("""{"response_format": {"type": "text"}}""")));
+        Assert.Null(RequestValidator.ResponseFormat(Chat("""{"response_format": {"type": "json_object"}}"""))!.Schema);
+        Assert.NotNull(RequestValidator.ResponseFormat(Chat("""{"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object", "properties": {"a": {"type": "integer"}}}}}}"""))!.Schema);
+    }
 
     [Theory]
     [InlineData("""{"prompt": "x", "suffix": "y"}""", "suffix")]

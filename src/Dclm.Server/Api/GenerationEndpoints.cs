@@ -104,11 +104,11 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
         var dto = await RequestReader.ReadAsync(context, ApiJsonContext.Default.ChatRequestDto, options.MaxRequestBodyBytes);
         var engine = ApiGuards.RequireEngine(host);
         ApiGuards.CheckModel(host, dto.Model);
-        bool jsonMode = RequestValidator.JsonMode(dto);
+        var shape = RequestValidator.ResponseFormat(dto);
         var messages = RequestValidator.Messages(dto.Messages);
         var tools = ToolValidator.Tools(dto.Tools, dto.ToolChoice);
-        if (jsonMode && tools is not null)
-            throw ApiException.BadRequest("response_format 'json_object' and tools cannot be combined: a reply that must be a JSON object cannot also call a function", "response_format");
+        if (shape is not null && tools is not null)
+            throw ApiException.BadRequest("a JSON response_format and tools cannot be combined: a reply that must be a JSON object cannot also call a function", "response_format");
         bool splitReasoning = RequestValidator.SplitReasoning(dto);
         var chat = ApiGuards.EncodeChat(host, messages, tools);
         int[] prompt = chat.Ids;
@@ -121,7 +121,7 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
         var sampling = RequestValidator.Sampling(dto, maxTokens);
         sampling = sampling with { StopStrings = [.. sampling.StopStrings, .. chat.Template.StopStrings] };
         var forced = ToolValidator.Forced(dto.ToolChoice, tools);
-        var constraint = jsonMode ? host.JsonObjectConstraint(chat.StopTokenIds) : forced is null ? null : host.ForcedCallConstraint(chat, forced);
+        var constraint = shape is not null ? host.JsonConstraint(shape.Schema, chat.StopTokenIds) : forced is null ? null : host.ForcedCallConstraint(chat, forced);
         var requests = Enumerable.Range(0, count).Select(i => Create(engine, prompt, WithChoiceSeed(sampling, i), chat.StopTokenIds, topLogprobs, constraint: constraint)).ToArray();
         var formatter = new LogprobsFormatter(host.Tokenizer!);
         string id = "chatcmpl-" + Guid.NewGuid().ToString("N");

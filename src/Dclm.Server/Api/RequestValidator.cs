@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Dclm.Inference;
+using Dclm.Inference.Constraints;
 using Dclm.Server.Chat;
 
 namespace Dclm.Server.Api;
@@ -49,22 +50,27 @@ internal static class RequestValidator
     }
 
     /// <summary>
-    /// OpenAI's <c>response_format</c>: "text" (the default) or "json_object" (JSON mode: true when the reply
-    /// must be one JSON object, which the sampler enforces). "json_schema" would need a schema compiled to a
-    /// grammar, which the server does not have, so it is refused rather than answered as plain JSON mode.
+    /// OpenAI's <c>response_format</c>: "text" (the default; returns null), "json_object" (JSON mode: any JSON
+    /// object) or "json_schema" (structured outputs: <c>json_schema.schema</c> compiled into a grammar; a schema
+    /// using keywords the grammar would not enforce is a 400 naming the keyword). The sampler enforces either.
     /// </summary>
-    public static bool JsonMode(ChatRequestDto dto)
+    public static ResponseShape? ResponseFormat(ChatRequestDto dto)
     {
-        if (dto.ResponseFormat.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null) return false;
+        if (dto.ResponseFormat.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null) return null;
         string? type = dto.ResponseFormat.ValueKind == JsonValueKind.Object && dto.ResponseFormat.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
-        return type switch
+        switch (type)
         {
-            "text" => false,
-            "json_object" => true,
-            null => throw ApiException.BadRequest("response_format must be an object with a type", "response_format"),
-            "json_schema" => throw ApiException.BadRequest("response_format 'json_schema' is not supported (schemas are not compiled to grammars); 'json_object' gives any JSON object", "response_format"),
-            _ => throw ApiException.BadRequest($"response_format '{Shorten(type)}' is not supported; use 'text' or 'json_object'", "response_format"),
-        };
+            case "text": return null;
+            case "json_object": return new ResponseShape(null);
+            case "json_schema":
+                if (!dto.ResponseFormat.TryGetProperty("json_schema", out var wrapper) || wrapper.ValueKind != JsonValueKind.Object
+                    || !wrapper.TryGetProperty("schema", out var schema) || schema.ValueKind != JsonValueKind.Object)
+                    throw ApiException.BadRequest("response_format json_schema needs json_schema.schema, a JSON Schema object", "response_format");
+                try { return new ResponseShape(JsonSchemaProgram.Compile(schema)); }
+                catch (ArgumentException e) { throw ApiException.BadRequest($"response_format json_schema: {e.Message}", "response_format"); }
+            case null: throw ApiException.BadRequest("response_format must be an object with a type", "response_format");
+            default: throw ApiException.BadRequest($"response_format '{Shorten(type)}' is not supported; use 'text', 'json_object' or 'json_schema'", "response_format");
+        }
     }
 
     /// <summary>
@@ -259,3 +265,6 @@ internal static class RequestValidator
         }
     }
 }
+
+/// <summary>A reply that must be JSON: any object when <paramref name="Schema"/> is null, else one the schema allows.</summary>
+internal sealed record ResponseShape(JsonSchemaProgram? Schema);

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Dclm.Inference;
+using Dclm.Inference.Constraints;
 using Dclm.Inference.Engine;
 using Dclm.Server.Chat;
 using Dclm.Server.Chat.Tools;
@@ -62,11 +63,16 @@ public sealed class EngineChatClient(ModelHost host) : IChatClient
 
     private async Task<(GenerationStream Stream, ChatPrompt Chat)> SubmitAsync(IEnumerable<ChatMessage> messages, ChatOptions? options, CancellationToken cancellation)
     {
-        // A schema is refused rather than ignored, as the HTTP API refuses it: the model would answer as if it were honoured.
-        bool jsonMode = options?.ResponseFormat is ChatResponseFormatJson json
-            && (json.Schema is null ? true : throw new NotSupportedException("JSON schemas are not supported (no schema grammar); ChatResponseFormat.Json gives any JSON object"));
+        // JSON replies are enforced while sampling; a schema the grammar cannot honour is refused rather than loosened.
+        var json = options?.ResponseFormat as ChatResponseFormatJson;
+        JsonSchemaProgram? schema = null;
+        if (json?.Schema is { } jsonSchema)
+        {
+            try { schema = JsonSchemaProgram.Compile(jsonSchema); }
+            catch (ArgumentException e) { throw new NotSupportedException($"the JSON schema cannot be enforced: {e.Message}"); }
+        }
         var tools = Tools(options);
-        if (jsonMode && tools is not null) throw new NotSupportedException("a JSON response format and tools cannot be combined");
+        if (json is not null && tools is not null) throw new NotSupportedException("a JSON response format and tools cannot be combined");
         await host.Loading.WaitAsync(cancellation);
         var engine = host.Engine!;
         var turns = messages.SelectMany(Turns).ToList();
@@ -84,7 +90,7 @@ public sealed class EngineChatClient(ModelHost host) : IChatClient
             MaxTokens = Math.Min(options?.MaxOutputTokens ?? left, left),
             StopStrings = [.. options?.StopSequences ?? [], .. chat.Template.StopStrings],
         };
-        var constraint = jsonMode ? host.JsonObjectConstraint(chat.StopTokenIds)
+        var constraint = json is not null ? host.JsonConstraint(schema, chat.StopTokenIds)
             : tools is not null && options?.ToolMode is RequiredChatToolMode required
                 ? host.ForcedCallConstraint(chat, required.RequiredFunctionName is { } name
                     ? tools.Any(t => t.Name == name) ? [name] : throw new ArgumentException($"the required function '{name}' is not among the tools")

@@ -100,13 +100,16 @@ public sealed class ModelHost : IDisposable
     }
 
     /// <summary>
-    /// JSON mode for one request: each sequence gets a constraint that admits only a JSON object and then
-    /// one of <paramref name="stopTokenIds"/> or the end-of-sequence token.
+    /// JSON replies for one request: each sequence gets a constraint that admits only a JSON object (one that
+    /// <paramref name="schema"/> allows, when given) and then one of <paramref name="stopTokenIds"/> or the
+    /// end-of-sequence token.
     /// </summary>
-    public Func<ITokenConstraint> JsonObjectConstraint(IReadOnlyList<int> stopTokenIds)
+    public Func<ITokenConstraint> JsonConstraint(JsonSchemaProgram? schema, IReadOnlyList<int> stopTokenIds)
     {
         var (table, ends) = ConstraintTables(stopTokenIds);
-        return () => new JsonObjectConstraint(table, ends);
+        return schema is null
+            ? () => new JsonObjectConstraint(table, ends)
+            : () => new ByteGrammarConstraint<JsonSchemaGrammar>(table, ends, schema.Start());
     }
 
     /// <summary>
