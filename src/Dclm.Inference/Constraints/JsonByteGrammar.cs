@@ -12,22 +12,18 @@ public struct JsonByteGrammar : IByteGrammar
     public const int MaxDepth = 32;
     public const int MaxWhitespace = 24;
 
-    private enum Mode : byte
-    {
-        Start, Value, FirstValueOrClose, FirstKeyOrClose, Key, Colon, AfterValue,
-        String, Escape, Unicode, Literal,
-        Minus, Zero, Integer, Dot, Fraction, Exponent, ExponentSign, ExponentDigits,
-        Done,
-    }
+    private enum Mode : byte { Start, Value, FirstValueOrClose, FirstKeyOrClose, Key, Colon, AfterValue, String, Number, Literal, Done }
 
-    private static readonly byte[][] Literals = ["true"u8.ToArray(), "false"u8.ToArray(), "null"u8.ToArray()];
+    private static readonly byte[][][] Literals = [["true"u8.ToArray()], ["false"u8.ToArray()], ["null"u8.ToArray()]];
 
     private ulong _objects; // bit i: level i is an object (else an array)
     private int _depth;
     private Mode _mode;
     private bool _key; // the string being read is an object key
-    private byte _aux; // hex digits left in \uXXXX, or the literal's index
-    private byte _literal, _utf8Pending, _whitespace;
+    private byte _literal, _whitespace;
+    private JsonStringReader _string;
+    private JsonNumberReader _number;
+    private AlternativesReader _literalReader;
 
     /// <summary>Whether the top-level object has closed.</summary>
     public readonly bool IsComplete => _mode == Mode.Done;
@@ -35,27 +31,26 @@ public struct JsonByteGrammar : IByteGrammar
     /// <summary>Reads one byte; false (and the state is then undefined) when JSON cannot continue with it.</summary>
     public bool Feed(byte b)
     {
-        if (_mode >= Mode.Minus && _mode <= Mode.ExponentDigits)
+        if (_mode == Mode.Number)
         {
-            if (Number(b)) return true;
-            if (_mode is not (Mode.Zero or Mode.Integer or Mode.Fraction or Mode.ExponentDigits)) return false;
+            var step = _number.Feed(b);
+            if (step != ScalarStep.EndedBefore) return step == ScalarStep.Continue;
             ValueDone(); // the byte ends the number and is read after it
         }
         switch (_mode)
         {
-            case Mode.String: return StringByte(b);
-            case Mode.Escape:
-                if (b == 'u') { (_mode, _aux) = (Mode.Unicode, 4); return true; }
-                _mode = Mode.String;
-                return b is (byte)'"' or (byte)'\\' or (byte)'/' or (byte)'b' or (byte)'f' or (byte)'n' or (byte)'r' or (byte)'t';
-            case Mode.Unicode:
-                if (!char.IsAsciiHexDigit((char)b)) return false;
-                if (--_aux == 0) _mode = Mode.String;
-                return true;
+            case Mode.String:
+                var text = _string.Feed(b);
+                if (text == ScalarStep.Closed)
+                {
+                    if (_key) _mode = Mode.Colon;
+                    else ValueDone();
+                }
+                return text != ScalarStep.Reject;
             case Mode.Literal:
-                if (b != Literals[_literal][_aux]) return false;
-                if (++_aux == Literals[_literal].Length) ValueDone();
-                return true;
+                var literal = _literalReader.Feed(b, Literals[_literal]);
+                if (literal == ScalarStep.Closed) ValueDone();
+                return literal is ScalarStep.Continue or ScalarStep.Closed;
             case Mode.Done: return false;
         }
         if (b is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r') return ++_whitespace <= MaxWhitespace;
@@ -68,7 +63,7 @@ public struct JsonByteGrammar : IByteGrammar
                 goto case Mode.Key;
             case Mode.Key:
                 if (b != '"') return false;
-                (_mode, _key) = (Mode.String, true);
+                (_mode, _key, _string) = (Mode.String, true, default);
                 return true;
             case Mode.Colon:
                 if (b != ':') return false;
@@ -92,14 +87,14 @@ public struct JsonByteGrammar : IByteGrammar
         {
             case (byte)'{': return Open(true);
             case (byte)'[': return Open(false);
-            case (byte)'"': (_mode, _key) = (Mode.String, false); return true;
-            case (byte)'-': _mode = Mode.Minus; return true;
-            case (byte)'0': _mode = Mode.Zero; return true;
-            case >= (byte)'1' and <= (byte)'9': _mode = Mode.Integer; return true;
-            case (byte)'t': (_mode, _literal, _aux) = (Mode.Literal, 0, 1); return true;
-            case (byte)'f': (_mode, _literal, _aux) = (Mode.Literal, 1, 1); return true;
-            case (byte)'n': (_mode, _literal, _aux) = (Mode.Literal, 2, 1); return true;
-            default: return false;
+            case (byte)'"': (_mode, _key, _string) = (Mode.String, false, default); return true;
+            case (byte)'t' or (byte)'f' or (byte)'n':
+                (_mode, _literal, _literalReader) = (Mode.Literal, b == 't' ? (byte)0 : b == 'f' ? (byte)1 : (byte)2, new AlternativesReader());
+                return _literalReader.Feed(b, Literals[_literal]) == ScalarStep.Continue;
+            default:
+                if (!JsonNumberReader.Starts(b)) return false;
+                (_mode, _number) = (Mode.Number, new JsonNumberReader(integer: false));
+                return _number.Feed(b) == ScalarStep.Continue;
         }
     }
 
@@ -121,48 +116,4 @@ public struct JsonByteGrammar : IByteGrammar
     }
 
     private void ValueDone() => _mode = _depth == 0 ? Mode.Done : Mode.AfterValue;
-
-    private bool StringByte(byte b)
-    {
-        if (_utf8Pending > 0)
-        {
-            if ((b & 0xC0) != 0x80) return false;
-            _utf8Pending--;
-            return true;
-        }
-        switch (b)
-        {
-            case (byte)'"':
-                if (_key) _mode = Mode.Colon;
-                else ValueDone();
-                return true;
-            case (byte)'\\': _mode = Mode.Escape; return true;
-            case < 0x20: return false;
-            case < 0x80: return true;
-            case >= 0xC2 and <= 0xDF: _utf8Pending = 1; return true;
-            case >= 0xE0 and <= 0xEF: _utf8Pending = 2; return true;
-            case >= 0xF0 and <= 0xF4: _utf8Pending = 3; return true;
-            default: return false;
-        }
-    }
-
-    /// <summary>Continues a number with <paramref name="b"/>; false when the byte is not part of it.</summary>
-    private bool Number(byte b)
-    {
-        bool digit = b is >= (byte)'0' and <= (byte)'9';
-        Mode next = _mode switch
-        {
-            Mode.Minus => b == '0' ? Mode.Zero : digit ? Mode.Integer : Mode.Start,
-            Mode.Zero => b == '.' ? Mode.Dot : b is (byte)'e' or (byte)'E' ? Mode.Exponent : Mode.Start,
-            Mode.Integer => digit ? Mode.Integer : b == '.' ? Mode.Dot : b is (byte)'e' or (byte)'E' ? Mode.Exponent : Mode.Start,
-            Mode.Dot => digit ? Mode.Fraction : Mode.Start,
-            Mode.Fraction => digit ? Mode.Fraction : b is (byte)'e' or (byte)'E' ? Mode.Exponent : Mode.Start,
-            Mode.Exponent => b is (byte)'+' or (byte)'-' ? Mode.ExponentSign : digit ? Mode.ExponentDigits : Mode.Start,
-            Mode.ExponentSign or Mode.ExponentDigits => digit ? Mode.ExponentDigits : Mode.Start,
-            _ => Mode.Start,
-        };
-        if (next == Mode.Start) return false; // Start never follows a number: it marks "not part of it"
-        _mode = next;
-        return true;
-    }
 }

@@ -15,9 +15,11 @@ public struct JsonSchemaGrammar : IByteGrammar
     private readonly JsonSchemaProgram _program;
     private Frames _frames; // node << 32 | item << 16 | offset
     private int _depth;
-    // The innermost scalar's reading: string escape/UTF-8 state, number state, or the alternatives still matching.
-    private UInt128 _alive;
-    private byte _scalar, _pending;
+    // The innermost scalar's reading.
+    private bool _opened; // a string's opening quote was read
+    private JsonStringReader _string;
+    private JsonNumberReader _number;
+    private AlternativesReader _alternatives;
 
     internal JsonSchemaGrammar(JsonSchemaProgram program)
     {
@@ -32,7 +34,8 @@ public struct JsonSchemaGrammar : IByteGrammar
     {
         if (_depth == JsonSchemaProgram.MaxDepth + 2) throw new InvalidOperationException("schema frames overflow");
         _frames[_depth++] = (long)node << 32;
-        (_alive, _scalar, _pending) = (UInt128.MaxValue, 0, 0);
+        (_opened, _string, _alternatives) = (false, default, new AlternativesReader());
+        _number = new JsonNumberReader(integer: _program.Nodes[node].Kind == JsonSchemaProgram.Kind.Integer);
     }
 
     private readonly int Node => (int)(_frames[_depth - 1] >> 32);
@@ -85,107 +88,30 @@ public struct JsonSchemaGrammar : IByteGrammar
                     Push(chosen);
                     continue;
                 }
-                case JsonSchemaProgram.Kind.String: return StringByte(b);
+                case JsonSchemaProgram.Kind.String:
+                {
+                    if (!_opened) return _opened = b == '"';
+                    var step = _string.Feed(b);
+                    if (step == ScalarStep.Closed) _depth--;
+                    return step != ScalarStep.Reject;
+                }
                 case JsonSchemaProgram.Kind.Number or JsonSchemaProgram.Kind.Integer:
                 {
-                    var result = NumberByte(b, node.Kind == JsonSchemaProgram.Kind.Integer);
-                    if (result is not null) return result.Value;
+                    var step = _number.Feed(b);
+                    if (step != ScalarStep.EndedBefore) return step == ScalarStep.Continue;
                     _depth--; // the number ended before this byte, which belongs to the parent
                     continue;
                 }
                 default:
                 {
-                    var result = LiteralByte(b, node.Alternatives);
-                    if (result is not null) return result.Value;
+                    var step = _alternatives.Feed(b, node.Alternatives);
+                    if (step == ScalarStep.Closed) _depth--;
+                    if (step != ScalarStep.EndedBefore) return step != ScalarStep.Reject;
                     _depth--;
                     continue;
                 }
             }
         }
         return false;
-    }
-
-    private bool StringByte(byte b)
-    {
-        // _scalar: 0 before the opening quote, 1 inside, 2 after a backslash, 3..6 hex digits left of \uXXXX (+2).
-        switch (_scalar)
-        {
-            case 0: if (b != '"') return false; _scalar = 1; return true;
-            case 2:
-                if (b == 'u') { _scalar = 6; return true; }
-                _scalar = 1;
-                return b is (byte)'"' or (byte)'\\' or (byte)'/' or (byte)'b' or (byte)'f' or (byte)'n' or (byte)'r' or (byte)'t';
-            case >= 3:
-                if (!char.IsAsciiHexDigit((char)b)) return false;
-                _scalar = _scalar == 3 ? (byte)1 : (byte)(_scalar - 1);
-                return true;
-        }
-        if (_pending > 0)
-        {
-            if ((b & 0xC0) != 0x80) return false;
-            _pending--;
-            return true;
-        }
-        switch (b)
-        {
-            case (byte)'"': _depth--; return true;
-            case (byte)'\\': _scalar = 2; return true;
-            case < 0x20: return false;
-            case < 0x80: return true;
-            case >= 0xC2 and <= 0xDF: _pending = 1; return true;
-            case >= 0xE0 and <= 0xEF: _pending = 2; return true;
-            case >= 0xF0 and <= 0xF4: _pending = 3; return true;
-            default: return false;
-        }
-    }
-
-    /// <summary>True or false for a byte of the number; null when the number is complete and the byte is not part of it.</summary>
-    private bool? NumberByte(byte b, bool integer)
-    {
-        // _scalar: 0 start, 1 after '-', 2 after a leading 0, 3 integer digits, 4 after '.', 5 fraction digits,
-        // 6 after 'e', 7 after the exponent's sign, 8 exponent digits.
-        bool digit = b is >= (byte)'0' and <= (byte)'9';
-        byte next = _scalar switch
-        {
-            0 => b == '-' ? (byte)1 : b == '0' ? (byte)2 : digit ? (byte)3 : (byte)0,
-            1 => b == '0' ? (byte)2 : digit ? (byte)3 : (byte)0,
-            2 => !integer && b == '.' ? (byte)4 : !integer && b is (byte)'e' or (byte)'E' ? (byte)6 : (byte)0,
-            3 => digit ? (byte)3 : !integer && b == '.' ? (byte)4 : !integer && b is (byte)'e' or (byte)'E' ? (byte)6 : (byte)0,
-            4 => digit ? (byte)5 : (byte)0,
-            5 => digit ? (byte)5 : b is (byte)'e' or (byte)'E' ? (byte)6 : (byte)0,
-            6 => b is (byte)'+' or (byte)'-' ? (byte)7 : digit ? (byte)8 : (byte)0,
-            _ => digit ? (byte)8 : (byte)0,
-        };
-        if (next != 0) { _scalar = next; return true; }
-        return _scalar is 2 or 3 or 5 or 8 ? null : false;
-    }
-
-    /// <summary>True or false for a byte of one of the alternatives; null when one ended just before it.</summary>
-    private bool? LiteralByte(byte b, byte[][] alternatives)
-    {
-        UInt128 continuing = 0;
-        bool ended = false;
-        for (int i = 0; i < alternatives.Length; i++)
-        {
-            if ((_alive >> i & 1) == 0) continue;
-            if (_pending < alternatives[i].Length && alternatives[i][_pending] == b) continuing |= UInt128.One << i;
-            else if (_pending == alternatives[i].Length) ended = true;
-        }
-        if (continuing != 0)
-        {
-            _alive = continuing;
-            _pending++;
-            // An alternative that is now whole and that none other extends ends here.
-            bool longer = false, whole = false;
-            for (int i = 0; i < alternatives.Length; i++)
-                if ((_alive >> i & 1) != 0)
-                {
-                    if (alternatives[i].Length == _pending) whole = true;
-                    else longer = true;
-                }
-            if (whole && !longer) _depth--;
-            return true;
-        }
-        return ended ? null : false;
     }
 }

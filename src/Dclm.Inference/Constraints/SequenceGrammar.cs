@@ -33,8 +33,8 @@ public sealed class GrammarPart
 /// </summary>
 public struct SequenceGrammar(IReadOnlyList<GrammarPart> parts) : IByteGrammar
 {
-    private int _part, _offset;
-    private UInt128 _alive = UInt128.MaxValue; // alternatives of a OneOf part still matching
+    private int _part;
+    private AlternativesReader _text = new();
     private JsonByteGrammar _json;
 
     /// <inheritdoc />
@@ -52,28 +52,16 @@ public struct SequenceGrammar(IReadOnlyList<GrammarPart> parts) : IByteGrammar
                 if (_json.IsComplete) Next();
                 return true;
             }
-            UInt128 continuing = 0;
-            bool ended = false;
-            for (int i = 0; i < part.Texts.Length; i++)
+            switch (_text.Feed(b, part.Texts))
             {
-                if ((_alive >> i & 1) == 0) continue;
-                byte[] text = part.Texts[i];
-                if (_offset < text.Length && text[_offset] == b) continuing |= UInt128.One << i;
-                else if (_offset == text.Length) ended = true;
+                case ScalarStep.Continue: return true;
+                case ScalarStep.Closed: Next(); return true;
+                case ScalarStep.EndedBefore: Next(); continue; // an alternative ended here; the byte belongs to the next part
+                default: return false;
             }
-            if (continuing != 0)
-            {
-                _alive = continuing;
-                _offset++;
-                // A literal (or the last alternative standing) that is now whole ends its part at once.
-                if (part.Texts.Length == 1 && _offset == part.Texts[0].Length) Next();
-                return true;
-            }
-            if (!ended) return false;
-            Next(); // an alternative ended here; the byte belongs to the next part
         }
         return false;
     }
 
-    private void Next() => (_part, _offset, _alive, _json) = (_part + 1, 0, UInt128.MaxValue, default);
+    private void Next() => (_part, _text, _json) = (_part + 1, new AlternativesReader(), default);
 }
