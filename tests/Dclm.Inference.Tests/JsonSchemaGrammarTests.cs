@@ -43,7 +43,20 @@ public sealed class JsonSchemaGrammarTests
     }
 
     [Theory]
+    [InlineData("""{"name": "A", "age": 3}""")]
+    [InlineData("""{"name": "A", "age": 3, "member": false}""")]
+    [InlineData("""{"name": "A", "age": 3, "address": {"city": "B"}, "scores": []}""")]
+    public void OptionalPropertiesMayBeLeftOut(string reply)
+    {
+        Assert.True(Valid(Person, reply));
+        Assert.Equal((Encoding.UTF8.GetByteCount(reply), true), Run(Person, reply));
+    }
+
+    [Theory]
     [InlineData("""{"age": 36""", 2)] // properties come in the schema's order
+    [InlineData("""{"name": "A"}""", 12)] // age is required
+    [InlineData("""{"name": "A", "age": 3, "member": true, "tags": []""", 41)] // tags come before member
+    [InlineData("""{"name": "A", "age": 3, "address": {}""", 36)] // the address needs its city
     [InlineData("""{"name": 5""", 9)] // a string is needed
     [InlineData("""{"name": "A", "age": 3.5""", 22)] // an integer is needed
     [InlineData("""{"name": "A", "age": 3, "height": "tall""", 34)]

@@ -58,7 +58,7 @@ public class RequestValidatorTests
         IReadOnlyList<string>? Forced(string choice)
         {
             var dto = Chat($$"""{"tools": {{tools}}, "tool_choice": {{choice}}}""");
-            return ToolValidator.Forced(dto.ToolChoice, ToolValidator.Tools(dto.Tools, dto.ToolChoice));
+            return ToolValidator.Forced(dto.ToolChoice, ToolValidator.Tools(dto.Tools, dto.ToolChoice))?.Select(t => t.Name).ToList();
         }
         Assert.Equal(["f", "g"], Forced("\"required\""));
         Assert.Equal(["g"], Forced("""{"type": "function", "function": {"name": "g"}}"""));

@@ -192,19 +192,20 @@ public sealed class ToolCallingServingTests : IAsyncLifetime
     public async Task ARequiredCallIsForcedWhileSampling(string choice)
     {
         // Left alone the model says "Checking." first; forced, the reply must be a call in the template's
-        // (Hermes) syntax. The bias on "}" makes the arguments the empty object, so the forced call ends in
-        // a few tokens whatever the hand-set model prefers inside an object.
-        int close = _server.Host.Tokenizer!.Encode("}").Single();
-        string request = $$$"""{"messages": [{"role": "user", "content": "What is the weather in Paris?"}], "max_tokens": 120, "temperature": 0, "tools": {{{Tools}}}, "tool_choice": {{{choice}}}, "logit_bias": {"{{{close}}}": 100}}""";
+        // (Hermes) syntax whose arguments follow the function's schema (city is required). Biases on '"' and
+        // "}" (the quote's higher, as a string may hold "}") end strings and objects as soon as the grammar lets
+        // them, so the forced call ends in a few tokens whatever the hand-set model prefers inside an object.
+        int quote = _server.Host.Tokenizer!.Encode("\"").Single(), close = _server.Host.Tokenizer.Encode("}").Single();
+        string request = $$$"""{"messages": [{"role": "user", "content": "What is the weather in Paris?"}], "max_tokens": 120, "temperature": 0, "tools": {{{Tools}}}, "tool_choice": {{{choice}}}, "logit_bias": {"{{{quote}}}": 100, "{{{close}}}": 90}}""";
         var (status, body) = await PostAsync("/v1/chat/completions", request);
         Assert.Equal(200, status);
         var choiceOut = body.GetProperty("choices")[0];
-        Assert.Equal("tool_calls", choiceOut.GetProperty("finish_reason").GetString());
+        Assert.True(choiceOut.GetProperty("finish_reason").GetString() == "tool_calls", body.ToString());
         var message = choiceOut.GetProperty("message");
         Assert.False(message.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String && content.GetString()!.Length > 0);
         var call = Assert.Single(message.GetProperty("tool_calls").EnumerateArray());
         Assert.Equal("weather", call.GetProperty("function").GetProperty("name").GetString());
-        Assert.Equal("{}", call.GetProperty("function").GetProperty("arguments").GetString());
+        Assert.Equal("{\"city\": \"\"}", call.GetProperty("function").GetProperty("arguments").GetString());
     }
 
     [Fact]

@@ -90,6 +90,17 @@ internal struct AlternativesReader
 
     public AlternativesReader() { }
 
+    /// <summary>The first alternative still matching (after <see cref="ScalarStep.Closed"/>, the one read).</summary>
+    public readonly int Matched => (int)UInt128.TrailingZeroCount(_alive);
+
+    /// <summary>After <see cref="ScalarStep.EndedBefore"/>: the alternative that ended just before the byte.</summary>
+    public readonly int Ended(byte[][] alternatives)
+    {
+        for (int i = 0; i < alternatives.Length; i++)
+            if ((_alive >> i & 1) != 0 && alternatives[i].Length == _offset) return i;
+        return -1;
+    }
+
     public ScalarStep Feed(byte b, byte[][] alternatives)
     {
         UInt128 continuing = 0;

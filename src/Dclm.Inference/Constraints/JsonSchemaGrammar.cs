@@ -38,6 +38,13 @@ public struct JsonSchemaGrammar : IByteGrammar
         _number = new JsonNumberReader(integer: _program.Nodes[node].Kind == JsonSchemaProgram.Kind.Integer);
     }
 
+    /// <summary>Ends the innermost value; its parent reads on with a fresh alternatives reader (an object choosing its next key).</summary>
+    private void Pop()
+    {
+        _depth--;
+        _alternatives = new AlternativesReader();
+    }
+
     private readonly int Node => (int)(_frames[_depth - 1] >> 32);
     private readonly int Item => (int)(_frames[_depth - 1] >> 16 & 0xFFFF);
     private readonly int Offset => (int)(_frames[_depth - 1] & 0xFFFF);
@@ -51,30 +58,40 @@ public struct JsonSchemaGrammar : IByteGrammar
             var node = _program.Nodes[Node];
             switch (node.Kind)
             {
-                case JsonSchemaProgram.Kind.Sequence:
+                case JsonSchemaProgram.Kind.Object:
                 {
-                    var (literal, child) = node.Items[Item];
-                    if (literal is null)
+                    // Item 0: before '{'; then 1 + the place (2 × properties passed + 1 if any was written),
+                    // where the next key (or the close) is read by the alternatives reader.
+                    if (Item == 0)
                     {
-                        Set(Item + 1, 0);
-                        Push(child);
-                        continue;
+                        if (b != '{') return false;
+                        Set(1, 0);
+                        _alternatives = new AlternativesReader();
+                        return true;
                     }
-                    if (literal[Offset] != b) return false;
-                    if (Offset + 1 < literal.Length) Set(Item, Offset + 1);
-                    else if (Item + 1 < node.Items.Count) Set(Item + 1, 0);
-                    else _depth--;
-                    return true;
+                    var (texts, targets) = node.Choices[Item - 1];
+                    var step = _alternatives.Feed(b, texts);
+                    if (step == ScalarStep.Closed)
+                    {
+                        int property = targets[_alternatives.Matched];
+                        if (property < 0) Pop();
+                        else
+                        {
+                            Set(1 + (property + 1) * 2 + 1, 0);
+                            Push(node.Properties[property]);
+                        }
+                    }
+                    return step is ScalarStep.Continue or ScalarStep.Closed; // no key or "}" is a prefix of another
                 }
                 case JsonSchemaProgram.Kind.Array:
                     // Item: 0 before '[', 1 after '[', 2 after an element, 3 after ',', 4 after ", ".
                     switch (Item)
                     {
                         case 0: if (b != '[') return false; Set(1, 0); return true;
-                        case 1 when b == ']': _depth--; return true;
+                        case 1 when b == ']': Pop(); return true;
                         case 1 or 4: Set(2, 0); Push(node.Child); continue;
                         case 2 when b == ',': Set(3, 0); return true;
-                        case 2 when b == ']': _depth--; return true;
+                        case 2 when b == ']': Pop(); return true;
                         case 2: return false;
                         default: if (b != ' ') return false; Set(4, 0); return true;
                     }
@@ -84,7 +101,7 @@ public struct JsonSchemaGrammar : IByteGrammar
                     foreach (int branch in node.Branches)
                         if (_program.Nodes[branch].Starts[b]) chosen = branch;
                     if (chosen < 0) return false;
-                    _depth--;
+                    Pop();
                     Push(chosen);
                     continue;
                 }
@@ -92,22 +109,22 @@ public struct JsonSchemaGrammar : IByteGrammar
                 {
                     if (!_opened) return _opened = b == '"';
                     var step = _string.Feed(b);
-                    if (step == ScalarStep.Closed) _depth--;
+                    if (step == ScalarStep.Closed) Pop();
                     return step != ScalarStep.Reject;
                 }
                 case JsonSchemaProgram.Kind.Number or JsonSchemaProgram.Kind.Integer:
                 {
                     var step = _number.Feed(b);
                     if (step != ScalarStep.EndedBefore) return step == ScalarStep.Continue;
-                    _depth--; // the number ended before this byte, which belongs to the parent
+                    Pop(); // the number ended before this byte, which belongs to the parent
                     continue;
                 }
                 default:
                 {
                     var step = _alternatives.Feed(b, node.Alternatives);
-                    if (step == ScalarStep.Closed) _depth--;
+                    if (step == ScalarStep.Closed) Pop();
                     if (step != ScalarStep.EndedBefore) return step != ScalarStep.Reject;
-                    _depth--;
+                    Pop();
                     continue;
                 }
             }

@@ -6,8 +6,8 @@ namespace Dclm.Inference.Constraints;
 /// <summary>
 /// A JSON Schema compiled into the grammar of the replies it allows (OpenAI's structured outputs), for
 /// <see cref="JsonSchemaGrammar"/>. Replies are written canonically: objects list every property in the
-/// schema's order as <c>{"a": 1, "b": "x"}</c>, arrays as <c>[1, 2]</c>, no other whitespace, so every reply
-/// is valid against the schema. Supported: <c>type</c> (object, array, string, number, integer, boolean,
+/// schema's order as <c>{"a": 1, "b": "x"}</c> (optional ones may be left out, required ones may not), arrays
+/// as <c>[1, 2]</c>, no other whitespace, so every reply is valid against the schema. Supported: <c>type</c> (object, array, string, number, integer, boolean,
 /// null, or a list of them), <c>properties</c>, <c>required</c>, <c>additionalProperties: false</c>,
 /// <c>items</c>, <c>enum</c>, <c>const</c>, <c>anyOf</c>/<c>oneOf</c> whose branches start differently, and the
 /// annotations (<c>description</c>, <c>title</c>, <c>format</c>, <c>default</c>, …). Any keyword that would
@@ -24,12 +24,16 @@ public sealed class JsonSchemaProgram
         ["type", "properties", "required", "additionalProperties", "items", "enum", "const", "anyOf", "oneOf",
          "description", "title", "format", "default", "examples", "$schema", "$id", "$comment", "deprecated", "readOnly", "writeOnly", "nullable"];
 
-    internal enum Kind : byte { Sequence, Array, Union, String, Number, Integer, Literals }
+    internal enum Kind : byte { Object, Array, Union, String, Number, Integer, Literals }
 
     internal sealed class Node
     {
         public Kind Kind;
-        public List<(byte[]? Literal, int Child)> Items = []; // Sequence: literal text or child node
+        // Object: its properties' nodes in order, and at each place (after property i, and whether any was
+        // written) the texts that may come next — ", \"name\": " for a later property (skipping only optional
+        // ones) or "}" when none of the rest is required — with the property each leads to (-1: the close).
+        public int[] Properties = [];
+        public (byte[][] Texts, int[] Targets)[] Choices = [];
         public int Child = -1; // Array: the items' node
         public int[] Branches = []; // Union
         public byte[][] Alternatives = []; // Literals
@@ -45,7 +49,7 @@ public sealed class JsonSchemaProgram
     {
         var program = new JsonSchemaProgram();
         int root = program.Add(schema, "schema", 0);
-        if (program.Nodes[root].Kind != Kind.Sequence || program.First(root) is not [(byte)'{'])
+        if (program.Nodes[root].Kind != Kind.Object || program.First(root) is not [(byte)'{'])
             throw new ArgumentException("the schema's root must be an object (type: object with properties)");
         if (root != 0) throw new InvalidOperationException("the root is compiled first");
         for (int i = 0; i < program.Nodes.Count; i++)
@@ -99,28 +103,43 @@ public sealed class JsonSchemaProgram
                 if (depth == MaxDepth) throw new ArgumentException($"{path}: nested deeper than {MaxDepth}");
                 if (schema.TryGetProperty("additionalProperties", out var extra) && extra.ValueKind != JsonValueKind.False)
                     throw new ArgumentException($"{path}: additionalProperties other than false is not supported");
-                var node = new Node { Kind = Kind.Sequence };
+                var node = new Node { Kind = Kind.Object };
                 int index = New(node);
-                var text = new StringBuilder("{");
-                bool first = true;
+                var names = new List<string>();
+                var children = new List<int>();
                 if (schema.TryGetProperty("properties", out var properties))
                 {
                     if (properties.ValueKind != JsonValueKind.Object) throw new ArgumentException($"{path}.properties must be an object");
                     foreach (var property in properties.EnumerateObject())
                     {
-                        text.Append(first ? "" : ", ").Append(JsonSerializer.Serialize(property.Name)).Append(": ");
-                        node.Items.Add((Encoding.UTF8.GetBytes(text.ToString()), -1));
-                        node.Items.Add((null, Add(property.Value, $"{path}.properties.{property.Name}", depth + 1)));
-                        text.Clear();
-                        first = false;
+                        names.Add(property.Name);
+                        children.Add(Add(property.Value, $"{path}.properties.{property.Name}", depth + 1));
                     }
                 }
-                if (schema.TryGetProperty("required", out var required))
-                    foreach (var name in required.EnumerateArray())
-                        if (name.ValueKind != JsonValueKind.String || !properties.TryGetProperty(name.GetString()!, out _))
+                var required = new HashSet<string>();
+                if (schema.TryGetProperty("required", out var list))
+                    foreach (var name in list.EnumerateArray())
+                        if (name.ValueKind != JsonValueKind.String || !names.Contains(name.GetString()!))
                             throw new ArgumentException($"{path}: required names '{name}', which is not among its properties");
-                node.Items.Add(("}"u8.ToArray(), -1));
-                if (first) node.Items = [("{}"u8.ToArray(), -1)];
+                        else required.Add(name.GetString()!);
+                node.Properties = [.. children];
+                node.Choices = new (byte[][], int[])[2 * (names.Count + 1)];
+                for (int position = 0; position <= names.Count; position++)
+                    foreach (bool written in new[] { false, true })
+                    {
+                        var texts = new List<byte[]>();
+                        var targets = new List<int>();
+                        int next = position;
+                        for (; next < names.Count; next++)
+                        {
+                            texts.Add(Encoding.UTF8.GetBytes((written ? ", " : "") + JsonSerializer.Serialize(names[next]) + ": "));
+                            targets.Add(next);
+                            if (required.Contains(names[next])) break;
+                        }
+                        if (next == names.Count) { texts.Add("}"u8.ToArray()); targets.Add(-1); }
+                        if (texts.Count > 128) throw new ArgumentException($"{path}: more than 127 optional properties in a row");
+                        node.Choices[position * 2 + (written ? 1 : 0)] = ([.. texts], [.. targets]);
+                    }
                 return index;
             default: throw new ArgumentException($"{path}: type '{type}' is not a JSON Schema type");
         }
@@ -154,7 +173,7 @@ public sealed class JsonSchemaProgram
         var n = Nodes[node];
         return n.Kind switch
         {
-            Kind.Sequence => n.Items[0].Literal is { } literal ? [literal[0]] : First(n.Items[0].Child),
+            Kind.Object => [(byte)'{'],
             Kind.Array => [(byte)'['],
             Kind.Union => n.Branches.SelectMany(First).Distinct().ToArray(),
             Kind.String => [(byte)'"'],

@@ -47,14 +47,14 @@ internal static class ToolValidator
     /// The functions a reply must call one of, or null when the model may answer in text: all offered ones for
     /// <c>tool_choice</c> "required", the named one for a function choice. Call after <see cref="Tools"/>.
     /// </summary>
-    public static IReadOnlyList<string>? Forced(JsonElement toolChoice, IReadOnlyList<ToolDefinition>? tools)
+    public static IReadOnlyList<ToolDefinition>? Forced(JsonElement toolChoice, IReadOnlyList<ToolDefinition>? tools)
     {
         if (tools is null) return null;
         var (mode, function) = Choice(toolChoice);
         return mode switch
         {
-            "required" => tools.Select(t => t.Name).ToList(),
-            "function" => tools.Any(t => t.Name == function) ? [function!]
+            "required" => tools,
+            "function" => tools.Where(t => t.Name == function).ToList() is { Count: 1 } named ? named
                 : throw ApiException.BadRequest($"tool_choice names '{function}', which is not among the tools", "tool_choice"),
             _ => null,
         };

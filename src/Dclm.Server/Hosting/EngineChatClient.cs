@@ -93,8 +93,8 @@ public sealed class EngineChatClient(ModelHost host) : IChatClient
         var constraint = json is not null ? host.JsonConstraint(schema, chat.StopTokenIds)
             : tools is not null && options?.ToolMode is RequiredChatToolMode required
                 ? host.ForcedCallConstraint(chat, required.RequiredFunctionName is { } name
-                    ? tools.Any(t => t.Name == name) ? [name] : throw new ArgumentException($"the required function '{name}' is not among the tools")
-                    : tools.Select(t => t.Name).ToList())
+                    ? tools.Where(t => t.Name == name).ToList() is { Count: 1 } named ? named : throw new ArgumentException($"the required function '{name}' is not among the tools")
+                    : tools)
                 : null;
         return (engine.Submit(engine.CreateRequest(chat.Ids, sampling, chat.StopTokenIds, constraint: constraint), cancellation), chat);
     }

@@ -114,12 +114,13 @@ public sealed class ModelHost : IDisposable
 
     /// <summary>
     /// A forced function call for one request (<c>tool_choice</c> "required" or a named function): each sequence
-    /// must write one call of one of <paramref name="names"/> in the template's syntax, then end.
+    /// must write one call of one of <paramref name="functions"/> in the template's syntax (arguments following
+    /// the function's parameter schema where it can be enforced), then end.
     /// </summary>
-    public Func<ITokenConstraint> ForcedCallConstraint(ChatPrompt chat, IReadOnlyList<string> names)
+    public Func<ITokenConstraint> ForcedCallConstraint(ChatPrompt chat, IReadOnlyList<ToolDefinition> functions)
     {
         var format = chat.Template.ToolFormat ?? throw new InvalidOperationException("the template takes no tools");
-        var parts = format.ForcedCall(names);
+        var parts = format.ForcedCall(functions);
         var (table, ends) = ConstraintTables(chat.StopTokenIds);
         return () => new ByteGrammarConstraint<SequenceGrammar>(table, ends, new SequenceGrammar(parts));
     }

@@ -42,11 +42,12 @@ public sealed class ToolCallFormat
     }
 
     /// <summary>
-    /// The shape of one call of one of <paramref name="names"/> in this syntax, written as the model's template
+    /// The shape of one call of one of <paramref name="tools"/> in this syntax, written as the model's template
     /// shows it, for forcing a call (<c>tool_choice</c> "required" or a named function): the fixed text around
-    /// the name and the arguments, which may be any JSON object.
+    /// the name and the arguments. The arguments follow the function's parameter schema where the schema
+    /// grammar can enforce it (<see cref="JsonSchemaProgram"/>), else they may be any JSON object.
     /// </summary>
-    public IReadOnlyList<GrammarPart> ForcedCall(IReadOnlyList<string> names)
+    public IReadOnlyList<GrammarPart> ForcedCall(IReadOnlyList<ToolDefinition> tools)
     {
         var (before, argumentsKey, after) = Syntax switch
         {
@@ -54,7 +55,17 @@ public sealed class ToolCallFormat
             ToolCallSyntax.JsonObject => ("{\"name\": \"", "parameters", "}"),
             _ => ("[{\"name\": \"", "arguments", "}]"),
         };
-        return [GrammarPart.Literal(before), GrammarPart.OneOf(names), GrammarPart.Literal($"\", \"{argumentsKey}\": "), GrammarPart.JsonObject(), GrammarPart.Literal(after)];
+        var schemas = tools.Select(tool => ArgumentsSchema(tool)).ToArray();
+        return [GrammarPart.Literal(before), GrammarPart.OneOf(tools.Select(t => t.Name).ToList()), GrammarPart.Literal($"\", \"{argumentsKey}\": "),
+            GrammarPart.JsonObject(schemas), GrammarPart.Literal(after)];
+    }
+
+    /// <summary>The function's parameters as a grammar, or null (any object) when it has none or uses keywords the grammar cannot enforce.</summary>
+    private static JsonSchemaProgram? ArgumentsSchema(ToolDefinition tool)
+    {
+        if (tool.Parameters is not { } parameters) return null;
+        try { return JsonSchemaProgram.Compile(parameters); }
+        catch (ArgumentException) { return null; }
     }
 
     /// <summary>A new reader of one reply's calls, for a reply that streams in.</summary>
