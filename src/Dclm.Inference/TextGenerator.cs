@@ -20,14 +20,18 @@ public sealed class TextGenerator(DecoderModel model, Tokenizer tokenizer, KvCac
     /// <summary>Token ids produced by the last generation (including ones whose text a stop string hid).</summary>
     public List<int> GeneratedTokens { get; } = [];
 
-    /// <summary>Yields text as it becomes safe to show; the chunk text may be empty while bytes are held back.</summary>
-    public IEnumerable<TextChunk> Generate(IReadOnlyList<int> prompt, SamplingOptions options, CancellationToken cancellation = default)
+    /// <summary>
+    /// Yields text as it becomes safe to show; the chunk text may be empty while bytes are held back.
+    /// <paramref name="constraint"/> limits which tokens may come next (JSON mode, a JSON schema).
+    /// </summary>
+    public IEnumerable<TextChunk> Generate(IReadOnlyList<int> prompt, SamplingOptions options, CancellationToken cancellation = default,
+        Constraints.ITokenConstraint? constraint = null)
     {
         GeneratedTokens.Clear();
         FinishReason = FinishReason.None;
         var decoder = tokenizer.CreateStreamingDecoder(skipSpecialTokens: true);
         var stops = new StopStringMatcher(options.StopStrings);
-        foreach (int id in _tokens.Generate(prompt, options, cancellation))
+        foreach (int id in _tokens.Generate(prompt, options, cancellation, constraint))
         {
             GeneratedTokens.Add(id);
             string text = stops.Push(decoder.Append(id));

@@ -29,8 +29,10 @@ public sealed class TokenGenerator(DecoderModel model, int? endOfSequenceId, KvC
     /// <summary>
     /// Yields generated token ids one at a time. The end-of-sequence token, when it ends generation,
     /// is not yielded. The caller may stop enumerating at any point (e.g. on a stop string).
+    /// <paramref name="constraint"/> limits which tokens may come next (JSON mode, a JSON schema).
     /// </summary>
-    public IEnumerable<int> Generate(IReadOnlyList<int> prompt, SamplingOptions options, CancellationToken cancellation = default)
+    public IEnumerable<int> Generate(IReadOnlyList<int> prompt, SamplingOptions options, CancellationToken cancellation = default,
+        Constraints.ITokenConstraint? constraint = null)
     {
         options.Validate();
         FinishReason = FinishReason.None;
@@ -39,7 +41,7 @@ public sealed class TokenGenerator(DecoderModel model, int? endOfSequenceId, KvC
         if (prompt.Count >= context) throw new ArgumentException($"the prompt has {prompt.Count} tokens; the model's context is {context}");
         int budget = Math.Min(options.MaxTokens, context - prompt.Count);
         var cache = model.CreateCache(1, prompt.Count + budget, kvCacheType);
-        using var sampler = new Sampler(options, model.Config.VocabularySize);
+        using var sampler = new Sampler(options, model.Config.VocabularySize, constraint);
         var logits = new float[model.Config.VocabularySize];
         var history = new List<int>(prompt);
 

@@ -29,6 +29,28 @@ public sealed class TextCommandTests : IDisposable
     }
 
     [Fact]
+    public void GenerateCanBeHeldToAJsonSchema()
+    {
+        string schema = Path.Combine(_directory, "verdict.json");
+        File.WriteAllText(schema, """{"type": "object", "properties": {"colour": {"enum": ["red", "green"]}, "ok": {"type": "boolean"}}, "required": ["colour", "ok"]}""");
+        var result = DclmProcess.Run("generate", "--model", _model, "--prompt", "Verdict:", "--max-tokens", "40", "--seed", "3", "--json-schema", schema);
+        Assert.Equal(0, result.ExitCode);
+        string reply = result.Output.Trim()["Verdict:".Length..];
+        using var document = System.Text.Json.JsonDocument.Parse(reply); // enums and a boolean: always complete in 40 tokens
+        Assert.Contains(document.RootElement.GetProperty("colour").GetString(), new[] { "red", "green" });
+        Assert.True(document.RootElement.GetProperty("ok").ValueKind is System.Text.Json.JsonValueKind.True or System.Text.Json.JsonValueKind.False);
+
+        var json = DclmProcess.Run("generate", "--model", _model, "--prompt", "Data:", "--max-tokens", "12", "--seed", "3", "--json");
+        Assert.Equal(0, json.ExitCode);
+        Assert.StartsWith("{", json.Output.Trim()["Data:".Length..].TrimStart());
+
+        File.WriteAllText(schema, """{"type": "object", "properties": {"n": {"type": "integer", "maximum": 3}}}""");
+        var refused = DclmProcess.Run("generate", "--model", _model, "--prompt", "x", "--json-schema", schema);
+        Assert.NotEqual(0, refused.ExitCode);
+        Assert.Contains("maximum", refused.Error);
+    }
+
+    [Fact]
     public void GenerateStreamsTextAndTokenIds()
     {
         var result = DclmProcess.Run("generate", "--model", _model, "--prompt", "The whale", "--max-tokens", "8", "--seed", "3", "--print-token-ids");

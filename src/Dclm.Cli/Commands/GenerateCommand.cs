@@ -24,11 +24,13 @@ internal static class GenerateCommand
         var stop = new Option<string[]>("--stop") { Description = "stop before this string (repeatable)", AllowMultipleArgumentsPerToken = false };
         var noMmap = new Option<bool>("--no-mmap") { Description = "copy the weights into memory (2 MB pages where granted) instead of mapping the file: faster decode, more private memory" };
         var printIds = new Option<bool>("--print-token-ids") { Description = "print the generated token ids, space-separated, as the last line" };
+        var json = new Option<bool>("--json") { Description = "the continuation must be one JSON object (enforced while sampling)" };
+        var jsonSchema = new Option<string?>("--json-schema") { Description = "the continuation must be a JSON object valid for the JSON Schema in this file (enforced while sampling)" };
         var kvType = ModelOptions.KvType("f32");
         var threads = ModelOptions.Threads();
         var command = new Command("generate", "Generate text from a prompt, streaming it as it comes")
         {
-            model, prompt, promptTokens, maxTokens, temperature, topK, topP, minP, repetition, frequency, presence, seed, stop, noMmap, printIds, kvType, threads,
+            model, prompt, promptTokens, maxTokens, temperature, topK, topP, minP, repetition, frequency, presence, seed, stop, noMmap, printIds, json, jsonSchema, kvType, threads,
         };
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(() =>
         {
@@ -42,6 +44,7 @@ internal static class GenerateCommand
                 FrequencyPenalty = parse.GetValue(frequency), PresencePenalty = parse.GetValue(presence),
                 Seed = parse.GetValue(seed), StopStrings = parse.GetValue(stop) ?? [],
             }.Validate();
+            var schema = JsonShape(parse.GetValue(json), parse.GetValue(jsonSchema));
             using var pool = new Tensors.Compute.ComputePool(Math.Max(1, parse.GetValue(threads)));
             using var loaded = ModelLoader.Load(parse.GetValue(model)!, pool, copyWeights: parse.GetValue(noMmap));
             var tokenizer = loaded.Tokenizer;
@@ -58,6 +61,16 @@ internal static class GenerateCommand
             }
 
             List<int> generated;
+            Inference.Constraints.ITokenConstraint? constraint = null;
+            if (schema is not null)
+            {
+                var t = loaded.RequireTokenizer();
+                var table = Inference.Constraints.TokenByteTable.For(t, loaded.Config.VocabularySize);
+                int[] ends = t.EndOfSequenceId is int eos ? [eos] : [];
+                constraint = schema.Program is { } program
+                    ? new Inference.Constraints.ByteGrammarConstraint<Inference.Constraints.JsonSchemaGrammar>(table, ends, program.Start())
+                    : new Inference.Constraints.JsonObjectConstraint(table, ends);
+            }
             if (tokenizer is null)
             {
                 // No tokenizer: ids only (e.g. the tiny fixtures).
@@ -68,7 +81,7 @@ internal static class GenerateCommand
             {
                 var generator = new TextGenerator(loaded.Model, tokenizer, ModelOptions.ParseKvType(parse.GetValue(kvType)));
                 if (text is not null) Console.Write(text);
-                foreach (var chunk in generator.Generate(tokens, options, cancellation)) Console.Write(chunk.Text);
+                foreach (var chunk in generator.Generate(tokens, options, cancellation, constraint)) Console.Write(chunk.Text);
                 Console.WriteLine();
                 generated = generator.GeneratedTokens;
             }
@@ -76,5 +89,23 @@ internal static class GenerateCommand
             return Task.FromResult(0);
         }));
         return command;
+    }
+
+    private sealed record Shape(Inference.Constraints.JsonSchemaProgram? Program);
+
+    /// <summary>--json (any object) or --json-schema FILE (compiled; a schema it cannot enforce is an error naming the file and keyword).</summary>
+    private static Shape? JsonShape(bool json, string? schemaPath)
+    {
+        if (schemaPath is null) return json ? new Shape(null) : null;
+        if (!File.Exists(schemaPath)) throw new ArgumentException($"--json-schema: {schemaPath}: no such file");
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(schemaPath));
+            return new Shape(Inference.Constraints.JsonSchemaProgram.Compile(document.RootElement));
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or ArgumentException)
+        {
+            throw new ArgumentException($"--json-schema: {schemaPath}: {e.Message}");
+        }
     }
 }
