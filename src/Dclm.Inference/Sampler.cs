@@ -81,7 +81,12 @@ public sealed class Sampler : IDisposable
             foreach (var (id, bias) in _options.LogitBias)
                 if ((uint)id < (uint)vocabulary) scores[id] += bias;
         if (penalised) ApplyPenalties(history);
-        _constraint?.Mask(scores.AsSpan(0, vocabulary));
+        if (_constraint is not null)
+        {
+            _constraint.Mask(scores.AsSpan(0, vocabulary));
+            if (float.IsNegativeInfinity(VectorMath.Max(scores.AsSpan(0, vocabulary))))
+                throw new InvalidOperationException("the constraint allows no token here");
+        }
         if (_options.Temperature <= 0) return ArgMax(scores.AsSpan(0, vocabulary));
         if (_options.TopK == 0 && _options.TopP >= 1) return DrawFromAll(scores.AsSpan(0, vocabulary));
 

@@ -74,6 +74,8 @@ public sealed class JsonModeTests(ServerFixture fixture)
         var fresh = Allowed(Constraint());
         Assert.All(fresh, id => Assert.True(NeoX.Value.Decode([id]).TrimStart() is "" or ['{', ..], NeoX.Value.Decode([id])));
         Assert.DoesNotContain(EndOfText, fresh);
+        // Without an end token a constrained reply could never stop: refused up front.
+        Assert.Contains("never end", Assert.Throws<ArgumentException>(() => new JsonObjectConstraint(TokenByteTable.For(NeoX.Value, Vocabulary), [])).Message);
     }
 
     [Theory]

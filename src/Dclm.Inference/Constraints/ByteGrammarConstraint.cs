@@ -5,10 +5,21 @@ namespace Dclm.Inference.Constraints;
 /// from its current state is masked out, and once the text is complete only an end token may follow. Most
 /// tokens fail on their first byte, so a 50k vocabulary takes about a millisecond.
 /// </summary>
-public class ByteGrammarConstraint<TGrammar>(TokenByteTable tokens, IReadOnlyCollection<int> endTokens, TGrammar start) : ITokenConstraint
+public class ByteGrammarConstraint<TGrammar> : ITokenConstraint
     where TGrammar : struct, IByteGrammar
 {
-    private TGrammar _grammar = start;
+    private readonly TokenByteTable tokens;
+    private readonly IReadOnlyCollection<int> endTokens;
+    private TGrammar _grammar;
+
+    /// <param name="tokens">Every token's bytes.</param>
+    /// <param name="endTokens">The tokens that may end the reply once the grammar is complete; at least one.</param>
+    /// <param name="start">The grammar's state at the start of the reply.</param>
+    public ByteGrammarConstraint(TokenByteTable tokens, IReadOnlyCollection<int> endTokens, TGrammar start)
+    {
+        if (endTokens.Count == 0) throw new ArgumentException("the model has no end-of-sequence or end-of-turn token, so a constrained reply could never end");
+        (this.tokens, this.endTokens, _grammar) = (tokens, endTokens, start);
+    }
 
     /// <summary>Whether the text is complete (only an end token may follow).</summary>
     public bool IsComplete => _grammar.IsComplete;

@@ -121,7 +121,9 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
         var sampling = RequestValidator.Sampling(dto, maxTokens);
         sampling = sampling with { StopStrings = [.. sampling.StopStrings, .. chat.Template.StopStrings] };
         var forced = ToolValidator.Forced(dto.ToolChoice, tools);
-        var constraint = shape is not null ? host.JsonConstraint(shape.Schema, chat.StopTokenIds) : forced is null ? null : host.ForcedCallConstraint(chat, forced);
+        Func<Dclm.Inference.Constraints.ITokenConstraint>? constraint;
+        try { constraint = shape is not null ? host.JsonConstraint(shape.Schema, chat.StopTokenIds) : forced is null ? null : host.ForcedCallConstraint(chat, forced); }
+        catch (RequestValidationException e) { throw ApiException.BadRequest(e.Message, e.Field); }
         var requests = Enumerable.Range(0, count).Select(i => Create(engine, prompt, WithChoiceSeed(sampling, i), chat.StopTokenIds, topLogprobs, constraint: constraint)).ToArray();
         var formatter = new LogprobsFormatter(host.Tokenizer!);
         string id = "chatcmpl-" + Guid.NewGuid().ToString("N");

@@ -90,12 +90,17 @@ public sealed class EngineChatClient(ModelHost host) : IChatClient
             MaxTokens = Math.Min(options?.MaxOutputTokens ?? left, left),
             StopStrings = [.. options?.StopSequences ?? [], .. chat.Template.StopStrings],
         };
-        var constraint = json is not null ? host.JsonConstraint(schema, chat.StopTokenIds)
-            : tools is not null && options?.ToolMode is RequiredChatToolMode required
-                ? host.ForcedCallConstraint(chat, required.RequiredFunctionName is { } name
-                    ? tools.Where(t => t.Name == name).ToList() is { Count: 1 } named ? named : throw new ArgumentException($"the required function '{name}' is not among the tools")
-                    : tools)
-                : null;
+        Func<ITokenConstraint>? constraint;
+        try
+        {
+            constraint = json is not null ? host.JsonConstraint(schema, chat.StopTokenIds)
+                : tools is not null && options?.ToolMode is RequiredChatToolMode required
+                    ? host.ForcedCallConstraint(chat, required.RequiredFunctionName is { } name
+                        ? tools.Where(t => t.Name == name).ToList() is { Count: 1 } named ? named : throw new ArgumentException($"the required function '{name}' is not among the tools")
+                        : tools)
+                    : null;
+        }
+        catch (RequestValidationException e) { throw new NotSupportedException(e.Message); }
         return (engine.Submit(engine.CreateRequest(chat.Ids, sampling, chat.StopTokenIds, constraint: constraint), cancellation), chat);
     }
 

@@ -129,6 +129,8 @@ public sealed class ModelHost : IDisposable
     {
         var tokenizer = Tokenizer ?? throw new InvalidOperationException("the model is still loading");
         int[] ends = [.. stopTokenIds, .. tokenizer.EndOfSequenceId is int eos ? [eos] : Array.Empty<int>()];
+        if (ends.Length == 0)
+            throw new RequestValidationException("response_format", "this model has no end-of-sequence or end-of-turn token, so a constrained reply could never end");
         return (TokenByteTable.For(tokenizer, _loaded!.Config.VocabularySize), ends);
     }
 
