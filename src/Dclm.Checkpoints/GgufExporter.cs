@@ -28,6 +28,8 @@ public static class GgufExporter
         if (Array.IndexOf(TargetTypes, type) < 0)
             throw new ArgumentException($"cannot convert to {GgmlTypeInfo.Name(type)}; choose one of {string.Join(", ", TargetTypes.Select(GgmlTypeInfo.Name))}");
         var c = model.Config;
+        if (c.AttentionBias)
+            throw new ArgumentException("converting a model with attention biases (qwen2) is not supported yet; it is already a GGUF that dclm runs as it is");
         var w = model.Model.Weights;
         bool openLm = c.Architecture == Architecture.OpenLm;
         // llama.cpp's "llama" files rotate adjacent pairs; half-split Q/K rows must be permuted to match.

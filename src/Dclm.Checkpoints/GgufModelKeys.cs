@@ -12,6 +12,9 @@ public static class GgufModelKeys
     /// <summary>llama.cpp's architecture name for Llama models.</summary>
     public const string LlamaArchitecture = "llama";
 
+    /// <summary>Qwen2 (and Qwen2.5): Llama's graph with biases on Q, K and V and NeoX (half-split) RoPE.</summary>
+    public const string Qwen2Architecture = "qwen2";
+
     public const string Architecture = "general.architecture";
     public const string Name = "general.name";
     public const string FileType = "general.file_type";
@@ -40,4 +43,7 @@ public static class GgufModelKeys
     public const string OutputNorm = "output_norm.weight";
     public const string Output = "output.weight";
     public static string Block(int layer, string tensor) => $"blk.{layer}.{tensor}.weight";
+
+    /// <summary>The bias of a block's projection (Qwen2's attn_q, attn_k, attn_v).</summary>
+    public static string BlockBias(int layer, string tensor) => $"blk.{layer}.{tensor}.bias";
 }

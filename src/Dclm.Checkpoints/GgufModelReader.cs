@@ -5,7 +5,7 @@ using Dclm.Tensors.Ops;
 
 namespace Dclm.Checkpoints;
 
-/// <summary>Reads the config and binds the weights of a GGUF file of architecture "llama" or "openlm".</summary>
+/// <summary>Reads the config and binds the weights of a GGUF file of architecture "llama", "qwen2" or "openlm".</summary>
 internal static class GgufModelReader
 {
     public static ModelConfig ReadConfig(GgufFile file)
@@ -13,9 +13,9 @@ internal static class GgufModelReader
         string path = file.FilePath;
         string arch = file.TryGetString(GgufModelKeys.Architecture, out var a) ? a
             : throw new ModelFileException(path, $"metadata key '{GgufModelKeys.Architecture}' is missing");
-        bool openLm = arch == GgufModelKeys.OpenLmArchitecture;
-        if (!openLm && arch != GgufModelKeys.LlamaArchitecture)
-            throw new ModelFileException(path, $"architecture '{arch}' is not supported (llama, {GgufModelKeys.OpenLmArchitecture})");
+        bool openLm = arch == GgufModelKeys.OpenLmArchitecture, qwen2 = arch == GgufModelKeys.Qwen2Architecture;
+        if (!openLm && !qwen2 && arch != GgufModelKeys.LlamaArchitecture)
+            throw new ModelFileException(path, $"architecture '{arch}' is not supported (llama, qwen2, {GgufModelKeys.OpenLmArchitecture})");
         int Int(string key) => (int)Math.Min(int.MaxValue, file.GetUInt32(key));
         int heads = Int(GgufModelKeys.HeadCount(arch));
         int vocabulary = file.TryGetUInt32(GgufModelKeys.VocabSize(arch), out uint vs) ? (int)Math.Min(int.MaxValue, vs)
@@ -46,8 +46,9 @@ internal static class GgufModelReader
                 },
                 RopeTheta = file.TryGetFloat32(GgufModelKeys.RopeFreqBase(arch), out float theta) ? theta : 10000,
                 // llama.cpp's converter permutes Llama's Q/K rows so that RoPE rotates adjacent pairs;
-                // we store open_lm's rows as trained, so they keep the half split.
-                RopeStyle = openLm ? RopeStyle.HalfSplit : RopeStyle.AdjacentPairs,
+                // Qwen2's rows (NeoX RoPE in llama.cpp) and our open_lm rows are stored as trained: half split.
+                RopeStyle = openLm || qwen2 ? RopeStyle.HalfSplit : RopeStyle.AdjacentPairs,
+                AttentionBias = qwen2,
                 SlidingWindow = file.TryGetUInt32(GgufModelKeys.SlidingWindow(arch), out uint window) ? (int)Math.Min(int.MaxValue, window) : 0,
                 TiedEmbeddings = !file.Tensors.ContainsKey(GgufModelKeys.Output),
             }.Validate();
@@ -73,6 +74,9 @@ internal static class GgufModelReader
                 Value = t.Matrix(GgufModelKeys.Block(i, "attn_v"), kv, d),
                 QueryNorm = c.QkNorm ? t.Vector(GgufModelKeys.Block(i, "attn_q_norm"), d) : null,
                 KeyNorm = c.QkNorm ? t.Vector(GgufModelKeys.Block(i, "attn_k_norm"), kv) : null,
+                QueryBias = c.AttentionBias ? t.Vector(GgufModelKeys.BlockBias(i, "attn_q"), d) : null,
+                KeyBias = c.AttentionBias ? t.Vector(GgufModelKeys.BlockBias(i, "attn_k"), kv) : null,
+                ValueBias = c.AttentionBias ? t.Vector(GgufModelKeys.BlockBias(i, "attn_v"), kv) : null,
                 Output = t.Matrix(GgufModelKeys.Block(i, "attn_output"), d, d),
                 FeedForwardNorm = t.Vector(GgufModelKeys.Block(i, "ffn_norm"), d),
                 Gate = t.Matrix(GgufModelKeys.Block(i, "ffn_gate"), h, d),

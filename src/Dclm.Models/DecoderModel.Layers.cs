@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using Dclm.Tensors.Compute;
 using Dclm.Tensors.Ops;
 
@@ -69,7 +70,14 @@ public sealed partial class DecoderModel
                 var query = s.Query.AsSpan(t * d, d);
                 var key = qkv is null ? s.Key.AsSpan(t * kv, kv) : s.Fused.AsSpan(t * fusedWidth + d, kv);
                 var value = qkv is null ? s.Value.AsSpan(t * kv, kv) : s.Fused.AsSpan(t * fusedWidth + d + kv, kv);
-                ReadOnlySpan<float> rawQuery = qkv is null ? query : s.Fused.AsSpan(t * fusedWidth, d);
+                Span<float> rawQuery = qkv is null ? query : s.Fused.AsSpan(t * fusedWidth, d);
+                if (c.AttentionBias)
+                {
+                    // Qwen2: biases on the projections, before RoPE.
+                    TensorPrimitives.Add(rawQuery, w.QueryBias!, rawQuery);
+                    TensorPrimitives.Add(key, w.KeyBias!, key);
+                    TensorPrimitives.Add(value, w.ValueBias!, value);
+                }
                 if (c.QkNorm)
                 {
                     // open_lm normalises Q and K over their full width before splitting heads.

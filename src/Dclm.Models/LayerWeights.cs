@@ -14,6 +14,12 @@ public sealed class LayerWeights
     public required WeightMatrix Key { get; init; }
     /// <summary>Value projection. (kvHeads·headDim, dim)</summary>
     public required WeightMatrix Value { get; init; }
+    /// <summary>Biases added to Q, K and V after their projections, when the config has attention biases. (dim, kvDim, kvDim)</summary>
+    public float[]? QueryBias { get; init; }
+    /// <inheritdoc cref="QueryBias"/>
+    public float[]? KeyBias { get; init; }
+    /// <inheritdoc cref="QueryBias"/>
+    public float[]? ValueBias { get; init; }
     /// <summary>Gain of the LayerNorm over all of Q, when the config has qk-norm. (dim)</summary>
     public float[]? QueryNorm { get; init; }
     /// <summary>Gain of the LayerNorm over all of K, when the config has qk-norm. (kvDim)</summary>
@@ -89,6 +95,12 @@ public sealed class ModelWeights : IDisposable
                 Vector($"layer {i} q norm", l.QueryNorm, d);
                 Vector($"layer {i} k norm", l.KeyNorm, kv);
             }
+            if (config.AttentionBias)
+            {
+                Vector($"layer {i} query bias", l.QueryBias, d);
+                Vector($"layer {i} key bias", l.KeyBias, kv);
+                Vector($"layer {i} value bias", l.ValueBias, kv);
+            }
             if (l.RopeInverseFrequency is { } f && f.Length != config.HeadDim / 2)
                 throw new InvalidDataException($"layer {i} rope inv_freq has {f.Length} values, the config needs {config.HeadDim / 2}");
         }
@@ -111,7 +123,7 @@ public sealed class ModelWeights : IDisposable
         var layers = Layers.Select(l => new LayerWeights
         {
             AttentionNorm = l.AttentionNorm, QueryNorm = l.QueryNorm, KeyNorm = l.KeyNorm, FeedForwardNorm = l.FeedForwardNorm,
-            RopeInverseFrequency = l.RopeInverseFrequency,
+            QueryBias = l.QueryBias, KeyBias = l.KeyBias, ValueBias = l.ValueBias, RopeInverseFrequency = l.RopeInverseFrequency,
             Query = copy[next++], Key = copy[next++], Value = copy[next++], Output = copy[next++],
             Gate = copy[next++], Up = copy[next++], Down = copy[next++],
         }).ToArray();

@@ -59,6 +59,8 @@ public sealed record ModelConfig
     public NormKind Norm { get; init; } = NormKind.LayerNorm;
     /// <summary>open_lm's extra LayerNorm over the full width of Q and of K, before the head split and RoPE.</summary>
     public bool QkNorm { get; init; } = true;
+    /// <summary>Whether the Q, K and V projections add a learned bias (Qwen2 and its family; Llama and open_lm have none).</summary>
+    public bool AttentionBias { get; init; }
     /// <summary>Position encoding.</summary>
     public PositionEncoding Positions { get; init; } = PositionEncoding.Rotary;
     /// <summary>RoPE base θ.</summary>

@@ -31,6 +31,32 @@ public sealed class LlamaCppLogitsTests(OracleModels models, ITestOutputHelper o
     }
 
     [Fact]
+    public void Qwen2GgufWithAttentionBiasesMatchesLlamaCpp()
+    {
+        // The same random Llama plus biases on Q, K and V, as a GGUF of architecture qwen2 (NeoX RoPE, rows as trained).
+        var qwen = RandomLlama.Create(new LlamaShape(), seed: 20240601, attentionBias: true);
+        string path = Path.Combine(models.Directory, "qwen2-f32.gguf");
+        LlamaFiles.WriteGguf(qwen, path, GgmlType.F32, architecture: "qwen2");
+        float[] expected = Logits.LlamaCpp(path, models.Prompt);
+        float[] ours = Logits.Ours(path, models.Prompt);
+        double error = Logits.RelativeError(ours, expected);
+        output.WriteLine($"qwen2 f32 GGUF, {models.Prompt.Length} positions: max|ours − llama.cpp| / max|llama.cpp| = {error:E2}");
+        Assert.True(error <= F32Tolerance, $"relative error {error:E2} exceeds {F32Tolerance:E0}");
+        Assert.Equal(models.Prompt.Length, Logits.TopOneMatches(ours, expected, Vocabulary));
+        // The biases matter: without them (the plain Llama file of the same weights) llama.cpp answers otherwise.
+        double withoutBiases = Logits.RelativeError(Logits.LlamaCpp(models.FlatF32Gguf, models.Prompt), expected);
+        output.WriteLine($"the same weights without biases differ by {withoutBiases:E2}");
+        Assert.True(withoutBiases > 100 * F32Tolerance, $"biases changed the logits by only {withoutBiases:E2}");
+
+        using var loaded = ModelLoader.Load(path);
+        Assert.True(loaded.Config.AttentionBias);
+        Assert.Equal(Dclm.Tensors.Ops.RopeStyle.HalfSplit, loaded.Config.RopeStyle);
+        // Our exporter writes llama and openlm files only; it says so instead of dropping the biases.
+        var refused = Assert.Throws<ArgumentException>(() => GgufExporter.Export(loaded, Path.Combine(models.Directory, "qwen2-copy.gguf"), GgmlType.F32));
+        Assert.Contains("qwen2", refused.Message);
+    }
+
+    [Fact]
     public void GreedyContinuationEqualsLlamaCpp()
     {
         int[] prompt = models.Prompt[..32];

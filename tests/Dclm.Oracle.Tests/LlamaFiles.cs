@@ -18,23 +18,29 @@ public static class LlamaFiles
     /// Q/K rows permuted the way llama.cpp's converter permutes them (unless <paramref name="permuteQueryKeyRows"/>
     /// is false, for a control that must disagree), and the llama-spm tokenizer.
     /// </summary>
-    public static void WriteGguf(RandomLlama model, string path, GgmlType type, bool permuteQueryKeyRows = true)
+    /// <remarks>
+    /// With <paramref name="architecture"/> "qwen2" (for a model with attention biases) the keys are Qwen2's and
+    /// no rows are permuted: llama.cpp runs Qwen2 with NeoX (half-split) RoPE, as the weights were trained.
+    /// </remarks>
+    public static void WriteGguf(RandomLlama model, string path, GgmlType type, bool permuteQueryKeyRows = true, string architecture = "llama")
     {
         var s = model.Shape;
+        string a = architecture;
+        permuteQueryKeyRows &= a == "llama";
         var writer = new GgufWriter();
-        writer.AddString("general.architecture", "llama");
-        writer.AddString("general.name", "random-llama");
+        writer.AddString("general.architecture", a);
+        writer.AddString("general.name", "random-" + a);
         writer.AddUInt32("general.file_type", FileType(type));
-        writer.AddUInt32("llama.context_length", (uint)s.ContextLength);
-        writer.AddUInt32("llama.embedding_length", (uint)s.Dim);
-        writer.AddUInt32("llama.block_count", (uint)s.Layers);
-        writer.AddUInt32("llama.feed_forward_length", (uint)s.HiddenDim);
-        writer.AddUInt32("llama.attention.head_count", (uint)s.Heads);
-        writer.AddUInt32("llama.attention.head_count_kv", (uint)s.KeyValueHeads);
-        writer.AddFloat32("llama.attention.layer_norm_rms_epsilon", s.NormEpsilon);
-        writer.AddFloat32("llama.rope.freq_base", s.RopeTheta);
-        writer.AddUInt32("llama.rope.dimension_count", (uint)s.HeadDim);
-        writer.AddUInt32("llama.vocab_size", (uint)s.VocabularySize);
+        writer.AddUInt32($"{a}.context_length", (uint)s.ContextLength);
+        writer.AddUInt32($"{a}.embedding_length", (uint)s.Dim);
+        writer.AddUInt32($"{a}.block_count", (uint)s.Layers);
+        writer.AddUInt32($"{a}.feed_forward_length", (uint)s.HiddenDim);
+        writer.AddUInt32($"{a}.attention.head_count", (uint)s.Heads);
+        writer.AddUInt32($"{a}.attention.head_count_kv", (uint)s.KeyValueHeads);
+        writer.AddFloat32($"{a}.attention.layer_norm_rms_epsilon", s.NormEpsilon);
+        writer.AddFloat32($"{a}.rope.freq_base", s.RopeTheta);
+        writer.AddUInt32($"{a}.rope.dimension_count", (uint)s.HeadDim);
+        writer.AddUInt32($"{a}.vocab_size", (uint)s.VocabularySize);
         AddTokenizer(writer);
 
         foreach (var tensor in model.Tensors)

@@ -48,7 +48,8 @@ public sealed class RandomLlama
     /// <param name="shape">Sizes.</param>
     /// <param name="seed">Seed of every draw.</param>
     /// <param name="outputShare">s in lm_head = N(0, 1/d) + s·embedding/√d; 0 for a purely random head.</param>
-    public static RandomLlama Create(LlamaShape shape, ulong seed, double outputShare = 0)
+    /// <param name="attentionBias">Qwen2's biases on Q, K and V, N(0, 0.5²) (drawn after all other weights, so the rest is the same model).</param>
+    public static RandomLlama Create(LlamaShape shape, ulong seed, double outputShare = 0, bool attentionBias = false)
     {
         var random = new Normal(seed);
         int d = shape.Dim, kv = shape.KeyValueDim, h = shape.HiddenDim, v = shape.VocabularySize;
@@ -76,6 +77,14 @@ public sealed class RandomLlama
         var head = Matrix("lm_head.weight", "output.weight", v, d, 1);
         for (int i = 0; i < head.Values.Length; i++) head.Values[i] += (float)(outputShare * embedding[i] / Math.Sqrt(d));
         tensors.Add(head);
+        if (attentionBias)
+            for (int i = 0; i < shape.Layers; i++)
+            {
+                string hf = $"model.layers.{i}.self_attn.", gguf = $"blk.{i}.";
+                tensors.Add(new(hf + "q_proj.bias", gguf + "attn_q.bias", [d], random.Fill(d, 0, 0.5)));
+                tensors.Add(new(hf + "k_proj.bias", gguf + "attn_k.bias", [kv], random.Fill(kv, 0, 0.5)));
+                tensors.Add(new(hf + "v_proj.bias", gguf + "attn_v.bias", [kv], random.Fill(kv, 0, 0.5)));
+            }
         return new RandomLlama(shape, tensors);
     }
 

@@ -16,7 +16,7 @@ internal static class InfoCommand
             var c = loaded.Config;
             Console.WriteLine($"path:            {loaded.Path}");
             Console.WriteLine($"format:          {loaded.Format}");
-            Console.WriteLine($"architecture:    {c.Architecture}");
+            Console.WriteLine($"architecture:    {c.Architecture}{(c.AttentionBias ? " (Q/K/V biases, as Qwen2)" : "")}");
             Console.WriteLine($"dim:             {c.Dim}");
             Console.WriteLine($"layers:          {c.Layers}");
             Console.WriteLine($"heads:           {c.Heads} (kv {c.KeyValueHeads}, head dim {c.HeadDim})");
