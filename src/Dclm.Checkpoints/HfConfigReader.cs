@@ -41,13 +41,13 @@ public static class HfConfigReader
 
     private static bool IsLlama(JsonElement root) =>
         root.TryGetProperty("model_type", out var type) && type.ValueKind == JsonValueKind.String &&
-        type.GetString() is "llama" or "mistral";
+        type.GetString() is "llama" or "mistral" or "qwen2";
 
     private static ModelConfig OpenLm(ConfigKeys k)
     {
         string modelType = k.OptionalString("model_type") ?? "openlm";
         if (modelType is not ("openlm" or "open_lm"))
-            throw new ModelFileException(k.Path, $"model_type '{modelType}' is not supported (expected openlm or llama)");
+            throw new ModelFileException(k.Path, $"model_type '{modelType}' is not supported (expected openlm, llama, mistral or qwen2)");
         string norm = k.OptionalString("norm_type") ?? "gain_only_lp_layer_norm";
         var normKind = norm switch
         {
@@ -98,9 +98,13 @@ public static class HfConfigReader
         string activation = k.OptionalString("hidden_act") ?? "silu";
         if (activation != "silu") throw new ModelFileException(k.Path, $"hidden_act '{activation}' is not supported (silu)");
         int heads = k.Int("num_attention_heads");
+        // Qwen2 is Llama's graph with biases on Q, K and V; it lists a sliding_window that applies only with use_sliding_window.
+        bool qwen2 = k.OptionalString("model_type") == "qwen2";
+        int window = qwen2 && k.OptionalBool("use_sliding_window") != true ? 0 : k.OptionalInt("sliding_window") ?? 0;
         return new ModelConfig
         {
             Architecture = Architecture.Llama,
+            AttentionBias = qwen2,
             Dim = k.Int("hidden_size"),
             Layers = k.Int("num_hidden_layers"),
             Heads = heads,
@@ -115,7 +119,7 @@ public static class HfConfigReader
             RopeTheta = k.OptionalDouble("rope_theta") ?? 10000,
             // Hugging Face Llama weights rotate halves ("rotate_half").
             RopeStyle = RopeStyle.HalfSplit,
-            SlidingWindow = k.OptionalInt("sliding_window") ?? 0,
+            SlidingWindow = window,
             TiedEmbeddings = k.OptionalBool("tie_word_embeddings") ?? false,
         }.Validate();
     }

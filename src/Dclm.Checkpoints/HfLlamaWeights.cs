@@ -2,7 +2,7 @@ using Dclm.Models;
 
 namespace Dclm.Checkpoints;
 
-/// <summary>Binds Hugging Face LlamaForCausalLM tensor names (model.layers.{i}.self_attn.q_proj, ...) to model weights.</summary>
+/// <summary>Binds Hugging Face LlamaForCausalLM (and Qwen2ForCausalLM, with its Q/K/V biases) tensor names (model.layers.{i}.self_attn.q_proj, ...) to model weights.</summary>
 internal static class HfLlamaWeights
 {
     public static ModelWeights Bind(TensorBinder t, ModelConfig c, IDisposable owner)
@@ -18,6 +18,9 @@ internal static class HfLlamaWeights
                 Query = t.Matrix(p + "self_attn.q_proj.weight", d, d),
                 Key = t.Matrix(p + "self_attn.k_proj.weight", kv, d),
                 Value = t.Matrix(p + "self_attn.v_proj.weight", kv, d),
+                QueryBias = c.AttentionBias ? t.Vector(p + "self_attn.q_proj.bias", d) : null,
+                KeyBias = c.AttentionBias ? t.Vector(p + "self_attn.k_proj.bias", kv) : null,
+                ValueBias = c.AttentionBias ? t.Vector(p + "self_attn.v_proj.bias", kv) : null,
                 Output = t.Matrix(p + "self_attn.o_proj.weight", d, d),
                 FeedForwardNorm = t.Vector(p + "post_attention_layernorm.weight", d),
                 Gate = t.Matrix(p + "mlp.gate_proj.weight", h, d),

@@ -48,6 +48,13 @@ public sealed class LlamaCppLogitsTests(OracleModels models, ITestOutputHelper o
         output.WriteLine($"the same weights without biases differ by {withoutBiases:E2}");
         Assert.True(withoutBiases > 100 * F32Tolerance, $"biases changed the logits by only {withoutBiases:E2}");
 
+        // The same weights as a Hugging Face Qwen2 directory (model_type qwen2, biases as q_proj.bias, ...).
+        string directory = Path.Combine(models.Directory, "qwen2-hf");
+        LlamaFiles.WriteHuggingFace(qwen, directory, modelType: "qwen2");
+        double huggingFace = Logits.RelativeError(Logits.Ours(directory, models.Prompt), expected);
+        output.WriteLine($"qwen2 Hugging Face directory: {huggingFace:E2}");
+        Assert.True(huggingFace <= F32Tolerance, $"relative error {huggingFace:E2} exceeds {F32Tolerance:E0}");
+
         using var loaded = ModelLoader.Load(path);
         Assert.True(loaded.Config.AttentionBias);
         Assert.Equal(Dclm.Tensors.Ops.RopeStyle.HalfSplit, loaded.Config.RopeStyle);

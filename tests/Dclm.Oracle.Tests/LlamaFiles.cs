@@ -82,14 +82,14 @@ public static class LlamaFiles
     /// Writes a Hugging Face LlamaForCausalLM directory: config.json and one F32 model.safetensors, with
     /// Q/K rows in Hugging Face's half-split order (as trained, no permutation).
     /// </summary>
-    public static void WriteHuggingFace(RandomLlama model, string directory)
+    public static void WriteHuggingFace(RandomLlama model, string directory, string modelType = "llama")
     {
         var s = model.Shape;
         Directory.CreateDirectory(directory);
         var config = new Dictionary<string, object>
         {
-            ["architectures"] = new[] { "LlamaForCausalLM" },
-            ["model_type"] = "llama",
+            ["architectures"] = new[] { modelType == "qwen2" ? "Qwen2ForCausalLM" : "LlamaForCausalLM" },
+            ["model_type"] = modelType,
             ["hidden_size"] = s.Dim,
             ["intermediate_size"] = s.HiddenDim,
             ["num_hidden_layers"] = s.Layers,
@@ -105,6 +105,12 @@ public static class LlamaFiles
             ["bos_token_id"] = 1,
             ["eos_token_id"] = 2,
         };
+        if (modelType == "qwen2")
+        {
+            // Qwen2's configs list a window that is off unless use_sliding_window says otherwise.
+            config["sliding_window"] = 32;
+            config["use_sliding_window"] = false;
+        }
         File.WriteAllText(Path.Combine(directory, "config.json"), JsonSerializer.Serialize(config, new JsonSerializerOptions { WriteIndented = true }));
 
         var writer = new SafetensorsWriter();
