@@ -7,13 +7,13 @@ namespace Dclm.Checkpoints;
 public static class GgufConfigWriter
 {
     /// <summary>
-    /// Adds general.architecture ("openlm" or "llama"), general.name and every {arch}.* hyper-parameter key;
+    /// Adds general.architecture ("openlm", "llama", or "qwen2" for a model with Q/K/V biases), general.name and every {arch}.* hyper-parameter key;
     /// returns the architecture name.
     /// </summary>
     public static string Write(GgufWriter writer, ModelConfig c, string name)
     {
         bool openLm = c.Architecture == Architecture.OpenLm;
-        string arch = openLm ? GgufModelKeys.OpenLmArchitecture : GgufModelKeys.LlamaArchitecture;
+        string arch = openLm ? GgufModelKeys.OpenLmArchitecture : c.AttentionBias ? GgufModelKeys.Qwen2Architecture : GgufModelKeys.LlamaArchitecture;
         writer.AddString(GgufModelKeys.Architecture, arch);
         writer.AddString(GgufModelKeys.Name, name);
         writer.AddUInt32(GgufModelKeys.ContextLength(arch), (uint)c.ContextLength);

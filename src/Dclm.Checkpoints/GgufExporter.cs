@@ -28,12 +28,13 @@ public static class GgufExporter
         if (Array.IndexOf(TargetTypes, type) < 0)
             throw new ArgumentException($"cannot convert to {GgmlTypeInfo.Name(type)}; choose one of {string.Join(", ", TargetTypes.Select(GgmlTypeInfo.Name))}");
         var c = model.Config;
-        if (c.AttentionBias)
-            throw new ArgumentException("converting a model with attention biases (qwen2) is not supported yet; it is already a GGUF that dclm runs as it is");
         var w = model.Model.Weights;
         bool openLm = c.Architecture == Architecture.OpenLm;
         // llama.cpp's "llama" files rotate adjacent pairs; half-split Q/K rows must be permuted to match.
-        bool permute = !openLm && c.RopeStyle == RopeStyle.HalfSplit && c.Positions == PositionEncoding.Rotary;
+        // Its "qwen2" files (models with Q/K/V biases) use NeoX RoPE: rows stay as trained.
+        bool permute = !openLm && !c.AttentionBias && c.RopeStyle == RopeStyle.HalfSplit && c.Positions == PositionEncoding.Rotary;
+        if (c.AttentionBias && c.RopeStyle != RopeStyle.HalfSplit)
+            throw new ArgumentException("a model with Q/K/V biases is written as llama.cpp's qwen2, which rotates half-split pairs; this one rotates adjacent pairs");
 
         var writer = new GgufWriter();
         GgufConfigWriter.Write(writer, c, Path.GetFileName(Path.TrimEndingDirectorySeparator(model.Path)));
@@ -42,8 +43,11 @@ public static class GgufExporter
         var tensors = new List<(string Name, Action Add)>();
         int written = 0, total = 0;
         void Report() => progress?.Report((++written, total));
-        void Matrix(string name, WeightMatrix m, int[]? rowOrder = null) =>
+        void Matrix(string name, WeightMatrix m, int[]? rowOrder = null)
+        {
+            total++;
             tensors.Add((name, () => AddMatrix(writer, name, m, TypeFor(type, m.Columns), rowOrder, Report, cancellation)));
+        }
         void Vector(string name, float[] v) =>
             tensors.Add((name, () => writer.AddTensor(name, GgmlType.F32, [v.Length], System.Runtime.InteropServices.MemoryMarshal.AsBytes(v.AsSpan()))));
 
@@ -55,6 +59,12 @@ public static class GgufExporter
             Matrix(GgufModelKeys.Block(i, "attn_q"), l.Query, permute ? RopeRowOrder(c.Heads, c.HeadDim) : null);
             Matrix(GgufModelKeys.Block(i, "attn_k"), l.Key, permute ? RopeRowOrder(c.KeyValueHeads, c.HeadDim) : null);
             Matrix(GgufModelKeys.Block(i, "attn_v"), l.Value);
+            if (c.AttentionBias)
+            {
+                Vector(GgufModelKeys.BlockBias(i, "attn_q"), l.QueryBias!);
+                Vector(GgufModelKeys.BlockBias(i, "attn_k"), l.KeyBias!);
+                Vector(GgufModelKeys.BlockBias(i, "attn_v"), l.ValueBias!);
+            }
             if (c.QkNorm)
             {
                 Vector(GgufModelKeys.Block(i, "attn_q_norm"), l.QueryNorm!);
@@ -68,7 +78,6 @@ public static class GgufExporter
         }
         Vector(GgufModelKeys.OutputNorm, w.FinalNorm);
         if (!c.TiedEmbeddings) Matrix(GgufModelKeys.Output, w.Output);
-        total = tensors.Count(t => !t.Name.EndsWith("norm.weight", StringComparison.Ordinal));
         foreach (var (_, add) in tensors) add();
         writer.AddUInt32(GgufModelKeys.FileType, FileType(type));
         // The writer pulls each matrix's bytes when it reaches it, converting a row at a time.

@@ -58,9 +58,13 @@ public sealed class LlamaCppLogitsTests(OracleModels models, ITestOutputHelper o
         using var loaded = ModelLoader.Load(path);
         Assert.True(loaded.Config.AttentionBias);
         Assert.Equal(Dclm.Tensors.Ops.RopeStyle.HalfSplit, loaded.Config.RopeStyle);
-        // Our exporter writes llama and openlm files only; it says so instead of dropping the biases.
-        var refused = Assert.Throws<ArgumentException>(() => GgufExporter.Export(loaded, Path.Combine(models.Directory, "qwen2-copy.gguf"), GgmlType.F32));
-        Assert.Contains("qwen2", refused.Message);
+        // Our exporter writes it back as a qwen2 GGUF (from the Hugging Face directory) that llama.cpp reads the same way.
+        using var fromHuggingFace = ModelLoader.Load(directory);
+        string exported = Path.Combine(models.Directory, "qwen2-exported.gguf");
+        GgufExporter.Export(fromHuggingFace, exported, GgmlType.F32, LlamaFiles.AddTokenizer);
+        double roundTrip = Logits.RelativeError(Logits.LlamaCpp(exported, models.Prompt), expected);
+        output.WriteLine($"our qwen2 export, read by llama.cpp: {roundTrip:E2}");
+        Assert.True(roundTrip <= F32Tolerance, $"relative error {roundTrip:E2} exceeds {F32Tolerance:E0}");
     }
 
     [Fact]
