@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Dclm.Inference;
 using Dclm.Inference.Engine;
+using Dclm.Server.Chat;
 using Dclm.Server.Chat.Tools;
 using Dclm.Server.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -109,58 +110,66 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
         var tools = ToolValidator.Tools(dto.Tools, dto.ToolChoice);
         if (shape is not null && tools is not null)
             throw ApiException.BadRequest("a JSON response_format and tools cannot be combined: a reply that must be a JSON object cannot also call a function", "response_format");
-        bool splitReasoning = RequestValidator.SplitReasoning(dto);
         var chat = ApiGuards.EncodeChat(host, messages, tools);
-        int[] prompt = chat.Ids;
-        // parallel_tool_calls: false asks for at most one call per reply; later ones are dropped.
-        int maxCalls = dto.ParallelToolCalls == false ? 1 : int.MaxValue;
         string field = dto.MaxCompletionTokens is null ? "max_tokens" : "max_completion_tokens";
-        int maxTokens = RequestValidator.MaxTokens(dto.MaxCompletionTokens ?? dto.MaxTokens, prompt.Length, engine.ContextLength, int.MaxValue, field);
+        int maxTokens = RequestValidator.MaxTokens(dto.MaxCompletionTokens ?? dto.MaxTokens, chat.Ids.Length, engine.ContextLength, int.MaxValue, field);
         int count = RequestValidator.Choices(dto);
-        int topLogprobs = RequestValidator.ChatLogprobs(dto);
+        var call = new ChatCall(chat, RequestValidator.SplitReasoning(dto), RequestValidator.ChatLogprobs(dto),
+            // parallel_tool_calls: false asks for at most one call per reply; later ones are dropped.
+            dto.ParallelToolCalls == false ? 1 : int.MaxValue, "chatcmpl-" + Guid.NewGuid().ToString("N"), DateTimeOffset.UtcNow.ToUnixTimeSeconds(), arrival);
         var sampling = RequestValidator.Sampling(dto, maxTokens);
         sampling = sampling with { StopStrings = [.. sampling.StopStrings, .. chat.Template.StopStrings] };
-        var forced = ToolValidator.Forced(dto.ToolChoice, tools);
-        Func<Dclm.Inference.Constraints.ITokenConstraint>? constraint;
-        try { constraint = shape is not null ? host.JsonConstraint(shape.Schema, chat.StopTokenIds) : forced is null ? null : host.ForcedCallConstraint(chat, forced); }
-        catch (RequestValidationException e) { throw ApiException.BadRequest(e.Message, e.Field); }
-        var requests = Enumerable.Range(0, count).Select(i => Create(engine, prompt, WithChoiceSeed(sampling, i), chat.StopTokenIds, topLogprobs, constraint: constraint)).ToArray();
-        var formatter = new LogprobsFormatter(host.Tokenizer!);
-        string id = "chatcmpl-" + Guid.NewGuid().ToString("N");
-        long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var constraint = Constraint(chat, shape, ToolValidator.Forced(dto.ToolChoice, tools));
+        var requests = Enumerable.Range(0, count).Select(i => Create(engine, chat.Ids, WithChoiceSeed(sampling, i), chat.StopTokenIds, call.TopLogprobs, constraint: constraint)).ToArray();
         using var choices = ChoiceSet.Submit(engine, i => requests[i], count, context.RequestAborted);
+        if (dto.Stream) await StreamChatAsync(context, call, choices, count, dto.StreamOptions?.IncludeUsage == true);
+        else await WholeChatAsync(context, call, choices);
+    }
 
-        if (!dto.Stream)
+    /// <summary>One chat request's reading of its replies: the prompt (and its template), the reasoning and tool options, ids.</summary>
+    private sealed record ChatCall(ChatPrompt Chat, bool SplitReasoning, int TopLogprobs, int MaxCalls, string Id, long Created, long Arrival);
+
+    /// <summary>What the sampler enforces: a JSON reply (any object, or a schema's) or a forced function call; null for free text.</summary>
+    private Func<Dclm.Inference.Constraints.ITokenConstraint>? Constraint(ChatPrompt chat, ResponseShape? shape, IReadOnlyList<ToolDefinition>? forced)
+    {
+        try { return shape is not null ? host.JsonConstraint(shape.Schema, chat.StopTokenIds) : forced is null ? null : host.ForcedCallConstraint(chat, forced); }
+        catch (RequestValidationException e) { throw ApiException.BadRequest(e.Message, e.Field); }
+    }
+
+    private async Task WholeChatAsync(HttpContext context, ChatCall call, ChoiceSet choices)
+    {
+        var formatter = new LogprobsFormatter(host.Tokenizer!);
+        var results = await CollectAll(choices, call.Arrival, context.RequestAborted);
+        var response = new ChatResponseDto
         {
-            var results = await CollectAll(choices, arrival, context.RequestAborted);
-            var response = new ChatResponseDto
+            Id = call.Id, Created = call.Created, Model = host.ModelId, Usage = Usage(ChoiceSet.Combine(results.Select(r => r.Usage).ToList())),
+            Choices = results.Select((r, i) =>
             {
-                Id = id, Created = created, Model = host.ModelId, Usage = Usage(ChoiceSet.Combine(results.Select(r => r.Usage).ToList())),
-                Choices = results.Select((r, i) =>
+                var message = new ChatMessageOutDto { Role = "assistant", Content = r.Text };
+                string finish = Reason(r.FinishReason);
+                var parser = call.Chat.CreateParser(call.SplitReasoning);
+                if (parser.IsActive)
                 {
-                    var message = new ChatMessageOutDto { Role = "assistant", Content = r.Text };
-                    string finish = Reason(r.FinishReason);
-                    var parser = chat.CreateParser(splitReasoning);
-                    if (parser.IsActive)
-                    {
-                        var reply = parser.Parse(r.Text);
-                        metrics.CountToolCalls(reply.Calls.Count, reply.MalformedCall);
-                        message.ReasoningContent = reply.Reasoning.Length > 0 ? reply.Reasoning : null;
-                        message.Content = reply.Calls.Count > 0 ? NullIfBlank(reply.Content) : reply.Content;
-                        if (reply.Calls.Count > 0) (message.ToolCalls, finish) = (ToolCalls(reply.Calls.Take(maxCalls), streamed: false), "tool_calls");
-                    }
-                    return new ChatChoiceDto { Index = i, Message = message, FinishReason = finish, Logprobs = topLogprobs >= 0 ? formatter.Chat(r.TokenIds, r.Logprobs) : null };
-                }).ToList(),
-            };
-            await Results.Json(response, ApiJsonContext.Default.ChatResponseDto).ExecuteAsync(context);
-            return;
-        }
+                    var reply = parser.Parse(r.Text);
+                    metrics.CountToolCalls(reply.Calls.Count, reply.MalformedCall);
+                    message.ReasoningContent = reply.Reasoning.Length > 0 ? reply.Reasoning : null;
+                    message.Content = reply.Calls.Count > 0 ? NullIfBlank(reply.Content) : reply.Content;
+                    if (reply.Calls.Count > 0) (message.ToolCalls, finish) = (ToolCalls(reply.Calls.Take(call.MaxCalls), streamed: false), "tool_calls");
+                }
+                return new ChatChoiceDto { Index = i, Message = message, FinishReason = finish, Logprobs = call.TopLogprobs >= 0 ? formatter.Chat(r.TokenIds, r.Logprobs) : null };
+            }).ToList(),
+        };
+        await Results.Json(response, ApiJsonContext.Default.ChatResponseDto).ExecuteAsync(context);
+    }
 
+    private async Task StreamChatAsync(HttpContext context, ChatCall call, ChoiceSet choices, int count, bool includeUsage)
+    {
+        var formatter = new LogprobsFormatter(host.Tokenizer!);
         var sse = new SseWriter(context.Response);
         sse.Start();
         ChatResponseDto Chunk(int choice, ChatMessageOutDto delta, string? finish, GenerationUpdate? token = null) => new()
         {
-            Id = id, Object = "chat.completion.chunk", Created = created, Model = host.ModelId,
+            Id = call.Id, Object = "chat.completion.chunk", Created = call.Created, Model = host.ModelId,
             Choices = [new ChatChoiceDto
             {
                 Index = choice, Delta = delta, FinishReason = finish,
@@ -172,11 +181,11 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
             new() { ReasoningContent = reasoning.Length > 0 ? reasoning : null, Content = content.Length > 0 || reasoning.Length == 0 ? content : null };
         for (int i = 0; i < count; i++)
             await Write(Chunk(i, new ChatMessageOutDto { Role = "assistant", Content = "" }, null));
-        var timers = Enumerable.Range(0, count).Select(_ => metrics.StartTokens(arrival)).ToArray();
+        var timers = Enumerable.Range(0, count).Select(_ => metrics.StartTokens(call.Arrival)).ToArray();
         var usages = new List<GenerationUsage>();
         // Thinking goes out as reasoning_content; text that may begin a function call is held back until the
         // choice ends, then sent as calls or as text.
-        var parsers = Enumerable.Range(0, count).Select(_ => chat.CreateParser(splitReasoning)).ToArray();
+        var parsers = Enumerable.Range(0, count).Select(_ => call.Chat.CreateParser(call.SplitReasoning)).ToArray();
         await foreach (var (choice, update) in choices.MergeAsync(context.RequestAborted))
         {
             if (update.TokenId >= 0) timers[choice].Token();
@@ -195,14 +204,14 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
                 if (end.Reasoning.Length > 0 || content.Length > 0) await Write(Chunk(choice, Delta(end.Reasoning, content), null));
                 if (end.Calls.Count > 0)
                 {
-                    await Write(Chunk(choice, new ChatMessageOutDto { ToolCalls = ToolCalls(end.Calls.Take(maxCalls), streamed: true) }, null));
+                    await Write(Chunk(choice, new ChatMessageOutDto { ToolCalls = ToolCalls(end.Calls.Take(call.MaxCalls), streamed: true) }, null));
                     finish = "tool_calls";
                 }
             }
             await Write(Chunk(choice, new ChatMessageOutDto(), finish));
         }
-        if (dto.StreamOptions?.IncludeUsage == true)
-            await Write(new ChatResponseDto { Id = id, Object = "chat.completion.chunk", Created = created, Model = host.ModelId, Usage = Usage(ChoiceSet.Combine(usages)) });
+        if (includeUsage)
+            await Write(new ChatResponseDto { Id = call.Id, Object = "chat.completion.chunk", Created = call.Created, Model = host.ModelId, Usage = Usage(ChoiceSet.Combine(usages)) });
         await sse.DoneAsync(context.RequestAborted);
     }
 

@@ -63,14 +63,8 @@ public sealed class EngineChatClient(ModelHost host) : IChatClient
 
     private async Task<(GenerationStream Stream, ChatPrompt Chat)> SubmitAsync(IEnumerable<ChatMessage> messages, ChatOptions? options, CancellationToken cancellation)
     {
-        // JSON replies are enforced while sampling; a schema the grammar cannot honour is refused rather than loosened.
         var json = options?.ResponseFormat as ChatResponseFormatJson;
-        JsonSchemaProgram? schema = null;
-        if (json?.Schema is { } jsonSchema)
-        {
-            try { schema = JsonSchemaProgram.Compile(jsonSchema); }
-            catch (ArgumentException e) { throw new NotSupportedException($"the JSON schema cannot be enforced: {e.Message}"); }
-        }
+        var schema = Schema(json);
         var tools = Tools(options);
         if (json is not null && tools is not null) throw new NotSupportedException("a JSON response format and tools cannot be combined");
         await host.Loading.WaitAsync(cancellation);
@@ -90,18 +84,30 @@ public sealed class EngineChatClient(ModelHost host) : IChatClient
             MaxTokens = Math.Min(options?.MaxOutputTokens ?? left, left),
             StopStrings = [.. options?.StopSequences ?? [], .. chat.Template.StopStrings],
         };
-        Func<ITokenConstraint>? constraint;
+        var constraint = Constraint(chat, json is not null, schema, tools, options?.ToolMode);
+        return (engine.Submit(engine.CreateRequest(chat.Ids, sampling, chat.StopTokenIds, constraint: constraint), cancellation), chat);
+    }
+
+    /// <summary>A JSON format's schema as a grammar; one the grammar cannot honour is refused rather than loosened.</summary>
+    private static JsonSchemaProgram? Schema(ChatResponseFormatJson? json)
+    {
+        if (json?.Schema is not { } schema) return null;
+        try { return JsonSchemaProgram.Compile(schema); }
+        catch (ArgumentException e) { throw new NotSupportedException($"the JSON schema cannot be enforced: {e.Message}"); }
+    }
+
+    /// <summary>What the sampler enforces: a JSON reply (any object, or the schema's), or a call when the tool mode requires one.</summary>
+    private Func<ITokenConstraint>? Constraint(ChatPrompt chat, bool json, JsonSchemaProgram? schema, IReadOnlyList<ToolDefinition>? tools, ChatToolMode? mode)
+    {
         try
         {
-            constraint = json is not null ? host.JsonConstraint(schema, chat.StopTokenIds)
-                : tools is not null && options?.ToolMode is RequiredChatToolMode required
-                    ? host.ForcedCallConstraint(chat, required.RequiredFunctionName is { } name
-                        ? tools.Where(t => t.Name == name).ToList() is { Count: 1 } named ? named : throw new ArgumentException($"the required function '{name}' is not among the tools")
-                        : tools)
-                    : null;
+            if (json) return host.JsonConstraint(schema, chat.StopTokenIds);
+            if (tools is null || mode is not RequiredChatToolMode required) return null;
+            var forced = required.RequiredFunctionName is { } name ? tools.Where(t => t.Name == name).ToList() : [.. tools];
+            if (forced.Count == 0) throw new ArgumentException($"the required function '{required.RequiredFunctionName}' is not among the tools");
+            return host.ForcedCallConstraint(chat, forced);
         }
         catch (RequestValidationException e) { throw new NotSupportedException(e.Message); }
-        return (engine.Submit(engine.CreateRequest(chat.Ids, sampling, chat.StopTokenIds, constraint: constraint), cancellation), chat);
     }
 
     /// <summary>Thinking as reasoning content, then the answer's text; empty parts are left out.</summary>
