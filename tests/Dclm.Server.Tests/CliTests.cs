@@ -7,7 +7,7 @@ namespace Dclm.Server.Tests;
 /// <summary>`dclm serve` and `dclm chat` run as users run them, as separate processes.</summary>
 public sealed class CliTests
 {
-    private static Process Start(params string[] arguments)
+    internal static Process Start(params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "dclm.dll"));

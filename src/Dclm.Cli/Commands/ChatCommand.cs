@@ -46,12 +46,26 @@ internal static class ChatCommand
                 history.Add(new ChatMessage(ChatRole.User, line));
                 var reply = new System.Text.StringBuilder();
                 UsageDetails? usage = null;
+                bool thinking = false;
                 await foreach (var update in client.GetStreamingResponseAsync(history, chatOptions, cancellation))
                 {
+                    // A reasoning model's thinking is shown dimmed on standard error, so piped output holds only answers.
+                    foreach (var thought in update.Contents.OfType<TextReasoningContent>())
+                    {
+                        if (!thinking) Console.Error.Write("\u001b[2m");
+                        thinking = true;
+                        Console.Error.Write(thought.Text);
+                    }
+                    if (thinking && update.Text.Length > 0)
+                    {
+                        Console.Error.WriteLine("\u001b[0m");
+                        thinking = false;
+                    }
                     Console.Write(update.Text);
                     reply.Append(update.Text);
                     usage = update.Contents.OfType<UsageContent>().FirstOrDefault()?.Details ?? usage;
                 }
+                if (thinking) Console.Error.WriteLine("\u001b[0m");
                 Console.WriteLine();
                 if (usage is not null) Console.Error.WriteLine($"[{usage.OutputTokenCount} tokens; {usage.CachedInputTokenCount} of {usage.InputTokenCount} prompt tokens reused]");
                 history.Add(new ChatMessage(ChatRole.Assistant, reply.ToString()));
