@@ -79,6 +79,47 @@ public sealed class JsonModeTests(ServerFixture fixture)
     }
 
     [Theory]
+    [InlineData("")]
+    [InlineData(" ")]
+    [InlineData("{\"name\": \"Par")]
+    [InlineData("{\"name\": \"caf\u00e9 \\")] // after a backslash
+    [InlineData("{\"a\": [1, 2")]
+    [InlineData("{\"a\": {\"b\": ")]
+    [InlineData("{\"a\": tr")]
+    public void TheMaskAllowsExactlyTheTokensWhoseBytesTheGrammarReads(string prefix)
+    {
+        // The mask's shortcuts (groups by first byte, plain string tokens) against trying every token's bytes one by one.
+        var table = TokenByteTable.For(NeoX.Value, Vocabulary);
+        var schema = JsonSchemaProgram.Compile(JsonDocument.Parse("""{"type": "object", "properties": {"name": {"type": "string"}, "a": {"type": "array", "items": {"type": "integer"}}}}""").RootElement);
+        void Check<T>(ByteGrammarConstraint<T> constraint, T grammar) where T : struct, IByteGrammar
+        {
+            var scores = new float[Vocabulary];
+            constraint.Mask(scores);
+            for (int id = 0; id < Vocabulary; id++)
+            {
+                var copy = grammar;
+                bool expected = !table[id].IsEmpty;
+                foreach (byte b in table[id]) expected &= copy.Feed(b);
+                Assert.True(expected == !float.IsNegativeInfinity(scores[id]), $"token {id} ({NeoX.Value.Decode([id])}) after '{prefix}'");
+            }
+        }
+        byte[] bytes = System.Text.Encoding.UTF8.GetBytes(prefix);
+        var json = new JsonObjectConstraint(table, [EndOfText]);
+        JsonByteGrammar jsonState = default;
+        foreach (byte b in bytes) jsonState.Feed(b);
+        foreach (int id in NeoX.Value.Encode(prefix)) json.Accept(id);
+        Check(json, jsonState);
+        // The same with a schema, where the prefix fits it (its "a" holds integers, its objects no "b").
+        var typedState = schema.Start();
+        bool fits = true;
+        foreach (byte b in bytes) fits = fits && typedState.Feed(b);
+        if (!fits) return;
+        var typed = new ByteGrammarConstraint<JsonSchemaGrammar>(table, [EndOfText], schema.Start());
+        foreach (int id in NeoX.Value.Encode(prefix)) typed.Accept(id);
+        Check(typed, typedState);
+    }
+
+    [Theory]
     [InlineData(1)]
     [InlineData(2)]
     [InlineData(3)]

@@ -8,4 +8,10 @@ public interface IByteGrammar
 
     /// <summary>Whether the text so far is complete (only an end token may follow).</summary>
     bool IsComplete { get; }
+
+    /// <summary>
+    /// Whether the grammar is inside a JSON string, past any escape or partial character, where any run of
+    /// plain string bytes (<see cref="TokenByteTable.IsPlainString"/>) is accepted and leaves it so.
+    /// </summary>
+    bool InPlainString { get; }
 }

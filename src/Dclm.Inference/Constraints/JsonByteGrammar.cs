@@ -28,6 +28,9 @@ public struct JsonByteGrammar : IByteGrammar
     /// <summary>Whether the top-level object has closed.</summary>
     public readonly bool IsComplete => _mode == Mode.Done;
 
+    /// <inheritdoc />
+    public readonly bool InPlainString => _mode == Mode.String && _string.IsPlain;
+
     /// <summary>Reads one byte; false (and the state is then undefined) when JSON cannot continue with it.</summary>
     public bool Feed(byte b)
     {

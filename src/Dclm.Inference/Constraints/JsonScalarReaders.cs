@@ -19,6 +19,9 @@ internal struct JsonStringReader
     private byte _state; // 0 plain, 1 after a backslash, 2..5 hex digits of \uXXXX left (+1)
     private byte _pending; // UTF-8 continuation bytes still due
 
+    /// <summary>Past any escape and partial character.</summary>
+    public readonly bool IsPlain => _state == 0 && _pending == 0;
+
     public ScalarStep Feed(byte b)
     {
         if (_state == 1)

@@ -30,6 +30,9 @@ public struct JsonSchemaGrammar : IByteGrammar
     /// <inheritdoc />
     public readonly bool IsComplete => _depth == 0;
 
+    /// <inheritdoc />
+    public readonly bool InPlainString => _depth > 0 && _program.Nodes[Node].Kind == JsonSchemaProgram.Kind.String && _opened && _string.IsPlain;
+
     private void Push(int node)
     {
         if (_depth == JsonSchemaProgram.MaxDepth + 2) throw new InvalidOperationException("schema frames overflow");

@@ -50,6 +50,9 @@ public struct SequenceGrammar(IReadOnlyList<GrammarPart> parts) : IByteGrammar
     public readonly bool IsComplete => _part == parts.Count;
 
     /// <inheritdoc />
+    public readonly bool InPlainString => _part < parts.Count && parts[_part].IsJsonObject && (_bySchema ? _schema.InPlainString : _json.InPlainString);
+
+    /// <inheritdoc />
     public bool Feed(byte b)
     {
         while (_part < parts.Count)

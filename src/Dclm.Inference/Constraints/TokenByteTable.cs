@@ -28,7 +28,57 @@ public sealed class TokenByteTable
         }
         _starts[vocabularySize] = bytes.Count;
         _bytes = bytes.ToArray();
+        var buckets = Enumerable.Range(0, 256).Select(_ => new List<int>()).ToArray();
+        var empty = new List<int>();
+        for (int id = 0; id < vocabularySize; id++)
+        {
+            if (_starts[id + 1] == _starts[id]) empty.Add(id);
+            else buckets[_bytes[_starts[id]]].Add(id);
+        }
+        ByFirstByte = buckets.Select(b => b.ToArray()).ToArray();
+        WithoutBytes = [.. empty];
+        _plain = new bool[vocabularySize];
+        for (int id = 0; id < vocabularySize; id++) _plain[id] = Plain(this[id]);
     }
+
+    private readonly bool[] _plain;
+
+    /// <summary>
+    /// Whether token <paramref name="id"/> is plain JSON string text: whole UTF-8 characters, no quote, backslash
+    /// or control character. Inside a string such a token is always accepted and leaves the string as it was.
+    /// </summary>
+    public bool IsPlainString(int id) => _plain[id];
+
+    private static bool Plain(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.IsEmpty) return false;
+        int pending = 0;
+        foreach (byte b in bytes)
+        {
+            if (pending > 0)
+            {
+                if ((b & 0xC0) != 0x80) return false;
+                pending--;
+                continue;
+            }
+            switch (b)
+            {
+                case (byte)'"' or (byte)'\\' or < 0x20: return false;
+                case < 0x80: break;
+                case >= 0xC2 and <= 0xDF: pending = 1; break;
+                case >= 0xE0 and <= 0xEF: pending = 2; break;
+                case >= 0xF0 and <= 0xF4: pending = 3; break;
+                default: return false;
+            }
+        }
+        return pending == 0;
+    }
+
+    /// <summary>Token ids grouped by their first byte, so a grammar can rule out a whole group with one byte.</summary>
+    public int[][] ByFirstByte { get; }
+
+    /// <summary>Token ids that have no bytes (special tokens, ids beyond the tokenizer): never text.</summary>
+    public int[] WithoutBytes { get; }
 
     /// <summary>The table for <paramref name="tokenizer"/> and a model of <paramref name="vocabularySize"/> tokens.</summary>
     public static TokenByteTable For(Tokenizer tokenizer, int vocabularySize)
