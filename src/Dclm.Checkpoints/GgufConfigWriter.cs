@@ -7,13 +7,17 @@ namespace Dclm.Checkpoints;
 public static class GgufConfigWriter
 {
     /// <summary>
-    /// Adds general.architecture ("openlm", "llama", or "qwen2" for a model with Q/K/V biases), general.name and every {arch}.* hyper-parameter key;
+    /// Adds general.architecture ("openlm", "llama", "qwen2" for a model with Q/K/V biases, "qwen3" for per-head q/k norms), general.name and every {arch}.* hyper-parameter key;
     /// returns the architecture name.
     /// </summary>
     public static string Write(GgufWriter writer, ModelConfig c, string name)
     {
         bool openLm = c.Architecture == Architecture.OpenLm;
-        string arch = openLm ? GgufModelKeys.OpenLmArchitecture : c.AttentionBias ? GgufModelKeys.Qwen2Architecture : GgufModelKeys.LlamaArchitecture;
+        if (c.AttentionBias && c.HeadQkNorm) throw new ArgumentException("a model with both Q/K/V biases and per-head q/k norms has no llama.cpp architecture to be written as");
+        string arch = openLm ? GgufModelKeys.OpenLmArchitecture
+            : c.AttentionBias ? GgufModelKeys.Qwen2Architecture
+            : c.HeadQkNorm ? GgufModelKeys.Qwen3Architecture
+            : GgufModelKeys.LlamaArchitecture;
         writer.AddString(GgufModelKeys.Architecture, arch);
         writer.AddString(GgufModelKeys.Name, name);
         writer.AddUInt32(GgufModelKeys.ContextLength(arch), (uint)c.ContextLength);
@@ -36,6 +40,11 @@ public static class GgufConfigWriter
             writer.AddFloat32(GgufModelKeys.RmsNormEpsilon(arch), c.NormEps);
         }
         if (c.SlidingWindow > 0) writer.AddUInt32(GgufModelKeys.SlidingWindow(arch), (uint)c.SlidingWindow);
+        if (c.HeadDimension > 0)
+        {
+            writer.AddUInt32(GgufModelKeys.KeyLength(arch), (uint)c.HeadDim);
+            writer.AddUInt32(GgufModelKeys.ValueLength(arch), (uint)c.HeadDim);
+        }
         return arch;
     }
 }

@@ -32,9 +32,10 @@ public static class GgufExporter
         bool openLm = c.Architecture == Architecture.OpenLm;
         // llama.cpp's "llama" files rotate adjacent pairs; half-split Q/K rows must be permuted to match.
         // Its "qwen2" files (models with Q/K/V biases) use NeoX RoPE: rows stay as trained.
-        bool permute = !openLm && !c.AttentionBias && c.RopeStyle == RopeStyle.HalfSplit && c.Positions == PositionEncoding.Rotary;
-        if (c.AttentionBias && c.RopeStyle != RopeStyle.HalfSplit)
-            throw new ArgumentException("a model with Q/K/V biases is written as llama.cpp's qwen2, which rotates half-split pairs; this one rotates adjacent pairs");
+        bool neox = c.AttentionBias || c.HeadQkNorm; // written as llama.cpp's qwen2 or qwen3
+        bool permute = !openLm && !neox && c.RopeStyle == RopeStyle.HalfSplit && c.Positions == PositionEncoding.Rotary;
+        if (neox && c.RopeStyle != RopeStyle.HalfSplit)
+            throw new ArgumentException("a Qwen-style model is written as llama.cpp's qwen2 or qwen3, which rotate half-split pairs; this one rotates adjacent pairs");
 
         var writer = new GgufWriter();
         GgufConfigWriter.Write(writer, c, Path.GetFileName(Path.TrimEndingDirectorySeparator(model.Path)));
@@ -65,7 +66,7 @@ public static class GgufExporter
                 Vector(GgufModelKeys.BlockBias(i, "attn_k"), l.KeyBias!);
                 Vector(GgufModelKeys.BlockBias(i, "attn_v"), l.ValueBias!);
             }
-            if (c.QkNorm)
+            if (c.QkNorm || c.HeadQkNorm)
             {
                 Vector(GgufModelKeys.Block(i, "attn_q_norm"), l.QueryNorm!);
                 Vector(GgufModelKeys.Block(i, "attn_k_norm"), l.KeyNorm!);

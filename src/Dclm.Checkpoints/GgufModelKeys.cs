@@ -15,6 +15,9 @@ public static class GgufModelKeys
     /// <summary>Qwen2 (and Qwen2.5): Llama's graph with biases on Q, K and V and NeoX (half-split) RoPE.</summary>
     public const string Qwen2Architecture = "qwen2";
 
+    /// <summary>Qwen3: Llama's graph with per-head RMS norms on Q and K, NeoX RoPE, and a head width of its own.</summary>
+    public const string Qwen3Architecture = "qwen3";
+
     public const string Architecture = "general.architecture";
     public const string Name = "general.name";
     public const string FileType = "general.file_type";
@@ -32,6 +35,8 @@ public static class GgufModelKeys
     public static string RopeDimensionCount(string arch) => $"{arch}.rope.dimension_count";
     public static string VocabSize(string arch) => $"{arch}.vocab_size";
     public static string SlidingWindow(string arch) => $"{arch}.attention.sliding_window";
+    public static string KeyLength(string arch) => $"{arch}.attention.key_length";
+    public static string ValueLength(string arch) => $"{arch}.attention.value_length";
     /// <summary>Ours: whether Q and K get a LayerNorm over their full width.</summary>
     public static string QkNorm(string arch) => $"{arch}.attention.qk_norm";
     /// <summary>Ours: "rotary", "alibi" or "none".</summary>

@@ -5,7 +5,7 @@ using Dclm.Tensors.Ops;
 
 namespace Dclm.Checkpoints;
 
-/// <summary>Reads the config and binds the weights of a GGUF file of architecture "llama", "qwen2" or "openlm".</summary>
+/// <summary>Reads the config and binds the weights of a GGUF file of architecture "llama", "qwen2", "qwen3" or "openlm".</summary>
 internal static class GgufModelReader
 {
     public static ModelConfig ReadConfig(GgufFile file)
@@ -13,9 +13,12 @@ internal static class GgufModelReader
         string path = file.FilePath;
         string arch = file.TryGetString(GgufModelKeys.Architecture, out var a) ? a
             : throw new ModelFileException(path, $"metadata key '{GgufModelKeys.Architecture}' is missing");
-        bool openLm = arch == GgufModelKeys.OpenLmArchitecture, qwen2 = arch == GgufModelKeys.Qwen2Architecture;
-        if (!openLm && !qwen2 && arch != GgufModelKeys.LlamaArchitecture)
-            throw new ModelFileException(path, $"architecture '{arch}' is not supported (llama, qwen2, {GgufModelKeys.OpenLmArchitecture})");
+        bool openLm = arch == GgufModelKeys.OpenLmArchitecture, qwen2 = arch == GgufModelKeys.Qwen2Architecture, qwen3 = arch == GgufModelKeys.Qwen3Architecture;
+        if (!openLm && !qwen2 && !qwen3 && arch != GgufModelKeys.LlamaArchitecture)
+            throw new ModelFileException(path, $"architecture '{arch}' is not supported (llama, qwen2, qwen3, {GgufModelKeys.OpenLmArchitecture})");
+        int headWidth = file.TryGetUInt32(GgufModelKeys.KeyLength(arch), out uint keyLength) ? (int)Math.Min(1 << 20, keyLength) : 0;
+        if (headWidth > 0 && file.TryGetUInt32(GgufModelKeys.ValueLength(arch), out uint valueLength) && valueLength != keyLength)
+            throw new ModelFileException(path, $"key width {keyLength} and value width {valueLength} differ; only equal widths are supported");
         int Int(string key) => (int)Math.Min(int.MaxValue, file.GetUInt32(key));
         int heads = Int(GgufModelKeys.HeadCount(arch));
         int vocabulary = file.TryGetUInt32(GgufModelKeys.VocabSize(arch), out uint vs) ? (int)Math.Min(int.MaxValue, vs)
@@ -47,8 +50,10 @@ internal static class GgufModelReader
                 RopeTheta = file.TryGetFloat32(GgufModelKeys.RopeFreqBase(arch), out float theta) ? theta : 10000,
                 // llama.cpp's converter permutes Llama's Q/K rows so that RoPE rotates adjacent pairs;
                 // Qwen2's rows (NeoX RoPE in llama.cpp) and our open_lm rows are stored as trained: half split.
-                RopeStyle = openLm || qwen2 ? RopeStyle.HalfSplit : RopeStyle.AdjacentPairs,
+                RopeStyle = openLm || qwen2 || qwen3 ? RopeStyle.HalfSplit : RopeStyle.AdjacentPairs,
                 AttentionBias = qwen2,
+                HeadQkNorm = qwen3,
+                HeadDimension = headWidth,
                 SlidingWindow = file.TryGetUInt32(GgufModelKeys.SlidingWindow(arch), out uint window) ? (int)Math.Min(int.MaxValue, window) : 0,
                 TiedEmbeddings = !file.Tensors.ContainsKey(GgufModelKeys.Output),
             }.Validate();
@@ -62,22 +67,23 @@ internal static class GgufModelReader
     public static ModelWeights Bind(GgufFile file, ModelConfig c)
     {
         var t = new TensorBinder(file.FilePath, file.Tensors);
-        int d = c.Dim, kv = c.KeyValueDim, h = c.HiddenDim, v = c.VocabularySize;
+        int d = c.Dim, qd = c.QueryDim, kv = c.KeyValueDim, h = c.HiddenDim, v = c.VocabularySize;
+        int qNorm = c.HeadQkNorm ? c.HeadDim : d, kNorm = c.HeadQkNorm ? c.HeadDim : kv;
         var layers = new LayerWeights[c.Layers];
         for (int i = 0; i < c.Layers; i++)
         {
             layers[i] = new LayerWeights
             {
                 AttentionNorm = t.Vector(GgufModelKeys.Block(i, "attn_norm"), d),
-                Query = t.Matrix(GgufModelKeys.Block(i, "attn_q"), d, d),
+                Query = t.Matrix(GgufModelKeys.Block(i, "attn_q"), qd, d),
                 Key = t.Matrix(GgufModelKeys.Block(i, "attn_k"), kv, d),
                 Value = t.Matrix(GgufModelKeys.Block(i, "attn_v"), kv, d),
-                QueryNorm = c.QkNorm ? t.Vector(GgufModelKeys.Block(i, "attn_q_norm"), d) : null,
-                KeyNorm = c.QkNorm ? t.Vector(GgufModelKeys.Block(i, "attn_k_norm"), kv) : null,
-                QueryBias = c.AttentionBias ? t.Vector(GgufModelKeys.BlockBias(i, "attn_q"), d) : null,
+                QueryNorm = c.QkNorm || c.HeadQkNorm ? t.Vector(GgufModelKeys.Block(i, "attn_q_norm"), qNorm) : null,
+                KeyNorm = c.QkNorm || c.HeadQkNorm ? t.Vector(GgufModelKeys.Block(i, "attn_k_norm"), kNorm) : null,
+                QueryBias = c.AttentionBias ? t.Vector(GgufModelKeys.BlockBias(i, "attn_q"), qd) : null,
                 KeyBias = c.AttentionBias ? t.Vector(GgufModelKeys.BlockBias(i, "attn_k"), kv) : null,
                 ValueBias = c.AttentionBias ? t.Vector(GgufModelKeys.BlockBias(i, "attn_v"), kv) : null,
-                Output = t.Matrix(GgufModelKeys.Block(i, "attn_output"), d, d),
+                Output = t.Matrix(GgufModelKeys.Block(i, "attn_output"), d, qd),
                 FeedForwardNorm = t.Vector(GgufModelKeys.Block(i, "ffn_norm"), d),
                 Gate = t.Matrix(GgufModelKeys.Block(i, "ffn_gate"), h, d),
                 Up = t.Matrix(GgufModelKeys.Block(i, "ffn_up"), h, d),

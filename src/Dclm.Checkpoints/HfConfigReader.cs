@@ -41,13 +41,13 @@ public static class HfConfigReader
 
     private static bool IsLlama(JsonElement root) =>
         root.TryGetProperty("model_type", out var type) && type.ValueKind == JsonValueKind.String &&
-        type.GetString() is "llama" or "mistral" or "qwen2";
+        type.GetString() is "llama" or "mistral" or "qwen2" or "qwen3";
 
     private static ModelConfig OpenLm(ConfigKeys k)
     {
         string modelType = k.OptionalString("model_type") ?? "openlm";
         if (modelType is not ("openlm" or "open_lm"))
-            throw new ModelFileException(k.Path, $"model_type '{modelType}' is not supported (expected openlm, llama, mistral or qwen2)");
+            throw new ModelFileException(k.Path, $"model_type '{modelType}' is not supported (expected openlm, llama, mistral, qwen2 or qwen3)");
         string norm = k.OptionalString("norm_type") ?? "gain_only_lp_layer_norm";
         var normKind = norm switch
         {
@@ -99,12 +99,16 @@ public static class HfConfigReader
         if (activation != "silu") throw new ModelFileException(k.Path, $"hidden_act '{activation}' is not supported (silu)");
         int heads = k.Int("num_attention_heads");
         // Qwen2 is Llama's graph with biases on Q, K and V; it lists a sliding_window that applies only with use_sliding_window.
-        bool qwen2 = k.OptionalString("model_type") == "qwen2";
-        int window = qwen2 && k.OptionalBool("use_sliding_window") != true ? 0 : k.OptionalInt("sliding_window") ?? 0;
+        // Qwen3 adds per-head RMS norms on Q and K and a head width of its own (head_dim), and drops the biases.
+        string type = k.OptionalString("model_type") ?? "llama";
+        bool qwen2 = type == "qwen2", qwen3 = type == "qwen3";
+        int window = (qwen2 || qwen3) && k.OptionalBool("use_sliding_window") != true ? 0 : k.OptionalInt("sliding_window") ?? 0;
         return new ModelConfig
         {
             Architecture = Architecture.Llama,
-            AttentionBias = qwen2,
+            AttentionBias = qwen2 || k.OptionalBool("attention_bias") == true,
+            HeadQkNorm = qwen3,
+            HeadDimension = k.OptionalInt("head_dim") ?? 0,
             Dim = k.Int("hidden_size"),
             Layers = k.Int("num_hidden_layers"),
             Heads = heads,

@@ -7,7 +7,7 @@ internal static class HfLlamaWeights
 {
     public static ModelWeights Bind(TensorBinder t, ModelConfig c, IDisposable owner)
     {
-        int d = c.Dim, kv = c.KeyValueDim, h = c.HiddenDim, v = c.VocabularySize;
+        int d = c.Dim, qd = c.QueryDim, kv = c.KeyValueDim, h = c.HiddenDim, v = c.VocabularySize;
         var layers = new LayerWeights[c.Layers];
         for (int i = 0; i < c.Layers; i++)
         {
@@ -15,13 +15,15 @@ internal static class HfLlamaWeights
             layers[i] = new LayerWeights
             {
                 AttentionNorm = t.Vector(p + "input_layernorm.weight", d),
-                Query = t.Matrix(p + "self_attn.q_proj.weight", d, d),
+                Query = t.Matrix(p + "self_attn.q_proj.weight", qd, d),
                 Key = t.Matrix(p + "self_attn.k_proj.weight", kv, d),
                 Value = t.Matrix(p + "self_attn.v_proj.weight", kv, d),
-                QueryBias = c.AttentionBias ? t.Vector(p + "self_attn.q_proj.bias", d) : null,
+                QueryBias = c.AttentionBias ? t.Vector(p + "self_attn.q_proj.bias", qd) : null,
+                QueryNorm = c.HeadQkNorm ? t.Vector(p + "self_attn.q_norm.weight", c.HeadDim) : null,
+                KeyNorm = c.HeadQkNorm ? t.Vector(p + "self_attn.k_norm.weight", c.HeadDim) : null,
                 KeyBias = c.AttentionBias ? t.Vector(p + "self_attn.k_proj.bias", kv) : null,
                 ValueBias = c.AttentionBias ? t.Vector(p + "self_attn.v_proj.bias", kv) : null,
-                Output = t.Matrix(p + "self_attn.o_proj.weight", d, d),
+                Output = t.Matrix(p + "self_attn.o_proj.weight", d, qd),
                 FeedForwardNorm = t.Vector(p + "post_attention_layernorm.weight", d),
                 Gate = t.Matrix(p + "mlp.gate_proj.weight", h, d),
                 Up = t.Matrix(p + "mlp.up_proj.weight", h, d),

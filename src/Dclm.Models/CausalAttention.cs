@@ -23,7 +23,7 @@ internal sealed class CausalAttention(ModelConfig config, float[]? alibiSlopes) 
     private float[] _query = [], _destination = [];
     private int _layer, _next;
 
-    /// <summary>Attends every (token, head) of <paramref name="batch"/>; query and destination are (tokens, dim).</summary>
+    /// <summary>Attends every (token, head) of <paramref name="batch"/>; query and destination are (tokens, heads·headDim).</summary>
     public void Run(ComputePool pool, KvCache cache, int layer, ForwardBatch batch, float[] query, float[] destination)
     {
         if (_scores.Length < pool.Threads || _scores[0].Length < cache.Capacity)
@@ -46,7 +46,7 @@ internal sealed class CausalAttention(ModelConfig config, float[]? alibiSlopes) 
 
     private void AttendOne(int t, int h, float[] scoreBuffer, float[] row)
     {
-        int headDim = config.HeadDim, dim = config.Dim, kvDim = config.KeyValueDim;
+        int headDim = config.HeadDim, dim = config.QueryDim, kvDim = config.KeyValueDim;
         int slot = _batch!.Slots[t], position = _batch.Positions[t];
         int first = config.SlidingWindow > 0 ? Math.Max(0, position - config.SlidingWindow + 1) : 0;
         int count = position - first + 1;

@@ -39,7 +39,7 @@ public sealed partial class DecoderModel
     private void RunLayers(ForwardBatch batch, KvCache cache, Lane lane, ComputePool pool)
     {
         var c = Config;
-        int n = batch.Count, d = c.Dim, kv = c.KeyValueDim, hidden = c.HiddenDim;
+        int n = batch.Count, d = c.Dim, qd = c.QueryDim, kv = c.KeyValueDim, hidden = c.HiddenDim;
         var s = lane.State;
         for (int t = 0; t < n; t++) Dequantize.Row(Weights.TokenEmbedding, batch.Tokens[t], s.Residual.AsSpan(t * d, d));
         int half = c.HeadDim / 2;
@@ -55,9 +55,9 @@ public sealed partial class DecoderModel
             // Attention block: x += Wo · attention(rope(norm_q(Wq·n(x))), rope(norm_k(Wk·n(x))), Wv·n(x))
             NormRows(s.Residual, w.AttentionNorm, n, d, s.Normed);
             // Fused Q|K|V rows are used where they lie: K and V are normalised, rotated and stored from
-            // the fused buffer, and Q lands in its own (tokens, dim) buffer, which attention reads.
+            // the fused buffer, and Q lands in its own (tokens, heads·headDim) buffer, which attention reads.
             var qkv = _queryKeyValue[layer];
-            int fusedWidth = d + 2 * kv;
+            int fusedWidth = qd + 2 * kv;
             if (qkv is { } fused) MatMul.Multiply(s.Normed, n, fused, s.Fused, pool);
             else
             {
@@ -67,10 +67,10 @@ public sealed partial class DecoderModel
             }
             for (int t = 0; t < n; t++)
             {
-                var query = s.Query.AsSpan(t * d, d);
-                var key = qkv is null ? s.Key.AsSpan(t * kv, kv) : s.Fused.AsSpan(t * fusedWidth + d, kv);
-                var value = qkv is null ? s.Value.AsSpan(t * kv, kv) : s.Fused.AsSpan(t * fusedWidth + d + kv, kv);
-                Span<float> rawQuery = qkv is null ? query : s.Fused.AsSpan(t * fusedWidth, d);
+                var query = s.Query.AsSpan(t * qd, qd);
+                var key = qkv is null ? s.Key.AsSpan(t * kv, kv) : s.Fused.AsSpan(t * fusedWidth + qd, kv);
+                var value = qkv is null ? s.Value.AsSpan(t * kv, kv) : s.Fused.AsSpan(t * fusedWidth + qd + kv, kv);
+                Span<float> rawQuery = qkv is null ? query : s.Fused.AsSpan(t * fusedWidth, qd);
                 if (c.AttentionBias)
                 {
                     // Qwen2: biases on the projections, before RoPE.
@@ -83,6 +83,13 @@ public sealed partial class DecoderModel
                     // open_lm normalises Q and K over their full width before splitting heads.
                     LayerNorm.Apply(rawQuery, w.QueryNorm, c.NormEps, query);
                     LayerNorm.Apply(key, w.KeyNorm, c.NormEps, key);
+                }
+                else if (c.HeadQkNorm)
+                {
+                    // Qwen3 normalises each head of Q and K (RMS, one gain of head width) before RoPE.
+                    int hd = c.HeadDim;
+                    for (int h = 0; h < c.Heads; h++) RmsNorm.Apply(rawQuery.Slice(h * hd, hd), w.QueryNorm, c.NormEps, query.Slice(h * hd, hd));
+                    for (int h = 0; h < c.KeyValueHeads; h++) RmsNorm.Apply(key.Slice(h * hd, hd), w.KeyNorm, c.NormEps, key.Slice(h * hd, hd));
                 }
                 else if (qkv is not null) rawQuery.CopyTo(query);
                 if (rotary)

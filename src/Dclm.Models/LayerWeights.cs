@@ -73,7 +73,7 @@ public sealed class ModelWeights : IDisposable
         {
             if (v is null || v.Length != length) throw new InvalidDataException($"tensor {name} has {v?.Length ?? 0} values, the config needs {length}");
         }
-        int d = config.Dim, kv = config.KeyValueDim, h = config.HiddenDim;
+        int d = config.Dim, qd = config.QueryDim, kv = config.KeyValueDim, h = config.HiddenDim;
         Matrix("token embedding", TokenEmbedding, config.VocabularySize, d);
         Matrix("output", Output, config.VocabularySize, d);
         Vector("final norm", FinalNorm, d);
@@ -83,10 +83,10 @@ public sealed class ModelWeights : IDisposable
             var l = Layers[i];
             Vector($"layer {i} attention norm", l.AttentionNorm, d);
             Vector($"layer {i} feed-forward norm", l.FeedForwardNorm, d);
-            Matrix($"layer {i} query", l.Query, d, d);
+            Matrix($"layer {i} query", l.Query, qd, d);
             Matrix($"layer {i} key", l.Key, kv, d);
             Matrix($"layer {i} value", l.Value, kv, d);
-            Matrix($"layer {i} attention output", l.Output, d, d);
+            Matrix($"layer {i} attention output", l.Output, d, qd);
             Matrix($"layer {i} gate", l.Gate, h, d);
             Matrix($"layer {i} up", l.Up, h, d);
             Matrix($"layer {i} down", l.Down, d, h);
@@ -95,9 +95,14 @@ public sealed class ModelWeights : IDisposable
                 Vector($"layer {i} q norm", l.QueryNorm, d);
                 Vector($"layer {i} k norm", l.KeyNorm, kv);
             }
+            if (config.HeadQkNorm)
+            {
+                Vector($"layer {i} q norm", l.QueryNorm, config.HeadDim);
+                Vector($"layer {i} k norm", l.KeyNorm, config.HeadDim);
+            }
             if (config.AttentionBias)
             {
-                Vector($"layer {i} query bias", l.QueryBias, d);
+                Vector($"layer {i} query bias", l.QueryBias, qd);
                 Vector($"layer {i} key bias", l.KeyBias, kv);
                 Vector($"layer {i} value bias", l.ValueBias, kv);
             }

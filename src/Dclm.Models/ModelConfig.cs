@@ -72,8 +72,18 @@ public sealed record ModelConfig
     /// <summary>Output head shares the embedding matrix.</summary>
     public bool TiedEmbeddings { get; init; }
 
+    /// <summary>Width of one head when it is not dim/heads (Qwen3 has 128 whatever its width); 0 = dim/heads.</summary>
+    public int HeadDimension { get; init; }
+    /// <summary>
+    /// Whether Q and K are RMS-normalised per head (one gain of head width, shared by the heads) after their
+    /// projections and before RoPE, as Qwen3 does; open_lm's <see cref="QkNorm"/> is a LayerNorm over the full width.
+    /// </summary>
+    public bool HeadQkNorm { get; init; }
+
     /// <summary>Width of one head.</summary>
-    public int HeadDim => Dim / Heads;
+    public int HeadDim => HeadDimension > 0 ? HeadDimension : Dim / Heads;
+    /// <summary>Width of all query heads together (the residual width, unless the head width is set apart).</summary>
+    public int QueryDim => Heads * HeadDim;
     /// <summary>Width of all key (or value) heads together.</summary>
     public int KeyValueDim => KeyValueHeads * HeadDim;
 
@@ -93,7 +103,9 @@ public sealed record ModelConfig
         static void Require(bool ok, string message) { if (!ok) throw new InvalidDataException("model config: " + message); }
         Require(Dim > 0 && Dim <= 1 << 16, $"dim {Dim} must be in [1, 65536]");
         Require(Layers > 0 && Layers <= 1024, $"layers {Layers} must be in [1, 1024]");
-        Require(Heads > 0 && Dim % Heads == 0, $"heads {Heads} must divide dim {Dim}");
+        Require(Heads > 0 && (HeadDimension > 0 || Dim % Heads == 0), $"heads {Heads} must divide dim {Dim}");
+        Require(HeadDimension is >= 0 and <= 1024, $"head width {HeadDimension} must be in [0, 1024]");
+        Require(!(QkNorm && HeadQkNorm), "a model normalises Q and K over the full width or per head, not both");
         Require(KeyValueHeads > 0 && Heads % KeyValueHeads == 0, $"key/value heads {KeyValueHeads} must divide heads {Heads}");
         Require(HeadDim % 2 == 0, $"head width {HeadDim} must be even for RoPE");
         Require(HiddenDim > 0 && HiddenDim <= 1 << 20, $"hidden dim {HiddenDim} must be in [1, 1048576]");

@@ -35,14 +35,14 @@ internal sealed class RunState
         int capacity = Math.Max(tokens, TokenCapacity * 2);
         Residual = new float[capacity * config.Dim];
         Normed = new float[capacity * config.Dim];
-        Query = new float[capacity * config.Dim];
+        Query = new float[capacity * config.QueryDim];
         Key = new float[capacity * config.KeyValueDim];
         Value = new float[capacity * config.KeyValueDim];
-        Attention = new float[capacity * config.Dim];
+        Attention = new float[capacity * config.QueryDim];
         BlockOutput = new float[capacity * config.Dim];
         Gate = new float[capacity * config.HiddenDim];
         Up = new float[capacity * config.HiddenDim];
-        Fused = new float[capacity * Math.Max(config.Dim + 2 * config.KeyValueDim, 2 * config.HiddenDim)];
+        Fused = new float[capacity * Math.Max(config.QueryDim + 2 * config.KeyValueDim, 2 * config.HiddenDim)];
         Cos = new float[capacity * (config.HeadDim / 2)];
         Sin = new float[capacity * (config.HeadDim / 2)];
         LayerCos = new float[config.HeadDim / 2];

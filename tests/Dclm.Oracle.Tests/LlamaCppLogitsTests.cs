@@ -68,6 +68,35 @@ public sealed class LlamaCppLogitsTests(OracleModels models, ITestOutputHelper o
     }
 
     [Fact]
+    public void Qwen3GgufWithPerHeadNormsAndItsOwnHeadWidthMatchesLlamaCpp()
+    {
+        // Qwen3's shape: heads of width 48 (8 × 48 = 384 query width over a residual of 256), per-head RMS gains on Q and K.
+        var qwen = RandomLlama.Create(new LlamaShape(HeadWidth: 48), seed: 20240603, headNorms: true);
+        string path = Path.Combine(models.Directory, "qwen3-f32.gguf");
+        LlamaFiles.WriteGguf(qwen, path, GgmlType.F32, architecture: "qwen3");
+        float[] expected = Logits.LlamaCpp(path, models.Prompt);
+        float[] ours = Logits.Ours(path, models.Prompt);
+        double error = Logits.RelativeError(ours, expected);
+        output.WriteLine($"qwen3 f32 GGUF, {models.Prompt.Length} positions: max|ours − llama.cpp| / max|llama.cpp| = {error:E2}");
+        Assert.True(error <= F32Tolerance, $"relative error {error:E2} exceeds {F32Tolerance:E0}");
+        Assert.Equal(models.Prompt.Length, Logits.TopOneMatches(ours, expected, Vocabulary));
+
+        // The same weights as a Hugging Face Qwen3 directory (head_dim, q_norm/k_norm), and our export of it read by llama.cpp.
+        string directory = Path.Combine(models.Directory, "qwen3-hf");
+        LlamaFiles.WriteHuggingFace(qwen, directory, modelType: "qwen3");
+        double huggingFace = Logits.RelativeError(Logits.Ours(directory, models.Prompt), expected);
+        output.WriteLine($"qwen3 Hugging Face directory: {huggingFace:E2}");
+        Assert.True(huggingFace <= F32Tolerance, $"relative error {huggingFace:E2} exceeds {F32Tolerance:E0}");
+        using var fromHuggingFace = ModelLoader.Load(directory);
+        Assert.Equal((48, 384, true), (fromHuggingFace.Config.HeadDim, fromHuggingFace.Config.QueryDim, fromHuggingFace.Config.HeadQkNorm));
+        string exported = Path.Combine(models.Directory, "qwen3-exported.gguf");
+        GgufExporter.Export(fromHuggingFace, exported, GgmlType.F32, LlamaFiles.AddTokenizer);
+        double roundTrip = Logits.RelativeError(Logits.LlamaCpp(exported, models.Prompt), expected);
+        output.WriteLine($"our qwen3 export, read by llama.cpp: {roundTrip:E2}");
+        Assert.True(roundTrip <= F32Tolerance, $"relative error {roundTrip:E2} exceeds {F32Tolerance:E0}");
+    }
+
+    [Fact]
     public void GreedyContinuationEqualsLlamaCpp()
     {
         int[] prompt = models.Prompt[..32];

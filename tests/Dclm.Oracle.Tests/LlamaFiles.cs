@@ -19,8 +19,8 @@ public static class LlamaFiles
     /// is false, for a control that must disagree), and the llama-spm tokenizer.
     /// </summary>
     /// <remarks>
-    /// With <paramref name="architecture"/> "qwen2" (for a model with attention biases) the keys are Qwen2's and
-    /// no rows are permuted: llama.cpp runs Qwen2 with NeoX (half-split) RoPE, as the weights were trained.
+    /// With <paramref name="architecture"/> "qwen2" (a model with attention biases) or "qwen3" (per-head q/k norms)
+    /// the keys are theirs and no rows are permuted: llama.cpp runs both with NeoX (half-split) RoPE, as trained.
     /// </remarks>
     public static void WriteGguf(RandomLlama model, string path, GgmlType type, bool permuteQueryKeyRows = true, string architecture = "llama")
     {
@@ -41,6 +41,11 @@ public static class LlamaFiles
         writer.AddFloat32($"{a}.rope.freq_base", s.RopeTheta);
         writer.AddUInt32($"{a}.rope.dimension_count", (uint)s.HeadDim);
         writer.AddUInt32($"{a}.vocab_size", (uint)s.VocabularySize);
+        if (s.HeadWidth > 0)
+        {
+            writer.AddUInt32($"{a}.attention.key_length", (uint)s.HeadDim);
+            writer.AddUInt32($"{a}.attention.value_length", (uint)s.HeadDim);
+        }
         AddTokenizer(writer);
 
         foreach (var tensor in model.Tensors)
@@ -88,7 +93,7 @@ public static class LlamaFiles
         Directory.CreateDirectory(directory);
         var config = new Dictionary<string, object>
         {
-            ["architectures"] = new[] { modelType == "qwen2" ? "Qwen2ForCausalLM" : "LlamaForCausalLM" },
+            ["architectures"] = new[] { modelType switch { "qwen2" => "Qwen2ForCausalLM", "qwen3" => "Qwen3ForCausalLM", _ => "LlamaForCausalLM" } },
             ["model_type"] = modelType,
             ["hidden_size"] = s.Dim,
             ["intermediate_size"] = s.HiddenDim,
@@ -105,7 +110,8 @@ public static class LlamaFiles
             ["bos_token_id"] = 1,
             ["eos_token_id"] = 2,
         };
-        if (modelType == "qwen2")
+        if (s.HeadWidth > 0) config["head_dim"] = s.HeadDim;
+        if (modelType is "qwen2" or "qwen3")
         {
             // Qwen2's configs list a window that is off unless use_sliding_window says otherwise.
             config["sliding_window"] = 32;

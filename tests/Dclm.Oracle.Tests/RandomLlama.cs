@@ -5,9 +5,11 @@ namespace Dclm.Oracle.Tests;
 /// <summary>Sizes of a small Llama model; the vocabulary is the real llama-spm one (32000 tokens).</summary>
 public sealed record LlamaShape(
     int Dim = 256, int Layers = 3, int Heads = 8, int KeyValueHeads = 4, int HiddenDim = 704,
-    int VocabularySize = 32000, int ContextLength = 2048, float NormEpsilon = 1e-5f, float RopeTheta = 10000)
+    int VocabularySize = 32000, int ContextLength = 2048, float NormEpsilon = 1e-5f, float RopeTheta = 10000, int HeadWidth = 0)
 {
-    public int HeadDim => Dim / Heads;
+    /// <summary>The head width: <see cref="HeadWidth"/> when set (Qwen3 sets its own), else dim/heads.</summary>
+    public int HeadDim => HeadWidth > 0 ? HeadWidth : Dim / Heads;
+    public int QueryDim => Heads * HeadDim;
     public int KeyValueDim => KeyValueHeads * HeadDim;
 }
 
@@ -49,10 +51,11 @@ public sealed class RandomLlama
     /// <param name="seed">Seed of every draw.</param>
     /// <param name="outputShare">s in lm_head = N(0, 1/d) + s·embedding/√d; 0 for a purely random head.</param>
     /// <param name="attentionBias">Qwen2's biases on Q, K and V, N(0, 0.5²) (drawn after all other weights, so the rest is the same model).</param>
-    public static RandomLlama Create(LlamaShape shape, ulong seed, double outputShare = 0, bool attentionBias = false)
+    /// <param name="headNorms">Qwen3's per-head RMS gains on Q and K, 1 + N(0, 0.1²) (drawn last, like the biases).</param>
+    public static RandomLlama Create(LlamaShape shape, ulong seed, double outputShare = 0, bool attentionBias = false, bool headNorms = false)
     {
         var random = new Normal(seed);
-        int d = shape.Dim, kv = shape.KeyValueDim, h = shape.HiddenDim, v = shape.VocabularySize;
+        int d = shape.Dim, qd = shape.QueryDim, kv = shape.KeyValueDim, h = shape.HiddenDim, v = shape.VocabularySize;
         var tensors = new List<NamedTensor>();
         NamedTensor Matrix(string hf, string gguf, int rows, int columns, double scale, int ropeHeads = 0) =>
             new(hf, gguf, [rows, columns], random.Fill(rows * columns, 0, scale / Math.Sqrt(columns)), ropeHeads);
@@ -64,10 +67,10 @@ public sealed class RandomLlama
         {
             string hf = $"model.layers.{i}.", gguf = $"blk.{i}.";
             tensors.Add(Gain(hf + "input_layernorm.weight", gguf + "attn_norm.weight"));
-            tensors.Add(Matrix(hf + "self_attn.q_proj.weight", gguf + "attn_q.weight", d, d, 1, shape.Heads));
+            tensors.Add(Matrix(hf + "self_attn.q_proj.weight", gguf + "attn_q.weight", qd, d, 1, shape.Heads));
             tensors.Add(Matrix(hf + "self_attn.k_proj.weight", gguf + "attn_k.weight", kv, d, 1, shape.KeyValueHeads));
             tensors.Add(Matrix(hf + "self_attn.v_proj.weight", gguf + "attn_v.weight", kv, d, 1));
-            tensors.Add(Matrix(hf + "self_attn.o_proj.weight", gguf + "attn_output.weight", d, d, 0.5));
+            tensors.Add(Matrix(hf + "self_attn.o_proj.weight", gguf + "attn_output.weight", d, qd, 0.5));
             tensors.Add(Gain(hf + "post_attention_layernorm.weight", gguf + "ffn_norm.weight"));
             tensors.Add(Matrix(hf + "mlp.gate_proj.weight", gguf + "ffn_gate.weight", h, d, 1));
             tensors.Add(Matrix(hf + "mlp.up_proj.weight", gguf + "ffn_up.weight", h, d, 1));
@@ -81,9 +84,16 @@ public sealed class RandomLlama
             for (int i = 0; i < shape.Layers; i++)
             {
                 string hf = $"model.layers.{i}.self_attn.", gguf = $"blk.{i}.";
-                tensors.Add(new(hf + "q_proj.bias", gguf + "attn_q.bias", [d], random.Fill(d, 0, 0.5)));
+                tensors.Add(new(hf + "q_proj.bias", gguf + "attn_q.bias", [qd], random.Fill(qd, 0, 0.5)));
                 tensors.Add(new(hf + "k_proj.bias", gguf + "attn_k.bias", [kv], random.Fill(kv, 0, 0.5)));
                 tensors.Add(new(hf + "v_proj.bias", gguf + "attn_v.bias", [kv], random.Fill(kv, 0, 0.5)));
+            }
+        if (headNorms)
+            for (int i = 0; i < shape.Layers; i++)
+            {
+                string hf = $"model.layers.{i}.self_attn.", gguf = $"blk.{i}.";
+                tensors.Add(new(hf + "q_norm.weight", gguf + "attn_q_norm.weight", [shape.HeadDim], random.Fill(shape.HeadDim, 1, 0.1)));
+                tensors.Add(new(hf + "k_norm.weight", gguf + "attn_k_norm.weight", [shape.HeadDim], random.Fill(shape.HeadDim, 1, 0.1)));
             }
         return new RandomLlama(shape, tensors);
     }

@@ -23,7 +23,7 @@ internal static class InfoCommand
             Console.WriteLine($"hidden dim:      {c.HiddenDim}");
             Console.WriteLine($"vocabulary:      {c.VocabularySize}");
             Console.WriteLine($"context:         {c.ContextLength}");
-            Console.WriteLine($"norm:            {c.Norm} (eps {c.NormEps:G3}){(c.QkNorm ? ", qk-norm" : "")}");
+            Console.WriteLine($"norm:            {c.Norm} (eps {c.NormEps:G3}){(c.QkNorm ? ", qk-norm" : c.HeadQkNorm ? ", per-head q/k RMS norm" : "")}");
             Console.WriteLine($"positions:       {c.Positions}{(c.Positions == Models.PositionEncoding.Rotary ? $" ({c.RopeStyle}, theta {c.RopeTheta:G})" : "")}");
             Console.WriteLine($"sliding window:  {(c.SlidingWindow > 0 ? c.SlidingWindow.ToString() : "off")}");
             Console.WriteLine($"tied embeddings: {c.TiedEmbeddings}");
