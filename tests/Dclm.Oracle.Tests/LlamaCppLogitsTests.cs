@@ -94,6 +94,12 @@ public sealed class LlamaCppLogitsTests(OracleModels models, ITestOutputHelper o
         double roundTrip = Logits.RelativeError(Logits.LlamaCpp(exported, models.Prompt), expected);
         output.WriteLine($"our qwen3 export, read by llama.cpp: {roundTrip:E2}");
         Assert.True(roundTrip <= F32Tolerance, $"relative error {roundTrip:E2} exceeds {F32Tolerance:E0}");
+
+        // Several sequences batched in one KV cache (mixed prefill and decode), as the server runs them.
+        float[][] each = Logits.LlamaCpp(path, models.Prompts);
+        float[][] batched = Logits.OursInterleaved(path, models.Prompts, scheduleSeed: 7);
+        for (int i = 0; i < each.Length; i++)
+            Assert.True(Logits.RelativeError(batched[i], each[i]) <= F32Tolerance, $"prompt {i} batched: {Logits.RelativeError(batched[i], each[i]):E2}");
     }
 
     [Fact]
