@@ -77,12 +77,27 @@ public static class GgufExporter
             Matrix(GgufModelKeys.Block(i, "ffn_up"), l.Up);
             Matrix(GgufModelKeys.Block(i, "ffn_down"), l.Down);
         }
+        if (!openLm && RopeFactors(c, w) is { } factors) Vector("rope_freqs.weight", factors);
         Vector(GgufModelKeys.OutputNorm, w.FinalNorm);
         if (!c.TiedEmbeddings) Matrix(GgufModelKeys.Output, w.Output);
         foreach (var (_, add) in tensors) add();
         writer.AddUInt32(GgufModelKeys.FileType, FileType(type));
         // The writer pulls each matrix's bytes when it reaches it, converting a row at a time.
         writer.Write(outputPath, cancellation);
+    }
+
+    /// <summary>
+    /// llama.cpp's <c>rope_freqs.weight</c> (each RoPE frequency's divisor) when the model's frequencies differ from
+    /// θ^(−2i/d), as a Llama 3.1 GGUF's do; null when they do not.
+    /// </summary>
+    private static float[]? RopeFactors(ModelConfig c, ModelWeights w)
+    {
+        if (w.Layers[0].RopeInverseFrequency is not { } frequencies) return null;
+        if (w.Layers.Any(l => l.RopeInverseFrequency is not { } f || !f.AsSpan().SequenceEqual(frequencies)))
+            throw new ArgumentException("the layers rotate with different RoPE frequencies, which a llama.cpp file cannot hold");
+        var plain = RotaryEmbedding.InverseFrequencies(c.HeadDim, c.RopeTheta);
+        var factors = plain.Select((p, i) => p / frequencies[i]).ToArray();
+        return factors.All(f => Math.Abs(f - 1) < 1e-6) ? null : factors;
     }
 
     /// <summary>

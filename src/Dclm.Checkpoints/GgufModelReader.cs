@@ -17,6 +17,9 @@ internal static class GgufModelReader
         if (!openLm && !qwen2 && !qwen3 && arch != GgufModelKeys.LlamaArchitecture)
             throw new ModelFileException(path, $"architecture '{arch}' is not supported (llama, qwen2, qwen3, {GgufModelKeys.OpenLmArchitecture})");
         int headWidth = file.TryGetUInt32(GgufModelKeys.KeyLength(arch), out uint keyLength) ? (int)Math.Min(1 << 20, keyLength) : 0;
+        string scaling = file.TryGetString($"{arch}.rope.scaling.type", out var st) ? st : "none";
+        if (scaling is not ("none" or "linear"))
+            throw new ModelFileException(path, $"rope scaling '{scaling}' is not supported (none, linear)");
         if (headWidth > 0 && file.TryGetUInt32(GgufModelKeys.ValueLength(arch), out uint valueLength) && valueLength != keyLength)
             throw new ModelFileException(path, $"key width {keyLength} and value width {valueLength} differ; only equal widths are supported");
         int Int(string key) => (int)Math.Min(int.MaxValue, file.GetUInt32(key));
@@ -90,8 +93,32 @@ internal static class GgufModelReader
                 Down = t.Matrix(GgufModelKeys.Block(i, "ffn_down"), d, h),
             };
         }
+        if (RopeFrequencies(file, c, t) is { } frequencies)
+            layers = layers.Select(l => new LayerWeights
+            {
+                AttentionNorm = l.AttentionNorm, Query = l.Query, Key = l.Key, Value = l.Value, QueryNorm = l.QueryNorm, KeyNorm = l.KeyNorm,
+                QueryBias = l.QueryBias, KeyBias = l.KeyBias, ValueBias = l.ValueBias, Output = l.Output, FeedForwardNorm = l.FeedForwardNorm,
+                Gate = l.Gate, Up = l.Up, Down = l.Down, RopeInverseFrequency = frequencies,
+            }).ToArray();
         var embedding = t.Matrix(GgufModelKeys.TokenEmbedding, v, d);
         var output = c.TiedEmbeddings ? embedding : t.Matrix(GgufModelKeys.Output, v, d);
         return new ModelWeights(embedding, layers, t.Vector(GgufModelKeys.OutputNorm, d), output, file);
+    }
+
+    /// <summary>
+    /// RoPE frequencies when the file changes them, as llama.cpp applies it: Llama 3.1's <c>rope_freqs.weight</c>
+    /// divides each frequency by its factor, and linear scaling divides them all by the scale factor. Null: the
+    /// plain θ^(−2i/d) frequencies.
+    /// </summary>
+    private static float[]? RopeFrequencies(GgufFile file, ModelConfig c, TensorBinder t)
+    {
+        string arch = file.TryGetString(GgufModelKeys.Architecture, out var a) ? a : "";
+        float[]? factors = t.OptionalVector("rope_freqs.weight", c.HeadDim / 2);
+        bool linear = file.TryGetString($"{arch}.rope.scaling.type", out var type) && type == "linear";
+        float scale = linear && file.TryGetFloat32($"{arch}.rope.scaling.factor", out float f) && f > 0 ? f : 1;
+        if (factors is null && scale == 1) return null;
+        var frequencies = Dclm.Tensors.Ops.RotaryEmbedding.InverseFrequencies(c.HeadDim, c.RopeTheta);
+        for (int i = 0; i < frequencies.Length; i++) frequencies[i] /= (factors?[i] ?? 1) * scale;
+        return frequencies;
     }
 }

@@ -103,6 +103,29 @@ public sealed class LlamaCppLogitsTests(OracleModels models, ITestOutputHelper o
     }
 
     [Fact]
+    public void Llama31RopeFrequencyFactorsMatchLlamaCpp()
+    {
+        // Llama 3.1 and later store per-frequency divisors (rope_freqs.weight); llama.cpp divides each RoPE frequency by its own.
+        var shape = models.Flat.Shape;
+        var factors = Enumerable.Range(0, shape.HeadDim / 2).Select(i => 1f + 7f * i / (shape.HeadDim / 2 - 1)).ToArray();
+        string path = Path.Combine(models.Directory, "flat-rope-freqs.gguf");
+        LlamaFiles.WriteGguf(models.Flat, path, GgmlType.F32, ropeFactors: factors);
+        float[] expected = Logits.LlamaCpp(path, models.Prompt);
+        double error = Logits.RelativeError(Logits.Ours(path, models.Prompt), expected);
+        output.WriteLine($"rope_freqs factors 1..8: relative error {error:E2}");
+        Assert.True(error <= F32Tolerance, $"relative error {error:E2} exceeds {F32Tolerance:E0}");
+        double ignored = Logits.RelativeError(Logits.LlamaCpp(models.FlatF32Gguf, models.Prompt), expected);
+        output.WriteLine($"the same weights without the factors differ by {ignored:E2}");
+        Assert.True(ignored > 100 * F32Tolerance, $"the factors changed the logits by only {ignored:E2}");
+        // Converting the file keeps the factors.
+        using var loaded = ModelLoader.Load(path);
+        string exported = Path.Combine(models.Directory, "flat-rope-freqs-exported.gguf");
+        GgufExporter.Export(loaded, exported, GgmlType.F32, LlamaFiles.AddTokenizer);
+        double roundTrip = Logits.RelativeError(Logits.LlamaCpp(exported, models.Prompt), expected);
+        Assert.True(roundTrip <= F32Tolerance, $"our export of it: relative error {roundTrip:E2}");
+    }
+
+    [Fact]
     public void GreedyContinuationEqualsLlamaCpp()
     {
         int[] prompt = models.Prompt[..32];

@@ -22,7 +22,9 @@ public static class LlamaFiles
     /// With <paramref name="architecture"/> "qwen2" (a model with attention biases) or "qwen3" (per-head q/k norms)
     /// the keys are theirs and no rows are permuted: llama.cpp runs both with NeoX (half-split) RoPE, as trained.
     /// </remarks>
-    public static void WriteGguf(RandomLlama model, string path, GgmlType type, bool permuteQueryKeyRows = true, string architecture = "llama")
+    /// <param name="ropeFactors">Llama 3.1's <c>rope_freqs.weight</c>: each RoPE frequency is divided by its factor (headDim/2 values).</param>
+    public static void WriteGguf(RandomLlama model, string path, GgmlType type, bool permuteQueryKeyRows = true, string architecture = "llama",
+        float[]? ropeFactors = null)
     {
         var s = model.Shape;
         string a = architecture;
@@ -47,6 +49,7 @@ public static class LlamaFiles
             writer.AddUInt32($"{a}.attention.value_length", (uint)s.HeadDim);
         }
         AddTokenizer(writer);
+        if (ropeFactors is not null) writer.AddTensor("rope_freqs.weight", GgmlType.F32, [ropeFactors.Length], MemoryMarshal.AsBytes(ropeFactors.AsSpan()));
 
         foreach (var tensor in model.Tensors)
         {
