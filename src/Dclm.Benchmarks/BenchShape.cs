@@ -1,7 +1,8 @@
 namespace Dclm.Benchmarks;
 
 /// <summary>The size of a synthetic model the benchmark writes for itself.</summary>
-public sealed record BenchShape(string Name, bool OpenLm, int Dim, int Layers, int Heads, int KeyValueHeads, int HiddenDim, int VocabularySize)
+/// <remarks><paramref name="HeadWidth"/> set (with per-head q/k norms) makes a Qwen3 shape, written as llama.cpp's qwen3.</remarks>
+public sealed record BenchShape(string Name, bool OpenLm, int Dim, int Layers, int Heads, int KeyValueHeads, int HiddenDim, int VocabularySize, int HeadWidth = 0)
 {
     /// <summary>TinyLlama-1.1B: the acceptance shape for the llama.cpp comparison.</summary>
     public static BenchShape TinyLlama { get; } = new("tinyllama", false, 2048, 22, 32, 4, 5632, 32000);
@@ -10,8 +11,20 @@ public sealed record BenchShape(string Name, bool OpenLm, int Dim, int Layers, i
     /// <summary>DCLM-7B: open_lm, GPT-NeoX vocabulary.</summary>
     public static BenchShape Dclm7B { get; } = new("dclm-7b", true, 4096, 32, 32, 32, 11008, 50432);
 
+    /// <summary>Qwen3-0.6B: 16 heads of 128 (a 2048-wide query over a 1024 residual), per-head q/k norms, tied head untied here.</summary>
+    public static BenchShape Qwen3Small { get; } = new("qwen3-0.6b", false, 1024, 28, 16, 8, 3072, 151936, HeadWidth: 128);
+
     /// <summary>All named shapes.</summary>
-    public static IReadOnlyList<BenchShape> All { get; } = [TinyLlama, Llama7B, Dclm7B];
+    public static IReadOnlyList<BenchShape> All { get; } = [TinyLlama, Llama7B, Dclm7B, Qwen3Small];
+
+    /// <summary>Whether this is a Qwen3 shape (its own head width, per-head q/k norms, NeoX RoPE).</summary>
+    public bool Qwen3 => HeadWidth > 0;
+
+    /// <summary>Width of one head.</summary>
+    public int HeadDim => HeadWidth > 0 ? HeadWidth : Dim / Heads;
+
+    /// <summary>Width of all query heads.</summary>
+    public int QueryDim => Heads * HeadDim;
 
     /// <summary>Finds a shape by name, e.g. "tinyllama".</summary>
     public static BenchShape Parse(string name) =>
@@ -25,9 +38,10 @@ public sealed record BenchShape(string Name, bool OpenLm, int Dim, int Layers, i
         Dim = Dim, Layers = Layers, Heads = Heads, KeyValueHeads = KeyValueHeads, HiddenDim = HiddenDim,
         VocabularySize = VocabularySize, ContextLength = 2048, NormEps = 1e-5f,
         Norm = OpenLm ? Models.NormKind.LayerNorm : Models.NormKind.RmsNorm, QkNorm = OpenLm,
-        RopeStyle = OpenLm ? Tensors.Ops.RopeStyle.HalfSplit : Tensors.Ops.RopeStyle.AdjacentPairs,
+        HeadQkNorm = Qwen3, HeadDimension = HeadWidth,
+        RopeStyle = OpenLm || Qwen3 ? Tensors.Ops.RopeStyle.HalfSplit : Tensors.Ops.RopeStyle.AdjacentPairs,
     };
 
     /// <summary>Width of all key (or value) heads.</summary>
-    public int KeyValueDim => Dim / Heads * KeyValueHeads;
+    public int KeyValueDim => HeadDim * KeyValueHeads;
 }

@@ -38,7 +38,7 @@ public static class SyntheticGguf
         for (int i = 0; i < s.Layers; i++)
         {
             Gain(GgufModelKeys.Block(i, "attn_norm"), s.Dim);
-            Matrix(GgufModelKeys.Block(i, "attn_q"), s.Dim, s.Dim);
+            Matrix(GgufModelKeys.Block(i, "attn_q"), s.QueryDim, s.Dim);
             Matrix(GgufModelKeys.Block(i, "attn_k"), s.KeyValueDim, s.Dim);
             Matrix(GgufModelKeys.Block(i, "attn_v"), s.KeyValueDim, s.Dim);
             if (s.OpenLm)
@@ -46,7 +46,12 @@ public static class SyntheticGguf
                 Gain(GgufModelKeys.Block(i, "attn_q_norm"), s.Dim);
                 Gain(GgufModelKeys.Block(i, "attn_k_norm"), s.KeyValueDim);
             }
-            Matrix(GgufModelKeys.Block(i, "attn_output"), s.Dim, s.Dim);
+            if (s.Qwen3)
+            {
+                Gain(GgufModelKeys.Block(i, "attn_q_norm"), s.HeadDim);
+                Gain(GgufModelKeys.Block(i, "attn_k_norm"), s.HeadDim);
+            }
+            Matrix(GgufModelKeys.Block(i, "attn_output"), s.Dim, s.QueryDim);
             Gain(GgufModelKeys.Block(i, "ffn_norm"), s.Dim);
             Matrix(GgufModelKeys.Block(i, "ffn_gate"), s.HiddenDim, s.Dim);
             Matrix(GgufModelKeys.Block(i, "ffn_up"), s.HiddenDim, s.Dim);
