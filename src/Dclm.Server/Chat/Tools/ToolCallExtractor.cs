@@ -148,20 +148,10 @@ public sealed class ToolCallExtractor
         {
             if (!item.TryGetProperty(key, out var value)) continue;
             if (value.ValueKind == JsonValueKind.Object) arguments = value.GetRawText();
-            else if (value.ValueKind == JsonValueKind.String && IsJsonObject(value.GetString()!)) arguments = value.GetString()!;
+            else if (value.ValueKind == JsonValueKind.String && ToolCall.IsJsonObject(value.GetString()!)) arguments = value.GetString()!;
             else return null;
             break;
         }
         return new ToolCall(_format.NewCallId(), name.GetString()!, arguments);
-    }
-
-    private static bool IsJsonObject(string text)
-    {
-        try
-        {
-            using var document = JsonDocument.Parse(text, JsonOptions);
-            return document.RootElement.ValueKind == JsonValueKind.Object;
-        }
-        catch (JsonException) { return false; }
     }
 }

@@ -20,4 +20,16 @@ public sealed record ToolDefinition(string Name, string? Description, JsonElemen
 /// <param name="Id">The call's id, which the tool's answer refers back to.</param>
 /// <param name="Name">The function called.</param>
 /// <param name="Arguments">The arguments as JSON object text, as OpenAI's API carries them.</param>
-public sealed record ToolCall(string Id, string Name, string Arguments);
+public sealed record ToolCall(string Id, string Name, string Arguments)
+{
+    /// <summary>Whether <paramref name="text"/> is JSON whose value is an object, as call arguments must be (nesting up to 64).</summary>
+    public static bool IsJsonObject(string text)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(text, new JsonDocumentOptions { MaxDepth = 64 });
+            return document.RootElement.ValueKind == JsonValueKind.Object;
+        }
+        catch (JsonException) { return false; }
+    }
+}
