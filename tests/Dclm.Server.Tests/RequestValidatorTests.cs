@@ -46,7 +46,7 @@ public class RequestValidatorTests
     public void BadToolsAreRefusedByName(string json, string field)
     {
         var dto = Chat(json);
-        var error = Assert.Throws<ApiException>(() => ToolValidator.Tools(dto.Tools, dto.ToolChoice));
+        var error = Assert.Throws<ApiException>(() => ToolValidator.Read(dto.Tools, dto.ToolChoice));
         Assert.Equal(400, error.Status);
         Assert.Equal(field, error.Param);
     }
@@ -58,7 +58,7 @@ public class RequestValidatorTests
         IReadOnlyList<string>? Forced(string choice)
         {
             var dto = Chat($$"""{"tools": {{tools}}, "tool_choice": {{choice}}}""");
-            return ToolValidator.Forced(dto.ToolChoice, ToolValidator.Tools(dto.Tools, dto.ToolChoice))?.Select(t => t.Name).ToList();
+            return ToolValidator.Read(dto.Tools, dto.ToolChoice).Forced?.Select(t => t.Name).ToList();
         }
         Assert.Equal(["f", "g"], Forced("\"required\""));
         Assert.Equal(["g"], Forced("""{"type": "function", "function": {"name": "g"}}"""));
@@ -72,18 +72,18 @@ public class RequestValidatorTests
     public void ToolsBecomeDefinitionsUnlessNoneAreWanted()
     {
         var dto = Chat("""{"tools": [{"type": "function", "function": {"name": "get_weather", "description": "Weather", "parameters": {"type": "object"}}}, {"type": "function", "function": {"name": "now"}}]}""");
-        var tools = ToolValidator.Tools(dto.Tools, dto.ToolChoice)!;
+        var tools = ToolValidator.Read(dto.Tools, dto.ToolChoice).Offered!;
         Assert.Equal(["get_weather", "now"], tools.Select(t => t.Name));
         Assert.Equal("Weather", tools[0].Description);
         Assert.Equal("object", tools[0].Parameters!.Value.GetProperty("type").GetString());
         Assert.Null(tools[1].Parameters);
         var none = Chat("""{"tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "none"}""");
-        Assert.Null(ToolValidator.Tools(none.Tools, none.ToolChoice));
+        Assert.Null(ToolValidator.Read(none.Tools, none.ToolChoice).Offered);
         var empty = Chat("""{"tools": [], "tool_choice": "auto"}""");
-        Assert.Null(ToolValidator.Tools(empty.Tools, empty.ToolChoice));
+        Assert.Null(ToolValidator.Read(empty.Tools, empty.ToolChoice).Offered);
         string many = string.Join(",", Enumerable.Range(0, ToolValidator.MaxTools + 1).Select(i => "{\"type\": \"function\", \"function\": {\"name\": \"f" + i + "\"}}"));
         var tooMany = Chat($$"""{"tools": [{{many}}]}""");
-        Assert.Equal("tools", Assert.Throws<ApiException>(() => ToolValidator.Tools(tooMany.Tools, tooMany.ToolChoice)).Param);
+        Assert.Equal("tools", Assert.Throws<ApiException>(() => ToolValidator.Read(tooMany.Tools, tooMany.ToolChoice)).Param);
     }
 
     [Theory]

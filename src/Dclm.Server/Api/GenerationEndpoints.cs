@@ -107,7 +107,7 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
         ApiGuards.CheckModel(host, dto.Model);
         var shape = RequestValidator.ResponseFormat(dto);
         var messages = RequestValidator.Messages(dto.Messages);
-        var tools = ToolValidator.Tools(dto.Tools, dto.ToolChoice);
+        var (tools, forced) = ToolValidator.Read(dto.Tools, dto.ToolChoice);
         if (shape is not null && tools is not null)
             throw ApiException.BadRequest("a JSON response_format and tools cannot be combined: a reply that must be a JSON object cannot also call a function", "response_format");
         var chat = ApiGuards.EncodeChat(host, messages, tools);
@@ -119,7 +119,7 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
             dto.ParallelToolCalls == false ? 1 : int.MaxValue, "chatcmpl-" + Guid.NewGuid().ToString("N"), DateTimeOffset.UtcNow.ToUnixTimeSeconds(), arrival);
         var sampling = RequestValidator.Sampling(dto, maxTokens);
         sampling = sampling with { StopStrings = [.. sampling.StopStrings, .. chat.Template.StopStrings] };
-        var constraint = Constraint(chat, shape, ToolValidator.Forced(dto.ToolChoice, tools));
+        var constraint = Constraint(chat, shape, forced);
         var requests = Enumerable.Range(0, count).Select(i => Create(engine, chat.Ids, WithChoiceSeed(sampling, i), chat.StopTokenIds, call.TopLogprobs, constraint: constraint)).ToArray();
         using var choices = ChoiceSet.Submit(engine, i => requests[i], count, context.RequestAborted);
         if (dto.Stream) await StreamChatAsync(context, call, choices, count, dto.StreamOptions?.IncludeUsage == true);

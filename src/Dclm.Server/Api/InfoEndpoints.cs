@@ -31,7 +31,7 @@ internal sealed class InfoEndpoints(ModelHost host, ServerOptions options, Serve
         var engine = ApiGuards.RequireEngine(host);
         ApiGuards.CheckModel(host, dto.Model);
         int[] tokens;
-        if (dto.Messages is not null) tokens = ApiGuards.EncodeChat(host, RequestValidator.Messages(dto.Messages), ToolValidator.Tools(dto.Tools, default)).Ids;
+        if (dto.Messages is not null) tokens = ApiGuards.EncodeChat(host, RequestValidator.Messages(dto.Messages), ToolValidator.Read(dto.Tools, default).Offered).Ids;
         else
         {
             var (text, ids) = RequestValidator.Prompt(dto.Prompt);
@@ -48,7 +48,7 @@ internal sealed class InfoEndpoints(ModelHost host, ServerOptions options, Serve
         ApiGuards.RequireEngine(host);
         ApiGuards.CheckModel(host, dto.Model);
         var messages = RequestValidator.Messages(dto.Messages);
-        var tools = ToolValidator.Tools(dto.Tools, dto.ToolChoice);
+        var tools = ToolValidator.Read(dto.Tools, dto.ToolChoice).Offered;
         string prompt;
         try { prompt = host.TemplateFor(tools).Render(messages, tools); }
         catch (RequestValidationException e) { throw ApiException.BadRequest(e.Message, e.Field); }

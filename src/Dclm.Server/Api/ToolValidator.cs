@@ -11,18 +11,34 @@ internal static class ToolValidator
     public const int MaxCallIdLength = 256;
 
     /// <summary>
-    /// The functions the model may call, or null when the request offers none or sets <c>tool_choice</c> to
-    /// "none". <c>tool_choice</c> is checked here too: "auto" (the default), "none", "required", or
-    /// <c>{"type": "function", "function": {"name": …}}</c> naming an offered function (see <see cref="Forced"/>).
+    /// A request's <c>tools</c> and <c>tool_choice</c>: the functions the model may call (none when the request
+    /// offers none or sets <c>tool_choice</c> to "none"), and the ones a reply must call one of — all offered ones
+    /// for "required", the named one for <c>{"type": "function", "function": {"name": …}}</c>, none for "auto".
     /// </summary>
-    public static IReadOnlyList<ToolDefinition>? Tools(JsonElement tools, JsonElement toolChoice)
+    public static ToolRequest Read(JsonElement tools, JsonElement toolChoice)
     {
-        string choice = Choice(toolChoice).Mode;
-        if (tools.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null) return Offered(null, choice);
+        var (mode, function) = Choice(toolChoice);
+        var offered = Offered(tools, mode);
+        if (offered is null && mode is "required" or "function")
+            throw ApiException.BadRequest("tool_choice asks for a call, but the request offers no tools", "tool_choice");
+        var forced = mode switch
+        {
+            "required" => offered,
+            "function" => offered!.Where(t => t.Name == function).ToList() is { Count: 1 } named ? named
+                : throw ApiException.BadRequest($"tool_choice names '{function}', which is not among the tools", "tool_choice"),
+            _ => null,
+        };
+        return new ToolRequest(offered, forced);
+    }
+
+    /// <summary>The functions offered, or null when there are none or the choice is "none".</summary>
+    private static List<ToolDefinition>? Offered(JsonElement tools, string choice)
+    {
+        if (tools.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null) return null;
         if (tools.ValueKind != JsonValueKind.Array) throw ApiException.BadRequest("tools must be an array", "tools");
         int count = tools.GetArrayLength();
         if (count > MaxTools) throw ApiException.BadRequest($"tools holds {count} functions; at most {MaxTools} are allowed", "tools");
-        if (count == 0 || choice == "none") return Offered(null, choice);
+        if (count == 0 || choice == "none") return null;
         var definitions = new List<ToolDefinition>(count);
         foreach (var tool in tools.EnumerateArray())
         {
@@ -40,24 +56,7 @@ internal static class ToolValidator
                 parameters = schema.ValueKind == JsonValueKind.Object ? schema.Clone() : throw ApiException.BadRequest($"the parameters of '{name}' must be a JSON Schema object", "tools");
             definitions.Add(new ToolDefinition(name, description, parameters));
         }
-        return Offered(definitions, choice);
-    }
-
-    /// <summary>
-    /// The functions a reply must call one of, or null when the model may answer in text: all offered ones for
-    /// <c>tool_choice</c> "required", the named one for a function choice. Call after <see cref="Tools"/>.
-    /// </summary>
-    public static IReadOnlyList<ToolDefinition>? Forced(JsonElement toolChoice, IReadOnlyList<ToolDefinition>? tools)
-    {
-        if (tools is null) return null;
-        var (mode, function) = Choice(toolChoice);
-        return mode switch
-        {
-            "required" => tools,
-            "function" => tools.Where(t => t.Name == function).ToList() is { Count: 1 } named ? named
-                : throw ApiException.BadRequest($"tool_choice names '{function}', which is not among the tools", "tool_choice"),
-            _ => null,
-        };
+        return definitions;
     }
 
     /// <summary>The mode ("auto", "none", "required" or "function") and, for "function", the function's name.</summary>
@@ -74,11 +73,6 @@ internal static class ToolValidator
                 throw ApiException.BadRequest("tool_choice must be \"auto\", \"none\", \"required\" or {\"type\": \"function\", \"function\": {\"name\": ...}}", "tool_choice");
         }
     }
-
-    private static IReadOnlyList<ToolDefinition>? Offered(List<ToolDefinition>? tools, string choice) =>
-        tools is null && choice is not ("auto" or "none")
-            ? throw ApiException.BadRequest("tool_choice asks for a call, but the request offers no tools", "tool_choice")
-            : tools;
 
     /// <summary>An assistant message's earlier calls: id, type "function", and a function with a name and JSON-object arguments.</summary>
     public static IReadOnlyList<ToolCall>? ToolCalls(JsonElement calls)
@@ -99,7 +93,7 @@ internal static class ToolValidator
             if (!function.TryGetProperty("arguments", out var arguments) || arguments.ValueKind != JsonValueKind.String)
                 throw ApiException.BadRequest($"the call of '{name}' needs arguments as a string of JSON", "messages");
             string json = arguments.GetString()!;
-            if (!IsJsonObject(json)) throw ApiException.BadRequest($"the arguments of the call of '{name}' are not a JSON object", "messages");
+            if (!ToolCall.IsJsonObject(json)) throw ApiException.BadRequest($"the arguments of the call of '{name}' are not a JSON object", "messages");
             list.Add(new ToolCall(id, name, json));
         }
         return list;
@@ -120,14 +114,7 @@ internal static class ToolValidator
             throw ApiException.BadRequest($"a function name must be 1 to {ToolDefinition.MaxNameLength} letters, digits, '_' or '-'", field);
         return name!;
     }
-
-    private static bool IsJsonObject(string text)
-    {
-        try
-        {
-            using var document = JsonDocument.Parse(text, new JsonDocumentOptions { MaxDepth = 64 });
-            return document.RootElement.ValueKind == JsonValueKind.Object;
-        }
-        catch (JsonException) { return false; }
-    }
 }
+
+/// <summary>The functions a chat request offers (null: none), and those a reply must call one of (null: text is fine).</summary>
+internal sealed record ToolRequest(IReadOnlyList<ToolDefinition>? Offered, IReadOnlyList<ToolDefinition>? Forced);
