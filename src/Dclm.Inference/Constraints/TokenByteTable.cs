@@ -44,34 +44,19 @@ public sealed class TokenByteTable
     private readonly bool[] _plain;
 
     /// <summary>
-    /// Whether token <paramref name="id"/> is plain JSON string text: whole UTF-8 characters, no quote, backslash
-    /// or control character. Inside a string such a token is always accepted and leaves the string as it was.
+    /// Whether token <paramref name="id"/> is plain JSON string text: read from inside a string past any escape
+    /// or partial character, every byte continues the string and it ends there again (whole characters, complete
+    /// escapes, no quote or control character). Inside a string such a token is always accepted.
     /// </summary>
     public bool IsPlainString(int id) => _plain[id];
 
     private static bool Plain(ReadOnlySpan<byte> bytes)
     {
         if (bytes.IsEmpty) return false;
-        int pending = 0;
+        var reader = new JsonStringReader();
         foreach (byte b in bytes)
-        {
-            if (pending > 0)
-            {
-                if ((b & 0xC0) != 0x80) return false;
-                pending--;
-                continue;
-            }
-            switch (b)
-            {
-                case (byte)'"' or (byte)'\\' or < 0x20: return false;
-                case < 0x80: break;
-                case >= 0xC2 and <= 0xDF: pending = 1; break;
-                case >= 0xE0 and <= 0xEF: pending = 2; break;
-                case >= 0xF0 and <= 0xF4: pending = 3; break;
-                default: return false;
-            }
-        }
-        return pending == 0;
+            if (reader.Feed(b) != ScalarStep.Continue) return false;
+        return reader.IsPlain;
     }
 
     /// <summary>Token ids grouped by their first byte, so a grammar can rule out a whole group with one byte.</summary>
