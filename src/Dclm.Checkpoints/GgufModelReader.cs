@@ -72,11 +72,13 @@ internal static class GgufModelReader
         var t = new TensorBinder(file.FilePath, file.Tensors);
         int d = c.Dim, qd = c.QueryDim, kv = c.KeyValueDim, h = c.HiddenDim, v = c.VocabularySize;
         int qNorm = c.HeadQkNorm ? c.HeadDim : d, kNorm = c.HeadQkNorm ? c.HeadDim : kv;
+        var frequencies = RopeFrequencies(file, c, t);
         var layers = new LayerWeights[c.Layers];
         for (int i = 0; i < c.Layers; i++)
         {
             layers[i] = new LayerWeights
             {
+                RopeInverseFrequency = frequencies,
                 AttentionNorm = t.Vector(GgufModelKeys.Block(i, "attn_norm"), d),
                 Query = t.Matrix(GgufModelKeys.Block(i, "attn_q"), qd, d),
                 Key = t.Matrix(GgufModelKeys.Block(i, "attn_k"), kv, d),
@@ -93,13 +95,6 @@ internal static class GgufModelReader
                 Down = t.Matrix(GgufModelKeys.Block(i, "ffn_down"), d, h),
             };
         }
-        if (RopeFrequencies(file, c, t) is { } frequencies)
-            layers = layers.Select(l => new LayerWeights
-            {
-                AttentionNorm = l.AttentionNorm, Query = l.Query, Key = l.Key, Value = l.Value, QueryNorm = l.QueryNorm, KeyNorm = l.KeyNorm,
-                QueryBias = l.QueryBias, KeyBias = l.KeyBias, ValueBias = l.ValueBias, Output = l.Output, FeedForwardNorm = l.FeedForwardNorm,
-                Gate = l.Gate, Up = l.Up, Down = l.Down, RopeInverseFrequency = frequencies,
-            }).ToArray();
         var embedding = t.Matrix(GgufModelKeys.TokenEmbedding, v, d);
         var output = c.TiedEmbeddings ? embedding : t.Matrix(GgufModelKeys.Output, v, d);
         return new ModelWeights(embedding, layers, t.Vector(GgufModelKeys.OutputNorm, d), output, file);
