@@ -33,38 +33,16 @@ public sealed class LlamaCppLogitsTests(OracleModels models, ITestOutputHelper o
     [Fact]
     public void Qwen2GgufWithAttentionBiasesMatchesLlamaCpp()
     {
-        // The same random Llama plus biases on Q, K and V, as a GGUF of architecture qwen2 (NeoX RoPE, rows as trained).
+        // The same random Llama plus biases on Q, K and V, as architecture qwen2 (NeoX RoPE, rows as trained).
         var qwen = RandomLlama.Create(new LlamaShape(), seed: 20240601, attentionBias: true);
-        string path = Path.Combine(models.Directory, "qwen2-f32.gguf");
-        LlamaFiles.WriteGguf(qwen, path, GgmlType.F32, architecture: "qwen2");
-        float[] expected = Logits.LlamaCpp(path, models.Prompt);
-        float[] ours = Logits.Ours(path, models.Prompt);
-        double error = Logits.RelativeError(ours, expected);
-        output.WriteLine($"qwen2 f32 GGUF, {models.Prompt.Length} positions: max|ours − llama.cpp| / max|llama.cpp| = {error:E2}");
-        Assert.True(error <= F32Tolerance, $"relative error {error:E2} exceeds {F32Tolerance:E0}");
-        Assert.Equal(models.Prompt.Length, Logits.TopOneMatches(ours, expected, Vocabulary));
+        var (path, _, expected) = AgreesWithLlamaCppInEveryForm(qwen, "qwen2");
         // The biases matter: without them (the plain Llama file of the same weights) llama.cpp answers otherwise.
         double withoutBiases = Logits.RelativeError(Logits.LlamaCpp(models.FlatF32Gguf, models.Prompt), expected);
         output.WriteLine($"the same weights without biases differ by {withoutBiases:E2}");
         Assert.True(withoutBiases > 100 * F32Tolerance, $"biases changed the logits by only {withoutBiases:E2}");
-
-        // The same weights as a Hugging Face Qwen2 directory (model_type qwen2, biases as q_proj.bias, ...).
-        string directory = Path.Combine(models.Directory, "qwen2-hf");
-        LlamaFiles.WriteHuggingFace(qwen, directory, modelType: "qwen2");
-        double huggingFace = Logits.RelativeError(Logits.Ours(directory, models.Prompt), expected);
-        output.WriteLine($"qwen2 Hugging Face directory: {huggingFace:E2}");
-        Assert.True(huggingFace <= F32Tolerance, $"relative error {huggingFace:E2} exceeds {F32Tolerance:E0}");
-
         using var loaded = ModelLoader.Load(path);
         Assert.True(loaded.Config.AttentionBias);
         Assert.Equal(Dclm.Tensors.Ops.RopeStyle.HalfSplit, loaded.Config.RopeStyle);
-        // Our exporter writes it back as a qwen2 GGUF (from the Hugging Face directory) that llama.cpp reads the same way.
-        using var fromHuggingFace = ModelLoader.Load(directory);
-        string exported = Path.Combine(models.Directory, "qwen2-exported.gguf");
-        GgufExporter.Export(fromHuggingFace, exported, GgmlType.F32, LlamaFiles.AddTokenizer);
-        double roundTrip = Logits.RelativeError(Logits.LlamaCpp(exported, models.Prompt), expected);
-        output.WriteLine($"our qwen2 export, read by llama.cpp: {roundTrip:E2}");
-        Assert.True(roundTrip <= F32Tolerance, $"relative error {roundTrip:E2} exceeds {F32Tolerance:E0}");
     }
 
     [Fact]
@@ -72,34 +50,46 @@ public sealed class LlamaCppLogitsTests(OracleModels models, ITestOutputHelper o
     {
         // Qwen3's shape: heads of width 48 (8 × 48 = 384 query width over a residual of 256), per-head RMS gains on Q and K.
         var qwen = RandomLlama.Create(new LlamaShape(HeadWidth: 48), seed: 20240603, headNorms: true);
-        string path = Path.Combine(models.Directory, "qwen3-f32.gguf");
-        LlamaFiles.WriteGguf(qwen, path, GgmlType.F32, architecture: "qwen3");
-        float[] expected = Logits.LlamaCpp(path, models.Prompt);
-        float[] ours = Logits.Ours(path, models.Prompt);
-        double error = Logits.RelativeError(ours, expected);
-        output.WriteLine($"qwen3 f32 GGUF, {models.Prompt.Length} positions: max|ours − llama.cpp| / max|llama.cpp| = {error:E2}");
-        Assert.True(error <= F32Tolerance, $"relative error {error:E2} exceeds {F32Tolerance:E0}");
-        Assert.Equal(models.Prompt.Length, Logits.TopOneMatches(ours, expected, Vocabulary));
-
-        // The same weights as a Hugging Face Qwen3 directory (head_dim, q_norm/k_norm), and our export of it read by llama.cpp.
-        string directory = Path.Combine(models.Directory, "qwen3-hf");
-        LlamaFiles.WriteHuggingFace(qwen, directory, modelType: "qwen3");
-        double huggingFace = Logits.RelativeError(Logits.Ours(directory, models.Prompt), expected);
-        output.WriteLine($"qwen3 Hugging Face directory: {huggingFace:E2}");
-        Assert.True(huggingFace <= F32Tolerance, $"relative error {huggingFace:E2} exceeds {F32Tolerance:E0}");
+        var (path, directory, _) = AgreesWithLlamaCppInEveryForm(qwen, "qwen3");
         using var fromHuggingFace = ModelLoader.Load(directory);
         Assert.Equal((48, 384, true), (fromHuggingFace.Config.HeadDim, fromHuggingFace.Config.QueryDim, fromHuggingFace.Config.HeadQkNorm));
-        string exported = Path.Combine(models.Directory, "qwen3-exported.gguf");
-        GgufExporter.Export(fromHuggingFace, exported, GgmlType.F32, LlamaFiles.AddTokenizer);
-        double roundTrip = Logits.RelativeError(Logits.LlamaCpp(exported, models.Prompt), expected);
-        output.WriteLine($"our qwen3 export, read by llama.cpp: {roundTrip:E2}");
-        Assert.True(roundTrip <= F32Tolerance, $"relative error {roundTrip:E2} exceeds {F32Tolerance:E0}");
 
         // Several sequences batched in one KV cache (mixed prefill and decode), as the server runs them.
         float[][] each = Logits.LlamaCpp(path, models.Prompts);
         float[][] batched = Logits.OursInterleaved(path, models.Prompts, scheduleSeed: 7);
         for (int i = 0; i < each.Length; i++)
             Assert.True(Logits.RelativeError(batched[i], each[i]) <= F32Tolerance, $"prompt {i} batched: {Logits.RelativeError(batched[i], each[i]):E2}");
+    }
+
+    /// <summary>
+    /// Writes <paramref name="model"/> as an F32 GGUF of <paramref name="architecture"/>, as a Hugging Face directory of
+    /// that model_type, and as our export of that directory: our logits on the GGUF and the directory, and llama.cpp's
+    /// on our export, must all equal llama.cpp's on the GGUF (the top token at every position too, for the GGUF).
+    /// </summary>
+    private (string Gguf, string Directory, float[] Expected) AgreesWithLlamaCppInEveryForm(RandomLlama model, string architecture)
+    {
+        string path = Path.Combine(models.Directory, $"{architecture}-f32.gguf");
+        LlamaFiles.WriteGguf(model, path, GgmlType.F32, architecture: architecture);
+        float[] expected = Logits.LlamaCpp(path, models.Prompt);
+        float[] ours = Logits.Ours(path, models.Prompt);
+        AssertClose($"{architecture} f32 GGUF, {models.Prompt.Length} positions", Logits.RelativeError(ours, expected));
+        Assert.Equal(models.Prompt.Length, Logits.TopOneMatches(ours, expected, Vocabulary));
+
+        string directory = Path.Combine(models.Directory, $"{architecture}-hf");
+        LlamaFiles.WriteHuggingFace(model, directory, modelType: architecture);
+        AssertClose($"{architecture} Hugging Face directory", Logits.RelativeError(Logits.Ours(directory, models.Prompt), expected));
+
+        using var fromHuggingFace = ModelLoader.Load(directory);
+        string exported = Path.Combine(models.Directory, $"{architecture}-exported.gguf");
+        GgufExporter.Export(fromHuggingFace, exported, GgmlType.F32, LlamaFiles.AddTokenizer);
+        AssertClose($"our {architecture} export, read by llama.cpp", Logits.RelativeError(Logits.LlamaCpp(exported, models.Prompt), expected));
+        return (path, directory, expected);
+    }
+
+    private void AssertClose(string what, double error)
+    {
+        output.WriteLine($"{what}: max|ours − llama.cpp| / max|llama.cpp| = {error:E2}");
+        Assert.True(error <= F32Tolerance, $"{what}: relative error {error:E2} exceeds {F32Tolerance:E0}");
     }
 
     [Fact]
@@ -111,9 +101,7 @@ public sealed class LlamaCppLogitsTests(OracleModels models, ITestOutputHelper o
         string path = Path.Combine(models.Directory, "flat-rope-freqs.gguf");
         LlamaFiles.WriteGguf(models.Flat, path, GgmlType.F32, ropeFactors: factors);
         float[] expected = Logits.LlamaCpp(path, models.Prompt);
-        double error = Logits.RelativeError(Logits.Ours(path, models.Prompt), expected);
-        output.WriteLine($"rope_freqs factors 1..8: relative error {error:E2}");
-        Assert.True(error <= F32Tolerance, $"relative error {error:E2} exceeds {F32Tolerance:E0}");
+        AssertClose("rope_freqs factors 1..8", Logits.RelativeError(Logits.Ours(path, models.Prompt), expected));
         double ignored = Logits.RelativeError(Logits.LlamaCpp(models.FlatF32Gguf, models.Prompt), expected);
         output.WriteLine($"the same weights without the factors differ by {ignored:E2}");
         Assert.True(ignored > 100 * F32Tolerance, $"the factors changed the logits by only {ignored:E2}");
@@ -121,8 +109,7 @@ public sealed class LlamaCppLogitsTests(OracleModels models, ITestOutputHelper o
         using var loaded = ModelLoader.Load(path);
         string exported = Path.Combine(models.Directory, "flat-rope-freqs-exported.gguf");
         GgufExporter.Export(loaded, exported, GgmlType.F32, LlamaFiles.AddTokenizer);
-        double roundTrip = Logits.RelativeError(Logits.LlamaCpp(exported, models.Prompt), expected);
-        Assert.True(roundTrip <= F32Tolerance, $"our export of it: relative error {roundTrip:E2}");
+        AssertClose("our export of it, read by llama.cpp", Logits.RelativeError(Logits.LlamaCpp(exported, models.Prompt), expected));
     }
 
     [Fact]

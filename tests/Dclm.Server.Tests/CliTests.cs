@@ -7,7 +7,7 @@ namespace Dclm.Server.Tests;
 /// <summary>`dclm serve` and `dclm chat` run as users run them, as separate processes.</summary>
 public sealed class CliTests
 {
-    internal static Process Start(params string[] arguments)
+    private static Process Start(params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "dclm.dll"));
@@ -76,18 +76,25 @@ public sealed class CliTests
     [Fact]
     public async Task ChatRepliesInTheTerminalAndReusesTheFirstTurn()
     {
-        using var process = Start("chat", "--model", TinyModel.Path, "--temperature", "0", "--max-tokens", "6", "--threads", "1");
-        await process.StandardInput.WriteAsync("Hello there\nAnd again\n/exit\n");
+        var (exitCode, output, error) = await ChatAsync(TinyModel.Path, "Hello there\nAnd again\n/exit\n", "--max-tokens", "6");
+        Assert.Equal(0, exitCode);
+        var usage = Regex.Matches(error, @"\[(\d+) tokens; (\d+) of (\d+) prompt tokens reused\]");
+        Assert.Equal(2, usage.Count);
+        Assert.Equal("0", usage[0].Groups[2].Value);
+        Assert.True(int.Parse(usage[1].Groups[2].Value) >= int.Parse(usage[0].Groups[3].Value), $"the second turn reused too little: {usage[1].Value}");
+        Assert.StartsWith("> ", output);
+    }
+
+    /// <summary>Runs <c>dclm chat</c> (greedy, one thread) on <paramref name="model"/> with <paramref name="input"/> typed in; returns what it printed.</summary>
+    internal static async Task<(int ExitCode, string Output, string Error)> ChatAsync(string model, string input, params string[] options)
+    {
+        using var process = Start(["chat", "--model", model, "--temperature", "0", "--threads", "1", .. options]);
+        await process.StandardInput.WriteAsync(input);
         process.StandardInput.Close();
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         await process.WaitForExitAsync(timeout.Token);
-        Assert.Equal(0, process.ExitCode);
-        var usage = Regex.Matches(await error, @"\[(\d+) tokens; (\d+) of (\d+) prompt tokens reused\]");
-        Assert.Equal(2, usage.Count);
-        Assert.Equal("0", usage[0].Groups[2].Value);
-        Assert.True(int.Parse(usage[1].Groups[2].Value) >= int.Parse(usage[0].Groups[3].Value), $"the second turn reused too little: {usage[1].Value}");
-        Assert.StartsWith("> ", await output);
+        return (process.ExitCode, await output, await error);
     }
 }

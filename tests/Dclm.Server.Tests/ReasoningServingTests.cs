@@ -103,17 +103,11 @@ public sealed class ReasoningServingTests : IAsyncLifetime
     [Fact]
     public async Task TheTerminalChatShowsThinkingApartOnStandardError()
     {
-        using var process = CliTests.Start("chat", "--model", Model.Value, "--temperature", "0", "--max-tokens", "20", "--threads", "1");
-        await process.StandardInput.WriteAsync("Capital of France?\n/exit\n");
-        process.StandardInput.Close();
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await process.WaitForExitAsync(timeout.Token);
-        Assert.Equal(0, process.ExitCode);
-        Assert.Contains("> Paris", await output);
-        Assert.DoesNotContain("think", await output);
-        Assert.True((await error).Contains("\u001b[2mLet me think.\u001b[0m"), (await error) + " | " + (await output));
+        var (exitCode, output, error) = await CliTests.ChatAsync(Model.Value, "Capital of France?\n/exit\n", "--max-tokens", "20");
+        Assert.Equal(0, exitCode);
+        Assert.Contains("> Paris", output);
+        Assert.DoesNotContain("think", output);
+        Assert.True(error.Contains("\u001b[2mLet me think.\u001b[0m"), error + " | " + output);
     }
 
     [Fact]
