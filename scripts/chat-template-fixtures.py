@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes tests/Dclm.Server.Tests/fixtures/chat-templates.json: real Hugging Face chat templates rendered by
+"""Writes tests/Dclm.Chat.Tests/fixtures/chat-templates.json: real Hugging Face chat templates rendered by
 Jinja2 itself, configured as transformers' apply_chat_template configures it (sandboxed, trim_blocks,
 lstrip_blocks, loop controls, raise_exception, its own tojson). The C# template engine is tested against these outputs."""
 import datetime, json, sys

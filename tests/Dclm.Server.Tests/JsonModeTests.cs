@@ -1,5 +1,6 @@
-using System.Text;
 using System.Text.Json;
+using System.Text;
+using Dclm.Chat;
 using Dclm.Inference.Constraints;
 using Dclm.Server.Hosting;
 using Dclm.Tokenizers;

@@ -1,5 +1,6 @@
-using System.Text.Json;
 using System.ClientModel;
+using System.Text.Json;
+using Dclm.Chat;
 using Dclm.Server.Hosting;
 using Microsoft.Extensions.AI;
 using OpenAI;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Dclm.Chat;
 using Dclm.Models;
 using Dclm.Server.Hosting;
 using Dclm.TestSupport;

@@ -1,6 +1,7 @@
 using System.ClientModel;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json;
+using Dclm.Chat;
 using Dclm.Models;
 using Dclm.Server.Hosting;
 using Dclm.TestSupport;

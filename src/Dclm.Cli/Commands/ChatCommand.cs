@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Dclm.Server.Hosting;
+using Dclm.Chat;
 using Microsoft.Extensions.AI;
 
 namespace Dclm.Cli.Commands;
@@ -22,7 +22,7 @@ internal static class ChatCommand
         };
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(async () =>
         {
-            var options = new ServerOptions
+            var options = new ModelHostOptions
             {
                 ModelPath = ServeModel.Resolve(parse.GetValue(model)), Threads = parse.GetValue(threads),
                 Engine = new Inference.Engine.EngineOptions { MaxRunningSequences = 1, ContextLength = parse.GetValue(context), PrefixCacheEntries = 2, KvCacheType = ModelOptions.ParseKvType(parse.GetValue(kvType)) },

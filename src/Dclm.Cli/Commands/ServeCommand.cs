@@ -66,14 +66,3 @@ internal static class ServeCommand
         return command;
     }
 }
-
-/// <summary>The model `serve` and `chat` use: --model, else the built-in default model.</summary>
-internal static class ServeModel
-{
-    public static Option<string?> Option() =>
-        new("--model") { Description = "model: a checkpoint directory or GGUF file (default: the built-in models/default/model.gguf)" };
-
-    public static string Resolve(string? model) =>
-        !string.IsNullOrEmpty(model) ? model
-        : DefaultModel.Locate() ?? throw new ArgumentException($"no --model given and the built-in model ({DefaultModel.RelativePath}) was not found; pass --model PATH, set DCLM_DEFAULT_MODEL, or train it with scripts/train-default-model.sh");
-}

@@ -1,3 +1,4 @@
+using Dclm.Chat;
 using Dclm.Inference.Engine;
 using Dclm.Server.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -8,7 +9,7 @@ namespace Dclm.Server.Api;
 internal static class ApiGuards
 {
     /// <summary>The chat prompt's ids; a conversation the model's template refuses is a 400 naming why.</summary>
-    public static Chat.ChatPrompt EncodeChat(ModelHost host, IReadOnlyList<Chat.ChatTurn> messages, IReadOnlyList<Chat.Tools.ToolDefinition>? tools = null)
+    public static ChatPrompt EncodeChat(ModelHost host, IReadOnlyList<ChatTurn> messages, IReadOnlyList<Dclm.Chat.Tools.ToolDefinition>? tools = null)
     {
         try { return host.EncodeChat(messages, tools); }
         catch (RequestValidationException e) { throw ApiException.BadRequest(e.Message, e.Field); }

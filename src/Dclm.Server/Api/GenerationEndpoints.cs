@@ -1,8 +1,8 @@
 using System.Diagnostics;
+using Dclm.Chat;
+using Dclm.Chat.Tools;
 using Dclm.Inference;
 using Dclm.Inference.Engine;
-using Dclm.Server.Chat;
-using Dclm.Server.Chat.Tools;
 using Dclm.Server.Hosting;
 using Microsoft.AspNetCore.Http;
 

@@ -1,3 +1,4 @@
+using Dclm.Chat;
 using Dclm.Inference.Engine;
 using Dclm.Server.Hosting;
 using Microsoft.AspNetCore.Http;

@@ -1,7 +1,7 @@
 using System.Text.Json;
+using Dclm.Chat;
 using Dclm.Inference;
 using Dclm.Inference.Constraints;
-using Dclm.Server.Chat;
 
 namespace Dclm.Server.Api;
 

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Dclm.Server.Chat.Tools;
+using Dclm.Chat.Tools;
 
 namespace Dclm.Server.Api;
 

@@ -1,4 +1,5 @@
 using System.Net;
+using Dclm.Chat;
 using Dclm.Server.Api;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;

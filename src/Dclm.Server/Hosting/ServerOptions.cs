@@ -1,14 +1,10 @@
-using Dclm.Inference.Engine;
+using Dclm.Chat;
 
 namespace Dclm.Server.Hosting;
 
-/// <summary>How <c>dclm serve</c> runs: what model, where it listens, who may call it and how much it takes.</summary>
-public sealed record ServerOptions
+/// <summary>How <c>dclm serve</c> runs: the model host's options, and where it listens, who may call it and how much it takes.</summary>
+public sealed record ServerOptions : ModelHostOptions
 {
-    /// <summary>Model directory or GGUF file.</summary>
-    public required string ModelPath { get; init; }
-    /// <summary>Name clients pass as "model"; defaults to the model file or directory name.</summary>
-    public string? ModelName { get; init; }
     /// <summary>Address to bind; loopback unless the user opens it up.</summary>
     public string Host { get; init; } = "127.0.0.1";
     /// <summary>Port; 0 picks a free one (see <see cref="DclmServer.Address"/>).</summary>
@@ -19,10 +15,4 @@ public sealed record ServerOptions
     public IReadOnlyList<string> CorsOrigins { get; init; } = [];
     /// <summary>Largest request body accepted, in bytes.</summary>
     public long MaxRequestBodyBytes { get; init; } = 1 << 20;
-    /// <summary>Compute threads; 0 = all cores.</summary>
-    public int Threads { get; init; }
-    /// <summary>Copy the weights into memory instead of mapping the file (faster decode, private memory).</summary>
-    public bool CopyWeights { get; init; }
-    /// <summary>Engine sizes: parallel sequences, context, KV blocks, queue, prefix cache.</summary>
-    public EngineOptions Engine { get; init; } = new();
 }

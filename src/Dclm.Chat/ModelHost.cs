@@ -1,0 +1,162 @@
+using Dclm.Chat;
+using Dclm.Chat.Tools;
+using Dclm.Checkpoints;
+using Dclm.Inference.Constraints;
+using Dclm.Inference.Engine;
+using Dclm.Tensors.Compute;
+using Dclm.Tokenizers;
+
+namespace Dclm.Chat;
+
+/// <summary>
+/// Owns the loaded model, its tokenizer, chat template and the engine. Loading runs in the background
+/// so the server answers /health with 503 until it is done.
+/// </summary>
+public sealed class ModelHost : IDisposable
+{
+    private readonly ModelHostOptions _options;
+    private ComputePool? _pool;
+    private LoadedModel? _loaded;
+    private volatile InferenceEngine? _engine;
+
+    /// <summary>Starts loading the model described by <paramref name="options"/>.</summary>
+    public ModelHost(ModelHostOptions options)
+    {
+        _options = options;
+        ModelId = options.ModelName ?? DefaultName(options.ModelPath);
+        Loading = Task.Run(Load);
+    }
+
+    /// <summary>The name clients pass as "model".</summary>
+    public string ModelId { get; }
+    /// <summary>Completes when the model is loaded (or faults with the load error).</summary>
+    public Task Loading { get; }
+    /// <summary>The engine once loaded, else null.</summary>
+    public InferenceEngine? Engine => _engine;
+    /// <summary>The tokenizer once loaded.</summary>
+    public Tokenizer? Tokenizer { get; private set; }
+    /// <summary>The recognised chat template once loaded.</summary>
+    public ChatTemplate Template { get; private set; } = ChatTemplate.Plain;
+    private ChatTemplate? _toolUseTemplate;
+
+    /// <summary>
+    /// The template a request renders with: the model's "tool_use" template when it has one and the request
+    /// offers tools (as transformers chooses), else <see cref="Template"/>.
+    /// </summary>
+    public ChatTemplate TemplateFor(IReadOnlyList<ToolDefinition>? tools) => tools is not null && _toolUseTemplate is not null ? _toolUseTemplate : Template;
+
+    /// <summary>The load error, if loading failed.</summary>
+    public string? LoadError { get; private set; }
+
+    private void Load()
+    {
+        try
+        {
+            _pool = new ComputePool(_options.Threads > 0 ? _options.Threads : Environment.ProcessorCount);
+            _loaded = ModelLoader.Load(_options.ModelPath, _pool, _options.CopyWeights);
+            Tokenizer = _loaded.RequireTokenizer();
+            string SpecialText(int? id) => id is int value ? Tokenizer.TokenText(value) : "";
+            string bos = SpecialText(Tokenizer.BeginningOfSequenceId), eos = SpecialText(Tokenizer.EndOfSequenceId);
+            Template = ChatTemplate.Recognise(ChatTemplateLoader.Read(_options.ModelPath), bos, eos);
+            var toolUse = ChatTemplate.Recognise(ChatTemplateLoader.Read(_options.ModelPath, ChatTemplateLoader.ToolUse), bos, eos);
+            _toolUseTemplate = toolUse.Kind == ChatTemplateKind.Jinja ? toolUse : null;
+            var engine = _options.Engine;
+            if (engine.ContextLength > _loaded.Config.ContextLength) engine = engine with { ContextLength = _loaded.Config.ContextLength };
+            _engine = new InferenceEngine(_loaded.Model, Tokenizer, engine);
+        }
+        catch (Exception e)
+        {
+            LoadError = e.Message;
+            throw;
+        }
+    }
+
+    /// <summary>A chat prompt's ids, with the functions the model may call, and what reading the reply needs.</summary>
+    public ChatPrompt EncodeChat(IReadOnlyList<ChatTurn> messages, IReadOnlyList<ToolDefinition>? tools = null)
+    {
+        var tokenizer = Tokenizer ?? throw new InvalidOperationException("the model is still loading");
+        var template = TemplateFor(tools);
+        var ids = new List<int>();
+        if (!template.WritesBeginningOfSequence && tokenizer.AddBeginningOfSequence && tokenizer.BeginningOfSequenceId is int bos) ids.Add(bos);
+        string last;
+        if (template.Kind == ChatTemplateKind.Plain)
+        {
+            // No special tokens in the plain format: one pass over the whole text tokenizes exactly as
+            // the model's own output did, which keeps the next turn's prefix identical.
+            last = template.Render(messages, tools);
+            tokenizer.Encode(last, ids);
+        }
+        else
+        {
+            var segments = template.Segments(messages, tools);
+            foreach (var segment in segments) tokenizer.Encode(segment.Text, ids, parseSpecialTokens: segment.IsMarkup);
+            last = segments.Count > 0 ? segments[^1].Text : "";
+        }
+        var stops = new List<int>();
+        foreach (string token in template.EndOfTurnTokens) if (tokenizer.TryGetId(token, out int id)) stops.Add(id);
+        // DeepSeek R1's template ends the prompt inside <think>, so the reply starts with thinking.
+        bool opensThinking = template.Reasons && last.TrimEnd().EndsWith("<think>", StringComparison.Ordinal);
+        return new ChatPrompt(ids.ToArray(), stops.ToArray(), template, tools, opensThinking);
+    }
+
+    /// <summary>
+    /// JSON replies for one request: each sequence gets a constraint that admits only a JSON object (one that
+    /// <paramref name="schema"/> allows, when given) and then one of <paramref name="stopTokenIds"/> or the
+    /// end-of-sequence token.
+    /// </summary>
+    public Func<ITokenConstraint> JsonConstraint(JsonSchemaProgram? schema, IReadOnlyList<int> stopTokenIds)
+    {
+        var (table, ends) = ConstraintTables(stopTokenIds);
+        return schema is null
+            ? () => new JsonObjectConstraint(table, ends)
+            : () => new ByteGrammarConstraint<JsonSchemaGrammar>(table, ends, schema.Start());
+    }
+
+    /// <summary>
+    /// A forced function call for one request (<c>tool_choice</c> "required" or a named function): each sequence
+    /// must write one call of one of <paramref name="functions"/> in the template's syntax (arguments following
+    /// the function's parameter schema where it can be enforced), then end.
+    /// </summary>
+    public Func<ITokenConstraint> ForcedCallConstraint(ChatPrompt chat, IReadOnlyList<ToolDefinition> functions)
+    {
+        var format = chat.Template.ToolFormat ?? throw new InvalidOperationException("the template takes no tools");
+        var parts = format.ForcedCall(functions);
+        var (table, ends) = ConstraintTables(chat.StopTokenIds);
+        return () => new ByteGrammarConstraint<SequenceGrammar>(table, ends, new SequenceGrammar(parts));
+    }
+
+    private (TokenByteTable Table, int[] Ends) ConstraintTables(IReadOnlyList<int> stopTokenIds)
+    {
+        var tokenizer = Tokenizer ?? throw new InvalidOperationException("the model is still loading");
+        int[] ends = [.. stopTokenIds, .. tokenizer.EndOfSequenceId is int eos ? [eos] : Array.Empty<int>()];
+        if (ends.Length == 0)
+            throw new RequestValidationException("response_format", "this model has no end-of-sequence or end-of-turn token, so a constrained reply could never end");
+        return (TokenByteTable.For(tokenizer, _loaded!.Config.VocabularySize), ends);
+    }
+
+    /// <summary>Token ids of a completion prompt, with the beginning-of-sequence token when the tokenizer asks for it.</summary>
+    public int[] EncodeText(string text)
+    {
+        var tokenizer = Tokenizer ?? throw new InvalidOperationException("the model is still loading");
+        var ids = new List<int>();
+        if (tokenizer.AddBeginningOfSequence && tokenizer.BeginningOfSequenceId is int bos) ids.Add(bos);
+        tokenizer.Encode(text, ids);
+        return ids.ToArray();
+    }
+
+    private static string DefaultName(string path)
+    {
+        string trimmed = path.TrimEnd('/', '\\');
+        string name = Path.GetFileName(trimmed);
+        return name.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) ? name[..^5] : name.Length > 0 ? name : "model";
+    }
+
+    /// <summary>Stops the engine and releases the model.</summary>
+    public void Dispose()
+    {
+        try { Loading.Wait(); } catch (AggregateException) { }
+        _engine?.Dispose();
+        _loaded?.Dispose();
+        _pool?.Dispose();
+    }
+}
