@@ -29,7 +29,7 @@ public sealed record BenchOptions
         if (PromptTokens is < 0 or > 8192) throw new ArgumentOutOfRangeException(nameof(PromptTokens), $"--prompt {PromptTokens} must be in [0, 8192]");
         if (GeneratedTokens is < 0 or > 8192) throw new ArgumentOutOfRangeException(nameof(GeneratedTokens), $"--gen {GeneratedTokens} must be in [0, 8192]");
         if (Repetitions is < 1 or > 100) throw new ArgumentOutOfRangeException(nameof(Repetitions), $"--repetitions {Repetitions} must be in [1, 100]");
-        if (Compare is not null && Compare != "llama.cpp") throw new ArgumentException($"--compare '{Compare}' is not supported (llama.cpp)");
+        if (Compare is not null && !BenchPeers.Names.Contains(Compare)) throw new ArgumentException($"--compare '{Compare}' is not supported ({string.Join(", ", BenchPeers.Names)})");
         return this;
     }
 }

@@ -17,6 +17,8 @@ public static class BenchRunner
         string path = ResolveModel(options, progress, cancellation);
         int context = Math.Max(options.PromptTokens, options.GeneratedTokens) + 16;
 
+        // The peer's plugin is loaded first, so a missing one is reported before minutes of our own measurement.
+        var peerEngine = options.Compare is { } name ? BenchPeers.Load(name) : null;
         EngineResult ours;
         long bytesPerToken;
         using (var target = new OurTarget(path, options.Threads, context, copyWeights: options.NoMmap))
@@ -25,9 +27,9 @@ public static class BenchRunner
             ours = Measure(target, options, progress, cancellation);
         }
         EngineResult? peer = null;
-        if (options.Compare == "llama.cpp")
+        if (peerEngine is not null)
         {
-            using var target = new LlamaCppTarget(path, options.Threads, context, useMemoryMap: !options.NoMmap);
+            using var target = peerEngine.Open(path, options.Threads, context, useMemoryMap: !options.NoMmap);
             peer = Measure(target, options, progress, cancellation);
         }
         progress.Report("measuring memory bandwidth");

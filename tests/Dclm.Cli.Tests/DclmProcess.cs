@@ -10,7 +10,10 @@ internal static class DclmProcess
         public string LastLine => Output.TrimEnd('\n', '\r').Split('\n')[^1].TrimEnd('\r');
     }
 
-    public static Result Run(params string[] arguments)
+    public static Result Run(params string[] arguments) => RunWith(new Dictionary<string, string?>(), arguments);
+
+    /// <summary>Runs dclm with <paramref name="environment"/> added to (or, for null values, removed from) this process's environment.</summary>
+    public static Result RunWith(IReadOnlyDictionary<string, string?> environment, params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -18,6 +21,7 @@ internal static class DclmProcess
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (var (name, value) in environment) start.Environment[name] = value;
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "dclm.dll"));
         foreach (var argument in arguments) start.ArgumentList.Add(argument);
         using var process = Process.Start(start)!;

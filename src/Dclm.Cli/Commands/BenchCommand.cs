@@ -50,7 +50,7 @@ internal static class BenchCommand
         foreach (var e in new[] { r.Ours, r.Peer }.OfType<EngineResult>())
             Console.WriteLine($"| {e.Engine} | {e.PromptTokensPerSecond} | {e.GenerationTokensPerSecond} | {e.ResidentMegabytes:F0} |");
         if (r.Peer is { } p)
-            Console.WriteLine($"ratio ours/llama.cpp: pp {Ratio(r.Ours.PromptTokensPerSecond, p.PromptTokensPerSecond)}, tg {Ratio(r.Ours.GenerationTokensPerSecond, p.GenerationTokensPerSecond)}");
+            Console.WriteLine($"ratio ours/{p.Engine}: pp {Ratio(r.Ours.PromptTokensPerSecond, p.PromptTokensPerSecond)}, tg {Ratio(r.Ours.GenerationTokensPerSecond, p.GenerationTokensPerSecond)}");
         Console.WriteLine($"memory bandwidth {r.BandwidthBytesPerSecond / 1e9:F1} GB/s; {r.BytesPerToken / 1e6:F0} MB of weights per token ⇒ tg bound {r.BandwidthBoundTokensPerSecond:F2} tok/s; ours reaches {100 * r.Ours.GenerationTokensPerSecond.Mean / r.BandwidthBoundTokensPerSecond:F0}%");
     }
 

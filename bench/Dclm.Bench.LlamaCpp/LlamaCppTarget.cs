@@ -1,15 +1,19 @@
+using Dclm.Benchmarks;
 using LLama;
 using LLama.Common;
 using LLama.Native;
 
-namespace Dclm.Benchmarks;
+namespace Dclm.Bench.LlamaCpp;
 
 /// <summary>llama.cpp through LLamaSharp's CPU build on the same file and threads, configured like llama-bench (f16 KV cache).</summary>
-public sealed class LlamaCppTarget : IBenchTarget
+internal sealed class LlamaCppTarget : IBenchTarget
 {
-    private static readonly Lazy<bool> QuietLogging = new(() =>
+    // Before the first native call: errors only, and the native libraries from this plugin's folder, not the host program's.
+    private static readonly Lazy<bool> Configured = new(() =>
     {
-        NativeLibraryConfig.All.WithLogCallback((level, message) => { if (level == LLamaLogLevel.Error) Console.Error.Write(message); });
+        NativeLibraryConfig.All
+            .WithSearchDirectory(Path.GetDirectoryName(typeof(LlamaCppTarget).Assembly.Location)!)
+            .WithLogCallback((level, message) => { if (level == LLamaLogLevel.Error) Console.Error.Write(message); });
         return true;
     });
 
@@ -19,7 +23,7 @@ public sealed class LlamaCppTarget : IBenchTarget
 
     public LlamaCppTarget(string path, int threads, int contextSize, bool useMemoryMap = true)
     {
-        _ = QuietLogging.Value;
+        _ = Configured.Value;
         var parameters = new ModelParams(path)
         {
             ContextSize = (uint)contextSize,
