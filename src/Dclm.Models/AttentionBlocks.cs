@@ -20,7 +20,7 @@ internal static unsafe class AttentionBlocks
     /// <summary>Lane 4k + r of <see cref="FloatReduction.Sum16"/> holds input 4r + k; this puts input i back in lane i.</summary>
     private static readonly Vector512<int> Unscramble = Vector512.Create(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
 
-    /// <summary>True when <see cref="Scores"/> and <see cref="AddWeighted"/> serve heads of <paramref name="headDim"/>.</summary>
+    /// <summary>True when the <c>Scores</c> and <c>AddWeighted</c> kernels (f32 and int8 caches) serve heads of <paramref name="headDim"/>.</summary>
     public static bool Supports(int headDim) => Avx512F.IsSupported && headDim % 16 == 0 && headDim <= 256;
 
     /// <summary>scores[i] = q · keys[i·stride .. +headDim] for the sixteen positions of a block.</summary>

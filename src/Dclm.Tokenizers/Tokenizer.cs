@@ -113,10 +113,10 @@ public sealed class Tokenizer
     /// <summary>The padding id, if the vocabulary defines one.</summary>
     public int? PaddingId => vocabulary.PaddingId;
 
-    /// <summary>Whether <see cref="Encode"/> with special tokens starts with the beginning-of-sequence id.</summary>
+    /// <summary>Whether <see cref="Encode(string, bool, bool)"/> with special tokens starts with the beginning-of-sequence id.</summary>
     public bool AddBeginningOfSequence => vocabulary.AddBeginningOfSequence;
 
-    /// <summary>Whether <see cref="Encode"/> with special tokens ends with the end-of-sequence id.</summary>
+    /// <summary>Whether <see cref="Encode(string, bool, bool)"/> with special tokens ends with the end-of-sequence id.</summary>
     public bool AddEndOfSequence => vocabulary.AddEndOfSequence;
 
     /// <summary>

@@ -21,8 +21,9 @@ public static class LlamaFiles
     /// <remarks>
     /// With <paramref name="architecture"/> "qwen2" (a model with attention biases) or "qwen3" (per-head q/k norms)
     /// the keys are theirs and no rows are permuted: llama.cpp runs both with NeoX (half-split) RoPE, as trained.
+    /// <paramref name="ropeFactors"/>, when given, is Llama 3.1's <c>rope_freqs.weight</c>: each RoPE frequency is
+    /// divided by its factor (headDim/2 values).
     /// </remarks>
-    /// <param name="ropeFactors">Llama 3.1's <c>rope_freqs.weight</c>: each RoPE frequency is divided by its factor (headDim/2 values).</param>
     public static void WriteGguf(RandomLlama model, string path, GgmlType type, bool permuteQueryKeyRows = true, string architecture = "llama",
         float[]? ropeFactors = null)
     {

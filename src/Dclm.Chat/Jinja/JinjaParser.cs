@@ -16,9 +16,9 @@ internal sealed class JinjaParser
         return body;
     }
 
-    /// <summary>Statements up to an end keyword (returned in <paramref name="end"/> with its tag's rest), or to the end of the template.</summary>
     private int _nesting;
 
+    /// <summary>Statements up to an end keyword (returned in <paramref name="end"/> with its tag's rest), or to the end of the template.</summary>
     private List<Node> ParseBody(out string? end, params string[] enders)
     {
         if (++_nesting > 200) throw new JinjaException("blocks nested more than 200 deep");

@@ -11,7 +11,7 @@ internal static unsafe partial class DotQ8_0
     /// come from psignb and pmaddubsw (the weight's sign moved onto the activation: |w|·(sign(w)·a) = w·a,
     /// exact because activations never hold -128, and |-128| = 128 is still right as an unsigned byte),
     /// then pmaddwd; a phaddd tree and one 128-bit swap reduce the eight blocks' lanes to their totals.
-    /// <typeparamref name="TScales"/> reads the scales; the AVX-512 level differs only there.
+    /// The scales type reads the scales; the AVX-512 level differs only there.
     /// </summary>
     public static float Avx2(byte* weight, Q8Row activation, int blocks) => Dot<GatheredScales>(weight, activation, blocks);
 

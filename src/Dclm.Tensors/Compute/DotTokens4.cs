@@ -7,7 +7,7 @@ using X86 = System.Runtime.Intrinsics.X86;
 namespace Dclm.Tensors.Compute;
 
 /// <summary>
-/// Prefill kernels for K-quant weights (Q8_0/Q4_0 are in <see cref="DotTokensQ8"/>): one weight row against four token rows at once, so each weight block is loaded
+/// Prefill kernels for K-quant weights (Q8_0/Q4_0 are in <see cref="DotQ8_0Tiles"/> and <see cref="DotQ4_0Tiles"/>): one weight row against four token rows at once, so each weight block is loaded
 /// and unpacked once for four tokens. Each token's arithmetic is the same, in the same order, as the
 /// 256-bit single-token kernel's, so results are bit-identical to it. results[k] = row · token k.
 /// </summary>

@@ -3,7 +3,7 @@ namespace Dclm.Tensors.Compute;
 /// <summary>Matrix products against weight matrices of any supported <see cref="GgmlType"/>.</summary>
 public static unsafe class MatMul
 {
-    /// <summary>True when <see cref="Multiply"/> handles weights of <paramref name="type"/>.</summary>
+    /// <summary>True when <see cref="Multiply(ReadOnlySpan{float}, int, in WeightMatrix, Span{float}, ComputePool?)"/> handles weights of <paramref name="type"/>.</summary>
     public static bool Supports(GgmlType type) => type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16
         or GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q4_K or GgmlType.Q6_K;
 
