@@ -101,11 +101,13 @@ public sealed class EngineChatClient(ModelHost host) : IChatClient
     {
         try
         {
-            if (json) return host.JsonConstraint(schema, chat.StopTokenIds);
-            if (tools is null || mode is not RequiredChatToolMode required) return null;
-            var forced = required.RequiredFunctionName is { } name ? tools.Where(t => t.Name == name).ToList() : [.. tools];
-            if (forced.Count == 0) throw new ArgumentException($"the required function '{required.RequiredFunctionName}' is not among the tools");
-            return host.ForcedCallConstraint(chat, forced);
+            List<ToolDefinition>? forced = null;
+            if (tools is not null && mode is RequiredChatToolMode required)
+            {
+                forced = required.RequiredFunctionName is { } name ? tools.Where(t => t.Name == name).ToList() : [.. tools];
+                if (forced.Count == 0) throw new ArgumentException($"the required function '{required.RequiredFunctionName}' is not among the tools");
+            }
+            return host.ReplyConstraint(chat, json, schema, forced);
         }
         catch (RequestValidationException e) { throw new NotSupportedException(e.Message); }
     }

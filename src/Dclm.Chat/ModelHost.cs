@@ -100,11 +100,25 @@ public sealed class ModelHost : IDisposable
     }
 
     /// <summary>
+    /// What the sampler enforces for one chat request, the same for the HTTP API and the in-process client: with
+    /// <paramref name="json"/>, a JSON object (one that <paramref name="schema"/> allows, when given); else with
+    /// <paramref name="forced"/>, a call of one of those functions; else nothing (null). Callers refuse a request
+    /// that asks for JSON and offers tools before they encode it, each in its own API's words.
+    /// </summary>
+    /// <exception cref="RequestValidationException">The model has no token that could end a constrained reply.</exception>
+    public Func<ITokenConstraint>? ReplyConstraint(ChatPrompt chat, bool json, JsonSchemaProgram? schema, IReadOnlyList<ToolDefinition>? forced)
+    {
+        if (json && forced is not null) throw new ArgumentException("a reply cannot be both a JSON object and a forced function call");
+        if (json) return JsonConstraint(schema, chat.StopTokenIds);
+        return forced is null ? null : ForcedCallConstraint(chat, forced);
+    }
+
+    /// <summary>
     /// JSON replies for one request: each sequence gets a constraint that admits only a JSON object (one that
     /// <paramref name="schema"/> allows, when given) and then one of <paramref name="stopTokenIds"/> or the
     /// end-of-sequence token.
     /// </summary>
-    public Func<ITokenConstraint> JsonConstraint(JsonSchemaProgram? schema, IReadOnlyList<int> stopTokenIds)
+    private Func<ITokenConstraint> JsonConstraint(JsonSchemaProgram? schema, IReadOnlyList<int> stopTokenIds)
     {
         var (table, ends) = ConstraintTables(stopTokenIds);
         return schema is null
@@ -117,7 +131,7 @@ public sealed class ModelHost : IDisposable
     /// must write one call of one of <paramref name="functions"/> in the template's syntax (arguments following
     /// the function's parameter schema where it can be enforced), then end.
     /// </summary>
-    public Func<ITokenConstraint> ForcedCallConstraint(ChatPrompt chat, IReadOnlyList<ToolDefinition> functions)
+    private Func<ITokenConstraint> ForcedCallConstraint(ChatPrompt chat, IReadOnlyList<ToolDefinition> functions)
     {
         var format = chat.Template.ToolFormat ?? throw new InvalidOperationException("the template takes no tools");
         var parts = format.ForcedCall(functions);

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Dclm.Formats;
 using Dclm.Formats.Safetensors;
 using Dclm.Models;
 using Dclm.Tensors;
@@ -86,8 +87,6 @@ public static class OpenLmCheckpointWriter
         if (c.HiddenDim != ModelConfig.OpenLmHiddenDim(c.Dim)) json["ffn_hidden_dim"] = c.HiddenDim;
         if (c.RopeTheta != 10000) json["rope_theta"] = c.RopeTheta;
         if (c.SlidingWindow > 0) json["sliding_window"] = c.SlidingWindow;
-        string temporary = path + ".tmp";
-        File.WriteAllText(temporary, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        File.Move(temporary, path, overwrite: true);
+        AtomicFile.WriteText(path, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 }

@@ -1,28 +1,43 @@
 namespace Dclm.Formats;
 
 /// <summary>
-/// Writes a file under "&lt;path&gt;.tmp" and renames it over <c>path</c> only once it is complete, so a
-/// crash or a failed callback never leaves a half-written model under the real name.
+/// Crash-safe file output, the one way every DclmSharp writer replaces a file: content goes to a hidden temporary
+/// sibling (<c>.NAME.PID.GUID.tmp</c>) that is flushed to disk and then renamed over the target, so readers, a
+/// resumed run or a crash see either the whole old file or the whole new one, never half of either.
 /// </summary>
-internal static class AtomicFile
+public static class AtomicFile
 {
-    public static void Write(string path, Action<FileStream> write)
+    /// <summary>Writes <paramref name="path"/> through <paramref name="write"/> atomically, creating its folder if needed.</summary>
+    public static void Write(string path, Action<Stream> write)
     {
-        string temporary = path + ".tmp";
+        string directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        Directory.CreateDirectory(directory);
+        string temporary = Path.Combine(directory, $".{Path.GetFileName(path)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         try
         {
-            using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 1 << 20))
+            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 20))
             {
                 write(stream);
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temporary, path, overwrite: true);
         }
-        catch
+        finally
         {
-            try { File.Delete(temporary); }
-            catch (IOException) { }
-            throw;
+            if (File.Exists(temporary)) File.Delete(temporary);
         }
+    }
+
+    /// <summary>Writes <paramref name="bytes"/> to <paramref name="path"/> atomically.</summary>
+    public static void WriteBytes(string path, byte[] bytes) => Write(path, stream => stream.Write(bytes));
+
+    /// <summary>Writes <paramref name="text"/> to <paramref name="path"/> atomically, as UTF-8 without a byte-order mark.</summary>
+    public static void WriteText(string path, string text) => WriteBytes(path, System.Text.Encoding.UTF8.GetBytes(text));
+
+    /// <summary>Removes temporary files that a writer which crashed mid-write left in <paramref name="directory"/>.</summary>
+    public static void RemoveLeftovers(string directory)
+    {
+        if (!Directory.Exists(directory)) return;
+        foreach (string file in Directory.EnumerateFiles(directory, ".*.tmp")) File.Delete(file);
     }
 }

@@ -1,6 +1,7 @@
 using Dclm.Data.Documents;
 using Dclm.Data.IO;
 using Dclm.Data.Quality;
+using Dclm.Formats;
 
 namespace Dclm.Data.Tests;
 

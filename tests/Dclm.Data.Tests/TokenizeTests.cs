@@ -1,5 +1,6 @@
 using Dclm.Data.IO;
 using Dclm.Data.Tokenize;
+using Dclm.Formats;
 using Dclm.Tokenizers;
 
 namespace Dclm.Data.Tests;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Dclm.Data.IO;
 using Dclm.Data.Quality;
+using Dclm.Formats;
 
 namespace Dclm.Cli.Commands;
 

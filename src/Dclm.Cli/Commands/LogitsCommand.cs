@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using Dclm.Checkpoints;
+using Dclm.Formats;
 using Dclm.Models;
 
 namespace Dclm.Cli.Commands;
@@ -30,8 +31,7 @@ internal static class LogitsCommand
                 m.Forward(ForwardBatch.Sequence(ids.AsSpan(start, count), start, allLogits: true), cache, logits.AsSpan(start * vocabulary, count * vocabulary));
             }
             string path = parse.GetValue(output)!;
-            using (var stream = File.Create(path + ".tmp")) stream.Write(MemoryMarshal.AsBytes(logits.AsSpan()));
-            File.Move(path + ".tmp", path, overwrite: true);
+            AtomicFile.Write(path, stream => stream.Write(MemoryMarshal.AsBytes(logits.AsSpan())));
             Console.WriteLine($"wrote {ids.Length} x {vocabulary} logits to {path}");
             return 0;
         }));

@@ -1,4 +1,5 @@
 using Dclm.Data.Documents;
+using Dclm.Formats;
 
 namespace Dclm.Data.IO;
 

@@ -1,6 +1,7 @@
 using Dclm.Data.Dedup;
 using Dclm.Data.Inputs;
 using Dclm.Data.IO;
+using Dclm.Formats;
 
 namespace Dclm.Data.Pipeline;
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Dclm.Data.Inputs;
 using Dclm.Data.IO;
+using Dclm.Formats;
 
 namespace Dclm.Data.Pipeline;
 

@@ -6,6 +6,7 @@ using Dclm.Data.Inputs;
 using Dclm.Data.IO;
 using Dclm.Data.Mixing;
 using Dclm.Data.Quality;
+using Dclm.Formats;
 
 namespace Dclm.Data.Pipeline;
 

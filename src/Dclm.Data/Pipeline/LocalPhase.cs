@@ -4,6 +4,7 @@ using Dclm.Data.Dedup;
 using Dclm.Data.Documents;
 using Dclm.Data.Inputs;
 using Dclm.Data.IO;
+using Dclm.Formats;
 
 namespace Dclm.Data.Pipeline;
 

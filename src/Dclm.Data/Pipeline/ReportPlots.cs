@@ -1,3 +1,4 @@
+using Dclm.Formats;
 using ScottPlot;
 
 namespace Dclm.Data.Pipeline;
@@ -44,9 +45,7 @@ public static class ReportPlots
         plot.Axes.Margins(bottom: 0);
         plot.Title(title);
         plot.YLabel(axis);
-        var temporary = path + ".tmp.png";
-        plot.SavePng(temporary, Math.Max(640, 70 * labels.Count + 160), 480);
-        File.Move(temporary, path, overwrite: true);
+        AtomicFile.WriteBytes(path, plot.GetImageBytes(Math.Max(640, 70 * labels.Count + 160), 480, ImageFormat.Png));
         return path;
     }
 }

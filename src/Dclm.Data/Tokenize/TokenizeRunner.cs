@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Dclm.Data.Documents;
 using Dclm.Data.IO;
+using Dclm.Formats;
 using Dclm.Tokenizers;
 
 namespace Dclm.Data.Tokenize;

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Dclm.Formats;
 
 namespace Dclm.Data.Warc;
 
@@ -33,7 +34,7 @@ public static class WarcPacker
             .ToList();
         int count = 0;
         var date = new DateTime(2024, 6, 1, 0, 0, 0, DateTimeKind.Utc);
-        IO.AtomicFile.Write(outputPath, stream =>
+        AtomicFile.Write(outputPath, stream =>
         {
             using var writer = new WarcWriter(new IO.NonClosingStream(stream), gzipPerRecord: outputPath.EndsWith(".gz", StringComparison.OrdinalIgnoreCase));
             var extra = new[] { new KeyValuePair<string, string>("WARC-Dclm-Source", source) };

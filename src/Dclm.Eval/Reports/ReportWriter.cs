@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Dclm.Formats;
 
 namespace Dclm.Eval.Reports;
 
@@ -59,17 +60,8 @@ public static class ReportWriter
     {
         string markdown = Path.ChangeExtension(path, ".md");
         if (string.Equals(Path.GetFullPath(markdown), Path.GetFullPath(path), StringComparison.Ordinal)) markdown = path + ".md";
-        WriteAtomically(path, ToJson(report));
-        WriteAtomically(markdown, ToMarkdown(report));
+        AtomicFile.WriteText(path, ToJson(report));
+        AtomicFile.WriteText(markdown, ToMarkdown(report));
         return (path, markdown);
-    }
-
-    private static void WriteAtomically(string path, string content)
-    {
-        string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (directory is not null) Directory.CreateDirectory(directory);
-        string temporary = path + ".tmp";
-        File.WriteAllText(temporary, content, new UTF8Encoding(false));
-        File.Move(temporary, path, overwrite: true);
     }
 }

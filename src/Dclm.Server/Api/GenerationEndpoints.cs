@@ -132,7 +132,7 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
     /// <summary>What the sampler enforces: a JSON reply (any object, or a schema's) or a forced function call; null for free text.</summary>
     private Func<Dclm.Inference.Constraints.ITokenConstraint>? Constraint(ChatPrompt chat, ResponseShape? shape, IReadOnlyList<ToolDefinition>? forced)
     {
-        try { return shape is not null ? host.JsonConstraint(shape.Schema, chat.StopTokenIds) : forced is null ? null : host.ForcedCallConstraint(chat, forced); }
+        try { return host.ReplyConstraint(chat, shape is not null, shape?.Schema, forced); }
         catch (RequestValidationException e) { throw ApiException.BadRequest(e.Message, e.Field); }
     }
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Dclm.Formats;
 using Dclm.Tokenizers;
 
 namespace Dclm.Training.Checkpointing;
@@ -67,10 +68,10 @@ public static class TokenizerJsonWriter
 
     private static void WriteJson(string path, JsonNode node)
     {
-        string temporary = path + ".tmp";
-        using (var stream = File.Create(temporary))
-        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = false }))
+        AtomicFile.Write(path, stream =>
+        {
+            using var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = false });
             node.WriteTo(writer);
-        File.Move(temporary, path, overwrite: true);
+        });
     }
 }

@@ -1,3 +1,4 @@
+using Dclm.Formats;
 using ScottPlot;
 
 namespace Dclm.Training.Reporting;
@@ -35,8 +36,6 @@ public static class TrainingPlot
         plot.XLabel("step");
         plot.YLabel("cross-entropy (nats)");
         plot.ShowLegend();
-        string temporary = path + ".tmp.png";
-        plot.SavePng(temporary, 900, 520);
-        File.Move(temporary, path, overwrite: true);
+        AtomicFile.WriteBytes(path, plot.GetImageBytes(900, 520, ImageFormat.Png));
     }
 }
