@@ -1,6 +1,11 @@
 using System.CommandLine;
+using Dclm.Cli;
 using Dclm.Cli.Commands;
 
+Terminal.UsePlainStandardStreams();
+using var interrupts = Terminal.Interrupts(out var interrupted);
 var root = new RootCommand("dclm: run, train, curate, evaluate and serve DCLM-architecture language models");
 foreach (var command in CommandCatalog.All()) root.Subcommands.Add(command);
-return await root.Parse(args).InvokeAsync();
+// Ctrl+C is ours (Terminal.Interrupts): System.CommandLine's handler would initialize the console and end an action
+// that is still saving its work after two seconds.
+return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, interrupted);

@@ -23,8 +23,8 @@ internal static class ConvertCommand
             // The chat templates travel with the tokenizer, so a converted instruct model still chats (and calls tools) as it should.
             var templates = ChatTemplateLoader.All(source);
             string path = parse.GetValue(output)!;
-            var progress = new Progress<(int Done, int Total)>(p =>
-                Console.Error.Write($"\rconverting: {p.Done}/{p.Total} matrices"));
+            var line = new ProgressLine();
+            var progress = new DirectProgress<(int Done, int Total)>(p => line.Show($"converting: {p.Done}/{p.Total} matrices"));
             GgufExporter.Export(loaded, path, target,
                 loaded.Tokenizer is { } t ? w =>
                 {
@@ -32,7 +32,7 @@ internal static class ConvertCommand
                     foreach (var (key, template) in templates) w.AddString(key, template);
                 } : null,
                 progress, cancellation);
-            Console.Error.WriteLine();
+            line.Finish();
             Console.WriteLine($"wrote {path} ({new FileInfo(path).Length:N0} bytes, {GgmlTypeInfo.Name(target)})");
             return Task.FromResult(0);
         }));

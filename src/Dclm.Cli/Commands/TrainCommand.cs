@@ -21,42 +21,48 @@ internal static class TrainCommand
             overrides.Add((key, option));
             command.Options.Add(option);
         }
-        // A synchronous action: Ctrl+C is handled here so the checkpoint is written however long it takes.
-        command.SetAction(parse => CliErrors.Run(() =>
+        // Ctrl+C cancels the token (see Terminal.Interrupts); the trainer finishes its update and writes a checkpoint, however long that takes.
+        command.SetAction((parse, interrupt) => CliErrors.RunAsync(() =>
         {
             var values = new Dictionary<string, string>();
             foreach (var (key, option) in overrides)
                 if (parse.GetValue(option) is string value) values[key] = value;
-            var options = TrainingOptionsReader.Read(parse.GetValue(config), values);
-            using var interrupt = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) =>
-            {
-                e.Cancel = true;
-                if (!interrupt.IsCancellationRequested) Console.Error.WriteLine("interrupted: finishing this update and saving a checkpoint...");
-                interrupt.Cancel();
-            };
-            Console.CancelKeyPress += onCancel;
-            try
-            {
-                using var run = TrainingRun.Create(options, line => Console.Error.WriteLine(line));
-                var trainer = new Trainer(run);
-                long parameters = run.Model.Layout.Count;
-                Console.Error.WriteLine($"model: dim {run.Model.Config.Dim}, layers {run.Model.Config.Layers}, heads {run.Model.Config.Heads}, vocab {run.Model.Config.VocabularySize}, {parameters:N0} parameters; {options.TotalSteps} updates of {options.SequencesPerStep * options.SequenceLength:N0} tokens");
-                var result = parse.GetValue(quiet) || Console.IsErrorRedirected
-                    ? trainer.Run(new Progress<TrainingProgress>(p => Console.Error.WriteLine(Line(p))), interrupt.Token)
-                    : RunWithBar(trainer, options.TotalSteps, run.Resumed?.Step ?? 0, interrupt.Token);
-                if (result.ValidationLoss is double v)
-                    Console.WriteLine($"validation loss {v.ToString("F4", CultureInfo.InvariantCulture)} (perplexity {Math.Exp(v).ToString("F2", CultureInfo.InvariantCulture)})");
-                Console.WriteLine(result.Interrupted ? $"stopped at step {result.Steps}; checkpoint {result.LastCheckpoint}" : $"final model: {result.FinalModel}");
-                return result.Interrupted ? 130 : 0;
-            }
-            finally
-            {
-                Console.CancelKeyPress -= onCancel;
-            }
+            var options = WithDefaultTokenizer(TrainingOptionsReader.Read(parse.GetValue(config), values));
+            using var announce = interrupt.Register(() => Console.Error.WriteLine("interrupted: finishing this update and saving a checkpoint..."));
+            using var run = TrainingRun.Create(options, line => Console.Error.WriteLine(line));
+            var trainer = new Trainer(run);
+            long parameters = run.Model.Layout.Count;
+            Console.Error.WriteLine($"model: dim {run.Model.Config.Dim}, layers {run.Model.Config.Layers}, heads {run.Model.Config.Heads}, vocab {run.Model.Config.VocabularySize}, {parameters:N0} parameters; {options.TotalSteps} updates of {options.SequencesPerStep * options.SequenceLength:N0} tokens");
+            var result = parse.GetValue(quiet) || Console.IsErrorRedirected || Console.IsOutputRedirected
+                ? trainer.Run(new DirectProgress<TrainingProgress>(p => Console.Error.WriteLine(Line(p))), interrupt)
+                : RunWithBar(trainer, options.TotalSteps, run.Resumed?.Step ?? 0, interrupt);
+            if (result.ValidationLoss is double v)
+                Console.WriteLine($"validation loss {v.ToString("F4", CultureInfo.InvariantCulture)} (perplexity {Math.Exp(v).ToString("F2", CultureInfo.InvariantCulture)})");
+            Console.WriteLine(result.Interrupted ? $"stopped at step {result.Steps}; checkpoint {result.LastCheckpoint}" : $"final model: {result.FinalModel}");
+            return Task.FromResult(result.Interrupted ? 130 : 0);
         }));
         return command;
     }
+
+    /// <summary>
+    /// Text data needs a tokenizer, and a fresh model's vocabulary comes from one. Without --tokenizer, DCLM's own
+    /// (GPT-NeoX-20B, the one inside the built-in model) is used, and the run says so; token shards with
+    /// --vocab-size, or --init-from with token shards, need none.
+    /// </summary>
+    private static TrainingOptions WithDefaultTokenizer(TrainingOptions options)
+    {
+        if (options.Tokenizer is not null) return options;
+        bool needsVocabulary = options.InitFrom is null && options.VocabularySize == 0;
+        bool hasText = options.Sources.Values.Append(options.ValidationData).OfType<string>().Any(IsText);
+        if (!needsVocabulary && !hasText) return options;
+        string model = DefaultModel.Locate() is { } found && File.Exists(found) ? found : throw new ArgumentException(
+            $"no --tokenizer given, and the built-in model ({DefaultModel.RelativePath}) that carries DCLM's GPT-NeoX-20B tokenizer was not found; pass --tokenizer (tokenizer.json or a GGUF)");
+        Console.Error.WriteLine($"no --tokenizer given: using DCLM's GPT-NeoX-20B tokenizer from {model}");
+        return options with { Tokenizer = model };
+    }
+
+    /// <summary>Text the run must tokenize (.txt, .md, .jsonl), as opposed to token shards.</summary>
+    private static bool IsText(string path) => Path.GetExtension(path).ToLowerInvariant() is ".txt" or ".md" or ".jsonl";
 
     private static TrainingResult RunWithBar(Trainer trainer, int total, int start, CancellationToken cancellation)
     {
@@ -69,7 +75,7 @@ internal static class TrainCommand
                 var task = context.AddTask("training", maxValue: total);
                 task.Value = start;
                 // Progress<T> would post to the thread pool; a direct IProgress keeps the bar in step with training.
-                result = trainer.Run(new DirectProgress(p =>
+                result = trainer.Run(new DirectProgress<TrainingProgress>(p =>
                 {
                     task.Value = p.Step;
                     task.Description = Markup.Escape(Line(p));
@@ -83,10 +89,5 @@ internal static class TrainCommand
         var c = CultureInfo.InvariantCulture;
         string validation = p.ValidationLoss is double v ? $" val {v.ToString("F4", c)}" : "";
         return $"step {p.Step}/{p.TotalSteps} loss {p.Loss.ToString("F4", c)}{validation} lr {p.LearningRate.ToString("E2", c)} {p.TokensPerSecond.ToString("F0", c)} tok/s eta {p.Remaining:hh\\:mm\\:ss}";
-    }
-
-    private sealed class DirectProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => report(value);
     }
 }
