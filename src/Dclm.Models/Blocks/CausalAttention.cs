@@ -1,37 +1,35 @@
-using System.Numerics.Tensors;
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 using Dclm.Tensors.Compute;
 using Dclm.Tensors.Ops;
 
-namespace Dclm.Models;
+namespace Dclm.Models.Blocks;
 
 /// <summary>
 /// Scaled dot-product attention of each batch token over its own sequence's cached keys and values:
 /// out_h = Σ_j softmax_j(q_h·k_j/√d + bias_hj) v_j over j in [first, position], where first is 0, or
 /// position − window + 1 with a sliding window, and bias is ALiBi's −slope_h·(position − j) when enabled.
-/// One reusable job per model; (token, head) items are claimed from a shared counter by the pool's threads.
+/// One reusable job per lane; (token, head) items are claimed from a shared counter by the pool's threads.
+/// The kernels (<see cref="AttentionScores"/>, <see cref="AttentionValues"/>) run over one cache block's run of
+/// positions at a time, since consecutive blocks of a sequence need not be adjacent in memory.
 /// </summary>
 internal sealed class CausalAttention(ModelConfig config, float[]? alibiSlopes) : ComputeJob
 {
     private readonly float _scale = 1f / MathF.Sqrt(config.HeadDim);
-    private readonly bool _blocked = AttentionBlocks.Supports(config.HeadDim);
+    // Per thread: the scores of one (token, head). (positions)
     private float[][] _scores = [];
-    private float[][] _rows = [];
     private KvCache? _cache;
     private ForwardBatch? _batch;
     private float[] _query = [], _destination = [];
-    private int _layer, _next;
+    private int _layer, _queryStride, _next;
 
-    /// <summary>Attends every (token, head) of <paramref name="batch"/>; query and destination are (tokens, heads·headDim).</summary>
-    public void Run(ComputePool pool, KvCache cache, int layer, ForwardBatch batch, float[] query, float[] destination)
+    /// <summary>
+    /// Attends every (token, head) of <paramref name="batch"/>: query rows are <paramref name="queryStride"/> apart, each
+    /// starting with the token's (heads·headDim) query; <paramref name="destination"/> is (tokens, heads·headDim).
+    /// </summary>
+    public void Run(ComputePool pool, KvCache cache, int layer, ForwardBatch batch, float[] query, int queryStride, float[] destination)
     {
         if (_scores.Length < pool.Threads || _scores[0].Length < cache.Capacity)
-        {
             _scores = Enumerable.Range(0, pool.Threads).Select(_ => new float[cache.Capacity]).ToArray();
-            _rows = Enumerable.Range(0, pool.Threads).Select(_ => new float[config.HeadDim]).ToArray();
-        }
-        (_cache, _layer, _batch, _query, _destination, _next) = (cache, layer, batch, query, destination, 0);
+        (_cache, _layer, _batch, _query, _queryStride, _destination, _next) = (cache, layer, batch, query, queryStride, destination, 0);
         pool.Run(this);
         (_cache, _batch) = (null, null);
     }
@@ -41,139 +39,51 @@ internal sealed class CausalAttention(ModelConfig config, float[]? alibiSlopes) 
         int heads = config.Heads, items = _batch!.Count * heads;
         var scores = _scores[thread];
         for (int item = Interlocked.Increment(ref _next) - 1; item < items; item = Interlocked.Increment(ref _next) - 1)
-            AttendOne(item / heads, item % heads, scores, _rows[thread]);
+            AttendOne(item / heads, item % heads, scores);
     }
 
-    private void AttendOne(int t, int h, float[] scoreBuffer, float[] row)
+    private void AttendOne(int t, int h, float[] scoreBuffer)
     {
-        int headDim = config.HeadDim, dim = config.QueryDim, kvDim = config.KeyValueDim;
+        int headDim = config.HeadDim, kvDim = config.KeyValueDim, kvHeads = config.KeyValueHeads;
         int slot = _batch!.Slots[t], position = _batch.Positions[t];
         int first = config.SlidingWindow > 0 ? Math.Max(0, position - config.SlidingWindow + 1) : 0;
-        int count = position - first + 1;
         var cache = _cache!;
-        int blockSize = cache.BlockSize;
-        var q = _query.AsSpan(t * dim + h * headDim, headDim);
-        int kvOffset = h / (config.Heads / config.KeyValueHeads) * headDim;
-        var scores = scoreBuffer.AsSpan(0, count);
-        // Positions are visited block by block, since consecutive blocks of a slot need not be adjacent.
-        for (int p = first; p <= position;)
+        bool int8 = cache.Type == KvCacheType.Int8;
+        var q = _query.AsSpan(t * _queryStride + h * headDim, headDim);
+        int kvHead = h / (config.Heads / kvHeads), kvOffset = kvHead * headDim;
+        var scores = scoreBuffer.AsSpan(0, position - first + 1);
+
+        // s_j = q·k_j (· the key's int8 scale) / √d − slope·(position − j)
+        for (int p = first, run; p <= position; p += run)
         {
-            int run = Math.Min(blockSize - p % blockSize, position + 1 - p);
-            bool int8 = cache.Type == KvCacheType.Int8;
-            var keys = int8 ? default : cache.BlockKeys(_layer, slot, p, run);
-            var keys8 = int8 ? cache.BlockKeys8(_layer, slot, p, run) : default;
+            run = Math.Min(cache.BlockSize - p % cache.BlockSize, position + 1 - p);
+            var block = scores.Slice(p - first, run);
+            if (int8) AttentionScores.Compute(q, cache.BlockKeys8(_layer, slot, p, run)[kvOffset..], kvDim, run, block);
+            else AttentionScores.Compute(q, cache.BlockKeys(_layer, slot, p, run)[kvOffset..], kvDim, run, block);
             var keyScales = int8 ? cache.BlockKeyScales(_layer, slot, p, run) : default;
-            int kvHeads = config.KeyValueHeads, kvHead = kvOffset / headDim;
-            int i = 0;
-            // Whole runs of sixteen positions at once; which positions go this way depends only on the
-            // position and the block size, so a token gets the same bits alone or in a batch.
-            if (_blocked)
+            for (int i = 0; i < run; i++)
             {
-                for (; i + AttentionBlocks.Positions <= run; i += AttentionBlocks.Positions, p += AttentionBlocks.Positions)
-                {
-                    var block = scores.Slice(p - first, AttentionBlocks.Positions);
-                    if (int8) AttentionBlocks.Scores(q, keys8[(i * kvDim + kvOffset)..], kvDim, headDim, block);
-                    else AttentionBlocks.Scores(q, keys[(i * kvDim + kvOffset)..], kvDim, headDim, block);
-                    for (int j = 0; j < block.Length; j++)
-                    {
-                        float s = (int8 ? block[j] * keyScales[(i + j) * kvHeads + kvHead] : block[j]) * _scale;
-                        if (alibiSlopes is not null) s -= alibiSlopes[h] * (position - (p + j));
-                        block[j] = s;
-                    }
-                }
-            }
-            for (; i < run; i++, p++)
-            {
-                float dot;
-                if (int8)
-                {
-                    dot = HeadDot(q, keys8.Slice(i * kvDim + kvOffset, headDim), row) * keyScales[i * kvHeads + kvHead];
-                }
-                else
-                {
-                    dot = HeadDot(q, keys.Slice(i * kvDim + kvOffset, headDim));
-                }
-                float s = dot * _scale;
-                if (alibiSlopes is not null) s -= alibiSlopes[h] * (position - p);
-                scores[p - first] = s;
+                float s = (int8 ? block[i] * keyScales[i * kvHeads + kvHead] : block[i]) * _scale;
+                if (alibiSlopes is not null) s -= alibiSlopes[h] * (position - (p + i));
+                block[i] = s;
             }
         }
         Softmax.InPlace(scores);
-        var output = _destination.AsSpan(t * dim + h * headDim, headDim);
+
+        // out = Σ_j softmax_j · v_j, an int8 value's scale folded into its weight
+        var output = _destination.AsSpan(t * config.QueryDim + h * headDim, headDim);
         output.Clear();
-        for (int p = first; p <= position;)
+        for (int p = first, run; p <= position; p += run)
         {
-            int run = Math.Min(blockSize - p % blockSize, position + 1 - p);
-            if (cache.Type == KvCacheType.Int8)
+            run = Math.Min(cache.BlockSize - p % cache.BlockSize, position + 1 - p);
+            var weights = scores.Slice(p - first, run);
+            if (int8)
             {
-                var values8 = cache.BlockValues8(_layer, slot, p, run);
                 var valueScales = cache.BlockValueScales(_layer, slot, p, run);
-                int kvHeads = config.KeyValueHeads, kvHead = kvOffset / headDim;
-                if (_blocked)
-                {
-                    // This head's weights are used once more, here: fold each value's scale into its weight.
-                    var weights = scores.Slice(p - first, run);
-                    for (int i = 0; i < run; i++) weights[i] *= valueScales[i * kvHeads + kvHead];
-                    AttentionBlocks.AddWeighted(values8[kvOffset..], kvDim, run, headDim, weights, output);
-                    p += run;
-                    continue;
-                }
-                for (int i = 0; i < run; i++, p++)
-                {
-                    TensorPrimitives.ConvertChecked<sbyte, float>(values8.Slice(i * kvDim + kvOffset, headDim), row);
-                    TensorPrimitives.MultiplyAdd(row, scores[p - first] * valueScales[i * kvHeads + kvHead], output, output);
-                }
-                continue;
+                for (int i = 0; i < run; i++) weights[i] *= valueScales[i * kvHeads + kvHead];
+                AttentionValues.AddWeighted(cache.BlockValues8(_layer, slot, p, run)[kvOffset..], kvDim, run, weights, output);
             }
-            var values = cache.BlockValues(_layer, slot, p, run);
-            if (_blocked)
-            {
-                AttentionBlocks.AddWeighted(values[kvOffset..], kvDim, run, headDim, scores.Slice(p - first, run), output);
-                p += run;
-                continue;
-            }
-            for (int i = 0; i < run; i++, p++)
-                HeadMultiplyAdd(values.Slice(i * kvDim + kvOffset, headDim), scores[p - first], output);
+            else AttentionValues.AddWeighted(cache.BlockValues(_layer, slot, p, run)[kvOffset..], kvDim, run, weights, output);
         }
-    }
-
-    // Heads are short (64..128 floats) and these run once per (token, head, position): inline 256-bit
-    // loops cost a fraction of TensorPrimitives' per-call dispatch at this length (pp512 spent ~15% of
-    // its time in those calls).
-    private static float HeadDot(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
-    {
-        if (x.Length % 16 != 0 || !Vector256.IsHardwareAccelerated || y.Length < x.Length) return TensorPrimitives.Dot(x, y);
-        ref float px = ref MemoryMarshal.GetReference(x);
-        ref float py = ref MemoryMarshal.GetReference(y);
-        Vector256<float> sum0 = Vector256<float>.Zero, sum1 = Vector256<float>.Zero;
-        for (int i = 0; i < x.Length; i += 16)
-        {
-            sum0 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref px, (nuint)i), Vector256.LoadUnsafe(ref py, (nuint)i), sum0);
-            sum1 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref px, (nuint)i + 8), Vector256.LoadUnsafe(ref py, (nuint)i + 8), sum1);
-        }
-        return Vector256.Sum(sum0 + sum1);
-    }
-
-    /// <summary>q · k over int8 keys (unscaled); <paramref name="row"/> is scratch for the widened keys without AVX-512.</summary>
-    private float HeadDot(ReadOnlySpan<float> q, ReadOnlySpan<sbyte> k, float[] row)
-    {
-        if (_blocked) return AttentionBlocks.Dot(q, k);
-        TensorPrimitives.ConvertChecked<sbyte, float>(k, row);
-        return TensorPrimitives.Dot(q, row);
-    }
-
-    /// <summary>destination += x · scale.</summary>
-    private static void HeadMultiplyAdd(ReadOnlySpan<float> x, float scale, Span<float> destination)
-    {
-        if (x.Length % 8 != 0 || !Vector256.IsHardwareAccelerated || destination.Length < x.Length)
-        {
-            TensorPrimitives.MultiplyAdd(x, scale, destination, destination);
-            return;
-        }
-        ref float px = ref MemoryMarshal.GetReference(x);
-        ref float pd = ref MemoryMarshal.GetReference(destination);
-        Vector256<float> factor = Vector256.Create(scale);
-        for (int i = 0; i < x.Length; i += 8)
-            Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref px, (nuint)i), factor, Vector256.LoadUnsafe(ref pd, (nuint)i)).StoreUnsafe(ref pd, (nuint)i);
     }
 }
