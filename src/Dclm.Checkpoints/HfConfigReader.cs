@@ -100,11 +100,10 @@ public static class HfConfigReader
         string activation = k.OptionalString("hidden_act") ?? "silu";
         if (activation != "silu") throw new ModelFileException(k.Path, $"hidden_act '{activation}' is not supported (silu)");
         int heads = k.Int("num_attention_heads");
-        // A Llama with attention_bias is Qwen2's graph (Llama with biases on Q, K and V); other architectures have biases or not.
-        bool bias = k.OptionalBool("attention_bias") ?? architecture.AttentionBias;
-        if (architecture == Architecture.Llama && bias) architecture = Architecture.Qwen2;
-        if (bias != architecture.AttentionBias)
-            throw new ModelFileException(k.Path, $"attention_bias {bias.ToString().ToLowerInvariant()} is not supported for model_type {k.OptionalString("model_type")}");
+        // Qwen2's modeling code gives Q, K and V biases whatever the config says; Llama's and Qwen3's give Q, K, V and O
+        // biases when attention_bias is true, which their blocks do not have.
+        if (k.OptionalBool("attention_bias") == true && !architecture.AttentionBias)
+            throw new ModelFileException(k.Path, $"attention_bias true (biases on Q, K, V and O) is not supported for model_type {k.OptionalString("model_type")}");
         // Qwen2 and Qwen3 list a sliding_window that applies only with use_sliding_window.
         bool qwen = architecture == Architecture.Qwen2 || architecture == Architecture.Qwen3;
         int window = qwen && k.OptionalBool("use_sliding_window") != true ? 0 : k.OptionalInt("sliding_window") ?? 0;

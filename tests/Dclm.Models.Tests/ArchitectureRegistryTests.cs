@@ -36,9 +36,9 @@ public sealed class ArchitectureRegistryTests : IDisposable
 
     [Theory]
     [InlineData("llama", null, "Llama")]
-    [InlineData("llama", true, "Qwen2")]
     [InlineData("mistral", false, "Llama")]
     [InlineData("qwen2", null, "Qwen2")]
+    [InlineData("qwen2", false, "Qwen2")]
     [InlineData("qwen3", false, "Qwen3")]
     public void HuggingFaceModelTypesMapToTheirArchitecture(string modelType, bool? attentionBias, string expected)
     {
@@ -50,7 +50,7 @@ public sealed class ArchitectureRegistryTests : IDisposable
 
     [Theory]
     [InlineData("qwen3", true)]
-    [InlineData("qwen2", false)]
+    [InlineData("llama", true)]
     [InlineData("gpt2", null)]
     public void ModelTypesOrBiasesTheBlocksDoNotRunAreRefused(string modelType, bool? attentionBias)
     {

@@ -18,6 +18,7 @@ internal sealed class CausalAttention(ModelConfig config, float[]? alibiSlopes) 
     private float[][] _scores = [];
     private KvCache? _cache;
     private ForwardBatch? _batch;
+    // Queries, each token's (heads·headDim) row starting _queryStride after the previous; outputs (tokens, heads·headDim).
     private float[] _query = [], _destination = [];
     private int _layer, _queryStride, _next;
 

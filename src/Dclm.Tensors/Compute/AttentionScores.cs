@@ -15,7 +15,7 @@ namespace Dclm.Tensors.Compute;
 /// transposing shuffles (<see cref="FloatReduction.Sum16"/>) instead of one horizontal sum each, which for
 /// 32-wide heads costs more than the multiply-adds. The positions after the last whole sixteen go one by
 /// one: f32 keys by the AVX2 kernel, int8 keys by one 512-bit accumulator. Which positions take which path
-/// depends only on <paramref name="count"/>'s runs, so a token's scores do not depend on its batch.
+/// depends only on the run, so a token's scores do not depend on its batch.
 /// </para>
 /// </summary>
 public static unsafe class AttentionScores
