@@ -34,11 +34,11 @@ public sealed record BenchShape(string Name, bool OpenLm, int Dim, int Layers, i
     /// <summary>The model config of this shape: open_lm (LayerNorm, qk-norm) or Llama (RMSNorm, adjacent-pair RoPE as GGUF stores it), context 2048.</summary>
     public Models.ModelConfig ToConfig() => new()
     {
-        Architecture = OpenLm ? Models.Architecture.OpenLm : Models.Architecture.Llama,
+        Architecture = OpenLm ? Models.Architecture.OpenLm : Qwen3 ? Models.Architecture.Qwen3 : Models.Architecture.Llama,
         Dim = Dim, Layers = Layers, Heads = Heads, KeyValueHeads = KeyValueHeads, HiddenDim = HiddenDim,
         VocabularySize = VocabularySize, ContextLength = 2048, NormEps = 1e-5f,
-        Norm = OpenLm ? Models.NormKind.LayerNorm : Models.NormKind.RmsNorm, QkNorm = OpenLm,
-        HeadQkNorm = Qwen3, HeadDimension = HeadWidth,
+        Norm = OpenLm ? Models.NormKind.LayerNorm : Models.NormKind.RmsNorm, 
+        QueryKeyNorm = OpenLm ? Models.QueryKeyNorm.FullWidth : Qwen3 ? Models.QueryKeyNorm.PerHead : Models.QueryKeyNorm.None, HeadDimension = HeadWidth,
         RopeStyle = OpenLm || Qwen3 ? Tensors.Ops.RopeStyle.HalfSplit : Tensors.Ops.RopeStyle.AdjacentPairs,
     };
 

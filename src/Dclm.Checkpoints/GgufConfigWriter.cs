@@ -7,17 +7,13 @@ namespace Dclm.Checkpoints;
 public static class GgufConfigWriter
 {
     /// <summary>
-    /// Adds general.architecture ("openlm", "llama", "qwen2" for a model with Q/K/V biases, "qwen3" for per-head q/k norms), general.name and every {arch}.* hyper-parameter key;
-    /// returns the architecture name.
+    /// Adds general.architecture (<see cref="Architecture.Name"/>: "openlm", "llama", "qwen2", "qwen3"), general.name and every
+    /// {arch}.* hyper-parameter key; returns the architecture name.
     /// </summary>
     public static string Write(GgufWriter writer, ModelConfig c, string name)
     {
         bool openLm = c.Architecture == Architecture.OpenLm;
-        if (c.AttentionBias && c.HeadQkNorm) throw new ArgumentException("a model with both Q/K/V biases and per-head q/k norms has no llama.cpp architecture to be written as");
-        string arch = openLm ? GgufModelKeys.OpenLmArchitecture
-            : c.AttentionBias ? GgufModelKeys.Qwen2Architecture
-            : c.HeadQkNorm ? GgufModelKeys.Qwen3Architecture
-            : GgufModelKeys.LlamaArchitecture;
+        string arch = c.Architecture.Name;
         writer.AddString(GgufModelKeys.Architecture, arch);
         writer.AddString(GgufModelKeys.Name, name);
         writer.AddUInt32(GgufModelKeys.ContextLength(arch), (uint)c.ContextLength);
@@ -32,7 +28,7 @@ public static class GgufConfigWriter
         if (openLm)
         {
             writer.AddFloat32(GgufModelKeys.LayerNormEpsilon(arch), c.NormEps);
-            writer.AddBool(GgufModelKeys.QkNorm(arch), c.QkNorm);
+            writer.AddBool(GgufModelKeys.QkNorm(arch), c.QueryKeyNorm == QueryKeyNorm.FullWidth);
             writer.AddString(GgufModelKeys.PositionalEmbedding(arch), c.Positions.ToString().ToLowerInvariant());
         }
         else

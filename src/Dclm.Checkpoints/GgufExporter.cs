@@ -8,8 +8,8 @@ using Dclm.Tensors.Quantization;
 namespace Dclm.Checkpoints;
 
 /// <summary>
-/// Writes a loaded model as one GGUF file: open_lm models under our architecture name "openlm",
-/// Llama models as llama.cpp's "llama" (with Q/K rows permuted to its adjacent-pair RoPE layout).
+/// Writes a loaded model as one GGUF file under its architecture's name: open_lm models as our "openlm", the others as
+/// llama.cpp's "llama" (Q/K rows permuted to its adjacent-pair RoPE layout), "qwen2" or "qwen3".
 /// Every matrix is stored in the target type ("pure" quantisation); norms stay F32. Tensors are
 /// converted a row at a time while writing, so memory stays flat for a 7B model.
 /// </summary>
@@ -30,12 +30,12 @@ public static class GgufExporter
         var c = model.Config;
         var w = model.Model.Weights;
         bool openLm = c.Architecture == Architecture.OpenLm;
-        // llama.cpp's "llama" files rotate adjacent pairs; half-split Q/K rows must be permuted to match.
-        // Its "qwen2" files (models with Q/K/V biases) use NeoX RoPE: rows stay as trained.
-        bool neox = c.AttentionBias || c.HeadQkNorm; // written as llama.cpp's qwen2 or qwen3
-        bool permute = !openLm && !neox && c.RopeStyle == RopeStyle.HalfSplit && c.Positions == PositionEncoding.Rotary;
-        if (neox && c.RopeStyle != RopeStyle.HalfSplit)
-            throw new ArgumentException("a Qwen-style model is written as llama.cpp's qwen2 or qwen3, which rotate half-split pairs; this one rotates adjacent pairs");
+        // llama.cpp's "llama" files rotate adjacent pairs: half-split Q/K rows are permuted to match. Its "qwen2" and
+        // "qwen3" files (NeoX RoPE) and our "openlm" keep rows as trained.
+        var layout = GgufModelKeys.RopeLayout(c.Architecture);
+        bool permute = layout != c.RopeStyle && c.RopeStyle == RopeStyle.HalfSplit && c.Positions == PositionEncoding.Rotary;
+        if (layout == RopeStyle.HalfSplit && c.RopeStyle != RopeStyle.HalfSplit)
+            throw new ArgumentException($"a {c.Architecture} model is written as {c.Architecture.Name}, which rotates half-split pairs; this one rotates adjacent pairs");
 
         var writer = new GgufWriter();
         GgufConfigWriter.Write(writer, c, Path.GetFileName(Path.TrimEndingDirectorySeparator(model.Path)));
@@ -66,7 +66,7 @@ public static class GgufExporter
                 Vector(GgufModelKeys.BlockBias(i, "attn_k"), l.KeyBias!);
                 Vector(GgufModelKeys.BlockBias(i, "attn_v"), l.ValueBias!);
             }
-            if (c.QkNorm || c.HeadQkNorm)
+            if (c.QueryKeyNorm != QueryKeyNorm.None)
             {
                 Vector(GgufModelKeys.Block(i, "attn_q_norm"), l.QueryNorm!);
                 Vector(GgufModelKeys.Block(i, "attn_k_norm"), l.KeyNorm!);

@@ -1,22 +1,21 @@
+using Dclm.Models;
+using Dclm.Tensors.Ops;
+
 namespace Dclm.Checkpoints;
 
 /// <summary>
 /// GGUF metadata keys and tensor names, shared by the reader and the converter so they cannot drift.
-/// Architecture "llama" follows llama.cpp; "openlm" is our own name for DCLM/open_lm models, which
-/// llama.cpp does not know.
+/// The architecture names are <see cref="Models.Architecture.Name"/>: llama.cpp's ("llama", "qwen2", "qwen3"), and our own
+/// "openlm" for DCLM/open_lm models, which llama.cpp does not know.
 /// </summary>
 public static class GgufModelKeys
 {
-    /// <summary>Our architecture name for open_lm/DCLM models.</summary>
-    public const string OpenLmArchitecture = "openlm";
-    /// <summary>llama.cpp's architecture name for Llama models.</summary>
-    public const string LlamaArchitecture = "llama";
-
-    /// <summary>Qwen2 (and Qwen2.5): Llama's graph with biases on Q, K and V and NeoX (half-split) RoPE.</summary>
-    public const string Qwen2Architecture = "qwen2";
-
-    /// <summary>Qwen3: Llama's graph with per-head RMS norms on Q and K, NeoX RoPE, and a head width of its own.</summary>
-    public const string Qwen3Architecture = "qwen3";
+    /// <summary>
+    /// How Q and K rows of <paramref name="architecture"/> lie in a GGUF file. llama.cpp's converter permutes Llama's rows so
+    /// that RoPE rotates adjacent pairs (its rope type NORM); the others (its NEOX, and our open_lm) keep them as trained.
+    /// </summary>
+    public static RopeStyle RopeLayout(Models.Architecture architecture) =>
+        architecture == Models.Architecture.Llama ? RopeStyle.AdjacentPairs : RopeStyle.HalfSplit;
 
     public const string Architecture = "general.architecture";
     public const string Name = "general.name";

@@ -5,7 +5,7 @@ using Dclm.Tensors.Ops;
 
 namespace Dclm.Checkpoints;
 
-/// <summary>Reads the config and binds the weights of a GGUF file of architecture "llama", "qwen2", "qwen3" or "openlm".</summary>
+/// <summary>Reads the config and binds the weights of a GGUF file of any <see cref="Architecture"/> ("llama", "qwen2", "qwen3", "openlm").</summary>
 internal static class GgufModelReader
 {
     public static ModelConfig ReadConfig(GgufFile file)
@@ -13,9 +13,8 @@ internal static class GgufModelReader
         string path = file.FilePath;
         string arch = file.TryGetString(GgufModelKeys.Architecture, out var a) ? a
             : throw new ModelFileException(path, $"metadata key '{GgufModelKeys.Architecture}' is missing");
-        bool openLm = arch == GgufModelKeys.OpenLmArchitecture, qwen2 = arch == GgufModelKeys.Qwen2Architecture, qwen3 = arch == GgufModelKeys.Qwen3Architecture;
-        if (!openLm && !qwen2 && !qwen3 && arch != GgufModelKeys.LlamaArchitecture)
-            throw new ModelFileException(path, $"architecture '{arch}' is not supported (llama, qwen2, qwen3, {GgufModelKeys.OpenLmArchitecture})");
+        var architecture = Architecture.Find(arch) ?? throw new ModelFileException(path, $"architecture '{arch}' is not supported ({Architecture.KnownNames})");
+        bool openLm = architecture == Architecture.OpenLm;
         int headWidth = file.TryGetUInt32(GgufModelKeys.KeyLength(arch), out uint keyLength) ? (int)Math.Min(1 << 20, keyLength) : 0;
         string scaling = file.TryGetString($"{arch}.rope.scaling.type", out var st) ? st : "none";
         if (scaling is not ("none" or "linear"))
@@ -32,7 +31,7 @@ internal static class GgufModelReader
         {
             return new ModelConfig
             {
-                Architecture = openLm ? Architecture.OpenLm : Architecture.Llama,
+                Architecture = architecture,
                 Dim = Int(GgufModelKeys.EmbeddingLength(arch)),
                 Layers = Int(GgufModelKeys.BlockCount(arch)),
                 Heads = heads,
@@ -42,7 +41,8 @@ internal static class GgufModelReader
                 ContextLength = Int(GgufModelKeys.ContextLength(arch)),
                 NormEps = openLm ? file.GetFloat32(GgufModelKeys.LayerNormEpsilon(arch)) : file.GetFloat32(GgufModelKeys.RmsNormEpsilon(arch)),
                 Norm = openLm ? NormKind.LayerNorm : NormKind.RmsNorm,
-                QkNorm = openLm && file.TryGetBool(GgufModelKeys.QkNorm(arch), out bool qk) && qk,
+                QueryKeyNorm = !openLm ? architecture.QueryKeyNorms[0]
+                    : file.TryGetBool(GgufModelKeys.QkNorm(arch), out bool qk) && qk ? QueryKeyNorm.FullWidth : QueryKeyNorm.None,
                 Positions = positional switch
                 {
                     "rotary" => PositionEncoding.Rotary,
@@ -51,11 +51,7 @@ internal static class GgufModelReader
                     _ => throw new ModelFileException(path, $"positional embedding '{positional}' is not supported"),
                 },
                 RopeTheta = file.TryGetFloat32(GgufModelKeys.RopeFreqBase(arch), out float theta) ? theta : 10000,
-                // llama.cpp's converter permutes Llama's Q/K rows so that RoPE rotates adjacent pairs;
-                // Qwen2's rows (NeoX RoPE in llama.cpp) and our open_lm rows are stored as trained: half split.
-                RopeStyle = openLm || qwen2 || qwen3 ? RopeStyle.HalfSplit : RopeStyle.AdjacentPairs,
-                AttentionBias = qwen2,
-                HeadQkNorm = qwen3,
+                RopeStyle = GgufModelKeys.RopeLayout(architecture),
                 HeadDimension = headWidth,
                 SlidingWindow = file.TryGetUInt32(GgufModelKeys.SlidingWindow(arch), out uint window) ? (int)Math.Min(int.MaxValue, window) : 0,
                 TiedEmbeddings = !file.Tensors.ContainsKey(GgufModelKeys.Output),
@@ -71,7 +67,8 @@ internal static class GgufModelReader
     {
         var t = new TensorBinder(file.FilePath, file.Tensors);
         int d = c.Dim, qd = c.QueryDim, kv = c.KeyValueDim, h = c.HiddenDim, v = c.VocabularySize;
-        int qNorm = c.HeadQkNorm ? c.HeadDim : d, kNorm = c.HeadQkNorm ? c.HeadDim : kv;
+        bool perHead = c.QueryKeyNorm == QueryKeyNorm.PerHead, qkNorm = c.QueryKeyNorm != QueryKeyNorm.None;
+        int qNorm = perHead ? c.HeadDim : qd, kNorm = perHead ? c.HeadDim : kv;
         var frequencies = RopeFrequencies(file, c, t);
         var layers = new LayerWeights[c.Layers];
         for (int i = 0; i < c.Layers; i++)
@@ -83,8 +80,8 @@ internal static class GgufModelReader
                 Query = t.Matrix(GgufModelKeys.Block(i, "attn_q"), qd, d),
                 Key = t.Matrix(GgufModelKeys.Block(i, "attn_k"), kv, d),
                 Value = t.Matrix(GgufModelKeys.Block(i, "attn_v"), kv, d),
-                QueryNorm = c.QkNorm || c.HeadQkNorm ? t.Vector(GgufModelKeys.Block(i, "attn_q_norm"), qNorm) : null,
-                KeyNorm = c.QkNorm || c.HeadQkNorm ? t.Vector(GgufModelKeys.Block(i, "attn_k_norm"), kNorm) : null,
+                QueryNorm = qkNorm ? t.Vector(GgufModelKeys.Block(i, "attn_q_norm"), qNorm) : null,
+                KeyNorm = qkNorm ? t.Vector(GgufModelKeys.Block(i, "attn_k_norm"), kNorm) : null,
                 QueryBias = c.AttentionBias ? t.Vector(GgufModelKeys.BlockBias(i, "attn_q"), qd) : null,
                 KeyBias = c.AttentionBias ? t.Vector(GgufModelKeys.BlockBias(i, "attn_k"), kv) : null,
                 ValueBias = c.AttentionBias ? t.Vector(GgufModelKeys.BlockBias(i, "attn_v"), kv) : null,

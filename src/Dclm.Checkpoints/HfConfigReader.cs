@@ -6,8 +6,9 @@ using Dclm.Tensors.Ops;
 namespace Dclm.Checkpoints;
 
 /// <summary>
-/// Maps a Hugging Face <c>config.json</c> to a <see cref="ModelConfig"/>: open_lm's flat keys
-/// (dim, n_layers, n_heads, ...) or Llama's (model_type "llama", hidden_size, ...).
+/// Maps a Hugging Face <c>config.json</c> to a <see cref="ModelConfig"/>: open_lm's flat keys (dim, n_layers, n_heads,
+/// ...; model_type "openlm" or none) or the Llama family's (hidden_size, ...; model_type the name of another
+/// <see cref="Architecture"/>: llama, mistral, qwen2, qwen3).
 /// </summary>
 public static class HfConfigReader
 {
@@ -30,7 +31,8 @@ public static class HfConfigReader
             var keys = new ConfigKeys(path, root);
             try
             {
-                return IsLlama(root) ? Llama(keys) : OpenLm(keys);
+                var architecture = ArchitectureOf(keys);
+                return architecture == Architecture.OpenLm ? OpenLm(keys) : Llama(keys, architecture);
             }
             catch (InvalidDataException e)
             {
@@ -39,15 +41,15 @@ public static class HfConfigReader
         }
     }
 
-    private static bool IsLlama(JsonElement root) =>
-        root.TryGetProperty("model_type", out var type) && type.ValueKind == JsonValueKind.String &&
-        type.GetString() is "llama" or "mistral" or "qwen2" or "qwen3";
+    /// <summary>The architecture named by model_type; open_lm's configs may have none.</summary>
+    private static Architecture ArchitectureOf(ConfigKeys k)
+    {
+        string modelType = k.OptionalString("model_type") ?? Architecture.OpenLm.Name;
+        return Architecture.Find(modelType) ?? throw new ModelFileException(k.Path, $"model_type '{modelType}' is not supported (expected one of {Architecture.KnownNames})");
+    }
 
     private static ModelConfig OpenLm(ConfigKeys k)
     {
-        string modelType = k.OptionalString("model_type") ?? "openlm";
-        if (modelType is not ("openlm" or "open_lm"))
-            throw new ModelFileException(k.Path, $"model_type '{modelType}' is not supported (expected openlm, llama, mistral, qwen2 or qwen3)");
         string norm = k.OptionalString("norm_type") ?? "gain_only_lp_layer_norm";
         var normKind = norm switch
         {
@@ -82,7 +84,7 @@ public static class HfConfigReader
             ContextLength = k.Int("seq_len"),
             NormEps = (float)(k.OptionalDouble("norm_eps") ?? 1e-5),
             Norm = normKind,
-            QkNorm = k.OptionalBool("apply_qk_norm") ?? false,
+            QueryKeyNorm = k.OptionalBool("apply_qk_norm") == true ? QueryKeyNorm.FullWidth : QueryKeyNorm.None,
             Positions = positions,
             RopeTheta = k.OptionalDouble("rope_theta") ?? 10000,
             RopeStyle = RopeStyle.HalfSplit,
@@ -91,23 +93,24 @@ public static class HfConfigReader
         }.Validate();
     }
 
-    private static ModelConfig Llama(ConfigKeys k)
+    private static ModelConfig Llama(ConfigKeys k, Architecture architecture)
     {
         if (k.Root.TryGetProperty("rope_scaling", out var scaling) && scaling.ValueKind != JsonValueKind.Null)
             throw new ModelFileException(k.Path, "rope_scaling is not supported");
         string activation = k.OptionalString("hidden_act") ?? "silu";
         if (activation != "silu") throw new ModelFileException(k.Path, $"hidden_act '{activation}' is not supported (silu)");
         int heads = k.Int("num_attention_heads");
-        // Qwen2 is Llama's graph with biases on Q, K and V; it lists a sliding_window that applies only with use_sliding_window.
-        // Qwen3 adds per-head RMS norms on Q and K and a head width of its own (head_dim), and drops the biases.
-        string type = k.OptionalString("model_type") ?? "llama";
-        bool qwen2 = type == "qwen2", qwen3 = type == "qwen3";
-        int window = (qwen2 || qwen3) && k.OptionalBool("use_sliding_window") != true ? 0 : k.OptionalInt("sliding_window") ?? 0;
+        // Qwen2's modeling code gives Q, K and V biases whatever the config says; Llama's and Qwen3's give Q, K, V and O
+        // biases when attention_bias is true, which their blocks do not have.
+        if (k.OptionalBool("attention_bias") == true && !architecture.AttentionBias)
+            throw new ModelFileException(k.Path, $"attention_bias true (biases on Q, K, V and O) is not supported for model_type {k.OptionalString("model_type")}");
+        // Qwen2 and Qwen3 list a sliding_window that applies only with use_sliding_window.
+        bool qwen = architecture == Architecture.Qwen2 || architecture == Architecture.Qwen3;
+        int window = qwen && k.OptionalBool("use_sliding_window") != true ? 0 : k.OptionalInt("sliding_window") ?? 0;
         return new ModelConfig
         {
-            Architecture = Architecture.Llama,
-            AttentionBias = qwen2 || k.OptionalBool("attention_bias") == true,
-            HeadQkNorm = qwen3,
+            Architecture = architecture,
+            QueryKeyNorm = architecture.QueryKeyNorms[0],
             HeadDimension = k.OptionalInt("head_dim") ?? 0,
             Dim = k.Int("hidden_size"),
             Layers = k.Int("num_hidden_layers"),
@@ -118,7 +121,6 @@ public static class HfConfigReader
             ContextLength = k.OptionalInt("max_position_embeddings") ?? 2048,
             NormEps = (float)(k.OptionalDouble("rms_norm_eps") ?? 1e-6),
             Norm = NormKind.RmsNorm,
-            QkNorm = false,
             Positions = PositionEncoding.Rotary,
             RopeTheta = k.OptionalDouble("rope_theta") ?? 10000,
             // Hugging Face Llama weights rotate halves ("rotate_half").

@@ -2,12 +2,16 @@ using Dclm.Models;
 
 namespace Dclm.Checkpoints;
 
-/// <summary>Binds Hugging Face LlamaForCausalLM (and Qwen2ForCausalLM, with its Q/K/V biases) tensor names (model.layers.{i}.self_attn.q_proj, ...) to model weights.</summary>
+/// <summary>
+/// Binds Hugging Face LlamaForCausalLM tensor names (model.layers.{i}.self_attn.q_proj, ...) to model weights, with the
+/// Q/K/V biases of Qwen2ForCausalLM and the per-head q/k norms of Qwen3ForCausalLM.
+/// </summary>
 internal static class HfLlamaWeights
 {
     public static ModelWeights Bind(TensorBinder t, ModelConfig c, IDisposable owner)
     {
         int d = c.Dim, qd = c.QueryDim, kv = c.KeyValueDim, h = c.HiddenDim, v = c.VocabularySize;
+        bool perHead = c.QueryKeyNorm == QueryKeyNorm.PerHead;
         var layers = new LayerWeights[c.Layers];
         for (int i = 0; i < c.Layers; i++)
         {
@@ -19,8 +23,8 @@ internal static class HfLlamaWeights
                 Key = t.Matrix(p + "self_attn.k_proj.weight", kv, d),
                 Value = t.Matrix(p + "self_attn.v_proj.weight", kv, d),
                 QueryBias = c.AttentionBias ? t.Vector(p + "self_attn.q_proj.bias", qd) : null,
-                QueryNorm = c.HeadQkNorm ? t.Vector(p + "self_attn.q_norm.weight", c.HeadDim) : null,
-                KeyNorm = c.HeadQkNorm ? t.Vector(p + "self_attn.k_norm.weight", c.HeadDim) : null,
+                QueryNorm = perHead ? t.Vector(p + "self_attn.q_norm.weight", c.HeadDim) : null,
+                KeyNorm = perHead ? t.Vector(p + "self_attn.k_norm.weight", c.HeadDim) : null,
                 KeyBias = c.AttentionBias ? t.Vector(p + "self_attn.k_proj.bias", kv) : null,
                 ValueBias = c.AttentionBias ? t.Vector(p + "self_attn.v_proj.bias", kv) : null,
                 Output = t.Matrix(p + "self_attn.o_proj.weight", d, qd),

@@ -8,6 +8,7 @@ internal static class HfOpenLmWeights
     public static ModelWeights Bind(TensorBinder t, ModelConfig c, IDisposable owner)
     {
         int d = c.Dim, h = c.HiddenDim, v = c.VocabularySize;
+        bool qkNorm = c.QueryKeyNorm == QueryKeyNorm.FullWidth;
         var layers = new LayerWeights[c.Layers];
         for (int i = 0; i < c.Layers; i++)
         {
@@ -21,8 +22,8 @@ internal static class HfOpenLmWeights
                 Query = qkv.RowSlice(0, d),
                 Key = qkv.RowSlice(d, d),
                 Value = qkv.RowSlice(2 * d, d),
-                QueryNorm = c.QkNorm ? t.Vector(p + "attention.q_norm.weight", d) : null,
-                KeyNorm = c.QkNorm ? t.Vector(p + "attention.k_norm.weight", d) : null,
+                QueryNorm = qkNorm ? t.Vector(p + "attention.q_norm.weight", d) : null,
+                KeyNorm = qkNorm ? t.Vector(p + "attention.k_norm.weight", d) : null,
                 Output = t.Matrix(p + "attention.out_proj.weight", d, d),
                 FeedForwardNorm = t.Vector(p + "ffn_norm.weight", d),
                 Gate = w12.RowSlice(0, h),

@@ -24,7 +24,7 @@ public static class OpenLmCheckpointWriter
             string p = $"model.layers.{i}.";
             list.Add((p + "attention_norm.weight", [c.Dim]));
             list.Add((p + "attention.in_proj.weight", [3L * c.Dim, c.Dim]));
-            if (c.QkNorm)
+            if (c.QueryKeyNorm == QueryKeyNorm.FullWidth)
             {
                 list.Add((p + "attention.q_norm.weight", [c.Dim]));
                 list.Add((p + "attention.k_norm.weight", [c.Dim]));
@@ -76,7 +76,7 @@ public static class OpenLmCheckpointWriter
             ["seq_len"] = c.ContextLength,
             ["norm_eps"] = c.NormEps,
             ["norm_type"] = c.Norm == NormKind.LayerNorm ? "gain_only_lp_layer_norm" : "rms_norm",
-            ["apply_qk_norm"] = c.QkNorm,
+            ["apply_qk_norm"] = c.QueryKeyNorm == QueryKeyNorm.FullWidth,
             ["positional_embedding_type"] = c.Positions switch { PositionEncoding.Alibi => "alibi", PositionEncoding.None => "none", _ => "rotary" },
             ["ffn_type"] = "swiglu",
             ["attn_name"] = "torch_attn",

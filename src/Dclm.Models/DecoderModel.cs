@@ -1,12 +1,14 @@
-using Dclm.Tensors;
+using Dclm.Models.Blocks;
+using Dclm.Models.Projections;
 using Dclm.Tensors.Compute;
 using Dclm.Tensors.Ops;
 
 namespace Dclm.Models;
 
 /// <summary>
-/// A decoder-only transformer (open_lm/DCLM or Llama, as the config says) that runs forward steps over
-/// batches of tokens from one or more sequences, reading and extending a <see cref="KvCache"/>.
+/// A decoder-only transformer that runs forward steps over batches of tokens from one or more sequences, reading and
+/// extending a <see cref="KvCache"/>: each layer runs its <see cref="Architecture"/>'s block, every matrix product through
+/// <see cref="Projections"/>.
 /// </summary>
 public sealed partial class DecoderModel : IDisposable
 {
@@ -18,16 +20,16 @@ public sealed partial class DecoderModel : IDisposable
     /// </summary>
     public const long SequenceSplitLayerBytes = 32L << 20;
 
+    // Per layer: RoPE frequencies (headDim/2); whether every layer shares the first's, so angles are computed once per token.
     private readonly float[][] _inverseFrequencies;
-    // The frequencies every layer shares (the usual case), so angles are computed once per token and step.
-    private readonly float[]? _sharedFrequencies;
-    // Per layer, Q|K|V and gate|up as single products where their weights lie back to back: one pass over
-    // the input and one fork/join instead of three and two. Each row's arithmetic is unchanged.
-    private readonly WeightMatrix?[] _queryKeyValue, _gateUp;
+    private readonly bool _sharedFrequencies;
+    private readonly DecoderBlock _block;
+    private readonly LayerProjections[] _projections;
+    private Projection _head;
     private readonly long _layerBytes;
-    // The whole batch's buffers, and one set per thread for steps split by sequence.
-    private readonly Lane _main;
-    private readonly Lane[] _lanes;
+    // The whole batch's lane, and one per thread for steps split by sequence.
+    private readonly LayerStep _main;
+    private readonly LayerStep[] _lanes;
     private readonly SequenceGroupsJob _groupsJob;
     private readonly ComputePool _inline = new(1);
     private readonly object _gate = new();
@@ -40,14 +42,15 @@ public sealed partial class DecoderModel : IDisposable
         Pool = pool ?? ComputePool.Shared;
         var derived = RotaryEmbedding.InverseFrequencies(config.HeadDim, config.RopeTheta);
         _inverseFrequencies = weights.Layers.Select(l => l.RopeInverseFrequency ?? derived).ToArray();
-        _queryKeyValue = weights.Layers.Select(l => WeightMatrix.Adjacent(l.Query, l.Key, l.Value)).ToArray();
-        _gateUp = weights.Layers.Select(l => WeightMatrix.Adjacent(l.Gate, l.Up)).ToArray();
-        _sharedFrequencies = _inverseFrequencies.All(f => f.AsSpan().SequenceEqual(_inverseFrequencies[0])) ? _inverseFrequencies[0] : null;
+        _sharedFrequencies = _inverseFrequencies.All(f => f.AsSpan().SequenceEqual(_inverseFrequencies[0]));
+        _block = config.Architecture.CreateBlock(config);
+        _projections = weights.Layers.Select(l => new LayerProjections(l)).ToArray();
+        _head = Projection.FromWeights(weights.Output);
         _layerBytes = weights.Layers.Sum(l => l.Query.ByteLength + l.Key.ByteLength + l.Value.ByteLength + l.Output.ByteLength
             + l.Gate.ByteLength + l.Up.ByteLength + l.Down.ByteLength);
         float[]? slopes = config.Positions == PositionEncoding.Alibi ? AlibiSlopes.For(config.Heads) : null;
-        _main = new Lane(config, slopes);
-        _lanes = Enumerable.Range(0, Pool.Threads).Select(_ => new Lane(config, slopes)).ToArray();
+        _main = new LayerStep(config, slopes);
+        _lanes = Enumerable.Range(0, Pool.Threads).Select(_ => new LayerStep(config, slopes)).ToArray();
         _groupsJob = new SequenceGroupsJob(this);
     }
 
@@ -59,6 +62,15 @@ public sealed partial class DecoderModel : IDisposable
     public ComputePool Pool { get; }
     /// <summary>How steps spread their layers over <see cref="Pool"/>; the logits are the same either way.</summary>
     public LayerParallelism LayerParallelism { get; set; } = LayerParallelism.Auto;
+
+    /// <summary>
+    /// Each layer's matrix products, through which every product of a step runs (see <see cref="Projection"/>). A projection
+    /// may be replaced by one of the same shape (an adapter wrapping it, another layout) between steps, not during one.
+    /// </summary>
+    public IReadOnlyList<LayerProjections> Projections => _projections;
+
+    /// <summary>The output head, logits = W_out·n(x) for the logit rows: (vocab) from (dim). Replaceable as <see cref="Projections"/> are.</summary>
+    public Projection Head { get => _head; set => _head = LayerProjections.Replace(_head, value); }
 
     /// <summary>A KV cache sized for this model.</summary>
     public KvCache CreateCache(int slots = 1, int? capacity = null, KvCacheType type = KvCacheType.F32)
@@ -88,14 +100,13 @@ public sealed partial class DecoderModel : IDisposable
 
     private void ForwardLocked(ForwardBatch batch, KvCache cache, Span<float> logits)
     {
-        var c = Config;
-        int n = batch.Count, d = c.Dim;
+        int n = batch.Count, d = Config.Dim;
         if (n == 0) return;
         var s = _main.State;
-        s.Ensure(c, n);
+        s.Ensure(Config, n);
 
         var groups = ChooseGroups(batch);
-        if (groups is null) RunLayers(batch, cache, _main, Pool);
+        if (groups is null) RunLayers(_main, batch, cache, Pool);
         else
         {
             _groupsJob.Start(groups, cache);
@@ -110,14 +121,14 @@ public sealed partial class DecoderModel : IDisposable
         }
         for (int t = 0; t < n; t++) cache.MarkWritten(batch.Slots[t], batch.Positions[t]);
 
-        // Only the rows that want logits go through the final norm and the (large) output head.
+        // logits = W_out·n(x), only for the rows that want them (the head is the largest product).
         int rows = batch.LogitRows.Length;
         for (int r = 0; r < rows; r++)
         {
             int t = batch.LogitRows[r];
-            Norm(s.Residual.AsSpan(t * d, d), Weights.FinalNorm, s.Normed.AsSpan(r * d, d));
+            _main.Norm(s.Residual.AsSpan(t * d, d), Weights.FinalNorm, s.Normed.AsSpan(r * d, d));
         }
-        MatMul.Multiply(s.Normed, rows, Weights.Output, logits, Pool);
+        _head.Apply(ProjectionRows.Logits(batch, Pool), s.Normed, logits);
     }
 
     /// <summary>The batch cut into one group of sequences per thread, or null to split every product by rows.</summary>

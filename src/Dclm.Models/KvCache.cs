@@ -23,8 +23,8 @@ public sealed class KvCache
     /// <summary>Positions per block unless the caller chooses otherwise.</summary>
     public const int DefaultBlockSize = 16;
 
-    // Per layer: (blocks, blockSize, kvDim), keys and values apart; float, or int8 plus
-    // per-(position, kv head) scales (blocks, blockSize, kvHeads).
+    // Per layer, kvd = kvHeads·headDim: keys and values apart, (blocks, blockSize, kvd) each, float; or int8 plus
+    // per-(position, kv head) scales (blocks, blockSize, kvHeads). The other type's arrays are empty.
     private readonly float[][] _keys;
     private readonly float[][] _values;
     private readonly sbyte[][] _keys8;
@@ -32,10 +32,14 @@ public sealed class KvCache
     private readonly float[][] _keyScales;
     private readonly float[][] _valueScales;
     private readonly int _headDim;
+    // Valid positions of each slot. (slots)
     private readonly int[] _lengths;
+    // Each slot's block table: its i-th block of positions is block _tables[slot][i] of the pool. (slots, blocks held)
     private readonly List<int>[] _tables;
+    // Slots holding each block. (blocks)
     private readonly int[] _references;
     private readonly Stack<int> _free;
+    // Values of keys (or values) in one block of one layer: blockSize·kvd.
     private readonly int _blockFloats;
 
     /// <summary>A cache of <paramref name="slots"/> sequences of up to <paramref name="capacity"/> positions each, all of which fit at once.</summary>
@@ -194,7 +198,7 @@ public sealed class KvCache
         }
     }
 
-    /// <summary>Stores the keys and values of one position (after <see cref="PrepareWrite"/>). (kvDim) each</summary>
+    /// <summary>Stores the keys and values of one position (after <see cref="PrepareWrite"/>). (kvd) each</summary>
     internal void Store(int layer, int slot, int position, ReadOnlySpan<float> key, ReadOnlySpan<float> value)
     {
         int offset = Offset(slot, position);
@@ -208,9 +212,9 @@ public sealed class KvCache
         Quantize(value, _values8[layer].AsSpan(offset, KeyValueDim), _valueScales[layer].AsSpan(offset / _headDim, KeyValueDim / _headDim));
     }
 
-    /// <summary>Int8 keys of positions [first, first + count) within one block. (count, kvDim)</summary>
+    /// <summary>Int8 keys of positions [first, first + count) within one block. (count, kvd)</summary>
     internal ReadOnlySpan<sbyte> BlockKeys8(int layer, int slot, int first, int count) => _keys8[layer].AsSpan(Offset(slot, first), count * KeyValueDim);
-    /// <summary>Int8 values of positions [first, first + count) within one block. (count, kvDim)</summary>
+    /// <summary>Int8 values of positions [first, first + count) within one block. (count, kvd)</summary>
     internal ReadOnlySpan<sbyte> BlockValues8(int layer, int slot, int first, int count) => _values8[layer].AsSpan(Offset(slot, first), count * KeyValueDim);
     /// <summary>Scales of the int8 keys. (count, kvHeads)</summary>
     internal ReadOnlySpan<float> BlockKeyScales(int layer, int slot, int first, int count) => _keyScales[layer].AsSpan(Offset(slot, first) / _headDim, count * KeyValueDim / _headDim);
@@ -236,10 +240,10 @@ public sealed class KvCache
 
     /// <summary>
     /// Keys of positions [first, first + count) that lie in one block, where count is at most what
-    /// remains of that block. (count, kvDim)
+    /// remains of that block. (count, kvd)
     /// </summary>
     public ReadOnlySpan<float> BlockKeys(int layer, int slot, int first, int count) => _keys[layer].AsSpan(Offset(slot, first), count * KeyValueDim);
-    /// <summary>Values of positions [first, first + count) within one block. (count, kvDim)</summary>
+    /// <summary>Values of positions [first, first + count) within one block. (count, kvd)</summary>
     public ReadOnlySpan<float> BlockValues(int layer, int slot, int first, int count) => _values[layer].AsSpan(Offset(slot, first), count * KeyValueDim);
 
     /// <summary>Records that positions up to <paramref name="position"/> of a slot are now valid.</summary>

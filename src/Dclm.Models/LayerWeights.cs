@@ -3,28 +3,34 @@ using Dclm.Tensors.Compute;
 
 namespace Dclm.Models;
 
-/// <summary>Weights of one transformer block. Matrices are views; they may point into a memory-mapped file.</summary>
+/// <summary>
+/// Weights of one transformer block. Matrices are views (outputs, inputs); they may point into a memory-mapped file.
+/// Widths: dim = residual, qd = heads·headDim, kvd = kvHeads·headDim, hidden = feed-forward.
+/// </summary>
 public sealed class LayerWeights
 {
     /// <summary>Gain of the pre-attention norm. (dim)</summary>
     public required float[] AttentionNorm { get; init; }
-    /// <summary>Query projection. (heads·headDim, dim)</summary>
+    /// <summary>Query projection. (qd, dim)</summary>
     public required WeightMatrix Query { get; init; }
-    /// <summary>Key projection. (kvHeads·headDim, dim)</summary>
+    /// <summary>Key projection. (kvd, dim)</summary>
     public required WeightMatrix Key { get; init; }
-    /// <summary>Value projection. (kvHeads·headDim, dim)</summary>
+    /// <summary>Value projection. (kvd, dim)</summary>
     public required WeightMatrix Value { get; init; }
-    /// <summary>Biases added to Q, K and V after their projections, when the config has attention biases. (dim, kvDim, kvDim)</summary>
+    /// <summary>Bias added to Q after its projection, when the architecture has attention biases (Qwen2). (qd)</summary>
     public float[]? QueryBias { get; init; }
-    /// <inheritdoc cref="QueryBias"/>
+    /// <summary>Bias added to K, as <see cref="QueryBias"/>. (kvd)</summary>
     public float[]? KeyBias { get; init; }
-    /// <inheritdoc cref="QueryBias"/>
+    /// <summary>Bias added to V, as <see cref="QueryBias"/>. (kvd)</summary>
     public float[]? ValueBias { get; init; }
-    /// <summary>Gain of the LayerNorm over all of Q, when the config has qk-norm. (dim)</summary>
+    /// <summary>
+    /// Gain of the norm of Q, as the config's <see cref="Models.QueryKeyNorm"/> says: (qd) over the full width, (headDim)
+    /// per head; null without.
+    /// </summary>
     public float[]? QueryNorm { get; init; }
-    /// <summary>Gain of the LayerNorm over all of K, when the config has qk-norm. (kvDim)</summary>
+    /// <summary>Gain of the norm of K: (kvd) over the full width, (headDim) per head; null without.</summary>
     public float[]? KeyNorm { get; init; }
-    /// <summary>Attention output projection. (dim, heads·headDim)</summary>
+    /// <summary>Attention output projection. (dim, qd)</summary>
     public required WeightMatrix Output { get; init; }
     /// <summary>Gain of the pre-feed-forward norm. (dim)</summary>
     public required float[] FeedForwardNorm { get; init; }
@@ -34,7 +40,7 @@ public sealed class LayerWeights
     public required WeightMatrix Up { get; init; }
     /// <summary>Feed-forward down projection. (dim, hidden)</summary>
     public required WeightMatrix Down { get; init; }
-    /// <summary>RoPE frequencies stored with the checkpoint (open_lm keeps inv_freq per layer), or null to derive them. (headDim/2)</summary>
+    /// <summary>RoPE frequencies stored with the checkpoint (open_lm keeps inv_freq per layer; Llama 3.1 GGUF files scale them), or null to derive them. (headDim/2)</summary>
     public float[]? RopeInverseFrequency { get; init; }
 }
 
@@ -90,15 +96,11 @@ public sealed class ModelWeights : IDisposable
             Matrix($"layer {i} gate", l.Gate, h, d);
             Matrix($"layer {i} up", l.Up, h, d);
             Matrix($"layer {i} down", l.Down, d, h);
-            if (config.QkNorm)
+            if (config.QueryKeyNorm != QueryKeyNorm.None)
             {
-                Vector($"layer {i} q norm", l.QueryNorm, d);
-                Vector($"layer {i} k norm", l.KeyNorm, kv);
-            }
-            if (config.HeadQkNorm)
-            {
-                Vector($"layer {i} q norm", l.QueryNorm, config.HeadDim);
-                Vector($"layer {i} k norm", l.KeyNorm, config.HeadDim);
+                bool perHead = config.QueryKeyNorm == QueryKeyNorm.PerHead;
+                Vector($"layer {i} q norm", l.QueryNorm, perHead ? config.HeadDim : qd);
+                Vector($"layer {i} k norm", l.KeyNorm, perHead ? config.HeadDim : kv);
             }
             if (config.AttentionBias)
             {

@@ -2,15 +2,6 @@ using Dclm.Tensors.Ops;
 
 namespace Dclm.Models;
 
-/// <summary>Which family of decoder a model belongs to.</summary>
-public enum Architecture
-{
-    /// <summary>open_lm / DCLM: gain-only LayerNorm, qk-norm, fused QKV, half-split RoPE.</summary>
-    OpenLm,
-    /// <summary>Llama: RMSNorm, grouped-query attention, separate Q/K/V.</summary>
-    Llama,
-}
-
 /// <summary>The normalisation used before attention, before the feed-forward and at the end.</summary>
 public enum NormKind
 {
@@ -18,6 +9,20 @@ public enum NormKind
     LayerNorm,
     /// <summary>RMSNorm with a gain.</summary>
     RmsNorm,
+}
+
+/// <summary>Whether and how queries and keys are normalised after their projections, before RoPE.</summary>
+public enum QueryKeyNorm
+{
+    /// <summary>Not normalised (Llama, Qwen2).</summary>
+    None,
+    /// <summary>
+    /// open_lm's qk-norm: the model's <see cref="ModelConfig.Norm"/> over all of Q and over all of K, before the head
+    /// split. Gains (heads·headDim) and (kvHeads·headDim).
+    /// </summary>
+    FullWidth,
+    /// <summary>Qwen3: an RMS norm over each head of Q and of K, one gain of head width shared by all heads. Gains (headDim).</summary>
+    PerHead,
 }
 
 /// <summary>How positions enter attention.</summary>
@@ -37,7 +42,7 @@ public enum PositionEncoding
 /// </summary>
 public sealed record ModelConfig
 {
-    /// <summary>Decoder family.</summary>
+    /// <summary>Decoder family: the block every layer runs (see <see cref="Models.Architecture"/> for the list).</summary>
     public Architecture Architecture { get; init; } = Architecture.OpenLm;
     /// <summary>Residual width d.</summary>
     public int Dim { get; init; } = 4096;
@@ -57,10 +62,10 @@ public sealed record ModelConfig
     public float NormEps { get; init; } = 1e-5f;
     /// <summary>Normalisation kind.</summary>
     public NormKind Norm { get; init; } = NormKind.LayerNorm;
-    /// <summary>open_lm's extra LayerNorm over the full width of Q and of K, before the head split and RoPE.</summary>
-    public bool QkNorm { get; init; } = true;
-    /// <summary>Whether the Q, K and V projections add a learned bias (Qwen2 and its family; Llama and open_lm have none).</summary>
-    public bool AttentionBias { get; init; }
+    /// <summary>How Q and K are normalised before RoPE; DCLM-7B normalises each over its full width.</summary>
+    public QueryKeyNorm QueryKeyNorm { get; init; } = QueryKeyNorm.FullWidth;
+    /// <summary>Whether the Q, K and V projections add a learned bias: a fact of the <see cref="Architecture"/> (Qwen2).</summary>
+    public bool AttentionBias => Architecture.AttentionBias;
     /// <summary>Position encoding.</summary>
     public PositionEncoding Positions { get; init; } = PositionEncoding.Rotary;
     /// <summary>RoPE base θ.</summary>
@@ -74,11 +79,6 @@ public sealed record ModelConfig
 
     /// <summary>Width of one head when it is not dim/heads (Qwen3 has 128 whatever its width); 0 = dim/heads.</summary>
     public int HeadDimension { get; init; }
-    /// <summary>
-    /// Whether Q and K are RMS-normalised per head (one gain of head width, shared by the heads) after their
-    /// projections and before RoPE, as Qwen3 does; open_lm's <see cref="QkNorm"/> is a LayerNorm over the full width.
-    /// </summary>
-    public bool HeadQkNorm { get; init; }
 
     /// <summary>Width of one head.</summary>
     public int HeadDim => HeadDimension > 0 ? HeadDimension : Dim / Heads;
@@ -105,7 +105,8 @@ public sealed record ModelConfig
         Require(Layers > 0 && Layers <= 1024, $"layers {Layers} must be in [1, 1024]");
         Require(Heads > 0 && (HeadDimension > 0 || Dim % Heads == 0), $"heads {Heads} must divide dim {Dim}");
         Require(HeadDimension is >= 0 and <= 1024, $"head width {HeadDimension} must be in [0, 1024]");
-        Require(!(QkNorm && HeadQkNorm), "a model normalises Q and K over the full width or per head, not both");
+        Require(Architecture.QueryKeyNorms.Contains(QueryKeyNorm),
+            $"{Architecture} models normalise Q and K {string.Join(" or ", Architecture.QueryKeyNorms)}, not {QueryKeyNorm}");
         Require(KeyValueHeads > 0 && Heads % KeyValueHeads == 0, $"key/value heads {KeyValueHeads} must divide heads {Heads}");
         Require(HeadDim % 2 == 0, $"head width {HeadDim} must be even for RoPE");
         Require(HiddenDim > 0 && HiddenDim <= 1 << 20, $"hidden dim {HiddenDim} must be in [1, 1048576]");

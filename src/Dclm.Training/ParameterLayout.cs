@@ -48,7 +48,7 @@ public sealed class ParameterLayout
         Embedding = this["model.tok_embeddings.weight"];
         Head = config.TiedEmbeddings ? Embedding : this["model.output.weight"];
         FinalNorm = this["model.norm.weight"];
-        Layers = Enumerable.Range(0, config.Layers).Select(i => new LayerParameters(this, i, config.QkNorm)).ToArray();
+        Layers = Enumerable.Range(0, config.Layers).Select(i => new LayerParameters(this, i, config.QueryKeyNorm == QueryKeyNorm.FullWidth)).ToArray();
     }
 
     /// <summary>The model these parameters belong to.</summary>

@@ -6,7 +6,7 @@ public class BatchedDecodeTests
     [Fact]
     public void MixedPrefillAndDecodeAcrossSlotsEqualsSeparateRuns()
     {
-        var config = ModelConfig.OpenLm(dim: 64, layers: 2, heads: 4, vocabularySize: 101, contextLength: 64) with { KeyValueHeads = 2, Architecture = Architecture.Llama, Norm = NormKind.RmsNorm, QkNorm = false };
+        var config = ModelConfig.OpenLm(dim: 64, layers: 2, heads: 4, vocabularySize: 101, contextLength: 64) with { KeyValueHeads = 2, Architecture = Architecture.Llama, Norm = NormKind.RmsNorm, QueryKeyNorm = QueryKeyNorm.None };
         using var model = SyntheticModel.Create(config);
         int[] a = [5, 17, 33, 2, 90, 41, 7], b = [60, 3, 3, 88];
         int v = config.VocabularySize;

@@ -21,7 +21,7 @@ public sealed class GgufRoundTripTests : IDisposable
         using var loaded = ModelLoader.Load(gguf);
         Assert.Equal("gguf", loaded.Format);
         Assert.Equal(Architecture.OpenLm, loaded.Config.Architecture);
-        Assert.True(loaded.Config.QkNorm);
+        Assert.Equal(QueryKeyNorm.FullWidth, loaded.Config.QueryKeyNorm);
         var logits = OpenLmFixtureTests.AllLogits(loaded.Model, fixture.Prompt);
         Assert.True(fixture.RelativeError(logits) <= 1e-4, $"relative error {fixture.RelativeError(logits):E2}");
         var generated = new TokenGenerator(loaded.Model, null)

@@ -25,7 +25,7 @@ internal static unsafe class SyntheticModel
             layers[i] = new LayerWeights
             {
                 AttentionNorm = Gain(d), Query = Matrix(d, d, 2 * s), Key = Matrix(kv, d, 2 * s), Value = Matrix(kv, d, s),
-                QueryNorm = config.QkNorm ? Gain(d) : null, KeyNorm = config.QkNorm ? Gain(kv) : null,
+                QueryNorm = config.QueryKeyNorm == QueryKeyNorm.FullWidth ? Gain(d) : null, KeyNorm = config.QueryKeyNorm == QueryKeyNorm.FullWidth ? Gain(kv) : null,
                 Output = Matrix(d, d, s), FeedForwardNorm = Gain(d), Gate = Matrix(h, d, s), Up = Matrix(h, d, s),
                 Down = Matrix(d, h, 1.0 / Math.Sqrt(h)),
             };

@@ -41,7 +41,7 @@ public sealed class LlamaCppLogitsTests(OracleModels models, ITestOutputHelper o
         output.WriteLine($"the same weights without biases differ by {withoutBiases:E2}");
         Assert.True(withoutBiases > 100 * F32Tolerance, $"biases changed the logits by only {withoutBiases:E2}");
         using var loaded = ModelLoader.Load(path);
-        Assert.True(loaded.Config.AttentionBias);
+        Assert.Equal((Dclm.Models.Architecture.Qwen2, true), (loaded.Config.Architecture, loaded.Config.AttentionBias));
         Assert.Equal(Dclm.Tensors.Ops.RopeStyle.HalfSplit, loaded.Config.RopeStyle);
     }
 
@@ -52,7 +52,7 @@ public sealed class LlamaCppLogitsTests(OracleModels models, ITestOutputHelper o
         var qwen = RandomLlama.Create(new LlamaShape(HeadWidth: 48), seed: 20240603, headNorms: true);
         var (path, directory, _) = AgreesWithLlamaCppInEveryForm(qwen, "qwen3");
         using var fromHuggingFace = ModelLoader.Load(directory);
-        Assert.Equal((48, 384, true), (fromHuggingFace.Config.HeadDim, fromHuggingFace.Config.QueryDim, fromHuggingFace.Config.HeadQkNorm));
+        Assert.Equal((48, 384, Dclm.Models.QueryKeyNorm.PerHead), (fromHuggingFace.Config.HeadDim, fromHuggingFace.Config.QueryDim, fromHuggingFace.Config.QueryKeyNorm));
 
         // Several sequences batched in one KV cache (mixed prefill and decode), as the server runs them.
         float[][] each = Logits.LlamaCpp(path, models.Prompts);

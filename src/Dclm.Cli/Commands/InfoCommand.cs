@@ -16,14 +16,14 @@ internal static class InfoCommand
             var c = loaded.Config;
             Console.WriteLine($"path:            {loaded.Path}");
             Console.WriteLine($"format:          {loaded.Format}");
-            Console.WriteLine($"architecture:    {c.Architecture}{(c.AttentionBias ? " (Q/K/V biases, as Qwen2)" : "")}");
+            Console.WriteLine($"architecture:    {c.Architecture}{(c.AttentionBias ? " (Q/K/V biases)" : "")}");
             Console.WriteLine($"dim:             {c.Dim}");
             Console.WriteLine($"layers:          {c.Layers}");
             Console.WriteLine($"heads:           {c.Heads} (kv {c.KeyValueHeads}, head dim {c.HeadDim})");
             Console.WriteLine($"hidden dim:      {c.HiddenDim}");
             Console.WriteLine($"vocabulary:      {c.VocabularySize}");
             Console.WriteLine($"context:         {c.ContextLength}");
-            Console.WriteLine($"norm:            {c.Norm} (eps {c.NormEps:G3}){(c.QkNorm ? ", qk-norm" : c.HeadQkNorm ? ", per-head q/k RMS norm" : "")}");
+            Console.WriteLine($"norm:            {c.Norm} (eps {c.NormEps:G3}){c.QueryKeyNorm switch { Models.QueryKeyNorm.FullWidth => ", qk-norm", Models.QueryKeyNorm.PerHead => ", per-head q/k RMS norm", _ => "" }}");
             Console.WriteLine($"positions:       {c.Positions}{(c.Positions == Models.PositionEncoding.Rotary ? $" ({c.RopeStyle}, theta {c.RopeTheta:G})" : "")}");
             Console.WriteLine($"sliding window:  {(c.SlidingWindow > 0 ? c.SlidingWindow.ToString() : "off")}");
             Console.WriteLine($"tied embeddings: {c.TiedEmbeddings}");

@@ -24,7 +24,7 @@ public static class ModelWeightsReader
         var c = layout.Config;
         var found = loaded.Config;
         if (found.Dim != c.Dim || found.Layers != c.Layers || found.Heads != c.Heads || found.HiddenDim != c.HiddenDim
-            || found.VocabularySize != c.VocabularySize || found.TiedEmbeddings != c.TiedEmbeddings || found.QkNorm != c.QkNorm || found.Architecture != Architecture.OpenLm)
+            || found.VocabularySize != c.VocabularySize || found.TiedEmbeddings != c.TiedEmbeddings || found.QueryKeyNorm != c.QueryKeyNorm || found.Architecture != Architecture.OpenLm)
             throw new InvalidDataException($"{path}: the model's shape (dim {found.Dim}, layers {found.Layers}, heads {found.Heads}, vocab {found.VocabularySize}) does not match the training config");
         var w = loaded.Model.Weights;
         int d = c.Dim, h = c.HiddenDim;
