@@ -73,6 +73,7 @@ public sealed class SafetensorsFile : IDisposable
         // JsonDocument checks UTF-8 inside strings only when they are read, so check it all up front.
         if (!System.Text.Unicode.Utf8.IsValid(header))
             throw new ModelFileException(file.Path, "header is not valid UTF-8");
+        JsonStrings.Check(header, file.Path, "the header");
         JsonDocument document;
         try
         {
