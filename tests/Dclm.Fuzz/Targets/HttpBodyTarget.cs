@@ -51,7 +51,7 @@ internal sealed class HttpBodyTarget : FuzzTarget
         server = DclmServer.StartAsync(new ServerOptions
         {
             ModelPath = model, Host = "127.0.0.1", Port = 0, Threads = 1,
-            Engine = new EngineOptions { MaxRunningSequences = 8, ContextLength = 256, MaxWaitingRequests = 64 },
+            Engine = new EngineOptions { MaxRunningSequences = 8, ContextLength = 96, MaxWaitingRequests = 64 },
         }).GetAwaiter().GetResult();
         server.Host.Loading.GetAwaiter().GetResult();
         client = new HttpClient { BaseAddress = server.Address, Timeout = Timeout.InfiniteTimeSpan };
