@@ -57,8 +57,8 @@ public class SafetensorsBadInputTests
         { "duplicate tensor", """{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}""", "tensor 'a' appears twice in the header" },
         { "metadata not strings", """{"__metadata__":{"format":1}}""", "__metadata__ value 'format' is a JSON Number, expected a string" },
         { "metadata not an object", """{"__metadata__":"pt"}""", "__metadata__ is a JSON String, expected an object of strings" },
-        { "lone surrogate in a field name", Tensor("""{"dtype":"F32","shape":[2],"\ud800":[0,8]}"""), "the header holds a string with an unpaired UTF-16 surrogate escape" },
-        { "lone surrogate in a dtype", Tensor("""{"dtype":"\udc00","shape":[2],"data_offsets":[0,8]}"""), "the header holds a string with an unpaired UTF-16 surrogate escape" },
+        { "lone surrogate in a field name", Tensor("""{"dtype":"F32","shape":[2],"\ud800":[0,8]}"""), "the header: a field name in a holds an unpaired UTF-16 surrogate escape" },
+        { "lone surrogate in a dtype", Tensor("""{"dtype":"\udc00","shape":[2],"data_offsets":[0,8]}"""), "the header: a.dtype holds an unpaired UTF-16 surrogate escape" },
         { "name with a line break", "{\"evil\\nname\":{\"dtype\":\"X\",\"shape\":[],\"data_offsets\":[0,0]}}", "tensor 'evil\\x0aname' has unknown dtype 'X'" },
     };
 
