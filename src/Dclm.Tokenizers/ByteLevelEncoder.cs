@@ -24,7 +24,7 @@ internal sealed class ByteLevelEncoder : ITextEncoder
         preTokenizer = vocabulary.PreTokenizer switch
         {
             PreTokenizerKind.None => WholeTextPreTokenizer.Instance,
-            PreTokenizerKind.Regex => new RegexPreTokenizer(vocabulary.PreTokenizerPattern!),
+            PreTokenizerKind.Regex => tables.CustomSplit!,
             var kind => new PatternPreTokenizer(kind),
         };
         for (int value = 0; value < 256; value++)

@@ -51,7 +51,7 @@ public sealed class Tokenizer
         ArgumentNullException.ThrowIfNull(vocabulary);
         try
         {
-            return TokenizerTables.Build(vocabulary);
+            return TokenizerTables.Build(vocabulary, "the tokenizer vocabulary");
         }
         catch (VocabularyProblemException problem)
         {
@@ -87,7 +87,7 @@ public sealed class Tokenizer
     {
         try
         {
-            return new Tokenizer(vocabulary, TokenizerTables.Build(vocabulary));
+            return new Tokenizer(vocabulary, TokenizerTables.Build(vocabulary, sourcePath));
         }
         catch (VocabularyProblemException problem)
         {

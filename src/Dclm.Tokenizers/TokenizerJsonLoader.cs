@@ -14,7 +14,10 @@ namespace Dclm.Tokenizers;
 /// <remarks>
 /// Unsupported pipeline steps (Unigram or WordPiece models, lowercasing, BERT pre-tokenizers, ...) are
 /// rejected with an error rather than approximated, because a silently different split is worse than
-/// none. Added tokens' lstrip/rstrip options are applied; single_word is not.
+/// none: so are post-processors that add tokens this loader does not (Bert, Roberta), added tokens with
+/// single_word, and flags or types of the wrong JSON kind. Steps that only affect decoding and that this
+/// loader does not apply (a WordPiece decoder, an unknown decoder type) are accepted with a warning in
+/// <see cref="TokenizerVocabulary.Warnings"/>. Added tokens' lstrip/rstrip options are applied.
 /// </remarks>
 public static class TokenizerJsonLoader
 {
@@ -69,10 +72,15 @@ public static class TokenizerJsonLoader
         {
             throw new TokenizerJsonException("there is no \"model\" object");
         }
+        // Hugging Face infers the model from its fields when "type" is absent; a type that is present must be a name.
+        if (model.TryGetProperty("type", out var typeValue) && typeValue.ValueKind != JsonValueKind.String)
+        {
+            throw new TokenizerJsonException($"the model's \"type\" is {Shown(typeValue)}, expected a string such as \"BPE\"");
+        }
         string modelType = OptionalString(model, "type") ?? (model.TryGetProperty("merges", out _) ? "BPE" : "(none)");
         if (modelType != "BPE")
         {
-            throw new TokenizerJsonException($"model type '{modelType}' is not supported (only BPE)");
+            throw new TokenizerJsonException($"model type '{Printable.Text(modelType)}' is not supported (only BPE)");
         }
         RejectSubwordAffix(model, "continuing_subword_prefix");
         RejectSubwordAffix(model, "end_of_word_suffix");
@@ -97,6 +105,7 @@ public static class TokenizerJsonLoader
             AddedTokenStrips = ReadAddedTokenStrips(root),
             PreTokenizer = pipeline.PreTokenizer,
             PreTokenizerPattern = pipeline.PreTokenizerPattern,
+            Warnings = pipeline.Warnings,
             NormalizeToNfc = pipeline.NormalizeToNfc,
             AddPrefixSpace = pipeline.AddPrefixSpace,
             DummyPrefix = pipeline.DummyPrefix,
@@ -132,10 +141,12 @@ public static class TokenizerJsonLoader
             foreach (var token in added.EnumerateArray())
             {
                 if (token.ValueKind != JsonValueKind.Object || !token.TryGetProperty("id", out var idValue)
-                    || !idValue.TryGetInt32(out int id) || OptionalString(token, "content") is not string content)
+                    || idValue.ValueKind != JsonValueKind.Number || !idValue.TryGetInt32(out int id)
+                    || OptionalString(token, "content") is not string content)
                 {
                     throw new TokenizerJsonException($"added token {index} needs an integer \"id\" and a string \"content\"");
                 }
+                CheckAddedTokenFlags(token, index, content);
                 entries.Add((id, content, true, OptionalBool(token, "special") ?? false));
                 index++;
             }
@@ -198,7 +209,30 @@ public static class TokenizerJsonLoader
         return (tokens.Select(token => token!).ToArray(), types);
     }
 
-    // The added tokens' lstrip/rstrip options (already validated by ReadTokens). single_word is not applied.
+    // Each flag decides where the token matches or how it is treated, so one that is not a boolean would
+    // change tokenization (Hugging Face refuses such a file too). single_word is not applied here, so a
+    // token that sets it is refused rather than matched in places the reference would not match it.
+    private static void CheckAddedTokenFlags(JsonElement token, int index, string content)
+    {
+        foreach (string flag in AddedTokenFlags)
+        {
+            if (token.TryGetProperty(flag, out var value) && value.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+            {
+                throw new TokenizerJsonException($"added token {index} ('{Printable.Text(content)}') has \"{flag}\": {Shown(value)}, expected true or false");
+            }
+        }
+        if (OptionalBool(token, "single_word") == true)
+        {
+            throw new TokenizerJsonException($"added token {index} ('{Printable.Text(content)}') sets single_word, which is not supported");
+        }
+    }
+
+    private static readonly string[] AddedTokenFlags = ["special", "lstrip", "rstrip", "normalized", "single_word"];
+
+    /// <summary>A JSON value as it appears in the file, shortened for an error message.</summary>
+    internal static string Shown(JsonElement value) => Printable.Text(value.GetRawText());
+
+    // The added tokens' lstrip/rstrip options (already validated by ReadTokens). single_word is refused there.
     private static Dictionary<int, AddedTokenStrip> ReadAddedTokenStrips(JsonElement root)
     {
         var strips = new Dictionary<int, AddedTokenStrip>();

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Dclm.Formats;
 
 namespace Dclm.Tokenizers;
 
@@ -18,6 +19,7 @@ internal sealed class TokenizerJsonPipeline
     private bool byteLevelPrefixSpace;
     private bool spaceMarker;
     private bool prependMarker;
+    private readonly List<string> warnings = [];
 
     public TokenizerModelKind ModelKind { get; private set; }
     public PreTokenizerKind PreTokenizer { get; private set; } = PreTokenizerKind.None;
@@ -25,6 +27,9 @@ internal sealed class TokenizerJsonPipeline
     public bool NormalizeToNfc { get; private set; }
     public bool AddPrefixSpace { get; private set; }
     public DummyPrefixRule DummyPrefix { get; private set; } = DummyPrefixRule.EveryFragment;
+
+    /// <summary>What was read but does not change tokenization and is not applied (decoder steps).</summary>
+    public IReadOnlyList<string> Warnings => warnings;
 
     public static TokenizerJsonPipeline Read(JsonElement root)
     {
@@ -37,7 +42,7 @@ internal sealed class TokenizerJsonPipeline
         {
             pipeline.ReadPreTokenizer(preTokenizer);
         }
-        if (root.TryGetProperty("decoder", out var decoder) && decoder.ValueKind == JsonValueKind.Object)
+        if (root.TryGetProperty("decoder", out var decoder))
         {
             pipeline.ReadDecoder(decoder);
         }
@@ -176,22 +181,42 @@ internal sealed class TokenizerJsonPipeline
         };
     }
 
+    // Decoding follows from the model kind, so the decoder changes no token: it only helps recognise the
+    // style (a ByteLevel decoder means byte-level BPE). Steps that would decode differently are warned about.
     private void ReadDecoder(JsonElement step)
     {
-        // Decoding follows from the model kind; the decoder only helps recognise the style.
-        switch (TokenizerJsonLoader.OptionalString(step, "type"))
+        if (step.ValueKind == JsonValueKind.Null)
         {
-            case "Sequence" when step.TryGetProperty("decoders", out var decoders) && decoders.ValueKind == JsonValueKind.Array:
+            return;
+        }
+        if (step.ValueKind != JsonValueKind.Object || TokenizerJsonLoader.OptionalString(step, "type") is not string type)
+        {
+            warnings.Add($"a decoder step {TokenizerJsonLoader.Shown(step)} has no \"type\"; it is ignored");
+            return;
+        }
+        switch (type)
+        {
+            case "Sequence":
+                if (!step.TryGetProperty("decoders", out var decoders) || decoders.ValueKind != JsonValueKind.Array)
+                {
+                    warnings.Add("the decoder Sequence has no \"decoders\" array; it is ignored");
+                    return;
+                }
                 foreach (var inner in decoders.EnumerateArray())
                 {
-                    if (inner.ValueKind == JsonValueKind.Object)
-                    {
-                        ReadDecoder(inner);
-                    }
+                    ReadDecoder(inner);
                 }
                 break;
             case "ByteLevel":
                 byteLevel = true;
+                break;
+            case "Replace" or "ByteFallback" or "Fuse" or "Strip" or "Metaspace":
+                break; // the SentencePiece-style decoding applied for '▁' vocabularies
+            case "WordPiece" or "BPEDecoder" or "CTC":
+                warnings.Add($"the decoder '{type}' is not applied; decoded text follows the vocabulary's byte-level or '▁' convention");
+                break;
+            default:
+                warnings.Add($"the decoder type '{Printable.Text(type)}' is not a Hugging Face decoder; it is ignored");
                 break;
         }
     }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Dclm.Formats;
 
 namespace Dclm.Tokenizers;
 
@@ -37,30 +38,71 @@ internal sealed record TokenizerJsonSpecialTokens(
         return new TokenizerJsonSpecialTokens(unknown, bos, eos, pad, addBos && bos is not null, addEos && eos is not null);
     }
 
-    // The "single" template of a TemplateProcessing post-processor: a special token before the
-    // sequence is the BOS that encoding adds, one after it the EOS.
+    // The "single" template of a TemplateProcessing post-processor (alone or in a Sequence, as Llama 3.1 has
+    // it): a special token before the sequence is the BOS that encoding adds, one after it the EOS. A
+    // post-processor that adds tokens any other way is refused, since ignoring it would change the ids.
     private static (string? First, string? Last) ReadTemplate(JsonElement root)
     {
-        if (!root.TryGetProperty("post_processor", out var processor) || processor.ValueKind != JsonValueKind.Object
-            || TokenizerJsonLoader.OptionalString(processor, "type") != "TemplateProcessing"
-            || !processor.TryGetProperty("single", out var single) || single.ValueKind != JsonValueKind.Array)
+        if (!root.TryGetProperty("post_processor", out var processor) || processor.ValueKind == JsonValueKind.Null)
         {
             return (null, null);
+        }
+        (string? First, string? Last)? template = null;
+        ReadProcessor(processor, ref template);
+        return template ?? (null, null);
+    }
+
+    private static void ReadProcessor(JsonElement processor, ref (string? First, string? Last)? template)
+    {
+        if (processor.ValueKind != JsonValueKind.Object || TokenizerJsonLoader.OptionalString(processor, "type") is not string type)
+        {
+            throw new TokenizerJsonException($"the post_processor {TokenizerJsonLoader.Shown(processor)} has no \"type\"");
+        }
+        switch (type)
+        {
+            case "ByteLevel":
+                return; // trims offsets only
+            case "Sequence":
+                if (!processor.TryGetProperty("processors", out var processors) || processors.ValueKind != JsonValueKind.Array)
+                {
+                    throw new TokenizerJsonException("the post_processor Sequence has no \"processors\" array");
+                }
+                foreach (var inner in processors.EnumerateArray())
+                {
+                    ReadProcessor(inner, ref template);
+                }
+                return;
+            case "TemplateProcessing":
+                if (template is not null)
+                {
+                    throw new TokenizerJsonException("the post_processor holds more than one TemplateProcessing");
+                }
+                template = ReadSingle(processor);
+                return;
+            case "BertProcessing" or "RobertaProcessing":
+                throw new TokenizerJsonException($"the post_processor '{type}' adds tokens around every text, which this loader does not apply");
+            default:
+                throw new TokenizerJsonException($"the post_processor type '{Printable.Text(type)}' is not supported");
+        }
+    }
+
+    private static (string? First, string? Last) ReadSingle(JsonElement processor)
+    {
+        if (!processor.TryGetProperty("single", out var single) || single.ValueKind != JsonValueKind.Array)
+        {
+            throw new TokenizerJsonException("the post_processor TemplateProcessing has no \"single\" array");
         }
         string? first = null;
         string? last = null;
         bool seenSequence = false;
         foreach (var item in single.EnumerateArray())
         {
-            if (item.ValueKind != JsonValueKind.Object)
-            {
-                continue;
-            }
-            if (item.TryGetProperty("Sequence", out _))
+            if (item.ValueKind == JsonValueKind.Object && item.TryGetProperty("Sequence", out _))
             {
                 seenSequence = true;
             }
-            else if (item.TryGetProperty("SpecialToken", out var special) && TokenizerJsonLoader.OptionalString(special, "id") is string name)
+            else if (item.ValueKind == JsonValueKind.Object && item.TryGetProperty("SpecialToken", out var special)
+                && special.ValueKind == JsonValueKind.Object && TokenizerJsonLoader.OptionalString(special, "id") is string name)
             {
                 if (seenSequence)
                 {
@@ -70,6 +112,10 @@ internal sealed record TokenizerJsonSpecialTokens(
                 {
                     first = name;
                 }
+            }
+            else
+            {
+                throw new TokenizerJsonException($"the post_processor template item {TokenizerJsonLoader.Shown(item)} is neither a Sequence nor a SpecialToken with an id");
             }
         }
         return (first, last);
@@ -97,5 +143,7 @@ internal sealed record TokenizerJsonSpecialTokens(
     }
 
     private static int? Resolve(string? token, Dictionary<string, int> lookup) =>
-        token is not null && lookup.TryGetValue(token, out int id) ? id : null;
+        token is null ? null
+            : lookup.TryGetValue(token, out int id) ? id
+            : throw new TokenizerJsonException($"the post_processor template adds '{Printable.Text(token)}', which is not in the vocabulary");
 }

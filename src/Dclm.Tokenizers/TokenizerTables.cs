@@ -6,11 +6,12 @@ namespace Dclm.Tokenizers;
 /// </summary>
 internal sealed class TokenizerTables
 {
-    private TokenizerTables(Dictionary<string, int> tokenToId, MergeTable merges, ByteTokenTable byteTokens)
+    private TokenizerTables(Dictionary<string, int> tokenToId, MergeTable merges, ByteTokenTable byteTokens, RegexPreTokenizer? customSplit)
     {
         TokenToId = tokenToId;
         Merges = merges;
         ByteTokens = byteTokens;
+        CustomSplit = customSplit;
     }
 
     /// <summary>Piece text → id; when a text repeats (some GGUF vocabularies pad with duplicates) the first id wins.</summary>
@@ -20,25 +21,23 @@ internal sealed class TokenizerTables
 
     public ByteTokenTable ByteTokens { get; }
 
-    /// <summary>Builds the tables, or throws <see cref="VocabularyProblemException"/> describing the first inconsistency.</summary>
-    public static TokenizerTables Build(TokenizerVocabulary vocabulary)
+    /// <summary>The split of a <see cref="PreTokenizerKind.Regex"/> vocabulary, its engine chosen and checked.</summary>
+    public RegexPreTokenizer? CustomSplit { get; }
+
+    /// <summary>
+    /// Builds the tables, or throws <see cref="VocabularyProblemException"/> describing the first inconsistency;
+    /// <paramref name="source"/> names the vocabulary's file in errors raised later, while tokenizing.
+    /// </summary>
+    public static TokenizerTables Build(TokenizerVocabulary vocabulary, string source)
     {
         string? problem = vocabulary.FindProblem();
         if (problem is not null)
         {
             throw new VocabularyProblemException(problem);
         }
-        if (vocabulary.PreTokenizer == PreTokenizerKind.Regex)
-        {
-            try
-            {
-                _ = new System.Text.RegularExpressions.Regex(vocabulary.PreTokenizerPattern!);
-            }
-            catch (ArgumentException error)
-            {
-                throw new VocabularyProblemException($"the pre-tokenizer pattern does not compile: {error.Message}");
-            }
-        }
+        var customSplit = vocabulary.PreTokenizer == PreTokenizerKind.Regex
+            ? RegexPreTokenizer.Create(vocabulary.PreTokenizerPattern!, source)
+            : null;
         var tokens = vocabulary.Tokens;
         var tokenToId = new Dictionary<string, int>(tokens.Count, StringComparer.Ordinal);
         for (int id = 0; id < tokens.Count; id++)
@@ -64,7 +63,7 @@ internal sealed class TokenizerTables
             // A repeated rule keeps its first (highest priority) rank, as llama.cpp does.
             rules.TryAdd(MergeTable.Key(left, right), new MergeResult(rank, mergedId));
         }
-        return new TokenizerTables(tokenToId, new MergeTable(rules), new ByteTokenTable(tokenToId, vocabulary.UnknownId));
+        return new TokenizerTables(tokenToId, new MergeTable(rules), new ByteTokenTable(tokenToId, vocabulary.UnknownId), customSplit);
     }
 
     private static int LookUp(Dictionary<string, int> tokenToId, MergePair merge, int rank, string side)

@@ -36,6 +36,12 @@ public sealed class TokenizerVocabulary
     /// <summary>The regular expression when <see cref="PreTokenizer"/> is <see cref="PreTokenizerKind.Regex"/>.</summary>
     public string? PreTokenizerPattern { get; init; }
 
+    /// <summary>
+    /// What the loader read but does not apply, one line each, none of which changes tokenization (a
+    /// tokenizer.json decoder step decoding follows other rules for, for example). Hosts print them.
+    /// </summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+
     /// <summary>Apply Unicode NFC normalization to text before tokenizing (GPT-NeoX and Qwen tokenizer.json do).</summary>
     public bool NormalizeToNfc { get; init; }
 
@@ -105,6 +111,7 @@ public sealed class TokenizerVocabulary
             AddedTokenStrips = AddedTokenStrips,
             PreTokenizer = PreTokenizer,
             PreTokenizerPattern = PreTokenizerPattern,
+            Warnings = Warnings,
             NormalizeToNfc = NormalizeToNfc,
             AddPrefixSpace = AddPrefixSpace,
             DummyPrefix = DummyPrefix,

@@ -54,5 +54,51 @@ public sealed class BadInputTests : IDisposable
     public void UnknownConversionType() =>
         AssertOneLineError(DclmProcess.Run("convert", "--model", DclmProcess.Fixture("dclm-tiny"), "--output", Path.Combine(_directory, "x.gguf"), "--type", "q3_xs"), "q3_xs");
 
+    /// <summary>dclm-tiny with a byte-level tokenizer.json whose Split pattern is <paramref name="pattern"/>.</summary>
+    private string TinyModelWithSplitPattern(string pattern)
+    {
+        string model = Path.Combine(_directory, "split-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(model);
+        foreach (string file in Directory.GetFiles(DclmProcess.Fixture("dclm-tiny"))) File.Copy(file, Path.Combine(model, Path.GetFileName(file)));
+        var vocabulary = new Dictionary<string, int>();
+        for (int b = 0; b < 256; b++)
+        {
+            // GPT-2's byte alphabet: printable Latin-1 stands for itself, the rest maps to U+0100 onwards.
+            bool printable = b is >= 33 and <= 126 or >= 161 and <= 172 or >= 174 and <= 255;
+            vocabulary[((char)(printable ? b : 256 + vocabulary.Keys.Count(key => key[0] >= 256))).ToString()] = b;
+        }
+        vocabulary["aa"] = 256;
+        File.WriteAllText(Path.Combine(model, "tokenizer.json"), System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object?>
+        {
+            ["model"] = new Dictionary<string, object?> { ["type"] = "BPE", ["vocab"] = vocabulary, ["merges"] = new[] { "a a" } },
+            ["pre_tokenizer"] = new
+            {
+                type = "Sequence",
+                pretokenizers = new object[]
+                {
+                    new { type = "Split", pattern = new { Regex = pattern }, behavior = "Isolated", invert = false },
+                    new { type = "ByteLevel", add_prefix_space = false, use_regex = false },
+                },
+            },
+        }));
+        return model;
+    }
+
+    [Fact]
+    public void APathologicalSplitPatternNoLongerCrashesTokenize()
+    {
+        // Issue 23: with Split (a+)+$, `dclm tokenize` on 40 "a"s ended in an unhandled RegexMatchTimeoutException.
+        var result = DclmProcess.Run("tokenize", "--model", TinyModelWithSplitPattern("(a+)+$"), "--text", new string('a', 40) + "b");
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal(string.Join(' ', Enumerable.Repeat(256, 20).Append(98)), result.LastLine);
+    }
+
+    [Fact]
+    public void ASplitPatternThatCannotRunSafelyIsRefusedNamingFileAndPattern()
+    {
+        string model = TinyModelWithSplitPattern("(a+)+(?!b)");
+        AssertOneLineError(DclmProcess.Run("tokenize", "--model", model, "--text", "aaa"), Path.Combine(model, "tokenizer.json"), "(a+)+(?!b)", "cannot be run safely");
+    }
+
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 }

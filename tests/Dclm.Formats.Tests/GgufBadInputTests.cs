@@ -82,7 +82,11 @@ public class GgufBadInputTests
         { "offset out of bounds", "tensor 'b' data [" },
         { "offset near 2^64", "tensor 'b' data [" },
         { "data truncated", "tensor 'b' data [192, 208) lies outside the file (size 200)" },
-        { "offsets overlap", "tensor 'b' data at offset 0 overlaps tensor 'a' [0, 32)" },
+        { "offsets overlap", "tensor 'b' data starts at offset 0, expected 32: tensor data must follow in table order" },
+        { "offsets out of table order", "tensor 'b' data starts at offset 32, expected 0" },
+        { "gap between tensors", "tensor 'b' data starts at offset 64, expected 32" },
+        { "first tensor not at the start", "tensor 'a' data starts at offset 32, expected 0" },
+        { "bytes after the last tensor", "1000 bytes follow the end of the tensor data at offset 224" },
         { "offset misaligned", "tensor 'b' offset 36 is not a multiple of the alignment 32" },
         { "not gguf", "not a GGUF file" },
     };
@@ -121,6 +125,10 @@ public class GgufBadInputTests
         "offset near 2^64" => Build(infos: [Info("a", [4, 2], 0, 0), Info("b", [4], 0, ulong.MaxValue - 31)]),
         "data truncated" => Build(dataBytes: 40),
         "offsets overlap" => Build(infos: [Info("a", [4, 2], 0, 0), Info("b", [4], 0, 0)]),
+        "offsets out of table order" => Build(infos: [Info("b", [4], 0, 32), Info("a", [4, 2], 0, 0)]),
+        "gap between tensors" => Build(infos: [Info("a", [4, 2], 0, 0), Info("b", [4], 0, 64)], dataBytes: 96),
+        "first tensor not at the start" => Build(infos: [Info("a", [4, 2], 0, 32), Info("b", [4], 0, 64)], dataBytes: 96),
+        "bytes after the last tensor" => [.. Build(), .. new byte[1000]],
         "offset misaligned" => Build(infos: [Info("a", [4, 2], 0, 0), Info("b", [4], 0, 36)]),
         "not gguf" => Encoding.ASCII.GetBytes("PK\x03\x04 a zip file, say, with enough bytes"),
         _ => throw new ArgumentException(name),
@@ -157,6 +165,20 @@ public class GgufBadInputTests
             if (length < lastTensorEnd) Assert.True(error is not null, $"a file cut to {length} bytes opened");
             else Assert.Null(error);
         }
+    }
+
+    [Fact]
+    public void GarbageAppendedToTheSampleIsRefused()
+    {
+        // The input: a real file with 1,000 bytes appended still opened, the bytes silently ignored.
+        byte[] full = File.ReadAllBytes(Fixtures.Path("sample.gguf"));
+        using var directory = new TempDirectory();
+        string path = directory.File("appended.gguf");
+        var garbage = new byte[1000];
+        new Random(23).NextBytes(garbage);
+        BadInput.Expect(path, [.. full, .. garbage], Open, $"1000 bytes follow the end of the tensor data at offset {full.Length}");
+        // The last tensor's padding is optional (some writers leave it out), one byte more is not.
+        BadInput.Expect(path, [.. full, 0], Open, "1 byte follows the end of the tensor data");
     }
 
     [Fact]

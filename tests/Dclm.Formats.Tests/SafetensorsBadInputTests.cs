@@ -51,9 +51,14 @@ public class SafetensorsBadInputTests
         { "offset out of bounds", Tensor("""{"dtype":"F32","shape":[2],"data_offsets":[1099511627776,1099511627784]}"""), "lies outside the file" },
         { "byte count mismatch", Tensor("""{"dtype":"F32","shape":[3],"data_offsets":[0,8]}"""), "tensor 'a' data_offsets [0, 8) hold 8 bytes, but F32 shape [3] takes 12" },
         { "overlap", """{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}""", "tensor 'b' data_offsets [8, 16) overlap tensor 'a' [0, 16)" },
+        { "gap", """{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[16,24]}}""", "tensor 'b' data_offsets [16, 24) leave a gap [8, 16) after tensor 'a'" },
+        { "first tensor not at 0", Tensor("""{"dtype":"F32","shape":[4],"data_offsets":[8,24]}"""), "tensor 'a' data_offsets [8, 24) leave bytes [0, 8) of the data section unused" },
+        { "data left over", Tensor("""{"dtype":"F32","shape":[4],"data_offsets":[0,16]}"""), "the data section holds 24 bytes but the tensors cover 16: 8 bytes belong to no tensor" },
         { "duplicate tensor", """{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}""", "tensor 'a' appears twice in the header" },
         { "metadata not strings", """{"__metadata__":{"format":1}}""", "__metadata__ value 'format' is a JSON Number, expected a string" },
         { "metadata not an object", """{"__metadata__":"pt"}""", "__metadata__ is a JSON String, expected an object of strings" },
+        { "lone surrogate in a field name", Tensor("""{"dtype":"F32","shape":[2],"\ud800":[0,8]}"""), "the header: a field name in a holds an unpaired UTF-16 surrogate escape" },
+        { "lone surrogate in a dtype", Tensor("""{"dtype":"\udc00","shape":[2],"data_offsets":[0,8]}"""), "the header: a.dtype holds an unpaired UTF-16 surrogate escape" },
         { "name with a line break", "{\"evil\\nname\":{\"dtype\":\"X\",\"shape\":[],\"data_offsets\":[0,0]}}", "tensor 'evil\\x0aname' has unknown dtype 'X'" },
     };
 
@@ -83,6 +88,45 @@ public class SafetensorsBadInputTests
         BadInput.Expect(path, Build(Valid, 24, headerLength: 200_000_000), OpenFile, "header length 200000000 runs past the end of the file");
         BadInput.Expect(path, Build(Valid, 24, headerLength: 20), OpenFile, "header is not valid JSON");
         BadInput.Expect(path, [1, 2, 3], OpenFile, "truncated: 3 bytes is too short for the 8-byte header length");
+    }
+
+    /// <summary>A file as the reference writer lays it out: the header padded with spaces to a multiple of 8.</summary>
+    private static byte[] BuildPadded(string header, int dataBytes)
+    {
+        string padded = header + new string(' ', (8 - header.Length % 8) % 8 + 8);
+        return Build(padded, dataBytes);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void AHeaderLengthShortenedIntoThePaddingIsRefused(int shortenedBy)
+    {
+        // The issue's input: the JSON still parses without its trailing spaces, and every tensor was read
+        // shortenedBy bytes early with no error.
+        byte[] bytes = BuildPadded(Valid, dataBytes: 24);
+        ulong length = BitConverter.ToUInt64(bytes, 0);
+        BitConverter.GetBytes(length - (ulong)shortenedBy).CopyTo(bytes, 0);
+        using var directory = new TempDirectory();
+        string path = directory.File("model.safetensors");
+        BadInput.Expect(path, bytes, OpenFile, $"the data section holds {24 + shortenedBy} bytes but the tensors cover 24");
+        File.WriteAllBytes(path, BuildPadded(Valid, dataBytes: 24));
+        Assert.Null(BadInput.TryOpen(path, OpenFile));
+    }
+
+    [Fact]
+    public void TrailingBytesAfterTheLastTensorOfAShardAreRefused()
+    {
+        // The issue's input: a real shard with bytes appended opened (dclm info exited 0).
+        string shard = Fixtures.Path("dclm-tiny", "model-00001-of-00002.safetensors");
+        byte[] full = File.ReadAllBytes(shard);
+        using var directory = new TempDirectory();
+        string path = directory.File("model.safetensors");
+        File.WriteAllBytes(path, full);
+        Assert.Null(BadInput.TryOpen(path, OpenFile));
+        BadInput.Expect(path, [.. full, 0], OpenFile, "1 byte belongs to no tensor");
+        BadInput.Expect(path, [.. full, .. new byte[1000]], OpenFile, "1000 bytes belong to no tensor (a wrong header length, or bytes appended to the file)");
     }
 
     [Fact]

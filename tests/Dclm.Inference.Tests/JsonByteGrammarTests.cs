@@ -29,7 +29,8 @@ public sealed class JsonByteGrammarTests
 
     [Theory]
     [InlineData("{}")]
-    [InlineData(" \n{ \"a\" : [ 1, -2.5e+3, 0, 0.25, 1E9, true, false, null, \"x\\u00e9\\n\\\"\" ], \"b\": {\"c\": {}, \"d\": []}}")]
+    [InlineData("{ \"a\" : [ 1, -2.5e+3, 0, 0.25, 1E9, true, false, null, \"x\\u00e9\\n\\\"\" ], \"b\": {\"c\": {}, \"d\": []}}")]
+    [InlineData("{\n  \"a\": [\n\t\t1,\n\t\t2\n  ],\n  \"b\": {\n    \"c\": null\n  }\n}")]
     [InlineData("{\"unicode\": \"é€😀 and \\ud83d\\ude00\"}")]
     [InlineData("{\"nested\": [[[[{\"deep\": [-0.0e-0]}]]]]}")]
     public void ValidObjectsAreReadToTheEnd(string json)
@@ -84,9 +85,51 @@ public sealed class JsonByteGrammarTests
         Assert.Equal((Encoding.UTF8.GetByteCount(deep), false), Run(deep));
         Assert.Equal(Encoding.UTF8.GetByteCount(deep), Run(deep + "[").Accepted);
 
-        string padded = "{" + new string(' ', JsonByteGrammar.MaxWhitespace);
-        Assert.Equal(padded.Length, Run(padded).Accepted);
-        Assert.Equal(padded.Length, Run(padded + " ").Accepted);
+    }
+
+    [Theory]
+    [InlineData("{ ", 2)]
+    [InlineData("{  ", 2)] // one space, not two
+    [InlineData(" {", 0)] // nothing before the object
+    [InlineData("\n{", 0)]
+    [InlineData("{\n\n", 2)] // one newline, not two
+    [InlineData("{\r\n", 1)]
+    [InlineData("{\t", 1)] // a tab only as indent after the newline
+    [InlineData("{ \n", 2)]
+    [InlineData("{\n \t \"a\":\n1 ,\n\"b\" :  2}", 20)]
+    public void WhitespaceIsBoundedAsLlamaCppsJsonGrammarBoundsIt(string json, int acceptedBytes)
+    {
+        // llama.cpp grammars/json.gbnf: ws ::= | " " | "\n" [ \t]{0,20}, at each point between tokens.
+        Assert.Equal(acceptedBytes, Run(json).Accepted);
+        string indented = "{\n" + new string(' ', JsonByteGrammar.MaxIndent);
+        Assert.Equal(indented.Length, Run(indented).Accepted);
+        Assert.Equal(indented.Length, Run(indented + " ").Accepted);
+        Assert.Equal(indented.Length, Run(indented + "\t").Accepted);
+        Assert.Equal((indented.Length + 1, true), Run(indented + "}"));
+    }
+
+    /// <summary>Whether every run of whitespace outside strings is one space or a newline and up to 20 spaces or tabs, with none around the object.</summary>
+    private static bool WhitespaceIsBounded(string json)
+    {
+        bool inString = false;
+        for (int i = 0; i < json.Length; i++)
+        {
+            char c = json[i];
+            if (inString)
+            {
+                if (c == '\\') i++;
+                else if (c == '"') inString = false;
+                continue;
+            }
+            if (c == '"') { inString = true; continue; }
+            if (c is not (' ' or '\t' or '\n' or '\r')) continue;
+            int end = i;
+            while (end < json.Length && json[end] is ' ' or '\t' or '\n' or '\r') end++;
+            string run = json[i..end];
+            if (i == 0 || end == json.Length || !System.Text.RegularExpressions.Regex.IsMatch(run, "^( |\n[ \t]{0,20})$")) return false;
+            i = end - 1;
+        }
+        return true;
     }
 
     [Fact]
@@ -119,7 +162,7 @@ public sealed class JsonByteGrammarTests
             string json = text.ToString();
             var (accepted, complete) = Run(json);
             bool ours = complete && accepted == json.Length;
-            Assert.True(ours == ParsesAsObject(json), $"grammar {(ours ? "accepts" : "refuses")} {json}");
+            Assert.True(ours == (ParsesAsObject(json) && WhitespaceIsBounded(json)), $"grammar {(ours ? "accepts" : "refuses")} {json}");
             checkedCount++;
             if (ours) agreedValid++;
         }

@@ -106,4 +106,73 @@ public sealed class JsonSchemaGrammarTests
         var error = Assert.Throws<ArgumentException>(() => JsonSchemaProgram.Compile(JsonDocument.Parse(schema).RootElement));
         Assert.Contains(named, error.Message);
     }
+
+    [Theory]
+    [InlineData("5")]
+    [InlineData("-1")]
+    [InlineData("true")]
+    [InlineData("[1]")]
+    [InlineData("[\"string\", 2]")]
+    [InlineData("null")]
+    [InlineData("{}")]
+    [InlineData("[]")]
+    public void ATypeThatIsNotANameIsRefusedAtTopLevelAndNested(string type)
+    {
+        // Issue 23: these were InvalidOperationExceptions, answered 500 by the server.
+        foreach (string schema in new[]
+        {
+            """{"type": """ + type + """, "properties": {}}""",
+            """{"type": "object", "properties": {"a": {"type": """ + type + "}}}",
+            """{"type": "object", "properties": {"a": {"type": "array", "items": {"anyOf": [{"type": """ + type + "}]}}}}",
+        })
+        {
+            var error = Assert.Throws<ArgumentException>(() => JsonSchemaProgram.Compile(JsonDocument.Parse(schema).RootElement));
+            Assert.Contains("type", error.Message);
+        }
+    }
+
+    [Fact]
+    public void RandomJunkSchemasCompileOrAreRefusedWithAnArgumentException()
+    {
+        // The issue found 10 of 300 junk schemas answered with 500: every keyword Compile reads, given values
+        // of every JSON kind, nested at random. Anything but success or ArgumentException fails.
+        string[] keywords = ["type", "properties", "required", "additionalProperties", "items", "enum", "const", "anyOf", "oneOf", "description", "format"];
+        string[] typeNames = ["\"object\"", "\"array\"", "\"string\"", "\"number\"", "\"integer\"", "\"boolean\"", "\"null\"", "\"date\""];
+        var random = new Random(23);
+        string Value(int depth)
+        {
+            switch (random.Next(depth > 3 ? 6 : 9))
+            {
+                case 0: return random.Next(-3, 3).ToString();
+                case 1: return random.Next(2) == 0 ? "true" : "false";
+                case 2: return "null";
+                case 3: return typeNames[random.Next(typeNames.Length)];
+                case 4: return "\"\"";
+                case 5: return "\"x\"";
+                case 6: return "[" + string.Join(", ", Enumerable.Range(0, random.Next(3)).Select(_ => Value(depth + 1))) + "]";
+                default: return Schema(depth + 1);
+            }
+        }
+        string Schema(int depth)
+        {
+            var pairs = Enumerable.Range(0, random.Next(4)).Select(_ => $"\"{keywords[random.Next(keywords.Length)]}\": {Value(depth)}").Distinct();
+            return "{" + string.Join(", ", pairs) + "}";
+        }
+        int compiled = 0, refused = 0;
+        for (int i = 0; i < 3000; i++)
+        {
+            string schema = i % 2 == 0 ? Schema(0) : """{"type": "object", "properties": {"a": """ + Schema(1) + "}}";
+            using var document = JsonDocument.Parse(schema);
+            try
+            {
+                JsonSchemaProgram.Compile(document.RootElement);
+                compiled++;
+            }
+            catch (ArgumentException)
+            {
+                refused++;
+            }
+        }
+        Assert.True(compiled > 10 && refused > 1000, $"{compiled} compiled, {refused} refused");
+    }
 }

@@ -159,7 +159,121 @@ public class TokenizerJsonBadInputTests
                 new { type = "ByteLevel", add_prefix_space = false, use_regex = false },
             },
         };
-        Assert.Contains("pattern does not compile", LoadFails(directory, Serialize(document)).Message);
+        Assert.Contains("the pre-tokenizer pattern '(unclosed' does not compile", LoadFails(directory, Serialize(document)).Message);
+    }
+
+    private static void SetAddedTokenField(Dictionary<string, object?> document, string field, object? value) =>
+        document["added_tokens"] = new[] { new Dictionary<string, object?> { ["id"] = 257, ["content"] = "<|end|>", ["special"] = true, [field] = value } };
+
+    [Theory]
+    [InlineData("special", "\"yes\"")]
+    [InlineData("special", "1")]
+    [InlineData("lstrip", "\"false\"")]
+    [InlineData("rstrip", "0")]
+    [InlineData("normalized", "null")]
+    [InlineData("normalized", "[]")]
+    [InlineData("single_word", "{}")]
+    public void AddedTokenFlagsThatAreNotBooleansAreRefused(string flag, string json)
+    {
+        using var directory = new TempDirectory();
+        var document = ValidDocument();
+        SetAddedTokenField(document, flag, JsonDocument.Parse(json).RootElement);
+        Assert.Contains($"added token 0 ('<|end|>') has \"{flag}\": {json}, expected true or false", LoadFails(directory, Serialize(document)).Message);
+    }
+
+    [Fact]
+    public void AddedTokenWithSingleWordIsRefused()
+    {
+        // single_word limits where a token matches; not applying it would match it inside words.
+        using var directory = new TempDirectory();
+        var document = ValidDocument();
+        SetAddedTokenField(document, "single_word", true);
+        Assert.Contains("added token 0 ('<|end|>') sets single_word, which is not supported", LoadFails(directory, Serialize(document)).Message);
+    }
+
+    [Theory]
+    [InlineData("null", "the model's \"type\" is null, expected a string such as \"BPE\"")]
+    [InlineData("5", "the model's \"type\" is 5, expected a string")]
+    [InlineData("\"\"", "model type '' is not supported (only BPE)")]
+    [InlineData("\"bpe\"", "model type 'bpe' is not supported (only BPE)")]
+    public void ModelTypeThatIsNotBpeIsRefused(string json, string fragment)
+    {
+        using var directory = new TempDirectory();
+        var document = ValidDocument();
+        ((Dictionary<string, object?>)document["model"]!)["type"] = JsonDocument.Parse(json).RootElement;
+        Assert.Contains(fragment, LoadFails(directory, Serialize(document)).Message);
+    }
+
+    [Fact]
+    public void AModelWithoutATypeIsReadAsBpeAsHuggingFaceReadsIt()
+    {
+        using var directory = new TempDirectory();
+        var document = ValidDocument();
+        ((Dictionary<string, object?>)document["model"]!).Remove("type");
+        string path = directory.File("tokenizer.json");
+        File.WriteAllText(path, Serialize(document));
+        Assert.Equal([256, 99], Tokenizer.Load(path).Encode("abc"));
+    }
+
+    [Theory]
+    [InlineData("""{"type": "BertProcessing", "sep": ["[SEP]", 102], "cls": ["[CLS]", 101]}""", "the post_processor 'BertProcessing' adds tokens around every text")]
+    [InlineData("""{"type": "RobertaProcessing"}""", "the post_processor 'RobertaProcessing' adds tokens")]
+    [InlineData("""{"type": "AddEverything"}""", "the post_processor type 'AddEverything' is not supported")]
+    [InlineData("""{"kind": "TemplateProcessing"}""", "the post_processor {\"kind\":\"TemplateProcessing\"} has no \"type\"")]
+    [InlineData("""7""", "the post_processor 7 has no \"type\"")]
+    [InlineData("""{"type": "Sequence", "processors": {}}""", "the post_processor Sequence has no \"processors\" array")]
+    [InlineData("""{"type": "TemplateProcessing", "single": "$A"}""", "TemplateProcessing has no \"single\" array")]
+    [InlineData("""{"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<s>"}}, {"Sequence": {"id": "A"}}]}""", "the post_processor template adds '<s>', which is not in the vocabulary")]
+    [InlineData("""{"type": "TemplateProcessing", "single": [7]}""", "the post_processor template item 7 is neither")]
+    public void PostProcessorsThatWouldAddTokensDifferentlyAreRefused(string json, string fragment)
+    {
+        using var directory = new TempDirectory();
+        var document = ValidDocument();
+        document["post_processor"] = JsonDocument.Parse(json).RootElement;
+        Assert.Contains(fragment, LoadFails(directory, Serialize(document)).Message);
+    }
+
+    [Fact]
+    public void ATemplateInsideASequenceAddsItsTokensAsHuggingFaceDoes()
+    {
+        // Llama 3.1's layout: Sequence [ByteLevel, TemplateProcessing] with the BOS before the text.
+        using var directory = new TempDirectory();
+        var document = ValidDocument();
+        document["post_processor"] = JsonDocument.Parse("""
+            {"type": "Sequence", "processors": [
+              {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": false, "use_regex": true},
+              {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<|end|>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}]}]}
+            """).RootElement;
+        string path = directory.File("tokenizer.json");
+        File.WriteAllText(path, Serialize(document));
+        Assert.Equal([257, 256, 99], Tokenizer.Load(path).Encode("abc", addSpecialTokens: true));
+    }
+
+    [Theory]
+    [InlineData("""{"type": "WordPiece", "prefix": "##"}""", "the decoder 'WordPiece' is not applied")]
+    [InlineData("""{"type": "Unheard"}""", "the decoder type 'Unheard' is not a Hugging Face decoder; it is ignored")]
+    [InlineData("""{"type": "Sequence", "decoders": [{"type": "ByteLevel"}, {"type": 3}]}""", "a decoder step {\"type\":3} has no \"type\"")]
+    [InlineData("""[1, 2]""", "a decoder step [1,2] has no \"type\"")]
+    public void DecodersThatAreNotAppliedLoadWithAWarning(string json, string warning)
+    {
+        // A decoder changes no token id, so the file loads; what is not applied is said, not hidden.
+        using var directory = new TempDirectory();
+        var document = ValidDocument();
+        document["decoder"] = JsonDocument.Parse(json).RootElement;
+        string path = directory.File("tokenizer.json");
+        File.WriteAllText(path, Serialize(document));
+        var tokenizer = Tokenizer.Load(path);
+        Assert.Contains(tokenizer.Vocabulary.Warnings, line => line.Contains(warning));
+        Assert.Equal([256, 99], tokenizer.Encode("abc"));
+    }
+
+    [Fact]
+    public void TheRealTokenizersLoadWithoutWarnings()
+    {
+        foreach (string name in new[] { "llama2", "llama3", "qwen3" })
+        {
+            Assert.Empty(Fixtures.Json(name).Vocabulary.Warnings);
+        }
     }
 
     [Fact]

@@ -29,6 +29,11 @@ internal static class InfoCommand
             Console.WriteLine($"tied embeddings: {c.TiedEmbeddings}");
             Console.WriteLine($"dtypes:          {string.Join(", ", loaded.TensorTypes.OrderBy(p => p.Key).Select(p => $"{p.Key} x{p.Value}"))}");
             Console.WriteLine($"parameters:      {loaded.ParameterCount:N0}");
+            if (loaded.Tokenizer is { } tokenizer)
+            {
+                Console.WriteLine($"tokenizer:       {tokenizer.VocabularySize} tokens, {tokenizer.Vocabulary.ModelKind}");
+                foreach (string warning in tokenizer.Vocabulary.Warnings) Console.WriteLine($"tokenizer note:  {warning}");
+            }
             return 0;
         }));
         return command;

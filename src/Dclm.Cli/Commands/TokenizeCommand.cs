@@ -14,7 +14,9 @@ internal static class TokenizeCommand
         command.SetAction(parse => CliErrors.Run(() =>
         {
             using var loaded = ModelLoader.Load(parse.GetValue(model)!);
-            var ids = loaded.RequireTokenizer().Encode(parse.GetValue(text)!);
+            var tokenizer = loaded.RequireTokenizer();
+            foreach (string warning in tokenizer.Vocabulary.Warnings) Console.Error.WriteLine($"warning: {warning}");
+            var ids = tokenizer.Encode(parse.GetValue(text)!);
             Console.WriteLine(string.Join(' ', ids));
             return 0;
         }));

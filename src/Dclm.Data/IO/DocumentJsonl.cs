@@ -62,6 +62,11 @@ public static class DocumentJsonl
         {
             throw new InvalidDataException($"{fileName}:{lineNumber}: invalid JSON ({error.Message.Split('.')[0]})");
         }
+        catch (InvalidOperationException)
+        {
+            // A string field with an unpaired surrogate escape ("\ud800"): valid JSON grammar, but not text.
+            throw new InvalidDataException($"{fileName}:{lineNumber}: a string holds an unpaired UTF-16 surrogate escape, which is not text");
+        }
     }
 
     /// <summary>Reads every document of a JSONL file (plain, .gz or .zst).</summary>

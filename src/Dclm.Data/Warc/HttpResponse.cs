@@ -36,7 +36,8 @@ public sealed record HttpResponse(int StatusCode, string ContentType, string Bod
         {
             var name = contentType[(index + 8)..].Split(';')[0].Trim().Trim('"', '\'');
             try { encoding = Encoding.GetEncoding(name); }
-            catch (ArgumentException) { encoding = Encoding.UTF8; }
+            // Unknown names throw ArgumentException; UTF-7, which .NET refuses to decode, NotSupportedException.
+            catch (Exception error) when (error is ArgumentException or NotSupportedException) { encoding = Encoding.UTF8; }
         }
         return encoding.GetString(bytes);
     }

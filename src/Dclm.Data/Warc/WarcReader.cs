@@ -77,11 +77,13 @@ public sealed class WarcReader : IDisposable
             throw Error($"Content-Length '{Truncate(lengthText)}' is not a non-negative integer");
         if (length > MaximumBlockBytes) throw Error($"Content-Length {length} exceeds the {MaximumBlockBytes}-byte limit");
 
-        var block = new byte[length];
+        // The buffer grows as the bytes arrive, so a Content-Length that lies costs no more memory than the file holds.
+        var block = new byte[Math.Min(length, 1 << 20)];
         int read = 0;
         while (read < length)
         {
-            int n = _stream.Read(block, read, (int)length - read);
+            if (read == block.Length) Array.Resize(ref block, (int)Math.Min(length, 2L * block.Length));
+            int n = _stream.Read(block, read, block.Length - read);
             if (n == 0) throw Error($"block truncated: Content-Length {length} but only {read} bytes remain");
             read += n;
         }
@@ -114,7 +116,8 @@ public sealed class WarcReader : IDisposable
 
     private InvalidDataException Error(string message) => new($"{_name}: WARC record {_recordIndex}: {message}");
 
-    private static string Truncate(string text) => text.Length > 60 ? text[..60] + "..." : text;
+    // Text from a corrupt file may hold control characters: escaped, so the error stays one line.
+    private static string Truncate(string text) => Dclm.Formats.Printable.Text(text.Length > 60 ? text[..60] + "..." : text);
 
     /// <inheritdoc />
     public void Dispose() => _stream.Dispose();

@@ -62,8 +62,8 @@ internal static unsafe class GgufTensorParser
     }
 
     /// <summary>
-    /// Checks every tensor's offset against alignment, the data section and its neighbours, then
-    /// builds the entries in file order.
+    /// Checks every tensor's offset against alignment, the file and the layout of the data section,
+    /// then builds the entries in file order.
     /// </summary>
     public static Dictionary<string, TensorEntry> Place(
         MappedFile file, List<GgufTensorInfo> infos,
@@ -86,16 +86,31 @@ internal static unsafe class GgufTensorParser
                 throw new ModelFileException(file.Path, $"tensor name '{Printable.Text(info.Name)}' appears twice");
         }
 
-        var byOffset = infos.OrderBy(info => info.Offset).ToList();
-        for (int index = 1; index < byOffset.Count; index++)
-        {
-            var previous = byOffset[index - 1];
-            var current = byOffset[index];
-            if (current.Offset < previous.Offset + (ulong)previous.ByteLength)
-                throw new ModelFileException(file.Path,
-                    $"tensor '{Printable.Text(current.Name)}' data at offset {current.Offset} overlaps tensor '{Printable.Text(previous.Name)}' [{previous.Offset}, {previous.Offset + (ulong)previous.ByteLength})");
-        }
+        CheckLayout(file, infos, dataOffset, alignment);
         return tensors;
+    }
+
+    /// <summary>
+    /// llama.cpp's rule (gguf.cpp): tensor data follows in the order of the info table, each tensor padded to
+    /// the alignment, so tensor i starts where the padded sizes of the tensors before it end. The file ends
+    /// after the last tensor, with or without its padding; anything more is not part of the model.
+    /// </summary>
+    private static void CheckLayout(MappedFile file, List<GgufTensorInfo> infos, long dataOffset, uint alignment)
+    {
+        ulong expected = 0;
+        foreach (var info in infos)
+        {
+            if (info.Offset != expected)
+                throw new ModelFileException(file.Path,
+                    $"tensor '{Printable.Text(info.Name)}' data starts at offset {info.Offset}, expected {expected}: tensor data must follow in table order, each tensor padded to the alignment {alignment}");
+            expected = (ulong)GgufFile.AlignUp((long)expected + info.ByteLength, alignment);
+        }
+        // Every tensor already lies inside the file; without tensors the header may still be padded to the alignment.
+        long largest = dataOffset + (long)expected;
+        long extra = file.Length - largest;
+        if (extra > 0)
+            throw new ModelFileException(file.Path,
+                $"{extra} {(extra == 1 ? "byte follows" : "bytes follow")} the end of the tensor data at offset {largest}; a GGUF file ends with its last tensor");
     }
 }
 

@@ -73,6 +73,7 @@ public sealed class SafetensorsFile : IDisposable
         // JsonDocument checks UTF-8 inside strings only when they are read, so check it all up front.
         if (!System.Text.Unicode.Utf8.IsValid(header))
             throw new ModelFileException(file.Path, "header is not valid UTF-8");
+        JsonStrings.Check(header, file.Path, "the header");
         JsonDocument document;
         try
         {
@@ -103,7 +104,7 @@ public sealed class SafetensorsFile : IDisposable
                     throw new ModelFileException(file.Path, $"tensor '{Printable.Text(property.Name)}' appears twice in the header");
                 ranges.Add((property.Name, begin, end));
             }
-            CheckNoOverlap(file.Path, ranges);
+            CheckLayout(file.Path, ranges, dataLength);
             return new SafetensorsFile(file, dataOffset, metadata, tensors);
         }
     }
@@ -121,17 +122,33 @@ public sealed class SafetensorsFile : IDisposable
         }
     }
 
-    private static void CheckNoOverlap(string path, List<(string Name, long Begin, long End)> ranges)
+    /// <summary>
+    /// The format's rule (the reference implementation's <c>validate</c>): the tensors' byte ranges, in offset
+    /// order, tile the data section exactly — no overlap, no gap, nothing after the last one. A header length
+    /// shortened into the header's space padding still parses as JSON; this is what catches it, because every
+    /// tensor would then be read from the wrong bytes.
+    /// </summary>
+    private static void CheckLayout(string path, List<(string Name, long Begin, long End)> ranges, long dataLength)
     {
         ranges.Sort((left, right) => left.Begin != right.Begin ? left.Begin.CompareTo(right.Begin) : left.End.CompareTo(right.End));
-        for (int index = 1; index < ranges.Count; index++)
+        long covered = 0;
+        string previousName = "";
+        long previousBegin = 0;
+        foreach (var (name, begin, end) in ranges)
         {
-            var previous = ranges[index - 1];
-            var current = ranges[index];
-            if (current.Begin < previous.End)
+            if (begin < covered)
                 throw new ModelFileException(path,
-                    $"tensor '{Printable.Text(current.Name)}' data_offsets [{current.Begin}, {current.End}) overlap tensor '{Printable.Text(previous.Name)}' [{previous.Begin}, {previous.End})");
+                    $"tensor '{Printable.Text(name)}' data_offsets [{begin}, {end}) overlap tensor '{Printable.Text(previousName)}' [{previousBegin}, {covered})");
+            if (begin > covered)
+                throw new ModelFileException(path, covered == 0
+                    ? $"tensor '{Printable.Text(name)}' data_offsets [{begin}, {end}) leave bytes [0, {begin}) of the data section unused; the first tensor must start at 0"
+                    : $"tensor '{Printable.Text(name)}' data_offsets [{begin}, {end}) leave a gap [{covered}, {begin}) after tensor '{Printable.Text(previousName)}'");
+            (previousName, previousBegin, covered) = (name, begin, end);
         }
+        long extra = dataLength - covered;
+        if (extra != 0)
+            throw new ModelFileException(path,
+                $"the data section holds {dataLength} bytes but the tensors cover {covered}: {extra} {(extra == 1 ? "byte belongs" : "bytes belong")} to no tensor (a wrong header length, or bytes appended to the file)");
     }
 
     /// <summary>The tensor called <paramref name="name"/>, or a <see cref="ModelFileException"/> naming it.</summary>

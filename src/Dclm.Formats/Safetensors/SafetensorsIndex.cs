@@ -26,6 +26,7 @@ internal static class SafetensorsIndex
 
         if (!System.Text.Unicode.Utf8.IsValid(bytes))
             throw new ModelFileException(indexPath, "is not valid UTF-8");
+        JsonStrings.Check(bytes, indexPath, "the index");
         JsonDocument document;
         try
         {

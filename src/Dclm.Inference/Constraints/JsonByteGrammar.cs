@@ -3,14 +3,26 @@ namespace Dclm.Inference.Constraints;
 /// <summary>
 /// RFC 8259 JSON read one byte at a time, as a small value type so that trying a token's bytes is a copy and
 /// a loop: objects and arrays nest up to <see cref="MaxDepth"/>, strings must be UTF-8 without control
-/// characters, numbers follow the grammar exactly, and runs of whitespace between tokens are capped at
-/// <see cref="MaxWhitespace"/> bytes so a constrained model cannot pad forever. The document must be an
-/// object (OpenAI's JSON mode); once it closes, no byte is accepted.
+/// characters, and numbers follow the grammar exactly. The document must be an object (OpenAI's JSON mode),
+/// starting at its '{'; once it closes, no byte is accepted.
 /// </summary>
+/// <remarks>
+/// Whitespace is bounded at each point as llama.cpp's JSON grammar (grammars/json.gbnf) bounds it,
+/// <c>ws ::= | " " | "\n" [ \t]{0,20}</c>: nothing, one space, or one newline and an indent of at most
+/// <see cref="MaxIndent"/> spaces or tabs, between the tokens of the object and not before it. A model that
+/// would rather pad than write must then write, so a short constrained reply still makes progress toward a
+/// complete object.
+/// </remarks>
 public struct JsonByteGrammar : IByteGrammar
 {
     public const int MaxDepth = 32;
-    public const int MaxWhitespace = 24;
+
+    /// <summary>Most spaces or tabs after the one newline a run of whitespace may hold.</summary>
+    public const int MaxIndent = 20;
+
+    // _whitespace: 0 before any whitespace at this point, 1 + n after a newline and n indent characters,
+    // SpaceTaken after a single space (the run is over).
+    private const byte SpaceTaken = byte.MaxValue;
 
     private enum Mode : byte { Start, Value, FirstValueOrClose, FirstKeyOrClose, Key, Colon, AfterValue, String, Number, Literal, Done }
 
@@ -56,7 +68,7 @@ public struct JsonByteGrammar : IByteGrammar
                 return literal is ScalarStep.Continue or ScalarStep.Closed;
             case Mode.Done: return false;
         }
-        if (b is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r') return ++_whitespace <= MaxWhitespace;
+        if (b is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r') return _mode != Mode.Start && Whitespace(b);
         _whitespace = 0;
         switch (_mode)
         {
@@ -81,6 +93,24 @@ public struct JsonByteGrammar : IByteGrammar
                 if (b == ',') { _mode = inObject ? Mode.Key : Mode.Value; return true; }
                 return b == (inObject ? '}' : ']') && Close();
             default: return false;
+        }
+    }
+
+    private bool Whitespace(byte b)
+    {
+        switch (_whitespace)
+        {
+            case 0 when b == ' ':
+                _whitespace = SpaceTaken;
+                return true;
+            case 0 when b == '\n':
+                _whitespace = 1;
+                return true;
+            case > 0 and <= MaxIndent when b is (byte)' ' or (byte)'\t':
+                _whitespace++;
+                return true;
+            default:
+                return false;
         }
     }
 

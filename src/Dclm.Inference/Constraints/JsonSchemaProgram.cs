@@ -79,9 +79,17 @@ public sealed class JsonSchemaProgram
                     : throw new ArgumentException($"{path}: {union} must list schemas");
         if (!schema.TryGetProperty("type", out var type)) throw new ArgumentException($"{path} needs a type");
         if (type.ValueKind == JsonValueKind.Array)
-            return Union(path, type.EnumerateArray().Select(t => Typed(schema, t.GetString() ?? "", path, depth)).ToArray());
-        return Typed(schema, type.GetString() ?? "", path, depth);
+            return type.GetArrayLength() > 0
+                ? Union(path, type.EnumerateArray().Select(t => Typed(schema, TypeName(t, path), path, depth)).ToArray())
+                : throw new ArgumentException($"{path}: type lists no types");
+        return Typed(schema, TypeName(type, path), path, depth);
     }
+
+    private static string TypeName(JsonElement type, string path) => type.ValueKind == JsonValueKind.String
+        ? type.GetString()!
+        : throw new ArgumentException($"{path}: type must be a type name (\"object\", \"string\", …) or a list of them, not {Shorten(type.GetRawText())}");
+
+    private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";
 
     private int Typed(JsonElement schema, string type, string path, int depth)
     {
@@ -117,10 +125,12 @@ public sealed class JsonSchemaProgram
                     }
                 }
                 var required = new HashSet<string>();
-                if (schema.TryGetProperty("required", out var list))
+                if (schema.TryGetProperty("required", out var list) && list.ValueKind != JsonValueKind.Array)
+                    throw new ArgumentException($"{path}: required must be an array of property names");
+                if (list.ValueKind == JsonValueKind.Array)
                     foreach (var name in list.EnumerateArray())
                         if (name.ValueKind != JsonValueKind.String || !names.Contains(name.GetString()!))
-                            throw new ArgumentException($"{path}: required names '{name}', which is not among its properties");
+                            throw new ArgumentException($"{path}: required names {Shorten(name.GetRawText())}, which is not among its properties");
                         else required.Add(name.GetString()!);
                 node.Properties = [.. children];
                 node.Choices = new (byte[][], int[])[2 * (names.Count + 1)];

@@ -26,9 +26,16 @@ internal sealed class ApiException(int status, string message, string? param = n
         if (context.Response.HasStarted) return;
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
-        var body = new ErrorResponseDto { Error = new ErrorBodyDto { Message = message, Type = type, Param = param, Code = code } };
-        await context.Response.WriteAsync(System.Text.Json.JsonSerializer.Serialize(body, ApiJsonContext.Default.ErrorResponseDto), context.RequestAborted);
+        byte[] body = ErrorBody(message, type, param, code);
+        context.Response.ContentLength = body.Length;
+        await context.Response.Body.WriteAsync(body, context.RequestAborted);
     }
+
+    /// <summary>OpenAI's error object, <c>{"error": {"message", "type", "param", "code"}}</c>, as UTF-8 JSON.</summary>
+    public static byte[] ErrorBody(string message, string type, string? param = null, string? code = null) =>
+        System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(
+            new ErrorResponseDto { Error = new ErrorBodyDto { Message = message, Type = type, Param = param, Code = code } },
+            ApiJsonContext.Default.ErrorResponseDto);
 
     public Task WriteAsync(HttpContext context) => WriteAsync(context, Status, Message, Type, Param, Code);
 }

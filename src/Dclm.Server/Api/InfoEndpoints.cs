@@ -35,7 +35,7 @@ internal sealed class InfoEndpoints(ModelHost host, ServerOptions options, Serve
         if (dto.Messages is not null) tokens = ApiGuards.EncodeChat(host, RequestValidator.Messages(dto.Messages), ToolValidator.Read(dto.Tools, default).Offered).Ids;
         else
         {
-            var (text, ids) = RequestValidator.Prompt(dto.Prompt);
+            var (text, ids) = RequestValidator.Prompt(dto.Prompt, allowEmptyText: true);
             tokens = ids ?? (dto.AddSpecialTokens ? host.EncodeText(text!) : host.Tokenizer!.Encode(text!));
         }
         var response = new TokenizeResponseDto { Tokens = [.. tokens], Count = tokens.Length, MaxModelLen = engine.ContextLength };

@@ -5,7 +5,10 @@ using Microsoft.AspNetCore.Http;
 
 namespace Dclm.Server.Api;
 
-/// <summary>Reads a JSON body under a size limit into a DTO; anything wrong becomes an <see cref="ApiException"/>.</summary>
+/// <summary>
+/// Reads a JSON body under a size limit into a DTO; anything wrong becomes an <see cref="ApiException"/>. Every
+/// string in it is checked to be text first (<see cref="RequestText"/>), so no field read later can fail.
+/// </summary>
 internal static class RequestReader
 {
     public static async Task<T> ReadAsync<T>(HttpContext context, JsonTypeInfo<T> type, long limit) where T : class
@@ -33,6 +36,7 @@ internal static class RequestReader
                 if (length > limit) throw new ApiException(StatusCodes.Status413PayloadTooLarge, $"the request body exceeds the limit of {limit} bytes");
             }
             if (length == 0) throw ApiException.BadRequest("the request body is empty; send a JSON object");
+            RequestText.Check(buffer.AsSpan(0, length));
             try
             {
                 return JsonSerializer.Deserialize(buffer.AsSpan(0, length), type)

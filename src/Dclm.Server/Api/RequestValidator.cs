@@ -183,12 +183,15 @@ internal static class RequestValidator
         return list;
     }
 
-    /// <summary>A completion prompt: a string, an array holding one string, or an array of token ids.</summary>
-    public static (string? Text, int[]? Tokens) Prompt(JsonElement prompt)
+    /// <summary>A completion prompt: a non-empty string, an array holding one, or a non-empty array of token ids.</summary>
+    /// <param name="prompt">The request's prompt field.</param>
+    /// <param name="allowEmptyText">Whether "" is accepted (it is for /tokenize, which answers []).</param>
+    public static (string? Text, int[]? Tokens) Prompt(JsonElement prompt, bool allowEmptyText = false)
     {
+        string Text(string text) => allowEmptyText ? text : NonEmpty(text);
         switch (prompt.ValueKind)
         {
-            case JsonValueKind.String: return (prompt.GetString()!, null);
+            case JsonValueKind.String: return (Text(prompt.GetString()!), null);
             case JsonValueKind.Array:
             {
                 int count = prompt.GetArrayLength();
@@ -197,7 +200,7 @@ internal static class RequestValidator
                 if (first.ValueKind == JsonValueKind.String)
                 {
                     if (count != 1) throw ApiException.BadRequest("only one prompt per request is supported", "prompt");
-                    return (first.GetString()!, null);
+                    return (Text(first.GetString()!), null);
                 }
                 var tokens = new int[count];
                 int i = 0;
@@ -212,6 +215,11 @@ internal static class RequestValidator
             default: throw ApiException.BadRequest("prompt must be a string, an array of one string, or an array of integer token ids", "prompt");
         }
     }
+
+    // An empty text gives a model without a BOS token nothing to continue from, and one with a BOS an
+    // unconditioned sample: neither is what a caller meant, so it is refused for every model alike.
+    private static string NonEmpty(string text) =>
+        text.Length > 0 ? text : throw ApiException.BadRequest("prompt must not be empty", "prompt");
 
     /// <summary>
     /// Chat messages: roles system, developer (as system), user, assistant (which may carry tool_calls, its

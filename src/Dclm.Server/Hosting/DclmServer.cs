@@ -51,7 +51,7 @@ public sealed class DclmServer : IAsyncDisposable
                 "*" or "0.0.0.0" => IPAddress.Any,
                 _ => IPAddress.TryParse(options.Host, out var parsed) ? parsed : throw new ArgumentException($"--host '{options.Host}' is not an IP address (use 127.0.0.1, 0.0.0.0 or ::1)"),
             };
-            kestrel.Listen(address, options.Port);
+            kestrel.Listen(address, options.Port, listen => listen.Use(KestrelErrorBodies.Middleware));
         });
         if (options.CorsOrigins.Count > 0)
             builder.Services.AddCors(cors => cors.AddDefaultPolicy(policy => policy.WithOrigins([.. options.CorsOrigins]).AllowAnyHeader().AllowAnyMethod()));
@@ -93,6 +93,10 @@ public sealed class DclmServer : IAsyncDisposable
             catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
             {
                 // The client went away; its sequence was cancelled with it.
+            }
+            catch (Dclm.Tokenizers.PreTokenizerTimeoutException e)
+            {
+                await ApiException.WriteAsync(context, StatusCodes.Status400BadRequest, $"the text could not be tokenized in time: {e.Problem}", "invalid_request_error", null, "tokenizer_timeout");
             }
             catch (Dclm.Inference.Engine.EngineBusyException e)
             {
