@@ -26,6 +26,12 @@ public sealed record ItemResult
     public int? PredictedUnnormalized { get; init; }
     /// <summary>Index picked by log-probability per UTF-8 byte of the continuation.</summary>
     public int? PredictedByteNormalized { get; init; }
+    /// <summary>Index picked by log-probability per character of the choice (lm-evaluation-harness's acc_norm).</summary>
+    public int? PredictedCharacterNormalized { get; init; }
+    /// <summary>Each choice's context, when the choices differ in context (Winogrande-style partial scoring).</summary>
+    public IReadOnlyList<string>? Contexts { get; init; }
+    /// <summary>The continuation every context shares, for partial scoring.</summary>
+    public IReadOnlyList<string>? Continuations { get; init; }
     /// <summary>Scores of every choice.</summary>
     public IReadOnlyList<ChoiceResult>? Choices { get; init; }
     /// <summary>The expected continuation or answer.</summary>
@@ -51,6 +57,14 @@ public sealed record TaskResult
     public required TaskKind Kind { get; init; }
     /// <summary>Where the items came from.</summary>
     public required string DatasetPath { get; init; }
+    /// <summary>Whose definition the task follows: "llm-foundry" (DCLM's CORE) or "lm-evaluation-harness".</summary>
+    public string Reference { get; init; } = "llm-foundry";
+    /// <summary>The group the task reports under (e.g. "mmlu"), or null.</summary>
+    public string? Group { get; init; }
+    /// <summary>The category inside the group (MMLU: stem, humanities, social_sciences, other), or null.</summary>
+    public string? Category { get; init; }
+    /// <summary>The short name inside the group (MMLU: the subject), or null.</summary>
+    public string? Alias { get; init; }
     /// <summary>Few-shot examples per question.</summary>
     public int Shots { get; init; }
     /// <summary>Items evaluated.</summary>

@@ -5,16 +5,12 @@ namespace Dclm.Eval.Tasks;
 /// a newline between examples, a space between context and continuation, seed 1234 for shots,
 /// whitespace stripped from the data (except for code).
 /// </summary>
-public sealed record TaskSpec
+public sealed record TaskSpec : EvalTask
 {
-    /// <summary>Name shown in reports.</summary>
-    public required string Label { get; init; }
     /// <summary>The JSONL (or .jsonl.gz) file holding the items.</summary>
     public required string DatasetPath { get; init; }
     /// <summary>Scoring kind; null means inferred from the fields of the first record.</summary>
     public TaskKind? Kind { get; init; }
-    /// <summary>Few-shot examples put before each question.</summary>
-    public int Shots { get; init; }
     /// <summary>Seed of the shot sample; the same seed gives the same prompts.</summary>
     public int FewShotSeed { get; init; } = 1234;
     /// <summary>Text put once before all examples, e.g. an instruction.</summary>
