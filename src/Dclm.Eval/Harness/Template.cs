@@ -179,7 +179,7 @@ public sealed class Template
                     ? separator.Length > 0 ? s.Split(separator).Cast<object?>().ToList() : throw new FormatException($"{Where}: empty separator")
                     : PythonText.SplitWhitespace(s).Cast<object?>().ToList()),
                 (IList<object?> list, "index") => list.IndexOf(args.Length == 1 ? args[0] : throw new FormatException($"{Where}: index() takes one argument")) is int i and >= 0
-                    ? (long)i : throw new FormatException($"{Where}: {Render(args[0])} is not in {Render(list)}"),
+                    ? (long)i : throw new FormatException($"{Where}: {(args[0] is string text ? PythonText.Repr(text) : Render(args[0]))} is not in {Render(list)}"),
                 (string s, "index") => s.IndexOf(Text(0)!, StringComparison.Ordinal) is int i and >= 0 ? (long)i : throw new FormatException($"{Where}: substring not found"),
                 _ => throw new FormatException($"{Where}: {Render(target)} has no method {Method}() that task templates may use"),
             };
