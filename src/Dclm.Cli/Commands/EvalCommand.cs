@@ -21,6 +21,7 @@ internal static class EvalCommand
         var server = new Option<string?>("--server") { Description = "score through an OpenAI-compatible completions endpoint (echo + logprobs) instead of a local model, e.g. http://localhost:8080" };
         var apiKey = new Option<string?>("--api-key") { Description = "bearer token for --server (default: $OPENAI_API_KEY)" };
         var maxLength = new Option<int?>("--max-length") { Description = "harness tasks: longest scored sequence (context + continuation) in tokens, cut from the left (default: the model's context + 1 in process, the server's context - 1 over HTTP, as lm-evaluation-harness)" };
+        var logSamples = new Option<bool>("--log-samples") { Description = "harness tasks: keep every request's texts, token ids and log-likelihood in the JSON report (lm-evaluation-harness's --log_samples)" };
         var bootstrap = new Option<int>("--bootstrap-iters") { Description = "resamples for bootstrapped standard errors (perplexity), as lm-evaluation-harness's --bootstrap_iters; 0 skips them", DefaultValueFactory = _ => Dclm.Eval.Reports.Statistics.DefaultBootstrapIterations };
         var shots = new Option<int?>("--shots") { Description = "few-shot examples per question (overrides the suite)" };
         var limit = new Option<int?>("--limit") { Description = "evaluate only the first N items of each task" };
@@ -36,7 +37,7 @@ internal static class EvalCommand
         var command = new Command("eval", "Evaluate a model on multiple-choice, schema, language-modelling, generation and code tasks")
         {
             model, tasks, shots, limit, output, canonical, samples, passAtK, timeout, seed, noSharing, tasksDirectory, threads,
-            dataDirectory, server, apiKey, maxLength, bootstrap,
+            dataDirectory, server, apiKey, maxLength, bootstrap, logSamples,
         };
         command.Subcommands.Add(EvalCompareCommand.Create());
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(() =>
@@ -45,7 +46,7 @@ internal static class EvalCommand
             specs = specs.Select(s => Override(s, parse.GetValue(shots), parse.GetValue(samples), parse.GetValue(passAtK))).ToArray();
             var options = new EvalOptions
             {
-                DataDirectory = parse.GetValue(dataDirectory), MaxLength = parse.GetValue(maxLength), BootstrapIterations = parse.GetValue(bootstrap),
+                DataDirectory = parse.GetValue(dataDirectory), MaxLength = parse.GetValue(maxLength), BootstrapIterations = parse.GetValue(bootstrap), LogSamples = parse.GetValue(logSamples),
                 Limit = parse.GetValue(limit), Seed = parse.GetValue(seed), UseCanonicalSolutions = parse.GetValue(canonical),
                 ShareContext = !parse.GetValue(noSharing),
                 Progress = Console.IsErrorRedirected ? null : ShowProgress,

@@ -9,6 +9,12 @@ public sealed record ChoiceResult(string Text, double LogProbability, int Tokens
     public double MeanCrossEntropy => -LogProbability / Tokens;
 }
 
+/// <summary>
+/// One log-likelihood request as sent to the model (with --log-samples, as lm-evaluation-harness's
+/// --log_samples): its texts, its token ids before any cut to the window, and what it scored.
+/// </summary>
+public sealed record RequestResult(string Context, string Continuation, int[] ContextTokens, int[] ContinuationTokens, double LogProbability, bool Greedy);
+
 /// <summary>The outcome of one item, kept for inspection.</summary>
 public sealed record ItemResult
 {
@@ -30,6 +36,8 @@ public sealed record ItemResult
     public int? PredictedCharacterNormalized { get; init; }
     /// <summary>Each choice's context, when the choices differ in context (Winogrande-style partial scoring).</summary>
     public IReadOnlyList<string>? Contexts { get; init; }
+    /// <summary>With --log-samples: every request of the item, with its token ids and score.</summary>
+    public IReadOnlyList<RequestResult>? Requests { get; init; }
     /// <summary>The continuation every context shares, for partial scoring.</summary>
     public IReadOnlyList<string>? Continuations { get; init; }
     /// <summary>Scores of every choice.</summary>

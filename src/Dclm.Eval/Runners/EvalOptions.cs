@@ -23,6 +23,8 @@ public sealed record EvalOptions
     public string? DataDirectory { get; init; }
     /// <summary>Longest scored sequence (context + continuation) for harness tasks; null: the model's (in process: window + 1, as the harness's HF model).</summary>
     public int? MaxLength { get; init; }
+    /// <summary>Keep every harness request's texts, token ids and score in the report (lm-evaluation-harness's --log_samples).</summary>
+    public bool LogSamples { get; init; }
     /// <summary>Called after each item with (done, total).</summary>
     public Action<int, int>? Progress { get; init; }
 

@@ -34,8 +34,12 @@ internal static class HarnessTaskRunner
             HarnessQuestion question;
             try { question = builder.Build(documents.Evaluated[i]); }
             catch (FormatException e) { throw new InvalidDataException($"task {task.Label}: document {i} of {Path.Combine(documents.Folder, task.EvaluationSplit)}: {e.Message}"); }
-            var scores = model.Score(question.Requests.Select(encoder.Encode).ToArray(), longest);
+            var encoded = question.Requests.Select(encoder.Encode).ToArray();
+            var scores = model.Score(encoded, longest);
             string id = Id(documents.Evaluated[i], i);
+            var samples = options.LogSamples
+                ? question.Requests.Select((r, j) => new RequestResult(r.Context, r.Continuation, encoded[j].Context, encoded[j].Continuation, scores[j].LogProbability, scores[j].GreedyMatch)).ToArray()
+                : null;
             if (task.OutputType == HarnessOutputType.LogLikelihood)
             {
                 var request = question.Requests[0];
@@ -43,7 +47,7 @@ internal static class HarnessTaskRunner
                 logLikelihoods.Add(scores[0].LogProbability);
                 results.Add(new ItemResult
                 {
-                    Id = id, Correct = scores[0].GreedyMatch, Prompt = request.Context, Expected = request.Continuation,
+                    Id = id, Correct = scores[0].GreedyMatch, Prompt = request.Context, Expected = request.Continuation, Requests = samples,
                     Choices = [new ChoiceResult(request.Continuation, scores[0].LogProbability, scores[0].Tokens, Encoding.UTF8.GetByteCount(request.Continuation))],
                 });
             }
@@ -58,7 +62,7 @@ internal static class HarnessTaskRunner
                 results.Add(new ItemResult
                 {
                     Id = id, Correct = predicted == question.Gold, Prompt = question.Requests[0].Context, Gold = question.Gold,
-                    Predicted = predicted, PredictedCharacterNormalized = predictedNorm, Choices = choices,
+                    Predicted = predicted, PredictedCharacterNormalized = predictedNorm, Choices = choices, Requests = samples,
                     Continuations = question.Requests.Select(r => r.Continuation).Distinct().Count() == 1 && question.Requests.Count > 1 ? [question.Requests[0].Continuation] : null,
                     Contexts = question.Requests.Select(r => r.Context).Distinct().Count() > 1 ? question.Requests.Select(r => r.Context).ToArray() : null,
                 });
