@@ -66,6 +66,27 @@ public sealed class Evaluator
     {
         spec.Validate();
         var (kind, items) = TaskFileReader.Read(spec.DatasetPath, spec.Kind, spec.StripData);
+        return spec.HasCategories ? RunCategories(spec, kind, items, cancellation) : RunFoundry(spec, kind, items, cancellation);
+    }
+
+    /// <summary>has_categories: one task per category (sorted, shots within it), scored as the plain mean over categories.</summary>
+    private TaskResult RunCategories(TaskSpec spec, TaskKind kind, IReadOnlyList<TaskItem> items, CancellationToken cancellation)
+    {
+        if (items.Any(i => i.Category is null)) throw new InvalidDataException($"{spec.DatasetPath}: task {spec.Label} has has_categories but a record without a category field");
+        var results = items.Select(i => i.Category!).Distinct().Order(StringComparer.Ordinal)
+            .Select(c => RunFoundry(spec with { Label = $"{spec.Label}/{c}" }, kind, items.Where(i => i.Category == c).ToList(), cancellation)).ToList();
+        var first = results[0];
+        return first with
+        {
+            Label = spec.Label, Items = results.Sum(r => r.Items),
+            Metrics = first.Metrics.Keys.ToDictionary(k => k, k => results.Average(r => r.Metrics[k])),
+            RandomBaseline = results.Average(r => r.RandomBaseline), Seconds = results.Sum(r => r.Seconds),
+            BatchedPasses = results.Sum(r => r.BatchedPasses), ItemResults = results.SelectMany(r => r.ItemResults).ToList(), Categories = results,
+        };
+    }
+
+    private TaskResult RunFoundry(TaskSpec spec, TaskKind kind, IReadOnlyList<TaskItem> items, CancellationToken cancellation)
+    {
         int count = Math.Min(items.Count, _options.Limit ?? int.MaxValue);
         if (kind == TaskKind.Code) return CodeTaskRunner.Run(spec, items, count, _model, _encoder, Sandbox, _options, cancellation);
         if (_scoring is null || _encoder is null)

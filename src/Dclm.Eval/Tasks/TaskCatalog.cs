@@ -110,7 +110,7 @@ public static class TaskCatalog
                 {
                     Label = shots.Count > 1 ? $"{label}_{k}shot" : label, DatasetPath = dataset, Kind = kind, Shots = k,
                     FewShotSeed = task.FewshotRandomSeed ?? 1234, PromptString = task.PromptString ?? "",
-                    Prelimiter = task.Prelimiter ?? "", ExampleDelimiter = task.ExampleDelimiter ?? "\n",
+                    Prelimiter = task.Prelimiter ?? task.QuestionPrelimiter ?? "", HasCategories = task.HasCategories ?? false, ExampleDelimiter = task.ExampleDelimiter ?? "\n",
                     ContinuationDelimiter = task.ContinuationDelimiter ?? (kind == TaskKind.Code ? "" : " "),
                     StripData = task.StripDataset ?? kind != TaskKind.Code, RandomBaseline = task.RandomBaseline is double r ? r / (r > 1 ? 100 : 1) : null,
                     StopStrings = task.EarlyStoppingCriteria ?? [], ChainOfThoughtDelimiter = task.CotDelimiter ?? "",
@@ -162,6 +162,8 @@ public static class TaskCatalog
         public string? IclTaskType { get; set; }
         public string? PromptString { get; set; }
         public string? Prelimiter { get; set; }
+        public string? QuestionPrelimiter { get; set; }
+        public bool? HasCategories { get; set; }
         public string? ExampleDelimiter { get; set; }
         public string? ContinuationDelimiter { get; set; }
         public bool? StripDataset { get; set; }

@@ -31,6 +31,12 @@ public sealed record TaskSpec : EvalTask
     public string ChainOfThoughtDelimiter { get; init; } = "";
     /// <summary>Generation tasks: normalise case, punctuation, articles and whitespace before matching.</summary>
     public bool NormalizeAnswers { get; init; } = true;
+    /// <summary>
+    /// llm-foundry's has_categories: the items are split by their <c>category</c> field (sorted), each category
+    /// runs as its own task (shots drawn within it), and the task's score is the plain mean of the
+    /// categories' scores, as DCLM's eval script averages them.
+    /// </summary>
+    public bool HasCategories { get; init; }
     /// <summary>Code tasks: completions sampled per problem (n of pass@k).</summary>
     public int Samples { get; init; } = 1;
     /// <summary>Code tasks: the k values of pass@k to report.</summary>
