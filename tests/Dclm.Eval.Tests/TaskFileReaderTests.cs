@@ -144,4 +144,30 @@ public sealed class TaskFileReaderTests : IDisposable
         Assert.False(AnswerNormalizer.Matches("It is Paris", ["paris"], normalize: true));
         Assert.False(AnswerNormalizer.Matches("paris", ["Paris"], normalize: false));
     }
+
+    [Fact]
+    public void CoreSuiteHoldsDclmsTwentyTwoTasksWithTheirBaselines()
+    {
+        // The files only need to exist to resolve; they lie under --data-dir in llm-foundry's local_data layout.
+        string core = Path.Combine(AppContext.BaseDirectory, "tasks", "core.yaml");
+        foreach (var line in File.ReadAllLines(core).Where(l => l.Contains("dataset_uri: ")))
+        {
+            string file = Path.Combine(_directory, "data", line.Split("dataset_uri: ")[1].Replace("local_data/", ""));
+            Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+            File.WriteAllText(file, "");
+        }
+        var specs = TaskCatalog.ResolveAll(["core"], Path.Combine(AppContext.BaseDirectory, "tasks"), Path.Combine(_directory, "data")).Cast<TaskSpec>().ToList();
+        Assert.Equal(["hellaswag_zeroshot", "jeopardy", "bigbench_qa_wikidata", "arc_easy", "arc_challenge", "copa", "commonsense_qa", "piqa", "openbook_qa",
+            "lambada_openai", "hellaswag", "winograd", "winogrande", "bigbench_dyck_languages", "agi_eval_lsat_ar", "bigbench_cs_algorithms", "bigbench_operators",
+            "bigbench_repeat_copy_logic", "squad", "coqa", "boolq", "bigbench_language_identification"], specs.Select(s => s.Label));
+        var byName = specs.ToDictionary(s => s.Label);
+        Assert.Equal(0.403, byName["commonsense_qa"].RandomBaseline!.Value, 12);
+        Assert.Equal(0.5, byName["copa"].RandomBaseline!.Value, 12);
+        Assert.Equal(0, byName["squad"].RandomBaseline!.Value);
+        Assert.Equal((10, "\nAnswer: "), (byName["arc_easy"].Shots, byName["arc_easy"].ContinuationDelimiter));
+        Assert.Equal((3, TaskKind.MultipleChoice), (byName["agi_eval_lsat_ar"].Shots, byName["agi_eval_lsat_ar"].Kind!.Value));
+        Assert.Equal(TaskKind.Schema, byName["winogrande"].Kind);
+        Assert.True(byName["jeopardy"].HasCategories);
+        Assert.Equal(0.2, TaskCatalog.ResolveAll(["core_v1"], Path.Combine(AppContext.BaseDirectory, "tasks"), Path.Combine(_directory, "data")).Cast<TaskSpec>().Single(s => s.Label == "commonsense_qa").RandomBaseline!.Value, 12);
+    }
 }

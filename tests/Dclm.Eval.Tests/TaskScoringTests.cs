@@ -163,4 +163,25 @@ public sealed class TaskScoringTests : IClassFixture<TinyNeoXModel>, IDisposable
         for (int j = 1; j < list.Count; j++) if (list[j] > list[best]) best = j;
         return best;
     }
+
+    [Fact]
+    public void HasCategoriesRunsEachCategoryAsItsOwnTaskAndAveragesThem()
+    {
+        // llm-foundry partitions the file by category (sorted) and samples shots within each partition from a fresh seed.
+        string[] b = ["""{"query": "b one", "choices": ["x", "y"], "gold": 0, "category": "b"}""", """{"query": "b two", "choices": ["x", "y"], "gold": 1, "category": "b"}""", """{"query": "b three", "choices": ["x", "y"], "gold": 0, "category": "b"}"""];
+        string[] a = ["""{"query": "a one", "choices": ["p", "q"], "gold": 1, "category": "a"}""", """{"query": "a two", "choices": ["p", "q"], "gold": 0, "category": "a"}"""];
+        string all = Write("all.jsonl", [b[0], a[0], b[1], a[1], b[2]]);
+        var tokenizer = _model.Loaded.RequireTokenizer();
+        var spec = new TaskSpec { Label = "cat", DatasetPath = all, Shots = 1, HasCategories = true };
+        var result = new Evaluator(_model.Loaded.Model, tokenizer).Run(spec);
+        var byCategory = new[] { ("a", Write("a.jsonl", a)), ("b", Write("b.jsonl", b)) }
+            .Select(c => new Evaluator(_model.Loaded.Model, tokenizer).Run(new TaskSpec { Label = c.Item1, DatasetPath = c.Item2, Shots = 1 })).ToList();
+        Assert.Equal(["cat/a", "cat/b"], result.Categories!.Select(c => c.Label));
+        Assert.Equal(byCategory.SelectMany(r => r.ItemResults.Select(i => i.Prompt)), result.ItemResults.Select(i => i.Prompt));
+        Assert.Equal((byCategory[0].Accuracy + byCategory[1].Accuracy) / 2, result.Accuracy, 12);
+        Assert.Equal(5, result.Items);
+        string suite = Path.Combine(_directory, "suite.yaml");
+        File.WriteAllText(suite, $"icl_tasks:\n- label: cat\n  dataset_uri: {all}\n  num_fewshot: [1]\n  icl_task_type: multiple_choice\n  has_categories: true\n");
+        Assert.True(Assert.Single(TaskCatalog.Resolve([suite])).HasCategories);
+    }
 }

@@ -16,7 +16,13 @@ internal static class EvalCommand
     public static Command Create()
     {
         var model = new Option<string?>("--model") { Description = $"model: a Hugging Face checkpoint directory or a GGUF file (default: the built-in {DefaultModel.RelativePath})" };
-        var tasks = new Option<string[]>("--tasks") { Description = "task files (.jsonl, .jsonl.gz), suite files (.yaml) or shipped suite names (shipped, ham_exam, lambada_moby_dick, humaneval), comma-separated or repeated", Required = true };
+        var tasks = new Option<string[]>("--tasks") { Description = "task files (.jsonl, .jsonl.gz), suite or task files (.yaml), or shipped names: lm-evaluation-harness tasks (mmlu, mmlu_stem, mmlu_anatomy, hellaswag, arc_easy, arc_challenge, piqa, winogrande, boolq, openbookqa, lambada_openai), DCLM's core suite, shipped, ham_exam, lambada_moby_dick, humaneval; comma-separated or repeated", Required = true };
+        var dataDirectory = new Option<string?>("--data-dir") { Description = "where task data lies as Hugging Face exports it: DIR/<task>/<split>.jsonl or .parquet (mmlu: DIR/mmlu/<subject>/); suites' dataset_uri paths are looked for here too" };
+        var server = new Option<string?>("--server") { Description = "score through an OpenAI-compatible completions endpoint (echo + logprobs) instead of a local model, e.g. http://localhost:8080" };
+        var apiKey = new Option<string?>("--api-key") { Description = "bearer token for --server (default: $OPENAI_API_KEY)" };
+        var maxLength = new Option<int?>("--max-length") { Description = "harness tasks: longest scored sequence (context + continuation) in tokens, cut from the left (default: the model's context + 1 in process, the server's context - 1 over HTTP, as lm-evaluation-harness)" };
+        var logSamples = new Option<bool>("--log-samples") { Description = "harness tasks: keep every request's texts, token ids and log-likelihood in the JSON report (lm-evaluation-harness's --log_samples)" };
+        var bootstrap = new Option<int>("--bootstrap-iters") { Description = "resamples for bootstrapped standard errors (perplexity), as lm-evaluation-harness's --bootstrap_iters; 0 skips them", DefaultValueFactory = _ => Dclm.Eval.Reports.Statistics.DefaultBootstrapIterations };
         var shots = new Option<int?>("--shots") { Description = "few-shot examples per question (overrides the suite)" };
         var limit = new Option<int?>("--limit") { Description = "evaluate only the first N items of each task" };
         var output = new Option<string?>("--output") { Description = "write the JSON report here (and a Markdown table beside it, .md)" };
@@ -31,27 +37,35 @@ internal static class EvalCommand
         var command = new Command("eval", "Evaluate a model on multiple-choice, schema, language-modelling, generation and code tasks")
         {
             model, tasks, shots, limit, output, canonical, samples, passAtK, timeout, seed, noSharing, tasksDirectory, threads,
+            dataDirectory, server, apiKey, maxLength, bootstrap, logSamples,
         };
+        command.Subcommands.Add(EvalCompareCommand.Create());
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(() =>
         {
-            var specs = TaskCatalog.Resolve(parse.GetValue(tasks)!, parse.GetValue(tasksDirectory));
+            var specs = TaskCatalog.ResolveAll(parse.GetValue(tasks)!, parse.GetValue(tasksDirectory), parse.GetValue(dataDirectory));
             specs = specs.Select(s => Override(s, parse.GetValue(shots), parse.GetValue(samples), parse.GetValue(passAtK))).ToArray();
             var options = new EvalOptions
             {
+                DataDirectory = parse.GetValue(dataDirectory), MaxLength = parse.GetValue(maxLength), BootstrapIterations = parse.GetValue(bootstrap), LogSamples = parse.GetValue(logSamples),
                 Limit = parse.GetValue(limit), Seed = parse.GetValue(seed), UseCanonicalSolutions = parse.GetValue(canonical),
                 ShareContext = !parse.GetValue(noSharing),
                 Progress = Console.IsErrorRedirected ? null : ShowProgress,
                 Sandbox = new SandboxOptions { TimeLimit = TimeSpan.FromSeconds(parse.GetValue(timeout)) },
             };
-            bool needsModel = !(options.UseCanonicalSolutions && specs.All(IsCode));
+            string? serverUrl = parse.GetValue(server);
+            if (serverUrl is not null && parse.GetValue(model) is not null) throw new ArgumentException("give either --model or --server, not both");
+            bool needsModel = serverUrl is null && !(options.UseCanonicalSolutions && specs.All(IsCode));
             string? modelPath = parse.GetValue(model) ?? (needsModel ? DefaultModel.Locate() : null);
             if (modelPath is null && needsModel)
                 throw new ArgumentException($"--model is required: there is no built-in {DefaultModel.RelativePath} (only code tasks with --use-canonical-solutions run without a model)");
             using var pool = new Tensors.Compute.ComputePool(Math.Max(1, parse.GetValue(threads)));
             using var loaded = modelPath is null ? null : ModelLoader.Load(modelPath, pool);
-            var evaluator = new Evaluator(loaded?.Model, loaded?.RequireTokenizer(), options);
+            using var remote = serverUrl is null ? null
+                : Dclm.Eval.Scoring.RemoteScoringModel.Connect(serverUrl, parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("OPENAI_API_KEY"));
+            var evaluator = remote is not null ? new Evaluator(remote, options: options) : new Evaluator(loaded?.Model, loaded?.RequireTokenizer(), options);
+            string? modelName = remote is not null ? $"{remote.ModelId} at {serverUrl}" : modelPath;
             var clock = Stopwatch.StartNew();
-            var report = evaluator.RunAll(specs, modelPath, spec => Console.Error.WriteLine($"running {spec.Label} ({spec.DatasetPath}, {spec.Shots}-shot)"), cancellation);
+            var report = evaluator.RunAll(specs, modelName, task => Console.Error.WriteLine($"running {task.Label} ({Source(task)}, {task.Shots}-shot)"), cancellation);
             PrintTable(report, options.ShareContext);
             Console.WriteLine($"{report.Tasks.Sum(t => t.Items)} items in {clock.Elapsed.TotalSeconds:F1} s");
             if (parse.GetValue(output) is string path)
@@ -70,10 +84,19 @@ internal static class EvalCommand
         if (done == total || done % 10 == 0) Console.Error.Write(done == total ? $"\r{done}/{total}\n" : $"\r{done}/{total}");
     }
 
-    private static bool IsCode(TaskSpec spec) => spec.Kind == TaskKind.Code || (spec.Kind is null && TaskFileReader.Read(spec.DatasetPath).Kind == TaskKind.Code);
+    private static bool IsCode(EvalTask task) => task is TaskSpec spec && (spec.Kind == TaskKind.Code || (spec.Kind is null && TaskFileReader.Read(spec.DatasetPath).Kind == TaskKind.Code));
 
-    private static TaskSpec Override(TaskSpec spec, int? shots, int? samples, int[]? passAtK)
+    private static string Source(EvalTask task) => task switch
     {
+        TaskSpec spec => spec.DatasetPath,
+        Dclm.Eval.Harness.HarnessTask harness => $"lm-evaluation-harness, {harness.SourceFile}",
+        _ => task.Label,
+    };
+
+    private static EvalTask Override(EvalTask task, int? shots, int? samples, int[]? passAtK)
+    {
+        if (task is Dclm.Eval.Harness.HarnessTask harness) return shots is int count ? (harness with { Shots = count }).Validate() : harness;
+        var spec = (TaskSpec)task;
         if (shots is int k) spec = spec with { Shots = k };
         if (samples is int n) spec = spec with { Samples = n, PassAtK = spec.PassAtK.Where(x => x <= n).DefaultIfEmpty(1).ToArray() };
         if (passAtK is { Length: > 0 }) spec = spec with { PassAtK = passAtK };
@@ -94,10 +117,12 @@ internal static class EvalCommand
         // Piped output has no terminal width; keep rows whole for logs and scripts.
         if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 240;
         AnsiConsole.Write(table);
-        foreach (var t in report.Tasks.Where(t => t.Metrics.Count > 1))
+        foreach (var t in report.Tasks.Where(t => t.Reference != "lm-evaluation-harness" && t.Metrics.Count > 1))
             Console.WriteLine($"{t.Label}: {string.Join(", ", t.Metrics.Select(m => $"{m.Key} {m.Value:F4}"))}");
         foreach (var t in report.Tasks.Where(t => t.BatchedPasses > 0))
             Console.WriteLine($"{t.Label}: {t.Items} questions in {t.Seconds:F1} s = {t.ItemsPerSecond:F2} questions/s; {t.BatchedPasses} {(sharing ? "batched" : "unshared")} forward passes ({(double)t.BatchedPasses / t.Items:F2} per question)");
+        string harness = ReportWriter.HarnessTables(report);
+        if (harness.Length > 0) Console.Write(harness);
         if (report.Sandbox is not null) Console.WriteLine($"sandbox: {report.Sandbox}");
     }
 }

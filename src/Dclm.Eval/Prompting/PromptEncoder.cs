@@ -1,3 +1,4 @@
+using Dclm.Eval.Scoring;
 using Dclm.Tokenizers;
 
 namespace Dclm.Eval.Prompting;
@@ -10,28 +11,31 @@ namespace Dclm.Eval.Prompting;
 /// </summary>
 public sealed class PromptEncoder
 {
-    private readonly Tokenizer _tokenizer;
+    private readonly IScoringModel _model;
 
-    public PromptEncoder(Tokenizer tokenizer)
+    /// <param name="model">Encodes text (in process or through a server's /tokenize).</param>
+    /// <param name="tokenizer">The local tokenizer, for tasks that generate text (null when scoring through a server).</param>
+    public PromptEncoder(IScoringModel model, Tokenizer? tokenizer = null)
     {
-        _tokenizer = tokenizer;
-        NeedsPrefixSpace = tokenizer.Encode(" a").Length == 1;
+        _model = model;
+        Tokenizer = tokenizer;
+        NeedsPrefixSpace = model.Encode(" a").Length == 1;
     }
 
     /// <summary>Whether continuations get a leading space (llm-foundry's <c>tokenizer_needs_prefix_space</c>).</summary>
     public bool NeedsPrefixSpace { get; }
 
-    /// <summary>The tokenizer.</summary>
-    public Tokenizer Tokenizer => _tokenizer;
+    /// <summary>The local tokenizer, or null when text is encoded by a server.</summary>
+    public Tokenizer? Tokenizer { get; }
 
     /// <summary>Preamble + context ids; the preamble gets the tokenizer's special tokens (a trailing EOS removed).</summary>
     public int[] Context(string preamble, string context, bool strip)
     {
         var ids = new List<int>();
-        var head = _tokenizer.Encode(preamble, addSpecialTokens: true);
-        if (head.Length > 1 && head[^1] == _tokenizer.EndOfSequenceId) head = head[..^1];
+        var head = _model.Encode(preamble, addSpecialTokens: true);
+        if (head.Length > 1 && head[^1] == _model.EndOfSequenceId) head = head[..^1];
         ids.AddRange(head);
-        ids.AddRange(_tokenizer.Encode(strip ? context.TrimEnd() : context));
+        ids.AddRange(_model.Encode(strip ? context.TrimEnd() : context));
         return ids.ToArray();
     }
 
@@ -40,5 +44,5 @@ public sealed class PromptEncoder
         NeedsPrefixSpace && !continuation.StartsWith(' ') ? " " + continuation : continuation;
 
     /// <summary>A continuation's ids.</summary>
-    public int[] Continuation(string continuation) => _tokenizer.Encode(ContinuationText(continuation));
+    public int[] Continuation(string continuation) => _model.Encode(ContinuationText(continuation));
 }

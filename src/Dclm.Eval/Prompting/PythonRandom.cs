@@ -67,6 +67,13 @@ public sealed class PythonRandom
         return x;
     }
 
+    /// <summary><c>random()</c>: 53 random bits as a double in [0, 1), (a·2²⁶ + b) / 2⁵³ from two 32-bit draws.</summary>
+    public double NextDouble()
+    {
+        uint a = NextUInt32() >> 5, b = NextUInt32() >> 6;
+        return (a * 67108864.0 + b) * (1.0 / 9007199254740992.0);
+    }
+
     /// <summary><c>getrandbits(k)</c> for k in [0, 32].</summary>
     public uint GetRandBits(int bits) => bits == 0 ? 0 : NextUInt32() >> (32 - bits);
 

@@ -23,6 +23,47 @@ public static class ReportWriter
     /// <summary>The report as JSON.</summary>
     public static string ToJson(EvalReport report) => JsonSerializer.Serialize(report, Json);
 
+    /// <summary>Reads a report <see cref="Write"/> wrote; errors name the file.</summary>
+    public static EvalReport Read(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such report");
+        try { return JsonSerializer.Deserialize<EvalReport>(File.ReadAllText(path), Json) ?? throw new InvalidDataException($"{path}: empty report"); }
+        catch (JsonException e) { throw new InvalidDataException($"{path}: not a dclm eval report ({e.Message})"); }
+    }
+
+    /// <summary>
+    /// The lm-evaluation-harness tasks and groups as the harness prints them: one row per task and metric
+    /// with its value and standard error, subjects indented under their group and category; empty when
+    /// the report has none.
+    /// </summary>
+    public static string HarnessTables(EvalReport report)
+    {
+        var harness = report.Tasks.Where(t => t.Reference == "lm-evaluation-harness").ToList();
+        if (harness.Count == 0) return "";
+        var text = new StringBuilder();
+        text.AppendLine("| Tasks | n-shot | Metric | Value | | Stderr |");
+        text.AppendLine("|---|---:|---|---:|---|---:|");
+        var groups = report.Groups.ToLookup(g => g.Name);
+        var printed = new HashSet<string>();
+        foreach (var t in harness)
+        {
+            if (t.Group is { } group && printed.Add(group)) GroupRows(text, groups[group], group, "", t.Shots);
+            if (t.Group is { } g2 && t.Category is { } category && printed.Add($"{g2}_{category}")) GroupRows(text, groups[$"{g2}_{category}"], category, " - ", t.Shots);
+            string name = t.Group is null ? t.Label : $"{(t.Category is null ? " - " : "  - ")}{t.Alias ?? t.Label}";
+            foreach (var metric in t.Metrics.Keys.Where(k => !k.EndsWith("_stderr", StringComparison.Ordinal)))
+                text.AppendLine(Row(name, t.Shots, metric, t.Metrics[metric], t.Metrics.TryGetValue(metric + "_stderr", out double e) ? e : double.NaN));
+        }
+        return text.ToString();
+
+        static void GroupRows(StringBuilder text, IEnumerable<GroupScore> scores, string name, string indent, int shots)
+        {
+            foreach (var g in scores) text.AppendLine(Row(indent + name, shots, g.Metric, g.Value, g.StandardError));
+        }
+
+        static string Row(string name, int shots, string metric, double value, double error) => string.Create(CultureInfo.InvariantCulture,
+            $"| {name} | {shots} | {metric} | {value:F4} | ± | {(double.IsNaN(error) ? "N/A" : error.ToString("F4", CultureInfo.InvariantCulture))} |");
+    }
+
     /// <summary>The summary table as Markdown: one row per task, then the CORE-style aggregate.</summary>
     public static string ToMarkdown(EvalReport report)
     {
@@ -38,7 +79,15 @@ public static class ReportWriter
         }
         text.AppendLine();
         text.AppendLine(CultureInfo.InvariantCulture, $"CORE-style aggregate (mean centred accuracy over {report.Tasks.Count} task(s)): **{report.Core:F4}**");
-        var others = report.Tasks.Where(t => t.Metrics.Count > 1).ToList();
+        string harness = HarnessTables(report);
+        if (harness.Length > 0)
+        {
+            text.AppendLine();
+            text.AppendLine("lm-evaluation-harness tasks (standard errors as the harness computes them):");
+            text.AppendLine();
+            text.Append(harness);
+        }
+        var others = report.Tasks.Where(t => t.Reference != "lm-evaluation-harness" && t.Metrics.Count > 1).ToList();
         if (others.Count > 0)
         {
             text.AppendLine();

@@ -9,6 +9,12 @@ public sealed record ChoiceResult(string Text, double LogProbability, int Tokens
     public double MeanCrossEntropy => -LogProbability / Tokens;
 }
 
+/// <summary>
+/// One log-likelihood request as sent to the model (with --log-samples, as lm-evaluation-harness's
+/// --log_samples): its texts, its token ids before any cut to the window, and what it scored.
+/// </summary>
+public sealed record RequestResult(string Context, string Continuation, int[] ContextTokens, int[] ContinuationTokens, double LogProbability, bool Greedy);
+
 /// <summary>The outcome of one item, kept for inspection.</summary>
 public sealed record ItemResult
 {
@@ -26,6 +32,14 @@ public sealed record ItemResult
     public int? PredictedUnnormalized { get; init; }
     /// <summary>Index picked by log-probability per UTF-8 byte of the continuation.</summary>
     public int? PredictedByteNormalized { get; init; }
+    /// <summary>Index picked by log-probability per character of the choice (lm-evaluation-harness's acc_norm).</summary>
+    public int? PredictedCharacterNormalized { get; init; }
+    /// <summary>Each choice's context, when the choices differ in context (Winogrande-style partial scoring).</summary>
+    public IReadOnlyList<string>? Contexts { get; init; }
+    /// <summary>With --log-samples: every request of the item, with its token ids and score.</summary>
+    public IReadOnlyList<RequestResult>? Requests { get; init; }
+    /// <summary>The continuation every context shares, for partial scoring.</summary>
+    public IReadOnlyList<string>? Continuations { get; init; }
     /// <summary>Scores of every choice.</summary>
     public IReadOnlyList<ChoiceResult>? Choices { get; init; }
     /// <summary>The expected continuation or answer.</summary>
@@ -51,6 +65,14 @@ public sealed record TaskResult
     public required TaskKind Kind { get; init; }
     /// <summary>Where the items came from.</summary>
     public required string DatasetPath { get; init; }
+    /// <summary>Whose definition the task follows: "llm-foundry" (DCLM's CORE) or "lm-evaluation-harness".</summary>
+    public string Reference { get; init; } = "llm-foundry";
+    /// <summary>The group the task reports under (e.g. "mmlu"), or null.</summary>
+    public string? Group { get; init; }
+    /// <summary>The category inside the group (MMLU: stem, humanities, social_sciences, other), or null.</summary>
+    public string? Category { get; init; }
+    /// <summary>The short name inside the group (MMLU: the subject), or null.</summary>
+    public string? Alias { get; init; }
     /// <summary>Few-shot examples per question.</summary>
     public int Shots { get; init; }
     /// <summary>Items evaluated.</summary>
@@ -67,6 +89,8 @@ public sealed record TaskResult
     public long BatchedPasses { get; init; }
     /// <summary>Per-item outcomes.</summary>
     public IReadOnlyList<ItemResult> ItemResults { get; init; } = [];
+    /// <summary>With llm-foundry's has_categories: each category's result; the task's metrics are their plain means.</summary>
+    public IReadOnlyList<TaskResult>? Categories { get; init; }
 
     /// <summary>The primary metric's value.</summary>
     public double Accuracy => Metrics[PrimaryMetric];

@@ -15,11 +15,11 @@ namespace Dclm.Eval.Runners;
 /// </summary>
 internal static class ChoiceTaskRunner
 {
-    public static TaskResult Run(TaskSpec spec, IReadOnlyList<TaskItem> items, int count, PromptEncoder encoder, LogLikelihoodScorer scorer, EvalOptions options, CancellationToken cancellation)
+    public static TaskResult Run(TaskSpec spec, IReadOnlyList<TaskItem> items, int count, PromptEncoder encoder, IScoringModel model, EvalOptions options, CancellationToken cancellation)
     {
         var builder = new PromptBuilder(spec, items);
         var results = new List<ItemResult>(count);
-        long passesBefore = scorer.BatchedPasses;
+        long passesBefore = model.BatchedPasses;
         var clock = Stopwatch.StartNew();
         double baselineSum = 0;
         for (int i = 0; i < count; i++)
@@ -51,7 +51,7 @@ internal static class ChoiceTaskRunner
                 continuationTexts = mc.Choices.Select(encoder.ContinuationText).ToArray();
                 gold = mc.Gold;
             }
-            var scores = scorer.Score(scoring);
+            var scores = model.Score(scoring, model.LongestSequence);
             var choices = scores.Select((s, j) => new ChoiceResult(texts[j], s.LogProbability, s.Tokens, Encoding.UTF8.GetByteCount(continuationTexts[j]))).ToArray();
             int predicted = ArgBest(choices, c => -c.MeanCrossEntropy);
             results.Add(new ItemResult
@@ -76,7 +76,7 @@ internal static class ChoiceTaskRunner
                 ["accuracy_bytes"] = Rate(r => r.PredictedByteNormalized == r.Gold),
             },
             RandomBaseline = spec.RandomBaseline ?? (results.Count == 0 ? 0 : baselineSum / results.Count),
-            Seconds = clock.Elapsed.TotalSeconds, BatchedPasses = scorer.BatchedPasses - passesBefore, ItemResults = results,
+            Seconds = clock.Elapsed.TotalSeconds, BatchedPasses = model.BatchedPasses - passesBefore, ItemResults = results,
         };
     }
 

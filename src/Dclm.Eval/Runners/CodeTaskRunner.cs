@@ -79,8 +79,8 @@ internal static class CodeTaskRunner
         PromptEncoder encoder, EvalOptions options, CancellationToken cancellation)
     {
         var builder = new PromptBuilder(spec, items);
-        var generator = new TextGenerator(model, encoder.Tokenizer);
-        int longest = items.Cast<CodeItem>().Max(p => encoder.Tokenizer.Encode(p.CanonicalSolution).Length);
+        var generator = new TextGenerator(model, encoder.Tokenizer!);
+        int longest = items.Cast<CodeItem>().Max(p => encoder.Tokenizer!.Encode(p.CanonicalSolution).Length);
         var completions = new string[problems.Length][];
         for (int i = 0; i < problems.Length; i++)
         {

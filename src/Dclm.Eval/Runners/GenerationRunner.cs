@@ -18,8 +18,8 @@ internal static class GenerationRunner
     public static TaskResult Run(TaskSpec spec, IReadOnlyList<TaskItem> items, int count, DecoderModel model, PromptEncoder encoder, EvalOptions options, CancellationToken cancellation)
     {
         var builder = new PromptBuilder(spec, items);
-        var generator = new TextGenerator(model, encoder.Tokenizer);
-        int longest = items.OfType<GenerationItem>().SelectMany(g => g.Aliases.Append(g.Answer)).Max(a => encoder.Tokenizer.Encode(a, addSpecialTokens: true).Length);
+        var generator = new TextGenerator(model, encoder.Tokenizer!);
+        int longest = items.OfType<GenerationItem>().SelectMany(g => g.Aliases.Append(g.Answer)).Max(a => encoder.Tokenizer!.Encode(a, addSpecialTokens: true).Length);
         int maxTokens = Math.Max(1, longest + (spec.ChainOfThoughtDelimiter.Length > 0 ? 10 : 0));
         var results = new List<ItemResult>(count);
         var clock = Stopwatch.StartNew();

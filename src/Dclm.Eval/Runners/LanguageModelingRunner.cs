@@ -9,11 +9,11 @@ namespace Dclm.Eval.Runners;
 /// <summary>Language-modelling tasks (LAMBADA and the like): correct when greedy argmax reproduces every continuation token.</summary>
 internal static class LanguageModelingRunner
 {
-    public static TaskResult Run(TaskSpec spec, IReadOnlyList<TaskItem> items, int count, PromptEncoder encoder, LogLikelihoodScorer scorer, EvalOptions options, CancellationToken cancellation)
+    public static TaskResult Run(TaskSpec spec, IReadOnlyList<TaskItem> items, int count, PromptEncoder encoder, IScoringModel model, EvalOptions options, CancellationToken cancellation)
     {
         var builder = new PromptBuilder(spec, items);
         var results = new List<ItemResult>(count);
-        long passesBefore = scorer.BatchedPasses;
+        long passesBefore = model.BatchedPasses;
         var clock = Stopwatch.StartNew();
         double logProbability = 0;
         long tokens = 0;
@@ -25,7 +25,7 @@ internal static class LanguageModelingRunner
             string contextText = builder.Context(item, preamble);
             var context = encoder.Context(preamble, contextText, spec.StripData);
             string continuation = encoder.ContinuationText(item.Continuation);
-            var score = scorer.Score([new ScoringOption(context, encoder.Continuation(item.Continuation))])[0];
+            var score = model.Score([new ScoringOption(context, encoder.Continuation(item.Continuation))], model.LongestSequence)[0];
             logProbability += score.LogProbability;
             tokens += score.Tokens;
             results.Add(new ItemResult
@@ -45,7 +45,7 @@ internal static class LanguageModelingRunner
                 ["continuation_mean_cross_entropy"] = tokens == 0 ? 0 : -logProbability / tokens,
             },
             RandomBaseline = spec.RandomBaseline ?? 0, Seconds = clock.Elapsed.TotalSeconds,
-            BatchedPasses = scorer.BatchedPasses - passesBefore, ItemResults = results,
+            BatchedPasses = model.BatchedPasses - passesBefore, ItemResults = results,
         };
     }
 }

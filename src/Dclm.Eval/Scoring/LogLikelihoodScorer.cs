@@ -47,13 +47,20 @@ public sealed class LogLikelihoodScorer
     /// <summary>Prefill steps run so far for shared prefixes.</summary>
     public long PrefillSteps { get; private set; }
 
-    /// <summary>Scores each option's continuation given its context.</summary>
-    public ContinuationScore[] Score(IReadOnlyList<ScoringOption> options)
+    /// <summary>Scores each option's continuation given its context (llm-foundry's cut: context + continuation fit the window).</summary>
+    public ContinuationScore[] Score(IReadOnlyList<ScoringOption> options) => Score(options, _model.Config.ContextLength);
+
+    /// <summary>
+    /// Scores each option's continuation given its context, cutting contexts from the left so context +
+    /// continuation hold at most <paramref name="longest"/> tokens: the window for llm-foundry, the window
+    /// + 1 for lm-evaluation-harness (its last token is scored, never fed), at most window + 1.
+    /// </summary>
+    public ContinuationScore[] Score(IReadOnlyList<ScoringOption> options, int longest)
     {
         if (options.Count == 0) return [];
-        int window = _model.Config.ContextLength;
+        if (longest < 2 || longest > _model.Config.ContextLength + 1) throw new ArgumentOutOfRangeException(nameof(longest), $"a scored sequence of {longest} tokens does not fit the model's context of {_model.Config.ContextLength} (+1)");
         var trimmed = new ScoringOption[options.Count];
-        for (int j = 0; j < options.Count; j++) trimmed[j] = Trim(options[j], window);
+        for (int j = 0; j < options.Count; j++) trimmed[j] = Trim(options[j], longest);
         return ShareContext ? ScoreGroup(trimmed, sharePrefix: true) : trimmed.SelectMany(o => ScoreGroup([o], sharePrefix: false)).ToArray();
     }
 
@@ -127,7 +134,7 @@ public sealed class LogLikelihoodScorer
     private static ScoringOption Trim(ScoringOption option, int window)
     {
         if (option.Continuation.Length == 0) throw new ArgumentException("a continuation must hold at least one token");
-        if (option.Continuation.Length >= window) throw new ArgumentException($"a continuation of {option.Continuation.Length} tokens does not fit the model's context of {window}");
+        if (option.Continuation.Length >= window) throw new ArgumentException($"a continuation of {option.Continuation.Length} tokens does not fit a scored sequence of {window}");
         if (option.Context.Length == 0) throw new ArgumentException("a context must hold at least one token");
         int keep = window - option.Continuation.Length;
         return option.Context.Length <= keep ? option : option with { Context = option.Context[^keep..] };

@@ -25,28 +25,59 @@ public static class TaskCatalog
         return null;
     }
 
-    /// <summary>Resolves each comma-separated entry of <paramref name="entries"/>.</summary>
-    public static IReadOnlyList<TaskSpec> Resolve(IEnumerable<string> entries, string? tasksDirectory = null)
+    /// <summary>Resolves each comma-separated entry of <paramref name="entries"/> to llm-foundry task specs (suites and JSONL files only).</summary>
+    public static IReadOnlyList<TaskSpec> Resolve(IEnumerable<string> entries, string? tasksDirectory = null) =>
+        ResolveAll(entries, tasksDirectory).Select(t => t as TaskSpec ?? throw new ArgumentException($"--tasks: {t.Label} is an lm-evaluation-harness task")).ToArray();
+
+    /// <summary>
+    /// Resolves each comma-separated entry: a JSONL task file, a YAML file (an llm-foundry suite or an
+    /// lm-evaluation-harness task), the name of a YAML file in the tasks directory, or a subject or
+    /// category of a grouped harness task (<c>mmlu_anatomy</c>, <c>mmlu_stem</c>). Suites' dataset_uri
+    /// paths are also looked for under <paramref name="dataDirectory"/>.
+    /// </summary>
+    public static IReadOnlyList<EvalTask> ResolveAll(IEnumerable<string> entries, string? tasksDirectory = null, string? dataDirectory = null)
     {
-        var specs = new List<TaskSpec>();
+        var tasks = new List<EvalTask>();
         foreach (var entry in entries.SelectMany(e => e.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
         {
             if (File.Exists(entry))
             {
-                specs.AddRange(IsYaml(entry) ? ReadSuite(entry) : [new TaskSpec { Label = LabelOf(entry), DatasetPath = entry }]);
+                tasks.AddRange(IsYaml(entry) ? ReadYaml(entry, dataDirectory) : [new TaskSpec { Label = LabelOf(entry), DatasetPath = entry }]);
                 continue;
             }
             string? directory = tasksDirectory ?? FindTasksDirectory();
-            string? suite = directory is null ? null : new[] { ".yaml", ".yml" }.Select(e => Path.Combine(directory, entry + e)).FirstOrDefault(File.Exists);
-            if (suite is null)
+            string? file = directory is null ? null : new[] { ".yaml", ".yml" }.Select(e => Path.Combine(directory, entry + e)).FirstOrDefault(File.Exists);
+            if (file is not null) { tasks.AddRange(ReadYaml(file, dataDirectory)); continue; }
+            var grouped = directory is null ? [] : GroupMembers(directory, entry);
+            if (grouped.Count == 0)
                 throw new FileNotFoundException($"--tasks: '{entry}' is neither a task file nor a suite name" + (directory is null ? " (no tasks directory found; set DCLM_TASKS)" : $" in {directory} ({string.Join(", ", Directory.GetFiles(directory, "*.yaml").Select(Path.GetFileNameWithoutExtension).Order())})"));
-            specs.AddRange(ReadSuite(suite));
+            tasks.AddRange(grouped);
         }
-        return specs.Select(s => s.Validate()).ToArray();
+        return tasks.Select(t => t switch { TaskSpec s => (EvalTask)s.Validate(), Harness.HarnessTask h => h.Validate(), _ => t }).ToArray();
+    }
+
+    private static IReadOnlyList<EvalTask> ReadYaml(string path, string? dataDirectory)
+    {
+        var yaml = Harness.HarnessTaskFile.Load(path);
+        return Harness.HarnessTaskFile.IsHarnessTask(yaml) ? Harness.HarnessTaskFile.Read(path, yaml) : ReadSuite(path, dataDirectory);
+    }
+
+    /// <summary>Tasks of grouped harness files whose name or category matches (<c>mmlu_anatomy</c>, <c>mmlu_stem</c>).</summary>
+    private static List<EvalTask> GroupMembers(string directory, string entry)
+    {
+        var found = new List<EvalTask>();
+        foreach (var file in Directory.GetFiles(directory, "*.yaml").Order(StringComparer.Ordinal))
+        {
+            IDictionary<object, object?> yaml;
+            try { yaml = Harness.HarnessTaskFile.Load(file); } catch (InvalidDataException) { continue; }
+            if (!yaml.ContainsKey("subjects") || yaml.TryGetValue("group", out var g) && g is string group && !entry.StartsWith(group + "_", StringComparison.Ordinal)) continue;
+            found.AddRange(Harness.HarnessTaskFile.Read(file, yaml).Where(t => t.Label == entry || $"{t.Group}_{t.Category}" == entry));
+        }
+        return found;
     }
 
     /// <summary>Reads an llm-foundry-style suite: <c>icl_tasks:</c> with label, dataset_uri, num_fewshot, icl_task_type and prompt settings.</summary>
-    public static IReadOnlyList<TaskSpec> ReadSuite(string path)
+    public static IReadOnlyList<TaskSpec> ReadSuite(string path, string? dataDirectory = null)
     {
         SuiteFile? suite;
         try
@@ -63,8 +94,11 @@ public static class TaskCatalog
             var task = suite.IclTasks[i];
             string where = $"{path}: icl_tasks[{i}]";
             if (string.IsNullOrWhiteSpace(task.DatasetUri)) throw new InvalidDataException($"{where}: dataset_uri is missing");
-            string dataset = new[] { Path.Combine(baseDirectory, task.DatasetUri), task.DatasetUri }.FirstOrDefault(File.Exists)
-                ?? throw new FileNotFoundException($"{where}: dataset {task.DatasetUri} not found beside the suite or in the working directory");
+            // DCLM's suites name llm-foundry's copies as local_data/<category>/<file>.jsonl; a data directory may hold either layout.
+            string[] candidates = [Path.Combine(baseDirectory, task.DatasetUri), task.DatasetUri,
+                .. dataDirectory is null ? Array.Empty<string>() : [Path.Combine(dataDirectory, task.DatasetUri), Path.Combine(dataDirectory, StripLocalData(task.DatasetUri))]];
+            string dataset = candidates.FirstOrDefault(File.Exists)
+                ?? throw new FileNotFoundException($"{where}: dataset {task.DatasetUri} not found beside the suite, in the working directory" + (dataDirectory is null ? " (use --data-dir)" : $" or under {dataDirectory}"));
             TaskKind? kind;
             try { kind = task.IclTaskType is null ? null : TaskKinds.Parse(task.IclTaskType); }
             catch (FormatException e) { throw new InvalidDataException($"{where}: {e.Message}"); }
@@ -76,7 +110,7 @@ public static class TaskCatalog
                 {
                     Label = shots.Count > 1 ? $"{label}_{k}shot" : label, DatasetPath = dataset, Kind = kind, Shots = k,
                     FewShotSeed = task.FewshotRandomSeed ?? 1234, PromptString = task.PromptString ?? "",
-                    Prelimiter = task.Prelimiter ?? "", ExampleDelimiter = task.ExampleDelimiter ?? "\n",
+                    Prelimiter = task.Prelimiter ?? task.QuestionPrelimiter ?? "", HasCategories = task.HasCategories ?? false, ExampleDelimiter = task.ExampleDelimiter ?? "\n",
                     ContinuationDelimiter = task.ContinuationDelimiter ?? (kind == TaskKind.Code ? "" : " "),
                     StripData = task.StripDataset ?? kind != TaskKind.Code, RandomBaseline = task.RandomBaseline is double r ? r / (r > 1 ? 100 : 1) : null,
                     StopStrings = task.EarlyStoppingCriteria ?? [], ChainOfThoughtDelimiter = task.CotDelimiter ?? "",
@@ -103,6 +137,8 @@ public static class TaskCatalog
         };
     }
 
+    private static string StripLocalData(string uri) => uri.StartsWith("local_data/", StringComparison.Ordinal) ? uri["local_data/".Length..] : uri;
+
     private static bool IsYaml(string path) => path.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".yml", StringComparison.OrdinalIgnoreCase);
 
     private static string LabelOf(string path)
@@ -126,6 +162,8 @@ public static class TaskCatalog
         public string? IclTaskType { get; set; }
         public string? PromptString { get; set; }
         public string? Prelimiter { get; set; }
+        public string? QuestionPrelimiter { get; set; }
+        public bool? HasCategories { get; set; }
         public string? ExampleDelimiter { get; set; }
         public string? ContinuationDelimiter { get; set; }
         public bool? StripDataset { get; set; }

@@ -38,7 +38,7 @@ public static class TaskFileReader
                 if (record.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{path}:{lineNumber}: a record must be a JSON object");
                 kind ??= Infer(record) ?? throw new InvalidDataException($"{path}:{lineNumber}: cannot tell the task type from the fields ({string.Join(", ", record.EnumerateObject().Select(p => p.Name))}); name it with icl_task_type");
                 string id = Text(record, "id") ?? Text(record, "task_id") ?? (items.Count).ToString(System.Globalization.CultureInfo.InvariantCulture);
-                try { items.Add(Parse(record, kind.Value, id, strip)); }
+                try { items.Add(Parse(record, kind.Value, id, strip) with { Category = Text(record, "category") }); }
                 catch (FormatException e) { throw new InvalidDataException($"{path}:{lineNumber}: {e.Message}"); }
             }
         }

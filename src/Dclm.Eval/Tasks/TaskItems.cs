@@ -5,6 +5,8 @@ public abstract record TaskItem
 {
     /// <summary>The item's id from the file, or its 0-based line number.</summary>
     public required string Id { get; init; }
+    /// <summary>The record's <c>category</c> field, if any (llm-foundry's has_categories splits a task by it).</summary>
+    public string? Category { get; init; }
 }
 
 /// <summary>A multiple-choice question: <see cref="Query"/> followed by one of <see cref="Choices"/>.</summary>

@@ -5,16 +5,12 @@ namespace Dclm.Eval.Tasks;
 /// a newline between examples, a space between context and continuation, seed 1234 for shots,
 /// whitespace stripped from the data (except for code).
 /// </summary>
-public sealed record TaskSpec
+public sealed record TaskSpec : EvalTask
 {
-    /// <summary>Name shown in reports.</summary>
-    public required string Label { get; init; }
     /// <summary>The JSONL (or .jsonl.gz) file holding the items.</summary>
     public required string DatasetPath { get; init; }
     /// <summary>Scoring kind; null means inferred from the fields of the first record.</summary>
     public TaskKind? Kind { get; init; }
-    /// <summary>Few-shot examples put before each question.</summary>
-    public int Shots { get; init; }
     /// <summary>Seed of the shot sample; the same seed gives the same prompts.</summary>
     public int FewShotSeed { get; init; } = 1234;
     /// <summary>Text put once before all examples, e.g. an instruction.</summary>
@@ -35,6 +31,12 @@ public sealed record TaskSpec
     public string ChainOfThoughtDelimiter { get; init; } = "";
     /// <summary>Generation tasks: normalise case, punctuation, articles and whitespace before matching.</summary>
     public bool NormalizeAnswers { get; init; } = true;
+    /// <summary>
+    /// llm-foundry's has_categories: the items are split by their <c>category</c> field (sorted), each category
+    /// runs as its own task (shots drawn within it), and the task's score is the plain mean of the
+    /// categories' scores, as DCLM's eval script averages them.
+    /// </summary>
+    public bool HasCategories { get; init; }
     /// <summary>Code tasks: completions sampled per problem (n of pass@k).</summary>
     public int Samples { get; init; } = 1;
     /// <summary>Code tasks: the k values of pass@k to report.</summary>
