@@ -20,5 +20,6 @@ internal static class CommandCatalog
         yield return TrainCommand.Create();
         yield return ServeCommand.Create();
         yield return ChatCommand.Create();
+        yield return EmbedCommand.Create();
     }
 }
