@@ -4,8 +4,9 @@ namespace Dclm.Formats;
 /// Writes a file under "&lt;path&gt;.tmp" and renames it over <c>path</c> only once it is complete, so a
 /// crash or a failed callback never leaves a half-written model under the real name.
 /// </summary>
-internal static class AtomicFile
+public static class AtomicFile
 {
+    /// <summary>Writes <paramref name="path"/> through <paramref name="write"/> into a temporary file, flushed to disk, then renamed over it.</summary>
     public static void Write(string path, Action<FileStream> write)
     {
         string temporary = path + ".tmp";

@@ -21,5 +21,6 @@ internal static class CommandCatalog
         yield return ServeCommand.Create();
         yield return ChatCommand.Create();
         yield return EmbedCommand.Create();
+        yield return RagCommand.Create();
     }
 }

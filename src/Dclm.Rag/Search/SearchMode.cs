@@ -1,0 +1,18 @@
+namespace Dclm.Rag.Search;
+
+/// <summary>How chunks are ranked for a query.</summary>
+public enum SearchMode
+{
+    /// <summary>BM25 and dense rankings fused by reciprocal rank.</summary>
+    Hybrid,
+    /// <summary>Lucene BM25 over the chunk texts only.</summary>
+    Bm25,
+    /// <summary>Cosine similarity of embeddings only, through the HNSW graph.</summary>
+    Dense,
+}
+
+/// <summary>One retrieved chunk.</summary>
+/// <param name="Id">The chunk's id in the index.</param>
+/// <param name="Chunk">The chunk.</param>
+/// <param name="Score">BM25 score, cosine similarity, or fused reciprocal-rank score, by mode; higher is better.</param>
+public sealed record SearchHit(int Id, Indexing.StoredChunk Chunk, float Score);
