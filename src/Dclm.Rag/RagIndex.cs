@@ -36,6 +36,12 @@ public sealed class RagIndex : IDisposable
     public HnswGraph Graph { get; }
     /// <summary>Level-0 candidates a dense search explores (more: better recall, slower).</summary>
     public int SearchBreadth { get; set; } = 96;
+    /// <summary>Weight of the BM25 ranking in hybrid fusion; the dense ranking's is 1.</summary>
+    public double LexicalWeight { get; set; } = 1;
+    /// <summary>How hybrid search fuses the two rankings.</summary>
+    public FusionMethod Fusion { get; set; } = FusionMethod.ReciprocalRank;
+    /// <summary>How deep each ranking goes into hybrid fusion (at least 4 × top-k).</summary>
+    public int FusionDepth { get; set; } = 100;
 
     /// <summary>
     /// Opens the index at <paramref name="path"/>. A folder with no finished index throws
@@ -84,14 +90,15 @@ public sealed class RagIndex : IDisposable
         return ranked.Select(r => new SearchHit(r.Id, Chunks[r.Id], r.Score)).ToList();
     }
 
-    // Each ranking contributes its top max(4·k, 50): deep enough that a chunk ranked well by one method
+    // Each ranking contributes its top FusionDepth: deep enough that a chunk ranked well by one method
     // and moderately by the other is found.
     private IReadOnlyList<(int Id, float Score)> Fuse(string query, float[] vector, int topK)
     {
-        int depth = Math.Max(4 * topK, 50);
-        var lexicalRanking = lexical.Search(query, depth).Select(h => h.Id).ToList();
-        var denseRanking = Graph.Search(vector, depth, Math.Max(SearchBreadth, depth)).Select(h => h.Id).ToList();
-        return RankFusion.Fuse([lexicalRanking, denseRanking], topK);
+        int depth = Math.Max(4 * topK, FusionDepth);
+        var lexicalRanking = lexical.Search(query, depth);
+        var denseRanking = Graph.Search(vector, depth, Math.Max(SearchBreadth, depth));
+        if (Fusion == FusionMethod.Convex) return RankFusion.Convex(lexicalRanking, denseRanking, topK, LexicalWeight / (LexicalWeight + 1));
+        return RankFusion.Fuse([lexicalRanking.Select(h => h.Id).ToList(), denseRanking.Select(h => h.Id).ToList()], topK, weights: [LexicalWeight, 1]);
     }
 
     /// <summary>The query's unit vector, after checking that <paramref name="embedder"/> is the index's model.</summary>

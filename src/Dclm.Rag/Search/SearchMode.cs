@@ -16,3 +16,12 @@ public enum SearchMode
 /// <param name="Chunk">The chunk.</param>
 /// <param name="Score">BM25 score, cosine similarity, or fused reciprocal-rank score, by mode; higher is better.</param>
 public sealed record SearchHit(int Id, Indexing.StoredChunk Chunk, float Score);
+
+/// <summary>How hybrid search combines the BM25 and dense rankings.</summary>
+public enum FusionMethod
+{
+    /// <summary>Reciprocal rank fusion, k = 60: ranks only.</summary>
+    ReciprocalRank,
+    /// <summary>A convex combination of min-max normalised scores.</summary>
+    Convex,
+}
