@@ -38,10 +38,13 @@ public sealed class RagIndex : IDisposable
     public int SearchBreadth { get; set; } = 96;
     /// <summary>Weight of the BM25 ranking in hybrid fusion; the dense ranking's is 1.</summary>
     public double LexicalWeight { get; set; } = 1;
-    /// <summary>How hybrid search fuses the two rankings.</summary>
-    public FusionMethod Fusion { get; set; } = FusionMethod.ReciprocalRank;
+    /// <summary>
+    /// How hybrid search fuses the two rankings: a convex combination of normalised scores by default, which
+    /// on the State of the Union queries of docs/rag.md found 99.5% of sources where reciprocal rank found 91-94%.
+    /// </summary>
+    public FusionMethod Fusion { get; set; } = FusionMethod.Convex;
     /// <summary>How deep each ranking goes into hybrid fusion (at least 4 × top-k).</summary>
-    public int FusionDepth { get; set; } = 100;
+    public int FusionDepth { get; set; } = 50;
 
     /// <summary>
     /// Opens the index at <paramref name="path"/>. A folder with no finished index throws

@@ -50,3 +50,17 @@ public class ChunkingAndFusionTests
         Assert.Equal(1.0 / 63, fused[3].Score, 6);
     }
 }
+
+public class ConvexFusionTests
+{
+    [Fact]
+    public void ScoresAreNormalisedPerRankingAndMixedByAlpha()
+    {
+        // Lexical: 1 far ahead of 2 and 3; dense: 3 ahead of 1 ahead of 4.
+        var fused = RankFusion.Convex([(1, 30f), (2, 10f), (3, 5f)], [(3, 0.9f), (1, 0.8f), (4, 0.5f)], count: 4, alpha: 0.5);
+        // 1: 0.5·1 + 0.5·0.75 = 0.875; 3: 0.5·0 + 0.5·1 = 0.5; 2: 0.5·0.2 = 0.1; 4: 0.
+        Assert.Equal([1, 3, 2, 4], fused.Select(f => f.Id));
+        Assert.Equal(0.875, fused[0].Score, 5);
+        Assert.Equal(0.1, fused[2].Score, 5);
+    }
+}

@@ -58,7 +58,7 @@ internal static class RagCommand
         var index = IndexOption();
         var query = new Option<string>("--query") { Description = "what to search for", Required = true };
         var topK = new Option<int>("--top-k") { Description = "how many chunks to return", DefaultValueFactory = _ => 5 };
-        var mode = new Option<string>("--mode") { Description = "hybrid (BM25 and vectors, fused by reciprocal rank), bm25, or dense", DefaultValueFactory = _ => "hybrid" };
+        var mode = new Option<string>("--mode") { Description = "hybrid (BM25 and vector scores fused), bm25, or dense", DefaultValueFactory = _ => "hybrid" };
         mode.AcceptOnlyFromAmong("hybrid", "bm25", "dense");
         var json = new Option<bool>("--json") { Description = "print a JSON array of {\"source\", \"chunk\", \"text\", \"score\"}, best first" };
         var command = new Command("search", "Find the chunks of an index that best match a query") { index, query, topK, mode, json };

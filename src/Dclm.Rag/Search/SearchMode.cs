@@ -3,7 +3,7 @@ namespace Dclm.Rag.Search;
 /// <summary>How chunks are ranked for a query.</summary>
 public enum SearchMode
 {
-    /// <summary>BM25 and dense rankings fused by reciprocal rank.</summary>
+    /// <summary>BM25 and dense rankings fused (by default a convex combination of their normalised scores).</summary>
     Hybrid,
     /// <summary>Lucene BM25 over the chunk texts only.</summary>
     Bm25,
