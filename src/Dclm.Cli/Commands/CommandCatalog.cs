@@ -20,5 +20,7 @@ internal static class CommandCatalog
         yield return TrainCommand.Create();
         yield return ServeCommand.Create();
         yield return ChatCommand.Create();
+        yield return EmbedCommand.Create();
+        yield return RagCommand.Create();
     }
 }

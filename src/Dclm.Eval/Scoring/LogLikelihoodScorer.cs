@@ -42,7 +42,7 @@ public sealed class LogLikelihoodScorer
     /// <summary>Whether options share their common prefix (one prefill and one batched pass per question).</summary>
     public bool ShareContext { get; }
 
-    /// <summary>Batched passes run so far: one per <see cref="Score"/> call, or one per option without context sharing.</summary>
+    /// <summary>Batched passes run so far: one per <see cref="Score(IReadOnlyList{ScoringOption}, int)"/> call, or one per option without context sharing.</summary>
     public long BatchedPasses { get; private set; }
     /// <summary>Prefill steps run so far for shared prefixes.</summary>
     public long PrefillSteps { get; private set; }

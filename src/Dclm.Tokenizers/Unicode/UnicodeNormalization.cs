@@ -71,7 +71,8 @@ internal static class UnicodeNormalization
         return true;
     }
 
-    private static void Decompose(int codePoint, List<int> output)
+    /// <summary>Appends the full canonical decomposition of <paramref name="codePoint"/> (itself when it has none).</summary>
+    internal static void Decompose(int codePoint, List<int> output)
     {
         int syllable = codePoint - HangulSyllableBase;
         if (syllable is >= 0 and < HangulSyllableCount)

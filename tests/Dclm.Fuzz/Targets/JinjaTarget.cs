@@ -1,8 +1,8 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Dclm.Server.Chat;
-using Dclm.Server.Chat.Jinja;
+using Dclm.Chat;
+using Dclm.Chat.Jinja;
 
 namespace Dclm.Fuzz.Targets;
 
