@@ -5,7 +5,7 @@ namespace Dclm.Formats;
 /// the tensor's shape and type promise. A streaming callback that writes too much or too little is
 /// caught here rather than producing a file whose offsets lie.
 /// </summary>
-internal sealed class BoundedWriteStream(Stream inner, long expectedBytes, string tensorName) : Stream
+public sealed class BoundedWriteStream(Stream inner, long expectedBytes, string tensorName) : Stream
 {
     public long Written { get; private set; }
 

@@ -1,5 +1,6 @@
 using Dclm.Checkpoints;
 using Dclm.Inference;
+using Dclm.TestSupport;
 using Dclm.Tensors;
 using Xunit.Abstractions;
 

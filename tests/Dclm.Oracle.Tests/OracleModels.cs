@@ -1,4 +1,5 @@
 using Dclm.Inference;
+using Dclm.TestSupport;
 using Dclm.Tensors;
 
 namespace Dclm.Oracle.Tests;

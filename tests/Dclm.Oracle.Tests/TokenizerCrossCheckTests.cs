@@ -1,5 +1,6 @@
 using System.Text;
 using Dclm.Inference;
+using Dclm.TestSupport;
 using Dclm.Tokenizers;
 
 namespace Dclm.Oracle.Tests;

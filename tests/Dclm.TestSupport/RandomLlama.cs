@@ -1,6 +1,6 @@
 using Dclm.Inference;
 
-namespace Dclm.Oracle.Tests;
+namespace Dclm.TestSupport;
 
 /// <summary>Sizes of a small Llama model; the vocabulary is the real llama-spm one (32000 tokens).</summary>
 public sealed record LlamaShape(

@@ -5,7 +5,7 @@ using Dclm.Formats.Safetensors;
 using Dclm.Tensors;
 using Dclm.Tensors.Quantization;
 
-namespace Dclm.Oracle.Tests;
+namespace Dclm.TestSupport;
 
 /// <summary>Writes a <see cref="RandomLlama"/> as the files llama.cpp and Hugging Face would hold it in.</summary>
 public static class LlamaFiles

@@ -1,9 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Dclm.Formats;
-using Dclm.Tokenizers;
 
-namespace Dclm.Training.Checkpointing;
+namespace Dclm.Tokenizers;
 
 /// <summary>
 /// Writes a byte-level BPE vocabulary (GPT-2 / GPT-NeoX style, e.g. one read from GGUF metadata) as a
@@ -15,8 +14,11 @@ public static class TokenizerJsonWriter
     public static bool CanWrite(TokenizerVocabulary vocabulary) =>
         vocabulary.ModelKind == TokenizerModelKind.ByteLevelBpe && vocabulary.PreTokenizer == PreTokenizerKind.Gpt2 && vocabulary.Merges.Count > 0;
 
-    /// <summary>Writes tokenizer.json and tokenizer_config.json into <paramref name="directory"/>.</summary>
-    public static void Write(string directory, TokenizerVocabulary vocabulary)
+    /// <summary>
+    /// Writes tokenizer.json and tokenizer_config.json into <paramref name="directory"/>, the config with
+    /// <paramref name="chatTemplate"/> (a Jinja chat template) when given.
+    /// </summary>
+    public static void Write(string directory, TokenizerVocabulary vocabulary, string? chatTemplate = null)
     {
         if (!CanWrite(vocabulary)) throw new ArgumentException("only byte-level BPE vocabularies with GPT-2 pre-tokenization and merges are written as tokenizer.json");
         var vocab = new JsonObject();
@@ -62,6 +64,7 @@ public static class TokenizerJsonWriter
         if (vocabulary.BeginningOfSequenceId is int bos) config["bos_token"] = vocabulary.Tokens[bos];
         if (vocabulary.EndOfSequenceId is int eos) config["eos_token"] = vocabulary.Tokens[eos];
         if (vocabulary.UnknownId is int unknown) config["unk_token"] = vocabulary.Tokens[unknown];
+        if (chatTemplate is not null) config["chat_template"] = chatTemplate;
         WriteJson(Path.Combine(directory, "tokenizer.json"), root);
         WriteJson(Path.Combine(directory, "tokenizer_config.json"), config);
     }
