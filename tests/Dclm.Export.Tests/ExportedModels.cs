@@ -16,7 +16,7 @@ namespace Dclm.Export.Tests;
 public sealed class ExportedModels : IDisposable
 {
     /// <summary>Names of the models every architecture test runs over.</summary>
-    public static readonly TheoryData<string> Architectures = new() { "dclm-tiny", "llama", "qwen2", "qwen3", "openlm-neox" };
+    public static readonly TheoryData<string> Architectures = new() { "dclm-tiny", "openlm", "openlm-alibi", "openlm-neox", "llama", "qwen2", "qwen3" };
 
     /// <summary>A text for the agreement tests: prose, code and numbers.</summary>
     public const string Text =
@@ -97,11 +97,50 @@ public sealed class ExportedModels : IDisposable
             "llama" => Gguf(RandomLlama.Create(llama, seed: 11, outputShare: 0.4), name, "llama"),
             "qwen2" => Gguf(RandomLlama.Create(llama, seed: 12, outputShare: 0.4, attentionBias: true), name, "qwen2"),
             "qwen3" => Gguf(RandomLlama.Create(llama with { Heads = 8, KeyValueHeads = 2, HeadWidth = 48 }, seed: 13, outputShare: 0.4, headNorms: true), name, "qwen3"),
+            "openlm" => OpenLm(name, ModelConfig.OpenLm(dim: 128, layers: 2, heads: 4, vocabularySize: 4096, contextLength: 512), seed: 14),
+            // ALiBi inside an 8-position window, RMSNorm, no q/k norm, the head tied to the embedding.
+            "openlm-alibi" => OpenLm(name, ModelConfig.OpenLm(dim: 128, layers: 2, heads: 4, vocabularySize: 4096, contextLength: 512) with
+            {
+                Positions = PositionEncoding.Alibi, SlidingWindow = 8, Norm = NormKind.RmsNorm, QueryKeyNorm = QueryKeyNorm.None, TiedEmbeddings = true,
+            }, seed: 15),
             "openlm-neox" => TinyNeoXModels.Write(Path.Combine(Directory, name),
                 ModelConfig.OpenLm(dim: 64, layers: 2, heads: 4, vocabularySize: 50432, contextLength: 512),
                 seed: 5, weightScale: 0.3f, Fixture("gpt-neox-20b.vocab.gguf")),
             _ => throw new ArgumentException($"no test model named {name}", nameof(name)),
         };
+    }
+
+    /// <summary>
+    /// An open_lm checkpoint in DCLM's Hugging Face layout with weights as <see cref="RandomLlama"/> draws them: embedding
+    /// N(0, 1), projections N(0, 1/fan_in), gains 1 + N(0, 0.1²), and a head that leans on the embedding (decisive logits).
+    /// </summary>
+    private string OpenLm(string name, ModelConfig config, int seed)
+    {
+        // Each tensor draws from its own seed: the writer asks for them in an order of its own.
+        static float[] Normal(int seed, long count, double mean, double deviation)
+        {
+            var random = new Random(seed);
+            var values = new float[count];
+            for (long i = 0; i < count; i++)
+                values[i] = (float)(mean + deviation * Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble()));
+            return values;
+        }
+        var embedding = Normal(seed, (long)config.VocabularySize * config.Dim, 0, 1);
+        string directory = Path.Combine(Directory, name);
+        OpenLmCheckpointWriter.Write(directory, config, GgmlType.F32, (tensor, shape, stream) =>
+        {
+            long count = shape.Aggregate(1L, (a, b) => a * b);
+            int tensorSeed = seed * 65536 + tensor.Aggregate(17, (h, c) => unchecked(h * 31 + c)) & 0xFFFF;
+            float[] values = tensor.EndsWith("inv_freq", StringComparison.Ordinal)
+                ? Enumerable.Range(0, (int)count).Select(i => (float)Math.Pow(config.RopeTheta, -2.0 * i / config.HeadDim)).ToArray()
+                : tensor.Contains("tok_embeddings", StringComparison.Ordinal) ? embedding
+                : shape.Length == 1 ? Normal(tensorSeed, count, 1, 0.1)
+                : Normal(tensorSeed, count, 0, 1 / Math.Sqrt(shape[1]));
+            if (tensor.EndsWith("output.weight", StringComparison.Ordinal))
+                for (long i = 0; i < count; i++) values[i] += (float)(1.0 * embedding[i] / Math.Sqrt(config.Dim));
+            stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
+        });
+        return directory;
     }
 
     private string Gguf(RandomLlama model, string name, string architecture)

@@ -20,11 +20,11 @@ internal static class GenAiConfig
     /// <summary>The file's JSON for <paramref name="config"/> exported to <paramref name="modelFile"/>, run up to <paramref name="context"/> positions.</summary>
     public static JsonObject Create(ModelConfig config, TokenizerVocabulary? vocabulary, string modelFile, int context)
     {
-        int? eos = vocabulary?.EndOfSequenceId;
+        // genai needs ids within the vocabulary; a model without a tokenizer has none, and gets 0 (see docs/export.md).
+        int eos = vocabulary?.EndOfSequenceId ?? 0;
         var model = new JsonObject
         {
-            // genai needs ids; -1 (no such token) when the model has no tokenizer, so generation runs to max_length.
-            ["bos_token_id"] = vocabulary?.BeginningOfSequenceId ?? -1,
+            ["bos_token_id"] = vocabulary?.BeginningOfSequenceId ?? 0,
             ["context_length"] = context,
             ["decoder"] = new JsonObject
             {
@@ -49,8 +49,8 @@ internal static class GenAiConfig
                 ["num_hidden_layers"] = config.Layers,
                 ["num_key_value_heads"] = config.KeyValueHeads,
             },
-            ["eos_token_id"] = eos ?? -1,
-            ["pad_token_id"] = vocabulary?.PaddingId ?? eos ?? -1,
+            ["eos_token_id"] = eos,
+            ["pad_token_id"] = vocabulary?.PaddingId ?? eos,
             ["type"] = ModelType(config.Architecture),
             ["vocab_size"] = config.VocabularySize,
         };
