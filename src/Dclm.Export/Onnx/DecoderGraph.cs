@@ -61,7 +61,7 @@ internal sealed class DecoderGraph
 
         // x = embedding[input_ids], (B·S, dim)
         g.Scope = "/model/embed_tokens";
-        // int4 keeps the table in float16 (half the bytes of the builder's float32, and exact for quantised sources).
+        // int4 keeps the table in float16: half the bytes of the builder's float32, its rounding (2⁻¹¹ relative) far below int4's.
         var tableType = _options.Type == OnnxWeightType.F32 ? DataType.Float : DataType.Float16;
         var table = g.Weight("model.embed_tokens.weight", tableType, [w.TokenEmbedding.Rows, w.TokenEmbedding.Columns], WeightData.Rows(w.TokenEmbedding, tableType));
         var x = CastTo(g.Op("Gather", table, inputIds), tableType, _type);
