@@ -13,6 +13,7 @@ internal static class CommandCatalog
         yield return GenerateCommand.Create();
         yield return TokenizeCommand.Create();
         yield return ConvertCommand.Create();
+        yield return ExportCommand.Create();
         yield return EvalCommand.Create();
         yield return PerplexityCommand.Create();
         yield return BenchCommand.Create();
