@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using System.Text;
-using Microsoft.Win32.SafeHandles;
 
 namespace Dclm.Cli;
 
@@ -22,7 +21,7 @@ internal static class Terminal
     }
 
     private static TextWriter Plain(int descriptor) => TextWriter.Synchronized(
-        new StreamWriter(new FileStream(new SafeFileHandle(descriptor, ownsHandle: false), FileAccess.Write, bufferSize: 0), new UTF8Encoding(false), 4096) { AutoFlush = true });
+        new StreamWriter(new DescriptorStream(descriptor), new UTF8Encoding(false), 4096) { AutoFlush = true });
 
     /// <summary>
     /// A token cancelled by the first Ctrl+C (SIGINT) or SIGTERM, so long work can stop cleanly (training saves a
