@@ -45,7 +45,8 @@ public enum ChatTemplateKind
 /// <summary>
 /// Turns a conversation into prompt text: with the model's Jinja template when our engine renders it
 /// (<see cref="JinjaTemplate"/>, checked on a sample conversation at load), else the common formats
-/// recognised by their markers and written by hand, else <see cref="ChatTemplateKind.Plain"/>.
+/// recognised by their markers and written by hand, else <see cref="ChatTemplateKind.Plain"/>. A template that is
+/// replaced so says why in <see cref="Fallback"/>, which the server logs and the command line shows.
 /// </summary>
 public sealed class ChatTemplate
 {
@@ -53,10 +54,12 @@ public sealed class ChatTemplate
     private static readonly string[] EndOfTurnMarkers = ["<|im_end|>", "<|eot_id|>", "<|eom_id|>", "<end_of_turn>", "<|end|>", "<|END_OF_TURN_TOKEN|>", "<|end_of_turn|>", "<|EOT|>"];
     private readonly JinjaTemplate? _jinja;
     private readonly string _beginningOfSequence = "", _endOfSequence = "";
+    private readonly bool _argumentsAsText;
 
-    private ChatTemplate(ChatTemplateKind kind)
+    private ChatTemplate(ChatTemplateKind kind, string? fallback = null)
     {
         Kind = kind;
+        Fallback = fallback;
         EndOfTurnTokens = kind switch
         {
             ChatTemplateKind.ChatMl => ["<|im_end|>"],
@@ -66,65 +69,93 @@ public sealed class ChatTemplate
         WritesBeginningOfSequence = kind is ChatTemplateKind.Llama2 or ChatTemplateKind.Llama3;
     }
 
-    private ChatTemplate(JinjaTemplate jinja, string beginningOfSequence, string endOfSequence) : this(ChatTemplateKind.Jinja)
+    private ChatTemplate(JinjaTemplate jinja, string beginningOfSequence, string endOfSequence, ToolCallFormat format, bool argumentsAsText) : this(ChatTemplateKind.Jinja)
     {
-        (_jinja, _beginningOfSequence, _endOfSequence) = (jinja, beginningOfSequence, endOfSequence);
+        (_jinja, _beginningOfSequence, _endOfSequence, _argumentsAsText) = (jinja, beginningOfSequence, endOfSequence, argumentsAsText);
         // Read from the template's text once, not per request (a template may be up to 1 MB).
         EndOfTurnTokens = EndOfTurnMarkers.Where(m => jinja.Source.Contains(m, StringComparison.Ordinal)).ToArray();
         WritesBeginningOfSequence = jinja.Source.Contains("bos_token", StringComparison.Ordinal);
-        ToolFormat = ToolCallFormat.Detect(jinja.Source);
-        Reasons = jinja.Source.Contains("</think>", StringComparison.Ordinal);
+        ToolFormat = format;
+        // Command R7B plans its calls between its own thinking markers.
+        ReasoningMarkers = jinja.Source.Contains("</think>", StringComparison.Ordinal) ? ("<think>", "</think>")
+            : format.Syntax == ToolCallSyntax.CommandR7b ? ("<|START_THINKING|>", "<|END_THINKING|>") : null;
     }
 
-    /// <summary>Whether the model thinks in <c>&lt;think&gt;…&lt;/think&gt;</c> before answering (its template strips or writes those blocks).</summary>
-    public bool Reasons { get; }
+    /// <summary>Whether the model thinks before answering (in <c>&lt;think&gt;…&lt;/think&gt;</c>, or Command R7B's thinking markers).</summary>
+    public bool Reasons => ReasoningMarkers is not null;
 
-    /// <summary>How the model writes function calls, read from its Jinja template; null when it takes no tools.</summary>
+    /// <summary>The markers around the model's thinking, or null when it does not reason.</summary>
+    public (string Open, string Close)? ReasoningMarkers { get; }
+
+    /// <summary>How the model writes function calls, read from its Jinja template; null for a built-in layout, which takes no tools.</summary>
     public ToolCallFormat? ToolFormat { get; }
 
     /// <summary>The recognised format.</summary>
     public ChatTemplateKind Kind { get; }
 
+    /// <summary>
+    /// Why the model's own template is not used and which built-in layout replaces it, or null when it is used (or the
+    /// model has none).
+    /// </summary>
+    public string? Fallback { get; }
+
     /// <summary>The plain default.</summary>
     public static ChatTemplate Plain { get; } = new(ChatTemplateKind.Plain);
 
     /// <summary>
-    /// The model's Jinja chat template when it renders a sample conversation (with or without a system
-    /// message) and keeps its last message; otherwise the format its markers name; null or unknown gives
-    /// <see cref="Plain"/>. <paramref name="beginningOfSequence"/> and <paramref name="endOfSequence"/> are
+    /// The model's Jinja chat template when it renders a sample conversation (with or without a system message) and
+    /// keeps its last message; otherwise the format its markers name, with <see cref="Fallback"/> saying why; null or
+    /// empty gives <see cref="Plain"/>. <paramref name="beginningOfSequence"/> and <paramref name="endOfSequence"/> are
     /// the tokenizer's texts for <c>bos_token</c> and <c>eos_token</c>.
     /// </summary>
     public static ChatTemplate Recognise(string? jinja, string beginningOfSequence = "", string endOfSequence = "")
     {
         if (string.IsNullOrWhiteSpace(jinja)) return Plain;
-        if (TryJinja(jinja, beginningOfSequence, endOfSequence) is { } rendered) return rendered;
-        if (jinja.Contains("<|im_start|>", StringComparison.Ordinal)) return new(ChatTemplateKind.ChatMl);
-        if (jinja.Contains("<|start_header_id|>", StringComparison.Ordinal)) return new(ChatTemplateKind.Llama3);
-        if (jinja.Contains("[INST]", StringComparison.Ordinal)) return new(ChatTemplateKind.Llama2);
-        return Plain;
+        var (rendered, problem) = TryJinja(jinja, beginningOfSequence, endOfSequence);
+        if (rendered is not null) return rendered;
+        var kind = jinja.Contains("<|im_start|>", StringComparison.Ordinal) ? ChatTemplateKind.ChatMl
+            : jinja.Contains("<|start_header_id|>", StringComparison.Ordinal) ? ChatTemplateKind.Llama3
+            : jinja.Contains("[INST]", StringComparison.Ordinal) ? ChatTemplateKind.Llama2
+            : ChatTemplateKind.Plain;
+        string layout = kind switch
+        {
+            ChatTemplateKind.ChatMl => "ChatML (<|im_start|>role ... <|im_end|>)",
+            ChatTemplateKind.Llama3 => "Llama 3 (<|start_header_id|>role<|end_header_id|> ... <|eot_id|>)",
+            ChatTemplateKind.Llama2 => "Llama 2 ([INST] ... [/INST])",
+            _ => "plain (User: ... / Assistant: ...)",
+        };
+        return new ChatTemplate(kind, $"the chat template cannot be used: {problem}; prompts use the built-in {layout} layout instead, which may differ from what the model was trained on");
     }
 
-    private static ChatTemplate? TryJinja(string source, string beginningOfSequence, string endOfSequence)
+    private static (ChatTemplate? Template, string Problem) TryJinja(string source, string beginningOfSequence, string endOfSequence)
     {
         JinjaTemplate template;
         try { template = JinjaTemplate.Parse(source); }
-        catch (JinjaException) { return null; }
+        catch (JinjaException e) { return (null, e.Message); }
+        var format = ToolCallFormat.Detect(source);
+        var context = format.Context(null, DateTimeOffset.UnixEpoch);
         ChatTurn[][] samples =
         [
             [new("system", "Be brief."), new("user", "Hello there"), new("assistant", "Hi."), new("user", "What is the sample question")],
             [new("user", "Hello there"), new("assistant", "Hi."), new("user", "What is the sample question")],
         ];
+        string problem = "";
         foreach (var sample in samples)
         {
             try
             {
-                var segments = template.Render(sample, beginningOfSequence, endOfSequence);
+                var segments = template.Render(sample, beginningOfSequence, endOfSequence, now: DateTime.UnixEpoch, context: context);
                 if (segments.Any(s => !s.IsMarkup && s.Text.Contains("What is the sample question")))
-                    return new ChatTemplate(template, beginningOfSequence, endOfSequence);
+                    return (new ChatTemplate(template, beginningOfSequence, endOfSequence, format, template.TakesArgumentsAsText(context)), "");
+                problem = "it renders a conversation without the conversation's messages";
             }
-            catch (JinjaException) { }
+            catch (JinjaException e)
+            {
+                // A template's own refusal (raise_exception) of one sample says nothing yet; an error the engine hits does.
+                if (problem.Length == 0 || !e.RaisedByTemplate) problem = e.RaisedByTemplate ? $"it refuses a plain conversation: {e.Message}" : e.Message;
+            }
         }
-        return null;
+        return (null, problem);
     }
 
     /// <summary>Strings that end the assistant's turn in text (the plain format's next "User:" line).</summary>
@@ -136,27 +167,29 @@ public sealed class ChatTemplate
     /// <summary>Whether the rendered text carries its own beginning-of-sequence marker (so none is prepended).</summary>
     public bool WritesBeginningOfSequence { get; }
 
-    /// <summary>Renders the conversation followed by the opening of the assistant's reply.</summary>
-    public string Render(IReadOnlyList<ChatTurn> messages, IReadOnlyList<ToolDefinition>? tools = null) =>
-        string.Concat(Segments(messages, tools).Select(s => s.Text));
+    /// <summary>Renders the conversation followed by the opening of the assistant's reply (<paramref name="now"/> for the templates that print the date).</summary>
+    public string Render(IReadOnlyList<ChatTurn> messages, IReadOnlyList<ToolDefinition>? tools = null, DateTimeOffset? now = null) =>
+        string.Concat(Segments(messages, tools, now).Select(s => s.Text));
 
     /// <summary>
     /// The rendered prompt in pieces: template markup (whose special tokens are parsed) and message
     /// content (encoded as plain text, so a user cannot forge an end-of-turn token). <paramref name="tools"/>
-    /// are the functions the model may call; only a template with a known <see cref="ToolFormat"/> takes them,
-    /// and only a Jinja template renders tool messages.
+    /// are the functions the model may call; only a Jinja template takes them (rendered as the template renders them, which
+    /// for some is not at all: see <see cref="ToolCallFormat.ShowsTools"/>) and renders tool messages. <paramref name="now"/>
+    /// is the time <c>strftime_now</c> and Firefunction's <c>datetime</c> give (default: now).
     /// </summary>
-    public IReadOnlyList<PromptSegment> Segments(IReadOnlyList<ChatTurn> messages, IReadOnlyList<ToolDefinition>? tools = null)
+    public IReadOnlyList<PromptSegment> Segments(IReadOnlyList<ChatTurn> messages, IReadOnlyList<ToolDefinition>? tools = null, DateTimeOffset? now = null)
     {
         if (tools is not null && ToolFormat is null)
-            throw new RequestValidationException("tools", _jinja is null
-                ? "this model's chat template takes no tools (function calling needs a model whose template describes it)"
-                : "this model's chat template writes function calls in a format this server cannot read (it reads Hermes <tool_call> blocks, Llama 3 JSON and Mistral [TOOL_CALLS])");
+            throw new RequestValidationException("tools", Fallback is null
+                ? "this model has no chat template that takes tools (function calling needs a model whose chat template renders them)"
+                : "this model's chat template cannot be rendered, so it takes no tools (its built-in replacement has no function calling)");
         if (_jinja is null && messages.Any(m => m.UsesTools))
             throw new RequestValidationException("messages", "tool messages and tool_calls need a model whose chat template supports function calling");
         if (_jinja is not null)
         {
-            try { return _jinja.Render(messages, _beginningOfSequence, _endOfSequence, tools: tools); }
+            var time = now ?? DateTimeOffset.Now;
+            try { return _jinja.Render(messages, _beginningOfSequence, _endOfSequence, now: time.DateTime, tools: tools, context: ToolFormat!.Context(tools, time), argumentsAsText: _argumentsAsText); }
             catch (JinjaException e) { throw new RequestValidationException("messages", $"the model's chat template refuses this conversation: {e.Message}"); }
         }
         var output = new List<PromptSegment>();

@@ -21,13 +21,15 @@ public sealed class EngineChatClient(ModelHost host) : IChatClient
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         var (stream, chat) = await SubmitAsync(messages, options, cancellationToken);
-        var result = await stream.CollectAsync(cancellationToken);
+        // The reply as the parser reads it: with the call syntax's control tokens kept (decoding drops them).
+        var text = new System.Text.StringBuilder();
+        var result = await stream.CollectAsync(update => text.Append(chat.ReplyPiece(update)), cancellationToken);
         var finish = Reason(result.FinishReason);
         var parser = chat.CreateParser(splitReasoning: true);
         List<AIContent> contents = [new TextContent(result.Text)];
         if (parser.IsActive)
         {
-            var reply = parser.Parse(result.Text);
+            var reply = parser.Parse(text.ToString());
             contents = [.. Contents(reply.Reasoning, reply.Content), .. reply.Calls.Select(Call)];
             if (reply.Calls.Count > 0) finish = ChatFinishReason.ToolCalls;
         }
@@ -43,7 +45,7 @@ public sealed class EngineChatClient(ModelHost host) : IChatClient
         string id = Guid.NewGuid().ToString("N");
         await foreach (var update in stream.WithCancellation(cancellationToken))
         {
-            var piece = parser.IsActive ? parser.Push(update.Text) : new(Reasoning: "", Content: update.Text);
+            var piece = parser.IsActive ? parser.Push(chat.ReplyPiece(update)) : new(Reasoning: "", Content: update.Text);
             var next = new ChatResponseUpdate(ChatRole.Assistant, [.. Contents(piece.Reasoning, piece.Content)]) { ResponseId = id, ModelId = host.ModelId };
             if (update.Usage is { } usage)
             {

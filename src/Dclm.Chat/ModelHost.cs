@@ -48,6 +48,12 @@ public sealed class ModelHost : IDisposable
     /// <summary>The load error, if loading failed.</summary>
     public string? LoadError { get; private set; }
 
+    /// <summary>
+    /// What loading had to settle for, to be logged and shown: a chat template that cannot be rendered and the built-in
+    /// layout that replaces it. Empty when the model's templates are used as they are.
+    /// </summary>
+    public IReadOnlyList<string> Warnings { get; private set; } = [];
+
     private void Load()
     {
         try
@@ -57,9 +63,14 @@ public sealed class ModelHost : IDisposable
             Tokenizer = _loaded.RequireTokenizer();
             string SpecialText(int? id) => id is int value ? Tokenizer.TokenText(value) : "";
             string bos = SpecialText(Tokenizer.BeginningOfSequenceId), eos = SpecialText(Tokenizer.EndOfSequenceId);
+            var warnings = new List<string>();
             Template = ChatTemplate.Recognise(ChatTemplateLoader.Read(_options.ModelPath), bos, eos);
+            if (Template.Fallback is { } fallback) warnings.Add(Refuse($"{_options.ModelPath}: {fallback}"));
             var toolUse = ChatTemplate.Recognise(ChatTemplateLoader.Read(_options.ModelPath, ChatTemplateLoader.ToolUse), bos, eos);
             _toolUseTemplate = toolUse.Kind == ChatTemplateKind.Jinja ? toolUse : null;
+            if (toolUse.Fallback is { } toolFallback)
+                warnings.Add(Refuse($"{_options.ModelPath}: the \"tool_use\" {toolFallback[4..]}; requests with tools use the default template instead"));
+            Warnings = warnings;
             var engine = _options.Engine;
             if (engine.ContextLength > _loaded.Config.ContextLength) engine = engine with { ContextLength = _loaded.Config.ContextLength };
             _engine = new InferenceEngine(_loaded.Model, Tokenizer, engine);
@@ -71,11 +82,29 @@ public sealed class ModelHost : IDisposable
         }
     }
 
+    /// <summary>A template the engine cannot render is an error when the options ask for strictness; else the warning is returned.</summary>
+    private string Refuse(string problem) =>
+        _options.StrictChatTemplate ? throw new ChatTemplateException(problem + " (--strict-chat-template refuses to start with it)") : problem;
+
+    /// <summary>
+    /// What serves the model's chats, in words: its own template (and how tool calls are read) or a built-in layout.
+    /// </summary>
+    public string DescribeTemplate()
+    {
+        static string Describe(ChatTemplate template) => template.ToolFormat is { } format
+            ? $"its Jinja chat template (tool calls read as {format.Name}{(format.ShowsTools ? "" : "; the template does not show tools to the model")})"
+            : template.Fallback is not null ? $"the built-in {template.Kind} layout in place of its chat template"
+            : template.Kind == ChatTemplateKind.Plain ? "the plain User:/Assistant: layout (no chat template)" : $"the built-in {template.Kind} layout";
+        string text = Describe(Template);
+        return _toolUseTemplate is { } toolUse ? $"{text}; with tools, {Describe(toolUse)}" : text;
+    }
+
     /// <summary>A chat prompt's ids, with the functions the model may call, and what reading the reply needs.</summary>
     public ChatPrompt EncodeChat(IReadOnlyList<ChatTurn> messages, IReadOnlyList<ToolDefinition>? tools = null)
     {
         var tokenizer = Tokenizer ?? throw new InvalidOperationException("the model is still loading");
         var template = TemplateFor(tools);
+        var now = _options.Clock.GetLocalNow();
         var ids = new List<int>();
         if (!template.WritesBeginningOfSequence && tokenizer.AddBeginningOfSequence && tokenizer.BeginningOfSequenceId is int bos) ids.Add(bos);
         string last;
@@ -83,20 +112,25 @@ public sealed class ModelHost : IDisposable
         {
             // No special tokens in the plain format: one pass over the whole text tokenizes exactly as
             // the model's own output did, which keeps the next turn's prefix identical.
-            last = template.Render(messages, tools);
+            last = template.Render(messages, tools, now);
             tokenizer.Encode(last, ids);
         }
         else
         {
-            var segments = template.Segments(messages, tools);
+            var segments = template.Segments(messages, tools, now);
             foreach (var segment in segments) tokenizer.Encode(segment.Text, ids, parseSpecialTokens: segment.IsMarkup);
             last = segments.Count > 0 ? segments[^1].Text : "";
         }
         var stops = new List<int>();
         foreach (string token in template.EndOfTurnTokens) if (tokenizer.TryGetId(token, out int id)) stops.Add(id);
         // DeepSeek R1's template ends the prompt inside <think>, so the reply starts with thinking.
-        bool opensThinking = template.Reasons && last.TrimEnd().EndsWith("<think>", StringComparison.Ordinal);
-        return new ChatPrompt(ids.ToArray(), stops.ToArray(), template, tools, opensThinking);
+        // A call syntax's markers that are control tokens here would vanish when the reply is decoded.
+        var kept = new Dictionary<int, string>();
+        if (tools is not null && template.ToolFormat is { } format)
+            foreach (string marker in format.Markers)
+                if (tokenizer.TryGetId(marker, out int id) && tokenizer.IsControl(id)) kept[id] = marker;
+        bool opensThinking = template.ReasoningMarkers is var (open, _) && last.TrimEnd().EndsWith(open, StringComparison.Ordinal);
+        return new ChatPrompt(ids.ToArray(), stops.ToArray(), template, tools, opensThinking) { KeptMarkers = kept };
     }
 
     /// <summary>
@@ -134,7 +168,10 @@ public sealed class ModelHost : IDisposable
     private Func<ITokenConstraint> ForcedCallConstraint(ChatPrompt chat, IReadOnlyList<ToolDefinition> functions)
     {
         var format = chat.Template.ToolFormat ?? throw new InvalidOperationException("the template takes no tools");
-        var parts = format.ForcedCall(functions);
+        var tokenizer = Tokenizer ?? throw new InvalidOperationException("the model is still loading");
+        var parts = format.ForcedCall(functions, marker => !tokenizer.TryGetId(marker, out int id) || !tokenizer.IsControl(id))
+            ?? throw new RequestValidationException("tool_choice",
+                $"a call cannot be forced in this model's {format.Name} syntax: its markers are control tokens, which the sampler's grammar cannot write");
         var (table, ends) = ConstraintTables(chat.StopTokenIds);
         return () => new ByteGrammarConstraint<SequenceGrammar>(table, ends, new SequenceGrammar(parts));
     }

@@ -15,4 +15,8 @@ public record ModelHostOptions
     public bool CopyWeights { get; init; }
     /// <summary>Engine sizes: parallel sequences, context, KV blocks, queue, prefix cache.</summary>
     public EngineOptions Engine { get; init; } = new();
+    /// <summary>Refuse to load a model whose chat template the engine cannot render, instead of using a built-in layout with a warning.</summary>
+    public bool StrictChatTemplate { get; init; }
+    /// <summary>The clock chat templates read the date from (<c>strftime_now</c>); tests fix it.</summary>
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
 }

@@ -11,7 +11,8 @@ namespace Dclm.Chat.Jinja;
 /// </summary>
 internal static class JinjaChatValues
 {
-    public static List<object?> Messages(IReadOnlyList<ChatTurn> messages) => messages.Select(m =>
+    /// <summary>The messages; call arguments a mapping, or the client's JSON text when <paramref name="argumentsAsText"/>.</summary>
+    public static List<object?> Messages(IReadOnlyList<ChatTurn> messages, bool argumentsAsText) => messages.Select(m =>
     {
         var message = new Dictionary<string, object?>
         {
@@ -28,7 +29,7 @@ internal static class JinjaChatValues
                 ["function"] = new Dictionary<string, object?>
                 {
                     ["name"] = JinjaText.Content(call.Name),
-                    ["arguments"] = Arguments(call.Arguments),
+                    ["arguments"] = argumentsAsText ? JinjaText.Content(call.Arguments) : Arguments(call.Arguments),
                 },
             }).ToList();
         }

@@ -11,25 +11,31 @@ internal static partial class JinjaFilters
     {
         switch (name)
         {
-            case "trim": return JinjaFunctions.Text(value, name).Trim(true, true, arguments.Count > 0 ? JinjaFunctions.Text(arguments[0], name).Value : null);
-            case "upper": return JinjaFunctions.Text(value, name).Map(s => s.ToUpperInvariant());
-            case "lower": return JinjaFunctions.Text(value, name).Map(s => s.ToLowerInvariant());
+            // Jinja2's string filters take any value as str() gives it (an undefined value as "", none as "None").
+            case "trim": return Soft(value).Trim(true, true, arguments.Count > 0 ? JinjaFunctions.Text(arguments[0], name).Value : null);
+            case "upper": return Soft(value).Map(s => s.ToUpperInvariant());
+            case "lower": return Soft(value).Map(s => s.ToLowerInvariant());
             case "capitalize":
-                var t = JinjaFunctions.Text(value, name).Value;
-                return JinjaFunctions.Text(value, name).Derived(t.Length == 0 ? t : char.ToUpperInvariant(t[0]) + t[1..].ToLowerInvariant());
-            case "title": return JinjaFunctions.Text(value, name).Derived(JinjaFunctions.Title(JinjaFunctions.Text(value, name).Value));
+                var t = Soft(value).Value;
+                return Soft(value).Derived(t.Length == 0 ? t : char.ToUpperInvariant(t[0]) + t[1..].ToLowerInvariant());
+            case "title": return Soft(value).Derived(JinjaFunctions.Title(Soft(value).Value));
             case "length" or "count":
                 return value switch
                 {
-                    JinjaText s => (long)s.Value.Length,
+                    JinjaText s => (long)s.CodePointCount,
                     List<object?> l => (long)l.Count,
                     Dictionary<string, object?> d => (long)d.Count,
                     Undefined => 0L,
                     _ => throw new JinjaException($"{JinjaFunctions.TypeName(value)} has no length"),
                 };
             case "first": return JinjaRenderer.Iterate(value).FirstOrDefault(Undefined.Instance);
-            case "last": return value is List<object?> { Count: > 0 } list ? list[^1] : JinjaRenderer.Iterate(value).LastOrDefault(Undefined.Instance);
-            case "reverse": return value is JinjaText rt ? rt.Derived(new string(rt.Value.Reverse().ToArray())) : JinjaRenderer.Iterate(value).Reverse().ToList();
+            case "last":
+                if (value is JinjaGenerator) throw new JinjaException("a generator has no last item (it cannot be reversed); add |list");
+                return value is List<object?> { Count: > 0 } list ? list[^1] : JinjaRenderer.Iterate(value).LastOrDefault(Undefined.Instance);
+            case "reverse":
+                if (value is JinjaText rt) return rt.Derived(string.Concat(rt.Characters().AsEnumerable().Reverse()));
+                // reversed() of a list is an iterator; of anything else, a list.
+                return value is List<object?> reversible ? new JinjaGenerator(Enumerable.Reverse(reversible)) : JinjaRenderer.Iterate(value).Reverse().ToList();
             case "join":
                 var separator = arguments.Count > 0 ? JinjaRenderer.ToText(arguments[0]) : JinjaText.Empty;
                 var joined = JinjaText.Empty;
@@ -44,18 +50,28 @@ internal static partial class JinjaFilters
             case "default" or "d":
                 bool orFalse = Flag(arguments, named, 1, "boolean");
                 return value is Undefined || orFalse && !JinjaRenderer.Truthy(value) ? arguments.FirstOrDefault(JinjaText.Empty) : value;
-            case "replace": return JinjaFunctions.Method(JinjaFunctions.Text(value, name), "replace", arguments, named);
+            case "replace":
+                // Without autoescape, str(s).replace(...): plain text, even from Markup.
+                var replaced = (JinjaText)JinjaFunctions.Method(Soft(value), "replace", arguments, named)!;
+                return new JinjaText(replaced.Segments);
+            // Jinja2 yields these lazily, and nothing at all from a false value (none, an empty list).
             case "map":
+                if (!JinjaRenderer.Truthy(value)) return new JinjaGenerator([]);
                 if (named.TryGetValue("attribute", out var attribute))
-                    return JinjaRenderer.Iterate(value).Select(item => JinjaFunctions.Attribute(item, attribute)).ToList();
+                {
+                    bool hasDefault = named.TryGetValue("default", out var fallback);
+                    return new JinjaGenerator(JinjaRenderer.Iterate(value).Select(item => JinjaFunctions.Attribute(item, attribute) is Undefined && hasDefault ? fallback : JinjaFunctions.Attribute(item, attribute)));
+                }
                 string mapped = arguments.Count > 0 ? JinjaFunctions.Text(arguments[0], name).Value : throw new JinjaException("map needs a filter name or attribute=");
-                return JinjaRenderer.Iterate(value).Select(item => Apply(mapped, item, arguments.Skip(1).ToList(), [])).ToList();
+                return new JinjaGenerator(JinjaRenderer.Iterate(value).Select(item => Apply(mapped, item, arguments.Skip(1).ToList(), [])));
             case "select" or "reject":
-                return JinjaRenderer.Iterate(value).Where(item => JinjaFunctions.Selects(item, arguments, 0) == (name == "select")).ToList();
+                if (!JinjaRenderer.Truthy(value)) return new JinjaGenerator([]);
+                return new JinjaGenerator(JinjaRenderer.Iterate(value).Where(item => JinjaFunctions.Selects(item, arguments, 0) == (name == "select")));
             case "selectattr" or "rejectattr":
                 if (arguments.Count == 0) throw new JinjaException($"{name} needs an attribute name");
-                return JinjaRenderer.Iterate(value).Where(item => JinjaFunctions.Selects(JinjaFunctions.Attribute(item, arguments[0]), arguments, 1) == (name == "selectattr")).ToList();
-            case "string": return JinjaRenderer.ToText(value);
+                if (!JinjaRenderer.Truthy(value)) return new JinjaGenerator([]);
+                return new JinjaGenerator(JinjaRenderer.Iterate(value).Where(item => JinjaFunctions.Selects(JinjaFunctions.Attribute(item, arguments[0]), arguments, 1) == (name == "selectattr")));
+            case "string": return Soft(value);
             case "int":
                 return value switch
                 {
@@ -67,11 +83,11 @@ internal static partial class JinjaFilters
             case "list":
                 var items = JinjaRenderer.Iterate(value).Take(JinjaRenderer.MaxIterations + 1).ToList();
                 return items.Count <= JinjaRenderer.MaxIterations ? items : throw new JinjaException($"a list of more than {JinjaRenderer.MaxIterations} items");
-            case "items": return JinjaFunctions.Items(value);
+            case "items": return value is Undefined ? new JinjaGenerator([]) : new JinjaGenerator(JinjaFunctions.Items(value));
             case "tojson": return ToJson(value, arguments, named);
             case "sort": return Sort(value, arguments, named);
             case "dictsort": return DictSort(value, arguments, named);
-            case "unique": return Unique(value, arguments, named);
+            case "unique": return new JinjaGenerator(Unique(value, arguments, named));
             case "min" or "max": return Extreme(name == "max", value, arguments, named);
             case "sum": return Sum(value, arguments, named);
             case "abs": return value switch { long l => (object)Math.Abs(l), double d => Math.Abs(d), _ => throw new JinjaException($"abs of {JinjaFunctions.TypeName(value)}") };
@@ -84,13 +100,12 @@ internal static partial class JinjaFilters
                     JinjaText s when double.TryParse(s.Value.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double d) => d,
                     _ => Argument(arguments, named, 0, "default") ?? 0.0,
                 };
-            case "safe": return value;
-            case "escape" or "e" or "forceescape":
-                var raw = JinjaRenderer.ToText(value);
-                return raw.Map(s => s.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;").Replace("\"", "&#34;").Replace("'", "&#39;"));
-            case "wordcount": return (long)WordPattern().Matches(JinjaFunctions.Text(value, name).Value).Count;
+            case "safe": return Soft(value).AsSafe();
+            case "escape" or "e": return Soft(value).Escape();
+            case "forceescape": return new JinjaText(Soft(value).Segments).Escape();
+            case "wordcount": return (long)WordPattern().Matches(Soft(value).Value).Count;
             case "center":
-                var centered = JinjaFunctions.Text(value, name);
+                var centered = Soft(value);
                 return centered.Derived(Center(centered.Value, Argument(arguments, named, 0, "width") is long width ? width : 80));
             case "attr":
                 string attributeName = JinjaFunctions.Text(Argument(arguments, named, 0, "name"), name).Value;
@@ -100,6 +115,9 @@ internal static partial class JinjaFilters
         }
         throw new JinjaException($"unsupported filter '{name}'");
     }
+
+    /// <summary>Python's str(value) for a filter's input: a string as it is (Markup stays Markup), else its text.</summary>
+    private static JinjaText Soft(object? value) => value as JinjaText ?? JinjaRenderer.ToText(value);
 
     [GeneratedRegex(@"\w+")]
     private static partial Regex WordPattern();
@@ -158,15 +176,13 @@ internal static partial class JinjaFilters
         catch (InvalidOperationException e) when (e.InnerException is JinjaException inner) { throw inner; }
     }
 
-    private static List<object?> Unique(object? value, List<object?> arguments, Dictionary<string, object?> named)
+    private static IEnumerable<object?> Unique(object? value, List<object?> arguments, Dictionary<string, object?> named)
     {
         bool caseSensitive = Flag(arguments, named, 0, "case_sensitive");
         string? attribute = Argument(arguments, named, 1, "attribute") is JinjaText a ? a.Value : null;
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        var result = new List<object?>();
         foreach (var item in JinjaRenderer.Iterate(value))
-            if (seen.Add(HashKey(SortKey(item, attribute, caseSensitive)))) result.Add(item);
-        return result;
+            if (seen.Add(HashKey(SortKey(item, attribute, caseSensitive)))) yield return item;
     }
 
     /// <summary>A set key equal for values Python's set treats as equal (1, 1.0 and True alike); lists and mappings are unhashable.</summary>
@@ -255,7 +271,7 @@ internal static partial class JinjaFilters
     private static string Center(string text, long width)
     {
         if (width > JinjaText.MaxLength) throw new JinjaException($"center to {width} characters");
-        int margin = (int)width - text.Length;
+        int margin = (int)width - JinjaText.CodePoints(text);
         if (margin <= 0) return text;
         JinjaText.Charge(width);
         int left = margin / 2 + (margin & (int)width & 1);

@@ -126,13 +126,16 @@ internal static class JinjaFormat
             if (conversion == '%') { result = JinjaText.Concat(result, JinjaText.Markup("%")); continue; }
             if (next >= arguments.Count) throw new JinjaException("not enough arguments for format string");
             var argument = arguments[next++];
-            if (conversion == 's' && argument is JinjaText piece && width <= piece.Length && precision < 0)
+            // Markup % values escapes each value it writes as text.
+            if (format.IsSafe && conversion == 's' && argument is not JinjaText { IsSafe: true }) argument = JinjaRenderer.ToText(argument).Escape();
+            if (conversion == 's' && argument is JinjaText piece && width <= piece.CodePointCount && precision < 0)
             {
                 result = JinjaText.Concat(result, piece);
                 continue;
             }
             string formatted = Convert(conversion, argument, flags, precision);
             JinjaText.Charge(Math.Max(formatted.Length, width));
+            width += formatted.Length - JinjaText.CodePoints(formatted); // widths count code points
             if (formatted.Length < width)
             {
                 bool zeros = flags.Contains('0') && !flags.Contains('-') && "diufFeEgGxXo".Contains(conversion);
@@ -146,7 +149,8 @@ internal static class JinjaFormat
             result = JinjaText.Concat(result, source is { HasContent: true } || argument is List<object?> or Dictionary<string, object?> ? JinjaText.Content(formatted) : JinjaText.Markup(formatted));
         }
         if (next < arguments.Count) throw new JinjaException("not all arguments converted during string formatting");
-        return JinjaText.Concat(result, format.Derived(text[literalStart..]));
+        result = JinjaText.Concat(result, format.Derived(text[literalStart..]));
+        return format.IsSafe ? result.AsSafe() : result;
     }
 
     private static int ReadNumber(string text, ref int at)
@@ -255,7 +259,9 @@ internal static class JinjaFormat
         void NewLine(int level) { if (style.Indent is int n) builder.Append('\n').Append(' ', n * level); }
         switch (value)
         {
-            case null or Undefined: builder.Append("null"); break;
+            case null: builder.Append("null"); break;
+            // json.dumps refuses what JSON has no form for, as it does with Jinja2's Undefined and generators.
+            case Undefined or JinjaGenerator or JinjaMethod: throw new JinjaException($"Object of type {JinjaFunctions.TypeName(value)} is not JSON serializable");
             case bool b: builder.Append(b ? "true" : "false"); break;
             case long l: builder.Append(l.ToString(C)); break;
             case double d: builder.Append(double.IsNaN(d) ? "NaN" : double.IsInfinity(d) ? (d > 0 ? "Infinity" : "-Infinity") : FormatDouble(d)); break;

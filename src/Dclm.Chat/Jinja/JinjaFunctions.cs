@@ -13,14 +13,17 @@ internal static class JinjaFunctions
         "undefined" => value is Undefined,
         "none" => value is null,
         "string" => value is JinjaText,
-        "number" => value is long or double,
+        "number" => value is long or double or bool, // Python's bool is a number
+        "callable" => value is MacroNode or JinjaMethod,
         "integer" => value is long,
         "float" => value is double,
         "boolean" => value is bool,
         "true" => value is true,
         "false" => value is false,
-        "mapping" => value is Dictionary<string, object?>,
-        "sequence" or "iterable" => value is List<object?> or JinjaText or Dictionary<string, object?>,
+        "mapping" => value is Dictionary<string, object?> and not Namespace,
+        // Jinja2's: what len() and [] take, and what iter() takes (an undefined value is an empty sequence).
+        "sequence" => value is List<object?> or JinjaText or Dictionary<string, object?> or Undefined,
+        "iterable" => value is List<object?> or JinjaText or Dictionary<string, object?> or Undefined or JinjaGenerator,
         "even" => value is long e && e % 2 == 0,
         "odd" => value is long o && o % 2 != 0,
         "eq" or "equalto" or "==" => Equal(value, Operand(name, arguments)),
@@ -90,8 +93,19 @@ internal static class JinjaFunctions
         throw new JinjaException($"{TypeName(target)} has no method '{name}'");
     }
 
-    internal static object? Attribute(object? item, object? name) =>
-        item is Dictionary<string, object?> dict && dict.TryGetValue(Text(name, "attribute").Value, out var value) ? value : Undefined.Instance;
+    /// <summary>
+    /// The attribute map, selectattr and rejectattr read: a dotted path ("function.name", "items.0") looked up part by
+    /// part as items (a whole-number part as an index), as Jinja2's attribute getter does.
+    /// </summary>
+    internal static object? Attribute(object? item, object? name)
+    {
+        var path = name as JinjaText is { } text ? text.Value.Split('.') : [ToPath(name)];
+        foreach (string part in path)
+            item = JinjaRenderer.GetItem(item, long.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out long index) ? index : JinjaText.Markup(part), attribute: false);
+        return item;
+    }
+
+    private static string ToPath(object? name) => name is long l ? l.ToString(CultureInfo.InvariantCulture) : Text(name, "attribute").Value;
 
     /// <summary>select/reject's predicate: the test named at <paramref name="at"/> (with the arguments after it), or truthiness.</summary>
     internal static bool Selects(object? value, List<object?> arguments, int at) =>
@@ -165,6 +179,7 @@ internal static class JinjaFunctions
         JinjaText text => item is JinjaText part ? text.Value.Contains(part.Value, StringComparison.Ordinal) : throw new JinjaException("'in' a string needs a string"),
         List<object?> list => list.Any(x => Equal(x, item)),
         Dictionary<string, object?> dict => item is JinjaText key && dict.ContainsKey(key.Value),
+        JinjaGenerator generator => generator.Remaining().Any(x => Equal(x, item)),
         Undefined => false,
         _ => throw new JinjaException($"'in' does not work on {TypeName(container)}"),
     };
@@ -178,6 +193,8 @@ internal static class JinjaFunctions
         bool => "a boolean",
         List<object?> => "a list",
         Dictionary<string, object?> => "a mapping",
+        JinjaGenerator => "a generator",
+        JinjaMethod method => $"the method '{method.Name}'",
         _ => value.GetType().Name,
     };
 }

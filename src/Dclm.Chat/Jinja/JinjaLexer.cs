@@ -74,6 +74,8 @@ internal static partial class JinjaLexer
     {
         char closer = kind switch { '{' => '}', '%' => '%', _ => '#' };
         char quote = '\0';
+        // As Jinja2's lexer: inside open brackets "}}" is two closing braces, not the end of the tag.
+        int depth = 0;
         for (int i = from; i + 1 < template.Length; i++)
         {
             char c = template[i];
@@ -84,7 +86,10 @@ internal static partial class JinjaLexer
                 continue;
             }
             if (kind != '#' && c is '\'' or '"') { quote = c; continue; }
-            if (c == closer && template[i + 1] == '}') return i;
+            if (depth == 0 && c == closer && template[i + 1] == '}') return i;
+            if (kind == '#') continue;
+            if (c is '(' or '[' or '{') depth++;
+            else if (c is ')' or ']' or '}' && depth > 0) depth--;
         }
         return -1;
     }

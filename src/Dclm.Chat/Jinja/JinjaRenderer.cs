@@ -218,7 +218,7 @@ internal sealed partial class JinjaRenderer
             "in" => JinjaFunctions.Contains(b, a),
             "not in" => !JinjaFunctions.Contains(b, a),
             "~" => JinjaText.Concat(ToText(a), ToText(b)),
-            "+" when a is JinjaText x && b is JinjaText y => JinjaText.Concat(x, y),
+            "+" when a is JinjaText x && b is JinjaText y => JinjaText.Add(x, y),
             "+" when a is List<object?> x && b is List<object?> y => x.Concat(y).ToList(),
             "*" when a is JinjaText x && b is long n => Repeat(x, n),
             "*" when a is long n && b is JinjaText x => Repeat(x, n),
@@ -232,7 +232,7 @@ internal sealed partial class JinjaRenderer
         if (times > 0 && (long)text.Length * times > JinjaText.MaxLength) throw new JinjaException($"the template built a string over {JinjaText.MaxLength} characters");
         var result = JinjaText.Empty;
         for (long i = 0; i < times; i++) result = JinjaText.Concat(result, text);
-        return result;
+        return text.IsSafe ? result.AsSafe() : result;
     }
 
     private static object Arithmetic(string op, object? a, object? b)
@@ -274,23 +274,30 @@ internal sealed partial class JinjaRenderer
         return result;
     }
 
-    private static object? GetItem(object? target, object? key, bool attribute)
+    /// <summary>
+    /// <c>target.name</c> or <c>target[key]</c> as Jinja2's sandbox reads them: an attribute is looked up first as a method
+    /// (a mapping's <c>items</c>, a string's <c>upper</c>), then as an item; an item first as an item. What is not there
+    /// is undefined, and only reading from an undefined value is an error.
+    /// </summary>
+    internal static object? GetItem(object? target, object? key, bool attribute)
     {
+        if (target is Undefined) throw new JinjaException($"'{ToText(key).Value}' of an undefined value");
+        if (attribute && target is not null && key is JinjaText method && JinjaMethod.Exists(target, method.Value)) return new JinjaMethod(target, method.Value);
         switch (target)
         {
-            case Undefined: throw new JinjaException($"'{ToText(key).Value}' of an undefined value");
             case Dictionary<string, object?> dict:
                 if (key is JinjaText name && dict.TryGetValue(name.Value, out var value)) return value;
                 return Undefined.Instance;
-            case List<object?> list when key is long index:
-                if (index < 0) index += list.Count;
-                return index >= 0 && index < list.Count ? list[(int)index] : Undefined.Instance;
+            case List<object?> list when key is long or bool:
+                long position = key is bool b ? (b ? 1 : 0) : (long)key;
+                if (position < 0) position += list.Count;
+                return position >= 0 && position < list.Count ? list[(int)position] : Undefined.Instance;
             case JinjaText text when key is long index:
-                string s = text.Value;
-                if (index < 0) index += s.Length;
-                return index >= 0 && index < s.Length ? text.Derived(s[(int)index].ToString()) : Undefined.Instance;
+                var characters = text.Characters();
+                if (index < 0) index += characters.Count;
+                return index >= 0 && index < characters.Count ? text.Derived(characters[(int)index]) : Undefined.Instance;
         }
-        return attribute ? Undefined.Instance : throw new JinjaException($"cannot index {JinjaFunctions.TypeName(target)}");
+        return Undefined.Instance;
     }
 
     private object? Slice(object? target, SliceExpr slice)
@@ -312,7 +319,7 @@ internal sealed partial class JinjaRenderer
         return target switch
         {
             List<object?> list => Indices(list.Count).Select(i => list[i]).ToList(),
-            JinjaText text => text.Derived(string.Concat(Indices(text.Value.Length).Select(i => text.Value[i]))),
+            JinjaText text => text.Characters() is var characters ? text.Derived(string.Concat(Indices(characters.Count).Select(i => characters[i]))) : null,
             _ => throw new JinjaException($"cannot slice {JinjaFunctions.TypeName(target)}"),
         };
     }
@@ -331,6 +338,8 @@ internal sealed partial class JinjaRenderer
 
     public static JinjaText ToText(object? value) => value switch
     {
+        JinjaGenerator => throw new JinjaException("a generator (the result of map, select, reject or unique) cannot be written as text; add |list"),
+        JinjaMethod method => throw new JinjaException($"the method '{method.Name}' cannot be written as text; call it"),
         JinjaText text => text,
         Undefined => JinjaText.Empty,
         null => JinjaText.Markup("None"),
@@ -345,7 +354,8 @@ internal sealed partial class JinjaRenderer
     {
         List<object?> list => list,
         Dictionary<string, object?> dict => dict.Keys.Select(k => (object?)JinjaText.Markup(k)),
-        JinjaText text => text.Value.Select(c => (object?)text.Derived(c.ToString())),
+        JinjaText text => text.Characters().Select(c => (object?)text.Derived(c)),
+        JinjaGenerator generator => generator.Remaining(),
         Undefined => [],
         _ => throw new JinjaException($"cannot iterate over {JinjaFunctions.TypeName(value)}"),
     };

@@ -1,7 +1,11 @@
 namespace Dclm.Chat.Jinja;
 
 /// <summary>A template that cannot be parsed or rendered (including one that calls <c>raise_exception</c>).</summary>
-public sealed class JinjaException(string message) : Exception(message);
+public sealed class JinjaException(string message, bool raisedByTemplate = false) : Exception(message)
+{
+    /// <summary>Whether the template itself refused (<c>raise_exception</c>), rather than the engine or an operation failing.</summary>
+    public bool RaisedByTemplate { get; } = raisedByTemplate;
+}
 
 internal abstract record Node;
 internal sealed record TextNode(string Text) : Node;

@@ -31,20 +31,28 @@ public sealed class JinjaTemplate
     /// <paramref name="addGenerationPrompt"/>. <paramref name="tools"/> are the functions the model may call
     /// (the template's <c>tools</c>; none when null, as transformers passes it).
     /// </summary>
-    /// <remarks><c>strftime_now(format)</c>, which transformers provides, formats <paramref name="now"/> (default: the local time).</remarks>
+    /// <remarks>
+    /// <c>strftime_now(format)</c>, which transformers provides, formats <paramref name="now"/> (default: the local time).
+    /// Without <paramref name="tools"/> the template's <c>tools</c> is undefined, as llama.cpp's server leaves it (transformers
+    /// passes None, which templates that loop over <c>tools</c> cannot take). <paramref name="context"/> holds further text
+    /// variables a template reads (Firefunction v2's <c>functions</c> and <c>datetime</c>); call arguments are a mapping, as
+    /// transformers passes them, unless <paramref name="argumentsAsText"/> (see <see cref="TakesArgumentsAsText"/>).
+    /// </remarks>
     public IReadOnlyList<PromptSegment> Render(IReadOnlyList<ChatTurn> messages, string beginningOfSequence, string endOfSequence, bool addGenerationPrompt = true,
-        DateTime? now = null, IReadOnlyList<ToolDefinition>? tools = null)
+        DateTime? now = null, IReadOnlyList<ToolDefinition>? tools = null, IReadOnlyDictionary<string, string>? context = null, bool argumentsAsText = false)
     {
         var variables = new Dictionary<string, object?>
         {
-            ["messages"] = JinjaChatValues.Messages(messages),
-            ["tools"] = tools is null ? null : JinjaChatValues.Tools(tools),
+            ["messages"] = JinjaChatValues.Messages(messages, argumentsAsText),
             ["documents"] = null,
             ["bos_token"] = JinjaText.Markup(beginningOfSequence),
             ["eos_token"] = JinjaText.Markup(endOfSequence),
             ["add_generation_prompt"] = addGenerationPrompt,
             ["strftime_now"] = new JinjaRenderer.Clock(now ?? DateTime.Now),
         };
+        if (tools is not null) variables["tools"] = JinjaChatValues.Tools(tools);
+        // Client text (Firefunction's functions hold the tools' descriptions), so content, never markup.
+        foreach (var (name, value) in context ?? new Dictionary<string, string>()) variables[name] = JinjaText.Content(value);
         try
         {
             return JinjaRenderer.Render(_nodes, variables);
@@ -54,4 +62,28 @@ public sealed class JinjaTemplate
             throw new JinjaException(e.Message);
         }
     }
+
+    /// <summary>
+    /// Whether the template shows a call's arguments only when they are JSON text, not when they are a mapping (as
+    /// transformers passes them): Functionary's and Firefunction's templates concatenate them as text, written for
+    /// OpenAI's JSON-text arguments. Probed as minja (llama.cpp's template engine) probes it: an assistant turn calling
+    /// <c>ipython</c> with an <c>argument_needle</c> is rendered both ways, and the needle looked for in the output.
+    /// </summary>
+    public bool TakesArgumentsAsText(IReadOnlyDictionary<string, string>? context = null)
+    {
+        if (!Source.Contains("tool_calls", StringComparison.Ordinal)) return false;
+        bool Shows(bool asText)
+        {
+            ChatTurn[] probe = [new("user", "Hey"), new("assistant", "") { ToolCalls = [new ToolCall("call_1___", "ipython", ProbeArguments)] }];
+            try
+            {
+                string output = string.Concat(Render(probe, "<s>", "</s>", addGenerationPrompt: false, context: context, argumentsAsText: asText).Select(s => s.Text));
+                return output.Contains("\"argument_needle\":", StringComparison.Ordinal) || output.Contains("'argument_needle':", StringComparison.Ordinal);
+            }
+            catch (JinjaException) { return false; }
+        }
+        return !Shows(asText: false) && Shows(asText: true);
+    }
+
+    private const string ProbeArguments = """{"argument_needle": "print('Hello, World!')"}""";
 }

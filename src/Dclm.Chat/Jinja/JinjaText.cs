@@ -5,15 +5,55 @@ namespace Dclm.Chat.Jinja;
 /// <summary>
 /// A string value of a template, in pieces that remember whether they came from the template (markup,
 /// whose special tokens are parsed) or from a message (content, encoded as plain text), so no string
-/// operation can turn a user's text into markup.
+/// operation can turn a user's text into markup. A text may also be HTML-safe, as Jinja2's <c>Markup</c> is (what the
+/// <c>safe</c> and <c>escape</c> filters return): adding plain text to it escapes that text, whatever the autoescape setting.
+/// Lengths, indices and slices count code points, as Python's strings do.
 /// </summary>
 internal sealed class JinjaText
 {
     public static readonly JinjaText Empty = new([]);
 
-    public JinjaText(IReadOnlyList<PromptSegment> segments) => Segments = segments;
+    public JinjaText(IReadOnlyList<PromptSegment> segments, bool isSafe = false) => (Segments, IsSafe) = (segments, isSafe);
 
     public IReadOnlyList<PromptSegment> Segments { get; }
+
+    /// <summary>Jinja2's Markup: text already HTML-escaped (or declared safe), which escapes what is added to it.</summary>
+    public bool IsSafe { get; }
+
+    /// <summary>The same text declared safe (the <c>safe</c> filter).</summary>
+    public JinjaText AsSafe() => IsSafe ? this : new(Segments, true);
+
+    /// <summary>Jinja2's <c>escape</c>: &amp; &lt; &gt; " ' replaced by entities, the result safe; safe text stays as it is.</summary>
+    public JinjaText Escape() => IsSafe ? this
+        : new(Map(s => s.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;").Replace("\"", "&#34;").Replace("'", "&#39;")).Segments, true);
+
+    /// <summary>Python's <c>a + b</c> of two strings: with Markup on either side the other side is escaped and the sum is Markup.</summary>
+    public static JinjaText Add(JinjaText a, JinjaText b)
+    {
+        if (!a.IsSafe && !b.IsSafe) return Concat(a, b);
+        return new(Concat(a.Escape(), b.Escape()).Segments, true);
+    }
+
+    /// <summary>Python's len: code points, so a character beyond the BMP (an emoji) counts once.</summary>
+    public int CodePointCount => CodePoints(Value);
+
+    /// <summary>The code points in <paramref name="text"/>: its length as Python counts it.</summary>
+    public static int CodePoints(string text)
+    {
+        int surrogates = 0;
+        foreach (char c in text) if (char.IsLowSurrogate(c)) surrogates++;
+        return text.Length - surrogates;
+    }
+
+    /// <summary>The text's characters as Python sees them: one string per code point.</summary>
+    public List<string> Characters()
+    {
+        string text = Value;
+        var characters = new List<string>(text.Length);
+        for (int i = 0; i < text.Length; i++)
+            characters.Add(char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]) ? text.Substring(i++, 2) : text[i].ToString());
+        return characters;
+    }
 
     public static JinjaText Markup(string text) => new(text.Length == 0 ? [] : [new PromptSegment(text, true)]);
 
@@ -60,11 +100,11 @@ internal sealed class JinjaText
     {
         var mapped = Segments.Select(s => s with { Text = map(s.Text) }).Where(s => s.Text.Length > 0).ToList();
         Charge(mapped.Sum(s => (long)s.Text.Length));
-        return new(mapped);
+        return new(mapped, IsSafe);
     }
 
-    /// <summary>A slice of the whole text; content if any piece of the original was content.</summary>
-    public JinjaText Derived(string text) => HasContent ? Content(text) : Markup(text);
+    /// <summary>A slice of the whole text; content if any piece of the original was content, safe if the original was.</summary>
+    public JinjaText Derived(string text) => new((HasContent ? Content(text) : Markup(text)).Segments, IsSafe);
 
     /// <summary>Leading and/or trailing characters in <paramref name="characters"/> (whitespace when null) removed across pieces.</summary>
     public JinjaText Trim(bool start, bool end, string? characters)
@@ -89,7 +129,7 @@ internal sealed class JinjaText
                 if (i > 0) { list[^1] = list[^1] with { Text = text[..i] }; break; }
                 list.RemoveAt(list.Count - 1);
             }
-        return new(list);
+        return new(list, IsSafe);
     }
 
     public static void Append(List<PromptSegment> list, PromptSegment segment)

@@ -6,18 +6,25 @@ namespace Dclm.Chat.Replies;
 /// Separates a reasoning model's thinking (<c>&lt;think&gt;…&lt;/think&gt;</c>, as DeepSeek R1 and Qwen3 write it)
 /// from its answer as the reply streams in. A reply starts inside the thinking when the prompt already opened it
 /// (DeepSeek R1's template ends with <c>&lt;think&gt;\n</c>); otherwise only a reply that begins with
-/// <c>&lt;think&gt;</c> has any. Thinking that never closes is all reasoning, as llama.cpp reads it.
+/// <c>&lt;think&gt;</c> has any. Thinking that never closes is all reasoning, as llama.cpp reads it. Other markers
+/// may stand for <c>&lt;think&gt;</c> and <c>&lt;/think&gt;</c> (Command R7B's <c>&lt;|START_THINKING|&gt;</c>).
 /// </summary>
 public sealed class ReasoningSplitter
 {
-    private const string Open = "<think>", Close = "</think>";
+    private readonly string Open, Close;
     private readonly StringBuilder _held = new();
     private State _state;
 
     private enum State { Undecided, Thinking, AnswerStart, Answer }
 
     /// <param name="startsInside">Whether the prompt ended inside an open <c>&lt;think&gt;</c> block.</param>
-    public ReasoningSplitter(bool startsInside) => _state = startsInside ? State.Thinking : State.Undecided;
+    /// <param name="open">The marker that opens the thinking.</param>
+    /// <param name="close">The marker that closes it.</param>
+    public ReasoningSplitter(bool startsInside, string open = "<think>", string close = "</think>")
+    {
+        (Open, Close) = (open, close);
+        _state = startsInside ? State.Thinking : State.Undecided;
+    }
 
     /// <summary>Takes the next piece; returns the reasoning and the answer text that are certain now.</summary>
     public (string Reasoning, string Content) Push(string piece)

@@ -23,9 +23,10 @@ internal static class ServeCommand
         var cors = new Option<string[]>("--cors-origin") { Description = "allow this browser origin (repeatable; CORS is off by default)" };
         var threads = ModelOptions.Threads();
         var noMmap = new Option<bool>("--no-mmap") { Description = "copy the weights into memory instead of mapping the file: faster decode, more private memory" };
+        var strictTemplate = ServeModel.StrictChatTemplate();
         var command = new Command("serve", "Serve a model over an OpenAI-compatible HTTP API (completions, chat, streaming) with a chat page at /")
         {
-            model, host, port, apiKey, parallel, context, queue, kvMemory, kvType, cors, threads, noMmap,
+            model, host, port, apiKey, parallel, context, queue, kvMemory, kvType, cors, threads, noMmap, strictTemplate,
         };
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(async () =>
         {
@@ -36,7 +37,7 @@ internal static class ServeCommand
                 Port = parse.GetValue(port),
                 ApiKey = parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("DCLM_API_KEY"),
                 CorsOrigins = parse.GetValue(cors) ?? [],
-                Threads = parse.GetValue(threads), CopyWeights = parse.GetValue(noMmap),
+                Threads = parse.GetValue(threads), CopyWeights = parse.GetValue(noMmap), StrictChatTemplate = parse.GetValue(strictTemplate),
                 Engine = new EngineOptions
                 {
                     MaxRunningSequences = parse.GetValue(parallel), ContextLength = parse.GetValue(context),
@@ -52,6 +53,7 @@ internal static class ServeCommand
                 await server.Host.Loading.WaitAsync(cancellation);
                 var engine = server.Host.Engine!;
                 Console.Error.WriteLine($"dclm: model loaded; {engine.Options.MaxRunningSequences} parallel sequences, context {engine.ContextLength}, {engine.Options.KvBlocks} {engine.Options.KvCacheType} KV blocks of {engine.Options.BlockSize}");
+                ServeModel.ShowTemplate(server.Host);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

@@ -139,7 +139,7 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
     private async Task WholeChatAsync(HttpContext context, ChatCall call, ChoiceSet choices)
     {
         var formatter = new LogprobsFormatter(host.Tokenizer!);
-        var results = await CollectAll(choices, call.Arrival, context.RequestAborted);
+        var results = await CollectAll(choices, call.Arrival, context.RequestAborted, call.Chat);
         var response = new ChatResponseDto
         {
             Id = call.Id, Created = call.Created, Model = host.ModelId, Usage = Usage(ChoiceSet.Combine(results.Select(r => r.Usage).ToList())),
@@ -189,7 +189,7 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
         await foreach (var (choice, update) in choices.MergeAsync(context.RequestAborted))
         {
             if (update.TokenId >= 0) timers[choice].Token();
-            var piece = parsers[choice].IsActive ? parsers[choice].Push(update.Text) : new(Reasoning: "", Content: update.Text);
+            var piece = parsers[choice].IsActive ? parsers[choice].Push(call.Chat.ReplyPiece(update)) : new(Reasoning: "", Content: update.Text);
             if (piece.Reasoning.Length > 0 || piece.Content.Length > 0 || update.Logprobs is not null)
                 await Write(Chunk(choice, Delta(piece.Reasoning, piece.Content), null, update));
             if (update.Usage is not { } usage) continue;
@@ -226,8 +226,9 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
     /// <summary>Choice i draws with seed + i, so n choices differ and each is reproducible alone with its seed.</summary>
     private static SamplingOptions WithChoiceSeed(SamplingOptions sampling, int choice) => sampling with { Seed = unchecked(sampling.Seed + (ulong)choice) };
 
-    private Task<GenerationResult[]> CollectAll(ChoiceSet choices, long arrival, CancellationToken cancellation) =>
-        Task.WhenAll(choices.Streams.Select(stream => Collect(stream, metrics.StartTokens(arrival), cancellation)));
+    /// <summary>Every choice's whole result; for a chat whose call syntax keeps control tokens, its text with their markers.</summary>
+    private Task<GenerationResult[]> CollectAll(ChoiceSet choices, long arrival, CancellationToken cancellation, ChatPrompt? chat = null) =>
+        Task.WhenAll(choices.Streams.Select(stream => Collect(stream, metrics.StartTokens(arrival), cancellation, chat)));
 
     private static GenerationRequest Create(InferenceEngine engine, int[] prompt, SamplingOptions sampling, int[]? stopTokens, int topLogprobs, bool scorePrompt = false,
         Func<Dclm.Inference.Constraints.ITokenConstraint>? constraint = null)
@@ -236,11 +237,16 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
         catch (RequestValidationException e) { throw ApiException.BadRequest(e.Message, e.Field); }
     }
 
-    private async Task<GenerationResult> Collect(GenerationStream stream, ServerMetrics.TokenTimer timer, CancellationToken cancellation)
+    private async Task<GenerationResult> Collect(GenerationStream stream, ServerMetrics.TokenTimer timer, CancellationToken cancellation, ChatPrompt? chat)
     {
-        var result = await stream.CollectAsync(update => { if (update.TokenId >= 0) timer.Token(); }, cancellation);
+        var text = chat is { KeptMarkers.Count: > 0 } ? new System.Text.StringBuilder() : null;
+        var result = await stream.CollectAsync(update =>
+        {
+            if (update.TokenId >= 0) timer.Token();
+            text?.Append(chat!.ReplyPiece(update));
+        }, cancellation);
         metrics.CountUsage(result.Usage);
-        return result;
+        return text is null ? result : result with { Text = text.ToString() };
     }
 
     private static UsageDto Usage(GenerationUsage usage) => new()

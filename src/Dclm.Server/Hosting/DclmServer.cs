@@ -59,6 +59,11 @@ public sealed class DclmServer : IAsyncDisposable
         var host = new ModelHost(options);
         var metrics = new ServerMetrics(() => host.Engine);
         var app = builder.Build();
+        // A chat template the engine cannot render is replaced by a built-in layout: never silently.
+        _ = host.Loading.ContinueWith(loaded =>
+        {
+            foreach (string warning in host.Warnings) app.Logger.LogWarning("{Warning}", warning);
+        }, TaskContinuationOptions.OnlyOnRanToCompletion);
         Configure(app, options, host, metrics);
         try
         {
