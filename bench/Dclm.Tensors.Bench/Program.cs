@@ -11,6 +11,7 @@ if (args.Length > 0 && args[0] == "kernels") { KernelBench.Run(args.Length > 1 ?
 if (args.Length > 0 && args[0] == "prefill") { KernelBench.RunPrefill(); return; }
 if (args.Length > 0 && args[0] == "tile") { TileBench.Run(); return; }
 if (args.Length > 0 && args[0] == "pool") { PoolBench.Run(); return; }
+if (args.Length > 0 && args[0] == "attention") { AttentionBench.Run(args); return; }
 if (args.Length > 0 && args[0] == "peer") { KernelBench.RunPeer(); return; }
 if (args.Length > 0 && args[0] == "decode") { DecodeBench.Run(args); return; }
 unsafe

@@ -84,7 +84,7 @@ public static unsafe class AttentionScores
     }
 
     /// <summary>The reference: Σ_c q[c]·k[c] summed in order.</summary>
-    private static float ScalarDot<T>(float* q, byte* k, long start, int headDim) where T : struct, IKeys
+    internal static float ScalarDot<T>(float* q, byte* k, long start, int headDim) where T : struct, IKeys
     {
         float sum = 0;
         for (int c = 0; c < headDim; c++) sum += q[c] * T.Load1(k, start + c);
@@ -121,7 +121,7 @@ public static unsafe class AttentionScores
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Block16<T>(float* q, byte* k, long start, long stride, int headDim, float* s) where T : struct, IKeys
+    internal static void Block16<T>(float* q, byte* k, long start, long stride, int headDim, float* s) where T : struct, IKeys
     {
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
         Vector512<float> a8 = default, a9 = default, a10 = default, a11 = default, a12 = default, a13 = default, a14 = default, a15 = default;

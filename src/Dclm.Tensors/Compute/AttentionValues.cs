@@ -9,8 +9,9 @@ namespace Dclm.Tensors.Compute;
 /// headDim = output.Length. Values are f32 or int8 (for int8, each weight already carries its value's scale).
 /// <para>
 /// Every level does, per element, one fused multiply-add per position in position order, which is
-/// the scalar reference's arithmetic: all levels give the same bits. AVX-512 keeps sixteen outputs in a
-/// register across the positions; AVX2 adds one position at a time, eight columns per step.
+/// the scalar reference's arithmetic: all levels give the same bits. AVX-512 keeps up to 128 outputs in
+/// eight registers across the positions (eight independent chains hide the multiply-add latency that one
+/// register per sixteen columns would wait on), then four, then one; AVX2 does the same with 256-bit registers.
 /// </para>
 /// </summary>
 public static unsafe class AttentionValues
@@ -58,21 +59,92 @@ public static unsafe class AttentionValues
     {
         int c = 0;
         if (isa == KernelIsa.Avx512)
+        {
+            for (; c + 128 <= headDim; c += 128) Columns512x8<T>(v, c, stride, count, w, o + c);
+            for (; c + 64 <= headDim; c += 64) Columns512x4<T>(v, c, stride, count, w, o + c);
             for (; c + 16 <= headDim; c += 16)
             {
                 var sum = Vector512.Load(o + c);
                 for (int i = 0; i < count; i++) sum = Vector512.FusedMultiplyAdd(T.Load16(v, c + i * stride), Vector512.Create(w[i]), sum);
                 sum.Store(o + c);
             }
-        if (isa >= KernelIsa.Avx2 && c + 8 <= headDim)
-            for (int i = 0; i < count; i++)
+        }
+        if (isa >= KernelIsa.Avx2)
+        {
+            for (; c + 64 <= headDim; c += 64) Columns256x8<T>(v, c, stride, count, w, o + c);
+            for (; c + 8 <= headDim; c += 8)
             {
-                var factor = Vector256.Create(w[i]);
-                for (int j = c; j + 8 <= headDim; j += 8)
-                    Vector256.FusedMultiplyAdd(T.Load8(v, j + i * stride), factor, Vector256.Load(o + j)).Store(o + j);
+                var sum = Vector256.Load(o + c);
+                for (int i = 0; i < count; i++) sum = Vector256.FusedMultiplyAdd(T.Load8(v, c + i * stride), Vector256.Create(w[i]), sum);
+                sum.Store(o + c);
             }
-        if (isa >= KernelIsa.Avx2) c += (headDim - c) / 8 * 8;
+        }
         Scalar<T>(v, stride, count, c, headDim, w, o);
+    }
+
+    /// <summary>f32 values in place, for the attention tile: o[c] += Σ_i w_i·v[i·stride + c] over c in [0, headDim).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void AddWeighted(float* v, long stride, int count, float* w, float* o, int headDim, KernelIsa isa) =>
+        Run<AttentionScores.F32Keys>((byte*)v, stride, count, headDim, w, o, isa);
+
+    /// <summary>Columns [c, c + width) of every position into registers held across the positions; o points at column c.</summary>
+    private static void Columns512x8<T>(byte* v, long c, long stride, int count, float* w, float* o) where T : struct, AttentionScores.IKeys
+    {
+        Vector512<float> a0 = Vector512.Load(o), a1 = Vector512.Load(o + 16), a2 = Vector512.Load(o + 32), a3 = Vector512.Load(o + 48);
+        Vector512<float> a4 = Vector512.Load(o + 64), a5 = Vector512.Load(o + 80), a6 = Vector512.Load(o + 96), a7 = Vector512.Load(o + 112);
+        for (int i = 0; i < count; i++)
+        {
+            var f = Vector512.Create(w[i]);
+            long at = c + i * stride;
+            a0 = Vector512.FusedMultiplyAdd(T.Load16(v, at), f, a0);
+            a1 = Vector512.FusedMultiplyAdd(T.Load16(v, at + 16), f, a1);
+            a2 = Vector512.FusedMultiplyAdd(T.Load16(v, at + 32), f, a2);
+            a3 = Vector512.FusedMultiplyAdd(T.Load16(v, at + 48), f, a3);
+            a4 = Vector512.FusedMultiplyAdd(T.Load16(v, at + 64), f, a4);
+            a5 = Vector512.FusedMultiplyAdd(T.Load16(v, at + 80), f, a5);
+            a6 = Vector512.FusedMultiplyAdd(T.Load16(v, at + 96), f, a6);
+            a7 = Vector512.FusedMultiplyAdd(T.Load16(v, at + 112), f, a7);
+        }
+        a0.Store(o); a1.Store(o + 16); a2.Store(o + 32); a3.Store(o + 48);
+        a4.Store(o + 64); a5.Store(o + 80); a6.Store(o + 96); a7.Store(o + 112);
+    }
+
+    /// <summary>Columns [c, c + width) of every position into registers held across the positions; o points at column c.</summary>
+    private static void Columns512x4<T>(byte* v, long c, long stride, int count, float* w, float* o) where T : struct, AttentionScores.IKeys
+    {
+        Vector512<float> a0 = Vector512.Load(o), a1 = Vector512.Load(o + 16), a2 = Vector512.Load(o + 32), a3 = Vector512.Load(o + 48);
+        for (int i = 0; i < count; i++)
+        {
+            var f = Vector512.Create(w[i]);
+            long at = c + i * stride;
+            a0 = Vector512.FusedMultiplyAdd(T.Load16(v, at), f, a0);
+            a1 = Vector512.FusedMultiplyAdd(T.Load16(v, at + 16), f, a1);
+            a2 = Vector512.FusedMultiplyAdd(T.Load16(v, at + 32), f, a2);
+            a3 = Vector512.FusedMultiplyAdd(T.Load16(v, at + 48), f, a3);
+        }
+        a0.Store(o); a1.Store(o + 16); a2.Store(o + 32); a3.Store(o + 48);
+    }
+
+    /// <summary>Columns [c, c + width) of every position into registers held across the positions; o points at column c.</summary>
+    private static void Columns256x8<T>(byte* v, long c, long stride, int count, float* w, float* o) where T : struct, AttentionScores.IKeys
+    {
+        Vector256<float> a0 = Vector256.Load(o), a1 = Vector256.Load(o + 8), a2 = Vector256.Load(o + 16), a3 = Vector256.Load(o + 24);
+        Vector256<float> a4 = Vector256.Load(o + 32), a5 = Vector256.Load(o + 40), a6 = Vector256.Load(o + 48), a7 = Vector256.Load(o + 56);
+        for (int i = 0; i < count; i++)
+        {
+            var f = Vector256.Create(w[i]);
+            long at = c + i * stride;
+            a0 = Vector256.FusedMultiplyAdd(T.Load8(v, at), f, a0);
+            a1 = Vector256.FusedMultiplyAdd(T.Load8(v, at + 8), f, a1);
+            a2 = Vector256.FusedMultiplyAdd(T.Load8(v, at + 16), f, a2);
+            a3 = Vector256.FusedMultiplyAdd(T.Load8(v, at + 24), f, a3);
+            a4 = Vector256.FusedMultiplyAdd(T.Load8(v, at + 32), f, a4);
+            a5 = Vector256.FusedMultiplyAdd(T.Load8(v, at + 40), f, a5);
+            a6 = Vector256.FusedMultiplyAdd(T.Load8(v, at + 48), f, a6);
+            a7 = Vector256.FusedMultiplyAdd(T.Load8(v, at + 56), f, a7);
+        }
+        a0.Store(o); a1.Store(o + 8); a2.Store(o + 16); a3.Store(o + 24);
+        a4.Store(o + 32); a5.Store(o + 40); a6.Store(o + 48); a7.Store(o + 56);
     }
 
     /// <summary>The reference, over columns [from, headDim): o[c] = fma(v_i[c], w_i, o[c]) for each position i in order.</summary>
