@@ -4,7 +4,6 @@ using System.Runtime.Intrinsics;
 using Dclm.Models;
 using Dclm.Tensors.Compute;
 using Dclm.Training;
-using Dclm.Training.Kernels;
 
 // Training throughput of a ~10M-parameter open_lm model at 1 and 2 threads, next to this machine's
 // peak: the FMA throughput of registers alone (the ceiling) and the best large square product of our
@@ -16,7 +15,7 @@ int[] threadCounts = (ArgString("--threads") ?? "1,2").Split(',').Select(int.Par
 // ~10M parameters: dim 384, 4 layers, vocab 8192, tied head off; T = 256, batch 4.
 var config = ModelConfig.OpenLm(384, 4, 6, 8192, 256);
 const int batch = 4, sequence = 256;
-var layout = new ParameterLayout(config);
+var layout = new ModelParameters(config);
 long matrixParameters = layout.Tensors.Where(t => !t.IsNorm && t != layout.Embedding).Sum(t => (long)t.Length);
 // 6 FLOPs per matrix parameter per token (forward 2, backward 4) plus attention's 12·L·T·d/2 per token (causal half).
 double flopsPerToken = 6.0 * matrixParameters + 12.0 * config.Layers * sequence * config.Dim / 2;
@@ -29,8 +28,8 @@ foreach (int threads in threadCounts)
     using var pool = new ComputePool(threads);
     double peak = PeakFma(threads);
     double gemm = GemmRate(pool, 768, 768, 768);
-    var model = new TrainingModel(layout, pool);
-    ParameterInitializer.Initialize(layout, model.Parameters, 1);
+    var model = TrainingModel.Full(layout, pool);
+    ParameterInitializer.Initialize(layout, 1);
     model.ParametersChanged();
     var random = new Random(1);
     var inputs = Enumerable.Range(0, batch * sequence).Select(_ => random.Next(config.VocabularySize)).ToArray();

@@ -57,7 +57,7 @@ public sealed class Trainer(TrainingRun run)
         {
             if (cancellation.IsCancellationRequested)
             {
-                lastCheckpoint = run.Checkpoints.Save(model, run.Optimizer, Snapshot(step), run.Tokenizer, o.Tokenizer);
+                lastCheckpoint = run.Checkpoints.Save(run.Parameters, run.Optimizer, Snapshot(step), run.Tokenizer, o.Tokenizer);
                 TrainingPlot.Write(plotPath, metrics.Records);
                 return new TrainingResult(step, true, null, lastCheckpoint, validationLoss, losses);
             }
@@ -78,8 +78,8 @@ public sealed class Trainer(TrainingRun run)
                 loss += result.CrossEntropy / o.GradientAccumulation;
                 zLoss += result.ZLoss / o.GradientAccumulation;
             }
-            double norm = GradientClipper.Clip(model.Gradients, o.GradientClip);
-            run.Optimizer.Step(model.Parameters, model.Gradients, learningRate, run.Pool);
+            double norm = GradientClipper.Clip(model.Parameters, o.GradientClip);
+            run.Optimizer.Step(learningRate, run.Pool);
             model.ParametersChanged();
             losses.Add(loss);
             int done = step + 1;
@@ -97,13 +97,13 @@ public sealed class Trainer(TrainingRun run)
                 });
             if (validation is not null) TrainingPlot.Write(plotPath, metrics.Records);
             if (o.CheckpointEvery > 0 && done % o.CheckpointEvery == 0 && done < total)
-                lastCheckpoint = run.Checkpoints.Save(model, run.Optimizer, Snapshot(done), run.Tokenizer, o.Tokenizer);
+                lastCheckpoint = run.Checkpoints.Save(run.Parameters, run.Optimizer, Snapshot(done), run.Tokenizer, o.Tokenizer);
 
             double average = clock.Elapsed.TotalSeconds / (done - startStep);
             progress?.Report(new TrainingProgress(done, total, run.Mixer.Cursor.Samples * sequence, loss, learningRate, norm, tokensPerSecond,
                 validation, stage, TimeSpan.FromSeconds(elapsedBefore + clock.Elapsed.TotalSeconds), TimeSpan.FromSeconds(average * (total - done))));
         }
-        lastCheckpoint = run.Checkpoints.Save(model, run.Optimizer, Snapshot(total), run.Tokenizer, o.Tokenizer);
+        lastCheckpoint = run.Checkpoints.Save(run.Parameters, run.Optimizer, Snapshot(total), run.Tokenizer, o.Tokenizer);
         TrainingPlot.Write(plotPath, metrics.Records);
         string final = WriteFinal();
         return new TrainingResult(total, false, final, lastCheckpoint, validationLoss, losses);
@@ -146,7 +146,7 @@ public sealed class Trainer(TrainingRun run)
         if (Directory.Exists(partial)) Directory.Delete(partial, true);
         Directory.CreateDirectory(partial);
         var type = o.FinalDtype switch { "bf16" => GgmlType.BF16, "f16" => GgmlType.F16, _ => GgmlType.F32 };
-        ModelWeightsWriter.Write(partial, run.Model.Layout, run.Model.Parameters, type, run.Tokenizer, o.Tokenizer);
+        ModelWeightsWriter.Write(partial, run.Parameters, type, run.Tokenizer, o.Tokenizer);
         if (Directory.Exists(final)) Directory.Delete(final, true);
         Directory.Move(partial, final);
         return final;

@@ -15,10 +15,10 @@ namespace Dclm.Training;
 /// </summary>
 public sealed class TrainingRun : IDisposable
 {
-    private TrainingRun(TrainingOptions options, Tokenizer? tokenizer, TrainingModel model, AdamW optimizer, DataMixer mixer,
+    private TrainingRun(TrainingOptions options, Tokenizer? tokenizer, ModelParameters parameters, TrainingModel model, AdamW optimizer, DataMixer mixer,
         IReadOnlyList<TokenWindows> validation, CheckpointStore checkpoints, ComputePool pool, TrainerState? resumed, string[] sourceNames)
     {
-        Options = options; Tokenizer = tokenizer; Model = model; Optimizer = optimizer; Mixer = mixer;
+        Options = options; Tokenizer = tokenizer; Parameters = parameters; Model = model; Optimizer = optimizer; Mixer = mixer;
         Validation = validation; Checkpoints = checkpoints; Pool = pool; Resumed = resumed; SourceNames = sourceNames;
     }
 
@@ -26,6 +26,8 @@ public sealed class TrainingRun : IDisposable
     public TrainingOptions Options { get; }
     /// <summary>The tokenizer text data is encoded with and that ships with checkpoints; null for token-only data.</summary>
     public Tokenizer? Tokenizer { get; }
+    /// <summary>Every parameter of the model, by checkpoint name.</summary>
+    public ModelParameters Parameters { get; }
     /// <summary>The model being trained.</summary>
     public TrainingModel Model { get; }
     /// <summary>AdamW with its moments.</summary>
@@ -49,12 +51,12 @@ public sealed class TrainingRun : IDisposable
         options.Validate();
         var tokenizer = options.Tokenizer is not null ? Tokenizer.Load(options.Tokenizer) : null;
         var config = ResolveConfig(options, tokenizer);
-        var layout = new ParameterLayout(config);
+        var parameters = new ModelParameters(config);
         var pool = new ComputePool(options.Threads > 0 ? options.Threads : Environment.ProcessorCount);
         try
         {
-            var model = new TrainingModel(layout, pool);
-            var optimizer = new AdamW(layout, new AdamWOptions { Beta1 = options.Beta1, Beta2 = options.Beta2, Epsilon = options.Epsilon, WeightDecay = options.WeightDecay });
+            var model = TrainingModel.Full(parameters, pool);
+            var optimizer = new AdamW(parameters.Tensors, new AdamWOptions { Beta1 = options.Beta1, Beta2 = options.Beta2, Epsilon = options.Epsilon, WeightDecay = options.WeightDecay });
             var (training, validation, names) = LoadData(options, tokenizer, config.VocabularySize, log);
             var mixer = new DataMixer(training, options.Stages, options.Seed);
             var store = new CheckpointStore(options.Output, options.KeepCheckpoints);
@@ -62,7 +64,8 @@ public sealed class TrainingRun : IDisposable
             TrainerState? resumed = null;
             if (store.Latest() is { } latest)
             {
-                resumed = CheckpointStore.Load(latest, model, optimizer);
+                resumed = CheckpointStore.Load(latest, directory => ModelWeightsReader.Read(directory, parameters), optimizer);
+                model.ParametersChanged();
                 if (resumed.Seed != options.Seed || !resumed.SourceNames.SequenceEqual(names))
                     throw new InvalidDataException($"{latest}: the checkpoint was made with another seed or other data sources; use a new --output to start over");
                 mixer.Cursor = new DataCursor(resumed.Samples, resumed.SourceSamples);
@@ -70,16 +73,16 @@ public sealed class TrainingRun : IDisposable
             }
             else if (options.InitFrom is not null)
             {
-                ModelWeightsReader.Read(options.InitFrom, layout, model.Parameters);
+                ModelWeightsReader.Read(options.InitFrom, parameters);
                 model.ParametersChanged();
                 log?.Invoke($"continuing training from {options.InitFrom}");
             }
             else
             {
-                ParameterInitializer.Initialize(layout, model.Parameters, options.Seed);
+                ParameterInitializer.Initialize(parameters, options.Seed);
                 model.ParametersChanged();
             }
-            return new TrainingRun(options, tokenizer, model, optimizer, mixer, validation, store, pool, resumed, names);
+            return new TrainingRun(options, tokenizer, parameters, model, optimizer, mixer, validation, store, pool, resumed, names);
         }
         catch
         {

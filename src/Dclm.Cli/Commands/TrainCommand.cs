@@ -31,7 +31,7 @@ internal static class TrainCommand
             using var announce = interrupt.Register(() => Console.Error.WriteLine("interrupted: finishing this update and saving a checkpoint..."));
             using var run = TrainingRun.Create(options, line => Console.Error.WriteLine(line));
             var trainer = new Trainer(run);
-            long parameters = run.Model.Layout.Count;
+            long parameters = run.Parameters.Count;
             Console.Error.WriteLine($"model: dim {run.Model.Config.Dim}, layers {run.Model.Config.Layers}, heads {run.Model.Config.Heads}, vocab {run.Model.Config.VocabularySize}, {parameters:N0} parameters; {options.TotalSteps} updates of {options.SequencesPerStep * options.SequenceLength:N0} tokens");
             var result = parse.GetValue(quiet) || Console.IsErrorRedirected || Console.IsOutputRedirected
                 ? trainer.Run(new DirectProgress<TrainingProgress>(p => Console.Error.WriteLine(Line(p))), interrupt)
