@@ -105,7 +105,7 @@ public sealed class LoraAdapter
         }
         var product = scratch.Get(ref scratch.Product, n * input);
         Gemm.Multiply(g, r, 1, A.Values, input, product, input, n, r, input, false, pool);
-        ApplyMask(product, n, dropoutKey, product);
+        DropoutMask(product, n, dropoutKey, product);
         TensorPrimitives.Add(dx[..(n * input)], product, dx[..(n * input)]);
     }
 
@@ -117,7 +117,7 @@ public sealed class LoraAdapter
         if (dropoutKey != 0 && Dropout > 0)
         {
             var masked = scratch.Get(ref scratch.Dropped, n * input);
-            ApplyMask(x, n, dropoutKey, masked);
+            DropoutMask(x, n, dropoutKey, masked);
             dropped = masked;
         }
         var aTransposed = scratch.Get(ref scratch.Transposed, input * r);
@@ -139,7 +139,7 @@ public sealed class LoraAdapter
     }
 
     /// <summary>destination = x ⊙ m / (1 − p), m_i ∈ {0, 1} drawn from 16 bits of a hash of (key, adapter, i / 4).</summary>
-    private void ApplyMask(ReadOnlySpan<float> x, int n, ulong key, Span<float> destination)
+    internal void DropoutMask(ReadOnlySpan<float> x, int n, ulong key, Span<float> destination)
     {
         long count = (long)n * InputWidth;
         uint threshold = (uint)Math.Round(Dropout * 65536);
