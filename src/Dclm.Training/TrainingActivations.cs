@@ -74,6 +74,7 @@ internal sealed class TrainingActivations
         GradientHidden = new float[n * h]; GradientGate = new float[n * h]; GradientUp = new float[n * h];
         Positions = new int[n];
         DocumentStarts = new int[n];
+        Targets = new int[n];
     }
 
     public int Batch { get; }
@@ -94,6 +95,8 @@ internal sealed class TrainingActivations
         GradientValue, GradientHidden, GradientGate, GradientUp;
     /// <summary>Each row's RoPE position and the row (within its sequence) where its document starts. (N)</summary>
     public int[] Positions, DocumentStarts;
+    /// <summary>The targets that count: negative where there is none or the loss mask drops it. (N)</summary>
+    public int[] Targets;
 
     /// <summary>The activations block <paramref name="layer"/> saves into.</summary>
     public LayerActivations For(int layer) => Checkpointing ? Layers[0] : Layers[layer];

@@ -105,27 +105,29 @@ public sealed partial class TrainingModel
     /// Forward and backward over <paramref name="inputs"/> (batch, sequence), predicting <paramref name="targets"/>
     /// (negative = no target). Adds ∂(mean loss)/∂θ · <paramref name="lossScale"/> to the gradients.
     /// <paramref name="documentStarts"/> gives, per token, the index in its sequence where its document starts
-    /// (empty: one document per sequence).
+    /// (empty: one document per sequence); <paramref name="lossMask"/>, when given, keeps a target only where it is
+    /// true (a prompt's or a user turn's tokens are seen but not learned).
     /// </summary>
     public BatchLoss ForwardBackward(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, int batch, int sequence, float zLoss, float lossScale = 1f,
-        ReadOnlySpan<int> documentStarts = default)
+        ReadOnlySpan<int> documentStarts = default, ReadOnlySpan<bool> lossMask = default)
     {
         _pass.DropoutKey = DropoutKey;
         var a = Forward(inputs, batch, sequence, documentStarts);
-        int n = batch * sequence, counted = CountTargets(targets[..n]);
+        int n = batch * sequence, counted = MaskTargets(a, targets, lossMask, n);
         float scale = counted == 0 ? 0f : lossScale / counted;
-        HeadForwardBackward(a, targets, n, zLoss, scale, backward: true);
+        HeadForwardBackward(a, a.Targets, n, zLoss, scale, backward: true);
         Backward(a, inputs);
         return Summarize(a, n, counted, zLoss);
     }
 
     /// <summary>The loss of <paramref name="inputs"/> without touching gradients (validation); no dropout.</summary>
-    public BatchLoss Evaluate(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, int batch, int sequence, float zLoss, ReadOnlySpan<int> documentStarts = default)
+    public BatchLoss Evaluate(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, int batch, int sequence, float zLoss,
+        ReadOnlySpan<int> documentStarts = default, ReadOnlySpan<bool> lossMask = default)
     {
         _pass.DropoutKey = 0;
         var a = Forward(inputs, batch, sequence, documentStarts);
-        int n = batch * sequence, counted = CountTargets(targets[..n]);
-        HeadForwardBackward(a, targets, n, zLoss, 0f, backward: false);
+        int n = batch * sequence, counted = MaskTargets(a, targets, lossMask, n);
+        HeadForwardBackward(a, a.Targets, n, zLoss, 0f, backward: false);
         return Summarize(a, n, counted, zLoss);
     }
 
@@ -139,10 +141,18 @@ public sealed partial class TrainingModel
         _head.Forward(a.FinalNormed.AsSpan(0, n * d), n, logits, _pass);
     }
 
-    private static int CountTargets(ReadOnlySpan<int> targets)
+    /// <summary>The targets that count (negative where there is none or the mask drops it) into a.Targets; returns how many.</summary>
+    private static int MaskTargets(TrainingActivations a, ReadOnlySpan<int> targets, ReadOnlySpan<bool> lossMask, int n)
     {
+        if (targets.Length < n) throw new ArgumentException($"targets hold {targets.Length} values, fewer than the {n} tokens");
+        if (!lossMask.IsEmpty && lossMask.Length < n) throw new ArgumentException($"the loss mask holds {lossMask.Length} values, fewer than the {n} tokens");
         int count = 0;
-        foreach (int t in targets) if (t >= 0) count++;
+        for (int t = 0; t < n; t++)
+        {
+            int target = lossMask.IsEmpty || lossMask[t] ? targets[t] : -1;
+            a.Targets[t] = target;
+            if (target >= 0) count++;
+        }
         return count;
     }
 
