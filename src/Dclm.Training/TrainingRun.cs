@@ -1,4 +1,5 @@
 using Dclm.Models;
+using Dclm.Tensors;
 using Dclm.Tensors.Compute;
 using Dclm.Tokenizers;
 using Dclm.Training.Checkpointing;
@@ -13,14 +14,27 @@ namespace Dclm.Training;
 /// sources with their held-out windows, the model, the optimizer and the checkpoint store. When the
 /// output directory already holds a checkpoint, the run resumes from the newest one.
 /// </summary>
-public sealed class TrainingRun : IDisposable
+public sealed class TrainingRun : ITrainingRun, IDisposable
 {
     private TrainingRun(TrainingOptions options, Tokenizer? tokenizer, ModelParameters parameters, TrainingModel model, AdamW optimizer, DataMixer mixer,
         IReadOnlyList<TokenWindows> validation, CheckpointStore checkpoints, ComputePool pool, TrainerState? resumed, string[] sourceNames)
     {
         Options = options; Tokenizer = tokenizer; Parameters = parameters; Model = model; Optimizer = optimizer; Mixer = mixer;
         Validation = validation; Checkpoints = checkpoints; Pool = pool; Resumed = resumed; SourceNames = sourceNames;
+        Data = new MixerData(mixer);
+        Settings = new TrainerSettings
+        {
+            TotalSteps = options.TotalSteps, BatchSize = options.BatchSize, SequenceLength = options.SequenceLength, GradientAccumulation = options.GradientAccumulation,
+            LearningRate = options.LearningRate, MinLearningRate = options.MinLearningRate, Warmup = options.Warmup, GradientClip = options.GradientClip,
+            ZLoss = options.ZLoss, EvalEvery = options.EvalEvery, CheckpointEvery = options.CheckpointEvery, LogEvery = options.LogEvery,
+            Seed = options.Seed, Output = options.Output,
+        };
     }
+
+    /// <summary>The loop's view of <see cref="Options"/>.</summary>
+    public TrainerSettings Settings { get; }
+    /// <summary>The mixer as the loop's batch stream.</summary>
+    public ITrainingData Data { get; }
 
     /// <summary>The validated options.</summary>
     public TrainingOptions Options { get; }
@@ -129,6 +143,40 @@ public sealed class TrainingRun : IDisposable
         if (o.ValidationData is not null)
             validation.Add(new TokenWindows("validation", TokenFileReader.Read(o.ValidationData, tokenizer, vocabulary), window));
         return (training, validation, training.Select(t => t.Name).ToArray());
+    }
+
+    /// <summary>The first eval_batches micro-batches of every held-out set.</summary>
+    public IEnumerable<TrainingBatch> ValidationBatches()
+    {
+        int sequence = Options.SequenceLength, size = Options.BatchSize;
+        var batch = new TrainingBatch(size, sequence);
+        foreach (var set in Validation)
+        {
+            int batches = (set.Count + size - 1) / size;
+            if (Options.EvalBatches > 0) batches = Math.Min(batches, Options.EvalBatches);
+            for (int b = 0; b < batches; b++)
+            {
+                batch.Rows = Math.Min(size, set.Count - b * size);
+                for (int r = 0; r < batch.Rows; r++) MixerData.Split(set[b * size + r], batch, r);
+                yield return batch;
+            }
+        }
+    }
+
+    /// <summary>A checkpoint's weights: the fp32 model in the DCLM layout, with the tokenizer.</summary>
+    public void WriteWeights(string directory) => ModelWeightsWriter.Write(directory, Parameters, GgmlType.F32, Tokenizer, Options.Tokenizer);
+
+    /// <summary>OUTPUT/final in the configured element type, written aside and renamed into place.</summary>
+    public string WriteFinal()
+    {
+        string final = Path.Combine(Options.Output, "final"), partial = Path.Combine(Options.Output, ".partial-final");
+        if (Directory.Exists(partial)) Directory.Delete(partial, true);
+        Directory.CreateDirectory(partial);
+        var type = Options.FinalDtype switch { "bf16" => GgmlType.BF16, "f16" => GgmlType.F16, _ => GgmlType.F32 };
+        ModelWeightsWriter.Write(partial, Parameters, type, Tokenizer, Options.Tokenizer);
+        if (Directory.Exists(final)) Directory.Delete(final, true);
+        Directory.Move(partial, final);
+        return final;
     }
 
     public void Dispose() => Pool.Dispose();

@@ -99,7 +99,7 @@ internal sealed class ReferenceDecoder(ModelConfig c, ModelWeights weights, Lora
             for (int j = 0; j < r; j++)
                 for (int col = 0; col < x.Length; col++) u[j] += p[a + j * x.Length + col] * x[col];
             for (int i = 0; i < adapter.Rows; i++)
-                for (int j = 0; j < r; j++) y[adapter.RowStart + i] += adapter.Alpha / r * p[b + i * r + j] * u[j];
+                for (int j = 0; j < r; j++) y[adapter.RowStart + i] += adapter.Scale * p[b + i * r + j] * u[j];
         }
         return y;
     }

@@ -21,6 +21,13 @@ public static class ModelWeightsReader
     {
         using var pool = new ComputePool(1);
         using var loaded = ModelLoader.Load(path, pool);
+        Read(loaded, parameters);
+    }
+
+    /// <summary>Fills <paramref name="parameters"/> from a loaded model of the same shape.</summary>
+    public static void Read(LoadedModel loaded, ModelParameters parameters)
+    {
+        string path = loaded.Path;
         var c = parameters.Config;
         var found = loaded.Config;
         if (found.Dim != c.Dim || found.Layers != c.Layers || found.Heads != c.Heads || found.HiddenDim != c.HiddenDim

@@ -17,7 +17,12 @@ namespace Dclm.Training.FineTuning;
 /// </remarks>
 public sealed class LoraAdapter
 {
-    public LoraAdapter(string module, int inputWidth, int rowStart, int rows, int rank, double alpha, double dropout, bool trainable = true)
+    /// <summary>
+    /// An adapter with zero A and B. <paramref name="scale"/> is s (α / r when null); <paramref name="sharedA"/>, when given,
+    /// is another adapter's A that this one uses too (the slices of one PEFT adapter on a fused projection).
+    /// </summary>
+    public LoraAdapter(string module, int inputWidth, int rowStart, int rows, int rank, double alpha, double dropout, bool trainable = true,
+        double? scale = null, ParameterTensor? sharedA = null)
     {
         if (rank <= 0) throw new ArgumentOutOfRangeException(nameof(rank), $"rank {rank} must be positive");
         if (dropout is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(dropout), $"dropout {dropout} must be in [0, 1)");
@@ -28,7 +33,9 @@ public sealed class LoraAdapter
         Rank = rank;
         Alpha = alpha;
         Dropout = dropout;
-        A = new ParameterTensor(module + ".lora_A.weight", [rank, inputWidth], false, null, trainable);
+        if (sharedA is not null && (sharedA.Rows != rank || sharedA.Columns != inputWidth)) throw new ArgumentException($"a shared A must be {rank} × {inputWidth}");
+        A = sharedA ?? new ParameterTensor(module + ".lora_A.weight", [rank, inputWidth], false, null, trainable);
+        Scale = (float)(scale ?? alpha / rank);
         B = new ParameterTensor(module + ".lora_B.weight", [rows, rank], false, null, trainable);
         Stream = Fnv(module);
     }
@@ -45,8 +52,8 @@ public sealed class LoraAdapter
     public int Rank { get; }
     /// <summary>LoRA's α; the product is scaled by α / r.</summary>
     public double Alpha { get; }
-    /// <summary>s = α / r.</summary>
-    public float Scale => (float)(Alpha / Rank);
+    /// <summary>s: α / r (α / √r for rank-stabilised adapters).</summary>
+    public float Scale { get; }
     /// <summary>Probability that an input element is dropped (while training only).</summary>
     public double Dropout { get; }
     /// <summary>The down projection. (rank, in)</summary>
