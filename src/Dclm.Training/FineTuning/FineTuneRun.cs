@@ -130,7 +130,7 @@ public sealed class FineTuneRun : ITrainingRun, IDisposable
             ModelWeightsWriter.Write(directory, Parameters, GgmlType.F32, Loaded.Tokenizer, TokenizerPath());
             return;
         }
-        PeftAdapter.Write(directory, Adapters!, Options.Model, Options.Dropout);
+        PeftAdapter.Write(directory, Adapters!, Options.Model, Options.Dropout, AdapterSettings);
         AdapterState.Write(directory, Model.Parameters);
     }
 
@@ -141,11 +141,13 @@ public sealed class FineTuneRun : ITrainingRun, IDisposable
         if (Directory.Exists(partial)) Directory.Delete(partial, true);
         Directory.CreateDirectory(partial);
         if (Parameters is not null) ModelWeightsWriter.Write(partial, Parameters, GgmlType.F32, Loaded.Tokenizer, TokenizerPath());
-        else PeftAdapter.Write(partial, Adapters!, Options.Model, Options.Dropout);
+        else PeftAdapter.Write(partial, Adapters!, Options.Model, Options.Dropout, AdapterSettings);
         if (Directory.Exists(final)) Directory.Delete(final, true);
         Directory.Move(partial, final);
         return final;
     }
+
+    private LoraSettings AdapterSettings => new() { Rank = Options.Rank, Alpha = Options.Alpha, Dropout = Options.Dropout, Targets = Options.Targets };
 
     private string? TokenizerPath()
     {

@@ -32,7 +32,12 @@ public static class PeftAdapter
     /// module (open_lm's q|k|v in in_proj) become one adapter of the summed rank whose B is block-diagonal; every
     /// module's α is set so α / r is the adapter's scale, through alpha_pattern where it differs from lora_alpha.
     /// </summary>
-    public static void Write(string directory, LoraAdapters adapters, string baseModel, double dropout)
+    /// <param name="directory">Where to write.</param>
+    /// <param name="adapters">The adapters.</param>
+    /// <param name="baseModel">base_model_name_or_path.</param>
+    /// <param name="dropout">lora_dropout, for PEFT users who train on.</param>
+    /// <param name="settings">The r and lora_alpha the config states (modules that differ go into the patterns); the commonest when null.</param>
+    public static void Write(string directory, LoraAdapters adapters, string baseModel, double dropout, LoraSettings? settings = null)
     {
         var c = adapters.Config;
         var writer = new SafetensorsWriter();
@@ -50,7 +55,7 @@ public static class PeftAdapter
         if (modules.Count == 0) throw new InvalidOperationException("there are no adapters to write");
         Directory.CreateDirectory(directory);
         writer.Write(Path.Combine(directory, WeightsFile));
-        File.WriteAllText(Path.Combine(directory, ConfigFile), Config(modules, baseModel, dropout).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(Path.Combine(directory, ConfigFile), Config(modules, baseModel, dropout, settings).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 
     /// <summary>One module's A (rank, in) and B (out, rank), the adapters on its parts side by side, and the scale they share.</summary>
@@ -88,12 +93,12 @@ public static class PeftAdapter
         return (a, b, rank, scale);
     }
 
-    private static JsonObject Config(List<(PeftModule Module, int Rank, double Alpha)> modules, string baseModel, double dropout)
+    private static JsonObject Config(List<(PeftModule Module, int Rank, double Alpha)> modules, string baseModel, double dropout, LoraSettings? settings)
     {
-        // The commonest rank and alpha are the defaults; the others go into PEFT's patterns, by module name where a
-        // whole kind of module agrees and by path where layers differ.
-        int r = modules.GroupBy(m => m.Rank).OrderByDescending(g => g.Count()).First().Key;
-        double alpha = modules.GroupBy(m => m.Alpha).OrderByDescending(g => g.Count()).First().Key;
+        // The run's rank and alpha (else the commonest) are the defaults; the others go into PEFT's patterns, by module
+        // name where a whole kind of module agrees and by path where layers differ.
+        int r = settings?.Rank ?? modules.GroupBy(m => m.Rank).OrderByDescending(g => g.Count()).First().Key;
+        double alpha = settings?.Alpha ?? modules.GroupBy(m => m.Alpha).OrderByDescending(g => g.Count()).First().Key;
         var rankPattern = new JsonObject();
         var alphaPattern = new JsonObject();
         foreach (var kind in modules.GroupBy(m => m.Module.Name))
