@@ -69,9 +69,9 @@ internal sealed class TrainingActivations
         GradientMiddle = new float[n * d];
         GradientNormed = new float[n * d];
         GradientAttention = new float[n * qd];
-        GradientQuery = new float[n * qd]; GradientQueryRaw = new float[n * qd];
+        GradientQuery = new float[n * qd];
         GradientKey = new float[n * kv]; GradientKeyRaw = new float[n * kv]; GradientValue = new float[n * kv];
-        GradientHidden = new float[n * h]; GradientGate = new float[n * h]; GradientUp = new float[n * h];
+        GradientHidden = new float[n * h];
         Positions = new int[n];
         DocumentStarts = new int[n];
         Targets = new int[n];
@@ -90,9 +90,11 @@ internal sealed class TrainingActivations
     public float[] CrossEntropy, ZSquared;
     /// <summary>Logits (then their gradient) of one chunk of rows. (chunk, vocab)</summary>
     public float[] Logits;
-    /// <summary>Backward scratch: residual gradients and per-op gradients.</summary>
-    public float[] Gradient, GradientMiddle, GradientNormed, GradientAttention, GradientQuery, GradientQueryRaw, GradientKey, GradientKeyRaw,
-        GradientValue, GradientHidden, GradientGate, GradientUp;
+    /// <summary>
+    /// Backward scratch: residual gradients and per-op gradients. (The gate's and up's gradients overwrite the saved
+    /// gate and up, the raw queries' the attention output's, once those are spent.)
+    /// </summary>
+    public float[] Gradient, GradientMiddle, GradientNormed, GradientAttention, GradientQuery, GradientKey, GradientKeyRaw, GradientValue, GradientHidden;
     /// <summary>Each row's RoPE position and the row (within its sequence) where its document starts. (N)</summary>
     public int[] Positions, DocumentStarts;
     /// <summary>The targets that count: negative where there is none or the loss mask drops it. (N)</summary>

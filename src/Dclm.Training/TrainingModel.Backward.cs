@@ -30,9 +30,10 @@ public sealed partial class TrainingModel
         // Feed-forward block: the residual passes the gradient straight through to x_mid.
         a.Gradient.AsSpan(0, n * d).CopyTo(a.GradientMiddle);
         w.Down.Backward(a.Gradient, s.Hidden, n, a.GradientHidden, false, _pass);
-        SwiGluKernel.Backward(a.GradientHidden, s.Gate, s.Up, n, c.HiddenDim, a.GradientGate, a.GradientUp, Pool);
-        w.Gate.Backward(a.GradientGate, s.FeedForwardNormed, n, a.GradientNormed, false, _pass);
-        w.Up.Backward(a.GradientUp, s.FeedForwardNormed, n, a.GradientNormed, true, _pass);
+        // Gate and up are not read again once SwiGLU's backward has run: their gradients overwrite them.
+        SwiGluKernel.Backward(a.GradientHidden, s.Gate, s.Up, n, c.HiddenDim, s.Gate, s.Up, Pool);
+        w.Gate.Backward(s.Gate, s.FeedForwardNormed, n, a.GradientNormed, false, _pass);
+        w.Up.Backward(s.Up, s.FeedForwardNormed, n, a.GradientNormed, true, _pass);
         w.FeedForwardNorm.Backward(a.GradientNormed, d, s.Middle, d, s.FeedForwardMean, s.FeedForwardInverseStd, n, a.GradientMiddle, d, true, Pool);
 
         // Attention block.
@@ -45,10 +46,12 @@ public sealed partial class TrainingModel
             rope.Backward(a.GradientQuery, n, c.QueryDim, a.Positions);
             rope.Backward(a.GradientKey, n, c.KeyValueDim, a.Positions);
         }
-        QueryKeyNormBackward(w, a.GradientQuery, s.QueryRaw, s.QueryMean, s.QueryInverseStd, w.QueryNorm, c.Heads, n, a.GradientQueryRaw);
+        // The attention output's gradient is spent: the raw queries' gradient goes into its buffer.
+        var gradientQueryRaw = a.GradientAttention;
+        QueryKeyNormBackward(w, a.GradientQuery, s.QueryRaw, s.QueryMean, s.QueryInverseStd, w.QueryNorm, c.Heads, n, gradientQueryRaw);
         QueryKeyNormBackward(w, a.GradientKey, s.KeyRaw, s.KeyMean, s.KeyInverseStd, w.KeyNorm, c.KeyValueHeads, n, a.GradientKeyRaw);
         // Biases are frozen and pass the gradient through unchanged.
-        w.Query.Backward(a.GradientQueryRaw, s.AttentionNormed, n, a.GradientNormed, false, _pass);
+        w.Query.Backward(gradientQueryRaw, s.AttentionNormed, n, a.GradientNormed, false, _pass);
         w.Key.Backward(a.GradientKeyRaw, s.AttentionNormed, n, a.GradientNormed, true, _pass);
         w.Value.Backward(a.GradientValue, s.AttentionNormed, n, a.GradientNormed, true, _pass);
         w.AttentionNorm.Backward(a.GradientNormed, d, a.LayerInputs[l], d, s.AttentionMean, s.AttentionInverseStd, n, a.Gradient, d, true, Pool);

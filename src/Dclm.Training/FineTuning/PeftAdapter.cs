@@ -43,14 +43,24 @@ public static class PeftAdapter
         var writer = new SafetensorsWriter();
         writer.AddMetadata("format", "pt");
         var modules = new List<(PeftModule Module, int Rank, double Alpha)>();
+        // Each module's fused A and B are made while the file is written (A's bytes first, then B's), so a 7B run's
+        // adapters are never copied whole.
+        (PeftModule Module, float[] A, float[] B)? fused = null;
         for (int layer = 0; layer < c.Layers; layer++)
             foreach (var module in PeftModules.Of(c, layer))
             {
-                var (a, b, rank, scale) = Fuse(c, adapters, layer, module);
-                if (rank == 0) continue;
-                writer.AddTensor(Prefix + module.Path + ".lora_A.weight", GgmlType.F32, [rank, module.Columns], MemoryMarshal.AsBytes(a.AsSpan()));
-                writer.AddTensor(Prefix + module.Path + ".lora_B.weight", GgmlType.F32, [module.Rows, rank], MemoryMarshal.AsBytes(b.AsSpan()));
-                modules.Add((module, rank, scale * rank));
+                var parts = Parts(adapters, layer, module);
+                if (parts.Count == 0) continue;
+                int rank = parts.Select(p => p.Adapter.A).Distinct().Sum(a => a.Rows);
+                var m = module;
+                (PeftModule, float[], float[]) Fused()
+                {
+                    if (fused is not { } f || f.Module != m) { var (a, b) = Fuse(c, parts, m, rank); fused = (m, a, b); }
+                    return fused.Value;
+                }
+                writer.AddTensor(Prefix + module.Path + ".lora_A.weight", GgmlType.F32, [rank, module.Columns], stream => stream.Write(MemoryMarshal.AsBytes(Fused().Item2.AsSpan())));
+                writer.AddTensor(Prefix + module.Path + ".lora_B.weight", GgmlType.F32, [module.Rows, rank], stream => stream.Write(MemoryMarshal.AsBytes(Fused().Item3.AsSpan())));
+                modules.Add((module, rank, parts[0].Adapter.Scale * rank));
             }
         if (modules.Count == 0) throw new InvalidOperationException("there are no adapters to write");
         Directory.CreateDirectory(directory);
@@ -58,14 +68,17 @@ public static class PeftAdapter
         File.WriteAllText(Path.Combine(directory, ConfigFile), Config(modules, baseModel, dropout, settings).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 
-    /// <summary>One module's A (rank, in) and B (out, rank), the adapters on its parts side by side, and the scale they share.</summary>
-    private static (float[] A, float[] B, int Rank, double Scale) Fuse(ModelConfig c, LoraAdapters adapters, int layer, PeftModule module)
+    /// <summary>The adapters on the parts of <paramref name="module"/>, with each part's first row in it.</summary>
+    private static List<(LoraTarget Target, int RowOffset, LoraAdapter Adapter)> Parts(LoraAdapters adapters, int layer, PeftModule module) =>
+        module.Parts.SelectMany(p => adapters.For(layer, p.Target).Select(a => (p.Target, p.RowOffset, a))).ToList();
+
+    /// <summary>
+    /// One module's A (rank, in) and B (out, rank): the adapters on its parts side by side, each B block scaled to the
+    /// first adapter's scale; adapters sharing an A (the slices of one loaded PEFT adapter) share its block of ranks.
+    /// </summary>
+    private static (float[] A, float[] B) Fuse(ModelConfig c, List<(LoraTarget Target, int RowOffset, LoraAdapter Adapter)> parts, PeftModule module, int rank)
     {
-        var parts = module.Parts.SelectMany(p => adapters.For(layer, p.Target).Select(a => (p.Target, p.RowOffset, Adapter: a))).ToList();
-        if (parts.Count == 0) return ([], [], 0, 0);
-        // Adapters sharing an A (the slices of one loaded PEFT adapter) share its block of ranks.
         var blocks = parts.Select(p => p.Adapter.A).Distinct().ToList();
-        int rank = blocks.Sum(a => a.Rows);
         double scale = parts[0].Adapter.Scale;
         var a = new float[rank * module.Columns];
         var b = new float[module.Rows * rank];
@@ -90,7 +103,7 @@ public static class PeftAdapter
                 for (int k = 0; k < adapter.Rank; k++) b[hfRow * rank + column + k] = adapter.B.Values[i * adapter.Rank + k] * factor;
             }
         }
-        return (a, b, rank, scale);
+        return (a, b);
     }
 
     private static JsonObject Config(List<(PeftModule Module, int Rank, double Alpha)> modules, string baseModel, double dropout, LoraSettings? settings)
