@@ -5,7 +5,18 @@ using Dclm.Training.Reporting;
 
 namespace Dclm.Training;
 
-/// <summary>What the trainer reports after each update.</summary>
+/// <summary>What the trainer reports after each update (and once before the first, with the baseline validation loss).</summary>
+/// <param name="Step">Updates completed.</param>
+/// <param name="TotalSteps">Updates the run makes.</param>
+/// <param name="Tokens">Tokens trained on so far.</param>
+/// <param name="Loss">Mean loss of the update.</param>
+/// <param name="LearningRate">Learning rate of the update.</param>
+/// <param name="GradientNorm">Global gradient norm before clipping.</param>
+/// <param name="TokensPerSecond">Training tokens per second of the update.</param>
+/// <param name="ValidationLoss">Validation loss when this update ran one.</param>
+/// <param name="Stage">The data stage (pretraining's mixer).</param>
+/// <param name="Elapsed">Time since the run (or its resumption) began.</param>
+/// <param name="Remaining">Estimated time to the end.</param>
 /// <param name="MemoryBytes">The process's resident memory after the update.</param>
 public sealed record TrainingProgress(int Step, int TotalSteps, long Tokens, double Loss, double LearningRate, double GradientNorm,
     double TokensPerSecond, double? ValidationLoss, string Stage, TimeSpan Elapsed, TimeSpan? Remaining, long MemoryBytes = 0);

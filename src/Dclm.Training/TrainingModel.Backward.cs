@@ -1,3 +1,4 @@
+using Dclm.Models;
 using Dclm.Training.Graph;
 using Dclm.Training.Kernels;
 

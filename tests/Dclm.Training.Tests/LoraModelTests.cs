@@ -19,7 +19,8 @@ public class LoraModelTests
     {
         "openlm" => TinyBases.OpenLm(),
         "llama" => TinyBases.Llama(),
-        _ => TinyBases.Qwen(),
+        "qwen2" => TinyBases.Qwen2(),
+        _ => TinyBases.Qwen3(),
     };
 
     /// <summary>Adapters on every target with random A and B (B away from zero so every path carries gradient).</summary>
@@ -37,7 +38,8 @@ public class LoraModelTests
     [InlineData("openlm", GgmlType.Q4_K, true, true)]
     [InlineData("llama", GgmlType.Q8_0, true, true)]
     [InlineData("llama", GgmlType.BF16, false, false)]
-    [InlineData("qwen", GgmlType.Q4_0, false, true)]
+    [InlineData("qwen2", GgmlType.Q4_0, false, false)]
+    [InlineData("qwen3", GgmlType.Q4_0, false, true)]
     public void AdapterGradientsThroughTheWholeModelMatchFiniteDifferences(string architecture, GgmlType type, bool checkpointing, bool packed)
     {
         var config = architecture == "openlm" && type == GgmlType.Q4_K ? TinyBases.OpenLm(dim: 256, hidden: 256, vocabulary: 11) : Config(architecture);

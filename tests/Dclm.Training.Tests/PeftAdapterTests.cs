@@ -33,10 +33,11 @@ public class PeftAdapterTests
     [Theory]
     [InlineData("openlm")]
     [InlineData("llama")]
-    [InlineData("qwen")]
+    [InlineData("qwen2")]
+    [InlineData("qwen3")]
     public void OurAdaptersRoundTripThroughPeftsLayout(string architecture)
     {
-        var config = architecture switch { "openlm" => TinyBases.OpenLm(), "llama" => TinyBases.Llama(), _ => TinyBases.Qwen() };
+        var config = architecture switch { "openlm" => TinyBases.OpenLm(), "llama" => TinyBases.Llama(), "qwen2" => TinyBases.Qwen2(), _ => TinyBases.Qwen3() };
         using var weights = TinyBases.Create(config, GgmlType.F32, 1);
         var adapters = RandomAdapters(config, [LoraTarget.Query, LoraTarget.Value, LoraTarget.Gate, LoraTarget.Up, LoraTarget.Down], 2);
         string directory = TrainingFixtures.TemporaryDirectory();

@@ -40,8 +40,8 @@ internal sealed class ReferenceDecoder(ModelConfig c, ModelWeights weights, Lora
                     q[t] = Project(w.Query, n, p, layer, LoraTarget.Query, w.QueryBias);
                     k[t] = Project(w.Key, n, p, layer, LoraTarget.Key, w.KeyBias);
                     v[t] = Project(w.Value, n, p, layer, LoraTarget.Value, w.ValueBias);
-                    if (c.QkNorm) { q[t] = Norm(NormKind.LayerNorm, q[t], w.QueryNorm!); k[t] = Norm(NormKind.LayerNorm, k[t], w.KeyNorm!); }
-                    if (c.HeadQkNorm) { q[t] = PerHead(q[t], w.QueryNorm!); k[t] = PerHead(k[t], w.KeyNorm!); }
+                    if (c.QueryKeyNorm == QueryKeyNorm.FullWidth) { q[t] = Norm(c.Norm, q[t], w.QueryNorm!); k[t] = Norm(c.Norm, k[t], w.KeyNorm!); }
+                    if (c.QueryKeyNorm == QueryKeyNorm.PerHead) { q[t] = PerHead(q[t], w.QueryNorm!); k[t] = PerHead(k[t], w.KeyNorm!); }
                     int position = t - (starts?[b * sequence + t] ?? 0);
                     Rotate(q[t], position, frequencies); Rotate(k[t], position, frequencies);
                 }

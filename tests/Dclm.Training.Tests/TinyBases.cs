@@ -15,13 +15,20 @@ internal static unsafe class TinyBases
     public static ModelConfig Llama(int dim = 32, int hidden = 64, int vocabulary = 23) => new()
     {
         Architecture = Dclm.Models.Architecture.Llama, Dim = dim, Layers = 2, Heads = 4, KeyValueHeads = 2, HiddenDim = hidden, VocabularySize = vocabulary,
-        ContextLength = 16, NormEps = 1e-6f, Norm = NormKind.RmsNorm, QkNorm = false, RopeStyle = Tensors.Ops.RopeStyle.AdjacentPairs, RopeTheta = 500,
+        ContextLength = 16, NormEps = 1e-6f, Norm = NormKind.RmsNorm, QueryKeyNorm = QueryKeyNorm.None, RopeStyle = Tensors.Ops.RopeStyle.AdjacentPairs, RopeTheta = 500,
     };
 
-    /// <summary>A Qwen-style model: Q/K/V biases, per-head q/k RMS norms and a head width of its own.</summary>
-    public static ModelConfig Qwen(int dim = 32, int hidden = 64, int vocabulary = 23) => Llama(dim, hidden, vocabulary) with
+    /// <summary>A Qwen2 model: Llama with Q/K/V biases and half-split RoPE.</summary>
+    public static ModelConfig Qwen2(int dim = 32, int hidden = 64, int vocabulary = 23) => Llama(dim, hidden, vocabulary) with
     {
-        AttentionBias = true, HeadQkNorm = true, HeadDimension = 16, Heads = 4, KeyValueHeads = 2, RopeStyle = Tensors.Ops.RopeStyle.HalfSplit,
+        Architecture = Dclm.Models.Architecture.Qwen2, RopeStyle = Tensors.Ops.RopeStyle.HalfSplit,
+    };
+
+    /// <summary>A Qwen3 model: per-head q/k RMS norms and a head width of its own (16 × 4 heads = 64 ≠ dim).</summary>
+    public static ModelConfig Qwen3(int dim = 32, int hidden = 64, int vocabulary = 23) => Llama(dim, hidden, vocabulary) with
+    {
+        Architecture = Dclm.Models.Architecture.Qwen3, QueryKeyNorm = QueryKeyNorm.PerHead, HeadDimension = 16, Heads = 4, KeyValueHeads = 2,
+        RopeStyle = Tensors.Ops.RopeStyle.HalfSplit,
     };
 
     /// <summary>Random weights for <paramref name="config"/> with every matrix stored as <paramref name="type"/>.</summary>
@@ -49,14 +56,14 @@ internal static unsafe class TinyBases
             QueryBias = config.AttentionBias ? Vector(qd, 0, 0.3) : null,
             KeyBias = config.AttentionBias ? Vector(kv, 0, 0.3) : null,
             ValueBias = config.AttentionBias ? Vector(kv, 0, 0.3) : null,
-            QueryNorm = config.QkNorm ? Vector(qd, 1, 0.4) : config.HeadQkNorm ? Vector(config.HeadDim, 1, 0.4) : null,
-            KeyNorm = config.QkNorm ? Vector(kv, 1, 0.4) : config.HeadQkNorm ? Vector(config.HeadDim, 1, 0.4) : null,
+            QueryNorm = config.QueryKeyNorm switch { QueryKeyNorm.FullWidth => Vector(qd, 1, 0.4), QueryKeyNorm.PerHead => Vector(config.HeadDim, 1, 0.4), _ => null },
+            KeyNorm = config.QueryKeyNorm switch { QueryKeyNorm.FullWidth => Vector(kv, 1, 0.4), QueryKeyNorm.PerHead => Vector(config.HeadDim, 1, 0.4), _ => null },
             Output = Matrix(d, qd, 1.5 / Math.Sqrt(qd)),
             FeedForwardNorm = Vector(d, 1, 0.4),
             Gate = Matrix(h, d, inScale), Up = Matrix(h, d, inScale), Down = Matrix(d, h, 1.5 / Math.Sqrt(h)),
         }).ToArray();
         var output = config.TiedEmbeddings ? embedding : Matrix(config.VocabularySize, d, inScale);
-        return new ModelWeights(embedding, layers, Vector(d, 1, 0.4), output, [.. owners]);
+        return new ModelWeights(embedding, layers, Vector(d, 1, 0.4), output, owners.ToArray());
     }
 
     private sealed class NativeBlock(long length) : IDisposable

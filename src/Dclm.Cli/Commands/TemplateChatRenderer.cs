@@ -1,6 +1,6 @@
 using Dclm.Checkpoints;
 using Dclm.Inference.Engine;
-using Dclm.Server.Chat;
+using Dclm.Chat;
 using Dclm.Training.FineTuning.Data;
 
 namespace Dclm.Cli.Commands;

@@ -26,8 +26,9 @@ public static class FrozenBaseModel
             var l = weights.Layers[i];
             string p = $"layers.{i}.";
             Projection Frozen(Tensors.WeightMatrix matrix, LoraTarget target) => new FrozenProjection(matrix, adapters.For(i, target));
-            var kind = config.QkNorm ? QueryKeyNorm.FullWidth : config.HeadQkNorm ? QueryKeyNorm.PerHead : QueryKeyNorm.None;
-            var normKind = config.QkNorm ? NormKind.LayerNorm : NormKind.RmsNorm;
+            var kind = config.QueryKeyNorm;
+            // open_lm's full-width q/k norm is the model's own norm; Qwen3's per-head one is an RMS norm.
+            var normKind = kind == QueryKeyNorm.FullWidth ? config.Norm : NormKind.RmsNorm;
             layers[i] = new TrainingLayer
             {
                 AttentionNorm = Norm(config.Norm, p + "attention_norm", l.AttentionNorm, config.NormEps),

@@ -1,17 +1,7 @@
+using Dclm.Models;
 using Dclm.Training.Kernels;
 
 namespace Dclm.Training.Graph;
-
-/// <summary>How Q and K are normalised after their projections.</summary>
-public enum QueryKeyNorm
-{
-    /// <summary>Not at all (Llama, Qwen2).</summary>
-    None,
-    /// <summary>open_lm: a LayerNorm over the full Q (and K) width, before the head split.</summary>
-    FullWidth,
-    /// <summary>Qwen3: an RMSNorm over each head, one gain of head width shared by the heads.</summary>
-    PerHead,
-}
 
 /// <summary>The pieces of one transformer block as the training graph sees them.</summary>
 public sealed class TrainingLayer
