@@ -3,6 +3,7 @@ using Dclm.Tensors;
 using Dclm.Tensors.Compute;
 using Dclm.Tensors.Ops;
 using Dclm.Training.FineTuning;
+using Dclm.Models.Adapters;
 
 namespace Dclm.Training.Tests;
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Dclm.Training;
 using Dclm.Training.FineTuning;
+using Dclm.Models.Adapters;
 
 namespace Dclm.Cli.Commands;
 

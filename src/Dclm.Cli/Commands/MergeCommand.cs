@@ -2,6 +2,7 @@ using System.CommandLine;
 using Dclm.Checkpoints;
 using Dclm.Tensors;
 using Dclm.Training.FineTuning;
+using Dclm.Checkpoints.Adapters;
 
 namespace Dclm.Cli.Commands;
 
@@ -34,7 +35,7 @@ internal static class MergeCommand
                 } : null,
                 progress, cancellation);
             Console.Error.WriteLine();
-            Console.WriteLine($"wrote {path} ({new FileInfo(path).Length:N0} bytes, {GgmlTypeInfo.Name(target)}; {adapters.All.Count} adapters merged)");
+            Console.WriteLine($"wrote {path} ({new FileInfo(path).Length:N0} bytes, {GgmlTypeInfo.Name(target)}; {adapters.Updates.Count} projection updates merged)");
             return Task.FromResult(0);
         }));
         return command;

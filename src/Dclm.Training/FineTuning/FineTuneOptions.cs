@@ -1,3 +1,4 @@
+using Dclm.Models.Adapters;
 namespace Dclm.Training.FineTuning;
 
 /// <summary>What trains: adapters over a float base, adapters over a quantized base, or every weight.</summary>

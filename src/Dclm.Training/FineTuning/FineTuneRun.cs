@@ -8,6 +8,8 @@ using Dclm.Training.Checkpointing;
 using Dclm.Training.Data;
 using Dclm.Training.FineTuning.Data;
 using Dclm.Training.Optimization;
+using Dclm.Models.Adapters;
+using Dclm.Checkpoints.Adapters;
 
 namespace Dclm.Training.FineTuning;
 
@@ -130,7 +132,7 @@ public sealed class FineTuneRun : ITrainingRun, IDisposable
             ModelWeightsWriter.Write(directory, Parameters, GgmlType.F32, Loaded.Tokenizer, TokenizerPath());
             return;
         }
-        PeftAdapter.Write(directory, Adapters!, Options.Model, Options.Dropout, AdapterSettings);
+        PeftAdapter.Write(directory, Adapters!.ToWeights(), Options.Model, Options.Dropout, Options.Rank, Options.Alpha);
         AdapterState.Write(directory, Model.Parameters);
     }
 
@@ -141,13 +143,12 @@ public sealed class FineTuneRun : ITrainingRun, IDisposable
         if (Directory.Exists(partial)) Directory.Delete(partial, true);
         Directory.CreateDirectory(partial);
         if (Parameters is not null) ModelWeightsWriter.Write(partial, Parameters, GgmlType.F32, Loaded.Tokenizer, TokenizerPath());
-        else PeftAdapter.Write(partial, Adapters!, Options.Model, Options.Dropout, AdapterSettings);
+        else PeftAdapter.Write(partial, Adapters!.ToWeights(), Options.Model, Options.Dropout, Options.Rank, Options.Alpha);
         if (Directory.Exists(final)) Directory.Delete(final, true);
         Directory.Move(partial, final);
         return final;
     }
 
-    private LoraSettings AdapterSettings => new() { Rank = Options.Rank, Alpha = Options.Alpha, Dropout = Options.Dropout, Targets = Options.Targets };
 
     private string? TokenizerPath()
     {

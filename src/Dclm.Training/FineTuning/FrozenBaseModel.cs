@@ -3,6 +3,7 @@ using Dclm.Tensors.Compute;
 using Dclm.Tensors.Ops;
 using Dclm.Training.Graph;
 using Dclm.Training.Kernels;
+using Dclm.Models.Adapters;
 
 namespace Dclm.Training.FineTuning;
 

@@ -1,4 +1,5 @@
 using Dclm.Models;
+using Dclm.Models.Adapters;
 
 namespace Dclm.Training.FineTuning;
 
@@ -73,6 +74,44 @@ public sealed class LoraAdapters
                 adapter.Initialize(random);
                 adapters.Add(layer, target, adapter);
             }
+        return adapters;
+    }
+
+    /// <summary>
+    /// The adapters as inference (and the PEFT writer) sees them: a view over the same A and B arrays, nothing copied.
+    /// Only adapters on whole projections have that form.
+    /// </summary>
+    public LoraWeights ToWeights()
+    {
+        var updates = new List<LoraUpdate>();
+        foreach (var ((layer, target), list) in _byModule)
+            foreach (var adapter in list)
+            {
+                if (adapter.RowStart != 0 || adapter.Rows != LoraTargets.Shape(target, Config).Rows)
+                    throw new InvalidOperationException($"adapter {adapter} covers a slice of {LoraTargets.Name(target)}; only whole projections can be saved or served");
+                updates.Add(new LoraUpdate(layer, target, adapter.A.Values, adapter.B.Values, adapter.Rank, adapter.Scale));
+            }
+        return new LoraWeights(Config, updates);
+    }
+
+    /// <summary>
+    /// Adapters holding a copy of <paramref name="weights"/> (a read PEFT adapter): updates that share an A (the parts of
+    /// one fused module) share it here too. They train only when <paramref name="trainable"/>.
+    /// </summary>
+    public static LoraAdapters From(LoraWeights weights, bool trainable = false)
+    {
+        var adapters = new LoraAdapters(weights.Config);
+        var shared = new Dictionary<float[], ParameterTensor>(ReferenceEqualityComparer.Instance);
+        foreach (var update in weights.Updates)
+        {
+            shared.TryGetValue(update.A, out var a);
+            // α is only reported; the scale is the update's own (α / √r for rank-stabilised adapters).
+            var adapter = new LoraAdapter(Module(update.Layer, update.Target), update.Inputs, 0, update.Rows, update.Rank, update.Scale * update.Rank, 0,
+                trainable, update.Scale, a);
+            if (a is null) { update.A.CopyTo(adapter.A.Values, 0); shared[update.A] = adapter.A; }
+            update.B.CopyTo(adapter.B.Values, 0);
+            adapters.Add(update.Layer, update.Target, adapter);
+        }
         return adapters;
     }
 }

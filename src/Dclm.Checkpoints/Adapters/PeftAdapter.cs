@@ -5,10 +5,11 @@ using System.Text.RegularExpressions;
 using Dclm.Formats;
 using Dclm.Formats.Safetensors;
 using Dclm.Models;
+using Dclm.Models.Adapters;
 using Dclm.Tensors;
 using Dclm.Tensors.Numerics;
 
-namespace Dclm.Training.FineTuning;
+namespace Dclm.Checkpoints.Adapters;
 
 /// <summary>
 /// LoRA adapters in Hugging Face PEFT's layout: a directory with adapter_config.json (peft_type LORA, r,
@@ -28,18 +29,20 @@ public static class PeftAdapter
     public static bool Exists(string directory) => File.Exists(Path.Combine(directory, ConfigFile)) && File.Exists(Path.Combine(directory, WeightsFile));
 
     /// <summary>
-    /// Writes <paramref name="adapters"/> into <paramref name="directory"/>. Adapters on the parts of a fused
-    /// module (open_lm's q|k|v in in_proj) become one adapter of the summed rank whose B is block-diagonal; every
-    /// module's α is set so α / r is the adapter's scale, through alpha_pattern where it differs from lora_alpha.
+    /// Writes <paramref name="adapter"/> into <paramref name="directory"/>. Updates of the parts of a fused module
+    /// (open_lm's q|k|v in in_proj) become one PEFT adapter of the summed rank whose B is block-diagonal (parts that
+    /// share an A, as a read PEFT adapter's do, share its block of ranks); every module's α is set so α / r is its
+    /// first part's scale, through alpha_pattern where it differs from lora_alpha.
     /// </summary>
     /// <param name="directory">Where to write.</param>
-    /// <param name="adapters">The adapters.</param>
+    /// <param name="adapter">The adapter.</param>
     /// <param name="baseModel">base_model_name_or_path.</param>
     /// <param name="dropout">lora_dropout, for PEFT users who train on.</param>
-    /// <param name="settings">The r and lora_alpha the config states (modules that differ go into the patterns); the commonest when null.</param>
-    public static void Write(string directory, LoraAdapters adapters, string baseModel, double dropout, LoraSettings? settings = null)
+    /// <param name="rank">The r the config states (modules that differ go into rank_pattern); the commonest when null.</param>
+    /// <param name="alpha">The lora_alpha the config states (modules that differ go into alpha_pattern); the commonest when null.</param>
+    public static void Write(string directory, LoraWeights adapter, string baseModel, double dropout, int? rank = null, double? alpha = null)
     {
-        var c = adapters.Config;
+        var c = adapter.Config;
         var writer = new SafetensorsWriter();
         writer.AddMetadata("format", "pt");
         var modules = new List<(PeftModule Module, int Rank, double Alpha)>();
@@ -49,78 +52,76 @@ public static class PeftAdapter
         for (int layer = 0; layer < c.Layers; layer++)
             foreach (var module in PeftModules.Of(c, layer))
             {
-                var parts = Parts(adapters, layer, module);
+                var parts = Parts(adapter, layer, module);
                 if (parts.Count == 0) continue;
-                int rank = parts.Select(p => p.Adapter.A).Distinct().Sum(a => a.Rows);
+                int moduleRank = parts.Select(p => p.Update.A).Distinct().Sum(a => a.Length / module.Columns);
                 var m = module;
                 (PeftModule, float[], float[]) Fused()
                 {
-                    if (fused is not { } f || f.Module != m) { var (a, b) = Fuse(c, parts, m, rank); fused = (m, a, b); }
+                    if (fused is not { } f || f.Module != m) { var (a, b) = Fuse(c, parts, m, moduleRank); fused = (m, a, b); }
                     return fused.Value;
                 }
-                writer.AddTensor(Prefix + module.Path + ".lora_A.weight", GgmlType.F32, [rank, module.Columns], stream => stream.Write(MemoryMarshal.AsBytes(Fused().Item2.AsSpan())));
-                writer.AddTensor(Prefix + module.Path + ".lora_B.weight", GgmlType.F32, [module.Rows, rank], stream => stream.Write(MemoryMarshal.AsBytes(Fused().Item3.AsSpan())));
-                modules.Add((module, rank, parts[0].Adapter.Scale * rank));
+                writer.AddTensor(Prefix + module.Path + ".lora_A.weight", GgmlType.F32, [moduleRank, module.Columns], stream => stream.Write(MemoryMarshal.AsBytes(Fused().Item2.AsSpan())));
+                writer.AddTensor(Prefix + module.Path + ".lora_B.weight", GgmlType.F32, [module.Rows, moduleRank], stream => stream.Write(MemoryMarshal.AsBytes(Fused().Item3.AsSpan())));
+                modules.Add((module, moduleRank, parts[0].Update.Scale * moduleRank));
             }
-        if (modules.Count == 0) throw new InvalidOperationException("there are no adapters to write");
         Directory.CreateDirectory(directory);
         writer.Write(Path.Combine(directory, WeightsFile));
-        File.WriteAllText(Path.Combine(directory, ConfigFile), Config(modules, baseModel, dropout, settings).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(Path.Combine(directory, ConfigFile), Config(modules, baseModel, dropout, rank, alpha).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 
-    /// <summary>The adapters on the parts of <paramref name="module"/>, with each part's first row in it.</summary>
-    private static List<(LoraTarget Target, int RowOffset, LoraAdapter Adapter)> Parts(LoraAdapters adapters, int layer, PeftModule module) =>
-        module.Parts.SelectMany(p => adapters.For(layer, p.Target).Select(a => (p.Target, p.RowOffset, a))).ToList();
+    /// <summary>The updates of the parts of <paramref name="module"/>, with each part's first row in it.</summary>
+    private static List<(LoraTarget Target, int RowOffset, LoraUpdate Update)> Parts(LoraWeights adapter, int layer, PeftModule module) =>
+        module.Parts.SelectMany(p => adapter.For(layer, p.Target).Select(u => (p.Target, p.RowOffset, u))).ToList();
 
     /// <summary>
-    /// One module's A (rank, in) and B (out, rank): the adapters on its parts side by side, each B block scaled to the
-    /// first adapter's scale; adapters sharing an A (the slices of one loaded PEFT adapter) share its block of ranks.
+    /// One module's A (rank, in) and B (out, rank): the updates of its parts side by side, each B block scaled to the
+    /// first update's scale; updates sharing an A (the slices of one read PEFT adapter) share its block of ranks.
     /// </summary>
-    private static (float[] A, float[] B) Fuse(ModelConfig c, List<(LoraTarget Target, int RowOffset, LoraAdapter Adapter)> parts, PeftModule module, int rank)
+    private static (float[] A, float[] B) Fuse(ModelConfig c, List<(LoraTarget Target, int RowOffset, LoraUpdate Update)> parts, PeftModule module, int rank)
     {
-        var blocks = parts.Select(p => p.Adapter.A).Distinct().ToList();
-        double scale = parts[0].Adapter.Scale;
+        var blocks = parts.Select(p => p.Update.A).Distinct().ToList();
+        double scale = parts[0].Update.Scale;
         var a = new float[rank * module.Columns];
         var b = new float[module.Rows * rank];
         int first = 0;
-        var starts = new Dictionary<ParameterTensor, int>();
+        var starts = new Dictionary<float[], int>(ReferenceEqualityComparer.Instance);
         foreach (var block in blocks)
         {
-            block.Values.CopyTo(a, first * module.Columns);
+            block.CopyTo(a, first * module.Columns);
             starts[block] = first;
-            first += block.Rows;
+            first += block.Length / module.Columns;
         }
-        foreach (var (target, rowOffset, adapter) in parts)
+        foreach (var (target, rowOffset, update) in parts)
         {
-            int column = starts[adapter.A];
-            float factor = (float)(adapter.Scale / scale);
+            int column = starts[update.A];
+            float factor = (float)(update.Scale / scale);
             var order = PeftModules.RowOrder(c, target);
-            for (int i = 0; i < adapter.Rows; i++)
+            for (int row = 0; row < update.Rows; row++)
             {
                 // A base row of a llama.cpp llama file is Hugging Face row order[row]; PEFT's B is in Hugging Face order.
-                int row = adapter.RowStart + i;
                 int hfRow = rowOffset + (order?[row] ?? row);
-                for (int k = 0; k < adapter.Rank; k++) b[hfRow * rank + column + k] = adapter.B.Values[i * adapter.Rank + k] * factor;
+                for (int k = 0; k < update.Rank; k++) b[hfRow * rank + column + k] = update.B[row * update.Rank + k] * factor;
             }
         }
         return (a, b);
     }
 
-    private static JsonObject Config(List<(PeftModule Module, int Rank, double Alpha)> modules, string baseModel, double dropout, LoraSettings? settings)
+    private static JsonObject Config(List<(PeftModule Module, int Rank, double Alpha)> modules, string baseModel, double dropout, int? rank, double? loraAlpha)
     {
         // The run's rank and alpha (else the commonest) are the defaults; the others go into PEFT's patterns, by module
         // name where a whole kind of module agrees and by path where layers differ.
-        int r = settings?.Rank ?? modules.GroupBy(m => m.Rank).OrderByDescending(g => g.Count()).First().Key;
-        double alpha = settings?.Alpha ?? modules.GroupBy(m => m.Alpha).OrderByDescending(g => g.Count()).First().Key;
+        int r = rank ?? modules.GroupBy(m => m.Rank).OrderByDescending(g => g.Count()).First().Key;
+        double alpha = loraAlpha ?? modules.GroupBy(m => m.Alpha).OrderByDescending(g => g.Count()).First().Key;
         var rankPattern = new JsonObject();
         var alphaPattern = new JsonObject();
         foreach (var kind in modules.GroupBy(m => m.Module.Name))
         {
             bool uniformRank = kind.All(m => m.Rank == kind.First().Rank), uniformAlpha = kind.All(m => m.Alpha == kind.First().Alpha);
-            foreach (var (module, rank, a) in uniformRank && uniformAlpha ? kind.Take(1) : kind)
+            foreach (var (module, moduleRank, a) in uniformRank && uniformAlpha ? kind.Take(1) : kind)
             {
                 string key = uniformRank && uniformAlpha ? module.Name : module.Path;
-                if (rank != r) rankPattern[key] = rank;
+                if (moduleRank != r) rankPattern[key] = moduleRank;
                 if (a != alpha) alphaPattern[key] = a;
             }
         }
@@ -150,18 +151,18 @@ public static class PeftAdapter
     }
 
     /// <summary>
-    /// Reads the adapter in <paramref name="directory"/> for a base of <paramref name="config"/>; problems are
-    /// <see cref="ModelFileException"/>s naming the file and what is wrong. The adapters are frozen unless
-    /// <paramref name="trainable"/>.
+    /// Reads the adapter in <paramref name="directory"/> for a base of <paramref name="config"/>, B's rows in the base's
+    /// own order; problems are <see cref="ModelFileException"/>s naming the file and what is wrong.
     /// </summary>
-    public static LoraAdapters Read(string directory, ModelConfig config, bool trainable = false)
+    public static LoraWeights Read(string directory, ModelConfig config)
     {
+        if (!Directory.Exists(directory)) throw new ModelFileException(directory, "is not a directory (a PEFT adapter is a directory holding adapter_config.json and adapter_model.safetensors)");
         string configPath = Path.Combine(directory, ConfigFile), weightsPath = Path.Combine(directory, WeightsFile);
         if (!File.Exists(configPath)) throw new ModelFileException(directory, $"is not a PEFT adapter: no {ConfigFile}");
         if (!File.Exists(weightsPath)) throw new ModelFileException(directory, $"is not a PEFT adapter: no {WeightsFile}");
         var settings = ReadConfig(configPath);
         using var file = SafetensorsFile.Open(weightsPath);
-        var adapters = new LoraAdapters(config);
+        var updates = new List<LoraUpdate>();
         var used = new HashSet<string>();
         for (int layer = 0; layer < config.Layers; layer++)
             foreach (var module in PeftModules.Of(config, layer))
@@ -178,21 +179,19 @@ public static class PeftAdapter
                     throw new ModelFileException(weightsPath, $"{bName} is [{string.Join(", ", b.Shape)}], the base's {module.Path} with r = {rank} needs [{module.Rows}, {rank}]");
                 if (settings.Rank(module) is int expected && expected != rank)
                     throw new ModelFileException(weightsPath, $"{aName} has rank {rank}, the config's r (or rank_pattern) says {expected}");
-                Attach(adapters, layer, module, Values(weightsPath, a), Values(weightsPath, b), rank, settings.Alpha(module), settings.RankStabilized, trainable);
+                Split(updates, config, layer, module, Values(weightsPath, a), Values(weightsPath, b), rank, settings.Alpha(module), settings.RankStabilized);
             }
         foreach (var name in file.Tensors.Keys)
             if (!used.Contains(name))
                 throw new ModelFileException(weightsPath, $"tensor {name} is not the lora_A or lora_B weight of a module this {config.Architecture} base has ({config.Layers} layers)");
-        if (adapters.All.Count == 0) throw new ModelFileException(weightsPath, "holds no LoRA weights");
-        return adapters;
+        if (updates.Count == 0) throw new ModelFileException(weightsPath, "holds no LoRA weights");
+        return new LoraWeights(config, updates);
     }
 
-    /// <summary>One module's adapter, as one adapter per part sharing A (parts whose B rows are all zero are left out).</summary>
-    private static void Attach(LoraAdapters adapters, int layer, PeftModule module, float[] a, float[] b, int rank, double alpha, bool rankStabilized, bool trainable)
+    /// <summary>One module's adapter as one update per part sharing A (parts whose B rows are all zero are left out), B in the base's row order.</summary>
+    private static void Split(List<LoraUpdate> updates, ModelConfig c, int layer, PeftModule module, float[] a, float[] b, int rank, double alpha, bool rankStabilized)
     {
-        var c = adapters.Config;
-        double scale = alpha / (rankStabilized ? Math.Sqrt(rank) : rank);
-        ParameterTensor? shared = null;
+        float scale = (float)(alpha / (rankStabilized ? Math.Sqrt(rank) : rank));
         for (int p = 0; p < module.Parts.Length; p++)
         {
             var (target, offset) = module.Parts[p];
@@ -202,11 +201,7 @@ public static class PeftAdapter
             for (int row = 0; row < rows; row++)
                 Array.Copy(b, (offset + (order?[row] ?? row)) * rank, slice, row * rank, rank);
             if (module.Parts.Length > 1 && slice.All(v => v == 0)) continue;
-            var adapter = new LoraAdapter(LoraAdapters.Module(layer, target), module.Columns, 0, rows, rank, alpha, 0,
-                trainable, scale, shared);
-            if (shared is null) { a.CopyTo(adapter.A.Values, 0); shared = adapter.A; }
-            slice.CopyTo(adapter.B.Values, 0);
-            adapters.Add(layer, target, adapter);
+            updates.Add(new LoraUpdate(layer, target, a, slice, rank, scale));
         }
     }
 

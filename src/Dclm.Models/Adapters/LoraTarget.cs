@@ -1,6 +1,4 @@
-using Dclm.Models;
-
-namespace Dclm.Training.FineTuning;
+namespace Dclm.Models.Adapters;
 
 /// <summary>The projections of a block an adapter can attach to.</summary>
 public enum LoraTarget
@@ -58,4 +56,32 @@ public static class LoraTargets
         LoraTarget.Gate or LoraTarget.Up => (c.HiddenDim, c.Dim),
         _ => (c.Dim, c.HiddenDim),
     };
+
+    /// <summary>
+    /// Where the target's rows sit in the model's projections (<see cref="Projections.LayerProjections"/>): which of the four
+    /// products, and which of its parts (q, k, v are parts 0, 1, 2 of Q|K|V; gate and up parts 0 and 1 of gate|up).
+    /// </summary>
+    public static (LayerProduct Product, int Part) Placement(LoraTarget target) => target switch
+    {
+        LoraTarget.Query => (LayerProduct.QueryKeyValue, 0),
+        LoraTarget.Key => (LayerProduct.QueryKeyValue, 1),
+        LoraTarget.Value => (LayerProduct.QueryKeyValue, 2),
+        LoraTarget.Output => (LayerProduct.Output, 0),
+        LoraTarget.Gate => (LayerProduct.GateUp, 0),
+        LoraTarget.Up => (LayerProduct.GateUp, 1),
+        _ => (LayerProduct.Down, 0),
+    };
+}
+
+/// <summary>The four matrix products of a decoder layer, as <see cref="Projections.LayerProjections"/> holds them.</summary>
+public enum LayerProduct
+{
+    /// <summary>Q|K|V.</summary>
+    QueryKeyValue,
+    /// <summary>Wo.</summary>
+    Output,
+    /// <summary>gate|up.</summary>
+    GateUp,
+    /// <summary>W_down.</summary>
+    Down,
 }

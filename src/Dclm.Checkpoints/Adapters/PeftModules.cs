@@ -1,8 +1,8 @@
-using Dclm.Checkpoints;
 using Dclm.Models;
+using Dclm.Models.Adapters;
 using Dclm.Tensors.Ops;
 
-namespace Dclm.Training.FineTuning;
+namespace Dclm.Checkpoints.Adapters;
 
 /// <summary>One module PEFT would wrap: its path in the Hugging Face model, and the targets it holds at which row offsets.</summary>
 /// <param name="Name">The module's own name, as PEFT's target_modules lists it (q_proj, in_proj, ...).</param>
