@@ -4,19 +4,23 @@ using System.Runtime.Intrinsics;
 using Dclm.Models;
 using Dclm.Tensors.Compute;
 using Dclm.Training;
-using Dclm.Training.Kernels;
 
 // Training throughput of a ~10M-parameter open_lm model at 1 and 2 threads, next to this machine's
 // peak: the FMA throughput of registers alone (the ceiling) and the best large square product of our
 // training GEMM. Usage: dotnet run -c Release [--steps N] [--threads 1,2]
 var culture = CultureInfo.InvariantCulture;
+if (args.Contains("--products"))
+{
+    FrozenProducts.Run(args, culture);
+    return;
+}
 int steps = ArgValue("--steps", 3);
 int[] threadCounts = (ArgString("--threads") ?? "1,2").Split(',').Select(int.Parse).ToArray();
 
 // ~10M parameters: dim 384, 4 layers, vocab 8192, tied head off; T = 256, batch 4.
 var config = ModelConfig.OpenLm(384, 4, 6, 8192, 256);
 const int batch = 4, sequence = 256;
-var layout = new ParameterLayout(config);
+var layout = new ModelParameters(config);
 long matrixParameters = layout.Tensors.Where(t => !t.IsNorm && t != layout.Embedding).Sum(t => (long)t.Length);
 // 6 FLOPs per matrix parameter per token (forward 2, backward 4) plus attention's 12·L·T·d/2 per token (causal half).
 double flopsPerToken = 6.0 * matrixParameters + 12.0 * config.Layers * sequence * config.Dim / 2;
@@ -27,10 +31,10 @@ Console.WriteLine("threads  peak-FMA GFLOP/s  GEMM GFLOP/s  train tok/s  train G
 foreach (int threads in threadCounts)
 {
     using var pool = new ComputePool(threads);
-    double peak = PeakFma(threads);
+    double peak = FmaPeak.Measure(threads);
     double gemm = GemmRate(pool, 768, 768, 768);
-    var model = new TrainingModel(layout, pool);
-    ParameterInitializer.Initialize(layout, model.Parameters, 1);
+    var model = TrainingModel.Full(layout, pool);
+    ParameterInitializer.Initialize(layout, 1);
     model.ParametersChanged();
     var random = new Random(1);
     var inputs = Enumerable.Range(0, batch * sequence).Select(_ => random.Next(config.VocabularySize)).ToArray();
@@ -49,52 +53,6 @@ foreach (int threads in threadCounts)
     // The matmul-only rate: the same products through Gemm alone, timed apart from the other ops.
     double matmulRate = MatmulShare(pool, config, batch * sequence);
     Console.WriteLine(string.Create(culture, $"{threads,7}  {peak,16:F1}  {gemm,12:F1}  {tokensPerSecond,11:F0}  {achieved,13:F1}  {achieved / peak,10:P0}  {matmulRate,12:F1} ({matmulRate / peak:P0} of peak)"));
-}
-
-static double PeakFma(int threads)
-{
-    // Independent FMA chains in registers on every thread at once: the ceiling no kernel can pass. Best of 3.
-    const long Iterations = 20_000_000;
-    int width = Vector512.IsHardwareAccelerated ? 16 : 8;
-    double best = 0;
-    for (int attempt = 0; attempt < 3; attempt++)
-    {
-        var sums = new float[threads];
-        var workers = Enumerable.Range(0, threads).Select(t => new Thread(() => sums[t] = FmaChains(Iterations))).ToArray();
-        var clock = Stopwatch.StartNew();
-        foreach (var w in workers) w.Start();
-        foreach (var w in workers) w.Join();
-        double seconds = clock.Elapsed.TotalSeconds;
-        if (sums.Any(v => v == 0)) throw new InvalidOperationException("the FMA loop was optimised away");
-        best = Math.Max(best, threads * Iterations * 8.0 * width * 2 / seconds / 1e9);
-    }
-    return best;
-}
-
-static float FmaChains(long iterations)
-{
-    if (Vector512.IsHardwareAccelerated)
-    {
-        var a = Vector512.Create(0.999999f); var b = Vector512.Create(1e-7f);
-        Vector512<float> c0 = Vector512.Create(1f), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
-        for (long i = 0; i < iterations; i++)
-        {
-            c0 = Vector512.FusedMultiplyAdd(c0, a, b); c1 = Vector512.FusedMultiplyAdd(c1, a, b); c2 = Vector512.FusedMultiplyAdd(c2, a, b); c3 = Vector512.FusedMultiplyAdd(c3, a, b);
-            c4 = Vector512.FusedMultiplyAdd(c4, a, b); c5 = Vector512.FusedMultiplyAdd(c5, a, b); c6 = Vector512.FusedMultiplyAdd(c6, a, b); c7 = Vector512.FusedMultiplyAdd(c7, a, b);
-        }
-        return Vector512.Sum(c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7);
-    }
-    else
-    {
-        var a = Vector256.Create(0.999999f); var b = Vector256.Create(1e-7f);
-        Vector256<float> c0 = Vector256.Create(1f), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
-        for (long i = 0; i < iterations; i++)
-        {
-            c0 = Vector256.FusedMultiplyAdd(c0, a, b); c1 = Vector256.FusedMultiplyAdd(c1, a, b); c2 = Vector256.FusedMultiplyAdd(c2, a, b); c3 = Vector256.FusedMultiplyAdd(c3, a, b);
-            c4 = Vector256.FusedMultiplyAdd(c4, a, b); c5 = Vector256.FusedMultiplyAdd(c5, a, b); c6 = Vector256.FusedMultiplyAdd(c6, a, b); c7 = Vector256.FusedMultiplyAdd(c7, a, b);
-        }
-        return Vector256.Sum(c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7);
-    }
 }
 
 static double GemmRate(ComputePool pool, int m, int k, int n)

@@ -13,9 +13,13 @@ namespace Dclm.Chat;
 /// Microsoft.Extensions.AI's <see cref="IChatClient"/> over the same engine the HTTP server uses, so
 /// .NET code can chat with the model in-process: the same template, batching and prefix cache. Functions in
 /// <see cref="ChatOptions.Tools"/> reach the model's template, and its calls come back as
-/// <see cref="FunctionCallContent"/>, so <c>FunctionInvokingChatClient</c> can run them.
+/// <see cref="FunctionCallContent"/>, so <c>FunctionInvokingChatClient</c> can run them. <see cref="ChatOptions.ModelId"/>
+/// picks a LoRA adapter the host serves by its name (or the base by its own), as an HTTP request's "model" does;
+/// without one, the client's <paramref name="model"/> (the base when null).
 /// </summary>
-public sealed class EngineChatClient(ModelHost host) : IChatClient
+/// <param name="host">The loaded model and engine.</param>
+/// <param name="model">The model name used when a call's options name none: the base's, an adapter's, or null for the base.</param>
+public sealed class EngineChatClient(ModelHost host, string? model = null) : IChatClient
 {
     /// <inheritdoc />
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
@@ -33,7 +37,7 @@ public sealed class EngineChatClient(ModelHost host) : IChatClient
             contents = [.. Contents(reply.Reasoning, reply.Content), .. reply.Calls.Select(Call)];
             if (reply.Calls.Count > 0) finish = ChatFinishReason.ToolCalls;
         }
-        return new ChatResponse(new ChatMessage(ChatRole.Assistant, contents)) { ModelId = host.ModelId, FinishReason = finish, Usage = Usage(result.Usage) };
+        return new ChatResponse(new ChatMessage(ChatRole.Assistant, contents)) { ModelId = chat.ModelId, FinishReason = finish, Usage = Usage(result.Usage) };
     }
 
     /// <inheritdoc />
@@ -46,7 +50,7 @@ public sealed class EngineChatClient(ModelHost host) : IChatClient
         await foreach (var update in stream.WithCancellation(cancellationToken))
         {
             var piece = parser.IsActive ? parser.Push(chat.ReplyPiece(update)) : new(Reasoning: "", Content: update.Text);
-            var next = new ChatResponseUpdate(ChatRole.Assistant, [.. Contents(piece.Reasoning, piece.Content)]) { ResponseId = id, ModelId = host.ModelId };
+            var next = new ChatResponseUpdate(ChatRole.Assistant, [.. Contents(piece.Reasoning, piece.Content)]) { ResponseId = id, ModelId = chat.ModelId };
             if (update.Usage is { } usage)
             {
                 next.FinishReason = Reason(update.FinishReason);
@@ -63,7 +67,7 @@ public sealed class EngineChatClient(ModelHost host) : IChatClient
         }
     }
 
-    private async Task<(GenerationStream Stream, ChatPrompt Chat)> SubmitAsync(IEnumerable<ChatMessage> messages, ChatOptions? options, CancellationToken cancellation)
+    private async Task<(GenerationStream Stream, Submitted Chat)> SubmitAsync(IEnumerable<ChatMessage> messages, ChatOptions? options, CancellationToken cancellation)
     {
         var json = options?.ResponseFormat as ChatResponseFormatJson;
         var schema = Schema(json);
@@ -71,6 +75,9 @@ public sealed class EngineChatClient(ModelHost host) : IChatClient
         if (json is not null && tools is not null) throw new NotSupportedException("a JSON response format and tools cannot be combined");
         await host.Loading.WaitAsync(cancellation);
         var engine = host.Engine!;
+        string name = options?.ModelId ?? model ?? host.ModelId;
+        int adapter = host.ResolveModel(name)
+            ?? throw new ArgumentException($"the model '{name}' is not served here; choose one of {string.Join(", ", host.Models.Select(m => m.Name))}", nameof(options));
         var turns = messages.SelectMany(Turns).ToList();
         if (turns.Count == 0) throw new ArgumentException("a chat needs at least one message", nameof(messages));
         ChatPrompt chat;
@@ -87,7 +94,14 @@ public sealed class EngineChatClient(ModelHost host) : IChatClient
             StopStrings = [.. options?.StopSequences ?? [], .. chat.Template.StopStrings],
         };
         var constraint = Constraint(chat, json is not null, schema, tools, options?.ToolMode);
-        return (engine.Submit(engine.CreateRequest(chat.Ids, sampling, chat.StopTokenIds, constraint: constraint), cancellation), chat);
+        return (engine.Submit(engine.CreateRequest(chat.Ids, sampling, chat.StopTokenIds, constraint: constraint, adapter: adapter), cancellation), new Submitted(chat, name));
+    }
+
+    /// <summary>A submitted conversation's prompt and the model name that answers it.</summary>
+    private sealed record Submitted(ChatPrompt Prompt, string ModelId)
+    {
+        public Replies.ReplyParser CreateParser(bool splitReasoning) => Prompt.CreateParser(splitReasoning);
+        public string ReplyPiece(GenerationUpdate update) => Prompt.ReplyPiece(update);
     }
 
     /// <summary>A JSON format's schema as a grammar; one the grammar cannot honour is refused rather than loosened.</summary>

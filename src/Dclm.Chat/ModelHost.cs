@@ -1,22 +1,27 @@
 using Dclm.Chat;
 using Dclm.Chat.Tools;
 using Dclm.Checkpoints;
+using Dclm.Checkpoints.Adapters;
 using Dclm.Inference.Constraints;
 using Dclm.Inference.Engine;
+using Dclm.Models.Adapters;
 using Dclm.Tensors.Compute;
 using Dclm.Tokenizers;
 
 namespace Dclm.Chat;
 
 /// <summary>
-/// Owns the loaded model, its tokenizer, chat template and the engine. Loading runs in the background
-/// so the server answers /health with 503 until it is done.
+/// Owns the loaded model, its tokenizer, chat template, the LoRA adapters served beside it and the engine. Loading runs
+/// in the background so the server answers /health with 503 until it is done. Clients pick the base or an adapter by
+/// model name (<see cref="ResolveModel"/>).
 /// </summary>
 public sealed class ModelHost : IDisposable
 {
     private readonly ModelHostOptions _options;
     private ComputePool? _pool;
     private LoadedModel? _loaded;
+    private AdapterSet? _adapters;
+    private readonly Dictionary<string, string> _adapterPaths = [];
     private volatile InferenceEngine? _engine;
 
     /// <summary>Starts loading the model described by <paramref name="options"/>.</summary>
@@ -27,7 +32,7 @@ public sealed class ModelHost : IDisposable
         Loading = Task.Run(Load);
     }
 
-    /// <summary>The name clients pass as "model".</summary>
+    /// <summary>The name clients pass as "model" for the base.</summary>
     public string ModelId { get; }
     /// <summary>Completes when the model is loaded (or faults with the load error).</summary>
     public Task Loading { get; }
@@ -71,9 +76,14 @@ public sealed class ModelHost : IDisposable
             if (toolUse.Fallback is { } toolFallback)
                 warnings.Add(Refuse($"{_options.ModelPath}: the \"tool_use\" {toolFallback[4..]}; requests with tools use the default template instead"));
             Warnings = warnings;
+            if (_options.Adapters.Count > 0 || _options.AllowAdapterLoading)
+            {
+                _adapters = new AdapterSet(_loaded.Model);
+                foreach (var source in _options.Adapters) AddAdapter(source);
+            }
             var engine = _options.Engine;
             if (engine.ContextLength > _loaded.Config.ContextLength) engine = engine with { ContextLength = _loaded.Config.ContextLength };
-            _engine = new InferenceEngine(_loaded.Model, Tokenizer, engine);
+            _engine = new InferenceEngine(_loaded.Model, Tokenizer, engine, _adapters);
         }
         catch (Exception e)
         {
@@ -97,6 +107,56 @@ public sealed class ModelHost : IDisposable
             : template.Kind == ChatTemplateKind.Plain ? "the plain User:/Assistant: layout (no chat template)" : $"the built-in {template.Kind} layout";
         string text = Describe(Template);
         return _toolUseTemplate is { } toolUse ? $"{text}; with tools, {Describe(toolUse)}" : text;
+    /// <summary>Every model name clients may pass: the base (no parent, no path), then each adapter with its base and directory.</summary>
+    public IReadOnlyList<(string Name, string? Parent, string? Path)> Models
+    {
+        get
+        {
+            var list = new List<(string, string?, string?)> { (ModelId, null, null) };
+            if (_adapters is { } adapters)
+                lock (_adapterPaths)
+                    foreach (string name in adapters.Names) list.Add((name, ModelId, _adapterPaths[name]));
+            return list;
+        }
+    }
+
+    /// <summary>
+    /// The adapter id a request's model name selects: 0 for the base (its name, or no name), an adapter's id for its
+    /// name, null for a name this host does not serve.
+    /// </summary>
+    public int? ResolveModel(string? model)
+    {
+        if (string.IsNullOrEmpty(model) || model == ModelId) return 0;
+        int id = _adapters?.Find(model) ?? 0;
+        return id > 0 ? id : null;
+    }
+
+    /// <summary>
+    /// Loads the PEFT adapter in <paramref name="path"/> and serves it as <paramref name="name"/> from now on. Throws
+    /// <see cref="InvalidOperationException"/> when loading at run time is off or the model is not loaded,
+    /// <see cref="ArgumentException"/> for a bad or taken name, and <see cref="Formats.ModelFileException"/> naming the file
+    /// for an adapter that is missing, malformed or made for another model.
+    /// </summary>
+    public int LoadAdapter(string name, string path)
+    {
+        if (!_options.AllowAdapterLoading) throw new InvalidOperationException("loading adapters at run time is off (start the server with --allow-lora-loading)");
+        if (_engine is null) throw new InvalidOperationException("the model is still loading");
+        return AddAdapter(new AdapterSource(name, path));
+    }
+
+    private int AddAdapter(AdapterSource source)
+    {
+        string name = source.Name;
+        if (name.Length == 0 || name.Length > 200 || name.Any(char.IsControl) || name.Trim() != name)
+            throw new ArgumentException($"'{name}' is not an adapter name (1 to 200 characters, no control characters, no leading or trailing spaces)");
+        if (name == ModelId) throw new ArgumentException($"'{name}' is the base model's name; give the adapter another");
+        var weights = PeftAdapter.Read(source.Path, _loaded!.Config);
+        lock (_adapterPaths)
+        {
+            int id = _adapters!.Add(name, weights);
+            _adapterPaths[name] = source.Path;
+            return id;
+        }
     }
 
     /// <summary>A chat prompt's ids, with the functions the model may call, and what reading the reply needs.</summary>

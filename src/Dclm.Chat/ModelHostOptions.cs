@@ -19,4 +19,29 @@ public record ModelHostOptions
     public bool StrictChatTemplate { get; init; }
     /// <summary>The clock chat templates read the date from (<c>strftime_now</c>); tests fix it.</summary>
     public TimeProvider Clock { get; init; } = TimeProvider.System;
+    /// <summary>LoRA adapters (PEFT directories) served beside the base under their own model names.</summary>
+    public IReadOnlyList<AdapterSource> Adapters { get; init; } = [];
+    /// <summary>Whether adapters may be loaded while the host runs (<see cref="ModelHost.LoadAdapter"/>).</summary>
+    public bool AllowAdapterLoading { get; init; }
+}
+
+/// <summary>A LoRA adapter to serve: the model name clients pass, and its PEFT directory.</summary>
+/// <param name="Name">The name requests give as "model".</param>
+/// <param name="Path">The directory holding adapter_config.json and adapter_model.safetensors.</param>
+public sealed record AdapterSource(string Name, string Path)
+{
+    /// <summary>
+    /// Parses NAME=PATH, or a bare PATH named after its directory (the run's directory when the adapter sits in a folder
+    /// named "adapter", as <c>dclm finetune</c> writes it: runs/support/adapter is "support").
+    /// </summary>
+    public static AdapterSource Parse(string text)
+    {
+        int equals = text.IndexOf('=');
+        if (equals > 0) return new AdapterSource(text[..equals], text[(equals + 1)..]);
+        if (equals == 0) throw new ArgumentException($"--lora '{text}': the adapter's name is empty (NAME=PATH)");
+        string trimmed = text.TrimEnd('/', '\\');
+        string name = System.IO.Path.GetFileName(trimmed);
+        if (name == "adapter" && System.IO.Path.GetFileName(System.IO.Path.GetDirectoryName(trimmed)) is { Length: > 0 } run) name = run;
+        return new AdapterSource(name.Length > 0 ? name : "adapter", text);
+    }
 }

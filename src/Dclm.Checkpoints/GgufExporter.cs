@@ -7,6 +7,9 @@ using Dclm.Tensors.Quantization;
 
 namespace Dclm.Checkpoints;
 
+/// <summary>A change to one row of a matrix being written: (row in the model's own order, its values as floats).</summary>
+public delegate void RowEdit(int row, Span<float> values);
+
 /// <summary>
 /// Writes a loaded model as one GGUF file under its architecture's name: open_lm models as our "openlm", the others as
 /// llama.cpp's "llama" (Q/K rows permuted to its adjacent-pair RoPE layout), "qwen2" or "qwen3".
@@ -20,10 +23,12 @@ public static class GgufExporter
 
     /// <summary>
     /// Converts <paramref name="model"/> to <paramref name="outputPath"/> in <paramref name="type"/>.
-    /// <paramref name="addTokenizer"/> adds the tokenizer's metadata (tokenizer.ggml.*).
+    /// <paramref name="addTokenizer"/> adds the tokenizer's metadata (tokenizer.ggml.*). <paramref name="editRows"/>, when
+    /// given, may return for a matrix (by its GGUF name) a change applied to each row, as floats, before it is stored:
+    /// (row index in the model's own order, values). Merging adapters into the weights goes through it.
     /// </summary>
     public static void Export(LoadedModel model, string outputPath, GgmlType type, Action<GgufWriter>? addTokenizer = null,
-        IProgress<(int Done, int Total)>? progress = null, CancellationToken cancellation = default)
+        IProgress<(int Done, int Total)>? progress = null, CancellationToken cancellation = default, Func<string, RowEdit?>? editRows = null)
     {
         if (Array.IndexOf(TargetTypes, type) < 0)
             throw new ArgumentException($"cannot convert to {GgmlTypeInfo.Name(type)}; choose one of {string.Join(", ", TargetTypes.Select(GgmlTypeInfo.Name))}");
@@ -47,7 +52,8 @@ public static class GgufExporter
         void Matrix(string name, WeightMatrix m, int[]? rowOrder = null)
         {
             total++;
-            tensors.Add((name, () => AddMatrix(writer, name, m, TypeFor(type, m.Columns), rowOrder, Report, cancellation)));
+            var edit = editRows?.Invoke(name);
+            tensors.Add((name, () => AddMatrix(writer, name, m, TypeFor(type, m.Columns), rowOrder, edit, Report, cancellation)));
         }
         void Vector(string name, float[] v) =>
             tensors.Add((name, () => writer.AddTensor(name, GgmlType.F32, [v.Length], System.Runtime.InteropServices.MemoryMarshal.AsBytes(v.AsSpan()))));
@@ -119,7 +125,7 @@ public static class GgufExporter
         columns % GgmlTypeInfo.BlockSize(target) == 0 ? target
         : target is GgmlType.F32 ? GgmlType.F32 : GgmlType.F16;
 
-    private static unsafe void AddMatrix(GgufWriter writer, string name, WeightMatrix m, GgmlType type, int[]? rowOrder, Action written, CancellationToken cancellation)
+    private static unsafe void AddMatrix(GgufWriter writer, string name, WeightMatrix m, GgmlType type, int[]? rowOrder, RowEdit? edit, Action written, CancellationToken cancellation)
     {
         long rowBytes = GgmlTypeInfo.ByteCount(type, m.Columns);
         writer.AddTensor(name, type, [m.Rows, m.Columns], stream =>
@@ -130,13 +136,14 @@ public static class GgufExporter
             {
                 if ((r & 255) == 0) cancellation.ThrowIfCancellationRequested();
                 int source = rowOrder?[r] ?? r;
-                if (m.Type == type && rowOrder is null)
+                if (m.Type == type && rowOrder is null && edit is null)
                 {
                     // Same type: copy the stored bytes, so f32→f32 and q8_0→q8_0 are lossless.
                     stream.Write(new ReadOnlySpan<byte>(m.Row(source), (int)rowBytes));
                     continue;
                 }
                 Dequantize.Row(m, source, row);
+                edit?.Invoke(source, row);
                 Quantizer.QuantizeRow(type, row, bytes);
                 stream.Write(bytes);
             }

@@ -7,14 +7,13 @@ namespace Dclm.Training;
 /// </summary>
 public static class ParameterInitializer
 {
-    /// <summary>Fills <paramref name="values"/> (laid out by <paramref name="layout"/>) from <paramref name="seed"/>.</summary>
-    public static void Initialize(ParameterLayout layout, float[] values, ulong seed)
+    /// <summary>Fills every tensor of <paramref name="parameters"/> from <paramref name="seed"/>.</summary>
+    public static void Initialize(ModelParameters parameters, ulong seed)
     {
-        if (values.Length != layout.Count) throw new ArgumentException($"the parameter array holds {values.Length} values, the layout {layout.Count}");
         var random = new DeterministicRandom(seed);
-        foreach (var tensor in layout.Tensors)
+        foreach (var tensor in parameters.Tensors)
         {
-            var span = values.AsSpan(tensor.Offset, tensor.Length);
+            var span = tensor.Values.AsSpan();
             if (tensor.IsNorm) { span.Fill(1f); continue; }
             double std = 1.0 / Math.Sqrt(tensor.Columns);
             int layer = LayerIndex(tensor.Name);

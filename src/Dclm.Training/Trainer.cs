@@ -1,154 +1,152 @@
 using System.Diagnostics;
-using Dclm.Tensors;
 using Dclm.Training.Checkpointing;
 using Dclm.Training.Optimization;
 using Dclm.Training.Reporting;
 
 namespace Dclm.Training;
 
-/// <summary>What the trainer reports after each update.</summary>
+/// <summary>What the trainer reports after each update (and once before the first, with the baseline validation loss).</summary>
+/// <param name="Step">Updates completed.</param>
+/// <param name="TotalSteps">Updates the run makes.</param>
+/// <param name="Tokens">Tokens trained on so far.</param>
+/// <param name="Loss">Mean loss of the update.</param>
+/// <param name="LearningRate">Learning rate of the update.</param>
+/// <param name="GradientNorm">Global gradient norm before clipping.</param>
+/// <param name="TokensPerSecond">Training tokens per second of the update.</param>
+/// <param name="ValidationLoss">Validation loss when this update ran one.</param>
+/// <param name="Stage">The data stage (pretraining's mixer).</param>
+/// <param name="Elapsed">Time since the run (or its resumption) began.</param>
+/// <param name="Remaining">Estimated time to the end.</param>
+/// <param name="MemoryBytes">The process's resident memory after the update.</param>
 public sealed record TrainingProgress(int Step, int TotalSteps, long Tokens, double Loss, double LearningRate, double GradientNorm,
-    double TokensPerSecond, double? ValidationLoss, string Stage, TimeSpan Elapsed, TimeSpan? Remaining);
+    double TokensPerSecond, double? ValidationLoss, string Stage, TimeSpan Elapsed, TimeSpan? Remaining, long MemoryBytes = 0);
 
 /// <summary>How a run ended.</summary>
 /// <param name="Steps">Updates completed.</param>
 /// <param name="Interrupted">Stopped early by cancellation (a checkpoint was saved).</param>
-/// <param name="FinalModel">OUTPUT/final, or null when interrupted.</param>
+/// <param name="FinalModel">The final output (a model directory, an adapter), or null when interrupted.</param>
 /// <param name="LastCheckpoint">The newest checkpoint written.</param>
 /// <param name="ValidationLoss">The last validation loss, if any was measured.</param>
 /// <param name="Losses">Training loss of every update this call ran.</param>
-public sealed record TrainingResult(int Steps, bool Interrupted, string? FinalModel, string? LastCheckpoint, double? ValidationLoss, IReadOnlyList<double> Losses);
+/// <param name="ValidationLosses">Every validation loss this call measured, with its step.</param>
+public sealed record TrainingResult(int Steps, bool Interrupted, string? FinalModel, string? LastCheckpoint, double? ValidationLoss, IReadOnlyList<double> Losses,
+    IReadOnlyList<(int Step, double Loss)>? ValidationLosses = null);
 
 /// <summary>
 /// The training loop: for each update, accumulate gradients over micro-batches, clip, step AdamW under
 /// the warmup-cosine schedule; validate, log metrics, plot and checkpoint on their intervals. Cancellation
-/// finishes the current update, saves a checkpoint and returns.
+/// finishes the current update, saves a checkpoint and returns. The same loop serves pretraining and fine-tuning.
 /// </summary>
-public sealed class Trainer(TrainingRun run)
+public sealed class Trainer(ITrainingRun run)
 {
     /// <summary>Runs until the configured number of updates or until <paramref name="cancellation"/> fires.</summary>
     public TrainingResult Run(IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
     {
-        var o = run.Options;
+        var o = run.Settings;
         var model = run.Model;
-        int total = o.TotalSteps, sequence = o.SequenceLength, batch = o.BatchSize;
+        int total = o.TotalSteps, sequence = o.SequenceLength;
         var schedule = new LearningRateSchedule(o.LearningRate, o.MinLearningRate, o.Warmup, total);
         var state = run.Resumed ?? new TrainerState { Seed = o.Seed, SourceNames = run.SourceNames, SourceSamples = new long[run.SourceNames.Length] };
         Directory.CreateDirectory(o.Output);
         using var metrics = new MetricsLog(Path.Combine(o.Output, "metrics.jsonl"), state.Step);
         string plotPath = Path.Combine(o.Output, "loss.png");
-        var windows = new int[batch * (sequence + 1)];
-        var inputs = new int[batch * sequence];
-        var targets = new int[batch * sequence];
+        var batch = new TrainingBatch(o.BatchSize, sequence);
         var losses = new List<double>();
+        var validations = new List<(int, double)>();
         string? lastCheckpoint = null;
         double? validationLoss = null;
         var clock = Stopwatch.StartNew();
         double elapsedBefore = state.ElapsedSeconds;
         int startStep = state.Step;
+        var data = run.Data;
 
         TrainerState Snapshot(int step) => state with
         {
-            Step = step, Samples = run.Mixer.Cursor.Samples, SourceSamples = run.Mixer.Cursor.SourceSamples,
-            Tokens = run.Mixer.Cursor.Samples * sequence, ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds,
+            Step = step, Samples = data.Cursor.Samples, SourceSamples = data.Cursor.SourceSamples,
+            Tokens = data.Cursor.Samples * sequence, ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds,
         };
+        string Save(int step) => run.Checkpoints.Save(run.WriteWeights, run.Optimizer, Snapshot(step));
 
+        // A fresh run measures the held-out loss before the first update: the baseline the curve falls from.
+        if (state.Step == 0 && Evaluate() is double initial)
+        {
+            validations.Add((0, initial));
+            metrics.Write(new MetricsRecord { Step = 0, Tokens = 0, ValidationLoss = initial, ValidationPerplexity = Math.Exp(initial), Stage = data.Stage });
+            progress?.Report(new TrainingProgress(0, total, 0, double.NaN, 0, 0, 0, initial, data.Stage, TimeSpan.Zero, null, Environment.WorkingSet));
+        }
         for (int step = state.Step; step < total; step++)
         {
             if (cancellation.IsCancellationRequested)
             {
-                lastCheckpoint = run.Checkpoints.Save(model, run.Optimizer, Snapshot(step), run.Tokenizer, o.Tokenizer);
+                lastCheckpoint = Save(step);
                 TrainingPlot.Write(plotPath, metrics.Records);
-                return new TrainingResult(step, true, null, lastCheckpoint, validationLoss, losses);
+                return new TrainingResult(step, true, null, lastCheckpoint, validationLoss, losses, validations);
             }
             var stepClock = Stopwatch.StartNew();
-            string stage = run.Mixer.CurrentStage.Name;
+            string stage = data.Stage;
             double learningRate = schedule.At(step);
             model.ZeroGradients();
             double loss = 0, zLoss = 0;
             for (int micro = 0; micro < o.GradientAccumulation; micro++)
             {
-                run.Mixer.Next(batch, windows);
-                for (int b = 0; b < batch; b++)
-                {
-                    windows.AsSpan(b * (sequence + 1), sequence).CopyTo(inputs.AsSpan(b * sequence));
-                    windows.AsSpan(b * (sequence + 1) + 1, sequence).CopyTo(targets.AsSpan(b * sequence));
-                }
-                var result = model.ForwardBackward(inputs, targets, batch, sequence, (float)o.ZLoss, 1f / o.GradientAccumulation);
+                data.Next(batch);
+                // Dropout masks are a pure function of the seed, the update and the micro-batch, so a resumed run draws the same ones.
+                model.DropoutKey = DropoutKey(o.Seed, step, micro);
+                var result = batch.ForwardBackward(model, (float)o.ZLoss, 1f / o.GradientAccumulation);
                 loss += result.CrossEntropy / o.GradientAccumulation;
                 zLoss += result.ZLoss / o.GradientAccumulation;
             }
-            double norm = GradientClipper.Clip(model.Gradients, o.GradientClip);
-            run.Optimizer.Step(model.Parameters, model.Gradients, learningRate, run.Pool);
+            double norm = GradientClipper.Clip(model.Parameters, o.GradientClip);
+            run.Optimizer.Step(learningRate, run.Pool);
             model.ParametersChanged();
             losses.Add(loss);
             int done = step + 1;
             double tokensPerSecond = (double)o.SequencesPerStep * sequence / Math.Max(1e-9, stepClock.Elapsed.TotalSeconds);
 
             double? validation = null;
-            if (run.Validation.Count > 0 && ((o.EvalEvery > 0 && done % o.EvalEvery == 0) || done == total))
-                validationLoss = validation = Evaluate();
+            if ((o.EvalEvery > 0 && done % o.EvalEvery == 0) || done == total)
+            {
+                validation = Evaluate();
+                if (validation is double v) { validationLoss = v; validations.Add((done, v)); }
+            }
             if (done % o.LogEvery == 0 || validation is not null || done == total)
                 metrics.Write(new MetricsRecord
                 {
-                    Step = done, Tokens = run.Mixer.Cursor.Samples * sequence, Loss = loss, ZLoss = zLoss, LearningRate = learningRate,
+                    Step = done, Tokens = data.Cursor.Samples * sequence, Loss = loss, ZLoss = zLoss, LearningRate = learningRate,
                     GradientNorm = norm, TokensPerSecond = tokensPerSecond, ValidationLoss = validation,
                     ValidationPerplexity = validation is double v ? Math.Exp(v) : null, Stage = stage,
                 });
             if (validation is not null) TrainingPlot.Write(plotPath, metrics.Records);
-            if (o.CheckpointEvery > 0 && done % o.CheckpointEvery == 0 && done < total)
-                lastCheckpoint = run.Checkpoints.Save(model, run.Optimizer, Snapshot(done), run.Tokenizer, o.Tokenizer);
+            if (o.CheckpointEvery > 0 && done % o.CheckpointEvery == 0 && done < total) lastCheckpoint = Save(done);
 
             double average = clock.Elapsed.TotalSeconds / (done - startStep);
-            progress?.Report(new TrainingProgress(done, total, run.Mixer.Cursor.Samples * sequence, loss, learningRate, norm, tokensPerSecond,
-                validation, stage, TimeSpan.FromSeconds(elapsedBefore + clock.Elapsed.TotalSeconds), TimeSpan.FromSeconds(average * (total - done))));
+            progress?.Report(new TrainingProgress(done, total, data.Cursor.Samples * sequence, loss, learningRate, norm, tokensPerSecond,
+                validation, stage, TimeSpan.FromSeconds(elapsedBefore + clock.Elapsed.TotalSeconds), TimeSpan.FromSeconds(average * (total - done)),
+                Environment.WorkingSet));
         }
-        lastCheckpoint = run.Checkpoints.Save(model, run.Optimizer, Snapshot(total), run.Tokenizer, o.Tokenizer);
+        lastCheckpoint = Save(total);
         TrainingPlot.Write(plotPath, metrics.Records);
-        string final = WriteFinal();
-        return new TrainingResult(total, false, final, lastCheckpoint, validationLoss, losses);
+        string final = run.WriteFinal();
+        return new TrainingResult(total, false, final, lastCheckpoint, validationLoss, losses, validations);
     }
 
-    /// <summary>Mean cross-entropy over the first eval_batches micro-batches of every held-out set, weighted by tokens.</summary>
-    public double Evaluate()
+    /// <summary>Mean cross-entropy over the run's held-out batches, weighted by tokens; null without validation data.</summary>
+    public double? Evaluate()
     {
-        var o = run.Options;
-        int sequence = o.SequenceLength, batch = o.BatchSize;
-        var inputs = new int[batch * sequence];
-        var targets = new int[batch * sequence];
         double sum = 0;
         long tokens = 0;
-        foreach (var set in run.Validation)
+        foreach (var batch in run.ValidationBatches())
         {
-            int batches = (set.Count + batch - 1) / batch;
-            if (o.EvalBatches > 0) batches = Math.Min(batches, o.EvalBatches);
-            for (int b = 0; b < batches; b++)
-            {
-                int rows = Math.Min(batch, set.Count - b * batch);
-                for (int r = 0; r < rows; r++)
-                {
-                    var window = set[b * batch + r];
-                    window[..sequence].CopyTo(inputs.AsSpan(r * sequence));
-                    window[1..].CopyTo(targets.AsSpan(r * sequence));
-                }
-                var loss = run.Model.Evaluate(inputs, targets, rows, sequence, 0f);
-                sum += loss.CrossEntropy * loss.Tokens;
-                tokens += loss.Tokens;
-            }
+            var loss = batch.Evaluate(run.Model);
+            sum += loss.CrossEntropy * loss.Tokens;
+            tokens += loss.Tokens;
         }
-        return tokens == 0 ? double.NaN : sum / tokens;
+        return tokens == 0 ? null : sum / tokens;
     }
 
-    private string WriteFinal()
+    private static ulong DropoutKey(ulong seed, int step, int micro)
     {
-        var o = run.Options;
-        string final = Path.Combine(o.Output, "final"), partial = Path.Combine(o.Output, ".partial-final");
-        if (Directory.Exists(partial)) Directory.Delete(partial, true);
-        Directory.CreateDirectory(partial);
-        var type = o.FinalDtype switch { "bf16" => GgmlType.BF16, "f16" => GgmlType.F16, _ => GgmlType.F32 };
-        ModelWeightsWriter.Write(partial, run.Model.Layout, run.Model.Parameters, type, run.Tokenizer, o.Tokenizer);
-        if (Directory.Exists(final)) Directory.Delete(final, true);
-        Directory.Move(partial, final);
-        return final;
+        var random = new DeterministicRandom(seed ^ ((ulong)step << 20) ^ (ulong)micro ^ 0xD0D0UL);
+        return random.NextUInt64() | 1; // never 0, which means "no dropout"
     }
 }

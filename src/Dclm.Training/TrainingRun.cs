@@ -1,4 +1,5 @@
 using Dclm.Models;
+using Dclm.Tensors;
 using Dclm.Tensors.Compute;
 using Dclm.Tokenizers;
 using Dclm.Training.Checkpointing;
@@ -13,19 +14,34 @@ namespace Dclm.Training;
 /// sources with their held-out windows, the model, the optimizer and the checkpoint store. When the
 /// output directory already holds a checkpoint, the run resumes from the newest one.
 /// </summary>
-public sealed class TrainingRun : IDisposable
+public sealed class TrainingRun : ITrainingRun, IDisposable
 {
-    private TrainingRun(TrainingOptions options, Tokenizer? tokenizer, TrainingModel model, AdamW optimizer, DataMixer mixer,
+    private TrainingRun(TrainingOptions options, Tokenizer? tokenizer, ModelParameters parameters, TrainingModel model, AdamW optimizer, DataMixer mixer,
         IReadOnlyList<TokenWindows> validation, CheckpointStore checkpoints, ComputePool pool, TrainerState? resumed, string[] sourceNames)
     {
-        Options = options; Tokenizer = tokenizer; Model = model; Optimizer = optimizer; Mixer = mixer;
+        Options = options; Tokenizer = tokenizer; Parameters = parameters; Model = model; Optimizer = optimizer; Mixer = mixer;
         Validation = validation; Checkpoints = checkpoints; Pool = pool; Resumed = resumed; SourceNames = sourceNames;
+        Data = new MixerData(mixer);
+        Settings = new TrainerSettings
+        {
+            TotalSteps = options.TotalSteps, BatchSize = options.BatchSize, SequenceLength = options.SequenceLength, GradientAccumulation = options.GradientAccumulation,
+            LearningRate = options.LearningRate, MinLearningRate = options.MinLearningRate, Warmup = options.Warmup, GradientClip = options.GradientClip,
+            ZLoss = options.ZLoss, EvalEvery = options.EvalEvery, CheckpointEvery = options.CheckpointEvery, LogEvery = options.LogEvery,
+            Seed = options.Seed, Output = options.Output,
+        };
     }
+
+    /// <summary>The loop's view of <see cref="Options"/>.</summary>
+    public TrainerSettings Settings { get; }
+    /// <summary>The mixer as the loop's batch stream.</summary>
+    public ITrainingData Data { get; }
 
     /// <summary>The validated options.</summary>
     public TrainingOptions Options { get; }
     /// <summary>The tokenizer text data is encoded with and that ships with checkpoints; null for token-only data.</summary>
     public Tokenizer? Tokenizer { get; }
+    /// <summary>Every parameter of the model, by checkpoint name.</summary>
+    public ModelParameters Parameters { get; }
     /// <summary>The model being trained.</summary>
     public TrainingModel Model { get; }
     /// <summary>AdamW with its moments.</summary>
@@ -49,12 +65,12 @@ public sealed class TrainingRun : IDisposable
         options.Validate();
         var tokenizer = options.Tokenizer is not null ? Tokenizer.Load(options.Tokenizer) : null;
         var config = ResolveConfig(options, tokenizer);
-        var layout = new ParameterLayout(config);
+        var parameters = new ModelParameters(config);
         var pool = new ComputePool(options.Threads > 0 ? options.Threads : Environment.ProcessorCount);
         try
         {
-            var model = new TrainingModel(layout, pool);
-            var optimizer = new AdamW(layout, new AdamWOptions { Beta1 = options.Beta1, Beta2 = options.Beta2, Epsilon = options.Epsilon, WeightDecay = options.WeightDecay });
+            var model = TrainingModel.Full(parameters, pool);
+            var optimizer = new AdamW(parameters.Tensors, new AdamWOptions { Beta1 = options.Beta1, Beta2 = options.Beta2, Epsilon = options.Epsilon, WeightDecay = options.WeightDecay });
             var (training, validation, names) = LoadData(options, tokenizer, config.VocabularySize, log);
             var mixer = new DataMixer(training, options.Stages, options.Seed);
             var store = new CheckpointStore(options.Output, options.KeepCheckpoints);
@@ -62,7 +78,8 @@ public sealed class TrainingRun : IDisposable
             TrainerState? resumed = null;
             if (store.Latest() is { } latest)
             {
-                resumed = CheckpointStore.Load(latest, model, optimizer);
+                resumed = CheckpointStore.Load(latest, directory => ModelWeightsReader.Read(directory, parameters), optimizer);
+                model.ParametersChanged();
                 if (resumed.Seed != options.Seed || !resumed.SourceNames.SequenceEqual(names))
                     throw new InvalidDataException($"{latest}: the checkpoint was made with another seed or other data sources; use a new --output to start over");
                 mixer.Cursor = new DataCursor(resumed.Samples, resumed.SourceSamples);
@@ -70,16 +87,16 @@ public sealed class TrainingRun : IDisposable
             }
             else if (options.InitFrom is not null)
             {
-                ModelWeightsReader.Read(options.InitFrom, layout, model.Parameters);
+                ModelWeightsReader.Read(options.InitFrom, parameters);
                 model.ParametersChanged();
                 log?.Invoke($"continuing training from {options.InitFrom}");
             }
             else
             {
-                ParameterInitializer.Initialize(layout, model.Parameters, options.Seed);
+                ParameterInitializer.Initialize(parameters, options.Seed);
                 model.ParametersChanged();
             }
-            return new TrainingRun(options, tokenizer, model, optimizer, mixer, validation, store, pool, resumed, names);
+            return new TrainingRun(options, tokenizer, parameters, model, optimizer, mixer, validation, store, pool, resumed, names);
         }
         catch
         {
@@ -126,6 +143,40 @@ public sealed class TrainingRun : IDisposable
         if (o.ValidationData is not null)
             validation.Add(new TokenWindows("validation", TokenFileReader.Read(o.ValidationData, tokenizer, vocabulary), window));
         return (training, validation, training.Select(t => t.Name).ToArray());
+    }
+
+    /// <summary>The first eval_batches micro-batches of every held-out set.</summary>
+    public IEnumerable<TrainingBatch> ValidationBatches()
+    {
+        int sequence = Options.SequenceLength, size = Options.BatchSize;
+        var batch = new TrainingBatch(size, sequence);
+        foreach (var set in Validation)
+        {
+            int batches = (set.Count + size - 1) / size;
+            if (Options.EvalBatches > 0) batches = Math.Min(batches, Options.EvalBatches);
+            for (int b = 0; b < batches; b++)
+            {
+                batch.Rows = Math.Min(size, set.Count - b * size);
+                for (int r = 0; r < batch.Rows; r++) MixerData.Split(set[b * size + r], batch, r);
+                yield return batch;
+            }
+        }
+    }
+
+    /// <summary>A checkpoint's weights: the fp32 model in the DCLM layout, with the tokenizer.</summary>
+    public void WriteWeights(string directory) => ModelWeightsWriter.Write(directory, Parameters, GgmlType.F32, Tokenizer, Options.Tokenizer);
+
+    /// <summary>OUTPUT/final in the configured element type, written aside and renamed into place.</summary>
+    public string WriteFinal()
+    {
+        string final = Path.Combine(Options.Output, "final"), partial = Path.Combine(Options.Output, ".partial-final");
+        if (Directory.Exists(partial)) Directory.Delete(partial, true);
+        Directory.CreateDirectory(partial);
+        var type = Options.FinalDtype switch { "bf16" => GgmlType.BF16, "f16" => GgmlType.F16, _ => GgmlType.F32 };
+        ModelWeightsWriter.Write(partial, Parameters, type, Tokenizer, Options.Tokenizer);
+        if (Directory.Exists(final)) Directory.Delete(final, true);
+        Directory.Move(partial, final);
+        return final;
     }
 
     public void Dispose() => Pool.Dispose();

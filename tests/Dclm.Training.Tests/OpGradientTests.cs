@@ -68,13 +68,18 @@ public class OpGradientTests
     }
 
     [Theory]
-    [InlineData(1, 4, 1, 4)]
-    [InlineData(2, 5, 2, 6)]
-    public void AttentionBackwardMatchesFiniteDifferences(int batch, int sequence, int heads, int headDim)
+    [InlineData(1, 4, 1, 1, 4, false)]
+    [InlineData(2, 5, 2, 2, 6, false)]
+    [InlineData(2, 6, 4, 2, 4, false)]
+    [InlineData(2, 7, 2, 1, 4, true)]
+    public void AttentionBackwardMatchesFiniteDifferences(int batch, int sequence, int heads, int kvHeads, int headDim, bool packed)
     {
-        int d = heads * headDim, n = batch * sequence;
-        var q = Random(n * d, 6); var k = Random(n * d, 7); var v = Random(n * d, 8); var w = Random(n * d, 9);
-        var layout = new AttentionKernel.Layout(batch, sequence, heads, headDim, d, d, d, d);
+        int qd = heads * headDim, kvd = kvHeads * headDim, n = batch * sequence, group = heads / kvHeads;
+        var q = Random(n * qd, 6); var k = Random(n * kvd, 7); var v = Random(n * kvd, 8); var w = Random(n * qd, 9);
+        // Packed: each sequence holds documents of 3 tokens then the rest; a row sees only its own document.
+        var starts = new int[n];
+        for (int t = 0; t < n; t++) starts[t] = packed && t % sequence >= 3 ? 3 : 0;
+        var layout = new AttentionKernel.Layout(batch, sequence, heads, kvHeads, headDim, qd, kvd, kvd, qd);
         double Loss(double[] qs, double[] ks, double[] vs)
         {
             double total = 0, scale = 1 / Math.Sqrt(headDim);
@@ -82,24 +87,25 @@ public class OpGradientTests
                 for (int h = 0; h < heads; h++)
                     for (int i = 0; i < sequence; i++)
                     {
-                        var s = new double[i + 1];
-                        for (int j = 0; j <= i; j++)
-                            for (int c = 0; c < headDim; c++) s[j] += qs[(b * sequence + i) * d + h * headDim + c] * ks[(b * sequence + j) * d + h * headDim + c] * scale;
+                        int first = starts[b * sequence + i], g = h / group;
+                        var s = new double[i + 1 - first];
+                        for (int j = first; j <= i; j++)
+                            for (int c = 0; c < headDim; c++) s[j - first] += qs[(b * sequence + i) * qd + h * headDim + c] * ks[(b * sequence + j) * kvd + g * headDim + c] * scale;
                         double max = s.Max(), sum = s.Sum(z => Math.Exp(z - max));
                         for (int c = 0; c < headDim; c++)
                         {
                             double o = 0;
-                            for (int j = 0; j <= i; j++) o += Math.Exp(s[j] - max) / sum * vs[(b * sequence + j) * d + h * headDim + c];
-                            total += w[(b * sequence + i) * d + h * headDim + c] * o;
+                            for (int j = first; j <= i; j++) o += Math.Exp(s[j - first] - max) / sum * vs[(b * sequence + j) * kvd + g * headDim + c];
+                            total += w[(b * sequence + i) * qd + h * headDim + c] * o;
                         }
                     }
             return total;
         }
-        var output = new float[n * d]; var probabilities = new float[batch * heads * sequence * sequence];
+        var output = new float[n * qd]; var probabilities = new float[batch * heads * sequence * sequence];
         var (fq, fk, fv) = (ToFloat(q), ToFloat(k), ToFloat(v));
-        AttentionKernel.Forward(layout, fq, fk, fv, output, probabilities, Pool);
-        var (dq, dk, dv) = (new float[n * d], new float[n * d], new float[n * d]);
-        AttentionKernel.Backward(layout, ToFloat(w), fq, fk, fv, probabilities, dq, dk, dv, Pool);
+        AttentionKernel.Forward(layout, fq, fk, fv, output, probabilities, Pool, starts);
+        var (dq, dk, dv) = (new float[n * qd], new float[n * kvd], new float[n * kvd]);
+        AttentionKernel.Backward(layout, ToFloat(w), fq, fk, fv, probabilities, dq, dk, dv, Pool, starts);
         Assert(q, qs => Loss(qs, k, v), dq, "attention dq");
         Assert(k, ks => Loss(q, ks, v), dk, "attention dk");
         Assert(v, vs => Loss(q, k, vs), dv, "attention dv");
@@ -107,26 +113,88 @@ public class OpGradientTests
         Xunit.Assert.Equal(Loss(q, k, v), Dot(output.Select(o => (double)o).ToArray(), w), 4);
     }
 
+    [Theory]
+    [InlineData(1, 8)]
+    [InlineData(3, 33)]
+    public void RmsNormBackwardMatchesFiniteDifferences(int rows, int width)
+    {
+        var x = Random(rows * width, 21, 2.0);
+        var gain = Random(width, 22).Select(g => (double)(float)(1 + g / 2)).ToArray();
+        var w = Random(rows * width, 23);
+        const double eps = 1e-6;
+        double Loss(double[] xs, double[] gs)
+        {
+            double total = 0;
+            for (int t = 0; t < rows; t++)
+            {
+                var row = xs.AsSpan(t * width, width);
+                double squares = 0; foreach (var v in row) squares += v * v;
+                double r = 1 / Math.Sqrt(squares / width + eps);
+                for (int i = 0; i < width; i++) total += w[t * width + i] * row[i] * r * gs[i];
+            }
+            return total;
+        }
+        var y = new float[rows * width]; var rs = new float[rows];
+        RmsNormKernel.Forward(ToFloat(x), width, ToFloat(gain), (float)eps, rows, width, y, width, rs, Pool);
+        Xunit.Assert.Equal(Loss(x, gain), Dot(y.Select(v => (double)v).ToArray(), w), 4);
+        var dx = new float[rows * width]; var dg = new float[width];
+        RmsNormKernel.Backward(ToFloat(w), width, ToFloat(x), width, ToFloat(gain), rs, rows, width, dx, width, false, dg, Pool);
+        Assert(x, xs => Loss(xs, gain), dx, "rms norm dx");
+        Assert(gain, gs => Loss(x, gs), dg, "rms norm dgain");
+    }
+
+    [Fact]
+    public void AdjacentPairRopeBackwardMatchesFiniteDifferences()
+    {
+        const int rows = 4, headDim = 8, width = 16;
+        var frequencies = Dclm.Tensors.Ops.RotaryEmbedding.InverseFrequencies(headDim, 500);
+        var rope = new RopeKernel(headDim, frequencies, 8, Dclm.Tensors.Ops.RopeStyle.AdjacentPairs);
+        int[] positions = [0, 3, 1, 7];
+        var x = Random(rows * width, 24);
+        var w = Random(rows * width, 25);
+        double Loss(double[] xs)
+        {
+            double total = 0;
+            for (int t = 0; t < rows; t++)
+                for (int head = 0; head < width / headDim; head++)
+                    for (int i = 0; i < headDim / 2; i++)
+                    {
+                        int ia = t * width + head * headDim + 2 * i, ib = ia + 1;
+                        double angle = (float)(positions[t] * frequencies[i]);
+                        double a = xs[ia] * Math.Cos(angle) - xs[ib] * Math.Sin(angle);
+                        double b = xs[ia] * Math.Sin(angle) + xs[ib] * Math.Cos(angle);
+                        total += w[ia] * a + w[ib] * b;
+                    }
+            return total;
+        }
+        var rotated = ToFloat(x);
+        rope.Forward(rotated, rows, width, positions);
+        Xunit.Assert.Equal(Loss(x), Dot(rotated.Select(v => (double)v).ToArray(), w), 5);
+        var gradient = ToFloat(w);
+        rope.Backward(gradient, rows, width, positions);
+        Assert(x, Loss, gradient, "adjacent-pair rope");
+    }
+
     [Fact]
     public void SwiGluBackwardMatchesFiniteDifferences()
     {
         const int rows = 3, hidden = 17;
-        var gateUp = Random(rows * 2 * hidden, 10, 3.0);
+        var gate = Random(rows * hidden, 10, 3.0);
+        var up = Random(rows * hidden, 26, 3.0);
         var w = Random(rows * hidden, 11);
-        double Loss(double[] gu)
+        double Loss(double[] gs, double[] us)
         {
             double total = 0;
-            for (int t = 0; t < rows; t++)
-                for (int i = 0; i < hidden; i++)
-                {
-                    double g = gu[t * 2 * hidden + i], u = gu[t * 2 * hidden + hidden + i];
-                    total += w[t * hidden + i] * g / (1 + Math.Exp(-g)) * u;
-                }
+            for (int i = 0; i < rows * hidden; i++) total += w[i] * gs[i] / (1 + Math.Exp(-gs[i])) * us[i];
             return total;
         }
-        var dGateUp = new float[rows * 2 * hidden];
-        SwiGluKernel.Backward(ToFloat(w), ToFloat(gateUp), rows, hidden, dGateUp, Pool);
-        Assert(gateUp, Loss, dGateUp, "swiglu");
+        var h = new float[rows * hidden];
+        SwiGluKernel.Forward(ToFloat(gate), ToFloat(up), rows, hidden, h, Pool);
+        Xunit.Assert.Equal(Loss(gate, up), Dot(h.Select(v => (double)v).ToArray(), w), 5);
+        var (dGate, dUp) = (new float[rows * hidden], new float[rows * hidden]);
+        SwiGluKernel.Backward(ToFloat(w), ToFloat(gate), ToFloat(up), rows, hidden, dGate, dUp, Pool);
+        Assert(gate, gs => Loss(gs, up), dGate, "swiglu gate");
+        Assert(up, us => Loss(gate, us), dUp, "swiglu up");
     }
 
     [Fact]

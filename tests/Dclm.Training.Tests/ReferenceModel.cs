@@ -4,12 +4,27 @@ namespace Dclm.Training.Tests;
 
 /// <summary>
 /// A plain float64 open_lm forward with the loss, written straight from the math with no shared code
-/// beyond the parameter offsets, so finite differences of it check the whole model's backward.
+/// beyond the parameter names, so finite differences of it check the whole model's backward. The
+/// parameters are one flat float64 array, tensors in checkpoint order (<see cref="Flatten"/>).
 /// </summary>
 internal static class ReferenceModel
 {
-    public static double Loss(ParameterLayout layout, double[] p, int[] inputs, int[] targets, int batch, int sequence, double zLoss)
+    /// <summary>Every tensor's values, one after another, and where each starts.</summary>
+    public static (double[] Values, Dictionary<ParameterTensor, int> Offsets) Flatten(IReadOnlyList<ParameterTensor> tensors)
     {
+        var offsets = new Dictionary<ParameterTensor, int>();
+        var values = new List<double>();
+        foreach (var t in tensors)
+        {
+            offsets[t] = values.Count;
+            values.AddRange(t.Values.Select(v => (double)v));
+        }
+        return (values.ToArray(), offsets);
+    }
+
+    public static double Loss(ModelParameters layout, Dictionary<ParameterTensor, int> offsets, double[] p, int[] inputs, int[] targets, int batch, int sequence, double zLoss)
+    {
+        int Offset(ParameterTensor t) => offsets[t];
         var c = layout.Config;
         int d = c.Dim, h = c.HiddenDim, heads = c.Heads, hd = c.HeadDim, v = c.VocabularySize;
         var frequencies = Dclm.Tensors.Ops.RotaryEmbedding.InverseFrequencies(hd, c.RopeTheta);
@@ -17,17 +32,17 @@ internal static class ReferenceModel
         for (int b = 0; b < batch; b++)
         {
             var x = new double[sequence][];
-            for (int t = 0; t < sequence; t++) x[t] = Row(p, layout.Embedding.Offset + inputs[b * sequence + t] * d, d);
+            for (int t = 0; t < sequence; t++) x[t] = Row(p, Offset(layout.Embedding) + inputs[b * sequence + t] * d, d);
             foreach (var w in layout.Layers)
             {
                 var q = new double[sequence][]; var k = new double[sequence][]; var val = new double[sequence][];
                 for (int t = 0; t < sequence; t++)
                 {
-                    var n = Norm(x[t], p, w.AttentionNorm.Offset, c.NormEps);
-                    var qkv = Linear(n, p, w.InProjection.Offset, 3 * d, d);
+                    var n = Norm(x[t], p, Offset(w.AttentionNorm), c.NormEps);
+                    var qkv = Linear(n, p, Offset(w.InProjection), 3 * d, d);
                     q[t] = qkv[..d]; k[t] = qkv[d..(2 * d)]; val[t] = qkv[(2 * d)..];
-                    if (w.QueryNorm is { } qn) q[t] = Norm(q[t], p, qn.Offset, c.NormEps);
-                    if (w.KeyNorm is { } kn) k[t] = Norm(k[t], p, kn.Offset, c.NormEps);
+                    if (w.QueryNorm is { } qn) q[t] = Norm(q[t], p, Offset(qn), c.NormEps);
+                    if (w.KeyNorm is { } kn) k[t] = Norm(k[t], p, Offset(kn), c.NormEps);
                     Rotate(q[t], t, hd, frequencies); Rotate(k[t], t, hd, frequencies);
                 }
                 for (int t = 0; t < sequence; t++)
@@ -45,16 +60,16 @@ internal static class ReferenceModel
                         for (int j = 0; j <= t; j++)
                             for (int i = 0; i < hd; i++) attention[head * hd + i] += Math.Exp(s[j] - max) / sum * val[j][head * hd + i];
                     }
-                    var o = Linear(attention, p, w.OutProjection.Offset, d, d);
+                    var o = Linear(attention, p, Offset(w.OutProjection), d, d);
                     for (int i = 0; i < d; i++) x[t][i] += o[i];
                 }
                 for (int t = 0; t < sequence; t++)
                 {
-                    var n = Norm(x[t], p, w.FeedForwardNorm.Offset, c.NormEps);
-                    var gu = Linear(n, p, w.GateUp.Offset, 2 * h, d);
+                    var n = Norm(x[t], p, Offset(w.FeedForwardNorm), c.NormEps);
+                    var gu = Linear(n, p, Offset(w.GateUp), 2 * h, d);
                     var hidden = new double[h];
                     for (int i = 0; i < h; i++) hidden[i] = gu[i] / (1 + Math.Exp(-gu[i])) * gu[h + i];
-                    var down = Linear(hidden, p, w.Down.Offset, d, h);
+                    var down = Linear(hidden, p, Offset(w.Down), d, h);
                     for (int i = 0; i < d; i++) x[t][i] += down[i];
                 }
             }
@@ -62,7 +77,7 @@ internal static class ReferenceModel
             {
                 int target = targets[b * sequence + t];
                 if (target < 0) continue;
-                var logits = Linear(Norm(x[t], p, layout.FinalNorm.Offset, c.NormEps), p, layout.Head.Offset, v, d);
+                var logits = Linear(Norm(x[t], p, Offset(layout.FinalNorm), c.NormEps), p, Offset(layout.Head), v, d);
                 double max = logits.Max(), z = max + Math.Log(logits.Sum(l => Math.Exp(l - max)));
                 total += z - logits[target] + zLoss * z * z;
                 counted++;

@@ -17,27 +17,30 @@ internal static class ChatCommand
         var kvType = ModelOptions.KvType("int8");
         var threads = ModelOptions.Threads();
         var strictTemplate = ServeModel.StrictChatTemplate();
+        var lora = ModelOptions.Lora();
         var command = new Command("chat", "Chat with a model in the terminal (/reset starts over, /exit or an empty line at end of input quits)")
         {
-            model, system, temperature, maxTokens, context, kvType, threads, strictTemplate,
+            model, system, temperature, maxTokens, context, kvType, threads, strictTemplate, lora,
         };
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(async () =>
         {
+            var adapter = parse.GetValue(lora) is string path ? AdapterSource.Parse(path) : null;
             var options = new ModelHostOptions
             {
                 ModelPath = ServeModel.Resolve(parse.GetValue(model)), Threads = parse.GetValue(threads), StrictChatTemplate = parse.GetValue(strictTemplate),
+                Adapters = adapter is null ? [] : [adapter],
                 Engine = new Inference.Engine.EngineOptions { MaxRunningSequences = 1, ContextLength = parse.GetValue(context), PrefixCacheEntries = 2, KvCacheType = ModelOptions.ParseKvType(parse.GetValue(kvType)) },
             };
             using var host = new ModelHost(options);
             try { await host.Loading.WaitAsync(cancellation); }
             catch (Exception e) when (e is not OperationCanceledException) { throw new ArgumentException($"{options.ModelPath}: {e.Message}"); }
-            using var client = new EngineChatClient(host);
+            using var client = new EngineChatClient(host, adapter?.Name);
             var history = new List<ChatMessage>();
             if (parse.GetValue(system) is { Length: > 0 } text) history.Add(new ChatMessage(ChatRole.System, text));
             int opening = history.Count;
             var chatOptions = new ChatOptions { Temperature = parse.GetValue(temperature), MaxOutputTokens = parse.GetValue(maxTokens) };
             ServeModel.ShowTemplate(host);
-            Console.Error.WriteLine($"dclm chat with {host.ModelId}. /reset starts over, /exit quits.");
+            Console.Error.WriteLine($"dclm chat with {host.ModelId}{(adapter is null ? "" : $" + adapter {adapter.Path}")}. /reset starts over, /exit quits.");
             while (!cancellation.IsCancellationRequested)
             {
                 Console.Write("> ");

@@ -19,6 +19,8 @@ internal static class CommandCatalog
         yield return BenchCommand.Create();
         yield return QuantReportCommand.Create();
         yield return TrainCommand.Create();
+        yield return FinetuneCommand.Create();
+        yield return MergeCommand.Create();
         yield return ServeCommand.Create();
         yield return ChatCommand.Create();
         yield return EmbedCommand.Create();

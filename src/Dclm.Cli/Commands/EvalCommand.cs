@@ -34,10 +34,11 @@ internal static class EvalCommand
         var noSharing = new Option<bool>("--no-kv-sharing") { Description = "score every choice with its own full forward pass instead of sharing the question's context (slow reference, for comparisons)" };
         var tasksDirectory = new Option<string?>("--tasks-dir") { Description = "where shipped suites live (default: beside the program, $DCLM_TASKS, or ./tasks)" };
         var threads = ModelOptions.Threads();
+        var lora = ModelOptions.Lora();
         var command = new Command("eval", "Evaluate a model on multiple-choice, schema, language-modelling, generation and code tasks")
         {
             model, tasks, shots, limit, output, canonical, samples, passAtK, timeout, seed, noSharing, tasksDirectory, threads,
-            dataDirectory, server, apiKey, maxLength, bootstrap, logSamples,
+            dataDirectory, server, apiKey, maxLength, bootstrap, logSamples, lora,
         };
         command.Subcommands.Add(EvalCompareCommand.Create());
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(() =>
@@ -60,6 +61,8 @@ internal static class EvalCommand
                 throw new ArgumentException($"--model is required: there is no built-in {DefaultModel.RelativePath} (only code tasks with --use-canonical-solutions run without a model)");
             using var pool = new Tensors.Compute.ComputePool(Math.Max(1, parse.GetValue(threads)));
             using var loaded = modelPath is null ? null : ModelLoader.Load(modelPath, pool);
+            if (loaded is not null) ModelOptions.ApplyLora(loaded, parse.GetValue(lora));
+            else if (parse.GetValue(lora) is not null) throw new ArgumentException("--lora needs --model (an adapter cannot be applied to a --server)");
             using var remote = serverUrl is null ? null
                 : Dclm.Eval.Scoring.RemoteScoringModel.Connect(serverUrl, parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("OPENAI_API_KEY"));
             var evaluator = remote is not null ? new Evaluator(remote, options: options) : new Evaluator(loaded?.Model, loaded?.RequireTokenizer(), options);

@@ -28,9 +28,10 @@ internal static class GenerateCommand
         var jsonSchema = new Option<string?>("--json-schema") { Description = "the continuation must be a JSON object valid for the JSON Schema in this file (enforced while sampling)" };
         var kvType = ModelOptions.KvType("f32");
         var threads = ModelOptions.Threads();
+        var lora = ModelOptions.Lora();
         var command = new Command("generate", "Generate text from a prompt, streaming it as it comes")
         {
-            model, prompt, promptTokens, maxTokens, temperature, topK, topP, minP, repetition, frequency, presence, seed, stop, noMmap, printIds, json, jsonSchema, kvType, threads,
+            model, prompt, promptTokens, maxTokens, temperature, topK, topP, minP, repetition, frequency, presence, seed, stop, noMmap, printIds, json, jsonSchema, kvType, threads, lora,
         };
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(() =>
         {
@@ -47,6 +48,7 @@ internal static class GenerateCommand
             var schema = JsonShape(parse.GetValue(json), parse.GetValue(jsonSchema));
             using var pool = new Tensors.Compute.ComputePool(Math.Max(1, parse.GetValue(threads)));
             using var loaded = ModelLoader.Load(parse.GetValue(model)!, pool, copyWeights: parse.GetValue(noMmap));
+            ModelOptions.ApplyLora(loaded, parse.GetValue(lora));
             var tokenizer = loaded.Tokenizer;
             int[] tokens;
             if (text is not null)

@@ -14,11 +14,13 @@ internal static class LogitsCommand
         var model = new Option<string>("--model") { Description = "model directory or GGUF file", Required = true };
         var tokens = new Option<string>("--prompt-tokens") { Description = "prompt token ids, e.g. \"1 2 3\"", Required = true };
         var output = new Option<string>("--output") { Description = "file to write the logits to", Required = true };
-        var command = new Command("logits", "Write the logits of every prompt position as float32 little-endian rows") { model, tokens, output };
+        var lora = ModelOptions.Lora();
+        var command = new Command("logits", "Write the logits of every prompt position as float32 little-endian rows") { model, tokens, output, lora };
         command.SetAction(parse => CliErrors.Run(() =>
         {
             var ids = TokenListParser.Parse(parse.GetValue(tokens)!, "--prompt-tokens");
             using var loaded = ModelLoader.Load(parse.GetValue(model)!);
+            ModelOptions.ApplyLora(loaded, parse.GetValue(lora));
             var m = loaded.Model;
             if (ids.Length > m.Config.ContextLength) throw new ArgumentException($"--prompt-tokens: {ids.Length} tokens exceed the context of {m.Config.ContextLength}");
             int vocabulary = m.Config.VocabularySize;

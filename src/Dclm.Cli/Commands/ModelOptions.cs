@@ -21,6 +21,20 @@ internal static class ModelOptions
 
     public static Dclm.Models.KvCacheType ParseKvType(string? type) => type == "int8" ? Dclm.Models.KvCacheType.Int8 : Dclm.Models.KvCacheType.F32;
 
+    /// <summary>--lora PATH: a PEFT adapter directory applied on the model's projections (nothing merged).</summary>
+    public static Option<string?> Lora() =>
+        new("--lora") { Description = "apply a LoRA adapter: a PEFT directory (adapter_config.json, adapter_model.safetensors), e.g. runs/NAME/adapter" };
+
+    /// <summary>Attaches the adapter in <paramref name="path"/> (when given) to <paramref name="loaded"/> for every sequence it runs.</summary>
+    public static void ApplyLora(Checkpoints.LoadedModel loaded, string? path)
+    {
+        if (path is null) return;
+        var adapters = new Dclm.Models.Adapters.AdapterSet(loaded.Model);
+        var weights = Checkpoints.Adapters.PeftAdapter.Read(path, loaded.Config);
+        adapters.UseEverywhere(adapters.Add(Path.GetFileName(path.TrimEnd('/', '\\')), weights));
+        Console.Error.WriteLine($"adapter: {path} ({weights.Updates.Count} projection updates on {weights.TargetNames})");
+    }
+
     public static Option<int> Threads() =>
         new("--threads") { Description = "compute threads (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
 }

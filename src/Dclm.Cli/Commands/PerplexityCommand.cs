@@ -14,7 +14,8 @@ internal static class PerplexityCommand
         var window = new Option<int?>("--window") { Description = "tokens per window (default: the model's context)" };
         var stride = new Option<int?>("--stride") { Description = "tokens the window advances by (default: half the window)" };
         var threads = ModelOptions.Threads();
-        var command = new Command("perplexity", "Perplexity and bits per byte of a text file") { model, text, window, stride, threads };
+        var lora = ModelOptions.Lora();
+        var command = new Command("perplexity", "Perplexity and bits per byte of a text file") { model, text, window, stride, threads, lora };
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(() =>
         {
             string path = parse.GetValue(text)!;
@@ -22,6 +23,7 @@ internal static class PerplexityCommand
             string content = File.ReadAllText(path);
             using var pool = new Tensors.Compute.ComputePool(Math.Max(1, parse.GetValue(threads)));
             using var loaded = ModelLoader.Load(parse.GetValue(model)!, pool);
+            ModelOptions.ApplyLora(loaded, parse.GetValue(lora));
             var result = new PerplexityEvaluator(loaded.Model, loaded.RequireTokenizer()).Evaluate(content, parse.GetValue(window), parse.GetValue(stride), cancellation);
             Console.WriteLine($"tokens {result.Tokens}, bytes {result.Bytes}, windows {result.Windows}");
             Console.WriteLine($"perplexity {result.Perplexity:F4}");

@@ -24,9 +24,11 @@ internal static class ServeCommand
         var threads = ModelOptions.Threads();
         var noMmap = new Option<bool>("--no-mmap") { Description = "copy the weights into memory instead of mapping the file: faster decode, more private memory" };
         var strictTemplate = ServeModel.StrictChatTemplate();
+        var lora = new Option<string[]>("--lora") { Description = "serve a LoRA adapter (PEFT directory) as model NAME: NAME=PATH (repeatable; a bare PATH is named after its run)", AllowMultipleArgumentsPerToken = false };
+        var allowLoading = new Option<bool>("--allow-lora-loading") { Description = "let clients load adapters from the server's disk with POST /v1/lora-adapters" };
         var command = new Command("serve", "Serve a model over an OpenAI-compatible HTTP API (completions, chat, streaming) with a chat page at /")
         {
-            model, host, port, apiKey, parallel, context, queue, kvMemory, kvType, cors, threads, noMmap, strictTemplate,
+            model, host, port, apiKey, parallel, context, queue, kvMemory, kvType, cors, threads, noMmap, strictTemplate, lora, allowLoading,
         };
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(async () =>
         {
@@ -38,6 +40,7 @@ internal static class ServeCommand
                 ApiKey = parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("DCLM_API_KEY"),
                 CorsOrigins = parse.GetValue(cors) ?? [],
                 Threads = parse.GetValue(threads), CopyWeights = parse.GetValue(noMmap), StrictChatTemplate = parse.GetValue(strictTemplate),
+                Adapters = (parse.GetValue(lora) ?? []).Select(Chat.AdapterSource.Parse).ToArray(), AllowAdapterLoading = parse.GetValue(allowLoading),
                 Engine = new EngineOptions
                 {
                     MaxRunningSequences = parse.GetValue(parallel), ContextLength = parse.GetValue(context),
@@ -54,6 +57,7 @@ internal static class ServeCommand
                 var engine = server.Host.Engine!;
                 Console.Error.WriteLine($"dclm: model loaded; {engine.Options.MaxRunningSequences} parallel sequences, context {engine.ContextLength}, {engine.Options.KvBlocks} {engine.Options.KvCacheType} KV blocks of {engine.Options.BlockSize}");
                 ServeModel.ShowTemplate(server.Host);
+                foreach (var (name, _, path) in server.Host.Models.Skip(1)) Console.Error.WriteLine($"dclm: adapter '{name}' from {path}");
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

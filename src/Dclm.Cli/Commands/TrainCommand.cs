@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using Dclm.Training;
 using Dclm.Training.Configuration;
-using Spectre.Console;
 
 namespace Dclm.Cli.Commands;
 
@@ -28,14 +27,11 @@ internal static class TrainCommand
             foreach (var (key, option) in overrides)
                 if (parse.GetValue(option) is string value) values[key] = value;
             var options = WithDefaultTokenizer(TrainingOptionsReader.Read(parse.GetValue(config), values));
-            using var announce = interrupt.Register(() => Console.Error.WriteLine("interrupted: finishing this update and saving a checkpoint..."));
             using var run = TrainingRun.Create(options, line => Console.Error.WriteLine(line));
             var trainer = new Trainer(run);
-            long parameters = run.Model.Layout.Count;
+            long parameters = run.Parameters.Count;
             Console.Error.WriteLine($"model: dim {run.Model.Config.Dim}, layers {run.Model.Config.Layers}, heads {run.Model.Config.Heads}, vocab {run.Model.Config.VocabularySize}, {parameters:N0} parameters; {options.TotalSteps} updates of {options.SequencesPerStep * options.SequenceLength:N0} tokens");
-            var result = parse.GetValue(quiet) || Console.IsErrorRedirected || Console.IsOutputRedirected
-                ? trainer.Run(new DirectProgress<TrainingProgress>(p => Console.Error.WriteLine(Line(p))), interrupt)
-                : RunWithBar(trainer, options.TotalSteps, run.Resumed?.Step ?? 0, interrupt);
+            var result = TrainingDisplay.Run(trainer.Run, options.TotalSteps, run.Resumed?.Step ?? 0, parse.GetValue(quiet), interrupt);
             if (result.ValidationLoss is double v)
                 Console.WriteLine($"validation loss {v.ToString("F4", CultureInfo.InvariantCulture)} (perplexity {Math.Exp(v).ToString("F2", CultureInfo.InvariantCulture)})");
             Console.WriteLine(result.Interrupted ? $"stopped at step {result.Steps}; checkpoint {result.LastCheckpoint}" : $"final model: {result.FinalModel}");
@@ -63,31 +59,4 @@ internal static class TrainCommand
 
     /// <summary>Text the run must tokenize (.txt, .md, .jsonl), as opposed to token shards.</summary>
     private static bool IsText(string path) => Path.GetExtension(path).ToLowerInvariant() is ".txt" or ".md" or ".jsonl";
-
-    private static TrainingResult RunWithBar(Trainer trainer, int total, int start, CancellationToken cancellation)
-    {
-        TrainingResult? result = null;
-        AnsiConsole.Progress()
-            .AutoClear(false)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-            .Start(context =>
-            {
-                var task = context.AddTask("training", maxValue: total);
-                task.Value = start;
-                // Progress<T> would post to the thread pool; a direct IProgress keeps the bar in step with training.
-                result = trainer.Run(new DirectProgress<TrainingProgress>(p =>
-                {
-                    task.Value = p.Step;
-                    task.Description = Markup.Escape(Line(p));
-                }), cancellation);
-            });
-        return result!;
-    }
-
-    private static string Line(TrainingProgress p)
-    {
-        var c = CultureInfo.InvariantCulture;
-        string validation = p.ValidationLoss is double v ? $" val {v.ToString("F4", c)}" : "";
-        return $"step {p.Step}/{p.TotalSteps} loss {p.Loss.ToString("F4", c)}{validation} lr {p.LearningRate.ToString("E2", c)} {p.TokensPerSecond.ToString("F0", c)} tok/s eta {p.Remaining:hh\\:mm\\:ss}";
-    }
 }

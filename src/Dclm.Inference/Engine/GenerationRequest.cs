@@ -7,9 +7,10 @@ namespace Dclm.Inference.Engine;
 public sealed class GenerationRequest
 {
     internal GenerationRequest(int[] prompt, SamplingOptions sampling, int[] stopTokenIds, int topLogprobs = -1, bool promptLogprobs = false,
-        Func<Constraints.ITokenConstraint>? constraint = null)
+        Func<Constraints.ITokenConstraint>? constraint = null, int adapter = 0)
     {
         Constraint = constraint;
+        Adapter = adapter;
         Prompt = prompt;
         Sampling = sampling;
         StopTokenIds = stopTokenIds;
@@ -31,6 +32,11 @@ public sealed class GenerationRequest
     /// Such a prompt is always computed in full, never taken from the prefix cache.
     /// </summary>
     public bool PromptLogprobs { get; }
+    /// <summary>
+    /// The LoRA adapter the request's sequences run with: an id in the engine's <see cref="Models.Adapters.AdapterSet"/>,
+    /// or 0 for the bare base. Sequences on different adapters share steps; they never share KV blocks.
+    /// </summary>
+    public int Adapter { get; }
     /// <summary>Makes each sequence of the request its own constraint on the tokens it may draw (JSON mode), or null.</summary>
     public Func<Constraints.ITokenConstraint>? Constraint { get; }
 }

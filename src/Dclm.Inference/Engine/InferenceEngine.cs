@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using Dclm.Models;
+using Dclm.Models.Adapters;
 using Dclm.Tokenizers;
 
 namespace Dclm.Inference.Engine;
@@ -15,6 +16,7 @@ namespace Dclm.Inference.Engine;
 public sealed class InferenceEngine : IDisposable
 {
     private readonly DecoderModel _model;
+    private readonly AdapterSet? _adapters;
     private readonly Tokenizer? _tokenizer;
     private readonly KvCache _cache;
     private readonly KvCacheLedger _ledger;
@@ -35,10 +37,14 @@ public sealed class InferenceEngine : IDisposable
     private long _nextId, _queued, _hits, _prefill, _generated, _preemptions, _steps;
     private volatile EngineStatistics _statistics;
 
-    /// <summary>Starts the engine loop over <paramref name="model"/>; without a tokenizer, updates carry ids but no text.</summary>
-    public InferenceEngine(DecoderModel model, Tokenizer? tokenizer, EngineOptions? options = null)
+    /// <summary>
+    /// Starts the engine loop over <paramref name="model"/>; without a tokenizer, updates carry ids but no text. With
+    /// <paramref name="adapters"/> (attached to <paramref name="model"/>), each request may name one of its adapters.
+    /// </summary>
+    public InferenceEngine(DecoderModel model, Tokenizer? tokenizer, EngineOptions? options = null, AdapterSet? adapters = null)
     {
         _model = model;
+        _adapters = adapters;
         _tokenizer = tokenizer;
         Options = (options ?? new EngineOptions()).Resolve(model.Config);
         int slots = Options.MaxRunningSequences + Options.PrefixCacheEntries;
@@ -71,8 +77,10 @@ public sealed class InferenceEngine : IDisposable
     /// request; throws <see cref="RequestValidationException"/> naming the field at fault.
     /// </summary>
     public GenerationRequest CreateRequest(IReadOnlyList<int> prompt, SamplingOptions sampling, IReadOnlyList<int>? stopTokenIds = null, int topLogprobs = -1,
-        bool promptLogprobs = false, Func<Constraints.ITokenConstraint>? constraint = null)
+        bool promptLogprobs = false, Func<Constraints.ITokenConstraint>? constraint = null, int adapter = 0)
     {
+        if (adapter < 0 || adapter > (_adapters?.Count ?? 0))
+            throw new RequestValidationException("model", $"there is no adapter {adapter} ({_adapters?.Count ?? 0} loaded)");
         if (topLogprobs < -1 || topLogprobs > TokenLogprobs.MaxTop)
             throw new RequestValidationException("top_logprobs", $"top_logprobs {topLogprobs} must be in [0, {TokenLogprobs.MaxTop}]");
         if (promptLogprobs && topLogprobs < 0)
@@ -88,7 +96,7 @@ public sealed class InferenceEngine : IDisposable
                 throw new RequestValidationException("logit_bias", $"token id {id} is outside the vocabulary of {_model.Config.VocabularySize}");
         if ((long)prompt.Count + sampling.MaxTokens > ContextLength)
             throw new RequestValidationException("max_tokens", $"the prompt's {prompt.Count} tokens plus max_tokens {sampling.MaxTokens} exceed the context of {ContextLength} tokens");
-        return new GenerationRequest(prompt.ToArray(), sampling, stopTokenIds?.ToArray() ?? [], topLogprobs, promptLogprobs, constraint);
+        return new GenerationRequest(prompt.ToArray(), sampling, stopTokenIds?.ToArray() ?? [], topLogprobs, promptLogprobs, constraint, adapter);
     }
 
     /// <summary>
@@ -155,6 +163,8 @@ public sealed class InferenceEngine : IDisposable
         // Prompt log-probabilities ask for a row per prompt position, up to the step's token budget.
         if ((long)batch.LogitRows.Length * vocabulary > _logits.Length) _logits = new float[batch.LogitRows.Length * vocabulary];
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (_adapters is not null)
+            foreach (var (sequence, _) in plan.Chunks) _adapters.Assign(sequence.Slot, sequence.Request.Adapter);
         _model.Forward(batch, _cache, _logits);
         _steps++;
         _drawing.Clear();
@@ -201,7 +211,7 @@ public sealed class InferenceEngine : IDisposable
                 }
                 // A prompt whose every position must be scored is computed in full.
                 bool scored = sequence.Request.PromptLogprobs;
-                sequence.Match = scored ? null : FindPrefix(sequence.Tokens);
+                sequence.Match = scored ? null : FindPrefix(sequence.Tokens, sequence.Request.Adapter);
                 sequence.Deferred = !scored && WillShare(sequence, i);
                 if (!sequence.Deferred) admissible--;
             }
@@ -215,13 +225,15 @@ public sealed class InferenceEngine : IDisposable
     /// The longest reusable start of <paramref name="tokens"/>: a finished sequence's in the prefix cache,
     /// or whole KV blocks a running sequence has already computed (two requests with the same system
     /// prompt, n choices of one prompt). Only whole blocks are taken from a running sequence, so neither
-    /// side later writes into a block the other holds and the scheduler's block counts stay exact.
+    /// side later writes into a block the other holds and the scheduler's block counts stay exact. Keys and
+    /// values depend on the adapter, so only a sequence on the same <paramref name="adapter"/> is a match.
     /// </summary>
-    private PrefixMatch? FindPrefix(List<int> tokens)
+    private PrefixMatch? FindPrefix(List<int> tokens, int adapter)
     {
-        var best = _prefix.Find(tokens);
+        var best = _prefix.Find(tokens, adapter);
         foreach (var running in _running)
         {
+            if (running.Request.Adapter != adapter) continue;
             int length = Math.Min(SharedBlocks(running.Tokens, tokens), running.Computed - running.Computed % _cache.BlockSize);
             if (length > (best?.Length ?? 0)) best = new PrefixMatch(running.Slot, length);
         }
@@ -235,10 +247,11 @@ public sealed class InferenceEngine : IDisposable
     private bool WillShare(Sequence sequence, int index)
     {
         int have = sequence.Match?.Length ?? 0;
+        int adapter = sequence.Request.Adapter;
         foreach (var running in _running)
-            if (running.Computed < running.PromptLength && SharedBlocks(running.Tokens, sequence.Tokens) > have) return true;
+            if (running.Request.Adapter == adapter && running.Computed < running.PromptLength && SharedBlocks(running.Tokens, sequence.Tokens) > have) return true;
         for (int i = 0; i < index; i++)
-            if (!_waiting[i].Deferred && SharedBlocks(_waiting[i].Tokens, sequence.Tokens) > have) return true;
+            if (!_waiting[i].Deferred && _waiting[i].Request.Adapter == adapter && SharedBlocks(_waiting[i].Tokens, sequence.Tokens) > have) return true;
         return false;
     }
 
@@ -328,7 +341,7 @@ public sealed class InferenceEngine : IDisposable
         _running.Remove(sequence);
         // The slot's first Computed tokens stay valid: keep them for the next prompt that starts the same way.
         var kept = sequence.Tokens.GetRange(0, sequence.Computed).ToArray();
-        foreach (int slot in _prefix.Add(sequence.Slot, kept)) Release(slot);
+        foreach (int slot in _prefix.Add(sequence.Slot, kept, sequence.Request.Adapter)) Release(slot);
         sequence.Slot = -1;
     }
 

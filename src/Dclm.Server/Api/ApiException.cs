@@ -12,6 +12,7 @@ internal sealed class ApiException(int status, string message, string? param = n
     public string Type => Status switch
     {
         StatusCodes.Status401Unauthorized => "authentication_error",
+        StatusCodes.Status403Forbidden => "permission_error",
         StatusCodes.Status404NotFound => "not_found_error",
         StatusCodes.Status413PayloadTooLarge => "invalid_request_error",
         StatusCodes.Status429TooManyRequests => "rate_limit_error",

@@ -183,7 +183,18 @@ internal sealed class ModelDto
     public string Object { get; set; } = "model";
     public long Created { get; set; }
     public string OwnedBy { get; set; } = "dclm";
+    /// <summary>For a LoRA adapter, the base it runs on (vLLM's ModelCard.parent); null for the base.</summary>
+    public string? Parent { get; set; }
+    /// <summary>For a LoRA adapter, its directory (vLLM's ModelCard.root).</summary>
+    public string? Root { get; set; }
     public int MaxModelLen { get; set; }
+}
+
+/// <summary>POST /v1/lora-adapters: vLLM's load_lora_adapter body.</summary>
+internal sealed class LoadAdapterRequestDto
+{
+    public string? LoraName { get; set; }
+    public string? LoraPath { get; set; }
 }
 
 internal sealed class ModelListDto
@@ -242,6 +253,8 @@ internal sealed class HealthDto
 [JsonSerializable(typeof(CompletionResponseDto))]
 [JsonSerializable(typeof(ChatResponseDto))]
 [JsonSerializable(typeof(ModelListDto))]
+[JsonSerializable(typeof(LoadAdapterRequestDto))]
+[JsonSerializable(typeof(ModelDto))]
 [JsonSerializable(typeof(TokenizeResponseDto))]
 [JsonSerializable(typeof(DetokenizeResponseDto))]
 [JsonSerializable(typeof(ApplyTemplateResponseDto))]

@@ -19,7 +19,7 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
         long arrival = Stopwatch.GetTimestamp();
         var dto = await RequestReader.ReadAsync(context, ApiJsonContext.Default.CompletionRequestDto, options.MaxRequestBodyBytes);
         var engine = ApiGuards.RequireEngine(host);
-        ApiGuards.CheckModel(host, dto.Model);
+        var model = ApiGuards.Model(host, dto.Model);
         RequestValidator.Unsupported(dto);
         var (text, tokens) = RequestValidator.Prompt(dto.Prompt);
         int[] prompt = tokens ?? host.EncodeText(text!);
@@ -29,7 +29,7 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
         // Echo with logprobs scores the prompt too: what evaluation harnesses call loglikelihood.
         bool scorePrompt = dto.Echo && topLogprobs >= 0;
         var sampling = RequestValidator.Sampling(dto, maxTokens);
-        var requests = Enumerable.Range(0, count).Select(i => Create(engine, prompt, WithChoiceSeed(sampling, i), null, topLogprobs, scorePrompt)).ToArray();
+        var requests = Enumerable.Range(0, count).Select(i => Create(engine, prompt, WithChoiceSeed(sampling, i), null, topLogprobs, model.Adapter, scorePrompt)).ToArray();
         var formatter = new LogprobsFormatter(host.Tokenizer!);
         string id = "cmpl-" + Guid.NewGuid().ToString("N");
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -41,7 +41,7 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
             var results = await CollectAll(choices, arrival, context.RequestAborted);
             var response = new CompletionResponseDto
             {
-                Id = id, Created = created, Model = host.ModelId, Usage = Usage(ChoiceSet.Combine(results.Select(r => r.Usage).ToList())),
+                Id = id, Created = created, Model = model.Name, Usage = Usage(ChoiceSet.Combine(results.Select(r => r.Usage).ToList())),
                 Choices = results.Select((r, i) =>
                 {
                     int offset = 0;
@@ -64,7 +64,7 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
             if (token is { Logprobs: { } entry }) logprobs = formatter.Completion([token.TokenId], [entry], ref offsets[choice]);
             return new()
             {
-                Id = id, Created = created, Model = host.ModelId,
+                Id = id, Created = created, Model = model.Name,
                 Choices = [new CompletionChoiceDto { Index = choice, Text = piece, Logprobs = logprobs, FinishReason = finish }],
             };
         }
@@ -95,7 +95,7 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
             }
         }
         if (dto.StreamOptions?.IncludeUsage == true)
-            await sse.WriteAsync(new CompletionResponseDto { Id = id, Created = created, Model = host.ModelId, Usage = Usage(ChoiceSet.Combine(usages)) }, ApiJsonContext.Default.CompletionResponseDto, context.RequestAborted);
+            await sse.WriteAsync(new CompletionResponseDto { Id = id, Created = created, Model = model.Name, Usage = Usage(ChoiceSet.Combine(usages)) }, ApiJsonContext.Default.CompletionResponseDto, context.RequestAborted);
         await sse.DoneAsync(context.RequestAborted);
     }
 
@@ -104,7 +104,7 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
         long arrival = Stopwatch.GetTimestamp();
         var dto = await RequestReader.ReadAsync(context, ApiJsonContext.Default.ChatRequestDto, options.MaxRequestBodyBytes);
         var engine = ApiGuards.RequireEngine(host);
-        ApiGuards.CheckModel(host, dto.Model);
+        var model = ApiGuards.Model(host, dto.Model);
         var shape = RequestValidator.ResponseFormat(dto);
         var messages = RequestValidator.Messages(dto.Messages);
         var (tools, forced) = ToolValidator.Read(dto.Tools, dto.ToolChoice);
@@ -114,20 +114,20 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
         string field = dto.MaxCompletionTokens is null ? "max_tokens" : "max_completion_tokens";
         int maxTokens = RequestValidator.MaxTokens(dto.MaxCompletionTokens ?? dto.MaxTokens, chat.Ids.Length, engine.ContextLength, int.MaxValue, field);
         int count = RequestValidator.Choices(dto);
-        var call = new ChatCall(chat, RequestValidator.SplitReasoning(dto), RequestValidator.ChatLogprobs(dto),
+        var call = new ChatCall(chat, model.Name, RequestValidator.SplitReasoning(dto), RequestValidator.ChatLogprobs(dto),
             // parallel_tool_calls: false asks for at most one call per reply; later ones are dropped.
             dto.ParallelToolCalls == false ? 1 : int.MaxValue, "chatcmpl-" + Guid.NewGuid().ToString("N"), DateTimeOffset.UtcNow.ToUnixTimeSeconds(), arrival);
         var sampling = RequestValidator.Sampling(dto, maxTokens);
         sampling = sampling with { StopStrings = [.. sampling.StopStrings, .. chat.Template.StopStrings] };
         var constraint = Constraint(chat, shape, forced);
-        var requests = Enumerable.Range(0, count).Select(i => Create(engine, chat.Ids, WithChoiceSeed(sampling, i), chat.StopTokenIds, call.TopLogprobs, constraint: constraint)).ToArray();
+        var requests = Enumerable.Range(0, count).Select(i => Create(engine, chat.Ids, WithChoiceSeed(sampling, i), chat.StopTokenIds, call.TopLogprobs, model.Adapter, constraint: constraint)).ToArray();
         using var choices = ChoiceSet.Submit(engine, i => requests[i], count, context.RequestAborted);
         if (dto.Stream) await StreamChatAsync(context, call, choices, count, dto.StreamOptions?.IncludeUsage == true);
         else await WholeChatAsync(context, call, choices);
     }
 
-    /// <summary>One chat request's reading of its replies: the prompt (and its template), the reasoning and tool options, ids.</summary>
-    private sealed record ChatCall(ChatPrompt Chat, bool SplitReasoning, int TopLogprobs, int MaxCalls, string Id, long Created, long Arrival);
+    /// <summary>One chat request's reading of its replies: the prompt (and its template), the model name, the reasoning and tool options, ids.</summary>
+    private sealed record ChatCall(ChatPrompt Chat, string Model, bool SplitReasoning, int TopLogprobs, int MaxCalls, string Id, long Created, long Arrival);
 
     /// <summary>What the sampler enforces: a JSON reply (any object, or a schema's) or a forced function call; null for free text.</summary>
     private Func<Dclm.Inference.Constraints.ITokenConstraint>? Constraint(ChatPrompt chat, ResponseShape? shape, IReadOnlyList<ToolDefinition>? forced)
@@ -142,7 +142,7 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
         var results = await CollectAll(choices, call.Arrival, context.RequestAborted, call.Chat);
         var response = new ChatResponseDto
         {
-            Id = call.Id, Created = call.Created, Model = host.ModelId, Usage = Usage(ChoiceSet.Combine(results.Select(r => r.Usage).ToList())),
+            Id = call.Id, Created = call.Created, Model = call.Model, Usage = Usage(ChoiceSet.Combine(results.Select(r => r.Usage).ToList())),
             Choices = results.Select((r, i) =>
             {
                 var message = new ChatMessageOutDto { Role = "assistant", Content = r.Text };
@@ -169,7 +169,7 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
         sse.Start();
         ChatResponseDto Chunk(int choice, ChatMessageOutDto delta, string? finish, GenerationUpdate? token = null) => new()
         {
-            Id = call.Id, Object = "chat.completion.chunk", Created = call.Created, Model = host.ModelId,
+            Id = call.Id, Object = "chat.completion.chunk", Created = call.Created, Model = call.Model,
             Choices = [new ChatChoiceDto
             {
                 Index = choice, Delta = delta, FinishReason = finish,
@@ -211,7 +211,7 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
             await Write(Chunk(choice, new ChatMessageOutDto(), finish));
         }
         if (includeUsage)
-            await Write(new ChatResponseDto { Id = call.Id, Object = "chat.completion.chunk", Created = call.Created, Model = host.ModelId, Usage = Usage(ChoiceSet.Combine(usages)) });
+            await Write(new ChatResponseDto { Id = call.Id, Object = "chat.completion.chunk", Created = call.Created, Model = call.Model, Usage = Usage(ChoiceSet.Combine(usages)) });
         await sse.DoneAsync(context.RequestAborted);
     }
 
@@ -230,10 +230,10 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
     private Task<GenerationResult[]> CollectAll(ChoiceSet choices, long arrival, CancellationToken cancellation, ChatPrompt? chat = null) =>
         Task.WhenAll(choices.Streams.Select(stream => Collect(stream, metrics.StartTokens(arrival), cancellation, chat)));
 
-    private static GenerationRequest Create(InferenceEngine engine, int[] prompt, SamplingOptions sampling, int[]? stopTokens, int topLogprobs, bool scorePrompt = false,
-        Func<Dclm.Inference.Constraints.ITokenConstraint>? constraint = null)
+    private static GenerationRequest Create(InferenceEngine engine, int[] prompt, SamplingOptions sampling, int[]? stopTokens, int topLogprobs, int adapter,
+        bool scorePrompt = false, Func<Dclm.Inference.Constraints.ITokenConstraint>? constraint = null)
     {
-        try { return engine.CreateRequest(prompt, sampling, stopTokens, topLogprobs, scorePrompt, constraint); }
+        try { return engine.CreateRequest(prompt, sampling, stopTokens, topLogprobs, scorePrompt, constraint, adapter); }
         catch (RequestValidationException e) { throw ApiException.BadRequest(e.Message, e.Field); }
     }
 

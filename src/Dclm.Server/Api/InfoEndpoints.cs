@@ -6,7 +6,10 @@ using Prometheus;
 
 namespace Dclm.Server.Api;
 
-/// <summary>GET /v1/models, POST /tokenize, /detokenize and /apply-template, GET /health, GET /metrics and the chat page at /.</summary>
+/// <summary>
+/// GET /v1/models, POST /v1/lora-adapters, POST /tokenize, /detokenize and /apply-template, GET /health, GET /metrics and
+/// the chat page at /.
+/// </summary>
 internal sealed class InfoEndpoints(ModelHost host, ServerOptions options, ServerMetrics metrics)
 {
     private static readonly long Started = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -22,15 +25,40 @@ internal sealed class InfoEndpoints(ModelHost host, ServerOptions options, Serve
     public Task ModelsAsync(HttpContext context)
     {
         var engine = ApiGuards.RequireEngine(host);
-        var list = new ModelListDto { Data = [new ModelDto { Id = host.ModelId, Created = Started, MaxModelLen = engine.ContextLength }] };
+        var list = new ModelListDto { Data = host.Models.Select(m => Model(m, engine)).ToList() };
         return Results.Json(list, ApiJsonContext.Default.ModelListDto).ExecuteAsync(context);
+    }
+
+    private static ModelDto Model((string Name, string? Parent, string? Path) model, InferenceEngine engine) =>
+        new() { Id = model.Name, Parent = model.Parent, Root = model.Path, Created = Started, MaxModelLen = engine.ContextLength };
+
+    /// <summary>
+    /// Loads a PEFT adapter from the server's disk and serves it under its name from the next request on (vLLM's
+    /// load_lora_adapter: {"lora_name", "lora_path"}); answers the new /v1/models entry. Off unless the server allows it.
+    /// </summary>
+    public async Task LoadAdapterAsync(HttpContext context)
+    {
+        var dto = await RequestReader.ReadAsync(context, ApiJsonContext.Default.LoadAdapterRequestDto, options.MaxRequestBodyBytes);
+        var engine = ApiGuards.RequireEngine(host);
+        if (!options.AllowAdapterLoading)
+            throw new ApiException(StatusCodes.Status403Forbidden, "loading adapters at run time is off; start dclm serve with --allow-lora-loading", code: "adapter_loading_disabled");
+        if (string.IsNullOrEmpty(dto.LoraName)) throw ApiException.BadRequest("lora_name must name the adapter (the model name requests will use)", "lora_name");
+        if (string.IsNullOrEmpty(dto.LoraPath)) throw ApiException.BadRequest("lora_path must be the adapter's directory on the server (adapter_config.json, adapter_model.safetensors)", "lora_path");
+        if (host.ResolveModel(dto.LoraName) is not null)
+            throw ApiException.BadRequest($"the model name '{dto.LoraName}' is already served; unload nothing, pick another name", "lora_name");
+        try { host.LoadAdapter(dto.LoraName, dto.LoraPath); }
+        catch (ArgumentException e) { throw ApiException.BadRequest(e.Message, "lora_name"); }
+        catch (Dclm.Formats.ModelFileException e) { throw ApiException.BadRequest(e.Message, "lora_path"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException) { throw ApiException.BadRequest($"{dto.LoraPath}: {e.Message}", "lora_path"); }
+        var added = host.Models.Single(m => m.Name == dto.LoraName);
+        await Results.Json(Model(added, engine), ApiJsonContext.Default.ModelDto).ExecuteAsync(context);
     }
 
     public async Task TokenizeAsync(HttpContext context)
     {
         var dto = await RequestReader.ReadAsync(context, ApiJsonContext.Default.TokenizeRequestDto, options.MaxRequestBodyBytes);
         var engine = ApiGuards.RequireEngine(host);
-        ApiGuards.CheckModel(host, dto.Model);
+        ApiGuards.Model(host, dto.Model);
         int[] tokens;
         if (dto.Messages is not null) tokens = ApiGuards.EncodeChat(host, RequestValidator.Messages(dto.Messages), ToolValidator.Read(dto.Tools, default).Offered).Ids;
         else
@@ -47,7 +75,7 @@ internal sealed class InfoEndpoints(ModelHost host, ServerOptions options, Serve
     {
         var dto = await RequestReader.ReadAsync(context, ApiJsonContext.Default.ChatRequestDto, options.MaxRequestBodyBytes);
         ApiGuards.RequireEngine(host);
-        ApiGuards.CheckModel(host, dto.Model);
+        ApiGuards.Model(host, dto.Model);
         var messages = RequestValidator.Messages(dto.Messages);
         var tools = ToolValidator.Read(dto.Tools, dto.ToolChoice).Offered;
         string prompt;
@@ -60,7 +88,7 @@ internal sealed class InfoEndpoints(ModelHost host, ServerOptions options, Serve
     {
         var dto = await RequestReader.ReadAsync(context, ApiJsonContext.Default.DetokenizeRequestDto, options.MaxRequestBodyBytes);
         ApiGuards.RequireEngine(host);
-        ApiGuards.CheckModel(host, dto.Model);
+        ApiGuards.Model(host, dto.Model);
         if (dto.Tokens is null) throw ApiException.BadRequest("tokens must be an array of token ids", "tokens");
         var tokenizer = host.Tokenizer!;
         foreach (int id in dto.Tokens)

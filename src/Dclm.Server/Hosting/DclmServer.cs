@@ -19,7 +19,7 @@ namespace Dclm.Server.Hosting;
 public sealed class DclmServer : IAsyncDisposable
 {
     private static readonly HashSet<string> KnownEndpoints =
-        ["/", "/health", "/metrics", "/v1/models", "/v1/completions", "/v1/chat/completions", "/tokenize", "/detokenize"];
+        ["/", "/health", "/metrics", "/v1/models", "/v1/lora-adapters", "/v1/completions", "/v1/chat/completions", "/tokenize", "/detokenize"];
 
     private readonly WebApplication _app;
 
@@ -136,6 +136,7 @@ public sealed class DclmServer : IAsyncDisposable
         app.MapPost("/v1/completions", generation.CompletionsAsync);
         app.MapPost("/v1/chat/completions", generation.ChatAsync);
         app.MapGet("/v1/models", info.ModelsAsync);
+        app.MapPost("/v1/lora-adapters", info.LoadAdapterAsync);
         app.MapPost("/tokenize", info.TokenizeAsync);
         app.MapPost("/detokenize", info.DetokenizeAsync);
         app.MapPost("/apply-template", info.ApplyTemplateAsync);

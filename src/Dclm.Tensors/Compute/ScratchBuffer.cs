@@ -11,6 +11,7 @@ internal sealed unsafe class ScratchBuffer
     [ThreadStatic] private static ScratchBuffer? activations;
     [ThreadStatic] private static ScratchBuffer? rows;
     [ThreadStatic] private static ScratchBuffer? tiles;
+    [ThreadStatic] private static ScratchBuffer? panels;
 
     private byte* data;
     private nuint capacity;
@@ -23,6 +24,9 @@ internal sealed unsafe class ScratchBuffer
 
     /// <summary>The calling thread's buffer for activations regrouped into token tiles (<see cref="Q8Tiles"/>).</summary>
     public static ScratchBuffer Tiles => tiles ??= new ScratchBuffer();
+
+    /// <summary>The calling thread's buffer for dequantized weight panels (<see cref="WeightGemm"/>).</summary>
+    public static ScratchBuffer Panels => panels ??= new ScratchBuffer();
 
     /// <summary>At least <paramref name="bytes"/> bytes; earlier contents are not kept when it grows.</summary>
     public byte* Get(nuint bytes)

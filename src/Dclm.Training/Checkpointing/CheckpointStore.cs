@@ -9,9 +9,9 @@ using Dclm.Training.Optimization;
 namespace Dclm.Training.Checkpointing;
 
 /// <summary>
-/// Training checkpoints under OUTPUT/checkpoints/step-NNNNNNNN. Each holds the fp32 weights as a
-/// DCLM-layout Hugging Face model (loadable by <c>dclm generate</c>), optimizer.safetensors with the
-/// AdamW moments kept apart from the weights, and trainer.json.
+/// Training checkpoints under OUTPUT/checkpoints/step-NNNNNNNN. Each holds the trained weights (a full
+/// run's fp32 model as a DCLM-layout Hugging Face directory loadable by <c>dclm generate</c>, a LoRA run's
+/// adapter), optimizer.safetensors with the AdamW moments kept apart from the weights, and trainer.json.
 /// </summary>
 /// <remarks>
 /// A checkpoint is written into a ".partial-" directory and renamed into place only when complete, so a
@@ -59,16 +59,23 @@ public sealed class CheckpointStore
         foreach (var partial in System.IO.Directory.GetDirectories(Directory, PartialPrefix + "*")) System.IO.Directory.Delete(partial, recursive: true);
     }
 
-    /// <summary>Writes a checkpoint atomically and prunes old ones; returns its directory.</summary>
-    public string Save(TrainingModel model, AdamW optimizer, TrainerState state, Tokenizer? tokenizer, string? tokenizerPath)
+    /// <summary>Writes a full run's checkpoint atomically and prunes old ones; returns its directory.</summary>
+    public string Save(ModelParameters parameters, AdamW optimizer, TrainerState state, Tokenizer? tokenizer, string? tokenizerPath) =>
+        Save(directory => ModelWeightsWriter.Write(directory, parameters, GgmlType.F32, tokenizer, tokenizerPath), optimizer, state);
+
+    /// <summary>
+    /// Writes a checkpoint atomically (<paramref name="writeWeights"/> fills the directory with the weights) and
+    /// prunes old ones; returns its directory.
+    /// </summary>
+    public string Save(Action<string> writeWeights, AdamW optimizer, TrainerState state)
     {
         System.IO.Directory.CreateDirectory(Directory);
         string name = Prefix + state.Step.ToString("D8", CultureInfo.InvariantCulture);
         string final = Path.Combine(Directory, name), partial = Path.Combine(Directory, PartialPrefix + name);
         if (System.IO.Directory.Exists(partial)) System.IO.Directory.Delete(partial, true);
         System.IO.Directory.CreateDirectory(partial);
-        ModelWeightsWriter.Write(partial, model.Layout, model.Parameters, GgmlType.F32, tokenizer, tokenizerPath);
-        WriteOptimizer(Path.Combine(partial, "optimizer.safetensors"), model.Layout, optimizer);
+        writeWeights(partial);
+        WriteOptimizer(Path.Combine(partial, "optimizer.safetensors"), optimizer);
         File.WriteAllText(Path.Combine(partial, "trainer.json"), JsonSerializer.Serialize(state, JsonOptions));
         Committing?.Invoke(partial);
         if (System.IO.Directory.Exists(final)) System.IO.Directory.Delete(final, true);
@@ -78,46 +85,46 @@ public sealed class CheckpointStore
         return final;
     }
 
-    /// <summary>Restores weights, optimizer moments and trainer state from <paramref name="checkpoint"/>.</summary>
-    public static TrainerState Load(string checkpoint, TrainingModel model, AdamW optimizer)
+    /// <summary>Restores weights (through <paramref name="readWeights"/>), optimizer moments and trainer state from <paramref name="checkpoint"/>.</summary>
+    public static TrainerState Load(string checkpoint, Action<string> readWeights, AdamW optimizer)
     {
         string statePath = Path.Combine(checkpoint, "trainer.json");
         TrainerState state;
         try { state = JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(statePath), JsonOptions) ?? throw new InvalidDataException($"{statePath}: empty"); }
         catch (JsonException e) { throw new InvalidDataException($"{statePath}: not a valid trainer state ({e.Message})"); }
-        ModelWeightsReader.Read(checkpoint, model.Layout, model.Parameters);
-        model.ParametersChanged();
-        ReadOptimizer(Path.Combine(checkpoint, "optimizer.safetensors"), model.Layout, optimizer);
+        readWeights(checkpoint);
+        ReadOptimizer(Path.Combine(checkpoint, "optimizer.safetensors"), optimizer);
         optimizer.Steps = state.Step;
         return state;
     }
 
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    private static void WriteOptimizer(string path, ParameterLayout layout, AdamW optimizer)
+    private static void WriteOptimizer(string path, AdamW optimizer)
     {
         var writer = new SafetensorsWriter();
         writer.AddMetadata("optimizer", "adamw");
         writer.AddMetadata("steps", optimizer.Steps.ToString(CultureInfo.InvariantCulture));
-        foreach (var (suffix, values) in new[] { ("exp_avg", optimizer.FirstMoment), ("exp_avg_sq", optimizer.SecondMoment) })
-            foreach (var t in layout.Tensors)
+        foreach (var (suffix, moments) in new[] { ("exp_avg", optimizer.FirstMoment), ("exp_avg_sq", optimizer.SecondMoment) })
+            for (int i = 0; i < optimizer.Tensors.Count; i++)
             {
-                var tensor = t;
-                writer.AddTensor($"{tensor.Name}.{suffix}", GgmlType.F32, tensor.Shape, stream => stream.Write(MemoryMarshal.AsBytes(values.AsSpan(tensor.Offset, tensor.Length))));
+                var values = moments[i];
+                writer.AddTensor($"{optimizer.Tensors[i].Name}.{suffix}", GgmlType.F32, optimizer.Tensors[i].Shape, stream => stream.Write(MemoryMarshal.AsBytes(values.AsSpan())));
             }
         writer.Write(path);
     }
 
-    private static void ReadOptimizer(string path, ParameterLayout layout, AdamW optimizer)
+    private static void ReadOptimizer(string path, AdamW optimizer)
     {
         using var file = SafetensorsFile.Open(path);
-        foreach (var (suffix, values) in new[] { ("exp_avg", optimizer.FirstMoment), ("exp_avg_sq", optimizer.SecondMoment) })
-            foreach (var t in layout.Tensors)
+        foreach (var (suffix, moments) in new[] { ("exp_avg", optimizer.FirstMoment), ("exp_avg_sq", optimizer.SecondMoment) })
+            for (int i = 0; i < optimizer.Tensors.Count; i++)
             {
+                var t = optimizer.Tensors[i];
                 string name = $"{t.Name}.{suffix}";
                 if (!file.Tensors.TryGetValue(name, out var entry)) throw new InvalidDataException($"{path}: tensor {name} is missing");
                 if (entry.Type != GgmlType.F32 || entry.ElementCount != t.Length) throw new InvalidDataException($"{path}: tensor {name} is not F32 with {t.Length} values");
-                entry.Bytes.CopyTo(MemoryMarshal.AsBytes(values.AsSpan(t.Offset, t.Length)));
+                entry.Bytes.CopyTo(MemoryMarshal.AsBytes(moments[i].AsSpan()));
             }
     }
 }

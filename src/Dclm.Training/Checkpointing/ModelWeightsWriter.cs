@@ -14,15 +14,14 @@ public static class ModelWeightsWriter
     /// Writes config.json, safetensors in <paramref name="type"/> (F32, BF16 or F16), the RoPE buffers open_lm
     /// keeps, and tokenizer.json when the tokenizer can be written as one.
     /// </summary>
-    public static void Write(string directory, ParameterLayout layout, float[] parameters, GgmlType type, Tokenizer? tokenizer, string? tokenizerPath)
+    public static void Write(string directory, ModelParameters parameters, GgmlType type, Tokenizer? tokenizer, string? tokenizerPath)
     {
-        var config = layout.Config;
+        var config = parameters.Config;
         var frequencies = Tensors.Ops.RotaryEmbedding.InverseFrequencies(config.HeadDim, config.RopeTheta);
         OpenLmCheckpointWriter.Write(directory, config, type, (name, shape, stream) =>
         {
             if (name.EndsWith("inv_freq", StringComparison.Ordinal)) { stream.Write(MemoryMarshal.AsBytes(frequencies.AsSpan())); return; }
-            var tensor = layout[name];
-            WriteValues(stream, parameters.AsSpan(tensor.Offset, tensor.Length), type);
+            WriteValues(stream, parameters[name].Values, type);
         });
         WriteTokenizer(directory, tokenizer, tokenizerPath);
     }

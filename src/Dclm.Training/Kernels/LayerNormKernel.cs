@@ -49,7 +49,8 @@ public static class LayerNormKernel
     }
 
     /// <summary>
-    /// dx (+)= r·(ĝ − mean(ĝ) − x̂·mean(ĝ ⊙ x̂)) with ĝ = dy ⊙ g; dgain += Σ_rows dy ⊙ x̂.
+    /// dx (+)= r·(ĝ − mean(ĝ) − x̂·mean(ĝ ⊙ x̂)) with ĝ = dy ⊙ g; dgain += Σ_rows dy ⊙ x̂
+    /// (skipped when <paramref name="gainGradient"/> is empty: a frozen gain).
     /// </summary>
     public static unsafe void Backward(ReadOnlySpan<float> dy, int dyStride, ReadOnlySpan<float> x, int xStride, ReadOnlySpan<float> gain,
         ReadOnlySpan<float> mean, ReadOnlySpan<float> inverseStd, int rows, int width,
@@ -58,7 +59,7 @@ public static class LayerNormKernel
         Check(dy.Length, dyStride, rows, width, "dy");
         Check(x.Length, xStride, rows, width, "x");
         Check(dx.Length, dxStride, rows, width, "dx");
-        if (gain.Length != width || gainGradient.Length != width || mean.Length < rows || inverseStd.Length < rows)
+        if (gain.Length != width || (gainGradient.Length != width && !gainGradient.IsEmpty) || mean.Length < rows || inverseStd.Length < rows)
             throw new ArgumentException("gain and its gradient must have the row width; mean and inverseStd one value per row");
         fixed (float* pdy = dy, px = x, pg = gain, pm = mean, pr = inverseStd, pdx = dx, pdg = gainGradient)
         {
@@ -84,6 +85,7 @@ public static class LayerNormKernel
                     else scaled.CopyTo(dxRow);
                 }
             });
+            if (gainGradient.IsEmpty) return;
             // The gain gradient sums over rows in row order, on one thread, so it is reproducible.
             var dgain = new Span<float>(pdg, width);
             var xhat = new float[width];

@@ -3,52 +3,46 @@ using Dclm.Tensors.Compute;
 namespace Dclm.Training.Kernels;
 
 /// <summary>
-/// SwiGLU over rows laid out as [gate (hidden) | up (hidden)]: h = silu(g) ⊙ u with silu(g) = g·σ(g).
+/// SwiGLU over rows: h = silu(g) ⊙ u with silu(g) = g·σ(g), for gate g and up u (rows, hidden) each.
 /// Backward: dg = dh ⊙ u ⊙ σ(g)(1 + g(1 − σ(g))), du = dh ⊙ silu(g).
 /// </summary>
 public static class SwiGluKernel
 {
-    /// <summary>h (rows, hidden) from gateUp (rows, 2·hidden).</summary>
-    public static unsafe void Forward(ReadOnlySpan<float> gateUp, int rows, int hidden, Span<float> h, ComputePool pool)
+    /// <summary>h (rows, hidden) from gate and up (rows, hidden).</summary>
+    public static unsafe void Forward(ReadOnlySpan<float> gate, ReadOnlySpan<float> up, int rows, int hidden, Span<float> h, ComputePool pool)
     {
-        if (gateUp.Length < 2L * rows * hidden || h.Length < (long)rows * hidden) throw new ArgumentException("buffers too small for the rows");
-        fixed (float* pgu = gateUp, ph = h)
+        long n = (long)rows * hidden;
+        if (gate.Length < n || up.Length < n || h.Length < n) throw new ArgumentException("buffers too small for the rows");
+        fixed (float* pg = gate, pu = up, ph = h)
         {
-            float* gus = pgu, hs = ph;
+            float* gs = pg, us = pu, hs = ph;
             ParallelRows.Run(pool, rows, (start, end) =>
             {
-                for (int t = start; t < end; t++)
+                for (long i = (long)start * hidden; i < (long)end * hidden; i++)
                 {
-                    float* g = gus + 2L * t * hidden, u = g + hidden, o = hs + (long)t * hidden;
-                    for (int i = 0; i < hidden; i++)
-                    {
-                        float sigmoid = 1f / (1f + MathF.Exp(-g[i]));
-                        o[i] = g[i] * sigmoid * u[i];
-                    }
+                    float sigmoid = 1f / (1f + MathF.Exp(-gs[i]));
+                    hs[i] = gs[i] * sigmoid * us[i];
                 }
             });
         }
     }
 
-    /// <summary>dGateUp (rows, 2·hidden) from dh (rows, hidden) and the saved gateUp.</summary>
-    public static unsafe void Backward(ReadOnlySpan<float> dh, ReadOnlySpan<float> gateUp, int rows, int hidden, Span<float> dGateUp, ComputePool pool)
+    /// <summary>dGate and dUp (rows, hidden) from dh (rows, hidden) and the saved gate and up.</summary>
+    public static unsafe void Backward(ReadOnlySpan<float> dh, ReadOnlySpan<float> gate, ReadOnlySpan<float> up, int rows, int hidden,
+        Span<float> dGate, Span<float> dUp, ComputePool pool)
     {
-        if (gateUp.Length < 2L * rows * hidden || dGateUp.Length < 2L * rows * hidden || dh.Length < (long)rows * hidden) throw new ArgumentException("buffers too small for the rows");
-        fixed (float* pdh = dh, pgu = gateUp, pd = dGateUp)
+        long n = (long)rows * hidden;
+        if (dh.Length < n || gate.Length < n || up.Length < n || dGate.Length < n || dUp.Length < n) throw new ArgumentException("buffers too small for the rows");
+        fixed (float* pdh = dh, pg = gate, pu = up, pdg = dGate, pdu = dUp)
         {
-            float* dhs = pdh, gus = pgu, ds = pd;
+            float* dhs = pdh, gs = pg, us = pu, dgs = pdg, dus = pdu;
             ParallelRows.Run(pool, rows, (start, end) =>
             {
-                for (int t = start; t < end; t++)
+                for (long i = (long)start * hidden; i < (long)end * hidden; i++)
                 {
-                    float* g = gus + 2L * t * hidden, u = g + hidden, dg = ds + 2L * t * hidden, du = dg + hidden, d = dhs + (long)t * hidden;
-                    for (int i = 0; i < hidden; i++)
-                    {
-                        float sigmoid = 1f / (1f + MathF.Exp(-g[i]));
-                        float silu = g[i] * sigmoid;
-                        dg[i] = d[i] * u[i] * sigmoid * (1f + g[i] * (1f - sigmoid));
-                        du[i] = d[i] * silu;
-                    }
+                    float g = gs[i], sigmoid = 1f / (1f + MathF.Exp(-g)), silu = g * sigmoid;
+                    dgs[i] = dhs[i] * us[i] * sigmoid * (1f + g * (1f - sigmoid));
+                    dus[i] = dhs[i] * silu;
                 }
             });
         }

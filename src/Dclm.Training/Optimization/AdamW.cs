@@ -17,49 +17,46 @@ public sealed record AdamWOptions
 }
 
 /// <summary>
-/// AdamW over the flat parameter array: m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², θ ← θ − lr·(m̂/(√v̂ + ε) + λθ)
-/// with m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ). Each element is updated independently, so any split over threads
-/// gives the same bits.
+/// AdamW over the trainable tensors of a model (all of them in full training, only the adapters in LoRA):
+/// m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², θ ← θ − lr·(m̂/(√v̂ + ε) + λθ) with m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ).
+/// Each element is updated independently, so any split over threads gives the same bits.
 /// </summary>
 public sealed class AdamW
 {
-    private readonly ParameterLayout _layout;
-    private readonly bool[] _decays;
-
-    public AdamW(ParameterLayout layout, AdamWOptions options)
+    public AdamW(IEnumerable<ParameterTensor> tensors, AdamWOptions options)
     {
-        _layout = layout;
+        Tensors = tensors.Where(t => t.Trainable).ToArray();
         Options = options;
-        FirstMoment = new float[layout.Count];
-        SecondMoment = new float[layout.Count];
-        _decays = layout.Tensors.Select(t => !t.IsNorm).ToArray();
+        FirstMoment = Tensors.Select(t => new float[t.Length]).ToArray();
+        SecondMoment = Tensors.Select(t => new float[t.Length]).ToArray();
     }
 
+    /// <summary>The tensors this optimizer updates.</summary>
+    public IReadOnlyList<ParameterTensor> Tensors { get; }
     /// <summary>Hyper-parameters.</summary>
     public AdamWOptions Options { get; }
-    /// <summary>m, laid out like the parameters.</summary>
-    public float[] FirstMoment { get; }
-    /// <summary>v, laid out like the parameters.</summary>
-    public float[] SecondMoment { get; }
+    /// <summary>m, one array per tensor of <see cref="Tensors"/>.</summary>
+    public float[][] FirstMoment { get; }
+    /// <summary>v, one array per tensor of <see cref="Tensors"/>.</summary>
+    public float[][] SecondMoment { get; }
     /// <summary>Updates taken so far (t).</summary>
     public long Steps { get; set; }
 
-    /// <summary>Applies one update with learning rate <paramref name="learningRate"/>.</summary>
-    public unsafe void Step(float[] parameters, float[] gradients, double learningRate, ComputePool pool)
+    /// <summary>Applies one update with learning rate <paramref name="learningRate"/> from each tensor's gradient.</summary>
+    public unsafe void Step(double learningRate, ComputePool pool)
     {
-        if (parameters.Length != FirstMoment.Length || gradients.Length != FirstMoment.Length) throw new ArgumentException("parameters and gradients must match the optimizer's layout");
         Steps++;
         double b1 = Options.Beta1, b2 = Options.Beta2;
         float beta1 = (float)b1, beta2 = (float)b2, eps = (float)Options.Epsilon;
         float correction1 = (float)(1 - Math.Pow(b1, Steps)), correction2 = (float)(1 - Math.Pow(b2, Steps));
         float lr = (float)learningRate;
-        for (int i = 0; i < _layout.Tensors.Count; i++)
+        for (int i = 0; i < Tensors.Count; i++)
         {
-            var tensor = _layout.Tensors[i];
-            float decay = _decays[i] ? (float)(learningRate * Options.WeightDecay) : 0f;
-            fixed (float* pp = parameters, pg = gradients, pm = FirstMoment, pv = SecondMoment)
+            var tensor = Tensors[i];
+            float decay = tensor.IsNorm ? 0f : (float)(learningRate * Options.WeightDecay);
+            fixed (float* pp = tensor.Values, pg = tensor.Gradient, pm = FirstMoment[i], pv = SecondMoment[i])
             {
-                float* ps = pp + tensor.Offset, gs = pg + tensor.Offset, ms = pm + tensor.Offset, vs = pv + tensor.Offset;
+                float* ps = pp, gs = pg, ms = pm, vs = pv;
                 ParallelRows.Run(pool, tensor.Length, (start, end) =>
                 {
                     for (int j = start; j < end; j++)

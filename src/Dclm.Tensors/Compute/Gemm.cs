@@ -1,19 +1,20 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using Dclm.Tensors.Compute;
 
-namespace Dclm.Training.Kernels;
+namespace Dclm.Tensors.Compute;
 
 /// <summary>
-/// The one fp32 matrix product training needs: C (m, n) = [C +] A (m, k) · B (k, n), with B and C
+/// The fp32 matrix product training needs: C (m, n) = [C +] A (m, k) · B (k, n), with B and C
 /// row-major and A read through strides, so that A may be a transposed view. All three products of a
 /// linear layer y = x·Wᵀ reduce to it:
 /// forward y = x · Wᵀ (B = a transposed copy of W), input gradient dx = dy · W (B = W), and weight
-/// gradient dW += dyᵀ · x (A = dy read with swapped strides, B = x).
+/// gradient dW += dyᵀ · x (A = dy read with swapped strides, B = x). <see cref="WeightGemm"/> runs the
+/// same register tiles over panels of a stored (possibly quantized) weight.
 /// </summary>
 /// <remarks>
-/// Each output tile (4 rows × 4 vectors) is owned by one thread and sums k in a fixed order, so the
-/// result does not depend on the number of threads: training is bit-for-bit reproducible.
+/// Each output element is owned by one thread and sums k in order with fused multiply-adds, at every
+/// instruction-set level, so the result does not depend on the number of threads or on the level:
+/// training is bit-for-bit reproducible.
 /// </remarks>
 public static unsafe class Gemm
 {
@@ -27,17 +28,37 @@ public static unsafe class Gemm
     /// B[p, j] = b[p·n + j] and C[i, j] = c[i·n + j]. Work is split over <paramref name="pool"/>.
     /// </summary>
     public static void Multiply(ReadOnlySpan<float> a, int aRowStride, int aColumnStride, ReadOnlySpan<float> b, Span<float> c,
-        int m, int k, int n, bool accumulate, ComputePool pool)
+        int m, int k, int n, bool accumulate, ComputePool pool) =>
+        Multiply(a, aRowStride, aColumnStride, b, n, c, n, m, k, n, accumulate, pool, KernelIsaInfo.Best);
+
+    /// <summary>
+    /// The same product with B and C read through row strides: B[p, j] = b[p·bRowStride + j] and
+    /// C[i, j] = c[i·cRowStride + j], so either may be a band of columns of a wider matrix.
+    /// </summary>
+    public static void Multiply(ReadOnlySpan<float> a, int aRowStride, int aColumnStride, ReadOnlySpan<float> b, int bRowStride,
+        Span<float> c, int cRowStride, int m, int k, int n, bool accumulate, ComputePool pool) =>
+        Multiply(a, aRowStride, aColumnStride, b, bRowStride, c, cRowStride, m, k, n, accumulate, pool, KernelIsaInfo.Best);
+
+    /// <summary>The same product with the tiles of one instruction-set level, for tests.</summary>
+    internal static void Multiply(ReadOnlySpan<float> a, int aRowStride, int aColumnStride, ReadOnlySpan<float> b, Span<float> c,
+        int m, int k, int n, bool accumulate, ComputePool pool, KernelIsa isa) =>
+        Multiply(a, aRowStride, aColumnStride, b, n, c, n, m, k, n, accumulate, pool, isa);
+
+    private static void Multiply(ReadOnlySpan<float> a, int aRowStride, int aColumnStride, ReadOnlySpan<float> b, int bRowStride,
+        Span<float> c, int cRowStride, int m, int k, int n, bool accumulate, ComputePool pool, KernelIsa isa)
     {
         if (m < 0 || k < 0 || n < 0) throw new ArgumentOutOfRangeException(nameof(m), "matrix sizes must be non-negative");
+        if (bRowStride < n || cRowStride < n) throw new ArgumentOutOfRangeException(nameof(bRowStride), "row strides must cover the n columns");
+        if (!KernelIsaInfo.IsSupported(isa)) throw new PlatformNotSupportedException($"this processor does not run {isa} kernels");
         if (m == 0 || n == 0) return;
         long lastA = (long)(m - 1) * aRowStride + (long)Math.Max(k - 1, 0) * aColumnStride;
         if (k > 0 && a.Length <= lastA) throw new ArgumentException($"A holds {a.Length} values; the strides reach index {lastA}", nameof(a));
-        if (b.Length < (long)k * n) throw new ArgumentException($"B holds {b.Length} values, fewer than {k} × {n}", nameof(b));
-        if (c.Length < (long)m * n) throw new ArgumentException($"C holds {c.Length} values, fewer than {m} × {n}", nameof(c));
+        if (k > 0 && b.Length < (long)(k - 1) * bRowStride + n) throw new ArgumentException($"B holds {b.Length} values, fewer than {k} rows of {n} at stride {bRowStride}", nameof(b));
+        if (c.Length < (long)(m - 1) * cRowStride + n) throw new ArgumentException($"C holds {c.Length} values, fewer than {m} rows of {n} at stride {cRowStride}", nameof(c));
         if (k == 0)
         {
-            if (!accumulate) c[..(m * n)].Clear();
+            if (!accumulate)
+                for (int i = 0; i < m; i++) c.Slice(i * cRowStride, n).Clear();
             return;
         }
         fixed (float* pa = a)
@@ -45,7 +66,7 @@ public static unsafe class Gemm
         fixed (float* pc = c)
         {
             var job = GemmJob.ForThisThread;
-            job.Prepare(pa, aRowStride, aColumnStride, pb, pc, m, k, n, accumulate);
+            job.Prepare(pa, aRowStride, aColumnStride, pb, bRowStride, pc, cRowStride, m, k, n, accumulate, isa);
             // A fork/join costs a few microseconds; tiny products run inline.
             if (pool.Threads > 1 && (long)m * n * k >= 1 << 15) pool.Run(job);
             else job.Execute(0, 1);
@@ -53,24 +74,49 @@ public static unsafe class Gemm
         }
     }
 
-    /// <summary>Columns one tile covers with the widest vectors this machine runs.</summary>
-    internal static int TileColumns => Vector512.IsHardwareAccelerated ? 4 * Vector512<float>.Count : 4 * Vector256<float>.Count;
-
-    /// <summary>One tile: rows [i0, i0 + rows) × columns [j0, j0 + columns), depth [p0, p0 + depth).</summary>
-    internal static void Tile(float* a, int aRow, int aCol, float* b, float* c, int n, int i0, int rows, int j0, int columns,
-        int p0, int depth, bool accumulate)
+    /// <summary>Columns one tile covers at <paramref name="isa"/> (four vectors).</summary>
+    internal static int TileColumns(KernelIsa isa) => isa switch
     {
-        if (rows == TileRows && columns == TileColumns)
+        KernelIsa.Avx512 => 4 * Vector512<float>.Count,
+        KernelIsa.Avx2 => 4 * Vector256<float>.Count,
+        _ => 4 * Vector256<float>.Count,
+    };
+
+    /// <summary>
+    /// C (rows, columns) [+]= A (rows, depth) · B (depth, columns), every operand at its origin:
+    /// A[i, p] = a[i·aRow + p·aCol], B[p, j] = b[p·bStride + j], C[i, j] = c[i·cStride + j]. Column strips
+    /// are the outer loop, so one strip of B stays in L1 while every row tile passes over it.
+    /// </summary>
+    internal static void Block(float* a, int aRow, int aCol, float* b, int bStride, float* c, int cStride,
+        int rows, int columns, int depth, bool accumulate, KernelIsa isa)
+    {
+        int width = TileColumns(isa);
+        for (int j0 = 0; j0 < columns; j0 += width)
         {
-            if (Vector512.IsHardwareAccelerated) Tile4x4V512(a + (long)i0 * aRow + (long)p0 * aCol, aRow, aCol, b + (long)p0 * n + j0, c + (long)i0 * n + j0, n, depth, accumulate);
-            else Tile4x4V256(a + (long)i0 * aRow + (long)p0 * aCol, aRow, aCol, b + (long)p0 * n + j0, c + (long)i0 * n + j0, n, depth, accumulate);
-            return;
+            int strip = Math.Min(width, columns - j0);
+            for (int i0 = 0; i0 < rows; i0 += TileRows)
+            {
+                int tile = Math.Min(TileRows, rows - i0);
+                Tile(a + (long)i0 * aRow, aRow, aCol, b + j0, bStride, c + (long)i0 * cStride + j0, cStride, tile, strip, depth, accumulate, isa);
+            }
         }
-        EdgeTile(a, aRow, aCol, b, c, n, i0, rows, j0, columns, p0, depth, accumulate);
+    }
+
+    /// <summary>One tile: rows × columns of C at its origin, depth terms.</summary>
+    internal static void Tile(float* a, int aRow, int aCol, float* b, int bStride, float* c, int cStride,
+        int rows, int columns, int depth, bool accumulate, KernelIsa isa)
+    {
+        if (rows == TileRows && columns == TileColumns(isa))
+        {
+            if (isa == KernelIsa.Avx512) { Tile4x4V512(a, aRow, aCol, b, bStride, c, cStride, depth, accumulate); return; }
+            if (isa == KernelIsa.Avx2) { Tile4x4V256(a, aRow, aCol, b, bStride, c, cStride, depth, accumulate); return; }
+        }
+        if (isa == KernelIsa.Scalar) ScalarTile(a, aRow, aCol, b, bStride, c, cStride, rows, columns, depth, accumulate);
+        else EdgeTile(a, aRow, aCol, b, bStride, c, cStride, rows, columns, depth, accumulate);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile4x4V512(float* a, int aRow, int aCol, float* b, float* c, int n, int depth, bool accumulate)
+    private static void Tile4x4V512(float* a, int aRow, int aCol, float* b, int bStride, float* c, int n, int depth, bool accumulate)
     {
         const int W = 16;
         Vector512<float> c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33;
@@ -88,7 +134,7 @@ public static unsafe class Gemm
         }
         for (int p = 0; p < depth; p++)
         {
-            float* bp = b + (long)p * n;
+            float* bp = b + (long)p * bStride;
             var b0 = Vector512.Load(bp); var b1 = Vector512.Load(bp + W); var b2 = Vector512.Load(bp + 2 * W); var b3 = Vector512.Load(bp + 3 * W);
             float* ap = a + (long)p * aCol;
             var a0 = Vector512.Create(ap[0]);
@@ -111,7 +157,7 @@ public static unsafe class Gemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile4x4V256(float* a, int aRow, int aCol, float* b, float* c, int n, int depth, bool accumulate)
+    private static void Tile4x4V256(float* a, int aRow, int aCol, float* b, int bStride, float* c, int n, int depth, bool accumulate)
     {
         const int W = 8;
         Vector256<float> c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33;
@@ -129,7 +175,7 @@ public static unsafe class Gemm
         }
         for (int p = 0; p < depth; p++)
         {
-            float* bp = b + (long)p * n;
+            float* bp = b + (long)p * bStride;
             var b0 = Vector256.Load(bp); var b1 = Vector256.Load(bp + W); var b2 = Vector256.Load(bp + 2 * W); var b3 = Vector256.Load(bp + 3 * W);
             float* ap = a + (long)p * aCol;
             var a0 = Vector256.Create(ap[0]);
@@ -152,28 +198,41 @@ public static unsafe class Gemm
     }
 
     /// <summary>Partial tiles at the right and bottom edges: one row at a time, 8-wide vectors, then scalars.</summary>
-    private static void EdgeTile(float* a, int aRow, int aCol, float* b, float* c, int n, int i0, int rows, int j0, int columns,
-        int p0, int depth, bool accumulate)
+    private static void EdgeTile(float* a, int aRow, int aCol, float* b, int bStride, float* c, int cStride, int rows, int columns,
+        int depth, bool accumulate)
     {
-        for (int i = i0; i < i0 + rows; i++)
+        for (int i = 0; i < rows; i++)
         {
-            float* ci = c + (long)i * n;
-            float* ai = a + (long)i * aRow + (long)p0 * aCol;
-            int j = j0, end = j0 + columns;
-            for (; j + 8 <= end; j += 8)
+            float* ci = c + (long)i * cStride;
+            float* ai = a + (long)i * aRow;
+            int j = 0;
+            for (; j + 8 <= columns; j += 8)
             {
                 var sum = accumulate ? Vector256.Load(ci + j) : Vector256<float>.Zero;
                 for (int p = 0; p < depth; p++)
-                    sum = Vector256.FusedMultiplyAdd(Vector256.Create(ai[(long)p * aCol]), Vector256.Load(b + (long)(p0 + p) * n + j), sum);
+                    sum = Vector256.FusedMultiplyAdd(Vector256.Create(ai[(long)p * aCol]), Vector256.Load(b + (long)p * bStride + j), sum);
                 sum.Store(ci + j);
             }
-            for (; j < end; j++)
+            for (; j < columns; j++)
             {
                 float sum = accumulate ? ci[j] : 0f;
-                for (int p = 0; p < depth; p++) sum = MathF.FusedMultiplyAdd(ai[(long)p * aCol], b[(long)(p0 + p) * n + j], sum);
+                for (int p = 0; p < depth; p++) sum = MathF.FusedMultiplyAdd(ai[(long)p * aCol], b[(long)p * bStride + j], sum);
                 ci[j] = sum;
             }
         }
+    }
+
+    /// <summary>The reference: every element a scalar chain of fused multiply-adds over p in order.</summary>
+    private static void ScalarTile(float* a, int aRow, int aCol, float* b, int bStride, float* c, int cStride, int rows, int columns,
+        int depth, bool accumulate)
+    {
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < columns; j++)
+            {
+                float sum = accumulate ? c[(long)i * cStride + j] : 0f;
+                for (int p = 0; p < depth; p++) sum = MathF.FusedMultiplyAdd(a[(long)i * aRow + (long)p * aCol], b[(long)p * bStride + j], sum);
+                c[(long)i * cStride + j] = sum;
+            }
     }
 }
 
@@ -184,18 +243,18 @@ internal sealed unsafe class GemmJob : ComputeJob
     public static GemmJob ForThisThread => current ??= new GemmJob();
 
     private float* a, b, c;
-    private int aRow, aCol, m, k, n, tileRows, tileColumns, columnTiles, tiles;
+    private int aRow, aCol, bStride, cStride, m, k, n, tileColumns, columnTiles, tiles;
     private bool accumulate;
+    private KernelIsa isa;
     private int next;
 
-    public void Prepare(float* a, int aRow, int aCol, float* b, float* c, int m, int k, int n, bool accumulate)
+    public void Prepare(float* a, int aRow, int aCol, float* b, int bStride, float* c, int cStride, int m, int k, int n, bool accumulate, KernelIsa isa)
     {
-        this.a = a; this.b = b; this.c = c;
-        this.aRow = aRow; this.aCol = aCol; this.m = m; this.k = k; this.n = n; this.accumulate = accumulate;
-        tileRows = Gemm.TileRows;
-        tileColumns = Gemm.TileColumns;
+        this.a = a; this.b = b; this.c = c; this.bStride = bStride; this.cStride = cStride;
+        this.aRow = aRow; this.aCol = aCol; this.m = m; this.k = k; this.n = n; this.accumulate = accumulate; this.isa = isa;
+        tileColumns = Gemm.TileColumns(isa);
         columnTiles = (n + tileColumns - 1) / tileColumns;
-        tiles = (m + tileRows - 1) / tileRows * columnTiles;
+        tiles = (m + Gemm.TileRows - 1) / Gemm.TileRows * columnTiles;
         next = 0;
     }
 
@@ -212,12 +271,13 @@ internal sealed unsafe class GemmJob : ComputeJob
             int last = Math.Min(first + Chunk, tiles);
             for (int t = first; t < last; t++)
             {
-                int i0 = t / columnTiles * tileRows, j0 = t % columnTiles * tileColumns;
-                int rows = Math.Min(tileRows, m - i0), columns = Math.Min(tileColumns, n - j0);
+                int i0 = t / columnTiles * Gemm.TileRows, j0 = t % columnTiles * tileColumns;
+                int rows = Math.Min(Gemm.TileRows, m - i0), columns = Math.Min(tileColumns, n - j0);
                 for (int p0 = 0; p0 < k; p0 += Gemm.DepthBlock)
                 {
                     int depth = Math.Min(Gemm.DepthBlock, k - p0);
-                    Gemm.Tile(a, aRow, aCol, b, c, n, i0, rows, j0, columns, p0, depth, accumulate || p0 > 0);
+                    Gemm.Tile(a + (long)i0 * aRow + (long)p0 * aCol, aRow, aCol, b + (long)p0 * bStride + j0, bStride, c + (long)i0 * cStride + j0, cStride,
+                        rows, columns, depth, accumulate || p0 > 0, isa);
                 }
             }
         }

@@ -3,47 +3,29 @@ using Dclm.Models;
 
 namespace Dclm.Training;
 
-/// <summary>One named tensor inside the flat parameter array.</summary>
-/// <param name="Name">apple/DCLM-7B key, e.g. model.layers.0.attention.in_proj.weight.</param>
-/// <param name="Shape">Row-major shape.</param>
-/// <param name="Offset">First element in the flat array.</param>
-/// <param name="IsNorm">A norm gain: initialised to one and never weight-decayed.</param>
-public sealed record ParameterTensor(string Name, long[] Shape, int Offset, bool IsNorm)
-{
-    /// <summary>Number of elements.</summary>
-    public int Length => (int)Shape.Aggregate(1L, (a, b) => a * b);
-    /// <summary>Rows of a matrix (the only dimension of a vector).</summary>
-    public int Rows => (int)Shape[0];
-    /// <summary>Columns of a matrix (1 for a vector).</summary>
-    public int Columns => Shape.Length > 1 ? (int)Shape[1] : 1;
-}
-
 /// <summary>
-/// Where every parameter of an open_lm model lives in one flat fp32 array, in the order and under the
-/// names of the DCLM checkpoint (RoPE frequency buffers are not parameters and are left out). One array
-/// lets the optimizer, gradient clipping and checkpoints run over a single span.
+/// Every parameter of an open_lm model for full training, in the order and under the names of the DCLM
+/// checkpoint (RoPE frequency buffers are not parameters and are left out). Each tensor holds its own
+/// values and gradient, so the optimizer, clipping and checkpoints run tensor by tensor and a model of any
+/// size fits (DCLM-7B's largest tensor, the 50432 × 4096 head, is 206M values).
 /// </summary>
-public sealed class ParameterLayout
+public sealed class ModelParameters
 {
     private readonly Dictionary<string, ParameterTensor> _byName;
 
-    public ParameterLayout(ModelConfig config)
+    public ModelParameters(ModelConfig config)
     {
         Config = config.Validate();
-        if (config.Architecture != Architecture.OpenLm) throw new ArgumentException("training supports open_lm (DCLM) models");
+        if (config.Architecture != Architecture.OpenLm) throw new ArgumentException("full training supports open_lm (DCLM) models");
         if (config.KeyValueHeads != config.Heads) throw new ArgumentException("open_lm models have as many key/value heads as query heads");
         var tensors = new List<ParameterTensor>();
-        long offset = 0;
         foreach (var (name, shape) in OpenLmCheckpointWriter.Tensors(config))
         {
             if (name.EndsWith("inv_freq", StringComparison.Ordinal)) continue;
-            var tensor = new ParameterTensor(name, shape, (int)offset, shape.Length == 1);
-            offset += tensor.Length;
-            if (offset > Array.MaxLength) throw new ArgumentException($"the model has more than {Array.MaxLength} parameters, too many for one fp32 array");
-            tensors.Add(tensor);
+            tensors.Add(new ParameterTensor(name, shape, shape.Length == 1));
         }
         Tensors = tensors;
-        Count = (int)offset;
+        Count = tensors.Sum(t => (long)t.Length);
         _byName = tensors.ToDictionary(t => t.Name);
         Embedding = this["model.tok_embeddings.weight"];
         Head = config.TiedEmbeddings ? Embedding : this["model.output.weight"];
@@ -56,7 +38,7 @@ public sealed class ParameterLayout
     /// <summary>All tensors in checkpoint order.</summary>
     public IReadOnlyList<ParameterTensor> Tensors { get; }
     /// <summary>Total number of parameters.</summary>
-    public int Count { get; }
+    public long Count { get; }
     /// <summary>Token embedding. (vocab, dim)</summary>
     public ParameterTensor Embedding { get; }
     /// <summary>Output head; the embedding itself when tied. (vocab, dim)</summary>
@@ -76,17 +58,17 @@ public sealed class ParameterLayout
 /// <summary>The tensors of one transformer block.</summary>
 public sealed class LayerParameters
 {
-    internal LayerParameters(ParameterLayout layout, int index, bool qkNorm)
+    internal LayerParameters(ModelParameters parameters, int index, bool qkNorm)
     {
         string p = $"model.layers.{index}.";
-        AttentionNorm = layout[p + "attention_norm.weight"];
-        InProjection = layout[p + "attention.in_proj.weight"];
-        QueryNorm = qkNorm ? layout[p + "attention.q_norm.weight"] : null;
-        KeyNorm = qkNorm ? layout[p + "attention.k_norm.weight"] : null;
-        OutProjection = layout[p + "attention.out_proj.weight"];
-        FeedForwardNorm = layout[p + "ffn_norm.weight"];
-        GateUp = layout[p + "feed_forward.w12.weight"];
-        Down = layout[p + "feed_forward.w3.weight"];
+        AttentionNorm = parameters[p + "attention_norm.weight"];
+        InProjection = parameters[p + "attention.in_proj.weight"];
+        QueryNorm = qkNorm ? parameters[p + "attention.q_norm.weight"] : null;
+        KeyNorm = qkNorm ? parameters[p + "attention.k_norm.weight"] : null;
+        OutProjection = parameters[p + "attention.out_proj.weight"];
+        FeedForwardNorm = parameters[p + "ffn_norm.weight"];
+        GateUp = parameters[p + "feed_forward.w12.weight"];
+        Down = parameters[p + "feed_forward.w3.weight"];
     }
 
     /// <summary>Pre-attention norm gain. (dim)</summary>

@@ -1,9 +1,8 @@
 using Dclm.Tensors.Compute;
-using Dclm.Training.Kernels;
 
-namespace Dclm.Training.Tests;
+namespace Dclm.Tensors.Tests;
 
-/// <summary>The training matrix product against a float64 triple loop, over sizes that hit every tile edge.</summary>
+/// <summary>The training matrix product against a float64 triple loop, over sizes that hit every tile edge, at every level.</summary>
 public class GemmTests
 {
     [Theory]
@@ -37,6 +36,28 @@ public class GemmTests
                                 $"m={m} k={k} n={n} transposed={transposedA} accumulate={accumulate} threads={threads}: C[{i},{j}] = {c[i * n + j]}, expected {expected}");
                         }
                 }
+    }
+
+    /// <summary>Every level sums each element as one chain of fused multiply-adds in order: the same bits as the scalar reference.</summary>
+    [Theory]
+    [InlineData(1, 1, 1)]
+    [InlineData(4, 300, 64)]
+    [InlineData(7, 33, 31)]
+    [InlineData(13, 257, 131)]
+    public void EveryLevelGivesTheScalarReferenceBits(int m, int k, int n)
+    {
+        var random = new Random(m + k + n);
+        float[] Fill(int count) => Enumerable.Range(0, count).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        var a = Fill(m * k); var b = Fill(k * n); var initial = Fill(m * n);
+        using var pool = new ComputePool(2);
+        var expected = (float[])initial.Clone();
+        Gemm.Multiply(a, k, 1, b, expected, m, k, n, true, pool, KernelIsa.Scalar);
+        foreach (var isa in Enum.GetValues<KernelIsa>().Where(KernelIsaInfo.IsSupported))
+        {
+            var c = (float[])initial.Clone();
+            Gemm.Multiply(a, k, 1, b, c, m, k, n, true, pool, isa);
+            Assert.True(expected.AsSpan().SequenceEqual(c), $"{isa} differs from the scalar reference at m={m} k={k} n={n}");
+        }
     }
 
     [Fact]

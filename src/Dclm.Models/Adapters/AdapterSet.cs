@@ -1,0 +1,112 @@
+using Dclm.Models.Projections;
+
+namespace Dclm.Models.Adapters;
+
+/// <summary>
+/// LoRA adapters served beside one base model, through its projection seam: every layer's four products are wrapped
+/// once (an <see cref="AdapterProjection"/> each), and each sequence of a step gets the adapter its KV slot is assigned,
+/// so one batch mixes sequences on different adapters and on the bare base (as vLLM's multi-LoRA and S-LoRA do).
+/// Adapters are numbered from 1 in the order added; 0 is the base. Adapters may be added while the model runs
+/// (<see cref="Add"/> is thread-safe); slots are assigned between steps by whoever runs them: the engine per sequence,
+/// or <see cref="UseEverywhere"/> for a one-adapter command.
+/// </summary>
+public sealed class AdapterSet
+{
+    private readonly object _gate = new();
+    private readonly DecoderModel _model;
+    private readonly AdapterProjection[][] _projections;
+    private volatile (string Name, LoraWeights Weights)[] _adapters = [];
+    private int[] _bySlot = [];
+    private int _everywhere;
+
+    /// <summary>Wraps <paramref name="model"/>'s projections; call it before the model runs its first step.</summary>
+    public AdapterSet(DecoderModel model)
+    {
+        _model = model;
+        _projections = new AdapterProjection[model.Config.Layers][];
+        for (int layer = 0; layer < model.Config.Layers; layer++)
+        {
+            var p = model.Projections[layer];
+            var wrapped = new[]
+            {
+                new AdapterProjection(p.QueryKeyValue, this, [LoraTarget.Query, LoraTarget.Key, LoraTarget.Value]),
+                new AdapterProjection(p.Output, this, [LoraTarget.Output]),
+                new AdapterProjection(p.GateUp, this, [LoraTarget.Gate, LoraTarget.Up]),
+                new AdapterProjection(p.Down, this, [LoraTarget.Down]),
+            };
+            p.QueryKeyValue = wrapped[(int)LayerProduct.QueryKeyValue];
+            p.Output = wrapped[(int)LayerProduct.Output];
+            p.GateUp = wrapped[(int)LayerProduct.GateUp];
+            p.Down = wrapped[(int)LayerProduct.Down];
+            _projections[layer] = wrapped;
+        }
+    }
+
+    /// <summary>Number of adapters (ids 1..Count).</summary>
+    public int Count => _adapters.Length;
+
+    /// <summary>The adapters' names, id 1 first.</summary>
+    public IReadOnlyList<string> Names => _adapters.Select(a => a.Name).ToArray();
+
+    /// <summary>The adapter with id <paramref name="id"/> (1..Count).</summary>
+    public LoraWeights this[int id] => _adapters[id - 1].Weights;
+
+    /// <summary>The id of the adapter named <paramref name="name"/> (ordinal comparison), or 0 when there is none.</summary>
+    public int Find(string name)
+    {
+        var adapters = _adapters;
+        for (int i = 0; i < adapters.Length; i++)
+            if (adapters[i].Name == name) return i + 1;
+        return 0;
+    }
+
+    /// <summary>
+    /// Serves <paramref name="adapter"/> under <paramref name="name"/> and returns its id. Throws
+    /// <see cref="ArgumentException"/> when the name is taken or the adapter was made for another model.
+    /// </summary>
+    public int Add(string name, LoraWeights adapter)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        if (adapter.Config != _model.Config)
+            throw new ArgumentException($"adapter '{name}' was made for another model ({adapter.Config.Architecture} dim {adapter.Config.Dim}, {adapter.Config.Layers} layers)");
+        lock (_gate)
+        {
+            if (Find(name) != 0) throw new ArgumentException($"an adapter named '{name}' is already loaded");
+            int id = _adapters.Length + 1;
+            for (int layer = 0; layer < _projections.Length; layer++)
+                foreach (var projection in _projections[layer]) projection.Add(id, layer, adapter);
+            _adapters = [.. _adapters, (name, adapter)];
+            return id;
+        }
+    }
+
+    /// <summary>The adapter the sequence in <paramref name="slot"/> uses (0: the base).</summary>
+    public int AdapterOf(int slot)
+    {
+        var bySlot = _bySlot;
+        return (uint)slot < (uint)bySlot.Length ? bySlot[slot] : _everywhere;
+    }
+
+    /// <summary>The sequence in <paramref name="slot"/> uses adapter <paramref name="id"/> (0: the base) from the next step on.</summary>
+    public void Assign(int slot, int id)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(slot);
+        if ((uint)id > (uint)Count) throw new ArgumentOutOfRangeException(nameof(id), $"there is no adapter {id} ({Count} loaded)");
+        if (slot >= _bySlot.Length)
+        {
+            var grown = new int[Math.Max(slot + 1, _bySlot.Length * 2)];
+            Array.Fill(grown, _everywhere);
+            _bySlot.CopyTo(grown, 0);
+            _bySlot = grown;
+        }
+        _bySlot[slot] = id;
+    }
+
+    /// <summary>Every slot uses adapter <paramref name="id"/> (0: the base), as a command running one adapter wants.</summary>
+    public void UseEverywhere(int id)
+    {
+        if ((uint)id > (uint)Count) throw new ArgumentOutOfRangeException(nameof(id), $"there is no adapter {id} ({Count} loaded)");
+        _everywhere = id;
+        _bySlot = [];
+    }
+}
