@@ -23,9 +23,6 @@ Console.WriteLine($"{"stage",-14} {"threads",7} {"docs in",8} {"seconds",8} {"do
 
 var config = new PipelineConfig();
 var stages = LocalStages.Build(config).ToList();
-// Lingua with its full 1..5-gram models, the more accurate (and ~2 GB) alternative to the default language stage.
-var highAccuracy = new PipelineConfig { Language = new LanguageConfig { LowAccuracy = false } };
-stages.Insert(2, LocalStages.Build(highAccuracy)[1] with { Name = "language-full" });
 var afterStage = new Dictionary<string, List<Document>>();
 List<Document> current = raw;
 foreach (var stage in stages)
@@ -46,7 +43,7 @@ foreach (var stage in stages)
         survivors = copies.Where((_, i) => keep[i]).ToList();
     }
     afterStage[stage.Name] = survivors;
-    if (stage.Name != "language-full") current = survivors;
+    current = survivors;
 }
 
 // BFF dedup is sequential by definition (first copy wins), so it runs on one thread.

@@ -55,7 +55,7 @@ public sealed class PipelineCorpus : IDisposable
         ConfigPath = Path.Combine(Root, "pipeline.yaml");
         File.WriteAllText(ConfigPath, $"""
             language:
-              candidates: [en, de, fr, es]
+              keep: [en]
             quality:
               model: {ModelPath}
               keep_top_fraction: 0.5

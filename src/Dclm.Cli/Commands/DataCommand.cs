@@ -12,6 +12,7 @@ internal static class DataCommand
         command.Subcommands.Add(DataTrainClassifierCommand.Create());
         command.Subcommands.Add(DataTokenizeCommand.Create());
         command.Subcommands.Add(DataPackWarcCommand.Create());
+        command.Subcommands.Add(DataLangidCommand.Create());
         return command;
     }
 

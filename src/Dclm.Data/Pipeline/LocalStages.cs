@@ -1,4 +1,5 @@
 using Dclm.Data.Documents;
+using Dclm.Data.FastText;
 using Dclm.Data.Filters;
 using Dclm.Data.Language;
 
@@ -19,7 +20,8 @@ public static class LocalStages
         if (config.Language.Enabled)
         {
             var language = config.Language;
-            stages.Add(new DocumentStage("language", [new EnglishFilter(language.Threshold, language.Candidates, language.LowAccuracy, language.MaxChars)]));
+            var model = language.Model.Length == 0 ? LanguageIdentificationModel.Default : FastTextModels.Shared(PipelineConfigLoader.Resolve(config, language.Model));
+            stages.Add(new DocumentStage("language", [new LanguageFilter(model, language.Keep, language.Threshold)]));
         }
         if (h.Enabled)
         {

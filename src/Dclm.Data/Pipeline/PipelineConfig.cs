@@ -35,23 +35,17 @@ public sealed class ExtractionConfig
     public double MaxLinkDensity { get; set; } = 0.6;
 }
 
-/// <summary>Language identification settings.</summary>
+/// <summary>Language identification settings (DCLM: fastText lid.176 on the whole page, English above 0.65).</summary>
 public sealed class LanguageConfig
 {
     /// <summary>Run the stage.</summary>
     public bool Enabled { get; set; } = true;
-    /// <summary>Minimum English confidence (DCLM: 0.65).</summary>
+    /// <summary>A supervised fastText model (.bin or .ftz) with "__label__xx" labels, relative to the YAML file; empty: the embedded lid.176.ftz.</summary>
+    public string Model { get; set; } = "";
+    /// <summary>Language codes to keep (DCLM: en).</summary>
+    public List<string> Keep { get; set; } = ["en"];
+    /// <summary>Keep a page when its top label is kept with a probability strictly greater than this (DCLM: 0.65).</summary>
     public double Threshold { get; set; } = 0.65;
-    /// <summary>ISO 639-1 codes the detector chooses among (English is always added).</summary>
-    public List<string> Candidates { get; set; } =
-        ["en", "de", "fr", "es", "it", "pt", "nl", "sv", "da", "nb", "pl", "cs", "ro", "hu", "fi", "tr", "id", "vi", "ru", "uk", "ar", "zh", "ja", "ko", "hi"];
-    /// <summary>
-    /// Use Lingua's trigram-only models (about 185 MB resident); the full 1..5-gram models for 25 languages take
-    /// about 2 GB and 30 s to load.
-    /// </summary>
-    public bool LowAccuracy { get; set; } = true;
-    /// <summary>Characters of each page that are scored.</summary>
-    public int MaxChars { get; set; } = 2000;
 }
 
 /// <summary>RefinedWeb/Gopher heuristic settings (DCLM-Baseline values).</summary>

@@ -45,7 +45,7 @@ public static class PipelineConfigLoader
         static bool Fraction(double v) => v is >= 0 and <= 1;
         Require(config.Extraction.MaxLinkDensity is > 0 and <= 1, "extraction.max_link_density", "must be in (0, 1]");
         Require(Fraction(config.Language.Threshold), "language.threshold", "must be in [0, 1]");
-        Require(config.Language.MaxChars >= 16, "language.max_chars", "must be at least 16");
+        Require(config.Language.Keep.Count > 0 && config.Language.Keep.All(l => l.Length > 0 && !l.Any(char.IsWhiteSpace)), "language.keep", "must list language codes such as en");
         var h = config.Heuristics;
         Require(h.NewlineMaxConsecutive >= 1, "heuristics.newline_max_consecutive", "must be at least 1");
         Require(h.MinWords >= 0 && h.MaxWords >= h.MinWords, "heuristics.min_words/max_words", "must satisfy 0 <= min <= max");
