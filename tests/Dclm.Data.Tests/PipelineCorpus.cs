@@ -56,6 +56,8 @@ public sealed class PipelineCorpus : IDisposable
         File.WriteAllText(ConfigPath, $"""
             language:
               keep: [en]
+            dedup:
+              exact: true
             quality:
               model: {ModelPath}
               keep_top_fraction: 0.5

@@ -29,7 +29,7 @@ public class PipelineTests(PipelineCorpus corpus) : IClassFixture<PipelineCorpus
         var report = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "report.json")))!;
         var stages = report["stages"]!.AsArray();
         var names = stages.Select(s => (string)s!["name"]!).ToList();
-        Assert.Equal(["read", "extract", "language", "heuristics", "exact_dedup", "bff_dedup", "quality_score", "quality_filter", "mixing"], names);
+        Assert.Equal(["read", "url_filter", "extract", "language", "heuristics", "exact_dedup", "bff_dedup", "quality_score", "quality_filter", "mixing"], names);
         for (int i = 0; i < stages.Count; i++)
         {
             var stage = stages[i]!;

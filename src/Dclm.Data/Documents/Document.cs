@@ -37,6 +37,9 @@ public sealed class Document
     /// <summary>English confidence from language identification, when that stage ran.</summary>
     public double? LanguageScore { get; set; }
 
+    /// <summary>Words counted before the line modifiers (DCLM's <c>previous_word_count</c>), for the removal-ratio rule.</summary>
+    public int? WordCountBeforeEdits { get; set; }
+
     /// <summary>Quality classifier probability of the positive class, when that stage ran.</summary>
     public double? QualityScore { get; set; }
 }

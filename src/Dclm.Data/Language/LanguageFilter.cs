@@ -45,6 +45,13 @@ public sealed class LanguageFilter : IDocumentStep
         return _keep.Contains(prediction.Name) && prediction.Probability > _threshold ? StepOutcome.Keep : StepOutcome.Drop(_dropRule);
     }
 
+    /// <summary>
+    /// DCLM's <c>language_filter</c> over an enricher's scores: kept when some kept language has a score strictly above
+    /// the threshold (codes compare exactly: "EN" is not "en").
+    /// </summary>
+    public static bool Keeps(IReadOnlyDictionary<string, double> scores, IReadOnlyList<string> keepLanguages, double threshold) =>
+        keepLanguages.Any(language => scores.TryGetValue(language, out double score) && score > threshold);
+
     /// <summary>DCLM's <c>is_space_or_punct</c>: empty, or only ' ' and Python's <c>string.punctuation</c>.</summary>
     public static bool IsSpaceOrPunctuation(string text)
     {

@@ -7,6 +7,17 @@ namespace Dclm.Data.Pipeline;
 /// <summary>A named group of steps whose removals are reported together (one row of report.json).</summary>
 public sealed record DocumentStage(string Name, IReadOnlyList<IDocumentStep> Steps)
 {
+    /// <summary>Facts about the stage's configuration copied into its report row (model used, lists skipped).</summary>
+    public IReadOnlyDictionary<string, string> Notes { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>A fresh statistics row for this stage, carrying its notes.</summary>
+    public StageStatistics NewStatistics()
+    {
+        var statistics = new StageStatistics { Name = Name };
+        foreach (var (key, value) in Notes) statistics.Notes[key] = value;
+        return statistics;
+    }
+
     /// <summary>Runs the steps on <paramref name="document"/>, counting into <paramref name="statistics"/>; false when dropped.</summary>
     public bool Run(Document document, StageStatistics statistics)
     {

@@ -60,7 +60,7 @@ public sealed class LocalPhase(PipelineConfig config, CurationOptions options)
     private void ProcessUnit(InputUnit unit, IReadOnlyList<DocumentStage> stages, CancellationToken cancellation)
     {
         var read = new StageStatistics { Name = "read" };
-        var statistics = stages.Select(s => new StageStatistics { Name = s.Name }).ToList();
+        var statistics = stages.Select(s => s.NewStatistics()).ToList();
         var kept = new List<Document>();
         long ngrams = 0;
         var bff = config.Dedup.Bff;

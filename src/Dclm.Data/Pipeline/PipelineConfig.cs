@@ -8,8 +8,12 @@ namespace Dclm.Data.Pipeline;
 /// </summary>
 public sealed class PipelineConfig
 {
+    /// <summary>RefinedWeb's URL blocklists (DCLM: four url_substring_filter calls).</summary>
+    public UrlFilterConfig UrlFilter { get; set; } = new();
     /// <summary>HTML to text.</summary>
     public ExtractionConfig Extraction { get; set; } = new();
+    /// <summary>DCLM's url_removal_modifier.</summary>
+    public UrlRemovalConfig UrlRemoval { get; set; } = new();
     /// <summary>Language identification.</summary>
     public LanguageConfig Language { get; set; } = new();
     /// <summary>RefinedWeb and Gopher heuristics.</summary>
@@ -24,6 +28,49 @@ public sealed class PipelineConfig
     public OutputConfig Output { get; set; } = new();
     /// <summary>Folder of the YAML file, for resolving relative paths; empty for built-in defaults.</summary>
     public string BaseDirectory { get; set; } = "";
+}
+
+/// <summary>RefinedWeb's URL blocklists, applied to each page's URL before anything else.</summary>
+public sealed class UrlFilterConfig
+{
+    /// <summary>Run the stage.</summary>
+    public bool Enabled { get; set; } = true;
+    /// <summary>The url_substring_filter calls, in order (DCLM-Baseline's four by default).</summary>
+    public List<UrlBanlistYaml> Banlists { get; set; } =
+    [
+        new() { Name = "banned_domain", File = "", ExactDomainMatch = true, IgnoreChars = ["www"] },
+        new() { Name = "banned_url_word_strict", File = "builtin:strict", IgnoreChars = ["-", "."] },
+        new() { Name = "banned_url_word_hard", File = "builtin:hard", MatchSubstrings = false },
+        new() { Name = "banned_url_word_soft", File = "builtin:soft", NumBannedSubstrs = 2, MatchSubstrings = false },
+    ];
+}
+
+/// <summary>One url_substring_filter call.</summary>
+public sealed class UrlBanlistYaml
+{
+    /// <summary>Rule name in report.json.</summary>
+    public string Name { get; set; } = "banned_url";
+    /// <summary>One banned word or domain per line (relative to the YAML file), or builtin:strict|hard|soft; empty: skipped with a note.</summary>
+    public string File { get; set; } = "";
+    /// <summary>Strings deleted from the URL before matching.</summary>
+    public List<string> IgnoreChars { get; set; } = [];
+    /// <summary>Distinct banned words needed to drop a page.</summary>
+    public int NumBannedSubstrs { get; set; } = 1;
+    /// <summary>Compare the URL's network location with the list exactly.</summary>
+    public bool ExactDomainMatch { get; set; }
+    /// <summary>Words may sit inside longer words; false needs word boundaries.</summary>
+    public bool MatchSubstrings { get; set; } = true;
+    /// <summary>Case-sensitive matching.</summary>
+    public bool CaseSensitive { get; set; }
+}
+
+/// <summary>DCLM's url_removal_modifier.</summary>
+public sealed class UrlRemovalConfig
+{
+    /// <summary>Remove URLs and IP addresses from the text.</summary>
+    public bool Enabled { get; set; } = true;
+    /// <summary>Top-level domains, one per line (relative to the YAML file), or builtin:iana_tlds.</summary>
+    public string TopLevelDomains { get; set; } = "builtin:iana_tlds";
 }
 
 /// <summary>Main-content extraction settings.</summary>
@@ -55,6 +102,8 @@ public sealed class HeuristicsConfig
     public bool Enabled { get; set; } = true;
     /// <summary>Collapse longer newline runs to this many.</summary>
     public int NewlineMaxConsecutive { get; set; } = 2;
+    /// <summary>What page_length_filter counts: word (fastText words, punctuation ignored), char, line or paragraph.</summary>
+    public string PageLengthUnit { get; set; } = "word";
     /// <summary>Minimum words per page.</summary>
     public int MinWords { get; set; } = 50;
     /// <summary>Maximum words per page.</summary>
@@ -73,6 +122,8 @@ public sealed class HeuristicsConfig
     public double MaxNonAlphabeticWordFraction { get; set; } = 0.2;
     /// <summary>Minimum stop-word occurrences.</summary>
     public int MinStopWords { get; set; } = 2;
+    /// <summary>Count each stop word once (DCLM's count_unique).</summary>
+    public bool StopWordsUnique { get; set; }
     /// <summary>Gopher repetition thresholds.</summary>
     public RepetitionYaml Repetition { get; set; } = new();
     /// <summary>RefinedWeb line removals.</summary>
@@ -98,28 +149,50 @@ public sealed class RepetitionYaml
     public List<double> DuplicateNgramCharFractions { get; set; } = [0.15, 0.14, 0.13, 0.12, 0.11, 0.10];
 }
 
-/// <summary>RefinedWeb line removal settings as written in YAML.</summary>
+/// <summary>RefinedWeb's line-wise corrections as written in YAML.</summary>
 public sealed class LineRemovalYaml
 {
     /// <summary>Run the line removals.</summary>
     public bool Enabled { get; set; } = true;
-    /// <summary>See <see cref="LineRemovalSettings.MaximumUppercaseFraction"/>.</summary>
+    /// <summary>uppercase_ratio_line_modifier: lines with a larger share of uppercase are removed.</summary>
     public double MaxUppercaseFraction { get; set; } = 0.5;
-    /// <summary>See <see cref="LineRemovalSettings.MaximumDigitFraction"/>.</summary>
+    /// <summary>numeric_ratio_line_modifier: lines with a larger share of digits are removed.</summary>
     public double MaxDigitFraction { get; set; } = 0.999999;
-    /// <summary>See <see cref="LineRemovalSettings.MinimumWordsPerLine"/>.</summary>
+    /// <summary>line_length_modifier: lines with fewer words are removed.</summary>
     public int MinWordsPerLine { get; set; } = 2;
-    /// <summary>See <see cref="LineRemovalSettings.RemoveBoilerplateSubstrings"/>.</summary>
+    /// <summary>Run substring_line_modifier with <see cref="Substrings"/>.</summary>
     public bool RemoveBoilerplateSubstrings { get; set; } = true;
-    /// <summary>See <see cref="LineRemovalSettings.MaximumRemovedWordFraction"/>.</summary>
+    /// <summary>The substring_line_modifier calls, in order (DCLM-Baseline's three by default).</summary>
+    public List<SubstringYaml> Substrings { get; set; } =
+    [
+        new() { Banlist = ["items in cart"], Location = "any", MaxLength = 10, RemoveSubstringOnly = true },
+        new() { Banlist = ["Read more..."], Location = "suffix", MaxLength = 10, RemoveSubstringOnly = true },
+        new() { Banlist = ["Sign-in"], Location = "prefix", MaxLength = 10, RemoveSubstringOnly = true },
+    ];
+    /// <summary>word_removal_ratio_filter: drop the page if the corrections removed a larger share of its words.</summary>
     public double MaxRemovedWordFraction { get; set; } = 0.05;
+}
+
+/// <summary>One substring_line_modifier call.</summary>
+public sealed class SubstringYaml
+{
+    /// <summary>Banned strings (joined into one regular expression, unescaped, as DCLM does).</summary>
+    public List<string> Banlist { get; set; } = [];
+    /// <summary>any, prefix or suffix.</summary>
+    public string Location { get; set; } = "any";
+    /// <summary>Only lines of at most this many words are touched (null: all).</summary>
+    public int? MaxLength { get; set; }
+    /// <summary>Delete only the matched text; false removes the whole line.</summary>
+    public bool RemoveSubstringOnly { get; set; }
+    /// <summary>Case-sensitive matching.</summary>
+    public bool CaseSensitive { get; set; }
 }
 
 /// <summary>Deduplication settings.</summary>
 public sealed class DedupConfig
 {
-    /// <summary>Drop documents whose normalized text was seen before.</summary>
-    public bool Exact { get; set; } = true;
+    /// <summary>Drop documents whose normalized text was seen before (not a DCLM-Baseline step, so off by default).</summary>
+    public bool Exact { get; set; }
     /// <summary>"bff", "minhash" or "none".</summary>
     public string Method { get; set; } = "bff";
     /// <summary>BFF settings.</summary>
