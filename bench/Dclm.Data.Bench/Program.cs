@@ -56,9 +56,11 @@ foreach (var stage in stages)
     Print("bff_dedup", 1, current.Count, Bytes(current), watch.Elapsed.TotalSeconds, ref single);
 }
 
-// Quality scoring with a model trained on the heuristics' survivors vs. raw extracted pages (any model has the same cost).
+// Quality scoring with a fastText bigram model (DCLM's settings, fewer buckets) trained on survivors vs raw pages.
+var qualityModel = Dclm.Data.Quality.ClassifierTraining.Train(current.Take(200).Select(d => d.Text).ToList(), raw.Take(200).Select(d => d.Text).ToList(),
+    new Dclm.Data.Quality.ClassifierTrainingOptions { FastText = new() { Buckets = 200_000 }, HeldOutFraction = 0 }).Model;
 {
-    var model = new Dclm.Data.Quality.QualityClassifier(1 << 18, 16, 1);
+    var model = new Dclm.Data.Quality.QualityScorer(qualityModel);
     foreach (var document in current.Take(20)) model.Score(document.Text);
     double? single = null;
     foreach (int threads in new[] { 1, 2 })
@@ -100,7 +102,7 @@ if (tokenizerPath is not null)
         }
     }
     var modelPath = Path.Combine(scratch, "quality.bin");
-    using (var modelFile = File.Create(modelPath)) new Dclm.Data.Quality.QualityClassifier(1 << 18, 16, 1).Save(modelFile);
+    using (var modelFile = File.Create(modelPath)) qualityModel.Save(modelFile);
     config.Quality.Model = modelPath;
     double? single = null;
     foreach (int threads in new[] { 1, 2 })

@@ -99,7 +99,7 @@ public sealed class GlobalPhase(PipelineConfig config, CurationOptions options)
         return stages;
     }
 
-    private QualityClassifier? LoadModel(StageStatistics statistics)
+    private QualityScorer? LoadModel(StageStatistics statistics)
     {
         if (!config.Quality.Enabled) return null;
         var path = PipelineConfigLoader.Resolve(config, config.Quality.Model);
@@ -109,7 +109,8 @@ public sealed class GlobalPhase(PipelineConfig config, CurationOptions options)
             return null;
         }
         statistics.Notes["model"] = path;
-        return QualityClassifier.Load(path);
+        statistics.Notes["positive_label"] = config.Quality.PositiveLabel;
+        return new QualityScorer(FastText.FastTextModels.Shared(path), config.Quality.PositiveLabel, path);
     }
 
     private void RunSelectionPass(CurationReport report, IProgress<CurationProgress>? progress, CancellationToken cancellation)

@@ -241,8 +241,10 @@ public sealed class QualityConfig
 {
     /// <summary>Run the stage (needs a model).</summary>
     public bool Enabled { get; set; } = true;
-    /// <summary>Model file (relative to the YAML file); a missing file skips the stage with a note in the report.</summary>
+    /// <summary>A supervised fastText model (relative to the YAML file), e.g. DCLM's openhermes_reddit_eli5_vs_rw_v2_bigram_200k_train.bin; a missing file skips the stage with a note in the report.</summary>
     public string Model { get; set; } = "../data/work/quality.bin";
+    /// <summary>The label whose probability is the score (DCLM: __label__hq; a top label other than it scores 1 − p).</summary>
+    public string PositiveLabel { get; set; } = "__label__hq";
     /// <summary>Keep the top fraction by score (DCLM: 0.1); ignored when <see cref="Threshold"/> is set.</summary>
     public double KeepTopFraction { get; set; } = 0.1;
     /// <summary>Fixed minimum score instead of a top fraction.</summary>
