@@ -28,8 +28,22 @@ public sealed class Document
     /// <summary>Corpus name used for reporting and mixing.</summary>
     public string Source { get; }
 
+    private string _text = "";
+    private int _utf8Length = -1;
+
     /// <summary>Current content of the document.</summary>
-    public string Text { get; set; }
+    public string Text
+    {
+        get => _text;
+        set
+        {
+            if (!ReferenceEquals(value, _text)) _utf8Length = -1;
+            _text = value;
+        }
+    }
+
+    /// <summary>UTF-8 size of <see cref="Text"/>, computed once per text (stages count bytes in and out).</summary>
+    public int Utf8Length => _utf8Length >= 0 ? _utf8Length : _utf8Length = System.Text.Encoding.UTF8.GetByteCount(_text);
 
     /// <summary>True while <see cref="Text"/> still holds HTML that the extraction stage must convert.</summary>
     public bool IsHtml { get; set; }

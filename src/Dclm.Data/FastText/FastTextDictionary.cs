@@ -27,6 +27,8 @@ public sealed class FastTextDictionary
     private readonly long[] _counts;        // (size)
     private readonly int[] _table;          // open addressing: slot -> entry index or -1
     private readonly Dictionary<int, int>? _pruneIndex;   // bucket -> compacted row (quantized, pruned models)
+    private readonly PruneTable? _pruneRows;              // the same as a compact open-addressing table
+    private readonly ulong _bucketDivisor;                // Lemire's fast modulo by the bucket count
     private readonly long _pruneIndexSize;  // -1: not pruned
 
     private FastTextDictionary(FastTextArgs args, byte[] text, int[] starts, long[] counts, int words, long tokens, Dictionary<int, int>? pruneIndex, long pruneIndexSize)
@@ -44,6 +46,48 @@ public sealed class FastTextDictionary
         Array.Fill(_table, -1);
         for (int i = 0; i < counts.Length; i++) _table[Find(Entry(i), Hash(Entry(i)))] = i;
         Labels = Enumerable.Range(0, LabelCount).Select(l => Encoding.UTF8.GetString(Entry(words + l))).ToArray();
+        if (pruneIndex is not null) _pruneRows = new PruneTable(pruneIndex);
+        if (args.Buckets > 0) _bucketDivisor = ulong.MaxValue / (uint)args.Buckets + 1;
+    }
+
+    /// <summary><paramref name="hash"/> % buckets without a division (Lemire, Kaser and Kurz 2019).</summary>
+    private int Bucket(uint hash) => (int)Math.BigMul(_bucketDivisor * hash, (ulong)(uint)_args.Buckets, out _);
+
+    /// <summary>The kept buckets of a pruned model (~10^5 of 2·10^6) in a table small enough to stay in cache.</summary>
+    private sealed class PruneTable
+    {
+        private readonly int[] _keys;   // bucket + 1, 0: empty
+        private readonly int[] _rows;
+        private readonly int _mask;
+
+        public PruneTable(Dictionary<int, int> index)
+        {
+            int capacity = 16;
+            while (capacity < index.Count * 2) capacity <<= 1;
+            _keys = new int[capacity];
+            _rows = new int[capacity];
+            _mask = capacity - 1;
+            foreach (var (bucket, row) in index)
+            {
+                int slot = Slot(bucket);
+                while (_keys[slot] != 0) slot = (slot + 1) & _mask;
+                _keys[slot] = bucket + 1;
+                _rows[slot] = row;
+            }
+        }
+
+        private int Slot(int bucket) => (int)(((uint)bucket * 2654435769u) >> 8) & _mask;
+
+        /// <summary>The row of <paramref name="bucket"/>, or -1 when it was pruned.</summary>
+        public int Row(int bucket)
+        {
+            for (int slot = Slot(bucket); ; slot = (slot + 1) & _mask)
+            {
+                int key = _keys[slot];
+                if (key == bucket + 1) return _rows[slot];
+                if (key == 0) return -1;
+            }
+        }
     }
 
     /// <summary>Words in the vocabulary (the first rows of the input matrix).</summary>
@@ -252,7 +296,7 @@ public sealed class FastTextDictionary
                     hash *= 16777619;
                 }
                 while (j < word.Length && (word[j] & 0xC0) == 0x80);
-                if (n >= minimum && !(n == 1 && (i == 0 || j == word.Length))) PushBucket((int)(hash % (uint)_args.Buckets), rows);
+                if (n >= minimum && !(n == 1 && (i == 0 || j == word.Length))) PushBucket(Bucket(hash), rows);
             }
         }
     }
@@ -276,9 +320,10 @@ public sealed class FastTextDictionary
     private void PushBucket(int bucket, FastTextFeatures rows)
     {
         if (_pruneIndexSize == 0) return;
-        if (_pruneIndex is not null)
+        if (_pruneRows is not null)
         {
-            if (!_pruneIndex.TryGetValue(bucket, out bucket)) return;
+            bucket = _pruneRows.Row(bucket);
+            if (bucket < 0) return;
         }
         rows.Add(WordCount + bucket);
     }

@@ -35,6 +35,18 @@ internal sealed class ProductQuantizer
     /// <summary>x += scale · decode(codes).</summary>
     public void AddCode(Span<float> x, ReadOnlySpan<byte> codes, float scale)
     {
+        if (SubDimension == 2 && LastSubDimension == 2 && x.Length >= 2 * Subquantizers)
+        {
+            // lid.176's layout: pieces of two values, centroid i of piece m at [(m·256 + i)·2].
+            var centroids = _centroids.AsSpan();
+            for (int m = 0; m < Subquantizers; m++)
+            {
+                int at = (m * CentroidsPerPiece + codes[m]) * 2;
+                x[2 * m] += scale * centroids[at];
+                x[2 * m + 1] += scale * centroids[at + 1];
+            }
+            return;
+        }
         for (int m = 0; m < Subquantizers; m++)
         {
             var centroid = Centroid(m, codes[m]);

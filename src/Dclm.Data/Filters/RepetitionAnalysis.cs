@@ -77,27 +77,23 @@ public sealed class RepetitionAnalysis(string text)
         var words = _words!;
         int ngrams = words.Length - n + 1;
         if (ngrams <= 0) return 0;
-        var counts = new Dictionary<int, int>(ngrams, new NgramComparer(words, n));
-        int best = 0;
-        for (int i = 0; i < ngrams; i++)
-        {
-            ref int count = ref CollectionsMarshal.GetValueRefOrAddDefault(counts, i, out _);
-            best = Math.Max(best, ++count);
-        }
+        var table = NgramTable.ForThread();
+        int best = table.Count(words, n);
         if (best == 1) return 0;
         if (measure == NgramMeasure.MostCommon)
         {
             long longest = 0;
-            foreach (var (start, count) in counts) if (count == best) longest = Math.Max(longest, NgramLength(start, n));
+            for (int i = 0; i < ngrams; i++) if (table.CountAt(i) == best) longest = Math.Max(longest, NgramLength(i, n));
             return (double)(longest * best) / _wordCharacters;
         }
-        var covered = new bool[words.Length];
+        long repeated = 0;
+        int coveredUntil = 0; // words before this index are already counted
         for (int i = 0; i < ngrams; i++)
         {
-            if (counts[i] > 1) covered.AsSpan(i, n).Fill(true);
+            if (table.CountAt(i) <= 1) continue;
+            for (int w = Math.Max(i, coveredUntil); w < i + n; w++) repeated += _lengths![words[w]];
+            coveredUntil = Math.Max(coveredUntil, i + n);
         }
-        long repeated = 0;
-        for (int i = 0; i < words.Length; i++) if (covered[i]) repeated += _lengths![words[i]];
         return (double)repeated / _wordCharacters;
     }
 
@@ -108,16 +104,49 @@ public sealed class RepetitionAnalysis(string text)
         return length;
     }
 
-    /// <summary>Compares n-grams by their start index: equal when their word ids are equal.</summary>
-    private sealed class NgramComparer(int[] words, int n) : IEqualityComparer<int>
+    /// <summary>
+    /// Counts the n-grams of an id sequence exactly: an open-addressing table keyed by a rolling 64-bit hash, each slot
+    /// remembering one occurrence, and equal hashes confirmed by comparing the ids. Reused per thread.
+    /// </summary>
+    private sealed class NgramTable
     {
-        public bool Equals(int x, int y) => x == y || words.AsSpan(x, n).SequenceEqual(words.AsSpan(y, n));
+        [ThreadStatic] private static NgramTable? _instance;
+        private ulong[] _hashes = new ulong[1024];
+        private int[] _starts = new int[1024];   // first occurrence in the slot, -1: empty
+        private int[] _counts = new int[1024];
+        private int[] _slotOf = new int[512];    // slot of the n-gram starting at each position
 
-        public int GetHashCode(int start)
+        public static NgramTable ForThread() => _instance ??= new NgramTable();
+
+        public int CountAt(int start) => _counts[_slotOf[start]];
+
+        /// <summary>Counts every n-gram of <paramref name="ids"/>; returns the highest count.</summary>
+        public int Count(int[] ids, int n)
         {
-            var hash = new HashCode();
-            foreach (int id in words.AsSpan(start, n)) hash.Add(id);
-            return hash.ToHashCode();
+            int ngrams = ids.Length - n + 1;
+            int capacity = 1024;
+            while (capacity < ngrams * 2) capacity <<= 1;
+            if (_hashes.Length < capacity) { _hashes = new ulong[capacity]; _starts = new int[capacity]; _counts = new int[capacity]; }
+            if (_slotOf.Length < ngrams) _slotOf = new int[Math.Max(ngrams, _slotOf.Length * 2)];
+            Array.Fill(_starts, -1, 0, capacity);
+            int mask = capacity - 1, best = 0;
+            const ulong Multiplier = 0x9E3779B97F4A7C15UL;
+            ulong top = 1; // Multiplier^(n-1)
+            for (int k = 1; k < n; k++) top *= Multiplier;
+            ulong hash = 0;
+            for (int k = 0; k < n; k++) hash = hash * Multiplier + Mix(ids[k]);
+            for (int i = 0; i < ngrams; i++)
+            {
+                if (i > 0) hash = (hash - Mix(ids[i - 1]) * top) * Multiplier + Mix(ids[i + n - 1]);
+                int slot = (int)((hash ^ (hash >> 29)) & (ulong)mask);
+                while (_starts[slot] >= 0 && !(_hashes[slot] == hash && ids.AsSpan(_starts[slot], n).SequenceEqual(ids.AsSpan(i, n)))) slot = (slot + 1) & mask;
+                if (_starts[slot] < 0) { _starts[slot] = i; _hashes[slot] = hash; _counts[slot] = 0; }
+                best = Math.Max(best, ++_counts[slot]);
+                _slotOf[i] = slot;
+            }
+            return best;
         }
+
+        private static ulong Mix(int id) => ((ulong)(uint)id + 1) * 0xBF58476D1CE4E5B9UL;
     }
 }

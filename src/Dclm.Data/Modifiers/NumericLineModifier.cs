@@ -15,7 +15,7 @@ public sealed class NumericLineModifier(double maximumRatio = 1.0) : IDocumentSt
     /// <inheritdoc />
     public StepOutcome Apply(Document document)
     {
-        document.Text = LineEdit.Apply(document.Text, line => line.Length == 0 || (double)PythonText.Count(line, PythonText.IsDigit) / PythonText.Length(line) <= maximumRatio, strip: true);
+        document.Text = LineEdit.Apply(document.Text, line => line.Length == 0 || (double)PythonText.CountDigits(line) / PythonText.Length(line) <= maximumRatio, strip: true);
         return document.Text.Length == 0 ? StepOutcome.Drop(Name) : StepOutcome.Keep;
     }
 }

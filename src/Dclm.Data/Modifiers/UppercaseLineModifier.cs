@@ -15,7 +15,7 @@ public sealed class UppercaseLineModifier(double maximumRatio = 0.5) : IDocument
     /// <inheritdoc />
     public StepOutcome Apply(Document document)
     {
-        document.Text = LineEdit.Apply(document.Text, line => line.Length == 0 || (double)PythonText.Count(line, PythonText.IsUpper) / PythonText.Length(line) <= maximumRatio, strip: true);
+        document.Text = LineEdit.Apply(document.Text, line => line.Length == 0 || (double)PythonText.CountUpper(line) / PythonText.Length(line) <= maximumRatio, strip: true);
         return document.Text.Length == 0 ? StepOutcome.Drop(Name) : StepOutcome.Keep;
     }
 }

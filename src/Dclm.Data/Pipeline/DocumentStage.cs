@@ -23,7 +23,7 @@ public sealed record DocumentStage(string Name, IReadOnlyList<IDocumentStep> Ste
     {
         long start = Stopwatch.GetTimestamp();
         statistics.DocsIn++;
-        statistics.BytesIn += Encoding.UTF8.GetByteCount(document.Text);
+        statistics.BytesIn += document.Utf8Length;
         bool kept = true;
         foreach (var step in Steps)
         {
@@ -38,7 +38,7 @@ public sealed record DocumentStage(string Name, IReadOnlyList<IDocumentStep> Ste
         if (kept)
         {
             statistics.DocsOut++;
-            statistics.BytesOut += Encoding.UTF8.GetByteCount(document.Text);
+            statistics.BytesOut += document.Utf8Length;
         }
         statistics.Seconds += Stopwatch.GetElapsedTime(start).TotalSeconds;
         return kept;

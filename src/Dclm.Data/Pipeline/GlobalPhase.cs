@@ -70,7 +70,7 @@ public sealed class GlobalPhase(PipelineConfig config, CurationOptions options)
     {
         var qualityStats = new StageStatistics { Name = "quality_score" };
         var model = LoadModel(qualityStats);
-        var writer = new ChunkedDocumentWriter(GlobalDirectory, "dedup", config.Output.DocumentsPerFile);
+        var writer = new ChunkedDocumentWriter(GlobalDirectory, "dedup", config.Output.DocumentsPerFile, fast: true);
         var scores = new List<double>();
         List<StageStatistics> stages;
         using (var dedup = new DedupChain(config, options, plan, expectedNgrams, cancellation))
@@ -152,13 +152,13 @@ public sealed class GlobalPhase(PipelineConfig config, CurationOptions options)
                 if (mixer is null) { Emit(writer, report, document); continue; }
                 long start = Stopwatch.GetTimestamp();
                 mixStats.DocsIn++;
-                mixStats.BytesIn += Encoding.UTF8.GetByteCount(document.Text);
+                mixStats.BytesIn += document.Utf8Length;
                 var copies = mixer.Copies(document);
                 if (copies.Count == 0) mixStats.Removed("downsampled");
                 foreach (var copy in copies)
                 {
                     mixStats.DocsOut++;
-                    mixStats.BytesOut += Encoding.UTF8.GetByteCount(copy.Text);
+                    mixStats.BytesOut += copy.Utf8Length;
                     Emit(writer, report, copy);
                 }
                 mixStats.Seconds += Stopwatch.GetElapsedTime(start).TotalSeconds;
@@ -200,13 +200,13 @@ public sealed class GlobalPhase(PipelineConfig config, CurationOptions options)
     {
         long start = Stopwatch.GetTimestamp();
         statistics.DocsIn++;
-        statistics.BytesIn += Encoding.UTF8.GetByteCount(document.Text);
+        statistics.BytesIn += document.Utf8Length;
         var rule = decide();
         if (rule is not null) statistics.Removed(rule);
         else
         {
             statistics.DocsOut++;
-            statistics.BytesOut += Encoding.UTF8.GetByteCount(document.Text);
+            statistics.BytesOut += document.Utf8Length;
         }
         statistics.Seconds += Stopwatch.GetElapsedTime(start).TotalSeconds;
         return rule is null;

@@ -67,7 +67,7 @@ public sealed class LocalPhase(PipelineConfig config, CurationOptions options)
         foreach (var document in InputUnitReader.Read(unit))
         {
             cancellation.ThrowIfCancellationRequested();
-            int bytes = Encoding.UTF8.GetByteCount(document.Text);
+            int bytes = document.Utf8Length;
             read.DocsIn++; read.DocsOut++; read.BytesIn += bytes; read.BytesOut += bytes;
             bool survived = true;
             for (int s = 0; s < stages.Count && survived; s++) survived = stages[s].Run(document, statistics[s]);
@@ -77,7 +77,7 @@ public sealed class LocalPhase(PipelineConfig config, CurationOptions options)
         }
         AtomicFile.Write(PartPath(options.OutputPath, unit.Index), stream =>
         {
-            using var compressed = CompressedFile.WrapWrite(new NonClosingStream(stream), ".zst");
+            using var compressed = CompressedFile.WrapWrite(new NonClosingStream(stream), ".zst", fast: true);
             DocumentJsonl.WriteAll(compressed, kept);
         });
         var result = new UnitResult { Unit = unit.Index, Files = unit.RelativePaths.ToList(), Stages = [read, .. statistics], BffNgrams = ngrams };

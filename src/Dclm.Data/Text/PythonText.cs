@@ -23,10 +23,11 @@ public static class PythonText
     public static bool IsSpace(char c) => IsSpace((int)c);
 
     /// <summary><c>str.isalpha</c>: general category L*.</summary>
-    public static bool IsAlpha(int codePoint) => Category(codePoint) <= UnicodeCategory.OtherLetter;
+    public static bool IsAlpha(int codePoint) => codePoint < 0x80 ? char.IsAsciiLetter((char)codePoint) : Category(codePoint) <= UnicodeCategory.OtherLetter;
 
     /// <summary><c>str.isalnum</c>: a letter or anything with a numeric value (categories L* and N*).</summary>
-    public static bool IsAlnum(int codePoint) => Category(codePoint) is <= UnicodeCategory.OtherLetter or UnicodeCategory.DecimalDigitNumber or UnicodeCategory.LetterNumber or UnicodeCategory.OtherNumber;
+    public static bool IsAlnum(int codePoint) => codePoint < 0x80 ? char.IsAsciiLetterOrDigit((char)codePoint)
+        : Category(codePoint) is <= UnicodeCategory.OtherLetter or UnicodeCategory.DecimalDigitNumber or UnicodeCategory.LetterNumber or UnicodeCategory.OtherNumber;
 
     /// <summary><c>str.isdigit</c>: a Unicode digit value (decimal digits, but also ², ①, ⁹ ...).</summary>
     public static bool IsDigit(int codePoint)
@@ -58,11 +59,42 @@ public static class PythonText
     public static int Length(ReadOnlySpan<char> text)
     {
         int length = text.Length;
+        if (text.IndexOfAnyInRange('\uDC00', '\uDFFF') < 0) return length;
         for (int i = 1; i < text.Length; i++)
         {
             if (char.IsLowSurrogate(text[i]) && char.IsHighSurrogate(text[i - 1])) length--;
         }
         return length;
+    }
+
+    /// <summary>Code points that are uppercase to Python (ASCII decided without a table lookup).</summary>
+    public static int CountUpper(ReadOnlySpan<char> text)
+    {
+        int count = 0;
+        for (int i = 0; i < text.Length;)
+        {
+            char c = text[i];
+            if (c < 0x80) { if (c is >= 'A' and <= 'Z') count++; i++; continue; }
+            var (codePoint, width) = At(text, i);
+            if (IsUpper(codePoint)) count++;
+            i += width;
+        }
+        return count;
+    }
+
+    /// <summary>Code points that are digits to Python (ASCII decided without a table lookup).</summary>
+    public static int CountDigits(ReadOnlySpan<char> text)
+    {
+        int count = 0;
+        for (int i = 0; i < text.Length;)
+        {
+            char c = text[i];
+            if (c < 0x80) { if (c is >= '0' and <= '9') count++; i++; continue; }
+            var (codePoint, width) = At(text, i);
+            if (IsDigit(codePoint)) count++;
+            i += width;
+        }
+        return count;
     }
 
     /// <summary>How many code points of <paramref name="text"/> satisfy <paramref name="predicate"/>.</summary>
