@@ -21,6 +21,7 @@ public sealed class GlobalPhase(PipelineConfig config, CurationOptions options)
 {
     private string GlobalDirectory => Path.Combine(options.OutputPath, "global");
     private string DedupMarker => Path.Combine(GlobalDirectory, "dedup.stats.json");
+    private string DedupTimings => Path.Combine(GlobalDirectory, "dedup.timings.json");
     private string ScoresPath => Path.Combine(GlobalDirectory, "scores.bin");
 
     /// <summary>Runs both passes (skipping pass A when its marker exists) and returns the report.</summary>
@@ -35,13 +36,18 @@ public sealed class GlobalPhase(PipelineConfig config, CurationOptions options)
                 if (report.Stages.Count <= s) report.Stages.Add(new StageStatistics { Name = unit.Stages[s].Name });
                 report.Stages[s].Add(unit.Stages[s]);
             }
+            foreach (var time in StageTimings.Read(LocalPhase.TimingsPath(options.OutputPath, unit.Unit)).Stages) report.Timings.Add(time.Name, time.Seconds);
         }
         List<StageStatistics> dedupStages;
         if (File.Exists(DedupMarker)) dedupStages = JsonSerializer.Deserialize<List<StageStatistics>>(File.ReadAllText(DedupMarker))!;
         else dedupStages = RunDedupPass(plan, units.Sum(u => u.BffNgrams), progress, cancellation);
+        foreach (var time in StageTimings.Read(DedupTimings).Stages) report.Timings.Add(time.Name, time.Seconds);
         report.Stages.AddRange(dedupStages);
+        int before = report.Stages.Count;
         RunSelectionPass(report, progress, cancellation);
+        foreach (var stage in report.Stages.Skip(before)) report.Timings.Add(stage.Name, stage.Seconds);
         AtomicFile.WriteText(Path.Combine(options.OutputPath, "report.json"), JsonSerializer.Serialize(report, LocalPhase.Json));
+        AtomicFile.WriteText(Path.Combine(options.OutputPath, "timings.json"), JsonSerializer.Serialize(report.Timings, LocalPhase.Json));
         ReportPlots.Write(report, options.OutputPath);
         return report;
     }
@@ -95,6 +101,7 @@ public sealed class GlobalPhase(PipelineConfig config, CurationOptions options)
         }
         AtomicFile.Write(ScoresPath, stream => { using var w = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true); foreach (var s in scores) w.Write(s); });
         if (config.Quality.Enabled) stages.Add(qualityStats);
+        AtomicFile.WriteText(DedupTimings, JsonSerializer.Serialize(StageTimings.From(stages), LocalPhase.Json));
         AtomicFile.WriteText(DedupMarker, JsonSerializer.Serialize(stages, LocalPhase.Json));
         return stages;
     }

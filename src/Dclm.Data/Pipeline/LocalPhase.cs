@@ -37,6 +37,9 @@ public sealed class LocalPhase(PipelineConfig config, CurationOptions options)
     /// <summary>Document file of unit <paramref name="index"/>.</summary>
     public static string PartPath(string output, int index) => Path.Combine(PartsDirectory(output), $"part-{index:D6}.jsonl.zst");
 
+    /// <summary>Timings of unit <paramref name="index"/> (written before its statistics file).</summary>
+    public static string TimingsPath(string output, int index) => Path.Combine(PartsDirectory(output), $"part-{index:D6}.timings.json");
+
     /// <summary>Statistics file of unit <paramref name="index"/>; its presence marks the unit done.</summary>
     public static string StatsPath(string output, int index) => Path.Combine(PartsDirectory(output), $"part-{index:D6}.stats.json");
 
@@ -81,6 +84,7 @@ public sealed class LocalPhase(PipelineConfig config, CurationOptions options)
             DocumentJsonl.WriteAll(compressed, kept);
         });
         var result = new UnitResult { Unit = unit.Index, Files = unit.RelativePaths.ToList(), Stages = [read, .. statistics], BffNgrams = ngrams };
+        AtomicFile.WriteText(TimingsPath(options.OutputPath, unit.Index), JsonSerializer.Serialize(StageTimings.From(result.Stages), Json));
         AtomicFile.WriteText(StatsPath(options.OutputPath, unit.Index), JsonSerializer.Serialize(result, Json));
     }
 
