@@ -54,6 +54,9 @@ public sealed class Document
     /// <summary>Words counted before the line modifiers (DCLM's <c>previous_word_count</c>), for the removal-ratio rule.</summary>
     public int? WordCountBeforeEdits { get; set; }
 
+    /// <summary>The evaluation task this page overlaps, when decontamination runs in report mode.</summary>
+    public string? ContaminatedBy { get; set; }
+
     /// <summary>Quality classifier probability of the positive class, when that stage ran.</summary>
     public double? QualityScore { get; set; }
 }

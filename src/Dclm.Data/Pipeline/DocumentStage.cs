@@ -28,6 +28,7 @@ public sealed record DocumentStage(string Name, IReadOnlyList<IDocumentStep> Ste
         foreach (var step in Steps)
         {
             var outcome = step.Apply(document);
+            if (outcome.FlagRule is { } flag) statistics.Flagged(flag);
             if (!outcome.IsKept)
             {
                 statistics.Removed(outcome.DropRule!);

@@ -1,3 +1,4 @@
+using Dclm.Data.Decontamination;
 using Dclm.Data.Documents;
 using Dclm.Data.FastText;
 using Dclm.Data.Filters;
@@ -35,6 +36,7 @@ public static class LocalStages
             });
         }
         if (h.Enabled) stages.Add(new DocumentStage("heuristics", HeuristicSteps(h)));
+        if (config.Decontamination.Enabled) stages.Add(DecontaminationStage(config));
         return stages;
     }
 
@@ -61,6 +63,20 @@ public static class LocalStages
             notes[list.Name] = $"{list.File}: {banlist.Words.Count} entries";
         }
         return new DocumentStage("url_filter", steps) { Notes = notes };
+    }
+
+    private static DocumentStage DecontaminationStage(PipelineConfig config)
+    {
+        var settings = config.Decontamination;
+        var tasks = EvalTaskFiles.Read(settings.Tasks.Select(t => PipelineConfigLoader.Resolve(config, t)));
+        var index = new EvalNgramIndex(tasks, settings.NgramSize, settings.MinWords);
+        var notes = new Dictionary<string, string>
+        {
+            ["tasks"] = string.Join(", ", tasks.Select(t => $"{t.Label} ({t.Items.Count} items)")),
+            ["ngrams"] = $"{index.Count} distinct {settings.NgramSize}-grams (shorter fields of >= {settings.MinWords} words whole)",
+            ["action"] = settings.Action,
+        };
+        return new DocumentStage("decontaminate", [new DecontaminationFilter(index, settings.Action == "drop")]) { Notes = notes };
     }
 
     private static List<IDocumentStep> HeuristicSteps(HeuristicsConfig h)

@@ -18,6 +18,8 @@ public sealed class PipelineConfig
     public LanguageConfig Language { get; set; } = new();
     /// <summary>RefinedWeb and Gopher heuristics.</summary>
     public HeuristicsConfig Heuristics { get; set; } = new();
+    /// <summary>Overlap with evaluation tasks.</summary>
+    public DecontaminationConfig Decontamination { get; set; } = new();
     /// <summary>Global deduplication.</summary>
     public DedupConfig Dedup { get; set; } = new();
     /// <summary>Quality classifier filtering.</summary>
@@ -186,6 +188,21 @@ public sealed class SubstringYaml
     public bool RemoveSubstringOnly { get; set; }
     /// <summary>Case-sensitive matching.</summary>
     public bool CaseSensitive { get; set; }
+}
+
+/// <summary>Decontamination against evaluation tasks (off unless tasks are named).</summary>
+public sealed class DecontaminationConfig
+{
+    /// <summary>Run the stage.</summary>
+    public bool Enabled { get; set; }
+    /// <summary>Evaluation task files (JSONL, .jsonl.gz), folders of them or suite YAML files, relative to the YAML file.</summary>
+    public List<string> Tasks { get; set; } = [];
+    /// <summary>Words per n-gram (13, as in GPT-3's and DCLM's overlap checks).</summary>
+    public int NgramSize { get; set; } = 13;
+    /// <summary>A text field shorter than <see cref="NgramSize"/> but with at least this many words counts as one n-gram.</summary>
+    public int MinWords { get; set; } = 8;
+    /// <summary>drop: remove overlapping pages; report: keep them, count them and mark them ("contaminated_by").</summary>
+    public string Action { get; set; } = "drop";
 }
 
 /// <summary>Deduplication settings.</summary>

@@ -71,6 +71,10 @@ public static class PipelineConfigLoader
             Require(rule.Location is "any" or "prefix" or "suffix", $"heuristics.line_removals.substrings[{i}].location", "must be any, prefix or suffix");
             Require(rule.MaxLength is null or >= 0, $"heuristics.line_removals.substrings[{i}].max_length", "must be non-negative");
         }
+        var c = config.Decontamination;
+        Require(!c.Enabled || c.Tasks.Count > 0, "decontamination.tasks", "must name at least one evaluation task file or folder when decontamination is enabled");
+        Require(c.NgramSize is >= 1 and <= 64 && c.MinWords >= 1 && c.MinWords <= c.NgramSize, "decontamination.ngram_size/min_words", "must satisfy 1 <= min_words <= ngram_size <= 64");
+        Require(c.Action is "drop" or "report", "decontamination.action", "must be drop or report");
         var d = config.Dedup;
         Require(d.Method is "bff" or "minhash" or "none", "dedup.method", "must be bff, minhash or none");
         Require(d.Bff.NgramSize is >= 1 and <= 64, "dedup.bff.ngram_size", "must be in 1..64");

@@ -17,6 +17,8 @@ public sealed class StageStatistics
     [JsonPropertyName("bytes_out")] public long BytesOut { get; set; }
     /// <summary>Documents removed per rule.</summary>
     [JsonPropertyName("removed_by")] public SortedDictionary<string, long> RemovedBy { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>Documents kept but counted per rule (report-only checks); absent when none.</summary>
+    [JsonPropertyName("flagged_by"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public SortedDictionary<string, long>? FlaggedBy { get; set; }
     /// <summary>
     /// Wall-clock seconds spent in the stage (summed over threads for local stages). Kept out of report.json and the
     /// stats files, which must be byte-identical however the run was interrupted; they go to the timings files.
@@ -28,6 +30,13 @@ public sealed class StageStatistics
     /// <summary>Records one removal.</summary>
     public void Removed(string rule) => RemovedBy[rule] = RemovedBy.GetValueOrDefault(rule) + 1;
 
+    /// <summary>Records one kept-but-flagged document.</summary>
+    public void Flagged(string rule)
+    {
+        FlaggedBy ??= new(StringComparer.Ordinal);
+        FlaggedBy[rule] = FlaggedBy.GetValueOrDefault(rule) + 1;
+    }
+
     /// <summary>Adds <paramref name="other"/>'s counts into this one.</summary>
     public void Add(StageStatistics other)
     {
@@ -37,6 +46,7 @@ public sealed class StageStatistics
         BytesOut += other.BytesOut;
         Seconds += other.Seconds;
         foreach (var (rule, count) in other.RemovedBy) RemovedBy[rule] = RemovedBy.GetValueOrDefault(rule) + count;
+        foreach (var (rule, count) in other.FlaggedBy ?? []) { FlaggedBy ??= new(StringComparer.Ordinal); FlaggedBy[rule] = FlaggedBy.GetValueOrDefault(rule) + count; }
         foreach (var (key, value) in other.Notes) Notes[key] = value;
     }
 }
