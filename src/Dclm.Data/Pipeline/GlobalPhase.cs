@@ -143,19 +143,19 @@ public sealed class GlobalPhase(PipelineConfig config, CurationOptions options)
         }
         var mixer = config.Mixing.Enabled ? new SourceMixer(config.Mixing.Weights, config.Mixing.DefaultWeight, config.Mixing.Seed) : null;
         var writer = new ChunkedDocumentWriter(Path.Combine(options.OutputPath, "documents"), "documents", config.Output.DocumentsPerFile);
-        long ordinal = 0;
         var files = Directory.Exists(GlobalDirectory) ? Directory.EnumerateFiles(GlobalDirectory, "dedup-*.jsonl.zst").Order(StringComparer.Ordinal).ToList() : [];
+        bool PassesQuality(long index, Document document) => !scored || (keep is not null ? keep[index] : document.QualityScore >= threshold);
+        var balanceStats = new StageStatistics { Name = "balance" };
+        var balancer = config.Balance.Enabled ? PlanBalance(files, PassesQuality, balanceStats, cancellation) : null;
+        long ordinal = 0;
         foreach (var file in files)
         {
             foreach (var document in DocumentJsonl.ReadFile(file, ""))
             {
                 cancellation.ThrowIfCancellationRequested();
                 long index = ordinal++;
-                if (scored)
-                {
-                    bool passes = keep is not null ? keep[index] : document.QualityScore >= threshold;
-                    if (!Count(qualityStats, document, () => passes ? null : "below_quality_cut")) continue;
-                }
+                if (scored && !Count(qualityStats, document, () => PassesQuality(index, document) ? null : "below_quality_cut")) continue;
+                if (balancer is not null && !Count(balanceStats, document, () => balancer.Decide(index))) continue;
                 if (mixer is null) { Emit(writer, report, document); continue; }
                 long start = Stopwatch.GetTimestamp();
                 mixStats.DocsIn++;
@@ -174,8 +174,35 @@ public sealed class GlobalPhase(PipelineConfig config, CurationOptions options)
         writer.Complete();
         progress?.Report(new CurationProgress("select", 1, 1));
         if (scored) report.Stages.Add(qualityStats);
+        if (balancer is not null) report.Stages.Add(balanceStats);
         if (mixer is not null) report.Stages.Add(mixStats);
         report.OutputFiles = writer.Files.Select(f => "documents/" + f).ToList();
+    }
+
+    /// <summary>The balancing pre-pass: the group of every page that passed the quality cut, then the quotas.</summary>
+    private Balancer PlanBalance(List<string> files, Func<long, Document, bool> passesQuality, StageStatistics statistics, CancellationToken cancellation)
+    {
+        var settings = config.Balance;
+        var balancer = new Balancer(settings.Targets, settings.Seed);
+        FastText.FastTextModel? model = settings.By == "label" ? FastText.FastTextModels.Shared(PipelineConfigLoader.Resolve(config, settings.Model)) : null;
+        long ordinal = 0;
+        foreach (var file in files)
+        {
+            foreach (var document in DocumentJsonl.ReadFile(file, ""))
+            {
+                cancellation.ThrowIfCancellationRequested();
+                long index = ordinal++;
+                if (!passesQuality(index, document)) continue;
+                string group = model is null ? document.Source
+                    : model.PredictBest(QualityScorer.Normalize(document.Text)) is { } p ? p.Name[FastText.FastTextDictionary.LabelPrefix.Length..] : "";
+                balancer.Observe(index, document, group);
+            }
+        }
+        balancer.Plan();
+        statistics.Notes["by"] = settings.By + (model is null ? "" : $" ({settings.Model})");
+        statistics.Notes["seed"] = settings.Seed.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        balancer.Describe(statistics.Notes);
+        return balancer;
     }
 
     private static void Emit(ChunkedDocumentWriter writer, CurationReport report, Document document)

@@ -24,6 +24,8 @@ public sealed class PipelineConfig
     public DedupConfig Dedup { get; set; } = new();
     /// <summary>Quality classifier filtering.</summary>
     public QualityConfig Quality { get; set; } = new();
+    /// <summary>Balancing by down-sampling to target proportions.</summary>
+    public BalanceConfig Balance { get; set; } = new();
     /// <summary>Source mixing.</summary>
     public MixingConfig Mixing { get; set; } = new();
     /// <summary>Output layout.</summary>
@@ -266,6 +268,21 @@ public sealed class QualityConfig
     public double KeepTopFraction { get; set; } = 0.1;
     /// <summary>Fixed minimum score instead of a top fraction.</summary>
     public double? Threshold { get; set; }
+}
+
+/// <summary>Balancing settings: target proportions per source or per classifier label, reached by down-sampling.</summary>
+public sealed class BalanceConfig
+{
+    /// <summary>Run the stage.</summary>
+    public bool Enabled { get; set; }
+    /// <summary>source, or label (the top label of <see cref="Model"/>, without "__label__").</summary>
+    public string By { get; set; } = "source";
+    /// <summary>A supervised fastText model (relative to the YAML file) whose top label groups the pages, for by: label.</summary>
+    public string Model { get; set; } = "";
+    /// <summary>Group → proportion (normalized); pages of other groups are dropped.</summary>
+    public Dictionary<string, double> Targets { get; set; } = new();
+    /// <summary>Seed of the choice within each group.</summary>
+    public int Seed { get; set; } = 1234;
 }
 
 /// <summary>Mixing settings.</summary>

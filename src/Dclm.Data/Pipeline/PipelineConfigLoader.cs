@@ -88,6 +88,10 @@ public static class PipelineConfigLoader
         Require(Fraction(d.Minhash.Threshold), "dedup.minhash.threshold", "must be in [0, 1]");
         Require(config.Quality.KeepTopFraction is > 0 and <= 1, "quality.keep_top_fraction", "must be in (0, 1]");
         Require(config.Quality.Threshold is null || Fraction(config.Quality.Threshold.Value), "quality.threshold", "must be in [0, 1]");
+        var b = config.Balance;
+        Require(b.By is "source" or "label", "balance.by", "must be source or label");
+        Require(!b.Enabled || (b.Targets.Count > 0 && b.Targets.Values.All(v => v >= 0) && b.Targets.Values.Sum() > 0), "balance.targets", "must give non-negative proportions with a positive sum");
+        Require(!b.Enabled || b.By != "label" || b.Model.Length > 0, "balance.model", "is needed for by: label");
         Require(config.Mixing.Weights.Values.All(w => w >= 0) && config.Mixing.DefaultWeight >= 0, "mixing.weights", "must be non-negative");
         Require(config.Output.DocumentsPerFile >= 1, "output.documents_per_file", "must be at least 1");
     }
