@@ -2,6 +2,7 @@ using Dclm.Data.FastText;
 using Dclm.Data.IO;
 using Dclm.Data.Quality;
 using Dclm.Formats;
+using Dclm.TestSupport;
 
 namespace Dclm.Data.Tests;
 

@@ -2,13 +2,13 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 
-namespace Dclm.Data.Tests;
+namespace Dclm.TestSupport;
 
 /// <summary>
 /// fastText itself, compiled to WebAssembly, run under Node (tests/oracles/fasttext/fasttext-oracle.js; scripts/setup.sh
 /// installs its npm package). A missing node or package fails the test with the command that fixes it.
 /// </summary>
-internal static class FastTextOracle
+public static class FastTextOracle
 {
     private static string OracleDirectory()
     {
@@ -49,6 +49,17 @@ internal static class FastTextOracle
         var output = Run(["predict", modelPath, k.ToString(), threshold.ToString(System.Globalization.CultureInfo.InvariantCulture)], input, TimeSpan.FromMinutes(3));
         return output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(line => JsonSerializer.Deserialize<JsonElement[][]>(line)!.Select(p => (p[0].GetString()!, p[1].GetDouble())).ToList()).ToList();
+    }
+
+    /// <summary>lid.176.ftz as the repository vendors it (models/lid.176), for fastText to load.</summary>
+    public static string Lid176Path()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            var candidate = Path.Combine(directory.FullName, "models", "lid.176", "lid.176.ftz");
+            if (File.Exists(candidate)) return candidate;
+        }
+        throw new InvalidOperationException("models/lid.176/lid.176.ftz not found above the test binaries");
     }
 
     /// <summary>Trains with fastText itself (one thread) on a file of "__label__x text" lines.</summary>
