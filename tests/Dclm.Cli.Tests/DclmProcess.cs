@@ -13,10 +13,18 @@ internal static class DclmProcess
     public static Result Run(params string[] arguments) => RunWith(new Dictionary<string, string?>(), arguments);
 
     /// <summary>Runs dclm with <paramref name="environment"/> added to (or, for null values, removed from) this process's environment.</summary>
-    public static Result RunWith(IReadOnlyDictionary<string, string?> environment, params string[] arguments)
+    public static Result RunWith(IReadOnlyDictionary<string, string?> environment, params string[] arguments) => Start(environment, null, arguments);
+
+    /// <summary>Runs dclm with <paramref name="input"/> (UTF-8) on its standard input.</summary>
+    public static Result RunWithInput(string input, params string[] arguments) => Start(new Dictionary<string, string?>(), input, arguments);
+
+    private static Result Start(IReadOnlyDictionary<string, string?> environment, string? input, string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet")
         {
+            RedirectStandardInput = input is not null,
+            StandardInputEncoding = input is null ? null : new System.Text.UTF8Encoding(false),
+            StandardOutputEncoding = System.Text.Encoding.UTF8,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -27,6 +35,11 @@ internal static class DclmProcess
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
+        if (input is not null)
+        {
+            process.StandardInput.Write(input);
+            process.StandardInput.Close();
+        }
         if (!process.WaitForExit(120_000))
         {
             process.Kill(entireProcessTree: true);

@@ -1,5 +1,7 @@
 using Dclm.Data.Documents;
 using Dclm.Data.Filters;
+using Dclm.Data.Modifiers;
+using Dclm.Data.Text;
 using static Dclm.Data.Tests.Fixtures;
 
 namespace Dclm.Data.Tests;
@@ -15,14 +17,14 @@ public class FilterTests
     [InlineData(101, false)]
     public void PageLengthKeepsPagesWithinWordBounds(int words, bool kept)
     {
-        var filter = new PageLengthFilter(50, 100);
+        var filter = new PageLengthFilter(PageLengthUnit.Word, 50, 100, WordModel.FastText, ignorePunctuation: true);
         Assert.Equal(kept, filter.Apply(Doc(Words(words))).IsKept);
     }
 
     [Fact]
     public void PageLengthIgnoresPunctuationTokens()
     {
-        var filter = new PageLengthFilter(50, 100_000);
+        var filter = new PageLengthFilter(PageLengthUnit.Word, 50, 100_000, WordModel.FastText, ignorePunctuation: true);
         Assert.False(filter.Apply(Doc(Words(49) + " - -- !! ...")).IsKept);
     }
 

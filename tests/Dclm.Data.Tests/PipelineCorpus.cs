@@ -49,13 +49,15 @@ public sealed class PipelineCorpus : IDisposable
         Documents = 9 + all.Count + 10 * 4;
 
         var model = ClassifierTraining.Train(prose.Select(d => d.Text).ToList(), spam.Select(d => d.Text).ToList(),
-            new ClassifierTrainingOptions { Buckets = 1 << 14, HeldOutFraction = 0 }).Model;
+            new ClassifierTrainingOptions { FastText = ClassifierTests.Small with { Buckets = 1 << 14 }, HeldOutFraction = 0 }).Model;
         ModelPath = Path.Combine(Root, "quality.bin");
         AtomicFile.Write(ModelPath, stream => model.Save(stream));
         ConfigPath = Path.Combine(Root, "pipeline.yaml");
         File.WriteAllText(ConfigPath, $"""
             language:
-              candidates: [en, de, fr, es]
+              keep: [en]
+            dedup:
+              exact: true
             quality:
               model: {ModelPath}
               keep_top_fraction: 0.5

@@ -34,7 +34,7 @@ public class RepetitionFilterTests
     [Fact]
     public void DuplicateLineCharacterFraction()
     {
-        var fraction = RepetitionFilter.DuplicateFraction(["aaaa", "aaaa", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"], byCharacters: true);
+        var fraction = new RepetitionAnalysis("aaaa\naaaa\nbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb").RepeatedSegmentFraction(paragraphs: false, byCharacters: true);
         Assert.Equal(8.0 / 40.0, fraction, 9);
         var lines = Enumerable.Range(0, 9).Select(UniqueLine).ToList();
         var longLine = string.Join(' ', Enumerable.Range(100, 30).Select(Word));
@@ -53,7 +53,7 @@ public class RepetitionFilterTests
         var words = Enumerable.Range(0, 100).Select(i => Word(i + 1000)).ToList();
         for (int j = 0; j < occurrences; j++) { words[4 * j] = "alpha"; words[4 * j + 1] = "betas"; }
         long total = words.Sum(w => (long)w.Length);
-        double fraction = RepetitionFilter.TopNgramCharacterFraction(words, 2, total);
+        double fraction = new RepetitionAnalysis(string.Join(' ', words)).RepeatedNgramFraction(2, NgramMeasure.MostCommon);
         Assert.Equal(occurrences <= 1 ? 0.0 : 10.0 * occurrences / total, fraction, 9);
         var outcome = Filter.Apply(Doc(string.Join(' ', words)));
         Assert.Equal(kept, outcome.IsKept);
@@ -66,7 +66,7 @@ public class RepetitionFilterTests
         var words = Enumerable.Range(0, 50).Select(i => Word(i + 500)).ToList();
         var withRepeat = words.Concat(words.Take(10)).ToList();
         long total = withRepeat.Sum(w => (long)w.Length);
-        double fraction = RepetitionFilter.DuplicateNgramCharacterFraction(withRepeat, 10, total);
+        double fraction = new RepetitionAnalysis(string.Join(' ', withRepeat)).RepeatedNgramFraction(10, NgramMeasure.All);
         Assert.Equal(2 * words.Take(10).Sum(w => w.Length) / (double)total, fraction, 9);
     }
 

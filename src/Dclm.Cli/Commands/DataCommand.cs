@@ -12,6 +12,7 @@ internal static class DataCommand
         command.Subcommands.Add(DataTrainClassifierCommand.Create());
         command.Subcommands.Add(DataTokenizeCommand.Create());
         command.Subcommands.Add(DataPackWarcCommand.Create());
+        command.Subcommands.Add(DataLangidCommand.Create());
         return command;
     }
 
@@ -52,5 +53,16 @@ internal sealed class ConsoleProgress : IProgress<Dclm.Data.Pipeline.CurationPro
         if (value.Done != value.Total && now - Interlocked.Read(ref _lastTicks) < 500) return;
         Interlocked.Exchange(ref _lastTicks, now);
         Console.Error.WriteLine($"[{value.Phase}] {value.Done}/{value.Total}");
+    }
+
+    private static long _lastFractionTicks;
+
+    /// <summary>Prints "[phase] 42%" to stderr at most twice a second, and at 100%.</summary>
+    public static void Fraction(string phase, double fraction)
+    {
+        long now = Environment.TickCount64;
+        if (fraction < 1 && now - Interlocked.Read(ref _lastFractionTicks) < 500) return;
+        Interlocked.Exchange(ref _lastFractionTicks, now);
+        Console.Error.WriteLine($"[{phase}] {fraction:P0}");
     }
 }

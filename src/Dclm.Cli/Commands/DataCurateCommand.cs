@@ -37,8 +37,8 @@ internal static class DataCurateCommand
                 return;
             }
             foreach (var stage in report.Stages)
-                Console.WriteLine($"{stage.Name,-16} {stage.DocsIn,9} -> {stage.DocsOut,9} docs  {stage.BytesIn / 1e6,9:F1} -> {stage.BytesOut / 1e6,8:F1} MB  {stage.Seconds,7:F1} s");
-            Console.WriteLine($"wrote {report.OutputFiles.Count} files and report.json to {options.OutputPath}");
+                Console.WriteLine($"{stage.Name,-16} {stage.DocsIn,9} -> {stage.DocsOut,9} docs  {stage.BytesIn / 1e6,9:F1} -> {stage.BytesOut / 1e6,8:F1} MB  {report.Timings.Of(stage.Name),7:F1} s");
+            Console.WriteLine($"wrote {report.OutputFiles.Count} files, report.json and timings.json to {options.OutputPath}");
         })));
         return command;
     }

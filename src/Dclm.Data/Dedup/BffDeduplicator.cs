@@ -1,7 +1,7 @@
 namespace Dclm.Data.Dedup;
 
 /// <summary>What BFF did to one document.</summary>
-/// <param name="Text">Text with duplicate paragraphs removed; empty when the whole document is a duplicate.</param>
+/// <param name="Text">Text with duplicate paragraphs removed (not trimmed, as DCLM leaves it); empty when the whole document is a duplicate.</param>
 /// <param name="ParagraphsRemoved">Paragraphs dropped as duplicates.</param>
 /// <param name="DocumentRemoved">True when the document-level rule removed everything.</param>
 public readonly record struct BffResult(string Text, int ParagraphsRemoved, bool DocumentRemoved);
@@ -30,18 +30,20 @@ public sealed class BffDeduplicator(BloomFilter filter, int ngramSize, int minim
     /// <summary>Deduplicates one document against everything seen before it.</summary>
     public BffResult Process(string text)
     {
-        var paragraphs = text.Split('\n');
-        var keep = new bool[paragraphs.Length];
+        var windows = new List<(int Start, int End)>();
+        BffParagraphs.Windows(text, windows);
+        var keep = new bool[windows.Count];
         long totalNgrams = 0, totalContained = 0;
         int removed = 0;
         var hashes = new List<ulong>();
-        for (int p = 0; p < paragraphs.Length; p++)
+        for (int p = 0; p < windows.Count; p++)
         {
-            ParagraphNgrams(paragraphs[p], hashes, ngramSize, minimumNgramSize);
+            ParagraphNgrams(text.AsSpan(windows[p].Start, windows[p].End - windows[p].Start), hashes, ngramSize, minimumNgramSize);
             int contained = 0;
             foreach (var h in hashes) if (filter.Contains(h)) contained++;
             totalNgrams += hashes.Count;
             totalContained += contained;
+            // An empty paragraph compares 0/0 (NaN) with the threshold: never removed, nothing inserted.
             if (hashes.Count > 0 && (double)contained / hashes.Count > threshold)
             {
                 removed++;
@@ -53,27 +55,25 @@ public sealed class BffDeduplicator(BloomFilter filter, int ngramSize, int minim
             InsertedNgrams += hashes.Count;
         }
         if (totalNgrams > 0 && (double)totalContained / totalNgrams > threshold) return new BffResult("", removed, true);
-        if (removed == 0) return new BffResult(text, 0, false);
-        var kept = new List<string>(paragraphs.Length - removed);
-        for (int p = 0; p < paragraphs.Length; p++) if (keep[p]) kept.Add(paragraphs[p]);
-        return new BffResult(string.Join('\n', kept).Trim(), removed, false);
+        return new BffResult(removed == 0 ? text : BffParagraphs.Join(text, windows, keep), removed, false);
     }
 
     /// <summary>Counts the n-grams <see cref="Process"/> would insert for <paramref name="text"/>, for sizing the filter.</summary>
     public static long CountNgrams(string text, int ngramSize, int minimumNgramSize)
     {
         long count = 0;
-        var hashes = new List<ulong>();
-        foreach (var paragraph in text.Split('\n'))
+        var tokens = new List<ulong>();
+        foreach (var range in text.AsSpan().Split('\n'))
         {
-            var tokens = BffTokenizer.TokenHashes(paragraph);
+            tokens.Clear();
+            BffTokenizer.TokenHashes(text.AsSpan(range), tokens);
             count += tokens.Count >= ngramSize ? tokens.Count - ngramSize + 1 : tokens.Count >= minimumNgramSize ? 1 : 0;
         }
         return count;
     }
 
     /// <summary>The n-gram hashes of one paragraph, as <see cref="Process"/> computes them.</summary>
-    internal static void ParagraphNgrams(string paragraph, List<ulong> hashes, int ngramSize, int minimumNgramSize)
+    internal static void ParagraphNgrams(ReadOnlySpan<char> paragraph, List<ulong> hashes, int ngramSize, int minimumNgramSize)
     {
         hashes.Clear();
         var tokens = BffTokenizer.TokenHashes(paragraph);

@@ -1,37 +1,36 @@
+using Dclm.Data.Text;
+
 namespace Dclm.Data.Dedup;
 
 /// <summary>
-/// BFF's tokens: Unicode word-boundary segments that are not whitespace, so words and each punctuation mark
-/// are separate tokens. Case is kept, as in BFF.
+/// BFF's tokens (<c>s.split_word_bounds().filter(not_whitespace)</c> in DCLM's Rust): the Unicode word-boundary
+/// segments (UAX #29) that are not entirely White_Space, so words, numbers, single punctuation marks and emoji are
+/// tokens and spaces are not. Case is kept.
 /// </summary>
 public static class BffTokenizer
 {
-    /// <summary>Stable hashes of the tokens of <paramref name="text"/>, in order.</summary>
+    /// <summary>Appends the stable hashes of the tokens of <paramref name="text"/> to <paramref name="hashes"/>.</summary>
+    public static void TokenHashes(ReadOnlySpan<char> text, List<ulong> hashes)
+    {
+        var segments = new WordSegmenter(text);
+        while (segments.MoveNext())
+        {
+            var segment = segments.Current;
+            if (segment.IndexOfAnyExcept(WhiteSpace) < 0) continue;
+            hashes.Add(StableHash.Of(segment));
+        }
+    }
+
+    /// <summary>The token hashes of <paramref name="text"/>.</summary>
     public static List<ulong> TokenHashes(ReadOnlySpan<char> text)
     {
         var hashes = new List<ulong>();
-        int i = 0;
-        while (i < text.Length)
-        {
-            char c = text[i];
-            if (char.IsWhiteSpace(c)) { i++; continue; }
-            if (!char.IsLetterOrDigit(c)) { hashes.Add(StableHash.Of(text.Slice(i, 1))); i++; continue; }
-            int start = i;
-            while (i < text.Length)
-            {
-                if (char.IsLetterOrDigit(text[i]) || text[i] == '_') { i++; continue; }
-                if (i + 1 < text.Length && IsMid(text[i], text[i - 1], text[i + 1])) { i += 2; continue; }
-                break;
-            }
-            hashes.Add(StableHash.Of(text[start..i]));
-        }
+        TokenHashes(text, hashes);
         return hashes;
     }
 
-    // UAX #29 keeps "don't" and "3.14" as single words (MidLetter / MidNum).
-    private static bool IsMid(char mid, char before, char after) =>
-        (char.IsLetter(before) && char.IsLetter(after) && mid is '\'' or '\u2019' or '.') ||
-        (char.IsDigit(before) && char.IsDigit(after) && mid is '.' or ',');
+    private static readonly System.Buffers.SearchValues<char> WhiteSpace = System.Buffers.SearchValues.Create(
+        "\t\n\v\f\r \u0085\u00A0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u2028\u2029\u202F\u205F\u3000");
 
     /// <summary>Hash of the n-gram <paramref name="tokens"/>[start..start+count).</summary>
     public static ulong NgramHash(List<ulong> tokens, int start, int count)

@@ -58,9 +58,15 @@ public sealed class MinHashDeduplicator
     /// <summary>The min-hash signature of <paramref name="text"/>, or null when it has no words.</summary>
     public ulong[]? Signature(string text)
     {
-        var words = WordSplitter.SegmentWords(text.ToLowerInvariant());
-        if (words.Count == 0) return null;
-        var wordHashes = words.Select(w => StableHash.Of(w)).ToArray();
+        var lowered = text.ToLowerInvariant();
+        var hashes = new List<ulong>();
+        var segments = new Text.WordSegmenter(lowered);
+        while (segments.MoveNext())
+        {
+            if (Text.PythonText.IsAlnum(Text.PythonText.At(segments.Current, 0).CodePoint)) hashes.Add(StableHash.Of(segments.Current));
+        }
+        if (hashes.Count == 0) return null;
+        var wordHashes = hashes.ToArray();
         int n = Math.Min(_ngramSize, wordHashes.Length);
         var signature = new ulong[_seeds.Length];
         Array.Fill(signature, ulong.MaxValue);

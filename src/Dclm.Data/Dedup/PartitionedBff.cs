@@ -33,19 +33,21 @@ public sealed class PartitionedBff(int partition, int partitions, BloomFilter fi
             ? (_exactKeys.Add(key) ? ExactVerdict.First : ExactVerdict.Duplicate)
             : ExactVerdict.NotOwner;
         output.Write((byte)verdict);
-        var paragraphs = text.Split('\n');
-        output.Write(paragraphs.Length);
-        foreach (var paragraph in paragraphs)
+        int paragraphs = text.AsSpan().Count('\n') + 1;
+        output.Write(paragraphs);
+        foreach (var range in text.AsSpan().Split('\n'))
         {
-            BffDeduplicator.ParagraphNgrams(paragraph, _hashes, ngramSize, minimumNgramSize);
+            BffDeduplicator.ParagraphNgrams(text.AsSpan(range), _hashes, ngramSize, minimumNgramSize);
+            // As BFF does: the paragraph's n-grams are all looked up before any of them is inserted (a paragraph
+            // repeating one n-gram does not contain itself).
             int contained = 0, owned = 0;
             foreach (var hash in _hashes)
             {
                 if ((int)(hash % (ulong)partitions) != partition) continue;
                 owned++;
                 if (filter.Contains(hash)) contained++;
-                filter.Add(hash);
             }
+            foreach (var hash in _hashes) if ((int)(hash % (ulong)partitions) == partition) filter.Add(hash);
             output.Write(contained);
             output.Write(owned);
         }
@@ -81,22 +83,23 @@ public sealed class PartitionedBff(int partition, int partitions, BloomFilter fi
     public static (bool ExactDuplicate, BffResult Result) Decide(string text, IReadOnlyList<Record> records, double threshold)
     {
         if (records.Any(r => r.Exact == ExactVerdict.Duplicate)) return (true, new BffResult("", 0, true));
-        var paragraphs = text.Split('\n');
-        if (records.Any(r => r.Contained.Length != paragraphs.Length))
+        var windows = new List<(int Start, int End)>();
+        BffParagraphs.Windows(text, windows);
+        if (records.Any(r => r.Contained.Length != windows.Count))
             throw new InvalidDataException("partition files do not match the documents (paragraph counts differ); rerun the dedup partitions");
         long totalContained = 0, totalNgrams = 0;
-        var kept = new List<string>(paragraphs.Length);
+        var keep = new bool[windows.Count];
         int removed = 0;
-        for (int p = 0; p < paragraphs.Length; p++)
+        for (int p = 0; p < windows.Count; p++)
         {
             long contained = 0, owned = 0;
             foreach (var record in records) { contained += record.Contained[p]; owned += record.Owned[p]; }
             totalContained += contained;
             totalNgrams += owned;
             if (owned > 0 && (double)contained / owned > threshold) removed++;
-            else kept.Add(paragraphs[p]);
+            else keep[p] = true;
         }
         if (totalNgrams > 0 && (double)totalContained / totalNgrams > threshold) return (false, new BffResult("", removed, true));
-        return (false, new BffResult(removed == 0 ? text : string.Join('\n', kept).Trim(), removed, false));
+        return (false, new BffResult(removed == 0 ? text : BffParagraphs.Join(text, windows, keep), removed, false));
     }
 }

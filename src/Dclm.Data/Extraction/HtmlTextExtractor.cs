@@ -1,42 +1,28 @@
 using System.Text;
-using AngleSharp.Dom;
-using AngleSharp.Html.Parser;
 
 namespace Dclm.Data.Extraction;
 
 /// <summary>
-/// Main-content text extraction from HTML5 (the role resiliparse plays in DCLM). The page is parsed with
-/// AngleSharp; scripts, styles, forms, navigation landmarks and link-dense blocks are dropped; when the page
-/// marks its main content (<c>main</c>, <c>article</c>, <c>role=main</c>, MediaWiki's <c>#mw-content-text</c>,
-/// <c>#content</c>) only that subtree is read. Block elements end lines, <c>br</c> breaks lines and <c>pre</c>
-/// keeps its own line structure; other whitespace collapses to single spaces.
+/// Main-content text extraction from HTML (the role resiliparse plays in DCLM). Scripts, styles, forms, navigation
+/// landmarks, boilerplate ids/classes (nav, menu, sidebar, footer, breadcrumb, toc, …) and link-dense lists, tables
+/// and divs are dropped; when the page marks its main content (<c>main</c>, <c>article</c>, <c>role=main</c>,
+/// MediaWiki's <c>#mw-content-text</c>, <c>#content</c>, Sphinx's <c>div.body</c>/<c>div.document</c>) only that
+/// subtree is read. Block elements end lines, <c>br</c> breaks lines and <c>pre</c> keeps its own line structure;
+/// other whitespace collapses to single spaces. Parsing uses <see cref="HtmlParser"/> into a reused
+/// <see cref="HtmlTree"/>, so one instance per thread extracts page after page without building a DOM.
 /// </summary>
 public sealed class HtmlTextExtractor
 {
-    private static readonly HashSet<string> Removed = new(StringComparer.OrdinalIgnoreCase)
-    {
-        "script", "style", "noscript", "template", "svg", "canvas", "iframe", "object", "embed", "form", "button",
-        "select", "input", "textarea", "nav", "header", "footer", "aside", "menu", "head", "title", "meta", "link",
-    };
-
-    private static readonly HashSet<string> Blocks = new(StringComparer.OrdinalIgnoreCase)
-    {
-        "p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "dl", "dt", "dd",
-        "table", "tr", "blockquote", "pre", "figure", "figcaption", "address", "hr", "body", "center", "caption",
-        "details", "summary", "tbody", "thead", "tfoot",
-    };
-
-    private static readonly string[] BoilerplateMarkers =
-    [
-        "nav", "navbar", "menu", "sidebar", "footer", "header", "breadcrumb", "cookie", "banner", "toc", "catlinks",
-        "printfooter", "related", "share", "social", "sphinxsidebar", "mw-head", "mw-panel", "mw-navigation",
-        "jump", "skip", "editsection", "advert", "subscribe", "login",
-    ];
-
-    private static readonly string[] MainSelectors =
-        ["main", "article", "[role=main]", "#mw-content-text", "#content", "div.body", "div.document"];
+    private static readonly byte Main = HtmlTags.Of("main"), Article = HtmlTags.Of("article"), Div = HtmlTags.Of("div"),
+        Br = HtmlTags.Of("br"), Pre = HtmlTags.Of("pre"), A = HtmlTags.Of("a"), Td = HtmlTags.Of("td"), Th = HtmlTags.Of("th"),
+        Ul = HtmlTags.Of("ul"), Ol = HtmlTags.Of("ol"), Table = HtmlTags.Of("table"), Dl = HtmlTags.Of("dl");
 
     private readonly HtmlParser _parser = new();
+    private readonly HtmlTree _tree = new();
+    private readonly StringBuilder _output = new();
+    private char _last;            // the last character appended to _output ('\0' when empty)
+    private int[] _letters = [];   // non-whitespace characters in each node's text content
+    private int[] _linked = [];    // of which inside <a> elements
 
     /// <summary>Maximum share of a block's text that may sit inside links before the block counts as navigation.</summary>
     public double MaximumLinkDensity { get; init; } = 0.6;
@@ -44,96 +30,145 @@ public sealed class HtmlTextExtractor
     /// <summary>Extracts the main content of <paramref name="html"/> as lines of plain text.</summary>
     public string Extract(string html)
     {
-        using var document = _parser.ParseDocument(html);
-        IElement? root = null;
-        foreach (var selector in MainSelectors)
-        {
-            root = document.QuerySelector(selector);
-            if (root is not null && root.TextContent.Trim().Length > 0) break;
-            root = null;
-        }
-        root ??= document.Body ?? document.DocumentElement;
-        var builder = new StringBuilder();
-        foreach (var child in root.ChildNodes) Render(child, builder, insidePre: false);
-        return Normalize(builder.ToString());
+        _parser.Parse(html, _tree);
+        CountLetters();
+        int root = MainRoot();
+        _output.Clear();
+        _last = '\0';
+        Render(root);
+        return Normalize(_output);
     }
 
-    private void Render(INode node, StringBuilder output, bool insidePre)
+    /// <summary>Per node, the non-whitespace characters of its text content and of the links in it (children come after parents).</summary>
+    private void CountLetters()
     {
-        switch (node)
+        int count = _tree.Count;
+        if (_letters.Length < count)
         {
-            case IText text:
-                if (insidePre) output.Append(text.Data);
-                else AppendCollapsed(output, text.Data);
-                return;
-            case IElement element:
-                var name = element.LocalName;
-                if (Removed.Contains(name) || IsBoilerplate(element)) return;
-                if (name == "br") { output.Append('\n'); return; }
-                bool block = Blocks.Contains(name);
-                if (block && name is "ul" or "ol" or "table" or "dl" or "div" && IsLinkDense(element)) return;
-                if (block) output.Append('\n');
-                bool pre = insidePre || name == "pre";
-                foreach (var child in element.ChildNodes) Render(child, output, pre);
-                if (name is "td" or "th") output.Append(' ');
-                if (block) output.Append('\n');
-                return;
+            _letters = new int[Math.Max(count, _letters.Length * 2)];
+            _linked = new int[_letters.Length];
         }
-    }
-
-    private static bool IsBoilerplate(IElement element)
-    {
-        var role = element.GetAttribute("role");
-        if (role is "navigation" or "banner" or "contentinfo" or "search" or "complementary") return true;
-        if (element.GetAttribute("aria-hidden") == "true" || element.HasAttribute("hidden")) return true;
-        var marker = ((element.Id ?? "") + " " + (element.ClassName ?? "")).ToLowerInvariant();
-        if (marker.Length <= 1) return false;
-        foreach (var token in marker.Split([' ', '_'], StringSplitOptions.RemoveEmptyEntries))
+        Array.Clear(_letters, 0, count);
+        Array.Clear(_linked, 0, count);
+        for (int node = count - 1; node > 0; node--)
         {
-            foreach (var word in BoilerplateMarkers)
+            if (_tree.IsText(node))
             {
-                if (token == word || token.StartsWith(word + "-", StringComparison.Ordinal) || token.EndsWith("-" + word, StringComparison.Ordinal))
-                    return true;
+                int letters = 0;
+                foreach (char c in _tree.TextOf(node)) if (!char.IsWhiteSpace(c)) letters++;
+                _letters[node] = letters;
+            }
+            int parent = _tree.Parent[node];
+            _letters[parent] += _letters[node];
+            _linked[parent] += _linked[node] + (_tree.Tag[node] == A ? _letters[node] : 0);
+        }
+    }
+
+    /// <summary>The first element matching each main-content selector in turn, when it has text; else the body.</summary>
+    private int MainRoot()
+    {
+        Func<int, bool>[] selectors =
+        [
+            n => _tree.Tag[n] == Main,
+            n => _tree.Tag[n] == Article,
+            n => (_tree.Mark[n] & HtmlTree.Marks.RoleMain) != 0,
+            n => (_tree.Mark[n] & HtmlTree.Marks.MediaWikiContent) != 0,
+            n => (_tree.Mark[n] & HtmlTree.Marks.IdContent) != 0,
+            n => _tree.Tag[n] == Div && (_tree.Mark[n] & HtmlTree.Marks.ClassBody) != 0,
+            n => _tree.Tag[n] == Div && (_tree.Mark[n] & HtmlTree.Marks.ClassDocument) != 0,
+        ];
+        foreach (var selector in selectors)
+        {
+            for (int node = 1; node < _tree.Count; node++)
+            {
+                if (_tree.IsText(node) || !selector(node)) continue;
+                if (_letters[node] > 0) return node;
+                break;
             }
         }
-        return false;
+        return _tree.Body >= 0 ? _tree.Body : _tree.Html >= 0 ? _tree.Html : HtmlTree.Document;
     }
 
-    private bool IsLinkDense(IElement element)
+    private bool IsLinkDense(int node) => _letters[node] > 0 && (double)_linked[node] / _letters[node] > MaximumLinkDensity;
+
+    /// <summary>Renders the children of <paramref name="root"/> (iteratively: pages nest thousands deep).</summary>
+    private void Render(int root)
     {
-        int total = CountLetters(element.TextContent);
-        if (total == 0) return false;
-        int linked = element.QuerySelectorAll("a").Sum(a => CountLetters(a.TextContent));
-        return (double)linked / total > MaximumLinkDensity;
+        // A frame is a node to enter, or one whose closing output (cell space, block newline) is due.
+        var stack = new Stack<(int Node, bool Leaving, bool InsidePre)>();
+        PushChildren(stack, root, insidePre: false);
+        while (stack.Count > 0)
+        {
+            var (node, leaving, insidePre) = stack.Pop();
+            byte tag = _tree.Tag[node];
+            if (leaving)
+            {
+                if (tag == Td || tag == Th) Append(' ');
+                if (HtmlTags.Blocks[tag]) Append('\n');
+                continue;
+            }
+            if (_tree.IsText(node))
+            {
+                var text = _tree.TextOf(node);
+                if (!insidePre) AppendCollapsed(text);
+                else if (!text.IsEmpty) { _output.Append(text); _last = text[^1]; }
+                continue;
+            }
+            if (HtmlTags.Removed[tag] || (_tree.Mark[node] & HtmlTree.Marks.Boilerplate) != 0) continue;
+            if (tag == Br) { Append('\n'); continue; }
+            bool block = HtmlTags.Blocks[tag];
+            if (block && (tag == Ul || tag == Ol || tag == Table || tag == Dl || tag == Div) && IsLinkDense(node)) continue;
+            if (block) Append('\n');
+            stack.Push((node, true, insidePre));
+            PushChildren(stack, node, insidePre || tag == Pre);
+        }
     }
 
-    private static int CountLetters(string text)
+    private void PushChildren(Stack<(int, bool, bool)> stack, int node, bool insidePre)
     {
         int count = 0;
-        foreach (var c in text) if (!char.IsWhiteSpace(c)) count++;
-        return count;
+        for (int child = _tree.FirstChild[node]; child >= 0; child = _tree.NextSibling[child]) count++;
+        if (count == 0) return;
+        Span<int> children = count <= 256 ? stackalloc int[count] : new int[count];
+        int i = 0;
+        for (int child = _tree.FirstChild[node]; child >= 0; child = _tree.NextSibling[child]) children[i++] = child;
+        for (int c = count - 1; c >= 0; c--) stack.Push((children[c], false, insidePre));
     }
 
-    private static void AppendCollapsed(StringBuilder output, string data)
+    private void Append(char c)
     {
-        foreach (var c in data)
+        _output.Append(c);
+        _last = c;
+    }
+
+    /// <summary>Appends text with each whitespace run as one space (none at the start of the output or after a space or newline).</summary>
+    private void AppendCollapsed(ReadOnlySpan<char> data)
+    {
+        int i = 0;
+        while (i < data.Length)
         {
-            if (char.IsWhiteSpace(c))
+            int run = 0;
+            while (i + run < data.Length && !char.IsWhiteSpace(data[i + run])) run++;
+            if (run > 0)
             {
-                if (output.Length > 0 && output[^1] != ' ' && output[^1] != '\n') output.Append(' ');
+                _output.Append(data.Slice(i, run));
+                _last = data[i + run - 1];
+                i += run;
             }
-            else output.Append(c);
+            if (i >= data.Length) break;
+            while (i < data.Length && char.IsWhiteSpace(data[i])) i++;
+            if (_last != '\0' && _last != ' ' && _last != '\n') Append(' ');
         }
     }
 
-    /// <summary>Trims every line and collapses runs of blank lines to one newline.</summary>
-    private static string Normalize(string raw)
+    /// <summary>Trims every line and drops blank ones.</summary>
+    private static string Normalize(StringBuilder raw)
     {
-        var lines = raw.Split('\n');
-        var result = new StringBuilder(raw.Length);
-        foreach (var line in lines)
+        var text = raw.ToString();
+        var result = new StringBuilder(text.Length);
+        foreach (var range in text.AsSpan().Split('\n'))
         {
-            var trimmed = line.Trim();
+            var trimmed = text.AsSpan(range).Trim();
             if (trimmed.Length == 0) continue;
             if (result.Length > 0) result.Append('\n');
             result.Append(trimmed);

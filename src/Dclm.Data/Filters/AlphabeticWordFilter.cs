@@ -4,10 +4,10 @@ using Dclm.Data.Text;
 namespace Dclm.Data.Filters;
 
 /// <summary>
-/// Gopher <c>alphabetic_word_ratio_filter</c>: the fraction of whitespace words containing no letter must not
-/// exceed the maximum (DCLM: 0.2, i.e. at least 80% of words contain a letter).
+/// Gopher's <c>alphabetic_word_ratio_filter</c>: the share of <c>str.split()</c> words with no alphabetic code point
+/// must not exceed the maximum (DCLM-Baseline: 0.2); a page without words is dropped.
 /// </summary>
-public sealed class AlphabeticWordFilter(double maximumNonAlphabeticFraction) : IDocumentStep
+public sealed class AlphabeticWordFilter(double maximumNonAlphabeticFraction = 0.2) : IDocumentStep
 {
     /// <inheritdoc />
     public string Name => "alphabetic_words";
@@ -15,9 +15,13 @@ public sealed class AlphabeticWordFilter(double maximumNonAlphabeticFraction) : 
     /// <inheritdoc />
     public StepOutcome Apply(Document document)
     {
-        var words = WordSplitter.SplitOnWhitespace(document.Text);
-        if (words.Count == 0) return StepOutcome.Drop(Name);
-        int noLetter = words.Count(w => !w.Any(char.IsLetter));
-        return (double)noLetter / words.Count > maximumNonAlphabeticFraction ? StepOutcome.Drop(Name) : StepOutcome.Keep;
+        int words = 0, withoutLetter = 0;
+        foreach (var word in PythonText.Split(document.Text))
+        {
+            words++;
+            if (!PythonText.Any(word, PythonText.IsAlpha)) withoutLetter++;
+        }
+        if (words == 0) return StepOutcome.Drop(Name);
+        return (double)withoutLetter / words > maximumNonAlphabeticFraction ? StepOutcome.Drop(Name) : StepOutcome.Keep;
     }
 }

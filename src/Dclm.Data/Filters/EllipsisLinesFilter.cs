@@ -3,10 +3,13 @@ using Dclm.Data.Text;
 
 namespace Dclm.Data.Filters;
 
-/// <summary>Gopher <c>ellipsis_count_filter</c>: at most the given fraction of non-empty lines may end with an ellipsis.</summary>
-public sealed class EllipsisLinesFilter(double maximumFraction) : IDocumentStep
+/// <summary>
+/// Gopher's <c>ellipsis_count_filter</c>: at most the given share of non-blank (stripped) lines may end with "...",
+/// ". . ." or "…" (DCLM-Baseline: 0.3).
+/// </summary>
+public sealed class EllipsisLinesFilter(double maximumFraction = 0.3) : IDocumentStep
 {
-    private static readonly string[] Ellipses = ["...", ". . .", "\u2026"];
+    [ThreadStatic] private static List<(int Start, int Length)>? _lines;
 
     /// <inheritdoc />
     public string Name => "ellipsis_lines";
@@ -14,8 +17,15 @@ public sealed class EllipsisLinesFilter(double maximumFraction) : IDocumentStep
     /// <inheritdoc />
     public StepOutcome Apply(Document document)
     {
-        var lines = TextSegments.SplitNonEmpty(document.Text, "\n");
-        int ending = lines.Count(line => Ellipses.Any(e => line.EndsWith(e, StringComparison.Ordinal)));
+        var text = document.Text.AsSpan();
+        var lines = _lines ??= new();
+        Paragraphs.Split(text, "\n", removeEmpty: true, lines);
+        int ending = 0;
+        foreach (var (start, length) in lines)
+        {
+            var line = text.Slice(start, length);
+            if (line.EndsWith("...") || line.EndsWith(". . .") || line.EndsWith("\u2026")) ending++;
+        }
         return ending > maximumFraction * lines.Count ? StepOutcome.Drop(Name) : StepOutcome.Keep;
     }
 }

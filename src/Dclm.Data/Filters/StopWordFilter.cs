@@ -4,13 +4,13 @@ using Dclm.Data.Text;
 namespace Dclm.Data.Filters;
 
 /// <summary>
-/// Gopher <c>stop_word_filter</c>: the page must contain at least the minimum number of occurrences of the
-/// eight stop words "the, be, to, of, and, that, have, with" (as whole whitespace tokens, case-insensitive).
+/// Gopher's <c>stop_word_filter</c>: the page must hold at least the minimum number of <c>str.split()</c> words that
+/// lowercase to "the", "be", "to", "of", "and", "that", "have" or "with" (DCLM-Baseline: 2, counting repeats; with
+/// <paramref name="countUnique"/> only distinct stop words count).
 /// </summary>
-public sealed class StopWordFilter(int minimumStopWords) : IDocumentStep
+public sealed class StopWordFilter(int minimumStopWords = 2, bool countUnique = false) : IDocumentStep
 {
-    private static readonly HashSet<string> StopWords =
-        new(["the", "be", "to", "of", "and", "that", "have", "with"], StringComparer.OrdinalIgnoreCase);
+    private static readonly string[] StopWords = ["the", "be", "to", "of", "and", "that", "have", "with"];
 
     /// <inheritdoc />
     public string Name => "stop_words";
@@ -18,11 +18,22 @@ public sealed class StopWordFilter(int minimumStopWords) : IDocumentStep
     /// <inheritdoc />
     public StepOutcome Apply(Document document)
     {
-        int count = 0;
-        foreach (var word in WordSplitter.SplitOnWhitespace(document.Text))
+        int count = 0, seen = 0;
+        foreach (var word in PythonText.Split(document.Text))
         {
-            if (StopWords.Contains(word) && ++count >= minimumStopWords) return StepOutcome.Keep;
+            if (word.Length is < 2 or > 4) continue;
+            for (int s = 0; s < StopWords.Length; s++)
+            {
+                if (!PythonText.LowerEquals(word, StopWords[s])) continue;
+                if (countUnique)
+                {
+                    if ((seen & (1 << s)) != 0) break;
+                    seen |= 1 << s;
+                }
+                if (++count >= minimumStopWords) return StepOutcome.Keep;
+                break;
+            }
         }
-        return minimumStopWords <= 0 ? StepOutcome.Keep : StepOutcome.Drop(Name);
+        return StepOutcome.Drop(Name);
     }
 }

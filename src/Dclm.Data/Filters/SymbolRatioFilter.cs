@@ -4,10 +4,10 @@ using Dclm.Data.Text;
 namespace Dclm.Data.Filters;
 
 /// <summary>
-/// Gopher <c>symbol_ratio_filter</c>: occurrences of "#", "...", ". . ." and "…" per whitespace word must not
-/// exceed the maximum.
+/// Gopher's <c>symbol_ratio_filter</c>: occurrences of "#", "...", ". . ." and "…" (each counted on its own, without
+/// overlaps, as <c>str.count</c>) per <c>str.split()</c> word must not exceed the maximum (DCLM-Baseline: 0.1).
 /// </summary>
-public sealed class SymbolRatioFilter(double maximumRatio) : IDocumentStep
+public sealed class SymbolRatioFilter(double maximumRatio = 0.1) : IDocumentStep
 {
     private static readonly string[] Symbols = ["#", "...", ". . .", "\u2026"];
 
@@ -20,7 +20,7 @@ public sealed class SymbolRatioFilter(double maximumRatio) : IDocumentStep
         var text = document.Text;
         long symbols = 0;
         foreach (var symbol in Symbols) symbols += CountOccurrences(text, symbol);
-        int words = WordSplitter.SplitOnWhitespace(text).Count;
+        int words = PythonText.CountWords(text);
         return words == 0 || (double)symbols / words > maximumRatio ? StepOutcome.Drop(Name) : StepOutcome.Keep;
     }
 

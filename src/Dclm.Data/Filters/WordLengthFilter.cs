@@ -3,8 +3,11 @@ using Dclm.Data.Text;
 
 namespace Dclm.Data.Filters;
 
-/// <summary>Gopher <c>word_length_filter</c>: mean length of whitespace tokens must lie in [min, max] characters.</summary>
-public sealed class WordLengthFilter(double minimumMean, double maximumMean) : IDocumentStep
+/// <summary>
+/// Gopher's <c>word_length_filter</c>: the mean length in code points of Python's <c>str.split()</c> words must lie in
+/// [min, max] (DCLM-Baseline: 3 to 10); a page without words is dropped.
+/// </summary>
+public sealed class WordLengthFilter(double minimumMean = 0, double maximumMean = double.PositiveInfinity) : IDocumentStep
 {
     /// <inheritdoc />
     public string Name => "word_length";
@@ -12,9 +15,15 @@ public sealed class WordLengthFilter(double minimumMean, double maximumMean) : I
     /// <inheritdoc />
     public StepOutcome Apply(Document document)
     {
-        var words = WordSplitter.SplitOnWhitespace(document.Text);
-        if (words.Count == 0) return StepOutcome.Drop(Name);
-        double mean = words.Sum(w => (double)w.Length) / words.Count;
+        long characters = 0;
+        int words = 0;
+        foreach (var word in PythonText.Split(document.Text))
+        {
+            characters += PythonText.Length(word);
+            words++;
+        }
+        if (words == 0) return StepOutcome.Drop(Name);
+        double mean = (double)characters / words;
         return mean < minimumMean || mean > maximumMean ? StepOutcome.Drop(Name) : StepOutcome.Keep;
     }
 }

@@ -5,9 +5,10 @@ namespace Dclm.Data.IO;
 
 /// <summary>
 /// Writes documents into numbered <c>prefix-00000.jsonl.zst</c> files of a fixed document count, each file
-/// written atomically, and removes stale higher-numbered files from an earlier, larger run.
+/// written atomically, and removes stale higher-numbered files from an earlier, larger run. Intermediate files
+/// (<paramref name="fast"/>) use zstd's fastest level.
 /// </summary>
-public sealed class ChunkedDocumentWriter(string directory, string prefix, int documentsPerFile)
+public sealed class ChunkedDocumentWriter(string directory, string prefix, int documentsPerFile, bool fast = false)
 {
     private readonly List<Document> _buffer = new();
 
@@ -42,7 +43,7 @@ public sealed class ChunkedDocumentWriter(string directory, string prefix, int d
         var documents = _buffer.ToArray();
         AtomicFile.Write(Path.Combine(directory, name), stream =>
         {
-            using var compressed = CompressedFile.WrapWrite(new NonClosingStream(stream), name);
+            using var compressed = CompressedFile.WrapWrite(new NonClosingStream(stream), name, fast);
             DocumentJsonl.WriteAll(compressed, documents);
         });
         Files.Add(name);

@@ -15,11 +15,14 @@ public static class CompressedFile
         return file;
     }
 
-    /// <summary>A compressing write stream over <paramref name="destination"/>, chosen by <paramref name="nameForFormat"/>'s extension.</summary>
-    public static Stream WrapWrite(Stream destination, string nameForFormat)
+    /// <summary>
+    /// A compressing write stream over <paramref name="destination"/>, chosen by <paramref name="nameForFormat"/>'s
+    /// extension; <paramref name="fast"/> trades size for speed (zstd level 1, gzip fastest) for intermediate files.
+    /// </summary>
+    public static Stream WrapWrite(Stream destination, string nameForFormat, bool fast = false)
     {
-        if (nameForFormat.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)) return new GZipStream(destination, CompressionLevel.Optimal);
-        if (nameForFormat.EndsWith(".zst", StringComparison.OrdinalIgnoreCase)) return new CompressionStream(destination, level: 3);
+        if (nameForFormat.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)) return new GZipStream(destination, fast ? CompressionLevel.Fastest : CompressionLevel.Optimal);
+        if (nameForFormat.EndsWith(".zst", StringComparison.OrdinalIgnoreCase)) return new CompressionStream(destination, level: fast ? 1 : 3);
         return destination;
     }
 }

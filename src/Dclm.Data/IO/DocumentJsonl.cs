@@ -21,6 +21,7 @@ public static class DocumentJsonl
         writer.WriteString("text", document.Text);
         if (document.LanguageScore is { } language) writer.WriteNumber("language_score", Math.Round(language, 6));
         if (document.QualityScore is { } quality) writer.WriteNumber("quality_score", Math.Round(quality, 6));
+        if (document.ContaminatedBy is { } task) writer.WriteString("contaminated_by", task);
         writer.WriteEndObject();
     }
 
@@ -56,6 +57,7 @@ public static class DocumentJsonl
             var document = new Document(id, url, source, text.GetString()!);
             if (root.TryGetProperty("language_score", out var language) && language.ValueKind == JsonValueKind.Number) document.LanguageScore = language.GetDouble();
             if (root.TryGetProperty("quality_score", out var quality) && quality.ValueKind == JsonValueKind.Number) document.QualityScore = quality.GetDouble();
+            if (root.TryGetProperty("contaminated_by", out var task) && task.ValueKind == JsonValueKind.String) document.ContaminatedBy = task.GetString();
             return document;
         }
         catch (JsonException error)

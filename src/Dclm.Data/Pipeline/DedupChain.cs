@@ -83,7 +83,8 @@ internal sealed class DedupChain : IDisposable
     {
         _paragraphsRemoved += result.ParagraphsRemoved;
         document.Text = result.Text;
-        return result.DocumentRemoved ? "duplicate_document" : result.Text.Length == 0 ? "all_paragraphs_duplicate" : null;
+        // DCLM writes a document only when its text is not blank after dedup (Rust's trim: Unicode White_Space).
+        return result.DocumentRemoved ? "duplicate_document" : string.IsNullOrWhiteSpace(result.Text) ? "all_paragraphs_duplicate" : null;
     }
 
     public void Dispose() => _partitioned?.Dispose();

@@ -3,7 +3,7 @@ using Dclm.Data.Extraction;
 
 namespace Dclm.Data.Pipeline;
 
-/// <summary>Runs main-content extraction on HTML documents; plain-text documents pass unchanged.</summary>
+/// <summary>Runs main-content extraction on HTML documents; plain-text documents pass unchanged (an empty one is dropped).</summary>
 public sealed class ExtractionStep(double maximumLinkDensity) : IDocumentStep
 {
     [ThreadStatic] private static HtmlTextExtractor? _extractor;
@@ -20,7 +20,7 @@ public sealed class ExtractionStep(double maximumLinkDensity) : IDocumentStep
             document.Text = _extractor.Extract(document.Text);
             document.IsHtml = false;
         }
-        else document.Text = document.Text.Replace("\r\n", "\n").Trim();
+        // Text that arrives extracted (JSONL, e-mail, text/plain) goes on as DCLM would receive it: unchanged.
         return document.Text.Length == 0 ? StepOutcome.Drop("no_main_content") : StepOutcome.Keep;
     }
 }

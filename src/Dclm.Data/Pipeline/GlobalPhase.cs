@@ -21,6 +21,7 @@ public sealed class GlobalPhase(PipelineConfig config, CurationOptions options)
 {
     private string GlobalDirectory => Path.Combine(options.OutputPath, "global");
     private string DedupMarker => Path.Combine(GlobalDirectory, "dedup.stats.json");
+    private string DedupTimings => Path.Combine(GlobalDirectory, "dedup.timings.json");
     private string ScoresPath => Path.Combine(GlobalDirectory, "scores.bin");
 
     /// <summary>Runs both passes (skipping pass A when its marker exists) and returns the report.</summary>
@@ -35,13 +36,18 @@ public sealed class GlobalPhase(PipelineConfig config, CurationOptions options)
                 if (report.Stages.Count <= s) report.Stages.Add(new StageStatistics { Name = unit.Stages[s].Name });
                 report.Stages[s].Add(unit.Stages[s]);
             }
+            foreach (var time in StageTimings.Read(LocalPhase.TimingsPath(options.OutputPath, unit.Unit)).Stages) report.Timings.Add(time.Name, time.Seconds);
         }
         List<StageStatistics> dedupStages;
         if (File.Exists(DedupMarker)) dedupStages = JsonSerializer.Deserialize<List<StageStatistics>>(File.ReadAllText(DedupMarker))!;
         else dedupStages = RunDedupPass(plan, units.Sum(u => u.BffNgrams), progress, cancellation);
+        foreach (var time in StageTimings.Read(DedupTimings).Stages) report.Timings.Add(time.Name, time.Seconds);
         report.Stages.AddRange(dedupStages);
+        int before = report.Stages.Count;
         RunSelectionPass(report, progress, cancellation);
+        foreach (var stage in report.Stages.Skip(before)) report.Timings.Add(stage.Name, stage.Seconds);
         AtomicFile.WriteText(Path.Combine(options.OutputPath, "report.json"), JsonSerializer.Serialize(report, LocalPhase.Json));
+        AtomicFile.WriteText(Path.Combine(options.OutputPath, "timings.json"), JsonSerializer.Serialize(report.Timings, LocalPhase.Json));
         ReportPlots.Write(report, options.OutputPath);
         return report;
     }
@@ -70,7 +76,7 @@ public sealed class GlobalPhase(PipelineConfig config, CurationOptions options)
     {
         var qualityStats = new StageStatistics { Name = "quality_score" };
         var model = LoadModel(qualityStats);
-        var writer = new ChunkedDocumentWriter(GlobalDirectory, "dedup", config.Output.DocumentsPerFile);
+        var writer = new ChunkedDocumentWriter(GlobalDirectory, "dedup", config.Output.DocumentsPerFile, fast: true);
         var scores = new List<double>();
         List<StageStatistics> stages;
         using (var dedup = new DedupChain(config, options, plan, expectedNgrams, cancellation))
@@ -95,11 +101,12 @@ public sealed class GlobalPhase(PipelineConfig config, CurationOptions options)
         }
         AtomicFile.Write(ScoresPath, stream => { using var w = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true); foreach (var s in scores) w.Write(s); });
         if (config.Quality.Enabled) stages.Add(qualityStats);
+        AtomicFile.WriteText(DedupTimings, JsonSerializer.Serialize(StageTimings.From(stages), LocalPhase.Json));
         AtomicFile.WriteText(DedupMarker, JsonSerializer.Serialize(stages, LocalPhase.Json));
         return stages;
     }
 
-    private QualityClassifier? LoadModel(StageStatistics statistics)
+    private QualityScorer? LoadModel(StageStatistics statistics)
     {
         if (!config.Quality.Enabled) return null;
         var path = PipelineConfigLoader.Resolve(config, config.Quality.Model);
@@ -109,7 +116,8 @@ public sealed class GlobalPhase(PipelineConfig config, CurationOptions options)
             return null;
         }
         statistics.Notes["model"] = path;
-        return QualityClassifier.Load(path);
+        statistics.Notes["positive_label"] = config.Quality.PositiveLabel;
+        return new QualityScorer(FastText.FastTextModels.Shared(path), config.Quality.PositiveLabel, path);
     }
 
     private void RunSelectionPass(CurationReport report, IProgress<CurationProgress>? progress, CancellationToken cancellation)
@@ -135,29 +143,29 @@ public sealed class GlobalPhase(PipelineConfig config, CurationOptions options)
         }
         var mixer = config.Mixing.Enabled ? new SourceMixer(config.Mixing.Weights, config.Mixing.DefaultWeight, config.Mixing.Seed) : null;
         var writer = new ChunkedDocumentWriter(Path.Combine(options.OutputPath, "documents"), "documents", config.Output.DocumentsPerFile);
-        long ordinal = 0;
         var files = Directory.Exists(GlobalDirectory) ? Directory.EnumerateFiles(GlobalDirectory, "dedup-*.jsonl.zst").Order(StringComparer.Ordinal).ToList() : [];
+        bool PassesQuality(long index, Document document) => !scored || (keep is not null ? keep[index] : document.QualityScore >= threshold);
+        var balanceStats = new StageStatistics { Name = "balance" };
+        var balancer = config.Balance.Enabled ? PlanBalance(files, PassesQuality, balanceStats, cancellation) : null;
+        long ordinal = 0;
         foreach (var file in files)
         {
             foreach (var document in DocumentJsonl.ReadFile(file, ""))
             {
                 cancellation.ThrowIfCancellationRequested();
                 long index = ordinal++;
-                if (scored)
-                {
-                    bool passes = keep is not null ? keep[index] : document.QualityScore >= threshold;
-                    if (!Count(qualityStats, document, () => passes ? null : "below_quality_cut")) continue;
-                }
+                if (scored && !Count(qualityStats, document, () => PassesQuality(index, document) ? null : "below_quality_cut")) continue;
+                if (balancer is not null && !Count(balanceStats, document, () => balancer.Decide(index))) continue;
                 if (mixer is null) { Emit(writer, report, document); continue; }
                 long start = Stopwatch.GetTimestamp();
                 mixStats.DocsIn++;
-                mixStats.BytesIn += Encoding.UTF8.GetByteCount(document.Text);
+                mixStats.BytesIn += document.Utf8Length;
                 var copies = mixer.Copies(document);
                 if (copies.Count == 0) mixStats.Removed("downsampled");
                 foreach (var copy in copies)
                 {
                     mixStats.DocsOut++;
-                    mixStats.BytesOut += Encoding.UTF8.GetByteCount(copy.Text);
+                    mixStats.BytesOut += copy.Utf8Length;
                     Emit(writer, report, copy);
                 }
                 mixStats.Seconds += Stopwatch.GetElapsedTime(start).TotalSeconds;
@@ -166,8 +174,35 @@ public sealed class GlobalPhase(PipelineConfig config, CurationOptions options)
         writer.Complete();
         progress?.Report(new CurationProgress("select", 1, 1));
         if (scored) report.Stages.Add(qualityStats);
+        if (balancer is not null) report.Stages.Add(balanceStats);
         if (mixer is not null) report.Stages.Add(mixStats);
         report.OutputFiles = writer.Files.Select(f => "documents/" + f).ToList();
+    }
+
+    /// <summary>The balancing pre-pass: the group of every page that passed the quality cut, then the quotas.</summary>
+    private Balancer PlanBalance(List<string> files, Func<long, Document, bool> passesQuality, StageStatistics statistics, CancellationToken cancellation)
+    {
+        var settings = config.Balance;
+        var balancer = new Balancer(settings.Targets, settings.Seed);
+        FastText.FastTextModel? model = settings.By == "label" ? FastText.FastTextModels.Shared(PipelineConfigLoader.Resolve(config, settings.Model)) : null;
+        long ordinal = 0;
+        foreach (var file in files)
+        {
+            foreach (var document in DocumentJsonl.ReadFile(file, ""))
+            {
+                cancellation.ThrowIfCancellationRequested();
+                long index = ordinal++;
+                if (!passesQuality(index, document)) continue;
+                string group = model is null ? document.Source
+                    : model.PredictBest(QualityScorer.Normalize(document.Text)) is { } p ? p.Name[FastText.FastTextDictionary.LabelPrefix.Length..] : "";
+                balancer.Observe(index, document, group);
+            }
+        }
+        balancer.Plan();
+        statistics.Notes["by"] = settings.By + (model is null ? "" : $" ({settings.Model})");
+        statistics.Notes["seed"] = settings.Seed.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        balancer.Describe(statistics.Notes);
+        return balancer;
     }
 
     private static void Emit(ChunkedDocumentWriter writer, CurationReport report, Document document)
@@ -199,13 +234,13 @@ public sealed class GlobalPhase(PipelineConfig config, CurationOptions options)
     {
         long start = Stopwatch.GetTimestamp();
         statistics.DocsIn++;
-        statistics.BytesIn += Encoding.UTF8.GetByteCount(document.Text);
+        statistics.BytesIn += document.Utf8Length;
         var rule = decide();
         if (rule is not null) statistics.Removed(rule);
         else
         {
             statistics.DocsOut++;
-            statistics.BytesOut += Encoding.UTF8.GetByteCount(document.Text);
+            statistics.BytesOut += document.Utf8Length;
         }
         statistics.Seconds += Stopwatch.GetElapsedTime(start).TotalSeconds;
         return rule is null;

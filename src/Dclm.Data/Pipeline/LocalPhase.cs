@@ -37,6 +37,9 @@ public sealed class LocalPhase(PipelineConfig config, CurationOptions options)
     /// <summary>Document file of unit <paramref name="index"/>.</summary>
     public static string PartPath(string output, int index) => Path.Combine(PartsDirectory(output), $"part-{index:D6}.jsonl.zst");
 
+    /// <summary>Timings of unit <paramref name="index"/> (written before its statistics file).</summary>
+    public static string TimingsPath(string output, int index) => Path.Combine(PartsDirectory(output), $"part-{index:D6}.timings.json");
+
     /// <summary>Statistics file of unit <paramref name="index"/>; its presence marks the unit done.</summary>
     public static string StatsPath(string output, int index) => Path.Combine(PartsDirectory(output), $"part-{index:D6}.stats.json");
 
@@ -60,14 +63,14 @@ public sealed class LocalPhase(PipelineConfig config, CurationOptions options)
     private void ProcessUnit(InputUnit unit, IReadOnlyList<DocumentStage> stages, CancellationToken cancellation)
     {
         var read = new StageStatistics { Name = "read" };
-        var statistics = stages.Select(s => new StageStatistics { Name = s.Name }).ToList();
+        var statistics = stages.Select(s => s.NewStatistics()).ToList();
         var kept = new List<Document>();
         long ngrams = 0;
         var bff = config.Dedup.Bff;
         foreach (var document in InputUnitReader.Read(unit))
         {
             cancellation.ThrowIfCancellationRequested();
-            int bytes = Encoding.UTF8.GetByteCount(document.Text);
+            int bytes = document.Utf8Length;
             read.DocsIn++; read.DocsOut++; read.BytesIn += bytes; read.BytesOut += bytes;
             bool survived = true;
             for (int s = 0; s < stages.Count && survived; s++) survived = stages[s].Run(document, statistics[s]);
@@ -77,10 +80,11 @@ public sealed class LocalPhase(PipelineConfig config, CurationOptions options)
         }
         AtomicFile.Write(PartPath(options.OutputPath, unit.Index), stream =>
         {
-            using var compressed = CompressedFile.WrapWrite(new NonClosingStream(stream), ".zst");
+            using var compressed = CompressedFile.WrapWrite(new NonClosingStream(stream), ".zst", fast: true);
             DocumentJsonl.WriteAll(compressed, kept);
         });
         var result = new UnitResult { Unit = unit.Index, Files = unit.RelativePaths.ToList(), Stages = [read, .. statistics], BffNgrams = ngrams };
+        AtomicFile.WriteText(TimingsPath(options.OutputPath, unit.Index), JsonSerializer.Serialize(StageTimings.From(result.Stages), Json));
         AtomicFile.WriteText(StatsPath(options.OutputPath, unit.Index), JsonSerializer.Serialize(result, Json));
     }
 

@@ -1,32 +1,35 @@
-using Dclm.Data.Documents;
+using Dclm.Data.FastText;
 using Dclm.Data.Inputs;
 using Dclm.Data.Pipeline;
 
 namespace Dclm.Data.Quality;
 
-/// <summary>Settings for <see cref="ClassifierTraining.Train"/>.</summary>
+/// <summary>Settings of <see cref="ClassifierTraining.Train"/>: fastText's (DCLM's by default) plus the held-out split.</summary>
 public sealed record ClassifierTrainingOptions
 {
-    /// <summary>Hash buckets for features.</summary>
-    public int Buckets { get; init; } = 1 << 18;
-    /// <summary>Embedding width.</summary>
-    public int Dimension { get; init; } = 16;
-    /// <summary>Passes over the data.</summary>
-    public int Epochs { get; init; } = 5;
-    /// <summary>Initial SGD learning rate (decays linearly to zero).</summary>
-    public double LearningRate { get; init; } = 0.5;
-    /// <summary>Share of each class held out for evaluation.</summary>
-    public double HeldOutFraction { get; init; } = 0.2;
-    /// <summary>Seed for the split, initialization and shuffling.</summary>
+    /// <summary>fastText training settings (DCLM's: dim 100, lr 0.1, 5 epochs, word bigrams, 2M buckets).</summary>
+    public FastTextTrainingOptions FastText { get; init; } = new();
+    /// <summary>Share of each class held out for the reported accuracy (0 trains on everything, as DCLM did).</summary>
+    public double HeldOutFraction { get; init; } = 0.1;
+    /// <summary>Seed of the split and of the training order.</summary>
     public int Seed { get; init; } = 42;
 }
 
-/// <summary>Result of training: the model and its held-out accuracy.</summary>
-public sealed record ClassifierTrainingResult(QualityClassifier Model, int TrainExamples, int HeldOutExamples, double HeldOutAccuracy, double TrainLoss);
+/// <summary>The trained model, the split sizes and the held-out accuracy (NaN without held-out data).</summary>
+public sealed record ClassifierTrainingResult(FastTextModel Model, int TrainExamples, int HeldOutExamples, double HeldOutAccuracy, IReadOnlyList<(string Text, bool Positive)> HeldOut);
 
-/// <summary>Trains the quality classifier from positive and negative inputs (any pipeline input: WARC, JSONL, HTML).</summary>
+/// <summary>
+/// Trains DCLM's quality classifier: a fastText supervised model over "__label__hq" (positive) and "__label__cc"
+/// (negative) lines, each page normalized as <see cref="QualityScorer"/> reads it, shuffled with a seed.
+/// </summary>
 public static class ClassifierTraining
 {
+    /// <summary>DCLM's positive label (OpenHermes-2.5 and ELI5 in its classifier).</summary>
+    public const string PositiveLabel = "__label__hq";
+
+    /// <summary>DCLM's negative label (RefinedWeb in its classifier).</summary>
+    public const string NegativeLabel = "__label__cc";
+
     /// <summary>Reads texts from <paramref name="paths"/>; HTML is reduced to main content first.</summary>
     public static List<string> ReadTexts(IEnumerable<string> paths, int limit = int.MaxValue)
     {
@@ -47,12 +50,17 @@ public static class ClassifierTraining
         return texts;
     }
 
+    /// <summary>One fastText training line.</summary>
+    public static string TrainingLine(string text, bool positive) => (positive ? PositiveLabel : NegativeLabel) + " " + QualityScorer.Normalize(text);
+
     /// <summary>Splits each class into train and held-out parts, trains, and measures held-out accuracy.</summary>
-    public static ClassifierTrainingResult Train(IReadOnlyList<string> positive, IReadOnlyList<string> negative, ClassifierTrainingOptions options, CancellationToken cancellation = default)
+    public static ClassifierTrainingResult Train(IReadOnlyList<string> positive, IReadOnlyList<string> negative, ClassifierTrainingOptions options,
+        IProgress<double>? progress = null, CancellationToken cancellation = default)
     {
         if (positive.Count == 0 || negative.Count == 0) throw new ArgumentException("training needs at least one positive and one negative text");
+        if (options.HeldOutFraction is < 0 or >= 1) throw new ArgumentException("the held-out fraction must be in [0, 1)");
         var random = new Random(options.Seed);
-        var train = new List<(string, bool)>();
+        var train = new List<(string Text, bool Positive)>();
         var heldOut = new List<(string Text, bool Positive)>();
         foreach (var (texts, label) in new[] { (positive, true), (negative, false) })
         {
@@ -61,9 +69,11 @@ public static class ClassifierTraining
             int held = (int)Math.Round(texts.Count * options.HeldOutFraction);
             for (int i = 0; i < order.Length; i++) (i < held ? heldOut : train).Add((texts[order[i]], label));
         }
-        var model = new QualityClassifier(options.Buckets, options.Dimension, options.Seed);
-        double loss = model.Train(train, options.Epochs, options.LearningRate, options.Seed, cancellation);
-        double accuracy = heldOut.Count == 0 ? double.NaN : heldOut.Count(e => model.Score(e.Text) >= 0.5 == e.Positive) / (double)heldOut.Count;
-        return new ClassifierTrainingResult(model, train.Count, heldOut.Count, accuracy, loss);
+        var shuffled = train.ToArray();
+        random.Shuffle(shuffled);
+        var model = FastTextTrainer.Train(shuffled.Select(e => TrainingLine(e.Text, e.Positive)).ToList(), options.FastText with { Seed = options.Seed }, progress, cancellation);
+        var scorer = new QualityScorer(model);
+        double accuracy = heldOut.Count == 0 ? double.NaN : heldOut.Count(e => scorer.Score(e.Text) >= 0.5 == e.Positive) / (double)heldOut.Count;
+        return new ClassifierTrainingResult(model, train.Count, heldOut.Count, accuracy, heldOut);
     }
 }
