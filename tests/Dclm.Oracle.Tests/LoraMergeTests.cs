@@ -5,6 +5,7 @@ using Dclm.Models;
 using Dclm.Models.Adapters;
 using Dclm.Tensors;
 using Dclm.Tensors.Compute;
+using Dclm.TestSupport;
 using Dclm.Training.FineTuning;
 using Xunit.Abstractions;
 
