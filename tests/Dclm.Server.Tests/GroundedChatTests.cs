@@ -117,3 +117,28 @@ public sealed class GroundedChatTests(RetrievalServerFixture fixture)
         Assert.Single(message.Trim().Split('\n'));
     }
 }
+
+/// <summary>The chat page grounds a question in a chosen index and lists the sources under the reply.</summary>
+[Collection("retrieval server")]
+public sealed class GroundedChatPageTests(RetrievalServerFixture fixture)
+{
+    [Fact]
+    public async Task TheChatPageListsTheSourcesOfAGroundedReply()
+    {
+        using var playwright = await Microsoft.Playwright.Playwright.CreateAsync();
+        await using var browser = await HeadlessChromium.LaunchAsync(playwright);
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync(fixture.Server.Address.ToString());
+        await Microsoft.Playwright.Assertions.Expect(page.Locator("#rag-index option[value=docs]")).ToHaveCountAsync(1);
+        await page.SelectOptionAsync("#rag-index", "docs");
+        await page.FillAsync("#temperature", "0");
+        await page.FillAsync("#max-tokens", "8");
+        await page.FillAsync("#prompt", "Why does the moon cause ocean tides?");
+        await page.PressAsync("#prompt", "Enter");
+        await Microsoft.Playwright.Assertions.Expect(page.Locator(".assistant[data-done=true]")).ToHaveCountAsync(1);
+        var sources = page.Locator(".sources li");
+        Assert.True(await sources.CountAsync() >= 1);
+        Assert.Contains("tides.txt", await sources.First.TextContentAsync());
+        Assert.Empty(await page.Locator(".error").AllAsync());
+    }
+}
