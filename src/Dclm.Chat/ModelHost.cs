@@ -109,6 +109,8 @@ public sealed class ModelHost : IDisposable
             : template.Kind == ChatTemplateKind.Plain ? "the plain User:/Assistant: layout (no chat template)" : $"the built-in {template.Kind} layout";
         string text = Describe(Template);
         return _toolUseTemplate is { } toolUse ? $"{text}; with tools, {Describe(toolUse)}" : text;
+    }
+
     /// <summary>Every model name clients may pass: the base (no parent, no path), then each adapter with its base and directory.</summary>
     public IReadOnlyList<(string Name, string? Parent, string? Path)> Models
     {
