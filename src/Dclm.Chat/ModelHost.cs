@@ -38,6 +38,8 @@ public sealed class ModelHost : IDisposable
     public Task Loading { get; }
     /// <summary>The engine once loaded, else null.</summary>
     public InferenceEngine? Engine => _engine;
+    /// <summary>The model the engine runs, once loaded (for work beside generation, such as embeddings; steps are serialised by the model).</summary>
+    public Dclm.Models.DecoderModel? Model => _engine is null ? null : _loaded?.Model;
     /// <summary>The tokenizer once loaded.</summary>
     public Tokenizer? Tokenizer { get; private set; }
     /// <summary>The recognised chat template once loaded.</summary>

@@ -41,6 +41,8 @@ public sealed class BertEmbedder : ITextEmbedder
 
     /// <inheritdoc/>
     public string ModelId { get; }
+    /// <summary>The encoder's shape.</summary>
+    public BertConfig Config => encoder.Config;
     /// <inheritdoc/>
     public int Dimensions => encoder.Config.Width;
     /// <inheritdoc/>
@@ -55,15 +57,41 @@ public sealed class BertEmbedder : ITextEmbedder
     public int BatchTokens { get; set; } = 4096;
 
     /// <inheritdoc/>
-    public float[][] Embed(IReadOnlyList<string> texts, CancellationToken cancellationToken = default)
+    public int VocabularySize => encoder.Config.VocabularySize;
+    /// <inheritdoc/>
+    public int SpecialTokenCount => 2;
+
+    /// <inheritdoc/>
+    public int[] Tokenize(string text)
     {
-        var result = new float[texts.Count][];
+        ArgumentNullException.ThrowIfNull(text);
+        var ids = new List<int>();
+        Tokenizer.Encode(text, ids);
+        return [.. ids];
+    }
+
+    /// <summary>[CLS], the first <see cref="MaxTokens"/> − 2 of <paramref name="tokens"/>, [SEP].</summary>
+    public int[] Frame(ReadOnlySpan<int> tokens)
+    {
+        int kept = Math.Min(tokens.Length, MaxTokens - 2);
+        var result = new int[kept + 2];
+        result[0] = Tokenizer.ClassifyId;
+        tokens[..kept].CopyTo(result.AsSpan(1));
+        result[^1] = Tokenizer.SeparatorId;
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public float[][] EmbedTokens(IReadOnlyList<int[]> inputs, CancellationToken cancellationToken = default)
+    {
+        var result = new float[inputs.Count][];
         var batch = new List<int[]>();
         var members = new List<int>();
         int batchTokens = 0;
-        for (int i = 0; i <= texts.Count; i++)
+        for (int i = 0; i <= inputs.Count; i++)
         {
-            int[]? input = i < texts.Count ? Tokenizer.EncodeForModel(texts[i] ?? throw new ArgumentNullException(nameof(texts), $"text {i} is null"), MaxTokens) : null;
+            int[]? input = i < inputs.Count ? inputs[i] ?? throw new ArgumentNullException(nameof(inputs), $"input {i} is null") : null;
+            if (input is { Length: 0 }) throw new ArgumentException($"input {i} is empty; frame it first", nameof(inputs));
             if (batch.Count > 0 && (input is null || batchTokens + input.Length > BatchTokens))
             {
                 cancellationToken.ThrowIfCancellationRequested();

@@ -78,9 +78,13 @@ public sealed class BertEncoder : IDisposable
         var c = Config;
         var s = state;
         int w = c.Width, f = c.FeedForwardWidth;
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         MatMul.Multiply(s.Hidden, n, layer.QueryKeyValue, s.QueryKeyValue, Pool);
         AddBias(s.QueryKeyValue, n, layer.QueryKeyValueBias);
+        long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
         attention.Run(Pool, sequences, s.QueryKeyValue, s.Context);
+        long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
+        Profile[0] += t1 - t0; Profile[1] += t2 - t1;
         MatMul.Multiply(s.Context, n, layer.AttentionOutput, s.Projected, Pool);
         for (int t = 0; t < n; t++)
         {
@@ -90,10 +94,16 @@ public sealed class BertEncoder : IDisposable
             TensorPrimitives.Add(projected, residual, projected);
             Norm(projected, layer.AttentionNormGain, layer.AttentionNormBias, residual);
         }
+        long t3 = System.Diagnostics.Stopwatch.GetTimestamp();
+        Profile[2] += t3 - t2;
         MatMul.Multiply(s.Hidden, n, layer.Intermediate, s.Intermediate, Pool);
         AddBias(s.Intermediate, n, layer.IntermediateBias);
+        long t4 = System.Diagnostics.Stopwatch.GetTimestamp();
         Gelu.Apply(s.Intermediate.AsSpan(0, n * f), s.Intermediate);
+        long t5 = System.Diagnostics.Stopwatch.GetTimestamp();
         MatMul.Multiply(s.Intermediate, n, layer.Output, s.Projected, Pool);
+        long t6 = System.Diagnostics.Stopwatch.GetTimestamp();
+        Profile[3] += t4 - t3; Profile[4] += t5 - t4; Profile[5] += t6 - t5;
         for (int t = 0; t < n; t++)
         {
             var residual = s.Hidden.AsSpan(t * w, w);
@@ -104,6 +114,7 @@ public sealed class BertEncoder : IDisposable
         }
     }
 
+    public static long[] Profile = new long[8];
     private static void AddBias(float[] rows, int count, float[] bias)
     {
         int width = bias.Length;

@@ -90,18 +90,36 @@ public sealed partial class DecoderModel : IDisposable
     {
         lock (_gate)
         {
-            ValidateBatch(batch, cache, logits.Length);
-            // Take or unshare every block the batch writes before any tensor work, so a full cache
-            // fails the step cleanly instead of half-way through.
-            for (int t = 0; t < batch.Count; t++) cache.PrepareWrite(batch.Slots[t], batch.Positions[t]);
-            ForwardLocked(batch, cache, logits);
+            ValidateBatch(batch, cache, logits.Length, Config.VocabularySize, "logits");
+            if (!RunToFinalNorm(batch, cache)) return;
+            // logits = W_out·n(x), only for the rows that want them (the head is the largest product).
+            _head.Apply(ProjectionRows.Logits(batch, Pool), _main.State.Normed, logits);
         }
     }
 
-    private void ForwardLocked(ForwardBatch batch, KvCache cache, Span<float> logits)
+    /// <summary>
+    /// The same step as <see cref="Forward"/>, stopped before the head: writes n(x), the final norm of the last layer's
+    /// output, for the rows named by <see cref="ForwardBatch.LogitRows"/> into <paramref name="hidden"/>. (rows, dim)
+    /// These are the states that embeddings pool (llama.cpp's <c>--embeddings</c>); W_out·hidden[r] is row r's logits.
+    /// </summary>
+    public void ForwardHidden(ForwardBatch batch, KvCache cache, Span<float> hidden)
     {
+        lock (_gate)
+        {
+            ValidateBatch(batch, cache, hidden.Length, Config.Dim, "hidden");
+            if (!RunToFinalNorm(batch, cache)) return;
+            _main.State.Normed.AsSpan(0, batch.LogitRows.Length * Config.Dim).CopyTo(hidden);
+        }
+    }
+
+    /// <summary>Runs the layers and leaves n(x) of the logit rows in the main lane's <c>Normed</c>, (rows, dim); false for an empty batch.</summary>
+    private bool RunToFinalNorm(ForwardBatch batch, KvCache cache)
+    {
+        // Take or unshare every block the batch writes before any tensor work, so a full cache
+        // fails the step cleanly instead of half-way through.
+        for (int t = 0; t < batch.Count; t++) cache.PrepareWrite(batch.Slots[t], batch.Positions[t]);
         int n = batch.Count, d = Config.Dim;
-        if (n == 0) return;
+        if (n == 0) return false;
         var s = _main.State;
         s.Ensure(Config, n);
 
@@ -121,14 +139,12 @@ public sealed partial class DecoderModel : IDisposable
         }
         for (int t = 0; t < n; t++) cache.MarkWritten(batch.Slots[t], batch.Positions[t]);
 
-        // logits = W_out·n(x), only for the rows that want them (the head is the largest product).
-        int rows = batch.LogitRows.Length;
-        for (int r = 0; r < rows; r++)
+        for (int r = 0; r < batch.LogitRows.Length; r++)
         {
             int t = batch.LogitRows[r];
             _main.Norm(s.Residual.AsSpan(t * d, d), Weights.FinalNorm, s.Normed.AsSpan(r * d, d));
         }
-        _head.Apply(ProjectionRows.Logits(batch, Pool), s.Normed, logits);
+        return true;
     }
 
     /// <summary>The batch cut into one group of sequences per thread, or null to split every product by rows.</summary>
@@ -140,7 +156,7 @@ public sealed partial class DecoderModel : IDisposable
         return SequenceGroups.TrySplit(batch, Pool.Threads);
     }
 
-    private void ValidateBatch(ForwardBatch batch, KvCache cache, int logitsLength)
+    private void ValidateBatch(ForwardBatch batch, KvCache cache, int destinationLength, int rowWidth, string destinationName)
     {
         int n = batch.Count;
         if (batch.Positions.Length != n || batch.Slots.Length != n)
@@ -166,8 +182,8 @@ public sealed partial class DecoderModel : IDisposable
             throw new InvalidOperationException($"the KV cache is full: this step needs {blocks} more blocks of {cache.BlockSize} positions and {cache.FreeBlocks} are free");
         foreach (int row in batch.LogitRows)
             if ((uint)row >= (uint)n) throw new ArgumentOutOfRangeException(nameof(batch), $"logit row {row} is outside the batch of {n}");
-        if (logitsLength < (long)batch.LogitRows.Length * Config.VocabularySize)
-            throw new ArgumentException($"logits buffer holds {logitsLength} values, {batch.LogitRows.Length} rows need {(long)batch.LogitRows.Length * Config.VocabularySize}");
+        if (destinationLength < (long)batch.LogitRows.Length * rowWidth)
+            throw new ArgumentException($"{destinationName} buffer holds {destinationLength} values, {batch.LogitRows.Length} rows need {(long)batch.LogitRows.Length * rowWidth}");
     }
 
     public void Dispose()

@@ -72,6 +72,26 @@ public sealed class LlamaCppModel : IDisposable
     }
 
     /// <summary>
+    /// llama.cpp's pooled embedding of <paramref name="tokens"/> (as llama-server <c>--embeddings --pooling</c> computes it,
+    /// before any normalisation): the final normed hidden states, averaged over the tokens or the last token's. (dim)
+    /// </summary>
+    public float[] Embedding(IReadOnlyList<int> tokens, LLamaPoolingType pooling)
+    {
+        var embeddingParameters = new ModelParams(parameters.ModelPath)
+        {
+            ContextSize = parameters.ContextSize, BatchSize = parameters.BatchSize, UBatchSize = parameters.UBatchSize,
+            Threads = 1, BatchThreads = 1, GpuLayerCount = 0, TypeK = GGMLType.GGML_TYPE_F32, TypeV = GGMLType.GGML_TYPE_F32,
+            FlashAttention = false, Embeddings = true, PoolingType = pooling,
+        };
+        using var context = weights.CreateContext(embeddingParameters);
+        var batch = new LLamaBatch();
+        for (int i = 0; i < tokens.Count; i++) batch.Add(tokens[i], i, LLamaSeqId.Zero, true);
+        var result = context.Decode(batch);
+        if (result != DecodeResult.Ok) throw new InvalidOperationException($"llama_decode returned {result}");
+        return context.NativeHandle.GetEmbeddingsSeq(LLamaSeqId.Zero).ToArray();
+    }
+
+    /// <summary>
     /// llama.cpp's greedy continuation: the prompt as one batch, then one decode step per token, each next
     /// token chosen by llama.cpp's own greedy sampler. End-of-sequence does not stop it.
     /// </summary>

@@ -16,7 +16,8 @@ public class GroundedPromptTests
     public void SourcesAreNumberedCutToFitAndTheQuestionComesLast()
     {
         var hits = Enumerable.Range(0, 5).Select(i => Hit(i, $"doc{i}.txt", string.Join(' ', Enumerable.Range(0, 200).Select(w => $"d{i}w{w}")))).ToList();
-        var (messages, sources) = GroundedPrompt.Build("What happened?", hits, contextTokens: 256, answerTokens: 64, Words);
+        var prompt = GroundedPrompt.ForContext("What happened?", hits, contextTokens: 256, answerTokens: 64, Words);
+        var (messages, sources) = (prompt.ToChatMessages(), prompt.Sources);
         Assert.Equal(ChatRole.System, messages[0].Role);
         Assert.Equal(ChatRole.User, messages[1].Role);
         Assert.Equal([1, 2, 3, 4, 5], sources.Select(s => s.Number));
@@ -33,9 +34,9 @@ public class GroundedPromptTests
     public void ShortSourcesGoInWholeAndATooSmallContextIsAnError()
     {
         var hits = new[] { Hit(0, "a", "short one"), Hit(1, "b", "short two") };
-        var (_, sources) = GroundedPrompt.Build("q?", hits, 4096, 256, Words);
+        var sources = GroundedPrompt.ForContext("q?", hits, 4096, 256, Words).Sources;
         Assert.Equal(["short one", "short two"], sources.Select(s => s.Text));
-        Assert.Throws<ArgumentException>(() => GroundedPrompt.Build("q?", hits, contextTokens: 40, answerTokens: 30, Words));
+        Assert.Throws<ArgumentException>(() => GroundedPrompt.ForContext("q?", hits, contextTokens: 40, answerTokens: 30, Words));
     }
 
     [Theory]

@@ -1,3 +1,4 @@
+using Dclm.Embeddings;
 using Dclm.Rag.Indexing;
 using Dclm.Rag.Search;
 

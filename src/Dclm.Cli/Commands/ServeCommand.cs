@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Dclm.Embeddings;
 using Dclm.Inference.Engine;
 using Dclm.Server.Hosting;
 
@@ -26,9 +27,19 @@ internal static class ServeCommand
         var strictTemplate = ServeModel.StrictChatTemplate();
         var lora = new Option<string[]>("--lora") { Description = "serve a LoRA adapter (PEFT directory) as model NAME: NAME=PATH (repeatable; a bare PATH is named after its run)", AllowMultipleArgumentsPerToken = false };
         var allowLoading = new Option<bool>("--allow-lora-loading") { Description = "let clients load adapters from the server's disk with POST /v1/lora-adapters" };
-        var command = new Command("serve", "Serve a model over an OpenAI-compatible HTTP API (completions, chat, streaming) with a chat page at /")
+        var embedder = new Option<string[]>("--embedder")
         {
-            model, host, port, apiKey, parallel, context, queue, kvMemory, kvType, cors, threads, noMmap, strictTemplate, lora, allowLoading,
+            Description = "serve POST /v1/embeddings with \"minilm\" (all-MiniLM-L6-v2, built in), a BERT encoder's .onnx path, or \"model\" (the served model's own pooled states); repeatable, the first answers requests that name no model",
+        };
+        var pooling = new Option<string>("--pooling") { Description = "how --embedder model pools the decoder's final hidden states: mean or last (token)", DefaultValueFactory = _ => "mean" };
+        pooling.AcceptOnlyFromAmong("mean", "last");
+        var ragIndex = new Option<string[]>("--rag-index")
+        {
+            Description = "an index (from dclm rag index) that chat requests may ground answers in with \"rag\": {\"index\": NAME}; give NAME=PATH, or PATH for the name \"default\"; repeatable",
+        };
+        var command = new Command("serve", "Serve a model over an OpenAI-compatible HTTP API (completions, chat, streaming, embeddings, grounded answers) with a chat page at /")
+        {
+            model, host, port, apiKey, parallel, context, queue, kvMemory, kvType, cors, threads, noMmap, strictTemplate, lora, allowLoading, embedder, pooling, ragIndex,
         };
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(async () =>
         {
@@ -41,6 +52,9 @@ internal static class ServeCommand
                 CorsOrigins = parse.GetValue(cors) ?? [],
                 Threads = parse.GetValue(threads), CopyWeights = parse.GetValue(noMmap), StrictChatTemplate = parse.GetValue(strictTemplate),
                 Adapters = (parse.GetValue(lora) ?? []).Select(Chat.AdapterSource.Parse).ToArray(), AllowAdapterLoading = parse.GetValue(allowLoading),
+                Embedders = parse.GetValue(embedder) ?? [],
+                DecoderPooling = parse.GetValue(pooling) == "last" ? EmbeddingPooling.Last : EmbeddingPooling.Mean,
+                RagIndexes = RagIndexes(parse.GetValue(ragIndex) ?? []),
                 Engine = new EngineOptions
                 {
                     MaxRunningSequences = parse.GetValue(parallel), ContextLength = parse.GetValue(context),
@@ -63,6 +77,18 @@ internal static class ServeCommand
             {
                 throw new ArgumentException($"{options.ModelPath}: {e.Message}");
             }
+            try
+            {
+                await server.Retrieval.Loading.WaitAsync(cancellation);
+                foreach (var served in server.Retrieval.Embedders)
+                    Console.Error.WriteLine($"dclm: embeddings from '{served.Embedder.ModelId}' ({served.Embedder.Dimensions} dimensions, inputs up to {served.Embedder.MaxTokens} tokens) at {server.Address}v1/embeddings");
+                foreach (var index in server.Retrieval.Indexes.Values)
+                    Console.Error.WriteLine($"dclm: index '{index.Name}' ({index.Index.Chunks.Count} chunks of {index.Index.Manifest.Files.Count} files) for chat requests with \"rag\": {{\"index\": \"{index.Name}\"}}");
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                throw new ArgumentException(e.Message);
+            }
             // Ctrl+C or SIGTERM either cancels the token or stops the web host; both end the wait.
             try { await server.WaitForShutdownAsync(cancellation); }
             catch (OperationCanceledException) { }
@@ -70,5 +96,20 @@ internal static class ServeCommand
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>NAME=PATH or PATH (named "default") for each --rag-index; a name given twice is an error.</summary>
+    internal static Dictionary<string, string> RagIndexes(IEnumerable<string> values)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (string value in values)
+        {
+            int equals = value.IndexOf('=');
+            // A path may hold '=' too: only a short plain word before it is a name.
+            bool named = equals > 0 && value[..equals].All(c => char.IsLetterOrDigit(c) || c is '-' or '_');
+            string name = named ? value[..equals] : "default", path = named ? value[(equals + 1)..] : value;
+            if (!result.TryAdd(name, path)) throw new ArgumentException($"--rag-index names the index '{name}' twice");
+        }
+        return result;
     }
 }

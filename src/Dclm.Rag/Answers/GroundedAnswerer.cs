@@ -39,9 +39,10 @@ public sealed partial class GroundedAnswerer(RagIndex index, ITextEmbedder? embe
         var clock = Stopwatch.StartNew();
         var hits = index.Search(question, options.TopK, options.Mode, embedder);
         double retrieval = clock.Elapsed.TotalSeconds;
-        var (messages, sources) = GroundedPrompt.Build(question, hits, contextTokens, options.MaxAnswerTokens, countTokens);
+        var prompt = GroundedPrompt.ForContext(question, hits, contextTokens, options.MaxAnswerTokens, countTokens);
+        var sources = prompt.Sources;
         clock.Restart();
-        var response = await chat.GetResponseAsync(messages, new ChatOptions { MaxOutputTokens = options.MaxAnswerTokens, Temperature = options.Temperature }, cancellationToken);
+        var response = await chat.GetResponseAsync(prompt.ToChatMessages(), new ChatOptions { MaxOutputTokens = options.MaxAnswerTokens, Temperature = options.Temperature }, cancellationToken);
         return new GroundedAnswer(response.Text, sources, Cited(response.Text, sources.Count), retrieval, clock.Elapsed.TotalSeconds);
     }
 

@@ -62,6 +62,59 @@ internal sealed class ChatRequestDto : SamplingDto
     public bool? ParallelToolCalls { get; set; }
     public string? ReasoningFormat { get; set; }
     public JsonElement ResponseFormat { get; set; }
+    /// <summary>Our extension: ground the answer in an index's chunks (see <see cref="RagRequestDto"/>).</summary>
+    public RagRequestDto? Rag { get; set; }
+}
+
+/// <summary>The chat extension <c>"rag": {"index": "default", "top_k": 5, "mode": "hybrid"}</c>.</summary>
+internal sealed class RagRequestDto
+{
+    public string? Index { get; set; }
+    public int? TopK { get; set; }
+    public string? Mode { get; set; }
+}
+
+/// <summary>What a grounded answer was given: the numbered sources its [n] citations refer to, and how long retrieval took.</summary>
+internal sealed class RagResponseDto
+{
+    public string Index { get; set; } = "";
+    public double RetrievalMs { get; set; }
+    public List<CitationDto> Citations { get; set; } = [];
+}
+
+internal sealed class CitationDto
+{
+    public int Number { get; set; }
+    public string Source { get; set; } = "";
+    public int Chunk { get; set; }
+    public string Text { get; set; } = "";
+    public float Score { get; set; }
+}
+
+/// <summary>POST /v1/embeddings: input a string, an array of strings, an array of token ids or an array of such arrays.</summary>
+internal sealed class EmbeddingRequestDto
+{
+    public string? Model { get; set; }
+    public JsonElement Input { get; set; }
+    public string? EncodingFormat { get; set; }
+    public int? Dimensions { get; set; }
+    public string? User { get; set; }
+    /// <summary>Our extension (as text-embeddings-inference has it): cut inputs longer than the model's limit instead of refusing them.</summary>
+    public bool Truncate { get; set; }
+}
+
+internal sealed class IndexDto
+{
+    public string Name { get; set; } = "";
+    public int Chunks { get; set; }
+    public int Files { get; set; }
+    public string Embedder { get; set; } = "";
+}
+
+internal sealed class IndexListDto
+{
+    public string Object { get; set; } = "list";
+    public List<IndexDto> Data { get; set; } = [];
 }
 
 internal sealed class TokenizeRequestDto
@@ -152,6 +205,8 @@ internal sealed class ChatChoiceDto
     public ChatMessageOutDto? Delta { get; set; }
     [JsonIgnore(Condition = JsonIgnoreCondition.Never)] public ChatLogprobsDto? Logprobs { get; set; }
     [JsonIgnore(Condition = JsonIgnoreCondition.Never)] public string? FinishReason { get; set; }
+    /// <summary>With "rag": the source numbers the reply cites, first-cited first (on the last chunk when streamed).</summary>
+    public List<int>? Cited { get; set; }
 }
 
 internal sealed class ChatLogprobsDto
@@ -175,6 +230,8 @@ internal sealed class ChatResponseDto
     public string Model { get; set; } = "";
     public List<ChatChoiceDto> Choices { get; set; } = [];
     public UsageDto? Usage { get; set; }
+    /// <summary>With "rag": the sources (on the first chunk when streamed).</summary>
+    public RagResponseDto? Rag { get; set; }
 }
 
 internal sealed class ModelDto
@@ -260,4 +317,6 @@ internal sealed class HealthDto
 [JsonSerializable(typeof(ApplyTemplateResponseDto))]
 [JsonSerializable(typeof(ErrorResponseDto))]
 [JsonSerializable(typeof(HealthDto))]
+[JsonSerializable(typeof(EmbeddingRequestDto))]
+[JsonSerializable(typeof(IndexListDto))]
 internal sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -9,7 +9,7 @@ using Microsoft.AspNetCore.Http;
 namespace Dclm.Server.Api;
 
 /// <summary>POST /v1/completions and /v1/chat/completions, whole or streamed.</summary>
-internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options, ServerMetrics metrics)
+internal sealed class GenerationEndpoints(ModelHost host, RetrievalHost retrieval, ServerOptions options, ServerMetrics metrics)
 {
     /// <summary>OpenAI's default budget for /v1/completions when max_tokens is absent.</summary>
     private const int DefaultCompletionTokens = 16;
@@ -107,6 +107,9 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
         var model = ApiGuards.Model(host, dto.Model);
         var shape = RequestValidator.ResponseFormat(dto);
         var messages = RequestValidator.Messages(dto.Messages);
+        // "rag": the sources go into the conversation before it is encoded, and the response reports them.
+        var grounded = dto.Rag is null ? null : RagGrounding.Ground(dto.Rag, messages, retrieval, host, engine.ContextLength, dto.MaxCompletionTokens ?? dto.MaxTokens);
+        if (grounded is not null) messages = grounded.Messages;
         var (tools, forced) = ToolValidator.Read(dto.Tools, dto.ToolChoice);
         if (shape is not null && tools is not null)
             throw ApiException.BadRequest("a JSON response_format and tools cannot be combined: a reply that must be a JSON object cannot also call a function", "response_format");
@@ -116,7 +119,7 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
         int count = RequestValidator.Choices(dto);
         var call = new ChatCall(chat, model.Name, RequestValidator.SplitReasoning(dto), RequestValidator.ChatLogprobs(dto),
             // parallel_tool_calls: false asks for at most one call per reply; later ones are dropped.
-            dto.ParallelToolCalls == false ? 1 : int.MaxValue, "chatcmpl-" + Guid.NewGuid().ToString("N"), DateTimeOffset.UtcNow.ToUnixTimeSeconds(), arrival);
+            dto.ParallelToolCalls == false ? 1 : int.MaxValue, "chatcmpl-" + Guid.NewGuid().ToString("N"), DateTimeOffset.UtcNow.ToUnixTimeSeconds(), arrival, grounded);
         var sampling = RequestValidator.Sampling(dto, maxTokens);
         sampling = sampling with { StopStrings = [.. sampling.StopStrings, .. chat.Template.StopStrings] };
         var constraint = Constraint(chat, shape, forced);
@@ -126,8 +129,8 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
         else await WholeChatAsync(context, call, choices);
     }
 
-    /// <summary>One chat request's reading of its replies: the prompt (and its template), the model name, the reasoning and tool options, ids.</summary>
-    private sealed record ChatCall(ChatPrompt Chat, string Model, bool SplitReasoning, int TopLogprobs, int MaxCalls, string Id, long Created, long Arrival);
+    /// <summary>One chat request's reading of its replies: the prompt (and its template), the model name, the reasoning and tool options, ids, and the sources of a grounded answer.</summary>
+    private sealed record ChatCall(ChatPrompt Chat, string Model, bool SplitReasoning, int TopLogprobs, int MaxCalls, string Id, long Created, long Arrival, RagGrounding.Grounded? Rag);
 
     /// <summary>What the sampler enforces: a JSON reply (any object, or a schema's) or a forced function call; null for free text.</summary>
     private Func<Dclm.Inference.Constraints.ITokenConstraint>? Constraint(ChatPrompt chat, ResponseShape? shape, IReadOnlyList<ToolDefinition>? forced)
@@ -156,8 +159,13 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
                     message.Content = reply.Calls.Count > 0 ? NullIfBlank(reply.Content) : reply.Content;
                     if (reply.Calls.Count > 0) (message.ToolCalls, finish) = (ToolCalls(reply.Calls.Take(call.MaxCalls), streamed: false), "tool_calls");
                 }
-                return new ChatChoiceDto { Index = i, Message = message, FinishReason = finish, Logprobs = call.TopLogprobs >= 0 ? formatter.Chat(r.TokenIds, r.Logprobs) : null };
+                return new ChatChoiceDto
+                {
+                    Index = i, Message = message, FinishReason = finish, Logprobs = call.TopLogprobs >= 0 ? formatter.Chat(r.TokenIds, r.Logprobs) : null,
+                    Cited = call.Rag is { } rag ? RagGrounding.Cited(message.Content ?? "", rag.SourceCount) : null,
+                };
             }).ToList(),
+            Rag = call.Rag?.Response,
         };
         await Results.Json(response, ApiJsonContext.Default.ChatResponseDto).ExecuteAsync(context);
     }
@@ -180,7 +188,13 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
         static ChatMessageOutDto Delta(string reasoning, string content) =>
             new() { ReasoningContent = reasoning.Length > 0 ? reasoning : null, Content = content.Length > 0 || reasoning.Length == 0 ? content : null };
         for (int i = 0; i < count; i++)
-            await Write(Chunk(i, new ChatMessageOutDto { Role = "assistant", Content = "" }, null));
+        {
+            var opening = Chunk(i, new ChatMessageOutDto { Role = "assistant", Content = "" }, null);
+            if (i == 0) opening.Rag = call.Rag?.Response;
+            await Write(opening);
+        }
+        // With rag, each choice's text is kept to find the sources it cites.
+        var replies = call.Rag is null ? null : Enumerable.Range(0, count).Select(_ => new System.Text.StringBuilder()).ToArray();
         var timers = Enumerable.Range(0, count).Select(_ => metrics.StartTokens(call.Arrival)).ToArray();
         var usages = new List<GenerationUsage>();
         // Thinking goes out as reasoning_content; text that may begin a function call is held back until the
@@ -190,6 +204,7 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
         {
             if (update.TokenId >= 0) timers[choice].Token();
             var piece = parsers[choice].IsActive ? parsers[choice].Push(call.Chat.ReplyPiece(update)) : new(Reasoning: "", Content: update.Text);
+            replies?[choice].Append(piece.Content);
             if (piece.Reasoning.Length > 0 || piece.Content.Length > 0 || update.Logprobs is not null)
                 await Write(Chunk(choice, Delta(piece.Reasoning, piece.Content), null, update));
             if (update.Usage is not { } usage) continue;
@@ -201,6 +216,7 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
                 var end = parsers[choice].Finish();
                 metrics.CountToolCalls(end.Calls.Count, end.MalformedCall);
                 string content = end.Calls.Count > 0 && string.IsNullOrWhiteSpace(end.Content) ? "" : end.Content;
+                replies?[choice].Append(content);
                 if (end.Reasoning.Length > 0 || content.Length > 0) await Write(Chunk(choice, Delta(end.Reasoning, content), null));
                 if (end.Calls.Count > 0)
                 {
@@ -208,7 +224,9 @@ internal sealed class GenerationEndpoints(ModelHost host, ServerOptions options,
                     finish = "tool_calls";
                 }
             }
-            await Write(Chunk(choice, new ChatMessageOutDto(), finish));
+            var closing = Chunk(choice, new ChatMessageOutDto(), finish);
+            if (replies is not null) closing.Choices[0].Cited = RagGrounding.Cited(replies[choice].ToString(), call.Rag!.SourceCount);
+            await Write(closing);
         }
         if (includeUsage)
             await Write(new ChatResponseDto { Id = call.Id, Object = "chat.completion.chunk", Created = call.Created, Model = call.Model, Usage = Usage(ChoiceSet.Combine(usages)) });

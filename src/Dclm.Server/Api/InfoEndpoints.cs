@@ -7,10 +7,10 @@ using Prometheus;
 namespace Dclm.Server.Api;
 
 /// <summary>
-/// GET /v1/models, POST /v1/lora-adapters, POST /tokenize, /detokenize and /apply-template, GET /health, GET /metrics and
-/// the chat page at /.
+/// GET /v1/models, POST /v1/lora-adapters, POST /tokenize, /detokenize and /apply-template, GET /health, GET /metrics,
+/// GET /v1/rag/indexes and the chat page at /.
 /// </summary>
-internal sealed class InfoEndpoints(ModelHost host, ServerOptions options, ServerMetrics metrics)
+internal sealed class InfoEndpoints(ModelHost host, RetrievalHost retrieval, ServerOptions options, ServerMetrics metrics)
 {
     private static readonly long Started = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
     private static readonly Lazy<byte[]> Page = new(() =>
@@ -26,6 +26,10 @@ internal sealed class InfoEndpoints(ModelHost host, ServerOptions options, Serve
     {
         var engine = ApiGuards.RequireEngine(host);
         var list = new ModelListDto { Data = host.Models.Select(m => Model(m, engine)).ToList() };
+        // The embedding models follow the chat models (the served model's own embeddings answer under its id).
+        foreach (var served in retrieval.Embedders)
+            if (list.Data.All(m => m.Id != served.Embedder.ModelId))
+                list.Data.Add(new ModelDto { Id = served.Embedder.ModelId, Created = Started, MaxModelLen = served.Embedder.MaxTokens });
         return Results.Json(list, ApiJsonContext.Default.ModelListDto).ExecuteAsync(context);
     }
 
@@ -52,6 +56,19 @@ internal sealed class InfoEndpoints(ModelHost host, ServerOptions options, Serve
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException) { throw ApiException.BadRequest($"{dto.LoraPath}: {e.Message}", "lora_path"); }
         var added = host.Models.Single(m => m.Name == dto.LoraName);
         await Results.Json(Model(added, engine), ApiJsonContext.Default.ModelDto).ExecuteAsync(context);
+    }
+
+    /// <summary>The indexes chat completions can ground answers in ("rag": {"index": name}).</summary>
+    public Task IndexesAsync(HttpContext context)
+    {
+        var list = new IndexListDto
+        {
+            Data = retrieval.Indexes.Values.OrderBy(i => i.Name, StringComparer.Ordinal).Select(i => new IndexDto
+            {
+                Name = i.Name, Chunks = i.Index.Chunks.Count, Files = i.Index.Manifest.Files.Count, Embedder = i.Index.Manifest.EmbedderModel,
+            }).ToList(),
+        };
+        return Results.Json(list, ApiJsonContext.Default.IndexListDto).ExecuteAsync(context);
     }
 
     public async Task TokenizeAsync(HttpContext context)
@@ -99,8 +116,9 @@ internal sealed class InfoEndpoints(ModelHost host, ServerOptions options, Serve
 
     public Task HealthAsync(HttpContext context)
     {
-        var ready = host.Engine is not null;
-        var body = new HealthDto { Status = ready ? "ok" : host.LoadError is null ? "loading" : "error", Error = host.LoadError };
+        var ready = host.Engine is not null && retrieval.IsReady;
+        string? error = host.LoadError ?? retrieval.LoadError;
+        var body = new HealthDto { Status = ready ? "ok" : error is null ? "loading" : "error", Error = error };
         return Results.Json(body, ApiJsonContext.Default.HealthDto, statusCode: ready ? 200 : 503).ExecuteAsync(context);
     }
 

@@ -19,19 +19,22 @@ namespace Dclm.Server.Hosting;
 public sealed class DclmServer : IAsyncDisposable
 {
     private static readonly HashSet<string> KnownEndpoints =
-        ["/", "/health", "/metrics", "/v1/models", "/v1/lora-adapters", "/v1/completions", "/v1/chat/completions", "/tokenize", "/detokenize"];
+        ["/", "/health", "/metrics", "/v1/models", "/v1/lora-adapters", "/v1/completions", "/v1/chat/completions", "/v1/embeddings", "/v1/rag/indexes", "/tokenize", "/detokenize"];
 
     private readonly WebApplication _app;
 
-    private DclmServer(WebApplication app, ModelHost host, Uri address)
+    private DclmServer(WebApplication app, ModelHost host, RetrievalHost retrieval, Uri address)
     {
         _app = app;
         Host = host;
+        Retrieval = retrieval;
         Address = address;
     }
 
     /// <summary>The model, tokenizer and engine behind the endpoints.</summary>
     public ModelHost Host { get; }
+    /// <summary>The embedding models and retrieval indexes.</summary>
+    public RetrievalHost Retrieval { get; }
     /// <summary>Where the server listens, e.g. http://127.0.0.1:8080/.</summary>
     public Uri Address { get; }
 
@@ -57,6 +60,7 @@ public sealed class DclmServer : IAsyncDisposable
             builder.Services.AddCors(cors => cors.AddDefaultPolicy(policy => policy.WithOrigins([.. options.CorsOrigins]).AllowAnyHeader().AllowAnyMethod()));
 
         var host = new ModelHost(options);
+        var retrieval = new RetrievalHost(options, host);
         var metrics = new ServerMetrics(() => host.Engine);
         var app = builder.Build();
         // A chat template the engine cannot render is replaced by a built-in layout: never silently.
@@ -64,21 +68,22 @@ public sealed class DclmServer : IAsyncDisposable
         {
             foreach (string warning in host.Warnings) app.Logger.LogWarning("{Warning}", warning);
         }, TaskContinuationOptions.OnlyOnRanToCompletion);
-        Configure(app, options, host, metrics);
+        Configure(app, options, host, retrieval, metrics);
         try
         {
             await app.StartAsync(cancellation);
         }
         catch
         {
+            retrieval.Dispose();
             host.Dispose();
             throw;
         }
         string bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new DclmServer(app, host, new Uri(bound.Replace("0.0.0.0", "127.0.0.1").Replace("[::]", "[::1]") + "/"));
+        return new DclmServer(app, host, retrieval, new Uri(bound.Replace("0.0.0.0", "127.0.0.1").Replace("[::]", "[::1]") + "/"));
     }
 
-    private static void Configure(WebApplication app, ServerOptions options, ModelHost host, ServerMetrics metrics)
+    private static void Configure(WebApplication app, ServerOptions options, ModelHost host, RetrievalHost retrieval, ServerMetrics metrics)
     {
         var keyCheck = options.ApiKey is { Length: > 0 } key ? new ApiKeyCheck(key) : null;
         app.Use(async (context, next) =>
@@ -131,10 +136,13 @@ public sealed class DclmServer : IAsyncDisposable
             });
         }
 
-        var generation = new GenerationEndpoints(host, options, metrics);
-        var info = new InfoEndpoints(host, options, metrics);
+        var generation = new GenerationEndpoints(host, retrieval, options, metrics);
+        var info = new InfoEndpoints(host, retrieval, options, metrics);
+        var embeddings = new EmbeddingEndpoints(retrieval, options);
         app.MapPost("/v1/completions", generation.CompletionsAsync);
         app.MapPost("/v1/chat/completions", generation.ChatAsync);
+        app.MapPost("/v1/embeddings", embeddings.EmbeddingsAsync);
+        app.MapGet("/v1/rag/indexes", info.IndexesAsync);
         app.MapGet("/v1/models", info.ModelsAsync);
         app.MapPost("/v1/lora-adapters", info.LoadAdapterAsync);
         app.MapPost("/tokenize", info.TokenizeAsync);
@@ -157,6 +165,7 @@ public sealed class DclmServer : IAsyncDisposable
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
+        Retrieval.Dispose();
         Host.Dispose();
     }
 }

@@ -1,4 +1,5 @@
 using Dclm.Chat;
+using Dclm.Embeddings;
 
 namespace Dclm.Server.Hosting;
 
@@ -15,4 +16,14 @@ public sealed record ServerOptions : ModelHostOptions
     public IReadOnlyList<string> CorsOrigins { get; init; } = [];
     /// <summary>Largest request body accepted, in bytes.</summary>
     public long MaxRequestBodyBytes { get; init; } = 1 << 20;
+    /// <summary>
+    /// Embedding models served at /v1/embeddings: "minilm" (all-MiniLM-L6-v2, built in), the path of a BERT encoder's
+    /// .onnx, or <see cref="RetrievalHost.ServedModel"/> for the served decoder's own pooled states. The first answers
+    /// requests that name no model.
+    /// </summary>
+    public IReadOnlyList<string> Embedders { get; init; } = [];
+    /// <summary>How the served decoder's embeddings pool its final hidden states (mean or last token).</summary>
+    public EmbeddingPooling DecoderPooling { get; init; } = EmbeddingPooling.Mean;
+    /// <summary>Indexes that chat completions may ground answers in (the "rag" request field), by name.</summary>
+    public IReadOnlyDictionary<string, string> RagIndexes { get; init; } = new Dictionary<string, string>();
 }

@@ -1,0 +1,68 @@
+using System.Diagnostics;
+using Dclm.Embeddings;
+using Dclm.Rag.Search;
+
+namespace Dclm.Rag.Bench;
+
+/// <summary>Retrieval quality and search latency per mode over a built index.</summary>
+internal static class QualityBench
+{
+    public static int Run(BenchOptions options)
+    {
+        using var index = RagIndex.Open(options.Get("--index", "my.index"));
+        using var embedder = EmbedderLoader.Load(index.Manifest.Embedder);
+        var random = new Random(options.Int("--seed", 1));
+        int queries = options.Int("--queries", 300);
+        Console.WriteLine($"index {index.Path}: {index.Chunks.Count} chunks from {index.Manifest.Files.Count} files, {index.Manifest.EmbedderModel}, chunks of {index.Manifest.ChunkTokens} tokens");
+        Console.WriteLine(Stats.Machine());
+
+        var modes = new[] { SearchMode.Bm25, SearchMode.Dense, SearchMode.Hybrid };
+        var sourceHits = modes.ToDictionary(m => m, _ => 0);
+        var chunkHits = modes.ToDictionary(m => m, _ => 0);
+        var times = modes.ToDictionary(m => m, _ => new List<double>());
+        var embedTimes = new List<double>();
+        var defaultFusion = index.Fusion;
+        FusionMethod[] variants = [FusionMethod.Convex, FusionMethod.ReciprocalRank];
+        var variantSource = variants.ToDictionary(v => v, _ => 0);
+        var variantChunk = variants.ToDictionary(v => v, _ => 0);
+        int made = 0, recallFound = 0, recallWanted = 0;
+        while (made < queries)
+        {
+            int id = random.Next(index.Chunks.Count);
+            var chunk = index.Chunks[id];
+            if (Queries.From(chunk.Text, random) is not { } query) continue;
+            made++;
+            var clock = Stopwatch.StartNew();
+            var vector = index.EmbedQuery(query, embedder);
+            embedTimes.Add(clock.Elapsed.TotalMilliseconds);
+            foreach (var fusion in variants)
+            {
+                index.Fusion = fusion;
+                var fused = index.Search(query, vector, 5, SearchMode.Hybrid);
+                if (fused.Any(h => h.Chunk.Source == chunk.Source)) variantSource[fusion]++;
+                if (fused.Any(h => h.Id == id)) variantChunk[fusion]++;
+            }
+            index.Fusion = defaultFusion;
+            foreach (var mode in modes)
+            {
+                clock.Restart();
+                var hits = index.Search(query, mode == SearchMode.Bm25 ? null : vector, 5, mode);
+                times[mode].Add(clock.Elapsed.TotalMilliseconds);
+                if (hits.Any(h => h.Chunk.Source == chunk.Source)) sourceHits[mode]++;
+                if (hits.Any(h => h.Id == id)) chunkHits[mode]++;
+            }
+            var exact = index.Vectors.ExactSearch(vector, 10).Select(h => h.Id).ToHashSet();
+            recallFound += index.Graph.Search(vector, 10, index.SearchBreadth).Count(h => exact.Contains(h.Id));
+            recallWanted += exact.Count;
+        }
+        Console.WriteLine($"{made} queries (a sentence of a random chunk, a third of its words dropped), top 5:");
+        Console.WriteLine("mode     source found   chunk found   search median   p95 (ms)");
+        foreach (var mode in modes)
+            Console.WriteLine($"{mode,-8} {100.0 * sourceHits[mode] / made,11:F1}%  {100.0 * chunkHits[mode] / made,11:F1}%  {Stats.Percentile(times[mode], 50),13:F2}  {Stats.Percentile(times[mode], 95),6:F2}");
+        foreach (var v in variants)
+            Console.WriteLine($"hybrid, {v}: source {100.0 * variantSource[v] / made:F1}%, chunk {100.0 * variantChunk[v] / made:F1}%");
+        Console.WriteLine($"query embedding: median {Stats.Percentile(embedTimes, 50):F1} ms, p95 {Stats.Percentile(embedTimes, 95):F1} ms (not in the search times above)");
+        Console.WriteLine($"HNSW recall@10 against exact search: {100.0 * recallFound / recallWanted:F2}% (breadth {index.SearchBreadth})");
+        return 0;
+    }
+}
