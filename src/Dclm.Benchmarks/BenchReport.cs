@@ -1,10 +1,11 @@
 using System.Text.Json.Nodes;
+using Dclm.Checkpoints;
 
 namespace Dclm.Benchmarks;
 
 /// <summary>The results of one benchmark run, and the memory-bandwidth bound on decoding.</summary>
 public sealed record BenchReport(string ModelPath, int Threads, EngineResult Ours, EngineResult? Peer,
-    double BandwidthBytesPerSecond, long BytesPerToken)
+    double BandwidthBytesPerSecond, long BytesPerToken, WeightResidence Residence)
 {
     /// <summary>Tokens/s if every decode step only streamed the weights at measured bandwidth.</summary>
     public double BandwidthBoundTokensPerSecond => BandwidthBytesPerSecond / BytesPerToken;
@@ -26,6 +27,13 @@ public sealed record BenchReport(string ModelPath, int Threads, EngineResult Our
         {
             ["model"] = ModelPath,
             ["threads"] = Threads,
+            ["weights"] = new JsonObject
+            {
+                ["residence"] = Residence.Residence == Formats.FileResidence.Copied ? "copied" : "mapped",
+                ["huge_page_fraction"] = Residence.Bytes > 0 ? Math.Min(1.0, (double)Residence.HugePageBytes / Residence.Bytes) : 0,
+                ["load_seconds"] = Residence.LoadTime.TotalSeconds,
+                ["reason"] = Residence.Reason,
+            },
             ["ours"] = Engine(Ours),
             ["bandwidth_gbps"] = BandwidthBytesPerSecond / 1e9,
             ["bytes_per_token"] = BytesPerToken,

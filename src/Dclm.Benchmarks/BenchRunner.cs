@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Dclm.Checkpoints;
 using Dclm.Tensors;
 using Dclm.Tensors.Compute;
 
@@ -21,21 +22,24 @@ public static class BenchRunner
         var peerEngine = options.Compare is { } name ? BenchPeers.Load(name) : null;
         EngineResult ours;
         long bytesPerToken;
-        using (var target = new OurTarget(path, options.Threads, context, copyWeights: options.NoMmap))
+        WeightResidence residence;
+        using (var target = new OurTarget(path, options.Threads, context, options.Loading))
         {
+            residence = target.Model.Residence;
+            progress.Report(residence.Describe());
             bytesPerToken = BytesPerToken(target);
             ours = Measure(target, options, progress, cancellation);
         }
         EngineResult? peer = null;
         if (peerEngine is not null)
         {
-            using var target = peerEngine.Open(path, options.Threads, context, useMemoryMap: !options.NoMmap);
+            using var target = peerEngine.Open(path, options.Threads, context, useMemoryMap: options.Loading != WeightLoading.Copied);
             peer = Measure(target, options, progress, cancellation);
         }
         progress.Report("measuring memory bandwidth");
         using var pool = new ComputePool(options.Threads);
         double bandwidth = MemoryBandwidth.Measure(pool);
-        return new BenchReport(path, options.Threads, ours, peer, bandwidth, bytesPerToken);
+        return new BenchReport(path, options.Threads, ours, peer, bandwidth, bytesPerToken, residence);
     }
 
     private static string ResolveModel(BenchOptions options, IProgress<string> progress, CancellationToken cancellation)

@@ -33,6 +33,8 @@ public sealed class ModelHost : IDisposable
     public Task Loading { get; }
     /// <summary>The engine once loaded, else null.</summary>
     public InferenceEngine? Engine => _engine;
+    /// <summary>Where the weights were put (copied or mapped) and why, once loaded.</summary>
+    public WeightResidence? Residence => _loaded?.Residence;
     /// <summary>The tokenizer once loaded.</summary>
     public Tokenizer? Tokenizer { get; private set; }
     /// <summary>The recognised chat template once loaded.</summary>
@@ -53,7 +55,7 @@ public sealed class ModelHost : IDisposable
         try
         {
             _pool = new ComputePool(_options.Threads > 0 ? _options.Threads : Environment.ProcessorCount);
-            _loaded = ModelLoader.Load(_options.ModelPath, _pool, _options.CopyWeights);
+            _loaded = ModelLoader.Load(_options.ModelPath, _pool, _options.WeightLoading);
             Tokenizer = _loaded.RequireTokenizer();
             string SpecialText(int? id) => id is int value ? Tokenizer.TokenText(value) : "";
             string bos = SpecialText(Tokenizer.BeginningOfSequenceId), eos = SpecialText(Tokenizer.EndOfSequenceId);

@@ -18,10 +18,11 @@ internal static class BenchCommand
         var compare = new Option<string?>("--compare") { Description = "also measure this peer in the same run: llama.cpp" };
         var json = new Option<string?>("--json") { Description = "write the results as JSON to this file" };
         var workDirectory = new Option<string?>("--work-dir") { Description = "where synthetic models are kept" };
-        var noMmap = new Option<bool>("--no-mmap") { Description = "both engines copy the weights into memory instead of mapping the file" };
+        var mmap = new Option<bool>("--mmap") { Description = "both engines map the weights from the file (default: we copy them when they fit, as a user's load does; llama.cpp maps)" };
+        var noMmap = new Option<bool>("--no-mmap") { Description = "both engines copy the weights into their own memory" };
         var command = new Command("bench", "Measure prompt processing (pp) and token generation (tg) speed, like llama-bench")
         {
-            model, type, threads, prompt, gen, repetitions, compare, json, workDirectory, noMmap,
+            model, type, threads, prompt, gen, repetitions, compare, json, workDirectory, mmap, noMmap,
         };
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(() =>
         {
@@ -29,7 +30,7 @@ internal static class BenchCommand
             {
                 Model = parse.GetValue(model)!, Type = parse.GetValue(type)!, Threads = parse.GetValue(threads),
                 PromptTokens = parse.GetValue(prompt), GeneratedTokens = parse.GetValue(gen), Repetitions = parse.GetValue(repetitions),
-                Compare = parse.GetValue(compare), NoMmap = parse.GetValue(noMmap),
+                Compare = parse.GetValue(compare), Loading = ModelOptions.ParseLoading(parse.GetValue(mmap), parse.GetValue(noMmap)),
                 WorkDirectory = parse.GetValue(workDirectory) ?? Path.Combine(Path.GetTempPath(), "dclm-bench"),
             };
             var progress = new Progress<string>(message => Console.Error.WriteLine($"[bench] {message}"));
@@ -45,6 +46,7 @@ internal static class BenchCommand
     private static void Print(BenchReport r, BenchOptions o)
     {
         Console.WriteLine($"model: {r.ModelPath}   threads: {r.Threads}");
+        Console.WriteLine($"ours: {r.Residence.Describe()}");
         Console.WriteLine($"| engine | pp{o.PromptTokens} tok/s | tg{o.GeneratedTokens} tok/s | RSS MB |");
         Console.WriteLine("|---|---|---|---|");
         foreach (var e in new[] { r.Ours, r.Peer }.OfType<EngineResult>())

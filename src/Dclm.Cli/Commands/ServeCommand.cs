@@ -22,10 +22,11 @@ internal static class ServeCommand
         var kvType = ModelOptions.KvType("int8");
         var cors = new Option<string[]>("--cors-origin") { Description = "allow this browser origin (repeatable; CORS is off by default)" };
         var threads = ModelOptions.Threads();
-        var noMmap = new Option<bool>("--no-mmap") { Description = "copy the weights into memory instead of mapping the file: faster decode, more private memory" };
+        var mmap = ModelOptions.Mmap();
+        var noMmap = ModelOptions.NoMmap();
         var command = new Command("serve", "Serve a model over an OpenAI-compatible HTTP API (completions, chat, streaming) with a chat page at /")
         {
-            model, host, port, apiKey, parallel, context, queue, kvMemory, kvType, cors, threads, noMmap,
+            model, host, port, apiKey, parallel, context, queue, kvMemory, kvType, cors, threads, mmap, noMmap,
         };
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(async () =>
         {
@@ -36,7 +37,7 @@ internal static class ServeCommand
                 Port = parse.GetValue(port),
                 ApiKey = parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("DCLM_API_KEY"),
                 CorsOrigins = parse.GetValue(cors) ?? [],
-                Threads = parse.GetValue(threads), CopyWeights = parse.GetValue(noMmap),
+                Threads = parse.GetValue(threads), WeightLoading = ModelOptions.ParseLoading(parse.GetValue(mmap), parse.GetValue(noMmap)),
                 Engine = new EngineOptions
                 {
                     MaxRunningSequences = parse.GetValue(parallel), ContextLength = parse.GetValue(context),
@@ -51,6 +52,7 @@ internal static class ServeCommand
             {
                 await server.Host.Loading.WaitAsync(cancellation);
                 var engine = server.Host.Engine!;
+                Console.Error.WriteLine($"dclm: {server.Host.Residence!.Describe()}");
                 Console.Error.WriteLine($"dclm: model loaded; {engine.Options.MaxRunningSequences} parallel sequences, context {engine.ContextLength}, {engine.Options.KvBlocks} {engine.Options.KvCacheType} KV blocks of {engine.Options.BlockSize}");
             }
             catch (Exception e) when (e is not OperationCanceledException)

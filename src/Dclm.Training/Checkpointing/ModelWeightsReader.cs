@@ -12,7 +12,7 @@ public static class ModelWeightsReader
     public static ModelConfig ReadConfig(string path)
     {
         using var pool = new ComputePool(1);
-        using var loaded = ModelLoader.Load(path, pool);
+        using var loaded = ModelLoader.Load(path, pool, WeightLoading.Mapped);
         return loaded.Config;
     }
 
@@ -20,7 +20,7 @@ public static class ModelWeightsReader
     public static void Read(string path, ParameterLayout layout, float[] parameters)
     {
         using var pool = new ComputePool(1);
-        using var loaded = ModelLoader.Load(path, pool);
+        using var loaded = ModelLoader.Load(path, pool, WeightLoading.Mapped);
         var c = layout.Config;
         var found = loaded.Config;
         if (found.Dim != c.Dim || found.Layers != c.Layers || found.Heads != c.Heads || found.HiddenDim != c.HiddenDim
