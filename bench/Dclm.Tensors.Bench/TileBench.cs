@@ -52,17 +52,18 @@ internal static unsafe class TileBench
                 byte* tiles = (byte*)NativeMemory.AlignedAlloc(tileBytes * tokens / 8, 64);
                 for (int t = 0; t < tokens; t += 8) Q8Tiles.Build(activations, columns, t, 8, tiles + tileBytes * (nuint)(t / 8));
                 float* pair = (float*)NativeMemory.AlignedAlloc(128, 64);
-                var tile = DotKernels.Q8Tiles(type, KernelIsa.Avx2);
-                double lanesMs = Time(() =>
+                foreach (KernelIsa isa in new[] { KernelIsa.Avx2, KernelIsa.AvxVnni })
                 {
-                    for (int chunk = 0; chunk < rows; chunk += ChunkRows)
-                        for (int t = 0; t < tokens; t += 8)
-                            for (int r = chunk; r < chunk + ChunkRows; r += 2)
-                                tile(weight + r * rowBytes, weight + (r + 1) * rowBytes, tiles + tileBytes * (nuint)(t / 8), columns / 32, pair);
-                });
-                lanes = $"   2 rows x 8 token lanes {lanesMs / tokens,7:F3} cpu-ms/token";
-                {
-                    var rows4 = type == GgmlType.Q4_0 ? (delegate*<byte*, long, byte*, int, float*, void>)&DotQ4_0Tiles.Rows4 : &DotQ8_0Tiles.Rows4;
+                    if (!KernelIsaInfo.IsSupported(isa)) continue;
+                    var tile = DotKernels.Q8Tiles(type, isa);
+                    double lanesMs = Time(() =>
+                    {
+                        for (int chunk = 0; chunk < rows; chunk += ChunkRows)
+                            for (int t = 0; t < tokens; t += 8)
+                                for (int r = chunk; r < chunk + ChunkRows; r += 2)
+                                    tile(weight + r * rowBytes, weight + (r + 1) * rowBytes, tiles + tileBytes * (nuint)(t / 8), columns / 32, pair);
+                    });
+                    var rows4 = DotKernels.Q8Tiles4(type, isa);
                     double fourRowsMs = Time(() =>
                     {
                         for (int chunk = 0; chunk < rows; chunk += ChunkRows)
@@ -70,7 +71,7 @@ internal static unsafe class TileBench
                                 for (int r = chunk; r < chunk + ChunkRows; r += 4)
                                     rows4(weight + r * rowBytes, rowBytes, tiles + tileBytes * (nuint)(t / 8), columns / 32, pair);
                     });
-                    lanes += $"   4 rows {fourRowsMs / tokens,7:F3}";
+                    lanes += $"   {isa}: 2 rows x 8 token lanes {lanesMs / tokens,7:F3} cpu-ms/token, 4 rows {fourRowsMs / tokens,7:F3}";
                 }
                 NativeMemory.AlignedFree(tiles);
                 NativeMemory.AlignedFree(pair);

@@ -192,7 +192,13 @@ public unsafe class DotKernelTests
     [InlineData(GgmlType.Q6_K, 12)]
     public void FourTokenKernelsEqualTheSingleTokenKernelBitForBit(GgmlType type, int maxBlocks)
     {
-        if (!KernelIsaInfo.IsSupported(KernelIsa.Avx2)) return;
+        foreach (KernelIsa isa in new[] { KernelIsa.Avx2, KernelIsa.AvxVnni })
+            if (KernelIsaInfo.IsSupported(isa)) FourTokenKernelEqualsTheSingleTokenKernel(type, maxBlocks, isa);
+    }
+
+    /// <summary>The four-token kernel of <paramref name="isa"/> against the one-token AVX2 kernel: the same bits.</summary>
+    private static void FourTokenKernelEqualsTheSingleTokenKernel(GgmlType type, int maxBlocks, KernelIsa isa)
+    {
         var random = new Random(100 + (int)type);
         int blockSize = GgmlTypeInfo.BlockSize(type);
         Q8KRow* kRows = stackalloc Q8KRow[4];
@@ -208,9 +214,9 @@ public unsafe class DotKernelTests
             {
                 byte*[] buffers = { t0, t1, t2, t3 };
                 for (int i = 0; i < 4; i++) kRows[i] = Q8KActivations.Row(buffers[i], columns, 0);
-                DotKernels.Q8KTokens4(type, KernelIsa.Avx2)(w, kRows, blocks, r);
+                DotKernels.Q8KTokens4(type, isa)(w, kRows, blocks, r);
                 for (int i = 0; i < 4; i++)
-                    Assert.Equal(Dot(type, KernelIsa.Avx2, w, buffers[i], columns), results[i]);
+                    Assert.True(Dot(type, KernelIsa.Avx2, w, buffers[i], columns) == results[i], $"{type} {isa} {blocks} blocks token {i}");
             }
         }
     }
@@ -225,9 +231,13 @@ public unsafe class DotKernelTests
     [InlineData(GgmlType.Q4_0)]
     public void TileKernelsEqualTheirReference(GgmlType type)
     {
-        if (!KernelIsaInfo.IsSupported(KernelIsa.Avx2)) return;
+        foreach (KernelIsa isa in SimdLevels()) TileKernelsOfLevelEqualTheirReference(type, isa);
+    }
+
+    private static void TileKernelsOfLevelEqualTheirReference(GgmlType type, KernelIsa isa)
+    {
         var random = new Random(77 + (int)type);
-        var kernel = DotKernels.Q8Tiles(type, KernelIsa.Avx2);
+        var kernel = DotKernels.Q8Tiles(type, isa);
         Assert.True(kernel != null);
         var results = new float[16];
         var results4 = new float[32];
@@ -250,7 +260,7 @@ public unsafe class DotKernelTests
             {
                 Q8Tiles.Build(a, columns, 0, present, t);
                 kernel(w0, w0 + rowBytes, t, blocks, r);
-                DotKernels.Q8Tiles4(type, KernelIsa.Avx2)(w0, rowBytes, t, blocks, r4);
+                DotKernels.Q8Tiles4(type, isa)(w0, rowBytes, t, blocks, r4);
                 byte*[] weights = { w0, w0 + rowBytes, w0 + 2 * rowBytes, w0 + 3 * rowBytes };
                 for (int row = 0; row < 4; row++)
                 {
@@ -258,8 +268,8 @@ public unsafe class DotKernelTests
                     else DotQ8_0Tiles.Reference(weights[row], t, blocks, e);
                     for (int k = 0; k < 8; k++)
                     {
-                        if (row < 2) Assert.Equal(expected[k], results[row * 8 + k]);
-                        Assert.Equal(expected[k], results4[row * 8 + k]);
+                        if (row < 2) Assert.True(expected[k] == results[row * 8 + k], $"{type} {isa} two rows: {blocks} blocks row {row} lane {k}");
+                        Assert.True(expected[k] == results4[row * 8 + k], $"{type} {isa} four rows: {blocks} blocks row {row} lane {k}");
                         float alone = k < present ? Dot(type, KernelIsa.Scalar, weights[row], a + k * stride, columns) : 0;
                         Assert.True(Math.Abs(alone - expected[k]) <= 1e-5 * Math.Max(1, Math.Abs(alone)), $"{blocks} blocks lane {k}: {expected[k]} vs {alone}");
                     }

@@ -16,13 +16,13 @@ internal static unsafe class DotKernels
     public static delegate*<float*, byte*, int, float> Float(GgmlType type, KernelIsa isa) => (type, isa) switch
     {
         (GgmlType.F32, KernelIsa.Avx512) => &DotFloat.F32Avx512,
-        (GgmlType.F32, KernelIsa.Avx2) => &DotFloat.F32Avx2,
+        (GgmlType.F32, KernelIsa.Avx2 or KernelIsa.AvxVnni) => &DotFloat.F32Avx2,
         (GgmlType.F32, _) => &DotFloat.F32Scalar,
         (GgmlType.F16, KernelIsa.Avx512) => &DotFloat.F16Avx512,
-        (GgmlType.F16, KernelIsa.Avx2) => &DotFloat.F16Avx2,
+        (GgmlType.F16, KernelIsa.Avx2 or KernelIsa.AvxVnni) => &DotFloat.F16Avx2,
         (GgmlType.F16, _) => &DotFloat.F16Scalar,
         (GgmlType.BF16, KernelIsa.Avx512) => &DotFloat.BF16Avx512,
-        (GgmlType.BF16, KernelIsa.Avx2) => &DotFloat.BF16Avx2,
+        (GgmlType.BF16, KernelIsa.Avx2 or KernelIsa.AvxVnni) => &DotFloat.BF16Avx2,
         (GgmlType.BF16, _) => &DotFloat.BF16Scalar,
         _ => throw new NotSupportedException($"no float kernel for {GgmlTypeInfo.Name(type)}"),
     };
@@ -30,9 +30,11 @@ internal static unsafe class DotKernels
     public static delegate*<byte*, Q8Row, int, float> Q8(GgmlType type, KernelIsa isa) => (type, isa) switch
     {
         (GgmlType.Q8_0, KernelIsa.Avx512) => &DotQ8_0.Avx512,
+        (GgmlType.Q8_0, KernelIsa.AvxVnni) => &DotQ8_0.AvxVnni,
         (GgmlType.Q8_0, KernelIsa.Avx2) => &DotQ8_0.Avx2,
         (GgmlType.Q8_0, _) => &DotQ8_0.Scalar,
         (GgmlType.Q4_0, KernelIsa.Avx512) => &DotQ4_0.Avx512,
+        (GgmlType.Q4_0, KernelIsa.AvxVnni) => &DotQ4_0.AvxVnni,
         (GgmlType.Q4_0, KernelIsa.Avx2) => &DotQ4_0.Avx2,
         (GgmlType.Q4_0, _) => &DotQ4_0.Scalar,
         _ => throw new NotSupportedException($"no Q8_0-activation kernel for {GgmlTypeInfo.Name(type)}"),
@@ -41,9 +43,11 @@ internal static unsafe class DotKernels
     public static delegate*<byte*, Q8KRow, int, float> Q8K(GgmlType type, KernelIsa isa) => (type, isa) switch
     {
         (GgmlType.Q4_K, KernelIsa.Avx512) => &DotQ4_K.Avx512,
+        (GgmlType.Q4_K, KernelIsa.AvxVnni) => &DotQ4_K.AvxVnni,
         (GgmlType.Q4_K, KernelIsa.Avx2) => &DotQ4_K.Avx2,
         (GgmlType.Q4_K, _) => &DotQ4_K.Scalar,
         (GgmlType.Q6_K, KernelIsa.Avx512) => &DotQ6_K.Avx512,
+        (GgmlType.Q6_K, KernelIsa.AvxVnni) => &DotQ6_K.AvxVnni,
         (GgmlType.Q6_K, KernelIsa.Avx2) => &DotQ6_K.Avx2,
         (GgmlType.Q6_K, _) => &DotQ6_K.Scalar,
         _ => throw new NotSupportedException($"no Q8_K-activation kernel for {GgmlTypeInfo.Name(type)}"),
@@ -51,12 +55,15 @@ internal static unsafe class DotKernels
 
     /// <summary>
     /// The two-row GEMM kernel over a <see cref="Q8Tiles"/> tile of eight tokens, or null where there is
-    /// none (scalar, or a type without one): MatMul uses it for products of eight or more tokens.
+    /// none (scalar, or a type without one): MatMul uses it for products of eight or more tokens. The
+    /// tiles are 256-bit; the AVX-512 level runs the AVX2 ones.
     /// </summary>
     public static delegate*<byte*, byte*, byte*, int, float*, void> Q8Tiles(GgmlType type, KernelIsa isa) => (type, isa) switch
     {
         (_, KernelIsa.Scalar) => null,
+        (GgmlType.Q4_0, KernelIsa.AvxVnni) => &DotQ4_0Tiles.Rows2Vnni,
         (GgmlType.Q4_0, _) => &DotQ4_0Tiles.Rows2,
+        (GgmlType.Q8_0, KernelIsa.AvxVnni) => &DotQ8_0Tiles.Rows2Vnni,
         (GgmlType.Q8_0, _) => &DotQ8_0Tiles.Rows2,
         _ => null,
     };
@@ -65,17 +72,21 @@ internal static unsafe class DotKernels
     public static delegate*<byte*, long, byte*, int, float*, void> Q8Tiles4(GgmlType type, KernelIsa isa) => (type, isa) switch
     {
         (_, KernelIsa.Scalar) => null,
+        (GgmlType.Q4_0, KernelIsa.AvxVnni) => &DotQ4_0Tiles.Rows4Vnni,
         (GgmlType.Q4_0, _) => &DotQ4_0Tiles.Rows4,
+        (GgmlType.Q8_0, KernelIsa.AvxVnni) => &DotQ8_0Tiles.Rows4Vnni,
         (GgmlType.Q8_0, _) => &DotQ8_0Tiles.Rows4,
         _ => null,
     };
 
-    /// <summary>The four-token prefill kernel for Q8_K-activation weights, or null where there is none (scalar).</summary>
+    /// <summary>The four-token prefill kernel for Q8_K-activation weights (256-bit at every SIMD level), or null where there is none (scalar).</summary>
     public static delegate*<byte*, Q8KRow*, int, float*, void> Q8KTokens4(GgmlType type, KernelIsa isa) => (type, isa) switch
     {
         (_, KernelIsa.Scalar) => null,
-        (GgmlType.Q4_K, _) => &DotTokens4.Q4_K,
-        (GgmlType.Q6_K, _) => &DotTokens4.Q6_K,
+        (GgmlType.Q4_K, KernelIsa.AvxVnni) => &DotTokens4.Q4_K<VnniMultiplyAdd>,
+        (GgmlType.Q4_K, _) => &DotTokens4.Q4_K<PairedMultiplyAdd>,
+        (GgmlType.Q6_K, KernelIsa.AvxVnni) => &DotTokens4.Q6_K<VnniMultiplyAdd>,
+        (GgmlType.Q6_K, _) => &DotTokens4.Q6_K<PairedMultiplyAdd>,
         _ => null,
     };
 
