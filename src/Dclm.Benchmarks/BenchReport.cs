@@ -7,6 +7,15 @@ namespace Dclm.Benchmarks;
 public sealed record BenchReport(string ModelPath, int Threads, EngineResult Ours, EngineResult? Peer,
     double BandwidthBytesPerSecond, long BytesPerToken, WeightResidence Residence)
 {
+    /// <summary>The processor the run measured.</summary>
+    public HostCpu Host { get; init; } = HostCpu.Read();
+
+    /// <summary>Load averages (1, 5, 15 minutes) when the run began and when it ended.</summary>
+    public (string? Before, string? After) LoadAverage { get; init; }
+
+    /// <summary>The kernel level our products ran, per weight type of the model, e.g. {"q4_0": "avx512"}.</summary>
+    public IReadOnlyDictionary<string, string> Kernels { get; init; } = new Dictionary<string, string>();
+
     /// <summary>Tokens/s if every decode step only streamed the weights at measured bandwidth.</summary>
     public double BandwidthBoundTokensPerSecond => BandwidthBytesPerSecond / BytesPerToken;
 
@@ -27,6 +36,17 @@ public sealed record BenchReport(string ModelPath, int Threads, EngineResult Our
         {
             ["model"] = ModelPath,
             ["threads"] = Threads,
+            ["host"] = new JsonObject
+            {
+                ["cpu"] = Host.Name,
+                ["family"] = Host.Family,
+                ["model"] = Host.Model,
+                ["stepping"] = Host.Stepping,
+                ["logical_cores"] = Host.LogicalCores,
+                ["load_average_before"] = LoadAverage.Before,
+                ["load_average_after"] = LoadAverage.After,
+            },
+            ["kernels"] = new JsonObject(Kernels.Select(k => KeyValuePair.Create(k.Key, (JsonNode?)k.Value))),
             ["weights"] = new JsonObject
             {
                 ["residence"] = Residence.Residence == Formats.FileResidence.Copied ? "copied" : "mapped",

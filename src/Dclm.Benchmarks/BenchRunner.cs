@@ -15,6 +15,7 @@ public static class BenchRunner
     public static BenchReport Run(BenchOptions options, IProgress<string> progress, CancellationToken cancellation)
     {
         options.Validate();
+        string? loadBefore = HostCpu.LoadAverage();
         string path = ResolveModel(options, progress, cancellation);
         int context = Math.Max(options.PromptTokens, options.GeneratedTokens) + 16;
 
@@ -23,9 +24,11 @@ public static class BenchRunner
         EngineResult ours;
         long bytesPerToken;
         WeightResidence residence;
+        Dictionary<string, string> kernels;
         using (var target = new OurTarget(path, options.Threads, context, options.Loading))
         {
             residence = target.Model.Residence;
+            kernels = Kernels(target, options.PromptTokens);
             progress.Report(residence.Describe());
             bytesPerToken = BytesPerToken(target);
             ours = Measure(target, options, progress, cancellation);
@@ -39,7 +42,11 @@ public static class BenchRunner
         progress.Report("measuring memory bandwidth");
         using var pool = new ComputePool(options.Threads);
         double bandwidth = MemoryBandwidth.Measure(pool);
-        return new BenchReport(path, options.Threads, ours, peer, bandwidth, bytesPerToken, residence);
+        return new BenchReport(path, options.Threads, ours, peer, bandwidth, bytesPerToken, residence)
+        {
+            LoadAverage = (loadBefore, HostCpu.LoadAverage()),
+            Kernels = kernels,
+        };
     }
 
     private static string ResolveModel(BenchOptions options, IProgress<string> progress, CancellationToken cancellation)
@@ -92,6 +99,18 @@ public static class BenchRunner
             PromptCpuMillisecondsPerToken = ppCpu.Count > 0 ? ppCpu.Average() : 0,
             GenerationCpuMillisecondsPerToken = tgCpu.Count > 0 ? tgCpu.Average() : 0,
         };
+    }
+
+    /// <summary>The kernel level of each weight type the model's matrices use, for one token and for a prompt: "avx512, prompt avxvnni".</summary>
+    private static Dictionary<string, string> Kernels(OurTarget target, int promptTokens)
+    {
+        var w = target.Model.Model.Weights;
+        var types = w.Layers.SelectMany(l => new[] { l.Query, l.Key, l.Value, l.Output, l.Gate, l.Up, l.Down }).Append(w.Output).Select(m => m.Type).Distinct();
+        return types.Order().ToDictionary(GgmlTypeInfo.Name, type =>
+        {
+            string decode = MatMul.KernelLevel(type), prompt = MatMul.KernelLevel(type, Math.Max(1, promptTokens));
+            return decode == prompt ? decode : $"{decode}, prompt {prompt}";
+        });
     }
 
     /// <summary>Weight bytes a decode step reads: every matrix except the embedding, of which one row is read.</summary>

@@ -46,6 +46,8 @@ internal static class BenchCommand
     private static void Print(BenchReport r, BenchOptions o)
     {
         Console.WriteLine($"model: {r.ModelPath}   threads: {r.Threads}");
+        Console.WriteLine($"host: {r.Host}; load average {r.LoadAverage.Before ?? "n/a"} at the start, {r.LoadAverage.After ?? "n/a"} at the end");
+        Console.WriteLine($"kernels: {string.Join(", ", r.Kernels.Select(k => $"{k.Key} {k.Value}"))}");
         Console.WriteLine($"ours: {r.Residence.Describe()}");
         Console.WriteLine($"| engine | pp{o.PromptTokens} tok/s | tg{o.GeneratedTokens} tok/s | RSS MB |");
         Console.WriteLine("|---|---|---|---|");

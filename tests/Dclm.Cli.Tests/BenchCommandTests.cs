@@ -1,0 +1,42 @@
+using System.Text.Json;
+
+namespace Dclm.Cli.Tests;
+
+/// <summary>`dclm bench` on a tiny model: its JSON names the host (checked against the kernel's /proc/cpuinfo), the kernels and where the weights were.</summary>
+public sealed class BenchCommandTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("dclm-cli-bench-").FullName;
+
+    [Fact]
+    public void BenchReportsHostKernelsAndWeightResidence()
+    {
+        string model = TinyNeoXModel.Create(_directory);
+        string json = Path.Combine(_directory, "bench.json");
+        var result = DclmProcess.Run("bench", "--model", model, "--threads", "1", "--prompt", "4", "--gen", "2", "--repetitions", "1", "--mmap", "--json", json);
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("host: ", result.Output);
+        Assert.Contains("kernels: ", result.Output);
+
+        using var document = JsonDocument.Parse(File.ReadAllText(json));
+        var root = document.RootElement;
+        var host = root.GetProperty("host");
+        Assert.Equal(Environment.ProcessorCount, host.GetProperty("logical_cores").GetInt32());
+        if (OperatingSystem.IsLinux() && System.Runtime.Intrinsics.X86.X86Base.IsSupported)
+        {
+            var cpuinfo = File.ReadLines("/proc/cpuinfo").TakeWhile(line => line.Length > 0).Where(line => line.Contains(':'))
+                .ToDictionary(line => line[..line.IndexOf(':')].Trim(), line => line[(line.IndexOf(':') + 1)..].Trim());
+            Assert.Equal(int.Parse(cpuinfo["cpu family"]), host.GetProperty("family").GetInt32());
+            Assert.Equal(int.Parse(cpuinfo["model"]), host.GetProperty("model").GetInt32());
+            Assert.Equal(int.Parse(cpuinfo["stepping"]), host.GetProperty("stepping").GetInt32());
+            Assert.Equal(cpuinfo["model name"], host.GetProperty("cpu").GetString());
+            Assert.Matches(@"^\d+\.\d+ \d+\.\d+ \d+\.\d+$", host.GetProperty("load_average_before").GetString());
+        }
+        var kernels = root.GetProperty("kernels").EnumerateObject().ToList();
+        Assert.NotEmpty(kernels);
+        Assert.All(kernels, k => Assert.Matches("^(scalar|avx2|avxvnni|avx512)(, prompt (scalar|avx2|avxvnni|avx512))?$", k.Value.GetString()));
+        Assert.Equal("mapped", root.GetProperty("weights").GetProperty("residence").GetString());
+        Assert.Equal("asked for", root.GetProperty("weights").GetProperty("reason").GetString());
+    }
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+}
