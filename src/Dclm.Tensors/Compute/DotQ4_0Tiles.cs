@@ -148,12 +148,13 @@ internal static unsafe class DotQ4_0Tiles
             Vector256.Create(HalfTable.ToSingle(*(ushort*)weight)) * scales, accumulator);
 
     /// <summary>
-    /// The reference: for each token lane, acc = fma(Σ_j (q_j − 8)·a_j, d_w·d_a, acc) block by block,
-    /// in plain C#. <see cref="Rows2"/> must equal it bit for bit.
+    /// The reference: for each token lane of a tile <paramref name="width"/> wide, acc = fma(Σ_j (q_j − 8)·a_j,
+    /// d_w·d_a, acc) block by block, in plain C#. Every tile kernel (this class's and <see cref="DotQ4_0WideTiles"/>)
+    /// must equal it bit for bit.
     /// </summary>
-    public static void Reference(byte* weight, byte* tile, int blocks, float* results)
+    public static void Reference(byte* weight, byte* tile, int blocks, float* results, int width = Q8Tiles.Tokens)
     {
-        for (int k = 0; k < Q8Tiles.Tokens; k++)
+        for (int k = 0; k < width; k++)
         {
             float acc = 0;
             for (int b = 0; b < blocks; b++)
@@ -162,10 +163,10 @@ internal static unsafe class DotQ4_0Tiles
                 int sum = 0;
                 for (int i = 0; i < 16; i++)
                 {
-                    sum += ((w[2 + i] & 0xF) - 8) * Q8Tiles.Level(tile, k, b * 32 + i);
-                    sum += ((w[2 + i] >> 4) - 8) * Q8Tiles.Level(tile, k, b * 32 + 16 + i);
+                    sum += ((w[2 + i] & 0xF) - 8) * Q8Tiles.Level(tile, k, b * 32 + i, width);
+                    sum += ((w[2 + i] >> 4) - 8) * Q8Tiles.Level(tile, k, b * 32 + 16 + i, width);
                 }
-                float scale = HalfConversion.ToSingle(*(ushort*)w) * ((float*)(tile + (nuint)b * Q8Tiles.BlockBytes + Q8Tiles.ScalesAt))[k];
+                float scale = HalfConversion.ToSingle(*(ushort*)w) * Q8Tiles.Scale(tile, k, b, width);
                 acc = MathF.FusedMultiplyAdd(sum, scale, acc);
             }
             results[k] = acc;

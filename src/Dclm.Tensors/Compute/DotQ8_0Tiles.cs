@@ -155,17 +155,17 @@ internal static unsafe class DotQ8_0Tiles
     /// The reference: for each token lane, acc = fma(Σ_i w_i·a_i, d_w·d_a, acc) block by block, in
     /// plain C#. <see cref="Rows2"/> must equal it bit for bit.
     /// </summary>
-    public static void Reference(byte* weight, byte* tile, int blocks, float* results)
+    public static void Reference(byte* weight, byte* tile, int blocks, float* results, int width = Q8Tiles.Tokens)
     {
-        for (int k = 0; k < Q8Tiles.Tokens; k++)
+        for (int k = 0; k < width; k++)
         {
             float acc = 0;
             for (int b = 0; b < blocks; b++)
             {
                 byte* w = weight + b * 34;
                 int sum = 0;
-                for (int i = 0; i < 32; i++) sum += (sbyte)w[2 + i] * Q8Tiles.Level(tile, k, b * 32 + i);
-                float scale = HalfConversion.ToSingle(*(ushort*)w) * ((float*)(tile + (nuint)b * Q8Tiles.BlockBytes + Q8Tiles.ScalesAt))[k];
+                for (int i = 0; i < 32; i++) sum += (sbyte)w[2 + i] * Q8Tiles.Level(tile, k, b * 32 + i, width);
+                float scale = HalfConversion.ToSingle(*(ushort*)w) * Q8Tiles.Scale(tile, k, b, width);
                 acc = MathF.FusedMultiplyAdd(sum, scale, acc);
             }
             results[k] = acc;

@@ -14,7 +14,10 @@ internal enum KernelIsa
     /// exposes no 512-bit VNNI; AVX512-VNNI has no API and AvxVnniInt8.V512 needs AVX10.2).
     /// </summary>
     AvxVnni,
-    /// <summary>AVX-512 F + BW: 512-bit one-row kernels; the tiles and four-token kernels run their AVX2 form.</summary>
+    /// <summary>
+    /// AVX-512 F + BW: 512-bit one-row kernels and Q4_0 tiles (sixteen tokens wide); the Q8_0 tiles and
+    /// four-token kernels run their AVX2 form.
+    /// </summary>
     Avx512,
 }
 
@@ -45,9 +48,11 @@ internal static class KernelIsaInfo
     /// Measured on AMD Zen 5 (family 26: AVX-512 at full width, AVX-VNNI; thread CPU time, docs/benchmarks.md):
     /// the 512-bit one-row kernels beat the 256-bit VNNI ones for every type (Q4_0 decode 0.031 against 0.054
     /// cpu-ms per 512×4096 product), VNNI and pmaddubsw+pmaddwd measured alike at 256 bits for one row, and
-    /// the 256-bit VNNI tiles beat the AVX2 ones in prompts (Q8_0 12-22%, Q4_0 6-8%). So one token takes the
-    /// widest level, and a batch that runs tiles (Q8_0, Q4_0 from <see cref="Q8Tiles.Tokens"/> tokens) or
-    /// four-token kernels (K-quants from four), all 256-bit, takes VNNI where the processor has it. Q4_K stays
+    /// the 256-bit VNNI tiles beat the AVX2 ones in prompts (Q8_0 12-22%, Q4_0 6-8%), and the 512-bit Q4_0
+    /// tiles of sixteen tokens beat both (0.133-0.155 cpu-ms per token of a 4096×4096 product against
+    /// 0.234-0.251 VNNI). So one token takes the widest level; a Q4_0 batch of <see cref="Q8Tiles.WideTokens"/>
+    /// or more the 512-bit tiles; any other batch that runs tiles (Q8_0, Q4_0 from <see cref="Q8Tiles.Tokens"/>
+    /// tokens) or four-token kernels (K-quants from four), all 256-bit, VNNI where the processor has it. Q4_K stays
     /// on 256-bit kernels even for one token: its 512-bit kernel sums in another order, and the four-token
     /// kernel's arithmetic is the 256-bit one's, so a token's logits would depend on whether it was decoded
     /// alone or in a batch. Every level's integer sums are exact, so these choices change speed only.
@@ -55,6 +60,7 @@ internal static class KernelIsaInfo
     public static KernelIsa BestFor(GgmlType type, int tokens = 1)
     {
         if (!HasAvx2) return KernelIsa.Scalar;
+        if (HasAvx512 && type == GgmlType.Q4_0 && tokens >= Q8Tiles.WideTokens) return KernelIsa.Avx512;
         KernelIsa narrow = HasVnni ? KernelIsa.AvxVnni : KernelIsa.Avx2;
         bool batched = type switch
         {
