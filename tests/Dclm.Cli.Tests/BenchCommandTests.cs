@@ -34,6 +34,14 @@ public sealed class BenchCommandTests : IDisposable
         var kernels = root.GetProperty("kernels").EnumerateObject().ToList();
         Assert.NotEmpty(kernels);
         Assert.All(kernels, k => Assert.Matches("^(scalar|avx2|avxvnni|avx512)(, prompt (scalar|avx2|avxvnni|avx512))?$", k.Value.GetString()));
+        var ours = root.GetProperty("ours");
+        Assert.Equal(1, ours.GetProperty("repetitions").GetInt32());
+        Assert.Equal(ours.GetProperty("tg_min").GetDouble(), ours.GetProperty("tg_tps").GetDouble());
+        Assert.Equal(ours.GetProperty("tg_max").GetDouble(), ours.GetProperty("tg_tps").GetDouble());
+        Assert.Equal(1, root.GetProperty("bandwidth_gbps_samples").GetArrayLength());
+        Assert.Equal(root.GetProperty("bandwidth_gbps_samples")[0].GetDouble(), root.GetProperty("bandwidth_gbps").GetDouble());
+        double fraction = ours.GetProperty("tg_tps").GetDouble() * root.GetProperty("bytes_per_token").GetDouble() / (root.GetProperty("bandwidth_gbps").GetDouble() * 1e9);
+        Assert.Equal(fraction, root.GetProperty("tg_fraction_of_bound").GetDouble(), 1e-9);
         Assert.Equal("mapped", root.GetProperty("weights").GetProperty("residence").GetString());
         Assert.Equal("asked for", root.GetProperty("weights").GetProperty("reason").GetString());
     }

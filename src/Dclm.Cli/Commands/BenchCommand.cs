@@ -49,16 +49,19 @@ internal static class BenchCommand
         Console.WriteLine($"host: {r.Host}; load average {r.LoadAverage.Before ?? "n/a"} at the start, {r.LoadAverage.After ?? "n/a"} at the end");
         Console.WriteLine($"kernels: {string.Join(", ", r.Kernels.Select(k => $"{k.Key} {k.Value}"))}");
         Console.WriteLine($"ours: {r.Residence.Describe()}");
-        Console.WriteLine($"| engine | pp{o.PromptTokens} tok/s | tg{o.GeneratedTokens} tok/s | RSS MB |");
-        Console.WriteLine("|---|---|---|---|");
+        Console.WriteLine($"| engine | pp{o.PromptTokens} tok/s | tg{o.GeneratedTokens} tok/s | pp CPU ms/token | tg CPU ms/token | own RSS MB |");
+        Console.WriteLine("|---|---|---|---|---|---|");
         foreach (var e in new[] { r.Ours, r.Peer }.OfType<EngineResult>())
-            Console.WriteLine($"| {e.Engine} | {e.PromptTokensPerSecond} | {e.GenerationTokensPerSecond} | {e.ResidentMegabytes:F0} |");
-        if (r.Peer is { } p)
-            Console.WriteLine($"ratio ours/{p.Engine}: pp {Ratio(r.Ours.PromptTokensPerSecond, p.PromptTokensPerSecond)}, tg {Ratio(r.Ours.GenerationTokensPerSecond, p.GenerationTokensPerSecond)}");
-        Console.WriteLine($"memory bandwidth {r.BandwidthBytesPerSecond / 1e9:F1} GB/s; {r.BytesPerToken / 1e6:F0} MB of weights per token ⇒ tg bound {r.BandwidthBoundTokensPerSecond:F2} tok/s; ours reaches {100 * r.Ours.GenerationTokensPerSecond.Mean / r.BandwidthBoundTokensPerSecond:F0}%");
+            Console.WriteLine($"| {e.Engine} | {e.PromptTokensPerSecond} | {e.GenerationTokensPerSecond} | {e.PromptCpuMillisecondsPerToken:F2} | {e.GenerationCpuMillisecondsPerToken:F2} | {e.ResidentMegabytes:F0} |");
+        Console.WriteLine($"tok/s: median [min-max] of {o.Repetitions} repetitions{(r.Peer is null ? "" : ", the engines taking turns test by test")}; CPU ms: median");
+        if (r.Peer is { } p && r.PairedRatios is { } ratios)
+            Console.WriteLine($"ratio ours/{p.Engine}: pp {Ratio(r.Ours.PromptTokensPerSecond, p.PromptTokensPerSecond, ratios.Prompt)}, tg {Ratio(r.Ours.GenerationTokensPerSecond, p.GenerationTokensPerSecond, ratios.Generation)} (median of back-to-back pairs)");
+        string probes = string.Join(" ", r.BandwidthSamples.Select(b => (b / 1e9).ToString("F1")));
+        Console.WriteLine($"memory bandwidth {r.BandwidthBytesPerSecond / 1e9:F1} GB/s (median of probes {probes}); {r.BytesPerToken / 1e6:F0} MB of weights per token ⇒ tg bound {r.BandwidthBoundTokensPerSecond:F2} tok/s; " +
+            $"ours reaches {100 * r.GenerationFractionOfBound:F0}% (median over repetitions, each tg against the probe after it)");
     }
 
     /// <summary>"-" for a test that was skipped (0 repetitions).</summary>
-    private static string Ratio(Measurement ours, Measurement peer) =>
-        ours.Repetitions > 0 && peer.Repetitions > 0 && peer.Mean > 0 ? (ours.Mean / peer.Mean).ToString("F2") : "-";
+    private static string Ratio(Measurement ours, Measurement peer, double paired) =>
+        ours.Repetitions > 0 && peer.Repetitions > 0 && paired > 0 ? paired.ToString("F2") : "-";
 }
