@@ -46,5 +46,34 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Equal("asked for", root.GetProperty("weights").GetProperty("reason").GetString());
     }
 
+    /// <summary>DCLM_KERNEL_LEVEL caps the kernels a whole run uses, as bench reports them.</summary>
+    [Theory]
+    [InlineData("scalar")]
+    [InlineData("AVX2")]
+    public void TheKernelLevelVariableCapsTheKernelsARunUses(string level)
+    {
+        if (level == "AVX2" && !(System.Runtime.Intrinsics.X86.Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported)) return;
+        string model = TinyNeoXModel.Create(_directory);
+        string json = Path.Combine(_directory, $"bench-{level}.json");
+        var result = DclmProcess.RunWith(new Dictionary<string, string?> { ["DCLM_KERNEL_LEVEL"] = level },
+            ["bench", "--model", model, "--threads", "1", "--prompt", "8", "--gen", "2", "--repetitions", "1", "--json", json]);
+        Assert.True(result.ExitCode == 0, result.Error);
+        using var document = JsonDocument.Parse(File.ReadAllText(json));
+        var kernels = document.RootElement.GetProperty("kernels").EnumerateObject().ToList();
+        Assert.NotEmpty(kernels);
+        string expected = level.ToLowerInvariant();
+        Assert.All(kernels, k => Assert.Matches($"^{expected}(, prompt {expected})?$", k.Value.GetString()));
+    }
+
+    [Fact]
+    public void AnUnknownKernelLevelIsOneLineNamingTheVariable()
+    {
+        var result = DclmProcess.RunWith(new Dictionary<string, string?> { ["DCLM_KERNEL_LEVEL"] = "avx9000" }, ["info", "--help"]);
+        Assert.Equal(1, result.ExitCode);
+        string error = Assert.Single(result.Error.Trim().Split('\n'));
+        Assert.Contains("DCLM_KERNEL_LEVEL='avx9000'", error);
+        Assert.Contains("scalar, avx2, avxvnni or avx512", error);
+    }
+
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 }

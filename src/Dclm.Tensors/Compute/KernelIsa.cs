@@ -23,9 +23,27 @@ internal enum KernelIsa
 
 internal static class KernelIsaInfo
 {
-    private static readonly bool HasAvx2 = Avx2.IsSupported && Fma.IsSupported;
-    private static readonly bool HasVnni = HasAvx2 && AvxVnni.IsSupported;
-    private static readonly bool HasAvx512 = HasAvx2 && Avx512F.IsSupported && Avx512BW.IsSupported;
+    /// <summary>
+    /// The widest level this process may use, from <see cref="MatMul.LevelLimitVariable"/>; every level when unset or
+    /// not understood (then <see cref="LimitError"/> says why, and the command line stops with it).
+    /// </summary>
+    private static readonly (KernelIsa Limit, string? Error) Configured = ReadLimit(Environment.GetEnvironmentVariable(MatMul.LevelLimitVariable));
+
+    private static readonly bool HasAvx2 = Configured.Limit >= KernelIsa.Avx2 && Avx2.IsSupported && Fma.IsSupported;
+    private static readonly bool HasVnni = HasAvx2 && Configured.Limit >= KernelIsa.AvxVnni && AvxVnni.IsSupported;
+    private static readonly bool HasAvx512 = HasAvx2 && Configured.Limit >= KernelIsa.Avx512 && Avx512F.IsSupported && Avx512BW.IsSupported;
+
+    /// <summary>Why the value of <see cref="MatMul.LevelLimitVariable"/> was not understood; null when it was, or is unset.</summary>
+    public static string? LimitError => Configured.Error;
+
+    /// <summary>"scalar", "avx2", "avxvnni" or "avx512" (any case) caps the levels; unset or empty: no cap.</summary>
+    internal static (KernelIsa Limit, string? Error) ReadLimit(string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value)) return (KernelIsa.Avx512, null);
+        foreach (KernelIsa isa in Enum.GetValues<KernelIsa>())
+            if (string.Equals(value.Trim(), isa.ToString(), StringComparison.OrdinalIgnoreCase)) return (isa, null);
+        return (KernelIsa.Avx512, $"{MatMul.LevelLimitVariable}='{value}' is not a kernel level: use scalar, avx2, avxvnni or avx512 (the widest level to use), or leave it unset");
+    }
 
     /// <summary>
     /// The widest level this processor runs, for kernels with no integer dot products (attention): AVX-512, else
@@ -33,7 +51,7 @@ internal static class KernelIsaInfo
     /// </summary>
     public static readonly KernelIsa Best = HasAvx512 ? KernelIsa.Avx512 : HasAvx2 ? KernelIsa.Avx2 : KernelIsa.Scalar;
 
-    /// <summary>True when this processor can run kernels of <paramref name="isa"/>.</summary>
+    /// <summary>True when this processor can run kernels of <paramref name="isa"/> and the level limit allows them.</summary>
     public static bool IsSupported(KernelIsa isa) => isa switch
     {
         KernelIsa.Scalar => true,

@@ -8,6 +8,15 @@ public static unsafe class MatMul
         or GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q4_K or GgmlType.Q6_K;
 
     /// <summary>
+    /// The environment variable that caps the kernel level of this process: scalar, avx2, avxvnni or avx512 (the
+    /// widest to use; unset: the widest this processor runs). For checking a result or a speed at a lower level.
+    /// </summary>
+    public const string LevelLimitVariable = "DCLM_KERNEL_LEVEL";
+
+    /// <summary>Why <see cref="LevelLimitVariable"/>'s value was not understood (then no cap applies); null when it was or is unset.</summary>
+    public static string? LevelLimitError => KernelIsaInfo.LimitError;
+
+    /// <summary>
     /// The instruction-set level Multiply runs for weights of <paramref name="type"/> and a product
     /// of <paramref name="tokens"/> tokens on this processor, as benchmarks report it: "scalar", "avx2",
     /// "avxvnni" (AVX2 with AVX-VNNI dot products) or "avx512".
