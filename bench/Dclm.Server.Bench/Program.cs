@@ -6,17 +6,18 @@ using Dclm.Inference.Engine;
 using Dclm.Server.Hosting;
 
 // Load benchmark of the OpenAI-compatible server: streaming clients over loopback HTTP.
-// Usage: dotnet run -c Release --project bench/Dclm.Server.Bench -- [--model PATH] [--tokens 64] [--requests 4] [--rounds 5] [--threads N] [--no-mmap] [--temperature T] [--kv-type int8|f32 (default int8, as dclm serve)]
+// Usage: dotnet run -c Release --project bench/Dclm.Server.Bench -- [--model PATH] [--tokens 64] [--requests 4] [--rounds 5] [--threads N] [--mmap|--no-mmap] [--temperature T] [--kv-type int8|f32 (default int8, as dclm serve)]
 // Each round sweeps 1, 4, 8 and 16 clients once; rounds interleave the widths so a slow spell of a
 // shared machine (a stolen core) lands on all of them, and the table reports each width's median.
 string? model = null;
 int tokens = 64, perClient = 4, rounds = 5, threads = 0;
 float temperature = 0; // 0: greedy; 1 with no top-k/top-p: what OpenAI clients send by default
-bool copyWeights = false;
+var loading = Dclm.Checkpoints.WeightLoading.Automatic;
 var kvType = Dclm.Models.KvCacheType.Int8; // as `dclm serve`
 for (int i = 0; i < args.Length; i += 2)
 {
-    if (args[i] == "--no-mmap") { copyWeights = true; i--; continue; }
+    if (args[i] == "--no-mmap") { loading = Dclm.Checkpoints.WeightLoading.Copied; i--; continue; }
+    if (args[i] == "--mmap") { loading = Dclm.Checkpoints.WeightLoading.Mapped; i--; continue; }
     if (i + 1 >= args.Length) { Console.Error.WriteLine($"{args[i]} needs a value"); return 2; }
     switch (args[i])
     {
@@ -37,7 +38,7 @@ int[] Widths = [1, 4, 8, 16];
 
 ServerOptions Options(int prefixEntries) => new()
 {
-    ModelPath = model, Port = 0, Threads = threads, CopyWeights = copyWeights,
+    ModelPath = model, Port = 0, Threads = threads, WeightLoading = loading,
     Engine = new EngineOptions { MaxRunningSequences = 16, PrefixCacheEntries = prefixEntries, ContextLength = 1024, KvCacheType = kvType },
 };
 
@@ -52,7 +53,7 @@ await using (var server = await DclmServer.StartAsync(Options(prefixEntries: 0))
         foreach (int width in Widths)
             await Task.WhenAll(Enumerable.Range(0, width).Select(_ => StreamAsync(client, """{"prompt": "warm up", "max_tokens": 16, "stream": true}""")));
     int budget = Math.Min(tokens, contextLength - 40);
-    Console.WriteLine($"model {server.Host.ModelId} ({(copyWeights ? "weights copied into memory, --no-mmap" : "weights mapped")}), {budget} tokens per request, {(temperature > 0 ? $"temperature {temperature} (no top-k or top-p)" : "greedy")}, {kvType} KV cache, {perClient} requests per client, {rounds} rounds, prefix cache off, load average {LoadAverage()}");
+    Console.WriteLine($"model {server.Host.ModelId} ({server.Host.Residence?.Describe()}), {budget} tokens per request, {(temperature > 0 ? $"temperature {temperature} (no top-k or top-p)" : "greedy")}, {kvType} KV cache, {perClient} requests per client, {rounds} rounds, prefix cache off, load average {LoadAverage()}");
     var rates = Widths.ToDictionary(w => w, _ => new List<double>());
     var ttfts = Widths.ToDictionary(w => w, _ => new List<double>());
     for (int round = 0; round < rounds; round++)

@@ -13,8 +13,8 @@ namespace Dclm.Tensors.Bench;
 /// stream from memory as in real decode. Prints wall ms per token, weight GB/s and the process's CPU
 /// time for 1 and 2 threads and each SIMD level; with "read", a loop that only reads the same bytes
 /// (the machine's streaming bound); with "peer", llama.cpp's single-thread vec_dot over the same matrices.
-/// Given a GGUF path, each variant also runs over that file's mapped pages ("file"; with "copy", over a
-/// <see cref="WeightCopy"/> of them instead). Usage: decode [q4_0|q8_0] [read] [peer] [file.gguf [copy]]
+/// Given a GGUF path, each variant also runs over that file's mapped pages ("file"; with "copy", over the
+/// file read into huge-page memory instead, as <see cref="HugePageMemory"/> holds it). Usage: decode [q4_0|q8_0] [read] [peer] [file.gguf [copy]]
 /// </summary>
 internal static unsafe class DecodeBench
 {
@@ -43,8 +43,10 @@ internal static unsafe class DecodeBench
             Dclm.Formats.Gguf.GgufFile? gguf = null;
             if (file != null)
             {
-                // The model file's own tensors of the same shapes, used in place as a loaded model uses them.
-                gguf = Dclm.Formats.Gguf.GgufFile.Open(file);
+                // The model file's own tensors of the same shapes, used in place as a loaded model uses them,
+                // or with "copy" read into huge-page memory as the loader does by default.
+                gguf = Dclm.Formats.Gguf.GgufFile.Open(file, args.Contains("copy") ? Dclm.Formats.FileResidence.Copied : Dclm.Formats.FileResidence.Mapped);
+                if (args.Contains("copy")) Console.WriteLine($"file read into memory, {gguf.HugePageBytes >> 20} MB in 2 MB pages");
                 var mapped = new List<WeightMatrix>();
                 string[] names = ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"];
                 for (int layer = 0; layer < layers; layer++)
@@ -54,13 +56,6 @@ internal static unsafe class DecodeBench
                         mapped.Add(new WeightMatrix(entry.Data, entry.Type, (int)entry.Shape[1], (int)entry.Shape[0]));
                     }
                 variantsFrom = mapped;
-                if (args.Contains("copy"))
-                {
-                    // The file's bytes copied as a loader would with WeightCopy (anonymous memory, 2 MB pages advised).
-                    var copy = WeightCopy.Create(mapped);
-                    Console.WriteLine($"weights copied, huge pages advised: {copy.HugePages}");
-                    variantsFrom = Enumerable.Range(0, copy.Count).Select(i => copy[i]).ToList();
-                }
             }
             var input = new float[5632];
             var output = new float[5632];

@@ -108,7 +108,7 @@ internal static unsafe class KernelBench
         }
     }
 
-    /// <summary>MatMul on one thread (thread CPU time) for 1 and 16 tokens: what the four-token tiles save per token.</summary>
+    /// <summary>Whole products through MatMul on one thread, one token and sixteen, at every level (thread CPU time per token).</summary>
     public static void RunPrefill()
     {
         const int rows = 4096, columns = 4096;
@@ -127,21 +127,23 @@ internal static unsafe class KernelBench
             var matrix = new WeightMatrix(weight, type, rows, columns);
             var line = $"{GgmlTypeInfo.Name(type),-5}";
             foreach (int tokens in new[] { 1, 16 })
-            {
-                var input = new float[tokens * columns];
-                for (int i = 0; i < input.Length; i++) input[i] = random.NextSingle() - 0.5f;
-                var output = new float[tokens * rows];
-                double best = double.MaxValue;
-                for (int round = 0; round < 4; round++)
+                foreach (KernelIsa isa in Enum.GetValues<KernelIsa>())
                 {
-                    var watch = Stopwatch.StartNew();
-                    double cpuStart = ThreadClock.Milliseconds();
-                    int calls = 0;
-                    while (watch.ElapsedMilliseconds < 150) { MatMul.Multiply(input, tokens, matrix, output, pool); calls++; }
-                    best = Math.Min(best, (ThreadClock.Milliseconds() - cpuStart) / calls);
+                    if (isa == KernelIsa.Scalar || !KernelIsaInfo.IsSupported(isa)) continue;
+                    var input = new float[tokens * columns];
+                    for (int i = 0; i < input.Length; i++) input[i] = random.NextSingle() - 0.5f;
+                    var output = new float[tokens * rows];
+                    double best = double.MaxValue;
+                    for (int round = 0; round < 4; round++)
+                    {
+                        var watch = Stopwatch.StartNew();
+                        double cpuStart = ThreadClock.Milliseconds();
+                        int calls = 0;
+                        while (watch.ElapsedMilliseconds < 150) { MatMul.Multiply(input, tokens, matrix, output, pool, isa); calls++; }
+                        best = Math.Min(best, (ThreadClock.Milliseconds() - cpuStart) / calls);
+                    }
+                    line += $"  {tokens,2} tokens {isa} {best / tokens:F3} cpu-ms/token";
                 }
-                line += $"  {tokens,2} tokens {best,8:F3} cpu-ms ({best / tokens:F3} per token)";
-            }
             Console.WriteLine(line);
             NativeMemory.AlignedFree(weight);
         }

@@ -47,31 +47,23 @@ internal static unsafe class TileBench
                         for (int t = 0; t < tokens; t++) results[0] += one(weight + r * rowBytes, Q8Activations.Row(activations, columns, t), columns / 32);
             });
             string lanes = "";
+            foreach (KernelIsa isa in new[] { KernelIsa.Avx2, KernelIsa.AvxVnni, KernelIsa.Avx512 })
             {
-                nuint tileBytes = Q8Tiles.TileBytes(columns);
-                byte* tiles = (byte*)NativeMemory.AlignedAlloc(tileBytes * tokens / 8, 64);
-                for (int t = 0; t < tokens; t += 8) Q8Tiles.Build(activations, columns, t, 8, tiles + tileBytes * (nuint)(t / 8));
-                float* pair = (float*)NativeMemory.AlignedAlloc(128, 64);
-                var tile = DotKernels.Q8Tiles(type, KernelIsa.Avx2);
-                double lanesMs = Time(() =>
+                if (!KernelIsaInfo.IsSupported(isa)) continue;
+                var kernels = DotKernels.Q8Tiles(type, isa);
+                int width = kernels.Width;
+                nuint tileBytes = Q8Tiles.TileBytes(columns, width);
+                byte* tiles = (byte*)NativeMemory.AlignedAlloc(tileBytes * (nuint)(tokens / width), 64);
+                for (int t = 0; t < tokens; t += width) Q8Tiles.Build(activations, columns, t, width, tiles + tileBytes * (nuint)(t / width), width);
+                float* pair = (float*)NativeMemory.AlignedAlloc(4 * 16 * 4, 64);
+                double fourRowsMs = Time(() =>
                 {
                     for (int chunk = 0; chunk < rows; chunk += ChunkRows)
-                        for (int t = 0; t < tokens; t += 8)
-                            for (int r = chunk; r < chunk + ChunkRows; r += 2)
-                                tile(weight + r * rowBytes, weight + (r + 1) * rowBytes, tiles + tileBytes * (nuint)(t / 8), columns / 32, pair);
+                        for (int t = 0; t < tokens; t += width)
+                            for (int r = chunk; r < chunk + ChunkRows; r += 4)
+                                kernels.Rows4(weight + r * rowBytes, rowBytes, tiles + tileBytes * (nuint)(t / width), columns / 32, pair);
                 });
-                lanes = $"   2 rows x 8 token lanes {lanesMs / tokens,7:F3} cpu-ms/token";
-                {
-                    var rows4 = type == GgmlType.Q4_0 ? (delegate*<byte*, long, byte*, int, float*, void>)&DotQ4_0Tiles.Rows4 : &DotQ8_0Tiles.Rows4;
-                    double fourRowsMs = Time(() =>
-                    {
-                        for (int chunk = 0; chunk < rows; chunk += ChunkRows)
-                            for (int t = 0; t < tokens; t += 8)
-                                for (int r = chunk; r < chunk + ChunkRows; r += 4)
-                                    rows4(weight + r * rowBytes, rowBytes, tiles + tileBytes * (nuint)(t / 8), columns / 32, pair);
-                    });
-                    lanes += $"   4 rows {fourRowsMs / tokens,7:F3}";
-                }
+                lanes += $"   {isa}: 4 rows x {width} tokens {fourRowsMs / tokens,7:F3}";
                 NativeMemory.AlignedFree(tiles);
                 NativeMemory.AlignedFree(pair);
             }

@@ -19,8 +19,12 @@ public sealed record BenchOptions
     public int Repetitions { get; init; } = 5;
     /// <summary>"llama.cpp" to measure the peer in the same run, or null.</summary>
     public string? Compare { get; init; }
-    /// <summary>Both engines read the weights into their own memory instead of mapping the file (llama.cpp's --no-mmap).</summary>
-    public bool NoMmap { get; init; }
+    /// <summary>
+    /// How we hold the weights: by default as a user's load does (copied when they fit). Mapped also maps them
+    /// for llama.cpp; Copied also reads them into llama.cpp's own buffers (its --no-mmap); otherwise llama.cpp
+    /// runs with its own default, the mapping.
+    /// </summary>
+    public Checkpoints.WeightLoading Loading { get; init; }
 
     /// <summary>Checks ranges and names the offending option.</summary>
     public BenchOptions Validate()

@@ -1,11 +1,36 @@
 using System.Text.Json.Nodes;
+using Dclm.Checkpoints;
 
 namespace Dclm.Benchmarks;
 
-/// <summary>The results of one benchmark run, and the memory-bandwidth bound on decoding.</summary>
+/// <summary>
+/// The results of one benchmark run, and the memory-bandwidth bound on decoding. Rates are medians over repetitions;
+/// <see cref="BandwidthBytesPerSecond"/> is the median of the probes taken after each repetition.
+/// </summary>
 public sealed record BenchReport(string ModelPath, int Threads, EngineResult Ours, EngineResult? Peer,
-    double BandwidthBytesPerSecond, long BytesPerToken)
+    double BandwidthBytesPerSecond, long BytesPerToken, WeightResidence Residence)
 {
+    /// <summary>The processor the run measured.</summary>
+    public HostCpu Host { get; init; } = HostCpu.Read();
+
+    /// <summary>Load averages (1, 5, 15 minutes) when the run began and when it ended.</summary>
+    public (string? Before, string? After) LoadAverage { get; init; }
+
+    /// <summary>The kernel level our products ran, per weight type of the model, e.g. {"q4_0": "avx512"}.</summary>
+    public IReadOnlyDictionary<string, string> Kernels { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The bandwidth probe after each repetition, bytes per second.</summary>
+    public IReadOnlyList<double> BandwidthSamples { get; init; } = [];
+
+    /// <summary>
+    /// Our decode's share of the bandwidth bound: the median over repetitions of (tg tokens/s × weight bytes per token)
+    /// over the probe taken right after that tg, so a repetition slowed by other work is set against a bound slowed alike.
+    /// </summary>
+    public double GenerationFractionOfBound { get; init; }
+
+    /// <summary>With a peer: ours / the peer's for pp and tg, the median over repetitions of each back-to-back pair.</summary>
+    public (double Prompt, double Generation)? PairedRatios { get; init; }
+
     /// <summary>Tokens/s if every decode step only streamed the weights at measured bandwidth.</summary>
     public double BandwidthBoundTokensPerSecond => BandwidthBytesPerSecond / BytesPerToken;
 
@@ -14,10 +39,17 @@ public sealed record BenchReport(string ModelPath, int Threads, EngineResult Our
     {
         static JsonObject Engine(EngineResult r) => new()
         {
-            ["pp_tps"] = r.PromptTokensPerSecond.Mean,
+            ["pp_tps"] = r.PromptTokensPerSecond.Median,
+            ["pp_min"] = r.PromptTokensPerSecond.Minimum,
+            ["pp_max"] = r.PromptTokensPerSecond.Maximum,
+            ["pp_mean"] = r.PromptTokensPerSecond.Mean,
             ["pp_sd"] = r.PromptTokensPerSecond.StandardDeviation,
-            ["tg_tps"] = r.GenerationTokensPerSecond.Mean,
+            ["tg_tps"] = r.GenerationTokensPerSecond.Median,
+            ["tg_min"] = r.GenerationTokensPerSecond.Minimum,
+            ["tg_max"] = r.GenerationTokensPerSecond.Maximum,
+            ["tg_mean"] = r.GenerationTokensPerSecond.Mean,
             ["tg_sd"] = r.GenerationTokensPerSecond.StandardDeviation,
+            ["repetitions"] = Math.Max(r.PromptTokensPerSecond.Repetitions, r.GenerationTokensPerSecond.Repetitions),
             ["rss_mb"] = r.ResidentMegabytes,
             ["pp_cpu_ms_per_token"] = r.PromptCpuMillisecondsPerToken,
             ["tg_cpu_ms_per_token"] = r.GenerationCpuMillisecondsPerToken,
@@ -26,19 +58,40 @@ public sealed record BenchReport(string ModelPath, int Threads, EngineResult Our
         {
             ["model"] = ModelPath,
             ["threads"] = Threads,
+            ["host"] = new JsonObject
+            {
+                ["cpu"] = Host.Name,
+                ["family"] = Host.Family,
+                ["model"] = Host.Model,
+                ["stepping"] = Host.Stepping,
+                ["logical_cores"] = Host.LogicalCores,
+                ["load_average_before"] = LoadAverage.Before,
+                ["load_average_after"] = LoadAverage.After,
+            },
+            ["kernels"] = new JsonObject(Kernels.Select(k => KeyValuePair.Create(k.Key, (JsonNode?)k.Value))),
+            ["weights"] = new JsonObject
+            {
+                ["residence"] = Residence.Residence == Formats.FileResidence.Copied ? "copied" : "mapped",
+                ["huge_page_fraction"] = Residence.Bytes > 0 ? Math.Min(1.0, (double)Residence.HugePageBytes / Residence.Bytes) : 0,
+                ["load_seconds"] = Residence.LoadTime.TotalSeconds,
+                ["reason"] = Residence.Reason,
+            },
             ["ours"] = Engine(Ours),
             ["bandwidth_gbps"] = BandwidthBytesPerSecond / 1e9,
+            ["bandwidth_gbps_samples"] = new JsonArray(BandwidthSamples.Select(b => (JsonNode?)(b / 1e9)).ToArray()),
             ["bytes_per_token"] = BytesPerToken,
             ["tg_bound_tps"] = BandwidthBoundTokensPerSecond,
-            ["tg_fraction_of_bound"] = Ours.GenerationTokensPerSecond.Mean / BandwidthBoundTokensPerSecond,
+            ["tg_fraction_of_bound"] = GenerationFractionOfBound,
         };
         if (Peer is not null)
         {
             json["peer"] = Engine(Peer);
             json["ratio"] = new JsonObject
             {
-                ["pp"] = Ratio(Ours.PromptTokensPerSecond.Mean, Peer.PromptTokensPerSecond.Mean),
-                ["tg"] = Ratio(Ours.GenerationTokensPerSecond.Mean, Peer.GenerationTokensPerSecond.Mean),
+                ["pp"] = PairedRatios?.Prompt ?? 0,
+                ["tg"] = PairedRatios?.Generation ?? 0,
+                ["pp_of_medians"] = Ratio(Ours.PromptTokensPerSecond.Median, Peer.PromptTokensPerSecond.Median),
+                ["tg_of_medians"] = Ratio(Ours.GenerationTokensPerSecond.Median, Peer.GenerationTokensPerSecond.Median),
             };
         }
         return json;

@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Dclm.Checkpoints;
 using Dclm.Tensors;
 using Dclm.Tensors.Compute;
 
@@ -6,36 +6,68 @@ namespace Dclm.Benchmarks;
 
 /// <summary>
 /// Runs the benchmark like llama-bench: synthetic prompt tokens, one warm-up, then repetitions of pp (a
-/// whole prompt in one step) and tg (one token per step from an empty context), for us and the peer,
-/// one engine at a time on the same file and threads.
+/// whole prompt in one step) and tg (one token per step from an empty context) on the same file and threads.
+/// With a peer both engines stay loaded and take turns, test by test (ours then the peer's in even repetitions,
+/// the peer's then ours in odd ones), so a burst of load from other work falls on both; after each repetition the
+/// memory bandwidth is probed once more, so each tg has a bound measured beside it.
 /// </summary>
 public static class BenchRunner
 {
     public static BenchReport Run(BenchOptions options, IProgress<string> progress, CancellationToken cancellation)
     {
         options.Validate();
+        string? loadBefore = HostCpu.LoadAverage();
         string path = ResolveModel(options, progress, cancellation);
         int context = Math.Max(options.PromptTokens, options.GeneratedTokens) + 16;
 
-        // The peer's plugin is loaded first, so a missing one is reported before minutes of our own measurement.
+        // The peer's plugin is loaded first, so a missing one is reported before minutes of loading.
         var peerEngine = options.Compare is { } name ? BenchPeers.Load(name) : null;
-        EngineResult ours;
-        long bytesPerToken;
-        using (var target = new OurTarget(path, options.Threads, context, copyWeights: options.NoMmap))
+        using var ours = new OurTarget(path, options.Threads, context, options.Loading);
+        var residence = ours.Model.Residence;
+        var kernels = Kernels(ours, options.PromptTokens);
+        progress.Report(residence.Describe());
+        long bytesPerToken = BytesPerToken(ours);
+        double before = ResidentMegabytes();
+        WarmUp(ours, options, progress);
+        double oursResident = ResidentMegabytes();
+        using var peer = peerEngine?.Open(path, options.Threads, context, useMemoryMap: options.Loading != WeightLoading.Copied);
+        double peerResident = 0;
+        if (peer is not null)
         {
-            bytesPerToken = BytesPerToken(target);
-            ours = Measure(target, options, progress, cancellation);
+            WarmUp(peer, options, progress);
+            peerResident = ResidentMegabytes() - oursResident;
         }
-        EngineResult? peer = null;
-        if (peerEngine is not null)
-        {
-            using var target = peerEngine.Open(path, options.Threads, context, useMemoryMap: !options.NoMmap);
-            peer = Measure(target, options, progress, cancellation);
-        }
-        progress.Report("measuring memory bandwidth");
         using var pool = new ComputePool(options.Threads);
-        double bandwidth = MemoryBandwidth.Measure(pool);
-        return new BenchReport(path, options.Threads, ours, peer, bandwidth, bytesPerToken);
+        using var probe = new MemoryBandwidth();
+
+        IBenchTarget[] targets = peer is null ? [ours] : [ours, peer];
+        var samples = targets.Select(_ => new Samples()).ToArray();
+        var bandwidths = new List<double>();
+        var fractions = new List<double>();
+        for (int rep = 0; rep < options.Repetitions; rep++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            string label = $"repetition {rep + 1}/{options.Repetitions}";
+            var order = rep % 2 == 0 ? targets.Index() : targets.Index().Reverse();
+            foreach (var (i, target) in order)
+                if (options.PromptTokens > 0) samples[i].AddPrompt(Prompt(target, options.PromptTokens, label, progress));
+            foreach (var (i, target) in order)
+                if (options.GeneratedTokens > 0) samples[i].AddGeneration(Generation(target, options.GeneratedTokens, label, progress));
+            double bandwidth = probe.Measure(pool, passes: 8);
+            bandwidths.Add(bandwidth);
+            if (options.GeneratedTokens > 0) fractions.Add(samples[0].Generation[^1] * bytesPerToken / bandwidth);
+            progress.Report($"memory bandwidth {bandwidth / 1e9:F1} GB/s");
+        }
+        return new BenchReport(path, options.Threads, samples[0].Result(ours.Name, oursResident - before),
+            peer is null ? null : samples[1].Result(peer.Name, peerResident), Measurement.MedianOf(bandwidths), bytesPerToken, residence)
+        {
+            LoadAverage = (loadBefore, HostCpu.LoadAverage()),
+            Kernels = kernels,
+            BandwidthSamples = bandwidths,
+            GenerationFractionOfBound = Measurement.MedianOf(fractions),
+            PairedRatios = peer is null ? null : (Samples.PairedRatio(samples[0].Prompt, samples[1].Prompt),
+                Samples.PairedRatio(samples[0].Generation, samples[1].Generation)),
+        };
     }
 
     private static string ResolveModel(BenchOptions options, IProgress<string> progress, CancellationToken cancellation)
@@ -47,47 +79,93 @@ public static class BenchRunner
         return SyntheticGguf.Ensure(options.WorkDirectory, shape, type, progress, cancellation);
     }
 
-    private static EngineResult Measure(IBenchTarget target, BenchOptions options, IProgress<string> progress, CancellationToken cancellation)
+    /// <summary>The same prompt every time (seeded), so both engines and every repetition process the same tokens.</summary>
+    private static int[] PromptTokens(int count)
     {
         var random = new Random(1234);
-        int[] prompt = Enumerable.Range(0, options.PromptTokens).Select(_ => random.Next(300, 30000)).ToArray();
-        var pp = new List<double>();
-        var tg = new List<double>();
-        var ppCpu = new List<double>();
-        var tgCpu = new List<double>();
-        for (int rep = -1; rep < options.Repetitions; rep++)
+        return Enumerable.Range(0, count).Select(_ => random.Next(300, 30000)).ToArray();
+    }
+
+    /// <summary>One pp and one tg, unmeasured: the first steps pay for page faults, JIT and caches.</summary>
+    private static void WarmUp(IBenchTarget target, BenchOptions options, IProgress<string> progress)
+    {
+        if (options.PromptTokens > 0) Prompt(target, options.PromptTokens, "warm-up", progress);
+        if (options.GeneratedTokens > 0) Generation(target, options.GeneratedTokens, "warm-up", progress);
+    }
+
+    /// <summary>Processes the prompt once: (tokens/s, CPU ms per token).</summary>
+    private static (double Rate, double CpuMilliseconds) Prompt(IBenchTarget target, int tokens, string label, IProgress<string> progress)
+    {
+        int[] prompt = PromptTokens(tokens);
+        progress.Report($"{target.Name}: pp{tokens} {label}");
+        var clock = CpuClock.Start();
+        target.ProcessPrompt(prompt);
+        var (wall, cpu) = clock.Stop();
+        progress.Report($"{target.Name}: pp{tokens} {tokens / wall:F2} tok/s, {cpu * 1e3 / tokens:F2} cpu-ms/token");
+        return (tokens / wall, cpu * 1e3 / tokens);
+    }
+
+    /// <summary>Generates <paramref name="tokens"/> tokens once: (tokens/s, CPU ms per token).</summary>
+    private static (double Rate, double CpuMilliseconds) Generation(IBenchTarget target, int tokens, string label, IProgress<string> progress)
+    {
+        progress.Report($"{target.Name}: tg{tokens} {label}");
+        var clock = CpuClock.Start();
+        target.Generate(PromptTokens(1)[0], tokens);
+        var (wall, cpu) = clock.Stop();
+        progress.Report($"{target.Name}: tg{tokens} {tokens / wall:F2} tok/s, {cpu * 1e3 / tokens:F2} cpu-ms/token");
+        return (tokens / wall, cpu * 1e3 / tokens);
+    }
+
+    /// <summary>One engine's per-repetition rates (tokens/s) and CPU costs (ms per token).</summary>
+    private sealed class Samples
+    {
+        public List<double> Prompt { get; } = [];
+        public List<double> Generation { get; } = [];
+        private readonly List<double> _promptCpu = [];
+        private readonly List<double> _generationCpu = [];
+
+        public void AddPrompt((double Rate, double CpuMilliseconds) sample)
         {
-            cancellation.ThrowIfCancellationRequested();
-            string label = rep < 0 ? "warm-up" : $"repetition {rep + 1}/{options.Repetitions}";
-            if (options.PromptTokens > 0)
-            {
-                progress.Report($"{target.Name}: pp{options.PromptTokens} {label}");
-                var clock = CpuClock.Start();
-                target.ProcessPrompt(prompt);
-                var (wall, cpu) = clock.Stop();
-                progress.Report($"{target.Name}: pp{options.PromptTokens} {options.PromptTokens / wall:F2} tok/s, {cpu * 1e3 / options.PromptTokens:F2} cpu-ms/token");
-                if (rep >= 0) { pp.Add(options.PromptTokens / wall); ppCpu.Add(cpu * 1e3 / options.PromptTokens); }
-            }
-            if (options.GeneratedTokens > 0)
-            {
-                progress.Report($"{target.Name}: tg{options.GeneratedTokens} {label}");
-                var clock = CpuClock.Start();
-                target.Generate(prompt.Length > 0 ? prompt[0] : 1000, options.GeneratedTokens);
-                var (wall, cpu) = clock.Stop();
-                progress.Report($"{target.Name}: tg{options.GeneratedTokens} {options.GeneratedTokens / wall:F2} tok/s, {cpu * 1e3 / options.GeneratedTokens:F2} cpu-ms/token");
-                if (rep >= 0) { tg.Add(options.GeneratedTokens / wall); tgCpu.Add(cpu * 1e3 / options.GeneratedTokens); }
-            }
+            Prompt.Add(sample.Rate);
+            _promptCpu.Add(sample.CpuMilliseconds);
         }
-        using var process = Process.GetCurrentProcess();
-        process.Refresh();
-        return new EngineResult(target.Name,
-            pp.Count > 0 ? Measurement.Of(pp) : new Measurement(0, 0, 0),
-            tg.Count > 0 ? Measurement.Of(tg) : new Measurement(0, 0, 0),
-            process.WorkingSet64 / 1e6)
+
+        public void AddGeneration((double Rate, double CpuMilliseconds) sample)
         {
-            PromptCpuMillisecondsPerToken = ppCpu.Count > 0 ? ppCpu.Average() : 0,
-            GenerationCpuMillisecondsPerToken = tgCpu.Count > 0 ? tgCpu.Average() : 0,
-        };
+            Generation.Add(sample.Rate);
+            _generationCpu.Add(sample.CpuMilliseconds);
+        }
+
+        public EngineResult Result(string engine, double residentMegabytes) =>
+            new(engine, Measurement.Of(Prompt), Measurement.Of(Generation), residentMegabytes)
+            {
+                PromptCpuMillisecondsPerToken = Measurement.MedianOf(_promptCpu),
+                GenerationCpuMillisecondsPerToken = Measurement.MedianOf(_generationCpu),
+            };
+
+        /// <summary>The median over repetitions of ours / the peer's, each pair measured back to back; 0 when skipped.</summary>
+        public static double PairedRatio(List<double> ours, List<double> peer) =>
+            Measurement.MedianOf(ours.Zip(peer).Where(p => p.Second > 0).Select(p => p.First / p.Second));
+    }
+
+    /// <summary>This process's resident set in MB.</summary>
+    private static double ResidentMegabytes()
+    {
+        using var process = System.Diagnostics.Process.GetCurrentProcess();
+        process.Refresh();
+        return process.WorkingSet64 / 1e6;
+    }
+
+    /// <summary>The kernel level of each weight type the model's matrices use, for one token and for a prompt: "avx512, prompt avxvnni".</summary>
+    private static Dictionary<string, string> Kernels(OurTarget target, int promptTokens)
+    {
+        var w = target.Model.Model.Weights;
+        var types = w.Layers.SelectMany(l => new[] { l.Query, l.Key, l.Value, l.Output, l.Gate, l.Up, l.Down }).Append(w.Output).Select(m => m.Type).Distinct();
+        return types.Order().ToDictionary(GgmlTypeInfo.Name, type =>
+        {
+            string decode = MatMul.KernelLevel(type), prompt = MatMul.KernelLevel(type, Math.Max(1, promptTokens));
+            return decode == prompt ? decode : $"{decode}, prompt {prompt}";
+        });
     }
 
     /// <summary>Weight bytes a decode step reads: every matrix except the embedding, of which one row is read.</summary>

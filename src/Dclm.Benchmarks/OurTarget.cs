@@ -14,10 +14,10 @@ public sealed class OurTarget : IBenchTarget
     private readonly float[] _logits;
     private readonly ForwardBatch _step = new() { Tokens = new int[1], Positions = new int[1], Slots = new int[1], LogitRows = [0] };
 
-    public OurTarget(string path, int threads, int contextSize, bool copyWeights = false)
+    public OurTarget(string path, int threads, int contextSize, WeightLoading loading = WeightLoading.Automatic)
     {
         _pool = new ComputePool(threads);
-        _model = ModelLoader.Load(path, _pool, copyWeights);
+        _model = ModelLoader.Load(path, _pool, loading);
         _cache = _model.Model.CreateCache(1, contextSize);
         _logits = new float[_model.Config.VocabularySize];
     }

@@ -40,6 +40,8 @@ public sealed class ModelHost : IDisposable
     public InferenceEngine? Engine => _engine;
     /// <summary>The model the engine runs, once loaded (for work beside generation, such as embeddings; steps are serialised by the model).</summary>
     public Dclm.Models.DecoderModel? Model => _engine is null ? null : _loaded?.Model;
+    /// <summary>Where the weights were put (copied or mapped) and why, once loaded.</summary>
+    public WeightResidence? Residence => _loaded?.Residence;
     /// <summary>The tokenizer once loaded.</summary>
     public Tokenizer? Tokenizer { get; private set; }
     /// <summary>The recognised chat template once loaded.</summary>
@@ -66,7 +68,7 @@ public sealed class ModelHost : IDisposable
         try
         {
             _pool = new ComputePool(_options.Threads > 0 ? _options.Threads : Environment.ProcessorCount);
-            _loaded = ModelLoader.Load(_options.ModelPath, _pool, _options.CopyWeights);
+            _loaded = ModelLoader.Load(_options.ModelPath, _pool, _options.WeightLoading);
             Tokenizer = _loaded.RequireTokenizer();
             string SpecialText(int? id) => id is int value ? Tokenizer.TokenText(value) : "";
             string bos = SpecialText(Tokenizer.BeginningOfSequenceId), eos = SpecialText(Tokenizer.EndOfSequenceId);

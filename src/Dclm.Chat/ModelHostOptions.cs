@@ -11,8 +11,8 @@ public record ModelHostOptions
     public string? ModelName { get; init; }
     /// <summary>Compute threads; 0 = all cores.</summary>
     public int Threads { get; init; }
-    /// <summary>Copy the weights into memory instead of mapping the file (faster decode, private memory).</summary>
-    public bool CopyWeights { get; init; }
+    /// <summary>Copy the weights into memory or map the file; by default copied when they fit (faster decode).</summary>
+    public Checkpoints.WeightLoading WeightLoading { get; init; }
     /// <summary>Engine sizes: parallel sequences, context, KV blocks, queue, prefix cache.</summary>
     public EngineOptions Engine { get; init; } = new();
     /// <summary>Refuse to load a model whose chat template the engine cannot render, instead of using a built-in layout with a warning.</summary>

@@ -6,8 +6,9 @@ namespace Dclm.Checkpoints;
 /// <summary>A model ready to run: its config, its weights bound into a <see cref="DecoderModel"/>, and where it came from.</summary>
 public sealed class LoadedModel : IDisposable
 {
-    internal LoadedModel(string path, string format, DecoderModel model, Tokenizer? tokenizer, IReadOnlyDictionary<string, long> tensorTypes)
+    internal LoadedModel(string path, string format, DecoderModel model, Tokenizer? tokenizer, IReadOnlyDictionary<string, long> tensorTypes, WeightResidence residence)
     {
+        Residence = residence;
         Path = path;
         Tokenizer = tokenizer;
         Format = format;
@@ -19,6 +20,8 @@ public sealed class LoadedModel : IDisposable
     public string Path { get; }
     /// <summary>"safetensors" or "gguf".</summary>
     public string Format { get; }
+    /// <summary>Whether the weights were copied into memory or mapped, why, and what loading took.</summary>
+    public WeightResidence Residence { get; }
     /// <summary>The runnable model.</summary>
     public DecoderModel Model { get; }
     /// <summary>The tokenizer shipped with the model (tokenizer.json or GGUF metadata), or null when there is none.</summary>

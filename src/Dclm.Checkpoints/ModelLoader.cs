@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Dclm.Formats;
 using Dclm.Formats.Gguf;
 using Dclm.Formats.Safetensors;
@@ -9,32 +10,36 @@ namespace Dclm.Checkpoints;
 
 /// <summary>
 /// Opens a model from a Hugging Face checkpoint directory (open_lm or Llama config.json with
-/// safetensors) or from a GGUF file. Weights are memory-mapped and used in place, or, when asked,
-/// copied into anonymous memory and the file unmapped (llama.cpp's --no-mmap).
+/// safetensors) or from a GGUF file. The weights are read into memory when they fit (decode then runs at
+/// the memory-bandwidth bound), else, or when asked, memory-mapped and used in place (<see cref="WeightLoading"/>).
 /// </summary>
 public static class ModelLoader
 {
     /// <summary>
-    /// Loads the model at <paramref name="path"/>; problems are reported as <see cref="ModelFileException"/>.
-    /// With <paramref name="copyWeights"/> the weights are copied out of the file (see <see cref="ModelWeights.CopyToMemory"/>).
+    /// Loads the model at <paramref name="path"/>, holding its weights as <paramref name="loading"/> asks
+    /// (<see cref="LoadedModel.Residence"/> says what was chosen and why); a copy reports the fraction read so far to
+    /// <paramref name="progress"/>. Problems are reported as <see cref="ModelFileException"/>.
     /// </summary>
-    public static LoadedModel Load(string path, ComputePool? pool = null, bool copyWeights = false)
+    public static LoadedModel Load(string path, ComputePool? pool = null, WeightLoading loading = WeightLoading.Automatic, IProgress<double>? progress = null)
     {
-        if (File.Exists(path)) return path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) || IsGguf(path) ? LoadGguf(path, pool, copyWeights) : throw new ModelFileException(path, "is neither a GGUF file nor a checkpoint directory");
-        if (Directory.Exists(path)) return LoadHuggingFace(path, pool, copyWeights);
+        if (File.Exists(path)) return path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) || IsGguf(path) ? LoadGguf(path, pool, loading, progress) : throw new ModelFileException(path, "is neither a GGUF file nor a checkpoint directory");
+        if (Directory.Exists(path)) return LoadHuggingFace(path, pool, loading, progress);
         throw new ModelFileException(path, "no such file or directory");
     }
 
-    private static LoadedModel LoadGguf(string path, ComputePool? pool, bool copyWeights)
+    private static LoadedModel LoadGguf(string path, ComputePool? pool, WeightLoading loading, IProgress<double>? progress)
     {
-        var file = GgufFile.Open(path);
+        var clock = Stopwatch.StartNew();
+        long bytes = new FileInfo(path).Length;
+        var (file, reason) = Open(bytes, loading, (residence, onRead) => GgufFile.Open(path, residence, onRead), progress);
         try
         {
+            var residence = new WeightResidence(file.Residence, bytes, file.HugePageBytes, clock.Elapsed, reason);
             var config = GgufModelReader.ReadConfig(file);
             var tokenizer = FitVocabulary(path, config, file.Metadata.ContainsKey("tokenizer.ggml.tokens") ? Tokenizer.FromGguf(file) : null);
             var weights = GgufModelReader.Bind(file, config);
             var types = CountTypes(file.Tensors);
-            return new LoadedModel(path, "gguf", Build(path, config, weights, pool, copyWeights), tokenizer, types);
+            return new LoadedModel(path, "gguf", Build(path, config, weights, pool), tokenizer, types, residence);
         }
         catch
         {
@@ -43,21 +48,26 @@ public static class ModelLoader
         }
     }
 
-    private static LoadedModel LoadHuggingFace(string directory, ComputePool? pool, bool copyWeights)
+    private static LoadedModel LoadHuggingFace(string directory, ComputePool? pool, WeightLoading loading, IProgress<double>? progress)
     {
+        var clock = Stopwatch.StartNew();
         string configPath = System.IO.Path.Combine(directory, "config.json");
         var config = HfConfigReader.Read(configPath);
         string tokenizerPath = System.IO.Path.Combine(directory, "tokenizer.json");
         var tokenizer = FitVocabulary(tokenizerPath, config, File.Exists(tokenizerPath) ? Tokenizer.Load(tokenizerPath) : null);
-        var checkpoint = SafetensorsCheckpoint.Open(directory);
+        // Every shard the checkpoint may open: an upper bound on what a copy takes.
+        long bytes = Directory.GetFiles(directory, "*.safetensors").Sum(shard => new FileInfo(shard).Length);
+        var (checkpoint, reason) = Open(bytes, loading, (residence, onRead) => SafetensorsCheckpoint.Open(directory, residence, onRead), progress);
         try
         {
+            var residence = new WeightResidence(checkpoint.Files.Count > 0 ? checkpoint.Files[0].Residence : FileResidence.Mapped,
+                checkpoint.Files.Sum(f => f.FileLength), checkpoint.Files.Sum(f => f.HugePageBytes), clock.Elapsed, reason);
             var binder = new TensorBinder(directory, checkpoint.Tensors);
             var weights = config.Architecture == Architecture.OpenLm
                 ? HfOpenLmWeights.Bind(binder, config, checkpoint)
                 : HfLlamaWeights.Bind(binder, config, checkpoint);
             var types = CountTypes(checkpoint.Tensors);
-            return new LoadedModel(directory, "safetensors", Build(directory, config, weights, pool, copyWeights), tokenizer, types);
+            return new LoadedModel(directory, "safetensors", Build(directory, config, weights, pool), tokenizer, types, residence);
         }
         catch
         {
@@ -66,18 +76,29 @@ public static class ModelLoader
         }
     }
 
-    private static DecoderModel Build(string path, ModelConfig config, ModelWeights weights, ComputePool? pool, bool copyWeights)
+    /// <summary>
+    /// Opens the file(s) as <see cref="WeightResidence.Choose"/> decides; an automatic copy that cannot get its
+    /// memory falls back to the mapping.
+    /// </summary>
+    private static (T Opened, string Reason) Open<T>(long bytes, WeightLoading loading, Func<FileResidence, Action<long>?, T> open, IProgress<double>? progress)
+    {
+        var (residence, reason) = WeightResidence.Choose(bytes, loading == WeightLoading.Automatic ? AvailableMemory.Read() : default, loading);
+        long read = 0;
+        Action<long>? onRead = progress is null ? null : count => progress.Report(Math.Min(1.0, (double)(read += count) / Math.Max(1, bytes)));
+        try
+        {
+            return (open(residence, onRead), reason);
+        }
+        catch (ModelFileException e) when (loading == WeightLoading.Automatic && residence == FileResidence.Copied && e.InnerException is OutOfMemoryException)
+        {
+            return (open(FileResidence.Mapped, null), $"{reason}, but the copy could not get its memory");
+        }
+    }
+
+    private static DecoderModel Build(string path, ModelConfig config, ModelWeights weights, ComputePool? pool)
     {
         try
         {
-            if (copyWeights)
-            {
-                // Refuse a mis-shaped file before copying gigabytes of it (DecoderModel checks the mapped case).
-                weights.Validate(config);
-                var copied = weights.CopyToMemory();
-                weights.Dispose();
-                weights = copied;
-            }
             return new DecoderModel(config, weights, pool);
         }
         catch (InvalidDataException e) { throw new ModelFileException(path, e.Message, e); }

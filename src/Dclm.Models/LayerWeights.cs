@@ -1,5 +1,4 @@
 using Dclm.Tensors;
-using Dclm.Tensors.Compute;
 
 namespace Dclm.Models;
 
@@ -111,30 +110,6 @@ public sealed class ModelWeights : IDisposable
             if (l.RopeInverseFrequency is { } f && f.Length != config.HeadDim / 2)
                 throw new InvalidDataException($"layer {i} rope inv_freq has {f.Length} values, the config needs {config.HeadDim / 2}");
         }
-    }
-
-    /// <summary>
-    /// These weights copied into anonymous memory (2 MB pages where Linux grants them, see
-    /// <see cref="WeightCopy"/>): decode then streams fewer, larger pages than from a mapped file. Matrices
-    /// that lie back to back stay so, and a tied head stays the embedding. The copy owns its memory; the
-    /// caller may dispose these weights (and unmap the file) afterwards.
-    /// </summary>
-    public unsafe ModelWeights CopyToMemory()
-    {
-        var matrices = new List<WeightMatrix> { TokenEmbedding };
-        foreach (var l in Layers) matrices.AddRange([l.Query, l.Key, l.Value, l.Output, l.Gate, l.Up, l.Down]);
-        bool tied = Output.Data == TokenEmbedding.Data;
-        if (!tied) matrices.Add(Output);
-        var copy = WeightCopy.Create(matrices);
-        int next = 1;
-        var layers = Layers.Select(l => new LayerWeights
-        {
-            AttentionNorm = l.AttentionNorm, QueryNorm = l.QueryNorm, KeyNorm = l.KeyNorm, FeedForwardNorm = l.FeedForwardNorm,
-            QueryBias = l.QueryBias, KeyBias = l.KeyBias, ValueBias = l.ValueBias, RopeInverseFrequency = l.RopeInverseFrequency,
-            Query = copy[next++], Key = copy[next++], Value = copy[next++], Output = copy[next++],
-            Gate = copy[next++], Up = copy[next++], Down = copy[next++],
-        }).ToArray();
-        return new ModelWeights(copy[0], layers, FinalNorm, tied ? copy[0] : copy[next], copy);
     }
 
     public void Dispose()

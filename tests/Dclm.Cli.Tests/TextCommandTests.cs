@@ -61,14 +61,26 @@ public sealed class TextCommandTests : IDisposable
         Assert.All(ids, id => Assert.InRange(id, 0, 50431));
     }
 
+    /// <summary>Copied (the default for a model this small), mapped and forced copies give the same tokens, and each says where the weights went.</summary>
     [Fact]
-    public void NoMmapGeneratesTheSameTokens()
+    public void EveryWeightResidenceGeneratesTheSameTokensAndSaysWhich()
     {
         string[] arguments = ["generate", "--model", _model, "--prompt", "The whale", "--max-tokens", "8", "--seed", "3", "--print-token-ids"];
-        var mapped = DclmProcess.Run(arguments);
+        var automatic = DclmProcess.Run(arguments);
+        var mapped = DclmProcess.Run([.. arguments, "--mmap"]);
         var copied = DclmProcess.Run([.. arguments, "--no-mmap"]);
-        Assert.Equal(0, copied.ExitCode);
+        Assert.All(new[] { automatic, mapped, copied }, result => Assert.Equal(0, result.ExitCode));
         Assert.Equal(mapped.LastLine, copied.LastLine);
+        Assert.Equal(mapped.LastLine, automatic.LastLine);
+        Assert.Contains("dclm: weights copied into memory:", automatic.Error);
+        Assert.Contains("available (", automatic.Error);
+        Assert.Contains("dclm: weights mapped from the file, as asked", mapped.Error);
+        Assert.Contains("dclm: weights copied into memory:", copied.Error);
+        Assert.Contains("(asked for)", copied.Error);
+
+        var both = DclmProcess.Run([.. arguments, "--mmap", "--no-mmap"]);
+        Assert.NotEqual(0, both.ExitCode);
+        Assert.Contains("at most one of --mmap and --no-mmap", both.Error);
     }
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);

@@ -91,7 +91,7 @@ public class GgufBadInputTests
         { "not gguf", "not a GGUF file" },
     };
 
-    private static byte[] Make(string name) => name switch
+    internal static byte[] Make(string name) => name switch
     {
         "valid" => Build(),
         "version 1" => Build(version: 1),

@@ -71,8 +71,10 @@ public unsafe class FusedProjectionTests
     public void WeightsCopiedOutOfTheFileGiveIdenticalLogitsAndStayFused(string name)
     {
         var fixture = ReferenceFixture.Load(name);
-        using var mapped = ModelLoader.Load(fixture.Directory);
-        using var copied = ModelLoader.Load(fixture.Directory, copyWeights: true);
+        using var mapped = ModelLoader.Load(fixture.Directory, loading: WeightLoading.Mapped);
+        using var copied = ModelLoader.Load(fixture.Directory, loading: WeightLoading.Copied);
+        Assert.Equal(Formats.FileResidence.Mapped, mapped.Residence.Residence);
+        Assert.Equal(Formats.FileResidence.Copied, copied.Residence.Residence);
         var layer = copied.Model.Weights.Layers[0];
         Assert.NotNull(WeightMatrix.Adjacent(layer.Query, layer.Key, layer.Value));
         Assert.NotNull(WeightMatrix.Adjacent(layer.Gate, layer.Up));

@@ -192,7 +192,13 @@ public unsafe class DotKernelTests
     [InlineData(GgmlType.Q6_K, 12)]
     public void FourTokenKernelsEqualTheSingleTokenKernelBitForBit(GgmlType type, int maxBlocks)
     {
-        if (!KernelIsaInfo.IsSupported(KernelIsa.Avx2)) return;
+        foreach (KernelIsa isa in new[] { KernelIsa.Avx2, KernelIsa.AvxVnni })
+            if (KernelIsaInfo.IsSupported(isa)) FourTokenKernelEqualsTheSingleTokenKernel(type, maxBlocks, isa);
+    }
+
+    /// <summary>The four-token kernel of <paramref name="isa"/> against the one-token AVX2 kernel: the same bits.</summary>
+    private static void FourTokenKernelEqualsTheSingleTokenKernel(GgmlType type, int maxBlocks, KernelIsa isa)
+    {
         var random = new Random(100 + (int)type);
         int blockSize = GgmlTypeInfo.BlockSize(type);
         Q8KRow* kRows = stackalloc Q8KRow[4];
@@ -208,58 +214,63 @@ public unsafe class DotKernelTests
             {
                 byte*[] buffers = { t0, t1, t2, t3 };
                 for (int i = 0; i < 4; i++) kRows[i] = Q8KActivations.Row(buffers[i], columns, 0);
-                DotKernels.Q8KTokens4(type, KernelIsa.Avx2)(w, kRows, blocks, r);
+                DotKernels.Q8KTokens4(type, isa)(w, kRows, blocks, r);
                 for (int i = 0; i < 4; i++)
-                    Assert.Equal(Dot(type, KernelIsa.Avx2, w, buffers[i], columns), results[i]);
+                    Assert.True(Dot(type, KernelIsa.Avx2, w, buffers[i], columns) == results[i], $"{type} {isa} {blocks} blocks token {i}");
             }
         }
     }
 
     /// <summary>
-    /// The Q8_0/Q4_0 GEMM tile kernels (two and four rows) equal their scalar references bit for bit for every row and all
-    /// eight lanes, at every block count 0..70 and with 1..8 tokens present (padded lanes must give
-    /// zero), and agree with the single-token kernel to float rounding.
+    /// The Q8_0/Q4_0 GEMM tile kernels of every level (two and four rows; 8 or 16 token lanes) equal their scalar
+    /// references bit for bit for every row and lane, at every block count 0..70 and with 1..width tokens present
+    /// (padded lanes must give zero), and agree with the single-token kernel to float rounding.
     /// </summary>
     [Theory]
     [InlineData(GgmlType.Q8_0)]
     [InlineData(GgmlType.Q4_0)]
     public void TileKernelsEqualTheirReference(GgmlType type)
     {
-        if (!KernelIsaInfo.IsSupported(KernelIsa.Avx2)) return;
+        foreach (KernelIsa isa in SimdLevels()) TileKernelsOfLevelEqualTheirReference(type, isa);
+    }
+
+    private static void TileKernelsOfLevelEqualTheirReference(GgmlType type, KernelIsa isa)
+    {
         var random = new Random(77 + (int)type);
-        var kernel = DotKernels.Q8Tiles(type, KernelIsa.Avx2);
-        Assert.True(kernel != null);
-        var results = new float[16];
-        var results4 = new float[32];
-        var expected = new float[8];
+        var kernels = DotKernels.Q8Tiles(type, isa);
+        Assert.True(kernels.Exist);
+        int width = kernels.Width;
+        var results = new float[2 * width];
+        var results4 = new float[4 * width];
+        var expected = new float[width];
         for (int blocks = 0; blocks <= 70; blocks++)
         {
-            int columns = blocks * 32, present = blocks % 8 + 1;
+            int columns = blocks * 32, present = blocks % width + 1;
             int stride = (int)Q8Activations.RowBytes(columns);
             // Four rows back to back, for the four-row kernel; the two-row kernel takes rows 0 and 1.
             int rowBytes = (int)GgmlTypeInfo.ByteCount(type, columns);
             var four = new byte[rowBytes * 4 + 64];
             for (int row = 0; row < 4; row++) RandomRow(type, blocks, random, unitScales: false).AsSpan(0, rowBytes).CopyTo(four.AsSpan(row * rowBytes));
-            var rows = new byte[stride * 8 + 64];
+            var rows = new byte[stride * width + 64];
             for (int k = 0; k < present; k++)
                 ActivationBuffer(type, columns, random, unitScales: false).AsSpan(0, stride).CopyTo(rows.AsSpan(k * stride));
-            var tile = new byte[(int)Q8Tiles.TileBytes(columns) + 64];
+            var tile = new byte[(int)Q8Tiles.TileBytes(columns, width) + 64];
             fixed (byte* w0 = four)
             fixed (byte* a = rows) fixed (byte* t = tile)
             fixed (float* r = results) fixed (float* r4 = results4) fixed (float* e = expected)
             {
-                Q8Tiles.Build(a, columns, 0, present, t);
-                kernel(w0, w0 + rowBytes, t, blocks, r);
-                DotKernels.Q8Tiles4(type, KernelIsa.Avx2)(w0, rowBytes, t, blocks, r4);
+                Q8Tiles.Build(a, columns, 0, present, t, width);
+                kernels.Rows2(w0, w0 + rowBytes, t, blocks, r);
+                kernels.Rows4(w0, rowBytes, t, blocks, r4);
                 byte*[] weights = { w0, w0 + rowBytes, w0 + 2 * rowBytes, w0 + 3 * rowBytes };
                 for (int row = 0; row < 4; row++)
                 {
-                    if (type == GgmlType.Q4_0) DotQ4_0Tiles.Reference(weights[row], t, blocks, e);
-                    else DotQ8_0Tiles.Reference(weights[row], t, blocks, e);
-                    for (int k = 0; k < 8; k++)
+                    if (type == GgmlType.Q4_0) DotQ4_0Tiles.Reference(weights[row], t, blocks, e, width);
+                    else DotQ8_0Tiles.Reference(weights[row], t, blocks, e, width);
+                    for (int k = 0; k < width; k++)
                     {
-                        if (row < 2) Assert.Equal(expected[k], results[row * 8 + k]);
-                        Assert.Equal(expected[k], results4[row * 8 + k]);
+                        if (row < 2) Assert.True(expected[k] == results[row * width + k], $"{type} {isa} two rows: {blocks} blocks row {row} lane {k}");
+                        Assert.True(expected[k] == results4[row * width + k], $"{type} {isa} four rows: {blocks} blocks row {row} lane {k}");
                         float alone = k < present ? Dot(type, KernelIsa.Scalar, weights[row], a + k * stride, columns) : 0;
                         Assert.True(Math.Abs(alone - expected[k]) <= 1e-5 * Math.Max(1, Math.Abs(alone)), $"{blocks} blocks lane {k}: {expected[k]} vs {alone}");
                     }

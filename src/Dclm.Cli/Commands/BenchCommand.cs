@@ -18,10 +18,11 @@ internal static class BenchCommand
         var compare = new Option<string?>("--compare") { Description = "also measure this peer in the same run: llama.cpp" };
         var json = new Option<string?>("--json") { Description = "write the results as JSON to this file" };
         var workDirectory = new Option<string?>("--work-dir") { Description = "where synthetic models are kept" };
-        var noMmap = new Option<bool>("--no-mmap") { Description = "both engines copy the weights into memory instead of mapping the file" };
+        var mmap = new Option<bool>("--mmap") { Description = "both engines map the weights from the file (default: we copy them when they fit, as a user's load does; llama.cpp maps)" };
+        var noMmap = new Option<bool>("--no-mmap") { Description = "both engines copy the weights into their own memory" };
         var command = new Command("bench", "Measure prompt processing (pp) and token generation (tg) speed, like llama-bench")
         {
-            model, type, threads, prompt, gen, repetitions, compare, json, workDirectory, noMmap,
+            model, type, threads, prompt, gen, repetitions, compare, json, workDirectory, mmap, noMmap,
         };
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(() =>
         {
@@ -29,7 +30,7 @@ internal static class BenchCommand
             {
                 Model = parse.GetValue(model)!, Type = parse.GetValue(type)!, Threads = parse.GetValue(threads),
                 PromptTokens = parse.GetValue(prompt), GeneratedTokens = parse.GetValue(gen), Repetitions = parse.GetValue(repetitions),
-                Compare = parse.GetValue(compare), NoMmap = parse.GetValue(noMmap),
+                Compare = parse.GetValue(compare), Loading = ModelOptions.ParseLoading(parse.GetValue(mmap), parse.GetValue(noMmap)),
                 WorkDirectory = parse.GetValue(workDirectory) ?? Path.Combine(Path.GetTempPath(), "dclm-bench"),
             };
             var progress = new Progress<string>(message => Console.Error.WriteLine($"[bench] {message}"));
@@ -45,16 +46,22 @@ internal static class BenchCommand
     private static void Print(BenchReport r, BenchOptions o)
     {
         Console.WriteLine($"model: {r.ModelPath}   threads: {r.Threads}");
-        Console.WriteLine($"| engine | pp{o.PromptTokens} tok/s | tg{o.GeneratedTokens} tok/s | RSS MB |");
-        Console.WriteLine("|---|---|---|---|");
+        Console.WriteLine($"host: {r.Host}; load average {r.LoadAverage.Before ?? "n/a"} at the start, {r.LoadAverage.After ?? "n/a"} at the end");
+        Console.WriteLine($"kernels: {string.Join(", ", r.Kernels.Select(k => $"{k.Key} {k.Value}"))}");
+        Console.WriteLine($"ours: {r.Residence.Describe()}");
+        Console.WriteLine($"| engine | pp{o.PromptTokens} tok/s | tg{o.GeneratedTokens} tok/s | pp CPU ms/token | tg CPU ms/token | own RSS MB |");
+        Console.WriteLine("|---|---|---|---|---|---|");
         foreach (var e in new[] { r.Ours, r.Peer }.OfType<EngineResult>())
-            Console.WriteLine($"| {e.Engine} | {e.PromptTokensPerSecond} | {e.GenerationTokensPerSecond} | {e.ResidentMegabytes:F0} |");
-        if (r.Peer is { } p)
-            Console.WriteLine($"ratio ours/{p.Engine}: pp {Ratio(r.Ours.PromptTokensPerSecond, p.PromptTokensPerSecond)}, tg {Ratio(r.Ours.GenerationTokensPerSecond, p.GenerationTokensPerSecond)}");
-        Console.WriteLine($"memory bandwidth {r.BandwidthBytesPerSecond / 1e9:F1} GB/s; {r.BytesPerToken / 1e6:F0} MB of weights per token ⇒ tg bound {r.BandwidthBoundTokensPerSecond:F2} tok/s; ours reaches {100 * r.Ours.GenerationTokensPerSecond.Mean / r.BandwidthBoundTokensPerSecond:F0}%");
+            Console.WriteLine($"| {e.Engine} | {e.PromptTokensPerSecond} | {e.GenerationTokensPerSecond} | {e.PromptCpuMillisecondsPerToken:F2} | {e.GenerationCpuMillisecondsPerToken:F2} | {e.ResidentMegabytes:F0} |");
+        Console.WriteLine($"tok/s: median [min-max] of {o.Repetitions} repetitions{(r.Peer is null ? "" : ", the engines taking turns test by test")}; CPU ms: median");
+        if (r.Peer is { } p && r.PairedRatios is { } ratios)
+            Console.WriteLine($"ratio ours/{p.Engine}: pp {Ratio(r.Ours.PromptTokensPerSecond, p.PromptTokensPerSecond, ratios.Prompt)}, tg {Ratio(r.Ours.GenerationTokensPerSecond, p.GenerationTokensPerSecond, ratios.Generation)} (median of back-to-back pairs)");
+        string probes = string.Join(" ", r.BandwidthSamples.Select(b => (b / 1e9).ToString("F1")));
+        Console.WriteLine($"memory bandwidth {r.BandwidthBytesPerSecond / 1e9:F1} GB/s (median of probes {probes}); {r.BytesPerToken / 1e6:F0} MB of weights per token ⇒ tg bound {r.BandwidthBoundTokensPerSecond:F2} tok/s; " +
+            $"ours reaches {100 * r.GenerationFractionOfBound:F0}% (median over repetitions, each tg against the probe after it)");
     }
 
     /// <summary>"-" for a test that was skipped (0 repetitions).</summary>
-    private static string Ratio(Measurement ours, Measurement peer) =>
-        ours.Repetitions > 0 && peer.Repetitions > 0 && peer.Mean > 0 ? (ours.Mean / peer.Mean).ToString("F2") : "-";
+    private static string Ratio(Measurement ours, Measurement peer, double paired) =>
+        ours.Repetitions > 0 && peer.Repetitions > 0 && paired > 0 ? paired.ToString("F2") : "-";
 }

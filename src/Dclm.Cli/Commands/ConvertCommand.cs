@@ -19,7 +19,7 @@ internal static class ConvertCommand
             if (!GgmlTypeInfo.TryParse(typeName, out var target) || Array.IndexOf(GgufExporter.TargetTypes, target) < 0)
                 throw new ArgumentException($"--type: '{typeName}' is not one of {string.Join(", ", GgufExporter.TargetTypes.Select(GgmlTypeInfo.Name))}");
             string source = parse.GetValue(model)!;
-            using var loaded = ModelLoader.Load(source);
+            using var loaded = ModelLoader.Load(source, loading: WeightLoading.Mapped);
             // The chat templates travel with the tokenizer, so a converted instruct model still chats (and calls tools) as it should.
             var templates = ChatTemplateLoader.All(source);
             string path = parse.GetValue(output)!;

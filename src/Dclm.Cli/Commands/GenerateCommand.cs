@@ -22,7 +22,8 @@ internal static class GenerateCommand
         var presence = new Option<float>("--presence-penalty") { Description = "lower every recent token's logit by this once; 0 = off", DefaultValueFactory = _ => 0f };
         var seed = new Option<ulong>("--seed") { Description = "random seed; the same seed gives the same output", DefaultValueFactory = _ => 42UL };
         var stop = new Option<string[]>("--stop") { Description = "stop before this string (repeatable)", AllowMultipleArgumentsPerToken = false };
-        var noMmap = new Option<bool>("--no-mmap") { Description = "copy the weights into memory (2 MB pages where granted) instead of mapping the file: faster decode, more private memory" };
+        var mmap = ModelOptions.Mmap();
+        var noMmap = ModelOptions.NoMmap();
         var printIds = new Option<bool>("--print-token-ids") { Description = "print the generated token ids, space-separated, as the last line" };
         var json = new Option<bool>("--json") { Description = "the continuation must be one JSON object (enforced while sampling)" };
         var jsonSchema = new Option<string?>("--json-schema") { Description = "the continuation must be a JSON object valid for the JSON Schema in this file (enforced while sampling)" };
@@ -31,7 +32,7 @@ internal static class GenerateCommand
         var lora = ModelOptions.Lora();
         var command = new Command("generate", "Generate text from a prompt, streaming it as it comes")
         {
-            model, prompt, promptTokens, maxTokens, temperature, topK, topP, minP, repetition, frequency, presence, seed, stop, noMmap, printIds, json, jsonSchema, kvType, threads, lora,
+            model, prompt, promptTokens, maxTokens, temperature, topK, topP, minP, repetition, frequency, presence, seed, stop, mmap, noMmap, printIds, json, jsonSchema, kvType, threads, lora,
         };
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(() =>
         {
@@ -47,7 +48,10 @@ internal static class GenerateCommand
             }.Validate();
             var schema = JsonShape(parse.GetValue(json), parse.GetValue(jsonSchema));
             using var pool = new Tensors.Compute.ComputePool(Math.Max(1, parse.GetValue(threads)));
-            using var loaded = ModelLoader.Load(parse.GetValue(model)!, pool, copyWeights: parse.GetValue(noMmap));
+            var loading = ModelOptions.ParseLoading(parse.GetValue(mmap), parse.GetValue(noMmap));
+            var progress = LoadProgress.ForTerminal();
+            using var loaded = ModelLoader.Load(parse.GetValue(model)!, pool, loading, progress);
+            progress?.Clear();
             ModelOptions.ApplyLora(loaded, parse.GetValue(lora));
             var tokenizer = loaded.Tokenizer;
             int[] tokens;
@@ -62,6 +66,8 @@ internal static class GenerateCommand
                 tokens = TokenListParser.Parse(ids!, "--prompt-tokens");
             }
 
+            // After the prompt is known to be usable, so a bad one still ends in a single error line.
+            Console.Error.WriteLine($"dclm: {loaded.Residence.Describe()}");
             List<int> generated;
             Inference.Constraints.ITokenConstraint? constraint = null;
             if (schema is not null)

@@ -12,7 +12,7 @@ internal static class InfoCommand
         var command = new Command("info", "Print a model's architecture, sizes, dtypes and parameter count") { model };
         command.SetAction(parse => CliErrors.Run(() =>
         {
-            using var loaded = ModelLoader.Load(parse.GetValue(model)!);
+            using var loaded = ModelLoader.Load(parse.GetValue(model)!, loading: WeightLoading.Mapped);
             var c = loaded.Config;
             Console.WriteLine($"path:            {loaded.Path}");
             Console.WriteLine($"format:          {loaded.Format}");
@@ -34,6 +34,9 @@ internal static class InfoCommand
                 Console.WriteLine($"tokenizer:       {tokenizer.VocabularySize} tokens, {tokenizer.Vocabulary.ModelKind}");
                 foreach (string warning in tokenizer.Vocabulary.Warnings) Console.WriteLine($"tokenizer note:  {warning}");
             }
+            // What generate, serve and bench do with these weights by default, without copying them here.
+            var (residence, reason) = WeightResidence.Choose(loaded.Residence.Bytes, AvailableMemory.Read(), WeightLoading.Automatic);
+            Console.WriteLine($"weights:         {loaded.Residence.Bytes / 1e9:F2} GB, {(residence == Formats.FileResidence.Copied ? "copied into memory" : "mapped from the file")} by default ({reason}; --mmap / --no-mmap choose)");
             return 0;
         }));
         return command;

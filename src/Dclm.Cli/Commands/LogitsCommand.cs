@@ -19,7 +19,7 @@ internal static class LogitsCommand
         command.SetAction(parse => CliErrors.Run(() =>
         {
             var ids = TokenListParser.Parse(parse.GetValue(tokens)!, "--prompt-tokens");
-            using var loaded = ModelLoader.Load(parse.GetValue(model)!);
+            using var loaded = ModelLoader.Load(parse.GetValue(model)!, loading: WeightLoading.Mapped);
             ModelOptions.ApplyLora(loaded, parse.GetValue(lora));
             var m = loaded.Model;
             if (ids.Length > m.Config.ContextLength) throw new ArgumentException($"--prompt-tokens: {ids.Length} tokens exceed the context of {m.Config.ContextLength}");

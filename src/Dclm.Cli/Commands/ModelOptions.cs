@@ -35,6 +35,23 @@ internal static class ModelOptions
         Console.Error.WriteLine($"adapter: {path} ({weights.Updates.Count} projection updates on {weights.TargetNames})");
     }
 
+    /// <summary>--mmap: map the weights from the file instead of copying them into memory.</summary>
+    public static Option<bool> Mmap() =>
+        new("--mmap") { Description = "map the weights from the file and use them in place (instant load, shared page cache; decode can be many times slower) instead of copying them into memory when they fit" };
+
+    /// <summary>--no-mmap: copy the weights into memory even when the available-memory check would map them.</summary>
+    public static Option<bool> NoMmap() =>
+        new("--no-mmap") { Description = "copy the weights into memory (2 MB pages where granted) even when available memory looks short" };
+
+    /// <summary>The loading the two options ask for: automatic (copy when the weights fit) unless one is given.</summary>
+    public static Checkpoints.WeightLoading ParseLoading(bool mmap, bool noMmap) => (mmap, noMmap) switch
+    {
+        (true, true) => throw new ArgumentException("give at most one of --mmap and --no-mmap"),
+        (true, false) => Checkpoints.WeightLoading.Mapped,
+        (false, true) => Checkpoints.WeightLoading.Copied,
+        _ => Checkpoints.WeightLoading.Automatic,
+    };
+
     public static Option<int> Threads() =>
         new("--threads") { Description = "compute threads (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
 }

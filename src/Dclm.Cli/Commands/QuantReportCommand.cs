@@ -25,7 +25,7 @@ internal static class QuantReportCommand
             int limit = parse.GetValue(tokens);
             if (limit < 2) throw new ArgumentException("--tokens must be at least 2");
             int[] ids;
-            using (var loaded = ModelLoader.Load(path))
+            using (var loaded = ModelLoader.Load(path, loading: WeightLoading.Mapped))
             {
                 ids = loaded.RequireTokenizer().Encode(File.ReadAllText(parse.GetValue(text)!));
                 limit = Math.Min(limit, loaded.Config.ContextLength);

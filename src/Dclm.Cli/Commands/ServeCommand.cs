@@ -23,7 +23,8 @@ internal static class ServeCommand
         var kvType = ModelOptions.KvType("int8");
         var cors = new Option<string[]>("--cors-origin") { Description = "allow this browser origin (repeatable; CORS is off by default)" };
         var threads = ModelOptions.Threads();
-        var noMmap = new Option<bool>("--no-mmap") { Description = "copy the weights into memory instead of mapping the file: faster decode, more private memory" };
+        var mmap = ModelOptions.Mmap();
+        var noMmap = ModelOptions.NoMmap();
         var strictTemplate = ServeModel.StrictChatTemplate();
         var lora = new Option<string[]>("--lora") { Description = "serve a LoRA adapter (PEFT directory) as model NAME: NAME=PATH (repeatable; a bare PATH is named after its run)", AllowMultipleArgumentsPerToken = false };
         var allowLoading = new Option<bool>("--allow-lora-loading") { Description = "let clients load adapters from the server's disk with POST /v1/lora-adapters" };
@@ -39,7 +40,7 @@ internal static class ServeCommand
         };
         var command = new Command("serve", "Serve a model over an OpenAI-compatible HTTP API (completions, chat, streaming, embeddings, grounded answers) with a chat page at /")
         {
-            model, host, port, apiKey, parallel, context, queue, kvMemory, kvType, cors, threads, noMmap, strictTemplate, lora, allowLoading, embedder, pooling, ragIndex,
+            model, host, port, apiKey, parallel, context, queue, kvMemory, kvType, cors, threads, mmap, noMmap, strictTemplate, lora, allowLoading, embedder, pooling, ragIndex,
         };
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(async () =>
         {
@@ -50,7 +51,7 @@ internal static class ServeCommand
                 Port = parse.GetValue(port),
                 ApiKey = parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("DCLM_API_KEY"),
                 CorsOrigins = parse.GetValue(cors) ?? [],
-                Threads = parse.GetValue(threads), CopyWeights = parse.GetValue(noMmap), StrictChatTemplate = parse.GetValue(strictTemplate),
+                Threads = parse.GetValue(threads), WeightLoading = ModelOptions.ParseLoading(parse.GetValue(mmap), parse.GetValue(noMmap)), StrictChatTemplate = parse.GetValue(strictTemplate),
                 Adapters = (parse.GetValue(lora) ?? []).Select(Chat.AdapterSource.Parse).ToArray(), AllowAdapterLoading = parse.GetValue(allowLoading),
                 Embedders = parse.GetValue(embedder) ?? [],
                 DecoderPooling = parse.GetValue(pooling) == "last" ? EmbeddingPooling.Last : EmbeddingPooling.Mean,
@@ -69,6 +70,7 @@ internal static class ServeCommand
             {
                 await server.Host.Loading.WaitAsync(cancellation);
                 var engine = server.Host.Engine!;
+                Console.Error.WriteLine($"dclm: {server.Host.Residence!.Describe()}");
                 Console.Error.WriteLine($"dclm: model loaded; {engine.Options.MaxRunningSequences} parallel sequences, context {engine.ContextLength}, {engine.Options.KvBlocks} {engine.Options.KvCacheType} KV blocks of {engine.Options.BlockSize}");
                 ServeModel.ShowTemplate(server.Host);
                 foreach (var (name, _, path) in server.Host.Models.Skip(1)) Console.Error.WriteLine($"dclm: adapter '{name}' from {path}");

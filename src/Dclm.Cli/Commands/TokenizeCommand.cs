@@ -13,7 +13,7 @@ internal static class TokenizeCommand
         var command = new Command("tokenize", "Print the token ids of a text (no BOS or EOS added)") { model, text };
         command.SetAction(parse => CliErrors.Run(() =>
         {
-            using var loaded = ModelLoader.Load(parse.GetValue(model)!);
+            using var loaded = ModelLoader.Load(parse.GetValue(model)!, loading: WeightLoading.Mapped);
             var tokenizer = loaded.RequireTokenizer();
             foreach (string warning in tokenizer.Vocabulary.Warnings) Console.Error.WriteLine($"warning: {warning}");
             var ids = tokenizer.Encode(parse.GetValue(text)!);

@@ -3,9 +3,9 @@ using Dclm.Tensors;
 namespace Dclm.Formats.Gguf;
 
 /// <summary>
-/// A GGUF file (version 2 or 3) mapped read-only: its metadata and tensors, validated against the
-/// file size when opened. Tensor data is not copied; <see cref="TensorEntry.Data"/> points into the
-/// mapping and is valid until <see cref="Dispose"/>.
+/// A GGUF file (version 2 or 3) mapped read-only or read into memory (<see cref="FileResidence"/>): its
+/// metadata and tensors, validated against the file size when opened. <see cref="TensorEntry.Data"/>
+/// points into the file's bytes and is valid until <see cref="Dispose"/>.
 /// </summary>
 public sealed class GgufFile : IDisposable
 {
@@ -49,11 +49,21 @@ public sealed class GgufFile : IDisposable
     /// <summary>Offset of the data section from the start of the file; tensor offsets count from here.</summary>
     public long DataOffset { get; }
 
-    /// <summary>Maps and validates <paramref name="path"/>; throws <see cref="ModelFileException"/> when it is not a well-formed GGUF file.</summary>
-    public static GgufFile Open(string path)
+    /// <summary>Where the file's bytes are held (mapped, or read into memory).</summary>
+    public FileResidence Residence => file.Residence;
+
+    /// <summary>Bytes of an in-memory copy that Linux backs with 2 MB pages (0 when mapped).</summary>
+    public long HugePageBytes => file.HugePageBytes;
+
+    /// <summary>
+    /// Maps (or, with <see cref="FileResidence.Copied"/>, reads into memory, calling <paramref name="onRead"/> with
+    /// each piece's byte count) and validates <paramref name="path"/>; throws <see cref="ModelFileException"/> when
+    /// it is not a well-formed GGUF file.
+    /// </summary>
+    public static GgufFile Open(string path, FileResidence residence = FileResidence.Mapped, Action<long>? onRead = null)
     {
         ArgumentNullException.ThrowIfNull(path);
-        MappedFile file = MappedFile.Open(path);
+        MappedFile file = MappedFile.Open(path, residence, onRead);
         try
         {
             return Parse(file);

@@ -39,25 +39,29 @@ public sealed class SafetensorsCheckpoint : IDisposable
     public IReadOnlyDictionary<string, string> Metadata =>
         files.Count > 0 ? files[0].Metadata : new Dictionary<string, string>();
 
-    /// <summary>Opens a checkpoint directory or a single .safetensors file; throws <see cref="ModelFileException"/> on any problem.</summary>
-    public static SafetensorsCheckpoint Open(string path)
+    /// <summary>
+    /// Opens a checkpoint directory or a single .safetensors file, each shard held as <paramref name="residence"/>
+    /// says (a copy calls <paramref name="onRead"/> with each piece's byte count); throws
+    /// <see cref="ModelFileException"/> on any problem.
+    /// </summary>
+    public static SafetensorsCheckpoint Open(string path, FileResidence residence = FileResidence.Mapped, Action<long>? onRead = null)
     {
         ArgumentNullException.ThrowIfNull(path);
-        if (File.Exists(path)) return FromFiles(path, null, [path]);
+        if (File.Exists(path)) return FromFiles(path, null, [path], residence, onRead);
         if (!Directory.Exists(path)) throw new ModelFileException(path, "no such file or directory");
 
         string indexPath = System.IO.Path.Combine(path, IndexFileName);
-        if (File.Exists(indexPath)) return FromIndex(path, indexPath);
+        if (File.Exists(indexPath)) return FromIndex(path, indexPath, residence, onRead);
         string singlePath = System.IO.Path.Combine(path, SingleFileName);
-        if (File.Exists(singlePath)) return FromFiles(path, null, [singlePath]);
+        if (File.Exists(singlePath)) return FromFiles(path, null, [singlePath], residence, onRead);
         string[] shards = Directory.GetFiles(path, "*.safetensors");
         Array.Sort(shards, StringComparer.Ordinal);
         if (shards.Length == 0)
             throw new ModelFileException(path, $"holds no {SingleFileName}, {IndexFileName} or *.safetensors file");
-        return FromFiles(path, null, shards);
+        return FromFiles(path, null, shards, residence, onRead);
     }
 
-    private static SafetensorsCheckpoint FromFiles(string path, string? indexPath, IReadOnlyList<string> shardPaths)
+    private static SafetensorsCheckpoint FromFiles(string path, string? indexPath, IReadOnlyList<string> shardPaths, FileResidence residence, Action<long>? onRead)
     {
         var opened = new List<SafetensorsFile>();
         try
@@ -65,7 +69,7 @@ public sealed class SafetensorsCheckpoint : IDisposable
             var tensors = new Dictionary<string, TensorEntry>(StringComparer.Ordinal);
             foreach (string shardPath in shardPaths)
             {
-                SafetensorsFile shard = SafetensorsFile.Open(shardPath);
+                SafetensorsFile shard = SafetensorsFile.Open(shardPath, residence, onRead);
                 opened.Add(shard);
                 foreach (var (name, entry) in shard.Tensors)
                     if (!tensors.TryAdd(name, entry))
@@ -80,7 +84,7 @@ public sealed class SafetensorsCheckpoint : IDisposable
         }
     }
 
-    private static SafetensorsCheckpoint FromIndex(string path, string indexPath)
+    private static SafetensorsCheckpoint FromIndex(string path, string indexPath, FileResidence residence, Action<long>? onRead)
     {
         List<KeyValuePair<string, string>> weightMap = SafetensorsIndex.ReadWeightMap(indexPath);
         var shardOrder = new List<string>();
@@ -104,7 +108,7 @@ public sealed class SafetensorsCheckpoint : IDisposable
             var tensors = new Dictionary<string, TensorEntry>(StringComparer.Ordinal);
             foreach (string shard in shardOrder)
             {
-                SafetensorsFile file = SafetensorsFile.Open(System.IO.Path.Combine(path, shard));
+                SafetensorsFile file = SafetensorsFile.Open(System.IO.Path.Combine(path, shard), residence, onRead);
                 opened.Add(file);
                 // File order within a shard, restricted to what the index maps there.
                 var mapped = new HashSet<string>(tensorsByShard[shard], StringComparer.Ordinal);

@@ -4,9 +4,9 @@ using System.Text.Json;
 namespace Dclm.Formats.Safetensors;
 
 /// <summary>
-/// One .safetensors file mapped read-only: an 8-byte little-endian header length, a JSON header naming
+/// One .safetensors file, mapped read-only or read into memory (<see cref="FileResidence"/>): an 8-byte little-endian header length, a JSON header naming
 /// each tensor's dtype, shape and byte range, then the data. Everything is validated when opened;
-/// <see cref="TensorEntry.Data"/> points into the mapping and is valid until <see cref="Dispose"/>.
+/// <see cref="TensorEntry.Data"/> points into the file's bytes and is valid until <see cref="Dispose"/>.
 /// </summary>
 public sealed class SafetensorsFile : IDisposable
 {
@@ -40,11 +40,21 @@ public sealed class SafetensorsFile : IDisposable
     /// <summary>Tensors in header order; shapes are row-major as stored.</summary>
     public IReadOnlyDictionary<string, TensorEntry> Tensors { get; }
 
-    /// <summary>Maps and validates <paramref name="path"/>; throws <see cref="ModelFileException"/> when it is not a well-formed safetensors file.</summary>
-    public static SafetensorsFile Open(string path)
+    /// <summary>Where the file's bytes are held (mapped, or read into memory).</summary>
+    public FileResidence Residence => file.Residence;
+
+    /// <summary>Bytes of an in-memory copy that Linux backs with 2 MB pages (0 when mapped).</summary>
+    public long HugePageBytes => file.HugePageBytes;
+
+    /// <summary>
+    /// Maps (or, with <see cref="FileResidence.Copied"/>, reads into memory, calling <paramref name="onRead"/> with
+    /// each piece's byte count) and validates <paramref name="path"/>; throws <see cref="ModelFileException"/> when
+    /// it is not a well-formed safetensors file.
+    /// </summary>
+    public static SafetensorsFile Open(string path, FileResidence residence = FileResidence.Mapped, Action<long>? onRead = null)
     {
         ArgumentNullException.ThrowIfNull(path);
-        MappedFile file = MappedFile.Open(path);
+        MappedFile file = MappedFile.Open(path, residence, onRead);
         try
         {
             return Parse(file);

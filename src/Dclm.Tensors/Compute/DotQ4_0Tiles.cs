@@ -41,8 +41,8 @@ internal static unsafe class DotQ4_0Tiles
             }
             Vector256<int> offsets = Vector256.Load((int*)(tile + Q8Tiles.OffsetsAt));
             Vector256<float> scales = Vector256.Load((float*)(tile + Q8Tiles.ScalesAt));
-            acc0 = Accumulate(sum0, offsets, scales, weight0, ones, acc0);
-            acc1 = Accumulate(sum1, offsets, scales, weight1, ones, acc1);
+            acc0 = Accumulate(X86.Avx2.MultiplyAddAdjacent(sum0, ones), offsets, scales, weight0, acc0);
+            acc1 = Accumulate(X86.Avx2.MultiplyAddAdjacent(sum1, ones), offsets, scales, weight1, acc1);
         }
         acc0.Store(results);
         acc1.Store(results + 8);
@@ -73,10 +73,67 @@ internal static unsafe class DotQ4_0Tiles
             }
             Vector256<int> offsets = Vector256.Load((int*)(tile + Q8Tiles.OffsetsAt));
             Vector256<float> scales = Vector256.Load((float*)(tile + Q8Tiles.ScalesAt));
-            acc0 = Accumulate(sum0, offsets, scales, weight0 + at, ones, acc0);
-            acc1 = Accumulate(sum1, offsets, scales, weight1 + at, ones, acc1);
-            acc2 = Accumulate(sum2, offsets, scales, weight2 + at, ones, acc2);
-            acc3 = Accumulate(sum3, offsets, scales, weight3 + at, ones, acc3);
+            acc0 = Accumulate(X86.Avx2.MultiplyAddAdjacent(sum0, ones), offsets, scales, weight0 + at, acc0);
+            acc1 = Accumulate(X86.Avx2.MultiplyAddAdjacent(sum1, ones), offsets, scales, weight1 + at, acc1);
+            acc2 = Accumulate(X86.Avx2.MultiplyAddAdjacent(sum2, ones), offsets, scales, weight2 + at, acc2);
+            acc3 = Accumulate(X86.Avx2.MultiplyAddAdjacent(sum3, ones), offsets, scales, weight3 + at, acc3);
+        }
+        acc0.Store(results);
+        acc1.Store(results + 8);
+        acc2.Store(results + 16);
+        acc3.Store(results + 24);
+    }
+
+    /// <summary>
+    /// <see cref="Rows4"/> with AVX-VNNI: each broadcast group of four nibbles meets the eight tokens' levels in
+    /// one vpdpbusd that adds straight into int32 lanes, where pmaddubsw needs an int16 add per group and a
+    /// pmaddwd per block. The same integers, so the same bits.
+    /// </summary>
+    public static void Rows4Vnni(byte* weight0, long rowBytes, byte* tile, int blocks, float* results) =>
+        Rows4Vnni(weight0, weight0 + rowBytes, weight0 + 2 * rowBytes, weight0 + 3 * rowBytes, tile, blocks, results);
+
+    /// <summary>Two rows through <see cref="Rows4Vnni(byte*, long, byte*, int, float*)"/> (each computed twice: only a product's last rows take this).</summary>
+    public static void Rows2Vnni(byte* weight0, byte* weight1, byte* tile, int blocks, float* results)
+    {
+        float* four = stackalloc float[4 * Q8Tiles.Tokens];
+        Rows4Vnni(weight0, weight1, weight0, weight1, tile, blocks, four);
+        new ReadOnlySpan<float>(four, 2 * Q8Tiles.Tokens).CopyTo(new Span<float>(results, 2 * Q8Tiles.Tokens));
+    }
+
+    private static void Rows4Vnni(byte* weight0, byte* weight1, byte* weight2, byte* weight3, byte* tile, int blocks, float* results)
+    {
+        byte* unpacked = stackalloc byte[128];
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero, acc2 = Vector256<float>.Zero, acc3 = Vector256<float>.Zero;
+        for (int b = 0; b < blocks; b++, tile += Q8Tiles.BlockBytes)
+        {
+            int at = b * 18;
+            DotQ4_0.Nibbles(weight0 + at).Store(unpacked);
+            DotQ4_0.Nibbles(weight1 + at).Store(unpacked + 32);
+            DotQ4_0.Nibbles(weight2 + at).Store(unpacked + 64);
+            DotQ4_0.Nibbles(weight3 + at).Store(unpacked + 96);
+            // Two sums per row (even and odd groups): a chain of eight dependent vpdpbusd per row was
+            // latency-bound and measured no faster than the AVX2 form.
+            Vector256<int> even0 = Vector256<int>.Zero, even1 = Vector256<int>.Zero, even2 = Vector256<int>.Zero, even3 = Vector256<int>.Zero;
+            Vector256<int> odd0 = Vector256<int>.Zero, odd1 = Vector256<int>.Zero, odd2 = Vector256<int>.Zero, odd3 = Vector256<int>.Zero;
+            for (int j = 0; j < 8; j += 2)
+            {
+                Vector256<sbyte> a = Vector256.Load((sbyte*)tile + j * 32), next = Vector256.Load((sbyte*)tile + j * 32 + 32);
+                even0 = X86.AvxVnni.MultiplyWideningAndAdd(even0, Vector256.Create(*(int*)(unpacked + j * 4)).AsByte(), a);
+                even1 = X86.AvxVnni.MultiplyWideningAndAdd(even1, Vector256.Create(*(int*)(unpacked + 32 + j * 4)).AsByte(), a);
+                even2 = X86.AvxVnni.MultiplyWideningAndAdd(even2, Vector256.Create(*(int*)(unpacked + 64 + j * 4)).AsByte(), a);
+                even3 = X86.AvxVnni.MultiplyWideningAndAdd(even3, Vector256.Create(*(int*)(unpacked + 96 + j * 4)).AsByte(), a);
+                odd0 = X86.AvxVnni.MultiplyWideningAndAdd(odd0, Vector256.Create(*(int*)(unpacked + j * 4 + 4)).AsByte(), next);
+                odd1 = X86.AvxVnni.MultiplyWideningAndAdd(odd1, Vector256.Create(*(int*)(unpacked + 32 + j * 4 + 4)).AsByte(), next);
+                odd2 = X86.AvxVnni.MultiplyWideningAndAdd(odd2, Vector256.Create(*(int*)(unpacked + 64 + j * 4 + 4)).AsByte(), next);
+                odd3 = X86.AvxVnni.MultiplyWideningAndAdd(odd3, Vector256.Create(*(int*)(unpacked + 96 + j * 4 + 4)).AsByte(), next);
+            }
+            Vector256<int> sum0 = even0 + odd0, sum1 = even1 + odd1, sum2 = even2 + odd2, sum3 = even3 + odd3;
+            Vector256<int> offsets = Vector256.Load((int*)(tile + Q8Tiles.OffsetsAt));
+            Vector256<float> scales = Vector256.Load((float*)(tile + Q8Tiles.ScalesAt));
+            acc0 = Accumulate(sum0, offsets, scales, weight0 + at, acc0);
+            acc1 = Accumulate(sum1, offsets, scales, weight1 + at, acc1);
+            acc2 = Accumulate(sum2, offsets, scales, weight2 + at, acc2);
+            acc3 = Accumulate(sum3, offsets, scales, weight3 + at, acc3);
         }
         acc0.Store(results);
         acc1.Store(results + 8);
@@ -86,17 +143,18 @@ internal static unsafe class DotQ4_0Tiles
 
     /// <summary>acc + float(Σ q·a − 8·Σa)·(d_w·d_a), lanes = tokens.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Accumulate(Vector256<short> sums, Vector256<int> offsets, Vector256<float> scales, byte* weight, Vector256<short> ones, Vector256<float> accumulator) =>
-        Vector256.FusedMultiplyAdd(X86.Avx.ConvertToVector256Single(X86.Avx2.MultiplyAddAdjacent(sums, ones) - offsets),
+    private static Vector256<float> Accumulate(Vector256<int> sums, Vector256<int> offsets, Vector256<float> scales, byte* weight, Vector256<float> accumulator) =>
+        Vector256.FusedMultiplyAdd(X86.Avx.ConvertToVector256Single(sums - offsets),
             Vector256.Create(HalfTable.ToSingle(*(ushort*)weight)) * scales, accumulator);
 
     /// <summary>
-    /// The reference: for each token lane, acc = fma(Σ_j (q_j − 8)·a_j, d_w·d_a, acc) block by block,
-    /// in plain C#. <see cref="Rows2"/> must equal it bit for bit.
+    /// The reference: for each token lane of a tile <paramref name="width"/> wide, acc = fma(Σ_j (q_j − 8)·a_j,
+    /// d_w·d_a, acc) block by block, in plain C#. Every tile kernel (this class's and <see cref="DotQ4_0WideTiles"/>)
+    /// must equal it bit for bit.
     /// </summary>
-    public static void Reference(byte* weight, byte* tile, int blocks, float* results)
+    public static void Reference(byte* weight, byte* tile, int blocks, float* results, int width = Q8Tiles.Tokens)
     {
-        for (int k = 0; k < Q8Tiles.Tokens; k++)
+        for (int k = 0; k < width; k++)
         {
             float acc = 0;
             for (int b = 0; b < blocks; b++)
@@ -105,10 +163,10 @@ internal static unsafe class DotQ4_0Tiles
                 int sum = 0;
                 for (int i = 0; i < 16; i++)
                 {
-                    sum += ((w[2 + i] & 0xF) - 8) * Q8Tiles.Level(tile, k, b * 32 + i);
-                    sum += ((w[2 + i] >> 4) - 8) * Q8Tiles.Level(tile, k, b * 32 + 16 + i);
+                    sum += ((w[2 + i] & 0xF) - 8) * Q8Tiles.Level(tile, k, b * 32 + i, width);
+                    sum += ((w[2 + i] >> 4) - 8) * Q8Tiles.Level(tile, k, b * 32 + 16 + i, width);
                 }
-                float scale = HalfConversion.ToSingle(*(ushort*)w) * ((float*)(tile + (nuint)b * Q8Tiles.BlockBytes + Q8Tiles.ScalesAt))[k];
+                float scale = HalfConversion.ToSingle(*(ushort*)w) * Q8Tiles.Scale(tile, k, b, width);
                 acc = MathF.FusedMultiplyAdd(sum, scale, acc);
             }
             results[k] = acc;

@@ -64,7 +64,12 @@ internal static unsafe partial class DotQ4_K
     }
 
     /// <summary>The same per 32-value sub-block with 256-bit vectors.</summary>
-    public static float Avx2(byte* weight, Q8KRow activation, int superBlocks)
+    public static float Avx2(byte* weight, Q8KRow activation, int superBlocks) => Dot256<PairedMultiplyAdd>(weight, activation, superBlocks);
+
+    /// <summary>The <see cref="Avx2"/> kernel with vpdpwssd adding each sub-block's scaled products.</summary>
+    public static float AvxVnni(byte* weight, Q8KRow activation, int superBlocks) => Dot256<VnniMultiplyAdd>(weight, activation, superBlocks);
+
+    private static float Dot256<TDot>(byte* weight, Q8KRow activation, int superBlocks) where TDot : struct, IIntegerDot
     {
         Vector256<float> scaledAccumulator = Vector256<float>.Zero;
         Vector256<float> minAccumulator = Vector256<float>.Zero;
@@ -76,15 +81,17 @@ internal static unsafe partial class DotQ4_K
             Vector256<int> mins = X86.Avx2.ConvertToVector256Int32(X86.Sse2.ShiftRightLogical128BitLane(unpacked, 8));
             sbyte* a = activation.Quants + b * 256;
             byte* q = weight + Q4_K.QuantsOffset;
-            Vector256<int> sums = Vector256<int>.Zero;
+            // Low and high sub-blocks in two sums: one chain of eight dependent vpdpwssd was latency-bound.
+            Vector256<int> lowSums = Vector256<int>.Zero, highSums = Vector256<int>.Zero;
             for (int chunk = 0; chunk < 4; chunk++, q += 32, a += 64, scaleBytes >>= 16)
             {
                 Vector256<byte> packed = Vector256.Load(q);
                 Vector256<short> lowProducts = X86.Avx2.MultiplyAddAdjacent(packed & low, Vector256.Load(a));
                 Vector256<short> highProducts = X86.Avx2.MultiplyAddAdjacent((packed.AsUInt16() >> 4).AsByte() & low, Vector256.Load(a + 32));
-                sums += X86.Avx2.MultiplyAddAdjacent(lowProducts, Vector256.Create((short)(scaleBytes & 0xFF)))
-                      + X86.Avx2.MultiplyAddAdjacent(highProducts, Vector256.Create((short)((scaleBytes >> 8) & 0xFF)));
+                lowSums = TDot.Add(lowSums, lowProducts, Vector256.Create((short)(scaleBytes & 0xFF)));
+                highSums = TDot.Add(highSums, highProducts, Vector256.Create((short)((scaleBytes >> 8) & 0xFF)));
             }
+            Vector256<int> sums = lowSums + highSums;
             Vector256<int> groupPairs = X86.Avx2.MultiplyAddAdjacent(Vector256.Load(activation.Sums + b * 16), Vector256<short>.One);
             float da = activation.Scales[b];
             float d = HalfTable.ToSingle(((ushort*)weight)[0]) * da;

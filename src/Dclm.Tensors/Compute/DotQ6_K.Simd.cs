@@ -56,7 +56,12 @@ internal static unsafe partial class DotQ6_K
     }
 
     /// <summary>The same with 256-bit vectors, 32 values per step.</summary>
-    public static float Avx2(byte* weight, Q8KRow activation, int superBlocks)
+    public static float Avx2(byte* weight, Q8KRow activation, int superBlocks) => Dot256<PairedMultiplyAdd>(weight, activation, superBlocks);
+
+    /// <summary>The <see cref="Avx2"/> kernel with vpdpwssd adding each group's scaled products.</summary>
+    public static float AvxVnni(byte* weight, Q8KRow activation, int superBlocks) => Dot256<VnniMultiplyAdd>(weight, activation, superBlocks);
+
+    private static float Dot256<TDot>(byte* weight, Q8KRow activation, int superBlocks) where TDot : struct, IIntegerDot
     {
         Vector256<float> accumulator = Vector256<float>.Zero;
         Vector256<byte> low = Vector256.Create((byte)0x0F);
@@ -67,7 +72,8 @@ internal static unsafe partial class DotQ6_K
             Vector256<short> scales = X86.Avx2.ConvertToVector256Int16(Vector128.Load(groupScales));
             sbyte* a = activation.Quants + b * 256;
             byte* ql = weight, qh = weight + Q6_K.HighOffset;
-            Vector256<int> sums = Vector256<int>.Zero;
+            // Two sums, so that no chain of dependent vpdpwssd runs longer than four.
+            Vector256<int> sums = Vector256<int>.Zero, more = Vector256<int>.Zero;
             for (int half = 0; half < 2; half++, ql += 64, qh += 32, a += 128, groupScales += 8)
             {
                 Vector256<byte> low0 = Vector256.Load(ql), low1 = Vector256.Load(ql + 32);
@@ -76,9 +82,12 @@ internal static unsafe partial class DotQ6_K
                 Vector256<byte> level1 = (low1 & low) | ((((high.AsUInt16() >> 2).AsByte() & three).AsUInt16()) << 4).AsByte();
                 Vector256<byte> level2 = ((low0.AsUInt16() >> 4).AsByte() & low) | ((((high.AsUInt16() >> 4).AsByte() & three).AsUInt16()) << 4).AsByte();
                 Vector256<byte> level3 = ((low1.AsUInt16() >> 4).AsByte() & low) | ((((high.AsUInt16() >> 6).AsByte() & three).AsUInt16()) << 4).AsByte();
-                sums += Scaled(level0, a, groupScales[0], groupScales[1]) + Scaled(level1, a + 32, groupScales[2], groupScales[3])
-                      + Scaled(level2, a + 64, groupScales[4], groupScales[5]) + Scaled(level3, a + 96, groupScales[6], groupScales[7]);
+                sums = Scaled<TDot>(sums, level0, a, groupScales[0], groupScales[1]);
+                more = Scaled<TDot>(more, level1, a + 32, groupScales[2], groupScales[3]);
+                sums = Scaled<TDot>(sums, level2, a + 64, groupScales[4], groupScales[5]);
+                more = Scaled<TDot>(more, level3, a + 96, groupScales[6], groupScales[7]);
             }
+            sums += more;
             Vector256<int> offset = X86.Avx2.MultiplyAddAdjacent(Vector256.Load(activation.Sums + b * 16), scales) << 5;
             float d = HalfTable.ToSingle(*(ushort*)(weight + Q6_K.ScaleOffset)) * activation.Scales[b];
             accumulator = Vector256.FusedMultiplyAdd(X86.Avx.ConvertToVector256Single(sums - offset), Vector256.Create(d), accumulator);
@@ -86,11 +95,11 @@ internal static unsafe partial class DotQ6_K
         return Vector256.Sum(accumulator);
     }
 
-    /// <summary>Σ level·a over 32 values as 8 int lanes, the first 16 values weighted by scale0, the rest by scale1.</summary>
+    /// <summary>sums + Σ level·a over 32 values as 8 int lanes, the first 16 values weighted by scale0, the rest by scale1.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Scaled(Vector256<byte> levels, sbyte* a, sbyte scale0, sbyte scale1)
+    private static Vector256<int> Scaled<TDot>(Vector256<int> sums, Vector256<byte> levels, sbyte* a, sbyte scale0, sbyte scale1) where TDot : struct, IIntegerDot
     {
         Vector256<short> products = X86.Avx2.MultiplyAddAdjacent(levels, Vector256.Load(a));
-        return X86.Avx2.MultiplyAddAdjacent(products, Vector256.Create(Vector128.Create((short)scale0), Vector128.Create((short)scale1)));
+        return TDot.Add(sums, products, Vector256.Create(Vector128.Create((short)scale0), Vector128.Create((short)scale1)));
     }
 }

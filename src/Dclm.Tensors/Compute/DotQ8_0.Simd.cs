@@ -13,16 +13,19 @@ internal static unsafe partial class DotQ8_0
     /// then pmaddwd; a phaddd tree and one 128-bit swap reduce the eight blocks' lanes to their totals.
     /// The scales type reads the scales; the AVX-512 level differs only there.
     /// </summary>
-    public static float Avx2(byte* weight, Q8Row activation, int blocks) => Dot<GatheredScales>(weight, activation, blocks);
+    public static float Avx2(byte* weight, Q8Row activation, int blocks) => Dot<GatheredScales, PairedMultiplyAdd>(weight, activation, blocks);
+
+    /// <summary>The <see cref="Avx2"/> kernel with vpdpbusd in place of pmaddubsw + pmaddwd.</summary>
+    public static float AvxVnni(byte* weight, Q8Row activation, int blocks) => Dot<GatheredScales, VnniMultiplyAdd>(weight, activation, blocks);
 
     /// <summary>The same kernel with the scales read by <see cref="PermutedScales"/>.</summary>
-    public static float Avx512(byte* weight, Q8Row activation, int blocks) => Dot<PermutedScales>(weight, activation, blocks);
+    public static float Avx512(byte* weight, Q8Row activation, int blocks) => Dot<PermutedScales, PairedMultiplyAdd>(weight, activation, blocks);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Dot<TScales>(byte* weight, Q8Row activation, int blocks) where TScales : struct, IGroupScales
+    private static float Dot<TScales, TDot>(byte* weight, Q8Row activation, int blocks) where TScales : struct, IGroupScales where TDot : struct, IIntegerDot
     {
         int groups = blocks / BlockGroups.Size;
-        Vector256<float> lanes = Groups<TScales>(weight, activation, groups, out Vector256<int> exponents);
+        Vector256<float> lanes = Groups<TScales, TDot>(weight, activation, groups, out Vector256<int> exponents);
         if (BlockGroups.HadSpecial(exponents)) return Scalar(weight, activation, blocks);
         if (groups * BlockGroups.Size < blocks)
         {
@@ -37,11 +40,10 @@ internal static unsafe partial class DotQ8_0
     /// eight blocks, and the maximum of their scales' exponent bits (see <see cref="BlockGroups.HalvesToSingle"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static Vector256<float> Groups<TScales>(byte* weight, Q8Row activation, int groups, out Vector256<int> exponents) where TScales : struct, IGroupScales
+    private static Vector256<float> Groups<TScales, TDot>(byte* weight, Q8Row activation, int groups, out Vector256<int> exponents) where TScales : struct, IGroupScales where TDot : struct, IIntegerDot
     {
         Vector256<float> lanes = Vector256<float>.Zero;
         Vector256<int> seen = Vector256<int>.Zero;
-        Vector256<short> ones = Vector256<short>.One;
         sbyte* a = activation.Quants;
         float* scales = activation.Scales;
         for (int g = 0; g < groups; g++, weight += 272, a += 256, scales += 8)
@@ -54,11 +56,11 @@ internal static unsafe partial class DotQ8_0
             X86.Sse.Prefetch0(ahead + 256);
             // Per 128-bit half: (b0, b1, b2, b3) partial sums of blocks 0..3, lanes 0-3 then 4-7 of each block.
             Vector256<int> first = X86.Avx2.HorizontalAdd(
-                X86.Avx2.HorizontalAdd(BlockSums(weight, a, ones), BlockSums(weight + 34, a + 32, ones)),
-                X86.Avx2.HorizontalAdd(BlockSums(weight + 68, a + 64, ones), BlockSums(weight + 102, a + 96, ones)));
+                X86.Avx2.HorizontalAdd(BlockSums<TDot>(weight, a), BlockSums<TDot>(weight + 34, a + 32)),
+                X86.Avx2.HorizontalAdd(BlockSums<TDot>(weight + 68, a + 64), BlockSums<TDot>(weight + 102, a + 96)));
             Vector256<int> second = X86.Avx2.HorizontalAdd(
-                X86.Avx2.HorizontalAdd(BlockSums(weight + 136, a + 128, ones), BlockSums(weight + 170, a + 160, ones)),
-                X86.Avx2.HorizontalAdd(BlockSums(weight + 204, a + 192, ones), BlockSums(weight + 238, a + 224, ones)));
+                X86.Avx2.HorizontalAdd(BlockSums<TDot>(weight + 136, a + 128), BlockSums<TDot>(weight + 170, a + 160)),
+                X86.Avx2.HorizontalAdd(BlockSums<TDot>(weight + 204, a + 192), BlockSums<TDot>(weight + 238, a + 224)));
             Vector256<int> totals = X86.Avx2.Permute2x128(first, second, 0x20) + X86.Avx2.Permute2x128(first, second, 0x31);
             Vector256<float> combined = BlockGroups.HalvesToSingle(TScales.Read(weight, 34), ref seen) * Vector256.Load(scales);
             lanes = Vector256.FusedMultiplyAdd(X86.Avx.ConvertToVector256Single(totals), combined, lanes);
@@ -67,11 +69,11 @@ internal static unsafe partial class DotQ8_0
         return lanes;
     }
 
-    /// <summary>The eight int32 lane sums of one block (pmaddubsw then pmaddwd).</summary>
+    /// <summary>The eight int32 lane sums of one block: |w| times sign(w)·a.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> BlockSums(byte* weight, sbyte* a, Vector256<short> ones)
+    private static Vector256<int> BlockSums<TDot>(byte* weight, sbyte* a) where TDot : struct, IIntegerDot
     {
         Vector256<sbyte> w = Vector256.Load((sbyte*)weight + 2);
-        return X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(X86.Avx2.Abs(w), X86.Avx2.Sign(Vector256.Load(a), w)), ones);
+        return TDot.Sum(X86.Avx2.Abs(w), X86.Avx2.Sign(Vector256.Load(a), w));
     }
 }

@@ -10,10 +10,11 @@ namespace Dclm.Tensors.Compute;
 /// Prefill kernels for K-quant weights (Q8_0/Q4_0 are in <see cref="DotQ8_0Tiles"/> and <see cref="DotQ4_0Tiles"/>): one weight row against four token rows at once, so each weight block is loaded
 /// and unpacked once for four tokens. Each token's arithmetic is the same, in the same order, as the
 /// 256-bit single-token kernel's, so results are bit-identical to it. results[k] = row · token k.
+/// Each kernel is generic over the 256-bit level's integer step (<see cref="IIntegerDot"/>: AVX2 or AVX-VNNI, the same integers).
 /// </summary>
 internal static unsafe class DotTokens4
 {
-    public static void Q4_K(byte* weight, Q8KRow* tokens, int superBlocks, float* results)
+    public static void Q4_K<TDot>(byte* weight, Q8KRow* tokens, int superBlocks, float* results) where TDot : struct, IIntegerDot
     {
         Vector256<float>* scaled = stackalloc Vector256<float>[4];
         Vector256<float>* mins = stackalloc Vector256<float>[4];
@@ -35,8 +36,8 @@ internal static unsafe class DotTokens4
                 for (int k = 0; k < 4; k++)
                 {
                     sbyte* a = tokens[k].Quants + b * 256 + chunk * 64;
-                    sums[k] += X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(lowNibbles, Vector256.Load(a)), lowScale)
-                             + X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(highNibbles, Vector256.Load(a + 32)), highScale);
+                    sums[k] = TDot.Add(TDot.Add(sums[k], X86.Avx2.MultiplyAddAdjacent(lowNibbles, Vector256.Load(a)), lowScale),
+                        X86.Avx2.MultiplyAddAdjacent(highNibbles, Vector256.Load(a + 32)), highScale);
                 }
             }
             float dRaw = HalfTable.ToSingle(((ushort*)weight)[0]), dminRaw = HalfTable.ToSingle(((ushort*)weight)[1]);
@@ -51,7 +52,7 @@ internal static unsafe class DotTokens4
         for (int k = 0; k < 4; k++) results[k] = Vector256.Sum(scaled[k]) - Vector256.Sum(mins[k]);
     }
 
-    public static void Q6_K(byte* weight, Q8KRow* tokens, int superBlocks, float* results)
+    public static void Q6_K<TDot>(byte* weight, Q8KRow* tokens, int superBlocks, float* results) where TDot : struct, IIntegerDot
     {
         Vector256<float>* accumulators = stackalloc Vector256<float>[4];
         Vector256<int>* sums = stackalloc Vector256<int>[4];
@@ -77,7 +78,10 @@ internal static unsafe class DotTokens4
                 for (int k = 0; k < 4; k++)
                 {
                     sbyte* a = tokens[k].Quants + b * 256 + half * 128;
-                    sums[k] += Scaled(level0, a, scale0) + Scaled(level1, a + 32, scale1) + Scaled(level2, a + 64, scale2) + Scaled(level3, a + 96, scale3);
+                    Vector256<int> sum = Scaled<TDot>(sums[k], level0, a, scale0);
+                    sum = Scaled<TDot>(sum, level1, a + 32, scale1);
+                    sum = Scaled<TDot>(sum, level2, a + 64, scale2);
+                    sums[k] = Scaled<TDot>(sum, level3, a + 96, scale3);
                 }
             }
             float dw = HalfTable.ToSingle(*(ushort*)(weight + Quantization.Q6_K.ScaleOffset));
@@ -94,6 +98,6 @@ internal static unsafe class DotTokens4
     private static Vector256<short> Pair(sbyte first, sbyte second) => Vector256.Create(Vector128.Create((short)first), Vector128.Create((short)second));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Scaled(Vector256<byte> levels, sbyte* a, Vector256<short> scales) =>
-        X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(levels, Vector256.Load(a)), scales);
+    private static Vector256<int> Scaled<TDot>(Vector256<int> sums, Vector256<byte> levels, sbyte* a, Vector256<short> scales) where TDot : struct, IIntegerDot =>
+        TDot.Add(sums, X86.Avx2.MultiplyAddAdjacent(levels, Vector256.Load(a)), scales);
 }

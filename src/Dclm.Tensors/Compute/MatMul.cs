@@ -8,6 +8,22 @@ public static unsafe class MatMul
         or GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q4_K or GgmlType.Q6_K;
 
     /// <summary>
+    /// The environment variable that caps the kernel level of this process: scalar, avx2, avxvnni or avx512 (the
+    /// widest to use; unset: the widest this processor runs). For checking a result or a speed at a lower level.
+    /// </summary>
+    public const string LevelLimitVariable = "DCLM_KERNEL_LEVEL";
+
+    /// <summary>Why <see cref="LevelLimitVariable"/>'s value was not understood (then no cap applies); null when it was or is unset.</summary>
+    public static string? LevelLimitError => KernelIsaInfo.LimitError;
+
+    /// <summary>
+    /// The instruction-set level Multiply runs for weights of <paramref name="type"/> and a product
+    /// of <paramref name="tokens"/> tokens on this processor, as benchmarks report it: "scalar", "avx2",
+    /// "avxvnni" (AVX2 with AVX-VNNI dot products) or "avx512".
+    /// </summary>
+    public static string KernelLevel(GgmlType type, int tokens = 1) => KernelIsaInfo.BestFor(type, tokens).ToString().ToLowerInvariant();
+
+    /// <summary>
     /// destination[t, r] = Σ_c input[t, c] · weight[r, c], for input (tokens, weight.Columns) and
     /// destination (tokens, weight.Rows), both row-major. Quantized weights are multiplied the way
     /// llama.cpp does it: each input row is quantized once (to Q8_0 for Q8_0/Q4_0 weights, to Q8_K for
@@ -15,7 +31,7 @@ public static unsafe class MatMul
     /// <paramref name="pool"/> (<see cref="ComputePool.Shared"/> when null).
     /// </summary>
     public static void Multiply(ReadOnlySpan<float> input, int tokens, in WeightMatrix weight, Span<float> destination, ComputePool? pool = null) =>
-        Multiply(input, tokens, weight, destination, pool ?? ComputePool.Shared, KernelIsaInfo.BestFor(weight.Type));
+        Multiply(input, tokens, weight, destination, pool ?? ComputePool.Shared, KernelIsaInfo.BestFor(weight.Type, tokens));
 
     /// <summary>The same product with the kernels of one instruction-set level, for tests.</summary>
     internal static void Multiply(ReadOnlySpan<float> input, int tokens, in WeightMatrix weight, Span<float> destination, ComputePool pool, KernelIsa isa)

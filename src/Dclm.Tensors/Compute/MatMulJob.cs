@@ -19,8 +19,8 @@ internal sealed unsafe partial class MatMulJob : ComputeJob
     private byte* activations;
     private delegate*<byte*, Q8Row, int, float> q8Kernel;
     private delegate*<byte*, Q8KRow, int, float> q8KKernel;
-    private delegate*<byte*, byte*, byte*, int, float*, void> q8Tiles;
-    private delegate*<byte*, long, byte*, int, float*, void> q8Tiles4;
+    /// <summary>The tile kernels of this product, when it runs tiles (eight or more tokens), else none.</summary>
+    private TileKernels q8Tiles;
     private byte* tiles;
     private delegate*<byte*, Q8KRow*, int, float*, void> q8KTokens4;
     private int chunkRows;
@@ -41,7 +41,7 @@ internal sealed unsafe partial class MatMulJob : ComputeJob
         output = y;
         tokens = tokenCount;
         weight = matrix;
-        q8Tiles = null;
+        q8Tiles = default;
         int columns = matrix.Columns;
         switch (matrix.Type)
         {
@@ -55,9 +55,8 @@ internal sealed unsafe partial class MatMulJob : ComputeJob
                 activations = ScratchBuffer.Activations.Get(Q8Activations.RowBytes(columns) * (nuint)tokenCount);
                 for (int t = 0; t < tokenCount; t++)
                     Q8Activations.Quantize(x + (long)t * columns, columns, Q8Activations.Row(activations, columns, t));
-                q8Tiles = tokenCount >= Q8Tiles.Tokens ? DotKernels.Q8Tiles(matrix.Type, isa) : null;
-                q8Tiles4 = DotKernels.Q8Tiles4(matrix.Type, isa);
-                if (q8Tiles != null) BuildTiles(columns);
+                q8Tiles = tokenCount >= Q8Tiles.Tokens ? DotKernels.Q8Tiles(matrix.Type, isa) : default;
+                if (q8Tiles.Exist) BuildTiles(columns);
                 break;
             default:
                 family = Family.Q8K;
@@ -74,26 +73,27 @@ internal sealed unsafe partial class MatMulJob : ComputeJob
         // run of chunkRows floats: at least 16 rows keeps threads from sharing output cache lines
         // (four-row chunks of a 256-row K/V product put four threads' chunks in one line per token)
         // and keeps the tile re-reads per product low.
-        if (q8Tiles != null) chunkRows = Math.Max(16, matrix.Rows / 64 / 16 * 16);
+        if (q8Tiles.Exist) chunkRows = Math.Max(16, matrix.Rows / 64 / 16 * 16);
         // Float products too: the contiguous spans measured 1.5-2.7x faster than shared 4-row chunks for
         // one token of a dim-256 bf16 model (each chunk claim bounced the counter's line between the cores
         // and broke the weight stream the prefetchers follow).
-        guided = q8Tiles == null && family is Family.Q8 or Family.Float;
+        guided = !q8Tiles.Exist && family is Family.Q8 or Family.Float;
         if (guided)
             for (int part = 0; part < spansUsed; part++) spanClaimed[part * SpanStride] = 0;
         nextRow = 0;
     }
 
-    /// <summary>Regroups the quantized rows into tiles of eight tokens, the last one padded with zeros.</summary>
+    /// <summary>Regroups the quantized rows into tiles as wide as the kernels take, the last one padded with zeros.</summary>
     private void BuildTiles(int columns)
     {
-        nuint tileBytes = Q8Tiles.TileBytes(columns);
-        int count = (tokens + Q8Tiles.Tokens - 1) / Q8Tiles.Tokens;
+        int width = q8Tiles.Width;
+        nuint tileBytes = Q8Tiles.TileBytes(columns, width);
+        int count = (tokens + width - 1) / width;
         tiles = ScratchBuffer.Tiles.Get(tileBytes * (nuint)count);
         for (int i = 0; i < count; i++)
         {
-            int first = i * Q8Tiles.Tokens;
-            Q8Tiles.Build(activations, columns, first, Math.Min(Q8Tiles.Tokens, tokens - first), tiles + tileBytes * (nuint)i);
+            int first = i * width;
+            Q8Tiles.Build(activations, columns, first, Math.Min(width, tokens - first), tiles + tileBytes * (nuint)i, width);
         }
     }
 
@@ -183,7 +183,7 @@ internal sealed unsafe partial class MatMulJob : ComputeJob
     /// </summary>
     private void RunQ8Rows(int start, int end)
     {
-        if (q8Tiles != null) { RunQ8Tiles(start, end); return; }
+        if (q8Tiles.Exist) { RunQ8Tiles(start, end); return; }
         int columns = weight.Columns, rows = weight.Rows, blocks = columns / 32;
         long rowBytes = weight.RowBytes;
         byte* data = weight.Data;
@@ -193,41 +193,41 @@ internal sealed unsafe partial class MatMulJob : ComputeJob
     }
 
     /// <summary>
-    /// Rows [start, end) against every tile of eight tokens, four rows at a time, then two (an odd last
-    /// row is paired with itself): the weight chunk stays in L2 and each tile in L1 while it is reused.
+    /// Rows [start, end) against every tile, four rows at a time, then two (an odd last row is paired with
+    /// itself): the weight chunk stays in L2 and each tile in L1 while it is reused.
     /// </summary>
     private void RunQ8Tiles(int start, int end)
     {
-        int columns = weight.Columns, rows = weight.Rows, blocks = columns / 32;
+        int columns = weight.Columns, rows = weight.Rows, blocks = columns / 32, width = q8Tiles.Width;
         long rowBytes = weight.RowBytes;
         byte* data = weight.Data;
-        nuint tileBytes = Q8Tiles.TileBytes(columns);
-        float* results = stackalloc float[4 * Q8Tiles.Tokens];
-        for (int first = 0; first < tokens; first += Q8Tiles.Tokens)
+        nuint tileBytes = Q8Tiles.TileBytes(columns, width);
+        float* results = stackalloc float[4 * Q8Tiles.WideTokens];
+        for (int first = 0; first < tokens; first += width)
         {
-            byte* tile = tiles + tileBytes * (nuint)(first / Q8Tiles.Tokens);
-            int count = Math.Min(Q8Tiles.Tokens, tokens - first);
+            byte* tile = tiles + tileBytes * (nuint)(first / width);
+            int count = Math.Min(width, tokens - first);
             int r = start;
             for (; r + 4 <= end; r += 4)
             {
-                q8Tiles4(data + r * rowBytes, rowBytes, tile, blocks, results);
+                q8Tiles.Rows4(data + r * rowBytes, rowBytes, tile, blocks, results);
                 for (int k = 0; k < count; k++)
                 {
                     float* target = output + (long)(first + k) * rows + r;
                     target[0] = results[k];
-                    target[1] = results[Q8Tiles.Tokens + k];
-                    target[2] = results[2 * Q8Tiles.Tokens + k];
-                    target[3] = results[3 * Q8Tiles.Tokens + k];
+                    target[1] = results[width + k];
+                    target[2] = results[2 * width + k];
+                    target[3] = results[3 * width + k];
                 }
             }
             for (; r < end; r += 2)
             {
                 int second = Math.Min(r + 1, end - 1);
-                q8Tiles(data + r * rowBytes, data + second * rowBytes, tile, blocks, results);
+                q8Tiles.Rows2(data + r * rowBytes, data + second * rowBytes, tile, blocks, results);
                 for (int k = 0; k < count; k++)
                 {
                     output[(long)(first + k) * rows + r] = results[k];
-                    if (second != r) output[(long)(first + k) * rows + second] = results[Q8Tiles.Tokens + k];
+                    if (second != r) output[(long)(first + k) * rows + second] = results[width + k];
                 }
             }
         }

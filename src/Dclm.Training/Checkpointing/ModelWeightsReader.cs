@@ -12,7 +12,7 @@ public static class ModelWeightsReader
     public static ModelConfig ReadConfig(string path)
     {
         using var pool = new ComputePool(1);
-        using var loaded = ModelLoader.Load(path, pool);
+        using var loaded = ModelLoader.Load(path, pool, WeightLoading.Mapped);
         return loaded.Config;
     }
 
@@ -20,7 +20,7 @@ public static class ModelWeightsReader
     public static void Read(string path, ModelParameters parameters)
     {
         using var pool = new ComputePool(1);
-        using var loaded = ModelLoader.Load(path, pool);
+        using var loaded = ModelLoader.Load(path, pool, WeightLoading.Mapped);
         Read(loaded, parameters);
     }
 
