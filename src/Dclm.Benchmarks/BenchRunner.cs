@@ -22,12 +22,13 @@ public static class BenchRunner
 
         // The peer's plugin is loaded first, so a missing one is reported before minutes of loading.
         var peerEngine = options.Compare is { } name ? BenchPeers.Load(name) : null;
+        // Measured before loading, so our resident memory counts our weights as the peer's counts its own.
+        double before = ResidentMegabytes();
         using var ours = new OurTarget(path, options.Threads, context, options.Loading);
         var residence = ours.Model.Residence;
         var kernels = Kernels(ours, options.PromptTokens);
         progress.Report(residence.Describe());
         long bytesPerToken = BytesPerToken(ours);
-        double before = ResidentMegabytes();
         WarmUp(ours, options, progress);
         double oursResident = ResidentMegabytes();
         using var peer = peerEngine?.Open(path, options.Threads, context, useMemoryMap: options.Loading != WeightLoading.Copied);
