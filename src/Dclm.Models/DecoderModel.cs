@@ -33,6 +33,9 @@ public sealed partial class DecoderModel : IDisposable
     private readonly SequenceGroupsJob _groupsJob;
     private readonly ComputePool _inline = new(1);
     private readonly object _gate = new();
+    // Reused by every step, so a step allocates nothing: the split by sequence, and ValidateBatch's per-slot ends.
+    private readonly SequenceGroups _groups = new();
+    private int[] _slotEnds = [], _slotsSeen = [];
 
     public DecoderModel(ModelConfig config, ModelWeights weights, ComputePool? pool = null)
     {
@@ -108,7 +111,7 @@ public sealed partial class DecoderModel : IDisposable
         {
             ValidateBatch(batch, cache, hidden.Length, Config.Dim, "hidden");
             if (!RunToFinalNorm(batch, cache)) return;
-            _main.State.Normed.AsSpan(0, batch.LogitRows.Length * Config.Dim).CopyTo(hidden);
+            _main.State.Normed.AsSpan(0, batch.LogitRowCount * Config.Dim).CopyTo(hidden);
         }
     }
 
@@ -130,16 +133,17 @@ public sealed partial class DecoderModel : IDisposable
             _groupsJob.Start(groups, cache);
             try { Pool.Run(_groupsJob); }
             finally { _groupsJob.Finish(); }
-            for (int g = 0; g < groups.Indices.Length; g++)
+            for (int g = 0; g < groups.Count; g++)
             {
                 var residual = _lanes[g].State.Residual;
                 var indices = groups.Indices[g];
-                for (int k = 0; k < indices.Length; k++) residual.AsSpan(k * d, d).CopyTo(s.Residual.AsSpan(indices[k] * d, d));
+                for (int k = 0; k < groups.Batches[g].Count; k++) residual.AsSpan(k * d, d).CopyTo(s.Residual.AsSpan(indices[k] * d, d));
             }
         }
         for (int t = 0; t < n; t++) cache.MarkWritten(batch.Slots[t], batch.Positions[t]);
 
-        for (int r = 0; r < batch.LogitRows.Length; r++)
+        int rows = batch.LogitRowCount;
+        for (int r = 0; r < rows; r++)
         {
             int t = batch.LogitRows[r];
             _main.Norm(s.Residual.AsSpan(t * d, d), Weights.FinalNorm, s.Normed.AsSpan(r * d, d));
@@ -153,37 +157,48 @@ public sealed partial class DecoderModel : IDisposable
         var mode = LayerParallelism;
         if (mode == LayerParallelism.Rows || Pool.Threads < 2) return null;
         if (mode == LayerParallelism.Auto && _layerBytes > SequenceSplitLayerBytes) return null;
-        return SequenceGroups.TrySplit(batch, Pool.Threads);
+        return _groups.TrySplit(batch, Pool.Threads) ? _groups : null;
     }
 
     private void ValidateBatch(ForwardBatch batch, KvCache cache, int destinationLength, int rowWidth, string destinationName)
     {
         int n = batch.Count;
-        if (batch.Positions.Length != n || batch.Slots.Length != n)
+        if (batch.Positions.Length < n || batch.Slots.Length < n)
             throw new ArgumentException($"batch has {n} tokens but {batch.Positions.Length} positions and {batch.Slots.Length} slots");
         if (cache.KeyValueDim != Config.KeyValueDim) throw new ArgumentException("the KV cache was made for another model");
-        // Each token must land at or before its slot's current end, so sequences never have gaps.
-        var lengths = new Dictionary<int, int>();
-        for (int i = 0; i < n; i++)
+        // Each token must land at its slot's current end, so sequences never have gaps. _slotEnds[slot] is the slot's end
+        // so far in this batch (0 = not seen yet, else end + 1); the slots seen are listed in _slotsSeen to reset after.
+        if (_slotEnds.Length < cache.Slots) (_slotEnds, _slotsSeen) = (new int[cache.Slots], new int[cache.Slots]);
+        int seen = 0;
+        try
         {
-            int token = batch.Tokens[i], slot = batch.Slots[i], position = batch.Positions[i];
-            if ((uint)token >= (uint)Config.VocabularySize) throw new ArgumentOutOfRangeException(nameof(batch), $"token id {token} is outside the vocabulary of {Config.VocabularySize}");
-            if ((uint)slot >= (uint)cache.Slots) throw new ArgumentOutOfRangeException(nameof(batch), $"slot {slot} is outside the cache's {cache.Slots} slots");
-            if ((uint)position >= (uint)cache.Capacity) throw new ArgumentOutOfRangeException(nameof(batch), $"position {position} is beyond the cache capacity of {cache.Capacity}");
-            int length = lengths.TryGetValue(slot, out int l) ? l : cache.Length(slot);
-            // Strict append: a caller that rewinds a sequence calls KvCache.Truncate first, so no stale
-            // positions ever sit behind a rewritten one.
-            if (position != length) throw new ArgumentException($"token {i} is at position {position} but slot {slot} holds {length} positions; tokens must extend their sequence in order");
-            lengths[slot] = Math.Max(length, position + 1);
+            for (int i = 0; i < n; i++)
+            {
+                int token = batch.Tokens[i], slot = batch.Slots[i], position = batch.Positions[i];
+                if ((uint)token >= (uint)Config.VocabularySize) throw new ArgumentOutOfRangeException(nameof(batch), $"token id {token} is outside the vocabulary of {Config.VocabularySize}");
+                if ((uint)slot >= (uint)cache.Slots) throw new ArgumentOutOfRangeException(nameof(batch), $"slot {slot} is outside the cache's {cache.Slots} slots");
+                if ((uint)position >= (uint)cache.Capacity) throw new ArgumentOutOfRangeException(nameof(batch), $"position {position} is beyond the cache capacity of {cache.Capacity}");
+                if (_slotEnds[slot] == 0) _slotsSeen[seen++] = slot;
+                int length = _slotEnds[slot] == 0 ? cache.Length(slot) : _slotEnds[slot] - 1;
+                // Strict append: a caller that rewinds a sequence calls KvCache.Truncate first, so no stale
+                // positions ever sit behind a rewritten one.
+                if (position != length) throw new ArgumentException($"token {i} is at position {position} but slot {slot} holds {length} positions; tokens must extend their sequence in order");
+                _slotEnds[slot] = position + 2;
+            }
+            int blocks = 0;
+            for (int i = 0; i < seen; i++) blocks += cache.BlocksNeeded(_slotsSeen[i], _slotEnds[_slotsSeen[i]] - 1);
+            if (blocks > cache.FreeBlocks)
+                throw new InvalidOperationException($"the KV cache is full: this step needs {blocks} more blocks of {cache.BlockSize} positions and {cache.FreeBlocks} are free");
         }
-        int blocks = 0;
-        foreach (var (slot, length) in lengths) blocks += cache.BlocksNeeded(slot, length);
-        if (blocks > cache.FreeBlocks)
-            throw new InvalidOperationException($"the KV cache is full: this step needs {blocks} more blocks of {cache.BlockSize} positions and {cache.FreeBlocks} are free");
-        foreach (int row in batch.LogitRows)
-            if ((uint)row >= (uint)n) throw new ArgumentOutOfRangeException(nameof(batch), $"logit row {row} is outside the batch of {n}");
-        if (destinationLength < (long)batch.LogitRows.Length * rowWidth)
-            throw new ArgumentException($"{destinationName} buffer holds {destinationLength} values, {batch.LogitRows.Length} rows need {(long)batch.LogitRows.Length * rowWidth}");
+        finally
+        {
+            for (int i = 0; i < seen; i++) _slotEnds[_slotsSeen[i]] = 0;
+        }
+        int rows = batch.LogitRowCount;
+        for (int r = 0; r < rows; r++)
+            if ((uint)batch.LogitRows[r] >= (uint)n) throw new ArgumentOutOfRangeException(nameof(batch), $"logit row {batch.LogitRows[r]} is outside the batch of {n}");
+        if (destinationLength < (long)rows * rowWidth)
+            throw new ArgumentException($"{destinationName} buffer holds {destinationLength} values, {rows} rows need {(long)rows * rowWidth}");
     }
 
     public void Dispose()

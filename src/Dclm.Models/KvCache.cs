@@ -79,7 +79,10 @@ public sealed class KvCache
         _keyScales = Layered<float>(config.Layers, quantized ? scales : 0);
         _valueScales = Layered<float>(config.Layers, quantized ? scales : 0);
         _lengths = new int[slots];
-        _tables = Enumerable.Range(0, slots).Select(_ => new List<int>()).ToArray();
+        // Each table has room for a full slot's blocks, so a step that starts a block never grows a list.
+        int slotBlocks = (int)Math.Min(blocks, ((long)capacity + blockSize - 1) / blockSize);
+        _tables = new List<int>[slots];
+        for (int slot = 0; slot < slots; slot++) _tables[slot] = new List<int>(slotBlocks);
         _references = new int[blocks];
         _free = new Stack<int>(Enumerable.Range(0, blocks).Reverse());
     }

@@ -52,25 +52,30 @@ public class SequenceParallelLayersTests
     public void GroupsKeepSequencesWholeAndBalanced()
     {
         var batch = new ForwardBatch { Tokens = new int[8], Positions = new int[8], Slots = [3, 3, 3, 1, 2, 4, 5, 6], LogitRows = [] };
-        var groups = SequenceGroups.TrySplit(batch, 2)!;
-        Assert.Equal(2, groups.Batches.Length);
-        Assert.Equal(Enumerable.Range(0, 8), groups.Indices.SelectMany(i => i).Order());
-        Assert.All(groups.Indices, indices => Assert.Equal(4, indices.Length));
-        // Slot 3's three tokens stay in one group, in their original order.
-        var withSlot3 = groups.Batches.Single(b => b.Slots.Contains(3));
-        Assert.Equal(3, withSlot3.Slots.Count(s => s == 3));
-        var group = groups.Indices[Array.IndexOf(groups.Batches, withSlot3)];
-        Assert.Equal([0, 1, 2], group.Where(i => batch.Slots[i] == 3));
+        var groups = new SequenceGroups();
+        Assert.True(groups.TrySplit(batch, 2));
+        Assert.Equal(2, groups.Count);
+        var indices = Enumerable.Range(0, groups.Count).Select(g => groups.Indices[g][..groups.Batches[g].Count]).ToArray();
+        Assert.Equal(Enumerable.Range(0, 8), indices.SelectMany(i => i).Order());
+        Assert.All(indices, group => Assert.Equal(4, group.Length));
+        // Slot 3's three tokens stay in one group, in their original order, and each group's tokens are the batch's.
+        int withSlot3 = Array.FindIndex(indices, group => group.Any(i => batch.Slots[i] == 3));
+        Assert.Equal([0, 1, 2], indices[withSlot3].Where(i => batch.Slots[i] == 3));
+        for (int g = 0; g < groups.Count; g++)
+            Assert.Equal(indices[g].Select(i => batch.Slots[i]), groups.Batches[g].Slots[..groups.Batches[g].Count]);
     }
 
     [Fact]
     public void UnevenOrTooFewSequencesAreNotSplit()
     {
         ForwardBatch Of(params int[] slots) => new() { Tokens = new int[slots.Length], Positions = new int[slots.Length], Slots = slots, LogitRows = [] };
-        Assert.Null(SequenceGroups.TrySplit(Of(0, 0, 0, 0), 2));               // one sequence
-        Assert.Null(SequenceGroups.TrySplit(Of(0, 0, 0, 0, 0, 0, 1, 2), 2));   // a 6-token prefill beside two decodes
-        Assert.Null(SequenceGroups.TrySplit(Of(0, 1), 3));                     // fewer tokens than threads
-        Assert.NotNull(SequenceGroups.TrySplit(Of(0, 0, 0, 1, 2, 3), 2));       // 3 + 3
+        // One instance throughout, as the model reuses it: a refused split leaves nothing behind for the next.
+        var groups = new SequenceGroups();
+        Assert.False(groups.TrySplit(Of(0, 0, 0, 0), 2));               // one sequence
+        Assert.False(groups.TrySplit(Of(0, 0, 0, 0, 0, 0, 1, 2), 2));   // a 6-token prefill beside two decodes
+        Assert.False(groups.TrySplit(Of(0, 1), 3));                     // fewer tokens than threads
+        Assert.True(groups.TrySplit(Of(0, 0, 0, 1, 2, 3), 2));          // 3 + 3
+        Assert.Equal([3, 3], groups.Batches.Take(groups.Count).Select(b => b.Count));
     }
 
     private static ForwardBatch Batch(params (int Slot, int[] Tokens)[] sequences) => new()

@@ -11,25 +11,26 @@ public readonly struct ProjectionRows
 {
     private readonly int[]? _tokens;
 
-    private ProjectionRows(ForwardBatch batch, ComputePool pool, int[]? tokens)
+    private ProjectionRows(ForwardBatch batch, ComputePool pool, int[]? tokens, int count)
     {
         Batch = batch;
         Pool = pool;
         _tokens = tokens;
+        Count = count;
     }
 
     /// <summary>One row per token of <paramref name="batch"/>, in order.</summary>
-    public static ProjectionRows Tokens(ForwardBatch batch, ComputePool pool) => new(batch, pool, null);
+    public static ProjectionRows Tokens(ForwardBatch batch, ComputePool pool) => new(batch, pool, null, batch.Count);
 
     /// <summary>One row per entry of <paramref name="batch"/>'s <see cref="ForwardBatch.LogitRows"/>.</summary>
-    public static ProjectionRows Logits(ForwardBatch batch, ComputePool pool) => new(batch, pool, batch.LogitRows);
+    public static ProjectionRows Logits(ForwardBatch batch, ComputePool pool) => new(batch, pool, batch.LogitRows, batch.LogitRowCount);
 
     /// <summary>The step's batch (for a step split by sequence, the group this thread runs).</summary>
     public ForwardBatch Batch { get; }
     /// <summary>Threads the product may split over.</summary>
     public ComputePool Pool { get; }
     /// <summary>Number of rows.</summary>
-    public int Count => _tokens?.Length ?? Batch.Count;
+    public int Count { get; }
 
     /// <summary>The index in <see cref="Batch"/> of the token row <paramref name="row"/> belongs to.</summary>
     public int Token(int row) => _tokens is null ? row : _tokens[row];
