@@ -22,8 +22,12 @@ internal sealed class TokenDecodingTable
             var type = vocabulary.TokenTypes[id];
             skippedAsSpecial[id] = type is TokenType.Control or TokenType.Unknown;
             bytesOfId[id] = BytesOf(vocabulary.ModelKind, vocabulary.Tokens[id], type);
+            LongestToken = Math.Max(LongestToken, bytesOfId[id].Length);
         }
     }
+
+    /// <summary>Bytes of the longest token.</summary>
+    public int LongestToken { get; }
 
     public ReadOnlySpan<byte> this[int id] => bytesOfId[id];
 

@@ -185,6 +185,9 @@ public sealed class Tokenizer
         return Encoding.UTF8.GetString(span);
     }
 
+    /// <summary>Bytes of the longest token (what one id can add to a decoder's held-back bytes).</summary>
+    public int LongestTokenBytes => decodingTable.LongestToken;
+
     /// <summary>Starts decoding a stream of generated ids one at a time.</summary>
     public StreamingDecoder CreateStreamingDecoder(bool skipSpecialTokens = false) => new(this, skipSpecialTokens);
 
