@@ -23,16 +23,17 @@ public sealed class Sampler : IDisposable
     private float[] _scores = [];
     private int[] _occurrences = [];
     private SplitMix64 _random;
+    private Comparison<int>? _compare;
 
     private readonly ITokenConstraint? _constraint;
 
-    /// <param name="options">How tokens are chosen.</param>
+    /// <param name="options">How tokens are chosen (valid by construction).</param>
     /// <param name="vocabularySize">The model's vocabulary size.</param>
     /// <param name="constraint">Limits which tokens may come next (JSON mode); applied after biases and penalties.</param>
     public Sampler(SamplingOptions options, int vocabularySize, ITokenConstraint? constraint = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(vocabularySize);
-        _options = options.Validate();
+        _options = options;
         _vocabulary = vocabularySize;
         _random = new SplitMix64(options.Seed);
         _constraint = constraint;
@@ -45,7 +46,7 @@ public sealed class Sampler : IDisposable
         ArrayPool<float>.Shared.Return(_scores);
         ArrayPool<int>.Shared.Return(_candidates);
         ArrayPool<int>.Shared.Return(_occurrences);
-        (_scores, _candidates, _occurrences) = ([], [], []);
+        (_scores, _candidates, _occurrences, _compare) = ([], [], [], null);
     }
 
     private float[] RentBuffers()
@@ -214,7 +215,9 @@ public sealed class Sampler : IDisposable
         var order = new BestFirst(_scores);
         if (k >= _vocabulary / 8)
         {
-            _candidates.AsSpan(0, _vocabulary).Sort(order);
+            // A Comparison made once (per rented buffer): sorting with the struct comparer would box it and make a delegate per call.
+            _compare ??= new BestFirst(_scores).Compare;
+            _candidates.AsSpan(0, _vocabulary).Sort(_compare);
             return;
         }
         // Partial selection: a min-heap of the best k so far, its root the worst of them. Ids arrive
@@ -237,18 +240,27 @@ public sealed class Sampler : IDisposable
         {
             if (!(scores[id] > scores[heap[0]])) continue;
             heap[0] = id;
-            int at = 0;
-            while (true)
-            {
-                int child = 2 * at + 1;
-                if (child >= k) break;
-                if (child + 1 < k && order.IsWorse(heap[child + 1], heap[child])) child++;
-                if (!order.IsWorse(heap[child], heap[at])) break;
-                (heap[at], heap[child]) = (heap[child], heap[at]);
-                at = child;
-            }
+            SiftDown(heap, 0, order);
         }
-        heap.Sort(order);
+        // Heap sort: the worst left goes last each time, so the heap ends best first (the order is total: no ties).
+        for (int end = k - 1; end > 0; end--)
+        {
+            (heap[0], heap[end]) = (heap[end], heap[0]);
+            SiftDown(heap[..end], 0, order);
+        }
+    }
+
+    private static void SiftDown(Span<int> heap, int at, BestFirst order)
+    {
+        while (true)
+        {
+            int child = 2 * at + 1;
+            if (child >= heap.Length) break;
+            if (child + 1 < heap.Length && order.IsWorse(heap[child + 1], heap[child])) child++;
+            if (!order.IsWorse(heap[child], heap[at])) break;
+            (heap[at], heap[child]) = (heap[child], heap[at]);
+            at = child;
+        }
     }
 
     /// <summary>Orders token ids by descending score, then ascending id.</summary>

@@ -4,66 +4,84 @@ namespace Dclm.Inference;
 /// How the next token is chosen. Applied in llama.cpp's order: logit bias, penalties (repetition, frequency,
 /// presence), top-k, top-p, min-p, temperature, then a draw. Temperature 0 means greedy (argmax after
 /// the penalties).
+/// Every value is checked as it is set (in an initializer or a <c>with</c> expression), against the one set of ranges
+/// the CLI, the HTTP API and the in-process chat client share (OpenAI's, where it has one), and a bad value throws
+/// <see cref="Engine.RequestValidationException"/> naming the field as the HTTP API spells it. So an instance is
+/// always valid, and nothing that receives one checks it again.
 /// </summary>
 public sealed record SamplingOptions
 {
-    /// <summary>Softmax temperature; 0 picks the most likely token.</summary>
-    public float Temperature { get; init; } = 0.8f;
+    /// <summary>Most tokens one request may bias.</summary>
+    public const int MaxLogitBiases = 1024;
+    /// <summary>Highest temperature (OpenAI's limit; far above it every draw is noise).</summary>
+    public const float MaxTemperature = 2f;
+
+    private static readonly IReadOnlyDictionary<int, float> NoBias = new Dictionary<int, float>();
+
+    private readonly float _temperature = 0.8f, _topP = 0.95f, _minP = 0.05f, _repetitionPenalty = 1f, _frequencyPenalty, _presencePenalty;
+    private readonly int _topK = 40, _repetitionWindow = 64, _maxTokens = 128;
+    private readonly IReadOnlyList<string> _stopStrings = [];
+    private readonly IReadOnlyDictionary<int, float> _logitBias = NoBias;
+
+    /// <summary>Softmax temperature in [0, 2]; 0 picks the most likely token.</summary>
+    public float Temperature { get => _temperature; init => _temperature = InRange(value, 0, MaxTemperature, "temperature"); }
     /// <summary>Keep only the k most likely tokens; 0 = off.</summary>
-    public int TopK { get; init; } = 40;
-    /// <summary>Keep the smallest set of tokens whose probabilities add up to at least p; 1 = off.</summary>
-    public float TopP { get; init; } = 0.95f;
-    /// <summary>Drop tokens less likely than min-p times the most likely one; 0 = off.</summary>
-    public float MinP { get; init; } = 0.05f;
-    /// <summary>CTRL-style penalty on tokens seen in the last <see cref="RepetitionWindow"/> tokens; 1 = off.</summary>
-    public float RepetitionPenalty { get; init; } = 1.0f;
+    public int TopK { get => _topK; init => _topK = value >= 0 ? value : throw Invalid("top_k", $"top_k = {value} must be 0 (off) or positive"); }
+    /// <summary>Keep the smallest set of tokens whose probabilities add up to at least p, in (0, 1]; 1 = off.</summary>
+    public float TopP { get => _topP; init => _topP = value > 0 ? InRange(value, 0, 1, "top_p") : throw Invalid("top_p", $"top_p = {value} must be in (0, 1]"); }
+    /// <summary>Drop tokens less likely than min-p times the most likely one, in [0, 1]; 0 = off.</summary>
+    public float MinP { get => _minP; init => _minP = InRange(value, 0, 1, "min_p"); }
+    /// <summary>CTRL-style penalty on tokens seen in the last <see cref="RepetitionWindow"/> tokens, in (0, 10]; 1 = off.</summary>
+    public float RepetitionPenalty
+    {
+        get => _repetitionPenalty;
+        init => _repetitionPenalty = value > 0 ? InRange(value, 0, 10, "repetition_penalty") : throw Invalid("repetition_penalty", $"repetition_penalty = {value} must be in (0, 10]");
+    }
     /// <summary>
     /// OpenAI's frequency penalty: each token's logit drops by this times the number of times it occurs in
     /// the last <see cref="RepetitionWindow"/> tokens; 0 = off, range [-2, 2].
     /// </summary>
-    public float FrequencyPenalty { get; init; }
+    public float FrequencyPenalty { get => _frequencyPenalty; init => _frequencyPenalty = InRange(value, -2, 2, "frequency_penalty"); }
     /// <summary>OpenAI's presence penalty: the logit of every token that occurs in the window drops by this once; 0 = off, range [-2, 2].</summary>
-    public float PresencePenalty { get; init; }
+    public float PresencePenalty { get => _presencePenalty; init => _presencePenalty = InRange(value, -2, 2, "presence_penalty"); }
     /// <summary>How many recent tokens (prompt included, as in llama.cpp) the penalties look at.</summary>
-    public int RepetitionWindow { get; init; } = 64;
+    public int RepetitionWindow
+    {
+        get => _repetitionWindow;
+        init => _repetitionWindow = value >= 0 ? value : throw Invalid("repetition_window", $"repetition_window = {value} must be 0 or positive");
+    }
     /// <summary>Seed of the random draw; the same seed and inputs give the same output.</summary>
     public ulong Seed { get; init; } = 42;
     /// <summary>Most tokens to generate.</summary>
-    public int MaxTokens { get; init; } = 128;
+    public int MaxTokens { get => _maxTokens; init => _maxTokens = value >= 0 ? value : throw Invalid("max_tokens", $"max_tokens = {value} must be 0 or positive"); }
     /// <summary>Generation stops before any of these strings appears in the text.</summary>
-    public IReadOnlyList<string> StopStrings { get; init; } = [];
+    public IReadOnlyList<string> StopStrings { get => _stopStrings; init => _stopStrings = value ?? throw Invalid("stop", "stop must not be null"); }
     /// <summary>Stop at the model's end-of-sequence token.</summary>
     public bool StopAtEndOfSequence { get; init; } = true;
     /// <summary>
     /// OpenAI's logit_bias: added to a token's logit before the penalties and every other step, in [-100, 100]
-    /// (-100 bans a token in practice, +100 all but forces it).
+    /// (-100 bans a token in practice, +100 all but forces it); at most <see cref="MaxLogitBiases"/> tokens, ids non-negative
+    /// (whether the vocabulary has them is checked against the model when a request is made).
     /// </summary>
-    public IReadOnlyDictionary<int, float> LogitBias { get; init; } = NoBias;
-
-    /// <summary>Most tokens one request may bias.</summary>
-    public const int MaxLogitBiases = 1024;
-
-    private static readonly IReadOnlyDictionary<int, float> NoBias = new Dictionary<int, float>();
+    public IReadOnlyDictionary<int, float> LogitBias { get => _logitBias; init => _logitBias = CheckBias(value); }
 
     /// <summary>Greedy decoding.</summary>
     public static SamplingOptions Greedy { get; } = new() { Temperature = 0, TopK = 0, TopP = 1, MinP = 0 };
 
-    /// <summary>Checks ranges and names the offending field.</summary>
-    public SamplingOptions Validate()
+    private static float InRange(float value, float low, float high, string field) =>
+        float.IsFinite(value) && value >= low && value <= high ? value : throw Invalid(field, $"{field} = {value} must be in [{low}, {high}]");
+
+    private static IReadOnlyDictionary<int, float> CheckBias(IReadOnlyDictionary<int, float> bias)
     {
-        static void Require(bool ok, string message) { if (!ok) throw new ArgumentOutOfRangeException(message); }
-        Require(float.IsFinite(Temperature) && Temperature >= 0 && Temperature <= 100, $"temperature {Temperature} must be in [0, 100]");
-        Require(TopK >= 0, $"top_k {TopK} must be 0 or positive");
-        Require(float.IsFinite(TopP) && TopP > 0 && TopP <= 1, $"top_p {TopP} must be in (0, 1]");
-        Require(float.IsFinite(MinP) && MinP >= 0 && MinP <= 1, $"min_p {MinP} must be in [0, 1]");
-        Require(float.IsFinite(RepetitionPenalty) && RepetitionPenalty > 0 && RepetitionPenalty <= 10, $"repetition penalty {RepetitionPenalty} must be in (0, 10]");
-        Require(float.IsFinite(FrequencyPenalty) && FrequencyPenalty >= -2 && FrequencyPenalty <= 2, $"frequency penalty {FrequencyPenalty} must be in [-2, 2]");
-        Require(float.IsFinite(PresencePenalty) && PresencePenalty >= -2 && PresencePenalty <= 2, $"presence penalty {PresencePenalty} must be in [-2, 2]");
-        Require(RepetitionWindow >= 0, $"repetition window {RepetitionWindow} must be 0 or positive");
-        Require(MaxTokens >= 0, $"max tokens {MaxTokens} must be 0 or positive");
-        Require(LogitBias.Count <= MaxLogitBiases, $"logit_bias holds {LogitBias.Count} tokens; at most {MaxLogitBiases} are allowed");
-        foreach (var (id, bias) in LogitBias)
-            Require(id >= 0 && float.IsFinite(bias) && bias is >= -100 and <= 100, $"logit_bias for token {id} is {bias}; ids must be non-negative and biases in [-100, 100]");
-        return this;
+        if (bias is null) throw Invalid("logit_bias", "logit_bias must not be null");
+        if (bias.Count > MaxLogitBiases) throw Invalid("logit_bias", $"logit_bias holds {bias.Count} tokens; at most {MaxLogitBiases} are allowed");
+        foreach (var (id, value) in bias)
+        {
+            if (id < 0) throw Invalid("logit_bias", $"logit_bias key {id} is not a token id");
+            if (!float.IsFinite(value) || value is < -100 or > 100) throw Invalid("logit_bias", $"logit_bias for token {id} is {value}; it must be a number in [-100, 100]");
+        }
+        return bias;
     }
+
+    private static Engine.RequestValidationException Invalid(string field, string message) => new(field, message);
 }

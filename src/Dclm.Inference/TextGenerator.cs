@@ -29,21 +29,19 @@ public sealed class TextGenerator(DecoderModel model, Tokenizer tokenizer, KvCac
     {
         GeneratedTokens.Clear();
         FinishReason = FinishReason.None;
-        var decoder = tokenizer.CreateStreamingDecoder(skipSpecialTokens: true);
-        var stops = new StopStringMatcher(options.StopStrings);
+        var text = new GeneratedText(tokenizer, options.StopStrings);
         foreach (int id in _tokens.Generate(prompt, options, cancellation, constraint))
         {
             GeneratedTokens.Add(id);
-            string text = stops.Push(decoder.Append(id));
-            yield return new TextChunk(id, text);
-            if (stops.Stopped)
+            yield return new TextChunk(id, new string(text.Append(id)));
+            if (text.Stopped)
             {
                 FinishReason = FinishReason.Stop;
                 yield break;
             }
         }
         FinishReason = _tokens.FinishReason;
-        string rest = stops.Push(decoder.Flush()) + stops.Flush();
+        string rest = new(text.Finish());
         if (rest.Length > 0) yield return new TextChunk(-1, rest);
     }
 }

@@ -34,7 +34,6 @@ public sealed class TokenGenerator(DecoderModel model, int? endOfSequenceId, KvC
     public IEnumerable<int> Generate(IReadOnlyList<int> prompt, SamplingOptions options, CancellationToken cancellation = default,
         Constraints.ITokenConstraint? constraint = null)
     {
-        options.Validate();
         FinishReason = FinishReason.None;
         if (prompt.Count == 0) throw new ArgumentException("the prompt must hold at least one token");
         int context = model.Config.ContextLength;

@@ -1,3 +1,5 @@
+using Dclm.Inference.Engine;
+
 namespace Dclm.Inference.Tests;
 
 public class SamplerTests
@@ -45,8 +47,37 @@ public class SamplerTests
         // A banned token is never drawn; the bias comes before the penalties (a banned token stays banned).
         var banned = Frequencies(Plain with { LogitBias = new Dictionary<int, float> { [0] = -100 }, PresencePenalty = -2 }, draws: 5000, history: [0]);
         Assert.Equal(0, banned[0]);
-        Assert.Throws<ArgumentOutOfRangeException>(() => (Plain with { LogitBias = new Dictionary<int, float> { [1] = 101 } }).Validate());
-        Assert.Throws<ArgumentOutOfRangeException>(() => (Plain with { LogitBias = new Dictionary<int, float> { [-1] = 1 } }).Validate());
+        Assert.Equal("logit_bias", Assert.Throws<RequestValidationException>(() => Plain with { LogitBias = new Dictionary<int, float> { [1] = 101 } }).Field);
+        Assert.Equal("logit_bias", Assert.Throws<RequestValidationException>(() => Plain with { LogitBias = new Dictionary<int, float> { [-1] = 1 } }).Field);
+    }
+
+    [Theory]
+    [InlineData("temperature", 2.5f)]
+    [InlineData("temperature", -0.1f)]
+    [InlineData("temperature", float.NaN)]
+    [InlineData("top_p", 0f)]
+    [InlineData("top_p", 1.01f)]
+    [InlineData("min_p", 1.5f)]
+    [InlineData("repetition_penalty", 0f)]
+    [InlineData("repetition_penalty", 10.5f)]
+    [InlineData("frequency_penalty", 2.5f)]
+    [InlineData("presence_penalty", -2.5f)]
+    public void AnOutOfRangeValueIsRefusedWhereItIsSetNamingItsField(string field, float value)
+    {
+        // Options are checked once, as they are made: every holder of an instance (the engine, a sampler) may trust it.
+        var error = Assert.Throws<RequestValidationException>(() => field switch
+        {
+            "temperature" => Plain with { Temperature = value },
+            "top_p" => Plain with { TopP = value },
+            "min_p" => Plain with { MinP = value },
+            "repetition_penalty" => Plain with { RepetitionPenalty = value },
+            "frequency_penalty" => Plain with { FrequencyPenalty = value },
+            _ => Plain with { PresencePenalty = value },
+        });
+        Assert.Equal(field, error.Field);
+        Assert.Contains(field, error.Message);
+        Assert.Equal("top_k", Assert.Throws<RequestValidationException>(() => Plain with { TopK = -1 }).Field);
+        Assert.Equal("max_tokens", Assert.Throws<RequestValidationException>(() => Plain with { MaxTokens = -1 }).Field);
     }
 
     [Fact]
@@ -150,7 +181,7 @@ public class SamplerTests
     [InlineData(1f, 40, 1.5f, 0f)]
     [InlineData(1f, 40, 0.9f, 2f)]
     public void OutOfRangeOptionsAreRejected(float temperature, int topK, float topP, float minP) =>
-        Assert.Throws<ArgumentOutOfRangeException>(() => new Sampler(new SamplingOptions { Temperature = temperature, TopK = topK, TopP = topP, MinP = minP }, 10));
+        Assert.Throws<RequestValidationException>(() => new Sampler(new SamplingOptions { Temperature = temperature, TopK = topK, TopP = topP, MinP = minP }, 10));
 
     private static int ScalarArgMax(float[] values)
     {
@@ -250,7 +281,7 @@ public class SamplerTests
     [InlineData(0f, -2.01f)]
     [InlineData(float.NaN, 0f)]
     public void OutOfRangePenaltiesAreRejected(float frequency, float presence) =>
-        Assert.Throws<ArgumentOutOfRangeException>(() => new Sampler(new SamplingOptions { FrequencyPenalty = frequency, PresencePenalty = presence }, 10));
+        Assert.Throws<RequestValidationException>(() => new Sampler(new SamplingOptions { FrequencyPenalty = frequency, PresencePenalty = presence }, 10));
 
     [Fact]
     public void PooledBuffersGiveTheSameDrawsAfterAnotherSamplerDirtiedThem()

@@ -45,7 +45,7 @@ internal static class GenerateCommand
                 TopP = parse.GetValue(topP), MinP = parse.GetValue(minP), RepetitionPenalty = parse.GetValue(repetition),
                 FrequencyPenalty = parse.GetValue(frequency), PresencePenalty = parse.GetValue(presence),
                 Seed = parse.GetValue(seed), StopStrings = parse.GetValue(stop) ?? [],
-            }.Validate();
+            };
             var schema = JsonShape(parse.GetValue(json), parse.GetValue(jsonSchema));
             using var pool = new Tensors.Compute.ComputePool(Math.Max(1, parse.GetValue(threads)));
             var loading = ModelOptions.ParseLoading(parse.GetValue(mmap), parse.GetValue(noMmap));

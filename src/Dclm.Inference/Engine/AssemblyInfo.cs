@@ -1,4 +1,4 @@
 using System.Runtime.CompilerServices;
 
-// The server's tests drive the scheduler and prefix cache directly with made-up block ledgers.
-[assembly: InternalsVisibleTo("Dclm.Server.Tests")]
+// The engine's tests drive the scheduler and prefix cache directly with made-up block ledgers, and read the engine thread's allocations.
+[assembly: InternalsVisibleTo("Dclm.Inference.Tests")]

@@ -1,5 +1,5 @@
+using System.Runtime.CompilerServices;
 using System.Text;
-using System.Threading.Channels;
 
 namespace Dclm.Inference.Engine;
 
@@ -19,11 +19,11 @@ public sealed record GenerationResult(string Text, IReadOnlyList<int> TokenIds, 
 /// </summary>
 public sealed class GenerationStream : IAsyncEnumerable<GenerationUpdate>
 {
-    private readonly ChannelReader<GenerationUpdate> _reader;
+    private readonly SequenceOutput _output;
 
-    internal GenerationStream(ChannelReader<GenerationUpdate> reader, int promptTokens)
+    internal GenerationStream(SequenceOutput output, int promptTokens)
     {
-        _reader = reader;
+        _output = output;
         PromptTokens = promptTokens;
     }
 
@@ -32,7 +32,13 @@ public sealed class GenerationStream : IAsyncEnumerable<GenerationUpdate>
 
     /// <inheritdoc />
     public IAsyncEnumerator<GenerationUpdate> GetAsyncEnumerator(CancellationToken cancellationToken = default) =>
-        _reader.ReadAllAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
+        ReadAllAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
+
+    private async IAsyncEnumerable<GenerationUpdate> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        while (await _output.WaitToReadAsync(cancellationToken))
+            while (_output.TryRead(out var update)) yield return update;
+    }
 
     /// <summary>Reads every update and joins them into one result.</summary>
     public Task<GenerationResult> CollectAsync(CancellationToken cancellationToken = default) => CollectAsync(null, cancellationToken);

@@ -11,37 +11,33 @@ namespace Dclm.Inference.Engine;
 /// Each sequence has its own sampler and its own logits row, and each thread its own scratch,
 /// so the draws are independent; the streaming, stop checks and finishing stay on the engine thread.
 /// </summary>
-internal sealed class SamplingJob(int vocabulary) : ComputeJob
+internal sealed class SamplingJob(int vocabulary, int maxDraws) : ComputeJob
 {
     private float[][] _scratch = [];
-    private List<(Sequence Sequence, int Row)> _items = [];
+    private List<(Sequence Sequence, int Row)>? _items;
     private float[] _logits = [];
     private int _next;
 
     /// <summary>Token drawn for item i of the last <see cref="Run"/>.</summary>
-    public int[] Tokens { get; private set; } = [];
+    public int[] Tokens { get; } = new int[maxDraws];
     /// <summary>Log-probabilities for item i of the last <see cref="Run"/>, when its request asked for them.</summary>
-    public TokenLogprobs?[] Logprobs { get; private set; } = [];
+    public TokenLogprobs?[] Logprobs { get; } = new TokenLogprobs?[maxDraws];
 
+    /// <summary>Draws for each (sequence, logits row) of <paramref name="items"/> (at most the job's most draws).</summary>
     public void Run(ComputePool pool, List<(Sequence Sequence, int Row)> items, float[] logits)
     {
-        if (Tokens.Length < items.Count)
-        {
-            Tokens = new int[items.Count];
-            Logprobs = new TokenLogprobs?[items.Count];
-        }
         if (_scratch.Length < pool.Threads) _scratch = Enumerable.Range(0, pool.Threads).Select(_ => new float[vocabulary]).ToArray();
         (_items, _logits, _next) = (items, logits, 0);
         if (items.Count == 1) Execute(0, 1);
         else pool.Run(this);
-        (_items, _logits) = ([], []);
+        (_items, _logits) = (null, []);
     }
 
     public override void Execute(int thread, int threads)
     {
-        for (int i = Interlocked.Increment(ref _next) - 1; i < _items.Count; i = Interlocked.Increment(ref _next) - 1)
+        for (int i = Interlocked.Increment(ref _next) - 1; i < _items!.Count; i = Interlocked.Increment(ref _next) - 1)
         {
-            var (sequence, row) = _items[i];
+            var (sequence, row) = _items![i];
             var logits = _logits.AsSpan(row * vocabulary, vocabulary);
             int next = sequence.Sampler.Sample(logits, CollectionsMarshal.AsSpan(sequence.Tokens));
             Tokens[i] = next;

@@ -1,12 +1,13 @@
-using System.Threading.Channels;
 using Dclm.Tokenizers;
 
 namespace Dclm.Inference.Engine;
 
 /// <summary>
-/// Bookkeeping of one request inside the engine: its tokens (prompt then generated), how many of
-/// them have keys and values in its KV slot, and its own sampler, decoder and stop matcher.
-/// Only the engine thread touches it, except <see cref="Cancel"/>.
+/// One request inside the engine: its tokens (prompt then generated), how many of them have keys and values in its
+/// KV slot, and its own sampler, text and output buffer. The scheduler places it (slot, computed prefix), the runner
+/// reads it, and the output processor advances it; all on the engine thread, except <see cref="Cancel"/>.
+/// Per-sequence serving state (a LoRA adapter, a draft model's proposals) belongs here or on its request, where the
+/// runner, which fills each token's row of the batch from its sequence, can read it.
 /// </summary>
 internal sealed class Sequence
 {
@@ -16,14 +17,14 @@ internal sealed class Sequence
     {
         Id = id;
         Request = request;
-        Tokens = new List<int>(request.Prompt.Count + Math.Min(request.Sampling.MaxTokens, 4096));
-        Tokens.AddRange(request.Prompt);
         PromptLength = request.Prompt.Count;
+        // Room for every token up front (up to a bound), so a decode step never grows the list.
+        Tokens = new List<int>(PromptLength + Math.Min(request.Sampling.MaxTokens, 4096));
+        Tokens.AddRange(request.Prompt);
         Sampler = new Sampler(request.Sampling, vocabularySize, request.Constraint?.Invoke());
-        Decoder = tokenizer?.CreateStreamingDecoder(skipSpecialTokens: true);
-        Stops = new StopStringMatcher(request.Sampling.StopStrings);
+        Text = new GeneratedText(tokenizer, request.Sampling.StopStrings);
         if (request.PromptLogprobs) PromptEntries = new List<TokenLogprobs?>(PromptLength) { null };
-        Output = Channel.CreateUnbounded<GenerationUpdate>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        Output = new SequenceOutput(request.Sampling.MaxTokens);
     }
 
     /// <summary>Arrival order; lower ids are older and win when blocks are short.</summary>
@@ -40,13 +41,6 @@ internal sealed class Sequence
     public int CachedTokens { get; set; }
     /// <summary>Set once the sequence has been admitted (prefix reuse counts only the first time).</summary>
     public bool EverAdmitted { get; set; }
-    /// <summary>Prefix-cache entry the scheduler may reuse at admission, found just before scheduling.</summary>
-    public PrefixMatch? Match { get; set; }
-    /// <summary>
-    /// Set just before scheduling when a sequence ahead of it is about to compute a longer shared prefix
-    /// (n choices of one prompt): it waits a step and then reuses those blocks instead of computing them twice.
-    /// </summary>
-    public bool Deferred { get; set; }
     /// <summary>
     /// With <see cref="GenerationRequest.PromptLogprobs"/>: the prompt tokens' entries so far (null for the
     /// first); position p's logits give entry p + 1. Kept across preemption, so a recomputed prompt asks
@@ -56,9 +50,10 @@ internal sealed class Sequence
     /// <summary>Set once <see cref="PromptEntries"/> has gone out on an update.</summary>
     public bool PromptEntriesSent { get; set; }
     public Sampler Sampler { get; }
-    public StreamingDecoder? Decoder { get; }
-    public StopStringMatcher Stops { get; }
-    public Channel<GenerationUpdate> Output { get; }
+    /// <summary>The visible text: streaming decode and stop strings.</summary>
+    public GeneratedText Text { get; }
+    /// <summary>Where the updates go, for the request's <see cref="GenerationStream"/>.</summary>
+    public SequenceOutput Output { get; }
     /// <summary>Links the caller's cancellation token to <see cref="Cancel"/>; disposed when the sequence ends.</summary>
     public CancellationTokenRegistration Registration { get; set; }
 

@@ -99,29 +99,30 @@ internal static class RequestValidator
         return n;
     }
 
-    /// <summary>Sampling options from the shared fields; <paramref name="maxTokens"/> is the already-chosen token budget.</summary>
+    /// <summary>
+    /// Sampling options from the shared fields, with OpenAI's defaults; <paramref name="maxTokens"/> is the already-chosen
+    /// token budget. The ranges are <see cref="SamplingOptions"/>' own (one set for every caller); a value outside them is a
+    /// 400 naming its field.
+    /// </summary>
     public static SamplingOptions Sampling(SamplingDto dto, int maxTokens)
     {
-        float temperature = Range(dto.Temperature, 1f, 0f, 2f, "temperature");
-        float topP = Range(dto.TopP, 1f, 0f, 1f, "top_p");
-        if (topP <= 0) throw ApiException.BadRequest("top_p must be greater than 0", "top_p");
-        int topK = dto.TopK ?? 0;
-        if (topK < 0) throw ApiException.BadRequest($"top_k = {topK} must be 0 (off) or positive", "top_k");
-        float minP = Range(dto.MinP, 0f, 0f, 1f, "min_p");
-        float repetition = Range(dto.RepetitionPenalty, 1f, 0f, 10f, "repetition_penalty");
-        if (repetition <= 0) throw ApiException.BadRequest("repetition_penalty must be greater than 0", "repetition_penalty");
-        float frequency = Range(dto.FrequencyPenalty, 0f, -2f, 2f, "frequency_penalty");
-        float presence = Range(dto.PresencePenalty, 0f, -2f, 2f, "presence_penalty");
-        return new SamplingOptions
+        try
         {
-            Temperature = temperature, TopP = topP, TopK = topK, MinP = minP, RepetitionPenalty = repetition,
-            FrequencyPenalty = frequency, PresencePenalty = presence,
-            Seed = dto.Seed is long seed ? unchecked((ulong)seed) : (ulong)Random.Shared.NextInt64(),
-            MaxTokens = maxTokens, StopStrings = StopStrings(dto.Stop), LogitBias = LogitBias(dto.LogitBias),
-        };
+            return new SamplingOptions
+            {
+                Temperature = dto.Temperature ?? 1f, TopP = dto.TopP ?? 1f, TopK = dto.TopK ?? 0, MinP = dto.MinP ?? 0f,
+                RepetitionPenalty = dto.RepetitionPenalty ?? 1f, FrequencyPenalty = dto.FrequencyPenalty ?? 0f, PresencePenalty = dto.PresencePenalty ?? 0f,
+                Seed = dto.Seed is long seed ? unchecked((ulong)seed) : (ulong)Random.Shared.NextInt64(),
+                MaxTokens = maxTokens, StopStrings = StopStrings(dto.Stop), LogitBias = LogitBias(dto.LogitBias),
+            };
+        }
+        catch (Dclm.Inference.Engine.RequestValidationException e) { throw ApiException.BadRequest(e.Message, e.Field); }
     }
 
-    /// <summary>OpenAI's logit_bias: an object from token ids (as strings) to biases in [-100, 100].</summary>
+    /// <summary>
+    /// OpenAI's logit_bias: an object from token ids (as strings) to numbers. Reading stops one entry past the most a request
+    /// may bias, so a hostile object costs no more than that; the count and the ranges are <see cref="SamplingOptions"/>' to check.
+    /// </summary>
     private static Dictionary<int, float> LogitBias(JsonElement bias)
     {
         var result = new Dictionary<int, float>();
@@ -129,12 +130,12 @@ internal static class RequestValidator
         if (bias.ValueKind != JsonValueKind.Object) throw ApiException.BadRequest("logit_bias must be an object from token ids to biases", "logit_bias");
         foreach (var entry in bias.EnumerateObject())
         {
-            if (result.Count == SamplingOptions.MaxLogitBiases)
-                throw ApiException.BadRequest($"logit_bias may hold at most {SamplingOptions.MaxLogitBiases} tokens", "logit_bias");
+            if (result.Count > SamplingOptions.MaxLogitBiases) break;
             if (!int.TryParse(entry.Name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int id))
                 throw ApiException.BadRequest($"logit_bias key '{Shorten(entry.Name)}' is not a token id", "logit_bias");
-            if (entry.Value.ValueKind != JsonValueKind.Number || !entry.Value.TryGetDouble(out double value) || value is < -100 or > 100)
+            if (entry.Value.ValueKind != JsonValueKind.Number || !entry.Value.TryGetDouble(out double value))
                 throw ApiException.BadRequest($"logit_bias for token {id} must be a number in [-100, 100]", "logit_bias");
+            // Out of float's range becomes infinite, which the options refuse.
             result[id] = (float)value;
         }
         return result;
@@ -153,13 +154,6 @@ internal static class RequestValidator
         if (value < least) throw ApiException.BadRequest($"{field} = {value} must be at least {least}", field);
         if (value > left) throw ApiException.BadRequest($"the prompt's {promptTokens} tokens plus {field} = {value} exceed the context of {context} tokens", field);
         return value;
-    }
-
-    private static float Range(float? value, float fallback, float low, float high, string field)
-    {
-        float v = value ?? fallback;
-        if (!float.IsFinite(v) || v < low || v > high) throw ApiException.BadRequest($"{field} = {v} must be in [{low}, {high}]", field);
-        return v;
     }
 
     private static IReadOnlyList<string> StopStrings(JsonElement stop)

@@ -2,7 +2,7 @@ using Dclm.Checkpoints;
 using Dclm.Inference;
 using Dclm.Inference.Engine;
 
-namespace Dclm.Server.Tests;
+namespace Dclm.Inference.Tests;
 
 /// <summary>The batching engine against the single-sequence reference generator on the same model.</summary>
 public sealed class EngineTests : IDisposable
@@ -186,6 +186,33 @@ public sealed class EngineTests : IDisposable
         Assert.Equal(3, after.TokenIds.Count);
         Assert.Equal(0, engine.Statistics.RunningSequences);
         Assert.Equal(0, engine.Statistics.UsedBlocks);
+    }
+
+    [Fact]
+    public async Task SteadyDecodeAllocatesNothingOnTheEngineThread()
+    {
+        // Four sequences, two greedy and two sampled, streaming text to readers that keep up: once every prompt has
+        // run, each step is four decode tokens, and a hundred of them must not allocate a byte on the engine thread
+        // (schedule, batch, forward, draws, text, stop checks, output, statistics).
+        using var engine = new InferenceEngine(_loaded.Model, _loaded.Tokenizer, new EngineOptions { MaxRunningSequences = 4, PrefixCacheEntries = 0 });
+        var trace = new StepTrace(400);
+        engine.Trace = trace;
+        var greedy = SamplingOptions.Greedy with { MaxTokens = 200, StopAtEndOfSequence = false, StopStrings = ["never appears, but is checked"] };
+        var sampled = new SamplingOptions { Temperature = 0.9f, TopK = 40, MaxTokens = 200, StopAtEndOfSequence = false, Seed = 5 };
+        var results = await Task.WhenAll(Prompts.Take(4).Select((p, i) =>
+            engine.Submit(engine.CreateRequest(Encode(p), i % 2 == 0 ? greedy : sampled)).CollectAsync()));
+        Assert.All(results, r => Assert.Equal(200, r.TokenIds.Count));
+
+        // A hundred steps of four decode tokens, starting ten past the first such step (the requests may arrive a few
+        // steps apart; the first steps grow buffers, such as decoders' byte lists and samplers' rented arrays, to size).
+        int first = 0;
+        while (first < trace.Count && (trace[first].Tokens, trace[first].Draws) != (4, 4)) first++;
+        int From = first + 10, To = From + 100;
+        Assert.True(trace.Count > To, $"only {trace.Count} steps were recorded, the first of four decode tokens at {first}");
+        for (int step = From + 1; step <= To; step++)
+            Assert.Equal((4, 4), (trace[step].Tokens, trace[step].Draws));
+        long allocated = trace[To].AllocatedBytes - trace[From].AllocatedBytes;
+        Assert.True(allocated == 0, $"100 steady decode steps allocated {allocated} bytes on the engine thread");
     }
 
     [Fact]

@@ -1,11 +1,11 @@
 using Dclm.Models;
-using Dclm.TestSupport;
 
-namespace Dclm.Server.Tests;
+namespace Dclm.TestSupport;
 
 /// <summary>
 /// A tiny open_lm model with random weights and DCLM's GPT-NeoX vocabulary, as one GGUF file (made
-/// as users make theirs: an HF checkpoint converted by the exporter), shared by every test.
+/// as users make theirs: an HF checkpoint converted by the exporter), shared by every test of a process. The test project
+/// copies the vocabulary to fixtures/gpt-neox-20b.vocab.gguf in its output.
 /// </summary>
 public static class TinyModel
 {
@@ -15,7 +15,7 @@ public static class TinyModel
 
     private static string Create()
     {
-        string directory = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "dclm-server-tests-" + Environment.ProcessId);
+        string directory = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "dclm-tiny-model-" + Environment.ProcessId);
         Directory.CreateDirectory(directory);
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
         {
