@@ -30,10 +30,10 @@ public static class QuantizationQuality
             progress.Report("f32 reference");
             string f32 = Path.Combine(workDirectory, "reference-f32.gguf");
             GgufExporter.Export(model, f32, GgmlType.F32, cancellation: cancellation);
-            using (var exact = ModelLoader.Load(f32)) reference = Logits(exact.Model, tokens, KvCacheType.F32);
+            using (var exact = ModelLoader.Load(f32)) reference = exact.Model.PromptLogits(tokens);
             rows.Add(Compare("f32", reference, reference, tokens, exact: true));
             progress.Report("f32 weights, int8 KV cache");
-            using (var exact = ModelLoader.Load(f32)) rows.Add(Compare("f32 + int8 KV", reference, Logits(exact.Model, tokens, KvCacheType.Int8), tokens));
+            using (var exact = ModelLoader.Load(f32)) rows.Add(Compare("f32 + int8 KV", reference, exact.Model.PromptLogits(tokens, KvCacheType.Int8), tokens));
             File.Delete(f32);
             foreach (var type in types)
             {
@@ -42,24 +42,11 @@ public static class QuantizationQuality
                 string path = Path.Combine(workDirectory, $"variant-{GgmlTypeInfo.Name(type)}.gguf");
                 GgufExporter.Export(model, path, type, cancellation: cancellation);
                 using (var variant = ModelLoader.Load(path))
-                    rows.Add(Compare(GgmlTypeInfo.Name(type), reference, Logits(variant.Model, tokens, KvCacheType.F32), tokens));
+                    rows.Add(Compare(GgmlTypeInfo.Name(type), reference, variant.Model.PromptLogits(tokens), tokens));
                 File.Delete(path);
             }
         }
         return rows;
-    }
-
-    private static float[] Logits(DecoderModel model, int[] tokens, KvCacheType kv)
-    {
-        int v = model.Config.VocabularySize;
-        var logits = new float[(long)tokens.Length * v];
-        var cache = model.CreateCache(1, tokens.Length, kv);
-        for (int start = 0; start < tokens.Length; start += 256)
-        {
-            int count = Math.Min(256, tokens.Length - start);
-            model.Forward(ForwardBatch.Sequence(tokens.AsSpan(start, count), start, allLogits: true), cache, logits.AsSpan(start * v, count * v));
-        }
-        return logits;
     }
 
     private static QualityRow Compare(string name, float[] reference, float[] variant, int[] tokens, bool exact = false)

@@ -24,14 +24,7 @@ internal static class LogitsCommand
             var m = loaded.Model;
             if (ids.Length > m.Config.ContextLength) throw new ArgumentException($"--prompt-tokens: {ids.Length} tokens exceed the context of {m.Config.ContextLength}");
             int vocabulary = m.Config.VocabularySize;
-            var logits = new float[(long)ids.Length * vocabulary];
-            var cache = m.CreateCache(1, ids.Length);
-            // Chunks bound activation memory; every position's logits are kept.
-            for (int start = 0; start < ids.Length; start += 256)
-            {
-                int count = Math.Min(256, ids.Length - start);
-                m.Forward(ForwardBatch.Sequence(ids.AsSpan(start, count), start, allLogits: true), cache, logits.AsSpan(start * vocabulary, count * vocabulary));
-            }
+            var logits = m.PromptLogits(ids);
             string path = parse.GetValue(output)!;
             AtomicFile.Write(path, stream => stream.Write(MemoryMarshal.AsBytes(logits.AsSpan())));
             Console.WriteLine($"wrote {ids.Length} x {vocabulary} logits to {path}");
