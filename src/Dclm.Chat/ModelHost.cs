@@ -172,7 +172,7 @@ public sealed class ModelHost : IDisposable
         var template = TemplateFor(tools);
         var now = _options.Clock.GetLocalNow();
         var ids = new List<int>();
-        if (!template.WritesBeginningOfSequence && tokenizer.AddBeginningOfSequence && tokenizer.BeginningOfSequenceId is int bos) ids.Add(bos);
+        if (!template.WritesBeginningOfSequence) tokenizer.AppendSequenceStart(ids);
         string last;
         if (template.Kind == ChatTemplateKind.Plain)
         {
@@ -255,10 +255,7 @@ public sealed class ModelHost : IDisposable
     public int[] EncodeText(string text)
     {
         var tokenizer = Tokenizer ?? throw new InvalidOperationException("the model is still loading");
-        var ids = new List<int>();
-        if (tokenizer.AddBeginningOfSequence && tokenizer.BeginningOfSequenceId is int bos) ids.Add(bos);
-        tokenizer.Encode(text, ids);
-        return ids.ToArray();
+        return tokenizer.EncodePrompt(text);
     }
 
     private static string DefaultName(string path)

@@ -120,6 +120,31 @@ public sealed class Tokenizer
     public bool AddEndOfSequence => vocabulary.AddEndOfSequence;
 
     /// <summary>
+    /// Appends the beginning-of-sequence id to <paramref name="destination"/> when the vocabulary asks for one at the
+    /// start of a sequence (<see cref="AddBeginningOfSequence"/>): the one place a prompt's first token is decided.
+    /// </summary>
+    public void AppendSequenceStart(List<int> destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        if (vocabulary.AddBeginningOfSequence && vocabulary.BeginningOfSequenceId is int bos)
+        {
+            destination.Add(bos);
+        }
+    }
+
+    /// <summary>
+    /// The ids of a completion prompt: <see cref="AppendSequenceStart"/>, then <paramref name="text"/> with control tokens
+    /// written in it tokenized as text and no end-of-sequence id (generation continues the text).
+    /// </summary>
+    public int[] EncodePrompt(string text)
+    {
+        var ids = new List<int>();
+        AppendSequenceStart(ids);
+        Encode(text, ids);
+        return ids.ToArray();
+    }
+
+    /// <summary>
     /// Encodes <paramref name="text"/> into ids. With <paramref name="addSpecialTokens"/> the BOS/EOS ids
     /// are added where the vocabulary asks for them. With <paramref name="parseSpecialTokens"/> control
     /// tokens written in the text (such as <c>&lt;|endoftext|&gt;</c>) become their ids; otherwise they
@@ -138,9 +163,9 @@ public sealed class Tokenizer
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(destination);
-        if (addSpecialTokens && vocabulary.AddBeginningOfSequence)
+        if (addSpecialTokens)
         {
-            destination.Add(vocabulary.BeginningOfSequenceId!.Value);
+            AppendSequenceStart(destination);
         }
         if (addedTokens.IsEmpty)
         {

@@ -12,6 +12,8 @@ public class TokenizerBehaviourTests
         Assert.Equal(0, tokenizer.BeginningOfSequenceId);
         Assert.Equal(0, tokenizer.EndOfSequenceId);
         Assert.False(tokenizer.AddBeginningOfSequence);
+        // So a DCLM prompt starts with its text, not <|endoftext|>.
+        Assert.Equal(tokenizer.Encode("Hello world"), tokenizer.EncodePrompt("Hello world"));
         Assert.True(tokenizer.IsControl(0));
         Assert.False(tokenizer.IsControl(12092));
         Assert.Equal(TokenType.UserDefined, tokenizer.GetTokenType(50276));
@@ -40,6 +42,10 @@ public class TokenizerBehaviourTests
         Assert.Equal([15043, 3186], tokenizer.Encode("Hello world"));
         Assert.Equal([1, 15043, 3186], tokenizer.Encode("Hello world", addSpecialTokens: true));
         Assert.Equal([1], tokenizer.Encode("", addSpecialTokens: true));
+        // A completion prompt starts the same way (ids from llama.cpp's tokenizer), and writes a control token as text.
+        Assert.Equal([1, 15043, 3186], tokenizer.EncodePrompt("Hello world"));
+        Assert.Equal([1, .. tokenizer.Encode("</s>")], tokenizer.EncodePrompt("</s>"));
+        Assert.DoesNotContain(2, tokenizer.EncodePrompt("</s>"));
         // As in Hugging Face and llama.cpp, only a space at the very start of the decoded text is dropped.
         Assert.Equal("<s> Hello world", tokenizer.Decode([1, 15043, 3186]));
         Assert.Equal("Hello world", tokenizer.Decode([1, 15043, 3186], skipSpecialTokens: true));

@@ -57,9 +57,7 @@ internal static class GenerateCommand
             int[] tokens;
             if (text is not null)
             {
-                var t = loaded.RequireTokenizer();
-                tokens = t.Encode(text);
-                if (t.AddBeginningOfSequence && t.BeginningOfSequenceId is int bos) tokens = [bos, .. tokens];
+                tokens = loaded.RequireTokenizer().EncodePrompt(text);
             }
             else
             {
