@@ -45,6 +45,9 @@ public sealed class ComputePool : IDisposable
             workers[i] = new Thread(WorkerLoop) { IsBackground = true, Name = $"dclm-compute-{i + 1}" };
             workers[i].Start();
         }
+        // ManualResetEventSlim makes its monitor object the first time a wait blocks; block once here (1 ms) so that it
+        // is made now and Run never allocates (the engine's steady decode step allocates nothing, EngineTests checks).
+        if (workers.Length > 0) finished.Wait(1);
     }
 
     /// <summary>Number of parts each job is split into, and of threads working on them (the caller's included).</summary>
