@@ -1,6 +1,7 @@
 using Dclm.Checkpoints;
 using Dclm.Inference;
 using Dclm.Inference.Engine;
+using Dclm.Models.Adapters;
 
 namespace Dclm.Inference.Tests;
 
@@ -195,12 +196,59 @@ public sealed class EngineTests : IDisposable
         // run, each step is four decode tokens, and a hundred of them must not allocate a byte on the engine thread
         // (schedule, batch, forward, draws, text, stop checks, output, statistics).
         using var engine = new InferenceEngine(_loaded.Model, _loaded.Tokenizer, new EngineOptions { MaxRunningSequences = 4, PrefixCacheEntries = 0 });
-        var trace = new StepTrace(400);
-        engine.Trace = trace;
         var greedy = SamplingOptions.Greedy with { MaxTokens = 200, StopAtEndOfSequence = false, StopStrings = ["never appears, but is checked"] };
         var sampled = new SamplingOptions { Temperature = 0.9f, TopK = 40, MaxTokens = 200, StopAtEndOfSequence = false, Seed = 5 };
-        var results = await Task.WhenAll(Prompts.Take(4).Select((p, i) =>
-            engine.Submit(engine.CreateRequest(Encode(p), i % 2 == 0 ? greedy : sampled)).CollectAsync()));
+        var requests = Prompts.Take(4).Select((p, i) => engine.CreateRequest(Encode(p), i % 2 == 0 ? greedy : sampled)).ToArray();
+        await AssertSteadyDecodeAllocatesNothing(engine, requests);
+    }
+
+    [Fact]
+    public async Task SteadyDecodeWithLoraAdaptersAllocatesNothingOnTheEngineThread()
+    {
+        // The same four decode tokens a step, two of them on two served adapters (each slot assigned its adapter
+        // every step, the adapters' low-rank products added to their rows) and two on the bare base.
+        var adapters = new AdapterSet(_loaded.Model);
+        int first = adapters.Add("one", RandomAdapter(_loaded.Model.Config, seed: 1));
+        int second = adapters.Add("two", RandomAdapter(_loaded.Model.Config, seed: 2));
+        using var engine = new InferenceEngine(_loaded.Model, _loaded.Tokenizer, new EngineOptions { MaxRunningSequences = 4, PrefixCacheEntries = 0 }, adapters);
+        var greedy = SamplingOptions.Greedy with { MaxTokens = 200, StopAtEndOfSequence = false, StopStrings = ["never appears, but is checked"] };
+        var sampled = new SamplingOptions { Temperature = 0.9f, TopK = 40, MaxTokens = 200, StopAtEndOfSequence = false, Seed = 5 };
+        // Same prompt and options on the base and on an adapter, so the replies show the adapters ran.
+        GenerationRequest[] requests =
+        [
+            engine.CreateRequest(Encode(Prompts[0]), greedy),
+            engine.CreateRequest(Encode(Prompts[0]), greedy, adapter: first),
+            engine.CreateRequest(Encode(Prompts[1]), sampled),
+            engine.CreateRequest(Encode(Prompts[1]), sampled, adapter: second),
+        ];
+        var results = await AssertSteadyDecodeAllocatesNothing(engine, requests);
+        Assert.NotEqual(results[0].TokenIds, results[1].TokenIds);
+        Assert.NotEqual(results[2].TokenIds, results[3].TokenIds);
+        Assert.Equal("model", Assert.Throws<RequestValidationException>(() => engine.CreateRequest(Encode(Prompts[0]), greedy, adapter: 3)).Field);
+    }
+
+    /// <summary>A random adapter of rank 4 on every projection of every layer, big enough to change the replies.</summary>
+    private static LoraWeights RandomAdapter(Dclm.Models.ModelConfig config, int seed)
+    {
+        var random = new Random(seed);
+        float[] Values(int count) => Enumerable.Range(0, count).Select(_ => (random.NextSingle() - 0.5f) * 0.4f).ToArray();
+        const int rank = 4;
+        var updates = new List<LoraUpdate>();
+        for (int layer = 0; layer < config.Layers; layer++)
+            foreach (var target in LoraTargets.All)
+            {
+                var (rows, columns) = LoraTargets.Shape(target, config);
+                updates.Add(new LoraUpdate(layer, target, Values(rank * columns), Values(rows * rank), rank, 2f));
+            }
+        return new LoraWeights(config, updates);
+    }
+
+    /// <summary>Runs four 200-token requests together and requires 100 steps of four decode tokens to allocate nothing on the engine thread.</summary>
+    private static async Task<GenerationResult[]> AssertSteadyDecodeAllocatesNothing(InferenceEngine engine, GenerationRequest[] requests)
+    {
+        var trace = new StepTrace(400);
+        engine.Trace = trace;
+        var results = await Task.WhenAll(requests.Select(r => engine.Submit(r).CollectAsync()));
         Assert.All(results, r => Assert.Equal(200, r.TokenIds.Count));
 
         // A hundred steps of four decode tokens, starting ten past the first such step (the requests may arrive a few
@@ -212,7 +260,10 @@ public sealed class EngineTests : IDisposable
         for (int step = From + 1; step <= To; step++)
             Assert.Equal((4, 4), (trace[step].Tokens, trace[step].Draws));
         long allocated = trace[To].AllocatedBytes - trace[From].AllocatedBytes;
-        Assert.True(allocated == 0, $"100 steady decode steps allocated {allocated} bytes on the engine thread");
+        var steps = Enumerable.Range(From + 1, 100).Where(k => trace[k].AllocatedBytes != trace[k - 1].AllocatedBytes)
+            .Select(k => $"step {k}: {trace[k].AllocatedBytes - trace[k - 1].AllocatedBytes}");
+        Assert.True(allocated == 0, $"100 steady decode steps allocated {allocated} bytes on the engine thread ({string.Join(", ", steps)})");
+        return results;
     }
 
     [Fact]
