@@ -47,7 +47,7 @@ public sealed class BadInputTests : IDisposable
     public void AbsurdSamplingParameters()
     {
         AssertOneLineError(DclmProcess.Run("generate", "--model", DclmProcess.Fixture("dclm-tiny"), "--prompt-tokens", "1 2", "--top-p", "7"), "top_p");
-        AssertOneLineError(DclmProcess.Run("generate", "--model", DclmProcess.Fixture("dclm-tiny"), "--prompt-tokens", "1 2", "--max-tokens", "-5"), "max tokens");
+        AssertOneLineError(DclmProcess.Run("generate", "--model", DclmProcess.Fixture("dclm-tiny"), "--prompt-tokens", "1 2", "--max-tokens", "-5"), "max_tokens");
     }
 
     [Fact]
