@@ -30,7 +30,7 @@ public sealed class ToolCallFormatsServingTests
     private static readonly Lazy<Tokenizer> NeoX = new(() => Tokenizer.Load(VocabularyPath));
 
     // Not here: Command R7B (<|START_ACTION|>…<|END_ACTION|>) and DeepSeek R1 (<｜tool▁calls▁begin｜>…, ten '｜' and nine '▁'),
-    // whose markers repeat pieces GPT-NeoX's vocabulary cannot spell in distinct tokens, as the scripted model needs; their
+    // whose markers repeat pieces for which the search below found no spelling in distinct GPT-NeoX tokens, as the scripted model needs; their
     // replies are read by ToolCallSyntaxTests (Dclm.Chat.Tests). Hermes' closing </tool_call> is left off for the same reason.
     public static TheoryData<string, ToolCallSyntax, string, string, string> Formats() => new()
     {
