@@ -5,6 +5,8 @@
 //
 // Usage: dotnet run -c Release --project bench/Dclm.Data.Bench -- [--input data/raw/warc] [--limit 2000] [--repeat 3]
 //        [--model data/work/quality.bin] [--stages-only] [--end-to-end-only] [--keep DIR (keep the end-to-end input and outputs there)]
+//        dotnet run -c Release --project bench/Dclm.Data.Bench -- --mail [--fixtures tests/Dclm.Data.Tests/fixtures] [--repeat 7]
+//        (our mail reader against MimeKit on the SpamAssassin mail of the data tests)
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -14,6 +16,13 @@ using Dclm.Data.Inputs;
 using Dclm.Data.Pipeline;
 
 if (args.Length > 0 && args[0] == "--child-curate") return EndToEnd.Child(args[1..]);
+if (args.Contains("--mail"))
+{
+    Console.WriteLine($"CPU: {Machine.CpuModel()}; {Environment.ProcessorCount} logical CPUs; load average {Machine.LoadAverage()}");
+    int mailResult = MailParsing.Run(Argument("--fixtures") ?? "tests/Dclm.Data.Tests/fixtures", int.Parse(Argument("--repeat") ?? "7", CultureInfo.InvariantCulture));
+    Console.WriteLine($"load average at the end: {Machine.LoadAverage()}");
+    return mailResult;
+}
 
 string input = Argument("--input") ?? "data/raw/warc";
 int limit = int.Parse(Argument("--limit") ?? "2000", CultureInfo.InvariantCulture);

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Dclm.Checkpoints;
 using Dclm.Tensors;
+using Dclm.TestSupport;
 
 namespace Dclm.Models.Tests;
 
@@ -57,7 +58,7 @@ public unsafe class FusedProjectionTests
             var weights = loaded.Model.Weights;
             var apart = new DecoderModel(loaded.Config, new ModelWeights(weights.TokenEmbedding, separate, weights.FinalNorm, weights.Output));
 
-            Assert.Equal(OpenLmFixtureTests.AllLogits(loaded.Model, fixture.Prompt), OpenLmFixtureTests.AllLogits(apart, fixture.Prompt));
+            Assert.Equal(ReferenceFixture.AllLogits(loaded.Model, fixture.Prompt), ReferenceFixture.AllLogits(apart, fixture.Prompt));
         }
         finally
         {
@@ -80,6 +81,6 @@ public unsafe class FusedProjectionTests
         Assert.NotNull(WeightMatrix.Adjacent(layer.Gate, layer.Up));
         Assert.True(mapped.Model.Weights.TokenEmbedding.Data != copied.Model.Weights.TokenEmbedding.Data);
 
-        Assert.Equal(OpenLmFixtureTests.AllLogits(mapped.Model, fixture.Prompt), OpenLmFixtureTests.AllLogits(copied.Model, fixture.Prompt));
+        Assert.Equal(ReferenceFixture.AllLogits(mapped.Model, fixture.Prompt), ReferenceFixture.AllLogits(copied.Model, fixture.Prompt));
     }
 }

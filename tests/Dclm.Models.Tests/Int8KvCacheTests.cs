@@ -1,4 +1,5 @@
 using Dclm.Checkpoints;
+using Dclm.TestSupport;
 
 namespace Dclm.Models.Tests;
 

@@ -1,5 +1,6 @@
 using Dclm.Checkpoints;
 using Dclm.Inference;
+using Dclm.TestSupport;
 
 namespace Dclm.Models.Tests;
 
@@ -13,7 +14,7 @@ public class OpenLmFixtureTests
     {
         var fixture = ReferenceFixture.Load(name);
         using var loaded = ModelLoader.Load(fixture.Directory);
-        var logits = AllLogits(loaded.Model, fixture.Prompt);
+        var logits = ReferenceFixture.AllLogits(loaded.Model, fixture.Prompt);
         Assert.True(fixture.RelativeError(logits) <= 1e-4, $"relative error {fixture.RelativeError(logits):E2}");
     }
 
@@ -41,12 +42,5 @@ public class OpenLmFixtureTests
         for (int i = 0; i < fixture.Prompt.Length; i++)
             model.Forward(ForwardBatch.Sequence(fixture.Prompt.AsSpan(i, 1), i), cache, stepwise.AsSpan(i * fixture.Vocabulary, fixture.Vocabulary));
         Assert.True(fixture.RelativeError(stepwise) <= 1e-4);
-    }
-
-    internal static float[] AllLogits(DecoderModel model, int[] prompt)
-    {
-        var logits = new float[prompt.Length * model.Config.VocabularySize];
-        model.Forward(ForwardBatch.Sequence(prompt, 0, allLogits: true), model.CreateCache(), logits);
-        return logits;
     }
 }

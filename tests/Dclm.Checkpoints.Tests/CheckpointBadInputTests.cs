@@ -1,8 +1,9 @@
 using System.Text.Json.Nodes;
 using Dclm.Checkpoints;
 using Dclm.Formats;
+using Dclm.TestSupport;
 
-namespace Dclm.Models.Tests;
+namespace Dclm.Checkpoints.Tests;
 
 /// <summary>Broken checkpoints give one-line errors that name the file and the problem.</summary>
 public sealed class CheckpointBadInputTests : IDisposable

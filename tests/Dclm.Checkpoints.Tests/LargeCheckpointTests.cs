@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using Dclm.Checkpoints;
 using Dclm.Formats;
+using Dclm.Models;
 using Dclm.Tensors;
 
-namespace Dclm.Models.Tests;
+namespace Dclm.Checkpoints.Tests;
 
 /// <summary>
 /// A checkpoint with DCLM-7B's real width, heads and vocabulary loads through mmap without copying the

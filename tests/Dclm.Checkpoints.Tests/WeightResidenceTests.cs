@@ -1,7 +1,7 @@
 using Dclm.Checkpoints;
 using Dclm.Formats;
 
-namespace Dclm.Models.Tests;
+namespace Dclm.Checkpoints.Tests;
 
 /// <summary>The automatic choice between copying the weights into memory and mapping them.</summary>
 public class WeightResidenceTests

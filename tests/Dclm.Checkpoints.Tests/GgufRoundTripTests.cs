@@ -1,8 +1,10 @@
 using Dclm.Checkpoints;
 using Dclm.Inference;
+using Dclm.Models;
 using Dclm.Tensors;
+using Dclm.TestSupport;
 
-namespace Dclm.Models.Tests;
+namespace Dclm.Checkpoints.Tests;
 
 /// <summary>An open_lm checkpoint converted to one GGUF file still matches the independent reference.</summary>
 public sealed class GgufRoundTripTests : IDisposable
@@ -22,7 +24,7 @@ public sealed class GgufRoundTripTests : IDisposable
         Assert.Equal("gguf", loaded.Format);
         Assert.Equal(Architecture.OpenLm, loaded.Config.Architecture);
         Assert.Equal(QueryKeyNorm.FullWidth, loaded.Config.QueryKeyNorm);
-        var logits = OpenLmFixtureTests.AllLogits(loaded.Model, fixture.Prompt);
+        var logits = ReferenceFixture.AllLogits(loaded.Model, fixture.Prompt);
         Assert.True(fixture.RelativeError(logits) <= 1e-4, $"relative error {fixture.RelativeError(logits):E2}");
         var generated = new TokenGenerator(loaded.Model, null)
             .Generate(fixture.Prompt, SamplingOptions.Greedy with { MaxTokens = fixture.GreedyContinuation.Length }).ToArray();
@@ -40,7 +42,7 @@ public sealed class GgufRoundTripTests : IDisposable
         using (var source = ModelLoader.Load(fixture.Directory)) GgufExporter.Export(source, gguf, type);
         using var loaded = ModelLoader.Load(gguf);
         Assert.Contains(GgmlTypeInfo.Name(type), loaded.TensorTypes.Keys, StringComparer.OrdinalIgnoreCase);
-        var logits = OpenLmFixtureTests.AllLogits(loaded.Model, fixture.Prompt);
+        var logits = ReferenceFixture.AllLogits(loaded.Model, fixture.Prompt);
         Assert.True(fixture.RelativeError(logits) <= tolerance, $"{type}: relative error {fixture.RelativeError(logits):E2}");
     }
 
