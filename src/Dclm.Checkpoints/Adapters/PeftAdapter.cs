@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -46,24 +47,17 @@ public static class PeftAdapter
         var writer = new SafetensorsWriter();
         writer.AddMetadata("format", "pt");
         var modules = new List<(PeftModule Module, int Rank, double Alpha)>();
-        // Each module's fused A and B are made while the file is written (A's bytes first, then B's), so a 7B run's
-        // adapters are never copied whole.
-        (PeftModule Module, float[] A, float[] B)? fused = null;
+        // Each module's fused A and B are streamed while the file is written, a B row at a time, so saving a 7B run's
+        // adapters allocates no copy of them (two fused copies made a QLoRA run's peak RSS 0.5 GiB higher at the end).
         for (int layer = 0; layer < c.Layers; layer++)
             foreach (var module in PeftModules.Of(c, layer))
             {
                 var parts = Parts(adapter, layer, module);
                 if (parts.Count == 0) continue;
-                int moduleRank = parts.Select(p => p.Update.A).Distinct().Sum(a => a.Length / module.Columns);
-                var m = module;
-                (PeftModule, float[], float[]) Fused()
-                {
-                    if (fused is not { } f || f.Module != m) { var (a, b) = Fuse(c, parts, m, moduleRank); fused = (m, a, b); }
-                    return fused.Value;
-                }
-                writer.AddTensor(Prefix + module.Path + ".lora_A.weight", GgmlType.F32, [moduleRank, module.Columns], stream => stream.Write(MemoryMarshal.AsBytes(Fused().Item2.AsSpan())));
-                writer.AddTensor(Prefix + module.Path + ".lora_B.weight", GgmlType.F32, [module.Rows, moduleRank], stream => stream.Write(MemoryMarshal.AsBytes(Fused().Item3.AsSpan())));
-                modules.Add((module, moduleRank, parts[0].Update.Scale * moduleRank));
+                var fused = new FusedModule(c, module, parts);
+                writer.AddTensor(Prefix + module.Path + ".lora_A.weight", GgmlType.F32, [fused.Rank, module.Columns], fused.WriteA);
+                writer.AddTensor(Prefix + module.Path + ".lora_B.weight", GgmlType.F32, [module.Rows, fused.Rank], fused.WriteB);
+                modules.Add((module, fused.Rank, parts[0].Update.Scale * fused.Rank));
             }
         Directory.CreateDirectory(directory);
         writer.Write(Path.Combine(directory, WeightsFile));
@@ -77,34 +71,85 @@ public static class PeftAdapter
     /// <summary>
     /// One module's A (rank, in) and B (out, rank): the updates of its parts side by side, each B block scaled to the
     /// first update's scale; updates sharing an A (the slices of one read PEFT adapter) share its block of ranks.
+    /// Both are written straight from the updates' own arrays.
     /// </summary>
-    private static (float[] A, float[] B) Fuse(ModelConfig c, List<(LoraTarget Target, int RowOffset, LoraUpdate Update)> parts, PeftModule module, int rank)
+    private sealed class FusedModule
     {
-        var blocks = parts.Select(p => p.Update.A).Distinct().ToList();
-        double scale = parts[0].Update.Scale;
-        var a = new float[rank * module.Columns];
-        var b = new float[module.Rows * rank];
-        int first = 0;
-        var starts = new Dictionary<float[], int>(ReferenceEqualityComparer.Instance);
-        foreach (var block in blocks)
+        private readonly PeftModule _module;
+        private readonly List<(LoraTarget Target, int RowOffset, LoraUpdate Update)> _parts;
+        private readonly List<float[]> _blocks;
+        private readonly Dictionary<float[], int> _firstRank = new(ReferenceEqualityComparer.Instance);
+        private readonly ModelConfig _config;
+        private readonly double _scale;
+
+        public FusedModule(ModelConfig c, PeftModule module, List<(LoraTarget Target, int RowOffset, LoraUpdate Update)> parts)
         {
-            block.CopyTo(a, first * module.Columns);
-            starts[block] = first;
-            first += block.Length / module.Columns;
-        }
-        foreach (var (target, rowOffset, update) in parts)
-        {
-            int column = starts[update.A];
-            float factor = (float)(update.Scale / scale);
-            var order = PeftModules.RowOrder(c, target);
-            for (int row = 0; row < update.Rows; row++)
+            _config = c;
+            _module = module;
+            _parts = parts;
+            _scale = parts[0].Update.Scale;
+            _blocks = parts.Select(p => p.Update.A).Distinct().ToList();
+            foreach (var block in _blocks)
             {
-                // A base row of a llama.cpp llama file is Hugging Face row order[row]; PEFT's B is in Hugging Face order.
-                int hfRow = rowOffset + (order?[row] ?? row);
-                for (int k = 0; k < update.Rank; k++) b[hfRow * rank + column + k] = update.B[row * update.Rank + k] * factor;
+                _firstRank[block] = Rank;
+                Rank += block.Length / module.Columns;
             }
         }
-        return (a, b);
+
+        /// <summary>The summed rank of the distinct A blocks.</summary>
+        public int Rank { get; }
+
+        public void WriteA(Stream stream)
+        {
+            foreach (var block in _blocks) stream.Write(MemoryMarshal.AsBytes(block.AsSpan()));
+        }
+
+        public void WriteB(Stream stream)
+        {
+            // For each Hugging Face row of the module: the part that covers it and that part's own row, or -1 (a zero row).
+            int rowCount = _module.Rows;
+            int[] partOfRow = ArrayPool<int>.Shared.Rent(rowCount), rowInPart = ArrayPool<int>.Shared.Rent(rowCount);
+            const int RowsPerWrite = 256;
+            float[] rows = ArrayPool<float>.Shared.Rent(RowsPerWrite * Rank);
+            try
+            {
+                partOfRow.AsSpan(0, rowCount).Fill(-1);
+                for (int p = 0; p < _parts.Count; p++)
+                {
+                    var (target, rowOffset, update) = _parts[p];
+                    var order = PeftModules.RowOrder(_config, target);
+                    for (int row = 0; row < update.Rows; row++)
+                    {
+                        // A base row of a llama.cpp llama file is Hugging Face row order[row]; PEFT's B is in Hugging Face order.
+                        int hfRow = rowOffset + (order?[row] ?? row);
+                        partOfRow[hfRow] = p;
+                        rowInPart[hfRow] = row;
+                    }
+                }
+                for (int start = 0; start < rowCount; start += RowsPerWrite)
+                {
+                    int count = Math.Min(RowsPerWrite, rowCount - start);
+                    var block = rows.AsSpan(0, count * Rank);
+                    block.Clear();
+                    for (int i = 0; i < count; i++)
+                    {
+                        int p = partOfRow[start + i];
+                        if (p < 0) continue;
+                        var update = _parts[p].Update;
+                        float factor = (float)(update.Scale / _scale);
+                        int column = _firstRank[update.A], row = rowInPart[start + i];
+                        for (int k = 0; k < update.Rank; k++) block[i * Rank + column + k] = update.B[row * update.Rank + k] * factor;
+                    }
+                    stream.Write(MemoryMarshal.AsBytes(block));
+                }
+            }
+            finally
+            {
+                ArrayPool<int>.Shared.Return(partOfRow);
+                ArrayPool<int>.Shared.Return(rowInPart);
+                ArrayPool<float>.Shared.Return(rows);
+            }
+        }
     }
 
     private static JsonObject Config(List<(PeftModule Module, int Rank, double Alpha)> modules, string baseModel, double dropout, int? rank, double? loraAlpha)
