@@ -152,15 +152,11 @@ public sealed class ModelHost : IDisposable
 
     private int AddAdapter(AdapterSource source)
     {
-        string name = source.Name;
-        if (name.Length == 0 || name.Length > 200 || name.Any(char.IsControl) || name.Trim() != name)
-            throw new ArgumentException($"'{name}' is not an adapter name (1 to 200 characters, no control characters, no leading or trailing spaces)");
-        if (name == ModelId) throw new ArgumentException($"'{name}' is the base model's name; give the adapter another");
-        var weights = PeftAdapter.Read(source.Path, _loaded!.Config);
+        if (source.Name == ModelId) throw new ArgumentException($"'{source.Name}' is the base model's name; give the adapter another");
         lock (_adapterPaths)
         {
-            int id = _adapters!.Add(name, weights);
-            _adapterPaths[name] = source.Path;
+            int id = PeftAdapter.Load(_adapters!, source.Name, source.Path);
+            _adapterPaths[source.Name] = source.Path;
             return id;
         }
     }
@@ -221,9 +217,7 @@ public sealed class ModelHost : IDisposable
     private Func<ITokenConstraint> JsonConstraint(JsonSchemaProgram? schema, IReadOnlyList<int> stopTokenIds)
     {
         var (table, ends) = ConstraintTables(stopTokenIds);
-        return schema is null
-            ? () => new JsonObjectConstraint(table, ends)
-            : () => new ByteGrammarConstraint<JsonSchemaGrammar>(table, ends, schema.Start());
+        return JsonReplyConstraint.Factory(table, ends, schema);
     }
 
     /// <summary>
