@@ -166,6 +166,13 @@ public sealed class ModelHost : IDisposable
     {
         var tokenizer = Tokenizer ?? throw new InvalidOperationException("the model is still loading");
         var template = TemplateFor(tools);
+        // transformers renders such a template without the tools (and /apply-template shows that, as Jinja2 does), but a model
+        // that is never shown the functions cannot call them; llama-server instead writes them into the system message, a prompt
+        // the model's own template never produces. Neither is what the client asked for, so the request is refused.
+        if (tools is not null && template.ToolFormat is { ShowsTools: false } hidden)
+            throw new RequestValidationException("tools", $"the chat template of model '{ModelId}' never renders `tools` (its replies would be read as {hidden.Name}), " +
+                "so the model would not see the functions offered; give the model a chat template that renders them (in its tokenizer_config.json), " +
+                "or send the request without tools");
         var now = _options.Clock.GetLocalNow();
         var ids = new List<int>();
         if (!template.WritesBeginningOfSequence) tokenizer.AppendSequenceStart(ids);

@@ -28,6 +28,19 @@ public sealed class ToolCallFormatsServingTests
     private static readonly string VocabularyPath = Path.Combine(AppContext.BaseDirectory, "fixtures", "gpt-neox-20b.vocab.gguf");
     private static readonly Lazy<Tokenizer> NeoX = new(() => Tokenizer.Load(VocabularyPath));
 
+    // None of the real templates both renders tools and names a call syntax, so the generic JSON format is served with this one.
+    private const string GenericTemplate = "generic (ChatML listing the tools)";
+    private const string GenericTemplateSource = "{%- if tools %}<|im_start|>system\nYou may call these functions: {{ tools | tojson }}<|im_end|>\n{% endif %}"
+        + "{%- for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}{%- if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
+
+    // The R1 distills' own template never renders tools (refused with a 400, below), and llama.cpp's replacement for it
+    // (llama-cpp-deepseek-r1) pipes a generator into tojson, which Jinja2 refuses; so the distill's template, listing them first.
+    private const string DeepSeekTemplate = "DeepSeek R1 distill listing the tools";
+
+    private static string Source(string template) => template == GenericTemplate ? GenericTemplateSource
+        : template == DeepSeekTemplate ? "{%- if tools %}Tools: {{ tools | tojson }}\n{% endif %}" + Source("deepseek-ai-DeepSeek-R1-Distill-Qwen-32B")
+        : Fixtures.Value.First(c => c.GetProperty("template").GetString() == template).GetProperty("source").GetString()!;
+
     public static TheoryData<string, ToolCallSyntax, string, string, string> Formats() => new()
     {
         { "NousResearch-Hermes-2-Pro-Llama-3-8B-tool_use", ToolCallSyntax.Hermes, "<tool_call>\n{\"name\": \"weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>", "weather", Weather },
@@ -39,10 +52,10 @@ public sealed class ToolCallFormatsServingTests
         { "fireworks-ai-llama-3-firefunction-v2", ToolCallSyntax.FirefunctionV2, " functools[{\"name\": \"weather\", \"arguments\": {\"city\": \"Paris\"}}]", "weather", Weather },
         { "CohereForAI-c4ai-command-r7b-12-2024-tool_use", ToolCallSyntax.CommandR7b,
             "<|START_ACTION|>[\n    {\"tool_call_id\": \"0\", \"tool_name\": \"weather\", \"parameters\": {\"city\": \"Paris\"}}\n]<|END_ACTION|>", "weather", Weather },
-        // The template opens <think>, so the reply first closes it.
-        { "deepseek-ai-DeepSeek-R1-Distill-Qwen-32B", ToolCallSyntax.DeepSeekR1,
+        // The R1 distill's template opens <think>, so the reply first closes it.
+        { DeepSeekTemplate, ToolCallSyntax.DeepSeekR1,
             "Checking.</think>\n\n<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>weather\n```json\n{\"city\": \"Paris\"}\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>", "weather", Weather },
-        { "microsoft-Phi-3.5-mini-instruct", ToolCallSyntax.GenericJson, "{\"tool_calls\": [{\"name\": \"weather\", \"arguments\": {\"city\": \"Paris\"}}]}", "weather", Weather },
+        { GenericTemplate, ToolCallSyntax.GenericJson, "{\"tool_calls\": [{\"name\": \"weather\", \"arguments\": {\"city\": \"Paris\"}}]}", "weather", Weather },
     };
 
     [Theory]
@@ -51,12 +64,11 @@ public sealed class ToolCallFormatsServingTests
     {
         int[] script = NeoX.Value.Encode(reply);
         Assert.Equal(reply, NeoX.Value.Decode(script));
-        string directory = Path.Combine(Path.GetTempPath(), $"dclm-tool-formats-{Environment.ProcessId}-{template}");
+        string directory = Path.Combine(Path.GetTempPath(), $"dclm-tool-formats-{Environment.ProcessId}-{syntax}");
         Directory.CreateDirectory(directory);
         try
         {
-            var fixture = Fixtures.Value.First(c => c.GetProperty("template").GetString() == template);
-            string model = TinyNeoXModels.WriteScripted(directory, contextLength: 2048, VocabularyPath, fixture.GetProperty("source").GetString()!, script);
+            string model = TinyNeoXModels.WriteScripted(directory, contextLength: 2048, VocabularyPath, Source(template), script);
             await using var server = await DclmServer.StartAsync(ServerFixture.Options() with
             {
                 ModelPath = model,
@@ -118,6 +130,43 @@ public sealed class ToolCallFormatsServingTests
             var functionCall = Assert.Single(direct.Messages.SelectMany(m => m.Contents).OfType<FunctionCallContent>());
             Assert.Equal(name, functionCall.Name);
             AssertSameJson(arguments, JsonSerializer.Serialize(functionCall.Arguments));
+        }
+        finally
+        {
+            try { Directory.Delete(directory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    [Theory]
+    [InlineData("deepseek-ai-DeepSeek-R1-Distill-Qwen-32B")]
+    [InlineData("microsoft-Phi-3.5-mini-instruct")]
+    [InlineData("google-gemma-2-2b-it")]
+    public async Task ToolsForATemplateThatNeverRendersThemAreRefusedNotDropped(string template)
+    {
+        string directory = Path.Combine(Path.GetTempPath(), $"dclm-tool-formats-{Environment.ProcessId}-hidden-{template}");
+        Directory.CreateDirectory(directory);
+        try
+        {
+            string model = TinyNeoXModels.WriteScripted(directory, contextLength: 512, VocabularyPath, Source(template), NeoX.Value.Encode("Paris."));
+            await using var server = await DclmServer.StartAsync(ServerFixture.Options() with { ModelPath = model });
+            await server.Host.Loading;
+            using var client = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromMinutes(2) };
+            string request = $$"""{"messages": [{"role": "user", "content": "What is the weather in Paris?"}], "max_tokens": 8, "temperature": 0, "tools": {{Tools}}}""";
+
+            using var refused = await client.PostAsync("/v1/chat/completions", ServerFixture.Json(request));
+            var error = JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement.GetProperty("error");
+            Assert.Equal(System.Net.HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Contains("never renders `tools`", error.GetProperty("message").GetString());
+            Assert.Contains(server.Host.ModelId, error.GetProperty("message").GetString());
+            var inProcess = new ChatOptions { Tools = [AIFunctionFactory.Create((string city) => "21 °C", "weather", "Current weather in a city")] };
+            await Assert.ThrowsAsync<NotSupportedException>(() => new EngineChatClient(server.Host).GetResponseAsync([new(ChatRole.User, "Hi")], inProcess));
+
+            // Without tools the same model answers; /apply-template still shows what Jinja2 renders (the tools left out).
+            using var answered = await client.PostAsync("/v1/chat/completions", ServerFixture.Json(request.Replace($", \"tools\": {Tools}", "")));
+            Assert.True(answered.IsSuccessStatusCode, await answered.Content.ReadAsStringAsync());
+            using var rendered = await client.PostAsync("/apply-template", ServerFixture.Json(request));
+            Assert.True(rendered.IsSuccessStatusCode, await rendered.Content.ReadAsStringAsync());
+            Assert.DoesNotContain("weather", JsonDocument.Parse(await rendered.Content.ReadAsStringAsync()).RootElement.GetProperty("prompt").GetString()!.Replace("What is the weather in Paris?", ""));
         }
         finally
         {
