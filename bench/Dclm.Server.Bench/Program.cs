@@ -12,12 +12,12 @@ using Dclm.Server.Hosting;
 string? model = null;
 int tokens = 64, perClient = 4, rounds = 5, threads = 0;
 float temperature = 0; // 0: greedy; 1 with no top-k/top-p: what OpenAI clients send by default
-var loading = Dclm.Checkpoints.WeightLoading.Automatic;
+bool mmap = false, noMmap = false;
 var kvType = Dclm.Models.KvCacheType.Int8; // as `dclm serve`
 for (int i = 0; i < args.Length; i += 2)
 {
-    if (args[i] == "--no-mmap") { loading = Dclm.Checkpoints.WeightLoading.Copied; i--; continue; }
-    if (args[i] == "--mmap") { loading = Dclm.Checkpoints.WeightLoading.Mapped; i--; continue; }
+    if (args[i] == "--no-mmap") { noMmap = true; i--; continue; }
+    if (args[i] == "--mmap") { mmap = true; i--; continue; }
     if (i + 1 >= args.Length) { Console.Error.WriteLine($"{args[i]} needs a value"); return 2; }
     switch (args[i])
     {
@@ -33,6 +33,9 @@ for (int i = 0; i < args.Length; i += 2)
 }
 model ??= Environment.GetEnvironmentVariable("DCLM_DEFAULT_MODEL") ?? Path.Combine("models", "default", "model.gguf");
 if (!File.Exists(model) && !Directory.Exists(model)) { Console.Error.WriteLine($"error: {model}: no such model; pass --model PATH"); return 1; }
+Dclm.Checkpoints.WeightLoading loading;
+try { loading = Dclm.Checkpoints.WeightLoadingOptions.FromFlags(mmap, noMmap); }
+catch (ArgumentException e) { Console.Error.WriteLine($"error: {e.Message}"); return 2; }
 
 int[] Widths = [1, 4, 8, 16];
 

@@ -152,15 +152,11 @@ public sealed class ModelHost : IDisposable
 
     private int AddAdapter(AdapterSource source)
     {
-        string name = source.Name;
-        if (name.Length == 0 || name.Length > 200 || name.Any(char.IsControl) || name.Trim() != name)
-            throw new ArgumentException($"'{name}' is not an adapter name (1 to 200 characters, no control characters, no leading or trailing spaces)");
-        if (name == ModelId) throw new ArgumentException($"'{name}' is the base model's name; give the adapter another");
-        var weights = PeftAdapter.Read(source.Path, _loaded!.Config);
+        if (source.Name == ModelId) throw new ArgumentException($"'{source.Name}' is the base model's name; give the adapter another");
         lock (_adapterPaths)
         {
-            int id = _adapters!.Add(name, weights);
-            _adapterPaths[name] = source.Path;
+            int id = PeftAdapter.Load(_adapters!, source.Name, source.Path);
+            _adapterPaths[source.Name] = source.Path;
             return id;
         }
     }
@@ -170,6 +166,13 @@ public sealed class ModelHost : IDisposable
     {
         var tokenizer = Tokenizer ?? throw new InvalidOperationException("the model is still loading");
         var template = TemplateFor(tools);
+        // transformers renders such a template without the tools (and /apply-template shows that, as Jinja2 does), but a model
+        // that is never shown the functions cannot call them; llama-server instead writes them into the system message, a prompt
+        // the model's own template never produces. Neither is what the client asked for, so the request is refused.
+        if (tools is not null && template.ToolFormat is { ShowsTools: false } hidden)
+            throw new RequestValidationException("tools", $"the chat template of model '{ModelId}' never renders `tools` (its replies would be read as {hidden.Name}), " +
+                "so the model would not see the functions offered; give the model a chat template that renders them (in its tokenizer_config.json), " +
+                "or send the request without tools");
         var now = _options.Clock.GetLocalNow();
         var ids = new List<int>();
         if (!template.WritesBeginningOfSequence) tokenizer.AppendSequenceStart(ids);
@@ -221,9 +224,7 @@ public sealed class ModelHost : IDisposable
     private Func<ITokenConstraint> JsonConstraint(JsonSchemaProgram? schema, IReadOnlyList<int> stopTokenIds)
     {
         var (table, ends) = ConstraintTables(stopTokenIds);
-        return schema is null
-            ? () => new JsonObjectConstraint(table, ends)
-            : () => new ByteGrammarConstraint<JsonSchemaGrammar>(table, ends, schema.Start());
+        return JsonReplyConstraint.Factory(table, ends, schema);
     }
 
     /// <summary>

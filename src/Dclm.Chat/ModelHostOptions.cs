@@ -31,17 +31,13 @@ public record ModelHostOptions
 public sealed record AdapterSource(string Name, string Path)
 {
     /// <summary>
-    /// Parses NAME=PATH, or a bare PATH named after its directory (the run's directory when the adapter sits in a folder
-    /// named "adapter", as <c>dclm finetune</c> writes it: runs/support/adapter is "support").
+    /// Parses NAME=PATH, or a bare PATH named as <see cref="Checkpoints.Adapters.PeftAdapter.DefaultName"/> names it.
     /// </summary>
     public static AdapterSource Parse(string text)
     {
         int equals = text.IndexOf('=');
         if (equals > 0) return new AdapterSource(text[..equals], text[(equals + 1)..]);
         if (equals == 0) throw new ArgumentException($"--lora '{text}': the adapter's name is empty (NAME=PATH)");
-        string trimmed = text.TrimEnd('/', '\\');
-        string name = System.IO.Path.GetFileName(trimmed);
-        if (name == "adapter" && System.IO.Path.GetFileName(System.IO.Path.GetDirectoryName(trimmed)) is { Length: > 0 } run) name = run;
-        return new AdapterSource(name.Length > 0 ? name : "adapter", text);
+        return new AdapterSource(Checkpoints.Adapters.PeftAdapter.DefaultName(text), text);
     }
 }

@@ -13,3 +13,16 @@ public enum WeightLoading
     /// <summary>Copied into private memory whatever is available (dclm's --no-mmap).</summary>
     Copied,
 }
+
+/// <summary>The <c>--mmap</c> / <c>--no-mmap</c> pair every command and benchmark that loads a model takes.</summary>
+public static class WeightLoadingOptions
+{
+    /// <summary>The loading the two flags ask for: <see cref="WeightLoading.Automatic"/> unless one is given; both is an error.</summary>
+    public static WeightLoading FromFlags(bool mmap, bool noMmap) => (mmap, noMmap) switch
+    {
+        (true, true) => throw new ArgumentException("give at most one of --mmap and --no-mmap"),
+        (true, false) => WeightLoading.Mapped,
+        (false, true) => WeightLoading.Copied,
+        _ => WeightLoading.Automatic,
+    };
+}

@@ -14,6 +14,7 @@ public sealed class DecoderEmbedder : ITextEmbedder
 {
     private readonly DecoderModel model;
     private readonly Tokenizer tokenizer;
+    private readonly int[] sequenceStart; // what the tokenizer puts before a prompt (Tokenizer.AppendSequenceStart): its BOS id, or nothing
     private readonly KvCacheType cacheType;
     private readonly object gate = new();
     private KvCache? cache;
@@ -35,6 +36,9 @@ public sealed class DecoderEmbedder : ITextEmbedder
         ModelId = modelId;
         this.model = model;
         this.tokenizer = tokenizer;
+        var start = new List<int>();
+        tokenizer.AppendSequenceStart(start);
+        sequenceStart = [.. start];
         this.cacheType = cacheType;
         Pooling = pooling;
         Normalized = normalize;
@@ -59,10 +63,8 @@ public sealed class DecoderEmbedder : ITextEmbedder
     /// <summary>Most texts in one forward step.</summary>
     public const int BatchSequences = 16;
 
-    private bool AddsBeginning => tokenizer.AddBeginningOfSequence && tokenizer.BeginningOfSequenceId is not null;
-
     /// <inheritdoc/>
-    public int SpecialTokenCount => AddsBeginning ? 1 : 0;
+    public int SpecialTokenCount => sequenceStart.Length;
 
     /// <inheritdoc/>
     public int[] Tokenize(string text)
@@ -76,7 +78,7 @@ public sealed class DecoderEmbedder : ITextEmbedder
     {
         int special = SpecialTokenCount, kept = Math.Min(tokens.Length, MaxTokens - special);
         var result = new int[kept + special];
-        if (special == 1) result[0] = tokenizer.BeginningOfSequenceId!.Value;
+        sequenceStart.CopyTo(result, 0);
         tokens[..kept].CopyTo(result.AsSpan(special));
         return result;
     }

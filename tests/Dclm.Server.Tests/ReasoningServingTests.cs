@@ -28,7 +28,7 @@ public sealed class ReasoningServingTests : IAsyncLifetime
         };
         string template = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "fixtures", "chat-templates.json"))).RootElement
             .EnumerateArray().First(c => c.GetProperty("template").GetString() == "deepseek-r1-distill-qwen-32b").GetProperty("source").GetString()!;
-        return TinyNeoXModels.WriteScripted(directory, ModelConfig.OpenLm(dim: 64, layers: 2, heads: 4, vocabularySize: 50432, contextLength: 256),
+        return TinyNeoXModels.WriteScripted(directory, contextLength: 256,
             Path.Combine(AppContext.BaseDirectory, "fixtures", "gpt-neox-20b.vocab.gguf"), template, Script);
     });
 

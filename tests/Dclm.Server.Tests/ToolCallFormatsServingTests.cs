@@ -3,7 +3,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Dclm.Chat;
 using Dclm.Chat.Tools;
-using Dclm.Models;
 using Dclm.Server.Hosting;
 using Dclm.TestSupport;
 using Dclm.Tokenizers;
@@ -14,7 +13,7 @@ namespace Dclm.Server.Tests;
 /// <summary>
 /// Every call syntax end to end: for each, a hand-set model (<see cref="TinyNeoXModels.WriteScripted"/>) carrying the real
 /// chat template of a model family that writes it (from llama.cpp's models/templates) always replies with one call in that
-/// syntax, as llama.cpp's tests/test-chat.cpp writes such replies. The call must come back as OpenAI <c>tool_calls</c> over
+/// syntax, as llama.cpp's tests/test-chat.cpp writes such replies, spelled in the tokens GPT-NeoX's tokenizer gives it. The call must come back as OpenAI <c>tool_calls</c> over
 /// HTTP, whole and streamed, and as <see cref="FunctionCallContent"/> through <see cref="EngineChatClient"/>.
 /// </summary>
 [Collection("server")]
@@ -29,37 +28,47 @@ public sealed class ToolCallFormatsServingTests
     private static readonly string VocabularyPath = Path.Combine(AppContext.BaseDirectory, "fixtures", "gpt-neox-20b.vocab.gguf");
     private static readonly Lazy<Tokenizer> NeoX = new(() => Tokenizer.Load(VocabularyPath));
 
-    // Not here: Command R7B (<|START_ACTION|>…<|END_ACTION|>) and DeepSeek R1 (<｜tool▁calls▁begin｜>…, ten '｜' and nine '▁'),
-    // whose markers repeat pieces for which the search below found no spelling in distinct GPT-NeoX tokens, as the scripted model needs; their
-    // replies are read by ToolCallSyntaxTests (Dclm.Chat.Tests). Hermes' closing </tool_call> is left off for the same reason.
+    // None of the real templates both renders tools and names a call syntax, so the generic JSON format is served with this one.
+    private const string GenericTemplate = "generic (ChatML listing the tools)";
+    private const string GenericTemplateSource = "{%- if tools %}<|im_start|>system\nYou may call these functions: {{ tools | tojson }}<|im_end|>\n{% endif %}"
+        + "{%- for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}{%- if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
+
+    // The R1 distills' own template never renders tools (refused with a 400, below), and llama.cpp's replacement for it
+    // (llama-cpp-deepseek-r1) pipes a generator into tojson, which Jinja2 refuses; so the distill's template, listing them first.
+    private const string DeepSeekTemplate = "DeepSeek R1 distill listing the tools";
+
+    private static string Source(string template) => template == GenericTemplate ? GenericTemplateSource
+        : template == DeepSeekTemplate ? "{%- if tools %}Tools: {{ tools | tojson }}\n{% endif %}" + Source("deepseek-ai-DeepSeek-R1-Distill-Qwen-32B")
+        : Fixtures.Value.First(c => c.GetProperty("template").GetString() == template).GetProperty("source").GetString()!;
+
     public static TheoryData<string, ToolCallSyntax, string, string, string> Formats() => new()
     {
-        { "NousResearch-Hermes-2-Pro-Llama-3-8B-tool_use", ToolCallSyntax.Hermes, "<tool_call>{\"name\": \"weather\", \"arguments\": {\"city\": \"Paris\"}}", "weather", Weather },
+        { "NousResearch-Hermes-2-Pro-Llama-3-8B-tool_use", ToolCallSyntax.Hermes, "<tool_call>\n{\"name\": \"weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>", "weather", Weather },
         { "meta-llama-Llama-3.3-70B-Instruct", ToolCallSyntax.JsonObject, "{\"name\": \"weather\", \"parameters\": {\"city\": \"Paris\"}}", "weather", Weather },
         { "meta-llama-Llama-3.1-8B-Instruct", ToolCallSyntax.JsonObject, "<|python_tag|>python.call(code=\"print('hey')\")", "python", "{\"code\": \"print('hey')\"}" },
         { "mistralai-Mistral-Nemo-Instruct-2407", ToolCallSyntax.JsonArray, "[TOOL_CALLS][{\"name\": \"weather\", \"arguments\": {\"city\": \"Paris\"}}]", "weather", Weather },
         { "meetkai-functionary-medium-v3.1", ToolCallSyntax.FunctionaryV31, "<function=weather>{\"city\": \"Paris\"}</function>", "weather", Weather },
         { "meetkai-functionary-medium-v3.2", ToolCallSyntax.FunctionaryV32, "weather\n{\"city\": \"Paris\"}", "weather", Weather },
         { "fireworks-ai-llama-3-firefunction-v2", ToolCallSyntax.FirefunctionV2, " functools[{\"name\": \"weather\", \"arguments\": {\"city\": \"Paris\"}}]", "weather", Weather },
-        { "microsoft-Phi-3.5-mini-instruct", ToolCallSyntax.GenericJson, "{\"tool_calls\": [{\"name\": \"weather\", \"arguments\": {\"city\": \"Paris\"}}]}", "weather", Weather },
+        { "CohereForAI-c4ai-command-r7b-12-2024-tool_use", ToolCallSyntax.CommandR7b,
+            "<|START_ACTION|>[\n    {\"tool_call_id\": \"0\", \"tool_name\": \"weather\", \"parameters\": {\"city\": \"Paris\"}}\n]<|END_ACTION|>", "weather", Weather },
+        // The R1 distill's template opens <think>, so the reply first closes it.
+        { DeepSeekTemplate, ToolCallSyntax.DeepSeekR1,
+            "Checking.</think>\n\n<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>weather\n```json\n{\"city\": \"Paris\"}\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>", "weather", Weather },
+        { GenericTemplate, ToolCallSyntax.GenericJson, "{\"tool_calls\": [{\"name\": \"weather\", \"arguments\": {\"city\": \"Paris\"}}]}", "weather", Weather },
     };
 
     [Theory]
     [MemberData(nameof(Formats))]
     public async Task AScriptedCallInEachSyntaxComesBackAsToolCalls(string template, ToolCallSyntax syntax, string reply, string name, string arguments)
     {
-        // JSON's spaces after ':' and ',' are optional: the first choice of them the vocabulary can spell in distinct tokens.
-        reply = Spacings(reply).FirstOrDefault(r => TrySpell(NeoX.Value, r, 20_000) is not null) ?? reply;
-        int[] script = Script(NeoX.Value, reply);
+        int[] script = NeoX.Value.Encode(reply);
         Assert.Equal(reply, NeoX.Value.Decode(script));
-        string directory = Path.Combine(Path.GetTempPath(), $"dclm-tool-formats-{Environment.ProcessId}-{template}");
+        string directory = Path.Combine(Path.GetTempPath(), $"dclm-tool-formats-{Environment.ProcessId}-{syntax}");
         Directory.CreateDirectory(directory);
         try
         {
-            var fixture = Fixtures.Value.First(c => c.GetProperty("template").GetString() == template);
-            string model = TinyNeoXModels.WriteScripted(directory,
-                ModelConfig.OpenLm(dim: script.Length + 2 <= 64 ? 64 : 128, layers: 1, heads: 4, vocabularySize: 50432, contextLength: 2048),
-                VocabularyPath, fixture.GetProperty("source").GetString()!, script);
+            string model = TinyNeoXModels.WriteScripted(directory, contextLength: 2048, VocabularyPath, Source(template), script);
             await using var server = await DclmServer.StartAsync(ServerFixture.Options() with
             {
                 ModelPath = model,
@@ -128,69 +137,43 @@ public sealed class ToolCallFormatsServingTests
         }
     }
 
+    [Theory]
+    [InlineData("deepseek-ai-DeepSeek-R1-Distill-Qwen-32B")]
+    [InlineData("microsoft-Phi-3.5-mini-instruct")]
+    [InlineData("google-gemma-2-2b-it")]
+    public async Task ToolsForATemplateThatNeverRendersThemAreRefusedNotDropped(string template)
+    {
+        string directory = Path.Combine(Path.GetTempPath(), $"dclm-tool-formats-{Environment.ProcessId}-hidden-{template}");
+        Directory.CreateDirectory(directory);
+        try
+        {
+            string model = TinyNeoXModels.WriteScripted(directory, contextLength: 512, VocabularyPath, Source(template), NeoX.Value.Encode("Paris."));
+            await using var server = await DclmServer.StartAsync(ServerFixture.Options() with { ModelPath = model });
+            await server.Host.Loading;
+            using var client = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromMinutes(2) };
+            string request = $$"""{"messages": [{"role": "user", "content": "What is the weather in Paris?"}], "max_tokens": 8, "temperature": 0, "tools": {{Tools}}}""";
+
+            using var refused = await client.PostAsync("/v1/chat/completions", ServerFixture.Json(request));
+            var error = JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement.GetProperty("error");
+            Assert.Equal(System.Net.HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Contains("never renders `tools`", error.GetProperty("message").GetString());
+            Assert.Contains(server.Host.ModelId, error.GetProperty("message").GetString());
+            var inProcess = new ChatOptions { Tools = [AIFunctionFactory.Create((string city) => "21 °C", "weather", "Current weather in a city")] };
+            await Assert.ThrowsAsync<NotSupportedException>(() => new EngineChatClient(server.Host).GetResponseAsync([new(ChatRole.User, "Hi")], inProcess));
+
+            // Without tools the same model answers; /apply-template still shows what Jinja2 renders (the tools left out).
+            using var answered = await client.PostAsync("/v1/chat/completions", ServerFixture.Json(request.Replace($", \"tools\": {Tools}", "")));
+            Assert.True(answered.IsSuccessStatusCode, await answered.Content.ReadAsStringAsync());
+            using var rendered = await client.PostAsync("/apply-template", ServerFixture.Json(request));
+            Assert.True(rendered.IsSuccessStatusCode, await rendered.Content.ReadAsStringAsync());
+            Assert.DoesNotContain("weather", JsonDocument.Parse(await rendered.Content.ReadAsStringAsync()).RootElement.GetProperty("prompt").GetString()!.Replace("What is the weather in Paris?", ""));
+        }
+        finally
+        {
+            try { Directory.Delete(directory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
     private static void AssertSameJson(string expected, string actual) =>
         Assert.True(JsonNode.DeepEquals(JsonNode.Parse(expected), JsonNode.Parse(actual)), $"expected {expected}, got {actual}");
-
-    private static IEnumerable<string> Spacings(string reply)
-    {
-        int[] spaces = System.Text.RegularExpressions.Regex.Matches(reply, "(?<=\":|\",) ").Select(m => m.Index).ToArray();
-        for (int mask = 0; mask < 1 << Math.Min(spaces.Length, 10); mask++)
-        {
-            var text = new StringBuilder(reply);
-            for (int k = spaces.Length - 1; k >= 0; k--) if ((mask >> k & 1) != 0) text.Remove(spaces[k], 1);
-            yield return text.ToString();
-        }
-    }
-
-    /// <summary>
-    /// Spells <paramref name="text"/> in distinct, non-control vocabulary tokens (the scripted model's need): left to right over
-    /// the UTF-8 bytes, depth first, longest tokens first, within a step budget. Fails the test when no spelling is found.
-    /// </summary>
-    private static int[] Script(Tokenizer tokenizer, string text)
-    {
-        int[]? script = TrySpell(tokenizer, text, 300_000);
-        Assert.True(script is not null, $"GPT-NeoX's vocabulary cannot spell {text} in distinct tokens");
-        return script;
-    }
-
-    private static readonly Lazy<Dictionary<byte, List<(int Id, byte[] Bytes)>>> ByFirstByte = new(() =>
-    {
-        var byFirstByte = new Dictionary<byte, List<(int Id, byte[] Bytes)>>();
-        for (int id = 1; id < NeoX.Value.VocabularySize; id++)
-        {
-            if (NeoX.Value.IsControl(id)) continue;
-            byte[] piece = NeoX.Value.TokenBytes(id).ToArray();
-            if (piece.Length == 0) continue;
-            if (!byFirstByte.TryGetValue(piece[0], out var list)) byFirstByte[piece[0]] = list = [];
-            list.Add((id, piece));
-        }
-        return byFirstByte;
-    });
-
-    private static int[]? TrySpell(Tokenizer tokenizer, string text, int budget)
-    {
-        byte[] bytes = Encoding.UTF8.GetBytes(text);
-        var byFirstByte = tokenizer == NeoX.Value ? ByFirstByte.Value : throw new ArgumentException("GPT-NeoX only", nameof(tokenizer));
-        var matches = new List<(int Id, int Length)>[bytes.Length];
-        for (int at = 0; at < bytes.Length; at++)
-            matches[at] = byFirstByte.GetValueOrDefault(bytes[at], [])
-                .Where(t => at + t.Bytes.Length <= bytes.Length && bytes.AsSpan(at, t.Bytes.Length).SequenceEqual(t.Bytes)).Select(t => (t.Id, t.Bytes.Length)).OrderByDescending(t => t.Length).ToList();
-        var used = new HashSet<int>();
-        var path = new List<int>();
-        bool Search(int at)
-        {
-            if (at == bytes.Length) return true;
-            if (--budget < 0) return false;
-            foreach (var (id, length) in matches[at])
-            {
-                if (!used.Add(id)) continue;
-                path.Add(id);
-                if (Search(at + length)) return true;
-                used.Remove(id); path.RemoveAt(path.Count - 1);
-            }
-            return false;
-        }
-        if (Search(0)) return [.. path];
-        return null;
-    }
 }

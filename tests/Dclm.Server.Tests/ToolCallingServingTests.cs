@@ -37,7 +37,7 @@ public sealed class ToolCallingServingTests : IAsyncLifetime
         };
         string Source(string name) => Fixtures.Value.First(c => c.GetProperty("template").GetString() == name).GetProperty("source").GetString()!;
         // The default template takes no tools; the named "tool_use" one (Qwen3's) is used when a request offers them, as transformers does.
-        return TinyNeoXModels.WriteScripted(directory, ModelConfig.OpenLm(dim: 64, layers: 2, heads: 4, vocabularySize: 50432, contextLength: 1024),
+        return TinyNeoXModels.WriteScripted(directory, contextLength: 1024,
             Path.Combine(AppContext.BaseDirectory, "fixtures", "gpt-neox-20b.vocab.gguf"), Source("openhermes-chatml"), Script, toolUseTemplate: Source("qwen3"));
     });
 

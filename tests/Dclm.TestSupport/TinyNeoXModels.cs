@@ -26,30 +26,16 @@ public static class TinyNeoXModels
     }
 
     /// <summary>
-    /// A model that says <paramref name="script"/> (distinct token ids) and then end-of-text, whatever it is asked:
-    /// every token outside the script leads to its first token, each script token to the next. Its weights are
-    /// set by hand rather than trained: token embeddings are one-hot, every block adds nothing (zero projections),
-    /// and the output matrix maps each one-hot to its successor with a margin of ~80 logits, so greedy and
-    /// low-temperature decoding follow the script exactly through the real engine.
+    /// A model that says <paramref name="script"/> and then end-of-text, whatever it is asked, through the real engine with
+    /// greedy or low-temperature decoding. Tokens may repeat: each next token is looked up from the last few (see
+    /// <see cref="ScriptedWeights"/>), so a reply can be scripted as the tokenizer spells it. Its weights are set by hand
+    /// rather than trained.
     /// </summary>
     /// <remarks><paramref name="toolUseTemplate"/>, when given, is stored as the named "tool_use" template (<c>tokenizer.chat_template.tool_use</c>).</remarks>
-    public static string WriteScripted(string directory, ModelConfig config, string vocabularyPath, string chatTemplate, IReadOnlyList<int> script, string? toolUseTemplate = null)
+    public static string WriteScripted(string directory, int contextLength, string vocabularyPath, string chatTemplate, IReadOnlyList<int> script, string? toolUseTemplate = null)
     {
-        if (script.Distinct().Count() != script.Count || script.Count + 1 >= config.Dim || script.Contains(0))
-            throw new ArgumentException("the script needs distinct, non-zero ids, fewer than the model's width", nameof(script));
-        // Slot 0 stands for "any token outside the script"; script token k has slot k + 1.
-        var slot = script.Select((id, k) => (id, k)).ToDictionary(p => p.id, p => p.k + 1);
-        var successor = new Dictionary<int, int> { [0] = script[0] };
-        for (int k = 0; k < script.Count; k++) successor[k + 1] = k + 1 < script.Count ? script[k + 1] : 0; // 0: end of text
-        return Write(directory, config, vocabularyPath, chatTemplate, "scripted-neox-chat.gguf", toolUseTemplate, (name, shape, i) =>
-        {
-            if (name.EndsWith("inv_freq")) return (float)Math.Pow(10000, -2.0 * i / config.HeadDim);
-            if (shape.Length == 1) return 1f; // norm gains
-            long row = i / config.Dim, column = i % config.Dim;
-            if (name.Contains("tok_embeddings")) return column == slot.GetValueOrDefault((int)row, 0) ? 1f : 0f;
-            if (name.EndsWith("output.weight")) return successor.TryGetValue((int)column, out int next) && next == row ? 10f : 0f;
-            return 0f; // attention and feed-forward contribute nothing
-        });
+        var weights = new ScriptedWeights(script, contextLength);
+        return Write(directory, weights.Config, vocabularyPath, chatTemplate, "scripted-neox-chat.gguf", toolUseTemplate, weights.Weight);
     }
 
     private static string Write(string directory, ModelConfig config, string vocabularyPath, string? chatTemplate, string fileName, string? toolUseTemplate,

@@ -72,6 +72,38 @@ public class FineTuningDataTests
         Assert.Equal("Hello!<|im_end|>", Learned(chat));
     }
 
+    /// <summary>
+    /// Every format starts an example as <c>Tokenizer.EncodePrompt</c> starts a prompt, so fine-tuning sees the first tokens
+    /// generation will: with Llama's SentencePiece vocabulary (a beginning-of-sequence id, never learned) and GPT-NeoX's (none).
+    /// </summary>
+    [Theory]
+    [InlineData("llama-spm.vocab.gguf", true)]
+    [InlineData("gpt-neox-20b.vocab.gguf", false)]
+    public void ExamplesStartAsTheTokenizerStartsAPrompt(string vocabulary, bool addsBeginning)
+    {
+        using var file = GgufFile.Open(Path.Combine(AppContext.BaseDirectory, "fixtures", vocabulary));
+        var tokenizer = Tokenizer.FromGguf(file);
+        Assert.Equal(addsBeginning, tokenizer.EncodePrompt("x").Length > tokenizer.Encode("x").Length);
+        string path = Write(
+            """{"prompt": "Q: 2+2?\nA:", "completion": " 4"}""",
+            """{"text": "The whale surfaced."}""",
+            """{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]}""");
+        var examples = new ExampleReader(tokenizer, new ChatMl()).Read(path).Examples;
+        int start = addsBeginning ? 1 : 0;
+        int[] prompt = tokenizer.EncodePrompt("Q: 2+2?\nA:");
+        Assert.Equal(prompt, examples[0].Tokens.Take(prompt.Length));
+        Assert.All(examples[0].Learned.Take(prompt.Length), Assert.False);
+        int[] text = tokenizer.EncodePrompt("The whale surfaced.");
+        Assert.Equal(text, examples[1].Tokens.Take(text.Length));
+        Assert.All(examples[1].Learned.Take(start), Assert.False);
+        Assert.All(examples[1].Learned.Skip(start), Assert.True);
+        foreach (var example in examples)
+        {
+            Assert.Equal(start, example.Tokens.TakeWhile(t => t == tokenizer.BeginningOfSequenceId).Count());
+            Assert.All(example.Learned.Take(start), Assert.False);
+        }
+    }
+
     [Fact]
     public void EveryLearnedReplyOfAConversationIsMaskedInAndWeightZeroOut()
     {

@@ -196,6 +196,34 @@ public static class PeftAdapter
     }
 
     /// <summary>
+    /// Reads the adapter in <paramref name="directory"/> for the model <paramref name="adapters"/> wraps and serves it there as
+    /// <paramref name="name"/>, returning its id: the one way a PEFT directory becomes a served adapter, for a command's
+    /// <c>--lora</c> and for the server's (at start and through <c>POST /lora-adapters</c>). Throws
+    /// <see cref="ArgumentException"/> for a malformed or taken name and <see cref="ModelFileException"/> naming the file for
+    /// an adapter that is missing, malformed or made for another model.
+    /// </summary>
+    public static int Load(AdapterSet adapters, string name, string directory)
+    {
+        ArgumentNullException.ThrowIfNull(adapters);
+        ArgumentNullException.ThrowIfNull(name);
+        if (name.Length == 0 || name.Length > 200 || name.Any(char.IsControl) || name.Trim() != name)
+            throw new ArgumentException($"'{name}' is not an adapter name (1 to 200 characters, no control characters, no leading or trailing spaces)");
+        return adapters.Add(name, Read(directory, adapters.Config));
+    }
+
+    /// <summary>
+    /// The name an adapter goes by when none is given: its directory's name, or the run's when the adapter sits in a folder
+    /// named "adapter", as <c>dclm finetune</c> writes it (runs/support/adapter is "support").
+    /// </summary>
+    public static string DefaultName(string directory)
+    {
+        string trimmed = directory.TrimEnd('/', '\\');
+        string name = Path.GetFileName(trimmed);
+        if (name == "adapter" && Path.GetFileName(Path.GetDirectoryName(trimmed)) is { Length: > 0 } run) name = run;
+        return name.Length > 0 ? name : "adapter";
+    }
+
+    /// <summary>
     /// Reads the adapter in <paramref name="directory"/> for a base of <paramref name="config"/>, B's rows in the base's
     /// own order; problems are <see cref="ModelFileException"/>s naming the file and what is wrong.
     /// </summary>

@@ -30,7 +30,7 @@ internal static class BenchCommand
             {
                 Model = parse.GetValue(model)!, Type = parse.GetValue(type)!, Threads = parse.GetValue(threads),
                 PromptTokens = parse.GetValue(prompt), GeneratedTokens = parse.GetValue(gen), Repetitions = parse.GetValue(repetitions),
-                Compare = parse.GetValue(compare), Loading = ModelOptions.ParseLoading(parse.GetValue(mmap), parse.GetValue(noMmap)),
+                Compare = parse.GetValue(compare), Loading = Checkpoints.WeightLoadingOptions.FromFlags(parse.GetValue(mmap), parse.GetValue(noMmap)),
                 WorkDirectory = parse.GetValue(workDirectory) ?? Path.Combine(Path.GetTempPath(), "dclm-bench"),
             };
             var progress = new Progress<string>(message => Console.Error.WriteLine($"[bench] {message}"));

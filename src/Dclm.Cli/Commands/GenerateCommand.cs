@@ -48,7 +48,7 @@ internal static class GenerateCommand
             };
             var schema = JsonShape(parse.GetValue(json), parse.GetValue(jsonSchema));
             using var pool = new Tensors.Compute.ComputePool(Math.Max(1, parse.GetValue(threads)));
-            var loading = ModelOptions.ParseLoading(parse.GetValue(mmap), parse.GetValue(noMmap));
+            var loading = Checkpoints.WeightLoadingOptions.FromFlags(parse.GetValue(mmap), parse.GetValue(noMmap));
             var progress = LoadProgress.ForTerminal();
             using var loaded = ModelLoader.Load(parse.GetValue(model)!, pool, loading, progress);
             progress?.Clear();
@@ -73,9 +73,7 @@ internal static class GenerateCommand
                 var t = loaded.RequireTokenizer();
                 var table = Inference.Constraints.TokenByteTable.For(t, loaded.Config.VocabularySize);
                 int[] ends = t.EndOfSequenceId is int eos ? [eos] : [];
-                constraint = schema.Program is { } program
-                    ? new Inference.Constraints.ByteGrammarConstraint<Inference.Constraints.JsonSchemaGrammar>(table, ends, program.Start())
-                    : new Inference.Constraints.JsonObjectConstraint(table, ends);
+                constraint = Inference.Constraints.JsonReplyConstraint.Factory(table, ends, schema.Program)();
             }
             if (tokenizer is null)
             {

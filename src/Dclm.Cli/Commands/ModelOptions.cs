@@ -30,8 +30,9 @@ internal static class ModelOptions
     {
         if (path is null) return;
         var adapters = new Dclm.Models.Adapters.AdapterSet(loaded.Model);
-        var weights = Checkpoints.Adapters.PeftAdapter.Read(path, loaded.Config);
-        adapters.UseEverywhere(adapters.Add(Path.GetFileName(path.TrimEnd('/', '\\')), weights));
+        int id = Checkpoints.Adapters.PeftAdapter.Load(adapters, Checkpoints.Adapters.PeftAdapter.DefaultName(path), path);
+        adapters.UseEverywhere(id);
+        var weights = adapters[id];
         Console.Error.WriteLine($"adapter: {path} ({weights.Updates.Count} projection updates on {weights.TargetNames})");
     }
 
@@ -42,15 +43,6 @@ internal static class ModelOptions
     /// <summary>--no-mmap: copy the weights into memory even when the available-memory check would map them.</summary>
     public static Option<bool> NoMmap() =>
         new("--no-mmap") { Description = "copy the weights into memory (2 MB pages where granted) even when available memory looks short" };
-
-    /// <summary>The loading the two options ask for: automatic (copy when the weights fit) unless one is given.</summary>
-    public static Checkpoints.WeightLoading ParseLoading(bool mmap, bool noMmap) => (mmap, noMmap) switch
-    {
-        (true, true) => throw new ArgumentException("give at most one of --mmap and --no-mmap"),
-        (true, false) => Checkpoints.WeightLoading.Mapped,
-        (false, true) => Checkpoints.WeightLoading.Copied,
-        _ => Checkpoints.WeightLoading.Automatic,
-    };
 
     public static Option<int> Threads() =>
         new("--threads") { Description = "compute threads (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount };

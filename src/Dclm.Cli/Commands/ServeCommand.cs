@@ -51,7 +51,7 @@ internal static class ServeCommand
                 Port = parse.GetValue(port),
                 ApiKey = parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("DCLM_API_KEY"),
                 CorsOrigins = parse.GetValue(cors) ?? [],
-                Threads = parse.GetValue(threads), WeightLoading = ModelOptions.ParseLoading(parse.GetValue(mmap), parse.GetValue(noMmap)), StrictChatTemplate = parse.GetValue(strictTemplate),
+                Threads = parse.GetValue(threads), WeightLoading = Checkpoints.WeightLoadingOptions.FromFlags(parse.GetValue(mmap), parse.GetValue(noMmap)), StrictChatTemplate = parse.GetValue(strictTemplate),
                 Adapters = (parse.GetValue(lora) ?? []).Select(Chat.AdapterSource.Parse).ToArray(), AllowAdapterLoading = parse.GetValue(allowLoading),
                 Embedders = parse.GetValue(embedder) ?? [],
                 DecoderPooling = parse.GetValue(pooling) == "last" ? EmbeddingPooling.Last : EmbeddingPooling.Mean,

@@ -42,6 +42,9 @@ public sealed class AdapterSet
         }
     }
 
+    /// <summary>The configuration of the base model every adapter here must fit.</summary>
+    public ModelConfig Config => _model.Config;
+
     /// <summary>Number of adapters (ids 1..Count).</summary>
     public int Count => _adapters.Length;
 

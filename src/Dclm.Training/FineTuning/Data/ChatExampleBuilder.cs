@@ -81,10 +81,10 @@ public sealed class ChatExampleBuilder(Tokenizer tokenizer, IChatRenderer render
     {
         var tokens = new List<int>();
         var learned = new List<bool>();
-        if (tokenizer.AddBeginningOfSequence && !renderer.WritesBeginningOfSequence && tokenizer.BeginningOfSequenceId is int bos)
+        if (!renderer.WritesBeginningOfSequence)
         {
-            tokens.Add(bos);
-            learned.Add(false);
+            tokenizer.AppendSequenceStart(tokens);
+            learned.AddRange(Enumerable.Repeat(false, tokens.Count));
         }
         var cuts = spans.SelectMany(s => new[] { s.Start, s.End }).Append(end).Distinct().Order().ToArray();
         int offset = 0;

@@ -99,9 +99,9 @@ public sealed class ExampleReader(Tokenizer tokenizer, IChatRenderer? chat)
     {
         var tokens = new List<int>();
         var learned = new List<bool>();
-        if (tokenizer.AddBeginningOfSequence && tokenizer.BeginningOfSequenceId is int bos) { tokens.Add(bos); learned.Add(false); }
+        tokenizer.AppendSequenceStart(tokens);
         tokenizer.Encode(prompt, tokens);
-        learned.AddRange(Enumerable.Repeat(false, tokens.Count - learned.Count));
+        learned.AddRange(Enumerable.Repeat(false, tokens.Count));
         return Plain(tokens, completion, number, ExampleFormat.PromptCompletion, learned);
     }
 
@@ -109,7 +109,11 @@ public sealed class ExampleReader(Tokenizer tokenizer, IChatRenderer? chat)
     private FineTuningExample Plain(List<int> tokens, string text, int number, ExampleFormat format, List<bool>? learned = null)
     {
         learned ??= [];
-        if (tokens.Count == 0 && tokenizer.AddBeginningOfSequence && tokenizer.BeginningOfSequenceId is int bos) { tokens.Add(bos); learned.Add(false); }
+        if (tokens.Count == 0)
+        {
+            tokenizer.AppendSequenceStart(tokens);
+            learned.AddRange(Enumerable.Repeat(false, tokens.Count));
+        }
         int before = tokens.Count;
         tokenizer.Encode(text, tokens);
         if (tokenizer.EndOfSequenceId is int eos) tokens.Add(eos);
