@@ -50,18 +50,18 @@ public sealed class TokenGenerator(DecoderModel model, int? endOfSequenceId, KvC
         using var sampler = new Sampler(options, model.Config.VocabularySize, constraint);
         var logits = new float[model.Config.VocabularySize];
         var history = new List<int>(prompt);
-        if (speculation is not null)
-        {
-            foreach (int token in Speculate(history, budget, options.StopAtEndOfSequence ? endOfSequenceId : null, cache, sampler, logits, cancellation)) yield return token;
-            yield break;
-        }
-
         for (int start = 0; start < prompt.Count; start += PrefillChunk)
         {
             cancellation.ThrowIfCancellationRequested();
             int count = Math.Min(PrefillChunk, prompt.Count - start);
             var chunk = history.GetRange(start, count).ToArray();
             model.Forward(ForwardBatch.Sequence(chunk, start), cache, logits);
+        }
+        if (speculation is not null)
+        {
+            foreach (int token in Speculate(history, budget, options.StopAtEndOfSequence ? endOfSequenceId : null, cache, sampler, logits, cancellation))
+                yield return token;
+            yield break;
         }
 
         var step = new ForwardBatch { Tokens = new int[1], Positions = new int[1], Slots = new int[1], LogitRows = [0] };
@@ -81,30 +81,30 @@ public sealed class TokenGenerator(DecoderModel model, int? endOfSequenceId, KvC
     }
 
     /// <summary>
-    /// Decoding with drafts. The cache holds every token but the last, which is fed with the draft:
-    /// [last, d1 … dk] at positions n−1 … n−1+k gives k+1 logit rows; the verifier keeps d1 … da and emits one
-    /// token of the target's own, and the cache is cut back to the n+a positions that stayed true.
+    /// Decoding with drafts, after the same prefill as plain decoding (so the prompt's keys, values and first
+    /// token are computed exactly as without drafts). The cache then holds every token but the last emitted
+    /// one, which is fed with the draft: [last, d1 … dk] at positions n−1 … n−1+k gives k+1 logit rows; the
+    /// verifier keeps d1 … da and emits one token of the target's own, and the cache is cut back to the n+a
+    /// positions that stayed true.
     /// </summary>
     private IEnumerable<int> Speculate(List<int> history, int budget, int? stop, KvCache cache, Sampler sampler, float[] logits, CancellationToken cancellation)
     {
         var spec = speculation!;
-        int vocabulary = model.Config.VocabularySize, promptLength = history.Count;
+        int vocabulary = model.Config.VocabularySize;
         var rows = new float[(spec.MaxDraftTokens + 1) * vocabulary];
         var draft = new int[spec.MaxDraftTokens];
         var emitted = new int[spec.MaxDraftTokens + 1];
         var step = ForwardBatch.WithCapacity(spec.MaxDraftTokens + 1, spec.MaxDraftTokens + 1);
         long drafted = 0, accepted = 0, steps = 0;
-
-        for (int start = 0; start < promptLength - 1; start += PrefillChunk)
-        {
-            cancellation.ThrowIfCancellationRequested();
-            int count = Math.Min(PrefillChunk, promptLength - 1 - start);
-            model.Forward(ForwardBatch.Sequence(CollectionsMarshal.AsSpan(history).Slice(start, count), start), cache, logits);
-        }
-
         int generated = 0;
         try
         {
+            if (budget == 0) { FinishReason = FinishReason.Length; yield break; }
+            int first = sampler.Sample(logits, CollectionsMarshal.AsSpan(history));
+            if (first == stop) { FinishReason = FinishReason.Stop; yield break; }
+            history.Add(first);
+            generated++;
+            yield return first;
             while (generated < budget)
             {
                 cancellation.ThrowIfCancellationRequested();

@@ -147,6 +147,9 @@ public sealed class SpeculativeDecodingTests : IDisposable
         // Fewer tokens than asked when the match is near the end.
         Assert.Equal(3, lookup.Draft([8, 5, 6, 8], draft));
         Assert.Equal([5, 6, 8], draft[..3].ToArray());
+        // In a loop the latest match has one token after it; an earlier one gives a full draft.
+        Assert.Equal(4, lookup.Draft([6, 5, 5, 5, 5, 5, 5, 5], draft));
+        Assert.Equal([5, 5, 5, 5], draft.ToArray());
         Assert.Equal(0, lookup.Draft([1, 2, 3], draft));
         Assert.Equal(0, new PromptLookupDraft(3, minNgramSize: 2).Draft([5, 1, 4, 1], draft));
         Assert.Throws<ArgumentOutOfRangeException>(() => new PromptLookupDraft(0));

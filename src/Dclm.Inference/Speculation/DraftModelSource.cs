@@ -32,6 +32,24 @@ public sealed class DraftModelSource : IDraftSource
         _logits = new float[model.Config.VocabularySize];
     }
 
+    /// <summary>Most extra tokens a draft vocabulary may have over the target's or lack (padding rows), as llama.cpp allows.</summary>
+    public const int VocabularySlack = 128;
+
+    /// <summary>
+    /// Throws unless <paramref name="draft"/> spells every token id the two tokenizers share as
+    /// <paramref name="target"/> does and their sizes differ by at most <see cref="VocabularySlack"/>: a draft in
+    /// another vocabulary would propose tokens that mean something else (correct output, nothing accepted).
+    /// </summary>
+    public static void RequireSharedVocabulary(Tokenizers.Tokenizer target, Tokenizers.Tokenizer draft)
+    {
+        if (Math.Abs(target.VocabularySize - draft.VocabularySize) > VocabularySlack)
+            throw new ArgumentException($"the draft model's vocabulary has {draft.VocabularySize} tokens, the target's {target.VocabularySize}; they must share one vocabulary");
+        int shared = Math.Min(target.VocabularySize, draft.VocabularySize);
+        for (int id = 0; id < shared; id++)
+            if (target.TokenText(id) != draft.TokenText(id))
+                throw new ArgumentException($"the draft model's token {id} is \"{draft.TokenText(id)}\", the target's is \"{target.TokenText(id)}\"; they must share one vocabulary");
+    }
+
     /// <inheritdoc/>
     public int Draft(ReadOnlySpan<int> history, Span<int> destination)
     {

@@ -1,8 +1,8 @@
 namespace Dclm.Inference.Speculation;
 
 /// <summary>
-/// Draft-free speculation (prompt lookup, llama.cpp's <c>lookup</c>): finds the latest earlier place where
-/// the sequence's last n tokens occurred, for n from <see cref="NgramSize"/> down to
+/// Draft-free speculation (prompt lookup, llama.cpp's <c>lookup</c>): finds an earlier place where the
+/// sequence's last n tokens occurred (the latest one with a full draft after it), for n from <see cref="NgramSize"/> down to
 /// <see cref="MinNgramSize"/>, and proposes the tokens that followed it there. It pays off where output
 /// repeats its input: code being edited, a document being summarised or quoted, structured records.
 /// </summary>
@@ -30,17 +30,22 @@ public sealed class PromptLookupDraft : IDraftSource
         for (int n = Math.Min(NgramSize, history.Length - 1); n >= MinNgramSize; n--)
         {
             var suffix = history[^n..];
-            // Latest match first: recent text predicts what comes next better than old text. A match must end
-            // before the suffix starts so at least one token follows it.
-            for (int start = history.Length - n - 1; start >= 0; start--)
-            {
-                if (!history.Slice(start, n).SequenceEqual(suffix)) continue;
-                var following = history[(start + n)..];
-                int count = Math.Min(destination.Length, following.Length);
-                following[..count].CopyTo(destination);
-                return count;
-            }
+            // The latest match that still has a full draft after it: recent text predicts what comes next
+            // best. In a loop the latest match sits right behind the suffix with a token or two after it, so
+            // failing a full one, the match with the most tokens after it (the earliest) is taken.
+            int full = history.Length - n - destination.Length;
+            for (int start = full; start >= 0; start--)
+                if (history.Slice(start, n).SequenceEqual(suffix)) return Copy(history[(start + n)..], destination);
+            for (int start = Math.Max(0, full + 1); start < history.Length - n; start++)
+                if (history.Slice(start, n).SequenceEqual(suffix)) return Copy(history[(start + n)..], destination);
         }
         return 0;
+    }
+
+    private static int Copy(ReadOnlySpan<int> following, Span<int> destination)
+    {
+        int count = Math.Min(destination.Length, following.Length);
+        following[..count].CopyTo(destination);
+        return count;
     }
 }
