@@ -66,11 +66,12 @@ internal static class GenerateCommand
                 tokens = TokenListParser.Parse(ids!, "--prompt-tokens");
             }
 
-            // After the prompt is known to be usable, so a bad one still ends in a single error line.
-            Console.Error.WriteLine($"dclm: {loaded.Residence.Describe()}");
             int capacity = tokens.Length + Math.Max(0, Math.Min(options.MaxTokens, loaded.Config.ContextLength - tokens.Length));
             var speculative = speculation.Parse(parse, loaded, capacity, pool, loading, out var draftModel);
             using var ownedDraft = draftModel;
+            // After the prompt and the draft are known to be usable, so a bad one still ends in a single error line.
+            Console.Error.WriteLine($"dclm: {loaded.Residence.Describe()}");
+            if (draftModel is not null) Console.Error.WriteLine($"dclm: draft model: {draftModel.Residence.Describe()}");
             Inference.Speculation.SpeculationStatistics? statistics;
             List<int> generated;
             Inference.Constraints.ITokenConstraint? constraint = null;

@@ -35,7 +35,6 @@ internal sealed class SpeculationOptions
             if (target.Tokenizer is { } t && draftModel.Tokenizer is { } d) DraftModelSource.RequireSharedVocabulary(t, d);
             if (capacity > draftModel.Config.ContextLength)
                 throw new ArgumentException($"--model-draft: {path}: its context is {draftModel.Config.ContextLength} tokens; this generation may reach {capacity}");
-            Console.Error.WriteLine($"dclm: draft model {path}: {draftModel.Residence.Describe()}");
             return new SpeculativeDecoding(new DraftModelSource(draftModel.Model, target.Config.VocabularySize, capacity), draftMax);
         }
         catch
