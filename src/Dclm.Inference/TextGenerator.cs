@@ -10,12 +10,16 @@ public readonly record struct TextChunk(int TokenId, string Text);
 /// Streams text from a model: tokens come from <see cref="TokenGenerator"/>, bytes are decoded without
 /// splitting UTF-8 sequences, and stop strings end generation before they are shown.
 /// </summary>
-public sealed class TextGenerator(DecoderModel model, Tokenizer tokenizer, KvCacheType kvCacheType = KvCacheType.F32)
+public sealed class TextGenerator(DecoderModel model, Tokenizer tokenizer, KvCacheType kvCacheType = KvCacheType.F32,
+    Speculation.SpeculativeDecoding? speculation = null)
 {
-    private readonly TokenGenerator _tokens = new(model, tokenizer.EndOfSequenceId, kvCacheType);
+    private readonly TokenGenerator _tokens = new(model, tokenizer.EndOfSequenceId, kvCacheType, speculation);
 
     /// <summary>Why the last generation ended.</summary>
     public FinishReason FinishReason { get; private set; }
+
+    /// <summary>How speculation went in the last generation; null without speculation.</summary>
+    public Speculation.SpeculationStatistics? Speculation => _tokens.Speculation;
 
     /// <summary>Token ids produced by the last generation (including ones whose text a stop string hid).</summary>
     public List<int> GeneratedTokens { get; } = [];

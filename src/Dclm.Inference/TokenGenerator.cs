@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using Dclm.Inference.Speculation;
 using Dclm.Models;
 
 namespace Dclm.Inference;
@@ -16,15 +18,20 @@ public enum FinishReason
 /// <summary>
 /// Generates tokens for one sequence: a chunked prefill of the prompt, then one decode step per token,
 /// using slot 0 of its own KV cache (exact floats unless <paramref name="kvCacheType"/> says otherwise;
-/// with the same type it gives what the batching engine gives).
+/// with the same type it gives what the batching engine gives). With <paramref name="speculation"/>, each decode
+/// step checks a draft of several tokens at once (<see cref="DraftVerifier"/>): the output is the same.
 /// </summary>
-public sealed class TokenGenerator(DecoderModel model, int? endOfSequenceId, KvCacheType kvCacheType = KvCacheType.F32)
+public sealed class TokenGenerator(DecoderModel model, int? endOfSequenceId, KvCacheType kvCacheType = KvCacheType.F32,
+    SpeculativeDecoding? speculation = null)
 {
     /// <summary>Prompt tokens per prefill step; bounds activation memory for long prompts.</summary>
     public const int PrefillChunk = 512;
 
     /// <summary>Why the last <see cref="Generate"/> ended.</summary>
     public FinishReason FinishReason { get; private set; }
+
+    /// <summary>How speculation went in the last <see cref="Generate"/>; null without speculation.</summary>
+    public SpeculationStatistics? Speculation { get; private set; }
 
     /// <summary>
     /// Yields generated token ids one at a time. The end-of-sequence token, when it ends generation,
@@ -43,7 +50,6 @@ public sealed class TokenGenerator(DecoderModel model, int? endOfSequenceId, KvC
         using var sampler = new Sampler(options, model.Config.VocabularySize, constraint);
         var logits = new float[model.Config.VocabularySize];
         var history = new List<int>(prompt);
-
         for (int start = 0; start < prompt.Count; start += PrefillChunk)
         {
             cancellation.ThrowIfCancellationRequested();
@@ -51,12 +57,18 @@ public sealed class TokenGenerator(DecoderModel model, int? endOfSequenceId, KvC
             var chunk = history.GetRange(start, count).ToArray();
             model.Forward(ForwardBatch.Sequence(chunk, start), cache, logits);
         }
+        if (speculation is not null)
+        {
+            foreach (int token in Speculate(history, budget, options.StopAtEndOfSequence ? endOfSequenceId : null, cache, sampler, logits, cancellation))
+                yield return token;
+            yield break;
+        }
 
         var step = new ForwardBatch { Tokens = new int[1], Positions = new int[1], Slots = new int[1], LogitRows = [0] };
         for (int generated = 0; generated < budget; generated++)
         {
             cancellation.ThrowIfCancellationRequested();
-            int next = sampler.Sample(logits, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(history));
+            int next = sampler.Sample(logits, CollectionsMarshal.AsSpan(history));
             if (options.StopAtEndOfSequence && next == endOfSequenceId) { FinishReason = FinishReason.Stop; yield break; }
             history.Add(next);
             yield return next;
@@ -66,5 +78,67 @@ public sealed class TokenGenerator(DecoderModel model, int? endOfSequenceId, KvC
             model.Forward(step, cache, logits);
         }
         FinishReason = FinishReason.Length;
+    }
+
+    /// <summary>
+    /// Decoding with drafts, after the same prefill as plain decoding (so the prompt's keys, values and first
+    /// token are computed exactly as without drafts). The cache then holds every token but the last emitted
+    /// one, which is fed with the draft: [last, d1 … dk] at positions n−1 … n−1+k gives k+1 logit rows; the
+    /// verifier keeps d1 … da and emits one token of the target's own, and the cache is cut back to the n+a
+    /// positions that stayed true.
+    /// </summary>
+    private IEnumerable<int> Speculate(List<int> history, int budget, int? stop, KvCache cache, Sampler sampler, float[] logits, CancellationToken cancellation)
+    {
+        var spec = speculation!;
+        int vocabulary = model.Config.VocabularySize;
+        var rows = new float[(spec.MaxDraftTokens + 1) * vocabulary];
+        var draft = new int[spec.MaxDraftTokens];
+        var emitted = new int[spec.MaxDraftTokens + 1];
+        var step = ForwardBatch.WithCapacity(spec.MaxDraftTokens + 1, spec.MaxDraftTokens + 1);
+        long drafted = 0, accepted = 0, steps = 0;
+        int generated = 0;
+        try
+        {
+            if (budget == 0) { FinishReason = FinishReason.Length; yield break; }
+            int first = sampler.Sample(logits, CollectionsMarshal.AsSpan(history));
+            if (first == stop) { FinishReason = FinishReason.Stop; yield break; }
+            history.Add(first);
+            generated++;
+            yield return first;
+            while (generated < budget)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                // A step emits at most k+1 tokens; never draft past the budget.
+                int k = spec.Source.Draft(CollectionsMarshal.AsSpan(history), draft.AsSpan(0, Math.Min(spec.MaxDraftTokens, budget - generated - 1)));
+                int n = history.Count;
+                step.Count = k + 1;
+                step.LogitRowCount = k + 1;
+                for (int i = 0; i <= k; i++)
+                {
+                    step.Tokens[i] = i == 0 ? history[n - 1] : draft[i - 1];
+                    step.Positions[i] = n - 1 + i;
+                    step.Slots[i] = 0;
+                    step.LogitRows[i] = i;
+                }
+                model.Forward(step, cache, rows);
+                int count = DraftVerifier.Verify(sampler, rows, vocabulary, history, draft.AsSpan(0, k), stop, emitted);
+                steps++;
+                drafted += k;
+                int kept = count - 1; // the last emitted token is the target's own (or the stop token)
+                accepted += kept;
+                cache.Truncate(0, n + kept);
+                for (int i = 0; i < count; i++)
+                {
+                    if (emitted[i] == stop) { FinishReason = FinishReason.Stop; yield break; }
+                    generated++;
+                    yield return emitted[i];
+                }
+            }
+            FinishReason = FinishReason.Length;
+        }
+        finally
+        {
+            Speculation = new SpeculationStatistics { Drafted = drafted, Accepted = accepted, Steps = steps, Emitted = generated };
+        }
     }
 }

@@ -51,6 +51,16 @@ public sealed class BadInputTests : IDisposable
     }
 
     [Fact]
+    public void ConflictingOrAbsurdSpeculationOptions()
+    {
+        string tiny = DclmProcess.Fixture("dclm-tiny");
+        AssertOneLineError(DclmProcess.Run("generate", "--model", tiny, "--prompt-tokens", "1 2", "--lookup-ngram", "2", "--model-draft", tiny), "--model-draft", "--lookup-ngram");
+        AssertOneLineError(DclmProcess.Run("generate", "--model", tiny, "--prompt-tokens", "1 2", "--lookup-ngram", "2", "--draft-max", "0"), "--draft-max");
+        AssertOneLineError(DclmProcess.Run("generate", "--model", tiny, "--prompt-tokens", "1 2", "--lookup-ngram", "-1"), "--lookup-ngram");
+        AssertOneLineError(DclmProcess.Run("generate", "--model", tiny, "--prompt-tokens", "1 2", "--model-draft", "/no/such/draft"), "/no/such/draft");
+    }
+
+    [Fact]
     public void UnknownConversionType() =>
         AssertOneLineError(DclmProcess.Run("convert", "--model", DclmProcess.Fixture("dclm-tiny"), "--output", Path.Combine(_directory, "x.gguf"), "--type", "q3_xs"), "q3_xs");
 

@@ -25,6 +25,20 @@ public sealed class ModelCommandTests : IDisposable
         Assert.Equal(string.Join(' ', greedy), result.LastLine);
     }
 
+    [Theory]
+    [InlineData("--lookup-ngram", "2")]
+    [InlineData("--model-draft", "self")]
+    public void SpeculativeGreedyGenerateStillPrintsTheReferenceContinuation(string flag, string value)
+    {
+        // The reference continuation comes from transformers; speculation must not change a token of it.
+        var (prompt, greedy) = Reference();
+        var result = DclmProcess.Run("generate", "--model", Tiny, "--prompt-tokens", string.Join(' ', prompt),
+            "--max-tokens", greedy.Length.ToString(), "--temperature", "0", "--print-token-ids", flag, value == "self" ? Tiny : value, "--draft-max", "4");
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal(string.Join(' ', greedy), result.LastLine);
+        Assert.Contains("speculation: drafted", result.Error);
+    }
+
     [Fact]
     public void SampledGenerationIsReproducibleForASeed()
     {

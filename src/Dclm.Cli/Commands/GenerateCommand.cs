@@ -30,10 +30,12 @@ internal static class GenerateCommand
         var kvType = ModelOptions.KvType("f32");
         var threads = ModelOptions.Threads();
         var lora = ModelOptions.Lora();
+        var speculation = new SpeculationOptions();
         var command = new Command("generate", "Generate text from a prompt, streaming it as it comes")
         {
             model, prompt, promptTokens, maxTokens, temperature, topK, topP, minP, repetition, frequency, presence, seed, stop, mmap, noMmap, printIds, json, jsonSchema, kvType, threads, lora,
         };
+        foreach (var option in speculation.All) command.Options.Add(option);
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(() =>
         {
             string? text = parse.GetValue(prompt);
@@ -64,8 +66,13 @@ internal static class GenerateCommand
                 tokens = TokenListParser.Parse(ids!, "--prompt-tokens");
             }
 
-            // After the prompt is known to be usable, so a bad one still ends in a single error line.
+            int capacity = tokens.Length + Math.Max(0, Math.Min(options.MaxTokens, loaded.Config.ContextLength - tokens.Length));
+            var speculative = speculation.Parse(parse, loaded, capacity, pool, loading, out var draftModel);
+            using var ownedDraft = draftModel;
+            // After the prompt and the draft are known to be usable, so a bad one still ends in a single error line.
             Console.Error.WriteLine($"dclm: {loaded.Residence.Describe()}");
+            if (draftModel is not null) Console.Error.WriteLine($"dclm: draft model: {draftModel.Residence.Describe()}");
+            Inference.Speculation.SpeculationStatistics? statistics;
             List<int> generated;
             Inference.Constraints.ITokenConstraint? constraint = null;
             if (schema is not null)
@@ -75,24 +82,60 @@ internal static class GenerateCommand
                 int[] ends = t.EndOfSequenceId is int eos ? [eos] : [];
                 constraint = Inference.Constraints.JsonReplyConstraint.Factory(table, ends, schema.Program)();
             }
+            var clock = new GenerationClock();
             if (tokenizer is null)
             {
                 // No tokenizer: ids only (e.g. the tiny fixtures).
-                var generator = new TokenGenerator(loaded.Model, endOfSequenceId: null, ModelOptions.ParseKvType(parse.GetValue(kvType)));
-                generated = generator.Generate(tokens, options, cancellation).ToList();
+                var generator = new TokenGenerator(loaded.Model, endOfSequenceId: null, ModelOptions.ParseKvType(parse.GetValue(kvType)), speculative);
+                generated = generator.Generate(tokens, options, cancellation).Select(clock.Tick).ToList();
+                statistics = generator.Speculation;
             }
             else
             {
-                var generator = new TextGenerator(loaded.Model, tokenizer, ModelOptions.ParseKvType(parse.GetValue(kvType)));
+                var generator = new TextGenerator(loaded.Model, tokenizer, ModelOptions.ParseKvType(parse.GetValue(kvType)), speculative);
                 if (text is not null) Console.Write(text);
-                foreach (var chunk in generator.Generate(tokens, options, cancellation, constraint)) Console.Write(chunk.Text);
+                foreach (var chunk in generator.Generate(tokens, options, cancellation, constraint))
+                {
+                    if (chunk.TokenId >= 0) clock.Tick(chunk.TokenId);
+                    Console.Write(chunk.Text);
+                }
                 Console.WriteLine();
                 generated = generator.GeneratedTokens;
+                statistics = generator.Speculation;
             }
+            Console.Error.WriteLine($"dclm: {clock.Describe(tokens.Length)}");
+            if (statistics is not null) Console.Error.WriteLine($"dclm: speculation: {statistics}");
             if (parse.GetValue(printIds) || tokenizer is null) Console.WriteLine(string.Join(' ', generated));
             return Task.FromResult(0);
         }));
         return command;
+    }
+
+    /// <summary>
+    /// Time to the first token (the prompt's prefill and one step) and decode speed after it, llama.cpp's
+    /// "eval time": (tokens − 1) / (last − first), so speculation's speed-up reads directly.
+    /// </summary>
+    private sealed class GenerationClock
+    {
+        private readonly long _start = System.Diagnostics.Stopwatch.GetTimestamp();
+        private long _first, _last;
+        private int _count;
+
+        public int Tick(int token)
+        {
+            _last = System.Diagnostics.Stopwatch.GetTimestamp();
+            if (_count++ == 0) _first = _last;
+            return token;
+        }
+
+        public string Describe(int promptTokens)
+        {
+            if (_count == 0) return $"prompt {promptTokens} tokens, nothing generated";
+            double first = System.Diagnostics.Stopwatch.GetElapsedTime(_start, _first).TotalSeconds;
+            double decode = System.Diagnostics.Stopwatch.GetElapsedTime(_first, _last).TotalSeconds;
+            string speed = _count > 1 ? $"{(_count - 1) / decode:F2} tokens/s" : "-";
+            return $"prompt {promptTokens} tokens, first token after {first:F3} s; {_count} tokens, decode {speed} after the first";
+        }
     }
 
     private sealed record Shape(Inference.Constraints.JsonSchemaProgram? Program);

@@ -1,0 +1,47 @@
+using System.CommandLine;
+using Dclm.Checkpoints;
+using Dclm.Inference.Speculation;
+
+namespace Dclm.Cli.Commands;
+
+/// <summary>--model-draft, --lookup-ngram and --draft-max: speculative decoding for commands that generate.</summary>
+internal sealed class SpeculationOptions
+{
+    public Option<string?> DraftModel { get; } = new("--model-draft") { Description = "speculative decoding with this smaller model (GGUF or HF directory) sharing the model's vocabulary; output is unchanged" };
+    public Option<int> LookupNgram { get; } = new("--lookup-ngram") { Description = "speculative decoding by prompt lookup: draft what followed the last N tokens earlier in the text (0 = off); output is unchanged" };
+    public Option<int> DraftMax { get; } = new("--draft-max") { Description = $"most draft tokens checked per step (1-{SpeculativeDecoding.MaxDraftTokensLimit}); above 6, quantized weights run the tile kernels, whose rounding may flip a near-tie", DefaultValueFactory = _ => 4 };
+
+    public IEnumerable<Option> All => [DraftModel, LookupNgram, DraftMax];
+
+    /// <summary>
+    /// The speculation the options ask for, or null; a draft model is loaded with <paramref name="pool"/> and
+    /// <paramref name="loading"/> and returned in <paramref name="draftModel"/> for the caller to dispose.
+    /// </summary>
+    public SpeculativeDecoding? Parse(ParseResult parse, LoadedModel target, int capacity, Tensors.Compute.ComputePool pool,
+        WeightLoading loading, out LoadedModel? draftModel)
+    {
+        draftModel = null;
+        string? path = parse.GetValue(DraftModel);
+        int ngram = parse.GetValue(LookupNgram), draftMax = parse.GetValue(DraftMax);
+        if (ngram < 0) throw new ArgumentException($"--lookup-ngram = {ngram} must be 0 (off) or positive");
+        if (draftMax is < 1 or > SpeculativeDecoding.MaxDraftTokensLimit)
+            throw new ArgumentException($"--draft-max = {draftMax} must be in [1, {SpeculativeDecoding.MaxDraftTokensLimit}]");
+        if (path is not null && ngram > 0) throw new ArgumentException("give at most one of --model-draft and --lookup-ngram");
+        if (ngram > 0) return new SpeculativeDecoding(new PromptLookupDraft(ngram), draftMax);
+        if (path is null) return null;
+        draftModel = ModelLoader.Load(path, pool, loading);
+        try
+        {
+            if (target.Tokenizer is { } t && draftModel.Tokenizer is { } d) DraftModelSource.RequireSharedVocabulary(t, d);
+            if (capacity > draftModel.Config.ContextLength)
+                throw new ArgumentException($"--model-draft: {path}: its context is {draftModel.Config.ContextLength} tokens; this generation may reach {capacity}");
+            return new SpeculativeDecoding(new DraftModelSource(draftModel.Model, target.Config.VocabularySize, capacity), draftMax);
+        }
+        catch
+        {
+            draftModel.Dispose();
+            draftModel = null;
+            throw;
+        }
+    }
+}
