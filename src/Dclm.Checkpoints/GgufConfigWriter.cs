@@ -29,7 +29,7 @@ public static class GgufConfigWriter
         {
             writer.AddFloat32(GgufModelKeys.LayerNormEpsilon(arch), c.NormEps);
             writer.AddBool(GgufModelKeys.QkNorm(arch), c.QueryKeyNorm == QueryKeyNorm.FullWidth);
-            writer.AddString(GgufModelKeys.PositionalEmbedding(arch), c.Positions.ToString().ToLowerInvariant());
+            writer.AddString(GgufModelKeys.PositionalEmbedding(arch), PositionEncodingNames.Name(c.Positions));
         }
         else
         {

@@ -38,7 +38,7 @@ public static class GgufExporter
         // llama.cpp's "llama" files rotate adjacent pairs: half-split Q/K rows are permuted to match. Its "qwen2" and
         // "qwen3" files (NeoX RoPE) and our "openlm" keep rows as trained.
         var layout = GgufModelKeys.RopeLayout(c.Architecture);
-        bool permute = layout != c.RopeStyle && c.RopeStyle == RopeStyle.HalfSplit && c.Positions == PositionEncoding.Rotary;
+        bool permute = layout != c.RopeStyle && c.RopeStyle == RopeStyle.HalfSplit && c.UsesRotary;
         if (layout == RopeStyle.HalfSplit && c.RopeStyle != RopeStyle.HalfSplit)
             throw new ArgumentException($"a {c.Architecture} model is written as {c.Architecture.Name}, which rotates half-split pairs; this one rotates adjacent pairs");
 

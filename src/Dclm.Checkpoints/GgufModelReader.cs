@@ -43,13 +43,8 @@ internal static class GgufModelReader
                 Norm = openLm ? NormKind.LayerNorm : NormKind.RmsNorm,
                 QueryKeyNorm = !openLm ? architecture.QueryKeyNorms[0]
                     : file.TryGetBool(GgufModelKeys.QkNorm(arch), out bool qk) && qk ? QueryKeyNorm.FullWidth : QueryKeyNorm.None,
-                Positions = positional switch
-                {
-                    "rotary" => PositionEncoding.Rotary,
-                    "alibi" => PositionEncoding.Alibi,
-                    "none" => PositionEncoding.None,
-                    _ => throw new ModelFileException(path, $"positional embedding '{positional}' is not supported"),
-                },
+                Positions = PositionEncodingNames.Parse(positional)
+                    ?? throw new ModelFileException(path, $"positional embedding '{positional}' is not supported ({PositionEncodingNames.Known})"),
                 RopeTheta = file.TryGetFloat32(GgufModelKeys.RopeFreqBase(arch), out float theta) ? theta : 10000,
                 RopeStyle = GgufModelKeys.RopeLayout(architecture),
                 HeadDimension = headWidth,

@@ -61,13 +61,8 @@ public static class HfConfigReader
         if (ffn is not ("swiglu" or "swiglu_torch"))
             throw new ModelFileException(k.Path, $"ffn_type '{ffn}' is not supported (swiglu)");
         string positional = k.OptionalString("positional_embedding_type") ?? "rotary";
-        var positions = positional switch
-        {
-            "rotary" or "head_rotary" => PositionEncoding.Rotary,
-            "alibi" => PositionEncoding.Alibi,
-            "none" => PositionEncoding.None,
-            _ => throw new ModelFileException(k.Path, $"positional_embedding_type '{positional}' is not supported (rotary, alibi, none)"),
-        };
+        var positions = PositionEncodingNames.Parse(positional)
+            ?? throw new ModelFileException(k.Path, $"positional_embedding_type '{positional}' is not supported ({PositionEncodingNames.Known})");
         if (k.OptionalBool("post_embed_norm") == true)
             throw new ModelFileException(k.Path, "post_embed_norm true is not supported");
         int dim = k.Int("dim");

@@ -45,7 +45,7 @@ internal static class HfOpenLmWeights
     /// </summary>
     private static float[]? StoredFrequencies(TensorBinder t, string name, ModelConfig c)
     {
-        if (c.Positions != PositionEncoding.Rotary) return null;
+        if (!c.UsesRotary) return null;
         var stored = t.OptionalVector(name, c.HeadDim / 2);
         if (stored is null) return null;
         var derived = Dclm.Tensors.Ops.RotaryEmbedding.InverseFrequencies(c.HeadDim, c.RopeTheta);

@@ -30,7 +30,7 @@ public static class OpenLmCheckpointWriter
                 list.Add((p + "attention.k_norm.weight", [c.Dim]));
             }
             list.Add((p + "attention.out_proj.weight", [c.Dim, c.Dim]));
-            if (c.Positions == PositionEncoding.Rotary) list.Add((p + "attention.pos_embed.inv_freq", [c.HeadDim / 2]));
+            if (c.UsesRotary) list.Add((p + "attention.pos_embed.inv_freq", [c.HeadDim / 2]));
             list.Add((p + "ffn_norm.weight", [c.Dim]));
             list.Add((p + "feed_forward.w12.weight", [2L * c.HiddenDim, c.Dim]));
             list.Add((p + "feed_forward.w3.weight", [c.Dim, c.HiddenDim]));
@@ -77,7 +77,7 @@ public static class OpenLmCheckpointWriter
             ["norm_eps"] = c.NormEps,
             ["norm_type"] = c.Norm == NormKind.LayerNorm ? "gain_only_lp_layer_norm" : "rms_norm",
             ["apply_qk_norm"] = c.QueryKeyNorm == QueryKeyNorm.FullWidth,
-            ["positional_embedding_type"] = c.Positions switch { PositionEncoding.Alibi => "alibi", PositionEncoding.None => "none", _ => "rotary" },
+            ["positional_embedding_type"] = PositionEncodingNames.Name(c.Positions),
             ["ffn_type"] = "swiglu",
             ["attn_name"] = "torch_attn",
             ["post_embed_norm"] = false,

@@ -51,7 +51,7 @@ public sealed partial class DecoderModel : IDisposable
         _head = Projection.FromWeights(weights.Output);
         _layerBytes = weights.Layers.Sum(l => l.Query.ByteLength + l.Key.ByteLength + l.Value.ByteLength + l.Output.ByteLength
             + l.Gate.ByteLength + l.Up.ByteLength + l.Down.ByteLength);
-        float[]? slopes = config.Positions == PositionEncoding.Alibi ? AlibiSlopes.For(config.Heads) : null;
+        float[]? slopes = config.UsesAlibi ? AlibiSlopes.For(config.Heads) : null;
         _main = new LayerStep(config, slopes);
         _lanes = Enumerable.Range(0, Pool.Threads).Select(_ => new LayerStep(config, slopes)).ToArray();
         _groupsJob = new SequenceGroupsJob(this);

@@ -17,6 +17,13 @@ public enum KvCacheType
 /// cache). Each sequence slot has a block table; blocks are reference-counted, so slots can share a
 /// prefix (<see cref="CopyPrefix"/>) without copying, and a shared block is copied only when a slot
 /// writes into it. Slots decode independently, each at its own position.
+/// <para>
+/// Rolling: for a model with a sliding window W, a query at position p reads positions ≥ p − W + 1 only, so once a
+/// slot holds L positions every block that ends before L − W + 1 − <see cref="BlockSize"/> is returned to the pool
+/// (one block of slack keeps a rewind of up to <see cref="BlockSize"/> positions possible). A slot then holds at most
+/// ⌊(W − 2)/B⌋ + 3 blocks between steps, however long it grows; within a step it also holds the blocks that step
+/// writes. Positions keep their absolute numbers: the block table simply starts at <see cref="HeldFrom"/>.
+/// </para>
 /// </summary>
 public sealed class KvCache
 {
@@ -34,8 +41,11 @@ public sealed class KvCache
     private readonly int _headDim;
     // Valid positions of each slot. (slots)
     private readonly int[] _lengths;
-    // Each slot's block table: its i-th block of positions is block _tables[slot][i] of the pool. (slots, blocks held)
+    // Each slot's block table: its i-th held block, of positions from (_dropped[slot] + i)·blockSize, is block
+    // _tables[slot][i] of the pool. (slots, blocks held)
     private readonly List<int>[] _tables;
+    // Leading blocks of each slot returned because the sliding window no longer reaches them. (slots)
+    private readonly int[] _dropped;
     // Slots holding each block. (blocks)
     private readonly int[] _references;
     private readonly Stack<int> _free;
@@ -46,6 +56,18 @@ public sealed class KvCache
     public KvCache(ModelConfig config, int slots, int capacity, int blockSize = DefaultBlockSize)
         : this(config, slots, capacity, blockSize, blocks: slots * ((Math.Max(1, capacity) + Math.Max(1, blockSize) - 1) / Math.Max(1, blockSize)))
     {
+    }
+
+    /// <summary>
+    /// A cache of <paramref name="blocks"/> blocks shared by <paramref name="slots"/> sequences of up to
+    /// <paramref name="capacity"/> positions each; fewer blocks than slots × capacity overcommits, and a
+    /// scheduler then admits work by <see cref="FreeBlocks"/>. With <paramref name="rolling"/> (the default) and a model
+    /// with a sliding window, blocks the window has passed are returned to the pool; false keeps every position.
+    /// </summary>
+    public KvCache(ModelConfig config, int slots, int capacity, int blockSize, int blocks, KvCacheType type, bool rolling)
+        : this(config, slots, capacity, blockSize, blocks, type)
+    {
+        Window = rolling ? config.SlidingWindow : 0;
     }
 
     /// <summary>
@@ -68,6 +90,7 @@ public sealed class KvCache
         BlockCount = blocks;
         KeyValueDim = config.KeyValueDim;
         Type = type;
+        Window = config.SlidingWindow;
         _headDim = config.HeadDim;
         _blockFloats = blockSize * config.KeyValueDim;
         bool quantized = type == KvCacheType.Int8;
@@ -82,6 +105,7 @@ public sealed class KvCache
         // Each table has room for a full slot's blocks, so a step that starts a block never grows a list.
         int slotBlocks = (int)Math.Min(blocks, ((long)capacity + blockSize - 1) / blockSize);
         _tables = new List<int>[slots];
+        _dropped = new int[slots];
         for (int slot = 0; slot < slots; slot++) _tables[slot] = new List<int>(slotBlocks);
         _references = new int[blocks];
         _free = new Stack<int>(Enumerable.Range(0, blocks).Reverse());
@@ -89,6 +113,8 @@ public sealed class KvCache
 
     /// <summary>Storage type of keys and values.</summary>
     public KvCacheType Type { get; }
+    /// <summary>The sliding window whose passed blocks are returned to the pool; 0 = every position is kept.</summary>
+    public int Window { get; }
     /// <summary>Number of independent sequences.</summary>
     public int Slots { get; }
     /// <summary>Most positions one slot may hold.</summary>
@@ -117,8 +143,37 @@ public sealed class KvCache
         return 2L * layers * perLayer;
     }
 
+    /// <summary>
+    /// Most blocks one sequence of up to <paramref name="capacity"/> positions holds when steps write up to
+    /// <paramref name="stepTokens"/> of its positions: every block of its positions, or with a rolling window W the
+    /// ⌊(W − 2)/B⌋ + 3 held between steps plus the blocks one step writes.
+    /// </summary>
+    public static int MostBlocksPerSequence(ModelConfig config, int capacity, int blockSize, int stepTokens)
+    {
+        int all = (capacity + blockSize - 1) / blockSize;
+        if (config.SlidingWindow == 0) return all;
+        long rolling = (config.SlidingWindow - 2L) / blockSize + 3 + (stepTokens + blockSize - 1L) / blockSize + 1;
+        return (int)Math.Min(all, rolling);
+    }
+
     /// <summary>How many leading positions of <paramref name="slot"/> hold valid keys and values.</summary>
     public int Length(int slot) => _lengths[slot];
+
+    /// <summary>The first position <paramref name="slot"/> still holds; earlier ones went back to the pool with the window.</summary>
+    public int HeldFrom(int slot) => _dropped[slot] * BlockSize;
+
+    /// <summary>Blocks <paramref name="slot"/> holds (shared ones included).</summary>
+    public int HeldBlocks(int slot) => _tables[slot].Count;
+
+    /// <summary>
+    /// Whether <paramref name="slot"/> holds every position a continuation from <paramref name="length"/> reads: with a
+    /// window W the next query, at position length, reads positions ≥ length − W + 1.
+    /// </summary>
+    public bool CanResume(int slot, int length) =>
+        (uint)length <= (uint)_lengths[slot] && (length == 0 || HeldFrom(slot) <= FirstRead(length));
+
+    // The first position a query at `position` reads.
+    private int FirstRead(int position) => Window > 0 ? Math.Max(0, position - Window + 1) : 0;
 
     /// <summary>
     /// Blocks that growing <paramref name="slot"/> to <paramref name="length"/> positions would take from
@@ -126,7 +181,7 @@ public sealed class KvCache
     /// </summary>
     public int BlocksNeeded(int slot, int length)
     {
-        int have = _tables[slot].Count;
+        int have = _dropped[slot] + _tables[slot].Count;
         int need = Math.Max(0, (length + BlockSize - 1) / BlockSize - have);
         bool writesShared = length > _lengths[slot] && _lengths[slot] % BlockSize != 0 && _references[_tables[slot][^1]] > 1;
         return need + (writesShared ? 1 : 0);
@@ -136,11 +191,14 @@ public sealed class KvCache
     public void Truncate(int slot, int length)
     {
         if ((uint)length > (uint)_lengths[slot]) throw new ArgumentOutOfRangeException(nameof(length), $"slot {slot} holds {_lengths[slot]} positions, cannot keep {length}");
+        if (!CanResume(slot, length))
+            throw new ArgumentOutOfRangeException(nameof(length), $"slot {slot} holds positions from {HeldFrom(slot)} only (sliding window {Window}); rewinding to {length} needs {FirstRead(length)}");
         var table = _tables[slot];
-        int keep = (length + BlockSize - 1) / BlockSize;
+        int keep = length == 0 ? 0 : (length + BlockSize - 1) / BlockSize - _dropped[slot];
         for (int i = table.Count - 1; i >= keep; i--) Release(table[i]);
         table.RemoveRange(keep, table.Count - keep);
         _lengths[slot] = length;
+        if (length == 0) _dropped[slot] = 0;
     }
 
     /// <summary>Empties a slot.</summary>
@@ -153,16 +211,19 @@ public sealed class KvCache
     public void CopyPrefix(int source, int target, int length)
     {
         if ((uint)length > (uint)_lengths[source]) throw new ArgumentOutOfRangeException(nameof(length), $"slot {source} holds {_lengths[source]} positions, cannot copy {length}");
+        if (!CanResume(source, length))
+            throw new ArgumentOutOfRangeException(nameof(length), $"slot {source} holds positions from {HeldFrom(source)} only (sliding window {Window}); a copy of {length} needs {FirstRead(length)}");
         if (source == target) { Truncate(target, length); return; }
         Free(target);
-        int blocks = (length + BlockSize - 1) / BlockSize;
+        int dropped = _dropped[source], blocks = (length + BlockSize - 1) / BlockSize - dropped;
         for (int i = 0; i < blocks; i++)
         {
             int block = _tables[source][i];
             _references[block]++;
             _tables[target].Add(block);
         }
-        _lengths[target] = length;
+        (_dropped[target], _lengths[target]) = (length == 0 ? 0 : dropped, length);
+        ReleasePassed(target);
     }
 
     /// <summary>
@@ -172,7 +233,7 @@ public sealed class KvCache
     internal void PrepareWrite(int slot, int position)
     {
         var table = _tables[slot];
-        int index = position / BlockSize;
+        int index = position / BlockSize - _dropped[slot];
         if (index == table.Count)
         {
             table.Add(Take(slot));
@@ -253,6 +314,22 @@ public sealed class KvCache
     internal void MarkWritten(int slot, int position)
     {
         if (position + 1 > _lengths[slot]) _lengths[slot] = position + 1;
+        ReleasePassed(slot);
+    }
+
+    /// <summary>
+    /// Returns the blocks of <paramref name="slot"/> that end before FirstRead(length) − BlockSize: the next query reads
+    /// nothing before FirstRead(length), and the extra block keeps a rewind of up to BlockSize positions possible.
+    /// </summary>
+    private void ReleasePassed(int slot)
+    {
+        if (Window == 0) return;
+        int passed = Math.Max(0, FirstRead(_lengths[slot]) - BlockSize) / BlockSize - _dropped[slot];
+        if (passed <= 0) return;
+        var table = _tables[slot];
+        for (int i = 0; i < passed; i++) Release(table[i]);
+        table.RemoveRange(0, passed);
+        _dropped[slot] += passed;
     }
 
     private int Take(int slot)
@@ -268,5 +345,5 @@ public sealed class KvCache
         if (--_references[block] == 0) _free.Push(block);
     }
 
-    private int Offset(int slot, int position) => (_tables[slot][position / BlockSize] * BlockSize + position % BlockSize) * KeyValueDim;
+    private int Offset(int slot, int position) => (_tables[slot][position / BlockSize - _dropped[slot]] * BlockSize + position % BlockSize) * KeyValueDim;
 }

@@ -34,6 +34,11 @@ public enum PositionEncoding
     Alibi,
     /// <summary>No position information (for tests and ablations).</summary>
     None,
+    /// <summary>
+    /// Rotary embeddings on queries and keys plus ALiBi's per-head bias on the scores:
+    /// s_hij = rope(q_i)·rope(k_j)/√d − slope_h·(i − j). Our extension (<c>rotary_alibi</c>); open_lm has no such type.
+    /// </summary>
+    RotaryAlibi,
 }
 
 /// <summary>
@@ -68,6 +73,10 @@ public sealed record ModelConfig
     public bool AttentionBias => Architecture.AttentionBias;
     /// <summary>Position encoding.</summary>
     public PositionEncoding Positions { get; init; } = PositionEncoding.Rotary;
+    /// <summary>Whether queries and keys are rotated (<see cref="PositionEncoding.Rotary"/> or <see cref="PositionEncoding.RotaryAlibi"/>).</summary>
+    public bool UsesRotary => Positions is PositionEncoding.Rotary or PositionEncoding.RotaryAlibi;
+    /// <summary>Whether scores carry ALiBi's bias (<see cref="PositionEncoding.Alibi"/> or <see cref="PositionEncoding.RotaryAlibi"/>).</summary>
+    public bool UsesAlibi => Positions is PositionEncoding.Alibi or PositionEncoding.RotaryAlibi;
     /// <summary>RoPE base θ.</summary>
     public double RopeTheta { get; init; } = 10000;
     /// <summary>How RoPE pairs dimensions; depends on how Q/K rows were laid out by the checkpoint's writer.</summary>

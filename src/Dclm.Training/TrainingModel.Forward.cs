@@ -12,7 +12,6 @@ public sealed partial class TrainingModel
         var c = Config;
         if (batch <= 0 || sequence <= 0) throw new ArgumentOutOfRangeException(nameof(batch), "batch and sequence must be positive");
         if (sequence > c.ContextLength) throw new ArgumentException($"sequence {sequence} is longer than the context of {c.ContextLength}");
-        if (c.SlidingWindow > 0 && sequence > c.SlidingWindow) throw new ArgumentException($"sequence {sequence} is longer than the model's sliding window of {c.SlidingWindow}, which training does not apply");
         if (inputs.Length < batch * sequence) throw new ArgumentException($"inputs hold {inputs.Length} tokens, fewer than {batch} × {sequence}");
         if (_activations is null || _activations.Batch != batch || _activations.Sequence != sequence || _activations.Checkpointing != GradientCheckpointing)
         {
@@ -87,7 +86,10 @@ public sealed partial class TrainingModel
     private AttentionKernel.Layout AttentionLayout(TrainingActivations a)
     {
         var c = Config;
-        return new AttentionKernel.Layout(a.Batch, a.Sequence, c.Heads, c.KeyValueHeads, c.HeadDim, c.QueryDim, c.KeyValueDim, c.KeyValueDim, c.QueryDim);
+        return new AttentionKernel.Layout(a.Batch, a.Sequence, c.Heads, c.KeyValueHeads, c.HeadDim, c.QueryDim, c.KeyValueDim, c.KeyValueDim, c.QueryDim)
+        {
+            Window = c.SlidingWindow, Slopes = _alibiSlopes,
+        };
     }
 
     private static void AddBias(float[] rows, float[]? bias, int n)

@@ -27,6 +27,8 @@ public sealed partial class TrainingModel
     private readonly NormLayer _finalNorm;
     private readonly Projection _head;
     private readonly PassContext _pass;
+    // ALiBi's per-head slopes when the scores carry its bias, else null. (heads)
+    private readonly float[]? _alibiSlopes;
     private TrainingActivations? _activations;
 
     /// <summary>A model over the given pieces; <paramref name="parameters"/> lists every tensor that trains.</summary>
@@ -34,7 +36,6 @@ public sealed partial class TrainingModel
         IReadOnlyList<ParameterTensor> parameters, ParameterVersion version, ComputePool pool)
     {
         Config = config.Validate();
-        if (config.Positions == PositionEncoding.Alibi) throw new ArgumentException("training does not support ALiBi positions");
         if (layers.Length != config.Layers) throw new ArgumentException($"{layers.Length} layers given, the config has {config.Layers}");
         _embedding = embedding;
         _layers = layers;
@@ -44,16 +45,17 @@ public sealed partial class TrainingModel
         Version = version;
         Pool = pool;
         _pass = new PassContext(pool);
+        _alibiSlopes = config.UsesAlibi ? AlibiSlopes.For(config.Heads) : null;
     }
 
     /// <summary>Full training of an open_lm model: every tensor of <paramref name="parameters"/> trains.</summary>
     public static TrainingModel Full(ModelParameters parameters, ComputePool pool)
     {
         var c = parameters.Config;
-        if (c.SlidingWindow > 0 || c.Norm != NormKind.LayerNorm) throw new ArgumentException("full training supports open_lm's layer norm and full causal attention");
+        if (c.Norm != NormKind.LayerNorm) throw new ArgumentException("full training supports open_lm's layer norm");
         var version = new ParameterVersion();
         int d = c.Dim, h = c.HiddenDim;
-        var rope = c.Positions == PositionEncoding.Rotary ? new RopeKernel(c.HeadDim, c.RopeTheta, c.ContextLength) : null;
+        var rope = c.UsesRotary ? new RopeKernel(c.HeadDim, c.RopeTheta, c.ContextLength) : null;
         var layers = parameters.Layers.Select(l => new TrainingLayer
         {
             AttentionNorm = new NormLayer(NormKind.LayerNorm, l.AttentionNorm, c.NormEps),

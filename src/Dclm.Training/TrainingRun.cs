@@ -120,7 +120,9 @@ public sealed class TrainingRun : ITrainingRun, IDisposable
             : throw new ArgumentException("give --tokenizer or --vocab-size");
         if (tokenizer is not null && tokenizer.VocabularySize > vocabulary)
             throw new ArgumentException($"vocab_size {vocabulary} is smaller than the tokenizer's {tokenizer.VocabularySize} tokens");
-        var config = ModelConfig.OpenLm(o.Dim, o.Layers, o.Heads, vocabulary, o.SequenceLength) with { TiedEmbeddings = o.TiedEmbeddings, QueryKeyNorm = o.QkNorm ? QueryKeyNorm.FullWidth : QueryKeyNorm.None };
+        var config = ModelConfig.OpenLm(o.Dim, o.Layers, o.Heads, vocabulary, o.SequenceLength) with { TiedEmbeddings = o.TiedEmbeddings, QueryKeyNorm = o.QkNorm ? QueryKeyNorm.FullWidth : QueryKeyNorm.None,
+            SlidingWindow = o.SlidingWindow, Positions = Dclm.Checkpoints.PositionEncodingNames.Parse(o.Positions)!.Value,
+        };
         if (o.HiddenDim > 0) config = config with { HiddenDim = o.HiddenDim };
         return config.Validate();
     }

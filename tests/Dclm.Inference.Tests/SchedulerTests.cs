@@ -17,6 +17,7 @@ public sealed class SchedulerTests
         public List<(int Source, int Target, int Length)> Shared { get; } = [];
         public List<int> Freed { get; } = [];
         public int BlocksNeeded(int slot, int length) => Needed(slot, length);
+        public bool CanResume(int slot, int length) => true;
         public void Share(int source, int target, int length) => Shared.Add((source, target, length));
         public void Truncate(int slot, int length) { if (length == 0) Freed.Add(slot); }
     }

@@ -1,3 +1,4 @@
+using Dclm.Models;
 using Dclm.Tensors.Compute;
 using static Dclm.Training.Tests.GradientCheck;
 
@@ -7,12 +8,15 @@ namespace Dclm.Training.Tests;
 public class ModelGradientTests
 {
     [Theory]
-    [InlineData(false, true, 0.0, false)]
-    [InlineData(true, true, 1e-3, true)]
-    [InlineData(false, false, 1e-4, false)]
-    public void WholeModelGradientMatchesFiniteDifferences(bool tied, bool qkNorm, double zLoss, bool checkpointing)
+    [InlineData(false, true, 0.0, false, 0, PositionEncoding.Rotary)]
+    [InlineData(true, true, 1e-3, true, 0, PositionEncoding.Rotary)]
+    [InlineData(false, false, 1e-4, false, 0, PositionEncoding.Rotary)]
+    [InlineData(false, true, 0.0, false, 2, PositionEncoding.Rotary)]
+    [InlineData(false, true, 0.0, true, 3, PositionEncoding.RotaryAlibi)]
+    [InlineData(true, false, 0.0, false, 0, PositionEncoding.Alibi)]
+    public void WholeModelGradientMatchesFiniteDifferences(bool tied, bool qkNorm, double zLoss, bool checkpointing, int window, PositionEncoding positions)
     {
-        var layout = new ModelParameters(TinyModels.Config(tied, qkNorm));
+        var layout = new ModelParameters(TinyModels.Config(tied, qkNorm) with { SlidingWindow = window, Positions = positions });
         using var pool = new ComputePool(2);
         var model = TrainingModel.Full(layout, pool);
         model.GradientCheckpointing = checkpointing;

@@ -68,18 +68,23 @@ public class OpGradientTests
     }
 
     [Theory]
-    [InlineData(1, 4, 1, 1, 4, false)]
-    [InlineData(2, 5, 2, 2, 6, false)]
-    [InlineData(2, 6, 4, 2, 4, false)]
-    [InlineData(2, 7, 2, 1, 4, true)]
-    public void AttentionBackwardMatchesFiniteDifferences(int batch, int sequence, int heads, int kvHeads, int headDim, bool packed)
+    [InlineData(1, 4, 1, 1, 4, false, 0, false)]
+    [InlineData(2, 5, 2, 2, 6, false, 0, false)]
+    [InlineData(2, 6, 4, 2, 4, false, 0, false)]
+    [InlineData(2, 7, 2, 1, 4, true, 0, false)]
+    [InlineData(2, 7, 2, 2, 4, false, 3, false)]
+    [InlineData(2, 8, 4, 2, 4, true, 2, true)]
+    [InlineData(1, 6, 2, 1, 6, false, 0, true)]
+    public void AttentionBackwardMatchesFiniteDifferences(int batch, int sequence, int heads, int kvHeads, int headDim, bool packed, int window, bool alibi)
     {
         int qd = heads * headDim, kvd = kvHeads * headDim, n = batch * sequence, group = heads / kvHeads;
         var q = Random(n * qd, 6); var k = Random(n * kvd, 7); var v = Random(n * kvd, 8); var w = Random(n * qd, 9);
         // Packed: each sequence holds documents of 3 tokens then the rest; a row sees only its own document.
         var starts = new int[n];
         for (int t = 0; t < n; t++) starts[t] = packed && t % sequence >= 3 ? 3 : 0;
-        var layout = new AttentionKernel.Layout(batch, sequence, heads, kvHeads, headDim, qd, kvd, kvd, qd);
+        // Slopes as ALiBi's definition gives them for power-of-two heads: m_h = 2^(−8(h+1)/H).
+        var slopes = alibi ? Enumerable.Range(0, heads).Select(h => (float)Math.Pow(2, -8.0 * (h + 1) / heads)).ToArray() : null;
+        var layout = new AttentionKernel.Layout(batch, sequence, heads, kvHeads, headDim, qd, kvd, kvd, qd) { Window = window, Slopes = slopes };
         double Loss(double[] qs, double[] ks, double[] vs)
         {
             double total = 0, scale = 1 / Math.Sqrt(headDim);
@@ -87,10 +92,14 @@ public class OpGradientTests
                 for (int h = 0; h < heads; h++)
                     for (int i = 0; i < sequence; i++)
                     {
-                        int first = starts[b * sequence + i], g = h / group;
+                        // Visible: j in [s_i, i] and, with a window W, j ≥ i − W + 1; ALiBi adds −m_h·(i − j).
+                        int first = window > 0 ? Math.Max(starts[b * sequence + i], i - window + 1) : starts[b * sequence + i], g = h / group;
                         var s = new double[i + 1 - first];
                         for (int j = first; j <= i; j++)
+                        {
                             for (int c = 0; c < headDim; c++) s[j - first] += qs[(b * sequence + i) * qd + h * headDim + c] * ks[(b * sequence + j) * kvd + g * headDim + c] * scale;
+                            s[j - first] -= (slopes?[h] ?? 0) * (i - j);
+                        }
                         double max = s.Max(), sum = s.Sum(z => Math.Exp(z - max));
                         for (int c = 0; c < headDim; c++)
                         {

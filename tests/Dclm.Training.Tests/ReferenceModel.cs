@@ -43,21 +43,25 @@ internal static class ReferenceModel
                     q[t] = qkv[..d]; k[t] = qkv[d..(2 * d)]; val[t] = qkv[(2 * d)..];
                     if (w.QueryNorm is { } qn) q[t] = Norm(q[t], p, Offset(qn), c.NormEps);
                     if (w.KeyNorm is { } kn) k[t] = Norm(k[t], p, Offset(kn), c.NormEps);
-                    Rotate(q[t], t, hd, frequencies); Rotate(k[t], t, hd, frequencies);
+                    if (c.UsesRotary) { Rotate(q[t], t, hd, frequencies); Rotate(k[t], t, hd, frequencies); }
                 }
                 for (int t = 0; t < sequence; t++)
                 {
                     var attention = new double[d];
                     for (int head = 0; head < heads; head++)
                     {
+                        // A sliding window hides j < t − W + 1; ALiBi (power-of-two heads: m_h = 2^(−8(h+1)/H)) adds −m_h·(t − j).
+                        int first = c.SlidingWindow > 0 ? Math.Max(0, t - c.SlidingWindow + 1) : 0;
+                        double slope = c.UsesAlibi ? Math.Pow(2, -8.0 * (head + 1) / heads) : 0;
                         var s = new double[t + 1];
-                        for (int j = 0; j <= t; j++)
+                        Array.Fill(s, double.NegativeInfinity, 0, first);
+                        for (int j = first; j <= t; j++)
                         {
                             for (int i = 0; i < hd; i++) s[j] += q[t][head * hd + i] * k[j][head * hd + i];
-                            s[j] /= Math.Sqrt(hd);
+                            s[j] = s[j] / Math.Sqrt(hd) - slope * (t - j);
                         }
                         double max = s.Max(), sum = s.Sum(z => Math.Exp(z - max));
-                        for (int j = 0; j <= t; j++)
+                        for (int j = first; j <= t; j++)
                             for (int i = 0; i < hd; i++) attention[head * hd + i] += Math.Exp(s[j] - max) / sum * val[j][head * hd + i];
                     }
                     var o = Linear(attention, p, Offset(w.OutProjection), d, d);

@@ -24,7 +24,7 @@ internal static class InfoCommand
             Console.WriteLine($"vocabulary:      {c.VocabularySize}");
             Console.WriteLine($"context:         {c.ContextLength}");
             Console.WriteLine($"norm:            {c.Norm} (eps {c.NormEps:G3}){c.QueryKeyNorm switch { Models.QueryKeyNorm.FullWidth => ", qk-norm", Models.QueryKeyNorm.PerHead => ", per-head q/k RMS norm", _ => "" }}");
-            Console.WriteLine($"positions:       {c.Positions}{(c.Positions == Models.PositionEncoding.Rotary ? $" ({c.RopeStyle}, theta {c.RopeTheta:G})" : "")}");
+            Console.WriteLine($"positions:       {c.Positions}{(c.UsesRotary ? $" ({c.RopeStyle}, theta {c.RopeTheta:G})" : "")}");
             Console.WriteLine($"sliding window:  {(c.SlidingWindow > 0 ? c.SlidingWindow.ToString() : "off")}");
             Console.WriteLine($"tied embeddings: {c.TiedEmbeddings}");
             Console.WriteLine($"dtypes:          {string.Join(", ", loaded.TensorTypes.OrderBy(p => p.Key).Select(p => $"{p.Key} x{p.Value}"))}");

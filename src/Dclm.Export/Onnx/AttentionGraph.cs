@@ -39,7 +39,7 @@ internal sealed class AttentionGraph
         var visible = g.Op("And", g.Op("GreaterOrEqual", distance, g.Int64s(0)), g.Op("Equal", Unsqueeze(attentionMask, 1), g.Int64s(1)));
         if (config.SlidingWindow > 0) visible = g.Op("And", visible, g.Op("Less", distance, g.Int64s(config.SlidingWindow)));
         _visible = Unsqueeze(visible, 1, 2);                                                               // (B, 1, 1, S, T)
-        if (config.Positions == PositionEncoding.Alibi)
+        if (config.UsesAlibi)
         {
             // bias[b, kv, g, i, j] = −slope_(kv·G+g) · distance[b, i, j]
             var slopes = g.Floats("/model/attn_mask/alibi_slopes", AlibiSlopes.For(config.Heads).Select(s => -s).ToArray(), DataType.Float);

@@ -28,7 +28,7 @@ internal sealed class DecoderGraph
         _options = options;
         _type = options.Type == OnnxWeightType.F16 ? DataType.Float16 : DataType.Float;
         // The graph rotates half-split pairs; Q and K rows stored for adjacent pairs (llama.cpp's "llama" files) are put back.
-        if (config.Positions == PositionEncoding.Rotary && config.RopeStyle == RopeStyle.AdjacentPairs)
+        if (config.UsesRotary && config.RopeStyle == RopeStyle.AdjacentPairs)
         {
             _queryOrder = HalfSplitRowOrder(config.Heads, config.HeadDim);
             _keyOrder = HalfSplitRowOrder(config.KeyValueHeads, config.HeadDim);
@@ -113,7 +113,7 @@ internal sealed class DecoderGraph
             q = Norm(q, Reorder(w.QueryNorm!, headOrder), $"{name}.attn.q_norm.weight", NormKind.RmsNorm);
             k = Norm(k, Reorder(w.KeyNorm!, headOrder), $"{name}.attn.k_norm.weight", NormKind.RmsNorm);
         }
-        if (_c.Positions == PositionEncoding.Rotary)
+        if (_c.UsesRotary)
         {
             q = _attention.Rope(q, inverseFrequency);
             k = _attention.Rope(k, inverseFrequency);

@@ -13,7 +13,10 @@ public sealed record EngineOptions
     public int ContextLength { get; init; }
     /// <summary>Positions per KV block.</summary>
     public int BlockSize { get; init; } = 16;
-    /// <summary>Blocks in the KV pool. 0 = as many as fit in <see cref="KvMemoryBytes"/>, up to one full context per running sequence.</summary>
+    /// <summary>
+    /// Blocks in the KV pool. 0 = as many as fit in <see cref="KvMemoryBytes"/>, up to one full context per running sequence
+    /// (for a sliding-window model, up to one window plus one step's tokens: its cache rolls).
+    /// </summary>
     public int KvBlocks { get; init; }
     /// <summary>Memory the KV pool may take when <see cref="KvBlocks"/> is 0.</summary>
     public long KvMemoryBytes { get; init; } = 2L << 30;
@@ -39,7 +42,8 @@ public sealed record EngineOptions
         Require(Enum.IsDefined(KvCacheType), $"KV cache type {KvCacheType} is not one of {string.Join(", ", Enum.GetNames<Models.KvCacheType>())}");
         Require(PrefixCacheEntries is >= 0 and <= 4096, $"prefix cache entries {PrefixCacheEntries} must be in [0, 4096]");
         int context = ContextLength == 0 ? config.ContextLength : ContextLength;
-        int perSequence = (context + BlockSize - 1) / BlockSize;
+        // A sliding-window model's cache rolls, so a sequence holds about a window's blocks however long it runs.
+        int perSequence = Models.KvCache.MostBlocksPerSequence(config, context, BlockSize, StepTokenBudget);
         int blocks = KvBlocks;
         if (blocks == 0)
         {

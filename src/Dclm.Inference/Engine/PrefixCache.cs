@@ -24,10 +24,10 @@ internal sealed class PrefixCache(int capacity)
 
     /// <summary>
     /// The entry sharing the longest prefix with <paramref name="prompt"/>, capped one short of the
-    /// prompt so its last token still runs and gives logits, among entries computed with <paramref name="adapter"/>;
-    /// null when nothing matches.
+    /// prompt so its last token still runs and gives logits, among entries computed with <paramref name="adapter"/> whose
+    /// slot can resume at that length (<paramref name="canResume"/>(slot, length); null = any); null when nothing matches.
     /// </summary>
-    public PrefixMatch? Find(IReadOnlyList<int> prompt, int adapter = 0)
+    public PrefixMatch? Find(IReadOnlyList<int> prompt, int adapter = 0, Func<int, int, bool>? canResume = null)
     {
         Entry? best = null;
         int bestLength = 0, limit = prompt.Count - 1;
@@ -36,7 +36,7 @@ internal sealed class PrefixCache(int capacity)
             if (entry.Adapter != adapter) continue;
             int length = 0, most = Math.Min(limit, entry.Tokens.Length);
             while (length < most && entry.Tokens[length] == prompt[length]) length++;
-            if (length > bestLength) { best = entry; bestLength = length; }
+            if (length > bestLength && (canResume is null || canResume(entry.Slot, length))) { best = entry; bestLength = length; }
         }
         if (best is null) return null;
         best.LastUsed = ++_clock;

@@ -18,6 +18,8 @@ internal sealed class Scheduler
     private readonly int _maxRunning, _tokenBudget;
     private readonly IBlockLedger _ledger;
     private readonly PrefixCache _prefix;
+    // The ledger's CanResume, made once: a rolling cache may no longer hold the start a match needs.
+    private readonly Func<int, int, bool> _canResume;
     private readonly Stack<int> _freeSlots;
     private readonly List<Sequence> _running = [], _waiting = [];
     private readonly SchedulerOutput _output = new();
@@ -40,6 +42,7 @@ internal sealed class Scheduler
     {
         (_maxRunning, _tokenBudget, _ledger) = (maxRunning, tokenBudget, ledger);
         _prefix = new PrefixCache(prefixEntries);
+        _canResume = ledger.CanResume;
         _freeSlots = new Stack<int>(Enumerable.Range(0, slots).Reverse());
         _runningState = new byte[maxRunning];
     }
@@ -127,16 +130,17 @@ internal sealed class Scheduler
     /// or whole KV blocks a running sequence has already computed (two requests with the same system
     /// prompt, n choices of one prompt). Only whole blocks are taken from a running sequence, so neither
     /// side later writes into a block the other holds and the block counts stay exact. Keys and values depend on
-    /// the adapter, so only a sequence on the same <paramref name="adapter"/> is a match.
+    /// the adapter, so only a sequence on the same <paramref name="adapter"/> is a match. With a sliding window, a match
+    /// counts only where its slot still holds the window before it.
     /// </summary>
     private PrefixMatch FindPrefix(List<int> tokens, int adapter)
     {
-        var best = _prefix.Find(tokens, adapter) ?? default;
+        var best = _prefix.Find(tokens, adapter, _canResume) ?? default;
         foreach (var running in _running)
         {
             if (running.Request.Adapter != adapter) continue;
             int length = Math.Min(SharedBlocks(running.Tokens, tokens), running.Computed - running.Computed % _ledger.BlockSize);
-            if (length > best.Length) best = new PrefixMatch(running.Slot, length);
+            if (length > best.Length && _ledger.CanResume(running.Slot, length)) best = new PrefixMatch(running.Slot, length);
         }
         return best;
     }

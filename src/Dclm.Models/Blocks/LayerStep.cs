@@ -49,7 +49,7 @@ internal sealed class LayerStep(ModelConfig config, float[]? alibiSlopes)
         State.Ensure(Config, batch.Count);
         int d = Config.Dim, half = Config.HeadDim / 2;
         for (int t = 0; t < batch.Count; t++) Dequantize.Row(embedding, batch.Tokens[t], State.Residual.AsSpan(t * d, d));
-        if (Config.Positions == PositionEncoding.Rotary && sharedAngles)
+        if (Config.UsesRotary && sharedAngles)
             for (int t = 0; t < batch.Count; t++)
                 RotaryEmbedding.Angles(batch.Positions[t], inverseFrequencies[0], State.Cos.AsSpan(t * half, half), State.Sin.AsSpan(t * half, half));
     }
@@ -70,7 +70,7 @@ internal sealed class LayerStep(ModelConfig config, float[]? alibiSlopes)
     /// <summary>Rotates every head of token <paramref name="t"/>'s query and key by its position (when the model uses RoPE).</summary>
     public void Rope(int t, Span<float> query, Span<float> key)
     {
-        if (Config.Positions != PositionEncoding.Rotary) return;
+        if (!Config.UsesRotary) return;
         int half = Config.HeadDim / 2;
         Span<float> cos = State.LayerCos, sin = State.LayerSin;
         if (_sharedAngles)

@@ -37,6 +37,10 @@ public sealed record TrainingOptions
     public bool TiedEmbeddings { get; init; }
     /// <summary>open_lm's qk-norm.</summary>
     public bool QkNorm { get; init; } = true;
+    /// <summary>Sliding-window attention: each token sees the last this-many positions, itself included; 0 = off.</summary>
+    public int SlidingWindow { get; init; }
+    /// <summary>Position encoding by its config name: rotary, alibi, rotary_alibi (our extension) or none.</summary>
+    public string Positions { get; init; } = "rotary";
     /// <summary>Training sequence length T (the model's context length too).</summary>
     public int SequenceLength { get; init; } = 256;
 
@@ -88,6 +92,8 @@ public sealed record TrainingOptions
         static void Require(bool ok, string message) { if (!ok) throw new ArgumentException("training config: " + message); }
         Require(Sources.Count > 0, "data is required (data: path, or sources: {name: path})");
         Require(Dim > 0 && Layers > 0 && Heads > 0 && Dim % Heads == 0, $"dim {Dim} must be positive and divisible by heads {Heads}");
+        Require(SlidingWindow >= 0, $"sliding_window {SlidingWindow} must be 0 (off) or positive");
+        Require(Dclm.Checkpoints.PositionEncodingNames.Parse(Positions) is not null, $"positional_embedding_type '{Positions}' must be one of {Dclm.Checkpoints.PositionEncodingNames.Known}");
         Require(SequenceLength >= 1 && BatchSize >= 1 && GradientAccumulation >= 1, "seq_len, batch_size and grad_accum must be at least 1");
         Require(Steps >= 0 && Warmup >= 0, "steps and warmup must be non-negative");
         Require(LearningRate > 0 && MinLearningRate >= 0 && MinLearningRate <= LearningRate, "need lr > 0 and 0 ≤ min_lr ≤ lr");

@@ -42,7 +42,7 @@ public static class FrozenBaseModel
                 QueryKeyNormKind = kind,
                 QueryNorm = kind == QueryKeyNorm.None ? null : Norm(normKind, p + "q_norm", l.QueryNorm!, config.NormEps),
                 KeyNorm = kind == QueryKeyNorm.None ? null : Norm(normKind, p + "k_norm", l.KeyNorm!, config.NormEps),
-                Rope = config.Positions == PositionEncoding.Rotary ? Rope(ropes, l.RopeInverseFrequency ?? derived, config) : null,
+                Rope = config.UsesRotary ? Rope(ropes, l.RopeInverseFrequency ?? derived, config) : null,
                 Output = Frozen(l.Output, LoraTarget.Output),
                 FeedForwardNorm = Norm(config.Norm, p + "ffn_norm", l.FeedForwardNorm, config.NormEps),
                 Gate = Frozen(l.Gate, LoraTarget.Gate),

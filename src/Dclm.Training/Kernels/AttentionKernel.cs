@@ -8,8 +8,11 @@ namespace Dclm.Training.Kernels;
 /// grouped-query heads and packed documents. Row t = b·T + i of q, k, v holds token i of sequence b; head h
 /// is columns [h·headDim, (h+1)·headDim) of q, and query head h reads key/value head h / (heads / kvHeads).
 /// Row i attends to rows j in [s_i, i] of its sequence, where s_i is where its document starts (0 without
-/// packing), so documents packed into one sequence never see each other.
-/// Forward: S_ij = q_i·k_j/√d, P = softmax_j(S), o_i = Σ_j P_ij v_j; P is saved (batch·heads, T, T).
+/// packing), so documents packed into one sequence never see each other; with a sliding window W, s_i is at
+/// least i − W + 1.
+/// Forward: S_ij = q_i·k_j/√d − m_h·(i − j), P = softmax_j(S), o_i = Σ_j P_ij v_j; P is saved (batch·heads, T, T).
+/// m_h is head h's ALiBi slope, or 0 without a position bias. The bias is a constant, so the backward pass is the
+/// same with or without it: it acts only through the saved P.
 /// Backward: dv_j = Σ_i P_ij do_i, dP_ij = do_i·v_j, dS_ij = P_ij(dP_ij − Σ_j' P_ij' dP_ij'),
 /// dq_i = Σ_j dS_ij k_j/√d, dk_j = Σ_i dS_ij q_i/√d.
 /// </summary>
@@ -20,6 +23,13 @@ public static class AttentionKernel
     {
         /// <summary>Query heads per key/value head.</summary>
         public int Group => Heads / KeyValueHeads;
+        /// <summary>Sliding window W: row i sees rows j ≥ i − W + 1 only. 0 = the whole causal past.</summary>
+        public int Window { get; init; }
+        /// <summary>ALiBi slopes m_h, one per query head, subtracted as m_h·(i − j) from the scores; null = no bias.</summary>
+        public float[]? Slopes { get; init; }
+
+        /// <summary>The first row row <paramref name="i"/> sees, given where its document starts.</summary>
+        public int FirstVisible(int i, int documentStart) => Window > 0 ? Math.Max(documentStart, i - Window + 1) : documentStart;
     }
 
     /// <summary>Runs attention, writing o and the probabilities. <paramref name="documentStarts"/>: s_t per row, or empty for plain causal attention.</summary>
@@ -38,16 +48,17 @@ public static class AttentionKernel
                 for (int item = first; item < end; item++)
                 {
                     int b = item / l.Heads, h = item % l.Heads, kvHead = h / group;
+                    float slope = l.Slopes?[h] ?? 0;
                     float* P = ps + (long)item * T * T;
                     for (int i = 0; i < T; i++)
                     {
                         long row = (long)b * T + i;
-                        int start = starts == null ? 0 : starts[row];
+                        int start = l.FirstVisible(i, starts == null ? 0 : starts[row]);
                         var qi = new ReadOnlySpan<float>(qs + row * l.QueryStride + h * hd, hd);
                         var scores = new Span<float>(P + (long)i * T, T);
                         scores.Clear();
                         for (int j = start; j <= i; j++)
-                            scores[j] = TensorPrimitives.Dot(qi, new ReadOnlySpan<float>(ks + ((long)b * T + j) * l.KeyStride + kvHead * hd, hd)) * scale;
+                            scores[j] = TensorPrimitives.Dot(qi, new ReadOnlySpan<float>(ks + ((long)b * T + j) * l.KeyStride + kvHead * hd, hd)) * scale - slope * (i - j);
                         var live = scores[start..(i + 1)];
                         TensorPrimitives.SoftMax(live, live);
                         var oi = new Span<float>(os + row * l.OutputStride + h * hd, hd);
@@ -90,7 +101,7 @@ public static class AttentionKernel
                         for (int i = 0; i < T; i++)
                         {
                             long rowI = (long)b * T + i;
-                            int start = starts == null ? 0 : starts[rowI];
+                            int start = l.FirstVisible(i, starts == null ? 0 : starts[rowI]);
                             var doi = new ReadOnlySpan<float>(dos + rowI * l.OutputStride + h * hd, hd);
                             var qi = new ReadOnlySpan<float>(qs + rowI * l.QueryStride + h * hd, hd);
                             var pi = new ReadOnlySpan<float>(P + (long)i * T + start, i + 1 - start);
@@ -127,6 +138,8 @@ public static class AttentionKernel
         if (l.KeyValueHeads <= 0 || l.Heads % l.KeyValueHeads != 0) throw new ArgumentException($"key/value heads {l.KeyValueHeads} must divide heads {l.Heads}");
         if (probabilities < (long)l.Batch * l.Heads * l.Sequence * l.Sequence) throw new ArgumentException("probabilities must hold (batch·heads, T, T)");
         if (starts != 0 && starts < l.Batch * l.Sequence) throw new ArgumentException("document starts need one value per row");
+        if (l.Window < 0) throw new ArgumentException($"sliding window {l.Window} must be 0 (off) or positive");
+        if (l.Slopes is { } slopes && slopes.Length < l.Heads) throw new ArgumentException($"{slopes.Length} ALiBi slopes for {l.Heads} heads");
         return l.Group;
     }
 }
