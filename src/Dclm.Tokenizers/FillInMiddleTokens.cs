@@ -40,6 +40,12 @@ public sealed record FillInMiddleTokens(int? Prefix, int? Suffix, int? Middle, i
         return "Infill is not supported by this model: " + missing.TrimEnd();
     }
 
+    /// <summary>
+    /// Tokens that end an infill besides end-of-sequence, as llama.cpp's end-of-generation set holds them: the pad,
+    /// repository and file-separator tokens (the model moving on to another file).
+    /// </summary>
+    public int[] EndTokens() => new[] { Pad, Repository, FileSeparator }.OfType<int>().ToArray();
+
     /// <summary>The declared ids, with every role still open filled by spelling from <paramref name="tryGetId"/>.</summary>
     internal static FillInMiddleTokens Resolve(FillInMiddleTokens? declared, TryGetId tryGetId)
     {

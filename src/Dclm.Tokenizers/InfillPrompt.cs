@@ -34,6 +34,17 @@ public static class InfillPrompt
     /// <summary>llama-server's separator for an extra file when the vocabulary has no file-separator token.</summary>
     public const string SnippetSeparator = "\n\n--- snippet ---\n\n";
 
+    /// <summary>llama-server's default n_batch.</summary>
+    public const int DefaultBatchTokens = 2048;
+
+    /// <summary>
+    /// The budget this project's server and CLI give the layout: a batch of at most 2048 tokens (llama-server's default)
+    /// and at most half the context, so prefix (3/4 of the batch), suffix (1/4) and extra files (context − batch −
+    /// 2 × <paramref name="predictTokens"/>) leave room to generate. With a context of 4096 or more it is llama-server's.
+    /// </summary>
+    public static InfillBudget DefaultBudget(int contextTokens, int predictTokens) =>
+        new(Math.Min(DefaultBatchTokens, contextTokens / 2), contextTokens, predictTokens);
+
     /// <summary>
     /// The prompt's ids. A tokenizer without prefix, suffix and middle tokens throws <see cref="NotSupportedException"/>
     /// with llama-server's message naming the missing ones.

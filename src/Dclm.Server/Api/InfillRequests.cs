@@ -10,19 +10,11 @@ namespace Dclm.Server.Api;
 /// </summary>
 internal static class InfillRequests
 {
-    /// <summary>llama-server's default n_batch, the batch the prefix and suffix are fitted to.</summary>
-    public const int DefaultBatchTokens = 2048;
-
     /// <summary>Most files <c>input_extra</c> may hold.</summary>
     public const int MaxExtraFiles = 256;
 
-    /// <summary>
-    /// The budget llama-server's layout is given here: a batch of at most 2048 tokens and at most half the context, so
-    /// prefix (3/4 of the batch), suffix (1/4) and extra files (context − batch − 2 × max tokens) always leave room for
-    /// <paramref name="predictTokens"/> (−1 when unbounded).
-    /// </summary>
-    public static InfillBudget Budget(int contextTokens, int predictTokens) =>
-        new(Math.Min(DefaultBatchTokens, contextTokens / 2), contextTokens, predictTokens);
+    /// <summary>The layout's budget for a context and a generation budget (−1 unbounded): <see cref="InfillPrompt.DefaultBudget"/>.</summary>
+    public static InfillBudget Budget(int contextTokens, int predictTokens) => InfillPrompt.DefaultBudget(contextTokens, predictTokens);
 
     /// <summary>The tokenizer's FIM tokens, or a 400 in llama-server's words naming the missing ones.</summary>
     public static FillInMiddleTokens RequireTokens(Tokenizer? tokenizer, string field)
@@ -33,12 +25,8 @@ internal static class InfillRequests
         return fim;
     }
 
-    /// <summary>
-    /// Tokens that end an infill as llama.cpp ends it: its end-of-generation set holds the FIM pad, repository and
-    /// file-separator tokens (the model moving on to another file), besides end-of-sequence.
-    /// </summary>
-    public static int[] StopTokens(FillInMiddleTokens fim) =>
-        new[] { fim.Pad, fim.Repository, fim.FileSeparator }.OfType<int>().ToArray();
+    /// <summary>Tokens that end an infill besides end-of-sequence (<see cref="FillInMiddleTokens.EndTokens"/>).</summary>
+    public static int[] StopTokens(FillInMiddleTokens fim) => fim.EndTokens();
 
     /// <summary>
     /// /infill: <c>input_prefix</c> (required) and <c>input_suffix</c>, each a string or an array mixing strings and token
