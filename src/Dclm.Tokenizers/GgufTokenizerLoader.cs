@@ -52,6 +52,10 @@ public static class GgufTokenizerLoader
             BeginningOfSequenceId = ReadId(file, "bos_token_id"),
             EndOfSequenceId = ReadId(file, "eos_token_id"),
             PaddingId = ReadId(file, "padding_token_id"),
+            FillInMiddle = new FillInMiddleTokens(
+                ReadId(file, "fim_pre_token_id") ?? ReadId(file, "prefix_token_id"), ReadId(file, "fim_suf_token_id") ?? ReadId(file, "suffix_token_id"),
+                ReadId(file, "fim_mid_token_id") ?? ReadId(file, "middle_token_id"), ReadId(file, "fim_pad_token_id"),
+                ReadId(file, "fim_rep_token_id"), ReadId(file, "fim_sep_token_id")),
             AddBeginningOfSequence = ReadBool(file, "add_bos_token", kind == TokenizerModelKind.SentencePieceBpe),
             AddEndOfSequence = ReadBool(file, "add_eos_token", false),
         };

@@ -95,6 +95,11 @@ public sealed class Tokenizer
         }
     }
 
+    /// <summary>The fill-in-the-middle tokens, declared or found by spelling (see <see cref="FillInMiddleTokens"/>).</summary>
+    public FillInMiddleTokens FillInMiddle => fillInMiddle ??= FillInMiddleTokens.Resolve(vocabulary.FillInMiddle, tables.TokenToId.TryGetValue);
+
+    private FillInMiddleTokens? fillInMiddle;
+
     /// <summary>The vocabulary this tokenizer was built from.</summary>
     public TokenizerVocabulary Vocabulary => vocabulary;
 

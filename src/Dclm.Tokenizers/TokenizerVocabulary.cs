@@ -72,6 +72,9 @@ public sealed class TokenizerVocabulary
     /// <summary>The padding id, if known.</summary>
     public int? PaddingId { get; init; }
 
+    /// <summary>Fill-in-the-middle ids the source records (GGUF <c>tokenizer.ggml.fim_*_token_id</c>); null when it records none.</summary>
+    public FillInMiddleTokens? FillInMiddle { get; init; }
+
     /// <summary>Whether encoding with special tokens puts <see cref="BeginningOfSequenceId"/> first.</summary>
     public bool AddBeginningOfSequence { get; init; }
 
@@ -121,6 +124,7 @@ public sealed class TokenizerVocabulary
             BeginningOfSequenceId = BeginningOfSequenceId,
             EndOfSequenceId = EndOfSequenceId,
             PaddingId = PaddingId,
+            FillInMiddle = FillInMiddle,
             AddBeginningOfSequence = AddBeginningOfSequence,
             AddEndOfSequence = AddEndOfSequence,
         };
@@ -165,6 +169,13 @@ public sealed class TokenizerVocabulary
             if (id is int value && (value < 0 || value >= count))
             {
                 return $"the {name} id {value} is outside the vocabulary of {count} tokens";
+            }
+        }
+        foreach (var (role, id) in (FillInMiddle ?? FillInMiddleTokens.None).Declared())
+        {
+            if (id < 0 || id >= count)
+            {
+                return $"the fill-in-the-middle {role} id {id} is outside the vocabulary of {count} tokens";
             }
         }
         foreach (int id in AddedTokenStrips.Keys)

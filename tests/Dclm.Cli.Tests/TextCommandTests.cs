@@ -1,3 +1,5 @@
+using Dclm.TestSupport;
+
 namespace Dclm.Cli.Tests;
 
 /// <summary>Text in and text out through a model that carries DCLM's real tokenizer.</summary>
@@ -26,6 +28,27 @@ public sealed class TextCommandTests : IDisposable
             if (++checkedCount == 6) break;
         }
         Assert.Equal(6, checkedCount);
+    }
+
+    [Fact]
+    public void GenerateWithASuffixFillsTheMiddleOrNamesTheMissingFimTokens()
+    {
+        // GPT-NeoX has no FIM tokens: one error line naming them.
+        var refused = DclmProcess.Run("generate", "--model", _model, "--prompt", "def f(", "--suffix", "):\n");
+        Assert.NotEqual(0, refused.ExitCode);
+        Assert.Contains("prefix token is missing", refused.Error);
+
+        // A random Qwen2 with the real Qwen tokenizer: prefix, the middle, then the suffix, in place.
+        string qwen = Path.Combine(_directory, "qwen.gguf");
+        QwenFiles.WriteRandomModel(qwen, contextLength: 256);
+        var filled = DclmProcess.Run("generate", "--model", qwen, "--prompt", "def add(a, b):\n    ", "--suffix", "\nprint(add(1, 2))", "--max-tokens", "4",
+            "--temperature", "0", "--print-token-ids");
+        Assert.True(filled.ExitCode == 0, filled.Error);
+        var lines = filled.Output.TrimEnd('\n').Split('\n');
+        string text = string.Join('\n', lines[..^1]);
+        Assert.StartsWith("def add(a, b):\n    ", text);
+        Assert.EndsWith("\nprint(add(1, 2))", text);
+        Assert.InRange(lines[^1].Split(' ', StringSplitOptions.RemoveEmptyEntries).Length, 1, 4);
     }
 
     [Fact]

@@ -115,6 +115,23 @@ public sealed class LlamaCppModel : IDisposable
     }
 
     /// <summary>llama.cpp's tokenization of <paramref name="text"/>: no BOS, special tokens not parsed.</summary>
+    /// <summary>llama.cpp's tokens of <paramref name="text"/> without BOS, with control tokens written in it parsed when <paramref name="special"/>.</summary>
+    public int[] Tokenize(string text, bool special) =>
+        weights.Tokenize(text, add_bos: false, special, System.Text.Encoding.UTF8).Select(t => (int)t).ToArray();
+
+    /// <summary>llama.cpp's FIM token of a role ("prefix", "suffix", "middle", "pad", "repository", "file_separator"); null when it found none.</summary>
+    public int? FillInMiddle(string role)
+    {
+        var vocabulary = weights.Vocab;
+        LLamaToken? token = role switch
+        {
+            "prefix" => vocabulary.InfillPrefix, "suffix" => vocabulary.InfillSuffix, "middle" => vocabulary.InfillMiddle,
+            "pad" => vocabulary.InfillPad, "repository" => vocabulary.InfillRep, "file_separator" => vocabulary.InfillSep,
+            _ => throw new ArgumentException($"unknown FIM role '{role}'", nameof(role)),
+        };
+        return token is { } t ? (int)t : null;
+    }
+
     public int[] Tokenize(string text) =>
         weights.Tokenize(text, add_bos: false, special: false, System.Text.Encoding.UTF8).Select(t => (int)t).ToArray();
 

@@ -224,7 +224,7 @@ public sealed class HostileRequestTests(ServerFixture fixture)
             "{\"messages\": [{\"role\": \"tool\", \"content\": \"x\"}]}", "{\"messages\": [{\"role\": \"user\", \"content\": \"x\", \"tool_calls\": []}]}",
         ];
         int checkedCount = 0;
-        foreach (string path in new[] { "/v1/completions", "/v1/chat/completions", "/tokenize", "/detokenize", "/apply-template" })
+        foreach (string path in new[] { "/v1/completions", "/v1/chat/completions", "/infill", "/tokenize", "/detokenize", "/apply-template" })
         {
             foreach (string body in bodies)
             {

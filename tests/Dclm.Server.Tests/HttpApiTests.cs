@@ -12,6 +12,20 @@ public sealed class HttpApiTests(ServerFixture fixture)
     private const string Greedy = "\"temperature\": 0";
 
     [Fact]
+    public async Task FillInTheMiddleIsRefusedByNameForAVocabularyWithoutFimTokens()
+    {
+        // GPT-NeoX-20B's vocabulary has no prefix, suffix or middle token; llama-server's message names all three.
+        foreach (var (path, body, field) in new[] { ("/infill", """{"input_prefix": "a", "input_suffix": "b"}""", "input_prefix"), ("/v1/completions", """{"prompt": "a", "suffix": "b"}""", "suffix") })
+        {
+            var (status, error) = await fixture.PostAsync(path, body);
+            Assert.Equal(400, status);
+            Assert.Equal(field, error.GetProperty("error").GetProperty("param").GetString());
+            Assert.Equal("Infill is not supported by this model: prefix token is missing. suffix token is missing. middle token is missing.",
+                error.GetProperty("error").GetProperty("message").GetString());
+        }
+    }
+
+    [Fact]
     public async Task HealthModelsAndTokenizationAnswer()
     {
         using var health = await fixture.Client.GetAsync("/health");

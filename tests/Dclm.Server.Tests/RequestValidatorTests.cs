@@ -143,7 +143,7 @@ public class RequestValidatorTests
     }
 
     [Theory]
-    [InlineData("""{"prompt": "x", "suffix": "y"}""", "suffix")]
+    [InlineData("""{"prompt": "x", "suffix": "y", "echo": true}""", "echo")]
     [InlineData("""{"prompt": "x", "best_of": 3}""", "best_of")]
     public void CompletionFeaturesTheServerLacksAreRefusedByName(string json, string field)
     {

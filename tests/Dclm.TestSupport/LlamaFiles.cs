@@ -24,8 +24,9 @@ public static class LlamaFiles
     /// <paramref name="ropeFactors"/>, when given, is Llama 3.1's <c>rope_freqs.weight</c>: each RoPE frequency is
     /// divided by its factor (headDim/2 values).
     /// </remarks>
+    /// <remarks><paramref name="addTokenizer"/> writes the tokenizer metadata (llama-spm's when null).</remarks>
     public static void WriteGguf(RandomLlama model, string path, GgmlType type, bool permuteQueryKeyRows = true, string architecture = "llama",
-        float[]? ropeFactors = null)
+        float[]? ropeFactors = null, Action<GgufWriter>? addTokenizer = null)
     {
         var s = model.Shape;
         string a = architecture;
@@ -49,7 +50,7 @@ public static class LlamaFiles
             writer.AddUInt32($"{a}.attention.key_length", (uint)s.HeadDim);
             writer.AddUInt32($"{a}.attention.value_length", (uint)s.HeadDim);
         }
-        AddTokenizer(writer);
+        (addTokenizer ?? AddTokenizer)(writer);
         if (ropeFactors is not null) writer.AddTensor("rope_freqs.weight", GgmlType.F32, [ropeFactors.Length], MemoryMarshal.AsBytes(ropeFactors.AsSpan()));
 
         foreach (var tensor in model.Tensors)

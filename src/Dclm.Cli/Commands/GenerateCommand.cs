@@ -12,6 +12,7 @@ internal static class GenerateCommand
         var model = ModelOptions.Model();
         var prompt = new Option<string?>("--prompt") { Description = "prompt text" };
         var promptTokens = new Option<string?>("--prompt-tokens") { Description = "prompt token ids, e.g. \"1 2 3\"" };
+        var suffix = new Option<string?>("--suffix") { Description = "text after the insertion point: fill in the middle between --prompt and this, with the tokenizer's FIM tokens (llama-server's /infill layout)" };
         var maxTokens = new Option<int>("--max-tokens") { Description = "most tokens to generate", DefaultValueFactory = _ => 128 };
         var temperature = new Option<float>("--temperature") { Description = "sampling temperature; 0 = greedy", DefaultValueFactory = _ => 0.8f };
         var topK = new Option<int>("--top-k") { Description = "keep the k most likely tokens; 0 = off", DefaultValueFactory = _ => 40 };
@@ -33,7 +34,7 @@ internal static class GenerateCommand
         var speculation = new SpeculationOptions();
         var command = new Command("generate", "Generate text from a prompt, streaming it as it comes")
         {
-            model, prompt, promptTokens, maxTokens, temperature, topK, topP, minP, repetition, frequency, presence, seed, stop, mmap, noMmap, printIds, json, jsonSchema, kvType, threads, lora,
+            model, prompt, promptTokens, suffix, maxTokens, temperature, topK, topP, minP, repetition, frequency, presence, seed, stop, mmap, noMmap, printIds, json, jsonSchema, kvType, threads, lora,
         };
         foreach (var option in speculation.All) command.Options.Add(option);
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(() =>
@@ -57,7 +58,13 @@ internal static class GenerateCommand
             ModelOptions.ApplyLora(loaded, parse.GetValue(lora));
             var tokenizer = loaded.Tokenizer;
             int[] tokens;
-            if (text is not null)
+            string? after = parse.GetValue(suffix);
+            if (after is not null)
+            {
+                if (text is null) throw new ArgumentException("--suffix needs --prompt (the text before the insertion point)");
+                tokens = InfillTokens(loaded.RequireTokenizer(), text, after, loaded.Config.ContextLength, options.MaxTokens);
+            }
+            else if (text is not null)
             {
                 tokens = loaded.RequireTokenizer().EncodePrompt(text);
             }
@@ -94,11 +101,16 @@ internal static class GenerateCommand
             {
                 var generator = new TextGenerator(loaded.Model, tokenizer, ModelOptions.ParseKvType(parse.GetValue(kvType)), speculative);
                 if (text is not null) Console.Write(text);
+                // An infill also ends at a FIM pad, repository or file-separator token, as llama.cpp ends it.
+                int[] ends = after is null ? [] : tokenizer.FillInMiddle.EndTokens();
                 foreach (var chunk in generator.Generate(tokens, options, cancellation, constraint))
                 {
+                    if (ends.Contains(chunk.TokenId)) break;
                     if (chunk.TokenId >= 0) clock.Tick(chunk.TokenId);
                     Console.Write(chunk.Text);
                 }
+                // An infill prints prefix, middle, suffix: the filled-in text in place.
+                if (after is not null) Console.Write(after);
                 Console.WriteLine();
                 generated = generator.GeneratedTokens;
                 statistics = generator.Speculation;
@@ -109,6 +121,14 @@ internal static class GenerateCommand
             return Task.FromResult(0);
         }));
         return command;
+    }
+
+    /// <summary>The infill prompt of --prompt/--suffix; a tokenizer without FIM tokens is an error naming the missing ones.</summary>
+    private static int[] InfillTokens(Tokenizers.Tokenizer tokenizer, string prefix, string suffix, int context, int maxTokens)
+    {
+        var input = new Tokenizers.InfillInput(tokenizer.Encode(prefix), tokenizer.Encode(suffix), [], []);
+        try { return Tokenizers.InfillPrompt.Build(tokenizer, input, Tokenizers.InfillPrompt.DefaultBudget(context, maxTokens)); }
+        catch (NotSupportedException e) { throw new ArgumentException($"--suffix: {e.Message}"); }
     }
 
     /// <summary>

@@ -21,6 +21,7 @@ internal static class CodeTaskRunner
     public static TaskResult Run(TaskSpec spec, IReadOnlyList<TaskItem> items, int count, DecoderModel? model, PromptEncoder? encoder,
         PythonSandbox sandbox, EvalOptions options, CancellationToken cancellation)
     {
+        if (spec.Infill != InfillMode.None) return InfillTaskRunner.Run(spec, items, model, encoder, sandbox, options, cancellation);
         var clock = Stopwatch.StartNew();
         var problems = items.Take(count).Cast<CodeItem>().ToArray();
         int samples = options.UseCanonicalSolutions ? 1 : spec.Samples;
@@ -30,7 +31,18 @@ internal static class CodeTaskRunner
             : Generate(spec, items, problems, samples, model ?? throw new ArgumentException("code tasks need --model (or --use-canonical-solutions)"),
                 encoder ?? throw new ArgumentException("code tasks need a model with a tokenizer"), options, cancellation);
 
-        var jobs = problems.SelectMany((p, i) => completions[i].Select((c, s) => (Problem: i, Sample: s, Program: HumanEvalProgram.Build(p.Prompt, c, p.Test, p.EntryPoint)))).ToArray();
+        var programs = problems.Select((p, i) => completions[i].Select(c => HumanEvalProgram.Build(p.Prompt, c, p.Test, p.EntryPoint)).ToArray()).ToArray();
+        return Score(spec, problems.Select(p => p.Id).ToArray(), completions, programs, samples, ks, sandbox, options, clock, cancellation);
+    }
+
+    /// <summary>
+    /// Runs every program (problem i, sample s) in the sandbox and scores pass@k per problem, averaged; the report keeps
+    /// each problem's first completion (all of them when there are several) and each run's outcome.
+    /// </summary>
+    internal static TaskResult Score(TaskSpec spec, string[] ids, string[][] completions, string[][] programs, int samples, IReadOnlyList<int> ks,
+        PythonSandbox sandbox, EvalOptions options, Stopwatch clock, CancellationToken cancellation)
+    {
+        var jobs = programs.SelectMany((list, i) => list.Select((program, s) => (Problem: i, Sample: s, Program: program))).ToArray();
         var outcomes = new SandboxResult[jobs.Length];
         int done = 0;
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.SandboxParallelism, CancellationToken = cancellation };
@@ -40,16 +52,16 @@ internal static class CodeTaskRunner
             options.Progress?.Invoke(Interlocked.Increment(ref done), jobs.Length);
         }).GetAwaiter().GetResult();
 
-        var results = new List<ItemResult>(problems.Length);
+        var results = new List<ItemResult>(ids.Length);
         var metrics = ks.Distinct().ToDictionary(k => $"pass@{k}", _ => 0.0);
-        for (int i = 0; i < problems.Length; i++)
+        for (int i = 0; i < ids.Length; i++)
         {
             var mine = Enumerable.Range(0, jobs.Length).Where(j => jobs[j].Problem == i).Select(j => outcomes[j]).ToArray();
             int passed = mine.Count(o => o.Outcome == SandboxOutcome.Passed);
-            foreach (int k in ks.Distinct()) metrics[$"pass@{k}"] += PassAtK.Estimate(samples, passed, k) / problems.Length;
+            foreach (int k in ks.Distinct()) metrics[$"pass@{k}"] += PassAtK.Estimate(samples, passed, k) / ids.Length;
             results.Add(new ItemResult
             {
-                Id = problems[i].Id, Correct = passed > 0, Passed = passed, Samples = samples, Output = completions[i][0],
+                Id = ids[i], Correct = passed > 0, Passed = passed, Samples = samples, Output = completions[i][0],
                 Completions = samples > 1 ? completions[i] : null,
                 Outcomes = mine.Select(Describe).ToArray(),
             });

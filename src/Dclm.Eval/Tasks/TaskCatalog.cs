@@ -102,6 +102,10 @@ public static class TaskCatalog
             TaskKind? kind;
             try { kind = task.IclTaskType is null ? null : TaskKinds.Parse(task.IclTaskType); }
             catch (FormatException e) { throw new InvalidDataException($"{where}: {e.Message}"); }
+            InfillMode infill;
+            try { infill = InfillModes.Parse(task.Infill); }
+            catch (FormatException e) { throw new InvalidDataException($"{where}: {e.Message}"); }
+            if (infill != InfillMode.None && kind is not (null or TaskKind.Code)) throw new InvalidDataException($"{where}: infill needs icl_task_type code_evaluation");
             var shots = Integers(task.NumFewshot, $"{where}: num_fewshot") is { Count: > 0 } list ? list : [0];
             foreach (int k in shots)
             {
@@ -116,6 +120,7 @@ public static class TaskCatalog
                     StopStrings = task.EarlyStoppingCriteria ?? [], ChainOfThoughtDelimiter = task.CotDelimiter ?? "",
                     NormalizeAnswers = task.DoNormalization ?? true, Samples = task.GenerationsPerSample ?? 1,
                     PassAtK = Integers(task.PassAtK, $"{where}: pass_at_k") is { Count: > 0 } ks ? ks : [1], Temperature = task.Temperature ?? 0.2f,
+                    Infill = infill,
                 };
                 specs.Add(spec);
             }
@@ -175,5 +180,6 @@ public static class TaskCatalog
         public int? GenerationsPerSample { get; set; }
         public object? PassAtK { get; set; }
         public float? Temperature { get; set; }
+        public string? Infill { get; set; }
     }
 }

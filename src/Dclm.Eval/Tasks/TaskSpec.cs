@@ -41,6 +41,8 @@ public sealed record TaskSpec : EvalTask
     public int Samples { get; init; } = 1;
     /// <summary>Code tasks: the k values of pass@k to report.</summary>
     public IReadOnlyList<int> PassAtK { get; init; } = [1];
+    /// <summary>Code tasks: mask part of each canonical solution and have the model fill it in (none: complete the prompt).</summary>
+    public InfillMode Infill { get; init; } = InfillMode.None;
     /// <summary>Code tasks: sampling temperature (llm-foundry uses 0.2; 0 = greedy).</summary>
     public float Temperature { get; init; } = 0.2f;
 

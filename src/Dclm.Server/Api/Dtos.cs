@@ -38,9 +38,40 @@ internal sealed class CompletionRequestDto : SamplingDto
 {
     public JsonElement Prompt { get; set; }
     public bool Echo { get; set; }
-    // Read only to refuse what the server cannot honour (RequestValidator.Unsupported).
+    /// <summary>Text after the insertion point: fill-in-the-middle with the tokenizer's FIM tokens (see InfillRequests).</summary>
     public string? Suffix { get; set; }
+    // Read only to refuse what the server cannot honour (RequestValidator.Unsupported).
     public int? BestOf { get; set; }
+}
+
+/// <summary>POST /infill, llama-server's fill-in-the-middle request; <c>n_predict</c> is its name for max_tokens.</summary>
+internal sealed class InfillRequestDto : SamplingDto
+{
+    public JsonElement InputPrefix { get; set; }
+    public JsonElement InputSuffix { get; set; }
+    public JsonElement InputExtra { get; set; }
+    public JsonElement Prompt { get; set; }
+    public int? NPredict { get; set; }
+}
+
+/// <summary>
+/// /infill's answer in llama-server's /completion shape: the whole reply, or one per token when streamed (the last with
+/// <c>stop</c> true and the counts). <c>prompt</c> is the assembled prompt, its FIM tokens spelled out.
+/// </summary>
+internal sealed class InfillResponseDto
+{
+    public int Index { get; set; }
+    public string Content { get; set; } = "";
+    public List<int> Tokens { get; set; } = [];
+    public bool Stop { get; set; }
+    public string? Model { get; set; }
+    public int? TokensPredicted { get; set; }
+    public int? TokensEvaluated { get; set; }
+    public int? TokensCached { get; set; }
+    public string? Prompt { get; set; }
+    public bool? Truncated { get; set; }
+    /// <summary>"eos", "word" (a stop string) or "limit" (the token budget), as llama-server reports it.</summary>
+    public string? StopType { get; set; }
 }
 
 internal sealed class ChatMessageDto
@@ -304,6 +335,8 @@ internal sealed class HealthDto
     ReadCommentHandling = JsonCommentHandling.Disallow,
     MaxDepth = 32)]
 [JsonSerializable(typeof(CompletionRequestDto))]
+[JsonSerializable(typeof(InfillRequestDto))]
+[JsonSerializable(typeof(InfillResponseDto))]
 [JsonSerializable(typeof(ChatRequestDto))]
 [JsonSerializable(typeof(TokenizeRequestDto))]
 [JsonSerializable(typeof(DetokenizeRequestDto))]

@@ -22,14 +22,24 @@ internal sealed class GenerationEndpoints(ModelHost host, RetrievalHost retrieva
         var model = ApiGuards.Model(host, dto.Model);
         RequestValidator.Unsupported(dto);
         var (text, tokens) = RequestValidator.Prompt(dto.Prompt);
-        int[] prompt = tokens ?? host.EncodeText(text!);
+        // With a suffix the prompt is the text before the insertion point, laid out with the FIM tokens.
+        int[]? stopTokens = null;
+        int[] prompt;
+        if (dto.Suffix is not null)
+        {
+            stopTokens = InfillRequests.StopTokens(InfillRequests.RequireTokens(host.Tokenizer, "suffix"));
+            var tokenizer = host.Tokenizer!;
+            var input = InfillRequests.ForCompletion(text, tokens, dto.Suffix, tokenizer);
+            prompt = Dclm.Tokenizers.InfillPrompt.Build(tokenizer, input, InfillRequests.Budget(engine.ContextLength, dto.MaxTokens ?? DefaultCompletionTokens));
+        }
+        else prompt = tokens ?? host.EncodeText(text!);
         int maxTokens = RequestValidator.MaxTokens(dto.MaxTokens, prompt.Length, engine.ContextLength, DefaultCompletionTokens, least: dto.Echo ? 0 : 1);
         int count = RequestValidator.Choices(dto);
         int topLogprobs = RequestValidator.CompletionLogprobs(dto);
         // Echo with logprobs scores the prompt too: what evaluation harnesses call loglikelihood.
         bool scorePrompt = dto.Echo && topLogprobs >= 0;
         var sampling = RequestValidator.Sampling(dto, maxTokens);
-        var requests = Enumerable.Range(0, count).Select(i => Create(engine, prompt, WithChoiceSeed(sampling, i), null, topLogprobs, model.Adapter, scorePrompt)).ToArray();
+        var requests = Enumerable.Range(0, count).Select(i => Create(engine, prompt, WithChoiceSeed(sampling, i), stopTokens, topLogprobs, model.Adapter, scorePrompt)).ToArray();
         var formatter = new LogprobsFormatter(host.Tokenizer!);
         string id = "cmpl-" + Guid.NewGuid().ToString("N");
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -248,7 +258,7 @@ internal sealed class GenerationEndpoints(ModelHost host, RetrievalHost retrieva
     private Task<GenerationResult[]> CollectAll(ChoiceSet choices, long arrival, CancellationToken cancellation, ChatPrompt? chat = null) =>
         Task.WhenAll(choices.Streams.Select(stream => Collect(stream, metrics.StartTokens(arrival), cancellation, chat)));
 
-    private static GenerationRequest Create(InferenceEngine engine, int[] prompt, SamplingOptions sampling, int[]? stopTokens, int topLogprobs, int adapter,
+    internal static GenerationRequest Create(InferenceEngine engine, int[] prompt, SamplingOptions sampling, int[]? stopTokens, int topLogprobs, int adapter,
         bool scorePrompt = false, Func<Dclm.Inference.Constraints.ITokenConstraint>? constraint = null)
     {
         try { return engine.CreateRequest(prompt, sampling, stopTokens, topLogprobs, scorePrompt, constraint, adapter); }

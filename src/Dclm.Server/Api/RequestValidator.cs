@@ -84,10 +84,10 @@ internal static class RequestValidator
         _ => throw ApiException.BadRequest($"reasoning_format '{Shorten(dto.ReasoningFormat)}' must be auto, deepseek or none", "reasoning_format"),
     };
 
-    /// <summary>Refuses completion features the server does not have: a <c>suffix</c> (insertion) and <c>best_of</c> above 1.</summary>
+    /// <summary>Refuses completion features the server does not have: <c>best_of</c> above 1, and echo with a suffix (an insertion has no single text to echo).</summary>
     public static void Unsupported(CompletionRequestDto dto)
     {
-        if (!string.IsNullOrEmpty(dto.Suffix)) throw ApiException.BadRequest("suffix (text insertion) is not supported by this server", "suffix");
+        if (dto.Suffix is not null && dto.Echo) throw ApiException.BadRequest("echo cannot be combined with suffix: an insertion is not a continuation of the prompt", "echo");
         if (dto.BestOf is int bestOf && bestOf != 1) throw ApiException.BadRequest($"best_of = {bestOf} is not supported; only 1 (use n for several choices)", "best_of");
     }
 

@@ -137,9 +137,11 @@ public sealed class DclmServer : IAsyncDisposable
         }
 
         var generation = new GenerationEndpoints(host, retrieval, options, metrics);
+        var infill = new InfillEndpoints(host, options, metrics);
         var info = new InfoEndpoints(host, retrieval, options, metrics);
         var embeddings = new EmbeddingEndpoints(retrieval, options);
         app.MapPost("/v1/completions", generation.CompletionsAsync);
+        app.MapPost("/infill", infill.InfillAsync);
         app.MapPost("/v1/chat/completions", generation.ChatAsync);
         app.MapPost("/v1/embeddings", embeddings.EmbeddingsAsync);
         app.MapGet("/v1/rag/indexes", info.IndexesAsync);
