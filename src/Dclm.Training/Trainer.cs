@@ -18,8 +18,9 @@ namespace Dclm.Training;
 /// <param name="Elapsed">Time since the run (or its resumption) began.</param>
 /// <param name="Remaining">Estimated time to the end.</param>
 /// <param name="MemoryBytes">The process's resident memory after the update.</param>
+/// <param name="Detail">What else the run reports (a preference run's reward margin and accuracy), shown after the loss.</param>
 public sealed record TrainingProgress(int Step, int TotalSteps, long Tokens, double Loss, double LearningRate, double GradientNorm,
-    double TokensPerSecond, double? ValidationLoss, string Stage, TimeSpan Elapsed, TimeSpan? Remaining, long MemoryBytes = 0);
+    double TokensPerSecond, double? ValidationLoss, string Stage, TimeSpan Elapsed, TimeSpan? Remaining, long MemoryBytes = 0, string? Detail = null);
 
 /// <summary>How a run ended.</summary>
 /// <param name="Steps">Updates completed.</param>

@@ -20,6 +20,7 @@ internal static class CommandCatalog
         yield return QuantReportCommand.Create();
         yield return TrainCommand.Create();
         yield return FinetuneCommand.Create();
+        yield return AlignCommand.Create();
         yield return MergeCommand.Create();
         yield return ServeCommand.Create();
         yield return ChatCommand.Create();

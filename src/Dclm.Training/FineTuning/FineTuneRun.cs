@@ -198,20 +198,24 @@ public sealed class FineTuneRun : ITrainingRun, IDisposable
     }
 
     /// <summary>--method lora over a float base, qlora over a quantized one: the base is never converted.</summary>
-    private static void CheckBaseTypes(LoadedModel loaded, FineTuneOptions o)
+    internal static void CheckBaseTypes(LoadedModel loaded, FineTuneOptions o)
     {
         var types = loaded.Model.Weights.Layers.SelectMany(l => new[] { l.Query, l.Key, l.Value, l.Output, l.Gate, l.Up, l.Down }).Select(m => m.Type)
             .Append(loaded.Model.Weights.Output.Type).Append(loaded.Model.Weights.TokenEmbedding.Type).Distinct().ToArray();
         string names = string.Join(", ", types.Select(GgmlTypeInfo.Name));
         foreach (var type in types)
             if (!WeightGemm.Supports(type)) throw new ArgumentException($"{o.Model} stores {GgmlTypeInfo.Name(type)} weights, which training cannot read");
-        var layerTypes = loaded.Model.Weights.Layers.SelectMany(l => new[] { l.Query, l.Key, l.Value, l.Output, l.Gate, l.Up, l.Down }).Select(m => m.Type).Distinct().ToArray();
-        bool quantized = layerTypes.Any(t => t is not (GgmlType.F32 or GgmlType.F16 or GgmlType.BF16));
+        bool quantized = StoresQuantizedLayers(loaded);
         if (o.Method == FineTuneMethod.Lora && quantized)
             throw new ArgumentException($"--method lora keeps a float (f32, bf16, f16) base; {o.Model} stores {names}: use --method qlora");
         if (o.Method == FineTuneMethod.QLora && !quantized)
             throw new ArgumentException($"--method qlora trains over a quantized base; {o.Model} stores {names}: use --method lora, or quantize it first (dclm convert --type q4_0)");
     }
+
+    /// <summary>Whether any block's projection is stored quantized (QLoRA's base) rather than in a float type.</summary>
+    internal static bool StoresQuantizedLayers(LoadedModel loaded) =>
+        loaded.Model.Weights.Layers.SelectMany(l => new[] { l.Query, l.Key, l.Value, l.Output, l.Gate, l.Up, l.Down })
+            .Any(m => m.Type is not (GgmlType.F32 or GgmlType.F16 or GgmlType.BF16));
 
     private static string Describe(ExampleFormat format) => format switch
     {

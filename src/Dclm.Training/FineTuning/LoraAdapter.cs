@@ -60,6 +60,8 @@ public sealed class LoraAdapter
     public ParameterTensor A { get; }
     /// <summary>The up projection, zero at the start of training. (rows, rank)</summary>
     public ParameterTensor B { get; }
+    /// <summary>Whether the adapter adds its product; off, its projection is the frozen base alone (DPO's reference model).</summary>
+    public bool Enabled { get; set; } = true;
     /// <summary>Distinguishes this adapter's dropout masks from every other's.</summary>
     private ulong Stream { get; }
 

@@ -32,12 +32,12 @@ public sealed class FrozenProjection : Projection
     public override void Forward(ReadOnlySpan<float> x, int n, Span<float> y, PassContext pass)
     {
         WeightGemm.Forward(x, n, _weight, y, false, pass.Pool);
-        foreach (var adapter in Adapters) adapter.Forward(x, n, y, OutputWidth, pass.DropoutKey, pass.Scratch, pass.Pool);
+        foreach (var adapter in Adapters) if (adapter.Enabled) adapter.Forward(x, n, y, OutputWidth, pass.DropoutKey, pass.Scratch, pass.Pool);
     }
 
     public override void Backward(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, int n, Span<float> dx, bool accumulate, PassContext pass)
     {
         WeightGemm.Backward(dy, n, _weight, dx, accumulate, pass.Pool);
-        foreach (var adapter in Adapters) adapter.Backward(dy, OutputWidth, x, n, dx, pass.DropoutKey, pass.Scratch, pass.Pool);
+        foreach (var adapter in Adapters) if (adapter.Enabled) adapter.Backward(dy, OutputWidth, x, n, dx, pass.DropoutKey, pass.Scratch, pass.Pool);
     }
 }

@@ -24,6 +24,18 @@ public sealed record MetricsRecord
     public double? ValidationLoss { get; init; }
     /// <summary>exp(validation loss).</summary>
     public double? ValidationPerplexity { get; init; }
+    /// <summary>Preference runs: mean implicit reward β·(log π − log π_ref) of the chosen completions of this update.</summary>
+    public double? ChosenReward { get; init; }
+    /// <summary>Preference runs: the same for the rejected completions.</summary>
+    public double? RejectedReward { get; init; }
+    /// <summary>Preference runs: mean chosen − rejected reward (the implicit reward margin) of this update.</summary>
+    public double? RewardMargin { get; init; }
+    /// <summary>Preference runs: fraction of this update's pairs whose chosen completion scores higher.</summary>
+    public double? RewardAccuracy { get; init; }
+    /// <summary>Preference runs: the held-out pairs' mean reward margin, on evaluation steps.</summary>
+    public double? ValidationRewardMargin { get; init; }
+    /// <summary>Preference runs: the held-out pairs' accuracy (win rate of the chosen side), on evaluation steps.</summary>
+    public double? ValidationRewardAccuracy { get; init; }
     /// <summary>Mixing stage the update drew from.</summary>
     public string? Stage { get; init; }
 }

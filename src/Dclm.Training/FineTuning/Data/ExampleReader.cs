@@ -59,22 +59,35 @@ public sealed class ExampleReader(Tokenizer tokenizer, IChatRenderer? chat)
         int kinds = (messages ? 1 : 0) + (prompt || completion ? 1 : 0) + (text ? 1 : 0);
         if (kinds == 0) throw new FormatException($"no \"messages\", \"prompt\"/\"completion\" or \"text\" field (found: {Fields(root)})");
         if (kinds > 1) throw new FormatException($"mixes formats ({Fields(root)}); a line holds \"messages\", or \"prompt\" and \"completion\", or \"text\"");
-        if (messages) return (Messages(messageArray, number), ExampleFormat.Messages);
+        if (messages) return (Conversation(Messages(messageArray, "messages"), number), ExampleFormat.Messages);
         if (text) return (Plain([], String(textValue, "text"), number, ExampleFormat.Text), ExampleFormat.Text);
         if (!prompt) throw new FormatException("prompt: missing (a \"completion\" needs its \"prompt\")");
         if (!completion) throw new FormatException("completion: missing (a \"prompt\" needs its \"completion\")");
         return (PromptCompletion(String(promptValue, "prompt", allowEmpty: true), String(completionValue, "completion"), number), ExampleFormat.PromptCompletion);
     }
 
-    private FineTuningExample Messages(JsonElement array, int number)
+    /// <summary>
+    /// A conversation rendered with the model's chat template, learned on its assistant messages marked learned; a
+    /// <see cref="FormatException"/> names what is wrong.
+    /// </summary>
+    public FineTuningExample Conversation(IReadOnlyList<ChatMessage> messages, int number)
     {
         if (chat is null) throw new FormatException("messages: the model has no chat template to render conversations with");
-        if (array.ValueKind != JsonValueKind.Array) throw new FormatException("messages: must be an array of {\"role\", \"content\"} objects");
+        if (!messages.Any(m => m.Role == "assistant" && m.Learned)) throw new FormatException("messages: no assistant message to learn (with weight 1)");
+        return new ChatExampleBuilder(tokenizer, chat).Build(messages, number);
+    }
+
+    /// <summary>
+    /// A JSON array of {"role", "content"[, "weight"]} objects as messages; <paramref name="field"/> names it in errors.
+    /// </summary>
+    public static List<ChatMessage> Messages(JsonElement array, string field)
+    {
+        if (array.ValueKind != JsonValueKind.Array) throw new FormatException($"{field}: must be an array of {{\"role\", \"content\"}} objects");
         var list = new List<ChatMessage>();
         int index = 0;
         foreach (var message in array.EnumerateArray())
         {
-            string where = $"messages[{index}]";
+            string where = $"{field}[{index}]";
             if (message.ValueKind != JsonValueKind.Object) throw new FormatException($"{where}: must be an object with \"role\" and \"content\"");
             if (!message.TryGetProperty("role", out var role)) throw new FormatException($"{where}.role: missing");
             string roleName = String(role, where + ".role");
@@ -90,12 +103,12 @@ public sealed class ExampleReader(Tokenizer tokenizer, IChatRenderer? chat)
             list.Add(new ChatMessage(roleName, String(content, where + ".content", allowEmpty: roleName != "assistant"), learned));
             index++;
         }
-        if (list.Count == 0) throw new FormatException("messages: empty");
-        if (!list.Any(m => m.Role == "assistant" && m.Learned)) throw new FormatException("messages: no assistant message to learn (with weight 1)");
-        return new ChatExampleBuilder(tokenizer, chat).Build(list, number);
+        if (list.Count == 0) throw new FormatException($"{field}: empty");
+        return list;
     }
 
-    private FineTuningExample PromptCompletion(string prompt, string completion, int number)
+    /// <summary>The prompt's tokens (seen, not learned) then the completion's and the end of sequence (learned).</summary>
+    public FineTuningExample PromptCompletion(string prompt, string completion, int number)
     {
         var tokens = new List<int>();
         var learned = new List<bool>();
@@ -121,7 +134,8 @@ public sealed class ExampleReader(Tokenizer tokenizer, IChatRenderer? chat)
         return new FineTuningExample([.. tokens], [.. learned], number, format);
     }
 
-    private static string String(JsonElement value, string field, bool allowEmpty = false)
+    /// <summary>A JSON string field's text; <paramref name="field"/> names it in errors.</summary>
+    public static string String(JsonElement value, string field, bool allowEmpty = false)
     {
         if (value.ValueKind != JsonValueKind.String) throw new FormatException($"{field}: must be a string, not {value.ValueKind.ToString().ToLowerInvariant()}");
         string text = value.GetString()!;
