@@ -43,7 +43,8 @@ internal static class FinetuneCommand
             checkpointing, seed, threads, validation, split, evalEvery, checkpointEvery, resume, quiet,
         };
         // Ctrl+C cancels the token (see Terminal.Interrupts); the trainer finishes its update and writes a checkpoint, however long that takes.
-        command.SetAction((parse, interrupt) => CliErrors.RunAsync(() =>
+        // Under mpirun/srun every rank runs this; --batch-size is the global micro-batch, split among the ranks.
+        command.SetAction((parse, interrupt) => ProcessGroup.Run(parallel =>
         {
             var options = new FineTuneOptions
             {
@@ -56,16 +57,21 @@ internal static class FinetuneCommand
                 Threads = parse.GetValue(threads), ValidationData = parse.GetValue(validation), ValidationSplit = parse.GetValue(split),
                 EvalEvery = parse.GetValue(evalEvery), CheckpointEvery = parse.GetValue(checkpointEvery), Resume = parse.GetValue(resume),
             };
-            using var run = FineTuneRun.Create(options, TemplateChatRenderer.For, line => Console.Error.WriteLine(line));
+            parallel.LocalBatch(options.BatchSize);
+            var log = ProcessGroup.RootLog(parallel);
+            using var run = FineTuneRun.Create(options, TemplateChatRenderer.For, log, writer: parallel.IsRoot);
             var c = run.Loaded.Config;
             string what = run.Adapters is { } adapters
                 ? $"{adapters.Count:N0} adapter values (rank {options.Rank} on {string.Join(",", options.Targets.Select(LoraTargets.Name))}) over a frozen {string.Join("/", run.Loaded.TensorTypes.Keys.Order())} base"
                 : $"all {run.Parameters!.Count:N0} parameters";
-            Console.Error.WriteLine($"model: {c.Architecture} dim {c.Dim}, {c.Layers} layers; training {what}; {run.Settings.TotalSteps} updates of {run.Settings.SequencesPerStep * options.SequenceLength:N0} tokens");
-            var result = TrainingDisplay.Run(new Trainer(run).Run, run.Settings.TotalSteps, run.Resumed?.Step ?? 0, parse.GetValue(quiet), interrupt);
+            if (parallel.Ranks > 1) log($"data parallel: {parallel.Ranks} ranks, {options.BatchSize / parallel.Ranks} of the {options.BatchSize} sequences of each micro-batch per rank");
+            log($"model: {c.Architecture} dim {c.Dim}, {c.Layers} layers; training {what}; {run.Settings.TotalSteps} updates of {run.Settings.SequencesPerStep * options.SequenceLength:N0} tokens");
+            var trainer = new Trainer(run, parallel);
+            if (!parallel.IsRoot) return trainer.Run(null, interrupt).Interrupted ? 130 : 0;
+            var result = TrainingDisplay.Run(trainer.Run, run.Settings.TotalSteps, run.Resumed?.Step ?? 0, parse.GetValue(quiet), interrupt);
             if (result.ValidationLoss is double v) Console.WriteLine($"validation loss {v.ToString("F4", CultureInfo.InvariantCulture)}");
             Console.WriteLine(result.Interrupted ? $"stopped at step {result.Steps}; checkpoint {result.LastCheckpoint} (continue with --resume)" : $"{(run.Adapters is null ? "model" : "adapter")}: {result.FinalModel}");
-            return Task.FromResult(result.Interrupted ? 130 : 0);
+            return result.Interrupted ? 130 : 0;
         }));
         return command;
     }
