@@ -37,25 +37,34 @@ public sealed record TrainingResult(int Steps, bool Interrupted, string? FinalMo
 /// The training loop: for each update, accumulate gradients over micro-batches, clip, step AdamW under
 /// the warmup-cosine schedule; validate, log metrics, plot and checkpoint on their intervals. Cancellation
 /// finishes the current update, saves a checkpoint and returns. The same loop serves pretraining and fine-tuning.
-/// Under data parallelism (<paramref name="parallel"/>) <see cref="TrainerSettings.BatchSize"/> is the global batch:
+/// Under data parallelism (<see cref="DataParallel"/>) <see cref="TrainerSettings.BatchSize"/> is the global batch:
 /// each rank trains on its share, gradients are summed over ranks before clipping, and rank 0 alone writes
 /// metrics, plots and checkpoints.
 /// </summary>
-public sealed class Trainer(ITrainingRun run, DataParallel? parallel = null)
+public sealed class Trainer
 {
-    private readonly DataParallel _parallel = parallel ?? DataParallel.Single;
+    private readonly ITrainingRun _run;
+    private readonly DataParallel _parallel;
+
+    /// <summary>A trainer of <paramref name="run"/>; under ZeRO-1 the run's optimizer keeps only this rank's share from here on.</summary>
+    public Trainer(ITrainingRun run, DataParallel? parallel = null)
+    {
+        _run = run;
+        _parallel = parallel ?? DataParallel.Single;
+        _parallel.Prepare(run.Optimizer);
+    }
 
     /// <summary>Runs until the configured number of updates or until <paramref name="cancellation"/> fires.</summary>
     public TrainingResult Run(IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
     {
-        var o = run.Settings;
-        var model = run.Model;
+        var o = _run.Settings;
+        var model = _run.Model;
         int total = o.TotalSteps, sequence = o.SequenceLength;
         var schedule = new LearningRateSchedule(o.LearningRate, o.MinLearningRate, o.Warmup, total);
-        var state = run.Resumed ?? new TrainerState { Seed = o.Seed, SourceNames = run.SourceNames, SourceSamples = new long[run.SourceNames.Length] };
+        var state = _run.Resumed ?? new TrainerState { Seed = o.Seed, SourceNames = _run.SourceNames, SourceSamples = new long[_run.SourceNames.Length] };
         bool root = _parallel.IsRoot;
         if (!root) progress = null;
-        var data = _parallel.Share(run.Data, o.BatchSize, sequence);
+        var data = _parallel.Share(_run.Data, o.BatchSize, sequence);
         var batch = new TrainingBatch(data.LocalBatch, sequence);
         Directory.CreateDirectory(o.Output);
         using var metrics = root ? new MetricsLog(Path.Combine(o.Output, "metrics.jsonl"), state.Step) : null;
@@ -74,7 +83,11 @@ public sealed class Trainer(ITrainingRun run, DataParallel? parallel = null)
             Step = step, Samples = data.Cursor.Samples, SourceSamples = data.Cursor.SourceSamples,
             Tokens = data.Cursor.Samples * sequence, ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds,
         };
-        string? Save(int step) => root ? run.Checkpoints.Save(run.WriteWeights, run.Optimizer, Snapshot(step)) : null;
+        string? Save(int step)
+        {
+            var optimizer = _parallel.Whole(_run.Optimizer); // collective under ZeRO-1
+            return root ? _run.Checkpoints.Save(_run.WriteWeights, optimizer!, Snapshot(step)) : null;
+        }
 
         // A fresh run measures the held-out loss before the first update: the baseline the curve falls from.
         if (state.Step == 0 && Evaluate() is double initial)
@@ -108,10 +121,8 @@ public sealed class Trainer(ITrainingRun run, DataParallel? parallel = null)
                 updateLoss[1] += result.ZLoss * weight;
             }
             _parallel.Sum(updateLoss);
-            _parallel.SumGradients(model.Parameters);
             double loss = updateLoss[0], zLoss = updateLoss[1];
-            double norm = GradientClipper.Clip(model.Parameters, o.GradientClip);
-            run.Optimizer.Step(learningRate, run.Pool);
+            double norm = _parallel.Update(model.Parameters, _run.Optimizer, o.GradientClip, learningRate, _run.Pool);
             model.ParametersChanged();
             losses.Add(loss);
             int done = step + 1;
@@ -140,7 +151,7 @@ public sealed class Trainer(ITrainingRun run, DataParallel? parallel = null)
         }
         lastCheckpoint = Save(total);
         Plot();
-        string? final = root ? run.WriteFinal() : null;
+        string? final = root ? _run.WriteFinal() : null;
         _parallel.Group.Barrier(); // the other ranks return once rank 0's files are complete
         return new TrainingResult(total, false, final, lastCheckpoint, validationLoss, losses, validations);
     }
@@ -149,9 +160,9 @@ public sealed class Trainer(ITrainingRun run, DataParallel? parallel = null)
     public double? Evaluate()
     {
         Span<double> totals = [0, 0]; // (Σ cross-entropy, tokens)
-        foreach (var batch in _parallel.Mine(run.ValidationBatches()))
+        foreach (var batch in _parallel.Mine(_run.ValidationBatches()))
         {
-            var loss = batch.Evaluate(run.Model);
+            var loss = batch.Evaluate(_run.Model);
             totals[0] += loss.CrossEntropy * loss.Tokens;
             totals[1] += loss.Tokens;
         }

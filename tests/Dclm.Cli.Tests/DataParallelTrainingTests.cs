@@ -18,32 +18,48 @@ public sealed class DataParallelTrainingTests : IDisposable
     public void Dispose() => Directory.Delete(_directory, true);
 
     [Fact]
-    public void TwoRanksTrainAsOneProcessWithTheGlobalBatchAndResumeOnOne()
+    public void TwoRanksTrainAsOneProcessWithTheGlobalBatchWithOrWithoutZeroAndResumeOnOne()
     {
         var single = DclmProcess.Run(Train("single"));
         Assert.True(single.ExitCode == 0, single.Error);
-        var parallel = Mpirun(2, Train("parallel", "--checkpoint-every", "2"));
+        var expected = Metrics("single");
+        Assert.All(expected, m => Assert.Equal(1, m.WorldSize));
+
+        var parallel = Mpirun(2, Train("parallel"));
         Assert.True(parallel.ExitCode == 0, parallel.Error);
         Assert.Contains("data parallel: 2 ranks, 2 of the 4 sequences", parallel.Error);
         Assert.Single(parallel.Output.Split('\n'), l => l.StartsWith("final model:")); // rank 0 alone reports
-
-        var expected = Metrics("single");
         var actual = Metrics("parallel");
-        Assert.All(expected, m => Assert.Equal(1, m.WorldSize));
         Assert.All(actual, m => Assert.Equal(2, m.WorldSize));
         AssertSameCurve(expected, actual);
         AssertSameWeights(Path.Combine(_directory, "single", "final"), Path.Combine(_directory, "parallel", "final"));
 
-        // Resume the two-rank run's step-2 checkpoint in one process: the rest of the curve and the weights are the one-process run's.
-        Directory.Delete(Path.Combine(_directory, "parallel", "checkpoints", "step-00000004"), true);
-        Directory.Delete(Path.Combine(_directory, "parallel", "final"), true);
-        var resumed = DclmProcess.Run(Train("parallel", "--checkpoint-every", "2"));
+        // ZeRO-1: each rank holds half of AdamW's moments, and the run is the same.
+        var sharded = Mpirun(2, Train("zero", "--zero", "1", "--checkpoint-every", "2"));
+        Assert.True(sharded.ExitCode == 0, sharded.Error);
+        long whole = OptimizerBytes(single.Error), half = OptimizerBytes(sharded.Error);
+        Assert.Equal(OptimizerBytes(parallel.Error), whole);
+        Assert.InRange(half, whole / 2, whole / 2 + 8); // the first rank's share of an odd count is one value (8 bytes of m and v) larger
+        AssertSameCurve(expected, Metrics("zero"));
+        AssertSameWeights(Path.Combine(_directory, "single", "final"), Path.Combine(_directory, "zero", "final"));
+
+        // Resume the sharded run's step-2 checkpoint (its moments gathered on rank 0) in one process: the rest is the one-process run's.
+        Directory.Delete(Path.Combine(_directory, "zero", "checkpoints", "step-00000004"), true);
+        Directory.Delete(Path.Combine(_directory, "zero", "final"), true);
+        var resumed = DclmProcess.Run(Train("zero", "--checkpoint-every", "2"));
         Assert.True(resumed.ExitCode == 0, resumed.Error);
         Assert.Contains("resuming from", resumed.Error);
-        var mixed = Metrics("parallel");
+        var mixed = Metrics("zero");
         Assert.Equal([2, 2, 2, 1, 1], mixed.Select(m => m.WorldSize));
         AssertSameCurve(expected, mixed);
-        AssertSameWeights(Path.Combine(_directory, "single", "final"), Path.Combine(_directory, "parallel", "final"));
+        AssertSameWeights(Path.Combine(_directory, "single", "final"), Path.Combine(_directory, "zero", "final"));
+    }
+
+    private static long OptimizerBytes(string log)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(log, @"optimizer state: ([\d,]+) bytes on rank 0");
+        Assert.True(match.Success, log);
+        return long.Parse(match.Groups[1].Value.Replace(",", ""), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     [Fact]

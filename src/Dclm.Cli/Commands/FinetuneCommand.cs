@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Dclm.Training;
 using Dclm.Training.FineTuning;
+using Dclm.Training.Distributed;
 using Dclm.Models.Adapters;
 
 namespace Dclm.Cli.Commands;
@@ -36,15 +37,17 @@ internal static class FinetuneCommand
         var evalEvery = new Option<int>("--eval-every") { Description = "validate every N updates (0: at the end)" };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "checkpoint every N updates (0: at the end and on Ctrl+C)", DefaultValueFactory = _ => 100 };
         var resume = new Option<bool>("--resume") { Description = "continue the run in --output from its newest checkpoint" };
+        var zero = new Option<int>("--zero") { Description = "under mpirun/srun: 0 keeps AdamW's state on every rank, 1 shards it across ranks (ZeRO-1)" };
+        zero.AcceptOnlyFromAmong("0", "1");
         var quiet = new Option<bool>("--no-progress") { Description = "print one line per update instead of a progress bar" };
         var command = new Command("finetune", "Fine-tune a model with LoRA, QLoRA or in full (Ctrl+C saves a checkpoint; --resume continues)")
         {
             model, data, output, method, rank, alpha, dropout, target, epochs, steps, lr, warmup, weightDecay, seqLen, batch, accumulation,
-            checkpointing, seed, threads, validation, split, evalEvery, checkpointEvery, resume, quiet,
+            checkpointing, seed, threads, validation, split, evalEvery, checkpointEvery, resume, zero, quiet,
         };
         // Ctrl+C cancels the token (see Terminal.Interrupts); the trainer finishes its update and writes a checkpoint, however long that takes.
         // Under mpirun/srun every rank runs this; --batch-size is the global micro-batch, split among the ranks.
-        command.SetAction((parse, interrupt) => ProcessGroup.Run(parallel =>
+        command.SetAction((parse, interrupt) => ProcessGroup.Run(group =>
         {
             var options = new FineTuneOptions
             {
@@ -57,6 +60,7 @@ internal static class FinetuneCommand
                 Threads = parse.GetValue(threads), ValidationData = parse.GetValue(validation), ValidationSplit = parse.GetValue(split),
                 EvalEvery = parse.GetValue(evalEvery), CheckpointEvery = parse.GetValue(checkpointEvery), Resume = parse.GetValue(resume),
             };
+            var parallel = new DataParallel(group, parse.GetValue(zero));
             parallel.LocalBatch(options.BatchSize);
             var log = ProcessGroup.RootLog(parallel);
             using var run = FineTuneRun.Create(options, TemplateChatRenderer.For, log, writer: parallel.IsRoot);
@@ -64,9 +68,9 @@ internal static class FinetuneCommand
             string what = run.Adapters is { } adapters
                 ? $"{adapters.Count:N0} adapter values (rank {options.Rank} on {string.Join(",", options.Targets.Select(LoraTargets.Name))}) over a frozen {string.Join("/", run.Loaded.TensorTypes.Keys.Order())} base"
                 : $"all {run.Parameters!.Count:N0} parameters";
-            if (parallel.Ranks > 1) log($"data parallel: {parallel.Ranks} ranks, {options.BatchSize / parallel.Ranks} of the {options.BatchSize} sequences of each micro-batch per rank");
             log($"model: {c.Architecture} dim {c.Dim}, {c.Layers} layers; training {what}; {run.Settings.TotalSteps} updates of {run.Settings.SequencesPerStep * options.SequenceLength:N0} tokens");
             var trainer = new Trainer(run, parallel);
+            ProcessGroup.Describe(parallel, options.BatchSize, run.Optimizer.StateBytes, log);
             if (!parallel.IsRoot) return trainer.Run(null, interrupt).Interrupted ? 130 : 0;
             var result = TrainingDisplay.Run(trainer.Run, run.Settings.TotalSteps, run.Resumed?.Step ?? 0, parse.GetValue(quiet), interrupt);
             if (result.ValidationLoss is double v) Console.WriteLine($"validation loss {v.ToString("F4", CultureInfo.InvariantCulture)}");

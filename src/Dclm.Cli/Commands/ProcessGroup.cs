@@ -11,13 +11,13 @@ namespace Dclm.Cli.Commands;
 internal static class ProcessGroup
 {
     /// <summary>Runs <paramref name="body"/> in the launcher's group (a group of one without a launcher).</summary>
-    public static Task<int> Run(Func<DataParallel, int> body)
+    public static Task<int> Run(Func<ICommunicator, int> body)
     {
         var group = Launcher.Join();
-        if (group.Size == 1) return CliErrors.RunAsync(() => Task.FromResult(body(DataParallel.Single)));
+        if (group.Size == 1) return CliErrors.RunAsync(() => Task.FromResult(body(group)));
         try
         {
-            int code = body(new DataParallel(group));
+            int code = body(group);
             group.Dispose();
             return Task.FromResult(code);
         }
@@ -31,4 +31,13 @@ internal static class ProcessGroup
 
     /// <summary>A log that writes each line to stderr from rank 0 only.</summary>
     public static Action<string> RootLog(DataParallel parallel) => line => { if (parallel.IsRoot) Console.Error.WriteLine(line); };
+
+    /// <summary>The one-line report of how the run is spread: ranks, sequences per rank, and the optimizer state each rank holds.</summary>
+    public static void Describe(DataParallel parallel, int globalBatch, long optimizerBytes, Action<string> log)
+    {
+        if (parallel.Ranks > 1)
+            log($"data parallel: {parallel.Ranks} ranks, {globalBatch / parallel.Ranks} of the {globalBatch} sequences of each micro-batch per rank");
+        string sharding = parallel.ZeroStage == 1 && parallel.Ranks > 1 ? $" (ZeRO-1: 1/{parallel.Ranks} of it)" : "";
+        log($"optimizer state: {optimizerBytes:N0} bytes on rank {parallel.Rank}{sharding}");
+    }
 }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Dclm.Training;
 using Dclm.Training.Configuration;
+using Dclm.Training.Distributed;
 
 namespace Dclm.Cli.Commands;
 
@@ -22,19 +23,20 @@ internal static class TrainCommand
         }
         // Ctrl+C cancels the token (see Terminal.Interrupts); the trainer finishes its update and writes a checkpoint, however long that takes.
         // Under mpirun/srun every rank runs this; --batch-size is the global batch, split among the ranks.
-        command.SetAction((parse, interrupt) => ProcessGroup.Run(parallel =>
+        command.SetAction((parse, interrupt) => ProcessGroup.Run(group =>
         {
             var values = new Dictionary<string, string>();
             foreach (var (key, option) in overrides)
                 if (parse.GetValue(option) is string value) values[key] = value;
-            var options = WithDefaultTokenizer(TrainingOptionsReader.Read(parse.GetValue(config), values), parallel.IsRoot);
+            var options = WithDefaultTokenizer(TrainingOptionsReader.Read(parse.GetValue(config), values), group.IsRoot);
+            var parallel = new DataParallel(group, options.Zero);
             parallel.LocalBatch(options.BatchSize);
             var log = ProcessGroup.RootLog(parallel);
             using var run = TrainingRun.Create(options, log);
             var trainer = new Trainer(run, parallel);
             long parameters = run.Parameters.Count;
-            if (parallel.Ranks > 1) log($"data parallel: {parallel.Ranks} ranks, {options.BatchSize / parallel.Ranks} of the {options.BatchSize} sequences of each micro-batch per rank");
             log($"model: dim {run.Model.Config.Dim}, layers {run.Model.Config.Layers}, heads {run.Model.Config.Heads}, vocab {run.Model.Config.VocabularySize}, {parameters:N0} parameters; {options.TotalSteps} updates of {options.SequencesPerStep * options.SequenceLength:N0} tokens");
+            ProcessGroup.Describe(parallel, options.BatchSize, run.Optimizer.StateBytes, log);
             if (!parallel.IsRoot) return trainer.Run(null, interrupt).Interrupted ? 130 : 0;
             var result = TrainingDisplay.Run(trainer.Run, options.TotalSteps, run.Resumed?.Step ?? 0, parse.GetValue(quiet), interrupt);
             if (result.ValidationLoss is double v)

@@ -1,5 +1,7 @@
 using System.Numerics.Tensors;
 using Dclm.Distributed;
+using Dclm.Tensors.Compute;
+using Dclm.Training.Optimization;
 
 namespace Dclm.Training.Distributed;
 
@@ -8,21 +10,30 @@ namespace Dclm.Training.Distributed;
 /// batch (<see cref="Share"/>), then <see cref="SumGradients"/> makes every rank's gradients the sum over ranks, so
 /// every rank takes the same optimizer step. Sums run in rank order (rank 0's part + rank 1's + ...), never in
 /// the network's order, so a run gives the same bits every time. Rank 0 alone writes files (<see cref="IsRoot"/>).
+/// With ZeRO-1 (<see cref="ZeroStage"/> 1) each rank keeps AdamW's moments for 1/N of the parameters only: see
+/// <see cref="Update"/>.
 /// </summary>
-public sealed class DataParallel
+public sealed partial class DataParallel
 {
     // Values per exchange: 16 MiB of fp32 is sent and received at a time, whatever the model's size.
     private const int BucketValues = 1 << 22;
     private float[] _send = [], _receive = [], _sum = [];
 
-    /// <summary>Data parallelism over <paramref name="group"/>.</summary>
-    public DataParallel(ICommunicator group) => Group = group;
+    /// <summary>Data parallelism over <paramref name="group"/>; <paramref name="zeroStage"/> 1 shards the optimizer state.</summary>
+    public DataParallel(ICommunicator group, int zeroStage = 0)
+    {
+        if (zeroStage is not (0 or 1)) throw new ArgumentException($"--zero {zeroStage}: 0 (optimizer state on every rank) or 1 (sharded across ranks)");
+        Group = group;
+        ZeroStage = zeroStage;
+    }
 
     /// <summary>One process: every operation is the identity.</summary>
     public static DataParallel Single { get; } = new(SingleProcess.Instance);
 
     /// <summary>The process group.</summary>
     public ICommunicator Group { get; }
+    /// <summary>0: every rank holds the whole optimizer state; 1: each holds its 1/N (ZeRO-1).</summary>
+    public int ZeroStage { get; }
     /// <summary>Number of ranks N.</summary>
     public int Ranks => Group.Size;
     /// <summary>This process's rank.</summary>
@@ -65,21 +76,47 @@ public sealed class DataParallel
     {
         if (Ranks == 1) return;
         var flat = new FlatParameters(tensors);
-        for (long start = 0; start < flat.Length; start += BucketValues)
+        foreach (var bucket in Buckets(flat.Length))
         {
-            int length = (int)Math.Min(BucketValues, flat.Length - start);
-            int part = (length + Ranks - 1) / Ranks, padded = part * Ranks;
-            Reserve(padded, part);
-            var send = _send.AsSpan(0, padded);
-            send[length..].Clear();
-            flat.Read(start, send[..length], gradients: true);
-            var receive = _receive.AsSpan(0, padded);
-            Group.AllToAll(send, receive);
-            var sum = _sum.AsSpan(0, part);
-            receive[..part].CopyTo(sum);
-            for (int r = 1; r < Ranks; r++) TensorPrimitives.Add(sum, receive.Slice(r * part, part), sum);
-            Group.AllGather(sum, send);
-            flat.Write(start, send[..length], gradients: true);
+            var sum = SumOwnPart(flat, bucket);
+            var all = _send.AsSpan(0, bucket.Part * Ranks);
+            Group.AllGather(sum, all);
+            flat.Write(bucket.Start, all[..bucket.Length], gradients: true);
+        }
+    }
+
+    /// <summary>
+    /// One exchange of a bucket's gradients: every rank's copy of this rank's part arrives (all-to-all) and is summed in
+    /// rank order; returns the sum (the part's length, padded).
+    /// </summary>
+    private Span<float> SumOwnPart(FlatParameters flat, Bucket bucket)
+    {
+        int part = bucket.Part, padded = part * Ranks;
+        Reserve(padded, part);
+        var send = _send.AsSpan(0, padded);
+        send[bucket.Length..].Clear();
+        flat.Read(bucket.Start, send[..bucket.Length], gradients: true);
+        var receive = _receive.AsSpan(0, padded);
+        Group.AllToAll(send, receive);
+        var sum = _sum.AsSpan(0, part);
+        receive[..part].CopyTo(sum);
+        for (int r = 1; r < Ranks; r++) TensorPrimitives.Add(sum, receive.Slice(r * part, part), sum);
+        return sum;
+    }
+
+    /// <summary>A bucket of the flat parameter vector: [Start, Start + Length); rank r owns [Start + r·Part, Start + min((r+1)·Part, Length)).</summary>
+    private readonly record struct Bucket(long Start, int Length, int Part)
+    {
+        public (long Start, int Length) Owned(int rank) =>
+            (Start + (long)rank * Part, Math.Clamp(Length - rank * Part, 0, Part));
+    }
+
+    private IEnumerable<Bucket> Buckets(long total)
+    {
+        for (long start = 0; start < total; start += BucketValues)
+        {
+            int length = (int)Math.Min(BucketValues, total - start);
+            yield return new Bucket(start, length, (length + Ranks - 1) / Ranks);
         }
     }
 
