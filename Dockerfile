@@ -5,7 +5,7 @@
 #   docker run --rm -p 8080:8080 dclmsharp/dclm:latest serve --host 0.0.0.0 --port 8080
 #
 # Stage 1 publishes src/Dclm.Cli with the .NET SDK; stage 2 is the ASP.NET Core runtime (for `dclm serve`) with
-# Python (the sandbox of `dclm eval`'s HumanEval) and fontconfig (the report plots), the built-in default model,
+# Python (the sandbox of `dclm eval`'s HumanEval), fontconfig (the report plots), Open MPI and SSH (data-parallel training), the built-in default model,
 # the pipeline configs and the evaluation tasks. The data pipeline's models (lid.176.ftz) are inside the binaries.
 
 ARG DOTNET_VERSION=10.0
@@ -22,8 +22,14 @@ FROM mcr.microsoft.com/dotnet/aspnet:${DOTNET_VERSION} AS runtime
 LABEL org.opencontainers.image.title="dclmsharp/dclm" \
       org.opencontainers.image.description="DclmSharp: curate, train, evaluate and serve DCLM-style language models without Python"
 RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 libfontconfig1 fonts-dejavu-core \
+ && apt-get install -y --no-install-recommends python3 libfontconfig1 fonts-dejavu-core openmpi-bin openssh-client openssh-server \
  && rm -rf /var/lib/apt/lists/*
+# Data-parallel training (deploy/kubernetes/train-mpijob.yaml): mpirun reaches the worker pods over SSH on port 2222,
+# where sshd runs as the unprivileged app user with the keys the MPI Operator mounts in /home/app/.ssh.
+RUN printf 'Host *\n    Port 2222\n    StrictHostKeyChecking no\n    UserKnownHostsFile /dev/null\n' >> /etc/ssh/ssh_config \
+ && mkdir -p /home/app \
+ && printf 'Port 2222\nPidFile /home/app/sshd.pid\nHostKey /home/app/.ssh/id_rsa\nStrictModes no\nUsePAM no\n' > /home/app/.sshd_config \
+ && chown -R app:app /home/app
 COPY --from=build /app/bin /app/bin
 COPY configs/ /app/configs/
 COPY models/default/ /app/models/default/

@@ -13,6 +13,8 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 # node and npm run fastText's own WebAssembly build, the data tests' oracle.
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
+# Open MPI runs data-parallel training (mpirun -np N dclm train ...) and its tests.
+command -v mpirun >/dev/null 2>&1 || need+=(openmpi-bin libopenmpi-dev)
 if [ ${#need[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
 fi

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Dclm.Training.Checkpointing;
+using Dclm.Training.Distributed;
 using Dclm.Training.Optimization;
 using Dclm.Training.Reporting;
 
@@ -37,21 +38,38 @@ public sealed record TrainingResult(int Steps, bool Interrupted, string? FinalMo
 /// The training loop: for each update, accumulate gradients over micro-batches, clip, step AdamW under
 /// the warmup-cosine schedule; validate, log metrics, plot and checkpoint on their intervals. Cancellation
 /// finishes the current update, saves a checkpoint and returns. The same loop serves pretraining and fine-tuning.
+/// Under data parallelism (<see cref="DataParallel"/>) <see cref="TrainerSettings.BatchSize"/> is the global batch:
+/// each rank trains on its share, gradients are summed over ranks before clipping, and rank 0 alone writes
+/// metrics, plots and checkpoints.
 /// </summary>
-public sealed class Trainer(ITrainingRun run)
+public sealed class Trainer
 {
+    private readonly ITrainingRun _run;
+    private readonly DataParallel _parallel;
+
+    /// <summary>A trainer of <paramref name="run"/>; under ZeRO-1 the run's optimizer keeps only this rank's share from here on.</summary>
+    public Trainer(ITrainingRun run, DataParallel? parallel = null)
+    {
+        _run = run;
+        _parallel = parallel ?? DataParallel.Single;
+        _parallel.Prepare(run.Optimizer);
+    }
+
     /// <summary>Runs until the configured number of updates or until <paramref name="cancellation"/> fires.</summary>
     public TrainingResult Run(IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
     {
-        var o = run.Settings;
-        var model = run.Model;
+        var o = _run.Settings;
+        var model = _run.Model;
         int total = o.TotalSteps, sequence = o.SequenceLength;
         var schedule = new LearningRateSchedule(o.LearningRate, o.MinLearningRate, o.Warmup, total);
-        var state = run.Resumed ?? new TrainerState { Seed = o.Seed, SourceNames = run.SourceNames, SourceSamples = new long[run.SourceNames.Length] };
+        var state = _run.Resumed ?? new TrainerState { Seed = o.Seed, SourceNames = _run.SourceNames, SourceSamples = new long[_run.SourceNames.Length] };
+        bool root = _parallel.IsRoot;
+        if (!root) progress = null;
+        var data = _parallel.Share(_run.Data, o.BatchSize, sequence);
+        var batch = new TrainingBatch(data.LocalBatch, sequence);
         Directory.CreateDirectory(o.Output);
-        using var metrics = new MetricsLog(Path.Combine(o.Output, "metrics.jsonl"), state.Step);
+        using var metrics = root ? new MetricsLog(Path.Combine(o.Output, "metrics.jsonl"), state.Step) : null;
         string plotPath = Path.Combine(o.Output, "loss.png");
-        var batch = new TrainingBatch(o.BatchSize, sequence);
         var losses = new List<double>();
         var validations = new List<(int, double)>();
         string? lastCheckpoint = null;
@@ -59,46 +77,53 @@ public sealed class Trainer(ITrainingRun run)
         var clock = Stopwatch.StartNew();
         double elapsedBefore = state.ElapsedSeconds;
         int startStep = state.Step;
-        var data = run.Data;
+        void Plot() { if (metrics is not null) TrainingPlot.Write(plotPath, metrics.Records); }
 
         TrainerState Snapshot(int step) => state with
         {
             Step = step, Samples = data.Cursor.Samples, SourceSamples = data.Cursor.SourceSamples,
             Tokens = data.Cursor.Samples * sequence, ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds,
         };
-        string Save(int step) => run.Checkpoints.Save(run.WriteWeights, run.Optimizer, Snapshot(step));
+        string? Save(int step)
+        {
+            var optimizer = _parallel.Whole(_run.Optimizer); // collective under ZeRO-1
+            return root ? _run.Checkpoints.Save(_run.WriteWeights, optimizer!, Snapshot(step)) : null;
+        }
 
         // A fresh run measures the held-out loss before the first update: the baseline the curve falls from.
         if (state.Step == 0 && Evaluate() is double initial)
         {
             validations.Add((0, initial));
-            metrics.Write(new MetricsRecord { Step = 0, Tokens = 0, ValidationLoss = initial, ValidationPerplexity = Math.Exp(initial), Stage = data.Stage });
+            metrics?.Write(new MetricsRecord { Step = 0, Tokens = 0, ValidationLoss = initial, ValidationPerplexity = Math.Exp(initial), Stage = data.Stage, WorldSize = _parallel.Ranks });
             progress?.Report(new TrainingProgress(0, total, 0, double.NaN, 0, 0, 0, initial, data.Stage, TimeSpan.Zero, null, Environment.WorkingSet));
         }
         for (int step = state.Step; step < total; step++)
         {
-            if (cancellation.IsCancellationRequested)
+            if (_parallel.Any(cancellation.IsCancellationRequested))
             {
                 lastCheckpoint = Save(step);
-                TrainingPlot.Write(plotPath, metrics.Records);
+                Plot();
                 return new TrainingResult(step, true, null, lastCheckpoint, validationLoss, losses, validations);
             }
             var stepClock = Stopwatch.StartNew();
             string stage = data.Stage;
             double learningRate = schedule.At(step);
             model.ZeroGradients();
-            double loss = 0, zLoss = 0;
+            Span<double> updateLoss = [0, 0]; // (cross-entropy, z-loss) of the update, this rank's part
             for (int micro = 0; micro < o.GradientAccumulation; micro++)
             {
                 data.Next(batch);
-                // Dropout masks are a pure function of the seed, the update and the micro-batch, so a resumed run draws the same ones.
-                model.DropoutKey = DropoutKey(o.Seed, step, micro);
-                var result = batch.ForwardBackward(model, (float)o.ZLoss, 1f / o.GradientAccumulation);
-                loss += result.CrossEntropy / o.GradientAccumulation;
-                zLoss += result.ZLoss / o.GradientAccumulation;
+                // Dropout masks are a pure function of the seed, the update, the micro-batch (and the rank), so a resumed run draws the same ones.
+                model.DropoutKey = DropoutKey(o.Seed, step, micro * _parallel.Ranks + _parallel.Rank);
+                // Each rank's mean is weighted by its share of the global batch's learned targets: Σ over ranks = the global mean.
+                double weight = data.TargetShare / o.GradientAccumulation;
+                var result = batch.ForwardBackward(model, (float)o.ZLoss, (float)weight);
+                updateLoss[0] += result.CrossEntropy * weight;
+                updateLoss[1] += result.ZLoss * weight;
             }
-            double norm = GradientClipper.Clip(model.Parameters, o.GradientClip);
-            run.Optimizer.Step(learningRate, run.Pool);
+            _parallel.Sum(updateLoss);
+            double loss = updateLoss[0], zLoss = updateLoss[1];
+            double norm = _parallel.Update(model.Parameters, _run.Optimizer, o.GradientClip, learningRate, _run.Pool);
             model.ParametersChanged();
             losses.Add(loss);
             int done = step + 1;
@@ -111,13 +136,13 @@ public sealed class Trainer(ITrainingRun run)
                 if (validation is double v) { validationLoss = v; validations.Add((done, v)); }
             }
             if (done % o.LogEvery == 0 || validation is not null || done == total)
-                metrics.Write(new MetricsRecord
+                metrics?.Write(new MetricsRecord
                 {
                     Step = done, Tokens = data.Cursor.Samples * sequence, Loss = loss, ZLoss = zLoss, LearningRate = learningRate,
                     GradientNorm = norm, TokensPerSecond = tokensPerSecond, ValidationLoss = validation,
-                    ValidationPerplexity = validation is double v ? Math.Exp(v) : null, Stage = stage,
+                    ValidationPerplexity = validation is double v ? Math.Exp(v) : null, Stage = stage, WorldSize = _parallel.Ranks,
                 });
-            if (validation is not null) TrainingPlot.Write(plotPath, metrics.Records);
+            if (validation is not null) Plot();
             if (o.CheckpointEvery > 0 && done % o.CheckpointEvery == 0 && done < total) lastCheckpoint = Save(done);
 
             double average = clock.Elapsed.TotalSeconds / (done - startStep);
@@ -126,23 +151,24 @@ public sealed class Trainer(ITrainingRun run)
                 Environment.WorkingSet));
         }
         lastCheckpoint = Save(total);
-        TrainingPlot.Write(plotPath, metrics.Records);
-        string final = run.WriteFinal();
+        Plot();
+        string? final = root ? _run.WriteFinal() : null;
+        _parallel.Group.Barrier(); // the other ranks return once rank 0's files are complete
         return new TrainingResult(total, false, final, lastCheckpoint, validationLoss, losses, validations);
     }
 
-    /// <summary>Mean cross-entropy over the run's held-out batches, weighted by tokens; null without validation data.</summary>
+    /// <summary>Mean cross-entropy over the run's held-out batches, weighted by tokens; null without validation data. Ranks split the batches.</summary>
     public double? Evaluate()
     {
-        double sum = 0;
-        long tokens = 0;
-        foreach (var batch in run.ValidationBatches())
+        Span<double> totals = [0, 0]; // (Σ cross-entropy, tokens)
+        foreach (var batch in _parallel.Mine(_run.ValidationBatches()))
         {
-            var loss = batch.Evaluate(run.Model);
-            sum += loss.CrossEntropy * loss.Tokens;
-            tokens += loss.Tokens;
+            var loss = batch.Evaluate(_run.Model);
+            totals[0] += loss.CrossEntropy * loss.Tokens;
+            totals[1] += loss.Tokens;
         }
-        return tokens == 0 ? null : sum / tokens;
+        _parallel.Sum(totals);
+        return totals[1] == 0 ? null : totals[0] / totals[1];
     }
 
     private static ulong DropoutKey(ulong seed, int step, int micro)

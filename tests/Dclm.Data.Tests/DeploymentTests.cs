@@ -99,13 +99,88 @@ public sealed class DeploymentTests
                 var root = Assert.IsType<YamlMappingNode>(document.RootNode);
                 foreach (var field in new[] { "apiVersion", "kind" }) Assert.False(string.IsNullOrEmpty(Scalar(root, field)), $"{name}: no {field}");
                 Assert.False(string.IsNullOrEmpty(Scalar(Mapping(root, "metadata"), "name")), $"{name}: no metadata.name");
+                switch (Scalar(root, "kind"))
+                {
+                    case "Service": CheckService(name, root, stream); continue;
+                    case "HorizontalPodAutoscaler": CheckAutoscaler(name, root, stream); continue;
+                    case "MPIJob": CheckMpiJob(name, root); continue;
+                }
                 var pods = PodSpecs(root).ToList();
                 Assert.True(pods.Count > 0, $"{name}: no pod template");
                 foreach (var pod in pods) CheckPod(name, pod);
                 if (Scalar(root, "kind") == "Job") CheckJob(name, root);
+                if (Scalar(root, "kind") == "Deployment") CheckServing(name, pods);
             }
         }
     }
+
+    /// <summary>An MPIJob's launcher runs mpirun with as many ranks as the workers offer slots; workers host the ranks over SSH.</summary>
+    private static void CheckMpiJob(string file, YamlMappingNode job)
+    {
+        var spec = Mapping(job, "spec");
+        var replicas = Mapping(spec, "mpiReplicaSpecs");
+        var launcher = PodSpecs(Mapping(replicas, "Launcher")).Single();
+        CheckPod(file, launcher);
+        var worker = Mapping(replicas, "Worker");
+        var workerPod = PodSpecs(worker).Single();
+        var line = CommandLine(Sequence(launcher, "containers").OfType<YamlMappingNode>().Single());
+        var ranks = Regex.Match(line, @"^mpirun -np (\d+) .*\bdclm (train|finetune)\b");
+        Assert.True(ranks.Success, $"{file}: the launcher runs '{line}', not mpirun -np N dclm train");
+        int slots = int.Parse(Scalar(spec, "slotsPerWorker") ?? "1");
+        Assert.Equal(int.Parse(Scalar(worker, "replicas")!) * slots, int.Parse(ranks.Groups[1].Value));
+        foreach (var container in Sequence(workerPod, "containers").OfType<YamlMappingNode>())
+        {
+            Assert.Equal(ImageName(), Repository(Scalar(container, "image")!));
+            Assert.StartsWith("/usr/sbin/sshd -De", CommandLine(container));
+        }
+        Assert.Equal("OpenMPI", Scalar(spec, "mpiImplementation"));
+        Assert.StartsWith("/home/app/", Scalar(spec, "sshAuthMountPath")); // the Dockerfile's sshd reads its keys there
+    }
+
+    /// <summary>A serving Deployment runs dclm serve on all interfaces and is ready when /health answers on the port it serves.</summary>
+    private static void CheckServing(string file, List<YamlMappingNode> pods)
+    {
+        foreach (var container in pods.SelectMany(p => Sequence(p, "containers").OfType<YamlMappingNode>()))
+        {
+            var line = CommandLine(container);
+            if (!Regex.IsMatch(line, @"(^|\s)serve\s")) continue;
+            Assert.Contains("--host 0.0.0.0", line);
+            var port = Regex.Match(line, @"--port (\d+)").Groups[1].Value;
+            var ports = Sequence(container, "ports").OfType<YamlMappingNode>().ToList();
+            Assert.Contains(ports, p => Scalar(p, "containerPort") == port);
+            var probe = Mapping(Mapping(container, "readinessProbe"), "httpGet");
+            Assert.Equal("/health", Scalar(probe, "path"));
+            Assert.Contains(ports, p => Scalar(p, "name") == Scalar(probe, "port") || Scalar(p, "containerPort") == Scalar(probe, "port"));
+        }
+    }
+
+    /// <summary>A Service selects the pods of a Deployment in the same file.</summary>
+    private static void CheckService(string file, YamlMappingNode service, YamlStream stream)
+    {
+        var selector = Mapping(Mapping(service, "spec"), "selector");
+        var labels = Deployments(stream).Select(d => Mapping(Mapping(Mapping(Mapping(d, "spec"), "template"), "metadata"), "labels")).ToList();
+        Assert.True(labels.Any(l => selector.Children.All(c => l.Children.TryGetValue(c.Key, out var v) && v.Equals(c.Value))), $"{file}: the Service selects no Deployment's pods");
+    }
+
+    /// <summary>An autoscaler scales a Deployment of the same file on a metric the server exports at /metrics.</summary>
+    private static void CheckAutoscaler(string file, YamlMappingNode autoscaler, YamlStream stream)
+    {
+        var spec = Mapping(autoscaler, "spec");
+        var target = Mapping(spec, "scaleTargetRef");
+        Assert.Equal("Deployment", Scalar(target, "kind"));
+        Assert.Contains(Scalar(target, "name"), Deployments(stream).Select(d => Scalar(Mapping(d, "metadata"), "name")));
+        string exported = File.ReadAllText(Path.Combine(Context.Root, "src", "Dclm.Server", "Hosting", "ServerMetrics.cs"));
+        var metrics = Sequence(spec, "metrics").OfType<YamlMappingNode>().ToList();
+        Assert.NotEmpty(metrics);
+        foreach (var metric in metrics)
+        {
+            string name = Scalar(Mapping(Mapping(metric, "pods"), "metric"), "name")!;
+            Assert.True(exported.Contains($"\"{name}\"", StringComparison.Ordinal), $"{file}: the server exports no metric {name}");
+        }
+    }
+
+    private static IEnumerable<YamlMappingNode> Deployments(YamlStream stream) =>
+        stream.Documents.Select(d => d.RootNode).OfType<YamlMappingNode>().Where(r => Scalar(r, "kind") == "Deployment");
 
     private static void CheckPod(string file, YamlMappingNode pod)
     {
@@ -153,7 +228,7 @@ public sealed class DeploymentTests
             var image = Regex.Match(text, @"IMAGE=\$\{IMAGE:-([^}]+)\}");
             Assert.True(image.Success, $"{name}: no IMAGE default");
             Assert.Equal(ImageName(), Repository(image.Groups[1].Value));
-            Assert.Matches(@"(?m)^\$DCLM data curate", text);
+            Assert.Matches(@"(?m)^(srun --mpi=pmix .*)?\$DCLM (data curate|train) ", text);
             // A job array's task count is the default the script splits the work by when Slurm does not say.
             var array = Regex.Match(text, @"(?m)^#SBATCH --array=0-(\d+)$");
             var ways = Regex.Match(text, @"(?m)^(?:SHARDS|PARTITIONS)=\$\{SLURM_ARRAY_TASK_COUNT:-(\d+)\}$");

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Dclm.Training;
 using Dclm.Training.FineTuning;
+using Dclm.Training.Distributed;
 using Dclm.Models.Adapters;
 
 namespace Dclm.Cli.Commands;
@@ -18,26 +19,35 @@ internal static class FinetuneCommand
         var method = new Option<string>("--method") { Description = "lora (float base), qlora (quantized base kept as stored) or full (every weight, open_lm)", DefaultValueFactory = _ => "lora" };
         method.AcceptOnlyFromAmong("lora", "qlora", "full");
         var dropout = new Option<double>("--lora-dropout") { Description = "dropout on the adapters' inputs", DefaultValueFactory = _ => 0.05 };
-        var command = new Command("finetune", "Fine-tune a model with LoRA, QLoRA or in full (Ctrl+C saves a checkpoint; --resume continues)") { method, dropout };
+        var zero = new Option<int>("--zero") { Description = "under mpirun/srun: 0 keeps AdamW's state on every rank, 1 shards it across ranks (ZeRO-1)" };
+        zero.AcceptOnlyFromAmong("0", "1");
+        var command = new Command("finetune", "Fine-tune a model with LoRA, QLoRA or in full (Ctrl+C saves a checkpoint; --resume continues)") { method, dropout, zero };
         flags.AddTo(command);
         // Ctrl+C cancels the token (see Terminal.Interrupts); the trainer finishes its update and writes a checkpoint, however long that takes.
-        command.SetAction((parse, interrupt) => CliErrors.RunAsync(() =>
+        // Under mpirun/srun every rank runs this; --batch-size is the global micro-batch, split among the ranks.
+        command.SetAction((parse, interrupt) => ProcessGroup.Run(group =>
         {
             var options = flags.Read(parse) with
             {
                 Method = parse.GetValue(method) switch { "qlora" => FineTuneMethod.QLora, "full" => FineTuneMethod.Full, _ => FineTuneMethod.Lora },
                 Dropout = parse.GetValue(dropout),
             };
-            using var run = FineTuneRun.Create(options, TemplateChatRenderer.For, line => Console.Error.WriteLine(line));
+            var parallel = new DataParallel(group, parse.GetValue(zero));
+            parallel.LocalBatch(options.BatchSize);
+            var log = ProcessGroup.RootLog(parallel);
+            using var run = FineTuneRun.Create(options, TemplateChatRenderer.For, log, writer: parallel.IsRoot);
             var c = run.Loaded.Config;
             string what = run.Adapters is { } adapters
                 ? $"{adapters.Count:N0} adapter values (rank {options.Rank} on {string.Join(",", options.Targets.Select(LoraTargets.Name))}) over a frozen {string.Join("/", run.Loaded.TensorTypes.Keys.Order())} base"
                 : $"all {run.Parameters!.Count:N0} parameters";
-            Console.Error.WriteLine($"model: {c.Architecture} dim {c.Dim}, {c.Layers} layers; training {what}; {run.Settings.TotalSteps} updates of {run.Settings.SequencesPerStep * options.SequenceLength:N0} tokens");
-            var result = TrainingDisplay.Run(new Trainer(run).Run, run.Settings.TotalSteps, run.Resumed?.Step ?? 0, parse.GetValue(flags.Quiet), interrupt);
+            log($"model: {c.Architecture} dim {c.Dim}, {c.Layers} layers; training {what}; {run.Settings.TotalSteps} updates of {run.Settings.SequencesPerStep * options.SequenceLength:N0} tokens");
+            var trainer = new Trainer(run, parallel);
+            ProcessGroup.Describe(parallel, options.BatchSize, run.Optimizer.StateBytes, log);
+            if (!parallel.IsRoot) return trainer.Run(null, interrupt).Interrupted ? 130 : 0;
+            var result = TrainingDisplay.Run(trainer.Run, run.Settings.TotalSteps, run.Resumed?.Step ?? 0, parse.GetValue(flags.Quiet), interrupt);
             if (result.ValidationLoss is double v) Console.WriteLine($"validation loss {v.ToString("F4", CultureInfo.InvariantCulture)}");
             Console.WriteLine(result.Interrupted ? $"stopped at step {result.Steps}; checkpoint {result.LastCheckpoint} (continue with --resume)" : $"{(run.Adapters is null ? "model" : "adapter")}: {result.FinalModel}");
-            return Task.FromResult(result.Interrupted ? 130 : 0);
+            return result.Interrupted ? 130 : 0;
         }));
         return command;
     }

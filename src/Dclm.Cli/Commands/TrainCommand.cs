@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Dclm.Training;
 using Dclm.Training.Configuration;
+using Dclm.Training.Distributed;
 
 namespace Dclm.Cli.Commands;
 
@@ -21,21 +22,27 @@ internal static class TrainCommand
             command.Options.Add(option);
         }
         // Ctrl+C cancels the token (see Terminal.Interrupts); the trainer finishes its update and writes a checkpoint, however long that takes.
-        command.SetAction((parse, interrupt) => CliErrors.RunAsync(() =>
+        // Under mpirun/srun every rank runs this; --batch-size is the global batch, split among the ranks.
+        command.SetAction((parse, interrupt) => ProcessGroup.Run(group =>
         {
             var values = new Dictionary<string, string>();
             foreach (var (key, option) in overrides)
                 if (parse.GetValue(option) is string value) values[key] = value;
-            var options = WithDefaultTokenizer(TrainingOptionsReader.Read(parse.GetValue(config), values));
-            using var run = TrainingRun.Create(options, line => Console.Error.WriteLine(line));
-            var trainer = new Trainer(run);
+            var options = WithDefaultTokenizer(TrainingOptionsReader.Read(parse.GetValue(config), values), group.IsRoot);
+            var parallel = new DataParallel(group, options.Zero);
+            parallel.LocalBatch(options.BatchSize);
+            var log = ProcessGroup.RootLog(parallel);
+            using var run = TrainingRun.Create(options, log);
+            var trainer = new Trainer(run, parallel);
             long parameters = run.Parameters.Count;
-            Console.Error.WriteLine($"model: dim {run.Model.Config.Dim}, layers {run.Model.Config.Layers}, heads {run.Model.Config.Heads}, vocab {run.Model.Config.VocabularySize}, {parameters:N0} parameters; {options.TotalSteps} updates of {options.SequencesPerStep * options.SequenceLength:N0} tokens");
+            log($"model: dim {run.Model.Config.Dim}, layers {run.Model.Config.Layers}, heads {run.Model.Config.Heads}, vocab {run.Model.Config.VocabularySize}, {parameters:N0} parameters; {options.TotalSteps} updates of {options.SequencesPerStep * options.SequenceLength:N0} tokens");
+            ProcessGroup.Describe(parallel, options.BatchSize, run.Optimizer.StateBytes, log);
+            if (!parallel.IsRoot) return trainer.Run(null, interrupt).Interrupted ? 130 : 0;
             var result = TrainingDisplay.Run(trainer.Run, options.TotalSteps, run.Resumed?.Step ?? 0, parse.GetValue(quiet), interrupt);
             if (result.ValidationLoss is double v)
                 Console.WriteLine($"validation loss {v.ToString("F4", CultureInfo.InvariantCulture)} (perplexity {Math.Exp(v).ToString("F2", CultureInfo.InvariantCulture)})");
             Console.WriteLine(result.Interrupted ? $"stopped at step {result.Steps}; checkpoint {result.LastCheckpoint}" : $"final model: {result.FinalModel}");
-            return Task.FromResult(result.Interrupted ? 130 : 0);
+            return result.Interrupted ? 130 : 0;
         }));
         return command;
     }
@@ -45,7 +52,7 @@ internal static class TrainCommand
     /// (GPT-NeoX-20B, the one inside the built-in model) is used, and the run says so; token shards with
     /// --vocab-size, or --init-from with token shards, need none.
     /// </summary>
-    private static TrainingOptions WithDefaultTokenizer(TrainingOptions options)
+    private static TrainingOptions WithDefaultTokenizer(TrainingOptions options, bool announce)
     {
         if (options.Tokenizer is not null) return options;
         bool needsVocabulary = options.InitFrom is null && options.VocabularySize == 0;
@@ -53,7 +60,7 @@ internal static class TrainCommand
         if (!needsVocabulary && !hasText) return options;
         string model = DefaultModel.Locate() is { } found && File.Exists(found) ? found : throw new ArgumentException(
             $"no --tokenizer given, and the built-in model ({DefaultModel.RelativePath}) that carries DCLM's GPT-NeoX-20B tokenizer was not found; pass --tokenizer (tokenizer.json or a GGUF)");
-        Console.Error.WriteLine($"no --tokenizer given: using DCLM's GPT-NeoX-20B tokenizer from {model}");
+        if (announce) Console.Error.WriteLine($"no --tokenizer given: using DCLM's GPT-NeoX-20B tokenizer from {model}");
         return options with { Tokenizer = model };
     }
 

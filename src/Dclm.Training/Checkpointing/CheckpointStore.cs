@@ -102,6 +102,7 @@ public sealed class CheckpointStore
 
     private static void WriteOptimizer(string path, AdamW optimizer)
     {
+        if (optimizer.IsSharded) throw new InvalidOperationException("a sharded (ZeRO-1) optimizer is gathered into a whole one before it is saved");
         var writer = new SafetensorsWriter();
         writer.AddMetadata("optimizer", "adamw");
         writer.AddMetadata("steps", optimizer.Steps.ToString(CultureInfo.InvariantCulture));

@@ -70,6 +70,8 @@ public sealed record TrainingOptions
     public double ZLoss { get; init; } = 1e-4;
     /// <summary>Seed for initialisation and data order.</summary>
     public ulong Seed { get; init; } = 1234;
+    /// <summary>Under data parallelism: 0 = every rank holds AdamW's whole state, 1 = each holds 1/N (ZeRO-1).</summary>
+    public int Zero { get; init; }
     /// <summary>Compute threads; 0 = all cores.</summary>
     public int Threads { get; init; }
 
@@ -101,6 +103,7 @@ public sealed record TrainingOptions
         Require(WeightDecay >= 0 && GradientClip >= 0 && ZLoss >= 0, "weight_decay, grad_clip and z_loss must be non-negative");
         Require(ValidationFraction is >= 0 and < 1, "validation_fraction must be in [0, 1)");
         Require(EvalEvery >= 0 && EvalBatches >= 0 && CheckpointEvery >= 0 && KeepCheckpoints >= 1 && LogEvery >= 1, "eval/checkpoint/log intervals must be non-negative and keep_checkpoints at least 1");
+        Require(Zero is 0 or 1, $"zero {Zero} must be 0 (optimizer state on every rank) or 1 (sharded across ranks)");
         Require(FinalDtype is "f32" or "bf16" or "f16", $"final_dtype '{FinalDtype}' must be f32, bf16 or f16");
         Require(Steps > 0 || Stages.Count > 0 && Stages.All(s => s.Tokens > 0), "steps: 0 needs every stage to have a token budget");
         return this;

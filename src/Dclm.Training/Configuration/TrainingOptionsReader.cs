@@ -31,6 +31,7 @@ public static class TrainingOptionsReader
         ("threads", "compute threads (0 = all cores)"), ("eval_every", "validate every N updates"), ("eval_batches", "validation batches"),
         ("checkpoint_every", "checkpoint every N updates"), ("keep_checkpoints", "checkpoints kept"), ("log_every", "metrics every N updates"),
         ("final_dtype", "f32, bf16 or f16 for OUTPUT/final"),
+        ("zero", "under mpirun/srun: 0 = AdamW state on every rank, 1 = sharded across ranks (ZeRO-1)"),
     ];
 
     /// <summary>Reads <paramref name="path"/>, then applies <paramref name="overrides"/> (key → value text).</summary>
@@ -101,6 +102,7 @@ public static class TrainingOptionsReader
                 "z_loss" => o with { ZLoss = Double(value) },
                 "seed" => o with { Seed = ulong.Parse(value, CultureInfo.InvariantCulture) },
                 "threads" => o with { Threads = Int(value) },
+                "zero" => o with { Zero = Int(value) },
                 "eval_every" => o with { EvalEvery = Int(value) },
                 "eval_batches" => o with { EvalBatches = Int(value) },
                 "checkpoint_every" => o with { CheckpointEvery = Int(value) },

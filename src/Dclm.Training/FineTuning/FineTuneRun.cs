@@ -56,12 +56,14 @@ public sealed class FineTuneRun : ITrainingRun, IDisposable
     /// <summary>
     /// Resolves <paramref name="options"/>: loads the base and the data, builds the model, and with --resume restores
     /// the newest checkpoint. <paramref name="chat"/> gives the base's chat template for "messages" lines;
-    /// <paramref name="log"/> receives one-line notes.
+    /// <paramref name="log"/> receives one-line notes. Under data parallelism only rank 0 is the
+    /// <paramref name="writer"/>: it checks and claims the output directory, which the other ranks only read.
     /// </summary>
-    public static FineTuneRun Create(FineTuneOptions options, Func<LoadedModel, IChatRenderer?>? chat = null, Action<string>? log = null, CancellationToken cancellation = default)
+    public static FineTuneRun Create(FineTuneOptions options, Func<LoadedModel, IChatRenderer?>? chat = null, Action<string>? log = null,
+        CancellationToken cancellation = default, bool writer = true)
     {
         options.Validate();
-        CheckOutput(options);
+        if (writer) CheckOutput(options);
         var pool = new ComputePool(options.Threads > 0 ? options.Threads : Environment.ProcessorCount);
         LoadedModel? loaded = null;
         try
@@ -109,9 +111,9 @@ public sealed class FineTuneRun : ITrainingRun, IDisposable
                 Seed = options.Seed, Output = options.Output,
             };
             var run = new FineTuneRun(options, loaded, pool, adapters, parameters, model, training, validation, null, settings);
-            run.Checkpoints.RemovePartial();
+            if (writer) run.Checkpoints.RemovePartial();
             if (options.Resume) run.Restore(log);
-            else WriteRunFile(options);
+            else if (writer) WriteRunFile(options);
             return run;
         }
         catch

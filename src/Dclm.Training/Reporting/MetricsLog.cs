@@ -38,6 +38,8 @@ public sealed record MetricsRecord
     public double? ValidationRewardAccuracy { get; init; }
     /// <summary>Mixing stage the update drew from.</summary>
     public string? Stage { get; init; }
+    /// <summary>Processes the update ran on (data parallelism: the global batch was split among them).</summary>
+    public int? WorldSize { get; init; }
 }
 
 /// <summary>
