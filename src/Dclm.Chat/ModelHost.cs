@@ -161,6 +161,13 @@ public sealed class ModelHost : IDisposable
         }
     }
 
+    /// <summary>
+    /// The prompt a chat request renders to, as text (what <c>/apply-template</c> shows): the template <see cref="TemplateFor"/>
+    /// picks, at the time of the host's clock, as <see cref="EncodeChat"/> renders it.
+    /// </summary>
+    public string RenderChat(IReadOnlyList<ChatTurn> messages, IReadOnlyList<ToolDefinition>? tools = null) =>
+        TemplateFor(tools).Render(messages, tools, _options.Clock.GetLocalNow());
+
     /// <summary>A chat prompt's ids, with the functions the model may call, and what reading the reply needs.</summary>
     public ChatPrompt EncodeChat(IReadOnlyList<ChatTurn> messages, IReadOnlyList<ToolDefinition>? tools = null)
     {

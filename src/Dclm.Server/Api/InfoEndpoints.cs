@@ -96,7 +96,7 @@ internal sealed class InfoEndpoints(ModelHost host, RetrievalHost retrieval, Ser
         var messages = RequestValidator.Messages(dto.Messages);
         var tools = ToolValidator.Read(dto.Tools, dto.ToolChoice).Offered;
         string prompt;
-        try { prompt = host.TemplateFor(tools).Render(messages, tools); }
+        try { prompt = host.RenderChat(messages, tools); }
         catch (RequestValidationException e) { throw ApiException.BadRequest(e.Message, e.Field); }
         await Results.Json(new ApplyTemplateResponseDto { Prompt = prompt }, ApiJsonContext.Default.ApplyTemplateResponseDto).ExecuteAsync(context);
     }
