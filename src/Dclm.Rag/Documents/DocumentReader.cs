@@ -7,7 +7,8 @@ namespace Dclm.Rag.Documents;
 /// <summary>
 /// Finds the files under the inputs a user names and reads each into documents: plain text and Markdown
 /// as they are, HTML through the data pipeline's main-content extractor, JSONL one document per line
-/// (<c>{"text": ..., "id"?: ...}</c>, other fields ignored). Text must be UTF-8.
+/// (<c>{"text": ..., "id"?: ...}</c>, other fields ignored), PDF through PdfPig (<see cref="PdfText"/>).
+/// Text must be UTF-8.
 /// </summary>
 public static class DocumentReader
 {
@@ -15,7 +16,7 @@ public static class DocumentReader
 
     /// <summary>File name endings read, lower case.</summary>
     public static readonly IReadOnlySet<string> Extensions = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
-        { ".txt", ".text", ".md", ".markdown", ".html", ".htm", ".jsonl" };
+        { ".txt", ".text", ".md", ".markdown", ".html", ".htm", ".jsonl", ".pdf" };
 
     /// <summary>
     /// Every readable file named by <paramref name="inputs"/>: files as given, folders searched recursively
@@ -47,6 +48,7 @@ public static class DocumentReader
     {
         string extension = Path.GetExtension(path).ToLowerInvariant();
         if (!Extensions.Contains(extension)) throw new InvalidDataException($"{path}: unsupported file type \"{extension}\" (read: {string.Join(", ", Extensions)})");
+        if (extension == ".pdf") return [new SourceDocument(path, path, PdfText.Read(path))];
         string text;
         try
         {
