@@ -22,7 +22,7 @@ internal static class QualityBench
         var times = modes.ToDictionary(m => m, _ => new List<double>());
         var embedTimes = new List<double>();
         var defaultFusion = index.Fusion;
-        FusionMethod[] variants = [FusionMethod.Convex, FusionMethod.ReciprocalRank];
+        FusionMethod[] variants = [FusionMethod.TheoreticalConvex, FusionMethod.Convex, FusionMethod.ReciprocalRank];
         var variantSource = variants.ToDictionary(v => v, _ => 0);
         var variantChunk = variants.ToDictionary(v => v, _ => 0);
         int made = 0, recallFound = 0, recallWanted = 0;

@@ -39,10 +39,10 @@ public sealed class RagIndex : IDisposable
     /// <summary>Weight of the BM25 ranking in hybrid fusion; the dense ranking's is 1.</summary>
     public double LexicalWeight { get; set; } = 1;
     /// <summary>
-    /// How hybrid search fuses the two rankings: a convex combination of normalised scores by default, which
-    /// on the State of the Union queries of docs/rag.md found 99.5% of sources where reciprocal rank found 91-94%.
+    /// How hybrid search fuses the two rankings: by default a convex combination of both exact scores of every
+    /// candidate, normalised from each method's theoretical floor (docs/rag.md compares the methods).
     /// </summary>
-    public FusionMethod Fusion { get; set; } = FusionMethod.Convex;
+    public FusionMethod Fusion { get; set; } = FusionMethod.TheoreticalConvex;
     /// <summary>How deep each ranking goes into hybrid fusion (at least 4 × top-k).</summary>
     public int FusionDepth { get; set; } = 50;
 
@@ -100,8 +100,21 @@ public sealed class RagIndex : IDisposable
         int depth = Math.Max(4 * topK, FusionDepth);
         var lexicalRanking = lexical.Search(query, depth);
         var denseRanking = Graph.Search(vector, depth, Math.Max(SearchBreadth, depth));
-        if (Fusion == FusionMethod.Convex) return RankFusion.Convex(lexicalRanking, denseRanking, topK, LexicalWeight / (LexicalWeight + 1));
+        double alpha = LexicalWeight / (LexicalWeight + 1);
+        if (Fusion == FusionMethod.Convex) return RankFusion.Convex(lexicalRanking, denseRanking, topK, alpha);
+        if (Fusion == FusionMethod.TheoreticalConvex) return RankFusion.TheoreticalConvex(ScoreBoth(query, vector, lexicalRanking, denseRanking), topK, alpha);
         return RankFusion.Fuse([lexicalRanking.Select(h => h.Id).ToList(), denseRanking.Select(h => h.Id).ToList()], topK, weights: [LexicalWeight, 1]);
+    }
+
+    // Every chunk of either ranking with both its BM25 score and its cosine similarity: a chunk missing from
+    // one list is scored there exactly rather than taken as worst.
+    private List<(int Id, float Lexical, float Dense)> ScoreBoth(string query, float[] vector, IReadOnlyList<(int Id, float Score)> lexicalRanking, IReadOnlyList<(int Id, float Score)> denseRanking)
+    {
+        var lexicalScores = lexicalRanking.ToDictionary(h => h.Id, h => h.Score);
+        var missing = denseRanking.Select(h => h.Id).Where(id => !lexicalScores.ContainsKey(id)).ToList();
+        var missingScores = lexical.Score(query, missing);
+        for (int i = 0; i < missing.Count; i++) lexicalScores[missing[i]] = missingScores[i];
+        return lexicalScores.Select(p => (p.Key, p.Value, Vectors.Similarity(p.Key, vector))).ToList();
     }
 
     /// <summary>The query's unit vector, after checking that <paramref name="embedder"/> is the index's model.</summary>

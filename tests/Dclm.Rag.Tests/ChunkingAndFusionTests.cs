@@ -63,4 +63,19 @@ public class ConvexFusionTests
         Assert.Equal(0.875, fused[0].Score, 5);
         Assert.Equal(0.1, fused[2].Score, 5);
     }
+
+    [Fact]
+    public void TheoreticalConvexNormalisesFromEachScoresFloor()
+    {
+        // BM25 floor 0, best 20; cosine floor -1, best 0.6.
+        var fused = RankFusion.TheoreticalConvex([(1, 20f, 0.2f), (2, 10f, 0.6f), (3, 0f, 0.4f)], count: 3, alpha: 0.5);
+        // 1: 0.5·20/20 + 0.5·1.2/1.6 = 0.875; 2: 0.5·10/20 + 0.5·1.6/1.6 = 0.75; 3: 0 + 0.5·1.4/1.6 = 0.4375.
+        Assert.Equal([1, 2, 3], fused.Select(f => f.Id));
+        Assert.Equal(0.875, fused[0].Score, 5);
+        Assert.Equal(0.75, fused[1].Score, 5);
+        Assert.Equal(0.4375, fused[2].Score, 5);
+        // Min-max over the same three would stretch the cosines to 0, 1, 0.5 and put 2 first: 0.5·0.5 + 0.5·1 = 0.75 against 0.5.
+        Assert.Equal(2, RankFusion.Convex([(1, 20f), (2, 10f), (3, 0f)], [(2, 0.6f), (3, 0.4f), (1, 0.2f)], count: 3, alpha: 0.5)[0].Id);
+        Assert.Empty(RankFusion.TheoreticalConvex([], count: 3));
+    }
 }

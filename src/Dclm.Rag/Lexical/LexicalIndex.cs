@@ -24,12 +24,20 @@ public sealed class LexicalIndex : IDisposable
     private readonly DirectoryReader reader;
     private readonly IndexSearcher searcher;
     private readonly Analyzer analyzer = new EnglishAnalyzer(Version);
+    private readonly int[] chunkOfDocument; // (Lucene documents) chunk id
+    private readonly Dictionary<int, int> documentOfChunk = [];
 
     private LexicalIndex(Directory directory)
     {
         this.directory = directory;
         reader = DirectoryReader.Open(directory);
         searcher = new IndexSearcher(reader) { Similarity = new BM25Similarity() };
+        chunkOfDocument = new int[reader.MaxDoc];
+        for (int document = 0; document < reader.MaxDoc; document++)
+        {
+            chunkOfDocument[document] = reader.Document(document).GetField(IdField).GetInt32Value()!.Value;
+            documentOfChunk[chunkOfDocument[document]] = document;
+        }
     }
 
     /// <summary>Writes a new index of <paramref name="texts"/> (chunk id = position) into <paramref name="folder"/>.</summary>
@@ -75,14 +83,50 @@ public sealed class LexicalIndex : IDisposable
     /// <summary>The best <paramref name="count"/> chunks for <paramref name="query"/>, best first, with their BM25 scores.</summary>
     public IReadOnlyList<(int Id, float Score)> Search(string query, int count)
     {
+        if (count <= 0 || Query(query) is not { } boolean) return [];
+        var top = searcher.Search(boolean, count);
+        return top.ScoreDocs.Select(hit => (chunkOfDocument[hit.Doc], hit.Score)).ToList();
+    }
+
+    /// <summary>
+    /// The BM25 score of each chunk in <paramref name="chunks"/> for <paramref name="query"/>, the score
+    /// <see cref="Search"/> would give it; 0 for a chunk holding none of the query's terms.
+    /// </summary>
+    public float[] Score(string query, IReadOnlyList<int> chunks)
+    {
+        var scores = new float[chunks.Count];
+        if (chunks.Count == 0 || Query(query) is not { } boolean) return scores;
+        var wanted = new FixedBitSet(reader.MaxDoc);
+        foreach (int chunk in chunks)
+            if (documentOfChunk.TryGetValue(chunk, out int document)) wanted.Set(document);
+        var found = searcher.Search(boolean, new DocumentFilter(wanted), chunks.Count).ScoreDocs
+            .ToDictionary(hit => chunkOfDocument[hit.Doc], hit => hit.Score);
+        for (int i = 0; i < chunks.Count; i++) scores[i] = found.GetValueOrDefault(chunks[i]);
+        return scores;
+    }
+
+    // The query's analysed terms OR-ed, or null when analysis leaves none.
+    private BooleanQuery? Query(string query)
+    {
         var terms = Terms(query);
-        if (terms.Count == 0 || count <= 0) return [];
+        if (terms.Count == 0) return null;
         var boolean = new BooleanQuery();
         foreach (var term in terms) boolean.Add(new TermQuery(new Term(TextField, term)), Occur.SHOULD);
-        var top = searcher.Search(boolean, count);
-        var hits = new List<(int, float)>(top.ScoreDocs.Length);
-        foreach (var hit in top.ScoreDocs) hits.Add((searcher.Doc(hit.Doc).GetField(IdField).GetInt32Value()!.Value, hit.Score));
-        return hits;
+        return boolean;
+    }
+
+    // Lets through only the given (top-level) documents: a filter scores exactly as the unfiltered query does.
+    private sealed class DocumentFilter(FixedBitSet documents) : Filter
+    {
+        public override DocIdSet GetDocIdSet(AtomicReaderContext context, IBits acceptDocs)
+        {
+            int maxDoc = context.AtomicReader.MaxDoc;
+            var segment = new FixedBitSet(maxDoc);
+            for (int document = documents.NextSetBit(context.DocBase); document >= 0 && document < context.DocBase + maxDoc;
+                 document = document + 1 < documents.Length ? documents.NextSetBit(document + 1) : -1)
+                segment.Set(document - context.DocBase);
+            return BitsFilteredDocIdSet.Wrap(segment, acceptDocs);
+        }
     }
 
     // The analysed, distinct terms of the query, at most BooleanQuery's clause limit.

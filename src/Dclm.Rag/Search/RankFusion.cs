@@ -48,4 +48,26 @@ public static class RankFusion
         Add(dense, 1 - alpha);
         return scores.OrderByDescending(p => p.Value).ThenBy(p => p.Key).Take(count).Select(p => (p.Key, (float)p.Value)).ToList();
     }
+
+    /// <summary>
+    /// Convex combination with theoretical min-max normalisation ("TM2C2", Bruch, Gai and Ingber, 2023) over
+    /// candidates scored exactly by both rankings: each score is mapped by (s − m) / (M − m), m the scoring
+    /// function's least possible value (0 for BM25, −1 for cosine similarity), M the best score among the
+    /// candidates, and score(d) = α · lexical(d) + (1 − α) · dense(d). Normalising from the theoretical floor
+    /// rather than the list's worst keeps each ranking's own spread: a BM25 match far ahead of the rest keeps
+    /// its lead, and a dense list of near-equal cosines adds little, where min-max would stretch it over [0, 1].
+    /// </summary>
+    /// <param name="candidates">Each candidate with its BM25 score (0 when it holds no query term) and its cosine similarity.</param>
+    /// <param name="count">How many to return.</param>
+    /// <param name="alpha">Weight of the BM25 side.</param>
+    public static IReadOnlyList<(int Id, float Score)> TheoreticalConvex(IReadOnlyList<(int Id, float Lexical, float Dense)> candidates, int count, double alpha = 0.5)
+    {
+        if (candidates.Count == 0) return [];
+        const double lexicalFloor = 0, denseFloor = -1;
+        double lexicalSpan = candidates.Max(c => c.Lexical) - lexicalFloor, denseSpan = candidates.Max(c => c.Dense) - denseFloor;
+        return candidates
+            .Select(c => (c.Id, Score: alpha * (lexicalSpan > 0 ? (c.Lexical - lexicalFloor) / lexicalSpan : 0)
+                                       + (1 - alpha) * (denseSpan > 0 ? (c.Dense - denseFloor) / denseSpan : 0)))
+            .OrderByDescending(c => c.Score).ThenBy(c => c.Id).Take(count).Select(c => (c.Id, (float)c.Score)).ToList();
+    }
 }
