@@ -103,6 +103,7 @@ public sealed class RagIndex : IDisposable
         double alpha = LexicalWeight / (LexicalWeight + 1);
         if (Fusion == FusionMethod.Convex) return RankFusion.Convex(lexicalRanking, denseRanking, topK, alpha);
         if (Fusion == FusionMethod.TheoreticalConvex) return RankFusion.TheoreticalConvex(ScoreBoth(query, vector, lexicalRanking, denseRanking), topK, alpha);
+        if (Fusion == FusionMethod.StandardScore) return RankFusion.StandardScore(ScoreBoth(query, vector, lexicalRanking, denseRanking), topK, alpha);
         return RankFusion.Fuse([lexicalRanking.Select(h => h.Id).ToList(), denseRanking.Select(h => h.Id).ToList()], topK, weights: [LexicalWeight, 1]);
     }
 

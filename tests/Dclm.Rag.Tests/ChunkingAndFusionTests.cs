@@ -78,4 +78,15 @@ public class ConvexFusionTests
         Assert.Equal(2, RankFusion.Convex([(1, 20f), (2, 10f), (3, 0f)], [(2, 0.6f), (3, 0.4f), (1, 0.2f)], count: 3, alpha: 0.5)[0].Id);
         Assert.Empty(RankFusion.TheoreticalConvex([], count: 3));
     }
+
+    [Fact]
+    public void StandardScoreMixesZScores()
+    {
+        // BM25 0, 10, 20: mean 10, σ √(200/3); cosines 0.2, 0.4, 0.6: mean 0.4, σ √(0.08/3). z: lexical −1.2247, 0, 1.2247; dense the same.
+        var fused = RankFusion.StandardScore([(1, 20f, 0.2f), (2, 10f, 0.6f), (3, 0f, 0.4f)], count: 3, alpha: 0.75);
+        // 1: 0.75·1.2247 − 0.25·1.2247 = 0.6124; 2: 0.25·1.2247 = 0.3062; 3: −0.75·1.2247 = −0.9186.
+        Assert.Equal([1, 2, 3], fused.Select(f => f.Id));
+        Assert.Equal(0.6124, fused[0].Score, 3);
+        Assert.Equal(-0.9186, fused[2].Score, 3);
+    }
 }

@@ -70,4 +70,27 @@ public static class RankFusion
                                        + (1 - alpha) * (denseSpan > 0 ? (c.Dense - denseFloor) / denseSpan : 0)))
             .OrderByDescending(c => c.Score).ThenBy(c => c.Id).Take(count).Select(c => (c.Id, (float)c.Score)).ToList();
     }
+
+    /// <summary>
+    /// Convex combination of standard scores over candidates scored exactly by both rankings (z-score
+    /// normalisation, as in Montague and Aslam, 2001, and Qdrant's distribution-based fusion): each score becomes
+    /// (s − μ) / σ over the candidates, and score(d) = α · lexical(d) + (1 − α) · dense(d).
+    /// </summary>
+    /// <param name="candidates">Each candidate with its BM25 score (0 when it holds no query term) and its cosine similarity.</param>
+    /// <param name="count">How many to return.</param>
+    /// <param name="alpha">Weight of the BM25 side.</param>
+    public static IReadOnlyList<(int Id, float Score)> StandardScore(IReadOnlyList<(int Id, float Lexical, float Dense)> candidates, int count, double alpha = 0.5)
+    {
+        if (candidates.Count == 0) return [];
+        static Func<double, double> Standardise(IEnumerable<double> scores)
+        {
+            var values = scores.ToList();
+            double mean = values.Average(), deviation = Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / values.Count);
+            return deviation > 0 ? v => (v - mean) / deviation : _ => 0;
+        }
+        var lexical = Standardise(candidates.Select(c => (double)c.Lexical));
+        var dense = Standardise(candidates.Select(c => (double)c.Dense));
+        return candidates.Select(c => (c.Id, Score: alpha * lexical(c.Lexical) + (1 - alpha) * dense(c.Dense)))
+            .OrderByDescending(c => c.Score).ThenBy(c => c.Id).Take(count).Select(c => (c.Id, (float)c.Score)).ToList();
+    }
 }

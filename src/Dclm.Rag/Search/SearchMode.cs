@@ -29,4 +29,6 @@ public enum FusionMethod
     /// best candidate, every candidate of either list scored by both methods (the default).
     /// </summary>
     TheoreticalConvex,
+    /// <summary>A convex combination of standard scores ((s − μ) / σ over the candidates), every candidate of either list scored by both methods.</summary>
+    StandardScore,
 }
