@@ -94,6 +94,8 @@ Agent:", "completion": " answer {{i % 7}}."}"""));
         var (_, errors, step) = await InterruptAtStep3(arguments);
         Assert.Contains("interrupted: saving a checkpoint of the last completed update", errors);
         Assert.InRange(step, 3, 39);
+        // Each update's line: loss, learning rate, tokens/s, ETA and resident memory.
+        Assert.Matches(@"step 2/40 loss \d+\.\d{4} lr \S+ \d+ tok/s eta \d\d:\d\d:\d\d mem \d+\.\d\d GiB", errors);
         Assert.False(File.Exists(Path.Combine(output, "adapter", "adapter_model.safetensors")));
 
         // A fresh run refuses the directory; --resume continues from the checkpoint and writes the adapter.
