@@ -177,6 +177,38 @@ public class FineTuneRunTests
         Assert.True(result.Losses[^1] < result.Losses[0], $"loss went from {result.Losses[0]} to {result.Losses[^1]}");
     }
 
+    /// <summary>
+    /// --method full trains every weight of the f32 base: the loss falls, every tensor moves, and OUTPUT/final loads in the
+    /// inference model with the logits of the training graph's forward.
+    /// </summary>
+    [Fact]
+    public void FullFineTuningTrainsEveryWeightAndWritesAModelThatLoads()
+    {
+        string directory = TrainingFixtures.TemporaryDirectory();
+        string model = TinyBase(directory), data = Data(directory, 24);
+        var options = Options(model, data, Path.Combine(directory, "full")) with { Method = FineTuneMethod.Full, Steps = 6, LearningRate = 1e-3 };
+        int[] tokens = [3, 141, 59, 26, 535, 89, 79, 323];
+        using var run = FineTuneRun.Create(options);
+        Assert.Null(run.Adapters);
+        var c = run.Model.Config;
+        Assert.Equal(run.Parameters!.Count, run.Model.TrainableCount);
+        Assert.Equal(run.Parameters.Tensors.Count, run.Model.Parameters.Count);
+        var before = run.Model.Parameters.Select(p => (float[])p.Values.Clone()).ToArray();
+        var result = new Trainer(run).Run();
+        Assert.Equal(Path.Combine(options.Output, "final"), result.FinalModel);
+        Assert.True(result.Losses[^1] < result.Losses[0], $"loss went from {result.Losses[0]} to {result.Losses[^1]}");
+        for (int i = 0; i < before.Length; i++)
+            Assert.False(before[i].AsSpan().SequenceEqual(run.Model.Parameters[i].Values), $"{run.Model.Parameters[i].Name} did not change");
+
+        var expected = new float[tokens.Length * c.VocabularySize];
+        run.Model.Logits(tokens, expected);
+        using var loaded = ModelLoader.Load(result.FinalModel!, new ComputePool(1));
+        var actual = new float[expected.Length];
+        loaded.Model.Forward(ForwardBatch.Sequence(tokens, 0, allLogits: true), loaded.Model.CreateCache(), actual);
+        for (int i = 0; i < actual.Length; i++)
+            Assert.True(Math.Abs(actual[i] - expected[i]) <= 1e-5 * Math.Max(1, Math.Abs(expected[i])), $"logit {i}: {actual[i]} vs the training forward's {expected[i]}");
+    }
+
     [Fact]
     public void TheMethodMustFitTheBasesStoredType()
     {
