@@ -82,8 +82,7 @@ public sealed partial class InterruptTests : IDisposable
         if (!OperatingSystem.IsLinux()) return;
         string data = Path.Combine(_directory, "support.jsonl");
         File.WriteAllLines(data, Enumerable.Range(0, 60).Select(i =>
-            $$"""{"prompt": "Customer: question {{i}}?
-Agent:", "completion": " answer {{i % 7}}."}"""));
+            $$"""{"prompt": "Customer: question {{i}}?\nAgent:", "completion": " answer {{i % 7}}."}"""));
         string output = Path.Combine(_directory, "finetune");
         string[] arguments =
         [
