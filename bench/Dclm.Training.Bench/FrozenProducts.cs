@@ -9,7 +9,7 @@ using Dclm.Training.Graph;
 /// <summary>
 /// The products of LoRA/QLoRA training through a frozen base at DCLM-7B's shapes: forward y = x·Wᵀ and input
 /// gradient dx = dy·W over each stored type (WeightGemm), and a rank-16 adapter's forward and backward, in
-/// GFLOP/s and as a share of this machine's FMA peak. Usage: --products [--tokens 512] [--threads 2] [--types bf16,q8_0,q4_0,q4_k]
+/// GFLOP/s and as a share of this machine's FMA peak. Usage: --products [--tokens 512] [--threads 2] [--types bf16,q8_0,q4_0,q4_k | none]
 /// </summary>
 internal static class FrozenProducts
 {
@@ -18,7 +18,8 @@ internal static class FrozenProducts
         string? Arg(string name) => Array.IndexOf(args, name) is int i && i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
         int tokens = int.Parse(Arg("--tokens") ?? "512", culture);
         int threads = int.Parse(Arg("--threads") ?? "2", culture);
-        var types = (Arg("--types") ?? "bf16,q8_0,q4_0,q4_k").Split(',').Select(t => GgmlTypeInfo.TryParse(t, out var type) ? type : throw new ArgumentException($"unknown type {t}")).ToArray();
+        // --types none: the adapter's products alone.
+        var types = (Arg("--types") ?? "bf16,q8_0,q4_0,q4_k").Split(',', StringSplitOptions.RemoveEmptyEntries).Where(t => t != "none").Select(t => GgmlTypeInfo.TryParse(t, out var type) ? type : throw new ArgumentException($"unknown type {t}")).ToArray();
         using var pool = new ComputePool(threads);
         double peak = FmaPeak.Measure(threads);
         Console.WriteLine(string.Create(culture, $"{threads} threads, {tokens} tokens; peak FMA {peak:F1} GFLOP/s"));

@@ -36,8 +36,11 @@ public sealed record TrainingResult(int Steps, bool Interrupted, string? FinalMo
 
 /// <summary>
 /// The training loop: for each update, accumulate gradients over micro-batches, clip, step AdamW under
-/// the warmup-cosine schedule; validate, log metrics, plot and checkpoint on their intervals. Cancellation
-/// finishes the current update, saves a checkpoint and returns. The same loop serves pretraining and fine-tuning.
+/// the warmup-cosine schedule; validate, log metrics, plot and checkpoint on their intervals. Cancellation stops
+/// the current update between two blocks of the model (seconds, even for a 7B model), discards it, saves a checkpoint
+/// of the last completed update (data cursor included) and returns, so a resumed run repeats the discarded update
+/// exactly; a validation pass it stops is skipped. Under data parallelism, where every rank must reach the same
+/// collectives, the current update is finished instead. The same loop serves pretraining and fine-tuning.
 /// Under data parallelism (<see cref="DataParallel"/>) <see cref="TrainerSettings.BatchSize"/> is the global batch:
 /// each rank trains on its share, gradients are summed over ranks before clipping, and rank 0 alone writes
 /// metrics, plots and checkpoints.
@@ -90,8 +93,21 @@ public sealed class Trainer
             return root ? _run.Checkpoints.Save(_run.WriteWeights, optimizer!, Snapshot(step)) : null;
         }
 
+        // Only a single process may stop inside an update: ranks see Ctrl+C at different moments and must meet at each collective.
+        var inside = _parallel.Ranks == 1 ? cancellation : CancellationToken.None;
+        TrainingResult Interrupted(int step)
+        {
+            lastCheckpoint = Save(step);
+            Plot();
+            return new TrainingResult(step, true, null, lastCheckpoint, validationLoss, losses, validations);
+        }
+
         // A fresh run measures the held-out loss before the first update: the baseline the curve falls from.
-        if (state.Step == 0 && Evaluate() is double initial)
+        double? baseline = null;
+        if (state.Step == 0)
+            try { baseline = Evaluate(inside); }
+            catch (OperationCanceledException) when (inside.IsCancellationRequested) { return Interrupted(0); }
+        if (baseline is double initial)
         {
             validations.Add((0, initial));
             metrics?.Write(new MetricsRecord { Step = 0, Tokens = 0, ValidationLoss = initial, ValidationPerplexity = Math.Exp(initial), Stage = data.Stage, WorldSize = _parallel.Ranks });
@@ -99,27 +115,33 @@ public sealed class Trainer
         }
         for (int step = state.Step; step < total; step++)
         {
-            if (_parallel.Any(cancellation.IsCancellationRequested))
-            {
-                lastCheckpoint = Save(step);
-                Plot();
-                return new TrainingResult(step, true, null, lastCheckpoint, validationLoss, losses, validations);
-            }
+            if (_parallel.Any(cancellation.IsCancellationRequested)) return Interrupted(step);
             var stepClock = Stopwatch.StartNew();
             string stage = data.Stage;
             double learningRate = schedule.At(step);
             model.ZeroGradients();
-            Span<double> updateLoss = [0, 0]; // (cross-entropy, z-loss) of the update, this rank's part
-            for (int micro = 0; micro < o.GradientAccumulation; micro++)
+            double[] updateLoss = [0, 0]; // (cross-entropy, z-loss) of the update, this rank's part
+            var cursor = data.Cursor; // where the update's data starts: a stopped update is rewound to it
+            try
             {
-                data.Next(batch);
-                // Dropout masks are a pure function of the seed, the update, the micro-batch (and the rank), so a resumed run draws the same ones.
-                model.DropoutKey = DropoutKey(o.Seed, step, micro * _parallel.Ranks + _parallel.Rank);
-                // Each rank's mean is weighted by its share of the global batch's learned targets: Σ over ranks = the global mean.
-                double weight = data.TargetShare / o.GradientAccumulation;
-                var result = batch.ForwardBackward(model, (float)o.ZLoss, (float)weight);
-                updateLoss[0] += result.CrossEntropy * weight;
-                updateLoss[1] += result.ZLoss * weight;
+                for (int micro = 0; micro < o.GradientAccumulation; micro++)
+                {
+                    data.Next(batch);
+                    // Dropout masks are a pure function of the seed, the update, the micro-batch (and the rank), so a resumed run draws the same ones.
+                    model.DropoutKey = DropoutKey(o.Seed, step, micro * _parallel.Ranks + _parallel.Rank);
+                    // Each rank's mean is weighted by its share of the global batch's learned targets: Σ over ranks = the global mean.
+                    double weight = data.TargetShare / o.GradientAccumulation;
+                    var result = batch.ForwardBackward(model, (float)o.ZLoss, (float)weight, inside);
+                    updateLoss[0] += result.CrossEntropy * weight;
+                    updateLoss[1] += result.ZLoss * weight;
+                }
+            }
+            catch (OperationCanceledException) when (inside.IsCancellationRequested)
+            {
+                // Nothing of the update reached the parameters or the optimizer; only the data stream moved.
+                data.Cursor = cursor;
+                model.ZeroGradients();
+                return Interrupted(step);
             }
             _parallel.Sum(updateLoss);
             double loss = updateLoss[0], zLoss = updateLoss[1];
@@ -130,9 +152,11 @@ public sealed class Trainer
             double tokensPerSecond = (double)o.SequencesPerStep * sequence / Math.Max(1e-9, stepClock.Elapsed.TotalSeconds);
 
             double? validation = null;
+            bool stopped = false;
             if ((o.EvalEvery > 0 && done % o.EvalEvery == 0) || done == total)
             {
-                validation = Evaluate();
+                try { validation = Evaluate(inside); }
+                catch (OperationCanceledException) when (inside.IsCancellationRequested) { stopped = true; }
                 if (validation is double v) { validationLoss = v; validations.Add((done, v)); }
             }
             if (done % o.LogEvery == 0 || validation is not null || done == total)
@@ -143,6 +167,7 @@ public sealed class Trainer
                     ValidationPerplexity = validation is double v ? Math.Exp(v) : null, Stage = stage, WorldSize = _parallel.Ranks,
                 });
             if (validation is not null) Plot();
+            if (stopped) return Interrupted(done);
             if (o.CheckpointEvery > 0 && done % o.CheckpointEvery == 0 && done < total) lastCheckpoint = Save(done);
 
             double average = clock.Elapsed.TotalSeconds / (done - startStep);
@@ -157,13 +182,16 @@ public sealed class Trainer
         return new TrainingResult(total, false, final, lastCheckpoint, validationLoss, losses, validations);
     }
 
-    /// <summary>Mean cross-entropy over the run's held-out batches, weighted by tokens; null without validation data. Ranks split the batches.</summary>
-    public double? Evaluate()
+    /// <summary>
+    /// Mean cross-entropy over the run's held-out batches, weighted by tokens; null without validation data. Ranks split the
+    /// batches. <paramref name="cancellation"/> stops it between blocks of the model (<see cref="OperationCanceledException"/>).
+    /// </summary>
+    public double? Evaluate(CancellationToken cancellation = default)
     {
         Span<double> totals = [0, 0]; // (Σ cross-entropy, tokens)
         foreach (var batch in _parallel.Mine(_run.ValidationBatches()))
         {
-            var loss = batch.Evaluate(_run.Model);
+            var loss = batch.Evaluate(_run.Model, cancellation);
             totals[0] += loss.CrossEntropy * loss.Tokens;
             totals[1] += loss.Tokens;
         }

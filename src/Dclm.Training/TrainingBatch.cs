@@ -36,13 +36,13 @@ public sealed class TrainingBatch
     /// <summary>Whether <see cref="DocumentStarts"/> applies.</summary>
     public bool Packed { get; set; }
 
-    /// <summary>Forward and backward of this batch through <paramref name="model"/>.</summary>
-    public BatchLoss ForwardBackward(TrainingModel model, float zLoss, float lossScale) =>
-        model.ForwardBackward(Inputs, Targets, Rows, Sequence, zLoss, lossScale, Packed ? DocumentStarts : default, Masked ? LossMask : default);
+    /// <summary>Forward and backward of this batch through <paramref name="model"/>; cancellation stops it between blocks (see <see cref="TrainingModel.ForwardBackward"/>).</summary>
+    public BatchLoss ForwardBackward(TrainingModel model, float zLoss, float lossScale, CancellationToken cancellation = default) =>
+        model.ForwardBackward(Inputs, Targets, Rows, Sequence, zLoss, lossScale, Packed ? DocumentStarts : default, Masked ? LossMask : default, cancellation);
 
     /// <summary>The loss of this batch through <paramref name="model"/>, no gradients.</summary>
-    public BatchLoss Evaluate(TrainingModel model) =>
-        model.Evaluate(Inputs, Targets, Rows, Sequence, 0f, Packed ? DocumentStarts : default, Masked ? LossMask : default);
+    public BatchLoss Evaluate(TrainingModel model, CancellationToken cancellation = default) =>
+        model.Evaluate(Inputs, Targets, Rows, Sequence, 0f, Packed ? DocumentStarts : default, Masked ? LossMask : default, cancellation);
 }
 
 /// <summary>A stream of training batches that a checkpoint can rewind exactly.</summary>

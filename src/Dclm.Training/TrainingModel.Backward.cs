@@ -7,21 +7,22 @@ namespace Dclm.Training;
 public sealed partial class TrainingModel
 {
     /// <summary>From the head's gradient in <c>GradientNormed</c> back through the final norm and every block to the embedding.</summary>
-    private void Backward(TrainingActivations a, ReadOnlySpan<int> inputs)
+    private void Backward(TrainingActivations a, ReadOnlySpan<int> inputs, CancellationToken cancellation)
     {
         var c = Config;
         int n = a.Batch * a.Sequence, d = c.Dim;
         _finalNorm.Backward(a.GradientNormed, d, a.LayerInputs[c.Layers], d, a.FinalMean, a.FinalInverseStd, n, a.Gradient, d, false, Pool);
         for (int l = c.Layers - 1; l >= 0; l--)
         {
+            cancellation.ThrowIfCancellationRequested();
             if (a.Checkpointing) LayerForward(l, a, recompute: true);
-            LayerBackward(l, a);
+            LayerBackward(l, a, cancellation);
         }
         _embedding.Backward(inputs[..n], a.Gradient, d);
     }
 
     /// <summary>Turns a.Gradient from ∂L/∂(block output) into ∂L/∂(block input), accumulating parameter gradients.</summary>
-    private void LayerBackward(int l, TrainingActivations a)
+    private void LayerBackward(int l, TrainingActivations a, CancellationToken cancellation)
     {
         var c = Config;
         var w = _layers[l];
@@ -38,6 +39,7 @@ public sealed partial class TrainingModel
         w.FeedForwardNorm.Backward(a.GradientNormed, d, s.Middle, d, s.FeedForwardMean, s.FeedForwardInverseStd, n, a.GradientMiddle, d, true, Pool);
 
         // Attention block.
+        cancellation.ThrowIfCancellationRequested();
         a.GradientMiddle.AsSpan(0, n * d).CopyTo(a.Gradient);
         w.Output.Backward(a.GradientMiddle, s.Attention, n, a.GradientAttention, false, _pass);
         AttentionKernel.Backward(AttentionLayout(a), a.GradientAttention, s.Query, s.Key, s.Value, s.Probabilities,

@@ -7,7 +7,7 @@ namespace Dclm.Training;
 
 public sealed partial class TrainingModel
 {
-    private TrainingActivations Forward(ReadOnlySpan<int> inputs, int batch, int sequence, ReadOnlySpan<int> documentStarts)
+    private TrainingActivations Forward(ReadOnlySpan<int> inputs, int batch, int sequence, ReadOnlySpan<int> documentStarts, CancellationToken cancellation)
     {
         var c = Config;
         if (batch <= 0 || sequence <= 0) throw new ArgumentOutOfRangeException(nameof(batch), "batch and sequence must be positive");
@@ -22,7 +22,11 @@ public sealed partial class TrainingModel
         int n = batch * sequence, d = c.Dim;
         SetPositions(a, documentStarts, n, sequence);
         _embedding.Forward(inputs[..n], d, a.LayerInputs[0]);
-        for (int l = 0; l < c.Layers; l++) LayerForward(l, a, recompute: false);
+        for (int l = 0; l < c.Layers; l++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            LayerForward(l, a, recompute: false);
+        }
         _finalNorm.Forward(a.LayerInputs[c.Layers], d, n, a.FinalNormed, d, a.FinalMean, a.FinalInverseStd, Pool);
         return a;
     }

@@ -108,28 +108,31 @@ public sealed partial class TrainingModel
     /// (negative = no target). Adds ∂(mean loss)/∂θ · <paramref name="lossScale"/> to the gradients.
     /// <paramref name="documentStarts"/> gives, per token, the index in its sequence where its document starts
     /// (empty: one document per sequence); <paramref name="lossMask"/>, when given, keeps a target only where it is
-    /// true (a prompt's or a user turn's tokens are seen but not learned).
+    /// true (a prompt's or a user turn's tokens are seen but not learned). <paramref name="cancellation"/> is checked
+    /// before each block's forward, each half of its backward and each chunk of the head, so a pass over a 7B model stops
+    /// within seconds; it then throws <see cref="OperationCanceledException"/> with the gradients partly accumulated (the
+    /// caller discards the update: <see cref="Trainer"/> saves the state before it).
     /// </summary>
     public BatchLoss ForwardBackward(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, int batch, int sequence, float zLoss, float lossScale = 1f,
-        ReadOnlySpan<int> documentStarts = default, ReadOnlySpan<bool> lossMask = default)
+        ReadOnlySpan<int> documentStarts = default, ReadOnlySpan<bool> lossMask = default, CancellationToken cancellation = default)
     {
         _pass.DropoutKey = DropoutKey;
-        var a = Forward(inputs, batch, sequence, documentStarts);
+        var a = Forward(inputs, batch, sequence, documentStarts, cancellation);
         int n = batch * sequence, counted = MaskTargets(a, targets, lossMask, n);
         float scale = counted == 0 ? 0f : lossScale / counted;
-        HeadForwardBackward(a, a.Targets, n, zLoss, scale, backward: true);
-        Backward(a, inputs);
+        HeadForwardBackward(a, a.Targets, n, zLoss, scale, backward: true, cancellation);
+        Backward(a, inputs, cancellation);
         return Summarize(a, n, counted, zLoss);
     }
 
-    /// <summary>The loss of <paramref name="inputs"/> without touching gradients (validation); no dropout.</summary>
+    /// <summary>The loss of <paramref name="inputs"/> without touching gradients (validation); no dropout. Cancellation as in <see cref="ForwardBackward"/>.</summary>
     public BatchLoss Evaluate(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, int batch, int sequence, float zLoss,
-        ReadOnlySpan<int> documentStarts = default, ReadOnlySpan<bool> lossMask = default)
+        ReadOnlySpan<int> documentStarts = default, ReadOnlySpan<bool> lossMask = default, CancellationToken cancellation = default)
     {
         _pass.DropoutKey = 0;
-        var a = Forward(inputs, batch, sequence, documentStarts);
+        var a = Forward(inputs, batch, sequence, documentStarts, cancellation);
         int n = batch * sequence, counted = MaskTargets(a, targets, lossMask, n);
-        HeadForwardBackward(a, a.Targets, n, zLoss, 0f, backward: false);
+        HeadForwardBackward(a, a.Targets, n, zLoss, 0f, backward: false, cancellation);
         return Summarize(a, n, counted, zLoss);
     }
 
@@ -139,7 +142,7 @@ public sealed partial class TrainingModel
         int n = tokens.Length, d = Config.Dim, v = Config.VocabularySize;
         if (logits.Length < (long)n * v) throw new ArgumentException($"logits must hold {n} × {v} values");
         _pass.DropoutKey = 0;
-        var a = Forward(tokens, 1, n, default);
+        var a = Forward(tokens, 1, n, default, default);
         _head.Forward(a.FinalNormed.AsSpan(0, n * d), n, logits, _pass);
     }
 
@@ -166,11 +169,12 @@ public sealed partial class TrainingModel
     }
 
     /// <summary>Logits, loss and (optionally) the head's backward, a chunk of rows at a time so (N, vocab) never exists.</summary>
-    private void HeadForwardBackward(TrainingActivations a, ReadOnlySpan<int> targets, int n, float zLoss, float scale, bool backward)
+    private void HeadForwardBackward(TrainingActivations a, ReadOnlySpan<int> targets, int n, float zLoss, float scale, bool backward, CancellationToken cancellation)
     {
         int d = Config.Dim, v = Config.VocabularySize;
         for (int start = 0; start < n; start += HeadChunk)
         {
+            cancellation.ThrowIfCancellationRequested();
             int rows = Math.Min(HeadChunk, n - start);
             var x = a.FinalNormed.AsSpan(start * d, rows * d);
             var logits = a.Logits.AsSpan(0, rows * v);

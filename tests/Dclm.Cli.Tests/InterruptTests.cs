@@ -33,13 +33,29 @@ public sealed partial class InterruptTests : IDisposable
             "--threads", "1", "--no-progress",
         ];
 
+        var (_, errors, step) = await InterruptAtStep3(arguments);
+        Assert.Contains("interrupted: saving a checkpoint of the last completed update", errors);
+        Assert.InRange(step, 3, 39);
+
+        var rerun = DclmProcess.Run(arguments);
+        Assert.Equal(0, rerun.ExitCode);
+        Assert.Contains($"(step {step})", rerun.Error);
+        Assert.StartsWith("final model:", rerun.LastLine);
+        Assert.DoesNotContain($"step 1/40 ", rerun.Error);
+    }
+
+    /// <summary>
+    /// dclm with <paramref name="arguments"/>, sent SIGINT once it reports update 3, as a user would press Ctrl+C mid-run.
+    /// Checks the exit code (130) and the checkpoint it names; returns what it printed and the step it stopped at.
+    /// </summary>
+    private static async Task<(string Output, string Errors, int Step)> InterruptAtStep3(string[] arguments)
+    {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "dclm.dll"));
         foreach (string argument in arguments) start.ArgumentList.Add(argument);
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var errors = new StringBuilder();
-        // Interrupt once a few updates have run, as a user would press Ctrl+C mid-run.
         while (await process.StandardError.ReadLineAsync() is { } line)
         {
             errors.AppendLine(line);
@@ -52,19 +68,41 @@ public sealed partial class InterruptTests : IDisposable
         }
         errors.Append(await process.StandardError.ReadToEndAsync());
         using (var limit = new CancellationTokenSource(TimeSpan.FromSeconds(60))) await process.WaitForExitAsync(limit.Token);
-        Assert.Equal(130, process.ExitCode);
-        Assert.Contains("interrupted: finishing this update and saving a checkpoint", errors.ToString());
         string printed = await output;
+        Assert.True(process.ExitCode == 130, $"exit code {process.ExitCode}: {printed}{errors}");
         var stopped = Stopped().Match(printed);
         Assert.True(stopped.Success, printed + errors);
-        int step = int.Parse(stopped.Groups[1].Value);
-        Assert.InRange(step, 3, 39);
         Assert.True(Directory.Exists(stopped.Groups[2].Value));
+        return (printed, errors.ToString(), int.Parse(stopped.Groups[1].Value));
+    }
 
-        var rerun = DclmProcess.Run(arguments);
-        Assert.Equal(0, rerun.ExitCode);
-        Assert.Contains($"(step {step})", rerun.Error);
-        Assert.StartsWith("final model:", rerun.LastLine);
-        Assert.DoesNotContain($"step 1/40 ", rerun.Error);
+    [Fact]
+    public async Task CtrlCDuringFineTuningSavesACheckpointAndResumeFinishesTheAdapter()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        string data = Path.Combine(_directory, "support.jsonl");
+        File.WriteAllLines(data, Enumerable.Range(0, 60).Select(i =>
+            $$"""{"prompt": "Customer: question {{i}}?\nAgent:", "completion": " answer {{i % 7}}."}"""));
+        string output = Path.Combine(_directory, "finetune");
+        string[] arguments =
+        [
+            "finetune", "--model", TinyNeoXModel.Create(_directory), "--data", data, "--output", output, "--lora-rank", "4",
+            "--seq-len", "64", "--batch-size", "2", "--grad-accum", "1", "--steps", "40", "--eval-every", "1000",
+            "--checkpoint-every", "1000", "--threads", "1", "--no-progress",
+        ];
+        var (_, errors, step) = await InterruptAtStep3(arguments);
+        Assert.Contains("interrupted: saving a checkpoint of the last completed update", errors);
+        Assert.InRange(step, 3, 39);
+        // Each update's line: loss, learning rate, tokens/s, ETA and resident memory.
+        Assert.Matches(@"step 2/40 loss \d+\.\d{4} lr \S+ \d+ tok/s eta \d\d:\d\d:\d\d mem \d+\.\d\d GiB", errors);
+        Assert.False(File.Exists(Path.Combine(output, "adapter", "adapter_model.safetensors")));
+
+        // A fresh run refuses the directory; --resume continues from the checkpoint and writes the adapter.
+        Assert.NotEqual(0, DclmProcess.Run(arguments).ExitCode);
+        var resumed = DclmProcess.Run([.. arguments, "--resume"]);
+        Assert.True(resumed.ExitCode == 0, resumed.Error);
+        Assert.Contains($"(step {step})", resumed.Error);
+        Assert.Equal($"adapter: {Path.Combine(output, "adapter")}", resumed.LastLine);
+        Assert.True(File.Exists(Path.Combine(output, "adapter", "adapter_model.safetensors")));
     }
 }

@@ -12,6 +12,8 @@ public class GemmTests
     [InlineData(9, 300, 65)]
     [InlineData(31, 17, 129)]
     [InlineData(8, 513, 80)]
+    [InlineData(41, 70, 16)]
+    [InlineData(17, 33, 24)]
     public void MatchesReferenceInEveryStrideMode(int m, int k, int n)
     {
         var random = new Random(m * 1000 + k * 10 + n);
@@ -44,6 +46,14 @@ public class GemmTests
     [InlineData(4, 300, 64)]
     [InlineData(7, 33, 31)]
     [InlineData(13, 257, 131)]
+    // Narrow products (n below one wide tile, a LoRA rank): eight-row tiles of 16- and 8-wide vectors and a scalar tail.
+    [InlineData(8, 300, 16)]
+    [InlineData(33, 257, 16)]
+    [InlineData(17, 40, 8)]
+    [InlineData(24, 100, 12)]
+    [InlineData(19, 64, 40)]
+    [InlineData(9, 5, 1)]
+    [InlineData(16, 513, 63)]
     public void EveryLevelGivesTheScalarReferenceBits(int m, int k, int n)
     {
         var random = new Random(m + k + n);

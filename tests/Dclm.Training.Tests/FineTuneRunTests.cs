@@ -72,6 +72,77 @@ public class FineTuneRunTests
             File.ReadAllBytes(Path.Combine(interrupted.Output, "adapter", PeftAdapter.WeightsFile)));
     }
 
+    /// <summary>
+    /// Ctrl+C inside an update (here between its two micro-batches, caught at the first block of the next forward pass)
+    /// stops the run there: the half-done update is discarded, the checkpoint holds the last completed one with the data
+    /// cursor before the discarded one, and the resumed run ends with the uninterrupted run's losses and adapter bytes.
+    /// </summary>
+    [Fact]
+    public void CancellingInsideAnUpdateDiscardsItAndTheResumedRunIsExact()
+    {
+        string directory = TrainingFixtures.TemporaryDirectory();
+        string model = TinyBase(directory), data = Data(directory, 24);
+        var baseline = Options(model, data, Path.Combine(directory, "uninterrupted")) with { Steps = 9 };
+        List<double> expected;
+        using (var run = FineTuneRun.Create(baseline)) expected = new Trainer(run).Run().Losses.ToList();
+
+        var interrupted = baseline with { Output = Path.Combine(directory, "interrupted") };
+        using var stop = new CancellationTokenSource();
+        List<double> first;
+        using (var run = FineTuneRun.Create(interrupted))
+        {
+            // Two micro-batches an update: the 14th batch drawn is the second half of update 7.
+            var stopping = new StopOnBatch(run, 14, stop);
+            var result = new Trainer(stopping).Run(null, stop.Token);
+            Assert.True(result.Interrupted);
+            Assert.Equal(6, result.Steps);
+            Assert.Equal(14, stopping.Drawn);
+            first = result.Losses.ToList();
+        }
+        Assert.Equal(6, first.Count);
+        List<double> second;
+        using (var run = FineTuneRun.Create(interrupted with { Resume = true }))
+        {
+            Assert.Equal(6, run.Resumed?.Step);
+            // The cursor stands after 6 updates × 2 micro-batches × 2 sequences, not inside the discarded update.
+            Assert.Equal(6 * 2 * 2, run.Resumed?.Samples);
+            second = new Trainer(run).Run().Losses.ToList();
+        }
+        Assert.Equal(expected, first.Concat(second).ToList());
+        Assert.Equal(File.ReadAllBytes(Path.Combine(baseline.Output, "adapter", PeftAdapter.WeightsFile)),
+            File.ReadAllBytes(Path.Combine(interrupted.Output, "adapter", PeftAdapter.WeightsFile)));
+
+        // The model itself stops at a block boundary when the token is already cancelled.
+        using var again = FineTuneRun.Create(interrupted with { Output = Path.Combine(directory, "direct") });
+        var batch = new TrainingBatch(interrupted.BatchSize, interrupted.SequenceLength);
+        again.Data.Next(batch);
+        Assert.Throws<OperationCanceledException>(() => batch.ForwardBackward(again.Model, 0f, 1f, stop.Token));
+    }
+
+    /// <summary>A run whose data cancels <paramref name="stop"/> when its <paramref name="batch"/>-th micro-batch is drawn.</summary>
+    private sealed class StopOnBatch(FineTuneRun run, int batch, CancellationTokenSource stop) : ITrainingRun, ITrainingData
+    {
+        public int Drawn { get; private set; }
+        public TrainerSettings Settings => run.Settings;
+        public TrainingModel Model => run.Model;
+        public Dclm.Training.Optimization.AdamW Optimizer => run.Optimizer;
+        public ComputePool Pool => run.Pool;
+        public Dclm.Training.Checkpointing.CheckpointStore Checkpoints => run.Checkpoints;
+        public Dclm.Training.Checkpointing.TrainerState? Resumed => run.Resumed;
+        public string[] SourceNames => run.SourceNames;
+        public ITrainingData Data => this;
+        public IEnumerable<TrainingBatch> ValidationBatches() => run.ValidationBatches();
+        public void WriteWeights(string directory) => run.WriteWeights(directory);
+        public string WriteFinal() => run.WriteFinal();
+        public Dclm.Training.Data.DataCursor Cursor { get => run.Data.Cursor; set => run.Data.Cursor = value; }
+        public string Stage => run.Data.Stage;
+        public void Next(TrainingBatch next)
+        {
+            run.Data.Next(next);
+            if (++Drawn == batch) stop.Cancel();
+        }
+    }
+
     [Fact]
     public void QLoraRunWritesAPeftAdapterMetricsAndThePlot()
     {
@@ -104,6 +175,38 @@ public class FineTuneRunTests
         Assert.Equal(11, metrics.Length);
         Assert.Contains("\"validation_loss\"", metrics[0]);
         Assert.True(result.Losses[^1] < result.Losses[0], $"loss went from {result.Losses[0]} to {result.Losses[^1]}");
+    }
+
+    /// <summary>
+    /// --method full trains every weight of the f32 base: the loss falls, every tensor moves, and OUTPUT/final loads in the
+    /// inference model with the logits of the training graph's forward.
+    /// </summary>
+    [Fact]
+    public void FullFineTuningTrainsEveryWeightAndWritesAModelThatLoads()
+    {
+        string directory = TrainingFixtures.TemporaryDirectory();
+        string model = TinyBase(directory), data = Data(directory, 24);
+        var options = Options(model, data, Path.Combine(directory, "full")) with { Method = FineTuneMethod.Full, Steps = 6, LearningRate = 1e-3 };
+        int[] tokens = [3, 141, 59, 26, 535, 89, 79, 323];
+        using var run = FineTuneRun.Create(options);
+        Assert.Null(run.Adapters);
+        var c = run.Model.Config;
+        Assert.Equal(run.Parameters!.Count, run.Model.TrainableCount);
+        Assert.Equal(run.Parameters.Tensors.Count, run.Model.Parameters.Count);
+        var before = run.Model.Parameters.Select(p => (float[])p.Values.Clone()).ToArray();
+        var result = new Trainer(run).Run();
+        Assert.Equal(Path.Combine(options.Output, "final"), result.FinalModel);
+        Assert.True(result.Losses[^1] < result.Losses[0], $"loss went from {result.Losses[0]} to {result.Losses[^1]}");
+        for (int i = 0; i < before.Length; i++)
+            Assert.False(before[i].AsSpan().SequenceEqual(run.Model.Parameters[i].Values), $"{run.Model.Parameters[i].Name} did not change");
+
+        var expected = new float[tokens.Length * c.VocabularySize];
+        run.Model.Logits(tokens, expected);
+        using var loaded = ModelLoader.Load(result.FinalModel!, new ComputePool(1));
+        var actual = new float[expected.Length];
+        loaded.Model.Forward(ForwardBatch.Sequence(tokens, 0, allLogits: true), loaded.Model.CreateCache(), actual);
+        for (int i = 0; i < actual.Length; i++)
+            Assert.True(Math.Abs(actual[i] - expected[i]) <= 1e-5 * Math.Max(1, Math.Abs(expected[i])), $"logit {i}: {actual[i]} vs the training forward's {expected[i]}");
     }
 
     [Fact]

@@ -23,7 +23,8 @@ internal static class FinetuneCommand
         zero.AcceptOnlyFromAmong("0", "1");
         var command = new Command("finetune", "Fine-tune a model with LoRA, QLoRA or in full (Ctrl+C saves a checkpoint; --resume continues)") { method, dropout, zero };
         flags.AddTo(command);
-        // Ctrl+C cancels the token (see Terminal.Interrupts); the trainer finishes its update and writes a checkpoint, however long that takes.
+        // Ctrl+C cancels the token (see Terminal.Interrupts); the trainer stops between two blocks of the model, drops the half-done
+        // update and checkpoints the last completed one, so --resume repeats the dropped update exactly (under mpirun it finishes the update).
         // Under mpirun/srun every rank runs this; --batch-size is the global micro-batch, split among the ranks.
         command.SetAction((parse, interrupt) => ProcessGroup.Run(group =>
         {

@@ -21,7 +21,8 @@ internal static class TrainCommand
             overrides.Add((key, option));
             command.Options.Add(option);
         }
-        // Ctrl+C cancels the token (see Terminal.Interrupts); the trainer finishes its update and writes a checkpoint, however long that takes.
+        // Ctrl+C cancels the token (see Terminal.Interrupts); the trainer stops between two blocks of the model, drops the half-done
+        // update and checkpoints the last completed one, so --resume repeats the dropped update exactly (under mpirun it finishes the update).
         // Under mpirun/srun every rank runs this; --batch-size is the global batch, split among the ranks.
         command.SetAction((parse, interrupt) => ProcessGroup.Run(group =>
         {

@@ -12,11 +12,12 @@ internal static class TrainingDisplay
 {
     /// <summary>
     /// Runs <paramref name="train"/> with progress shown; <paramref name="interrupt"/> (Ctrl+C, see Terminal.Interrupts)
-    /// asks the trainer to finish its update, save a checkpoint and stop.
+    /// asks the trainer to stop (inside the update for <c>train</c> and <c>finetune</c>, after it for <c>align</c>), save a checkpoint of
+    /// the last completed update and return.
     /// </summary>
     public static TrainingResult Run(Func<IProgress<TrainingProgress>, CancellationToken, TrainingResult> train, int total, int start, bool lines, CancellationToken interrupt)
     {
-        using var announce = interrupt.Register(() => Console.Error.WriteLine("interrupted: finishing this update and saving a checkpoint..."));
+        using var announce = interrupt.Register(() => Console.Error.WriteLine("interrupted: saving a checkpoint of the last completed update..."));
         if (lines || Console.IsErrorRedirected || Console.IsOutputRedirected)
             return train(new DirectProgress<TrainingProgress>(p => Console.Error.WriteLine(Line(p))), interrupt);
         TrainingResult? result = null;

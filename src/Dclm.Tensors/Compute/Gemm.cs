@@ -22,6 +22,15 @@ public static unsafe class Gemm
     internal const int TileRows = 4;
     /// <summary>Rows of B summed per pass over a tile, so a tile's strip of B stays in L2.</summary>
     internal const int DepthBlock = 256;
+    /// <summary>
+    /// Rows one tile covers when C is narrower than one wide tile (n &lt; <see cref="TileColumns"/>: a LoRA adapter's
+    /// x·Aᵀ and dy·B, n = rank): eight rows of one vector each keep eight independent chains of fused multiply-adds
+    /// in flight, where a 4 × 4-vector tile would fall back to one row at a time.
+    /// </summary>
+    internal const int NarrowTileRows = 8;
+
+    /// <summary>Rows of A one tile covers for a product n columns wide.</summary>
+    internal static int TileRowsFor(int n, KernelIsa isa) => n < TileColumns(isa) ? NarrowTileRows : TileRows;
 
     /// <summary>
     /// C[i, j] = (accumulate ? C[i, j] : 0) + Σ_p A[i, p] · B[p, j], where A[i, p] = a[i·aRowStride + p·aColumnStride],
@@ -111,6 +120,11 @@ public static unsafe class Gemm
             if (isa == KernelIsa.Avx512) { Tile4x4V512(a, aRow, aCol, b, bStride, c, cStride, depth, accumulate); return; }
             if (isa == KernelIsa.Avx2) { Tile4x4V256(a, aRow, aCol, b, bStride, c, cStride, depth, accumulate); return; }
         }
+        if (rows == NarrowTileRows && isa != KernelIsa.Scalar)
+        {
+            NarrowTile(a, aRow, aCol, b, bStride, c, cStride, columns, depth, accumulate, isa);
+            return;
+        }
         if (isa == KernelIsa.Scalar) ScalarTile(a, aRow, aCol, b, bStride, c, cStride, rows, columns, depth, accumulate);
         else EdgeTile(a, aRow, aCol, b, bStride, c, cStride, rows, columns, depth, accumulate);
     }
@@ -197,6 +211,74 @@ public static unsafe class Gemm
         c30.Store(c3); c31.Store(c3 + W); c32.Store(c3 + 2 * W); c33.Store(c3 + 3 * W);
     }
 
+    /// <summary>
+    /// Eight rows of a narrow C: 16-wide vectors (AVX-512), then 8-wide ones, one column vector across all eight rows at
+    /// a time, then single columns. Each element is still one chain of fused multiply-adds over p in order.
+    /// </summary>
+    private static void NarrowTile(float* a, int aRow, int aCol, float* b, int bStride, float* c, int cStride, int columns, int depth,
+        bool accumulate, KernelIsa isa)
+    {
+        int j = 0;
+        if (isa == KernelIsa.Avx512)
+            for (; j + 16 <= columns; j += 16) Narrow8x1V512(a, aRow, aCol, b + j, bStride, c + j, cStride, depth, accumulate);
+        for (; j + 8 <= columns; j += 8) Narrow8x1V256(a, aRow, aCol, b + j, bStride, c + j, cStride, depth, accumulate);
+        if (j < columns) EdgeTile(a, aRow, aCol, b + j, bStride, c + j, cStride, NarrowTileRows, columns - j, depth, accumulate);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Narrow8x1V512(float* a, int aRow, int aCol, float* b, int bStride, float* c, int n, int depth, bool accumulate)
+    {
+        Vector512<float> c0, c1, c2, c3, c4, c5, c6, c7;
+        if (accumulate)
+        {
+            c0 = Vector512.Load(c); c1 = Vector512.Load(c + n); c2 = Vector512.Load(c + 2 * n); c3 = Vector512.Load(c + 3 * n);
+            c4 = Vector512.Load(c + 4 * n); c5 = Vector512.Load(c + 5 * n); c6 = Vector512.Load(c + 6 * n); c7 = Vector512.Load(c + 7 * n);
+        }
+        else c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = Vector512<float>.Zero;
+        for (int p = 0; p < depth; p++)
+        {
+            var bp = Vector512.Load(b + (long)p * bStride);
+            float* ap = a + (long)p * aCol;
+            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(ap[0]), bp, c0);
+            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(ap[aRow]), bp, c1);
+            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(ap[2 * aRow]), bp, c2);
+            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(ap[3 * aRow]), bp, c3);
+            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(ap[4 * aRow]), bp, c4);
+            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(ap[5 * aRow]), bp, c5);
+            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(ap[6 * aRow]), bp, c6);
+            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(ap[7 * aRow]), bp, c7);
+        }
+        c0.Store(c); c1.Store(c + n); c2.Store(c + 2 * n); c3.Store(c + 3 * n);
+        c4.Store(c + 4 * n); c5.Store(c + 5 * n); c6.Store(c + 6 * n); c7.Store(c + 7 * n);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Narrow8x1V256(float* a, int aRow, int aCol, float* b, int bStride, float* c, int n, int depth, bool accumulate)
+    {
+        Vector256<float> c0, c1, c2, c3, c4, c5, c6, c7;
+        if (accumulate)
+        {
+            c0 = Vector256.Load(c); c1 = Vector256.Load(c + n); c2 = Vector256.Load(c + 2 * n); c3 = Vector256.Load(c + 3 * n);
+            c4 = Vector256.Load(c + 4 * n); c5 = Vector256.Load(c + 5 * n); c6 = Vector256.Load(c + 6 * n); c7 = Vector256.Load(c + 7 * n);
+        }
+        else c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = Vector256<float>.Zero;
+        for (int p = 0; p < depth; p++)
+        {
+            var bp = Vector256.Load(b + (long)p * bStride);
+            float* ap = a + (long)p * aCol;
+            c0 = Vector256.FusedMultiplyAdd(Vector256.Create(ap[0]), bp, c0);
+            c1 = Vector256.FusedMultiplyAdd(Vector256.Create(ap[aRow]), bp, c1);
+            c2 = Vector256.FusedMultiplyAdd(Vector256.Create(ap[2 * aRow]), bp, c2);
+            c3 = Vector256.FusedMultiplyAdd(Vector256.Create(ap[3 * aRow]), bp, c3);
+            c4 = Vector256.FusedMultiplyAdd(Vector256.Create(ap[4 * aRow]), bp, c4);
+            c5 = Vector256.FusedMultiplyAdd(Vector256.Create(ap[5 * aRow]), bp, c5);
+            c6 = Vector256.FusedMultiplyAdd(Vector256.Create(ap[6 * aRow]), bp, c6);
+            c7 = Vector256.FusedMultiplyAdd(Vector256.Create(ap[7 * aRow]), bp, c7);
+        }
+        c0.Store(c); c1.Store(c + n); c2.Store(c + 2 * n); c3.Store(c + 3 * n);
+        c4.Store(c + 4 * n); c5.Store(c + 5 * n); c6.Store(c + 6 * n); c7.Store(c + 7 * n);
+    }
+
     /// <summary>Partial tiles at the right and bottom edges: one row at a time, 8-wide vectors, then scalars.</summary>
     private static void EdgeTile(float* a, int aRow, int aCol, float* b, int bStride, float* c, int cStride, int rows, int columns,
         int depth, bool accumulate)
@@ -243,7 +325,7 @@ internal sealed unsafe class GemmJob : ComputeJob
     public static GemmJob ForThisThread => current ??= new GemmJob();
 
     private float* a, b, c;
-    private int aRow, aCol, bStride, cStride, m, k, n, tileColumns, columnTiles, tiles;
+    private int aRow, aCol, bStride, cStride, m, k, n, tileRows, tileColumns, columnTiles, tiles;
     private bool accumulate;
     private KernelIsa isa;
     private int next;
@@ -253,8 +335,9 @@ internal sealed unsafe class GemmJob : ComputeJob
         this.a = a; this.b = b; this.c = c; this.bStride = bStride; this.cStride = cStride;
         this.aRow = aRow; this.aCol = aCol; this.m = m; this.k = k; this.n = n; this.accumulate = accumulate; this.isa = isa;
         tileColumns = Gemm.TileColumns(isa);
+        tileRows = Gemm.TileRowsFor(n, isa);
         columnTiles = (n + tileColumns - 1) / tileColumns;
-        tiles = (m + Gemm.TileRows - 1) / Gemm.TileRows * columnTiles;
+        tiles = (m + tileRows - 1) / tileRows * columnTiles;
         next = 0;
     }
 
@@ -271,8 +354,8 @@ internal sealed unsafe class GemmJob : ComputeJob
             int last = Math.Min(first + Chunk, tiles);
             for (int t = first; t < last; t++)
             {
-                int i0 = t / columnTiles * Gemm.TileRows, j0 = t % columnTiles * tileColumns;
-                int rows = Math.Min(Gemm.TileRows, m - i0), columns = Math.Min(tileColumns, n - j0);
+                int i0 = t / columnTiles * tileRows, j0 = t % columnTiles * tileColumns;
+                int rows = Math.Min(tileRows, m - i0), columns = Math.Min(tileColumns, n - j0);
                 for (int p0 = 0; p0 < k; p0 += Gemm.DepthBlock)
                 {
                     int depth = Math.Min(Gemm.DepthBlock, k - p0);
