@@ -24,6 +24,9 @@ public sealed class TextGenerator(DecoderModel model, Tokenizer tokenizer, KvCac
     /// <summary>Token ids produced by the last generation (including ones whose text a stop string hid).</summary>
     public List<int> GeneratedTokens { get; } = [];
 
+    /// <summary>How the last generation looked to the model (log-probability, entropy, repetition, empty, cut); complete once it has ended.</summary>
+    public OutputStability Stability => _tokens.Stability.Result(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(GeneratedTokens), FinishReason);
+
     /// <summary>
     /// Yields text as it becomes safe to show; the chunk text may be empty while bytes are held back.
     /// <paramref name="constraint"/> limits which tokens may come next (JSON mode, a JSON schema).
@@ -37,7 +40,9 @@ public sealed class TextGenerator(DecoderModel model, Tokenizer tokenizer, KvCac
         foreach (int id in _tokens.Generate(prompt, options, cancellation, constraint))
         {
             GeneratedTokens.Add(id);
-            yield return new TextChunk(id, new string(text.Append(id)));
+            var piece = text.Append(id);
+            _tokens.Stability.Text(piece);
+            yield return new TextChunk(id, new string(piece));
             if (text.Stopped)
             {
                 FinishReason = FinishReason.Stop;
@@ -45,7 +50,9 @@ public sealed class TextGenerator(DecoderModel model, Tokenizer tokenizer, KvCac
             }
         }
         FinishReason = _tokens.FinishReason;
-        string rest = new(text.Finish());
+        var end = text.Finish();
+        _tokens.Stability.Text(end);
+        string rest = new(end);
         if (rest.Length > 0) yield return new TextChunk(-1, rest);
     }
 }

@@ -34,6 +34,12 @@ public sealed class TokenGenerator(DecoderModel model, int? endOfSequenceId, KvC
     public SpeculationStatistics? Speculation { get; private set; }
 
     /// <summary>
+    /// Log-probability and entropy of every token the last <see cref="Generate"/> drew (the first one only under speculation,
+    /// whose verifier draws the rest), and the visible text a caller reports with <see cref="OutputStabilityMeter.Text"/>.
+    /// </summary>
+    public OutputStabilityMeter Stability { get; } = new();
+
+    /// <summary>
     /// Yields generated token ids one at a time. The end-of-sequence token, when it ends generation,
     /// is not yielded. The caller may stop enumerating at any point (e.g. on a stop string).
     /// <paramref name="constraint"/> limits which tokens may come next (JSON mode, a JSON schema).
@@ -50,6 +56,8 @@ public sealed class TokenGenerator(DecoderModel model, int? endOfSequenceId, KvC
         using var sampler = new Sampler(options, model.Config.VocabularySize, constraint);
         var logits = new float[model.Config.VocabularySize];
         var history = new List<int>(prompt);
+        Stability.Reset();
+        var scratch = new float[model.Config.VocabularySize];
         for (int start = 0; start < prompt.Count; start += PrefillChunk)
         {
             cancellation.ThrowIfCancellationRequested();
@@ -59,7 +67,7 @@ public sealed class TokenGenerator(DecoderModel model, int? endOfSequenceId, KvC
         }
         if (speculation is not null)
         {
-            foreach (int token in Speculate(history, budget, options.StopAtEndOfSequence ? endOfSequenceId : null, cache, sampler, logits, cancellation))
+            foreach (int token in Speculate(history, budget, options.StopAtEndOfSequence ? endOfSequenceId : null, cache, sampler, logits, scratch, cancellation))
                 yield return token;
             yield break;
         }
@@ -69,6 +77,7 @@ public sealed class TokenGenerator(DecoderModel model, int? endOfSequenceId, KvC
         {
             cancellation.ThrowIfCancellationRequested();
             int next = sampler.Sample(logits, CollectionsMarshal.AsSpan(history));
+            Stability.Observe(logits, next, scratch);
             if (options.StopAtEndOfSequence && next == endOfSequenceId) { FinishReason = FinishReason.Stop; yield break; }
             history.Add(next);
             yield return next;
@@ -87,7 +96,7 @@ public sealed class TokenGenerator(DecoderModel model, int? endOfSequenceId, KvC
     /// verifier keeps d1 … da and emits one token of the target's own, and the cache is cut back to the n+a
     /// positions that stayed true.
     /// </summary>
-    private IEnumerable<int> Speculate(List<int> history, int budget, int? stop, KvCache cache, Sampler sampler, float[] logits, CancellationToken cancellation)
+    private IEnumerable<int> Speculate(List<int> history, int budget, int? stop, KvCache cache, Sampler sampler, float[] logits, float[] scratch, CancellationToken cancellation)
     {
         var spec = speculation!;
         int vocabulary = model.Config.VocabularySize;
@@ -101,6 +110,7 @@ public sealed class TokenGenerator(DecoderModel model, int? endOfSequenceId, KvC
         {
             if (budget == 0) { FinishReason = FinishReason.Length; yield break; }
             int first = sampler.Sample(logits, CollectionsMarshal.AsSpan(history));
+            Stability.Observe(logits, first, scratch);
             if (first == stop) { FinishReason = FinishReason.Stop; yield break; }
             history.Add(first);
             generated++;

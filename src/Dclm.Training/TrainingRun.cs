@@ -63,6 +63,7 @@ public sealed class TrainingRun : ITrainingRun, IDisposable
     public static TrainingRun Create(TrainingOptions options, Action<string>? log = null)
     {
         options.Validate();
+        if (options.InitFrom is not null) options = options with { InitFrom = CheckpointStore.ResolveInitFrom(options.InitFrom) };
         var tokenizer = options.Tokenizer is not null ? Tokenizer.Load(options.Tokenizer) : null;
         var config = ResolveConfig(options, tokenizer);
         var parameters = new ModelParameters(config);
@@ -71,8 +72,9 @@ public sealed class TrainingRun : ITrainingRun, IDisposable
         {
             var model = TrainingModel.Full(parameters, pool);
             var optimizer = new AdamW(parameters.Tensors, new AdamWOptions { Beta1 = options.Beta1, Beta2 = options.Beta2, Epsilon = options.Epsilon, WeightDecay = options.WeightDecay });
-            var (training, validation, names) = LoadData(options, tokenizer, config.VocabularySize, log);
-            var mixer = new DataMixer(training, options.Stages, options.Seed);
+            var (sources, stages) = ReplayMix.Apply(options);
+            var (training, validation, names) = LoadData(options, sources, tokenizer, config.VocabularySize, log);
+            var mixer = new DataMixer(training, stages, options.Seed);
             var store = new CheckpointStore(options.Output, options.KeepCheckpoints);
             store.RemovePartial();
             TrainerState? resumed = null;
@@ -89,7 +91,10 @@ public sealed class TrainingRun : ITrainingRun, IDisposable
             {
                 ModelWeightsReader.Read(options.InitFrom, parameters);
                 model.ParametersChanged();
-                log?.Invoke($"continuing training from {options.InitFrom}");
+                // The schedule starts again (warmup included); AdamW keeps its moments and its t, so the bias correction does not restart either.
+                log?.Invoke(CheckpointStore.TryLoadOptimizer(options.InitFrom, optimizer) is long step
+                    ? $"continuing training from {options.InitFrom} with its AdamW state (step {step})"
+                    : $"continuing training from {options.InitFrom} (no optimizer state there: AdamW starts afresh)");
             }
             else
             {
@@ -127,15 +132,17 @@ public sealed class TrainingRun : ITrainingRun, IDisposable
         return config.Validate();
     }
 
-    private static (List<TokenWindows> Training, List<TokenWindows> Validation, string[] Names) LoadData(TrainingOptions o, Tokenizer? tokenizer, int vocabulary, Action<string>? log)
+    private static (List<TokenWindows> Training, List<TokenWindows> Validation, string[] Names) LoadData(TrainingOptions o, IReadOnlyDictionary<string, string> sources,
+        Tokenizer? tokenizer, int vocabulary, Action<string>? log)
     {
         int window = o.SequenceLength + 1;
         var training = new List<TokenWindows>();
         var validation = new List<TokenWindows>();
-        foreach (var (name, path) in o.Sources.OrderBy(s => s.Key, StringComparer.Ordinal))
+        foreach (var (name, path) in sources.OrderBy(s => s.Key, StringComparer.Ordinal))
         {
             var windows = new TokenWindows(name, TokenFileReader.Read(path, tokenizer, vocabulary), window);
-            int heldOut = o.ValidationData is null && o.ValidationFraction > 0 && windows.Count > 1
+            // The replay source is always held out: the forgetting report measures the old domain on it.
+            int heldOut = (o.ValidationData is null || name == ReplayMix.SourceName) && o.ValidationFraction > 0 && windows.Count > 1
                 ? Math.Max(1, (int)Math.Round(windows.Count * o.ValidationFraction)) : 0;
             var (train, held) = windows.Split(heldOut);
             training.Add(train);
@@ -148,20 +155,20 @@ public sealed class TrainingRun : ITrainingRun, IDisposable
     }
 
     /// <summary>The first eval_batches micro-batches of every held-out set.</summary>
-    public IEnumerable<TrainingBatch> ValidationBatches()
+    public IEnumerable<TrainingBatch> ValidationBatches() => Validation.SelectMany(ValidationBatches);
+
+    /// <summary>The first eval_batches micro-batches of one held-out set (the batch object is reused).</summary>
+    public IEnumerable<TrainingBatch> ValidationBatches(TokenWindows set)
     {
         int sequence = Options.SequenceLength, size = Options.BatchSize;
         var batch = new TrainingBatch(size, sequence);
-        foreach (var set in Validation)
+        int batches = (set.Count + size - 1) / size;
+        if (Options.EvalBatches > 0) batches = Math.Min(batches, Options.EvalBatches);
+        for (int b = 0; b < batches; b++)
         {
-            int batches = (set.Count + size - 1) / size;
-            if (Options.EvalBatches > 0) batches = Math.Min(batches, Options.EvalBatches);
-            for (int b = 0; b < batches; b++)
-            {
-                batch.Rows = Math.Min(size, set.Count - b * size);
-                for (int r = 0; r < batch.Rows; r++) MixerData.Split(set[b * size + r], batch, r);
-                yield return batch;
-            }
+            batch.Rows = Math.Min(size, set.Count - b * size);
+            for (int r = 0; r < batch.Rows; r++) MixerData.Split(set[b * size + r], batch, r);
+            yield return batch;
         }
     }
 

@@ -38,6 +38,33 @@ public static class TinyNeoXModels
         return Write(directory, weights.Config, vocabularyPath, chatTemplate, "scripted-neox-chat.gguf", toolUseTemplate, weights.Weight);
     }
 
+    /// <summary>
+    /// A degenerate model that says <paramref name="token"/> forever: one layer whose attention and feed-forward weights
+    /// are zero, so the residual stays the embedding, ones in the first half of the width and zeros in the second,
+    /// whatever the token. open_lm's gain-only LayerNorm (the GGUF form) turns that into ±½/√(¼+ε), and the output row of
+    /// <paramref name="token"/> (±<paramref name="logit"/>/dim by half) reads it as <paramref name="logit"/>/√(1+4ε); every other
+    /// row is zero. So the logits are known in closed form at every position (see <see cref="RepeatingLogits"/>).
+    /// </summary>
+    public static string WriteRepeating(string directory, string vocabularyPath, int token, float logit, string? chatTemplate = null)
+    {
+        var config = ModelConfig.OpenLm(64, layers: 1, heads: 1, vocabularySize: 50432, contextLength: 256);
+        int half = config.Dim / 2;
+        return Write(directory, config, vocabularyPath, chatTemplate, "repeating-neox.gguf", null, (name, shape, i) =>
+            name.EndsWith("inv_freq") ? (float)Math.Pow(config.RopeTheta, -2.0 * i / config.HeadDim)
+            : shape.Length == 1 ? 1f
+            : name.Contains("tok_embeddings") ? (i % shape[1] < half ? 1f : 0f)
+            : name.EndsWith("output.weight") ? (i / shape[1] == token ? (i % shape[1] < half ? 1 : -1) * logit / config.Dim : 0f)
+            : 0f);
+    }
+
+    /// <summary>The logits <see cref="WriteRepeating"/>'s model gives at every position: <paramref name="logit"/>/√(1+4ε) for its token, 0 elsewhere.</summary>
+    public static float[] RepeatingLogits(int token, float logit, float normEps)
+    {
+        var logits = new float[50432];
+        logits[token] = logit / MathF.Sqrt(1 + 4 * normEps);
+        return logits;
+    }
+
     private static string Write(string directory, ModelConfig config, string vocabularyPath, string? chatTemplate, string fileName, string? toolUseTemplate,
         Func<string, long[], long, float> weight)
     {

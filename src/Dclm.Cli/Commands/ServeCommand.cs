@@ -38,10 +38,16 @@ internal static class ServeCommand
         {
             Description = "an index (from dclm rag index) that chat requests may ground answers in with \"rag\": {\"index\": NAME}; give NAME=PATH, or PATH for the name \"default\"; repeatable",
         };
+        var driftWindow = new Option<int>("--drift-window") { Description = "requests in the output-drift alarm's moving window", DefaultValueFactory = _ => 100 };
+        var driftBands = DriftOptions.Signals.Select(signal => new Option<string?>("--drift-" + signal)
+        {
+            Description = $"raise dclm_output_drift_alarm{{signal=\"{signal}\"}} (and log it) when the window's mean {signal} leaves LOW:HIGH",
+        }).ToArray();
         var command = new Command("serve", "Serve a model over an OpenAI-compatible HTTP API (completions, chat, streaming, embeddings, grounded answers) with a chat page at /")
         {
-            model, host, port, apiKey, parallel, context, queue, kvMemory, kvType, cors, threads, mmap, noMmap, strictTemplate, lora, allowLoading, embedder, pooling, ragIndex,
+            model, host, port, apiKey, parallel, context, queue, kvMemory, kvType, cors, threads, mmap, noMmap, strictTemplate, lora, allowLoading, embedder, pooling, ragIndex, driftWindow,
         };
+        foreach (var band in driftBands) command.Options.Add(band);
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(async () =>
         {
             var options = new ServerOptions
@@ -56,6 +62,12 @@ internal static class ServeCommand
                 Embedders = parse.GetValue(embedder) ?? [],
                 DecoderPooling = parse.GetValue(pooling) == "last" ? EmbeddingPooling.Last : EmbeddingPooling.Mean,
                 RagIndexes = RagIndexes(parse.GetValue(ragIndex) ?? []),
+                Drift = new DriftOptions
+                {
+                    Window = parse.GetValue(driftWindow) is int window and > 0 ? window : throw new ArgumentException($"--drift-window {parse.GetValue(driftWindow)} must be positive"),
+                    Bands = driftBands.Where(b => parse.GetValue(b) is not null)
+                        .ToDictionary(b => b.Name["--drift-".Length..], b => DriftBand.Parse(parse.GetValue(b)!, b.Name)),
+                },
                 Engine = new EngineOptions
                 {
                     MaxRunningSequences = parse.GetValue(parallel), ContextLength = parse.GetValue(context),

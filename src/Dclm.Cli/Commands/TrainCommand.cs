@@ -3,6 +3,7 @@ using System.Globalization;
 using Dclm.Training;
 using Dclm.Training.Configuration;
 using Dclm.Training.Distributed;
+using Dclm.Training.Reporting;
 
 namespace Dclm.Cli.Commands;
 
@@ -39,9 +40,13 @@ internal static class TrainCommand
             log($"model: dim {run.Model.Config.Dim}, layers {run.Model.Config.Layers}, heads {run.Model.Config.Heads}, vocab {run.Model.Config.VocabularySize}, {parameters:N0} parameters; {options.TotalSteps} updates of {options.SequencesPerStep * options.SequenceLength:N0} tokens");
             ProcessGroup.Describe(parallel, options.BatchSize, run.Optimizer.StateBytes, log);
             if (!parallel.IsRoot) return trainer.Run(null, interrupt).Interrupted ? 130 : 0;
+            // A continual run (init_from) measures every held-out domain before and after: the forgetting report.
+            var forgetting = options.InitFrom is not null ? ForgettingReport.Begin(run) : null;
             var result = TrainingDisplay.Run(trainer.Run, options.TotalSteps, run.Resumed?.Step ?? 0, parse.GetValue(quiet), interrupt);
             if (result.ValidationLoss is double v)
                 Console.WriteLine($"validation loss {v.ToString("F4", CultureInfo.InvariantCulture)} (perplexity {Math.Exp(v).ToString("F2", CultureInfo.InvariantCulture)})");
+            if (forgetting is not null && !result.Interrupted)
+                Console.WriteLine(forgetting.Complete(run).Format() + $"\n(written to {Path.Combine(options.Output, ForgettingReport.FileName)})");
             Console.WriteLine(result.Interrupted ? $"stopped at step {result.Steps}; checkpoint {result.LastCheckpoint}" : $"final model: {result.FinalModel}");
             return result.Interrupted ? 130 : 0;
         }));

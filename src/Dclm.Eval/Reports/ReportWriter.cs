@@ -96,6 +96,20 @@ public static class ReportWriter
             foreach (var t in others)
                 text.AppendLine(CultureInfo.InvariantCulture, $"- {t.Label}: {string.Join(", ", t.Metrics.Select(m => $"{m.Key} {m.Value:F4}"))}");
         }
+        var generated = report.Tasks.Where(t => t.Stability is not null).ToList();
+        if (generated.Count > 0)
+        {
+            text.AppendLine();
+            text.AppendLine("Output stability (per completion, averaged; rep-4 = share of repeated token 4-grams):");
+            text.AppendLine();
+            text.AppendLine("| task | completions | mean logprob | mean entropy | rep-4 | empty | truncated |");
+            text.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+            foreach (var t in generated)
+            {
+                var s = t.Stability!;
+                text.AppendLine(CultureInfo.InvariantCulture, $"| {t.Label} | {s.Outputs} | {s.MeanLogprob:F4} | {s.MeanEntropy:F4} | {s.RepetitionRate:F4} | {s.Empty} | {s.Truncated} |");
+            }
+        }
         if (report.Sandbox is not null)
         {
             text.AppendLine();

@@ -89,6 +89,8 @@ public sealed record TaskResult
     public long BatchedPasses { get; init; }
     /// <summary>Per-item outcomes.</summary>
     public IReadOnlyList<ItemResult> ItemResults { get; init; } = [];
+    /// <summary>Generation and code tasks: how the completions looked to the model (log-probability, entropy, repetition, empty, cut).</summary>
+    public OutputStabilitySummary? Stability { get; init; }
     /// <summary>With llm-foundry's has_categories: each category's result; the task's metrics are their plain means.</summary>
     public IReadOnlyList<TaskResult>? Categories { get; init; }
 

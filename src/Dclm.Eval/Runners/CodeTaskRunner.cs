@@ -26,13 +26,15 @@ internal static class CodeTaskRunner
         var problems = items.Take(count).Cast<CodeItem>().ToArray();
         int samples = options.UseCanonicalSolutions ? 1 : spec.Samples;
         var ks = options.UseCanonicalSolutions ? [1] : spec.PassAtK;
+        var stability = new List<OutputStability>();
         var completions = options.UseCanonicalSolutions
             ? problems.Select(p => new[] { p.CanonicalSolution }).ToArray()
-            : Generate(spec, items, problems, samples, model ?? throw new ArgumentException("code tasks need --model (or --use-canonical-solutions)"),
+            : Generate(stability, spec, items, problems, samples, model ?? throw new ArgumentException("code tasks need --model (or --use-canonical-solutions)"),
                 encoder ?? throw new ArgumentException("code tasks need a model with a tokenizer"), options, cancellation);
 
         var programs = problems.Select((p, i) => completions[i].Select(c => HumanEvalProgram.Build(p.Prompt, c, p.Test, p.EntryPoint)).ToArray()).ToArray();
-        return Score(spec, problems.Select(p => p.Id).ToArray(), completions, programs, samples, ks, sandbox, options, clock, cancellation);
+        return Score(spec, problems.Select(p => p.Id).ToArray(), completions, programs, samples, ks, sandbox, options, clock, cancellation)
+            with { Stability = OutputStabilitySummary.Of(stability) };
     }
 
     /// <summary>
@@ -87,7 +89,7 @@ internal static class CodeTaskRunner
         return lines.Length == 0 ? $"exit code without output" : lines[^1];
     }
 
-    private static string[][] Generate(TaskSpec spec, IReadOnlyList<TaskItem> items, CodeItem[] problems, int samples, DecoderModel model,
+    private static string[][] Generate(List<OutputStability> stability, TaskSpec spec, IReadOnlyList<TaskItem> items, CodeItem[] problems, int samples, DecoderModel model,
         PromptEncoder encoder, EvalOptions options, CancellationToken cancellation)
     {
         var builder = new PromptBuilder(spec, items);
@@ -115,6 +117,7 @@ internal static class CodeTaskRunner
                     Seed = options.Seed + (ulong)(i * 1000 + s), StopStrings = HumanEvalProgram.StopSequences,
                 };
                 string text = string.Concat(generator.Generate(prompt, sampling, cancellation).Select(c => c.Text));
+                stability.Add(generator.Stability);
                 completions[i][s] = HumanEvalProgram.Truncate(text);
             }
         }

@@ -22,6 +22,7 @@ internal static class GenerationRunner
         int longest = items.OfType<GenerationItem>().SelectMany(g => g.Aliases.Append(g.Answer)).Max(a => encoder.Tokenizer!.Encode(a, addSpecialTokens: true).Length);
         int maxTokens = Math.Max(1, longest + (spec.ChainOfThoughtDelimiter.Length > 0 ? 10 : 0));
         var results = new List<ItemResult>(count);
+        var stability = new List<OutputStability>(count);
         var clock = Stopwatch.StartNew();
         for (int i = 0; i < count; i++)
         {
@@ -34,6 +35,7 @@ internal static class GenerationRunner
             if (prompt.Length > room) prompt = prompt[^Math.Max(1, room)..];
             var sampling = SamplingOptions.Greedy with { MaxTokens = maxTokens, StopStrings = spec.StopStrings };
             string output = string.Concat(generator.Generate(prompt, sampling, cancellation).Select(c => c.Text));
+            stability.Add(generator.Stability);
             string answer = spec.ChainOfThoughtDelimiter.Length > 0 ? output.Split(spec.ChainOfThoughtDelimiter)[^1] : output;
             bool correct = AnswerNormalizer.Matches(answer, item.Aliases.Append(item.Answer), spec.NormalizeAnswers);
             results.Add(new ItemResult { Id = item.Id, Correct = correct, Prompt = preamble + promptText, Expected = item.Answer, Output = output });
@@ -45,6 +47,7 @@ internal static class GenerationRunner
             Items = results.Count, PrimaryMetric = "exact_match",
             Metrics = new Dictionary<string, double> { ["exact_match"] = results.Count == 0 ? 0 : results.Count(r => r.Correct) / (double)results.Count },
             RandomBaseline = spec.RandomBaseline ?? 0, Seconds = clock.Elapsed.TotalSeconds, ItemResults = results,
+            Stability = OutputStabilitySummary.Of(stability),
         };
     }
 }

@@ -8,6 +8,8 @@ public sealed record GenerationUsage(int PromptTokens, int CompletionTokens, int
 {
     /// <summary>Prompt and completion tokens together.</summary>
     public int TotalTokens => PromptTokens + CompletionTokens;
+    /// <summary>How the output looked to the model (log-probability, entropy, repetition, empty, cut); null for combined usages.</summary>
+    public OutputStability? Stability { get; init; }
 }
 
 /// <summary>

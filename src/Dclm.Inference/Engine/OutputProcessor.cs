@@ -39,7 +39,9 @@ internal sealed class OutputProcessor(Scheduler scheduler, EngineMetrics metrics
             return;
         }
         sequence.Tokens.Add(next);
-        sequence.Output.Write(next, sequence.Text.Append(next), logprobs, sequence.TakePromptEntries());
+        var piece = sequence.Text.Append(next);
+        sequence.Stability.Text(piece);
+        sequence.Output.Write(next, piece, logprobs, sequence.TakePromptEntries());
         if (sequence.Text.Stopped) Finish(sequence, FinishReason.Stop);
         else if (sequence.Generated >= request.Sampling.MaxTokens) Finish(sequence, FinishReason.Length);
     }
@@ -47,11 +49,17 @@ internal sealed class OutputProcessor(Scheduler scheduler, EngineMetrics metrics
     /// <summary>Ends a sequence: its slot goes to the prefix cache, the statistics count it, then the last update goes out.</summary>
     public void Finish(Sequence sequence, FinishReason reason)
     {
-        var usage = new GenerationUsage(sequence.PromptLength, sequence.Generated, sequence.CachedTokens);
+        var rest = sequence.Text.Finish();
+        sequence.Stability.Text(rest);
+        var usage = new GenerationUsage(sequence.PromptLength, sequence.Generated, sequence.CachedTokens)
+        {
+            // Scoring requests (no budget) draw nothing: no output to judge.
+            Stability = sequence.Request.Sampling.MaxTokens == 0 ? null : sequence.Stability.Result(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(sequence.Tokens)[sequence.PromptLength..], reason),
+        };
         scheduler.Finish(sequence);
         // Statistics first, so a caller that reads them after its final update sees its own request counted.
         metrics.Publish();
-        sequence.Output.Write(-1, sequence.Text.Finish(), null, sequence.TakePromptEntries(), reason, usage);
+        sequence.Output.Write(-1, rest, null, sequence.TakePromptEntries(), reason, usage);
         sequence.Registration.Dispose();
         sequence.Sampler.Dispose();
     }

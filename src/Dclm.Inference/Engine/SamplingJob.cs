@@ -41,6 +41,7 @@ internal sealed class SamplingJob(int vocabulary, int maxDraws) : ComputeJob
             var logits = _logits.AsSpan(row * vocabulary, vocabulary);
             int next = sequence.Sampler.Sample(logits, CollectionsMarshal.AsSpan(sequence.Tokens));
             Tokens[i] = next;
+            sequence.Stability.Observe(logits, next, _scratch[thread]);
             Logprobs[i] = sequence.Request.TopLogprobs >= 0 ? TokenLogprobs.Compute(logits, next, sequence.Request.TopLogprobs, _scratch[thread]) : null;
         }
     }

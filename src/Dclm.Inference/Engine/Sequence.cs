@@ -33,6 +33,8 @@ internal sealed class Sequence
     /// <summary>Prompt followed by the generated tokens.</summary>
     public List<int> Tokens { get; }
     public int PromptLength { get; }
+    /// <summary>Log-probability, entropy and text of the output as it decodes, for the stability metrics.</summary>
+    public OutputStabilityMeter Stability { get; } = new();
     /// <summary>Leading tokens whose keys and values are in the slot.</summary>
     public int Computed { get; set; }
     /// <summary>KV slot, or -1 while waiting.</summary>

@@ -129,7 +129,8 @@ internal sealed class GenerationEndpoints(ModelHost host, RetrievalHost retrieva
         int count = RequestValidator.Choices(dto);
         var call = new ChatCall(chat, model.Name, RequestValidator.SplitReasoning(dto), RequestValidator.ChatLogprobs(dto),
             // parallel_tool_calls: false asks for at most one call per reply; later ones are dropped.
-            dto.ParallelToolCalls == false ? 1 : int.MaxValue, "chatcmpl-" + Guid.NewGuid().ToString("N"), DateTimeOffset.UtcNow.ToUnixTimeSeconds(), arrival, grounded);
+            dto.ParallelToolCalls == false ? 1 : int.MaxValue, "chatcmpl-" + Guid.NewGuid().ToString("N"), DateTimeOffset.UtcNow.ToUnixTimeSeconds(), arrival, grounded,
+            shape is null ? null : shape.Schema is null ? "json_object" : "json_schema");
         var sampling = RequestValidator.Sampling(dto, maxTokens);
         sampling = sampling with { StopStrings = [.. sampling.StopStrings, .. chat.Template.StopStrings] };
         var constraint = Constraint(chat, shape, forced);
@@ -139,8 +140,12 @@ internal sealed class GenerationEndpoints(ModelHost host, RetrievalHost retrieva
         else await WholeChatAsync(context, call, choices);
     }
 
-    /// <summary>One chat request's reading of its replies: the prompt (and its template), the model name, the reasoning and tool options, ids, and the sources of a grounded answer.</summary>
-    private sealed record ChatCall(ChatPrompt Chat, string Model, bool SplitReasoning, int TopLogprobs, int MaxCalls, string Id, long Created, long Arrival, RagGrounding.Grounded? Rag);
+    /// <summary>
+    /// One chat request's reading of its replies: the prompt (and its template), the model name, the reasoning and tool options, ids, the sources
+    /// of a grounded answer, and the JSON mode (json_object or json_schema, whose replies are checked to parse; null for free text).
+    /// </summary>
+    private sealed record ChatCall(ChatPrompt Chat, string Model, bool SplitReasoning, int TopLogprobs, int MaxCalls, string Id, long Created, long Arrival, RagGrounding.Grounded? Rag,
+        string? JsonMode);
 
     /// <summary>What the sampler enforces: a JSON reply (any object, or a schema's) or a forced function call; null for free text.</summary>
     private Func<Dclm.Inference.Constraints.ITokenConstraint>? Constraint(ChatPrompt chat, ResponseShape? shape, IReadOnlyList<ToolDefinition>? forced)
@@ -159,6 +164,7 @@ internal sealed class GenerationEndpoints(ModelHost host, RetrievalHost retrieva
             Choices = results.Select((r, i) =>
             {
                 var message = new ChatMessageOutDto { Role = "assistant", Content = r.Text };
+                if (call.JsonMode is { } mode) metrics.CountJsonReply(mode, r.Text);
                 string finish = Reason(r.FinishReason);
                 var parser = call.Chat.CreateParser(call.SplitReasoning);
                 if (parser.IsActive)
@@ -204,7 +210,8 @@ internal sealed class GenerationEndpoints(ModelHost host, RetrievalHost retrieva
             await Write(opening);
         }
         // With rag, each choice's text is kept to find the sources it cites.
-        var replies = call.Rag is null ? null : Enumerable.Range(0, count).Select(_ => new System.Text.StringBuilder()).ToArray();
+        // So is a JSON reply's, to check that it parses.
+        var replies = call.Rag is null && call.JsonMode is null ? null : Enumerable.Range(0, count).Select(_ => new System.Text.StringBuilder()).ToArray();
         var timers = Enumerable.Range(0, count).Select(_ => metrics.StartTokens(call.Arrival)).ToArray();
         var usages = new List<GenerationUsage>();
         // Thinking goes out as reasoning_content; text that may begin a function call is held back until the
@@ -235,7 +242,8 @@ internal sealed class GenerationEndpoints(ModelHost host, RetrievalHost retrieva
                 }
             }
             var closing = Chunk(choice, new ChatMessageOutDto(), finish);
-            if (replies is not null) closing.Choices[0].Cited = RagGrounding.Cited(replies[choice].ToString(), call.Rag!.SourceCount);
+            if (call.Rag is not null) closing.Choices[0].Cited = RagGrounding.Cited(replies![choice].ToString(), call.Rag.SourceCount);
+            if (call.JsonMode is { } mode) metrics.CountJsonReply(mode, replies![choice].ToString());
             await Write(closing);
         }
         if (includeUsage)

@@ -61,8 +61,8 @@ public sealed class DclmServer : IAsyncDisposable
 
         var host = new ModelHost(options);
         var retrieval = new RetrievalHost(options, host);
-        var metrics = new ServerMetrics(() => host.Engine);
         var app = builder.Build();
+        var metrics = new ServerMetrics(() => host.Engine, options.Drift, message => app.Logger.LogWarning("{Drift}", message));
         // A chat template the engine cannot render is replaced by a built-in layout: never silently.
         _ = host.Loading.ContinueWith(loaded =>
         {

@@ -13,10 +13,14 @@ public sealed class ServerMetrics
 {
     private readonly Counter _requests, _promptTokens, _generatedTokens, _cachedTokens, _prefixHits, _preemptions, _toolCalls, _malformedToolCalls;
     private readonly Histogram _timeToFirstToken, _timePerToken;
+    private readonly OutputStabilityMetrics _stability;
     private readonly Gauge _tokensPerSecond, _queueDepth, _running, _blocksUsed, _blocksTotal, _prefixEntries, _workingSet, _managedHeap;
 
-    /// <summary>Creates the metrics; <paramref name="engine"/> is read on each scrape (null while the model loads).</summary>
-    public ServerMetrics(Func<InferenceEngine?> engine)
+    /// <summary>
+    /// Creates the metrics; <paramref name="engine"/> is read on each scrape (null while the model loads). <paramref name="drift"/>
+    /// sets the output-drift alarm's window and bands; <paramref name="log"/> receives its one-line reports.
+    /// </summary>
+    public ServerMetrics(Func<InferenceEngine?> engine, DriftOptions? drift = null, Action<string>? log = null)
     {
         Registry = Metrics.NewCustomRegistry();
         var factory = Metrics.WithCustomRegistry(Registry);
@@ -29,6 +33,7 @@ public sealed class ServerMetrics
         _toolCalls = factory.CreateCounter("dclm_tool_calls_total", "Function calls read from replies to requests that offered tools.");
         _malformedToolCalls = factory.CreateCounter("dclm_tool_call_parse_failures_total",
             "Replies that began a function call in the model's syntax but did not parse (sent as text instead).");
+        _stability = new OutputStabilityMetrics(factory, drift ?? new DriftOptions(), log);
         _timeToFirstToken = factory.CreateHistogram("dclm_time_to_first_token_seconds", "Time from request arrival to the first generated token.",
             new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.005, 2, 14) });
         _timePerToken = factory.CreateHistogram("dclm_time_per_output_token_seconds", "Time between consecutive generated tokens of one request.",
@@ -73,7 +78,11 @@ public sealed class ServerMetrics
         _promptTokens.Inc(usage.PromptTokens);
         _generatedTokens.Inc(usage.CompletionTokens);
         _cachedTokens.Inc(usage.CachedTokens);
+        if (usage.Stability is { } stability) _stability.Observe(stability);
     }
+
+    /// <summary>Counts one chat reply made under a JSON response format (json_object or json_schema), and whether it parses.</summary>
+    public void CountJsonReply(string mode, string text) => _stability.ObserveJson(mode, text);
 
     /// <summary>Counts the calls read from one reply, and whether it held a call that did not parse.</summary>
     public void CountToolCalls(int calls, bool malformed)

@@ -26,4 +26,6 @@ public sealed record ServerOptions : ModelHostOptions
     public EmbeddingPooling DecoderPooling { get; init; } = EmbeddingPooling.Mean;
     /// <summary>Indexes that chat completions may ground answers in (the "rag" request field), by name.</summary>
     public IReadOnlyDictionary<string, string> RagIndexes { get; init; } = new Dictionary<string, string>();
+    /// <summary>The output-drift alarm: the window of requests and the band of each watched signal (none by default).</summary>
+    public DriftOptions Drift { get; init; } = new();
 }

@@ -98,6 +98,28 @@ public sealed class CheckpointStore
         return state;
     }
 
+    /// <summary>
+    /// What --init-from names: a run directory (OUTPUT, holding checkpoints/) means its newest checkpoint, so the
+    /// continued run gets the optimizer state too; anything else (a checkpoint, final/, a GGUF) is taken as it is.
+    /// </summary>
+    public static string ResolveInitFrom(string path) =>
+        System.IO.Directory.Exists(path) && !File.Exists(Path.Combine(path, "config.json")) && new CheckpointStore(path, 1).Latest() is { } latest ? latest : path;
+
+    /// <summary>
+    /// Loads AdamW's moments and t from a checkpoint directory that has them (optimizer.safetensors beside trainer.json)
+    /// and returns t; null when <paramref name="checkpoint"/> carries no optimizer state (final/, a GGUF, a Hugging Face model).
+    /// </summary>
+    public static long? TryLoadOptimizer(string checkpoint, AdamW optimizer)
+    {
+        string moments = Path.Combine(checkpoint, "optimizer.safetensors"), statePath = Path.Combine(checkpoint, "trainer.json");
+        if (!File.Exists(moments) || !File.Exists(statePath)) return null;
+        TrainerState state;
+        try { state = JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(statePath), JsonOptions) ?? throw new InvalidDataException($"{statePath}: empty"); }
+        catch (JsonException e) { throw new InvalidDataException($"{statePath}: not a valid trainer state ({e.Message})"); }
+        ReadOptimizer(moments, optimizer);
+        return optimizer.Steps = state.Step;
+    }
+
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     private static void WriteOptimizer(string path, AdamW optimizer)

@@ -22,6 +22,13 @@ public sealed record TrainingOptions
     public string Output { get; init; } = "runs/train";
     /// <summary>Continue training from this Hugging Face checkpoint or GGUF (its architecture wins over dim/layers/heads).</summary>
     public string? InitFrom { get; init; }
+    /// <summary>
+    /// Continual pretraining: the earlier domain's data, added as the source named "replay". It is held out like any
+    /// source, so the forgetting report measures the old domain on it, and <see cref="ReplayFraction"/> of every stage is drawn from it.
+    /// </summary>
+    public string? ReplayData { get; init; }
+    /// <summary>Share of each stage's samples drawn from <see cref="ReplayData"/> (0 = measured for forgetting only, never trained on).</summary>
+    public double ReplayFraction { get; init; }
 
     /// <summary>Residual width.</summary>
     public int Dim { get; init; } = 256;
@@ -104,6 +111,9 @@ public sealed record TrainingOptions
         Require(ValidationFraction is >= 0 and < 1, "validation_fraction must be in [0, 1)");
         Require(EvalEvery >= 0 && EvalBatches >= 0 && CheckpointEvery >= 0 && KeepCheckpoints >= 1 && LogEvery >= 1, "eval/checkpoint/log intervals must be non-negative and keep_checkpoints at least 1");
         Require(Zero is 0 or 1, $"zero {Zero} must be 0 (optimizer state on every rank) or 1 (sharded across ranks)");
+        Require(ReplayFraction is >= 0 and < 1, $"replay_fraction {ReplayFraction} must be in [0, 1)");
+        Require(ReplayFraction == 0 || ReplayData is not null, "replay_fraction needs replay_data (the earlier domain's data)");
+        Require(ReplayData is null || !Sources.ContainsKey(ReplayMix.SourceName), $"a source is already named '{ReplayMix.SourceName}', the name replay_data takes");
         Require(FinalDtype is "f32" or "bf16" or "f16", $"final_dtype '{FinalDtype}' must be f32, bf16 or f16");
         Require(Steps > 0 || Stages.Count > 0 && Stages.All(s => s.Tokens > 0), "steps: 0 needs every stage to have a token budget");
         return this;

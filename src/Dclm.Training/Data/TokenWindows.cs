@@ -12,7 +12,7 @@ public sealed class TokenWindows
     public TokenWindows(string name, int[] tokens, int windowLength, int firstWindow = 0, int? windowCount = null)
     {
         if (windowLength < 2) throw new ArgumentOutOfRangeException(nameof(windowLength), "a window needs at least two tokens");
-        Name = name;
+        Name = Source = name;
         _tokens = tokens;
         WindowLength = windowLength;
         _first = firstWindow;
@@ -22,6 +22,8 @@ public sealed class TokenWindows
 
     /// <summary>Source name, for messages and metrics.</summary>
     public string Name { get; }
+    /// <summary>The data source these windows come from (a held-out set keeps its source's name here).</summary>
+    public string Source { get; private init; }
     /// <summary>Tokens per window.</summary>
     public int WindowLength { get; }
     /// <summary>Number of windows.</summary>
@@ -37,6 +39,6 @@ public sealed class TokenWindows
     {
         heldOut = Math.Clamp(heldOut, 0, Count);
         return (new TokenWindows(Name, _tokens, WindowLength, _first, Count - heldOut),
-                new TokenWindows(Name + " (validation)", _tokens, WindowLength, _first + Count - heldOut, heldOut));
+                new TokenWindows(Name + " (validation)", _tokens, WindowLength, _first + Count - heldOut, heldOut) { Source = Source });
     }
 }
