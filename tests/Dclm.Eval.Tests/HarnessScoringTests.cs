@@ -155,7 +155,7 @@ public sealed class HarnessScoringTests
         finally { Directory.Delete(directory, recursive: true); }
     }
 
-    private static string Run(string[] arguments)
+    internal static string Run(string[] arguments)
     {
         var (code, output, error) = EvalCommandTests.Dclm(arguments);
         Assert.True(code == 0, error + output);
