@@ -1,5 +1,6 @@
 using Dclm.Eval.Code;
 using Dclm.Eval.Data;
+using Dclm.Eval.Generation;
 using Dclm.Eval.Harness;
 using Dclm.Eval.Prompting;
 using Dclm.Eval.Reports;
@@ -12,14 +13,15 @@ using Dclm.Tokenizers;
 namespace Dclm.Eval;
 
 /// <summary>
-/// Runs tasks against a model and collects their scores. The model may be in process (every task kind)
-/// or a server's completions endpoint (<see cref="RemoteScoringModel"/>: the log-likelihood kinds). With
-/// neither, only code tasks run with canonical solutions (a harness check that needs no model).
+/// Runs tasks against a model and collects their scores. The model may be in process or a server's completions
+/// endpoint (<see cref="RemoteScoringModel"/>): every task kind runs either way but infill, which needs the in-process
+/// tokenizer's FIM tokens. With neither, only code tasks run with canonical solutions (a harness check that needs no model).
 /// </summary>
 public sealed class Evaluator
 {
     private readonly DecoderModel? _model;
     private readonly IScoringModel? _scoring;
+    private readonly ICompletionModel? _completions;
     private readonly PromptEncoder? _encoder;
     private readonly EvalOptions _options;
     private PythonSandbox? _sandbox;
@@ -30,11 +32,15 @@ public sealed class Evaluator
     {
     }
 
-    /// <summary>Any scoring model, e.g. a server; generation and code tasks then need <paramref name="model"/> too.</summary>
+    /// <summary>
+    /// Any scoring model, e.g. a server. Generation and code tasks generate with <paramref name="model"/> when given, else
+    /// through <paramref name="scoring"/> when it can (<see cref="ICompletionModel"/>, as a server can).
+    /// </summary>
     public Evaluator(IScoringModel? scoring, DecoderModel? model = null, Tokenizer? tokenizer = null, EvalOptions? options = null)
     {
         _model = model;
         _scoring = scoring;
+        _completions = model is not null && tokenizer is not null ? new LocalCompletionModel(model, tokenizer) : scoring as ICompletionModel;
         _encoder = scoring is null ? null : new PromptEncoder(scoring, tokenizer);
         _options = (options ?? new EvalOptions()).Validate();
     }
@@ -88,16 +94,16 @@ public sealed class Evaluator
     private TaskResult RunFoundry(TaskSpec spec, TaskKind kind, IReadOnlyList<TaskItem> items, CancellationToken cancellation)
     {
         int count = Math.Min(items.Count, _options.Limit ?? int.MaxValue);
-        if (kind == TaskKind.Code) return CodeTaskRunner.Run(spec, items, count, _model, _encoder, Sandbox, _options, cancellation);
+        if (kind == TaskKind.Code) return CodeTaskRunner.Run(spec, items, count, _completions, _model, _encoder, Sandbox, _options, cancellation);
         if (_scoring is null || _encoder is null)
             throw new ArgumentException($"task {spec.Label} ({TaskKinds.Name(kind)}) needs a model with a tokenizer");
-        if (kind == TaskKind.Generation && (_model is null || _encoder.Tokenizer is null))
-            throw new ArgumentException($"task {spec.Label} ({TaskKinds.Name(kind)}) generates text, which needs an in-process model (--model), not a server");
+        if (kind == TaskKind.Generation && _completions is null)
+            throw new ArgumentException($"task {spec.Label} ({TaskKinds.Name(kind)}) generates text, which its model cannot do");
         return kind switch
         {
             TaskKind.MultipleChoice or TaskKind.Schema => ChoiceTaskRunner.Run(spec, items, count, _encoder, _scoring, _options, cancellation),
             TaskKind.LanguageModeling => LanguageModelingRunner.Run(spec, items, count, _encoder, _scoring, _options, cancellation),
-            _ => GenerationRunner.Run(spec, items, count, _model!, _encoder, _options, cancellation),
+            _ => GenerationRunner.Run(spec, items, count, _completions!, _encoder, _options, cancellation),
         };
     }
 

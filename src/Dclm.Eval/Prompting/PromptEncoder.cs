@@ -43,6 +43,9 @@ public sealed class PromptEncoder
     public string ContinuationText(string continuation) =>
         NeedsPrefixSpace && !continuation.StartsWith(' ') ? " " + continuation : continuation;
 
+    /// <summary>Ids of <paramref name="text"/> by the model's tokenizer (in process or the server's).</summary>
+    public int[] Encode(string text, bool addSpecialTokens = false) => _model.Encode(text, addSpecialTokens);
+
     /// <summary>A continuation's ids.</summary>
     public int[] Continuation(string continuation) => _model.Encode(ContinuationText(continuation));
 }

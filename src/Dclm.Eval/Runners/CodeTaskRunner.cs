@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Dclm.Eval.Code;
+using Dclm.Eval.Generation;
 using Dclm.Eval.Prompting;
 using Dclm.Eval.Reports;
 using Dclm.Eval.Tasks;
@@ -18,7 +19,8 @@ internal static class CodeTaskRunner
     /// <summary>llm-foundry's slack on top of the longest canonical solution.</summary>
     private const int AnswerBuffer = 10;
 
-    public static TaskResult Run(TaskSpec spec, IReadOnlyList<TaskItem> items, int count, DecoderModel? model, PromptEncoder? encoder,
+    // generator writes the completions (in process or a server); infill needs the in-process model for its FIM tokens.
+    public static TaskResult Run(TaskSpec spec, IReadOnlyList<TaskItem> items, int count, ICompletionModel? generator, DecoderModel? model, PromptEncoder? encoder,
         PythonSandbox sandbox, EvalOptions options, CancellationToken cancellation)
     {
         if (spec.Infill != InfillMode.None) return InfillTaskRunner.Run(spec, items, model, encoder, sandbox, options, cancellation);
@@ -29,7 +31,7 @@ internal static class CodeTaskRunner
         var stability = new List<OutputStability>();
         var completions = options.UseCanonicalSolutions
             ? problems.Select(p => new[] { p.CanonicalSolution }).ToArray()
-            : Generate(stability, spec, items, problems, samples, model ?? throw new ArgumentException("code tasks need --model (or --use-canonical-solutions)"),
+            : Generate(stability, spec, items, problems, samples, generator ?? throw new ArgumentException("code tasks need a model, in process or a --server (or --use-canonical-solutions)"),
                 encoder ?? throw new ArgumentException("code tasks need a model with a tokenizer"), options, cancellation);
 
         var programs = problems.Select((p, i) => completions[i].Select(c => HumanEvalProgram.Build(p.Prompt, c, p.Test, p.EntryPoint)).ToArray()).ToArray();
@@ -89,12 +91,11 @@ internal static class CodeTaskRunner
         return lines.Length == 0 ? $"exit code without output" : lines[^1];
     }
 
-    private static string[][] Generate(List<OutputStability> stability, TaskSpec spec, IReadOnlyList<TaskItem> items, CodeItem[] problems, int samples, DecoderModel model,
+    private static string[][] Generate(List<OutputStability> stability, TaskSpec spec, IReadOnlyList<TaskItem> items, CodeItem[] problems, int samples, ICompletionModel model,
         PromptEncoder encoder, EvalOptions options, CancellationToken cancellation)
     {
         var builder = new PromptBuilder(spec, items);
-        var generator = new TextGenerator(model, encoder.Tokenizer!);
-        int longest = items.Cast<CodeItem>().Max(p => encoder.Tokenizer!.Encode(p.CanonicalSolution).Length);
+        int longest = items.Cast<CodeItem>().Max(p => encoder.Encode(p.CanonicalSolution).Length);
         var completions = new string[problems.Length][];
         for (int i = 0; i < problems.Length; i++)
         {
@@ -104,21 +105,16 @@ internal static class CodeTaskRunner
             var prompt = encoder.Context(preamble, context, strip: false);
             // A prompt too long for the model's window loses its start (the program still runs the whole
             // prompt); it keeps at least half the window, and generation gets the rest.
-            int window = model.Config.ContextLength;
+            int window = model.ContextLength;
             int maxTokens = Math.Min(longest + AnswerBuffer, window - Math.Min(prompt.Length, window / 2));
             if (prompt.Length + maxTokens > window) prompt = prompt[^(window - maxTokens)..];
             completions[i] = new string[samples];
             for (int s = 0; s < samples; s++)
             {
                 cancellation.ThrowIfCancellationRequested();
-                var sampling = new SamplingOptions
-                {
-                    Temperature = spec.Temperature, TopK = 50, TopP = 1, MinP = 0, MaxTokens = maxTokens,
-                    Seed = options.Seed + (ulong)(i * 1000 + s), StopStrings = HumanEvalProgram.StopSequences,
-                };
-                string text = string.Concat(generator.Generate(prompt, sampling, cancellation).Select(c => c.Text));
-                stability.Add(generator.Stability);
-                completions[i][s] = HumanEvalProgram.Truncate(text);
+                var request = new CompletionRequest(maxTokens, HumanEvalProgram.StopSequences, spec.Temperature, TopK: 50, Seed: options.Seed + (ulong)(i * 1000 + s));
+                completions[i][s] = HumanEvalProgram.Truncate(model.Complete(prompt, request, cancellation));
+                if (model.LastStability is { } measured) stability.Add(measured);
             }
         }
         return completions;

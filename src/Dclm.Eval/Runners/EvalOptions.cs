@@ -21,8 +21,14 @@ public sealed record EvalOptions
     public int BootstrapIterations { get; init; } = Reports.Statistics.DefaultBootstrapIterations;
     /// <summary>The data directory harness tasks read their splits from (DIR/&lt;task&gt;/&lt;split&gt;.jsonl|parquet).</summary>
     public string? DataDirectory { get; init; }
-    /// <summary>Longest scored sequence (context + continuation) for harness tasks; null: the model's (in process: window + 1, as the harness's HF model).</summary>
+    /// <summary>
+    /// Longest scored sequence (context + continuation), cut from the left. Null: the model's; for harness tasks in process
+    /// window + 1, as the harness's HF model; llm-foundry tasks never exceed the model's window.
+    /// </summary>
     public int? MaxLength { get; init; }
+
+    /// <summary>The longest sequence llm-foundry tasks score on <paramref name="model"/>: <see cref="MaxLength"/> within its window.</summary>
+    internal int LongestFor(Scoring.IScoringModel model) => Math.Min(MaxLength ?? int.MaxValue, model.LongestSequence);
     /// <summary>Keep every harness request's texts, token ids and score in the report (lm-evaluation-harness's --log_samples).</summary>
     public bool LogSamples { get; init; }
     /// <summary>Called after each item with (done, total).</summary>

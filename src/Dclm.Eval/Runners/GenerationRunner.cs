@@ -1,10 +1,10 @@
+using Dclm.Inference;
 using System.Diagnostics;
+using Dclm.Eval.Generation;
 using Dclm.Eval.Prompting;
 using Dclm.Eval.Reports;
 using Dclm.Eval.Scoring;
 using Dclm.Eval.Tasks;
-using Dclm.Inference;
-using Dclm.Models;
 
 namespace Dclm.Eval.Runners;
 
@@ -15,11 +15,10 @@ namespace Dclm.Eval.Runners;
 /// </summary>
 internal static class GenerationRunner
 {
-    public static TaskResult Run(TaskSpec spec, IReadOnlyList<TaskItem> items, int count, DecoderModel model, PromptEncoder encoder, EvalOptions options, CancellationToken cancellation)
+    public static TaskResult Run(TaskSpec spec, IReadOnlyList<TaskItem> items, int count, ICompletionModel model, PromptEncoder encoder, EvalOptions options, CancellationToken cancellation)
     {
         var builder = new PromptBuilder(spec, items);
-        var generator = new TextGenerator(model, encoder.Tokenizer!);
-        int longest = items.OfType<GenerationItem>().SelectMany(g => g.Aliases.Append(g.Answer)).Max(a => encoder.Tokenizer!.Encode(a, addSpecialTokens: true).Length);
+        int longest = items.OfType<GenerationItem>().SelectMany(g => g.Aliases.Append(g.Answer)).Max(a => encoder.Encode(a, addSpecialTokens: true).Length);
         int maxTokens = Math.Max(1, longest + (spec.ChainOfThoughtDelimiter.Length > 0 ? 10 : 0));
         var results = new List<ItemResult>(count);
         var stability = new List<OutputStability>(count);
@@ -31,11 +30,10 @@ internal static class GenerationRunner
             string preamble = builder.Preamble(i);
             string promptText = builder.Context(item, preamble);
             var prompt = encoder.Context(preamble, promptText, spec.StripData);
-            int room = model.Config.ContextLength - maxTokens;
+            int room = model.ContextLength - maxTokens;
             if (prompt.Length > room) prompt = prompt[^Math.Max(1, room)..];
-            var sampling = SamplingOptions.Greedy with { MaxTokens = maxTokens, StopStrings = spec.StopStrings };
-            string output = string.Concat(generator.Generate(prompt, sampling, cancellation).Select(c => c.Text));
-            stability.Add(generator.Stability);
+            string output = model.Complete(prompt, new CompletionRequest(maxTokens, spec.StopStrings), cancellation);
+            if (model.LastStability is { } measured) stability.Add(measured);
             string answer = spec.ChainOfThoughtDelimiter.Length > 0 ? output.Split(spec.ChainOfThoughtDelimiter)[^1] : output;
             bool correct = AnswerNormalizer.Matches(answer, item.Aliases.Append(item.Answer), spec.NormalizeAnswers);
             results.Add(new ItemResult { Id = item.Id, Correct = correct, Prompt = preamble + promptText, Expected = item.Answer, Output = output });

@@ -29,7 +29,7 @@ internal static class InfillTaskRunner
         var ks = options.UseCanonicalSolutions ? [1] : spec.PassAtK;
         var fills = options.UseCanonicalSolutions
             ? problems.Select(p => new[] { p.Middle }).ToArray()
-            : Generate(spec, problems, samples, model ?? throw new ArgumentException("infill tasks need --model (or --use-canonical-solutions)"),
+            : Generate(spec, problems, samples, model ?? throw new ArgumentException("infill tasks need an in-process model, --model, for its tokenizer's FIM tokens (or --use-canonical-solutions)"),
                 encoder?.Tokenizer ?? throw new ArgumentException("infill tasks need a model with a tokenizer"), options, cancellation);
         var programs = problems.Select((p, i) => fills[i].Select(f => HumanEvalProgram.Build(p.Prefix, f + p.Suffix, p.Test, p.EntryPoint)).ToArray()).ToArray();
         return CodeTaskRunner.Score(spec, problems.Select(p => p.Id).ToArray(), fills, programs, samples, ks, sandbox, options, clock, cancellation);

@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Dclm.Eval.Generation;
 
 namespace Dclm.Eval.Scoring;
 
@@ -12,9 +13,10 @@ namespace Dclm.Eval.Scoring;
 /// log-likelihood is the sum of the echoed <c>token_logprobs</c> past the context, and it is greedy when
 /// each of those equals the largest of its <c>top_logprobs</c>. Text is tokenized by the server's
 /// <c>/tokenize</c> (vLLM's and our request shape, then llama-server's). Requests for one question go out
-/// together, so a continuous-batching server runs them as one batch.
+/// together, so a continuous-batching server runs them as one batch. Generation and code tasks generate through the
+/// same endpoint (<see cref="Complete"/>).
 /// </summary>
-public sealed class RemoteScoringModel : IScoringModel, IDisposable
+public sealed class RemoteScoringModel : IScoringModel, ICompletionModel, IDisposable
 {
     private readonly HttpClient _http;
     private readonly string _model;
@@ -33,6 +35,9 @@ public sealed class RemoteScoringModel : IScoringModel, IDisposable
     public string ModelId => _model;
     /// <summary>The server's context window (max_model_len).</summary>
     public int ContextLength { get; }
+    /// <inheritdoc />
+    /// <remarks>Always null: the server keeps its logits, and reports stability on its own /metrics.</remarks>
+    public Inference.OutputStability? LastStability => null;
     /// <inheritdoc />
     /// <remarks>One token stays free for the token the request generates (max_tokens 1), as the harness leaves it.</remarks>
     public int LongestSequence => ContextLength - 1;
@@ -142,6 +147,34 @@ public sealed class RemoteScoringModel : IScoringModel, IDisposable
             else greedy = false;
         }
         return new ContinuationScore(sum, continuation.Length, greedy);
+    }
+
+    /// <summary>
+    /// Generates through <c>/v1/completions</c> from the prompt's token ids. At most four stop strings go to the server
+    /// (OpenAI's limit); the text is cut at the first of all of them here, so the result is the same.
+    /// Sampling sends <c>top_k</c>, <c>top_p</c> 1 and <c>min_p</c> 0 (llama-server's default min-p is 0.05).
+    /// </summary>
+    public string Complete(IReadOnlyList<int> prompt, CompletionRequest request, CancellationToken cancellation = default)
+    {
+        cancellation.ThrowIfCancellationRequested();
+        if (prompt.Count + request.MaxTokens > ContextLength)
+            throw new ArgumentException($"a prompt of {prompt.Count} tokens and {request.MaxTokens} to generate do not fit the server's context of {ContextLength}");
+        var body = new JsonObject
+        {
+            ["model"] = _model, ["prompt"] = new JsonArray(prompt.Select(t => (JsonNode?)t).ToArray()),
+            ["max_tokens"] = request.MaxTokens, ["temperature"] = request.Temperature, ["seed"] = unchecked((long)request.Seed),
+        };
+        if (request.Temperature > 0)
+        {
+            body["top_p"] = 1;
+            body["min_p"] = 0;
+            if (request.TopK > 0) body["top_k"] = request.TopK;
+        }
+        if (request.StopStrings.Count > 0) body["stop"] = new JsonArray(request.StopStrings.Take(4).Select(s => (JsonNode?)s).ToArray());
+        var response = Send(_http, HttpMethod.Post, "v1/completions", body);
+        string text = (response["choices"] as JsonArray)?.FirstOrDefault()?["text"]?.GetValue<string>()
+            ?? throw new InvalidDataException($"{_http.BaseAddress}v1/completions answered without choices[0].text");
+        return request.CutAtStop(text);
     }
 
     private static JsonObject Send(HttpClient http, HttpMethod method, string path, JsonObject? body)
