@@ -23,7 +23,9 @@ internal static class ScoreCommand
         {
             using var reward = RewardModel.Load(parse.GetValue(rewardModel)!, parse.GetValue(model)!, parse.GetValue(threads), TemplateChatRenderer.For);
             var pairs = reward.ReadPairs(parse.GetValue(data)!, interrupt);
-            var terms = reward.Score(pairs, null, interrupt);
+            // A plain line every 50 pairs on stderr: scoring a large file takes a while and Ctrl+C stops it.
+            var progress = new DirectProgress<int>(done => { if (done % 50 == 0 || done == pairs.Count) Console.Error.WriteLine($"scored {done} of {pairs.Count} pairs"); });
+            var terms = reward.Score(pairs, progress, interrupt);
             var s = PreferenceTrainer.Summarize(terms.Length, i => terms[i]);
             if (parse.GetValue(json))
             {
