@@ -57,7 +57,7 @@ public sealed class RewardCommandTests : IDisposable
         string model = TinyNeoXModel.Create(_directory);
         string bad = Path.Combine(_directory, "bad.jsonl");
         File.WriteAllLines(bad, ["{\"prompt\": \"a\", \"chosen\": \" b.\", \"rejected\": \" b\"}", "{\"prompt\": \"a\", \"chosen\": \" b.\"}"]);
-        var training = DclmProcess.Run("train-reward", "--model", model, "--data", bad, "--output", Path.Combine(_directory, "rm"), "--steps", "1");
+        var training = DclmProcess.Run("train-reward", "--model", model, "--data", bad, "--output", Path.Combine(_directory, "rm"), "--steps", "1", "--seq-len", "32");
         Assert.Equal(1, training.ExitCode);
         Assert.Contains("bad.jsonl:2: rejected: missing", training.Error);
         var missing = DclmProcess.Run("score", "--reward-model", Path.Combine(_directory, "none"), "--model", model, "--data", bad);
