@@ -10,6 +10,7 @@ public sealed partial class TrainingModel
     private TrainingActivations Forward(ReadOnlySpan<int> inputs, int batch, int sequence, ReadOnlySpan<int> documentStarts, CancellationToken cancellation)
     {
         var c = Config;
+        _hiddenShape = default; // this pass replaces the activations a BackwardFromHidden would read
         if (batch <= 0 || sequence <= 0) throw new ArgumentOutOfRangeException(nameof(batch), "batch and sequence must be positive");
         if (sequence > c.ContextLength) throw new ArgumentException($"sequence {sequence} is longer than the context of {c.ContextLength}");
         if (inputs.Length < batch * sequence) throw new ArgumentException($"inputs hold {inputs.Length} tokens, fewer than {batch} × {sequence}");

@@ -24,58 +24,10 @@ internal sealed class ReferenceDecoder(ModelConfig c, ModelWeights weights, Lora
 
     public double Loss(double[] p, int[] inputs, int[] targets, bool[]? mask, int batch, int sequence, int[]? starts)
     {
-        int d = c.Dim, hd = c.HeadDim, group = c.Heads / c.KeyValueHeads;
         double total = 0; int counted = 0;
         for (int b = 0; b < batch; b++)
         {
-            var x = new double[sequence][];
-            for (int t = 0; t < sequence; t++) x[t] = Row(weights.TokenEmbedding, inputs[b * sequence + t]);
-            for (int layer = 0; layer < c.Layers; layer++)
-            {
-                var w = weights.Layers[layer];
-                var frequencies = w.RopeInverseFrequency ?? RotaryEmbedding.InverseFrequencies(hd, c.RopeTheta);
-                var q = new double[sequence][]; var k = new double[sequence][]; var v = new double[sequence][];
-                for (int t = 0; t < sequence; t++)
-                {
-                    var n = Norm(c.Norm, x[t], w.AttentionNorm);
-                    q[t] = Project(w.Query, n, p, layer, LoraTarget.Query, w.QueryBias);
-                    k[t] = Project(w.Key, n, p, layer, LoraTarget.Key, w.KeyBias);
-                    v[t] = Project(w.Value, n, p, layer, LoraTarget.Value, w.ValueBias);
-                    if (c.QueryKeyNorm == QueryKeyNorm.FullWidth) { q[t] = Norm(c.Norm, q[t], w.QueryNorm!); k[t] = Norm(c.Norm, k[t], w.KeyNorm!); }
-                    if (c.QueryKeyNorm == QueryKeyNorm.PerHead) { q[t] = PerHead(q[t], w.QueryNorm!); k[t] = PerHead(k[t], w.KeyNorm!); }
-                    int position = t - (starts?[b * sequence + t] ?? 0);
-                    Rotate(q[t], position, frequencies); Rotate(k[t], position, frequencies);
-                }
-                for (int t = 0; t < sequence; t++)
-                {
-                    int first = starts?[b * sequence + t] ?? 0;
-                    var attention = new double[c.QueryDim];
-                    for (int head = 0; head < c.Heads; head++)
-                    {
-                        int g = head / group;
-                        var s = new double[t + 1 - first];
-                        for (int j = first; j <= t; j++)
-                        {
-                            for (int i = 0; i < hd; i++) s[j - first] += q[t][head * hd + i] * k[j][g * hd + i];
-                            s[j - first] /= Math.Sqrt(hd);
-                        }
-                        double max = s.Max(), sum = s.Sum(z => Math.Exp(z - max));
-                        for (int j = first; j <= t; j++)
-                            for (int i = 0; i < hd; i++) attention[head * hd + i] += Math.Exp(s[j - first] - max) / sum * v[j][g * hd + i];
-                    }
-                    var o = Project(w.Output, attention, p, layer, LoraTarget.Output, null);
-                    for (int i = 0; i < d; i++) x[t][i] += o[i];
-                }
-                for (int t = 0; t < sequence; t++)
-                {
-                    var n = Norm(c.Norm, x[t], w.FeedForwardNorm);
-                    var gate = Project(w.Gate, n, p, layer, LoraTarget.Gate, null);
-                    var up = Project(w.Up, n, p, layer, LoraTarget.Up, null);
-                    var hidden = gate.Select((g, i) => g / (1 + Math.Exp(-g)) * up[i]).ToArray();
-                    var down = Project(w.Down, hidden, p, layer, LoraTarget.Down, null);
-                    for (int i = 0; i < d; i++) x[t][i] += down[i];
-                }
-            }
+            var x = Residual(p, inputs, b, sequence, starts);
             for (int t = 0; t < sequence; t++)
             {
                 int target = targets[b * sequence + t];
@@ -87,6 +39,68 @@ internal sealed class ReferenceDecoder(ModelConfig c, ModelWeights weights, Lora
             }
         }
         return total / counted;
+    }
+
+    /// <summary>The final hidden states (after the final norm) of one sequence. (sequence, dim)</summary>
+    public double[][] Hidden(double[] p, int[] inputs)
+    {
+        var x = Residual(p, inputs, 0, inputs.Length, null);
+        return x.Select(row => Norm(c.Norm, row, weights.FinalNorm)).ToArray();
+    }
+
+    /// <summary>The residual stream after the last block, for sequence b of the batch. (sequence, dim)</summary>
+    private double[][] Residual(double[] p, int[] inputs, int b, int sequence, int[]? starts)
+    {
+        int d = c.Dim, hd = c.HeadDim, group = c.Heads / c.KeyValueHeads;
+        var x = new double[sequence][];
+        for (int t = 0; t < sequence; t++) x[t] = Row(weights.TokenEmbedding, inputs[b * sequence + t]);
+        for (int layer = 0; layer < c.Layers; layer++)
+        {
+            var w = weights.Layers[layer];
+            var frequencies = w.RopeInverseFrequency ?? RotaryEmbedding.InverseFrequencies(hd, c.RopeTheta);
+            var q = new double[sequence][]; var k = new double[sequence][]; var v = new double[sequence][];
+            for (int t = 0; t < sequence; t++)
+            {
+                var n = Norm(c.Norm, x[t], w.AttentionNorm);
+                q[t] = Project(w.Query, n, p, layer, LoraTarget.Query, w.QueryBias);
+                k[t] = Project(w.Key, n, p, layer, LoraTarget.Key, w.KeyBias);
+                v[t] = Project(w.Value, n, p, layer, LoraTarget.Value, w.ValueBias);
+                if (c.QueryKeyNorm == QueryKeyNorm.FullWidth) { q[t] = Norm(c.Norm, q[t], w.QueryNorm!); k[t] = Norm(c.Norm, k[t], w.KeyNorm!); }
+                if (c.QueryKeyNorm == QueryKeyNorm.PerHead) { q[t] = PerHead(q[t], w.QueryNorm!); k[t] = PerHead(k[t], w.KeyNorm!); }
+                int position = t - (starts?[b * sequence + t] ?? 0);
+                Rotate(q[t], position, frequencies); Rotate(k[t], position, frequencies);
+            }
+            for (int t = 0; t < sequence; t++)
+            {
+                int first = starts?[b * sequence + t] ?? 0;
+                var attention = new double[c.QueryDim];
+                for (int head = 0; head < c.Heads; head++)
+                {
+                    int g = head / group;
+                    var s = new double[t + 1 - first];
+                    for (int j = first; j <= t; j++)
+                    {
+                        for (int i = 0; i < hd; i++) s[j - first] += q[t][head * hd + i] * k[j][g * hd + i];
+                        s[j - first] /= Math.Sqrt(hd);
+                    }
+                    double max = s.Max(), sum = s.Sum(z => Math.Exp(z - max));
+                    for (int j = first; j <= t; j++)
+                        for (int i = 0; i < hd; i++) attention[head * hd + i] += Math.Exp(s[j - first] - max) / sum * v[j][g * hd + i];
+                }
+                var o = Project(w.Output, attention, p, layer, LoraTarget.Output, null);
+                for (int i = 0; i < d; i++) x[t][i] += o[i];
+            }
+            for (int t = 0; t < sequence; t++)
+            {
+                var n = Norm(c.Norm, x[t], w.FeedForwardNorm);
+                var gate = Project(w.Gate, n, p, layer, LoraTarget.Gate, null);
+                var up = Project(w.Up, n, p, layer, LoraTarget.Up, null);
+                var hidden = gate.Select((g, i) => g / (1 + Math.Exp(-g)) * up[i]).ToArray();
+                var down = Project(w.Down, hidden, p, layer, LoraTarget.Down, null);
+                for (int i = 0; i < d; i++) x[t][i] += down[i];
+            }
+        }
+        return x;
     }
 
     private double[] Project(WeightMatrix m, double[] x, double[] p, int layer, LoraTarget target, float[]? bias)

@@ -37,11 +37,11 @@ internal static class AlignCommand
             };
             using var run = DpoRun.Create(options, TemplateChatRenderer.For, line => Console.Error.WriteLine(line), interrupt);
             var c = run.Loaded.Config;
-            var o = run.Options.Training;
+            var o = run.Settings;
             Console.Error.WriteLine($"model: {c.Architecture} dim {c.Dim}, {c.Layers} layers; {o.Method.ToString().ToLowerInvariant()}: {run.Adapters.Count:N0} adapter values " +
                 $"(rank {o.Rank} on {string.Join(",", o.Targets.Select(LoraTargets.Name))}) over a frozen {string.Join("/", run.Loaded.TensorTypes.Keys.Order())} base, " +
                 $"which is also the reference; {run.TotalSteps} updates of {o.BatchSize * o.GradientAccumulation} pairs, β {options.Beta.ToString(CultureInfo.InvariantCulture)}");
-            var result = TrainingDisplay.Run(new DpoTrainer(run).Run, run.TotalSteps, run.Resumed?.Step ?? 0, parse.GetValue(flags.Quiet), interrupt);
+            var result = TrainingDisplay.Run(new PreferenceTrainer(run).Run, run.TotalSteps, run.Resumed?.Step ?? 0, parse.GetValue(flags.Quiet), interrupt);
             Console.WriteLine(result.Interrupted ? $"stopped at step {result.Steps}; checkpoint {result.LastCheckpoint} (continue with --resume)" : $"adapter: {result.FinalModel}");
             return Task.FromResult(result.Interrupted ? 130 : 0);
         }));

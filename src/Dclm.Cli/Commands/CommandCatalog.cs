@@ -21,6 +21,8 @@ internal static class CommandCatalog
         yield return TrainCommand.Create();
         yield return FinetuneCommand.Create();
         yield return AlignCommand.Create();
+        yield return TrainRewardCommand.Create();
+        yield return ScoreCommand.Create();
         yield return MergeCommand.Create();
         yield return ServeCommand.Create();
         yield return ChatCommand.Create();

@@ -5,7 +5,7 @@ using ScottPlot;
 namespace Dclm.Training.Alignment;
 
 /// <summary>
-/// alignment.png: a preference run's loss, implicit reward margin and win rate (chosen reward above rejected), on
+/// alignment.png: a preference run's loss, reward margin (DPO's implicit one or a reward model's) and win rate (chosen reward above rejected), on
 /// training updates and held-out evaluations, over steps.
 /// </summary>
 public static class AlignmentPlot
@@ -32,7 +32,7 @@ public static class AlignmentPlot
         plot.Axes.Right.Label.Text = "win rate (chosen reward > rejected)";
         plot.Title("Preference alignment");
         plot.XLabel("step");
-        plot.YLabel("loss, reward margin (nats × β)");
+        plot.YLabel("loss, reward margin (DPO: nats × β; reward model: r)");
         plot.ShowLegend();
         AtomicFile.WriteBytes(path, plot.GetImageBytes(900, 520, ImageFormat.Png));
     }

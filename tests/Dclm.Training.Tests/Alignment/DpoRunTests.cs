@@ -67,7 +67,7 @@ public class DpoRunTests(ITestOutputHelper output)
         double before = FollowRate(model, null, heldPrompts);
         TrainingResult result;
         using (var run = DpoRun.Create(options))
-            result = new DpoTrainer(run).Run(new Immediate(p => output.WriteLine($"step {p.Step} loss {p.Loss:F4} {p.Detail}")));
+            result = new PreferenceTrainer(run).Run(new Immediate(p => output.WriteLine($"step {p.Step} loss {p.Loss:F4} {p.Detail}")));
         double after = FollowRate(model, result.FinalModel, heldPrompts);
         output.WriteLine($"held-out prompts ending with a full stop: {before:P0} before, {after:P0} after");
 
@@ -170,14 +170,14 @@ public class DpoResumeTests
             },
         };
         List<double> expected;
-        using (var run = DpoRun.Create(baseline)) expected = new DpoTrainer(run).Run().Losses.ToList();
+        using (var run = DpoRun.Create(baseline)) expected = new PreferenceTrainer(run).Run().Losses.ToList();
 
         var interrupted = baseline with { Training = baseline.Training with { Output = Path.Combine(directory, "interrupted") } };
         using var stop = new CancellationTokenSource();
         List<double> first;
         using (var run = DpoRun.Create(interrupted))
         {
-            var result = new DpoTrainer(run).Run(new Immediate(p => { if (p.Step == 4) stop.Cancel(); }), stop.Token);
+            var result = new PreferenceTrainer(run).Run(new Immediate(p => { if (p.Step == 4) stop.Cancel(); }), stop.Token);
             Assert.True(result.Interrupted);
             first = result.Losses.ToList();
         }
@@ -188,7 +188,7 @@ public class DpoResumeTests
         using (var run = DpoRun.Create(interrupted with { Training = interrupted.Training with { Resume = true } }))
         {
             Assert.Equal(4, run.Resumed?.Step);
-            second = new DpoTrainer(run).Run().Losses.ToList();
+            second = new PreferenceTrainer(run).Run().Losses.ToList();
         }
         Assert.Equal(expected, first.Concat(second).ToList());
         Assert.Equal(File.ReadAllBytes(Path.Combine(baseline.Training.Output, "adapter", PeftAdapter.WeightsFile)),

@@ -18,16 +18,17 @@ public readonly record struct PreferenceStatistics(double Loss, double ChosenRew
 }
 
 /// <summary>
-/// DPO's loop: each update scores its pairs with the policy (log π of both completions), weighs each side's
-/// ∇ log π by ∂loss/∂log π, clips and steps AdamW under the run's schedule; validates, logs metrics.jsonl, plots and
-/// checkpoints on the fine-tuning intervals. Cancellation finishes the update, saves a checkpoint and returns.
+/// The loop of every objective trained on preference pairs (DPO and its variants, a reward model): each update
+/// accumulates the gradients of its pairs through the run's objective, clips and steps AdamW under the run's schedule;
+/// validates, logs metrics.jsonl, plots and checkpoints on the fine-tuning intervals. Cancellation finishes the
+/// update, saves a checkpoint and returns.
 /// </summary>
-public sealed class DpoTrainer(DpoRun run)
+public sealed class PreferenceTrainer(PreferenceRun run)
 {
     /// <summary>Runs until the configured number of updates or until <paramref name="cancellation"/> fires.</summary>
     public TrainingResult Run(IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
     {
-        var o = run.Options.Training;
+        var o = run.Settings;
         int total = run.TotalSteps, perStep = o.BatchSize * o.GradientAccumulation;
         var state = run.Resumed ?? new TrainerState { Seed = o.Seed, SourceNames = [Path.GetFileName(o.Data)], SourceSamples = [0] };
         Directory.CreateDirectory(o.Output);
@@ -52,7 +53,7 @@ public sealed class DpoTrainer(DpoRun run)
         {
             validations.Add((0, initial.Loss));
             metrics.Write(new MetricsRecord { Step = 0, ValidationLoss = initial.Loss, ValidationRewardMargin = initial.Margin, ValidationRewardAccuracy = initial.Accuracy });
-            progress?.Report(new TrainingProgress(0, total, 0, double.NaN, 0, 0, 0, initial.Loss, "dpo", TimeSpan.Zero, null, Environment.WorkingSet, Describe(initial, "val ")));
+            progress?.Report(new TrainingProgress(0, total, 0, double.NaN, 0, 0, 0, initial.Loss, run.Method, TimeSpan.Zero, null, Environment.WorkingSet, Describe(initial, "val ")));
         }
         for (int step = state.Step; step < total; step++)
         {
@@ -64,17 +65,17 @@ public sealed class DpoTrainer(DpoRun run)
             }
             var stepClock = Stopwatch.StartNew();
             double learningRate = run.Schedule.At(step);
-            run.Model.ZeroGradients();
+            run.ZeroGradients();
             var sums = new StatisticsSum();
             long stepTokens = 0;
             for (int i = 0; i < perStep; i++)
             {
                 int index = run.Order.Next();
                 var pair = run.Training[index];
-                sums.Add(run.Objective.Accumulate(run.Scorer, pair, run.TrainingReference[index], 1.0 / perStep));
+                sums.Add(run.Accumulate(index, 1.0 / perStep));
                 stepTokens += pair.Chosen.Tokens.Length + pair.Rejected.Tokens.Length;
             }
-            double norm = GradientClipper.Clip(run.Model.Parameters, o.GradientClip);
+            double norm = GradientClipper.Clip(run.Trainable, o.GradientClip);
             run.Optimizer.Step(learningRate, run.Pool);
             run.Model.ParametersChanged();
             tokens += stepTokens;
@@ -99,7 +100,7 @@ public sealed class DpoTrainer(DpoRun run)
             if (o.CheckpointEvery > 0 && done % o.CheckpointEvery == 0 && done < total) lastCheckpoint = Save(done);
             double average = clock.Elapsed.TotalSeconds / (done - startStep);
             progress?.Report(new TrainingProgress(done, total, tokens, stats.Loss, learningRate, norm, stepTokens / Math.Max(1e-9, stepClock.Elapsed.TotalSeconds),
-                validation?.Loss, "dpo", TimeSpan.FromSeconds(elapsedBefore + clock.Elapsed.TotalSeconds), TimeSpan.FromSeconds(average * (total - done)),
+                validation?.Loss, run.Method, TimeSpan.FromSeconds(elapsedBefore + clock.Elapsed.TotalSeconds), TimeSpan.FromSeconds(average * (total - done)),
                 Environment.WorkingSet, Describe(stats, "") + (validation is { } vv ? " " + Describe(vv, "val ") : "")));
         }
         lastCheckpoint = Save(total);
@@ -114,8 +115,16 @@ public sealed class DpoTrainer(DpoRun run)
         var sums = new StatisticsSum();
         for (int i = 0; i < run.Validation.Count; i++)
         {
-            sums.Add(run.Objective.Evaluate(run.Scorer, run.Validation[i], run.ValidationReference[i]));
+            sums.Add(run.Evaluate(i));
         }
+        return sums.Mean;
+    }
+
+    /// <summary>Accuracy and loss over <paramref name="count"/> pairs scored by <paramref name="score"/>.</summary>
+    public static PreferenceStatistics Summarize(int count, Func<int, PreferenceTerms> score)
+    {
+        var sums = new StatisticsSum();
+        for (int i = 0; i < count; i++) sums.Add(score(i));
         return sums.Mean;
     }
 
