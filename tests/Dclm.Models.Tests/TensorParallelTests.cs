@@ -116,6 +116,25 @@ public sealed class TensorParallelTests : IDisposable
         foreach (var logits in results) AssertClose(expected, logits, 1e-5);
     }
 
+    /// <summary>open_lm with RMSNorm (its q/k statistics are Σx² across ranks) and ALiBi (each rank keeps its heads' slopes).</summary>
+    [Fact]
+    public void RmsNormAndAlibiShardsGiveTheOneProcessLogits()
+    {
+        var config = ModelConfig.OpenLm(dim: 64, layers: 2, heads: 4, vocabularySize: 300) with { Norm = NormKind.RmsNorm, Positions = PositionEncoding.Alibi };
+        int[] prompt = [3, 14, 15, 92, 65, 35, 89, 79];
+        float[] expected;
+        using (var whole = SyntheticModel.Create(config, seed: 21)) expected = ReferenceFixture.AllLogits(whole, prompt);
+        var results = ThreadGroup.Run(2, group =>
+        {
+            // Each rank builds the whole synthetic model and keeps its shard (which then owns the weights).
+            using var pool = new ComputePool(1);
+            var whole = SyntheticModel.Create(config, seed: 21);
+            using var shard = DecoderModel.Sharded(config, whole.Weights, group, pool);
+            return ReferenceFixture.AllLogits(shard, prompt);
+        });
+        foreach (var logits in results) AssertClose(expected, logits, 1e-5);
+    }
+
     [Fact]
     public void ASplitThatDoesNotDivideTheHeadsOrCutsAQuantizationBlockIsRefusedByName()
     {

@@ -75,11 +75,13 @@ public sealed class DpoRun : IDisposable
     public TrainerState? Resumed { get; private set; }
 
     /// <summary>Loads the base and the pairs, builds the adapters, scores every pair with the reference and, with --resume, restores the newest checkpoint.</summary>
-    public static DpoRun Create(DpoOptions options, Func<LoadedModel, IChatRenderer?>? chat = null, Action<string>? log = null, CancellationToken cancellation = default)
+    /// <remarks>Under data parallelism only rank 0 is the <paramref name="writer"/>: it checks and claims the output directory, which the other ranks only read.</remarks>
+    public static DpoRun Create(DpoOptions options, Func<LoadedModel, IChatRenderer?>? chat = null, Action<string>? log = null, CancellationToken cancellation = default,
+        bool writer = true)
     {
         options.Validate();
         var o = options.Training;
-        CheckOutput(o);
+        if (writer) CheckOutput(o);
         var pool = new ComputePool(o.Threads > 0 ? o.Threads : Environment.ProcessorCount);
         LoadedModel? loaded = null;
         try
@@ -104,9 +106,9 @@ public sealed class DpoRun : IDisposable
             int length = training.Concat(validation).Max(p => p.Length) - 1;
             var run = new DpoRun(options, loaded, pool, adapters, model, training, validation, length);
             run.ScoreReference(log, cancellation);
-            run.Checkpoints.RemovePartial();
+            if (writer) run.Checkpoints.RemovePartial();
             if (o.Resume) run.Restore(log);
-            else WriteRunFile(options);
+            else if (writer) WriteRunFile(options);
             return run;
         }
         catch
