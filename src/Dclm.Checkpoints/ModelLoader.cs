@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Dclm.Distributed;
 using Dclm.Formats;
 using Dclm.Formats.Gguf;
 using Dclm.Formats.Safetensors;
@@ -19,15 +20,21 @@ public static class ModelLoader
     /// Loads the model at <paramref name="path"/>, holding its weights as <paramref name="loading"/> asks
     /// (<see cref="LoadedModel.Residence"/> says what was chosen and why); a copy reports the fraction read so far to
     /// <paramref name="progress"/>. Problems are reported as <see cref="ModelFileException"/>.
+    /// With <paramref name="tensorParallel"/> (a group of more than one rank), this process loads only its shard of the
+    /// model (<see cref="DecoderModel.Sharded"/>): the file is mapped, whatever <paramref name="loading"/> says, so the
+    /// other ranks' rows are never read, and the shard's column blocks are copied out of the mapping.
     /// </summary>
-    public static LoadedModel Load(string path, ComputePool? pool = null, WeightLoading loading = WeightLoading.Automatic, IProgress<double>? progress = null)
+    public static LoadedModel Load(string path, ComputePool? pool = null, WeightLoading loading = WeightLoading.Automatic, IProgress<double>? progress = null,
+        ICommunicator? tensorParallel = null)
     {
-        if (File.Exists(path)) return path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) || IsGguf(path) ? LoadGguf(path, pool, loading, progress) : throw new ModelFileException(path, "is neither a GGUF file nor a checkpoint directory");
-        if (Directory.Exists(path)) return LoadHuggingFace(path, pool, loading, progress);
+        var shards = tensorParallel is { Size: > 1 } ? tensorParallel : null;
+        if (shards is not null) loading = WeightLoading.Mapped;
+        if (File.Exists(path)) return path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) || IsGguf(path) ? LoadGguf(path, pool, loading, progress, shards) : throw new ModelFileException(path, "is neither a GGUF file nor a checkpoint directory");
+        if (Directory.Exists(path)) return LoadHuggingFace(path, pool, loading, progress, shards);
         throw new ModelFileException(path, "no such file or directory");
     }
 
-    private static LoadedModel LoadGguf(string path, ComputePool? pool, WeightLoading loading, IProgress<double>? progress)
+    private static LoadedModel LoadGguf(string path, ComputePool? pool, WeightLoading loading, IProgress<double>? progress, ICommunicator? shards)
     {
         var clock = Stopwatch.StartNew();
         long bytes = new FileInfo(path).Length;
@@ -39,7 +46,7 @@ public static class ModelLoader
             var tokenizer = FitVocabulary(path, config, file.Metadata.ContainsKey("tokenizer.ggml.tokens") ? Tokenizer.FromGguf(file) : null);
             var weights = GgufModelReader.Bind(file, config);
             var types = CountTypes(file.Tensors);
-            return new LoadedModel(path, "gguf", Build(path, config, weights, pool), tokenizer, types, residence);
+            return new LoadedModel(path, "gguf", Build(path, config, weights, pool, shards), tokenizer, types, residence);
         }
         catch
         {
@@ -48,7 +55,7 @@ public static class ModelLoader
         }
     }
 
-    private static LoadedModel LoadHuggingFace(string directory, ComputePool? pool, WeightLoading loading, IProgress<double>? progress)
+    private static LoadedModel LoadHuggingFace(string directory, ComputePool? pool, WeightLoading loading, IProgress<double>? progress, ICommunicator? shards)
     {
         var clock = Stopwatch.StartNew();
         string configPath = System.IO.Path.Combine(directory, "config.json");
@@ -67,7 +74,7 @@ public static class ModelLoader
                 ? HfOpenLmWeights.Bind(binder, config, checkpoint)
                 : HfLlamaWeights.Bind(binder, config, checkpoint);
             var types = CountTypes(checkpoint.Tensors);
-            return new LoadedModel(directory, "safetensors", Build(directory, config, weights, pool), tokenizer, types, residence);
+            return new LoadedModel(directory, "safetensors", Build(directory, config, weights, pool, shards), tokenizer, types, residence);
         }
         catch
         {
@@ -95,13 +102,14 @@ public static class ModelLoader
         }
     }
 
-    private static DecoderModel Build(string path, ModelConfig config, ModelWeights weights, ComputePool? pool)
+    private static DecoderModel Build(string path, ModelConfig config, ModelWeights weights, ComputePool? pool, ICommunicator? shards)
     {
         try
         {
-            return new DecoderModel(config, weights, pool);
+            return shards is null ? new DecoderModel(config, weights, pool) : DecoderModel.Sharded(config, weights, shards, pool);
         }
         catch (InvalidDataException e) { throw new ModelFileException(path, e.Message, e); }
+        catch (ArgumentException e) when (shards is not null) { throw new ModelFileException(path, e.Message, e); }
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using Dclm.Models.Blocks;
 using Dclm.Models.Projections;
+using Dclm.Models.TensorParallel;
 using Dclm.Tensors.Compute;
 using Dclm.Tensors.Ops;
 
@@ -37,7 +38,10 @@ public sealed partial class DecoderModel : IDisposable
     private readonly SequenceGroups _groups = new();
     private int[] _slotEnds = [], _slotsSeen = [];
 
-    public DecoderModel(ModelConfig config, ModelWeights weights, ComputePool? pool = null)
+    public DecoderModel(ModelConfig config, ModelWeights weights, ComputePool? pool = null) : this(config, weights, pool, null) { }
+
+    /// <summary>A whole model, or with <paramref name="shards"/> one rank's shard of it (<see cref="Sharded"/>).</summary>
+    private DecoderModel(ModelConfig config, ModelWeights weights, ComputePool? pool, TensorParallelism? shards)
     {
         Config = config.Validate();
         weights.Validate(config);
@@ -48,17 +52,28 @@ public sealed partial class DecoderModel : IDisposable
         _sharedFrequencies = _inverseFrequencies.All(f => f.AsSpan().SequenceEqual(_inverseFrequencies[0]));
         _block = config.Architecture.CreateBlock(config);
         _projections = weights.Layers.Select(l => new LayerProjections(l)).ToArray();
+        TensorParallel = shards;
+        if (shards is not null)
+            foreach (var p in _projections)
+            {
+                p.Output = new ShardSumProjection(p.Output, shards.Group);
+                p.Down = new ShardSumProjection(p.Down, shards.Group);
+            }
         _head = Projection.FromWeights(weights.Output);
         _layerBytes = weights.Layers.Sum(l => l.Query.ByteLength + l.Key.ByteLength + l.Value.ByteLength + l.Output.ByteLength
             + l.Gate.ByteLength + l.Up.ByteLength + l.Down.ByteLength);
-        float[]? slopes = config.UsesAlibi ? AlibiSlopes.For(config.Heads) : null;
-        _main = new LayerStep(config, slopes);
-        _lanes = Enumerable.Range(0, Pool.Threads).Select(_ => new LayerStep(config, slopes)).ToArray();
+        // A shard's heads are heads [r·H/N, (r+1)·H/N) of the whole model, with their slopes.
+        float[]? slopes = !config.UsesAlibi ? null : shards is null ? AlibiSlopes.For(config.Heads)
+            : AlibiSlopes.For(shards.Model.Heads).AsSpan(shards.Rank * config.Heads, config.Heads).ToArray();
+        _main = new LayerStep(config, slopes) { Shards = shards };
+        _lanes = Enumerable.Range(0, Pool.Threads).Select(_ => new LayerStep(config, slopes) { Shards = shards }).ToArray();
         _groupsJob = new SequenceGroupsJob(this);
     }
 
-    /// <summary>Hyper-parameters.</summary>
+    /// <summary>Hyper-parameters (of this rank's shard when <see cref="TensorParallel"/> is set: H/N heads, hidden/N units).</summary>
     public ModelConfig Config { get; }
+    /// <summary>The split over ranks when this model is one rank's shard of a larger one; null for a whole model.</summary>
+    public TensorParallelism? TensorParallel { get; }
     /// <summary>Weights (views into their files).</summary>
     public ModelWeights Weights { get; }
     /// <summary>Threads the matrix products run on.</summary>
@@ -155,7 +170,8 @@ public sealed partial class DecoderModel : IDisposable
     private SequenceGroups? ChooseGroups(ForwardBatch batch)
     {
         var mode = LayerParallelism;
-        if (mode == LayerParallelism.Rows || Pool.Threads < 2) return null;
+        // A shard's steps are collective: one lane, so every rank makes the same calls in the same order.
+        if (TensorParallel is not null || mode == LayerParallelism.Rows || Pool.Threads < 2) return null;
         if (mode == LayerParallelism.Auto && _layerBytes > SequenceSplitLayerBytes) return null;
         return _groups.TrySplit(batch, Pool.Threads) ? _groups : null;
     }

@@ -25,7 +25,7 @@ public sealed class DataParallelTrainingTests : IDisposable
         var expected = Metrics("single");
         Assert.All(expected, m => Assert.Equal(1, m.WorldSize));
 
-        var parallel = Mpirun(2, Train("parallel"));
+        var parallel = DclmProcess.Mpirun(2, Train("parallel"));
         Assert.True(parallel.ExitCode == 0, parallel.Error);
         Assert.Contains("data parallel: 2 ranks, 2 of the 4 sequences", parallel.Error);
         Assert.Single(parallel.Output.Split('\n'), l => l.StartsWith("final model:")); // rank 0 alone reports
@@ -35,7 +35,7 @@ public sealed class DataParallelTrainingTests : IDisposable
         AssertSameWeights(Path.Combine(_directory, "single", "final"), Path.Combine(_directory, "parallel", "final"));
 
         // ZeRO-1: each rank holds half of AdamW's moments, and the run is the same.
-        var sharded = Mpirun(2, Train("zero", "--zero", "1", "--checkpoint-every", "2"));
+        var sharded = DclmProcess.Mpirun(2, Train("zero", "--zero", "1", "--checkpoint-every", "2"));
         Assert.True(sharded.ExitCode == 0, sharded.Error);
         long whole = OptimizerBytes(single.Error), half = OptimizerBytes(sharded.Error);
         Assert.Equal(OptimizerBytes(parallel.Error), whole);
@@ -65,10 +65,52 @@ public sealed class DataParallelTrainingTests : IDisposable
     [Fact]
     public void AGlobalBatchTheRanksCannotShareIsRefused()
     {
-        var result = Mpirun(2, Train("odd", batch: 3));
+        var result = DclmProcess.Mpirun(2, Train("odd", batch: 3));
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains("--batch-size 3 is the global batch and must divide by the 2 ranks", result.Error);
         Assert.False(File.Exists(Path.Combine(_directory, "odd", "metrics.jsonl")));
+    }
+
+    /// <summary>
+    /// `mpirun -np 2 dclm align`: DPO with the global batch of a one-process run (2 pairs per micro-batch, one per rank)
+    /// gives the same loss curve and reward statistics to 1e-5 relative, and the same adapter to 1e-5.
+    /// </summary>
+    [Fact]
+    public void TwoRanksAlignAsOneProcessWithTheGlobalBatch()
+    {
+        string model = TinyNeoXModel.Create(Path.Combine(_directory, "model"));
+        string pairs = Path.Combine(_directory, "pairs.jsonl");
+        File.WriteAllLines(pairs, Enumerable.Range(0, 12).Select(i => System.Text.Json.JsonSerializer.Serialize(new
+        {
+            prompt = $"Question {i}: what did the committee decide on day {i}?",
+            chosen = $" It approved budget line {i * 7 % 113}.",
+            rejected = $" Nothing was decided about line {i * 5 % 37} and",
+        })));
+        string[] Align(string output) =>
+        [
+            "align", "--model", model, "--data", pairs, "--output", Path.Combine(_directory, output), "--steps", "3", "--batch-size", "2",
+            "--grad-accum", "2", "--seq-len", "48", "--lora-rank", "4", "--lr", "1e-3", "--validation-split", "0.25", "--eval-every", "2",
+            "--threads", "1", "--no-progress",
+        ];
+        var single = DclmProcess.Run(Align("align-single"));
+        Assert.True(single.ExitCode == 0, single.Error);
+        var parallel = DclmProcess.Mpirun(2, Align("align-parallel"));
+        Assert.True(parallel.ExitCode == 0, parallel.Error);
+        Assert.Contains("data parallel: 2 ranks, 1 of the 2 sequences", parallel.Error);
+        Assert.Single(parallel.Output.Split('\n'), l => l.StartsWith("adapter:"));
+        var expected = Metrics("align-single");
+        var actual = Metrics("align-parallel");
+        Assert.All(expected, m => Assert.Equal(1, m.WorldSize));
+        Assert.All(actual, m => Assert.Equal(2, m.WorldSize));
+        AssertSameCurve(expected, actual);
+        var e = File.ReadLines(Path.Combine(_directory, "align-single", "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToArray();
+        var a = File.ReadLines(Path.Combine(_directory, "align-parallel", "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToArray();
+        foreach (var (x, y) in e.Zip(a))
+            foreach (string name in (string[])["reward_margin", "reward_accuracy", "validation_reward_margin"])
+                if (x.TryGetProperty(name, out var value))
+                    Assert.True(Math.Abs(y.GetProperty(name).GetDouble() - value.GetDouble()) <= 1e-5 * Math.Abs(value.GetDouble()) + 1e-12,
+                        $"{name}: {y.GetProperty(name).GetDouble():R} against one process's {value.GetDouble():R}");
+        AssertSameWeights(Path.Combine(_directory, "align-single", "adapter"), Path.Combine(_directory, "align-parallel", "adapter"), "adapter_model.safetensors");
     }
 
     private string[] Train(string output, params string[] extra) => Train(output, 4, extra);
@@ -115,10 +157,10 @@ public sealed class DataParallelTrainingTests : IDisposable
             Assert.True(Math.Abs(a - e) <= 1e-5 * Math.Abs(e), $"{what}: {a:R} against one process's {e:R}");
     }
 
-    private static void AssertSameWeights(string expectedDirectory, string actualDirectory)
+    private static void AssertSameWeights(string expectedDirectory, string actualDirectory, string file = "model.safetensors")
     {
-        using var expected = SafetensorsFile.Open(Path.Combine(expectedDirectory, "model.safetensors"));
-        using var actual = SafetensorsFile.Open(Path.Combine(actualDirectory, "model.safetensors"));
+        using var expected = SafetensorsFile.Open(Path.Combine(expectedDirectory, file));
+        using var actual = SafetensorsFile.Open(Path.Combine(actualDirectory, file));
         Assert.Equal(expected.Tensors.Keys.Order(), actual.Tensors.Keys.Order());
         double worst = 0;
         foreach (var (name, entry) in expected.Tensors)
@@ -129,29 +171,5 @@ public sealed class DataParallelTrainingTests : IDisposable
             for (int i = 0; i < e.Length; i++) worst = Math.Max(worst, Math.Abs(e[i] - a[i]));
         }
         Assert.True(worst <= 1e-5, $"final weights differ by up to {worst:E2}");
-    }
-
-    /// <summary>Runs the built dclm under Open MPI's mpirun with <paramref name="ranks"/> processes (root allowed, as CI runs as root).</summary>
-    private static DclmProcess.Result Mpirun(int ranks, string[] arguments)
-    {
-        var start = new ProcessStartInfo("mpirun") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.Environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1";
-        start.Environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1";
-        foreach (var a in (string[])["-np", ranks.ToString(), "--oversubscribe", "dotnet", Path.Combine(AppContext.BaseDirectory, "dclm.dll"), .. arguments])
-            start.ArgumentList.Add(a);
-        Process process;
-        try { process = Process.Start(start)!; }
-        catch (System.ComponentModel.Win32Exception e) { throw new InvalidOperationException("mpirun was not found: run scripts/setup.sh (it installs openmpi-bin)", e); }
-        using (process)
-        {
-            var output = process.StandardOutput.ReadToEndAsync();
-            var error = process.StandardError.ReadToEndAsync();
-            if (!process.WaitForExit(180_000))
-            {
-                process.Kill(entireProcessTree: true);
-                throw new TimeoutException($"mpirun dclm {string.Join(' ', arguments)} did not finish in 180 s");
-            }
-            return new DclmProcess.Result(process.ExitCode, output.Result, error.Result);
-        }
     }
 }

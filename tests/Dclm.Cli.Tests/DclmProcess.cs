@@ -49,4 +49,28 @@ internal static class DclmProcess
     }
 
     public static string Fixture(params string[] parts) => Path.Combine([AppContext.BaseDirectory, "fixtures", .. parts]);
+
+    /// <summary>Runs the built dclm under Open MPI's mpirun with <paramref name="ranks"/> processes (root allowed, as CI runs as root).</summary>
+    public static Result Mpirun(int ranks, string[] arguments)
+    {
+        var start = new ProcessStartInfo("mpirun") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.Environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1";
+        start.Environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1";
+        foreach (var a in (string[])["-np", ranks.ToString(), "--oversubscribe", "dotnet", Path.Combine(AppContext.BaseDirectory, "dclm.dll"), .. arguments])
+            start.ArgumentList.Add(a);
+        Process process;
+        try { process = Process.Start(start)!; }
+        catch (System.ComponentModel.Win32Exception e) { throw new InvalidOperationException("mpirun was not found: run scripts/setup.sh (it installs openmpi-bin)", e); }
+        using (process)
+        {
+            var output = process.StandardOutput.ReadToEndAsync();
+            var error = process.StandardError.ReadToEndAsync();
+            if (!process.WaitForExit(180_000))
+            {
+                process.Kill(entireProcessTree: true);
+                throw new TimeoutException($"mpirun dclm {string.Join(' ', arguments)} did not finish in 180 s");
+            }
+            return new Result(process.ExitCode, output.Result, error.Result);
+        }
+    }
 }

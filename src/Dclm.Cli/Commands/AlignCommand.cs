@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Dclm.Models.Adapters;
 using Dclm.Training.Alignment;
+using Dclm.Training.Distributed;
 using Dclm.Training.FineTuning;
 
 namespace Dclm.Cli.Commands;
@@ -28,22 +29,28 @@ internal static class AlignCommand
             method, beta, loss, smoothing,
         };
         flags.AddTo(command);
-        command.SetAction((parse, interrupt) => CliErrors.RunAsync(() =>
+        command.SetAction((parse, interrupt) => ProcessGroup.Run(group =>
         {
             var options = new DpoOptions
             {
                 Training = flags.Read(parse), Beta = parse.GetValue(beta), LabelSmoothing = parse.GetValue(smoothing),
                 Loss = parse.GetValue(loss) == "ipo" ? PreferenceLossKind.Ipo : PreferenceLossKind.Sigmoid,
             };
-            using var run = DpoRun.Create(options, TemplateChatRenderer.For, line => Console.Error.WriteLine(line), interrupt);
+            var parallel = new DataParallel(group);
+            parallel.LocalBatch(options.Training.BatchSize);
+            var log = ProcessGroup.RootLog(parallel);
+            using var run = DpoRun.Create(options, TemplateChatRenderer.For, log, interrupt, writer: parallel.IsRoot);
             var c = run.Loaded.Config;
             var o = run.Settings;
-            Console.Error.WriteLine($"model: {c.Architecture} dim {c.Dim}, {c.Layers} layers; {o.Method.ToString().ToLowerInvariant()}: {run.Adapters.Count:N0} adapter values " +
+            log($"model: {c.Architecture} dim {c.Dim}, {c.Layers} layers; {o.Method.ToString().ToLowerInvariant()}: {run.Adapters.Count:N0} adapter values " +
                 $"(rank {o.Rank} on {string.Join(",", o.Targets.Select(LoraTargets.Name))}) over a frozen {string.Join("/", run.Loaded.TensorTypes.Keys.Order())} base, " +
                 $"which is also the reference; {run.TotalSteps} updates of {o.BatchSize * o.GradientAccumulation} pairs, β {options.Beta.ToString(CultureInfo.InvariantCulture)}");
-            var result = TrainingDisplay.Run(new PreferenceTrainer(run).Run, run.TotalSteps, run.Resumed?.Step ?? 0, parse.GetValue(flags.Quiet), interrupt);
+            var trainer = new PreferenceTrainer(run, parallel);
+            ProcessGroup.Describe(parallel, o.BatchSize, run.Optimizer.StateBytes, log);
+            if (!parallel.IsRoot) return trainer.Run(null, interrupt).Interrupted ? 130 : 0;
+            var result = TrainingDisplay.Run(trainer.Run, run.TotalSteps, run.Resumed?.Step ?? 0, parse.GetValue(flags.Quiet), interrupt);
             Console.WriteLine(result.Interrupted ? $"stopped at step {result.Steps}; checkpoint {result.LastCheckpoint} (continue with --resume)" : $"adapter: {result.FinalModel}");
-            return Task.FromResult(result.Interrupted ? 130 : 0);
+            return result.Interrupted ? 130 : 0;
         }));
         return command;
     }

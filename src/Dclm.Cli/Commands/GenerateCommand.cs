@@ -31,13 +31,14 @@ internal static class GenerateCommand
         var kvType = ModelOptions.KvType("f32");
         var threads = ModelOptions.Threads();
         var lora = ModelOptions.Lora();
+        var tensorParallel = ProcessGroup.TensorParallelOption();
         var speculation = new SpeculationOptions();
         var command = new Command("generate", "Generate text from a prompt, streaming it as it comes")
         {
-            model, prompt, promptTokens, suffix, maxTokens, temperature, topK, topP, minP, repetition, frequency, presence, seed, stop, mmap, noMmap, printIds, json, jsonSchema, kvType, threads, lora,
+            model, prompt, promptTokens, suffix, maxTokens, temperature, topK, topP, minP, repetition, frequency, presence, seed, stop, mmap, noMmap, printIds, json, jsonSchema, kvType, threads, lora, tensorParallel,
         };
         foreach (var option in speculation.All) command.Options.Add(option);
-        command.SetAction((parse, cancellation) => CliErrors.RunAsync(() =>
+        command.SetAction((parse, cancellation) => ProcessGroup.RunInference(parse.GetValue(tensorParallel), group =>
         {
             string? text = parse.GetValue(prompt);
             string? ids = parse.GetValue(promptTokens);
@@ -53,8 +54,10 @@ internal static class GenerateCommand
             using var pool = new Tensors.Compute.ComputePool(Math.Max(1, parse.GetValue(threads)));
             var loading = Checkpoints.WeightLoadingOptions.FromFlags(parse.GetValue(mmap), parse.GetValue(noMmap));
             var progress = LoadProgress.ForTerminal();
-            using var loaded = ModelLoader.Load(parse.GetValue(model)!, pool, loading, progress);
+            if (group is not null && parse.GetValue(lora) is not null) throw new ArgumentException("--lora does not combine with --tensor-parallel");
+            using var loaded = ModelLoader.Load(parse.GetValue(model)!, pool, loading, progress, group);
             progress?.Clear();
+            ProcessGroup.DescribeShards(loaded.Model);
             ModelOptions.ApplyLora(loaded, parse.GetValue(lora));
             var tokenizer = loaded.Tokenizer;
             int[] tokens;
@@ -76,6 +79,7 @@ internal static class GenerateCommand
             int capacity = tokens.Length + Math.Max(0, Math.Min(options.MaxTokens, loaded.Config.ContextLength - tokens.Length));
             var speculative = speculation.Parse(parse, loaded, capacity, pool, loading, out var draftModel);
             using var ownedDraft = draftModel;
+            if (group is not null && speculative is not null) throw new ArgumentException("speculative decoding does not combine with --tensor-parallel");
             // After the prompt and the draft are known to be usable, so a bad one still ends in a single error line.
             Console.Error.WriteLine($"dclm: {loaded.Residence.Describe()}");
             if (draftModel is not null) Console.Error.WriteLine($"dclm: draft model: {draftModel.Residence.Describe()}");
@@ -118,7 +122,7 @@ internal static class GenerateCommand
             Console.Error.WriteLine($"dclm: {clock.Describe(tokens.Length)}");
             if (statistics is not null) Console.Error.WriteLine($"dclm: speculation: {statistics}");
             if (parse.GetValue(printIds) || tokenizer is null) Console.WriteLine(string.Join(' ', generated));
-            return Task.FromResult(0);
+            return 0;
         }));
         return command;
     }

@@ -15,18 +15,21 @@ internal static class LogitsCommand
         var tokens = new Option<string>("--prompt-tokens") { Description = "prompt token ids, e.g. \"1 2 3\"", Required = true };
         var output = new Option<string>("--output") { Description = "file to write the logits to", Required = true };
         var lora = ModelOptions.Lora();
-        var command = new Command("logits", "Write the logits of every prompt position as float32 little-endian rows") { model, tokens, output, lora };
-        command.SetAction(parse => CliErrors.Run(() =>
+        var tensorParallel = ProcessGroup.TensorParallelOption();
+        var command = new Command("logits", "Write the logits of every prompt position as float32 little-endian rows") { model, tokens, output, lora, tensorParallel };
+        command.SetAction(parse => ProcessGroup.RunInference(parse.GetValue(tensorParallel), group =>
         {
             var ids = TokenListParser.Parse(parse.GetValue(tokens)!, "--prompt-tokens");
-            using var loaded = ModelLoader.Load(parse.GetValue(model)!, loading: WeightLoading.Mapped);
+            if (group is not null && parse.GetValue(lora) is not null) throw new ArgumentException("--lora does not combine with --tensor-parallel");
+            using var loaded = ModelLoader.Load(parse.GetValue(model)!, loading: WeightLoading.Mapped, tensorParallel: group);
             ModelOptions.ApplyLora(loaded, parse.GetValue(lora));
             var m = loaded.Model;
+            ProcessGroup.DescribeShards(m);
             if (ids.Length > m.Config.ContextLength) throw new ArgumentException($"--prompt-tokens: {ids.Length} tokens exceed the context of {m.Config.ContextLength}");
             int vocabulary = m.Config.VocabularySize;
             var logits = m.PromptLogits(ids);
             string path = parse.GetValue(output)!;
-            AtomicFile.Write(path, stream => stream.Write(MemoryMarshal.AsBytes(logits.AsSpan())));
+            if (group is null || group.IsRoot) AtomicFile.Write(path, stream => stream.Write(MemoryMarshal.AsBytes(logits.AsSpan())));
             Console.WriteLine($"wrote {ids.Length} x {vocabulary} logits to {path}");
             return 0;
         }));

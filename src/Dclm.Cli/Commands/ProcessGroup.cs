@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Dclm.Distributed;
 using Dclm.Training.Distributed;
 
@@ -23,10 +24,45 @@ internal static class ProcessGroup
         }
         catch (Exception e)
         {
-            Console.Error.WriteLine($"error (rank {group.Rank} of {group.Size}): {e.Message}");
+            // Straight to the stream: a rank that is not the root may have silenced Console.Error (QuietUnlessRoot).
+            using (var error = new StreamWriter(Console.OpenStandardError()) { AutoFlush = true })
+                error.WriteLine($"error (rank {group.Rank} of {group.Size}): {e.Message}");
             group.Abort(1);
             return Task.FromResult(1);
         }
+    }
+
+    /// <summary>
+    /// Every rank of a tensor-parallel run computes the same tokens and logits; only rank 0 prints them. The others' standard
+    /// output and error are silenced (their failures still reach stderr through <see cref="Run"/>).
+    /// </summary>
+    public static void QuietUnlessRoot(ICommunicator group)
+    {
+        if (group.IsRoot) return;
+        Console.SetOut(TextWriter.Null);
+        Console.SetError(TextWriter.Null);
+    }
+
+    /// <summary>
+    /// --tensor-parallel: under an MPI launcher, split the model's heads and feed-forward width over the ranks instead of
+    /// loading the whole model in each (one process without a launcher).
+    /// </summary>
+    public static Option<bool> TensorParallelOption() =>
+        new("--tensor-parallel") { Description = "under mpirun/srun: split the model's attention heads and feed-forward width over the ranks (each loads 1/N of the layer weights); rank 0 prints" };
+
+    /// <summary>Runs <paramref name="body"/> in the launcher's group when <paramref name="tensorParallel"/> is set, else alone (null group).</summary>
+    public static Task<int> RunInference(bool tensorParallel, Func<ICommunicator?, int> body) =>
+        tensorParallel ? Run(group =>
+        {
+            QuietUnlessRoot(group);
+            return body(group);
+        }) : CliErrors.RunAsync(() => Task.FromResult(body(null)));
+
+    /// <summary>The line that says how a tensor-parallel model is split (nothing for a whole model).</summary>
+    public static void DescribeShards(Dclm.Models.DecoderModel model)
+    {
+        if (model.TensorParallel is { } split)
+            Console.Error.WriteLine($"tensor parallel: {split.Size} ranks, {model.Config.Heads} of {split.Model.Heads} attention heads, {model.Config.KeyValueHeads} of {split.Model.KeyValueHeads} key/value heads and {model.Config.HiddenDim} of {split.Model.HiddenDim} feed-forward units per rank");
     }
 
     /// <summary>A log that writes each line to stderr from rank 0 only.</summary>

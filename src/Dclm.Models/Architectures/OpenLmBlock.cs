@@ -17,14 +17,10 @@ internal sealed class OpenLmBlock(ModelConfig config) : DecoderBlock
 
         // x += Wo · attention(rope(n_q(Wq·n(x))), rope(n_k(Wk·n(x))), Wv·n(x))
         var qkv = AttentionBlock.Project(step, w.AttentionNorm);
+        if (_queryKeyNorm) step.FullWidthNorm.Apply(step, qkv);
         for (int t = 0; t < step.Count; t++)
         {
             var (q, k, v) = qkv[t];
-            if (_queryKeyNorm)
-            {
-                step.Norm(q, w.QueryNorm, q);
-                step.Norm(k, w.KeyNorm, k);
-            }
             step.Rope(t, q, k);
             AttentionBlock.Store(step, t, k, v);
         }

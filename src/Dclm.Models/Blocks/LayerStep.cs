@@ -20,6 +20,10 @@ internal sealed class LayerStep(ModelConfig config, float[]? alibiSlopes)
     public RunState State { get; } = new();
     /// <summary>This lane's attention job.</summary>
     public CausalAttention Attention { get; } = new(config, alibiSlopes);
+    /// <summary>This lane's full-width q/k norm (open_lm), which sums its statistics over <see cref="Shards"/>.</summary>
+    public FullWidthQueryKeyNorm FullWidthNorm { get; } = new();
+    /// <summary>The split of the model over ranks when this is one shard of it (tensor parallelism); null for a whole model.</summary>
+    public TensorParallel.TensorParallelism? Shards { get; init; }
 
     /// <summary>The tokens this lane runs.</summary>
     public ForwardBatch Batch { get; private set; } = null!;

@@ -11,7 +11,7 @@ namespace Dclm.Tensors.Ops;
 /// cycles each), which made a width-256 LayerNorm cost about a microsecond, as much as the products
 /// around it for a small model's decode step.
 /// </summary>
-internal static class DoubleSums
+public static class DoubleSums
 {
     /// <summary>Σ x[i].</summary>
     public static double Sum(ReadOnlySpan<float> x) => Accumulate<Plain>(x, 0);

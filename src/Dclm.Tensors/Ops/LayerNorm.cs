@@ -16,7 +16,18 @@ public static class LayerNorm
         if (n == 0) return;
         // Two passes in double keep the variance exact enough for 1e-4 agreement at width 4096.
         double mean = DoubleSums.Sum(x) / n;
-        double variance = DoubleSums.SumSquaredDeviations(x, mean) / n;
+        Apply(x, gain, mean, DoubleSums.SumSquaredDeviations(x, mean) / n, eps, destination);
+    }
+
+    /// <summary>
+    /// destination = (x − mean) / sqrt(variance + eps) ⊙ gain with the statistics given: a row whose width is split
+    /// over processes (tensor parallelism) is normalised by each with the statistics of the whole row.
+    /// </summary>
+    public static void Apply(ReadOnlySpan<float> x, ReadOnlySpan<float> gain, double mean, double variance, float eps, Span<float> destination)
+    {
+        int n = x.Length;
+        if (gain.Length != n || destination.Length < n) throw new ArgumentException("x, gain and destination must have the same length");
+        if (n == 0) return;
         float inverse = (float)(1.0 / Math.Sqrt(variance + eps));
         float shift = (float)mean;
         TensorPrimitives.Subtract(x, shift, destination[..n]);

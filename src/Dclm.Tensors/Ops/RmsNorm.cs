@@ -11,8 +11,16 @@ public static class RmsNorm
         int n = x.Length;
         if (gain.Length != n || destination.Length < n) throw new ArgumentException("x, gain and destination must have the same length");
         if (n == 0) return;
-        double sumSquares = DoubleSums.SumSquares(x);
-        float inverse = (float)(1.0 / Math.Sqrt(sumSquares / n + eps));
+        Apply(x, gain, DoubleSums.SumSquares(x) / n, eps, destination);
+    }
+
+    /// <summary>destination = x / sqrt(meanSquare + eps) ⊙ gain with mean(x²) given (a row split over processes uses the whole row's).</summary>
+    public static void Apply(ReadOnlySpan<float> x, ReadOnlySpan<float> gain, double meanSquare, float eps, Span<float> destination)
+    {
+        int n = x.Length;
+        if (gain.Length != n || destination.Length < n) throw new ArgumentException("x, gain and destination must have the same length");
+        if (n == 0) return;
+        float inverse = (float)(1.0 / Math.Sqrt(meanSquare + eps));
         TensorPrimitives.Multiply(x, inverse, destination[..n]);
         TensorPrimitives.Multiply(destination[..n], gain, destination[..n]);
     }

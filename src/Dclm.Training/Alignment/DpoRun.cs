@@ -39,11 +39,13 @@ public sealed class DpoRun : PreferenceRun
     protected override string RunFile => "align.json";
 
     /// <summary>Loads the base and the pairs, builds the adapters, scores every pair with the reference and, with --resume, restores the newest checkpoint.</summary>
-    public static DpoRun Create(DpoOptions options, Func<LoadedModel, IChatRenderer?>? chat = null, Action<string>? log = null, CancellationToken cancellation = default)
+    /// <remarks>Under data parallelism only rank 0 is the <paramref name="writer"/>: it checks and claims the output directory, which the other ranks only read.</remarks>
+    public static DpoRun Create(DpoOptions options, Func<LoadedModel, IChatRenderer?>? chat = null, Action<string>? log = null, CancellationToken cancellation = default,
+        bool writer = true)
     {
         options.Validate();
         // A side of n tokens runs n − 1 positions, so --seq-len positions take sides of --seq-len + 1 tokens.
-        var prepared = Prepare(options.Training, "align.json", o => o.SequenceLength + 1, chat, log, cancellation);
+        var prepared = Prepare(options.Training, "align.json", o => o.SequenceLength + 1, chat, log, cancellation, writer);
         try
         {
             int length = prepared.Training.Concat(prepared.Validation).Max(p => p.Length) - 1;

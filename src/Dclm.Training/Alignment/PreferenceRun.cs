@@ -21,7 +21,7 @@ public abstract class PreferenceRun : IDisposable
 {
     /// <summary>The base, adapters and pairs a run starts from, before its objective exists.</summary>
     protected sealed record Prepared(FineTuneOptions Options, LoadedModel Loaded, ComputePool Pool, LoraAdapters Adapters, TrainingModel Model,
-        List<PreferencePair> Training, List<PreferencePair> Validation) : IDisposable
+        List<PreferencePair> Training, List<PreferencePair> Validation, bool Writer) : IDisposable
     {
         public void Dispose()
         {
@@ -35,7 +35,7 @@ public abstract class PreferenceRun : IDisposable
     {
         var o = prepared.Options;
         Settings = o; Loaded = prepared.Loaded; Pool = prepared.Pool; Adapters = prepared.Adapters; Model = prepared.Model;
-        Training = prepared.Training; Validation = prepared.Validation;
+        Training = prepared.Training; Validation = prepared.Validation; Writer = prepared.Writer;
         Trainable = [.. Model.Parameters, .. extraTrainable];
         Optimizer = new AdamW(Trainable, new AdamWOptions { Beta1 = 0.9, Beta2 = 0.999, Epsilon = 1e-8, WeightDecay = o.WeightDecay });
         Checkpoints = new CheckpointStore(o.Output, o.KeepCheckpoints);
@@ -44,6 +44,9 @@ public abstract class PreferenceRun : IDisposable
         TotalSteps = o.Steps > 0 ? o.Steps : Math.Max(1, (int)Math.Ceiling(o.Epochs * Training.Count / perStep));
         Schedule = new LearningRateSchedule(o.LearningRate, 0, o.Warmup ?? (int)Math.Ceiling(0.1 * TotalSteps), TotalSteps);
     }
+
+    /// <summary>Whether this process writes the run's files (rank 0 under data parallelism, else always).</summary>
+    public bool Writer { get; }
 
     /// <summary>The method's name in progress lines and the run record ("dpo", "reward").</summary>
     public abstract string Method { get; }
@@ -119,10 +122,11 @@ public abstract class PreferenceRun : IDisposable
     /// out) and builds adapters without dropout: the objectives weigh each side's gradient by values from a pass
     /// without it.
     /// </summary>
+    /// <remarks>Under data parallelism only rank 0 is the <paramref name="writer"/>: it checks and claims the output directory, which the other ranks only read.</remarks>
     protected static Prepared Prepare(FineTuneOptions o, string runFile, Func<FineTuneOptions, int> maxTokens, Func<LoadedModel, IChatRenderer?>? chat,
-        Action<string>? log, CancellationToken cancellation)
+        Action<string>? log, CancellationToken cancellation, bool writer = true)
     {
-        CheckOutput(o, runFile);
+        if (writer) CheckOutput(o, runFile);
         var pool = new ComputePool(o.Threads > 0 ? o.Threads : Environment.ProcessorCount);
         LoadedModel? loaded = null;
         try
@@ -143,7 +147,7 @@ public abstract class PreferenceRun : IDisposable
             var adapters = LoraAdapters.Create(loaded.Config, new LoraSettings { Rank = o.Rank, Alpha = o.Alpha, Dropout = 0, Targets = o.Targets }, o.Seed);
             var model = FrozenBaseModel.Build(loaded.Config, loaded.Model.Weights, adapters, pool);
             model.GradientCheckpointing = o.GradientCheckpointing;
-            return new Prepared(o, loaded, pool, adapters, model, training, validation);
+            return new Prepared(o, loaded, pool, adapters, model, training, validation, writer);
         }
         catch
         {
@@ -156,9 +160,9 @@ public abstract class PreferenceRun : IDisposable
     /// <summary>Removes a partial checkpoint, then restores the newest one (--resume) or records the run's settings.</summary>
     protected void Start(Action<string>? log)
     {
-        Checkpoints.RemovePartial();
+        if (Writer) Checkpoints.RemovePartial();
         if (Settings.Resume) Restore(log);
-        else
+        else if (Writer)
         {
             Directory.CreateDirectory(Settings.Output);
             File.WriteAllText(Path.Combine(Settings.Output, RunFile), JsonSerializer.Serialize(RunRecord(), new JsonSerializerOptions { WriteIndented = true }));

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Dclm.Training.Checkpointing;
+using Dclm.Training.Distributed;
 using Dclm.Training.Optimization;
 using Dclm.Training.Reporting;
 
@@ -22,17 +23,24 @@ public readonly record struct PreferenceStatistics(double Loss, double ChosenRew
 /// accumulates the gradients of its pairs through the run's objective, clips and steps AdamW under the run's schedule;
 /// validates, logs metrics.jsonl, plots and checkpoints on the fine-tuning intervals. Cancellation finishes the
 /// update, saves a checkpoint and returns.
+/// Under data parallelism (<paramref name="parallel"/>) the update's pairs are the global batch: every rank draws the
+/// same pairs and keeps its rows [r·B/N, (r+1)·B/N) of each micro-batch of B, gradients and statistics are summed in rank
+/// order, and rank 0 alone writes metrics (with <c>world_size</c>), plots, checkpoints and the adapter.
 /// </summary>
-public sealed class PreferenceTrainer(PreferenceRun run)
+public sealed class PreferenceTrainer(PreferenceRun run, DataParallel? parallel = null)
 {
+    private readonly DataParallel _parallel = parallel ?? DataParallel.Single;
+
     /// <summary>Runs until the configured number of updates or until <paramref name="cancellation"/> fires.</summary>
     public TrainingResult Run(IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
     {
         var o = run.Settings;
-        int total = run.TotalSteps, perStep = o.BatchSize * o.GradientAccumulation;
+        int total = run.TotalSteps, perStep = o.BatchSize * o.GradientAccumulation, local = _parallel.LocalBatch(o.BatchSize);
+        bool root = _parallel.IsRoot;
+        if (!root) progress = null;
         var state = run.Resumed ?? new TrainerState { Seed = o.Seed, SourceNames = [Path.GetFileName(o.Data)], SourceSamples = [0] };
         Directory.CreateDirectory(o.Output);
-        using var metrics = new MetricsLog(Path.Combine(o.Output, "metrics.jsonl"), state.Step);
+        using var metrics = root ? new MetricsLog(Path.Combine(o.Output, "metrics.jsonl"), state.Step) : null;
         string plotPath = Path.Combine(o.Output, "alignment.png");
         var losses = new List<double>();
         var validations = new List<(int, double)>();
@@ -43,41 +51,43 @@ public sealed class PreferenceTrainer(PreferenceRun run)
         long tokens = state.Tokens;
         int startStep = state.Step;
 
-        string Save(int step) => run.Checkpoints.Save(run.WriteWeights, run.Optimizer, state with
+        string? Save(int step) => !root ? null : run.Checkpoints.Save(run.WriteWeights, run.Optimizer, state with
         {
             Step = step, Samples = run.Order.Samples, SourceSamples = [run.Order.Samples], Tokens = tokens,
             ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds,
         });
+        void Plot() { if (metrics is not null) AlignmentPlot.Write(plotPath, metrics.Records); }
 
         if (state.Step == 0 && Evaluate() is { } initial)
         {
             validations.Add((0, initial.Loss));
-            metrics.Write(new MetricsRecord { Step = 0, ValidationLoss = initial.Loss, ValidationRewardMargin = initial.Margin, ValidationRewardAccuracy = initial.Accuracy });
+            metrics?.Write(new MetricsRecord { Step = 0, ValidationLoss = initial.Loss, ValidationRewardMargin = initial.Margin, ValidationRewardAccuracy = initial.Accuracy, WorldSize = _parallel.Ranks });
             progress?.Report(new TrainingProgress(0, total, 0, double.NaN, 0, 0, 0, initial.Loss, run.Method, TimeSpan.Zero, null, Environment.WorkingSet, Describe(initial, "val ")));
         }
         for (int step = state.Step; step < total; step++)
         {
-            if (cancellation.IsCancellationRequested)
+            if (_parallel.Any(cancellation.IsCancellationRequested))
             {
                 lastCheckpoint = Save(step);
-                AlignmentPlot.Write(plotPath, metrics.Records);
+                Plot();
                 return new TrainingResult(step, true, null, lastCheckpoint, validationLoss, losses, validations);
             }
             var stepClock = Stopwatch.StartNew();
             double learningRate = run.Schedule.At(step);
             run.ZeroGradients();
             var sums = new StatisticsSum();
-            long stepTokens = 0;
             for (int i = 0; i < perStep; i++)
             {
+                // Every rank draws every pair, so the order's cursor (and a checkpoint) does not depend on N.
                 int index = run.Order.Next();
+                if ((i % o.BatchSize) / local != _parallel.Rank) continue;
                 var pair = run.Training[index];
-                sums.Add(run.Accumulate(index, 1.0 / perStep));
-                stepTokens += pair.Chosen.Tokens.Length + pair.Rejected.Tokens.Length;
+                sums.Add(run.Accumulate(index, 1.0 / perStep), pair.Chosen.Tokens.Length + pair.Rejected.Tokens.Length);
             }
-            double norm = GradientClipper.Clip(run.Trainable, o.GradientClip);
-            run.Optimizer.Step(learningRate, run.Pool);
+            double norm = _parallel.Update(run.Trainable, run.Optimizer, o.GradientClip, learningRate, run.Pool);
             run.Model.ParametersChanged();
+            sums.SumOver(_parallel);
+            long stepTokens = sums.Tokens;
             tokens += stepTokens;
             var stats = sums.Mean;
             losses.Add(stats.Loss);
@@ -89,14 +99,15 @@ public sealed class PreferenceTrainer(PreferenceRun run)
                 validation = Evaluate();
                 if (validation is { } v) { validationLoss = v.Loss; validations.Add((done, v.Loss)); }
             }
-            metrics.Write(new MetricsRecord
+            metrics?.Write(new MetricsRecord
             {
                 Step = done, Tokens = tokens, Loss = stats.Loss, LearningRate = learningRate, GradientNorm = norm,
                 TokensPerSecond = stepTokens / Math.Max(1e-9, stepClock.Elapsed.TotalSeconds),
                 ChosenReward = stats.ChosenReward, RejectedReward = stats.RejectedReward, RewardMargin = stats.Margin, RewardAccuracy = stats.Accuracy,
                 ValidationLoss = validation?.Loss, ValidationRewardMargin = validation?.Margin, ValidationRewardAccuracy = validation?.Accuracy,
+                WorldSize = _parallel.Ranks,
             });
-            if (validation is not null) AlignmentPlot.Write(plotPath, metrics.Records);
+            if (validation is not null) Plot();
             if (o.CheckpointEvery > 0 && done % o.CheckpointEvery == 0 && done < total) lastCheckpoint = Save(done);
             double average = clock.Elapsed.TotalSeconds / (done - startStep);
             progress?.Report(new TrainingProgress(done, total, tokens, stats.Loss, learningRate, norm, stepTokens / Math.Max(1e-9, stepClock.Elapsed.TotalSeconds),
@@ -104,19 +115,20 @@ public sealed class PreferenceTrainer(PreferenceRun run)
                 Environment.WorkingSet, Describe(stats, "") + (validation is { } vv ? " " + Describe(vv, "val ") : "")));
         }
         lastCheckpoint = Save(total);
-        AlignmentPlot.Write(plotPath, metrics.Records);
-        return new TrainingResult(total, false, run.WriteFinal(), lastCheckpoint, validationLoss, losses, validations);
+        Plot();
+        string? final = root ? run.WriteFinal() : null;
+        _parallel.Group.Barrier(); // the other ranks return once rank 0's files are complete
+        return new TrainingResult(total, false, final, lastCheckpoint, validationLoss, losses, validations);
     }
 
-    /// <summary>Loss and reward statistics of the held-out pairs under the current policy; null without any.</summary>
+    /// <summary>Loss and reward statistics of the held-out pairs under the current policy; null without any. Ranks split the pairs.</summary>
     public PreferenceStatistics? Evaluate()
     {
         if (run.Validation.Count == 0) return null;
         var sums = new StatisticsSum();
-        for (int i = 0; i < run.Validation.Count; i++)
-        {
-            sums.Add(run.Evaluate(i));
-        }
+        foreach (int i in _parallel.Mine(Enumerable.Range(0, run.Validation.Count)))
+            sums.Add(run.Evaluate(i), 0);
+        sums.SumOver(_parallel);
         return sums.Mean;
     }
 
@@ -124,7 +136,7 @@ public sealed class PreferenceTrainer(PreferenceRun run)
     public static PreferenceStatistics Summarize(int count, Func<int, PreferenceTerms> score)
     {
         var sums = new StatisticsSum();
-        for (int i = 0; i < count; i++) sums.Add(score(i));
+        for (int i = 0; i < count; i++) sums.Add(score(i), 0);
         return sums.Mean;
     }
 
@@ -134,19 +146,29 @@ public sealed class PreferenceTrainer(PreferenceRun run)
         return $"{prefix}margin {s.Margin.ToString("F3", c)} {prefix}acc {s.Accuracy.ToString("F2", c)}";
     }
 
-    /// <summary>Running sums of pair terms.</summary>
+    /// <summary>Running sums of pair terms (this rank's, until <see cref="SumOver"/>).</summary>
     private sealed class StatisticsSum
     {
-        private double _loss, _chosen, _rejected;
-        private int _wins, _count;
+        private double _loss, _chosen, _rejected, _wins, _count, _tokens;
 
-        public void Add(PreferenceTerms t)
+        public void Add(PreferenceTerms t, int tokens)
         {
             _loss += t.Loss; _chosen += t.ChosenReward; _rejected += t.RejectedReward;
             if (t.Margin > 0) _wins++;
             _count++;
+            _tokens += tokens;
         }
 
-        public PreferenceStatistics Mean => new(_loss / _count, _chosen / _count, _rejected / _count, (double)_wins / _count);
+        /// <summary>The sums over every rank, in rank order.</summary>
+        public void SumOver(DataParallel parallel)
+        {
+            Span<double> all = [_loss, _chosen, _rejected, _wins, _count, _tokens];
+            parallel.Sum(all);
+            (_loss, _chosen, _rejected, _wins, _count, _tokens) = (all[0], all[1], all[2], all[3], all[4], all[5]);
+        }
+
+        public long Tokens => (long)_tokens;
+
+        public PreferenceStatistics Mean => new(_loss / _count, _chosen / _count, _rejected / _count, _wins / _count);
     }
 }

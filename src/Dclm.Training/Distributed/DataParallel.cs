@@ -49,15 +49,7 @@ public sealed partial class DataParallel
     public RankShare Share(ITrainingData data, int globalBatch, int sequence) => new(data, globalBatch, sequence, Rank, LocalBatch(globalBatch));
 
     /// <summary>Σ over ranks of <paramref name="values"/>, in rank order, into every rank's <paramref name="values"/>.</summary>
-    public void Sum(Span<double> values)
-    {
-        if (Ranks == 1) return;
-        var all = new double[values.Length * Ranks];
-        Group.AllGather(values, all);
-        values.Clear();
-        for (int r = 0; r < Ranks; r++)
-            for (int i = 0; i < values.Length; i++) values[i] += all[r * values.Length + i];
-    }
+    public void Sum(Span<double> values) => RankOrderedSum.Sum(Group, values);
 
     /// <summary>Whether <paramref name="flag"/> is true on any rank (a Ctrl+C that reached one process stops them all at the same update).</summary>
     public bool Any(bool flag)
