@@ -13,7 +13,8 @@ internal static class QualityBench
         using var embedder = EmbedderLoader.Load(index.Manifest.Embedder);
         var random = new Random(options.Int("--seed", 1));
         int queries = options.Int("--queries", 300);
-        Console.WriteLine($"index {index.Path}: {index.Chunks.Count} chunks from {index.Manifest.Files.Count} files, {index.Manifest.EmbedderModel}, chunks of {index.Manifest.ChunkTokens} tokens");
+        var m = index.Manifest;
+        Console.WriteLine($"index {index.Path}: {index.Chunks.Count} chunks from {m.Files.Count} files, {m.EmbedderModel}, chunks of {m.ChunkTokens} tokens, {m.Vectors} dense windows of {m.WindowTokens} tokens ({m.WindowOverlap} shared)");
         Console.WriteLine(Stats.Machine());
 
         var modes = new[] { SearchMode.Bm25, SearchMode.Dense, SearchMode.Hybrid };
@@ -26,13 +27,26 @@ internal static class QualityBench
         var variantSource = variants.ToDictionary(v => v, _ => 0);
         var variantChunk = variants.ToDictionary(v => v, _ => 0);
         var variantTimes = variants.ToDictionary(v => v, _ => new List<double>());
+        // Hybrid (default fusion) at other BM25 weights, to choose one on development queries (another seed)
+        // before reporting on the test queries: --weights 0.5,1,2 (the dense side's weight is 1).
+        var weights = options.Get("--weights", "").Split(',', StringSplitOptions.RemoveEmptyEntries)
+            .Select(w => double.Parse(w, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        var defaultWeight = index.LexicalWeight;
+        var weightSource = weights.ToDictionary(w => w, _ => 0);
+        var weightChunk = weights.ToDictionary(w => w, _ => 0);
+        // Dense hits by where the query's sentence starts in its chunk (quarters of the chunk's text): an encoder
+        // that cut the chunk short would miss sentences of the last quarters.
+        var quarterQueries = new int[4];
+        var quarterDense = new int[4];
         int made = 0, recallFound = 0, recallWanted = 0;
         while (made < queries)
         {
             int id = random.Next(index.Chunks.Count);
             var chunk = index.Chunks[id];
-            if (Queries.From(chunk.Text, random) is not { } query) continue;
+            if (Queries.Make(chunk.Text, random) is not var (query, position)) continue;
             made++;
+            int quarter = Math.Min(3, (int)(position * 4));
+            quarterQueries[quarter]++;
             var clock = Stopwatch.StartNew();
             var vector = index.EmbedQuery(query, embedder);
             embedTimes.Add(clock.Elapsed.TotalMilliseconds);
@@ -46,6 +60,14 @@ internal static class QualityBench
                 if (fused.Any(h => h.Id == id)) variantChunk[fusion]++;
             }
             index.Fusion = defaultFusion;
+            foreach (var weight in weights)
+            {
+                index.LexicalWeight = weight;
+                var weighted = index.Search(query, vector, 5, SearchMode.Hybrid);
+                if (weighted.Any(h => h.Chunk.Source == chunk.Source)) weightSource[weight]++;
+                if (weighted.Any(h => h.Id == id)) weightChunk[weight]++;
+            }
+            index.LexicalWeight = defaultWeight;
             foreach (var mode in modes)
             {
                 clock.Restart();
@@ -53,6 +75,7 @@ internal static class QualityBench
                 times[mode].Add(clock.Elapsed.TotalMilliseconds);
                 if (hits.Any(h => h.Chunk.Source == chunk.Source)) sourceHits[mode]++;
                 if (hits.Any(h => h.Id == id)) chunkHits[mode]++;
+                if (mode == SearchMode.Dense && hits.Any(h => h.Chunk.Source == chunk.Source)) quarterDense[quarter]++;
             }
             var exact = index.Vectors.ExactSearch(vector, 10).Select(h => h.Id).ToHashSet();
             recallFound += index.Graph.Search(vector, 10, index.SearchBreadth).Count(h => exact.Contains(h.Id));
@@ -64,6 +87,10 @@ internal static class QualityBench
             Console.WriteLine($"{mode,-8} {100.0 * sourceHits[mode] / made,11:F1}%  {100.0 * chunkHits[mode] / made,11:F1}%  {Stats.Percentile(times[mode], 50),13:F2}  {Stats.Percentile(times[mode], 95),6:F2}");
         foreach (var v in variants)
             Console.WriteLine($"hybrid, {v}{(v == defaultFusion ? " (default)" : "")}: source {100.0 * variantSource[v] / made:F1}%, chunk {100.0 * variantChunk[v] / made:F1}%, search median {Stats.Percentile(variantTimes[v], 50):F2} ms, p95 {Stats.Percentile(variantTimes[v], 95):F2} ms");
+        foreach (var w in weights)
+            Console.WriteLine($"hybrid, {defaultFusion}, BM25 weight {w} (alpha {w / (w + 1):F3}): source {100.0 * weightSource[w] / made:F1}%, chunk {100.0 * weightChunk[w] / made:F1}%");
+        Console.WriteLine("dense, source found by where the query's sentence starts in its chunk: " + string.Join(", ",
+            Enumerable.Range(0, 4).Select(q => $"quarter {q + 1} {100.0 * quarterDense[q] / Math.Max(1, quarterQueries[q]):F1}% of {quarterQueries[q]}")));
         Console.WriteLine($"query embedding: median {Stats.Percentile(embedTimes, 50):F1} ms, p95 {Stats.Percentile(embedTimes, 95):F1} ms (not in the search times above)");
         Console.WriteLine($"HNSW recall@10 against exact search: {100.0 * recallFound / recallWanted:F2}% (breadth {index.SearchBreadth})");
         return 0;

@@ -7,19 +7,20 @@ using Dclm.Rag.Search;
 namespace Dclm.Rag;
 
 /// <summary>
-/// An index opened for search: the chunks, their vectors with the HNSW graph, and the BM25 index, all of
+/// An index opened for search: the chunks, their window vectors with the HNSW graph, and the BM25 index, all of
 /// the generation in use when it was opened (a rebuild meanwhile does not disturb it). Thread-safe.
 /// </summary>
 public sealed class RagIndex : IDisposable
 {
     private readonly LexicalIndex lexical;
 
-    private RagIndex(string path, IndexManifest manifest, List<StoredChunk> chunks, VectorSet vectors, HnswGraph graph, LexicalIndex lexical)
+    private RagIndex(string path, IndexManifest manifest, List<StoredChunk> chunks, VectorSet vectors, ChunkWindows windows, HnswGraph graph, LexicalIndex lexical)
     {
         Path = path;
         Manifest = manifest;
         Chunks = chunks;
         Vectors = vectors;
+        Windows = windows;
         Graph = graph;
         this.lexical = lexical;
     }
@@ -30,8 +31,10 @@ public sealed class RagIndex : IDisposable
     public IndexManifest Manifest { get; }
     /// <summary>Every chunk; a chunk's id is its position.</summary>
     public IReadOnlyList<StoredChunk> Chunks { get; }
-    /// <summary>(chunks, dimensions) unit vectors.</summary>
+    /// <summary>(windows, dimensions) unit vectors: one per dense window of every chunk, in chunk order.</summary>
     public VectorSet Vectors { get; }
+    /// <summary>Which of <see cref="Vectors"/> belong to which chunk.</summary>
+    public ChunkWindows Windows { get; }
     /// <summary>The approximate-nearest-neighbour graph over <see cref="Vectors"/>.</summary>
     public HnswGraph Graph { get; }
     /// <summary>Level-0 candidates a dense search explores (more: better recall, slower).</summary>
@@ -57,8 +60,9 @@ public sealed class RagIndex : IDisposable
         var manifest = IndexManifest.Read(System.IO.Path.Combine(generation, IndexLayout.Manifest));
         var chunks = StoredChunk.ReadAll(System.IO.Path.Combine(generation, IndexLayout.Chunks));
         var vectors = VectorSet.Read(System.IO.Path.Combine(generation, IndexLayout.Vectors));
-        if (chunks.Count != manifest.Chunks || vectors.Count != manifest.Chunks || vectors.Dimensions != manifest.Dimensions)
-            throw new InvalidDataException($"{generation}: the manifest names {manifest.Chunks} chunks of {manifest.Dimensions} dimensions, the files hold {chunks.Count} chunks and {vectors.Count} vectors of {vectors.Dimensions}");
+        var windows = ChunkWindows.Read(System.IO.Path.Combine(generation, IndexLayout.Windows));
+        if (chunks.Count != manifest.Chunks || windows.Chunks != manifest.Chunks || vectors.Count != manifest.Vectors || windows.Vectors != manifest.Vectors || vectors.Dimensions != manifest.Dimensions)
+            throw new InvalidDataException($"{generation}: the manifest names {manifest.Chunks} chunks and {manifest.Vectors} vectors of {manifest.Dimensions} dimensions, the files hold {chunks.Count} chunks, windows of {windows.Chunks} chunks over {windows.Vectors} vectors, and {vectors.Count} vectors of {vectors.Dimensions}");
         var graph = HnswGraph.Read(System.IO.Path.Combine(generation, IndexLayout.Graph), vectors);
         var lexical = LexicalIndex.Open(System.IO.Path.Combine(generation, IndexLayout.Lexical));
         if (lexical.Count != manifest.Chunks)
@@ -66,7 +70,7 @@ public sealed class RagIndex : IDisposable
             lexical.Dispose();
             throw new InvalidDataException($"{generation}: the BM25 index holds {lexical.Count} chunks, the manifest {manifest.Chunks}");
         }
-        return new RagIndex(path, manifest, chunks, vectors, graph, lexical);
+        return new RagIndex(path, manifest, chunks, vectors, windows, graph, lexical);
     }
 
     /// <summary>
@@ -87,7 +91,7 @@ public sealed class RagIndex : IDisposable
         IReadOnlyList<(int Id, float Score)> ranked = mode switch
         {
             SearchMode.Bm25 => lexical.Search(query, topK),
-            SearchMode.Dense => Graph.Search(queryVector ?? throw new ArgumentNullException(nameof(queryVector)), topK, SearchBreadth),
+            SearchMode.Dense => DenseSearch(queryVector ?? throw new ArgumentNullException(nameof(queryVector)), topK),
             _ => Fuse(query, queryVector ?? throw new ArgumentNullException(nameof(queryVector)), topK),
         };
         return ranked.Select(r => new SearchHit(r.Id, Chunks[r.Id], r.Score)).ToList();
@@ -99,7 +103,7 @@ public sealed class RagIndex : IDisposable
     {
         int depth = Math.Max(4 * topK, FusionDepth);
         var lexicalRanking = lexical.Search(query, depth);
-        var denseRanking = Graph.Search(vector, depth, Math.Max(SearchBreadth, depth));
+        var denseRanking = DenseSearch(vector, depth);
         double alpha = LexicalWeight / (LexicalWeight + 1);
         if (Fusion == FusionMethod.Convex) return RankFusion.Convex(lexicalRanking, denseRanking, topK, alpha);
         if (Fusion == FusionMethod.TheoreticalConvex) return RankFusion.TheoreticalConvex(ScoreBoth(query, vector, lexicalRanking, denseRanking), topK, alpha);
@@ -115,7 +119,17 @@ public sealed class RagIndex : IDisposable
         var missing = denseRanking.Select(h => h.Id).Where(id => !lexicalScores.ContainsKey(id)).ToList();
         var missingScores = lexical.Score(query, missing);
         for (int i = 0; i < missing.Count; i++) lexicalScores[missing[i]] = missingScores[i];
-        return lexicalScores.Select(p => (p.Key, p.Value, Vectors.Similarity(p.Key, vector))).ToList();
+        return lexicalScores.Select(p => (p.Key, p.Value, Windows.Similarity(Vectors, p.Key, vector))).ToList();
+    }
+
+    // The best chunks by their best window. The graph ranks windows, and a chunk's windows tend to lie close
+    // together, so it is asked for enough windows to hold topK distinct chunks even when each chunk's every
+    // window ranks before the next chunk's first.
+    private List<(int Id, float Score)> DenseSearch(float[] vector, int topK)
+    {
+        int windowsPerChunk = (Windows.Vectors + Math.Max(1, Windows.Chunks) - 1) / Math.Max(1, Windows.Chunks);
+        int wanted = topK * Math.Max(1, windowsPerChunk) + topK;
+        return Windows.BestChunks(Graph.Search(vector, wanted, Math.Max(SearchBreadth, wanted)), topK);
     }
 
     /// <summary>The query's unit vector, after checking that <paramref name="embedder"/> is the index's model.</summary>

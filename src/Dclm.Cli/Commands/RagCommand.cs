@@ -27,25 +27,34 @@ internal static class RagCommand
         var embedder = EmbedderOptions.Embedder("--embedder");
         var chunkTokens = new Option<int>("--chunk-tokens") { Description = "tokens per chunk, counted by the embedder's tokenizer", DefaultValueFactory = _ => 256 };
         var overlap = new Option<int>("--overlap") { Description = "tokens shared by consecutive chunks", DefaultValueFactory = _ => 32 };
+        var windowTokens = new Option<int>("--window-tokens") { Description = "tokens per dense window: each chunk is embedded as windows this long and found by its best one", DefaultValueFactory = _ => IndexBuildOptions.DefaultWindowTokens };
+        var windowOverlap = new Option<int>("--window-overlap") { Description = "tokens shared by consecutive windows of a chunk", DefaultValueFactory = _ => IndexBuildOptions.DefaultWindowOverlap };
         var update = new Option<bool>("--update") { Description = "embed only new and changed files, drop deleted ones, reuse the rest" };
-        var command = new Command("index", "Build (or update) a hybrid BM25 + vector index of documents") { inputs, index, embedder, chunkTokens, overlap, update };
+        var command = new Command("index", "Build (or update) a hybrid BM25 + vector index of documents") { inputs, index, embedder, chunkTokens, overlap, windowTokens, windowOverlap, update };
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(() =>
         {
             string name = parse.GetValue(embedder)!;
             using var model = EmbedderOptions.Load(name);
-            int tokens = parse.GetValue(chunkTokens);
-            if (tokens > model.MaxTokens - 2)
-                Console.Error.WriteLine($"note: {model.ModelId} reads at most {model.MaxTokens - 2} tokens of text; vectors of {tokens}-token chunks see their first {model.MaxTokens - 2}, BM25 sees them whole");
+            int window = Math.Min(parse.GetValue(windowTokens), parse.GetValue(chunkTokens)), readable = model.MaxTokens - model.SpecialTokenCount;
+            if (window > readable)
+                Console.Error.WriteLine($"note: {model.ModelId} reads at most {readable} tokens of text; vectors of {window}-token windows see their first {readable}, BM25 sees chunks whole");
             var progress = new StageProgress();
             var builder = new IndexBuilder(model, name)
             {
                 Progress = progress,
                 OnSkipped = skip => Console.Error.WriteLine($"skipped {skip.Path}: {skip.Reason}"),
             };
-            var options = new IndexBuildOptions { ChunkTokens = tokens, Overlap = parse.GetValue(overlap), Update = parse.GetValue(update) };
+            var options = new IndexBuildOptions
+            {
+                ChunkTokens = parse.GetValue(chunkTokens),
+                Overlap = parse.GetValue(overlap),
+                WindowTokens = parse.GetValue(windowTokens),
+                WindowOverlap = parse.GetValue(windowOverlap),
+                Update = parse.GetValue(update),
+            };
             var report = builder.Build(parse.GetValue(inputs)!, parse.GetValue(index)!, options, cancellation);
             progress.Finish();
-            Console.WriteLine($"indexed {report.Files} files into {report.Chunks} chunks ({report.EmbeddedChunks} embedded, {report.ReusedFiles} files reused), {report.Skipped.Count} skipped; generation {report.Generation}");
+            Console.WriteLine($"indexed {report.Files} files into {report.Chunks} chunks ({report.EmbeddedChunks} embedded as {report.EmbeddedWindows} dense windows, {report.ReusedFiles} files reused), {report.Skipped.Count} skipped; generation {report.Generation}");
             foreach (var stage in report.Stages)
                 Console.WriteLine($"  {stage.Stage,-6} {stage.Seconds,8:F2} s  {stage.MegabytesPerSecond,9:F3} MB/s");
             return Task.FromResult(report.Skipped.Count == 0 || report.Files > 0 ? 0 : 1);

@@ -18,12 +18,25 @@ public sealed record IndexBuildOptions
     /// <summary>Tokens shared by consecutive chunks.</summary>
     public int Overlap { get; init; } = 32;
     /// <summary>
+    /// Tokens per dense window: each chunk is embedded as consecutive windows of at most this many tokens and
+    /// scored by its best window, so every sentence of a long chunk is embedded without being averaged into a
+    /// vector of the whole chunk (docs/rag.md). A value at least <see cref="ChunkTokens"/> gives one vector per chunk.
+    /// </summary>
+    public int WindowTokens { get; init; } = DefaultWindowTokens;
+    /// <summary>Tokens shared by consecutive windows of a chunk.</summary>
+    public int WindowOverlap { get; init; } = DefaultWindowOverlap;
+    /// <summary>
     /// Reuse the chunks and vectors of files unchanged since the index in use was built (same path and
     /// SHA-256), embed only new and changed files, and drop files no longer among the inputs.
     /// </summary>
     public bool Update { get; init; }
-    /// <summary>Chunks embedded per call.</summary>
+    /// <summary>Windows embedded per call.</summary>
     public int EmbedBatch { get; init; } = 64;
+
+    /// <summary>The default <see cref="WindowTokens"/>.</summary>
+    public const int DefaultWindowTokens = 128;
+    /// <summary>The default <see cref="WindowOverlap"/>.</summary>
+    public const int DefaultWindowOverlap = 32;
 }
 
 /// <summary>Where a build is: stage, and items done of the stage's total.</summary>
@@ -43,7 +56,15 @@ public sealed record StageTiming(string Stage, double Seconds, long TextBytes)
 }
 
 /// <summary>What a build did.</summary>
-public sealed record IndexBuildReport(int Files, int ReusedFiles, int Chunks, int EmbeddedChunks, IReadOnlyList<SkippedFile> Skipped, IReadOnlyList<StageTiming> Stages, string Generation);
+/// <param name="Files">Files indexed.</param>
+/// <param name="ReusedFiles">Files whose chunks and vectors came from the previous generation.</param>
+/// <param name="Chunks">Chunks in the new generation.</param>
+/// <param name="EmbeddedChunks">Chunks embedded by this build (the others were reused).</param>
+/// <param name="EmbeddedWindows">Dense windows embedded by this build (one or more per embedded chunk).</param>
+/// <param name="Skipped">Files that could not be read.</param>
+/// <param name="Stages">Time and volume of each stage.</param>
+/// <param name="Generation">The new generation's folder name.</param>
+public sealed record IndexBuildReport(int Files, int ReusedFiles, int Chunks, int EmbeddedChunks, int EmbeddedWindows, IReadOnlyList<SkippedFile> Skipped, IReadOnlyList<StageTiming> Stages, string Generation);
 
 /// <summary>
 /// Builds or updates an index: reads and chunks the input files, embeds the chunks, and writes a new
@@ -61,6 +82,8 @@ public sealed class IndexBuilder(ITextEmbedder embedder, string embedderName)
     {
         if (options.ChunkTokens < 1) throw new ArgumentOutOfRangeException(nameof(options), $"--chunk-tokens must be at least 1, not {options.ChunkTokens}");
         if (options.Overlap < 0 || options.Overlap >= options.ChunkTokens) throw new ArgumentOutOfRangeException(nameof(options), $"--overlap must lie in [0, {options.ChunkTokens - 1}], not {options.Overlap}");
+        if (options.WindowTokens < 1) throw new ArgumentOutOfRangeException(nameof(options), $"--window-tokens must be at least 1, not {options.WindowTokens}");
+        if (options.WindowOverlap < 0 || options.WindowOverlap >= options.WindowTokens) throw new ArgumentOutOfRangeException(nameof(options), $"--window-overlap must lie in [0, {options.WindowTokens - 1}], not {options.WindowOverlap}");
         var files = DocumentReader.ExpandInputs(inputs);
         if (File.Exists(index)) throw new IOException($"{index} is a file, not an index folder");
         Directory.CreateDirectory(index);
@@ -103,32 +126,42 @@ public sealed class IndexBuilder(ITextEmbedder embedder, string embedderName)
         stages.Add(new StageTiming("read", clock.Elapsed.TotalSeconds, newTextBytes));
 
         clock.Restart();
-        var pending = new List<(FilePlan Plan, Chunk Chunk)>();
+        // The windows of every new chunk, in chunk order: a chunk's windows are cut from its own tokens as the
+        // chunks are cut from the document's, so the same code decides both.
+        var pendingWindows = new List<string>();
+        int newChunkCount = 0;
         foreach (var plan in plans.Where(p => p.Documents is not null))
             foreach (var document in plan.Documents!)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var chunks = TokenChunker.Split(document.Source, document.Text, embedder.TokenSpans(document.Text), options.ChunkTokens, options.Overlap);
                 plan.NewChunks.AddRange(chunks.Select(c => new StoredChunk(c.Source, plan.Path, c.Number, c.Start, c.End, c.Text)));
-                pending.AddRange(chunks.Select(c => (plan, c)));
+                foreach (var chunk in chunks)
+                {
+                    var windows = TokenChunker.Split(chunk.Source, chunk.Text, embedder.TokenSpans(chunk.Text), options.WindowTokens, options.WindowOverlap);
+                    if (windows.Count == 0) windows = [chunk]; // a chunk of no tokens (not cut by the chunker) still gets one vector
+                    plan.NewWindowCounts.Add(windows.Count);
+                    pendingWindows.AddRange(windows.Select(w => w.Text));
+                }
+                newChunkCount += chunks.Count;
             }
         stages.Add(new StageTiming("chunk", clock.Elapsed.TotalSeconds, newTextBytes));
 
         clock.Restart();
-        var newVectors = new float[pending.Count][];
-        for (int start = 0; start < pending.Count; start += options.EmbedBatch)
+        var newVectors = new float[pendingWindows.Count][];
+        for (int start = 0; start < pendingWindows.Count; start += options.EmbedBatch)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            Progress?.Report(new IndexProgress("embed", start, pending.Count));
-            int count = Math.Min(options.EmbedBatch, pending.Count - start);
-            var vectors = embedder.Embed(pending.GetRange(start, count).Select(p => p.Chunk.Text).ToArray(), cancellationToken);
+            Progress?.Report(new IndexProgress("embed", start, pendingWindows.Count));
+            int count = Math.Min(options.EmbedBatch, pendingWindows.Count - start);
+            var vectors = embedder.Embed(pendingWindows.GetRange(start, count), cancellationToken);
             for (int k = 0; k < count; k++)
             {
                 Pooling.Normalize(vectors[k]);
                 newVectors[start + k] = vectors[k];
             }
         }
-        Progress?.Report(new IndexProgress("embed", pending.Count, pending.Count));
+        Progress?.Report(new IndexProgress("embed", pendingWindows.Count, pendingWindows.Count));
         stages.Add(new StageTiming("embed", clock.Elapsed.TotalSeconds, newTextBytes));
 
         // Assemble the generation in file order: reused files copy their old chunks and vectors.
@@ -136,6 +169,7 @@ public sealed class IndexBuilder(ITextEmbedder embedder, string embedderName)
         var allChunks = new List<StoredChunk>();
         var indexedFiles = new List<IndexedFile>();
         var allVectors = new List<float[]>();
+        var windowCounts = new List<int>();
         long totalTextBytes = 0;
         foreach (var plan in plans)
         {
@@ -146,20 +180,27 @@ public sealed class IndexBuilder(ITextEmbedder embedder, string embedderName)
                 for (int c = 0; c < old.ChunkCount; c++)
                 {
                     allChunks.Add(previous!.Chunks[old.FirstChunk + c]);
-                    allVectors.Add(previous.Vectors[old.FirstChunk + c].ToArray());
+                    var (firstWindow, windows) = previous.Windows.WindowsOf(old.FirstChunk + c);
+                    for (int w = firstWindow; w < firstWindow + windows; w++) allVectors.Add(previous.Vectors[w].ToArray());
+                    windowCounts.Add(windows);
                 }
                 textBytes = old.TextBytes;
             }
             else
             {
                 allChunks.AddRange(plan.NewChunks);
-                for (int c = 0; c < plan.NewChunks.Count; c++) allVectors.Add(newVectors[newIndex++]);
+                foreach (int windows in plan.NewWindowCounts)
+                {
+                    for (int w = 0; w < windows; w++) allVectors.Add(newVectors[newIndex++]);
+                    windowCounts.Add(windows);
+                }
                 textBytes = plan.Documents!.Sum(d => (long)Encoding.UTF8.GetByteCount(d.Text));
             }
             totalTextBytes += textBytes;
             indexedFiles.Add(new IndexedFile(plan.Path, plan.Length, plan.Sha256, first, allChunks.Count - first, textBytes));
         }
         var vectorSet = new VectorSet(allVectors.SelectMany(v => v).ToArray(), dimensions);
+        var chunkWindows = new ChunkWindows(windowCounts);
         previous?.Dispose();
 
         string generation = IndexLayout.CreateGeneration(index);
@@ -178,6 +219,7 @@ public sealed class IndexBuilder(ITextEmbedder embedder, string embedderName)
             clock.Restart();
             AtomicFile.Write(Path.Combine(generation, IndexLayout.Chunks), s => StoredChunk.WriteAll(s, allChunks));
             AtomicFile.Write(Path.Combine(generation, IndexLayout.Vectors), vectorSet.Write);
+            AtomicFile.Write(Path.Combine(generation, IndexLayout.Windows), chunkWindows.Write);
             AtomicFile.Write(Path.Combine(generation, IndexLayout.Graph), graph.Write);
             var manifest = new IndexManifest
             {
@@ -186,7 +228,10 @@ public sealed class IndexBuilder(ITextEmbedder embedder, string embedderName)
                 Dimensions = dimensions,
                 ChunkTokens = options.ChunkTokens,
                 Overlap = options.Overlap,
+                WindowTokens = options.WindowTokens,
+                WindowOverlap = options.WindowOverlap,
                 Chunks = allChunks.Count,
+                Vectors = vectorSet.Count,
                 Files = indexedFiles,
             };
             AtomicFile.Write(Path.Combine(generation, IndexLayout.Manifest), s => System.Text.Json.JsonSerializer.Serialize(s, manifest, IndexManifest.Json));
@@ -199,7 +244,7 @@ public sealed class IndexBuilder(ITextEmbedder embedder, string embedderName)
             IndexLayout.RemoveAllBut(index, IndexLayout.CurrentGeneration(index));
             throw;
         }
-        return new IndexBuildReport(indexedFiles.Count, plans.Count(p => p.Reused is not null), allChunks.Count, pending.Count, skipped, stages, Path.GetFileName(generation));
+        return new IndexBuildReport(indexedFiles.Count, plans.Count(p => p.Reused is not null), allChunks.Count, newChunkCount, pendingWindows.Count, skipped, stages, Path.GetFileName(generation));
     }
 
     private PreviousIndex? OpenPrevious(string index, IndexBuildOptions options)
@@ -207,10 +252,11 @@ public sealed class IndexBuilder(ITextEmbedder embedder, string embedderName)
         if (IndexLayout.CurrentGeneration(index) is null) return null; // nothing to update: a full build
         var opened = RagIndex.Open(index);
         var m = opened.Manifest;
-        if (m.EmbedderModel != embedder.ModelId || m.Dimensions != embedder.Dimensions || m.ChunkTokens != options.ChunkTokens || m.Overlap != options.Overlap)
+        if (m.EmbedderModel != embedder.ModelId || m.Dimensions != embedder.Dimensions || m.ChunkTokens != options.ChunkTokens || m.Overlap != options.Overlap
+            || m.WindowTokens != options.WindowTokens || m.WindowOverlap != options.WindowOverlap)
         {
             opened.Dispose();
-            throw new ArgumentException($"--update needs the settings the index was built with ({m.EmbedderModel}, --chunk-tokens {m.ChunkTokens}, --overlap {m.Overlap}); rebuild without --update to change them");
+            throw new ArgumentException($"--update needs the settings the index was built with ({m.EmbedderModel}, --chunk-tokens {m.ChunkTokens}, --overlap {m.Overlap}, --window-tokens {m.WindowTokens}, --window-overlap {m.WindowOverlap}); rebuild without --update to change them");
         }
         return new PreviousIndex(opened);
     }
@@ -223,6 +269,8 @@ public sealed class IndexBuilder(ITextEmbedder embedder, string embedderName)
         public IndexedFile? Reused { get; } = reused;
         public IReadOnlyList<SourceDocument>? Documents { get; } = documents;
         public List<StoredChunk> NewChunks { get; } = [];
+        // NewWindowCounts[c] = how many window vectors new chunk c has.
+        public List<int> NewWindowCounts { get; } = [];
     }
 
     private sealed class PreviousIndex(RagIndex index) : IDisposable
@@ -230,6 +278,7 @@ public sealed class IndexBuilder(ITextEmbedder embedder, string embedderName)
         public Dictionary<string, IndexedFile> Files { get; } = index.Manifest.Files.ToDictionary(f => f.Path, StringComparer.Ordinal);
         public IReadOnlyList<StoredChunk> Chunks => index.Chunks;
         public VectorSet Vectors => index.Vectors;
+        public ChunkWindows Windows => index.Windows;
         public void Dispose() => index.Dispose();
     }
 }

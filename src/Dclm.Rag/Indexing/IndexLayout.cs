@@ -4,7 +4,7 @@ namespace Dclm.Rag.Indexing;
 
 /// <summary>
 /// An index is a folder of generations: <c>g000001/</c>, <c>g000002/</c>, ... each complete in itself
-/// (manifest.json, chunks.jsonl, vectors.bin, hnsw.bin, lucene/), and a file <c>CURRENT</c> naming the
+/// (manifest.json, chunks.jsonl, vectors.bin, windows.bin, hnsw.bin, lucene/), and a file <c>CURRENT</c> naming the
 /// one in use. A build writes a new generation and only then replaces CURRENT (write to a temporary
 /// file, flush, rename), so a crash at any moment leaves the previous generation in use; leftovers of
 /// an interrupted build are removed by the next one.
@@ -12,7 +12,7 @@ namespace Dclm.Rag.Indexing;
 internal static class IndexLayout
 {
     public const string CurrentFile = "CURRENT", LockFile = ".lock";
-    public const string Manifest = "manifest.json", Chunks = "chunks.jsonl", Vectors = "vectors.bin", Graph = "hnsw.bin", Lexical = "lucene";
+    public const string Manifest = "manifest.json", Chunks = "chunks.jsonl", Vectors = "vectors.bin", Windows = "windows.bin", Graph = "hnsw.bin", Lexical = "lucene";
 
     /// <summary>The generation CURRENT names, or null when the folder holds no finished index.</summary>
     public static string? CurrentGeneration(string index)

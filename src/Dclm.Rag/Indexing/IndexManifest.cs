@@ -7,7 +7,7 @@ namespace Dclm.Rag.Indexing;
 public sealed record IndexManifest
 {
     /// <summary>The layout version this build writes and reads.</summary>
-    public const int CurrentFormat = 1;
+    public const int CurrentFormat = 2;
 
     /// <summary>Layout version.</summary>
     public int Format { get; init; } = CurrentFormat;
@@ -21,8 +21,14 @@ public sealed record IndexManifest
     public required int ChunkTokens { get; init; }
     /// <summary>Tokens shared by consecutive chunks.</summary>
     public required int Overlap { get; init; }
+    /// <summary>Tokens per dense window: each chunk is embedded as windows of at most this many tokens.</summary>
+    public required int WindowTokens { get; init; }
+    /// <summary>Tokens shared by consecutive windows of a chunk.</summary>
+    public required int WindowOverlap { get; init; }
     /// <summary>Chunks in the index.</summary>
     public required int Chunks { get; init; }
+    /// <summary>Dense vectors in the index (the windows of every chunk).</summary>
+    public required int Vectors { get; init; }
     /// <summary>When this generation was written (UTC).</summary>
     public DateTimeOffset Created { get; init; } = DateTimeOffset.UtcNow;
     /// <summary>Every indexed file with the chunks it produced.</summary>
