@@ -11,8 +11,12 @@ internal static class QualityBench
     {
         using var index = RagIndex.Open(options.Get("--index", "my.index"));
         using var embedder = EmbedderLoader.Load(index.Manifest.Embedder);
-        var random = new Random(options.Int("--seed", 1));
-        int queries = options.Int("--queries", 300);
+        int seed = options.Int("--seed", 1), queries = options.Int("--queries", 300);
+        // Development queries for choosing a setting: another seed, skipping every chunk the test seed's queries
+        // come from (--exclude-seed 1), so nothing is fitted to the queries that are reported.
+        var excluded = options.Has("--exclude-seed")
+            ? Draw(index, options.Int("--exclude-seed", 1)).Take(queries).Select(q => q.Id).ToHashSet()
+            : [];
         var m = index.Manifest;
         Console.WriteLine($"index {index.Path}: {index.Chunks.Count} chunks from {m.Files.Count} files, {m.EmbedderModel}, chunks of {m.ChunkTokens} tokens, {m.Vectors} dense windows of {m.WindowTokens} tokens ({m.WindowOverlap} shared)");
         Console.WriteLine(Stats.Machine());
@@ -39,11 +43,9 @@ internal static class QualityBench
         var quarterQueries = new int[4];
         var quarterDense = new int[4];
         int made = 0, recallFound = 0, recallWanted = 0;
-        while (made < queries)
+        foreach (var (id, query, position) in Draw(index, seed).Where(q => !excluded.Contains(q.Id)).Take(queries))
         {
-            int id = random.Next(index.Chunks.Count);
             var chunk = index.Chunks[id];
-            if (Queries.Make(chunk.Text, random) is not var (query, position)) continue;
             made++;
             int quarter = Math.Min(3, (int)(position * 4));
             quarterQueries[quarter]++;
@@ -81,7 +83,7 @@ internal static class QualityBench
             recallFound += index.Graph.Search(vector, 10, index.SearchBreadth).Count(h => exact.Contains(h.Id));
             recallWanted += exact.Count;
         }
-        Console.WriteLine($"{made} queries (a sentence of a random chunk, a third of its words dropped), top 5:");
+        Console.WriteLine($"{made} queries, seed {seed}{(excluded.Count > 0 ? $", none from the {excluded.Count} chunks of seed {options.Int("--exclude-seed", 1)}'s queries" : "")} (a sentence of a random chunk, a third of its words dropped), top 5:");
         Console.WriteLine("mode     source found   chunk found   search median   p95 (ms)");
         foreach (var mode in modes)
             Console.WriteLine($"{mode,-8} {100.0 * sourceHits[mode] / made,11:F1}%  {100.0 * chunkHits[mode] / made,11:F1}%  {Stats.Percentile(times[mode], 50),13:F2}  {Stats.Percentile(times[mode], 95),6:F2}");
@@ -94,5 +96,16 @@ internal static class QualityBench
         Console.WriteLine($"query embedding: median {Stats.Percentile(embedTimes, 50):F1} ms, p95 {Stats.Percentile(embedTimes, 95):F1} ms (not in the search times above)");
         Console.WriteLine($"HNSW recall@10 against exact search: {100.0 * recallFound / recallWanted:F2}% (breadth {index.SearchBreadth})");
         return 0;
+    }
+
+    // The queries of a seed, endlessly: a random chunk, a sentence of it with a third of its words dropped.
+    private static IEnumerable<(int Id, string Query, double Position)> Draw(RagIndex index, int seed)
+    {
+        var random = new Random(seed);
+        while (true)
+        {
+            int id = random.Next(index.Chunks.Count);
+            if (Queries.Make(index.Chunks[id].Text, random) is var (query, position)) yield return (id, query, position);
+        }
     }
 }

@@ -107,18 +107,30 @@ internal static class RagCommand
         return flat.Length <= limit ? flat : flat[..limit] + "…";
     }
 
-    /// <summary>Stage progress on standard error, overwritten in place on a terminal and silent in pipes.</summary>
+    /// <summary>
+    /// Stage progress on standard error: overwritten in place on a terminal; in a pipe, a plain line when a
+    /// stage starts and every 30 seconds within it.
+    /// </summary>
     private sealed class StageProgress : IProgress<IndexProgress>
     {
         private readonly bool terminal = !Console.IsErrorRedirected;
         private long lastTicks;
+        private string? lastStage;
         private bool wrote;
 
         public void Report(IndexProgress value)
         {
-            if (!terminal) return;
             long now = Environment.TickCount64;
-            if (value.Done != 0 && value.Done != value.Total && now - lastTicks < 250) return;
+            bool newStage = value.Stage != lastStage;
+            lastStage = value.Stage;
+            if (!terminal)
+            {
+                if (!newStage && now - lastTicks < 30_000) return;
+                lastTicks = now;
+                Console.Error.WriteLine($"{value.Stage}: {value.Done}/{value.Total}");
+                return;
+            }
+            if (!newStage && value.Done != value.Total && now - lastTicks < 250) return;
             lastTicks = now;
             Console.Error.Write($"\r{value.Stage}: {value.Done}/{value.Total}        ");
             wrote = true;
