@@ -33,9 +33,6 @@ internal static unsafe class DotQ4_0WideTiles
         byte* unpacked = stackalloc byte[128];
         Vector512<float> acc0 = Vector512<float>.Zero, acc1 = Vector512<float>.Zero, acc2 = Vector512<float>.Zero, acc3 = Vector512<float>.Zero;
         Vector512<short> ones = Vector512<short>.One;
-        // The table is read once here: a lookup in the loop keeps HalfTable's initialisation check (a possible call) in
-        // it, and the JIT then spills every accumulator around it, which took twice the time (docs/benchmarks.md).
-        float* halves = HalfTable.Table;
         for (int b = 0; b < blocks; b++, tile += Q8Tiles.WideBlockBytes)
         {
             int at = b * 18;
@@ -54,10 +51,10 @@ internal static unsafe class DotQ4_0WideTiles
             }
             Vector512<int> offsets = Vector512.Load((int*)(tile + Q8Tiles.WideOffsetsAt));
             Vector512<float> scales = Vector512.Load((float*)(tile + Q8Tiles.WideScalesAt));
-            acc0 = Accumulate(X86.Avx512BW.MultiplyAddAdjacent(sum0, ones), offsets, scales, halves[*(ushort*)(weight0 + at)], acc0);
-            acc1 = Accumulate(X86.Avx512BW.MultiplyAddAdjacent(sum1, ones), offsets, scales, halves[*(ushort*)(weight1 + at)], acc1);
-            acc2 = Accumulate(X86.Avx512BW.MultiplyAddAdjacent(sum2, ones), offsets, scales, halves[*(ushort*)(weight2 + at)], acc2);
-            acc3 = Accumulate(X86.Avx512BW.MultiplyAddAdjacent(sum3, ones), offsets, scales, halves[*(ushort*)(weight3 + at)], acc3);
+            acc0 = Accumulate(X86.Avx512BW.MultiplyAddAdjacent(sum0, ones), offsets, scales, weight0 + at, acc0);
+            acc1 = Accumulate(X86.Avx512BW.MultiplyAddAdjacent(sum1, ones), offsets, scales, weight1 + at, acc1);
+            acc2 = Accumulate(X86.Avx512BW.MultiplyAddAdjacent(sum2, ones), offsets, scales, weight2 + at, acc2);
+            acc3 = Accumulate(X86.Avx512BW.MultiplyAddAdjacent(sum3, ones), offsets, scales, weight3 + at, acc3);
         }
         acc0.Store(results);
         acc1.Store(results + 16);
@@ -67,6 +64,7 @@ internal static unsafe class DotQ4_0WideTiles
 
     /// <summary>acc + float(Σ q·a − 8·Σa)·(d_w·d_a), lanes = tokens.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Accumulate(Vector512<int> sums, Vector512<int> offsets, Vector512<float> scales, float rowScale, Vector512<float> accumulator) =>
-        Vector512.FusedMultiplyAdd(X86.Avx512F.ConvertToVector512Single(sums - offsets), Vector512.Create(rowScale) * scales, accumulator);
+    private static Vector512<float> Accumulate(Vector512<int> sums, Vector512<int> offsets, Vector512<float> scales, byte* weight, Vector512<float> accumulator) =>
+        Vector512.FusedMultiplyAdd(X86.Avx512F.ConvertToVector512Single(sums - offsets),
+            Vector512.Create(HalfTable.ToSingle(*(ushort*)weight)) * scales, accumulator);
 }

@@ -19,12 +19,6 @@ internal static unsafe class HalfTable
         return values;
     }
 
-    /// <summary>
-    /// The table itself, for kernels to read once before their loops: a lookup inside a loop keeps the class's
-    /// initialisation check (a possible call) there, and the JIT then spills every vector register around it.
-    /// </summary>
-    public static float* Table => Values;
-
     /// <summary>The float value of the half whose bits are <paramref name="bits"/>, exactly.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float ToSingle(ushort bits) => Values[bits];
