@@ -10,6 +10,7 @@ using Dclm.Tensors.Bench;
 if (args.Length > 0 && args[0] == "kernels") { KernelBench.Run(args.Length > 1 ? int.Parse(args[1]) : 4096); return; }
 if (args.Length > 0 && args[0] == "prefill") { KernelBench.RunPrefill(); return; }
 if (args.Length > 0 && args[0] == "tile") { TileBench.Run(); return; }
+if (args.Length > 0 && args[0] == "repack") { RepackBench.Run(); return; }
 if (args.Length > 0 && args[0] == "pool") { PoolBench.Run(); return; }
 if (args.Length > 0 && args[0] == "attention") { AttentionBench.Run(args); return; }
 if (args.Length > 0 && args[0] == "peer") { KernelBench.RunPeer(); return; }

@@ -103,6 +103,52 @@ public class AttentionKernelTests
     }
 
     [Theory]
+    [InlineData(16)]
+    [InlineData(48)]
+    [InlineData(64)]
+    [InlineData(80)]
+    [InlineData(128)]
+    [InlineData(256)]
+    public unsafe void FourRowKernelsGiveEachRowTheBitsOfItsOneRowKernel(int headDim)
+    {
+        // The attention tile's 4-row register tiles (AVX-512) against the one-row kernels: scores against the one-row
+        // sixteen-position block, weighted values against the scalar reference's fused multiply-adds in position order.
+        if (!KernelIsaInfo.IsSupported(KernelIsa.Avx512)) return;
+        var random = new Random(headDim);
+        int stride = headDim + 16;
+        var queries = Floats(4 * headDim, random);
+        var keys = Floats(16 * stride, random);
+        var scores = new float[64];
+        fixed (float* q = queries)
+        fixed (float* k = keys)
+        fixed (float* s = scores)
+            AttentionScores.Block16Rows4(q, k, stride, headDim, s);
+        for (int r = 0; r < 4; r++)
+        {
+            var alone = new float[16];
+            AttentionScores.Compute(queries.AsSpan(r * headDim, headDim), keys, stride, 16, alone, KernelIsa.Avx512);
+            Assert.Equal(alone, scores[(r * 16)..(r * 16 + 16)]);
+        }
+        var weights = Floats(64, random);
+        for (int count = 0; count <= 16; count++)
+        {
+            var start = Floats(4 * headDim, random);
+            var output = (float[])start.Clone();
+            fixed (float* v = keys)
+            fixed (float* w = weights)
+            fixed (float* o = output)
+                AttentionValues.AddWeightedRows4(v, stride, count, w, 16, o, headDim);
+            for (int r = 0; r < 4; r++)
+                for (int c = 0; c < headDim; c++)
+                {
+                    float expected = start[r * headDim + c];
+                    for (int i = 0; i < count; i++) expected = MathF.FusedMultiplyAdd(keys[i * stride + c], weights[r * 16 + i], expected);
+                    Assert.True(expected == output[r * headDim + c], $"width {headDim}, {count} positions, row {r}, column {c}");
+                }
+        }
+    }
+
+    [Theory]
     [MemberData(nameof(Shapes))]
     public void WeightedValuesEqualTheReferenceBitForBitAtEveryLevel(int headDim, int count)
     {

@@ -150,6 +150,48 @@ public static unsafe class AttentionScores
         Avx512F.PermuteVar16x32(sums, Unscramble).Store(s);
     }
 
+    /// <summary>
+    /// <see cref="Block16{T}"/> for four query rows (<paramref name="q"/> + r·headDim) against the same sixteen f32 keys:
+    /// scores[r·16 + j] for r in [0, 4), j in [0, 16). Each key load feeds four rows' multiply-adds (a 4 × 4 register tile
+    /// per quarter of the keys) instead of one. Every (row, key) accumulator takes the same multiply-adds in the same
+    /// column order as in <see cref="Block16{T}"/>, and <see cref="FloatReduction.Sum16"/> reduces each of its inputs by
+    /// the same tree whichever slot it sits in, so the scores are bit for bit those of four <see cref="Block16{T}"/> calls.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Block16Rows4(float* q, float* k, long stride, int headDim, float* s)
+    {
+        float* q1 = q + headDim, q2 = q1 + headDim, q3 = q2 + headDim;
+        for (int quarter = 0; quarter < 4; quarter++)
+        {
+            float* k0 = k + quarter * 4 * stride;
+            Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
+            Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
+            for (int c = 0; c < headDim; c += 16)
+            {
+                Vector512<float> x0 = Vector512.Load(q + c), x1 = Vector512.Load(q1 + c), x2 = Vector512.Load(q2 + c), x3 = Vector512.Load(q3 + c);
+                var key = Vector512.Load(k0 + c);
+                (a00, a10, a20, a30) = (Vector512.FusedMultiplyAdd(x0, key, a00), Vector512.FusedMultiplyAdd(x1, key, a10),
+                    Vector512.FusedMultiplyAdd(x2, key, a20), Vector512.FusedMultiplyAdd(x3, key, a30));
+                key = Vector512.Load(k0 + stride + c);
+                (a01, a11, a21, a31) = (Vector512.FusedMultiplyAdd(x0, key, a01), Vector512.FusedMultiplyAdd(x1, key, a11),
+                    Vector512.FusedMultiplyAdd(x2, key, a21), Vector512.FusedMultiplyAdd(x3, key, a31));
+                key = Vector512.Load(k0 + 2 * stride + c);
+                (a02, a12, a22, a32) = (Vector512.FusedMultiplyAdd(x0, key, a02), Vector512.FusedMultiplyAdd(x1, key, a12),
+                    Vector512.FusedMultiplyAdd(x2, key, a22), Vector512.FusedMultiplyAdd(x3, key, a32));
+                key = Vector512.Load(k0 + 3 * stride + c);
+                (a03, a13, a23, a33) = (Vector512.FusedMultiplyAdd(x0, key, a03), Vector512.FusedMultiplyAdd(x1, key, a13),
+                    Vector512.FusedMultiplyAdd(x2, key, a23), Vector512.FusedMultiplyAdd(x3, key, a33));
+            }
+            // Lane 4r + j holds row r's score against key 4·quarter + j.
+            var sums = Avx512F.PermuteVar16x32(FloatReduction.Sum16(a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33), Unscramble);
+            float* at = s + quarter * 4;
+            Avx512F.ExtractVector128(sums, 0).Store(at);
+            Avx512F.ExtractVector128(sums, 1).Store(at + 16);
+            Avx512F.ExtractVector128(sums, 2).Store(at + 32);
+            Avx512F.ExtractVector128(sums, 3).Store(at + 48);
+        }
+    }
+
     /// <summary>How cached keys of one element type are read as floats.</summary>
     internal interface IKeys
     {

@@ -47,8 +47,8 @@ public sealed unsafe class AttentionTile
     // One chunk's keys and values when they are copied: a partial chunk into its lanes of a whole one, or int8
     // widened to floats. (16, headDim) each
     private readonly float[] _keys, _values;
-    // One row's scores, then its weights; and one chunk's int8 key and value scales. (16) each
-    private readonly float[] _scores = new float[ChunkPositions], _keyScales = new float[ChunkPositions], _valueScales = new float[ChunkPositions];
+    // Up to four rows' scores, then their weights (4, 16); and one chunk's int8 key and value scales (16) each.
+    private readonly float[] _scores = new float[4 * ChunkPositions], _keyScales = new float[ChunkPositions], _valueScales = new float[ChunkPositions];
     private int _rows, _firstVisible, _lastVisible;
     // The chunk being gathered in _keys and _values (−1 for none), its lanes [_pendingLo, _pendingHi) and their type.
     private int _pendingChunk = -1, _pendingLo, _pendingHi;
@@ -251,34 +251,86 @@ public sealed unsafe class AttentionTile
     private void Chunk(float* keys, long keyStride, float* values, long valueStride, int chunk, int lo, int hi, bool int8)
     {
         if (!Visible(chunk, lo, hi)) return;
-        int d = HeadDim;
+        int r = 0;
         fixed (float* queries = _queries)
         fixed (float* output = _output)
         fixed (float* s = _scores)
-            for (int r = 0; r < _rows; r++)
-            {
-                // Lanes this row sees: its window and causal limit within the chunk's lanes.
-                int from = Math.Max(lo, _firsts[r] - chunk), to = Math.Min(hi, _positions[r] - chunk + 1);
-                if (from >= to) continue;
-                float* q = queries + (long)r * d;
-                if (_blocked) AttentionScores.Block16<AttentionScores.F32Keys>(q, (byte*)keys, 0, keyStride, d, s);
-                else if (_isa >= KernelIsa.Avx2)
-                    for (int j = from; j < to; j++) s[j] = AttentionScores.Avx2Dot<AttentionScores.F32Keys>(q, (byte*)keys, j * keyStride, d);
-                else
-                    for (int j = from; j < to; j++) s[j] = AttentionScores.ScalarDot<AttentionScores.F32Keys>(q, (byte*)keys, j * keyStride, d);
-                if (!Update(r, chunk, from, to, int8)) continue;
-                AttentionValues.AddWeighted(values + from * valueStride, valueStride, to - from, s + from, output + (long)r * d, d, _isa);
-            }
+        {
+            // Four rows at once where all four see some lane: each key and value load then feeds four rows (the scores
+            // and weighted values of a 4-row register tile), with each row's arithmetic unchanged.
+            if (_blocked)
+                for (; r + 4 <= _rows; r += 4)
+                    if (!Rows4(queries, output, s, keys, keyStride, values, valueStride, chunk, lo, hi, int8, r))
+                        for (int i = r; i < r + 4; i++) Row(queries, output, s, keys, keyStride, values, valueStride, chunk, lo, hi, int8, i);
+            for (; r < _rows; r++) Row(queries, output, s, keys, keyStride, values, valueStride, chunk, lo, hi, int8, r);
+        }
+    }
+
+    /// <summary>One row's scores, softmax update and weighted values over the chunk.</summary>
+    private void Row(float* queries, float* output, float* s, float* keys, long keyStride, float* values, long valueStride,
+        int chunk, int lo, int hi, bool int8, int r)
+    {
+        // Lanes this row sees: its window and causal limit within the chunk's lanes.
+        int d = HeadDim, from = Math.Max(lo, _firsts[r] - chunk), to = Math.Min(hi, _positions[r] - chunk + 1);
+        if (from >= to) return;
+        float* q = queries + (long)r * d;
+        if (_blocked) AttentionScores.Block16<AttentionScores.F32Keys>(q, (byte*)keys, 0, keyStride, d, s);
+        else if (_isa >= KernelIsa.Avx2)
+            for (int j = from; j < to; j++) s[j] = AttentionScores.Avx2Dot<AttentionScores.F32Keys>(q, (byte*)keys, j * keyStride, d);
+        else
+            for (int j = from; j < to; j++) s[j] = AttentionScores.ScalarDot<AttentionScores.F32Keys>(q, (byte*)keys, j * keyStride, d);
+        if (!Update(r, 0, chunk, from, to, int8)) return;
+        AttentionValues.AddWeighted(values + from * valueStride, valueStride, to - from, s + from, output + (long)r * d, d, _isa);
     }
 
     /// <summary>
-    /// Turns row r's scores in lanes [from, to) of <see cref="_scores"/> into weights p_j·τ_j, and updates its max, sum
+    /// Rows r to r + 3 together (AVX-512, whole chunks of keys in lanes): false, doing nothing, unless each sees a lane.
+    /// Lanes only some of the rows see go one row at a time before and after the lanes all four see, so each output
+    /// element still takes its positions' multiply-adds in order.
+    /// </summary>
+    private bool Rows4(float* queries, float* output, float* s, float* keys, long keyStride, float* values, long valueStride,
+        int chunk, int lo, int hi, bool int8, int r)
+    {
+        int d = HeadDim;
+        int f0 = Math.Max(lo, _firsts[r] - chunk), f1 = Math.Max(lo, _firsts[r + 1] - chunk), f2 = Math.Max(lo, _firsts[r + 2] - chunk), f3 = Math.Max(lo, _firsts[r + 3] - chunk);
+        int t0 = Math.Min(hi, _positions[r] - chunk + 1), t1 = Math.Min(hi, _positions[r + 1] - chunk + 1);
+        int t2 = Math.Min(hi, _positions[r + 2] - chunk + 1), t3 = Math.Min(hi, _positions[r + 3] - chunk + 1);
+        if (f0 >= t0 || f1 >= t1 || f2 >= t2 || f3 >= t3) return false;
+        AttentionScores.Block16Rows4(queries + (long)r * d, keys, keyStride, d, s);
+        // A row whose lanes are all −∞ (no finite score) adds nothing; the others then go one by one.
+        bool s0 = Update(r, 0, chunk, f0, t0, int8), s1 = Update(r + 1, 1, chunk, f1, t1, int8);
+        bool s2 = Update(r + 2, 2, chunk, f2, t2, int8), s3 = Update(r + 3, 3, chunk, f3, t3, int8);
+        int jointFrom = Math.Max(Math.Max(f0, f1), Math.Max(f2, f3)), jointTo = Math.Min(Math.Min(t0, t1), Math.Min(t2, t3));
+        if (!(s0 && s1 && s2 && s3) || jointFrom >= jointTo) jointFrom = jointTo = int.MaxValue;
+        ReadOnlySpan<(int From, int To, bool Seen)> lanes = [(f0, t0, s0), (f1, t1, s1), (f2, t2, s2), (f3, t3, s3)];
+        for (int i = 0; i < 4; i++)
+        {
+            var (from, to, seen) = lanes[i];
+            if (!seen) continue;
+            int before = Math.Min(to, jointFrom);
+            if (before > from)
+                AttentionValues.AddWeighted(values + from * valueStride, valueStride, before - from, s + i * ChunkPositions + from, output + (long)(r + i) * d, d, _isa);
+        }
+        if (jointFrom == int.MaxValue) return true;
+        AttentionValues.AddWeightedRows4(values + jointFrom * valueStride, valueStride, jointTo - jointFrom, s + jointFrom, ChunkPositions, output + (long)r * d, d);
+        for (int i = 0; i < 4; i++)
+        {
+            var (_, to, _) = lanes[i];
+            if (to > jointTo)
+                AttentionValues.AddWeighted(values + jointTo * valueStride, valueStride, to - jointTo, s + i * ChunkPositions + jointTo, output + (long)(r + i) * d, d, _isa);
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Turns row r's scores in lanes [from, to) of slot <paramref name="slot"/> of <see cref="_scores"/> (lanes from
+    /// 16·slot; slot 0 below AVX-512) into weights p_j·τ_j, and updates its max, sum
     /// and output for the new max. False when the row saw nothing finite (its state is then unchanged).
     /// </summary>
-    private bool Update(int r, int chunk, int from, int to, bool int8)
+    private bool Update(int r, int slot, int chunk, int from, int to, bool int8)
     {
         float max = _max[r], newMax, sum;
-        if (_isa == KernelIsa.Avx512) (newMax, sum) = Update512(r, chunk, from, to, int8, max);
+        if (_isa == KernelIsa.Avx512) (newMax, sum) = Update512(r, slot, chunk, from, to, int8, max);
         else if (_isa == KernelIsa.Avx2) (newMax, sum) = Update256(r, chunk, from, to, int8, max);
         else (newMax, sum) = UpdateScalar(r, chunk, from, to, int8, max);
         if (float.IsNegativeInfinity(newMax)) return false;
@@ -320,12 +372,13 @@ public sealed unsafe class AttentionTile
     }
 
     /// <summary>All sixteen lanes in one vector; lanes outside [from, to) are −∞ before the exponential, so 0 after.</summary>
-    private (float Max, float Sum) Update512(int r, int chunk, int from, int to, bool int8, float max)
+    private (float Max, float Sum) Update512(int r, int slot, int chunk, int from, int to, bool int8, float max)
     {
-        fixed (float* s = _scores)
+        fixed (float* scores = _scores)
         fixed (float* keyScales = _keyScales)
         fixed (float* valueScales = _valueScales)
         {
+            float* s = scores + slot * ChunkPositions;
             var score = Vector512.Load(s);
             if (int8) score *= Vector512.Load(keyScales);
             score *= Vector512.Create(_scale);

@@ -87,6 +87,59 @@ public static unsafe class AttentionValues
     internal static void AddWeighted(float* v, long stride, int count, float* w, float* o, int headDim, KernelIsa isa) =>
         Run<AttentionScores.F32Keys>((byte*)v, stride, count, headDim, w, o, isa);
 
+    /// <summary>
+    /// f32 values into four rows' outputs at once, for the attention tile: o_r[c] += Σ_i w_r[i]·v[i·stride + c] for rows
+    /// r in [0, 4) (weights <paramref name="w"/> + r·<paramref name="weightStride"/>, outputs <paramref name="o"/> + r·headDim),
+    /// c in [0, headDim), headDim a multiple of sixteen. Each value load feeds four rows. Every element takes one fused
+    /// multiply-add per position in position order, as <see cref="AddWeighted(float*, long, int, float*, float*, int, KernelIsa)"/>
+    /// does, so each row gets the same bits as alone (and a row's run may be cut into calls of either kind).
+    /// </summary>
+    internal static void AddWeightedRows4(float* v, long stride, int count, float* w, int weightStride, float* o, int headDim)
+    {
+        float* w1 = w + weightStride, w2 = w1 + weightStride, w3 = w2 + weightStride;
+        float* o1 = o + headDim, o2 = o1 + headDim, o3 = o2 + headDim;
+        int c = 0;
+        for (; c + 64 <= headDim; c += 64)
+        {
+            Vector512<float> a00 = Vector512.Load(o + c), a01 = Vector512.Load(o + c + 16), a02 = Vector512.Load(o + c + 32), a03 = Vector512.Load(o + c + 48);
+            Vector512<float> a10 = Vector512.Load(o1 + c), a11 = Vector512.Load(o1 + c + 16), a12 = Vector512.Load(o1 + c + 32), a13 = Vector512.Load(o1 + c + 48);
+            Vector512<float> a20 = Vector512.Load(o2 + c), a21 = Vector512.Load(o2 + c + 16), a22 = Vector512.Load(o2 + c + 32), a23 = Vector512.Load(o2 + c + 48);
+            Vector512<float> a30 = Vector512.Load(o3 + c), a31 = Vector512.Load(o3 + c + 16), a32 = Vector512.Load(o3 + c + 32), a33 = Vector512.Load(o3 + c + 48);
+            for (int i = 0; i < count; i++)
+            {
+                float* at = v + c + i * stride;
+                Vector512<float> f0 = Vector512.Create(w[i]), f1 = Vector512.Create(w1[i]), f2 = Vector512.Create(w2[i]), f3 = Vector512.Create(w3[i]);
+                var x = Vector512.Load(at);
+                (a00, a10, a20, a30) = (Vector512.FusedMultiplyAdd(x, f0, a00), Vector512.FusedMultiplyAdd(x, f1, a10),
+                    Vector512.FusedMultiplyAdd(x, f2, a20), Vector512.FusedMultiplyAdd(x, f3, a30));
+                x = Vector512.Load(at + 16);
+                (a01, a11, a21, a31) = (Vector512.FusedMultiplyAdd(x, f0, a01), Vector512.FusedMultiplyAdd(x, f1, a11),
+                    Vector512.FusedMultiplyAdd(x, f2, a21), Vector512.FusedMultiplyAdd(x, f3, a31));
+                x = Vector512.Load(at + 32);
+                (a02, a12, a22, a32) = (Vector512.FusedMultiplyAdd(x, f0, a02), Vector512.FusedMultiplyAdd(x, f1, a12),
+                    Vector512.FusedMultiplyAdd(x, f2, a22), Vector512.FusedMultiplyAdd(x, f3, a32));
+                x = Vector512.Load(at + 48);
+                (a03, a13, a23, a33) = (Vector512.FusedMultiplyAdd(x, f0, a03), Vector512.FusedMultiplyAdd(x, f1, a13),
+                    Vector512.FusedMultiplyAdd(x, f2, a23), Vector512.FusedMultiplyAdd(x, f3, a33));
+            }
+            a00.Store(o + c); a01.Store(o + c + 16); a02.Store(o + c + 32); a03.Store(o + c + 48);
+            a10.Store(o1 + c); a11.Store(o1 + c + 16); a12.Store(o1 + c + 32); a13.Store(o1 + c + 48);
+            a20.Store(o2 + c); a21.Store(o2 + c + 16); a22.Store(o2 + c + 32); a23.Store(o2 + c + 48);
+            a30.Store(o3 + c); a31.Store(o3 + c + 16); a32.Store(o3 + c + 32); a33.Store(o3 + c + 48);
+        }
+        for (; c + 16 <= headDim; c += 16)
+        {
+            Vector512<float> a0 = Vector512.Load(o + c), a1 = Vector512.Load(o1 + c), a2 = Vector512.Load(o2 + c), a3 = Vector512.Load(o3 + c);
+            for (int i = 0; i < count; i++)
+            {
+                var x = Vector512.Load(v + c + i * stride);
+                (a0, a1, a2, a3) = (Vector512.FusedMultiplyAdd(x, Vector512.Create(w[i]), a0), Vector512.FusedMultiplyAdd(x, Vector512.Create(w1[i]), a1),
+                    Vector512.FusedMultiplyAdd(x, Vector512.Create(w2[i]), a2), Vector512.FusedMultiplyAdd(x, Vector512.Create(w3[i]), a3));
+            }
+            a0.Store(o + c); a1.Store(o1 + c); a2.Store(o2 + c); a3.Store(o3 + c);
+        }
+    }
+
     /// <summary>Columns [c, c + width) of every position into registers held across the positions; o points at column c.</summary>
     private static void Columns512x8<T>(byte* v, long c, long stride, int count, float* w, float* o) where T : struct, AttentionScores.IKeys
     {
