@@ -82,7 +82,7 @@ internal static class KernelIsaInfo
         KernelIsa narrow = HasVnni ? KernelIsa.AvxVnni : KernelIsa.Avx2;
         bool batched = type switch
         {
-            GgmlType.Q8_0 or GgmlType.Q4_0 => tokens >= Q8Tiles.Tokens,
+            GgmlType.Q8_0 or GgmlType.Q4_0 => tokens >= FewTokens.MaxTokens,
             GgmlType.Q4_K or GgmlType.Q6_K => tokens >= 4,
             _ => false,
         };
