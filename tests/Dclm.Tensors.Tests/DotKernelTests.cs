@@ -238,11 +238,12 @@ public unsafe class DotKernelTests
         for (int blocks = 0; blocks <= 257; blocks++)
         {
             int count = blocks % FewTokens.MaxTokens + 1;
-            byte[] weight = RandomRow(type, blocks, random, unitScales: blocks % 3 == 0);
-            if (blocks % 5 == 4) BitConverter.TryWriteBytes(weight.AsSpan(random.Next(blocks) * blockBytes), new ushort[] { 0x7C00, 0xFC00, 0x7E01, 0x0001 }[blocks / 5 % 4]);
+            // Two rows back to back, the second with a special scale every fifth size.
+            byte[] weight = RandomRow(type, 2 * blocks, random, unitScales: blocks % 3 == 0);
+            if (blocks % 5 == 4) BitConverter.TryWriteBytes(weight.AsSpan((blocks + random.Next(blocks)) * blockBytes), new ushort[] { 0x7C00, 0xFC00, 0x7E01, 0x0001 }[blocks / 5 % 4]);
             FewTokenKernelsEqualTheOneTokenKernel(type, weight, blocks, count, levels, random);
         }
-        FewTokenKernelsEqualTheOneTokenKernel(type, RandomRow(type, 64, random, unitScales: false), 64, FewTokens.MaxTokens, levels, random);
+        FewTokenKernelsEqualTheOneTokenKernel(type, RandomRow(type, 2 * 64, random, unitScales: false), 64, FewTokens.MaxTokens, levels, random);
     }
 
     private static void FewTokenKernelsEqualTheOneTokenKernel(GgmlType type, byte[] weight, int blocks, int count, KernelIsa[] levels, Random random)
@@ -253,20 +254,22 @@ public unsafe class DotKernelTests
         for (int t = 0; t < count; t++)
             ActivationBuffer(type, columns, random, unitScales: blocks % 3 == 0).AsSpan(0, stride).CopyTo(buffer.AsSpan(t * stride));
         Q8Row* rows = stackalloc Q8Row[FewTokens.MaxTokens];
-        float* results = stackalloc float[FewTokens.MaxTokens];
+        float* results = stackalloc float[2 * FewTokens.MaxTokens];
+        long rowBytes = GgmlTypeInfo.ByteCount(type, columns);
         fixed (byte* w = weight)
         fixed (byte* a = buffer)
         {
             for (int t = 0; t < count; t++) rows[t] = Q8Activations.Row(a, columns, t);
             foreach (KernelIsa isa in levels)
             {
-                DotKernels.Q8Tokens(type, isa)(w, rows, count, blocks, results);
-                for (int t = 0; t < count; t++)
-                {
-                    float alone = Dot(type, KernelIsa.Scalar, w, a + t * stride, columns);
-                    Assert.True(BitConverter.SingleToInt32Bits(alone) == BitConverter.SingleToInt32Bits(results[t]),
-                        $"{type} {isa} {blocks} blocks, token {t} of {count}: {results[t]} != {alone}");
-                }
+                DotKernels.Q8Tokens(type, isa)(w, rowBytes, 2, rows, count, blocks, results);
+                for (int row = 0; row < 2; row++)
+                    for (int t = 0; t < count; t++)
+                    {
+                        float alone = Dot(type, KernelIsa.Scalar, w + row * rowBytes, a + t * stride, columns), actual = results[row * count + t];
+                        Assert.True(BitConverter.SingleToInt32Bits(alone) == BitConverter.SingleToInt32Bits(actual),
+                            $"{type} {isa} {blocks} blocks, row {row}, token {t} of {count}: {actual} != {alone}");
+                    }
             }
         }
     }

@@ -41,10 +41,11 @@ internal static unsafe class DotKernels
     };
 
     /// <summary>
-    /// The few-token kernel for Q8_0/Q4_0 weights at a level: one weight row against 1..<see cref="FewTokens.MaxTokens"/>
-    /// activation rows, results[t] bit-identical to <see cref="Q8"/>'s for each token alone.
+    /// The few-token kernel for Q8_0/Q4_0 weights at a level: (weight, rowBytes, rows, tokens, count, blocks, results),
+    /// rows against 1..<see cref="FewTokens.MaxTokens"/> activation rows, results[r·count + t] bit-identical to
+    /// <see cref="Q8"/>'s for each row and token alone.
     /// </summary>
-    public static delegate*<byte*, Q8Row*, int, int, float*, void> Q8Tokens(GgmlType type, KernelIsa isa) => (type, isa) switch
+    public static delegate*<byte*, long, int, Q8Row*, int, int, float*, void> Q8Tokens(GgmlType type, KernelIsa isa) => (type, isa) switch
     {
         (GgmlType.Q8_0, KernelIsa.Avx512) => &DotQ8_0.TokensAvx512,
         (GgmlType.Q8_0, KernelIsa.AvxVnni) => &DotQ8_0.TokensAvxVnni,

@@ -11,9 +11,10 @@ internal static unsafe partial class DotQ4_0
     /// results[t] = row · tokens[t], each the bits <see cref="Scalar"/> gives for that token alone (the same
     /// <see cref="BlockGroups"/> arithmetic, token by token); for the reference every level is tested against.
     /// </summary>
-    public static void TokensScalar(byte* weight, Q8Row* tokens, int count, int blocks, float* results)
+    public static void TokensScalar(byte* weight, long rowBytes, int rowCount, Q8Row* tokens, int count, int blocks, float* results)
     {
-        for (int t = 0; t < count; t++) results[t] = Scalar(weight, tokens[t], blocks);
+        for (int r = 0; r < rowCount; r++)
+            for (int t = 0; t < count; t++) results[r * count + t] = Scalar(weight + r * rowBytes, tokens[t], blocks);
     }
 
     /// <summary>
@@ -21,28 +22,16 @@ internal static unsafe partial class DotQ4_0
     /// scales are loaded, unpacked and converted once, then met by every token's activations, so a verification step
     /// of a few tokens streams and unpacks each weight block once instead of once per token.
     /// </summary>
-    public static void TokensAvx2(byte* weight, Q8Row* tokens, int count, int blocks, float* results) =>
-        Tokens256<PairedMultiplyAdd>(weight, tokens, count, blocks, results);
+    public static void TokensAvx2(byte* weight, long rowBytes, int rowCount, Q8Row* tokens, int count, int blocks, float* results) =>
+        FewTokens.Run(weight, rowBytes, rowCount, tokens, count, blocks, results, &TokenGroups256<PairedMultiplyAdd>, &FinishTokens);
 
     /// <summary><see cref="TokensAvx2"/> with vpdpbusd (the same integers, so the same bits).</summary>
-    public static void TokensAvxVnni(byte* weight, Q8Row* tokens, int count, int blocks, float* results) =>
-        Tokens256<VnniMultiplyAdd>(weight, tokens, count, blocks, results);
+    public static void TokensAvxVnni(byte* weight, long rowBytes, int rowCount, Q8Row* tokens, int count, int blocks, float* results) =>
+        FewTokens.Run(weight, rowBytes, rowCount, tokens, count, blocks, results, &TokenGroups256<VnniMultiplyAdd>, &FinishTokens);
 
     /// <summary><see cref="TokensScalar"/> with the <see cref="Avx512"/> kernel's arithmetic, unpacking shared as in <see cref="TokensAvx2"/>.</summary>
-    public static void TokensAvx512(byte* weight, Q8Row* tokens, int count, int blocks, float* results)
-    {
-        Vector256<float>* lanes = stackalloc Vector256<float>[FewTokens.MaxTokens];
-        Vector256<int> exponents = TokenGroupsAvx512(weight, tokens, count, blocks / BlockGroups.Size, lanes);
-        FinishTokens(weight, tokens, count, blocks, lanes, exponents, results);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tokens256<TDot>(byte* weight, Q8Row* tokens, int count, int blocks, float* results) where TDot : struct, IIntegerDot
-    {
-        Vector256<float>* lanes = stackalloc Vector256<float>[FewTokens.MaxTokens];
-        Vector256<int> exponents = TokenGroups256<TDot>(weight, tokens, count, blocks / BlockGroups.Size, lanes);
-        FinishTokens(weight, tokens, count, blocks, lanes, exponents, results);
-    }
+    public static void TokensAvx512(byte* weight, long rowBytes, int rowCount, Q8Row* tokens, int count, int blocks, float* results) =>
+        FewTokens.Run(weight, rowBytes, rowCount, tokens, count, blocks, results, &TokenGroupsAvx512, &FinishTokens);
 
     /// <summary>Each token's tail and final sum, or the reference for every token when a scale was infinite or NaN.</summary>
     private static void FinishTokens(byte* weight, Q8Row* tokens, int count, int blocks, Vector256<float>* lanes, Vector256<int> exponents, float* results)
@@ -54,13 +43,12 @@ internal static unsafe partial class DotQ4_0
 
     /// <summary>The lanes of <see cref="Groups256{TDot}"/> for every token, each group's weights unpacked once.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static Vector256<int> TokenGroups256<TDot>(byte* weight, Q8Row* tokens, int count, int groups, Vector256<float>* lanes) where TDot : struct, IIntegerDot
+    private static Vector256<int> TokenGroups256<TDot>(byte* weight, Q8Row* tokens, int count, int firstGroup, int endGroup, Vector256<float>* lanes, Vector256<int> seen) where TDot : struct, IIntegerDot
     {
-        for (int t = 0; t < count; t++) lanes[t] = Vector256<float>.Zero;
-        Vector256<int> seen = Vector256<int>.Zero;
         Vector256<byte> low = Vector256.Create((byte)0x0F);
         Vector256<int> order = Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7);
-        for (int g = 0; g < groups; g++, weight += 144)
+        weight += firstGroup * 144;
+        for (int g = firstGroup; g < endGroup; g++, weight += 144)
         {
             byte* ahead = weight + BlockGroups.PrefetchDistance;
             X86.Sse.Prefetch0(ahead);
@@ -94,10 +82,8 @@ internal static unsafe partial class DotQ4_0
 
     /// <summary>The lanes of <see cref="GroupsAvx512"/> for every token, each group's weights unpacked once.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static Vector256<int> TokenGroupsAvx512(byte* weight, Q8Row* tokens, int count, int groups, Vector256<float>* lanes)
+    private static Vector256<int> TokenGroupsAvx512(byte* weight, Q8Row* tokens, int count, int firstGroup, int endGroup, Vector256<float>* lanes, Vector256<int> seen)
     {
-        for (int t = 0; t < count; t++) lanes[t] = Vector256<float>.Zero;
-        Vector256<int> seen = Vector256<int>.Zero;
         Vector512<short> ones = Vector512<short>.One;
         Vector512<byte> low = Vector512.Create((byte)0x0F);
         // The word permutes of GroupsAvx512: blocks 0..3's nibbles, blocks 4..7's, and the eight scales.
@@ -108,7 +94,8 @@ internal static unsafe partial class DotQ4_0
         Vector512<ushort> scaleWords = Vector512.Create((ushort)0, 0, 9, 9, 18, 18, 27, 27, 36, 36, 45, 45, 54, 54, 63, 63,
             0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
         Vector512<int> order = Vector512.Create(0, 4, 8, 12, 1, 5, 9, 13, 0, 0, 0, 0, 0, 0, 0, 0);
-        for (int g = 0; g < groups; g++, weight += 144)
+        weight += firstGroup * 144;
+        for (int g = firstGroup; g < endGroup; g++, weight += 144)
         {
             byte* ahead = weight + BlockGroups.PrefetchDistance;
             X86.Sse.Prefetch0(ahead);

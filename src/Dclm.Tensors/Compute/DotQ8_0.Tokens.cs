@@ -11,33 +11,31 @@ internal static unsafe partial class DotQ8_0
     /// results[t] = row · tokens[t], each the bits <see cref="Scalar"/> gives for that token alone; the reference
     /// every level is tested against.
     /// </summary>
-    public static void TokensScalar(byte* weight, Q8Row* tokens, int count, int blocks, float* results)
+    public static void TokensScalar(byte* weight, long rowBytes, int rowCount, Q8Row* tokens, int count, int blocks, float* results)
     {
-        for (int t = 0; t < count; t++) results[t] = Scalar(weight, tokens[t], blocks);
+        for (int r = 0; r < rowCount; r++)
+            for (int t = 0; t < count; t++) results[r * count + t] = Scalar(weight + r * rowBytes, tokens[t], blocks);
     }
 
     /// <summary>
     /// <see cref="TokensScalar"/> in the <see cref="Avx2"/> kernel's arithmetic: each group's eight weight blocks are
     /// loaded (with their magnitudes and scales) once and met by every token's activations.
     /// </summary>
-    public static void TokensAvx2(byte* weight, Q8Row* tokens, int count, int blocks, float* results) =>
-        Tokens<GatheredScales, PairedMultiplyAdd>(weight, tokens, count, blocks, results);
+    public static void TokensAvx2(byte* weight, long rowBytes, int rowCount, Q8Row* tokens, int count, int blocks, float* results) =>
+        FewTokens.Run(weight, rowBytes, rowCount, tokens, count, blocks, results, &TokenGroups<GatheredScales, PairedMultiplyAdd>, &FinishTokens);
 
     /// <summary><see cref="TokensAvx2"/> with vpdpbusd (the same integers, so the same bits).</summary>
-    public static void TokensAvxVnni(byte* weight, Q8Row* tokens, int count, int blocks, float* results) =>
-        Tokens<GatheredScales, VnniMultiplyAdd>(weight, tokens, count, blocks, results);
+    public static void TokensAvxVnni(byte* weight, long rowBytes, int rowCount, Q8Row* tokens, int count, int blocks, float* results) =>
+        FewTokens.Run(weight, rowBytes, rowCount, tokens, count, blocks, results, &TokenGroups<GatheredScales, VnniMultiplyAdd>, &FinishTokens);
 
     /// <summary><see cref="TokensAvx2"/> with the scales read by <see cref="PermutedScales"/>, as <see cref="Avx512"/>.</summary>
-    public static void TokensAvx512(byte* weight, Q8Row* tokens, int count, int blocks, float* results) =>
-        Tokens<PermutedScales, PairedMultiplyAdd>(weight, tokens, count, blocks, results);
+    public static void TokensAvx512(byte* weight, long rowBytes, int rowCount, Q8Row* tokens, int count, int blocks, float* results) =>
+        FewTokens.Run(weight, rowBytes, rowCount, tokens, count, blocks, results, &TokenGroups<PermutedScales, PairedMultiplyAdd>, &FinishTokens);
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tokens<TScales, TDot>(byte* weight, Q8Row* tokens, int count, int blocks, float* results)
-        where TScales : struct, IGroupScales where TDot : struct, IIntegerDot
+    /// <summary>Each token's tail and final sum, or the reference for every token when a scale was infinite or NaN.</summary>
+    private static void FinishTokens(byte* weight, Q8Row* tokens, int count, int blocks, Vector256<float>* lanes, Vector256<int> exponents, float* results)
     {
-        Vector256<float>* lanes = stackalloc Vector256<float>[FewTokens.MaxTokens];
         int groups = blocks / BlockGroups.Size;
-        Vector256<int> exponents = TokenGroups<TScales, TDot>(weight, tokens, count, groups, lanes);
         bool special = BlockGroups.HadSpecial(exponents);
         for (int t = 0; t < count; t++)
         {
@@ -54,12 +52,11 @@ internal static unsafe partial class DotQ8_0
 
     /// <summary>The lanes of <see cref="Groups{TScales, TDot}"/> for every token, each group's weights read once.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static Vector256<int> TokenGroups<TScales, TDot>(byte* weight, Q8Row* tokens, int count, int groups, Vector256<float>* lanes)
+    private static Vector256<int> TokenGroups<TScales, TDot>(byte* weight, Q8Row* tokens, int count, int firstGroup, int endGroup, Vector256<float>* lanes, Vector256<int> seen)
         where TScales : struct, IGroupScales where TDot : struct, IIntegerDot
     {
-        for (int t = 0; t < count; t++) lanes[t] = Vector256<float>.Zero;
-        Vector256<int> seen = Vector256<int>.Zero;
-        for (int g = 0; g < groups; g++, weight += 272)
+        weight += firstGroup * 272;
+        for (int g = firstGroup; g < endGroup; g++, weight += 272)
         {
             byte* ahead = weight + BlockGroups.PrefetchDistance;
             X86.Sse.Prefetch0(ahead);

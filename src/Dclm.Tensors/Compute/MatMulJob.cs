@@ -22,7 +22,7 @@ internal sealed unsafe partial class MatMulJob : ComputeJob
     /// <summary>The tile kernels of this product, when it runs tiles (eight or more tokens), else none.</summary>
     private TileKernels q8Tiles;
     /// <summary>The few-token kernel of this product (2 to <see cref="FewTokens.MaxTokens"/> tokens, no tiles), else null.</summary>
-    private delegate*<byte*, Q8Row*, int, int, float*, void> q8Tokens;
+    private delegate*<byte*, long, int, Q8Row*, int, int, float*, void> q8Tokens;
     private byte* tiles;
     private delegate*<byte*, Q8KRow*, int, float*, void> q8KTokens4;
     private int chunkRows;
@@ -192,13 +192,16 @@ internal sealed unsafe partial class MatMulJob : ComputeJob
         byte* data = weight.Data;
         if (q8Tokens != null)
         {
+            const int chunk = 16;
             Q8Row* tokenRows = stackalloc Q8Row[FewTokens.MaxTokens];
-            float* results = stackalloc float[FewTokens.MaxTokens];
+            float* results = stackalloc float[chunk * FewTokens.MaxTokens];
             for (int t = 0; t < tokens; t++) tokenRows[t] = Q8Activations.Row(activations, columns, t);
-            for (int r = start; r < end; r++)
+            for (int r0 = start; r0 < end; r0 += chunk)
             {
-                q8Tokens(data + r * rowBytes, tokenRows, tokens, blocks, results);
-                for (int t = 0; t < tokens; t++) output[(long)t * rows + r] = results[t];
+                int count = Math.Min(chunk, end - r0);
+                q8Tokens(data + r0 * rowBytes, rowBytes, count, tokenRows, tokens, blocks, results);
+                for (int r = 0; r < count; r++)
+                    for (int t = 0; t < tokens; t++) output[(long)t * rows + r0 + r] = results[r * tokens + t];
             }
             return;
         }
