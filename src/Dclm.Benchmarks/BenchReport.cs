@@ -95,6 +95,8 @@ public sealed record BenchReport(string ModelPath, int Threads, EngineResult Our
                 ["plain_tg_tps"] = s.Plain.Median,
                 ["speculative_tg_tps"] = s.Speculative.Median,
                 ["speedup"] = s.PairedRatio,
+                ["plain_tg_cpu_ms_per_token"] = s.PlainCpuMillisecondsPerToken,
+                ["speculative_tg_cpu_ms_per_token"] = s.SpeculativeCpuMillisecondsPerToken,
                 ["acceptance_rate"] = s.Statistics.AcceptanceRate,
                 ["tokens_per_step"] = s.Statistics.TokensPerStep,
                 ["identical_output"] = s.Identical,

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Dclm.Inference;
 using Dclm.Inference.Speculation;
 using Dclm.Models;
@@ -10,7 +9,13 @@ namespace Dclm.Benchmarks;
 /// decode rate after the first token of each, their ratio, how the drafts fared, and whether the outputs were equal.
 /// </summary>
 public sealed record SpeculationResult(Measurement Plain, Measurement Speculative, double PairedRatio, SpeculationStatistics Statistics,
-    bool Identical, int NgramSize, int MaxDraftTokens, int PromptTokens);
+    bool Identical, int NgramSize, int MaxDraftTokens, int PromptTokens)
+{
+    /// <summary>Process CPU per decoded token after the first, plain decoding (median): disturbed far less than wall time on a shared machine.</summary>
+    public double PlainCpuMillisecondsPerToken { get; init; }
+    /// <summary>The same with prompt lookup.</summary>
+    public double SpeculativeCpuMillisecondsPerToken { get; init; }
+}
 
 /// <summary>Runs <see cref="SpeculationResult"/>'s measurement with prompt-lookup drafts (<see cref="PromptLookupDraft"/>).</summary>
 public static class SpeculationBench
@@ -43,6 +48,8 @@ public static class SpeculationBench
         var speculative = new TokenGenerator(model, endOfSequenceId: null, speculation: new SpeculativeDecoding(new PromptLookupDraft(ngramSize), maxDraftTokens));
         var plainRates = new List<double>();
         var speculativeRates = new List<double>();
+        var plainCpu = new List<double>();
+        var speculativeCpu = new List<double>();
         var ratios = new List<double>();
         SpeculationStatistics? statistics = null;
         bool identical = true;
@@ -50,38 +57,49 @@ public static class SpeculationBench
         for (int rep = -1; rep < repetitions; rep++)
         {
             cancellation.ThrowIfCancellationRequested();
-            double plainRate = 0, speculativeRate = 0;
+            double plainRate = 0, speculativeRate = 0, plainMilliseconds = 0, speculativeMilliseconds = 0;
             List<int> plainIds = [], speculativeIds = [];
             foreach (bool drafts in rep % 2 == 0 ? new[] { false, true } : new[] { true, false })
             {
-                var (rate, ids) = Decode(drafts ? speculative : plain, prompt, options, cancellation);
-                if (drafts) (speculativeRate, speculativeIds) = (rate, ids);
-                else (plainRate, plainIds) = (rate, ids);
+                var (rate, cpu, ids) = Decode(drafts ? speculative : plain, prompt, options, cancellation);
+                if (drafts) (speculativeRate, speculativeMilliseconds, speculativeIds) = (rate, cpu, ids);
+                else (plainRate, plainMilliseconds, plainIds) = (rate, cpu, ids);
             }
             identical &= plainIds.SequenceEqual(speculativeIds);
             statistics = speculative.Speculation;
             string label = rep < 0 ? "warm-up" : $"repetition {rep + 1}/{repetitions}";
-            progress.Report($"speculation {label}: plain {plainRate:F2} tok/s, lookup {speculativeRate:F2} tok/s ({statistics})");
+            progress.Report($"speculation {label}: plain {plainRate:F2} tok/s ({plainMilliseconds:F1} cpu-ms/token), " +
+                $"lookup {speculativeRate:F2} tok/s ({speculativeMilliseconds:F1} cpu-ms/token; {statistics})");
             if (rep < 0) continue;
             plainRates.Add(plainRate);
             speculativeRates.Add(speculativeRate);
+            plainCpu.Add(plainMilliseconds);
+            speculativeCpu.Add(speculativeMilliseconds);
             if (plainRate > 0) ratios.Add(speculativeRate / plainRate);
         }
         return new SpeculationResult(Measurement.Of(plainRates), Measurement.Of(speculativeRates), Measurement.MedianOf(ratios),
-            statistics ?? new SpeculationStatistics(), identical, ngramSize, maxDraftTokens, prompt.Length);
+            statistics ?? new SpeculationStatistics(), identical, ngramSize, maxDraftTokens, prompt.Length)
+        {
+            PlainCpuMillisecondsPerToken = Measurement.MedianOf(plainCpu),
+            SpeculativeCpuMillisecondsPerToken = Measurement.MedianOf(speculativeCpu),
+        };
     }
 
-    /// <summary>Generates greedily; the rate counts the tokens after the first one over the time after it (decode, not prefill).</summary>
-    private static (double Rate, List<int> Ids) Decode(TokenGenerator generator, int[] prompt, SamplingOptions options, CancellationToken cancellation)
+    /// <summary>
+    /// Generates greedily; the rate and the CPU per token count the tokens after the first one over the time after it
+    /// (decode, not prefill).
+    /// </summary>
+    private static (double Rate, double CpuMilliseconds, List<int> Ids) Decode(TokenGenerator generator, int[] prompt, SamplingOptions options, CancellationToken cancellation)
     {
         var ids = new List<int>();
-        var watch = new Stopwatch();
+        CpuClock clock = default;
         foreach (int id in generator.Generate(prompt, options, cancellation))
         {
-            if (ids.Count == 0) watch.Start();
+            if (ids.Count == 0) clock = CpuClock.Start();
             ids.Add(id);
         }
-        watch.Stop();
-        return (ids.Count > 1 ? (ids.Count - 1) / watch.Elapsed.TotalSeconds : 0, ids);
+        if (ids.Count < 2) return (0, 0, ids);
+        var (wall, cpu) = clock.Stop();
+        return ((ids.Count - 1) / wall, cpu * 1e3 / (ids.Count - 1), ids);
     }
 }

@@ -50,6 +50,8 @@ public sealed class SpeculationBenchTests : IDisposable
         Assert.InRange(speculation.GetProperty("tokens_per_step").GetDouble(), 1, 7);
         Assert.True(speculation.GetProperty("plain_tg_tps").GetDouble() > 0);
         Assert.True(speculation.GetProperty("speculative_tg_tps").GetDouble() > 0);
+        Assert.True(speculation.GetProperty("plain_tg_cpu_ms_per_token").GetDouble() > 0);
+        Assert.True(speculation.GetProperty("speculative_tg_cpu_ms_per_token").GetDouble() > 0);
     }
 
     [Fact]

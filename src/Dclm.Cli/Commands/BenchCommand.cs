@@ -65,6 +65,8 @@ internal static class BenchCommand
         if (r.Speculation is { } s)
             Console.WriteLine($"speculation (prompt lookup n={s.NgramSize}, draft-max {s.MaxDraftTokens}, repetitive prompt of {s.PromptTokens} tokens, tg{o.GeneratedTokens} greedy): " +
                 $"plain {s.Plain} tok/s, lookup {s.Speculative} tok/s, speed-up {s.PairedRatio:F2}x (median of back-to-back pairs); " +
+                $"CPU per token plain {s.PlainCpuMillisecondsPerToken:F1} ms, lookup {s.SpeculativeCpuMillisecondsPerToken:F1} ms " +
+                $"({(s.SpeculativeCpuMillisecondsPerToken > 0 ? s.PlainCpuMillisecondsPerToken / s.SpeculativeCpuMillisecondsPerToken : 0):F2}x); " +
                 $"last run {s.Statistics}; output {(s.Identical ? "identical to plain decoding" : "DIFFERENT from plain decoding")}");
     }
 
