@@ -148,4 +148,72 @@ internal static unsafe class KernelBench
             NativeMemory.AlignedFree(weight);
         }
     }
+    /// <summary>
+    /// Thread CPU per call of a 4096×4096 Q4_0/Q8_0 product of 1..16 tokens at the level MatMul picks (one-token
+    /// kernel, few-token kernels for 2..15, tiles from 16), and the 256-bit VNNI tiles at 16 tokens, per token.
+    /// </summary>
+    public static void RunFewTokens()
+    {
+        const int rows = 4096, columns = 4096;
+        using var pool = new ComputePool(1);
+        foreach (var type in new[] { GgmlType.Q4_0, GgmlType.Q8_0 })
+        {
+            long rowBytes = GgmlTypeInfo.ByteCount(type, columns);
+            byte* weight = (byte*)NativeMemory.AlignedAlloc((nuint)(rowBytes * rows), 64);
+            var random = new Random(1);
+            var values = new float[columns];
+            for (int r = 0; r < rows; r++)
+            {
+                for (int c = 0; c < columns; c++) values[c] = random.NextSingle() - 0.5f;
+                Quantizer.QuantizeRow(type, values, new Span<byte>(weight + r * rowBytes, (int)rowBytes));
+            }
+            var matrix = new WeightMatrix(weight, type, rows, columns);
+            double one = 0;
+            foreach (var (tokens, forced) in new (int, KernelIsa?)[] { (1, null), (2, null), (3, null), (5, null), (8, null), (12, null), (15, null), (16, null), (16, KernelIsa.AvxVnni) })
+            {
+                KernelIsa isa = forced ?? KernelIsaInfo.BestFor(type, tokens);
+                if (!KernelIsaInfo.IsSupported(isa)) continue;
+                var input = new float[tokens * columns];
+                for (int i = 0; i < input.Length; i++) input[i] = random.NextSingle() - 0.5f;
+                var output = new float[tokens * rows];
+                double best = double.MaxValue;
+                for (int round = 0; round < 4; round++)
+                {
+                    var watch = Stopwatch.StartNew();
+                    double cpuStart = ThreadClock.Milliseconds();
+                    int calls = 0;
+                    while (watch.ElapsedMilliseconds < 150) { MatMul.Multiply(input, tokens, matrix, output, pool, isa); calls++; }
+                    best = Math.Min(best, (ThreadClock.Milliseconds() - cpuStart) / calls);
+                }
+                if (tokens == 1) one = best;
+                string loop = "";
+                if (tokens is > 1 and < FewTokens.MaxTokens && forced == null)
+                {
+                    // The path before the few-token kernels: the one-row kernel per token while the row sits in L1.
+                    double looped = double.MaxValue;
+                    var kernel = DotKernels.Q8(type, isa);
+                    byte* activations = (byte*)NativeMemory.AlignedAlloc(Q8Activations.RowBytes(columns) * (nuint)tokens, 64);
+                    fixed (float* x = input)
+                        for (int t = 0; t < tokens; t++) Q8Activations.Quantize(x + t * columns, columns, Q8Activations.Row(activations, columns, t));
+                    for (int round = 0; round < 4; round++)
+                    {
+                        var watch = Stopwatch.StartNew();
+                        double cpuStart = ThreadClock.Milliseconds();
+                        int calls = 0;
+                        while (watch.ElapsedMilliseconds < 150)
+                        {
+                            for (int r = 0; r < rows; r++)
+                                for (int t = 0; t < tokens; t++) output[t * rows + r] = kernel(weight + r * rowBytes, Q8Activations.Row(activations, columns, t), columns / 32);
+                            calls++;
+                        }
+                        looped = Math.Min(looped, (ThreadClock.Milliseconds() - cpuStart) / calls);
+                    }
+                    NativeMemory.AlignedFree(activations);
+                    loop = $"  (one-row kernel per token: {looped:F3} cpu-ms/call, {looped / one:F2}x)";
+                }
+                Console.WriteLine($"{GgmlTypeInfo.Name(type),-5} {tokens,2} tokens {isa,-7} {best:F3} cpu-ms/call  {best / tokens:F3} cpu-ms/token  {best / one:F2}x one token{loop}");
+            }
+            NativeMemory.AlignedFree(weight);
+        }
+    }
 }

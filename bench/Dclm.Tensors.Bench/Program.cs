@@ -9,6 +9,7 @@ using Dclm.Tensors.Bench;
 // streamed per second, and the ratio to llama.cpp's own kernels on one thread in this process.
 if (args.Length > 0 && args[0] == "kernels") { KernelBench.Run(args.Length > 1 ? int.Parse(args[1]) : 4096); return; }
 if (args.Length > 0 && args[0] == "prefill") { KernelBench.RunPrefill(); return; }
+if (args.Length > 0 && args[0] == "few") { KernelBench.RunFewTokens(); return; }
 if (args.Length > 0 && args[0] == "tile") { TileBench.Run(); return; }
 if (args.Length > 0 && args[0] == "repack") { RepackBench.Run(); return; }
 if (args.Length > 0 && args[0] == "pool") { PoolBench.Run(); return; }

@@ -25,6 +25,13 @@ public sealed record BenchOptions
     /// runs with its own default, the mapping.
     /// </summary>
     public Checkpoints.WeightLoading Loading { get; init; }
+    /// <summary>
+    /// Longest n-gram of the speculation test (prompt-lookup drafts on a repetitive prompt of <see cref="PromptTokens"/>
+    /// tokens, against plain decoding, both <see cref="GeneratedTokens"/> long); 0 skips it.
+    /// </summary>
+    public int LookupNgram { get; init; }
+    /// <summary>Most draft tokens per step in the speculation test.</summary>
+    public int DraftMax { get; init; } = 8;
 
     /// <summary>Checks ranges and names the offending option.</summary>
     public BenchOptions Validate()
@@ -33,6 +40,11 @@ public sealed record BenchOptions
         if (PromptTokens is < 0 or > 8192) throw new ArgumentOutOfRangeException(nameof(PromptTokens), $"--prompt {PromptTokens} must be in [0, 8192]");
         if (GeneratedTokens is < 0 or > 8192) throw new ArgumentOutOfRangeException(nameof(GeneratedTokens), $"--gen {GeneratedTokens} must be in [0, 8192]");
         if (Repetitions is < 1 or > 100) throw new ArgumentOutOfRangeException(nameof(Repetitions), $"--repetitions {Repetitions} must be in [1, 100]");
+        if (LookupNgram is < 0 or > 64) throw new ArgumentOutOfRangeException(nameof(LookupNgram), $"--lookup-ngram {LookupNgram} must be in [0, 64]");
+        if (DraftMax is < 1 or > Inference.Speculation.SpeculativeDecoding.MaxDraftTokensLimit)
+            throw new ArgumentOutOfRangeException(nameof(DraftMax), $"--draft-max {DraftMax} must be in [1, {Inference.Speculation.SpeculativeDecoding.MaxDraftTokensLimit}]");
+        if (LookupNgram > 0 && (PromptTokens < 2 || GeneratedTokens < 2))
+            throw new ArgumentException($"--lookup-ngram needs --prompt and --gen of at least 2 tokens (they are {PromptTokens} and {GeneratedTokens})");
         if (Compare is not null && !BenchPeers.Names.Contains(Compare)) throw new ArgumentException($"--compare '{Compare}' is not supported ({string.Join(", ", BenchPeers.Names)})");
         return this;
     }

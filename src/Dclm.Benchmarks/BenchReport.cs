@@ -19,6 +19,9 @@ public sealed record BenchReport(string ModelPath, int Threads, EngineResult Our
     /// <summary>The kernel level our products ran, per weight type of the model, e.g. {"q4_0": "avx512"}.</summary>
     public IReadOnlyDictionary<string, string> Kernels { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>The speculation test (prompt lookup against plain decoding), when it ran.</summary>
+    public SpeculationResult? Speculation { get; init; }
+
     /// <summary>The bandwidth probe after each repetition, bytes per second.</summary>
     public IReadOnlyList<double> BandwidthSamples { get; init; } = [];
 
@@ -83,6 +86,21 @@ public sealed record BenchReport(string ModelPath, int Threads, EngineResult Our
             ["tg_bound_tps"] = BandwidthBoundTokensPerSecond,
             ["tg_fraction_of_bound"] = GenerationFractionOfBound,
         };
+        if (Speculation is { } s)
+            json["speculation"] = new JsonObject
+            {
+                ["lookup_ngram"] = s.NgramSize,
+                ["draft_max"] = s.MaxDraftTokens,
+                ["prompt_tokens"] = s.PromptTokens,
+                ["plain_tg_tps"] = s.Plain.Median,
+                ["speculative_tg_tps"] = s.Speculative.Median,
+                ["speedup"] = s.PairedRatio,
+                ["plain_tg_cpu_ms_per_token"] = s.PlainCpuMillisecondsPerToken,
+                ["speculative_tg_cpu_ms_per_token"] = s.SpeculativeCpuMillisecondsPerToken,
+                ["acceptance_rate"] = s.Statistics.AcceptanceRate,
+                ["tokens_per_step"] = s.Statistics.TokensPerStep,
+                ["identical_output"] = s.Identical,
+            };
         if (Peer is not null)
         {
             json["peer"] = Engine(Peer);

@@ -59,11 +59,16 @@ public static class BenchRunner
             if (options.GeneratedTokens > 0) fractions.Add(samples[0].Generation[^1] * bytesPerToken / bandwidth);
             progress.Report($"memory bandwidth {bandwidth / 1e9:F1} GB/s");
         }
+        SpeculationResult? speculation = null;
+        if (options.LookupNgram > 0)
+            speculation = SpeculationBench.Run(ours.Model.Model, SpeculationBench.RepetitivePrompt(options.PromptTokens, ours.Model.Config.VocabularySize), options.GeneratedTokens,
+                options.LookupNgram, options.DraftMax, options.Repetitions, progress, cancellation);
         return new BenchReport(path, options.Threads, samples[0].Result(ours.Name, oursResident - before),
             peer is null ? null : samples[1].Result(peer.Name, peerResident), Measurement.MedianOf(bandwidths), bytesPerToken, residence)
         {
             LoadAverage = (loadBefore, HostCpu.LoadAverage()),
             Kernels = kernels,
+            Speculation = speculation,
             BandwidthSamples = bandwidths,
             GenerationFractionOfBound = Measurement.MedianOf(fractions),
             PairedRatios = peer is null ? null : (Samples.PairedRatio(samples[0].Prompt, samples[1].Prompt),

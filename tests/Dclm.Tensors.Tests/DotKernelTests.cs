@@ -222,6 +222,59 @@ public unsafe class DotKernelTests
     }
 
     /// <summary>
+    /// The few-token Q8_0/Q4_0 kernels of every level, scalar included, forced on: at every block count 0..257 and with
+    /// 1..16 tokens (the count cycles with the size), and with infinite, NaN and subnormal scales, each token's result
+    /// has exactly the bits of the one-token kernel for that token alone (every level's one-token kernel gives the
+    /// scalar reference's bits, <see cref="QuantizedKernelsEqualScalarAtEverySize"/>).
+    /// </summary>
+    [Theory]
+    [InlineData(GgmlType.Q8_0)]
+    [InlineData(GgmlType.Q4_0)]
+    public void FewTokenKernelsEqualTheOneTokenKernelBitForBit(GgmlType type)
+    {
+        var random = new Random(500 + (int)type);
+        int blockBytes = GgmlTypeInfo.BlockBytes(type);
+        var levels = Enum.GetValues<KernelIsa>().Where(KernelIsaInfo.IsSupported).ToArray();
+        for (int blocks = 0; blocks <= 257; blocks++)
+        {
+            int count = blocks % FewTokens.MaxTokens + 1;
+            // Two rows back to back, the second with a special scale every fifth size.
+            byte[] weight = RandomRow(type, 2 * blocks, random, unitScales: blocks % 3 == 0);
+            if (blocks % 5 == 4) BitConverter.TryWriteBytes(weight.AsSpan((blocks + random.Next(blocks)) * blockBytes), new ushort[] { 0x7C00, 0xFC00, 0x7E01, 0x0001 }[blocks / 5 % 4]);
+            FewTokenKernelsEqualTheOneTokenKernel(type, weight, blocks, count, levels, random);
+        }
+        FewTokenKernelsEqualTheOneTokenKernel(type, RandomRow(type, 2 * 64, random, unitScales: false), 64, FewTokens.MaxTokens, levels, random);
+    }
+
+    private static void FewTokenKernelsEqualTheOneTokenKernel(GgmlType type, byte[] weight, int blocks, int count, KernelIsa[] levels, Random random)
+    {
+        int columns = blocks * 32;
+        int stride = (int)Q8Activations.RowBytes(columns);
+        var buffer = new byte[stride * count + 64];
+        for (int t = 0; t < count; t++)
+            ActivationBuffer(type, columns, random, unitScales: blocks % 3 == 0).AsSpan(0, stride).CopyTo(buffer.AsSpan(t * stride));
+        Q8Row* rows = stackalloc Q8Row[FewTokens.MaxTokens];
+        float* results = stackalloc float[2 * FewTokens.MaxTokens];
+        long rowBytes = GgmlTypeInfo.ByteCount(type, columns);
+        fixed (byte* w = weight)
+        fixed (byte* a = buffer)
+        {
+            for (int t = 0; t < count; t++) rows[t] = Q8Activations.Row(a, columns, t);
+            foreach (KernelIsa isa in levels)
+            {
+                DotKernels.Q8Tokens(type, isa)(w, rowBytes, 2, rows, count, blocks, results);
+                for (int row = 0; row < 2; row++)
+                    for (int t = 0; t < count; t++)
+                    {
+                        float alone = Dot(type, KernelIsa.Scalar, w + row * rowBytes, a + t * stride, columns), actual = results[row * count + t];
+                        Assert.True(BitConverter.SingleToInt32Bits(alone) == BitConverter.SingleToInt32Bits(actual),
+                            $"{type} {isa} {blocks} blocks, row {row}, token {t} of {count}: {actual} != {alone}");
+                    }
+            }
+        }
+    }
+
+    /// <summary>
     /// The Q8_0/Q4_0 GEMM tile kernels of every level (two and four rows; 8 or 16 token lanes) equal their scalar
     /// references bit for bit for every row and lane, at every block count 0..70 and with 1..width tokens present
     /// (padded lanes must give zero), and agree with the single-token kernel to float rounding.

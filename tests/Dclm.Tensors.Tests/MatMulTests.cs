@@ -21,6 +21,42 @@ public unsafe class MatMulTests
         return data;
     }
 
+    /// <summary>
+    /// What speculative verification relies on: for Q8_0 and Q4_0 weights, each token of a product of 2..15 tokens
+    /// gets exactly the bits of the same token multiplied alone, at every level (the few-token kernels).
+    /// </summary>
+    [Theory]
+    [InlineData(GgmlType.Q8_0)]
+    [InlineData(GgmlType.Q4_0)]
+    public void EachTokenOfASmallBatchGetsItsOneTokenBits(GgmlType type)
+    {
+        const int rows = 70, columns = 9 * 32;
+        float[] weights = TestData.Weights(rows * columns, 7);
+        long rowBytes = GgmlTypeInfo.ByteCount(type, columns);
+        var stored = new byte[rowBytes * rows + 64];
+        Quantizer.Quantize(type, weights, rows, columns, stored);
+        int maxTokens = FewTokens.MaxTokens - 1;
+        float[] input = TestData.Weights(maxTokens * columns, 11, scale: 1.0f);
+        fixed (byte* p = stored)
+        {
+            var matrix = new WeightMatrix(p, type, rows, columns);
+            foreach (KernelIsa isa in Enum.GetValues<KernelIsa>().Where(KernelIsaInfo.IsSupported))
+            {
+                var alone = new float[maxTokens * rows];
+                for (int t = 0; t < maxTokens; t++)
+                    MatMul.Multiply(input.AsSpan(t * columns, columns), 1, matrix, alone.AsSpan(t * rows, rows), TwoThreads, isa);
+                for (int tokens = 2; tokens <= maxTokens; tokens++)
+                {
+                    var batch = new float[tokens * rows];
+                    MatMul.Multiply(input, tokens, matrix, batch, TwoThreads, isa);
+                    for (int i = 0; i < batch.Length; i++)
+                        Assert.True(BitConverter.SingleToInt32Bits(alone[i]) == BitConverter.SingleToInt32Bits(batch[i]),
+                            $"{type} {isa} {tokens} tokens: token {i / rows} row {i % rows}: {batch[i]} != {alone[i]}");
+                }
+            }
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Shapes))]
     public void MultiplyMatchesFloat64ReferenceOnEveryIsa(GgmlType type, int tokens, int rows, int columns)

@@ -9,7 +9,7 @@ internal sealed class SpeculationOptions
 {
     public Option<string?> DraftModel { get; } = new("--model-draft") { Description = "speculative decoding with this smaller model (GGUF or HF directory) sharing the model's vocabulary; output is unchanged" };
     public Option<int> LookupNgram { get; } = new("--lookup-ngram") { Description = "speculative decoding by prompt lookup: draft what followed the last N tokens earlier in the text (0 = off); output is unchanged" };
-    public Option<int> DraftMax { get; } = new("--draft-max") { Description = $"most draft tokens checked per step (1-{SpeculativeDecoding.MaxDraftTokensLimit}); above 6, quantized weights run the tile kernels, whose rounding may flip a near-tie", DefaultValueFactory = _ => 4 };
+    public Option<int> DraftMax { get; } = new("--draft-max") { Description = $"most draft tokens checked per step (1-{SpeculativeDecoding.MaxDraftTokensLimit}); above 14, Q8_0/Q4_0 weights run the tile kernels, whose rounding may flip a near-tie", DefaultValueFactory = _ => 4 };
 
     public IEnumerable<Option> All => [DraftModel, LookupNgram, DraftMax];
 

@@ -40,6 +40,24 @@ internal static unsafe class DotKernels
         _ => throw new NotSupportedException($"no Q8_0-activation kernel for {GgmlTypeInfo.Name(type)}"),
     };
 
+    /// <summary>
+    /// The few-token kernel for Q8_0/Q4_0 weights at a level: (weight, rowBytes, rows, tokens, count, blocks, results),
+    /// rows against 1..<see cref="FewTokens.MaxTokens"/> activation rows, results[r·count + t] bit-identical to
+    /// <see cref="Q8"/>'s for each row and token alone.
+    /// </summary>
+    public static delegate*<byte*, long, int, Q8Row*, int, int, float*, void> Q8Tokens(GgmlType type, KernelIsa isa) => (type, isa) switch
+    {
+        (GgmlType.Q8_0, KernelIsa.Avx512) => &DotQ8_0.TokensAvx512,
+        (GgmlType.Q8_0, KernelIsa.AvxVnni) => &DotQ8_0.TokensAvxVnni,
+        (GgmlType.Q8_0, KernelIsa.Avx2) => &DotQ8_0.TokensAvx2,
+        (GgmlType.Q8_0, _) => &DotQ8_0.TokensScalar,
+        (GgmlType.Q4_0, KernelIsa.Avx512) => &DotQ4_0.TokensAvx512,
+        (GgmlType.Q4_0, KernelIsa.AvxVnni) => &DotQ4_0.TokensAvxVnni,
+        (GgmlType.Q4_0, KernelIsa.Avx2) => &DotQ4_0.TokensAvx2,
+        (GgmlType.Q4_0, _) => &DotQ4_0.TokensScalar,
+        _ => throw new NotSupportedException($"no few-token kernel for {GgmlTypeInfo.Name(type)}"),
+    };
+
     public static delegate*<byte*, Q8KRow, int, float> Q8K(GgmlType type, KernelIsa isa) => (type, isa) switch
     {
         (GgmlType.Q4_K, KernelIsa.Avx512) => &DotQ4_K.Avx512,

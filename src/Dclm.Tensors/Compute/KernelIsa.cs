@@ -69,8 +69,9 @@ internal static class KernelIsaInfo
     /// the 256-bit VNNI tiles beat the AVX2 ones in prompts (Q8_0 12-22%, Q4_0 6-8%), and the 512-bit Q4_0
     /// tiles of sixteen tokens beat both (0.133-0.155 cpu-ms per token of a 4096×4096 product against
     /// 0.234-0.251 VNNI). So one token takes the widest level; a Q4_0 batch of <see cref="Q8Tiles.WideTokens"/>
-    /// or more the 512-bit tiles; any other batch that runs tiles (Q8_0, Q4_0 from <see cref="Q8Tiles.Tokens"/>
-    /// tokens) or four-token kernels (K-quants from four), all 256-bit, VNNI where the processor has it. Q4_K stays
+    /// or more the 512-bit tiles; any other batch that runs tiles (Q8_0, Q4_0 from <see cref="FewTokens.MaxTokens"/>
+    /// tokens; below that the few-token kernels at the one-token level, exact per token) or four-token kernels
+    /// (K-quants from four), all 256-bit, VNNI where the processor has it. Q4_K stays
     /// on 256-bit kernels even for one token: its 512-bit kernel sums in another order, and the four-token
     /// kernel's arithmetic is the 256-bit one's, so a token's logits would depend on whether it was decoded
     /// alone or in a batch. Every level's integer sums are exact, so these choices change speed only.
@@ -82,7 +83,7 @@ internal static class KernelIsaInfo
         KernelIsa narrow = HasVnni ? KernelIsa.AvxVnni : KernelIsa.Avx2;
         bool batched = type switch
         {
-            GgmlType.Q8_0 or GgmlType.Q4_0 => tokens >= Q8Tiles.Tokens,
+            GgmlType.Q8_0 or GgmlType.Q4_0 => tokens >= FewTokens.MaxTokens,
             GgmlType.Q4_K or GgmlType.Q6_K => tokens >= 4,
             _ => false,
         };

@@ -21,6 +21,8 @@ internal sealed unsafe partial class MatMulJob : ComputeJob
     private delegate*<byte*, Q8KRow, int, float> q8KKernel;
     /// <summary>The tile kernels of this product, when it runs tiles (eight or more tokens), else none.</summary>
     private TileKernels q8Tiles;
+    /// <summary>The few-token kernel of this product (2 to <see cref="FewTokens.MaxTokens"/> tokens, no tiles), else null.</summary>
+    private delegate*<byte*, long, int, Q8Row*, int, int, float*, void> q8Tokens;
     private byte* tiles;
     private delegate*<byte*, Q8KRow*, int, float*, void> q8KTokens4;
     private int chunkRows;
@@ -55,8 +57,9 @@ internal sealed unsafe partial class MatMulJob : ComputeJob
                 activations = ScratchBuffer.Activations.Get(Q8Activations.RowBytes(columns) * (nuint)tokenCount);
                 for (int t = 0; t < tokenCount; t++)
                     Q8Activations.Quantize(x + (long)t * columns, columns, Q8Activations.Row(activations, columns, t));
-                q8Tiles = tokenCount >= Q8Tiles.Tokens ? DotKernels.Q8Tiles(matrix.Type, isa) : default;
+                q8Tiles = tokenCount >= FewTokens.MaxTokens ? DotKernels.Q8Tiles(matrix.Type, isa) : default;
                 if (q8Tiles.Exist) BuildTiles(columns);
+                q8Tokens = !q8Tiles.Exist && tokenCount is >= 2 and <= FewTokens.MaxTokens ? DotKernels.Q8Tokens(matrix.Type, isa) : null;
                 break;
             default:
                 family = Family.Q8K;
@@ -177,9 +180,9 @@ internal sealed unsafe partial class MatMulJob : ComputeJob
     }
 
     /// <summary>
-    /// Rows [start, end) for every token: tiles of eight tokens when there are eight or more, else
-    /// each row against each token with the one-row kernel while the row sits in L1, so a token of a
-    /// small batch gets exactly the bits it gets decoded alone.
+    /// Rows [start, end) for every token: tiles from <see cref="FewTokens.MaxTokens"/> tokens, else each row
+    /// against all the tokens at once with the few-token kernel (or one token with the one-row kernel), so a
+    /// token of a small batch gets exactly the bits it gets decoded alone.
     /// </summary>
     private void RunQ8Rows(int start, int end)
     {
@@ -187,6 +190,21 @@ internal sealed unsafe partial class MatMulJob : ComputeJob
         int columns = weight.Columns, rows = weight.Rows, blocks = columns / 32;
         long rowBytes = weight.RowBytes;
         byte* data = weight.Data;
+        if (q8Tokens != null)
+        {
+            const int chunk = 16;
+            Q8Row* tokenRows = stackalloc Q8Row[FewTokens.MaxTokens];
+            float* results = stackalloc float[chunk * FewTokens.MaxTokens];
+            for (int t = 0; t < tokens; t++) tokenRows[t] = Q8Activations.Row(activations, columns, t);
+            for (int r0 = start; r0 < end; r0 += chunk)
+            {
+                int count = Math.Min(chunk, end - r0);
+                q8Tokens(data + r0 * rowBytes, rowBytes, count, tokenRows, tokens, blocks, results);
+                for (int r = 0; r < count; r++)
+                    for (int t = 0; t < tokens; t++) output[(long)t * rows + r0 + r] = results[r * tokens + t];
+            }
+            return;
+        }
         for (int r = start; r < end; r++)
             for (int t = 0; t < tokens; t++)
                 output[(long)t * rows + r] = q8Kernel(data + r * rowBytes, Q8Activations.Row(activations, columns, t), blocks);
