@@ -8,7 +8,8 @@ namespace Dclm.Training.Alignment.Reinforcement;
 /// <summary>A completion to be scored, with the prompt it answers.</summary>
 /// <param name="Prompt">The prompt's text.</param>
 /// <param name="Completion">The generated text (without the end-of-sequence token).</param>
-public readonly record struct ScoredText(string Prompt, string Completion);
+/// <param name="Tokens">Prompt and completion tokens (the end-of-sequence token last when it ended the completion), for a reward model.</param>
+public readonly record struct ScoredText(string Prompt, string Completion, int[] Tokens);
 
 /// <summary>Where rollout rewards come from: a program (<see cref="RewardCommand"/>) or a trained reward model.</summary>
 public interface IRewardSource : IDisposable
