@@ -70,22 +70,13 @@ public sealed class Trainer
         if (!root) progress = null;
         var data = _parallel.Share(_run.Data, o.BatchSize, sequence);
         var batch = new TrainingBatch(data.LocalBatch, sequence);
-        Directory.CreateDirectory(o.Output);
-        using var metrics = root ? new MetricsLog(Path.Combine(o.Output, "metrics.jsonl"), state.Step) : null;
-        string plotPath = Path.Combine(o.Output, "loss.png");
-        var losses = new List<double>();
-        var validations = new List<(int, double)>();
-        string? lastCheckpoint = null;
-        double? validationLoss = null;
-        var clock = Stopwatch.StartNew();
-        double elapsedBefore = state.ElapsedSeconds;
-        int startStep = state.Step;
-        void Plot() { if (metrics is not null) TrainingPlot.Write(plotPath, metrics.Records); }
+        using var loop = new TrainingLoop(o.Output, state, total, root, "loss.png", TrainingPlot.Write);
+        var metrics = loop.Metrics;
 
         TrainerState Snapshot(int step) => state with
         {
             Step = step, Samples = data.Cursor.Samples, SourceSamples = data.Cursor.SourceSamples,
-            Tokens = data.Cursor.Samples * sequence, ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds,
+            Tokens = data.Cursor.Samples * sequence, ElapsedSeconds = loop.ElapsedSeconds,
         };
         string? Save(int step)
         {
@@ -95,12 +86,7 @@ public sealed class Trainer
 
         // Only a single process may stop inside an update: ranks see Ctrl+C at different moments and must meet at each collective.
         var inside = _parallel.Ranks == 1 ? cancellation : CancellationToken.None;
-        TrainingResult Interrupted(int step)
-        {
-            lastCheckpoint = Save(step);
-            Plot();
-            return new TrainingResult(step, true, null, lastCheckpoint, validationLoss, losses, validations);
-        }
+        TrainingResult Interrupted(int step) => loop.Stop(step, Save);
 
         // A fresh run measures the held-out loss before the first update: the baseline the curve falls from.
         double? baseline = null;
@@ -109,7 +95,7 @@ public sealed class Trainer
             catch (OperationCanceledException) when (inside.IsCancellationRequested) { return Interrupted(0); }
         if (baseline is double initial)
         {
-            validations.Add((0, initial));
+            loop.Validated(0, initial);
             metrics?.Write(new MetricsRecord { Step = 0, Tokens = 0, ValidationLoss = initial, ValidationPerplexity = Math.Exp(initial), Stage = data.Stage, WorldSize = _parallel.Ranks });
             progress?.Report(new TrainingProgress(0, total, 0, double.NaN, 0, 0, 0, initial, data.Stage, TimeSpan.Zero, null, Environment.WorkingSet));
         }
@@ -147,17 +133,17 @@ public sealed class Trainer
             double loss = updateLoss[0], zLoss = updateLoss[1];
             double norm = _parallel.Update(model.Parameters, _run.Optimizer, o.GradientClip, learningRate, _run.Pool);
             model.ParametersChanged();
-            losses.Add(loss);
+            loop.Trained(loss);
             int done = step + 1;
             double tokensPerSecond = (double)o.SequencesPerStep * sequence / Math.Max(1e-9, stepClock.Elapsed.TotalSeconds);
 
             double? validation = null;
             bool stopped = false;
-            if ((o.EvalEvery > 0 && done % o.EvalEvery == 0) || done == total)
+            if (loop.Validates(done, o.EvalEvery))
             {
                 try { validation = Evaluate(inside); }
                 catch (OperationCanceledException) when (inside.IsCancellationRequested) { stopped = true; }
-                if (validation is double v) { validationLoss = v; validations.Add((done, v)); }
+                if (validation is double v) loop.Validated(done, v);
             }
             if (done % o.LogEvery == 0 || validation is not null || done == total)
                 metrics?.Write(new MetricsRecord
@@ -166,20 +152,13 @@ public sealed class Trainer
                     GradientNorm = norm, TokensPerSecond = tokensPerSecond, ValidationLoss = validation,
                     ValidationPerplexity = validation is double v ? Math.Exp(v) : null, Stage = stage, WorldSize = _parallel.Ranks,
                 });
-            if (validation is not null) Plot();
+            if (validation is not null) loop.Plot();
             if (stopped) return Interrupted(done);
-            if (o.CheckpointEvery > 0 && done % o.CheckpointEvery == 0 && done < total) lastCheckpoint = Save(done);
-
-            double average = clock.Elapsed.TotalSeconds / (done - startStep);
+            if (loop.Checkpoints(done, o.CheckpointEvery)) loop.LastCheckpoint = Save(done);
             progress?.Report(new TrainingProgress(done, total, data.Cursor.Samples * sequence, loss, learningRate, norm, tokensPerSecond,
-                validation, stage, TimeSpan.FromSeconds(elapsedBefore + clock.Elapsed.TotalSeconds), TimeSpan.FromSeconds(average * (total - done)),
-                Environment.WorkingSet));
+                validation, stage, loop.Elapsed, loop.Remaining(done), Environment.WorkingSet));
         }
-        lastCheckpoint = Save(total);
-        Plot();
-        string? final = root ? _run.WriteFinal() : null;
-        _parallel.Group.Barrier(); // the other ranks return once rank 0's files are complete
-        return new TrainingResult(total, false, final, lastCheckpoint, validationLoss, losses, validations);
+        return loop.Finish(Save, _run.WriteFinal, _parallel);
     }
 
     /// <summary>

@@ -10,7 +10,8 @@ public sealed partial class TrainingModel
     private TrainingActivations Forward(ReadOnlySpan<int> inputs, int batch, int sequence, ReadOnlySpan<int> documentStarts, CancellationToken cancellation)
     {
         var c = Config;
-        _hiddenShape = default; // this pass replaces the activations a BackwardFromHidden would read
+        _hiddenShape = default; // this pass replaces the activations a BackwardFromHidden or PolicyBackward would read
+        _policyShape = default;
         if (batch <= 0 || sequence <= 0) throw new ArgumentOutOfRangeException(nameof(batch), "batch and sequence must be positive");
         if (sequence > c.ContextLength) throw new ArgumentException($"sequence {sequence} is longer than the context of {c.ContextLength}");
         if (inputs.Length < batch * sequence) throw new ArgumentException($"inputs hold {inputs.Length} tokens, fewer than {batch} × {sequence}");

@@ -106,6 +106,31 @@ public sealed unsafe class AdapterSetTests : IDisposable
         Assert.Equal(plain, Logits(model, batch, slots: 1));
     }
 
+    /// <summary>An adapter whose arrays change in place (one being trained) serves its new values after Refresh, and only then.</summary>
+    [Fact]
+    public void RefreshServesValuesChangedInPlace()
+    {
+        var config = ConfigOf("OpenLm");
+        using var model = SyntheticModel.Create(config, seed: 8);
+        var batch = ForwardBatch.Sequence(Prompts[0], 0, allLogits: true);
+        var adapter = RandomAdapter(config, LoraTargets.All, seed: 9);
+        var set = new AdapterSet(model);
+        set.UseEverywhere(set.Add("trained", adapter));
+        var before = Logits(model, batch, slots: 1);
+        var changed = RandomAdapter(config, LoraTargets.All, seed: 10);
+        for (int i = 0; i < adapter.Updates.Count; i++)
+        {
+            changed.Updates[i].A.CopyTo(adapter.Updates[i].A, 0);
+            changed.Updates[i].B.CopyTo(adapter.Updates[i].B, 0);
+        }
+        Assert.Throws<ArgumentOutOfRangeException>(() => set.Refresh(2));
+        set.Refresh(1);
+        using var merged = Merged(config, model.Weights, changed);
+        var after = Logits(model, batch, slots: 1);
+        Assert.NotEqual(before, after);
+        Assert.True(MaxRelativeDifference(Logits(merged, batch, slots: 1), after) < 1e-5);
+    }
+
     [Fact]
     public void AdaptersForAnotherModelOrUnderATakenNameAreRefused()
     {

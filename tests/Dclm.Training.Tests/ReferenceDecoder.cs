@@ -48,6 +48,20 @@ internal sealed class ReferenceDecoder(ModelConfig c, ModelWeights weights, Lora
         return x.Select(row => Norm(c.Norm, row, weights.FinalNorm)).ToArray();
     }
 
+    /// <summary>log p(tokens[t + 1] | tokens[..t]) for every t of one sequence, from the LM head's softmax. (tokens − 1)</summary>
+    public double[] LogProbabilities(double[] p, int[] tokens)
+    {
+        var hidden = Hidden(p, tokens);
+        var result = new double[tokens.Length - 1];
+        for (int t = 0; t + 1 < tokens.Length; t++)
+        {
+            var logits = Linear(weights.Output, hidden[t]);
+            double max = logits.Max(), z = max + Math.Log(logits.Sum(l => Math.Exp(l - max)));
+            result[t] = logits[tokens[t + 1]] - z;
+        }
+        return result;
+    }
+
     /// <summary>The residual stream after the last block, for sequence b of the batch. (sequence, dim)</summary>
     private double[][] Residual(double[] p, int[] inputs, int b, int sequence, int[]? starts)
     {

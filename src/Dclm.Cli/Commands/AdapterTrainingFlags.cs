@@ -9,10 +9,11 @@ namespace Dclm.Cli.Commands;
 /// validation, checkpoints, resume), read into one <see cref="FineTuneOptions"/>. <paramref name="defaults"/> gives the
 /// defaults that differ between commands.
 /// </summary>
-internal sealed class AdapterTrainingFlags(FineTuneOptions defaults, string dataDescription, string outputDescription, string sequenceDescription, string batchDescription)
+internal sealed class AdapterTrainingFlags(FineTuneOptions defaults, string dataDescription, string outputDescription, string sequenceDescription, string batchDescription,
+    bool dataRequired = true)
 {
     public Option<string> Model { get; } = ModelOptions.Model();
-    public Option<string> Data { get; } = new("--data") { Description = dataDescription, Required = true };
+    public Option<string> Data { get; } = new("--data") { Description = dataDescription, Required = dataRequired };
     public Option<string> Output { get; } = new("--output") { Description = outputDescription, Required = true };
     public Option<int> Rank { get; } = new("--lora-rank") { Description = "adapter rank r", DefaultValueFactory = _ => defaults.Rank };
     public Option<double> Alpha { get; } = new("--lora-alpha") { Description = "adapter α (scale α / r)", DefaultValueFactory = _ => defaults.Alpha };
@@ -47,7 +48,7 @@ internal sealed class AdapterTrainingFlags(FineTuneOptions defaults, string data
     /// <summary>The options as parsed, over the command's defaults.</summary>
     public FineTuneOptions Read(ParseResult parse) => defaults with
     {
-        Model = parse.GetValue(Model)!, Data = parse.GetValue(Data)!, Output = parse.GetValue(Output)!,
+        Model = parse.GetValue(Model)!, Data = parse.GetValue(Data) ?? "", Output = parse.GetValue(Output)!,
         Rank = parse.GetValue(Rank), Alpha = parse.GetValue(Alpha), Targets = LoraTargets.Parse(parse.GetValue(Target)!),
         Epochs = parse.GetValue(Epochs), Steps = parse.GetValue(Steps), LearningRate = parse.GetValue(LearningRate), Warmup = parse.GetValue(Warmup),
         WeightDecay = parse.GetValue(WeightDecay), GradientClip = parse.GetValue(GradientClip), SequenceLength = parse.GetValue(SequenceLength),

@@ -42,7 +42,7 @@ internal static class TrainingDisplay
     {
         var c = CultureInfo.InvariantCulture;
         string detail = p.Detail is null ? "" : " " + p.Detail;
-        if (p.Step == 0) return $"before training: validation loss {p.ValidationLoss?.ToString("F4", c)}{detail}";
+        if (p.Step == 0) return "before training:" + (p.ValidationLoss is double initial ? $" validation loss {initial.ToString("F4", c)}" : "") + detail;
         string validation = p.ValidationLoss is double v ? $" val {v.ToString("F4", c)}" : "";
         string memory = p.MemoryBytes > 0 ? $" mem {(p.MemoryBytes / (1024.0 * 1024 * 1024)).ToString("F2", c)} GiB" : "";
         return $"step {p.Step}/{p.TotalSteps} loss {p.Loss.ToString("F4", c)}{detail}{validation} lr {p.LearningRate.ToString("E2", c)} {p.TokensPerSecond.ToString("F0", c)} tok/s eta {p.Remaining:hh\\:mm\\:ss}{memory}";

@@ -36,6 +36,24 @@ internal sealed class AdapterProjection : Projection
     /// <summary>Makes adapter <paramref name="id"/> (the next id) add <paramref name="adapter"/>'s updates of this product's parts.</summary>
     public void Add(int id, int layer, LoraWeights adapter)
     {
+        var updates = Updates(layer, adapter);
+        var current = _table;
+        if (id != current.ByAdapter.Length) throw new InvalidOperationException($"adapter {id} added out of order (next is {current.ByAdapter.Length})");
+        _table = new Table([.. current.ByAdapter, [.. updates]], Math.Max(current.LargestRank, updates.Count == 0 ? 0 : updates.Max(u => u.Rank)));
+    }
+
+    /// <summary>Rebuilds adapter <paramref name="id"/>'s updates from <paramref name="adapter"/>'s current values (a trainer's adapter after an update).</summary>
+    public void Refresh(int id, int layer, LoraWeights adapter)
+    {
+        var updates = Updates(layer, adapter);
+        var current = _table;
+        var byAdapter = (Update[][])current.ByAdapter.Clone();
+        byAdapter[id] = [.. updates];
+        _table = new Table(byAdapter, Math.Max(current.LargestRank, updates.Count == 0 ? 0 : updates.Max(u => u.Rank)));
+    }
+
+    private List<Update> Updates(int layer, LoraWeights adapter)
+    {
         var updates = new List<Update>();
         for (int part = 0; part < _targets.Length; part++)
             foreach (var u in adapter.For(layer, _targets[part]))
@@ -45,9 +63,7 @@ internal sealed class AdapterProjection : Projection
                     for (int k = 0; k < u.Rank; k++) transposed[k * u.Rows + row] = u.B[row * u.Rank + k];
                 updates.Add(new Update(part, u.A, transposed, u.Rank, u.Scale));
             }
-        var current = _table;
-        if (id != current.ByAdapter.Length) throw new InvalidOperationException($"adapter {id} added out of order (next is {current.ByAdapter.Length})");
-        _table = new Table([.. current.ByAdapter, [.. updates]], Math.Max(current.LargestRank, updates.Count == 0 ? 0 : updates.Max(u => u.Rank)));
+        return updates;
     }
 
     public override void Apply(ProjectionRows rows, ReadOnlySpan<float> input, Span<float> destination)

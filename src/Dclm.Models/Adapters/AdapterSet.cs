@@ -83,6 +83,21 @@ public sealed class AdapterSet
         }
     }
 
+    /// <summary>
+    /// Re-reads adapter <paramref name="id"/>'s values: the projections keep a transposed copy of each B, so an adapter
+    /// whose arrays change in place (one being trained) must be refreshed before the next step that uses it.
+    /// </summary>
+    public void Refresh(int id)
+    {
+        if (id < 1 || id > Count) throw new ArgumentOutOfRangeException(nameof(id), $"there is no adapter {id} ({Count} loaded)");
+        lock (_gate)
+        {
+            var adapter = _adapters[id - 1].Weights;
+            for (int layer = 0; layer < _projections.Length; layer++)
+                foreach (var projection in _projections[layer]) projection.Refresh(id, layer, adapter);
+        }
+    }
+
     /// <summary>The adapter the sequence in <paramref name="slot"/> uses (0: the base).</summary>
     public int AdapterOf(int slot)
     {

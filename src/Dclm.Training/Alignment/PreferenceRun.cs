@@ -188,7 +188,8 @@ public abstract class PreferenceRun : IDisposable
         log?.Invoke($"resuming from {latest} (step {Resumed.Step})");
     }
 
-    private static void CheckOutput(FineTuneOptions o, string runFile)
+    /// <summary>Refuses a started run in OUTPUT without --resume, and --resume without one.</summary>
+    internal static void CheckOutput(FineTuneOptions o, string runFile)
     {
         bool started = File.Exists(Path.Combine(o.Output, runFile)) || Directory.Exists(Path.Combine(o.Output, "checkpoints"));
         if (started && !o.Resume) throw new ArgumentException($"{o.Output} already holds a run: pass --resume to continue it, or choose another --output");
@@ -198,11 +199,18 @@ public abstract class PreferenceRun : IDisposable
     /// <summary>The settings a resumed run must share with the run it continues, to reproduce it.</summary>
     private Dictionary<string, string> RunRecord()
     {
-        var o = Settings;
+        var record = CommonRecord(Settings, Method);
+        foreach (var (key, value) in MethodRecord()) record[key] = value;
+        return record;
+    }
+
+    /// <summary>The settings of <paramref name="o"/> that every adapter-training run records for its resume check.</summary>
+    internal static Dictionary<string, string> CommonRecord(FineTuneOptions o, string method)
+    {
         var c = CultureInfo.InvariantCulture;
         var record = new Dictionary<string, string>
         {
-            ["method"] = Method,
+            ["method"] = method,
             ["model"] = Path.GetFullPath(o.Model),
             ["data"] = Path.GetFullPath(o.Data),
             ["validation_data"] = o.ValidationData is null ? "" : Path.GetFullPath(o.ValidationData),
@@ -215,20 +223,21 @@ public abstract class PreferenceRun : IDisposable
             ["grad_accum"] = o.GradientAccumulation.ToString(c),
             ["seed"] = o.Seed.ToString(c),
         };
-        foreach (var (key, value) in MethodRecord()) record[key] = value;
         return record;
     }
 
-    private void CheckRunFile()
+    private void CheckRunFile() => CheckRunFile(Path.Combine(Settings.Output, RunFile), RunRecord(), Settings.Output);
+
+    /// <summary>Refuses to resume when a setting in <paramref name="record"/> differs from the run file's at <paramref name="path"/>.</summary>
+    internal static void CheckRunFile(string path, Dictionary<string, string> record, string output)
     {
-        string path = Path.Combine(Settings.Output, RunFile);
         if (!File.Exists(path)) return;
         Dictionary<string, string>? saved;
         try { saved = JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(path)); }
         catch (JsonException e) { throw new InvalidDataException($"{path}: not a valid run record ({e.Message})"); }
-        foreach (var (key, value) in RunRecord())
+        foreach (var (key, value) in record)
             if (saved is not null && saved.TryGetValue(key, out var before) && before != value)
-                throw new ArgumentException($"--resume: --{key.Replace('_', '-')} is {value}, the run in {Settings.Output} used {before}; resume with the same settings or choose another --output");
+                throw new ArgumentException($"--resume: --{key.Replace('_', '-')} is {value}, the run in {output} used {before}; resume with the same settings or choose another --output");
     }
 
     public void Dispose()

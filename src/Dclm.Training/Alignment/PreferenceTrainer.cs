@@ -39,39 +39,24 @@ public sealed class PreferenceTrainer(PreferenceRun run, DataParallel? parallel 
         bool root = _parallel.IsRoot;
         if (!root) progress = null;
         var state = run.Resumed ?? new TrainerState { Seed = o.Seed, SourceNames = [Path.GetFileName(o.Data)], SourceSamples = [0] };
-        Directory.CreateDirectory(o.Output);
-        using var metrics = root ? new MetricsLog(Path.Combine(o.Output, "metrics.jsonl"), state.Step) : null;
-        string plotPath = Path.Combine(o.Output, "alignment.png");
-        var losses = new List<double>();
-        var validations = new List<(int, double)>();
-        string? lastCheckpoint = null;
-        double? validationLoss = null;
-        var clock = Stopwatch.StartNew();
-        double elapsedBefore = state.ElapsedSeconds;
+        using var loop = new TrainingLoop(o.Output, state, total, root, "alignment.png", AlignmentPlot.Write);
+        var metrics = loop.Metrics;
         long tokens = state.Tokens;
-        int startStep = state.Step;
 
         string? Save(int step) => !root ? null : run.Checkpoints.Save(run.WriteWeights, run.Optimizer, state with
         {
-            Step = step, Samples = run.Order.Samples, SourceSamples = [run.Order.Samples], Tokens = tokens,
-            ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds,
+            Step = step, Samples = run.Order.Samples, SourceSamples = [run.Order.Samples], Tokens = tokens, ElapsedSeconds = loop.ElapsedSeconds,
         });
-        void Plot() { if (metrics is not null) AlignmentPlot.Write(plotPath, metrics.Records); }
 
         if (state.Step == 0 && Evaluate() is { } initial)
         {
-            validations.Add((0, initial.Loss));
+            loop.Validated(0, initial.Loss);
             metrics?.Write(new MetricsRecord { Step = 0, ValidationLoss = initial.Loss, ValidationRewardMargin = initial.Margin, ValidationRewardAccuracy = initial.Accuracy, WorldSize = _parallel.Ranks });
             progress?.Report(new TrainingProgress(0, total, 0, double.NaN, 0, 0, 0, initial.Loss, run.Method, TimeSpan.Zero, null, Environment.WorkingSet, Describe(initial, "val ")));
         }
         for (int step = state.Step; step < total; step++)
         {
-            if (_parallel.Any(cancellation.IsCancellationRequested))
-            {
-                lastCheckpoint = Save(step);
-                Plot();
-                return new TrainingResult(step, true, null, lastCheckpoint, validationLoss, losses, validations);
-            }
+            if (_parallel.Any(cancellation.IsCancellationRequested)) return loop.Stop(step, Save);
             var stepClock = Stopwatch.StartNew();
             double learningRate = run.Schedule.At(step);
             run.ZeroGradients();
@@ -90,35 +75,29 @@ public sealed class PreferenceTrainer(PreferenceRun run, DataParallel? parallel 
             long stepTokens = sums.Tokens;
             tokens += stepTokens;
             var stats = sums.Mean;
-            losses.Add(stats.Loss);
+            loop.Trained(stats.Loss);
             int done = step + 1;
 
             PreferenceStatistics? validation = null;
-            if ((o.EvalEvery > 0 && done % o.EvalEvery == 0) || done == total)
+            if (loop.Validates(done, o.EvalEvery))
             {
                 validation = Evaluate();
-                if (validation is { } v) { validationLoss = v.Loss; validations.Add((done, v.Loss)); }
+                if (validation is { } v) loop.Validated(done, v.Loss);
             }
+            double tokensPerSecond = stepTokens / Math.Max(1e-9, stepClock.Elapsed.TotalSeconds);
             metrics?.Write(new MetricsRecord
             {
-                Step = done, Tokens = tokens, Loss = stats.Loss, LearningRate = learningRate, GradientNorm = norm,
-                TokensPerSecond = stepTokens / Math.Max(1e-9, stepClock.Elapsed.TotalSeconds),
+                Step = done, Tokens = tokens, Loss = stats.Loss, LearningRate = learningRate, GradientNorm = norm, TokensPerSecond = tokensPerSecond,
                 ChosenReward = stats.ChosenReward, RejectedReward = stats.RejectedReward, RewardMargin = stats.Margin, RewardAccuracy = stats.Accuracy,
                 ValidationLoss = validation?.Loss, ValidationRewardMargin = validation?.Margin, ValidationRewardAccuracy = validation?.Accuracy,
                 WorldSize = _parallel.Ranks,
             });
-            if (validation is not null) Plot();
-            if (o.CheckpointEvery > 0 && done % o.CheckpointEvery == 0 && done < total) lastCheckpoint = Save(done);
-            double average = clock.Elapsed.TotalSeconds / (done - startStep);
-            progress?.Report(new TrainingProgress(done, total, tokens, stats.Loss, learningRate, norm, stepTokens / Math.Max(1e-9, stepClock.Elapsed.TotalSeconds),
-                validation?.Loss, run.Method, TimeSpan.FromSeconds(elapsedBefore + clock.Elapsed.TotalSeconds), TimeSpan.FromSeconds(average * (total - done)),
-                Environment.WorkingSet, Describe(stats, "") + (validation is { } vv ? " " + Describe(vv, "val ") : "")));
+            if (validation is not null) loop.Plot();
+            if (loop.Checkpoints(done, o.CheckpointEvery)) loop.LastCheckpoint = Save(done);
+            progress?.Report(new TrainingProgress(done, total, tokens, stats.Loss, learningRate, norm, tokensPerSecond, validation?.Loss, run.Method, loop.Elapsed,
+                loop.Remaining(done), Environment.WorkingSet, Describe(stats, "") + (validation is { } vv ? " " + Describe(vv, "val ") : "")));
         }
-        lastCheckpoint = Save(total);
-        Plot();
-        string? final = root ? run.WriteFinal() : null;
-        _parallel.Group.Barrier(); // the other ranks return once rank 0's files are complete
-        return new TrainingResult(total, false, final, lastCheckpoint, validationLoss, losses, validations);
+        return loop.Finish(Save, run.WriteFinal, _parallel);
     }
 
     /// <summary>Loss and reward statistics of the held-out pairs under the current policy; null without any. Ranks split the pairs.</summary>

@@ -71,6 +71,19 @@ public sealed class RewardModel : IDisposable
         return terms;
     }
 
+    /// <summary>
+    /// The reward of one sequence of <paramref name="tokens"/> (prompt, completion, end-of-sequence: what the model was
+    /// trained on; the end-of-sequence token is appended when missing): the head on the last token's hidden state.
+    /// </summary>
+    public double Score(int[] tokens, CancellationToken cancellation = default)
+    {
+        if (Loaded.Tokenizer?.EndOfSequenceId is int eos && (tokens.Length == 0 || tokens[^1] != eos)) tokens = [.. tokens, eos];
+        if (tokens.Length > Loaded.Config.ContextLength) throw new ArgumentException($"a sequence of {tokens.Length} tokens is longer than the reward model's context of {Loaded.Config.ContextLength}");
+        _model.DropoutKey = 0;
+        var hidden = _model.HiddenStates(tokens, 1, tokens.Length, default, cancellation);
+        return Head.Score(hidden[((tokens.Length - 1) * Head.Dim)..]);
+    }
+
     public void Dispose()
     {
         Loaded.Dispose();

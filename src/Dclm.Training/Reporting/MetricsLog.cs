@@ -38,6 +38,22 @@ public sealed record MetricsRecord
     public double? ValidationRewardAccuracy { get; init; }
     /// <summary>Mixing stage the update drew from.</summary>
     public string? Stage { get; init; }
+    /// <summary>Mean reward of the update's sampled completions (policy-gradient runs).</summary>
+    public double? Reward { get; init; }
+    /// <summary>Mean Σ_t (log π_old − log π_ref) over the update's completions: the sampled KL to the reference.</summary>
+    [System.Text.Json.Serialization.JsonPropertyName("kl")]
+    public double? KullbackLeibler { get; init; }
+    /// <summary>Mean clipped value loss per token (PPO).</summary>
+    public double? ValueLoss { get; init; }
+    /// <summary>Fraction of tokens whose policy ratio was clipped.</summary>
+    public double? ClipFraction { get; init; }
+    /// <summary>Mean completion length in tokens.</summary>
+    public double? CompletionLength { get; init; }
+    /// <summary>Mean reward of greedy completions of the held-out prompts.</summary>
+    public double? ValidationReward { get; init; }
+    /// <summary>Mean KL to the reference of the greedy held-out completions.</summary>
+    [System.Text.Json.Serialization.JsonPropertyName("validation_kl")]
+    public double? ValidationKullbackLeibler { get; init; }
     /// <summary>Processes the update ran on (data parallelism: the global batch was split among them).</summary>
     public int? WorldSize { get; init; }
 }
