@@ -46,7 +46,8 @@ public sealed partial class GpuDecoderModel
         _state.Positions.Upload(_positions.AsSpan(0, n));
         _state.CacheRows.Upload(_cacheRows.AsSpan(0, n));
         _state.TokenTables.Upload(_tokenTables.AsSpan(0, n));
-        _state.Tables.Upload(_tables.AsSpan(0, sequences * width));
+        _tableLength = sequences * width;
+        _state.Tables.Upload(_tables.AsSpan(0, _tableLength));
         _tableWidth = width;
         if (!Config.UsesRotary) return;
         int sets = _sharedFrequencies ? 1 : Config.Layers;
@@ -59,7 +60,7 @@ public sealed partial class GpuDecoderModel
         _state.Sin.Upload(_sin.AsSpan(0, sets * n * half));
     }
 
-    private int _tableWidth;
+    private int _tableWidth, _tableLength;
 
     private static void Grow<T>(ref T[] array, int length)
     {
@@ -113,8 +114,8 @@ public sealed partial class GpuDecoderModel
         var attentionShape = new AttentionShape { Stride = stride, Heads = c.Heads, KeyValueHeads = c.KeyValueHeads, HeadDim = c.HeadDim,
             KeyValueDim = kvd, BlockSize = blockSize, TableWidth = _tableWidth, Window = c.SlidingWindow, Alibi = c.UsesAlibi ? 1 : 0,
             Scale = 1f / MathF.Sqrt(c.HeadDim) };
-        k.Attend(new KernelConfig(n * c.Heads, _device.Accelerator.WarpSize), qkv, cache.Keys(index), cache.Values(index), _state.Tables.Ensure(1),
-            _state.TokenTables.Ensure(n), _state.Positions.Ensure(n), _state.Slopes.Ensure(1), attentionShape, attention);
+        k.Attend(new KernelConfig(n * c.Heads, _device.Accelerator.WarpSize), qkv, cache.Keys(index), cache.Values(index), _state.Tables.Ensure(_tableLength),
+            _state.TokenTables.Ensure(n), _state.Positions.Ensure(n), _state.Slopes.Ensure(_slopes?.Length ?? 1), attentionShape, attention);
         Project([w.Output], attention, qd, n, x, d, [0], accumulate: true);
 
         // x += W_down · (silu(W_gate·n(x)) ⊙ W_up·n(x))
@@ -158,7 +159,7 @@ public sealed partial class GpuDecoderModel
     {
         var shape = new NormShape { InputStride = xStride, InputOffset = xOffset, OutputStride = yStride, OutputOffset = yOffset, Pieces = pieces,
             Width = width, LayerNorm = layerNorm ? 1 : 0, Epsilon = Config.NormEps };
-        _kernels.Norm(new KernelConfig(rows * pieces, ElementKernels.NormThreads), x, y, gain, shape);
+        _kernels.Norm(new KernelConfig(rows * pieces, _kernels.NormThreads), x, y, gain, shape);
     }
 
     /// <summary>logits = W_out·n(x) for the logit rows, copied back once.</summary>

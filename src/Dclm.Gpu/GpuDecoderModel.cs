@@ -34,7 +34,10 @@ public sealed partial class GpuDecoderModel : IDecoderModel
     private float[] _embedded = [], _cos = [], _sin = [];
     private int[] _positions = [], _cacheRows = [], _tokenTables = [], _tables = [], _slotRows = [];
 
-    /// <summary>Uploads <paramref name="weights"/> to <paramref name="device"/>; with <paramref name="ownsDevice"/> the model disposes it.</summary>
+    /// <summary>
+    /// Uploads <paramref name="weights"/> to <paramref name="device"/>; with <paramref name="ownsDevice"/> the model disposes
+    /// the device. The weights stay the caller's (the token embedding is read from them every step).
+    /// </summary>
     public GpuDecoderModel(ModelConfig config, ModelWeights weights, GpuDevice device, bool ownsDevice = false, ComputePool? pool = null)
     {
         Config = config.Validate();
@@ -95,7 +98,6 @@ public sealed partial class GpuDecoderModel : IDecoderModel
         _head.Dispose();
         _finalNorm.Dispose();
         _state.Dispose();
-        _weights.Dispose();
         if (_ownsDevice) _device.Dispose();
     }
 }

@@ -10,8 +10,8 @@ public sealed class GpuUnavailableException(string message, Exception? inner = n
 
 /// <summary>
 /// An ILGPU context and one accelerator: a CUDA device (<c>cuda</c>, <c>cuda:N</c>) or ILGPU's CPU accelerator
-/// (<c>cpu-accel</c>), which runs the same kernels on host threads (32-wide warps, groups of up to 256 threads, as the
-/// kernels assume), so every kernel is tested without a GPU.
+/// (<c>cpu-accel</c>), which runs the same kernels on host threads (8-wide warps, groups of up to 64 threads), so every
+/// kernel is tested without a GPU.
 /// </summary>
 public sealed class GpuDevice : IDisposable
 {
@@ -38,8 +38,8 @@ public sealed class GpuDevice : IDisposable
         string lower = name.Trim().ToLowerInvariant();
         if (lower == "cpu-accel")
         {
-            // 32-wide warps and 8 of them per group, like an NVIDIA GPU, so shuffles and tile sizes behave as there.
-            var device = new CPUDevice(numThreadsPerWarp: 32, numWarpsPerMultiprocessor: 8, numMultiprocessors: 1);
+            // Small warps and groups (8 × 8 threads): every kernel path runs (shuffle trees, tiles, barriers) with few host threads.
+            var device = new CPUDevice(numThreadsPerWarp: 8, numWarpsPerMultiprocessor: 8, numMultiprocessors: 1);
             var context = Context.Create(b => b.CPU(device).Math(MathMode.Default));
             return new GpuDevice(context, context.GetCPUDevice(0).CreateAccelerator(context)) { Description = "ILGPU CPU accelerator (cpu-accel)" };
         }

@@ -10,6 +10,7 @@ internal sealed class GpuKernels
     public GpuKernels(Accelerator accelerator)
     {
         Accelerator = accelerator;
+        NormThreads = Math.Min(ElementKernels.NormThreads, accelerator.MaxNumThreadsPerGroup);
         F32 = new MatrixPair<F32Rows>(accelerator);
         F16 = new MatrixPair<F16Rows>(accelerator);
         BF16 = new MatrixPair<BF16Rows>(accelerator);
@@ -28,6 +29,8 @@ internal sealed class GpuKernels
     }
 
     public Accelerator Accelerator { get; }
+    /// <summary>Threads per group of the norm kernel.</summary>
+    public int NormThreads { get; }
     public MatrixPair<F32Rows> F32 { get; }
     public MatrixPair<F16Rows> F16 { get; }
     public MatrixPair<BF16Rows> BF16 { get; }
@@ -49,13 +52,14 @@ internal sealed class GpuKernels
 internal sealed class MatrixPair<TWeights> where TWeights : struct, IWeightRows
 {
     private readonly Action<KernelConfig, TWeights, ArrayView<float>, MatrixShape, ArrayView<float>> _vector, _matrix;
-    private readonly int _warp;
+    private readonly int _warp, _tile;
 
     public MatrixPair(Accelerator accelerator)
     {
         _vector = accelerator.LoadStreamKernel<TWeights, ArrayView<float>, MatrixShape, ArrayView<float>>(MatrixKernels.MatrixVector);
         _matrix = accelerator.LoadStreamKernel<TWeights, ArrayView<float>, MatrixShape, ArrayView<float>>(MatrixKernels.MatrixMatrix);
         _warp = accelerator.WarpSize;
+        _tile = accelerator.MaxNumThreadsPerGroup >= MatrixKernels.MaxTile * MatrixKernels.MaxTile ? MatrixKernels.MaxTile : (int)Math.Sqrt(accelerator.MaxNumThreadsPerGroup);
     }
 
     /// <summary>y (+)= W·x for shape's tokens: a warp per row up to <see cref="MatrixKernels.DecodeTokens"/> tokens, tiles beyond.</summary>
@@ -68,7 +72,8 @@ internal sealed class MatrixPair<TWeights> where TWeights : struct, IWeightRows
             _vector(new KernelConfig(groups, MatrixKernels.DecodeWarps * _warp), weights, x, shape, y);
             return;
         }
-        int tiles = (shape.Rows + MatrixKernels.Tile - 1) / MatrixKernels.Tile * ((shape.Tokens + MatrixKernels.Tile - 1) / MatrixKernels.Tile);
-        _matrix(new KernelConfig(tiles, MatrixKernels.Tile * MatrixKernels.Tile), weights, x, shape, y);
+        shape.Tile = _tile;
+        int tiles = (shape.Rows + _tile - 1) / _tile * ((shape.Tokens + _tile - 1) / _tile);
+        _matrix(new KernelConfig(tiles, _tile * _tile), weights, x, shape, y);
     }
 }

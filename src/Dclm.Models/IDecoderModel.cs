@@ -31,7 +31,7 @@ public interface IDecoderModel : IDisposable
 }
 
 /// <summary>Shorthands over <see cref="IDecoderModel"/>.</summary>
-public static class DecoderModelExtensions
+public static partial class DecoderModelExtensions
 {
     /// <summary>A cache of <paramref name="slots"/> sequences of <paramref name="capacity"/> positions (the context by default), all of which fit at once.</summary>
     public static KvCache CreateCache(this IDecoderModel model, int slots = 1, int? capacity = null, KvCacheType type = KvCacheType.F32)

@@ -20,9 +20,10 @@ internal static class BenchCommand
         var workDirectory = new Option<string?>("--work-dir") { Description = "where synthetic models are kept" };
         var mmap = new Option<bool>("--mmap") { Description = "both engines map the weights from the file (default: we copy them when they fit, as a user's load does; llama.cpp maps)" };
         var noMmap = new Option<bool>("--no-mmap") { Description = "both engines copy the weights into their own memory" };
+        var device = DeviceOptions.Device();
         var command = new Command("bench", "Measure prompt processing (pp) and token generation (tg) speed, like llama-bench")
         {
-            model, type, threads, prompt, gen, repetitions, compare, json, workDirectory, mmap, noMmap,
+            model, type, threads, prompt, gen, repetitions, compare, json, workDirectory, mmap, noMmap, device,
         };
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(() =>
         {
@@ -32,6 +33,7 @@ internal static class BenchCommand
                 PromptTokens = parse.GetValue(prompt), GeneratedTokens = parse.GetValue(gen), Repetitions = parse.GetValue(repetitions),
                 Compare = parse.GetValue(compare), Loading = Checkpoints.WeightLoadingOptions.FromFlags(parse.GetValue(mmap), parse.GetValue(noMmap)),
                 WorkDirectory = parse.GetValue(workDirectory) ?? Path.Combine(Path.GetTempPath(), "dclm-bench"),
+                Device = parse.GetValue(device)!,
             };
             var progress = new Progress<string>(message => Console.Error.WriteLine($"[bench] {message}"));
             var report = BenchRunner.Run(options, progress, cancellation);
@@ -45,7 +47,7 @@ internal static class BenchCommand
 
     private static void Print(BenchReport r, BenchOptions o)
     {
-        Console.WriteLine($"model: {r.ModelPath}   threads: {r.Threads}");
+        Console.WriteLine($"model: {r.ModelPath}   threads: {r.Threads}   device: {r.Device}");
         Console.WriteLine($"host: {r.Host}; load average {r.LoadAverage.Before ?? "n/a"} at the start, {r.LoadAverage.After ?? "n/a"} at the end");
         Console.WriteLine($"kernels: {string.Join(", ", r.Kernels.Select(k => $"{k.Key} {k.Value}"))}");
         Console.WriteLine($"ours: {r.Residence.Describe()}");
@@ -57,7 +59,7 @@ internal static class BenchCommand
         if (r.Peer is { } p && r.PairedRatios is { } ratios)
             Console.WriteLine($"ratio ours/{p.Engine}: pp {Ratio(r.Ours.PromptTokensPerSecond, p.PromptTokensPerSecond, ratios.Prompt)}, tg {Ratio(r.Ours.GenerationTokensPerSecond, p.GenerationTokensPerSecond, ratios.Generation)} (median of back-to-back pairs)");
         string probes = string.Join(" ", r.BandwidthSamples.Select(b => (b / 1e9).ToString("F1")));
-        Console.WriteLine($"memory bandwidth {r.BandwidthBytesPerSecond / 1e9:F1} GB/s (median of probes {probes}); {r.BytesPerToken / 1e6:F0} MB of weights per token ⇒ tg bound {r.BandwidthBoundTokensPerSecond:F2} tok/s; " +
+        Console.WriteLine($"{(r.Device == "cpu" ? "memory" : "device memory (copy kernel)")} bandwidth {r.BandwidthBytesPerSecond / 1e9:F1} GB/s (median of probes {probes}); {r.BytesPerToken / 1e6:F0} MB of weights per token ⇒ tg bound {r.BandwidthBoundTokensPerSecond:F2} tok/s; " +
             $"ours reaches {100 * r.GenerationFractionOfBound:F0}% (median over repetitions, each tg against the probe after it)");
     }
 

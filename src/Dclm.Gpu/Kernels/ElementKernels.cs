@@ -5,7 +5,7 @@ namespace Dclm.Gpu.Kernels;
 /// <summary>The small kernels of a step: one thread per element (or per block), except the norms (a group per row).</summary>
 internal static class ElementKernels
 {
-    /// <summary>Threads per group of <see cref="Norm"/>.</summary>
+    /// <summary>Most threads per group of <see cref="Norm"/> (a power of two; fewer where groups are smaller).</summary>
     public const int NormThreads = 128;
 
     /// <summary>
@@ -36,7 +36,7 @@ internal static class ElementKernels
     public static void Norm(ArrayView<float> x, ArrayView<float> y, ArrayView<float> gain, NormShape shape)
     {
         var partial = SharedMemory.Allocate<float>(NormThreads);
-        int segment = Grid.IdxX, lane = Group.IdxX;
+        int segment = Grid.IdxX, lane = Group.IdxX, threads = Group.DimX;
         int row = segment / shape.Pieces, piece = segment % shape.Pieces;
         long xs = (long)row * shape.InputStride + shape.InputOffset + (long)piece * shape.Width;
         long ys = (long)row * shape.OutputStride + shape.OutputOffset + (long)piece * shape.Width;
@@ -44,18 +44,18 @@ internal static class ElementKernels
         if (shape.LayerNorm != 0)
         {
             float s = 0;
-            for (int j = lane; j < shape.Width; j += NormThreads) s += x[xs + j];
+            for (int j = lane; j < shape.Width; j += threads) s += x[xs + j];
             mean = GroupSum(partial, s, lane) / shape.Width;
         }
         float squares = 0;
-        for (int j = lane; j < shape.Width; j += NormThreads)
+        for (int j = lane; j < shape.Width; j += threads)
         {
             float v = x[xs + j] - mean;
             squares += v * v;
         }
         float variance = GroupSum(partial, squares, lane) / shape.Width;
         float inverse = 1.0f / MathF.Sqrt(variance + shape.Epsilon);
-        for (int j = lane; j < shape.Width; j += NormThreads) y[ys + j] = (x[xs + j] - mean) * inverse * gain[j];
+        for (int j = lane; j < shape.Width; j += threads) y[ys + j] = (x[xs + j] - mean) * inverse * gain[j];
     }
 
     /// <summary>The group's sum of <paramref name="value"/> by a fixed tree in shared memory, in every thread.</summary>
@@ -63,7 +63,7 @@ internal static class ElementKernels
     {
         partial[lane] = value;
         Group.Barrier();
-        for (int stride = NormThreads / 2; stride > 0; stride /= 2)
+        for (int stride = Group.DimX / 2; stride > 0; stride /= 2)
         {
             if (lane < stride) partial[lane] += partial[lane + stride];
             Group.Barrier();

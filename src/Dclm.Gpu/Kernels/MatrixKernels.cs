@@ -14,8 +14,8 @@ internal static class MatrixKernels
     public const int DecodeTokens = 8;
     /// <summary>Warps per group of the decode kernel (one row each).</summary>
     public const int DecodeWarps = 4;
-    /// <summary>Side of the prefill kernel's output tile.</summary>
-    public const int Tile = 16;
+    /// <summary>Largest side of the prefill kernel's output tile (16 on GPUs; smaller where groups are smaller).</summary>
+    public const int MaxTile = 16;
 
     /// <summary>
     /// One warp per weight row, every token in turn: the row streams from memory once and stays in cache for the
@@ -41,22 +41,23 @@ internal static class MatrixKernels
     }
 
     /// <summary>
-    /// One group of Tile² threads per (Tile rows × Tile tokens) output tile. Thread (r, t) of the tile sums
+    /// One group of T² threads per (T rows × T tokens) output tile, T = shape.Tile. Thread (r, t) of the tile sums
     /// W[r, c]·x[t, c] over c from shared memory; the tiles of W are dequantized on load.
     /// </summary>
     public static void MatrixMatrix<TWeights>(TWeights weights, ArrayView<float> x, MatrixShape shape, ArrayView<float> y)
         where TWeights : struct, IWeightRows
     {
-        // (Tile, 33) each: a 32-column slab per row, padded so column reads by consecutive rows miss bank conflicts.
-        var w = SharedMemory.Allocate<float>(Tile * 33);
-        var a = SharedMemory.Allocate<float>(Tile * 33);
-        int rowTiles = (shape.Rows + Tile - 1) / Tile;
-        int row0 = Grid.IdxX % rowTiles * Tile, token0 = Grid.IdxX / rowTiles * Tile;
-        int thread = Group.IdxX, r = thread % Tile, t = thread / Tile;
+        // (T, 33) each: a 32-column slab per row, padded so column reads by consecutive rows miss bank conflicts.
+        var w = SharedMemory.Allocate<float>(MaxTile * 33);
+        var a = SharedMemory.Allocate<float>(MaxTile * 33);
+        int tile = shape.Tile;
+        int rowTiles = (shape.Rows + tile - 1) / tile;
+        int row0 = Grid.IdxX % rowTiles * tile, token0 = Grid.IdxX / rowTiles * tile;
+        int thread = Group.IdxX, r = thread % tile, t = thread / tile;
         float sum = 0;
         for (int c0 = 0; c0 < shape.Columns; c0 += 32)
         {
-            for (int e = thread; e < Tile * 32; e += Tile * Tile)
+            for (int e = thread; e < tile * 32; e += tile * tile)
             {
                 int i = e / 32, c = e % 32;
                 w[i * 33 + c] = row0 + i < shape.Rows ? weights.Element(row0 + i, c0 + c) : 0;
@@ -77,5 +78,5 @@ internal static class MatrixKernels
 /// <summary>Sizes of one product: (tokens, columns) in, rows out at [offset, offset + rows) of rows of stride; accumulate ≠ 0 adds.</summary>
 internal struct MatrixShape
 {
-    public int Tokens, Rows, Columns, OutputStride, OutputOffset, Accumulate;
+    public int Tokens, Rows, Columns, OutputStride, OutputOffset, Accumulate, Tile;
 }
