@@ -3,7 +3,7 @@ using Dclm.Models;
 
 namespace Dclm.Inference.Tests;
 
-/// <summary><see cref="DecoderModel.PromptLogits"/>, the one chunked all-positions loop, against token-by-token decoding.</summary>
+/// <summary><see cref="DecoderModelExtensions.PromptLogits"/>, the one chunked all-positions loop, against token-by-token decoding.</summary>
 public sealed class PromptLogitsTests
 {
     [Fact]
