@@ -17,6 +17,8 @@ public sealed record BenchOptions
     public int GeneratedTokens { get; init; } = 128;
     /// <summary>Measured repetitions after one warm-up run.</summary>
     public int Repetitions { get; init; } = 5;
+    /// <summary>Where our layers run: cpu, cuda, cuda:N or cpu-accel.</summary>
+    public string Device { get; init; } = "cpu";
     /// <summary>"llama.cpp" to measure the peer in the same run, or null.</summary>
     public string? Compare { get; init; }
     /// <summary>

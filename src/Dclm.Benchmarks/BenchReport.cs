@@ -31,6 +31,9 @@ public sealed record BenchReport(string ModelPath, int Threads, EngineResult Our
     /// </summary>
     public double GenerationFractionOfBound { get; init; }
 
+    /// <summary>Where our layers ran: "cpu" or the device's description; the bandwidth is then the device's (a copy kernel).</summary>
+    public string Device { get; init; } = "cpu";
+
     /// <summary>With a peer: ours / the peer's for pp and tg, the median over repetitions of each back-to-back pair.</summary>
     public (double Prompt, double Generation)? PairedRatios { get; init; }
 
@@ -60,6 +63,7 @@ public sealed record BenchReport(string ModelPath, int Threads, EngineResult Our
         var json = new JsonObject
         {
             ["model"] = ModelPath,
+            ["device"] = Device,
             ["threads"] = Threads,
             ["host"] = new JsonObject
             {

@@ -24,7 +24,7 @@ public static class BenchRunner
         var peerEngine = options.Compare is { } name ? BenchPeers.Load(name) : null;
         // Measured before loading, so our resident memory counts our weights as the peer's counts its own.
         double before = ResidentMegabytes();
-        using var ours = new OurTarget(path, options.Threads, context, options.Loading);
+        using var ours = new OurTarget(path, options.Threads, context, options.Loading, options.Device);
         var residence = ours.Model.Residence;
         var kernels = Kernels(ours, options.PromptTokens);
         progress.Report(residence.Describe());
@@ -39,7 +39,9 @@ public static class BenchRunner
             peerResident = ResidentMegabytes() - oursResident;
         }
         using var pool = new ComputePool(options.Threads);
-        using var probe = new MemoryBandwidth();
+        // On a device the bound is its memory's bandwidth (a copy kernel), not the host's.
+        using var probe = ours.Device is null ? new MemoryBandwidth() : null;
+        using var deviceProbe = ours.Device is { } device ? new Gpu.DeviceBandwidth(device) : null;
 
         IBenchTarget[] targets = peer is null ? [ours] : [ours, peer];
         var samples = targets.Select(_ => new Samples()).ToArray();
@@ -54,7 +56,7 @@ public static class BenchRunner
                 if (options.PromptTokens > 0) samples[i].AddPrompt(Prompt(target, options.PromptTokens, label, progress));
             foreach (var (i, target) in order)
                 if (options.GeneratedTokens > 0) samples[i].AddGeneration(Generation(target, options.GeneratedTokens, label, progress));
-            double bandwidth = probe.Measure(pool, passes: 8);
+            double bandwidth = deviceProbe?.Measure() ?? probe!.Measure(pool, passes: 8);
             bandwidths.Add(bandwidth);
             if (options.GeneratedTokens > 0) fractions.Add(samples[0].Generation[^1] * bytesPerToken / bandwidth);
             progress.Report($"memory bandwidth {bandwidth / 1e9:F1} GB/s");
@@ -67,6 +69,7 @@ public static class BenchRunner
             peer is null ? null : samples[1].Result(peer.Name, peerResident), Measurement.MedianOf(bandwidths), bytesPerToken, residence)
         {
             LoadAverage = (loadBefore, HostCpu.LoadAverage()),
+            Device = ours.Device?.Description ?? "cpu",
             Kernels = kernels,
             Speculation = speculation,
             BandwidthSamples = bandwidths,
@@ -165,6 +168,7 @@ public static class BenchRunner
     /// <summary>The kernel level of each weight type the model's matrices use, for one token and for a prompt: "avx512, prompt avxvnni".</summary>
     private static Dictionary<string, string> Kernels(OurTarget target, int promptTokens)
     {
+        if (target.Device is not null) return new Dictionary<string, string> { ["all"] = "ilgpu" };
         var w = target.Model.Model.Weights;
         var types = w.Layers.SelectMany(l => new[] { l.Query, l.Key, l.Value, l.Output, l.Gate, l.Up, l.Down }).Append(w.Output).Select(m => m.Type).Distinct();
         return types.Order().ToDictionary(GgmlTypeInfo.Name, type =>

@@ -10,7 +10,7 @@ public readonly record struct TextChunk(int TokenId, string Text);
 /// Streams text from a model: tokens come from <see cref="TokenGenerator"/>, bytes are decoded without
 /// splitting UTF-8 sequences, and stop strings end generation before they are shown.
 /// </summary>
-public sealed class TextGenerator(DecoderModel model, Tokenizer tokenizer, KvCacheType kvCacheType = KvCacheType.F32,
+public sealed class TextGenerator(IDecoderModel model, Tokenizer tokenizer, KvCacheType kvCacheType = KvCacheType.F32,
     Speculation.SpeculativeDecoding? speculation = null)
 {
     private readonly TokenGenerator _tokens = new(model, tokenizer.EndOfSequenceId, kvCacheType, speculation);

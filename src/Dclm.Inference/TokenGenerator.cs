@@ -21,7 +21,7 @@ public enum FinishReason
 /// with the same type it gives what the batching engine gives). With <paramref name="speculation"/>, each decode
 /// step checks a draft of several tokens at once (<see cref="DraftVerifier"/>): the output is the same.
 /// </summary>
-public sealed class TokenGenerator(DecoderModel model, int? endOfSequenceId, KvCacheType kvCacheType = KvCacheType.F32,
+public sealed class TokenGenerator(IDecoderModel model, int? endOfSequenceId, KvCacheType kvCacheType = KvCacheType.F32,
     SpeculativeDecoding? speculation = null)
 {
     /// <summary>Prompt tokens per prefill step; bounds activation memory for long prompts.</summary>

@@ -11,7 +11,7 @@ namespace Dclm.Models;
 /// extending a <see cref="KvCache"/>: each layer runs its <see cref="Architecture"/>'s block, every matrix product through
 /// <see cref="Projections"/>.
 /// </summary>
-public sealed partial class DecoderModel : IDisposable
+public sealed partial class DecoderModel : IDecoderModel
 {
     /// <summary>
     /// Layer weights up to this size (a last-level cache's worth) run <see cref="LayerParallelism.Auto"/>
@@ -36,7 +36,7 @@ public sealed partial class DecoderModel : IDisposable
     private readonly object _gate = new();
     // Reused by every step, so a step allocates nothing: the split by sequence, and ValidateBatch's per-slot ends.
     private readonly SequenceGroups _groups = new();
-    private int[] _slotEnds = [], _slotsSeen = [];
+    private readonly BatchValidation _validation = new();
 
     public DecoderModel(ModelConfig config, ModelWeights weights, ComputePool? pool = null) : this(config, weights, pool, null) { }
 
@@ -98,6 +98,9 @@ public sealed partial class DecoderModel : IDisposable
         return new KvCache(Config, slots, positions, blockSize, slots * ((positions + blockSize - 1) / blockSize), type);
     }
 
+    KvCache IDecoderModel.CreateCache(int slots, int capacity, int blockSize, int blocks, KvCacheType type, bool rolling) =>
+        new(Config, slots, capacity, blockSize, blocks, type, rolling);
+
     /// <summary>
     /// Runs every token of <paramref name="batch"/> through the model, appends their keys and values to
     /// <paramref name="cache"/>, and writes the logits of the rows named by <see cref="ForwardBatch.LogitRows"/>
@@ -108,7 +111,8 @@ public sealed partial class DecoderModel : IDisposable
     {
         lock (_gate)
         {
-            ValidateBatch(batch, cache, logits.Length, Config.VocabularySize, "logits");
+            _validation.Check(Config, batch, cache, logits.Length, Config.VocabularySize, "logits");
+            if (cache.Storage is not null) throw new ArgumentException("the KV cache keeps its keys and values on a device; use a cache this model made (CreateCache)");
             if (!RunToFinalNorm(batch, cache)) return;
             // logits = W_out·n(x), only for the rows that want them (the head is the largest product).
             _head.Apply(ProjectionRows.Logits(batch, Pool), _main.State.Normed, logits);
@@ -124,7 +128,8 @@ public sealed partial class DecoderModel : IDisposable
     {
         lock (_gate)
         {
-            ValidateBatch(batch, cache, hidden.Length, Config.Dim, "hidden");
+            _validation.Check(Config, batch, cache, hidden.Length, Config.Dim, "hidden");
+            if (cache.Storage is not null) throw new ArgumentException("the KV cache keeps its keys and values on a device; use a cache this model made (CreateCache)");
             if (!RunToFinalNorm(batch, cache)) return;
             _main.State.Normed.AsSpan(0, batch.LogitRowCount * Config.Dim).CopyTo(hidden);
         }
@@ -174,47 +179,6 @@ public sealed partial class DecoderModel : IDisposable
         if (TensorParallel is not null || mode == LayerParallelism.Rows || Pool.Threads < 2) return null;
         if (mode == LayerParallelism.Auto && _layerBytes > SequenceSplitLayerBytes) return null;
         return _groups.TrySplit(batch, Pool.Threads) ? _groups : null;
-    }
-
-    private void ValidateBatch(ForwardBatch batch, KvCache cache, int destinationLength, int rowWidth, string destinationName)
-    {
-        int n = batch.Count;
-        if (batch.Positions.Length < n || batch.Slots.Length < n)
-            throw new ArgumentException($"batch has {n} tokens but {batch.Positions.Length} positions and {batch.Slots.Length} slots");
-        if (cache.KeyValueDim != Config.KeyValueDim) throw new ArgumentException("the KV cache was made for another model");
-        // Each token must land at its slot's current end, so sequences never have gaps. _slotEnds[slot] is the slot's end
-        // so far in this batch (0 = not seen yet, else end + 1); the slots seen are listed in _slotsSeen to reset after.
-        if (_slotEnds.Length < cache.Slots) (_slotEnds, _slotsSeen) = (new int[cache.Slots], new int[cache.Slots]);
-        int seen = 0;
-        try
-        {
-            for (int i = 0; i < n; i++)
-            {
-                int token = batch.Tokens[i], slot = batch.Slots[i], position = batch.Positions[i];
-                if ((uint)token >= (uint)Config.VocabularySize) throw new ArgumentOutOfRangeException(nameof(batch), $"token id {token} is outside the vocabulary of {Config.VocabularySize}");
-                if ((uint)slot >= (uint)cache.Slots) throw new ArgumentOutOfRangeException(nameof(batch), $"slot {slot} is outside the cache's {cache.Slots} slots");
-                if ((uint)position >= (uint)cache.Capacity) throw new ArgumentOutOfRangeException(nameof(batch), $"position {position} is beyond the cache capacity of {cache.Capacity}");
-                if (_slotEnds[slot] == 0) _slotsSeen[seen++] = slot;
-                int length = _slotEnds[slot] == 0 ? cache.Length(slot) : _slotEnds[slot] - 1;
-                // Strict append: a caller that rewinds a sequence calls KvCache.Truncate first, so no stale
-                // positions ever sit behind a rewritten one.
-                if (position != length) throw new ArgumentException($"token {i} is at position {position} but slot {slot} holds {length} positions; tokens must extend their sequence in order");
-                _slotEnds[slot] = position + 2;
-            }
-            int blocks = 0;
-            for (int i = 0; i < seen; i++) blocks += cache.BlocksNeeded(_slotsSeen[i], _slotEnds[_slotsSeen[i]] - 1);
-            if (blocks > cache.FreeBlocks)
-                throw new InvalidOperationException($"the KV cache is full: this step needs {blocks} more blocks of {cache.BlockSize} positions and {cache.FreeBlocks} are free");
-        }
-        finally
-        {
-            for (int i = 0; i < seen; i++) _slotEnds[_slotsSeen[i]] = 0;
-        }
-        int rows = batch.LogitRowCount;
-        for (int r = 0; r < rows; r++)
-            if ((uint)batch.LogitRows[r] >= (uint)n) throw new ArgumentOutOfRangeException(nameof(batch), $"logit row {batch.LogitRows[r]} is outside the batch of {n}");
-        if (destinationLength < (long)rows * rowWidth)
-            throw new ArgumentException($"{destinationName} buffer holds {destinationLength} values, {rows} rows need {(long)rows * rowWidth}");
     }
 
     public void Dispose()

@@ -76,6 +76,21 @@ public sealed class KvCache
     /// scheduler then admits work by <see cref="FreeBlocks"/>.
     /// </summary>
     public KvCache(ModelConfig config, int slots, int capacity, int blockSize, int blocks, KvCacheType type = KvCacheType.F32)
+        : this(config, slots, capacity, blockSize, blocks, type, storage: null)
+    {
+    }
+
+    /// <summary>
+    /// A cache that keeps the block tables and reference counts only: keys and values live in <paramref name="storage"/>
+    /// (an accelerator's memory) under the same block ids, and a shared block is copied there before a write.
+    /// </summary>
+    public KvCache(ModelConfig config, int slots, int capacity, int blockSize, int blocks, IKvBlockStorage storage, bool rolling = true)
+        : this(config, slots, capacity, blockSize, blocks, KvCacheType.F32, storage ?? throw new ArgumentNullException(nameof(storage)))
+    {
+        Window = rolling ? config.SlidingWindow : 0;
+    }
+
+    private KvCache(ModelConfig config, int slots, int capacity, int blockSize, int blocks, KvCacheType type, IKvBlockStorage? storage)
     {
         if (slots <= 0) throw new ArgumentOutOfRangeException(nameof(slots), "a KV cache needs at least one slot");
         if (capacity <= 0) throw new ArgumentOutOfRangeException(nameof(capacity), "a KV cache needs a positive capacity");
@@ -93,8 +108,10 @@ public sealed class KvCache
         Window = config.SlidingWindow;
         _headDim = config.HeadDim;
         _blockFloats = blockSize * config.KeyValueDim;
+        Storage = storage;
         bool quantized = type == KvCacheType.Int8;
-        long scales = (long)blocks * blockSize * config.KeyValueHeads;
+        if (storage is not null) perLayer = 0;
+        long scales = storage is not null ? 0 : (long)blocks * blockSize * config.KeyValueHeads;
         _keys = Layered<float>(config.Layers, quantized ? 0 : perLayer);
         _values = Layered<float>(config.Layers, quantized ? 0 : perLayer);
         _keys8 = Layered<sbyte>(config.Layers, quantized ? perLayer : 0);
@@ -111,6 +128,8 @@ public sealed class KvCache
         _free = new Stack<int>(Enumerable.Range(0, blocks).Reverse());
     }
 
+    /// <summary>Where keys and values live when not in this cache's own arrays (an accelerator's memory); null when they do.</summary>
+    public IKvBlockStorage? Storage { get; }
     /// <summary>Storage type of keys and values.</summary>
     public KvCacheType Type { get; }
     /// <summary>The sliding window whose passed blocks are returned to the pool; 0 = every position is kept.</summary>
@@ -230,7 +249,7 @@ public sealed class KvCache
     /// Makes position <paramref name="position"/> of a slot writable: takes a new block when the position
     /// starts one, and copies a shared block before it is written. Throws when the pool is exhausted.
     /// </summary>
-    internal void PrepareWrite(int slot, int position)
+    public void PrepareWrite(int slot, int position)
     {
         var table = _tables[slot];
         int index = position / BlockSize - _dropped[slot];
@@ -241,6 +260,13 @@ public sealed class KvCache
         else if (_references[table[index]] > 1)
         {
             int shared = table[index], own = Take(slot);
+            if (Storage is not null)
+            {
+                Storage.CopyBlock(shared, own);
+                Release(shared);
+                table[index] = own;
+                return;
+            }
             int scales = _blockFloats / _headDim;
             for (int l = 0; l < _keys.Length; l++)
             {
@@ -310,8 +336,14 @@ public sealed class KvCache
     /// <summary>Values of positions [first, first + count) within one block. (count, kvd)</summary>
     public ReadOnlySpan<float> BlockValues(int layer, int slot, int first, int count) => _values[layer].AsSpan(Offset(slot, first), count * KeyValueDim);
 
+    /// <summary>
+    /// The blocks <paramref name="slot"/> holds, in order: entry i holds positions from <see cref="HeldFrom"/> + i·<see cref="BlockSize"/>.
+    /// Valid until the slot changes.
+    /// </summary>
+    public ReadOnlySpan<int> BlockTable(int slot) => System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_tables[slot]);
+
     /// <summary>Records that positions up to <paramref name="position"/> of a slot are now valid.</summary>
-    internal void MarkWritten(int slot, int position)
+    public void MarkWritten(int slot, int position)
     {
         if (position + 1 > _lengths[slot]) _lengths[slot] = position + 1;
         ReleasePassed(slot);

@@ -22,9 +22,10 @@ internal static class BenchCommand
         var noMmap = new Option<bool>("--no-mmap") { Description = "both engines copy the weights into their own memory" };
         var lookupNgram = new Option<int>("--lookup-ngram") { Description = "also measure prompt-lookup speculative decoding (n-grams up to N) on a repetitive prompt of --prompt tokens against plain decoding (0 = skip)" };
         var draftMax = new Option<int>("--draft-max") { Description = "most draft tokens per step in the speculation test", DefaultValueFactory = _ => 8 };
+        var device = DeviceOptions.Device();
         var command = new Command("bench", "Measure prompt processing (pp) and token generation (tg) speed, like llama-bench")
         {
-            model, type, threads, prompt, gen, repetitions, compare, json, workDirectory, mmap, noMmap, lookupNgram, draftMax,
+            model, type, threads, prompt, gen, repetitions, compare, json, workDirectory, mmap, noMmap, lookupNgram, draftMax, device,
         };
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(() =>
         {
@@ -35,6 +36,7 @@ internal static class BenchCommand
                 Compare = parse.GetValue(compare), Loading = Checkpoints.WeightLoadingOptions.FromFlags(parse.GetValue(mmap), parse.GetValue(noMmap)),
                 WorkDirectory = parse.GetValue(workDirectory) ?? Path.Combine(Path.GetTempPath(), "dclm-bench"),
                 LookupNgram = parse.GetValue(lookupNgram), DraftMax = parse.GetValue(draftMax),
+                Device = parse.GetValue(device)!,
             };
             var progress = new Progress<string>(message => Console.Error.WriteLine($"[bench] {message}"));
             var report = BenchRunner.Run(options, progress, cancellation);
@@ -48,7 +50,7 @@ internal static class BenchCommand
 
     private static void Print(BenchReport r, BenchOptions o)
     {
-        Console.WriteLine($"model: {r.ModelPath}   threads: {r.Threads}");
+        Console.WriteLine($"model: {r.ModelPath}   threads: {r.Threads}   device: {r.Device}");
         Console.WriteLine($"host: {r.Host}; load average {r.LoadAverage.Before ?? "n/a"} at the start, {r.LoadAverage.After ?? "n/a"} at the end");
         Console.WriteLine($"kernels: {string.Join(", ", r.Kernels.Select(k => $"{k.Key} {k.Value}"))}");
         Console.WriteLine($"ours: {r.Residence.Describe()}");
@@ -60,7 +62,7 @@ internal static class BenchCommand
         if (r.Peer is { } p && r.PairedRatios is { } ratios)
             Console.WriteLine($"ratio ours/{p.Engine}: pp {Ratio(r.Ours.PromptTokensPerSecond, p.PromptTokensPerSecond, ratios.Prompt)}, tg {Ratio(r.Ours.GenerationTokensPerSecond, p.GenerationTokensPerSecond, ratios.Generation)} (median of back-to-back pairs)");
         string probes = string.Join(" ", r.BandwidthSamples.Select(b => (b / 1e9).ToString("F1")));
-        Console.WriteLine($"memory bandwidth {r.BandwidthBytesPerSecond / 1e9:F1} GB/s (median of probes {probes}); {r.BytesPerToken / 1e6:F0} MB of weights per token ⇒ tg bound {r.BandwidthBoundTokensPerSecond:F2} tok/s; " +
+        Console.WriteLine($"{(r.Device == "cpu" ? "memory" : "device memory (copy kernel)")} bandwidth {r.BandwidthBytesPerSecond / 1e9:F1} GB/s (median of probes {probes}); {r.BytesPerToken / 1e6:F0} MB of weights per token ⇒ tg bound {r.BandwidthBoundTokensPerSecond:F2} tok/s; " +
             $"ours reaches {100 * r.GenerationFractionOfBound:F0}% (median over repetitions, each tg against the probe after it)");
         if (r.Speculation is { } s)
             Console.WriteLine($"speculation (prompt lookup n={s.NgramSize}, draft-max {s.MaxDraftTokens}, repetitive prompt of {s.PromptTokens} tokens, tg{o.GeneratedTokens} greedy): " +

@@ -24,5 +24,6 @@ internal static class CliErrors
 
     private static bool IsUserError(Exception e) =>
         e is ModelFileException or InvalidDataException or ArgumentException or FileNotFoundException
-            or DirectoryNotFoundException or FormatException or NotSupportedException or IOException or UnauthorizedAccessException;
+            or DirectoryNotFoundException or FormatException or NotSupportedException or IOException or UnauthorizedAccessException
+            or Gpu.GpuUnavailableException;
 }

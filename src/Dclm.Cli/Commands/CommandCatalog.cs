@@ -17,6 +17,7 @@ internal static class CommandCatalog
         yield return EvalCommand.Create();
         yield return PerplexityCommand.Create();
         yield return BenchCommand.Create();
+        yield return GpuCheckCommand.Create();
         yield return QuantReportCommand.Create();
         yield return TrainCommand.Create();
         yield return FinetuneCommand.Create();

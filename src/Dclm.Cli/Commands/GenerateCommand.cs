@@ -38,6 +38,8 @@ internal static class GenerateCommand
             model, prompt, promptTokens, suffix, maxTokens, temperature, topK, topP, minP, repetition, frequency, presence, seed, stop, mmap, noMmap, printIds, json, jsonSchema, kvType, threads, lora, tensorParallel,
         };
         foreach (var option in speculation.All) command.Options.Add(option);
+        var device = DeviceOptions.Device();
+        command.Options.Add(device);
         command.SetAction((parse, cancellation) => ProcessGroup.RunInference(parse.GetValue(tensorParallel), group =>
         {
             string? text = parse.GetValue(prompt);
@@ -59,6 +61,8 @@ internal static class GenerateCommand
             progress?.Clear();
             ProcessGroup.DescribeShards(loaded.Model);
             ModelOptions.ApplyLora(loaded, parse.GetValue(lora));
+            if (parse.GetValue(lora) is not null && Gpu.GpuDevice.IsAccelerator(parse.GetValue(device)!)) throw new ArgumentException("--lora runs on the CPU only; drop --device");
+            using var run = DeviceOptions.Open(loaded.Model, parse.GetValue(device));
             var tokenizer = loaded.Tokenizer;
             int[] tokens;
             string? after = parse.GetValue(suffix);
@@ -97,13 +101,13 @@ internal static class GenerateCommand
             if (tokenizer is null)
             {
                 // No tokenizer: ids only (e.g. the tiny fixtures).
-                var generator = new TokenGenerator(loaded.Model, endOfSequenceId: null, ModelOptions.ParseKvType(parse.GetValue(kvType)), speculative);
+                var generator = new TokenGenerator(run.Model, endOfSequenceId: null, ModelOptions.ParseKvType(parse.GetValue(kvType)), speculative);
                 generated = generator.Generate(tokens, options, cancellation).Select(clock.Tick).ToList();
                 statistics = generator.Speculation;
             }
             else
             {
-                var generator = new TextGenerator(loaded.Model, tokenizer, ModelOptions.ParseKvType(parse.GetValue(kvType)), speculative);
+                var generator = new TextGenerator(run.Model, tokenizer, ModelOptions.ParseKvType(parse.GetValue(kvType)), speculative);
                 if (text is not null) Console.Write(text);
                 // An infill also ends at a FIM pad, repository or file-separator token, as llama.cpp ends it.
                 int[] ends = after is null ? [] : tokenizer.FillInMiddle.EndTokens();

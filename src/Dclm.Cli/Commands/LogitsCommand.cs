@@ -16,15 +16,18 @@ internal static class LogitsCommand
         var output = new Option<string>("--output") { Description = "file to write the logits to", Required = true };
         var lora = ModelOptions.Lora();
         var tensorParallel = ProcessGroup.TensorParallelOption();
-        var command = new Command("logits", "Write the logits of every prompt position as float32 little-endian rows") { model, tokens, output, lora, tensorParallel };
+        var device = DeviceOptions.Device();
+        var command = new Command("logits", "Write the logits of every prompt position as float32 little-endian rows") { model, tokens, output, lora, tensorParallel, device };
         command.SetAction(parse => ProcessGroup.RunInference(parse.GetValue(tensorParallel), group =>
         {
             var ids = TokenListParser.Parse(parse.GetValue(tokens)!, "--prompt-tokens");
             if (group is not null && parse.GetValue(lora) is not null) throw new ArgumentException("--lora does not combine with --tensor-parallel");
             using var loaded = ModelLoader.Load(parse.GetValue(model)!, loading: WeightLoading.Mapped, tensorParallel: group);
             ModelOptions.ApplyLora(loaded, parse.GetValue(lora));
-            var m = loaded.Model;
-            ProcessGroup.DescribeShards(m);
+            if (parse.GetValue(lora) is not null && Gpu.GpuDevice.IsAccelerator(parse.GetValue(device)!)) throw new ArgumentException("--lora runs on the CPU only; drop --device");
+            ProcessGroup.DescribeShards(loaded.Model);
+            using var run = DeviceOptions.Open(loaded.Model, parse.GetValue(device));
+            var m = run.Model;
             if (ids.Length > m.Config.ContextLength) throw new ArgumentException($"--prompt-tokens: {ids.Length} tokens exceed the context of {m.Config.ContextLength}");
             int vocabulary = m.Config.VocabularySize;
             var logits = m.PromptLogits(ids);

@@ -47,3 +47,18 @@ internal static class ModelOptions
     public static Option<int> Threads() =>
         new("--threads") { Description = "compute threads (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
 }
+
+/// <summary>--device, shared by the commands that run a model.</summary>
+internal static class DeviceOptions
+{
+    public static Option<string> Device() =>
+        new("--device") { Description = "where the layers run: cpu (default), cuda or cuda:N (an NVIDIA GPU through ILGPU), cpu-accel (ILGPU's CPU accelerator, slow, for testing)", DefaultValueFactory = _ => "cpu" };
+
+    /// <summary>The loaded model on <paramref name="device"/>, saying where when that is not the CPU.</summary>
+    public static Gpu.DeviceModel Open(Dclm.Models.DecoderModel model, string? device)
+    {
+        var opened = Gpu.DeviceModel.Open(model, device ?? "cpu");
+        if (opened.Model != model) Console.Error.WriteLine($"device: {opened.Description}");
+        return opened;
+    }
+}

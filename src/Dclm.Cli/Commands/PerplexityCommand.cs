@@ -15,7 +15,8 @@ internal static class PerplexityCommand
         var stride = new Option<int?>("--stride") { Description = "tokens the window advances by (default: half the window)" };
         var threads = ModelOptions.Threads();
         var lora = ModelOptions.Lora();
-        var command = new Command("perplexity", "Perplexity and bits per byte of a text file") { model, text, window, stride, threads, lora };
+        var device = DeviceOptions.Device();
+        var command = new Command("perplexity", "Perplexity and bits per byte of a text file") { model, text, window, stride, threads, lora, device };
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(() =>
         {
             string path = parse.GetValue(text)!;
@@ -24,7 +25,9 @@ internal static class PerplexityCommand
             using var pool = new Tensors.Compute.ComputePool(Math.Max(1, parse.GetValue(threads)));
             using var loaded = ModelLoader.Load(parse.GetValue(model)!, pool);
             ModelOptions.ApplyLora(loaded, parse.GetValue(lora));
-            var result = new PerplexityEvaluator(loaded.Model, loaded.RequireTokenizer()).Evaluate(content, parse.GetValue(window), parse.GetValue(stride), cancellation);
+            if (parse.GetValue(lora) is not null && Gpu.GpuDevice.IsAccelerator(parse.GetValue(device)!)) throw new ArgumentException("--lora runs on the CPU only; drop --device");
+            using var run = DeviceOptions.Open(loaded.Model, parse.GetValue(device));
+            var result = new PerplexityEvaluator(run.Model, loaded.RequireTokenizer()).Evaluate(content, parse.GetValue(window), parse.GetValue(stride), cancellation);
             Console.WriteLine($"tokens {result.Tokens}, bytes {result.Bytes}, windows {result.Windows}");
             Console.WriteLine($"perplexity {result.Perplexity:F4}");
             Console.WriteLine($"bits per byte {result.BitsPerByte:F4}");

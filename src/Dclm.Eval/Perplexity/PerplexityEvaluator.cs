@@ -27,7 +27,7 @@ public sealed record PerplexityResult(long Tokens, long Bytes, double NegativeLo
 /// The text is preceded by the end-of-text (or beginning-of-sequence) token so its first token is scored
 /// too, as lm-evaluation-harness's rolling log-likelihood does.
 /// </summary>
-public sealed class PerplexityEvaluator(DecoderModel model, Tokenizer tokenizer)
+public sealed class PerplexityEvaluator(IDecoderModel model, Tokenizer tokenizer)
 {
     /// <summary>Scores <paramref name="text"/>; <paramref name="window"/> defaults to the model's context, <paramref name="stride"/> to half of it.</summary>
     public PerplexityResult Evaluate(string text, int? window = null, int? stride = null, CancellationToken cancellation = default)

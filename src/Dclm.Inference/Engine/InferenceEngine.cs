@@ -11,13 +11,13 @@ namespace Dclm.Inference.Engine;
 /// pass over every scheduled sequence (prefill chunks and decode tokens together) on a paged KV cache with prefix
 /// reuse. The loop runs on its own thread, and each step has three parts, as vLLM's engine core has:
 /// schedule (<see cref="Scheduler"/>: what runs, from counts; admission, preemption, prefix matching),
-/// execute (<see cref="ModelRunner"/>: the batch, one <see cref="DecoderModel.Forward"/>, the draws),
+/// execute (<see cref="ModelRunner"/>: the batch, one <see cref="IDecoderModel.Forward"/>, the draws),
 /// update (<see cref="OutputProcessor"/>: advance, stream, stop, finish).
 /// In steady decode a step allocates nothing on the engine thread.
 /// </summary>
 public sealed class InferenceEngine : IDisposable
 {
-    private readonly DecoderModel _model;
+    private readonly IDecoderModel _model;
     private readonly AdapterSet? _adapters;
     private readonly Tokenizer? _tokenizer;
     private readonly KvCache _cache;
@@ -38,14 +38,14 @@ public sealed class InferenceEngine : IDisposable
     /// Starts the engine loop over <paramref name="model"/>; without a tokenizer, updates carry ids but no text. With
     /// <paramref name="adapters"/> (attached to <paramref name="model"/>), each request may name one of its adapters.
     /// </summary>
-    public InferenceEngine(DecoderModel model, Tokenizer? tokenizer, EngineOptions? options = null, AdapterSet? adapters = null)
+    public InferenceEngine(IDecoderModel model, Tokenizer? tokenizer, EngineOptions? options = null, AdapterSet? adapters = null)
     {
         _model = model;
         _adapters = adapters;
         _tokenizer = tokenizer;
         Options = (options ?? new EngineOptions()).Resolve(model.Config);
         int slots = Options.MaxRunningSequences + Options.PrefixCacheEntries;
-        _cache = new KvCache(model.Config, slots, Options.ContextLength, Options.BlockSize, Options.KvBlocks, Options.KvCacheType);
+        _cache = model.CreateCache(slots, Options.ContextLength, Options.BlockSize, Options.KvBlocks, Options.KvCacheType);
         _scheduler = new Scheduler(Options.MaxRunningSequences, Options.StepTokenBudget, new KvCacheLedger(_cache), slots, Options.PrefixCacheEntries);
         _runner = new ModelRunner(model, _cache, Options.StepTokenBudget, Options.MaxRunningSequences, adapters);
         _metrics = new EngineMetrics(_scheduler, _runner, _cache, () => _incoming.Count);

@@ -6,14 +6,14 @@ namespace Dclm.Inference.Engine;
 /// <summary>
 /// Executes what the scheduler planned: fills one preallocated <see cref="ForwardBatch"/> from the chunks (token,
 /// position and slot of every token; a logits row for each prompt position still to score and for each chunk that
-/// reaches its sequence's end), runs one <see cref="DecoderModel.Forward"/> over it, and draws each such chunk's next
+/// reaches its sequence's end), runs one <see cref="IDecoderModel.Forward"/> over it, and draws each such chunk's next
 /// token on the compute pool. With LoRA adapters, each chunk's slot is assigned its request's adapter before the
 /// forward, so one step mixes adapters and the bare base. It reads sequences and never changes them; the output processor applies its results.
 /// Nothing is allocated per step (the logits buffer grows once if prompt log-probabilities need more rows).
 /// </summary>
 internal sealed class ModelRunner
 {
-    private readonly DecoderModel _model;
+    private readonly IDecoderModel _model;
     private readonly KvCache _cache;
     private readonly AdapterSet? _adapters;
     private readonly int _vocabulary;
@@ -30,7 +30,7 @@ internal sealed class ModelRunner
     /// <param name="tokenBudget">Most tokens one step runs (the batch's capacity, and its most logit rows).</param>
     /// <param name="maxRunning">Most sequences in one step (so most chunks and draws).</param>
     /// <param name="adapters">The LoRA adapters attached to <paramref name="model"/>, or null when it serves none.</param>
-    public ModelRunner(DecoderModel model, KvCache cache, int tokenBudget, int maxRunning, AdapterSet? adapters = null)
+    public ModelRunner(IDecoderModel model, KvCache cache, int tokenBudget, int maxRunning, AdapterSet? adapters = null)
     {
         (_model, _cache, _adapters, _vocabulary) = (model, cache, adapters, model.Config.VocabularySize);
         _batch = ForwardBatch.WithCapacity(tokenBudget, tokenBudget);

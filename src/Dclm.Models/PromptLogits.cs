@@ -1,6 +1,6 @@
 namespace Dclm.Models;
 
-public sealed partial class DecoderModel
+public static partial class DecoderModelExtensions
 {
     /// <summary>Most prompt positions one forward step of <see cref="PromptLogits"/> runs (bounds activation memory).</summary>
     public const int PromptLogitsChunk = 256;
@@ -10,18 +10,18 @@ public sealed partial class DecoderModel
     /// predicts token p + 1. Runs in chunks of <see cref="PromptLogitsChunk"/> positions over a cache of
     /// <paramref name="cacheType"/> made for the call. The one copy of this loop (the logits command, quantization quality).
     /// </summary>
-    public float[] PromptLogits(ReadOnlySpan<int> tokens, KvCacheType cacheType = KvCacheType.F32)
+    public static float[] PromptLogits(this IDecoderModel model, ReadOnlySpan<int> tokens, KvCacheType cacheType = KvCacheType.F32)
     {
         if (tokens.Length == 0) throw new ArgumentException("there are no tokens to score", nameof(tokens));
-        if (tokens.Length > Config.ContextLength)
-            throw new ArgumentException($"{tokens.Length} tokens exceed the context of {Config.ContextLength}", nameof(tokens));
-        int vocabulary = Config.VocabularySize;
+        if (tokens.Length > model.Config.ContextLength)
+            throw new ArgumentException($"{tokens.Length} tokens exceed the context of {model.Config.ContextLength}", nameof(tokens));
+        int vocabulary = model.Config.VocabularySize;
         var logits = new float[(long)tokens.Length * vocabulary];
-        var cache = CreateCache(1, tokens.Length, cacheType);
+        var cache = model.CreateCache(1, tokens.Length, cacheType);
         for (int start = 0; start < tokens.Length; start += PromptLogitsChunk)
         {
             int count = Math.Min(PromptLogitsChunk, tokens.Length - start);
-            Forward(ForwardBatch.Sequence(tokens.Slice(start, count), start, allLogits: true), cache, logits.AsSpan(start * vocabulary, count * vocabulary));
+            model.Forward(ForwardBatch.Sequence(tokens.Slice(start, count), start, allLogits: true), cache, logits.AsSpan(start * vocabulary, count * vocabulary));
         }
         return logits;
     }

@@ -1,0 +1,48 @@
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Dclm.Gpu;
+
+/// <summary>
+/// The activations of one step on the device, grown to the largest step seen. Widths: dim = residual, qd = heads·headDim,
+/// kvd = kvHeads·headDim, hidden = feed-forward.
+/// </summary>
+internal sealed class DeviceRunState(Accelerator a) : IDisposable
+{
+    /// <summary>x, the residual stream. (tokens, dim)</summary>
+    public GrowingBuffer<float> Residual { get; } = new(a);
+    /// <summary>n(x). (tokens, dim)</summary>
+    public GrowingBuffer<float> Normed { get; } = new(a);
+    /// <summary>An input rounded to Q8_0 values for quantized weights. (tokens, max(dim, qd, hidden))</summary>
+    public GrowingBuffer<float> Rounded { get; } = new(a);
+    /// <summary>q|k|v rows. (tokens, qd + 2·kvd)</summary>
+    public GrowingBuffer<float> QueryKeyValue { get; } = new(a);
+    /// <summary>Attention output. (tokens, qd)</summary>
+    public GrowingBuffer<float> Attention { get; } = new(a);
+    /// <summary>gate|up. (tokens, 2·hidden)</summary>
+    public GrowingBuffer<float> GateUp { get; } = new(a);
+    /// <summary>silu(gate)·up. (tokens, hidden)</summary>
+    public GrowingBuffer<float> Hidden { get; } = new(a);
+    /// <summary>n(x) of the logit rows, then logits. (rows, dim), (rows, vocab)</summary>
+    public GrowingBuffer<float> Final { get; } = new(a);
+    public GrowingBuffer<float> Logits { get; } = new(a);
+    /// <summary>RoPE angles per layer (or one set for all): (layers or 1, tokens, headDim/2) each.</summary>
+    public GrowingBuffer<float> Cos { get; } = new(a);
+    public GrowingBuffer<float> Sin { get; } = new(a);
+    /// <summary>Per token: position, cache row written, its sequence's row of <see cref="Tables"/>. (tokens)</summary>
+    public GrowingBuffer<int> Positions { get; } = new(a);
+    public GrowingBuffer<int> CacheRows { get; } = new(a);
+    public GrowingBuffer<int> TokenTables { get; } = new(a);
+    /// <summary>Block tables of the step's sequences, indexed by absolute block number. (sequences, tableWidth)</summary>
+    public GrowingBuffer<int> Tables { get; } = new(a);
+    /// <summary>Indices of the logit rows. (rows)</summary>
+    public GrowingBuffer<int> LogitRows { get; } = new(a);
+    /// <summary>ALiBi slopes (heads), or one unused value.</summary>
+    public GrowingBuffer<float> Slopes { get; } = new(a);
+
+    public void Dispose()
+    {
+        foreach (var b in new IDisposable[] { Residual, Normed, Rounded, QueryKeyValue, Attention, GateUp, Hidden, Final, Logits, Cos, Sin,
+            Positions, CacheRows, TokenTables, Tables, LogitRows, Slopes }) b.Dispose();
+    }
+}

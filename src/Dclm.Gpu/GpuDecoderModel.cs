@@ -1,0 +1,103 @@
+using Dclm.Gpu.Kernels;
+using Dclm.Models;
+using Dclm.Tensors.Compute;
+using Dclm.Tensors.Ops;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Dclm.Gpu;
+
+/// <summary>
+/// A decoder whose whole forward pass runs on an accelerator (<see cref="GpuDevice"/>): weights uploaded once in their
+/// types, keys and values in device memory under a <see cref="KvCache"/>'s block ids, one copy of the logits back per
+/// step. The token embedding stays on the host (one row per token is read) and so does everything after the logits
+/// (sampling). Runs the open_lm (DCLM), Llama, Qwen2 and Qwen3 graphs; the CPU engine (<see cref="DecoderModel"/>) is
+/// its reference, and <see cref="Conformance.GpuConformance"/> checks one against the other.
+/// </summary>
+public sealed partial class GpuDecoderModel : IDecoderModel
+{
+    private readonly GpuDevice _device;
+    private readonly bool _ownsDevice;
+    private readonly ModelWeights _weights;
+    private readonly GpuKernels _kernels;
+    private readonly DeviceLayer[] _layers;
+    private readonly DeviceMatrix _head;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> _finalNorm;
+    private readonly DeviceRunState _state;
+    private readonly BatchValidation _validation = new();
+    private readonly object _gate = new();
+    // Per layer RoPE frequencies (headDim/2), and whether all layers share the first's.
+    private readonly float[][] _inverseFrequencies;
+    private readonly bool _sharedFrequencies;
+    private readonly float[]? _slopes;
+    // Host staging reused by every step.
+    private float[] _embedded = [], _cos = [], _sin = [];
+    private int[] _positions = [], _cacheRows = [], _tokenTables = [], _tables = [], _slotRows = [];
+
+    /// <summary>
+    /// Uploads <paramref name="weights"/> to <paramref name="device"/>; with <paramref name="ownsDevice"/> the model disposes
+    /// the device. The weights stay the caller's (the token embedding is read from them every step).
+    /// </summary>
+    public GpuDecoderModel(ModelConfig config, ModelWeights weights, GpuDevice device, bool ownsDevice = false, ComputePool? pool = null)
+    {
+        Config = config.Validate();
+        weights.Validate(config);
+        if (config.HeadDim > AttentionKernel.MaxHeadDim) throw new NotSupportedException($"the GPU backend handles heads up to {AttentionKernel.MaxHeadDim} wide, not {config.HeadDim}");
+        if (device.Accelerator.WarpSize > AttentionKernel.MaxWarp) throw new NotSupportedException($"warps of {device.Accelerator.WarpSize} threads are wider than {AttentionKernel.MaxWarp}");
+        (_device, _ownsDevice, _weights) = (device, ownsDevice, weights);
+        Pool = pool ?? ComputePool.Shared;
+        var a = device.Accelerator;
+        _kernels = new GpuKernels(a);
+        _layers = weights.Layers.Select((l, i) => new DeviceLayer(a, l, i)).ToArray();
+        _head = new DeviceMatrix(a, weights.Output, "output");
+        _finalNorm = a.Allocate1D(weights.FinalNorm);
+        _state = new DeviceRunState(a);
+        var derived = RotaryEmbedding.InverseFrequencies(config.HeadDim, config.RopeTheta);
+        _inverseFrequencies = weights.Layers.Select(l => l.RopeInverseFrequency ?? derived).ToArray();
+        _sharedFrequencies = _inverseFrequencies.All(f => f.AsSpan().SequenceEqual(_inverseFrequencies[0]));
+        _slopes = config.UsesAlibi ? AlibiSlopes.For(config.Heads) : null;
+        _state.Slopes.Upload(_slopes ?? [0f]);
+        BytesPerToken = weights.TokenEmbedding.RowBytes + _head.ByteLength + _layers.Sum(l => l.MatrixBytes);
+    }
+
+    public ModelConfig Config { get; }
+    public ComputePool Pool { get; }
+    /// <summary>The device the model runs on.</summary>
+    public GpuDevice Device => _device;
+    /// <summary>Weight bytes one decode step reads: every matrix, one row of the embedding.</summary>
+    public long BytesPerToken { get; }
+
+    public KvCache CreateCache(int slots, int capacity, int blockSize, int blocks, KvCacheType type, bool rolling = true)
+    {
+        if (type != KvCacheType.F32) throw new NotSupportedException($"the GPU backend keeps keys and values as f32; a {type} KV cache is not supported on it");
+        var storage = new DeviceKvCache(_device.Accelerator, Config, blocks, blockSize);
+        return new KvCache(Config, slots, capacity, blockSize, blocks, storage, rolling);
+    }
+
+    public void Forward(ForwardBatch batch, KvCache cache, Span<float> logits)
+    {
+        lock (_gate)
+        {
+            _validation.Check(Config, batch, cache, logits.Length, Config.VocabularySize, "logits");
+            if (cache.Storage is not DeviceKvCache storage)
+                throw new ArgumentException("the KV cache was not made by this GPU model (use its CreateCache)");
+            for (int t = 0; t < batch.Count; t++) cache.PrepareWrite(batch.Slots[t], batch.Positions[t]);
+            int n = batch.Count, rows = batch.LogitRowCount;
+            if (n == 0) return;
+            Stage(batch, cache);
+            for (int layer = 0; layer < Config.Layers; layer++) RunLayer(layer, n, storage, cache.BlockSize);
+            for (int t = 0; t < n; t++) cache.MarkWritten(batch.Slots[t], batch.Positions[t]);
+            if (rows == 0) return;
+            RunHead(batch, rows, logits);
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var l in _layers) l.Dispose();
+        _head.Dispose();
+        _finalNorm.Dispose();
+        _state.Dispose();
+        if (_ownsDevice) _device.Dispose();
+    }
+}

@@ -1,0 +1,79 @@
+using Dclm.Gpu.Kernels;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Dclm.Gpu;
+
+/// <summary>Every kernel, compiled once per accelerator (PTX for CUDA, IL for the CPU accelerator).</summary>
+internal sealed class GpuKernels
+{
+    public GpuKernels(Accelerator accelerator)
+    {
+        Accelerator = accelerator;
+        NormThreads = Math.Min(ElementKernels.NormThreads, accelerator.MaxNumThreadsPerGroup);
+        F32 = new MatrixPair<F32Rows>(accelerator);
+        F16 = new MatrixPair<F16Rows>(accelerator);
+        BF16 = new MatrixPair<BF16Rows>(accelerator);
+        Q8 = new MatrixPair<Q8Rows>(accelerator);
+        Q4 = new MatrixPair<Q4Rows>(accelerator);
+        RoundToQ8 = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(ElementKernels.RoundToQ8);
+        Norm = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, NormShape>(ElementKernels.Norm);
+        AddBias = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, int, int, ArrayView<float>>(ElementKernels.AddBias);
+        Rope = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, RopeShape>(ElementKernels.Rope);
+        StoreKeyValue = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, int, int, ArrayView<int>, ArrayView<float>, ArrayView<float>>(ElementKernels.StoreKeyValue);
+        SwiGlu = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, ArrayView<float>>(ElementKernels.SwiGlu);
+        GatherRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, int, ArrayView<float>>(ElementKernels.GatherRows);
+        Copy = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(ElementKernels.Copy);
+        Attend = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>,
+            ArrayView<float>, AttentionShape, ArrayView<float>>(AttentionKernel.Attend);
+    }
+
+    public Accelerator Accelerator { get; }
+    /// <summary>Threads per group of the norm kernel.</summary>
+    public int NormThreads { get; }
+    public MatrixPair<F32Rows> F32 { get; }
+    public MatrixPair<F16Rows> F16 { get; }
+    public MatrixPair<BF16Rows> BF16 { get; }
+    public MatrixPair<Q8Rows> Q8 { get; }
+    public MatrixPair<Q4Rows> Q4 { get; }
+    public Action<Index1D, ArrayView<float>, ArrayView<float>> RoundToQ8 { get; }
+    public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormShape> Norm { get; }
+    public Action<Index1D, ArrayView<float>, int, int, int, ArrayView<float>> AddBias { get; }
+    public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, RopeShape> Rope { get; }
+    public Action<Index1D, ArrayView<float>, int, int, int, ArrayView<int>, ArrayView<float>, ArrayView<float>> StoreKeyValue { get; }
+    public Action<Index1D, ArrayView<float>, int, ArrayView<float>> SwiGlu { get; }
+    public Action<Index1D, ArrayView<float>, ArrayView<int>, int, ArrayView<float>> GatherRows { get; }
+    public Action<Index1D, ArrayView<float>, ArrayView<float>> Copy { get; }
+    public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>,
+        ArrayView<float>, AttentionShape, ArrayView<float>> Attend { get; }
+}
+
+/// <summary>The decode and prefill products of one weight format, and the launch shapes that pick between them.</summary>
+internal sealed class MatrixPair<TWeights> where TWeights : struct, IWeightRows
+{
+    private readonly Action<KernelConfig, TWeights, ArrayView<float>, MatrixShape, ArrayView<float>> _vector, _matrix;
+    private readonly int _warp, _tile;
+
+    public MatrixPair(Accelerator accelerator)
+    {
+        _vector = accelerator.LoadStreamKernel<TWeights, ArrayView<float>, MatrixShape, ArrayView<float>>(MatrixKernels.MatrixVector);
+        _matrix = accelerator.LoadStreamKernel<TWeights, ArrayView<float>, MatrixShape, ArrayView<float>>(MatrixKernels.MatrixMatrix);
+        _warp = accelerator.WarpSize;
+        _tile = accelerator.MaxNumThreadsPerGroup >= MatrixKernels.MaxTile * MatrixKernels.MaxTile ? MatrixKernels.MaxTile : (int)Math.Sqrt(accelerator.MaxNumThreadsPerGroup);
+    }
+
+    /// <summary>y (+)= W·x for shape's tokens: a warp per row up to <see cref="MatrixKernels.DecodeTokens"/> tokens, tiles beyond.</summary>
+    public void Run(TWeights weights, ArrayView<float> x, MatrixShape shape, ArrayView<float> y)
+    {
+        if (shape.Tokens == 0 || shape.Rows == 0) return;
+        if (shape.Tokens <= MatrixKernels.DecodeTokens)
+        {
+            int groups = (shape.Rows + MatrixKernels.DecodeWarps - 1) / MatrixKernels.DecodeWarps;
+            _vector(new KernelConfig(groups, MatrixKernels.DecodeWarps * _warp), weights, x, shape, y);
+            return;
+        }
+        shape.Tile = _tile;
+        int tiles = (shape.Rows + _tile - 1) / _tile * ((shape.Tokens + _tile - 1) / _tile);
+        _matrix(new KernelConfig(tiles, _tile * _tile), weights, x, shape, y);
+    }
+}

@@ -1,0 +1,81 @@
+using ILGPU;
+
+namespace Dclm.Gpu.Kernels;
+
+/// <summary>Bit-exact number conversions that kernels share (IEEE f16 and bf16, ggml's rounding).</summary>
+internal static class DeviceNumbers
+{
+    /// <summary>The f16 with bits <paramref name="h"/> as a float (exact: every f16 is a float).</summary>
+    public static float HalfToSingle(int h)
+    {
+        int sign = (h & 0x8000) << 16, exponent = (h >> 10) & 0x1F, mantissa = h & 0x3FF;
+        if (exponent == 0)
+        {
+            // Zero or subnormal: mantissa·2^-24, exact in float.
+            float value = mantissa * 5.9604644775390625e-8f;
+            return sign != 0 ? -value : value;
+        }
+        if (exponent == 31) return Interop.IntAsFloat((uint)(sign | 0x7F800000 | (mantissa << 13)));
+        return Interop.IntAsFloat((uint)(sign | ((exponent + 112) << 23) | (mantissa << 13)));
+    }
+
+    /// <summary>The bf16 with bits <paramref name="b"/> as a float: the upper half of its bits.</summary>
+    public static float BFloat16ToSingle(uint b) => Interop.IntAsFloat(b << 16);
+
+    /// <summary>
+    /// x rounded to the nearest f16 (ties to even) and back, as ggml stores a block scale: 13 mantissa bits dropped in
+    /// the normal range, a multiple of 2^-24 below it. Magnitudes beyond f16's range do not occur for scales.
+    /// </summary>
+    public static float RoundThroughHalf(float x)
+    {
+        float magnitude = x < 0 ? -x : x;
+        float rounded;
+        if (magnitude < 6.103515625e-5f)
+        {
+            // Subnormal f16: adding 0.5 leaves a float whose last place is 2^-24, so the sum rounds x to a multiple of it.
+            rounded = (magnitude + 0.5f) - 0.5f;
+        }
+        else
+        {
+            uint bits = Interop.FloatAsInt(magnitude);
+            bits = (bits + 0x0FFFu + ((bits >> 13) & 1u)) & ~0x1FFFu;
+            rounded = Interop.IntAsFloat(bits);
+        }
+        return x < 0 ? -rounded : rounded;
+    }
+
+    /// <summary>C's roundf: to the nearest integer, halves away from zero (|v| well inside int's range).</summary>
+    public static float RoundHalfAway(float v)
+    {
+        float whole = (int)v;
+        float rest = v - whole;
+        if (rest >= 0.5f) return whole + 1;
+        if (rest <= -0.5f) return whole - 1;
+        return whole;
+    }
+
+    /// <summary>The sum of <paramref name="value"/> over the warp, in lane 0 (a fixed tree, so deterministic).</summary>
+    public static float WarpSum(float value)
+    {
+        for (int offset = Warp.WarpSize / 2; offset > 0; offset /= 2) value += Warp.ShuffleDown(value, offset);
+        return value;
+    }
+
+    /// <summary>The sum of <paramref name="value"/> over the whole warp, in every lane.</summary>
+    public static float WarpAllSum(float value)
+    {
+        for (int offset = Warp.WarpSize / 2; offset > 0; offset /= 2) value += Warp.ShuffleXor(value, offset);
+        return value;
+    }
+
+    /// <summary>The maximum of <paramref name="value"/> over the whole warp, in every lane.</summary>
+    public static float WarpAllMax(float value)
+    {
+        for (int offset = Warp.WarpSize / 2; offset > 0; offset /= 2)
+        {
+            float other = Warp.ShuffleXor(value, offset);
+            value = other > value ? other : value;
+        }
+        return value;
+    }
+}

@@ -1,0 +1,139 @@
+using ILGPU;
+
+namespace Dclm.Gpu.Kernels;
+
+/// <summary>The small kernels of a step: one thread per element (or per block), except the norms (a group per row).</summary>
+internal static class ElementKernels
+{
+    /// <summary>Most threads per group of <see cref="Norm"/> (a power of two; fewer where groups are smaller).</summary>
+    public const int NormThreads = 128;
+
+    /// <summary>
+    /// y = x rounded to ggml Q8_0 values, one thread per block of 32: d = max|x|/127, q = roundf(x/d), y = q·f16(d). The
+    /// CPU engine multiplies Q8_0 and Q4_0 weights by activations quantized this way, so the device does too.
+    /// </summary>
+    public static void RoundToQ8(Index1D block, ArrayView<float> x, ArrayView<float> y)
+    {
+        long start = (long)block.X * 32;
+        float max = 0;
+        for (int j = 0; j < 32; j++)
+        {
+            float v = x[start + j];
+            float magnitude = v < 0 ? -v : v;
+            max = magnitude > max ? magnitude : max;
+        }
+        float d = max / 127;
+        float inverse = d != 0 ? 1.0f / d : 0.0f;
+        float scale = DeviceNumbers.RoundThroughHalf(d);
+        for (int j = 0; j < 32; j++) y[start + j] = DeviceNumbers.RoundHalfAway(x[start + j] * inverse) * scale;
+    }
+
+    /// <summary>
+    /// One group per segment of <see cref="NormShape.Width"/> values: segment s is piece s % pieces of row s / pieces.
+    /// LayerNorm: y = (x − mean)/sqrt(var + eps)·gain with two passes; RMSNorm: y = x/sqrt(mean(x²) + eps)·gain. The gain
+    /// is indexed within the segment (so one head-width gain serves every head). In place when y is x.
+    /// </summary>
+    public static void Norm(ArrayView<float> x, ArrayView<float> y, ArrayView<float> gain, NormShape shape)
+    {
+        var partial = SharedMemory.Allocate<float>(NormThreads);
+        int segment = Grid.IdxX, lane = Group.IdxX, threads = Group.DimX;
+        int row = segment / shape.Pieces, piece = segment % shape.Pieces;
+        long xs = (long)row * shape.InputStride + shape.InputOffset + (long)piece * shape.Width;
+        long ys = (long)row * shape.OutputStride + shape.OutputOffset + (long)piece * shape.Width;
+        float mean = 0;
+        if (shape.LayerNorm != 0)
+        {
+            float s = 0;
+            for (int j = lane; j < shape.Width; j += threads) s += x[xs + j];
+            mean = GroupSum(partial, s, lane) / shape.Width;
+        }
+        float squares = 0;
+        for (int j = lane; j < shape.Width; j += threads)
+        {
+            float v = x[xs + j] - mean;
+            squares += v * v;
+        }
+        float variance = GroupSum(partial, squares, lane) / shape.Width;
+        float inverse = 1.0f / MathF.Sqrt(variance + shape.Epsilon);
+        for (int j = lane; j < shape.Width; j += threads) y[ys + j] = (x[xs + j] - mean) * inverse * gain[j];
+    }
+
+    /// <summary>The group's sum of <paramref name="value"/> by a fixed tree in shared memory, in every thread.</summary>
+    private static float GroupSum(ArrayView<float> partial, float value, int lane)
+    {
+        partial[lane] = value;
+        Group.Barrier();
+        for (int stride = Group.DimX / 2; stride > 0; stride /= 2)
+        {
+            if (lane < stride) partial[lane] += partial[lane + stride];
+            Group.Barrier();
+        }
+        float total = partial[0];
+        Group.Barrier();
+        return total;
+    }
+
+    /// <summary>x[t, offset + j] += bias[j] for every token t: i = t·width + j.</summary>
+    public static void AddBias(Index1D i, ArrayView<float> x, int stride, int offset, int width, ArrayView<float> bias)
+    {
+        int t = i / width, j = i % width;
+        x[(long)t * stride + offset + j] += bias[j];
+    }
+
+    /// <summary>
+    /// RoPE on every head of every token's q and k inside the Q|K|V rows: i = (t·(heads + kvHeads) + head)·half + p, with
+    /// the token's angles cos/sin (tokens, half). Half-split pairs p with p + half; adjacent pairs 2p with 2p + 1.
+    /// </summary>
+    public static void Rope(Index1D i, ArrayView<float> qkv, ArrayView<float> cos, ArrayView<float> sin, RopeShape shape)
+    {
+        int half = shape.HeadDim / 2, heads = shape.Heads + shape.KeyValueHeads;
+        int p = i % half, head = i / half % heads, t = i / half / heads;
+        long start = (long)t * shape.Stride + (head < shape.Heads ? head * shape.HeadDim : shape.QueryDim + (head - shape.Heads) * shape.HeadDim);
+        long ia = start + (shape.AdjacentPairs != 0 ? 2 * p : p), ib = start + (shape.AdjacentPairs != 0 ? 2 * p + 1 : p + half);
+        float c = cos[t * half + p], s = sin[t * half + p];
+        float a = qkv[ia], b = qkv[ib];
+        qkv[ia] = a * c - b * s;
+        qkv[ib] = a * s + b * c;
+    }
+
+    /// <summary>Each token's k and v (after q in its Q|K|V row) into the cache at its cache row: i = t·kvd + j.</summary>
+    public static void StoreKeyValue(Index1D i, ArrayView<float> qkv, int stride, int queryDim, int keyValueDim, ArrayView<int> cacheRows,
+        ArrayView<float> keys, ArrayView<float> values)
+    {
+        int t = i / keyValueDim, j = i % keyValueDim;
+        long at = (long)cacheRows[t] * keyValueDim + j, from = (long)t * stride + queryDim + j;
+        keys[at] = qkv[from];
+        values[at] = qkv[from + keyValueDim];
+    }
+
+    /// <summary>hidden[t, j] = silu(g)·u with g, u = gateUp[t, j], gateUp[t, width + j]: i = t·width + j.</summary>
+    public static void SwiGlu(Index1D i, ArrayView<float> gateUp, int width, ArrayView<float> hidden)
+    {
+        int t = i / width, j = i % width;
+        float g = gateUp[(long)t * 2 * width + j], u = gateUp[(long)t * 2 * width + width + j];
+        hidden[i] = g / (1 + MathF.Exp(-g)) * u;
+    }
+
+    /// <summary>y[r, j] = x[rows[r], j]: i = r·width + j.</summary>
+    public static void GatherRows(Index1D i, ArrayView<float> x, ArrayView<int> rows, int width, ArrayView<float> y)
+    {
+        int r = i / width, j = i % width;
+        y[i] = x[(long)rows[r] * width + j];
+    }
+
+    /// <summary>y[i] = x[i]: copies within the device, for copy-on-write blocks and the bandwidth probe.</summary>
+    public static void Copy(Index1D i, ArrayView<float> x, ArrayView<float> y) => y[i] = x[i];
+}
+
+/// <summary>Where <see cref="ElementKernels.Norm"/> reads and writes: segments of Width values, Pieces per row.</summary>
+internal struct NormShape
+{
+    public int InputStride, InputOffset, OutputStride, OutputOffset, Pieces, Width, LayerNorm;
+    public float Epsilon;
+}
+
+/// <summary>Layout of Q|K|V rows for <see cref="ElementKernels.Rope"/>.</summary>
+internal struct RopeShape
+{
+    public int Stride, Heads, KeyValueHeads, HeadDim, QueryDim, AdjacentPairs;
+}
