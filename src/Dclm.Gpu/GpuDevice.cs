@@ -1,4 +1,5 @@
 using ILGPU;
+using ILGPU.Algorithms;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
@@ -40,7 +41,7 @@ public sealed class GpuDevice : IDisposable
         {
             // Small warps and groups (8 × 8 threads): every kernel path runs (shuffle trees, tiles, barriers) with few host threads.
             var device = new CPUDevice(numThreadsPerWarp: 8, numWarpsPerMultiprocessor: 8, numMultiprocessors: 1);
-            var context = Context.Create(b => b.CPU(device).Math(MathMode.Default));
+            var context = Context.Create(b => b.CPU(device).Math(MathMode.Default).EnableAlgorithms());
             return new GpuDevice(context, context.GetCPUDevice(0).CreateAccelerator(context)) { Description = "ILGPU CPU accelerator (cpu-accel)" };
         }
         if (lower != "cuda" && !lower.StartsWith("cuda:", StringComparison.Ordinal))
@@ -49,7 +50,7 @@ public sealed class GpuDevice : IDisposable
         if (lower.Length > 4 && (!int.TryParse(lower.AsSpan(5), out index) || index < 0))
             throw new GpuUnavailableException($"--device '{name}': the CUDA device index must be a non-negative integer");
         Context cuda;
-        try { cuda = Context.Create(b => b.Cuda().Math(MathMode.Default)); }
+        try { cuda = Context.Create(b => b.Cuda().Math(MathMode.Default).EnableAlgorithms()); }
         catch (Exception e) { throw new GpuUnavailableException($"--device {name}: CUDA could not be initialised ({e.Message.Split('\n')[0]})", e); }
         int count = cuda.GetCudaDevices().Count;
         if (index >= count)
