@@ -33,6 +33,13 @@ public sealed class GpuDevice : IDisposable
     /// <summary>Whether <paramref name="name"/> asks for an accelerator rather than the CPU engine ("cpu").</summary>
     public static bool IsAccelerator(string name) => !name.Equals("cpu", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// The context CUDA devices are opened in: default math, and ILGPU.Algorithms enabled, since without it the PTX
+    /// backend has no implementation of <see cref="MathF.Exp"/> or <see cref="MathF.Sqrt"/> (the kernels run on the
+    /// CPU accelerator either way; the H200 run of 2026-12-04 failed on exactly that). Creating it needs no GPU.
+    /// </summary>
+    internal static Context CreateCudaContext() => Context.Create(b => b.Cuda().Math(MathMode.Default).EnableAlgorithms());
+
     /// <summary>Opens <c>cpu-accel</c>, <c>cuda</c> or <c>cuda:N</c>; throws <see cref="GpuUnavailableException"/> with one line when it cannot.</summary>
     public static GpuDevice Open(string name)
     {
@@ -50,7 +57,7 @@ public sealed class GpuDevice : IDisposable
         if (lower.Length > 4 && (!int.TryParse(lower.AsSpan(5), out index) || index < 0))
             throw new GpuUnavailableException($"--device '{name}': the CUDA device index must be a non-negative integer");
         Context cuda;
-        try { cuda = Context.Create(b => b.Cuda().Math(MathMode.Default).EnableAlgorithms()); }
+        try { cuda = CreateCudaContext(); }
         catch (Exception e) { throw new GpuUnavailableException($"--device {name}: CUDA could not be initialised ({e.Message.Split('\n')[0]})", e); }
         int count = cuda.GetCudaDevices().Count;
         if (index >= count)
