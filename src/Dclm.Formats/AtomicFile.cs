@@ -34,10 +34,35 @@ public static class AtomicFile
     /// <summary>Writes <paramref name="text"/> to <paramref name="path"/> atomically, as UTF-8 without a byte-order mark.</summary>
     public static void WriteText(string path, string text) => WriteBytes(path, System.Text.Encoding.UTF8.GetBytes(text));
 
-    /// <summary>Removes temporary files that a writer which crashed mid-write left in <paramref name="directory"/>.</summary>
+    /// <summary>
+    /// Removes temporary files that a writer which crashed mid-write left in <paramref name="directory"/>: those whose
+    /// writing process (the PID in the name) is no longer running on this machine. Files of live writers stay, so shard
+    /// processes sharing an output directory may start while others are writing (removing every temporary file raced
+    /// with them: a writer's rename found its file gone). A name without a PID is removed.
+    /// </summary>
     public static void RemoveLeftovers(string directory)
     {
         if (!Directory.Exists(directory)) return;
-        foreach (string file in Directory.EnumerateFiles(directory, ".*.tmp")) File.Delete(file);
+        foreach (string file in Directory.EnumerateFiles(directory, ".*.tmp"))
+        {
+            if (WriterIsRunning(Path.GetFileName(file))) continue;
+            try { File.Delete(file); }
+            catch (FileNotFoundException) { } // its writer renamed or removed it meanwhile
+        }
+    }
+
+    // ".NAME.PID.GUID.tmp": the PID is the third field from the end.
+    private static bool WriterIsRunning(string name)
+    {
+        string[] fields = name.Split('.');
+        if (fields.Length < 4 || !int.TryParse(fields[^3], out int pid)) return false;
+        if (pid == Environment.ProcessId) return false;
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException) { return false; } // no such process
+        catch (InvalidOperationException) { return false; }
     }
 }
