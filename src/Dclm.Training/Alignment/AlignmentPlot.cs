@@ -1,4 +1,3 @@
-using Dclm.Formats;
 using Dclm.Training.Reporting;
 using ScottPlot;
 
@@ -14,26 +13,16 @@ public static class AlignmentPlot
     public static void Write(string path, IReadOnlyList<MetricsRecord> records)
     {
         var plot = new Plot();
-        void Series(string name, Func<MetricsRecord, double?> value, bool line, bool right = false)
-        {
-            var points = records.Where(r => value(r) is not null).ToArray();
-            if (points.Length == 0) return;
-            var scatter = plot.Add.Scatter(points.Select(r => (double)r.Step).ToArray(), points.Select(r => value(r)!.Value).ToArray());
-            scatter.LegendText = name;
-            if (line) scatter.MarkerSize = 0;
-            if (right) scatter.Axes.YAxis = plot.Axes.Right;
-        }
-        Series("training loss", r => r.Loss, true);
-        Series("reward margin", r => r.RewardMargin, true);
-        Series("validation loss", r => r.ValidationLoss, false);
-        Series("validation reward margin", r => r.ValidationRewardMargin, false);
-        Series("win rate", r => r.RewardAccuracy, true, right: true);
-        Series("validation win rate", r => r.ValidationRewardAccuracy, false, right: true);
+        MetricsPlot.AddSeries(plot, records, "training loss", r => r.Loss, true);
+        MetricsPlot.AddSeries(plot, records, "reward margin", r => r.RewardMargin, true);
+        MetricsPlot.AddSeries(plot, records, "validation loss", r => r.ValidationLoss, false);
+        MetricsPlot.AddSeries(plot, records, "validation reward margin", r => r.ValidationRewardMargin, false);
+        MetricsPlot.AddSeries(plot, records, "win rate", r => r.RewardAccuracy, true, rightAxis: true);
+        MetricsPlot.AddSeries(plot, records, "validation win rate", r => r.ValidationRewardAccuracy, false, rightAxis: true);
         plot.Axes.Right.Label.Text = "win rate (chosen reward > rejected)";
         plot.Title("Preference alignment");
         plot.XLabel("step");
         plot.YLabel("loss, reward margin (DPO: nats × β; reward model: r)");
-        plot.ShowLegend();
-        AtomicFile.WriteBytes(path, plot.GetImageBytes(900, 520, ImageFormat.Png));
+        MetricsPlot.Save(plot, path);
     }
 }

@@ -1,4 +1,3 @@
-using Dclm.Formats;
 using Dclm.Training.Reporting;
 using ScottPlot;
 
@@ -11,24 +10,14 @@ public static class PolicyPlot
     public static void Write(string path, IReadOnlyList<MetricsRecord> records)
     {
         var plot = new Plot();
-        void Series(string name, Func<MetricsRecord, double?> value, bool line, bool right = false)
-        {
-            var points = records.Where(r => value(r) is not null).ToArray();
-            if (points.Length == 0) return;
-            var scatter = plot.Add.Scatter(points.Select(r => (double)r.Step).ToArray(), points.Select(r => value(r)!.Value).ToArray());
-            scatter.LegendText = name;
-            if (line) scatter.MarkerSize = 0;
-            if (right) scatter.Axes.YAxis = plot.Axes.Right;
-        }
-        Series("reward (sampled rollouts)", r => r.Reward, true);
-        Series("held-out reward (greedy)", r => r.ValidationReward, false);
-        Series("KL to the reference (rollouts)", r => r.KullbackLeibler, true, right: true);
-        Series("KL to the reference (held-out, greedy)", r => r.ValidationKullbackLeibler, false, right: true);
+        MetricsPlot.AddSeries(plot, records, "reward (sampled rollouts)", r => r.Reward, true);
+        MetricsPlot.AddSeries(plot, records, "held-out reward (greedy)", r => r.ValidationReward, false);
+        MetricsPlot.AddSeries(plot, records, "KL to the reference (rollouts)", r => r.KullbackLeibler, true, rightAxis: true);
+        MetricsPlot.AddSeries(plot, records, "KL to the reference (held-out, greedy)", r => r.ValidationKullbackLeibler, false, rightAxis: true);
         plot.Axes.Right.Label.Text = "KL: Σ over a completion of log π − log π_ref (nats)";
         plot.Title("Policy-gradient alignment");
         plot.XLabel("step (rollout batch)");
         plot.YLabel("mean reward");
-        plot.ShowLegend();
-        AtomicFile.WriteBytes(path, plot.GetImageBytes(900, 520, ImageFormat.Png));
+        MetricsPlot.Save(plot, path);
     }
 }
