@@ -16,15 +16,6 @@ public class PolicyGradientTests
 {
     private static readonly ComputePool Pool = new(2);
 
-    private static LoraAdapters RandomAdapters(ModelConfig config, int seed)
-    {
-        var adapters = LoraAdapters.Create(config, new LoraSettings { Rank = 2, Alpha = 3, Dropout = 0 }, (ulong)seed);
-        var random = new Random(seed);
-        foreach (var adapter in adapters.All)
-            for (int i = 0; i < adapter.B.Length; i++) adapter.B.Values[i] = (float)((random.NextDouble() * 2 - 1) * 0.3);
-        return adapters;
-    }
-
     /// <summary>Two rollouts of unequal lengths (padded in one batch) with old/reference log-probabilities near the policy's, so some ratios clip.</summary>
     private static RolloutSequence[] Rollouts(ReferenceDecoder oracle, double[] values, Random random)
     {
@@ -59,7 +50,7 @@ public class PolicyGradientTests
     {
         var config = TinyBases.OpenLm();
         using var weights = TinyBases.Create(config, type, 3);
-        var adapters = RandomAdapters(config, 4);
+        var adapters = TinyAdapters.Random(config, 4);
         var model = FrozenBaseModel.Build(config, weights, adapters, Pool);
         var oracle = new ReferenceDecoder(config, weights, adapters);
         var values = oracle.Values();
@@ -106,7 +97,7 @@ public class PolicyGradientTests
     {
         var config = TinyBases.OpenLm();
         using var weights = TinyBases.Create(config, GgmlType.F32, 7);
-        var adapters = RandomAdapters(config, 8);
+        var adapters = TinyAdapters.Random(config, 8);
         var model = FrozenBaseModel.Build(config, weights, adapters, Pool);
         var head = RewardHead.Create(config.Dim, 11);
         var oracle = new ReferenceDecoder(config, weights, adapters);

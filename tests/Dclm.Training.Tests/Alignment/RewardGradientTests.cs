@@ -16,16 +16,6 @@ public class RewardGradientTests
 {
     private static readonly ComputePool Pool = new(2);
 
-    private static LoraAdapters RandomAdapters(ModelConfig config, int seed)
-    {
-        var adapters = LoraAdapters.Create(config, new LoraSettings { Rank = 2, Alpha = 3, Dropout = 0 }, (ulong)seed);
-        var random = new Random(seed);
-        // B starts at zero; random values make every path through the adapters carry a gradient.
-        foreach (var adapter in adapters.All)
-            for (int i = 0; i < adapter.B.Length; i++) adapter.B.Values[i] = (float)((random.NextDouble() * 2 - 1) * 0.3);
-        return adapters;
-    }
-
     public static TheoryData<string, GgmlType> Bases => new()
     {
         { "openlm", GgmlType.F32 }, { "openlm", GgmlType.Q8_0 }, { "llama", GgmlType.F32 }, { "qwen3", GgmlType.Q4_0 },
@@ -48,7 +38,7 @@ public class RewardGradientTests
     {
         var config = Config(architecture);
         using var weights = TinyBases.Create(config, type, 5);
-        var adapters = RandomAdapters(config, 6);
+        var adapters = TinyAdapters.Random(config, 6);
         var model = FrozenBaseModel.Build(config, weights, adapters, Pool);
         int[] inputs = [1, 7, 3, 12, 5, 9];
         int n = inputs.Length, d = config.Dim;
@@ -75,7 +65,7 @@ public class RewardGradientTests
     {
         var config = TinyBases.OpenLm();
         using var weights = TinyBases.Create(config, GgmlType.F32, 5);
-        var model = FrozenBaseModel.Build(config, weights, RandomAdapters(config, 6), Pool);
+        var model = FrozenBaseModel.Build(config, weights, TinyAdapters.Random(config, 6), Pool);
         int[] inputs = [1, 2, 3];
         Assert.Throws<InvalidOperationException>(() => model.BackwardFromHidden(new float[3 * config.Dim], inputs));
         model.HiddenStates(inputs, 1, 3);
@@ -124,7 +114,7 @@ public class RewardGradientTests
     {
         var config = TinyBases.OpenLm();
         using var weights = TinyBases.Create(config, type, 3);
-        var adapters = RandomAdapters(config, 4);
+        var adapters = TinyAdapters.Random(config, 4);
         var model = FrozenBaseModel.Build(config, weights, adapters, Pool);
         var head = RewardHead.Create(config.Dim, 9);
         var pair = new PreferencePair(
