@@ -21,11 +21,12 @@ internal static class BenchCommand
         var mmap = new Option<bool>("--mmap") { Description = "both engines map the weights from the file (default: we copy them when they fit, as a user's load does; llama.cpp maps)" };
         var noMmap = new Option<bool>("--no-mmap") { Description = "both engines copy the weights into their own memory" };
         var lookupNgram = new Option<int>("--lookup-ngram") { Description = "also measure prompt-lookup speculative decoding (n-grams up to N) on a repetitive prompt of --prompt tokens against plain decoding (0 = skip)" };
+        var lookupPrompt = new Option<FileInfo?>("--lookup-prompt") { Description = "the speculation test's prompt is this text file (tokenized by the model) instead of a synthetic repetitive one" };
         var draftMax = new Option<int>("--draft-max") { Description = "most draft tokens per step in the speculation test", DefaultValueFactory = _ => 8 };
         var device = DeviceOptions.Device();
         var command = new Command("bench", "Measure prompt processing (pp) and token generation (tg) speed, like llama-bench")
         {
-            model, type, threads, prompt, gen, repetitions, compare, json, workDirectory, mmap, noMmap, lookupNgram, draftMax, device,
+            model, type, threads, prompt, gen, repetitions, compare, json, workDirectory, mmap, noMmap, lookupNgram, lookupPrompt, draftMax, device,
         };
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(() =>
         {
@@ -36,6 +37,7 @@ internal static class BenchCommand
                 Compare = parse.GetValue(compare), Loading = Checkpoints.WeightLoadingOptions.FromFlags(parse.GetValue(mmap), parse.GetValue(noMmap)),
                 WorkDirectory = parse.GetValue(workDirectory) ?? Path.Combine(Path.GetTempPath(), "dclm-bench"),
                 LookupNgram = parse.GetValue(lookupNgram), DraftMax = parse.GetValue(draftMax),
+                LookupPrompt = parse.GetValue(lookupPrompt) is { } promptFile ? File.ReadAllText(promptFile.FullName) : null,
                 Device = parse.GetValue(device)!,
             };
             var progress = new Progress<string>(message => Console.Error.WriteLine($"[bench] {message}"));
