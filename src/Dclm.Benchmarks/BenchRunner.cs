@@ -72,10 +72,15 @@ public static class BenchRunner
             if (options.GeneratedTokens > 0) fractions.Add(samples[0].Generation[^1] * bytesPerToken / bandwidth);
             progress.Report($"memory bandwidth {bandwidth / 1e9:F1} GB/s");
         }
-        SpeculationResult? speculation = null;
+        SpeculationResult? speculation = null, engineSpeculation = null;
         if (options.LookupNgram > 0)
-            speculation = SpeculationBench.Run(ours.Model.Model, SpeculationPrompt(options, ours.Model), options.GeneratedTokens,
+        {
+            int[] speculationPrompt = SpeculationPrompt(options, ours.Model);
+            speculation = SpeculationBench.Run(ours.Model.Model, speculationPrompt, options.GeneratedTokens,
                 options.LookupNgram, options.DraftMax, options.Repetitions, progress, cancellation);
+            engineSpeculation = EngineSpeculationBench.Run(ours.Model.Model, speculationPrompt, options.GeneratedTokens,
+                options.LookupNgram, options.DraftMax, options.Repetitions, progress, cancellation);
+        }
         return new BenchReport(path, options.Threads, samples[0].Result(ours.Name, oursResident - before),
             peer is null ? null : samples[1].Result(peer.Name, peerResident), Measurement.MedianOf(bandwidths), bytesPerToken, residence)
         {
@@ -83,6 +88,7 @@ public static class BenchRunner
             Device = ours.Device?.Description ?? "cpu",
             Kernels = kernels,
             Speculation = speculation,
+            EngineSpeculation = engineSpeculation,
             BandwidthSamples = bandwidths,
             GenerationFractionOfBound = Measurement.MedianOf(fractions),
             PairedRatios = peer is null ? null : (Samples.PairedRatio(samples[0].Prompt, samples[1].Prompt),

@@ -66,12 +66,17 @@ internal static class BenchCommand
         string probes = string.Join(" ", r.BandwidthSamples.Select(b => (b / 1e9).ToString("F1")));
         Console.WriteLine($"{(r.Device == "cpu" ? "memory" : "device memory (copy kernel)")} bandwidth {r.BandwidthBytesPerSecond / 1e9:F1} GB/s (median of probes {probes}); {r.BytesPerToken / 1e6:F0} MB of weights per token ⇒ tg bound {r.BandwidthBoundTokensPerSecond:F2} tok/s; " +
             $"ours reaches {100 * r.GenerationFractionOfBound:F0}% (median over repetitions, each tg against the probe after it)");
-        if (r.Speculation is { } s)
-            Console.WriteLine($"speculation (prompt lookup n={s.NgramSize}, draft-max {s.MaxDraftTokens}, repetitive prompt of {s.PromptTokens} tokens, tg{o.GeneratedTokens} greedy): " +
-                $"plain {s.Plain} tok/s, lookup {s.Speculative} tok/s, speed-up {s.PairedRatio:F2}x (median of back-to-back pairs); " +
-                $"CPU per token plain {s.PlainCpuMillisecondsPerToken:F1} ms, lookup {s.SpeculativeCpuMillisecondsPerToken:F1} ms " +
-                $"({(s.SpeculativeCpuMillisecondsPerToken > 0 ? s.PlainCpuMillisecondsPerToken / s.SpeculativeCpuMillisecondsPerToken : 0):F2}x); " +
-                $"last run {s.Statistics}; output {(s.Identical ? "identical to plain decoding" : "DIFFERENT from plain decoding")}");
+        if (r.Speculation is { } s) PrintSpeculation("speculation", s, o);
+        if (r.EngineSpeculation is { } engine) PrintSpeculation("serving engine speculation", engine, o);
+    }
+
+    private static void PrintSpeculation(string label, SpeculationResult s, BenchOptions o)
+    {
+        Console.WriteLine($"{label} (prompt lookup n={s.NgramSize}, draft-max {s.MaxDraftTokens}, {(o.LookupPrompt is null ? "repetitive" : "--lookup-prompt")} prompt of {s.PromptTokens} tokens, tg{o.GeneratedTokens} greedy): " +
+            $"plain {s.Plain} tok/s, lookup {s.Speculative} tok/s, speed-up {s.PairedRatio:F2}x (median of back-to-back pairs); " +
+            $"CPU per token plain {s.PlainCpuMillisecondsPerToken:F1} ms, lookup {s.SpeculativeCpuMillisecondsPerToken:F1} ms " +
+            $"({(s.SpeculativeCpuMillisecondsPerToken > 0 ? s.PlainCpuMillisecondsPerToken / s.SpeculativeCpuMillisecondsPerToken : 0):F2}x); " +
+            $"last run {s.Statistics}; output {(s.Identical ? "identical to plain decoding" : "DIFFERENT from plain decoding")}");
     }
 
     /// <summary>"-" for a test that was skipped (0 repetitions).</summary>
