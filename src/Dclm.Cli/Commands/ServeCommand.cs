@@ -22,7 +22,7 @@ internal static class ServeCommand
         // of the bytes (like llama.cpp's server, whose default f16 cache is not exact either); --kv-type f32 is exact.
         var kvType = ModelOptions.KvType("int8");
         var cors = new Option<string[]>("--cors-origin") { Description = "allow this browser origin (repeatable; CORS is off by default)" };
-        var speculation = new SpeculationOptions();
+        var speculation = new SpeculationOptions(serving: true);
         var threads = ModelOptions.Threads();
         var mmap = ModelOptions.Mmap();
         var noMmap = ModelOptions.NoMmap();

@@ -13,6 +13,14 @@ internal sealed class SpeculationOptions
 
     public IEnumerable<Option> All => [DraftModel, LookupNgram, DraftMax];
 
+    /// <param name="serving">For `dclm serve`: the help says what its engine allows.</param>
+    public SpeculationOptions(bool serving = false)
+    {
+        if (!serving) return;
+        LookupNgram.Description = "speculative decoding by prompt lookup over each request's prompt and output: draft what followed the last N tokens earlier (N >= 1); output is unchanged";
+        DraftMax.Description = $"with --lookup-ngram: most draft tokens checked per sequence and step (1-{SpeculativeDecoding.MostExactDraftTokens})";
+    }
+
     /// <summary>The options `dclm serve` takes: its engine drafts by prompt lookup only.</summary>
     public IEnumerable<Option> Serving => [LookupNgram, DraftMax];
 

@@ -139,7 +139,7 @@ public sealed class InferenceEngine : IDisposable
         foreach (var sequence in _ending) Fail(sequence, stopped);
     }
 
-    /// <summary>One (draft,) schedule, execute, update round; false when nothing could run.</summary>
+    /// <summary>One round of drafts (with speculation), schedule, execute and update; false when nothing could run.</summary>
     private bool Step()
     {
         _drafts?.Propose(_scheduler.Running);

@@ -7,9 +7,11 @@ namespace Dclm.Inference.Engine;
 /// Executes what the scheduler planned: fills one preallocated <see cref="ForwardBatch"/> from the chunks (token,
 /// position and slot of every token; a logits row for each prompt position still to score and for each chunk that
 /// reaches its sequence's end, and one more for each draft token a decode carries), runs one <see cref="IDecoderModel.Forward"/>
-/// over it, and draws each such chunk's next token (or tokens, when a draft is right) on the compute pool. With LoRA adapters, each chunk's slot is assigned its request's adapter before the
-/// forward, so one step mixes adapters and the bare base. It reads sequences and never changes them; the output processor applies its results.
-/// Nothing is allocated per step (the logits buffer grows once if prompt log-probabilities need more rows).
+/// over it, and draws each such chunk's next token (or tokens, when a draft is right) on the compute pool. With LoRA
+/// adapters, each chunk's slot is assigned its request's adapter before the forward, so one step mixes adapters and the
+/// bare base. It changes nothing of a sequence but its sampler's state (the verifier's additions to the history are
+/// undone before it returns); the output processor applies its results. Nothing is allocated per step (the logits
+/// buffer grows once if prompt log-probabilities or drafts need more rows).
 /// </summary>
 internal sealed class ModelRunner
 {
