@@ -34,6 +34,11 @@ public sealed record BenchOptions
     public int LookupNgram { get; init; }
     /// <summary>Most draft tokens per step in the speculation test.</summary>
     public int DraftMax { get; init; } = 8;
+    /// <summary>
+    /// Text whose tokens (by the model's own tokenizer) are the speculation test's prompt instead of the synthetic
+    /// repetitive one: a real document being edited or quoted, to measure what prompt lookup gains on real text.
+    /// </summary>
+    public string? LookupPrompt { get; init; }
 
     /// <summary>Checks ranges and names the offending option.</summary>
     public BenchOptions Validate()
@@ -47,6 +52,8 @@ public sealed record BenchOptions
             throw new ArgumentOutOfRangeException(nameof(DraftMax), $"--draft-max {DraftMax} must be in [1, {Inference.Speculation.SpeculativeDecoding.MaxDraftTokensLimit}]");
         if (LookupNgram > 0 && (PromptTokens < 2 || GeneratedTokens < 2))
             throw new ArgumentException($"--lookup-ngram needs --prompt and --gen of at least 2 tokens (they are {PromptTokens} and {GeneratedTokens})");
+        if (LookupPrompt is not null && (LookupNgram == 0 || LookupPrompt.Length == 0))
+            throw new ArgumentException("--lookup-prompt needs --lookup-ngram N and a non-empty file");
         if (Compare is not null && !BenchPeers.Names.Contains(Compare)) throw new ArgumentException($"--compare '{Compare}' is not supported ({string.Join(", ", BenchPeers.Names)})");
         return this;
     }

@@ -22,6 +22,9 @@ public sealed record BenchReport(string ModelPath, int Threads, EngineResult Our
     /// <summary>The speculation test (prompt lookup against plain decoding), when it ran.</summary>
     public SpeculationResult? Speculation { get; init; }
 
+    /// <summary>The same measurement over the serving engine (`dclm serve --lookup-ngram`), or null.</summary>
+    public SpeculationResult? EngineSpeculation { get; init; }
+
     /// <summary>The bandwidth probe after each repetition, bytes per second.</summary>
     public IReadOnlyList<double> BandwidthSamples { get; init; } = [];
 
@@ -90,21 +93,8 @@ public sealed record BenchReport(string ModelPath, int Threads, EngineResult Our
             ["tg_bound_tps"] = BandwidthBoundTokensPerSecond,
             ["tg_fraction_of_bound"] = GenerationFractionOfBound,
         };
-        if (Speculation is { } s)
-            json["speculation"] = new JsonObject
-            {
-                ["lookup_ngram"] = s.NgramSize,
-                ["draft_max"] = s.MaxDraftTokens,
-                ["prompt_tokens"] = s.PromptTokens,
-                ["plain_tg_tps"] = s.Plain.Median,
-                ["speculative_tg_tps"] = s.Speculative.Median,
-                ["speedup"] = s.PairedRatio,
-                ["plain_tg_cpu_ms_per_token"] = s.PlainCpuMillisecondsPerToken,
-                ["speculative_tg_cpu_ms_per_token"] = s.SpeculativeCpuMillisecondsPerToken,
-                ["acceptance_rate"] = s.Statistics.AcceptanceRate,
-                ["tokens_per_step"] = s.Statistics.TokensPerStep,
-                ["identical_output"] = s.Identical,
-            };
+        if (Speculation is { } s) json["speculation"] = SpeculationJson(s);
+        if (EngineSpeculation is { } e) json["engine_speculation"] = SpeculationJson(e);
         if (Peer is not null)
         {
             json["peer"] = Engine(Peer);
@@ -120,4 +110,19 @@ public sealed record BenchReport(string ModelPath, int Threads, EngineResult Our
     }
 
     private static double Ratio(double ours, double peer) => peer > 0 ? ours / peer : 0;
+
+    private static JsonObject SpeculationJson(SpeculationResult s) => new()
+    {
+        ["lookup_ngram"] = s.NgramSize,
+        ["draft_max"] = s.MaxDraftTokens,
+        ["prompt_tokens"] = s.PromptTokens,
+        ["plain_tg_tps"] = s.Plain.Median,
+        ["speculative_tg_tps"] = s.Speculative.Median,
+        ["speedup"] = s.PairedRatio,
+        ["plain_tg_cpu_ms_per_token"] = s.PlainCpuMillisecondsPerToken,
+        ["speculative_tg_cpu_ms_per_token"] = s.SpeculativeCpuMillisecondsPerToken,
+        ["acceptance_rate"] = s.Statistics.AcceptanceRate,
+        ["tokens_per_step"] = s.Statistics.TokensPerStep,
+        ["identical_output"] = s.Identical,
+    };
 }

@@ -13,6 +13,17 @@ namespace Dclm.Benchmarks;
 /// </summary>
 public static class BenchRunner
 {
+    /// <summary>The speculation test's prompt: the tokens of <see cref="BenchOptions.LookupPrompt"/>, else a synthetic repetitive one.</summary>
+    private static int[] SpeculationPrompt(BenchOptions options, LoadedModel model)
+    {
+        if (options.LookupPrompt is not { } text) return SpeculationBench.RepetitivePrompt(options.PromptTokens, model.Config.VocabularySize);
+        var tokenizer = model.Tokenizer ?? throw new ArgumentException("--lookup-prompt needs a model with a tokenizer");
+        int[] prompt = tokenizer.Encode(text);
+        if (prompt.Length + options.GeneratedTokens > model.Config.ContextLength)
+            throw new ArgumentException($"--lookup-prompt has {prompt.Length} tokens; with --gen {options.GeneratedTokens} that exceeds the model's context of {model.Config.ContextLength}");
+        return prompt;
+    }
+
     public static BenchReport Run(BenchOptions options, IProgress<string> progress, CancellationToken cancellation)
     {
         options.Validate();
@@ -61,10 +72,15 @@ public static class BenchRunner
             if (options.GeneratedTokens > 0) fractions.Add(samples[0].Generation[^1] * bytesPerToken / bandwidth);
             progress.Report($"memory bandwidth {bandwidth / 1e9:F1} GB/s");
         }
-        SpeculationResult? speculation = null;
+        SpeculationResult? speculation = null, engineSpeculation = null;
         if (options.LookupNgram > 0)
-            speculation = SpeculationBench.Run(ours.Model.Model, SpeculationBench.RepetitivePrompt(options.PromptTokens, ours.Model.Config.VocabularySize), options.GeneratedTokens,
+        {
+            int[] speculationPrompt = SpeculationPrompt(options, ours.Model);
+            speculation = SpeculationBench.Run(ours.Model.Model, speculationPrompt, options.GeneratedTokens,
                 options.LookupNgram, options.DraftMax, options.Repetitions, progress, cancellation);
+            engineSpeculation = EngineSpeculationBench.Run(ours.Model.Model, speculationPrompt, options.GeneratedTokens,
+                options.LookupNgram, options.DraftMax, options.Repetitions, progress, cancellation);
+        }
         return new BenchReport(path, options.Threads, samples[0].Result(ours.Name, oursResident - before),
             peer is null ? null : samples[1].Result(peer.Name, peerResident), Measurement.MedianOf(bandwidths), bytesPerToken, residence)
         {
@@ -72,6 +88,7 @@ public static class BenchRunner
             Device = ours.Device?.Description ?? "cpu",
             Kernels = kernels,
             Speculation = speculation,
+            EngineSpeculation = engineSpeculation,
             BandwidthSamples = bandwidths,
             GenerationFractionOfBound = Measurement.MedianOf(fractions),
             PairedRatios = peer is null ? null : (Samples.PairedRatio(samples[0].Prompt, samples[1].Prompt),

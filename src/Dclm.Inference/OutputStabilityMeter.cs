@@ -22,6 +22,12 @@ public sealed class OutputStabilityMeter
     public void Observe(ReadOnlySpan<float> logits, int chosen, Span<float> scratch)
     {
         var (logprob, entropy) = Measure(logits, chosen, scratch);
+        Add(logprob, entropy);
+    }
+
+    /// <summary>Adds a drawn token by its <see cref="Measure"/> (taken where the logits were, on another thread).</summary>
+    public void Add(double logprob, double entropy)
+    {
         _logprobSum += logprob;
         _entropySum += entropy;
         _tokens++;

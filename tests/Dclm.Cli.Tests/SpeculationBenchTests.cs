@@ -52,6 +52,32 @@ public sealed class SpeculationBenchTests : IDisposable
         Assert.True(speculation.GetProperty("speculative_tg_tps").GetDouble() > 0);
         Assert.True(speculation.GetProperty("plain_tg_cpu_ms_per_token").GetDouble() > 0);
         Assert.True(speculation.GetProperty("speculative_tg_cpu_ms_per_token").GetDouble() > 0);
+        // The serving engine's run of the same test: its output equals plain decoding's too.
+        var engine = document.RootElement.GetProperty("engine_speculation");
+        Assert.True(engine.GetProperty("identical_output").GetBoolean());
+        Assert.Equal(6, engine.GetProperty("draft_max").GetInt32());
+        Assert.InRange(engine.GetProperty("tokens_per_step").GetDouble(), 1, 7);
+        Assert.Contains("serving engine speculation (prompt lookup n=3, draft-max 6", result.Output);
+    }
+
+    [Fact]
+    public void BenchMeasuresLookupOnTheTokensOfAPromptFile()
+    {
+        string model = TinyNeoXModel.Create(_directory);
+        string prompt = Path.Combine(_directory, "prompt.txt");
+        File.WriteAllText(prompt, "def add(a, b):\n    return a + b\n\n# the same function again:\ndef add(a, b):\n    return");
+        string json = Path.Combine(_directory, "bench.json");
+        var result = DclmProcess.Run("bench", "--model", model, "--threads", "1", "--prompt", "16", "--gen", "24", "--repetitions", "1",
+            "--lookup-ngram", "2", "--lookup-prompt", prompt, "--json", json);
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains("--lookup-prompt prompt of", result.Output);
+        using var document = JsonDocument.Parse(File.ReadAllText(json));
+        foreach (string test in new[] { "speculation", "engine_speculation" })
+        {
+            var speculation = document.RootElement.GetProperty(test);
+            Assert.True(speculation.GetProperty("identical_output").GetBoolean(), test);
+            Assert.InRange(speculation.GetProperty("prompt_tokens").GetInt32(), 20, 40);
+        }
     }
 
     [Fact]

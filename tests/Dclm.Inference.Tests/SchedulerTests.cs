@@ -23,16 +23,16 @@ public sealed class SchedulerTests
     }
 
     private static Sequence Make(long id, params int[] prompt) =>
-        new(id, GenerationRequest.Unchecked(prompt, SamplingOptions.Greedy), vocabularySize: 200, tokenizer: null);
+        new(id, GenerationRequest.Unchecked(prompt, SamplingOptions.Greedy), vocabularySize: 200, tokenizer: null, maxDraftTokens: 4);
 
     private static int[] Run(int from, int count) => Enumerable.Range(from, count).ToArray();
 
     /// <summary>What the runner and output processor do with a step: each chunk computed, a token drawn where one ends its sequence.</summary>
     private static void Apply(SchedulerOutput output)
     {
-        foreach (var (sequence, count) in output.Chunks)
+        foreach (var (sequence, count, drafts) in output.Chunks)
         {
-            sequence.Computed += count;
+            sequence.Computed += count - drafts;
             if (sequence.Computed == sequence.Tokens.Count) sequence.Tokens.Add(7);
         }
     }
@@ -78,6 +78,41 @@ public sealed class SchedulerTests
         Assert.Equal(0, second.FirstAdmissions);
         Assert.Equal(32, second.TokenCount);
         Assert.Equal([waiting], scheduler.Waiting);
+    }
+
+    [Fact]
+    public void DraftsTakeOnlyTheBudgetThatDecodesAndPrefillsLeave()
+    {
+        var scheduler = new Scheduler(maxRunning: 4, tokenBudget: 16, new FakeLedger(16, 100, (_, _) => 0), slots: 4, prefixEntries: 0);
+        var decoding = Make(1, Run(1, 10));
+        var prefilling = Make(2, Run(20, 30));
+        scheduler.Add(decoding);
+        scheduler.Add(prefilling);
+        Apply(scheduler.Schedule());
+        decoding.DraftCount = 4;
+        var full = scheduler.Schedule();
+        Assert.Equal([new ScheduledChunk(decoding, 1), new ScheduledChunk(prefilling, 15)], full.Chunks);
+        Apply(full);
+        // 1 decode + the prefill's last 9 tokens leave 6 of the 16: all four draft tokens run after the decode's one.
+        var spare = scheduler.Schedule();
+        Assert.Equal([new ScheduledChunk(decoding, 5, 4), new ScheduledChunk(prefilling, 9)], spare.Chunks);
+        Assert.Equal(14, spare.TokenCount);
+    }
+
+    [Fact]
+    public void DraftsTakeOnlyFreeBlocksAndNeverPreempt()
+    {
+        // Growing past 13 positions takes a block, and none is free: two of the four draft tokens fit.
+        var ledger = new FakeLedger(16, 1, (_, length) => length > 13 ? 1 : 0);
+        var scheduler = new Scheduler(maxRunning: 4, tokenBudget: 64, ledger, slots: 4, prefixEntries: 0);
+        var decoding = Make(1, Run(1, 10));
+        scheduler.Add(decoding);
+        Apply(scheduler.Schedule());
+        ledger.FreeBlocks = 0;
+        decoding.DraftCount = 4;
+        var output = scheduler.Schedule();
+        Assert.Equal([new ScheduledChunk(decoding, 3, 2)], output.Chunks);
+        Assert.False(output.Preempted);
     }
 
     [Fact]

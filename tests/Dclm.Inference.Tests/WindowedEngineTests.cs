@@ -52,6 +52,21 @@ public sealed class WindowedEngineTests : IDisposable
     }
 
     [Fact]
+    public async Task PromptLookupDraftsRewindTheRollingCacheAndChangeNothing()
+    {
+        // Drafts are capped at one block (4 here, not the 8 asked), the most a rolling slot can rewind.
+        var options = SamplingOptions.Greedy with { MaxTokens = 80, StopAtEndOfSequence = false };
+        string[] prompts = ["a b c d a b c d a b c d a b", "1, 2, 3, 1, 2, 3, 1, 2,", "Once upon a time, in a land far away,"];
+        using var engine = new InferenceEngine(_loaded.Model, _loaded.Tokenizer,
+            new EngineOptions { MaxRunningSequences = 3, StepTokenBudget = 16, BlockSize = BlockSize, LookupNgram = 2, MaxDraftTokens = 8, PrefixCacheEntries = 0 });
+        var results = await Task.WhenAll(prompts.Select(p => engine.Submit(engine.CreateRequest(Encode(p), options)).CollectAsync()));
+        for (int i = 0; i < prompts.Length; i++) Assert.Equal(Reference(Encode(prompts[i]), options), results[i].TokenIds);
+        Assert.True(engine.Statistics.DraftedTokens > 0, "nothing was drafted");
+        Assert.True(engine.Statistics.DraftedTokens > engine.Statistics.AcceptedDraftTokens, "no draft was rejected: no rewind was tested");
+        Assert.Equal(0, engine.Statistics.UsedBlocks);
+    }
+
+    [Fact]
     public async Task ASecondTurnReusesTheFirstTurnsWindow()
     {
         var options = SamplingOptions.Greedy with { MaxTokens = 40, StopAtEndOfSequence = false };

@@ -21,11 +21,12 @@ internal static class BenchCommand
         var mmap = new Option<bool>("--mmap") { Description = "both engines map the weights from the file (default: we copy them when they fit, as a user's load does; llama.cpp maps)" };
         var noMmap = new Option<bool>("--no-mmap") { Description = "both engines copy the weights into their own memory" };
         var lookupNgram = new Option<int>("--lookup-ngram") { Description = "also measure prompt-lookup speculative decoding (n-grams up to N) on a repetitive prompt of --prompt tokens against plain decoding (0 = skip)" };
+        var lookupPrompt = new Option<FileInfo?>("--lookup-prompt") { Description = "the speculation test's prompt is this text file (tokenized by the model) instead of a synthetic repetitive one" };
         var draftMax = new Option<int>("--draft-max") { Description = "most draft tokens per step in the speculation test", DefaultValueFactory = _ => 8 };
         var device = DeviceOptions.Device();
         var command = new Command("bench", "Measure prompt processing (pp) and token generation (tg) speed, like llama-bench")
         {
-            model, type, threads, prompt, gen, repetitions, compare, json, workDirectory, mmap, noMmap, lookupNgram, draftMax, device,
+            model, type, threads, prompt, gen, repetitions, compare, json, workDirectory, mmap, noMmap, lookupNgram, lookupPrompt, draftMax, device,
         };
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(() =>
         {
@@ -36,6 +37,7 @@ internal static class BenchCommand
                 Compare = parse.GetValue(compare), Loading = Checkpoints.WeightLoadingOptions.FromFlags(parse.GetValue(mmap), parse.GetValue(noMmap)),
                 WorkDirectory = parse.GetValue(workDirectory) ?? Path.Combine(Path.GetTempPath(), "dclm-bench"),
                 LookupNgram = parse.GetValue(lookupNgram), DraftMax = parse.GetValue(draftMax),
+                LookupPrompt = parse.GetValue(lookupPrompt) is { } promptFile ? File.ReadAllText(promptFile.FullName) : null,
                 Device = parse.GetValue(device)!,
             };
             var progress = new Progress<string>(message => Console.Error.WriteLine($"[bench] {message}"));
@@ -64,12 +66,17 @@ internal static class BenchCommand
         string probes = string.Join(" ", r.BandwidthSamples.Select(b => (b / 1e9).ToString("F1")));
         Console.WriteLine($"{(r.Device == "cpu" ? "memory" : "device memory (copy kernel)")} bandwidth {r.BandwidthBytesPerSecond / 1e9:F1} GB/s (median of probes {probes}); {r.BytesPerToken / 1e6:F0} MB of weights per token ⇒ tg bound {r.BandwidthBoundTokensPerSecond:F2} tok/s; " +
             $"ours reaches {100 * r.GenerationFractionOfBound:F0}% (median over repetitions, each tg against the probe after it)");
-        if (r.Speculation is { } s)
-            Console.WriteLine($"speculation (prompt lookup n={s.NgramSize}, draft-max {s.MaxDraftTokens}, repetitive prompt of {s.PromptTokens} tokens, tg{o.GeneratedTokens} greedy): " +
-                $"plain {s.Plain} tok/s, lookup {s.Speculative} tok/s, speed-up {s.PairedRatio:F2}x (median of back-to-back pairs); " +
-                $"CPU per token plain {s.PlainCpuMillisecondsPerToken:F1} ms, lookup {s.SpeculativeCpuMillisecondsPerToken:F1} ms " +
-                $"({(s.SpeculativeCpuMillisecondsPerToken > 0 ? s.PlainCpuMillisecondsPerToken / s.SpeculativeCpuMillisecondsPerToken : 0):F2}x); " +
-                $"last run {s.Statistics}; output {(s.Identical ? "identical to plain decoding" : "DIFFERENT from plain decoding")}");
+        if (r.Speculation is { } s) PrintSpeculation("speculation", s, o);
+        if (r.EngineSpeculation is { } engine) PrintSpeculation("serving engine speculation", engine, o);
+    }
+
+    private static void PrintSpeculation(string label, SpeculationResult s, BenchOptions o)
+    {
+        Console.WriteLine($"{label} (prompt lookup n={s.NgramSize}, draft-max {s.MaxDraftTokens}, {(o.LookupPrompt is null ? "repetitive" : "--lookup-prompt")} prompt of {s.PromptTokens} tokens, tg{o.GeneratedTokens} greedy): " +
+            $"plain {s.Plain} tok/s, lookup {s.Speculative} tok/s, speed-up {s.PairedRatio:F2}x (median of back-to-back pairs); " +
+            $"CPU per token plain {s.PlainCpuMillisecondsPerToken:F1} ms, lookup {s.SpeculativeCpuMillisecondsPerToken:F1} ms " +
+            $"({(s.SpeculativeCpuMillisecondsPerToken > 0 ? s.PlainCpuMillisecondsPerToken / s.SpeculativeCpuMillisecondsPerToken : 0):F2}x); " +
+            $"last run {s.Statistics}; output {(s.Identical ? "identical to plain decoding" : "DIFFERENT from plain decoding")}");
     }
 
     /// <summary>"-" for a test that was skipped (0 repetitions).</summary>

@@ -22,6 +22,7 @@ internal static class ServeCommand
         // of the bytes (like llama.cpp's server, whose default f16 cache is not exact either); --kv-type f32 is exact.
         var kvType = ModelOptions.KvType("int8");
         var cors = new Option<string[]>("--cors-origin") { Description = "allow this browser origin (repeatable; CORS is off by default)" };
+        var speculation = new SpeculationOptions(serving: true);
         var threads = ModelOptions.Threads();
         var mmap = ModelOptions.Mmap();
         var noMmap = ModelOptions.NoMmap();
@@ -48,8 +49,10 @@ internal static class ServeCommand
             model, host, port, apiKey, parallel, context, queue, kvMemory, kvType, cors, threads, mmap, noMmap, strictTemplate, lora, allowLoading, embedder, pooling, ragIndex, driftWindow,
         };
         foreach (var band in driftBands) command.Options.Add(band);
+        foreach (var option in speculation.Serving) command.Options.Add(option);
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(async () =>
         {
+            var (lookupNgram, draftMax) = speculation.ParseServing(parse);
             var options = new ServerOptions
             {
                 ModelPath = ServeModel.Resolve(parse.GetValue(model)),
@@ -74,6 +77,7 @@ internal static class ServeCommand
                     MaxWaitingRequests = parse.GetValue(queue), KvMemoryBytes = (long)parse.GetValue(kvMemory) << 20,
                     KvCacheType = ModelOptions.ParseKvType(parse.GetValue(kvType)),
                     StepTokenBudget = Math.Max(256, parse.GetValue(parallel)),
+                    LookupNgram = lookupNgram, MaxDraftTokens = draftMax,
                 },
             };
             await using var server = await DclmServer.StartAsync(options, cancellation);
@@ -84,6 +88,8 @@ internal static class ServeCommand
                 var engine = server.Host.Engine!;
                 Console.Error.WriteLine($"dclm: {server.Host.Residence!.Describe()}");
                 Console.Error.WriteLine($"dclm: model loaded; {engine.Options.MaxRunningSequences} parallel sequences, context {engine.ContextLength}, {engine.Options.KvBlocks} {engine.Options.KvCacheType} KV blocks of {engine.Options.BlockSize}");
+                if (engine.Options.LookupNgram > 0)
+                    Console.Error.WriteLine($"dclm: speculative decoding by prompt lookup (n-gram {engine.Options.LookupNgram}, up to {engine.Options.MaxDraftTokens} draft tokens a step)");
                 ServeModel.ShowTemplate(server.Host);
                 foreach (var (name, _, path) in server.Host.Models.Skip(1)) Console.Error.WriteLine($"dclm: adapter '{name}' from {path}");
             }

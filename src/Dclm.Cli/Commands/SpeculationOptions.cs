@@ -13,6 +13,33 @@ internal sealed class SpeculationOptions
 
     public IEnumerable<Option> All => [DraftModel, LookupNgram, DraftMax];
 
+    /// <param name="serving">For `dclm serve`: the help says what its engine allows.</param>
+    public SpeculationOptions(bool serving = false)
+    {
+        if (!serving) return;
+        LookupNgram.Description = "speculative decoding by prompt lookup over each request's prompt and output: draft what followed the last N tokens earlier (N >= 1); output is unchanged";
+        DraftMax.Description = $"with --lookup-ngram: most draft tokens checked per sequence and step (1-{SpeculativeDecoding.MostExactDraftTokens})";
+    }
+
+    /// <summary>The options `dclm serve` takes: its engine drafts by prompt lookup only.</summary>
+    public IEnumerable<Option> Serving => [LookupNgram, DraftMax];
+
+    /// <summary>
+    /// `dclm serve`'s --lookup-ngram and --draft-max: (0, 4) without speculation. A server's step runs many sequences'
+    /// drafts together, so --draft-max stops at the most that stays exact on every weight type, and an explicit
+    /// --lookup-ngram below 1, or --draft-max alone, is a mistake rather than "off".
+    /// </summary>
+    public (int LookupNgram, int DraftMax) ParseServing(ParseResult parse)
+    {
+        int ngram = parse.GetValue(LookupNgram), draftMax = parse.GetValue(DraftMax);
+        bool lookup = parse.GetResult(LookupNgram) is { Implicit: false };
+        if (lookup && ngram < 1) throw new ArgumentException($"--lookup-ngram {ngram} must be at least 1 (leave it out to serve without speculation)");
+        if (!lookup && parse.GetResult(DraftMax) is { Implicit: false }) throw new ArgumentException("--draft-max needs --lookup-ngram N");
+        if (draftMax is < 1 or > SpeculativeDecoding.MostExactDraftTokens)
+            throw new ArgumentException($"--draft-max {draftMax} must be in [1, {SpeculativeDecoding.MostExactDraftTokens}] for dclm serve");
+        return (lookup ? ngram : 0, draftMax);
+    }
+
     /// <summary>
     /// The speculation the options ask for, or null; a draft model is loaded with <paramref name="pool"/> and
     /// <paramref name="loading"/> and returned in <paramref name="draftModel"/> for the caller to dispose.

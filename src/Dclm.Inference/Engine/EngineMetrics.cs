@@ -12,17 +12,21 @@ internal sealed class EngineMetrics(Scheduler scheduler, ModelRunner runner, KvC
     private readonly object _gate = new();
     private readonly ThroughputWindow _throughput = new(TimeSpan.FromSeconds(5));
     private int _waiting, _running, _usedBlocks, _prefixEntries;
-    private long _hits, _prefill, _generated, _preemptions, _steps;
+    private long _hits, _prefill, _generated, _preemptions, _steps, _drafted, _accepted;
 
     /// <summary>Prompt (and recomputed) tokens run through the model, since start. Engine thread.</summary>
     public long PrefillTokens { get; set; }
     /// <summary>Tokens drawn, since start. Engine thread.</summary>
     public long GeneratedTokens { get; set; }
+    /// <summary>Draft tokens checked by the model (speculative decoding), since start. Engine thread.</summary>
+    public long DraftedTokens { get; set; }
+    /// <summary>Draft tokens the model kept, since start. Engine thread.</summary>
+    public long AcceptedDraftTokens { get; set; }
 
-    /// <summary>Counts a step that ran from <paramref name="start"/> to <paramref name="end"/> (timestamps) and drew <paramref name="drawn"/> tokens.</summary>
-    public void StepDone(long start, long end, int drawn)
+    /// <summary>Counts a step that ran from <paramref name="start"/> to <paramref name="end"/> (timestamps) and emitted <paramref name="emitted"/> tokens.</summary>
+    public void StepDone(long start, long end, int emitted)
     {
-        lock (_gate) _throughput.Add(start, end, drawn);
+        lock (_gate) _throughput.Add(start, end, emitted);
     }
 
     /// <summary>Makes the current counts and gauges the ones readers see.</summary>
@@ -32,6 +36,7 @@ internal sealed class EngineMetrics(Scheduler scheduler, ModelRunner runner, KvC
         {
             (_waiting, _running, _usedBlocks, _prefixEntries) = (scheduler.Waiting.Count + incoming(), scheduler.Running.Count, cache.UsedBlocks, scheduler.PrefixCacheEntries);
             (_hits, _prefill, _generated, _preemptions, _steps) = (scheduler.PrefixHitTokens, PrefillTokens, GeneratedTokens, scheduler.Preemptions, runner.Steps);
+            (_drafted, _accepted) = (DraftedTokens, AcceptedDraftTokens);
         }
     }
 
@@ -44,7 +49,7 @@ internal sealed class EngineMetrics(Scheduler scheduler, ModelRunner runner, KvC
             {
                 WaitingSequences = _waiting, RunningSequences = _running, UsedBlocks = _usedBlocks, TotalBlocks = cache.BlockCount,
                 PrefixCacheEntries = _prefixEntries, PrefixCacheHitTokens = _hits, PrefillTokens = _prefill, GeneratedTokens = _generated,
-                Preemptions = _preemptions, Steps = _steps, TokensPerSecond = _throughput.Rate(Stopwatch.GetTimestamp()),
+                Preemptions = _preemptions, Steps = _steps, DraftedTokens = _drafted, AcceptedDraftTokens = _accepted, TokensPerSecond = _throughput.Rate(Stopwatch.GetTimestamp()),
             };
         }
     }

@@ -28,6 +28,14 @@ public sealed record EngineOptions
     public Models.KvCacheType KvCacheType { get; init; } = Models.KvCacheType.F32;
     /// <summary>Finished sequences kept so later prompts sharing their prefix (the next chat turn) skip recomputing it; 0 = off.</summary>
     public int PrefixCacheEntries { get; init; } = 16;
+    /// <summary>
+    /// Speculative decoding by prompt lookup: each decoding sequence's step also checks up to <see cref="MaxDraftTokens"/>
+    /// tokens that followed the last <c>LookupNgram</c> tokens earlier in its prompt and output
+    /// (<see cref="Speculation.PromptLookupDraft"/>); the output is unchanged. 0 = off.
+    /// </summary>
+    public int LookupNgram { get; init; }
+    /// <summary>Most draft tokens one sequence's step checks, in [1, <see cref="Speculation.SpeculativeDecoding.MostExactDraftTokens"/>].</summary>
+    public int MaxDraftTokens { get; init; } = 4;
 
     /// <summary>Checks ranges against the model and fills the model-dependent defaults.</summary>
     public EngineOptions Resolve(Models.ModelConfig config)
@@ -41,6 +49,9 @@ public sealed record EngineOptions
         Require(KvBlocks >= 0 && KvMemoryBytes > 0, "KV blocks must be 0 or positive and KV memory positive");
         Require(Enum.IsDefined(KvCacheType), $"KV cache type {KvCacheType} is not one of {string.Join(", ", Enum.GetNames<Models.KvCacheType>())}");
         Require(PrefixCacheEntries is >= 0 and <= 4096, $"prefix cache entries {PrefixCacheEntries} must be in [0, 4096]");
+        Require(LookupNgram >= 0, $"lookup n-gram {LookupNgram} must be 0 (off) or positive");
+        Require(MaxDraftTokens is >= 1 and <= Speculation.SpeculativeDecoding.MostExactDraftTokens,
+            $"draft tokens per step {MaxDraftTokens} must be in [1, {Speculation.SpeculativeDecoding.MostExactDraftTokens}]");
         int context = ContextLength == 0 ? config.ContextLength : ContextLength;
         // A sliding-window model's cache rolls, so a sequence holds about a window's blocks however long it runs.
         int perSequence = Models.KvCache.MostBlocksPerSequence(config, context, BlockSize, StepTokenBudget);

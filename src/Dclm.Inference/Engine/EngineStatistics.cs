@@ -23,6 +23,12 @@ public sealed record EngineStatistics
     public long Preemptions { get; init; }
     /// <summary>Forward steps run, since start.</summary>
     public long Steps { get; init; }
+    /// <summary>Draft tokens the model checked (speculative decoding), since start.</summary>
+    public long DraftedTokens { get; init; }
+    /// <summary>Draft tokens the model kept (each saved one decode step), since start.</summary>
+    public long AcceptedDraftTokens { get; init; }
+    /// <summary>Accepted ÷ drafted tokens (0 before anything was drafted).</summary>
+    public double DraftAcceptanceRate => DraftedTokens == 0 ? 0 : (double)AcceptedDraftTokens / DraftedTokens;
     /// <summary>Generated tokens per second over the last few seconds.</summary>
     public double TokensPerSecond { get; init; }
 }

@@ -12,7 +12,9 @@ namespace Dclm.Inference.Engine;
 /// reuse. The loop runs on its own thread, and each step has three parts, as vLLM's engine core has:
 /// schedule (<see cref="Scheduler"/>: what runs, from counts; admission, preemption, prefix matching),
 /// execute (<see cref="ModelRunner"/>: the batch, one <see cref="IDecoderModel.Forward"/>, the draws),
-/// update (<see cref="OutputProcessor"/>: advance, stream, stop, finish).
+/// update (<see cref="OutputProcessor"/>: advance, stream, stop, finish). With <see cref="EngineOptions.LookupNgram"/>, a
+/// <see cref="DraftProposer"/> first guesses each decoding sequence's next tokens, and its step checks them (speculative
+/// decoding: the output is unchanged, docs/speculative-decoding.md).
 /// In steady decode a step allocates nothing on the engine thread.
 /// </summary>
 public sealed class InferenceEngine : IDisposable
@@ -24,6 +26,7 @@ public sealed class InferenceEngine : IDisposable
     private readonly Scheduler _scheduler;
     private readonly ModelRunner _runner;
     private readonly OutputProcessor _outputs;
+    private readonly DraftProposer? _drafts;
     private readonly EngineMetrics _metrics;
     private readonly ConcurrentQueue<Sequence> _incoming = new();
     private readonly List<Sequence> _ending = [];
@@ -47,7 +50,10 @@ public sealed class InferenceEngine : IDisposable
         int slots = Options.MaxRunningSequences + Options.PrefixCacheEntries;
         _cache = model.CreateCache(slots, Options.ContextLength, Options.BlockSize, Options.KvBlocks, Options.KvCacheType);
         _scheduler = new Scheduler(Options.MaxRunningSequences, Options.StepTokenBudget, new KvCacheLedger(_cache), slots, Options.PrefixCacheEntries);
-        _runner = new ModelRunner(model, _cache, Options.StepTokenBudget, Options.MaxRunningSequences, adapters);
+        if (Options.LookupNgram > 0)
+            _drafts = new DraftProposer(new Speculation.PromptLookupDraft(Options.LookupNgram), Options.MaxDraftTokens, Options.BlockSize);
+        _runner = new ModelRunner(model, _cache, Options.StepTokenBudget, Options.MaxRunningSequences, adapters,
+            _drafts?.MaxDraftTokens ?? 0, tokenizer?.EndOfSequenceId);
         _metrics = new EngineMetrics(_scheduler, _runner, _cache, () => _incoming.Count);
         _outputs = new OutputProcessor(_scheduler, _metrics, tokenizer?.EndOfSequenceId);
         _metrics.Publish();
@@ -90,7 +96,7 @@ public sealed class InferenceEngine : IDisposable
             Interlocked.Decrement(ref _queued);
             throw new EngineBusyException($"the queue is full ({Options.MaxWaitingRequests} requests waiting)");
         }
-        var sequence = new Sequence(Interlocked.Increment(ref _nextId), request, _model.Config.VocabularySize, _tokenizer);
+        var sequence = new Sequence(Interlocked.Increment(ref _nextId), request, _model.Config.VocabularySize, _tokenizer, _drafts?.MaxDraftTokens ?? 0);
         var stream = new GenerationStream(sequence.Output, sequence.PromptLength);
         if (request.Sampling.MaxTokens == 0 && !request.PromptLogprobs)
         {
@@ -133,16 +139,17 @@ public sealed class InferenceEngine : IDisposable
         foreach (var sequence in _ending) Fail(sequence, stopped);
     }
 
-    /// <summary>One schedule, execute, update round; false when nothing could run.</summary>
+    /// <summary>One round of drafts (with speculation), schedule, execute and update; false when nothing could run.</summary>
     private bool Step()
     {
+        _drafts?.Propose(_scheduler.Running);
         var schedule = _scheduler.Schedule();
         if (schedule.FirstAdmissions > 0) Interlocked.Add(ref _queued, -schedule.FirstAdmissions);
         if (schedule.Chunks.Count == 0) return schedule.Preempted;
         long started = Stopwatch.GetTimestamp();
         var output = _runner.Execute(schedule);
         _outputs.Process(schedule, output);
-        _metrics.StepDone(started, Stopwatch.GetTimestamp(), output.Draws);
+        _metrics.StepDone(started, Stopwatch.GetTimestamp(), output.Emitted);
         _trace?.Record(schedule.TokenCount, output.Draws, GC.GetAllocatedBytesForCurrentThread());
         return true;
     }

@@ -7,7 +7,7 @@ namespace Dclm.Inference.Engine;
 /// a cached or running sequence on the same LoRA adapter, or waits a step when one ahead of it is about to compute a
 /// longer shared start.
 /// Running decodes go first (one token each, oldest first), then running prefills in chunks, then waiting requests in
-/// arrival order while slots, the token budget and free blocks last. When a running sequence cannot grow, the prefix
+/// arrival order while slots, the token budget and free blocks last; what is left lets decodes check their drafts. When a running sequence cannot grow, the prefix
 /// cache is evicted first; only then is the newest running sequence preempted (its KV dropped, to be recomputed when
 /// it is admitted again). Engine thread only; every buffer is reused, so a step allocates nothing.
 /// </summary>
@@ -174,10 +174,11 @@ internal sealed class Scheduler
         _preempt.Clear();
         _admit.Clear();
         _needsEviction = false;
-        int budget = _tokenBudget, free = _ledger.FreeBlocks;
+        int budget = _tokenBudget, free = _ledger.FreeBlocks, decodes = 0;
         Array.Clear(_runningState, 0, _running.Count);
         for (int phase = 0; phase < 2; phase++)
         {
+            if (phase == 1) decodes = _output.Chunks.Count;
             bool decodePhase = phase == 0;
             for (int i = 0; i < _running.Count && budget > 0; i++)
             {
@@ -226,6 +227,39 @@ internal sealed class Scheduler
             // Its chunk starts after the reused prefix: Admit sets Computed to it before the step runs.
             _output.Add(sequence, count);
         }
+        PlanDrafts(decodes, budget, free);
+    }
+
+    /// <summary>
+    /// Lets the first <paramref name="decodes"/> chunks (one-token decodes) check their sequences' drafts, oldest first,
+    /// with the tokens and blocks the step has left once every decode, prefill and admission has its share: a guess
+    /// never pushes real work out of a step. The draft positions' blocks count like any others until the output processor
+    /// rewinds the slot past the rejected ones.
+    /// </summary>
+    private void PlanDrafts(int decodes, int budget, int free)
+    {
+        for (int c = 0; c < decodes && budget > 0; c++)
+        {
+            var (sequence, _, _) = _output.Chunks[c];
+            int drafts = Math.Min(sequence.DraftCount, budget);
+            if (drafts == 0) continue;
+            int end = sequence.Computed + 1, held = _ledger.BlocksNeeded(sequence.Slot, end);
+            while (drafts > 0 && _ledger.BlocksNeeded(sequence.Slot, end + drafts) - held > free) drafts--;
+            if (drafts == 0) continue;
+            free -= _ledger.BlocksNeeded(sequence.Slot, end + drafts) - held;
+            budget -= drafts;
+            _output.AddDrafts(c, drafts);
+        }
+    }
+
+    /// <summary>
+    /// Keeps the first <paramref name="length"/> computed positions of a running sequence and returns the blocks past them:
+    /// the draft positions its model rejected, or those past where it stopped.
+    /// </summary>
+    public void Rewind(Sequence sequence, int length)
+    {
+        _ledger.Truncate(sequence.Slot, length);
+        sequence.Computed = length;
     }
 
     private void Admit(Sequence sequence)

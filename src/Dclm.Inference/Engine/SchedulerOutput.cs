@@ -1,7 +1,10 @@
 namespace Dclm.Inference.Engine;
 
-/// <summary>One sequence's part of a step: its next <see cref="Count"/> uncomputed tokens, from position <see cref="Sequence.Computed"/>.</summary>
-internal readonly record struct ScheduledChunk(Sequence Sequence, int Count);
+/// <summary>
+/// One sequence's part of a step: <see cref="Count"/> tokens from position <see cref="Sequence.Computed"/>, its next
+/// uncomputed tokens followed by the first <see cref="Drafts"/> tokens of its <see cref="Sequence.Draft"/>.
+/// </summary>
+internal readonly record struct ScheduledChunk(Sequence Sequence, int Count, int Drafts = 0);
 
 /// <summary>What one engine step runs, as the <see cref="Scheduler"/> decided it; one instance, refilled every step.</summary>
 internal sealed class SchedulerOutput
@@ -21,6 +24,14 @@ internal sealed class SchedulerOutput
     {
         _chunks.Add(new ScheduledChunk(sequence, count));
         TokenCount += count;
+    }
+
+    /// <summary>Appends <paramref name="drafts"/> draft tokens to chunk <paramref name="index"/>, a one-token decode.</summary>
+    public void AddDrafts(int index, int drafts)
+    {
+        var chunk = _chunks[index];
+        _chunks[index] = chunk with { Count = chunk.Count + drafts, Drafts = drafts };
+        TokenCount += drafts;
     }
 
     public void Clear()

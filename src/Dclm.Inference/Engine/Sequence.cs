@@ -13,8 +13,9 @@ internal sealed class Sequence
 {
     private volatile bool _cancelled;
 
-    public Sequence(long id, GenerationRequest request, int vocabularySize, Tokenizer? tokenizer)
+    public Sequence(long id, GenerationRequest request, int vocabularySize, Tokenizer? tokenizer, int maxDraftTokens = 0)
     {
+        Draft = new int[maxDraftTokens];
         Id = id;
         Request = request;
         PromptLength = request.Prompt.Count;
@@ -56,6 +57,13 @@ internal sealed class Sequence
     public GeneratedText Text { get; }
     /// <summary>Where the updates go, for the request's <see cref="GenerationStream"/>.</summary>
     public SequenceOutput Output { get; }
+    /// <summary>
+    /// Tokens guessed to follow <see cref="Tokens"/> (speculative decoding), the first <see cref="DraftCount"/> valid; the
+    /// scheduler runs as many of them as the step's budget and blocks allow, after the last token, and the sampling
+    /// job keeps the ones the model itself would have chosen. Refilled before every step.
+    /// </summary>
+    public int[] Draft { get; }
+    public int DraftCount { get; set; }
     /// <summary>Links the caller's cancellation token to <see cref="Cancel"/>; disposed when the sequence ends.</summary>
     public CancellationTokenRegistration Registration { get; set; }
 

@@ -11,10 +11,10 @@ namespace Dclm.Server.Hosting;
 /// </summary>
 public sealed class ServerMetrics
 {
-    private readonly Counter _requests, _promptTokens, _generatedTokens, _cachedTokens, _prefixHits, _preemptions, _toolCalls, _malformedToolCalls;
+    private readonly Counter _requests, _promptTokens, _generatedTokens, _cachedTokens, _prefixHits, _preemptions, _drafted, _accepted, _toolCalls, _malformedToolCalls;
     private readonly Histogram _timeToFirstToken, _timePerToken;
     private readonly OutputStabilityMetrics _stability;
-    private readonly Gauge _tokensPerSecond, _queueDepth, _running, _blocksUsed, _blocksTotal, _prefixEntries, _workingSet, _managedHeap;
+    private readonly Gauge _tokensPerSecond, _queueDepth, _running, _blocksUsed, _blocksTotal, _prefixEntries, _acceptanceRate, _workingSet, _managedHeap;
 
     /// <summary>
     /// Creates the metrics; <paramref name="engine"/> is read on each scrape (null while the model loads). <paramref name="drift"/>
@@ -30,6 +30,8 @@ public sealed class ServerMetrics
         _cachedTokens = factory.CreateCounter("dclm_prompt_cached_tokens_total", "Prompt tokens of finished generations that came from the prefix cache.");
         _prefixHits = factory.CreateCounter("dclm_prefix_cache_hit_tokens_total", "Prompt tokens whose KV the engine reused instead of recomputing.");
         _preemptions = factory.CreateCounter("dclm_preemptions_total", "Running sequences pushed back to the queue for lack of KV blocks.");
+        _drafted = factory.CreateCounter("dclm_draft_tokens_total", "Draft tokens the model checked (speculative decoding, serve --lookup-ngram).");
+        _accepted = factory.CreateCounter("dclm_draft_accepted_tokens_total", "Draft tokens the model kept; each saved one decode step.");
         _toolCalls = factory.CreateCounter("dclm_tool_calls_total", "Function calls read from replies to requests that offered tools.");
         _malformedToolCalls = factory.CreateCounter("dclm_tool_call_parse_failures_total",
             "Replies that began a function call in the model's syntax but did not parse (sent as text instead).");
@@ -44,6 +46,7 @@ public sealed class ServerMetrics
         _blocksUsed = factory.CreateGauge("dclm_kv_blocks_used", "KV cache blocks held by running or cached sequences.");
         _blocksTotal = factory.CreateGauge("dclm_kv_blocks_total", "KV cache blocks in the pool.");
         _prefixEntries = factory.CreateGauge("dclm_prefix_cache_entries", "Finished sequences kept for prefix reuse.");
+        _acceptanceRate = factory.CreateGauge("dclm_draft_acceptance_rate", "Accepted over drafted tokens since start (0 before any draft).");
         _workingSet = factory.CreateGauge("dclm_process_working_set_bytes", "Process working set (resident memory).");
         _managedHeap = factory.CreateGauge("dclm_process_managed_heap_bytes", "Bytes in the managed heap.");
         Registry.AddBeforeCollectCallback(() =>
@@ -60,6 +63,9 @@ public sealed class ServerMetrics
             _prefixEntries.Set(s.PrefixCacheEntries);
             _prefixHits.IncTo(s.PrefixCacheHitTokens);
             _preemptions.IncTo(s.Preemptions);
+            _drafted.IncTo(s.DraftedTokens);
+            _accepted.IncTo(s.AcceptedDraftTokens);
+            _acceptanceRate.Set(s.DraftAcceptanceRate);
         });
     }
 
