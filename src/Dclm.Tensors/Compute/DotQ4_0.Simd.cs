@@ -31,11 +31,7 @@ internal static unsafe partial class DotQ4_0
     /// (vpermt2w) pick out the eight blocks' packed nibbles (four blocks per vector) and their scales, and
     /// the rest runs on four blocks per instruction; about half the instructions of <see cref="Avx2"/>.
     /// </summary>
-    public static float Avx512(byte* weight, Q8Row activation, int blocks)
-    {
-        Vector256<float> lanes = GroupsAvx512(weight, activation, blocks / BlockGroups.Size, out Vector256<int> exponents);
-        return BlockGroups.HadSpecial(exponents) ? Scalar(weight, activation, blocks) : WithTail(weight, activation, blocks, lanes);
-    }
+    public static float Avx512(byte* weight, Q8Row activation, int blocks) => Dot512(weight, activation, blocks);
 
     /// <summary>Adds the blocks past the last full group to <paramref name="lanes"/> and finishes the sum.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
