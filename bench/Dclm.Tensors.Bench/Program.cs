@@ -16,6 +16,7 @@ if (args.Length > 0 && args[0] == "pool") { PoolBench.Run(); return; }
 if (args.Length > 0 && args[0] == "attention") { AttentionBench.Run(args); return; }
 if (args.Length > 0 && args[0] == "peer") { KernelBench.RunPeer(); return; }
 if (args.Length > 0 && args[0] == "decode") { DecodeBench.Run(args); return; }
+if (args.Length > 0 && args[0] == "rows") { RowKernelBench.Run(args); return; }
 if (args.Length > 1 && args[0] == "sweep") { SweepBench.Run(args[1]); return; }
 unsafe
 {

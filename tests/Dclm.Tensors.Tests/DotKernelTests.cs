@@ -275,6 +275,43 @@ public unsafe class DotKernelTests
     }
 
     /// <summary>
+    /// The many-row one-token kernels of every SIMD level give every row exactly the bits of the one-row kernel, and so
+    /// of the scalar reference: at every block count 0..257 with 1..9 rows, and with infinite, NaN and subnormal scales
+    /// in some rows.
+    /// </summary>
+    [Theory]
+    [InlineData(GgmlType.Q8_0)]
+    [InlineData(GgmlType.Q4_0)]
+    public void ManyRowKernelsEqualTheOneRowKernelBitForBit(GgmlType type)
+    {
+        var random = new Random(700 + (int)type);
+        int blockBytes = GgmlTypeInfo.BlockBytes(type);
+        var levels = SimdLevels().ToArray();
+        Assert.True(DotKernels.Q8Rows(type, KernelIsa.Scalar) == null, "the scalar level runs the one-row reference row by row");
+        float* results = stackalloc float[9];
+        for (int blocks = 0; blocks <= 257; blocks++)
+        {
+            int rows = blocks % 9 + 1, columns = blocks * 32;
+            long rowBytes = GgmlTypeInfo.ByteCount(type, columns);
+            byte[] weight = RandomRow(type, rows * blocks, random, unitScales: blocks % 3 == 0);
+            if (blocks % 5 == 4) BitConverter.TryWriteBytes(weight.AsSpan(random.Next(rows * blocks) * blockBytes), new ushort[] { 0x7C00, 0xFC00, 0x7E01, 0x0001 }[blocks / 5 % 4]);
+            byte[] activations = ActivationBuffer(type, columns, random, unitScales: blocks % 3 == 0);
+            fixed (byte* w = weight)
+            fixed (byte* a = activations)
+                foreach (KernelIsa isa in levels)
+                {
+                    DotKernels.Q8Rows(type, isa)(w, rowBytes, rows, Q8Activations.Row(a, columns, 0), blocks, results);
+                    for (int r = 0; r < rows; r++)
+                    {
+                        float alone = Dot(type, KernelIsa.Scalar, w + r * rowBytes, a, columns);
+                        Assert.True(BitConverter.SingleToInt32Bits(alone) == BitConverter.SingleToInt32Bits(results[r]),
+                            $"{type} {isa} {blocks} blocks, row {r} of {rows}: {results[r]} != {alone}");
+                    }
+                }
+        }
+    }
+
+    /// <summary>
     /// The Q8_0/Q4_0 GEMM tile kernels of every level (two and four rows; 8 or 16 token lanes) equal their scalar
     /// references bit for bit for every row and lane, at every block count 0..70 and with 1..width tokens present
     /// (padded lanes must give zero), and agree with the single-token kernel to float rounding.

@@ -71,6 +71,15 @@ internal static unsafe class BlockGroups
         return placed.AsSingle() * Vector256.Create(HalfConversion.TwoPow112);
     }
 
+    /// <summary><see cref="HalvesToSingle"/> for sixteen halves (two groups) at once, lane by lane the same.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> HalvesToSingleWide(Vector512<uint> upperHalves, ref Vector512<int> exponents)
+    {
+        Vector512<int> placed = Vector512.ShiftRightArithmetic(upperHalves.AsInt32(), 3) & Vector512.Create(unchecked((int)0x8FFFE000));
+        exponents = Vector512.Max(exponents, placed & Vector512.Create(0x0FFFE000));
+        return placed.AsSingle() * Vector512.Create(HalfConversion.TwoPow112);
+    }
+
     /// <summary>The placed exponent bits of a half with exponent 31 (infinity or NaN).</summary>
     public const int SpecialExponent = 0x1F << 23;
 

@@ -41,6 +41,22 @@ internal static unsafe class DotKernels
     };
 
     /// <summary>
+    /// The many-row, one-token kernel for Q8_0/Q4_0 weights at a SIMD level, or null at the scalar one (then
+    /// <see cref="Q8"/> runs row by row): (weight, rowBytes, rows, activation, blocks, results), results[r] bit-identical
+    /// to <see cref="Q8"/>'s for row r.
+    /// </summary>
+    public static delegate*<byte*, long, int, Q8Row, int, float*, void> Q8Rows(GgmlType type, KernelIsa isa) => (type, isa) switch
+    {
+        (GgmlType.Q8_0, KernelIsa.Avx512) => &DotQ8_0.RowsAvx512,
+        (GgmlType.Q8_0, KernelIsa.AvxVnni) => &DotQ8_0.RowsAvxVnni,
+        (GgmlType.Q8_0, KernelIsa.Avx2) => &DotQ8_0.RowsAvx2,
+        (GgmlType.Q4_0, KernelIsa.Avx512) => &DotQ4_0.RowsAvx512,
+        (GgmlType.Q4_0, KernelIsa.AvxVnni) => &DotQ4_0.RowsAvxVnni,
+        (GgmlType.Q4_0, KernelIsa.Avx2) => &DotQ4_0.RowsAvx2,
+        _ => null,
+    };
+
+    /// <summary>
     /// The few-token kernel for Q8_0/Q4_0 weights at a level: (weight, rowBytes, rows, tokens, count, blocks, results),
     /// rows against 1..<see cref="FewTokens.MaxTokens"/> activation rows, results[r·count + t] bit-identical to
     /// <see cref="Q8"/>'s for each row and token alone.

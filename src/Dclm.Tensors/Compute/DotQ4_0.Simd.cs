@@ -31,11 +31,7 @@ internal static unsafe partial class DotQ4_0
     /// (vpermt2w) pick out the eight blocks' packed nibbles (four blocks per vector) and their scales, and
     /// the rest runs on four blocks per instruction; about half the instructions of <see cref="Avx2"/>.
     /// </summary>
-    public static float Avx512(byte* weight, Q8Row activation, int blocks)
-    {
-        Vector256<float> lanes = GroupsAvx512(weight, activation, blocks / BlockGroups.Size, out Vector256<int> exponents);
-        return BlockGroups.HadSpecial(exponents) ? Scalar(weight, activation, blocks) : WithTail(weight, activation, blocks, lanes);
-    }
+    public static float Avx512(byte* weight, Q8Row activation, int blocks) => Dot512(weight, activation, blocks);
 
     /// <summary>Adds the blocks past the last full group to <paramref name="lanes"/> and finishes the sum.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -103,7 +99,34 @@ internal static unsafe partial class DotQ4_0
         sbyte* halves = activation.Halves;
         int* offsets = activation.BlockOffsets;
         float* scales = activation.Scales;
-        for (int g = 0; g < groups; g++, weight += 144, halves += 256, offsets += 8, scales += 8)
+        int g = 0;
+        // Two groups a step: their totals, scales and conversions run sixteen lanes wide, then the two FMAs into the
+        // lanes go in group order, so every lane sees the same operations as one group at a time.
+        Vector512<int> seen2 = Vector512<int>.Zero;
+        Vector512<int> order2 = Vector512.Create(0, 4, 8, 12, 1, 5, 9, 13, 16, 20, 24, 28, 17, 21, 25, 29);
+        for (; g + 2 <= groups; g += 2, weight += 288, halves += 512, offsets += 16, scales += 16)
+        {
+            byte* ahead = weight + BlockGroups.PrefetchDistance;
+            X86.Sse.Prefetch0(ahead);
+            X86.Sse.Prefetch0(ahead + 64);
+            X86.Sse.Prefetch0(ahead + 128);
+            X86.Sse.Prefetch0(ahead + 192);
+            X86.Sse.Prefetch0(ahead + 256);
+            Vector512<ushort> a0 = Vector512.Load((ushort*)weight), a64 = Vector512.Load((ushort*)(weight + 64));
+            Vector512<ushort> b0 = Vector512.Load((ushort*)(weight + 144)), b64 = Vector512.Load((ushort*)(weight + 208));
+            Vector512<int> ua = GroupSums(a0, a64, Vector512.Load((ushort*)(weight + 80)), halves, first, second, low, ones);
+            Vector512<int> ub = GroupSums(b0, b64, Vector512.Load((ushort*)(weight + 224)), halves + 256, first, second, low, ones);
+            Vector512<int> totals = X86.Avx512F.PermuteVar16x32x2(ua, order2, ub) - Vector512.Load(offsets);
+            Vector512<uint> halfBits = Vector512.Create(
+                X86.Avx512BW.PermuteVar32x16x2(a0, scaleWords, a64).AsUInt32().GetLower(),
+                X86.Avx512BW.PermuteVar32x16x2(b0, scaleWords, b64).AsUInt32().GetLower());
+            Vector512<float> combined = BlockGroups.HalvesToSingleWide(halfBits, ref seen2) * Vector512.Load(scales);
+            Vector512<float> converted = X86.Avx512F.ConvertToVector512Single(totals);
+            lanes = Vector256.FusedMultiplyAdd(converted.GetLower(), combined.GetLower(), lanes);
+            lanes = Vector256.FusedMultiplyAdd(converted.GetUpper(), combined.GetUpper(), lanes);
+        }
+        seen = Vector256.Max(seen2.GetLower(), seen2.GetUpper());
+        for (; g < groups; g++, weight += 144, halves += 256, offsets += 8, scales += 8)
         {
             byte* ahead = weight + BlockGroups.PrefetchDistance;
             X86.Sse.Prefetch0(ahead);
@@ -124,6 +147,22 @@ internal static unsafe partial class DotQ4_0
         }
         exponents = seen;
         return lanes;
+    }
+
+    /// <summary>
+    /// One group's block sums from its bytes [0, 64), [64, 128) and [80, 144) as <see cref="GroupsAvx512"/> reduces them:
+    /// block j &lt; 4 in dword 4j, block 4 + j in dword 4j + 1.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> GroupSums(Vector512<ushort> bytes0, Vector512<ushort> bytes64, Vector512<ushort> bytes80, sbyte* halves,
+        Vector512<ushort> first, Vector512<ushort> second, Vector512<byte> low, Vector512<short> ones)
+    {
+        Vector512<byte> packed03 = X86.Avx512BW.PermuteVar32x16x2(bytes0, first, bytes64).AsByte();
+        Vector512<byte> packed47 = X86.Avx512BW.PermuteVar32x16x2(bytes64, second, bytes80).AsByte();
+        Vector512<int> s03 = QuadSums(packed03, halves, low, ones);
+        Vector512<int> s47 = QuadSums(packed47, halves + 128, low, ones);
+        Vector512<int> u = X86.Avx512F.UnpackLow(s03, s47) + X86.Avx512F.UnpackHigh(s03, s47);
+        return u + X86.Avx512F.Shuffle(u, 0b01_00_11_10);
     }
 
     /// <summary>Four blocks' packed nibbles against their regrouped halves: four int32 lane sums Σ q·a per block.</summary>

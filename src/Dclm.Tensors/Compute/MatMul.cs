@@ -13,6 +13,12 @@ public static unsafe class MatMul
     /// </summary>
     public const string LevelLimitVariable = "DCLM_KERNEL_LEVEL";
 
+    /// <summary>
+    /// How far ahead of the row in hand the one-row (decode) kernels prefetch weights, in bytes; a bandwidth probe that
+    /// reads as decode does prefetches as far.
+    /// </summary>
+    public const int PrefetchDistance = BlockGroups.PrefetchDistance;
+
     /// <summary>Why <see cref="LevelLimitVariable"/>'s value was not understood (then no cap applies); null when it was or is unset.</summary>
     public static string? LevelLimitError => KernelIsaInfo.LimitError;
 

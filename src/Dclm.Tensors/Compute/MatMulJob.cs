@@ -18,6 +18,8 @@ internal sealed unsafe partial class MatMulJob : ComputeJob
     private Family family;
     private byte* activations;
     private delegate*<byte*, Q8Row, int, float> q8Kernel;
+    /// <summary>The many-row kernel of a one-token product where the level has one, else null (then <see cref="q8Kernel"/> row by row).</summary>
+    private delegate*<byte*, long, int, Q8Row, int, float*, void> q8Rows;
     private delegate*<byte*, Q8KRow, int, float> q8KKernel;
     /// <summary>The tile kernels of this product, when it runs tiles (eight or more tokens), else none.</summary>
     private TileKernels q8Tiles;
@@ -54,6 +56,7 @@ internal sealed unsafe partial class MatMulJob : ComputeJob
             case GgmlType.Q8_0 or GgmlType.Q4_0:
                 family = Family.Q8;
                 q8Kernel = DotKernels.Q8(matrix.Type, isa);
+                q8Rows = tokenCount == 1 ? DotKernels.Q8Rows(matrix.Type, isa) : null;
                 activations = ScratchBuffer.Activations.Get(Q8Activations.RowBytes(columns) * (nuint)tokenCount);
                 for (int t = 0; t < tokenCount; t++)
                     Q8Activations.Quantize(x + (long)t * columns, columns, Q8Activations.Row(activations, columns, t));
@@ -203,6 +206,11 @@ internal sealed unsafe partial class MatMulJob : ComputeJob
                 for (int r = 0; r < count; r++)
                     for (int t = 0; t < tokens; t++) output[(long)t * rows + r0 + r] = results[r * tokens + t];
             }
+            return;
+        }
+        if (q8Rows != null)
+        {
+            q8Rows(data + start * rowBytes, rowBytes, end - start, Q8Activations.Row(activations, columns, 0), blocks, output + start);
             return;
         }
         for (int r = start; r < end; r++)
