@@ -68,7 +68,7 @@ public sealed class PipedOutputTests : IDisposable
         using var process = Process.Start(start)!;
         process.StandardInput.Close();
         string terminal = process.StandardOutput.ReadToEnd();
-        Assert.True(process.WaitForExit(120_000));
+        Assert.True(process.WaitForExit(DclmProcess.HangLimit));
         Assert.Equal(0, process.ExitCode);
         Assert.Equal("", terminal);
         Assert.StartsWith("wrote ", File.ReadAllText(output));

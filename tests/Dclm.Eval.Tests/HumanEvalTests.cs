@@ -73,7 +73,8 @@ public sealed class HumanEvalTests
             Problem("forever", "    while True:\n        pass\n"),
             Problem("good", "    return 1\n"),
         ]);
-        var options = Options with { Sandbox = new SandboxOptions { TimeLimit = TimeSpan.FromSeconds(3) } };
+        // The limit must let "good" start Python and pass on a loaded machine; "forever" costs the full limit.
+        var options = Options with { Sandbox = new SandboxOptions { TimeLimit = TimeSpan.FromSeconds(10) } };
         var result = new Evaluator(null, null, options).Run(new TaskSpec { Label = "hostile", DatasetPath = path, StripData = false });
         Assert.Equal(["socket", "write", "fork", "forever", "good"], result.ItemResults.Select(r => r.Id));
         Assert.Equal([false, false, false, false, true], result.ItemResults.Select(r => r.Correct));

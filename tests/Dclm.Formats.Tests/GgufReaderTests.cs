@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using Dclm.Formats.Gguf;
 using Dclm.Tensors;
@@ -109,10 +108,8 @@ public class GgufReaderTests
     [Fact]
     public void ReadsALlamaCppVocabularyFile()
     {
-        var timer = Stopwatch.StartNew();
         using GgufFile gguf = GgufFile.Open(Fixtures.Path("llama-spm.vocab.gguf"));
         string[] tokens = gguf.GetStringArray("tokenizer.ggml.tokens");
-        timer.Stop();
         // Expected values were read with a separate Python stdlib parser.
         Assert.Equal(22, gguf.Metadata.Count);
         Assert.Empty(gguf.Tensors);

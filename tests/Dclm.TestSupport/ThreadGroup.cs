@@ -47,14 +47,14 @@ public sealed class ThreadGroup
         private T[] Exchange<T>(ReadOnlySpan<T> source, int from)
         {
             group._slots[rank] = source.ToArray();
-            if (!group._barrier.SignalAndWait(TimeSpan.FromSeconds(60))) throw new TimeoutException("a rank did not reach the exchange");
+            if (!group._barrier.SignalAndWait(TimeSpan.FromMinutes(5))) throw new TimeoutException("a rank did not reach the exchange");
             var values = (T[])group._slots[from]!;
             return values;
         }
 
         private void Done()
         {
-            if (!group._barrier.SignalAndWait(TimeSpan.FromSeconds(60))) throw new TimeoutException("a rank did not finish the exchange");
+            if (!group._barrier.SignalAndWait(TimeSpan.FromMinutes(5))) throw new TimeoutException("a rank did not finish the exchange");
         }
 
         public void AllToAll(ReadOnlySpan<float> source, Span<float> destination)

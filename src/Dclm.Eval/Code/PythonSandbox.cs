@@ -15,6 +15,8 @@ namespace Dclm.Eval.Code;
 /// </summary>
 public sealed class PythonSandbox
 {
+    // The least time the isolation probe is given, whatever the caller's limit.
+    private static readonly TimeSpan ProbeTimeLimit = TimeSpan.FromSeconds(30);
     private static readonly string Preamble = ReadPreamble();
     private readonly SandboxOptions _options;
     private readonly string _python;
@@ -48,12 +50,16 @@ public sealed class PythonSandbox
         }
         if (root) candidates.Add(new SandboxIsolation(false, false, DropsToNobody: true, UserNamespace: false));
         candidates.Add(new SandboxIsolation(false, false, false, false));
+        // The probe asks whether an isolation level runs Python at all, not whether it runs fast: under the
+        // caller's (possibly short) limit a loaded machine would time it out and fall back to weaker isolation.
+        var probeOptions = options.TimeLimit < ProbeTimeLimit ? options with { TimeLimit = ProbeTimeLimit } : options;
         foreach (var isolation in candidates)
         {
-            var sandbox = new PythonSandbox(options, python, isolation.PidNamespace ? unshare : null, isolation);
+            string? launcher = isolation.PidNamespace ? unshare : null;
             // The probe imports what HumanEval tests use; a drop to nobody fails it when the interpreter is unreadable.
-            var probe = sandbox.Run("import collections, hashlib, heapq, itertools, json, math, re, string\nprint('ok')");
-            if (probe.Outcome == SandboxOutcome.Passed && probe.Output.Trim() == "ok") return sandbox;
+            var probe = new PythonSandbox(probeOptions, python, launcher, isolation)
+                .Run("import collections, hashlib, heapq, itertools, json, math, re, string\nprint('ok')");
+            if (probe.Outcome == SandboxOutcome.Passed && probe.Output.Trim() == "ok") return new PythonSandbox(options, python, launcher, isolation);
         }
         throw new NotSupportedException($"cannot run {python} in a sandbox on this machine: a probe program failed under every isolation level");
     }

@@ -23,7 +23,7 @@ public sealed class DpoRun : PreferenceRun
 
     /// <summary>The validated options.</summary>
     public DpoOptions Options { get; }
-    /// <summary>Log-probabilities of sequences through <see cref="PreferenceRun.Model"/>.</summary>
+    /// <summary>Log-probabilities of sequences through <see cref="AdapterRun.Model"/>.</summary>
     public SequenceScorer Scorer { get; }
     /// <summary>The loss.</summary>
     public PreferenceObjective Objective { get; }

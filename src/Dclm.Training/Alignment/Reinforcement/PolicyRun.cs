@@ -1,7 +1,5 @@
 using System.Globalization;
-using System.Text.Json;
 using Dclm.Checkpoints;
-using Dclm.Checkpoints.Adapters;
 using Dclm.Inference;
 using Dclm.Tensors.Compute;
 using Dclm.Training.Checkpointing;
@@ -24,20 +22,16 @@ public sealed record RolloutBatch(List<RolloutSequence> Sequences, double Reward
 /// (PPO), AdamW, the schedule, the prompt order, checkpoints and the run record a resume is checked against.
 /// <see cref="PolicyTrainer"/> drives it.
 /// </summary>
-public sealed class PolicyRun : IDisposable
+public sealed class PolicyRun : AdapterRun
 {
-    private const string RunFile = "align.json";
+    private const string PolicyRunFile = "align.json";
 
-    private PolicyRun(PolicyOptions options, LoadedModel loaded, ComputePool pool, LoraAdapters adapters, TrainingModel model,
+    private PolicyRun(PolicyOptions options, LoadedModel loaded, ComputePool pool, LoraAdapters adapters, TrainingModel model, RewardHead? valueHead,
         List<RolloutPrompt> training, List<RolloutPrompt> validation, IRewardSource reward, int length)
+        : base(options.Training, loaded, pool, adapters, model, valueHead is null ? [.. model.Parameters] : [.. model.Parameters, valueHead.Weight], training.Count)
     {
-        Options = options; Loaded = loaded; Pool = pool; Adapters = adapters; Model = model; Training = training; Validation = validation; Reward = reward;
+        Options = options; ValueHead = valueHead; Training = training; Validation = validation; Reward = reward;
         var o = Settings;
-        ValueHead = options.Method == PolicyMethod.Ppo ? RewardHead.Create(loaded.Config.Dim, o.Seed ^ 0x7A1UL) : null;
-        Trainable = ValueHead is null ? [.. model.Parameters] : [.. model.Parameters, ValueHead.Weight];
-        Optimizer = new AdamW(Trainable, new AdamWOptions { Beta1 = 0.9, Beta2 = 0.999, Epsilon = 1e-8, WeightDecay = o.WeightDecay });
-        Checkpoints = new CheckpointStore(o.Output, o.KeepCheckpoints);
-        Order = new PairOrder(training.Count, o.Seed);
         Objective = new PolicyObjective(model, ValueHead, o.BatchSize, length, options.Clip, options.KlCoefficient, options.ValueCoefficient, options.ValueClip);
         Sampler = new RolloutSampler(loaded, adapters);
         int prompts = options.Rollouts / options.PerPrompt;
@@ -47,18 +41,10 @@ public sealed class PolicyRun : IDisposable
 
     /// <summary>The validated options, the training method (LoRA or QLoRA) set from the base's stored type.</summary>
     public PolicyOptions Options { get; private set; }
-    /// <summary>The training settings.</summary>
-    public FineTuneOptions Settings => Options.Training;
+    /// <inheritdoc/>
+    public override FineTuneOptions Settings => Options.Training;
     /// <summary>"grpo" or "ppo".</summary>
-    public string Method => Options.Method == PolicyMethod.Grpo ? "grpo" : "ppo";
-    /// <summary>The base as the inference loader bound it.</summary>
-    public LoadedModel Loaded { get; }
-    /// <summary>Compute threads.</summary>
-    public ComputePool Pool { get; }
-    /// <summary>The adapters being trained (the policy).</summary>
-    public LoraAdapters Adapters { get; }
-    /// <summary>The frozen base with the adapters.</summary>
-    public TrainingModel Model { get; }
+    public override string Method => Options.Method == PolicyMethod.Grpo ? "grpo" : "ppo";
     /// <summary>PPO's value head on the final hidden states; null under GRPO.</summary>
     public RewardHead? ValueHead { get; }
     /// <summary>The loss through the model.</summary>
@@ -71,23 +57,12 @@ public sealed class PolicyRun : IDisposable
     public List<RolloutPrompt> Training { get; }
     /// <summary>Held-out prompts, scored by greedy completions (may be empty).</summary>
     public List<RolloutPrompt> Validation { get; }
-    /// <summary>The adapters, then the value head.</summary>
-    public IReadOnlyList<ParameterTensor> Trainable { get; }
-    /// <summary>AdamW over <see cref="Trainable"/>.</summary>
-    public AdamW Optimizer { get; }
-    /// <summary>OUTPUT/checkpoints.</summary>
-    public CheckpointStore Checkpoints { get; }
-    /// <summary>Which prompt comes next.</summary>
-    public PairOrder Order { get; }
     /// <summary>Rollout batches in the run.</summary>
     public int TotalSteps { get; }
     /// <summary>Warmup (none unless --warmup) then cosine decay to 0, one learning rate per rollout batch.</summary>
     public LearningRateSchedule Schedule { get; }
     /// <summary>AdamW updates in one step: --update-epochs passes over the rollouts, one update per --batch-size × --grad-accum of them.</summary>
     public int UpdatesPerStep => Options.UpdateEpochs * (int)Math.Ceiling((double)Options.Rollouts / (Settings.BatchSize * Settings.GradientAccumulation));
-
-    /// <summary>The state restored from a checkpoint, or null for a fresh run.</summary>
-    public TrainerState? Resumed { get; private set; }
 
     /// <summary>
     /// Loads the base and the prompts, builds the adapters (and the value head), the reward source (<paramref name="reward"/>
@@ -97,7 +72,7 @@ public sealed class PolicyRun : IDisposable
     {
         options.Validate();
         var o = options.Training;
-        PreferenceRun.CheckOutput(o, RunFile);
+        CheckOutput(o, PolicyRunFile);
         var pool = new ComputePool(o.Threads > 0 ? o.Threads : Environment.ProcessorCount);
         LoadedModel? loaded = null;
         try
@@ -120,7 +95,8 @@ public sealed class PolicyRun : IDisposable
                 : new RewardModelSource(RewardModel.Load(options.RewardModel!, o.Model, o.Threads), options.RewardModel!);
             // A rollout holds at most the longest prompt and --max-new-tokens; it runs one position fewer.
             int length = training.Concat(validation).Max(p => p.Tokens.Length) + options.MaxNewTokens - 1;
-            var run = new PolicyRun(options with { Training = o }, loaded, pool, adapters, model, training, validation, reward, length);
+            var valueHead = options.Method == PolicyMethod.Ppo ? RewardHead.Create(loaded.Config.Dim, o.Seed ^ 0x7A1UL) : null;
+            var run = new PolicyRun(options with { Training = o }, loaded, pool, adapters, model, valueHead, training, validation, reward, length);
             run.Start(log);
             return run;
         }
@@ -191,35 +167,10 @@ public sealed class PolicyRun : IDisposable
     }
 
     /// <summary>Call after the trainable values changed: the training graph's caches and the served adapter.</summary>
-    public void ParametersChanged()
+    public override void ParametersChanged()
     {
-        Model.ParametersChanged();
+        base.ParametersChanged();
         Sampler.Refresh();
-    }
-
-    /// <summary>Zeroes the gradients of everything that trains.</summary>
-    public void ZeroGradients()
-    {
-        foreach (var p in Trainable) Array.Clear(p.Gradient!);
-    }
-
-    /// <summary>A checkpoint's weights: the adapter in PEFT's layout plus the exact trained tensors (the value head's among them).</summary>
-    public void WriteWeights(string directory)
-    {
-        PeftAdapter.Write(directory, Adapters.ToWeights(), Settings.Model, 0, Settings.Rank, Settings.Alpha);
-        AdapterState.Write(directory, Trainable);
-    }
-
-    /// <summary>OUTPUT/adapter in PEFT's layout, written aside and renamed into place; returns its directory.</summary>
-    public string WriteFinal()
-    {
-        string final = Path.Combine(Settings.Output, "adapter"), partial = final + ".partial";
-        if (Directory.Exists(partial)) Directory.Delete(partial, true);
-        Directory.CreateDirectory(partial);
-        PeftAdapter.Write(partial, Adapters.ToWeights(), Settings.Model, 0, Settings.Rank, Settings.Alpha);
-        if (Directory.Exists(final)) Directory.Delete(final, true);
-        Directory.Move(partial, final);
-        return final;
     }
 
     /// <summary>ℓ_old (and V_old) with the adapters on, ℓ_ref with them off.</summary>
@@ -262,33 +213,18 @@ public sealed class PolicyRun : IDisposable
         finally { foreach (var adapter in Adapters.All) adapter.Enabled = true; }
     }
 
-    /// <summary>Removes a partial checkpoint, then restores the newest one (--resume) or records the run's settings.</summary>
-    private void Start(Action<string>? log)
-    {
-        Checkpoints.RemovePartial();
-        string recordPath = Path.Combine(Settings.Output, RunFile);
-        if (Settings.Resume)
-        {
-            string latest = Checkpoints.Latest() ?? throw new InvalidDataException($"{Settings.Output}: --resume found no checkpoint to continue from");
-            PreferenceRun.CheckRunFile(recordPath, RunRecord(), Settings.Output);
-            Resumed = CheckpointStore.Load(latest, directory => AdapterState.Read(directory, Trainable), Optimizer);
-            // A step (one rollout batch) makes several AdamW updates: its bias correction counts updates, not steps.
-            Optimizer.Steps = Resumed.Step * (long)UpdatesPerStep;
-            ParametersChanged();
-            Order.Samples = Resumed.Samples;
-            log?.Invoke($"resuming from {latest} (step {Resumed.Step})");
-            return;
-        }
-        Directory.CreateDirectory(Settings.Output);
-        File.WriteAllText(recordPath, JsonSerializer.Serialize(RunRecord(), new JsonSerializerOptions { WriteIndented = true }));
-    }
+    /// <inheritdoc/>
+    protected override string RunFile => PolicyRunFile;
 
-    /// <summary>The settings a resumed run must share with the run it continues.</summary>
-    private Dictionary<string, string> RunRecord()
+    /// <summary>A step (one rollout batch) makes several AdamW updates: its bias correction counts updates, not steps.</summary>
+    protected override void Restored(TrainerState state) => Optimizer.Steps = state.Step * (long)UpdatesPerStep;
+
+    /// <inheritdoc/>
+    protected override Dictionary<string, string> MethodRecord()
     {
         var o = Options;
         var c = CultureInfo.InvariantCulture;
-        var record = PreferenceRun.CommonRecord(Settings, Method);
+        var record = new Dictionary<string, string>();
         record["reward"] = o.RewardCommand ?? Path.GetFullPath(o.RewardModel!);
         record["group_size"] = o.PerPrompt.ToString(c);
         record["rollouts"] = o.Rollouts.ToString(c);
@@ -302,10 +238,10 @@ public sealed class PolicyRun : IDisposable
         return record;
     }
 
-    public void Dispose()
+    /// <summary>Releases the reward source, then the base and the compute threads.</summary>
+    public override void Dispose()
     {
         Reward.Dispose();
-        Loaded.Dispose();
-        Pool.Dispose();
+        base.Dispose();
     }
 }
