@@ -22,14 +22,18 @@ internal static class ChatCommand
         {
             model, system, temperature, maxTokens, context, kvType, threads, strictTemplate, lora,
         };
+        var device = DeviceOptions.Device();
+        command.Options.Add(device);
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(async () =>
         {
+            string on = parse.GetValue(device)!;
+            DeviceOptions.Check(on, parse.GetValue(lora) is null ? null : "--lora");
             var adapter = parse.GetValue(lora) is string path ? AdapterSource.Parse(path) : null;
             var options = new ModelHostOptions
             {
                 ModelPath = ServeModel.Resolve(parse.GetValue(model)), Threads = parse.GetValue(threads), StrictChatTemplate = parse.GetValue(strictTemplate),
-                Adapters = adapter is null ? [] : [adapter],
-                Engine = new Inference.Engine.EngineOptions { MaxRunningSequences = 1, ContextLength = parse.GetValue(context), PrefixCacheEntries = 2, KvCacheType = ModelOptions.ParseKvType(parse.GetValue(kvType)) },
+                Adapters = adapter is null ? [] : [adapter], Device = DeviceOptions.Placement(on),
+                Engine = new Inference.Engine.EngineOptions { MaxRunningSequences = 1, ContextLength = parse.GetValue(context), PrefixCacheEntries = 2, KvCacheType = DeviceOptions.KvType(parse, kvType, on) },
             };
             using var host = new ModelHost(options);
             try { await host.Loading.WaitAsync(cancellation); }

@@ -48,8 +48,12 @@ internal static class ServeCommand
             model, host, port, apiKey, parallel, context, queue, kvMemory, kvType, cors, threads, mmap, noMmap, strictTemplate, lora, allowLoading, embedder, pooling, ragIndex, driftWindow,
         };
         foreach (var band in driftBands) command.Options.Add(band);
+        var device = DeviceOptions.Device();
+        command.Options.Add(device);
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(async () =>
         {
+            string on = parse.GetValue(device)!;
+            DeviceOptions.Check(on, (parse.GetValue(lora) ?? []).Length > 0 ? "--lora" : parse.GetValue(allowLoading) ? "--allow-lora-loading" : null);
             var options = new ServerOptions
             {
                 ModelPath = ServeModel.Resolve(parse.GetValue(model)),
@@ -59,6 +63,7 @@ internal static class ServeCommand
                 CorsOrigins = parse.GetValue(cors) ?? [],
                 Threads = parse.GetValue(threads), WeightLoading = Checkpoints.WeightLoadingOptions.FromFlags(parse.GetValue(mmap), parse.GetValue(noMmap)), StrictChatTemplate = parse.GetValue(strictTemplate),
                 Adapters = (parse.GetValue(lora) ?? []).Select(Chat.AdapterSource.Parse).ToArray(), AllowAdapterLoading = parse.GetValue(allowLoading),
+                Device = DeviceOptions.Placement(on),
                 Embedders = parse.GetValue(embedder) ?? [],
                 DecoderPooling = parse.GetValue(pooling) == "last" ? EmbeddingPooling.Last : EmbeddingPooling.Mean,
                 RagIndexes = RagIndexes(parse.GetValue(ragIndex) ?? []),
@@ -72,7 +77,7 @@ internal static class ServeCommand
                 {
                     MaxRunningSequences = parse.GetValue(parallel), ContextLength = parse.GetValue(context),
                     MaxWaitingRequests = parse.GetValue(queue), KvMemoryBytes = (long)parse.GetValue(kvMemory) << 20,
-                    KvCacheType = ModelOptions.ParseKvType(parse.GetValue(kvType)),
+                    KvCacheType = DeviceOptions.KvType(parse, kvType, on),
                     StepTokenBudget = Math.Max(256, parse.GetValue(parallel)),
                 },
             };
