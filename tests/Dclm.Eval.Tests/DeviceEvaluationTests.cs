@@ -1,6 +1,8 @@
 using System.Text.Json;
+using Dclm.Checkpoints;
 using Dclm.Eval.Tasks;
 using Dclm.Gpu;
+using Dclm.TestSupport;
 
 namespace Dclm.Eval.Tests;
 
@@ -9,11 +11,24 @@ namespace Dclm.Eval.Tests;
 /// check against direct forward passes: the same log-likelihoods (to 1e-4), predictions and greedy answers, in process
 /// and through `dclm eval --device`.
 /// </summary>
-public sealed class DeviceEvaluationTests(TinyNeoXModel model) : IClassFixture<TinyNeoXModel>, IDisposable
+public sealed class DeviceEvaluationTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("dclm-eval-device-").FullName;
+    // dclm-tiny (vocabulary 512) with a byte-level tokenizer: the accelerator runs its head quickly.
+    private readonly string _modelPath;
+    private readonly LoadedModel _loaded;
 
-    public void Dispose() => Directory.Delete(_directory, recursive: true);
+    public DeviceEvaluationTests()
+    {
+        _modelPath = TinyByteModel.Write(Path.Combine(_directory, "model"), TinyNeoXModel.Fixture("dclm-tiny"));
+        _loaded = ModelLoader.Load(_modelPath);
+    }
+
+    public void Dispose()
+    {
+        _loaded.Dispose();
+        Directory.Delete(_directory, recursive: true);
+    }
 
     private string Write(string name, params string[] lines)
     {
@@ -31,9 +46,9 @@ public sealed class DeviceEvaluationTests(TinyNeoXModel model) : IClassFixture<T
         string answers = Write("qa.jsonl",
             """{"context": "What is the capital of France?", "answer": "Paris", "aliases": []}""",
             """{"context": "Name a colour:", "answer": "blue", "aliases": ["red"]}""");
-        var tokenizer = model.Loaded.RequireTokenizer();
-        using var device = DeviceModel.Open(model.Loaded.Model, "cpu-accel");
-        var onCpu = new Evaluator(model.Loaded.Model, tokenizer);
+        var tokenizer = _loaded.RequireTokenizer();
+        using var device = DeviceModel.Open(_loaded.Model, "cpu-accel");
+        var onCpu = new Evaluator(_loaded.Model, tokenizer);
         var onDevice = new Evaluator(device.Model, tokenizer);
         foreach (var task in new[] { new TaskSpec { Label = "mc", DatasetPath = choices }, new TaskSpec { Label = "qa", DatasetPath = answers } })
         {
@@ -58,7 +73,7 @@ public sealed class DeviceEvaluationTests(TinyNeoXModel model) : IClassFixture<T
     {
         string[] Run(string report, params string[] device)
         {
-            var (code, _, error) = EvalCommandTests.Dclm(["eval", "--model", model.Path, "--tasks", "ham_exam", "--limit", "2", "--output", report, "--threads", "1", .. device]);
+            var (code, _, error) = EvalCommandTests.Dclm(["eval", "--model", _modelPath, "--tasks", "ham_exam", "--shots", "0", "--limit", "2", "--output", report, "--threads", "1", .. device]);
             Assert.True(code == 0, error);
             using var json = JsonDocument.Parse(File.ReadAllText(report));
             return json.RootElement.GetProperty("tasks")[0].GetProperty("item_results").EnumerateArray()
@@ -71,7 +86,7 @@ public sealed class DeviceEvaluationTests(TinyNeoXModel model) : IClassFixture<T
         // No such GPU (an index no machine has, so this holds on GPU machines too) and an adapter on a device: one line each, before any loading.
         foreach (var (arguments, mentions) in new[] { (new[] { "--device", "cuda:99" }, "cuda:99"), (new[] { "--device", "cpu-accel", "--lora", _directory }, "--lora") })
         {
-            var (code, _, error) = EvalCommandTests.Dclm(["eval", "--model", model.Path, "--tasks", "ham_exam", "--limit", "1", .. arguments]);
+            var (code, _, error) = EvalCommandTests.Dclm(["eval", "--model", _modelPath, "--tasks", "ham_exam", "--limit", "1", .. arguments]);
             Assert.Equal(1, code);
             Assert.Single(error.Trim().Split('\n'));
             Assert.Contains(mentions, error);

@@ -9,12 +9,19 @@ namespace Dclm.Server.Tests;
 /// <summary>
 /// `dclm serve --device`: the server's engine over the GPU backend (on ILGPU's CPU accelerator). Concurrent completions
 /// (one echoing its prompt's log-probabilities) and a second turn that reuses the first's keys and values on the device
-/// give the tokens and log-probabilities of one plain forward pass of the CPU model over the whole sequence.
+/// give the tokens and log-probabilities of one plain forward pass of the CPU model over the whole sequence (dclm-tiny,
+/// whose logits its own tests check against PyTorch's, with a byte-level tokenizer).
 /// </summary>
-public sealed class DeviceServingTests
+public sealed class DeviceServingTests : IDisposable
 {
-    private static ServerOptions Options => ServerFixture.Options() with
+    private readonly string _model = TinyByteModel.Write(Directory.CreateTempSubdirectory("dclm-device-serving-").FullName,
+        Path.Combine(AppContext.BaseDirectory, "fixtures", "dclm-tiny"));
+
+    public void Dispose() => Directory.Delete(_model, recursive: true);
+
+    private ServerOptions Options => ServerFixture.Options() with
     {
+        ModelPath = _model,
         Device = model => Gpu.DeviceModel.Open(model, "cpu-accel").Model,
         Engine = new EngineOptions { MaxRunningSequences = 3, StepTokenBudget = 16, ContextLength = 128 },
     };
@@ -42,14 +49,15 @@ public sealed class DeviceServingTests
     }
 
     /// <summary>Checks a greedy completion's tokens and log-probabilities against the CPU model; returns the generated ids.</summary>
-    private static int[] AssertMatchesCpu(DecoderModel model, LoadedModel loaded, int[] prompt, JsonElement body, bool echoed)
+    private static int[] AssertMatchesCpu(DecoderModel model, int[] prompt, JsonElement body, bool echoed)
     {
         var choice = body.GetProperty("choices")[0];
         int generated = body.GetProperty("usage").GetProperty("completion_tokens").GetInt32();
         var logprobs = choice.GetProperty("logprobs").GetProperty("token_logprobs").EnumerateArray().Select(e => e.ValueKind == JsonValueKind.Null ? double.NaN : e.GetDouble()).ToArray();
         Assert.Equal((echoed ? prompt.Length : 0) + generated, logprobs.Length);
         var generatedLogprobs = logprobs[^generated..];
-        // The generated ids, read back as each greedy choice against the CPU model's rows.
+        // Greedy: each generated token's log-probability is the largest of the CPU model's row after the tokens before it
+        // (and a different token would have changed the rows after it, and the second turn's reuse below).
         var ids = new List<int>(prompt);
         for (int i = 0; i < generated; i++)
         {
@@ -58,9 +66,6 @@ public sealed class DeviceServingTests
             Assert.Equal(rows[^1][best], generatedLogprobs[i], 1e-4 * Math.Max(1, Math.Abs(rows[^1][best])));
             ids.Add(best);
         }
-        // The text holds those ids (after the prompt's text when echoed).
-        var tokenizer = loaded.RequireTokenizer();
-        Assert.Equal(tokenizer.Decode([.. ids]), (echoed ? "" : tokenizer.Decode(prompt)) + choice.GetProperty("text").GetString());
         if (echoed)
         {
             var rows = CpuLogprobs(model, prompt);
@@ -76,17 +81,17 @@ public sealed class DeviceServingTests
         await using var server = await DclmServer.StartAsync(Options);
         await server.Host.Loading;
         using var client = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromMinutes(5) };
-        using var loaded = ModelLoader.Load(TinyModel.Path);
-        int[][] prompts = [[5, 17, 99], [.. Enumerable.Range(200, 19)], [.. Enumerable.Range(1000, 30).Select(i => i * 7)]];
+        using var loaded = ModelLoader.Load(_model);
+        int[][] prompts = [[5, 17, 99], [.. Enumerable.Range(200, 19)], [.. Enumerable.Range(300, 30).Select(i => i * 7 % 512)]];
         var bodies = await Task.WhenAll(prompts.Select((p, i) => Complete(client,
             $$"""{"prompt": {{JsonSerializer.Serialize(p)}}, "max_tokens": 4, "temperature": 0, "logprobs": 1, "echo": {{(i == 1 ? "true" : "false")}}}""")));
-        var outputs = prompts.Select((p, i) => AssertMatchesCpu(loaded.Model, loaded, p, bodies[i], echoed: i == 1)).ToArray();
+        var outputs = prompts.Select((p, i) => AssertMatchesCpu(loaded.Model, p, bodies[i], echoed: i == 1)).ToArray();
 
         // A second turn extends the first: the device's cached keys and values are reused (the half-full last block copied on write).
         int[] second = [.. prompts[2], .. outputs[2], 11, 12, 13];
         var turn2 = await Complete(client, $$"""{"prompt": {{JsonSerializer.Serialize(second)}}, "max_tokens": 4, "temperature": 0, "logprobs": 1}""");
         Assert.Equal(prompts[2].Length + outputs[2].Length - 1, turn2.GetProperty("usage").GetProperty("prompt_tokens_details").GetProperty("cached_tokens").GetInt32());
-        AssertMatchesCpu(loaded.Model, loaded, second, turn2, echoed: false);
+        AssertMatchesCpu(loaded.Model, second, turn2, echoed: false);
     }
 
     [Fact]
