@@ -37,12 +37,15 @@ public sealed class DeviceEvaluationTests : IDisposable
         return path;
     }
 
+    /// <summary>Two questions, seven choices.</summary>
+    private string ChoiceTask() => Write("mc.jsonl",
+        """{"query": "The capital of France is", "choices": ["Paris", "London", "a large red balloon"], "gold": 0}""",
+        """{"question": "Which is a colour?", "choices": ["blue", "seven", "running", "maybe"], "answer": 0}""");
+
     [Fact]
     public void MultipleChoiceAndGenerationTasksScoreAsOnTheCpu()
     {
-        string choices = Write("mc.jsonl",
-            """{"query": "The capital of France is", "choices": ["Paris", "London", "a large red balloon"], "gold": 0}""",
-            """{"question": "Which is a colour?", "choices": ["blue", "seven", "running", "maybe"], "answer": 0}""");
+        string choices = ChoiceTask();
         string answers = Write("qa.jsonl",
             """{"context": "What is the capital of France?", "answer": "Paris", "aliases": []}""",
             """{"context": "Name a colour:", "answer": "blue", "aliases": ["red"]}""");
@@ -71,22 +74,24 @@ public sealed class DeviceEvaluationTests : IDisposable
     [Fact]
     public void EvalWithDeviceWritesTheCpusScoresAndRefusesWhatCannotRunThere()
     {
-        string[] Run(string report, params string[] device)
+        string task = ChoiceTask();
+        double[] Run(string report, params string[] device)
         {
-            var (code, _, error) = EvalCommandTests.Dclm(["eval", "--model", _modelPath, "--tasks", "ham_exam", "--shots", "0", "--limit", "2", "--output", report, "--threads", "1", .. device]);
+            var (code, _, error) = EvalCommandTests.Dclm(["eval", "--model", _modelPath, "--tasks", task, "--output", report, "--threads", "1", .. device]);
             Assert.True(code == 0, error);
             using var json = JsonDocument.Parse(File.ReadAllText(report));
             return json.RootElement.GetProperty("tasks")[0].GetProperty("item_results").EnumerateArray()
-                .SelectMany(item => item.GetProperty("choices").EnumerateArray().Select(c => c.GetProperty("log_probability").GetDouble().ToString("F4"))).ToArray();
+                .SelectMany(item => item.GetProperty("choices").EnumerateArray().Select(c => c.GetProperty("log_probability").GetDouble())).ToArray();
         }
         var expected = Run(Path.Combine(_directory, "cpu.json"));
-        Assert.Equal(8, expected.Length);
-        Assert.Equal(expected, Run(Path.Combine(_directory, "device.json"), "--device", "cpu-accel"));
+        Assert.Equal(7, expected.Length);
+        var actual = Run(Path.Combine(_directory, "device.json"), "--device", "cpu-accel");
+        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], actual[i], 1e-4 * Math.Max(1, Math.Abs(expected[i])));
 
         // No such GPU (an index no machine has, so this holds on GPU machines too) and an adapter on a device: one line each, before any loading.
         foreach (var (arguments, mentions) in new[] { (new[] { "--device", "cuda:99" }, "cuda:99"), (new[] { "--device", "cpu-accel", "--lora", _directory }, "--lora") })
         {
-            var (code, _, error) = EvalCommandTests.Dclm(["eval", "--model", _modelPath, "--tasks", "ham_exam", "--limit", "1", .. arguments]);
+            var (code, _, error) = EvalCommandTests.Dclm(["eval", "--model", _modelPath, "--tasks", task, .. arguments]);
             Assert.Equal(1, code);
             Assert.Single(error.Trim().Split('\n'));
             Assert.Contains(mentions, error);
