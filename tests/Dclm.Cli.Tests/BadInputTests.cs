@@ -74,10 +74,12 @@ public sealed class BadInputTests : IDisposable
             AssertOneLineError(DclmProcess.Run("serve", "--model", tiny, "--port", "0", "--device", device), "--device " + device);
             AssertOneLineError(DclmProcess.Run("eval", "--model", tiny, "--tasks", task, "--device", device), "--device " + device);
             AssertOneLineError(DclmProcess.Run("chat", "--model", tiny, "--device", device), "--device " + device);
+            AssertOneLineError(DclmProcess.Run("generate", "--model", tiny, "--prompt-tokens", "1 2", "--device", device), "--device " + device);
         }
         AssertOneLineError(DclmProcess.Run("serve", "--model", tiny, "--port", "0", "--device", "cpu-accel", "--kv-type", "int8"), "--kv-type int8", "CPU only");
         AssertOneLineError(DclmProcess.Run("serve", "--model", tiny, "--port", "0", "--device", "cpu-accel", "--lora", _directory), "--lora", "CPU only");
         AssertOneLineError(DclmProcess.Run("serve", "--model", tiny, "--port", "0", "--device", "cpu-accel", "--allow-lora-loading"), "--allow-lora-loading", "CPU only");
+        AssertOneLineError(DclmProcess.Run("logits", "--model", tiny, "--prompt-tokens", "1 2", "--output", Path.Combine(_directory, "l"), "--device", "cpu-accel", "--lora", _directory), "--lora", "CPU only");
     }
 
     [Fact]
