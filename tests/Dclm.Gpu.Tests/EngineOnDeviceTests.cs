@@ -67,7 +67,7 @@ public sealed class EngineOnDeviceTests(CpuAcceleratorFixture accelerator) : ICl
 
         // Turn one without prompt log-probabilities (those prompts are never cached), then a second turn that extends it:
         // it reuses every computed position, and its first write lands in the shared, half-full last block (copied first).
-        int[] first = Prompt(13, 4);
+        int[] first = Prompt(14, 4);
         var turnOne = (await RunAll(onCpu, [first], promptLogprobs: false))[0];
         Assert.Equal(turnOne.TokenIds, (await RunAll(onDevice, [first], promptLogprobs: false))[0].TokenIds);
         int[] second = [.. first, .. turnOne.TokenIds, .. Prompt(5, 5)];
