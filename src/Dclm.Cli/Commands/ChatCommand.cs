@@ -15,6 +15,7 @@ internal static class ChatCommand
         var maxTokens = new Option<int>("--max-tokens") { Description = "most tokens per reply", DefaultValueFactory = _ => 256 };
         var context = new Option<int>("--ctx") { Description = "tokens of conversation kept (capped at the model's context)", DefaultValueFactory = _ => 4096 };
         var kvType = ModelOptions.KvType("int8");
+        kvType.Description += " (f32 with --device: the GPU backend keeps f32 keys and values only)";
         var threads = ModelOptions.Threads();
         var strictTemplate = ServeModel.StrictChatTemplate();
         var lora = ModelOptions.Lora();

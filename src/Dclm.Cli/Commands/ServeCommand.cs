@@ -21,6 +21,7 @@ internal static class ServeCommand
         // A server batches: int8 keys and values hold ~4x the sequences and make batched attention read a quarter
         // of the bytes (like llama.cpp's server, whose default f16 cache is not exact either); --kv-type f32 is exact.
         var kvType = ModelOptions.KvType("int8");
+        kvType.Description += " (f32 with --device: the GPU backend keeps f32 keys and values only)";
         var cors = new Option<string[]>("--cors-origin") { Description = "allow this browser origin (repeatable; CORS is off by default)" };
         var threads = ModelOptions.Threads();
         var mmap = ModelOptions.Mmap();
