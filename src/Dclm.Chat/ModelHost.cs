@@ -20,13 +20,20 @@ public sealed class ModelHost : IDisposable
     private readonly ModelHostOptions _options;
     private ComputePool? _pool;
     private LoadedModel? _loaded;
+    // What the engine runs: the loaded CPU model, or its copy on the options' device.
+    private Dclm.Models.IDecoderModel? _runner;
     private AdapterSet? _adapters;
     private readonly Dictionary<string, string> _adapterPaths = [];
     private volatile InferenceEngine? _engine;
 
-    /// <summary>Starts loading the model described by <paramref name="options"/>.</summary>
+    /// <summary>
+    /// Starts loading the model described by <paramref name="options"/>; throws <see cref="NotSupportedException"/> at once
+    /// for adapters on a device.
+    /// </summary>
     public ModelHost(ModelHostOptions options)
     {
+        if (options.Device is not null && (options.Adapters.Count > 0 || options.AllowAdapterLoading))
+            throw new NotSupportedException("LoRA adapters run on the CPU engine only; serve them without a device");
         _options = options;
         ModelId = options.ModelName ?? DefaultName(options.ModelPath);
         Loading = Task.Run(Load);
@@ -38,7 +45,10 @@ public sealed class ModelHost : IDisposable
     public Task Loading { get; }
     /// <summary>The engine once loaded, else null.</summary>
     public InferenceEngine? Engine => _engine;
-    /// <summary>The model the engine runs, once loaded (for work beside generation, such as embeddings; steps are serialised by the model).</summary>
+    /// <summary>
+    /// The CPU model, once loaded (for work beside generation, such as embeddings; steps are serialised by the model). The
+    /// engine runs it, or its copy on a device (<see cref="ModelHostOptions.Device"/>), which shares its weights' values.
+    /// </summary>
     public Dclm.Models.DecoderModel? Model => _engine is null ? null : _loaded?.Model;
     /// <summary>Where the weights were put (copied or mapped) and why, once loaded.</summary>
     public WeightResidence? Residence => _loaded?.Residence;
@@ -87,7 +97,8 @@ public sealed class ModelHost : IDisposable
             }
             var engine = _options.Engine;
             if (engine.ContextLength > _loaded.Config.ContextLength) engine = engine with { ContextLength = _loaded.Config.ContextLength };
-            _engine = new InferenceEngine(_loaded.Model, Tokenizer, engine, _adapters);
+            _runner = _options.Device?.Invoke(_loaded.Model) ?? _loaded.Model;
+            _engine = new InferenceEngine(_runner, Tokenizer, engine, _adapters);
         }
         catch (Exception e)
         {
@@ -278,6 +289,7 @@ public sealed class ModelHost : IDisposable
     {
         try { Loading.Wait(); } catch (AggregateException) { }
         _engine?.Dispose();
+        if (_runner is not null && !ReferenceEquals(_runner, _loaded?.Model)) _runner.Dispose();
         _loaded?.Dispose();
         _pool?.Dispose();
     }

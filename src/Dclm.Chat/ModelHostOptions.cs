@@ -23,6 +23,12 @@ public record ModelHostOptions
     public IReadOnlyList<AdapterSource> Adapters { get; init; } = [];
     /// <summary>Whether adapters may be loaded while the host runs (<see cref="ModelHost.LoadAdapter"/>).</summary>
     public bool AllowAdapterLoading { get; init; }
+    /// <summary>
+    /// Puts the loaded CPU model on the device the engine runs it on (the GPU backend, <c>Dclm.Gpu.DeviceModel</c>) and
+    /// returns that model, which the host disposes when it is not the CPU model itself; null runs the CPU engine. LoRA
+    /// adapters act on the CPU model's projections only, so a host with a device serves none (its constructor refuses).
+    /// </summary>
+    public Func<Dclm.Models.DecoderModel, Dclm.Models.IDecoderModel>? Device { get; init; }
 }
 
 /// <summary>A LoRA adapter to serve: the model name clients pass, and its PEFT directory.</summary>

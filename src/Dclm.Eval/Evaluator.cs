@@ -19,7 +19,7 @@ namespace Dclm.Eval;
 /// </summary>
 public sealed class Evaluator
 {
-    private readonly DecoderModel? _model;
+    private readonly IDecoderModel? _model;
     private readonly IScoringModel? _scoring;
     private readonly ICompletionModel? _completions;
     private readonly PromptEncoder? _encoder;
@@ -27,7 +27,7 @@ public sealed class Evaluator
     private PythonSandbox? _sandbox;
 
     /// <summary>An in-process model (or none, for canonical code solutions).</summary>
-    public Evaluator(DecoderModel? model, Tokenizer? tokenizer, EvalOptions? options = null)
+    public Evaluator(IDecoderModel? model, Tokenizer? tokenizer, EvalOptions? options = null)
         : this(model is null || tokenizer is null ? null : new LocalScoringModel(model, tokenizer, (options ?? new EvalOptions()).ShareContext), model, tokenizer, options)
     {
     }
@@ -36,7 +36,7 @@ public sealed class Evaluator
     /// Any scoring model, e.g. a server. Generation and code tasks generate with <paramref name="model"/> when given, else
     /// through <paramref name="scoring"/> when it can (<see cref="ICompletionModel"/>, as a server can).
     /// </summary>
-    public Evaluator(IScoringModel? scoring, DecoderModel? model = null, Tokenizer? tokenizer = null, EvalOptions? options = null)
+    public Evaluator(IScoringModel? scoring, IDecoderModel? model = null, Tokenizer? tokenizer = null, EvalOptions? options = null)
     {
         _model = model;
         _scoring = scoring;

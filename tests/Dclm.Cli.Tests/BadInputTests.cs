@@ -61,6 +61,28 @@ public sealed class BadInputTests : IDisposable
     }
 
     [Fact]
+    public void ADeviceThatIsNotThereOrOptionsThatRunOnTheCpuOnlyAreOneLineBeforeLoading()
+    {
+        string tiny = DclmProcess.Fixture("dclm-tiny"), task = Path.Combine(_directory, "mc.jsonl");
+        File.WriteAllText(task, """{"query": "q", "choices": ["a", "b"], "gold": 0}""" + "\n");
+        // cuda:99 is missing on every machine; plain cuda only where there is no GPU.
+        bool hasCuda;
+        try { using var probe = Gpu.GpuDevice.Open("cuda"); hasCuda = true; }
+        catch (Gpu.GpuUnavailableException) { hasCuda = false; }
+        foreach (string device in hasCuda ? ["cuda:99"] : new[] { "cuda:99", "cuda" })
+        {
+            AssertOneLineError(DclmProcess.Run("serve", "--model", tiny, "--port", "0", "--device", device), "--device " + device);
+            AssertOneLineError(DclmProcess.Run("eval", "--model", tiny, "--tasks", task, "--device", device), "--device " + device);
+            AssertOneLineError(DclmProcess.Run("chat", "--model", tiny, "--device", device), "--device " + device);
+            AssertOneLineError(DclmProcess.Run("generate", "--model", tiny, "--prompt-tokens", "1 2", "--device", device), "--device " + device);
+        }
+        AssertOneLineError(DclmProcess.Run("serve", "--model", tiny, "--port", "0", "--device", "cpu-accel", "--kv-type", "int8"), "--kv-type int8", "CPU only");
+        AssertOneLineError(DclmProcess.Run("serve", "--model", tiny, "--port", "0", "--device", "cpu-accel", "--lora", _directory), "--lora", "CPU only");
+        AssertOneLineError(DclmProcess.Run("serve", "--model", tiny, "--port", "0", "--device", "cpu-accel", "--allow-lora-loading"), "--allow-lora-loading", "CPU only");
+        AssertOneLineError(DclmProcess.Run("logits", "--model", tiny, "--prompt-tokens", "1 2", "--output", Path.Combine(_directory, "l"), "--device", "cpu-accel", "--lora", _directory), "--lora", "CPU only");
+    }
+
+    [Fact]
     public void UnknownConversionType() =>
         AssertOneLineError(DclmProcess.Run("convert", "--model", DclmProcess.Fixture("dclm-tiny"), "--output", Path.Combine(_directory, "x.gguf"), "--type", "q3_xs"), "q3_xs");
 

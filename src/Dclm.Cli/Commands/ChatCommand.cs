@@ -15,6 +15,7 @@ internal static class ChatCommand
         var maxTokens = new Option<int>("--max-tokens") { Description = "most tokens per reply", DefaultValueFactory = _ => 256 };
         var context = new Option<int>("--ctx") { Description = "tokens of conversation kept (capped at the model's context)", DefaultValueFactory = _ => 4096 };
         var kvType = ModelOptions.KvType("int8");
+        kvType.Description += " (f32 with --device: the GPU backend keeps f32 keys and values only)";
         var threads = ModelOptions.Threads();
         var strictTemplate = ServeModel.StrictChatTemplate();
         var lora = ModelOptions.Lora();
@@ -22,14 +23,18 @@ internal static class ChatCommand
         {
             model, system, temperature, maxTokens, context, kvType, threads, strictTemplate, lora,
         };
+        var device = DeviceOptions.Device();
+        command.Options.Add(device);
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(async () =>
         {
+            string on = parse.GetValue(device)!;
+            DeviceOptions.Check(on, parse.GetValue(lora) is null ? null : "--lora");
             var adapter = parse.GetValue(lora) is string path ? AdapterSource.Parse(path) : null;
             var options = new ModelHostOptions
             {
                 ModelPath = ServeModel.Resolve(parse.GetValue(model)), Threads = parse.GetValue(threads), StrictChatTemplate = parse.GetValue(strictTemplate),
-                Adapters = adapter is null ? [] : [adapter],
-                Engine = new Inference.Engine.EngineOptions { MaxRunningSequences = 1, ContextLength = parse.GetValue(context), PrefixCacheEntries = 2, KvCacheType = ModelOptions.ParseKvType(parse.GetValue(kvType)) },
+                Adapters = adapter is null ? [] : [adapter], Device = DeviceOptions.Placement(on),
+                Engine = new Inference.Engine.EngineOptions { MaxRunningSequences = 1, ContextLength = parse.GetValue(context), PrefixCacheEntries = 2, KvCacheType = DeviceOptions.KvType(parse, kvType, on) },
             };
             using var host = new ModelHost(options);
             try { await host.Loading.WaitAsync(cancellation); }

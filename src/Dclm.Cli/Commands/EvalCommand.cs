@@ -40,9 +40,12 @@ internal static class EvalCommand
             model, tasks, shots, limit, output, canonical, samples, passAtK, timeout, seed, noSharing, tasksDirectory, threads,
             dataDirectory, server, apiKey, maxLength, bootstrap, logSamples, lora,
         };
+        var device = DeviceOptions.Device();
+        command.Options.Add(device);
         command.Subcommands.Add(EvalCompareCommand.Create());
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(() =>
         {
+            string on = parse.GetValue(device)!;
             var specs = TaskCatalog.ResolveAll(parse.GetValue(tasks)!, parse.GetValue(tasksDirectory), parse.GetValue(dataDirectory));
             specs = specs.Select(s => Override(s, parse.GetValue(shots), parse.GetValue(samples), parse.GetValue(passAtK))).ToArray();
             var options = new EvalOptions
@@ -59,13 +62,16 @@ internal static class EvalCommand
             string? modelPath = parse.GetValue(model) ?? (needsModel ? DefaultModel.Locate() : null);
             if (modelPath is null && needsModel)
                 throw new ArgumentException($"--model is required: there is no built-in {DefaultModel.RelativePath} (only code tasks with --use-canonical-solutions run without a model)");
+            if (Gpu.GpuDevice.IsAccelerator(on) && modelPath is null) throw new ArgumentException("--device runs a local model: give --model (a --server runs its model where it was started)");
+            if (modelPath is not null) DeviceOptions.Check(on, parse.GetValue(lora) is null ? null : "--lora");
             using var pool = new Tensors.Compute.ComputePool(Math.Max(1, parse.GetValue(threads)));
             using var loaded = modelPath is null ? null : ModelLoader.Load(modelPath, pool);
             if (loaded is not null) ModelOptions.ApplyLora(loaded, parse.GetValue(lora));
             else if (parse.GetValue(lora) is not null) throw new ArgumentException("--lora needs --model (an adapter cannot be applied to a --server)");
+            using var run = loaded is null ? null : DeviceOptions.Open(loaded.Model, on);
             using var remote = serverUrl is null ? null
                 : Dclm.Eval.Scoring.RemoteScoringModel.Connect(serverUrl, parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("OPENAI_API_KEY"));
-            var evaluator = remote is not null ? new Evaluator(remote, options: options) : new Evaluator(loaded?.Model, loaded?.RequireTokenizer(), options);
+            var evaluator = remote is not null ? new Evaluator(remote, options: options) : new Evaluator(run?.Model, loaded?.RequireTokenizer(), options);
             string? modelName = remote is not null ? $"{remote.ModelId} at {serverUrl}" : modelPath;
             var clock = Stopwatch.StartNew();
             var report = evaluator.RunAll(specs, modelName, task => Console.Error.WriteLine($"running {task.Label} ({Source(task)}, {task.Shots}-shot)"), cancellation);

@@ -57,11 +57,11 @@ internal static class GenerateCommand
             var loading = Checkpoints.WeightLoadingOptions.FromFlags(parse.GetValue(mmap), parse.GetValue(noMmap));
             var progress = LoadProgress.ForTerminal();
             if (group is not null && parse.GetValue(lora) is not null) throw new ArgumentException("--lora does not combine with --tensor-parallel");
+            DeviceOptions.Check(parse.GetValue(device)!, parse.GetValue(lora) is null ? null : "--lora");
             using var loaded = ModelLoader.Load(parse.GetValue(model)!, pool, loading, progress, group);
             progress?.Clear();
             ProcessGroup.DescribeShards(loaded.Model);
             ModelOptions.ApplyLora(loaded, parse.GetValue(lora));
-            if (parse.GetValue(lora) is not null && Gpu.GpuDevice.IsAccelerator(parse.GetValue(device)!)) throw new ArgumentException("--lora runs on the CPU only; drop --device");
             using var run = DeviceOptions.Open(loaded.Model, parse.GetValue(device));
             var tokenizer = loaded.Tokenizer;
             int[] tokens;

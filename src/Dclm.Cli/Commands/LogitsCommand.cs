@@ -22,9 +22,9 @@ internal static class LogitsCommand
         {
             var ids = TokenListParser.Parse(parse.GetValue(tokens)!, "--prompt-tokens");
             if (group is not null && parse.GetValue(lora) is not null) throw new ArgumentException("--lora does not combine with --tensor-parallel");
+            DeviceOptions.Check(parse.GetValue(device)!, parse.GetValue(lora) is null ? null : "--lora");
             using var loaded = ModelLoader.Load(parse.GetValue(model)!, loading: WeightLoading.Mapped, tensorParallel: group);
             ModelOptions.ApplyLora(loaded, parse.GetValue(lora));
-            if (parse.GetValue(lora) is not null && Gpu.GpuDevice.IsAccelerator(parse.GetValue(device)!)) throw new ArgumentException("--lora runs on the CPU only; drop --device");
             ProcessGroup.DescribeShards(loaded.Model);
             using var run = DeviceOptions.Open(loaded.Model, parse.GetValue(device));
             var m = run.Model;

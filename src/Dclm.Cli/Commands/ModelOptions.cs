@@ -54,6 +54,34 @@ internal static class DeviceOptions
     public static Option<string> Device() =>
         new("--device") { Description = "where the layers run: cpu (default), cuda or cuda:N (an NVIDIA GPU through ILGPU), cpu-accel (ILGPU's CPU accelerator, slow, for testing)", DefaultValueFactory = _ => "cpu" };
 
+    /// <summary>
+    /// Checks before any weights load that <paramref name="device"/> can be opened (a one-line
+    /// <see cref="Gpu.GpuUnavailableException"/> when not), and that the options that run on the CPU only are not given
+    /// with it: <paramref name="lora"/> names an adapter option when one was given.
+    /// </summary>
+    public static void Check(string device, string? lora = null)
+    {
+        if (!Gpu.GpuDevice.IsAccelerator(device)) return;
+        if (lora is not null) throw new ArgumentException($"{lora} runs on the CPU only; drop --device (or the adapter)");
+        using var probe = Gpu.GpuDevice.Open(device);
+    }
+
+    /// <summary>
+    /// The KV cache type of a batching command (serve, chat): as given, else the option's default on the CPU and
+    /// f32 on a device, whose backend keeps keys and values as f32 only (an explicit int8 there is an error).
+    /// </summary>
+    public static Dclm.Models.KvCacheType KvType(ParseResult parse, Option<string> kvType, string device)
+    {
+        if (!Gpu.GpuDevice.IsAccelerator(device)) return ModelOptions.ParseKvType(parse.GetValue(kvType));
+        if (parse.GetResult(kvType) is { Implicit: false } && parse.GetValue(kvType) != "f32")
+            throw new ArgumentException($"--kv-type {parse.GetValue(kvType)} runs on the CPU only (the GPU backend keeps f32 keys and values); drop it or --device");
+        return Dclm.Models.KvCacheType.F32;
+    }
+
+    /// <summary>What a <see cref="Chat.ModelHost"/> runs the loaded model on: null for the CPU, else the model opened on <paramref name="device"/>.</summary>
+    public static Func<Dclm.Models.DecoderModel, Dclm.Models.IDecoderModel>? Placement(string device) =>
+        Gpu.GpuDevice.IsAccelerator(device) ? model => Open(model, device).Model : null;
+
     /// <summary>The loaded model on <paramref name="device"/>, saying where when that is not the CPU.</summary>
     public static Gpu.DeviceModel Open(Dclm.Models.DecoderModel model, string? device)
     {

@@ -21,6 +21,7 @@ internal static class ServeCommand
         // A server batches: int8 keys and values hold ~4x the sequences and make batched attention read a quarter
         // of the bytes (like llama.cpp's server, whose default f16 cache is not exact either); --kv-type f32 is exact.
         var kvType = ModelOptions.KvType("int8");
+        kvType.Description += " (f32 with --device: the GPU backend keeps f32 keys and values only)";
         var cors = new Option<string[]>("--cors-origin") { Description = "allow this browser origin (repeatable; CORS is off by default)" };
         var speculation = new SpeculationOptions(serving: true);
         var threads = ModelOptions.Threads();
@@ -50,9 +51,13 @@ internal static class ServeCommand
         };
         foreach (var band in driftBands) command.Options.Add(band);
         foreach (var option in speculation.Serving) command.Options.Add(option);
+        var device = DeviceOptions.Device();
+        command.Options.Add(device);
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(async () =>
         {
             var (lookupNgram, draftMax) = speculation.ParseServing(parse);
+            string on = parse.GetValue(device)!;
+            DeviceOptions.Check(on, (parse.GetValue(lora) ?? []).Length > 0 ? "--lora" : parse.GetValue(allowLoading) ? "--allow-lora-loading" : null);
             var options = new ServerOptions
             {
                 ModelPath = ServeModel.Resolve(parse.GetValue(model)),
@@ -62,6 +67,7 @@ internal static class ServeCommand
                 CorsOrigins = parse.GetValue(cors) ?? [],
                 Threads = parse.GetValue(threads), WeightLoading = Checkpoints.WeightLoadingOptions.FromFlags(parse.GetValue(mmap), parse.GetValue(noMmap)), StrictChatTemplate = parse.GetValue(strictTemplate),
                 Adapters = (parse.GetValue(lora) ?? []).Select(Chat.AdapterSource.Parse).ToArray(), AllowAdapterLoading = parse.GetValue(allowLoading),
+                Device = DeviceOptions.Placement(on),
                 Embedders = parse.GetValue(embedder) ?? [],
                 DecoderPooling = parse.GetValue(pooling) == "last" ? EmbeddingPooling.Last : EmbeddingPooling.Mean,
                 RagIndexes = RagIndexes(parse.GetValue(ragIndex) ?? []),
@@ -75,7 +81,7 @@ internal static class ServeCommand
                 {
                     MaxRunningSequences = parse.GetValue(parallel), ContextLength = parse.GetValue(context),
                     MaxWaitingRequests = parse.GetValue(queue), KvMemoryBytes = (long)parse.GetValue(kvMemory) << 20,
-                    KvCacheType = ModelOptions.ParseKvType(parse.GetValue(kvType)),
+                    KvCacheType = DeviceOptions.KvType(parse, kvType, on),
                     StepTokenBudget = Math.Max(256, parse.GetValue(parallel)),
                     LookupNgram = lookupNgram, MaxDraftTokens = draftMax,
                 },

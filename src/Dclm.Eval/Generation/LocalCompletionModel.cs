@@ -5,7 +5,7 @@ using Dclm.Tokenizers;
 namespace Dclm.Eval.Generation;
 
 /// <summary>Generation in process: the <see cref="TextGenerator"/> over the model, top-p and min-p off.</summary>
-public sealed class LocalCompletionModel(DecoderModel model, Tokenizer tokenizer) : ICompletionModel
+public sealed class LocalCompletionModel(IDecoderModel model, Tokenizer tokenizer) : ICompletionModel
 {
     private readonly TextGenerator _generator = new(model, tokenizer);
 

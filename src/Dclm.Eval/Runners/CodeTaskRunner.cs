@@ -20,7 +20,7 @@ internal static class CodeTaskRunner
     private const int AnswerBuffer = 10;
 
     // generator writes the completions (in process or a server); infill needs the in-process model for its FIM tokens.
-    public static TaskResult Run(TaskSpec spec, IReadOnlyList<TaskItem> items, int count, ICompletionModel? generator, DecoderModel? model, PromptEncoder? encoder,
+    public static TaskResult Run(TaskSpec spec, IReadOnlyList<TaskItem> items, int count, ICompletionModel? generator, IDecoderModel? model, PromptEncoder? encoder,
         PythonSandbox sandbox, EvalOptions options, CancellationToken cancellation)
     {
         if (spec.Infill != InfillMode.None) return InfillTaskRunner.Run(spec, items, model, encoder, sandbox, options, cancellation);

@@ -20,7 +20,7 @@ internal static class InfillTaskRunner
     private const int AnswerBuffer = 10;
 
     /// <remarks>The run's limit counts masked problems (a single-line task has several per source problem).</remarks>
-    public static TaskResult Run(TaskSpec spec, IReadOnlyList<TaskItem> items, DecoderModel? model, PromptEncoder? encoder,
+    public static TaskResult Run(TaskSpec spec, IReadOnlyList<TaskItem> items, IDecoderModel? model, PromptEncoder? encoder,
         PythonSandbox sandbox, EvalOptions options, CancellationToken cancellation)
     {
         var clock = Stopwatch.StartNew();
@@ -35,7 +35,7 @@ internal static class InfillTaskRunner
         return CodeTaskRunner.Score(spec, problems.Select(p => p.Id).ToArray(), fills, programs, samples, ks, sandbox, options, clock, cancellation);
     }
 
-    private static string[][] Generate(TaskSpec spec, InfillProblem[] problems, int samples, DecoderModel model, Tokenizer tokenizer,
+    private static string[][] Generate(TaskSpec spec, InfillProblem[] problems, int samples, IDecoderModel model, Tokenizer tokenizer,
         EvalOptions options, CancellationToken cancellation)
     {
         if (tokenizer.FillInMiddle.MissingReason() is { } reason) throw new ArgumentException($"task {spec.Label}: {reason}");

@@ -20,7 +20,7 @@ public interface IScoringModel
 }
 
 /// <summary>The in-process model: its tokenizer and the batched KV-sharing scorer.</summary>
-public sealed class LocalScoringModel(Models.DecoderModel model, Tokenizers.Tokenizer tokenizer, bool shareContext = true) : IScoringModel
+public sealed class LocalScoringModel(Models.IDecoderModel model, Tokenizers.Tokenizer tokenizer, bool shareContext = true) : IScoringModel
 {
     private readonly LogLikelihoodScorer _scorer = new(model, shareContext);
 

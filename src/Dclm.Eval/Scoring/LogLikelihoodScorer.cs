@@ -24,7 +24,7 @@ public sealed class LogLikelihoodScorer
     /// <summary>Tokens per prefill step; bounds activation memory for long contexts.</summary>
     public const int PrefillChunk = 512;
 
-    private readonly DecoderModel _model;
+    private readonly IDecoderModel _model;
     private KvCache? _cache;
     private float[] _logits = [];
 
@@ -33,7 +33,7 @@ public sealed class LogLikelihoodScorer
     /// True (the default) shares each question's common prefix across its options; false runs every
     /// option as its own full forward pass from position 0 (the slow reference, for checks and comparisons).
     /// </param>
-    public LogLikelihoodScorer(DecoderModel model, bool shareContext = true)
+    public LogLikelihoodScorer(IDecoderModel model, bool shareContext = true)
     {
         _model = model;
         ShareContext = shareContext;

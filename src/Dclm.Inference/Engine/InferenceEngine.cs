@@ -39,10 +39,14 @@ public sealed class InferenceEngine : IDisposable
 
     /// <summary>
     /// Starts the engine loop over <paramref name="model"/>; without a tokenizer, updates carry ids but no text. With
-    /// <paramref name="adapters"/> (attached to <paramref name="model"/>), each request may name one of its adapters.
+    /// <paramref name="adapters"/> (attached to <paramref name="model"/>, so a CPU <see cref="DecoderModel"/>), each request may
+    /// name one of its adapters. <paramref name="model"/> may run anywhere (the GPU backend too): the engine only calls
+    /// <see cref="IDecoderModel.Forward"/> and the block operations of the cache the model makes.
     /// </summary>
     public InferenceEngine(IDecoderModel model, Tokenizer? tokenizer, EngineOptions? options = null, AdapterSet? adapters = null)
     {
+        if (adapters is not null && !adapters.IsAttachedTo(model))
+            throw new NotSupportedException("the LoRA adapters are attached to another model than the one the engine runs (adapters run on the CPU engine only, not on a GPU backend)");
         _model = model;
         _adapters = adapters;
         _tokenizer = tokenizer;

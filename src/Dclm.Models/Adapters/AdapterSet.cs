@@ -45,6 +45,12 @@ public sealed class AdapterSet
     /// <summary>The configuration of the base model every adapter here must fit.</summary>
     public ModelConfig Config => _model.Config;
 
+    /// <summary>
+    /// Whether the adapters act on <paramref name="model"/>'s steps: they are wrapped around one CPU model's projections,
+    /// so another model (the same weights on a GPU backend, say) would run without them.
+    /// </summary>
+    public bool IsAttachedTo(IDecoderModel model) => ReferenceEquals(_model, model);
+
     /// <summary>Number of adapters (ids 1..Count).</summary>
     public int Count => _adapters.Length;
 
