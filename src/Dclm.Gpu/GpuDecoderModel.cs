@@ -67,6 +67,12 @@ public sealed partial class GpuDecoderModel : IDecoderModel
     /// <summary>Weight bytes one decode step reads: every matrix, one row of the embedding.</summary>
     public long BytesPerToken { get; }
 
+    /// <summary>
+    /// Positions one warp of split attention walks: decode contexts longer than this are split over several warps
+    /// (64 keeps each split two 32-position chunks on a GPU; tests lower it to cross the split on tiny contexts).
+    /// </summary>
+    internal int AttentionSplitLength { get; set; } = 64;
+
     public KvCache CreateCache(int slots, int capacity, int blockSize, int blocks, KvCacheType type, bool rolling = true)
     {
         if (type != KvCacheType.F32) throw new NotSupportedException($"the GPU backend keeps keys and values as f32; a {type} KV cache is not supported on it");

@@ -39,23 +39,27 @@ public sealed class PtxCompileTests
     public void EveryWeightLayoutAndKernelClassIsCovered()
     {
         var names = KernelMethods().Select(Describe).ToList();
-        Assert.Contains("MatrixKernels.MatrixVector<Q4Rows>", names);
+        Assert.Contains("QuantizedMatrixKernels.MatrixVector<Q4Rows>", names);
+        Assert.Contains("QuantizedMatrixKernels.MatrixMatrix<Q8Rows>", names);
+        Assert.Contains("MatrixKernels.MatrixVector<F16Rows>", names);
         Assert.Contains("MatrixKernels.MatrixMatrix<BF16Rows>", names);
         Assert.Contains("AttentionKernel.Attend", names);
         Assert.Contains("ElementKernels.Norm", names);
     }
 
     // The kernels are the void static methods of the static classes in Dclm.Gpu.Kernels; generic ones (over the weight
-    // layout) are instantiated for every IWeightRows struct.
+    // layout) are instantiated for every IWeightRows or IQuantizedRows struct their constraint admits.
     private static IEnumerable<MethodInfo> KernelMethods()
     {
         var assembly = typeof(MatrixKernels).Assembly;
-        var layouts = assembly.GetTypes().Where(t => t.IsValueType && typeof(IWeightRows).IsAssignableFrom(t)).OrderBy(t => t.Name).ToList();
+        var layouts = assembly.GetTypes().Where(t => t.IsValueType && (typeof(IWeightRows).IsAssignableFrom(t) || typeof(IQuantizedRows).IsAssignableFrom(t)))
+            .OrderBy(t => t.Name).ToList();
         foreach (var type in assembly.GetTypes().Where(t => t.Namespace == typeof(MatrixKernels).Namespace && t.IsAbstract && t.IsSealed).OrderBy(t => t.Name))
             foreach (var method in type.GetMethods(BindingFlags.Public | BindingFlags.Static | BindingFlags.DeclaredOnly)
                          .Where(m => m.ReturnType == typeof(void) && m.GetParameters().Length > 0).OrderBy(m => m.Name))
                 if (method.IsGenericMethodDefinition)
-                    foreach (var layout in layouts) yield return method.MakeGenericMethod(layout);
+                    foreach (var layout in layouts.Where(l => method.GetGenericArguments()[0].GetGenericParameterConstraints().All(c => c.IsAssignableFrom(l))))
+                        yield return method.MakeGenericMethod(layout);
                 else yield return method;
     }
 

@@ -67,9 +67,24 @@ public static class GpuConformance
         finally { dispose?.Dispose(); }
     }
 
+    /// <summary>
+    /// Long contexts through split attention: <paramref name="model"/> (a synthetic graph or attention variant) in f32 with
+    /// <paramref name="splitLength"/> positions per split, a 20-token prefill and 16 decode steps (contexts 21..36), against
+    /// the CPU engine; and the batch check, whose sequences then need different numbers of splits in one step.
+    /// </summary>
+    public static IReadOnlyList<ConformanceResult> RunLongContext(GpuDevice device, string model, int splitLength)
+    {
+        using var memory = new HostWeights();
+        var (config, weights, _) = Load(null, model, memory);
+        using var cpu = new DecoderModel(config, weights);
+        using var gpu = new GpuDecoderModel(config, weights, device) { AttentionSplitLength = splitLength };
+        string name = $"{model} f32, attention split every {splitLength} positions";
+        return [CompareLogits(cpu, gpu, name, promptLength: 20, steps: 16, capacity: 40), CompareBatched(gpu, name)];
+    }
+
     private static (ModelConfig, ModelWeights, IDisposable?) Load(string? fixtures, string model, HostWeights memory)
     {
-        if (SyntheticDecoders.Names.Contains(model))
+        if (SyntheticDecoders.Names.Contains(model) || SyntheticDecoders.AttentionVariants.Contains(model))
         {
             var config = SyntheticDecoders.Config(model);
             return (config, SyntheticDecoders.Weights(config, memory, seed: 20261204), null);
@@ -78,13 +93,13 @@ public static class GpuConformance
         return (loaded.Config, loaded.Model.Weights, loaded);
     }
 
-    /// <summary>Prompt of 12 tokens (all rows' logits), then three decode steps, on both models.</summary>
-    private static ConformanceResult CompareLogits(IDecoderModel cpu, IDecoderModel gpu, string name)
+    /// <summary>A prompt (all rows' logits), then decode steps, on both models.</summary>
+    private static ConformanceResult CompareLogits(IDecoderModel cpu, IDecoderModel gpu, string name, int promptLength = 12, int steps = 3, int capacity = 32)
     {
         int vocabulary = cpu.Config.VocabularySize;
-        int[] prompt = Tokens(12, vocabulary, 1);
-        var cpuCache = cpu.CreateCache(1, 32);
-        var gpuCache = gpu.CreateCache(1, 32);
+        int[] prompt = Tokens(promptLength, vocabulary, 1);
+        var cpuCache = cpu.CreateCache(1, capacity);
+        var gpuCache = gpu.CreateCache(1, capacity);
         var expected = new float[prompt.Length * vocabulary];
         var actual = new float[prompt.Length * vocabulary];
         var batch = ForwardBatch.Sequence(prompt, 0, allLogits: true);
@@ -92,7 +107,7 @@ public static class GpuConformance
         gpu.Forward(batch, gpuCache, actual);
         double worst = WorstRow(expected, actual, prompt.Length, vocabulary);
         int token = prompt[^1];
-        for (int step = 0; step < 3; step++)
+        for (int step = 0; step < steps; step++)
         {
             token = (token * 31 + 7) % vocabulary;
             var one = ForwardBatch.Sequence([token], prompt.Length + step);
@@ -100,7 +115,7 @@ public static class GpuConformance
             gpu.Forward(one, gpuCache, actual.AsSpan(0, vocabulary));
             worst = Math.Max(worst, WorstRow(expected, actual, 1, vocabulary));
         }
-        return new ConformanceResult($"{name} logits (prefill 12, decode 3) vs CPU engine", worst, worst <= Tolerance);
+        return new ConformanceResult($"{name} logits (prefill {promptLength}, decode {steps}) vs CPU engine", worst, worst <= Tolerance);
     }
 
     /// <summary>Three sequences decoded together in one step against each decoded alone: the same bits.</summary>
