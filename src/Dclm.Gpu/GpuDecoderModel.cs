@@ -68,10 +68,11 @@ public sealed partial class GpuDecoderModel : IDecoderModel
     public long BytesPerToken { get; }
 
     /// <summary>
-    /// Positions one warp of split attention walks: decode contexts longer than this are split over several warps
-    /// (64 keeps each split two 32-position chunks on a GPU; tests lower it to cross the split on tiny contexts).
+    /// Positions one warp of split attention walks: decode contexts longer than this are split over several warps. 32 is
+    /// one chunk of a GPU warp, so a decode step at context c runs heads·c/32 warps instead of heads (32 on a 132-SM
+    /// H200 before); the tests lower it to cross splits on tiny contexts. Not yet tuned on a GPU (docs/gpu.md).
     /// </summary>
-    internal int AttentionSplitLength { get; set; } = 64;
+    internal int AttentionSplitLength { get; set; } = 32;
 
     public KvCache CreateCache(int slots, int capacity, int blockSize, int blocks, KvCacheType type, bool rolling = true)
     {

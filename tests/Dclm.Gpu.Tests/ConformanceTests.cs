@@ -40,7 +40,7 @@ public sealed class ConformanceTests(CpuAcceleratorFixture accelerator) : IClass
     [InlineData("llama-alibi")]
     public void SplitAttentionMatchesTheCpuEngine(string model)
     {
-        var results = GpuConformance.RunLongContext(accelerator.Device, model, splitLength: 8);
+        var results = GpuConformance.RunLongContext(accelerator.Device, model, GpuConformance.LongContextSplitLength);
         Assert.Equal(2, results.Count);
         foreach (var r in results) Assert.True(r.Passed, r.ToString());
     }

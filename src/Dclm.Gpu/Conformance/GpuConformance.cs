@@ -23,6 +23,9 @@ public static class GpuConformance
     /// <summary>Largest accepted |gpu − cpu| / max|cpu| over a row of logits.</summary>
     public const double Tolerance = 1e-4;
 
+    /// <summary>Positions per attention split in the long-context cases: small, so contexts of 21..36 cross several splits.</summary>
+    public const int LongContextSplitLength = 8;
+
     /// <summary>The weight types every model is checked in.</summary>
     public static readonly GgmlType[] Types = [GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0];
 
@@ -31,7 +34,10 @@ public static class GpuConformance
         (fixtures is null ? [] : new[] { "dclm-tiny", "dclm-tiny-bf16" }.Where(f => Directory.Exists(Path.Combine(fixtures, f))).ToArray())
         .Concat(SyntheticDecoders.Names).ToArray();
 
-    /// <summary>Runs every case (of model <paramref name="only"/> when given) on <paramref name="device"/>, reporting each result as it comes.</summary>
+    /// <summary>
+    /// Runs every case (of model <paramref name="only"/> when given) on <paramref name="device"/>, reporting each result as it
+    /// comes: each model in each type, then the long-context split-attention cases (Llama, and its window and ALiBi variants).
+    /// </summary>
     public static IReadOnlyList<ConformanceResult> RunAll(GpuDevice device, string? fixtures, Action<ConformanceResult> report, CancellationToken cancellation = default,
         string? only = null)
     {
@@ -46,6 +52,15 @@ public static class GpuConformance
                     report(r);
                 }
             }
+        foreach (var model in new[] { "llama" }.Concat(SyntheticDecoders.AttentionVariants).Where(m => only is null || m == only))
+        {
+            cancellation.ThrowIfCancellationRequested();
+            foreach (var r in RunLongContext(device, model, LongContextSplitLength))
+            {
+                results.Add(r);
+                report(r);
+            }
+        }
         return results;
     }
 

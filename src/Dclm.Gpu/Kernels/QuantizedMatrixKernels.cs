@@ -43,7 +43,7 @@ internal static class QuantizedMatrixKernels
                 for (int k = 0; k < width; k += 8)
                 {
                     float termK = Warp.Shuffle(term, lane % 8 + k), combinedK = Warp.Shuffle(combined, lane % 8 + k);
-                    if (lane < 8 && b0 + k + lane < blocks) chain = MathF.FusedMultiplyAdd(termK, combinedK, chain);
+                    if (lane < 8 && b0 + k + lane < blocks) chain = DeviceNumbers.FusedMultiplyAdd(termK, combinedK, chain);
                 }
             }
             // h_i = l_i + l_(i+4) in lanes 0..3, then (h0 + h2) + (h1 + h3) in lane 0.
@@ -89,14 +89,14 @@ internal static class QuantizedMatrixKernels
             float combined = inside ? weights.Scale(row0 + r, b) * scales[(long)(token0 + t) * blocks + b] : 0;
             switch (b & 7)
             {
-                case 0: l0 = MathF.FusedMultiplyAdd(term, combined, l0); break;
-                case 1: l1 = MathF.FusedMultiplyAdd(term, combined, l1); break;
-                case 2: l2 = MathF.FusedMultiplyAdd(term, combined, l2); break;
-                case 3: l3 = MathF.FusedMultiplyAdd(term, combined, l3); break;
-                case 4: l4 = MathF.FusedMultiplyAdd(term, combined, l4); break;
-                case 5: l5 = MathF.FusedMultiplyAdd(term, combined, l5); break;
-                case 6: l6 = MathF.FusedMultiplyAdd(term, combined, l6); break;
-                default: l7 = MathF.FusedMultiplyAdd(term, combined, l7); break;
+                case 0: l0 = DeviceNumbers.FusedMultiplyAdd(term, combined, l0); break;
+                case 1: l1 = DeviceNumbers.FusedMultiplyAdd(term, combined, l1); break;
+                case 2: l2 = DeviceNumbers.FusedMultiplyAdd(term, combined, l2); break;
+                case 3: l3 = DeviceNumbers.FusedMultiplyAdd(term, combined, l3); break;
+                case 4: l4 = DeviceNumbers.FusedMultiplyAdd(term, combined, l4); break;
+                case 5: l5 = DeviceNumbers.FusedMultiplyAdd(term, combined, l5); break;
+                case 6: l6 = DeviceNumbers.FusedMultiplyAdd(term, combined, l6); break;
+                default: l7 = DeviceNumbers.FusedMultiplyAdd(term, combined, l7); break;
             }
             Group.Barrier();
         }
