@@ -9,7 +9,11 @@ namespace Dclm.Gpu.Tests;
 /// </summary>
 public sealed class ConformanceTests(CpuAcceleratorFixture accelerator) : IClassFixture<CpuAcceleratorFixture>
 {
-    /// <summary>Every graph in every weight type (dclm-tiny-bf16 in its own), as `dclm gpu-check` runs them.</summary>
+    /// <summary>
+    /// Every graph in every weight type (dclm-tiny-bf16 in its own), as `dclm gpu-check` runs them. The batch check, which
+    /// costs seven logits checks on the CPU accelerator, runs in q4_0 for every graph and in f32 for dclm-tiny (gpu-check
+    /// runs it in f32 for all), so the project stays near three minutes on two cores.
+    /// </summary>
     public static TheoryData<string, string> Cases()
     {
         var data = new TheoryData<string, string>();
@@ -24,15 +28,15 @@ public sealed class ConformanceTests(CpuAcceleratorFixture accelerator) : IClass
     public void LogitsMatchTheCpuEngine(string model, string type)
     {
         Assert.True(GgmlTypeInfo.TryParse(type, out var parsed));
-        bool batched = parsed is GgmlType.Q4_0 or GgmlType.F32;
+        bool batched = parsed == GgmlType.Q4_0 || (parsed == GgmlType.F32 && model == "dclm-tiny");
         var results = GpuConformance.RunModel(accelerator.Device, CpuAcceleratorFixture.Fixtures, model, parsed, batched);
         Assert.Equal(batched ? 2 : 1, results.Count);
         foreach (var r in results) Assert.True(r.Passed, r.ToString());
     }
 
     /// <summary>
-    /// Decode contexts of 21..36 positions with 8 per split (up to five splits, and sequences of one and two splits in one
-    /// batch): GQA with RoPE, a sliding window of 10 (so splits start at the window), and ALiBi.
+    /// Decode contexts of 21..32 positions with 8 per split (up to four splits): GQA with RoPE (and the batch check, with
+    /// sequences of one and two splits in one step), a sliding window of 10 (so splits start at the window), and ALiBi.
     /// </summary>
     [Theory]
     [InlineData("llama")]
@@ -40,8 +44,9 @@ public sealed class ConformanceTests(CpuAcceleratorFixture accelerator) : IClass
     [InlineData("llama-alibi")]
     public void SplitAttentionMatchesTheCpuEngine(string model)
     {
-        var results = GpuConformance.RunLongContext(accelerator.Device, model, GpuConformance.LongContextSplitLength);
-        Assert.Equal(2, results.Count);
+        bool batched = model == "llama";
+        var results = GpuConformance.RunLongContext(accelerator.Device, model, GpuConformance.LongContextSplitLength, batched);
+        Assert.Equal(batched ? 2 : 1, results.Count);
         foreach (var r in results) Assert.True(r.Passed, r.ToString());
     }
 

@@ -27,6 +27,7 @@ internal static class QuantizedMatrixKernels
         int row = Grid.IdxX * (Group.DimX / Warp.WarpSize) + Warp.WarpIdx;
         if (row >= shape.Rows) return;
         int lane = Warp.LaneIdx, width = Warp.WarpSize, blocks = shape.Columns / 32;
+        var wide = levels.Cast<Int4>();
         for (int t = 0; t < shape.Tokens; t++)
         {
             long first = (long)t * blocks;
@@ -37,7 +38,7 @@ internal static class QuantizedMatrixKernels
                 float term = 0, combined = 0;
                 if (b < blocks)
                 {
-                    term = weights.BlockSum(row, b, levels, (first + b) * 8);
+                    term = weights.BlockSum(row, b, wide, first + b);
                     combined = weights.Scale(row, b) * scales[first + b];
                 }
                 for (int k = 0; k < width; k += 8)

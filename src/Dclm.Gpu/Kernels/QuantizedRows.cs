@@ -6,12 +6,13 @@ namespace Dclm.Gpu.Kernels;
 /// A ggml Q8_0 or Q4_0 weight matrix (rows, columns) in device memory, multiplied as the CPU engine multiplies it: by
 /// activations quantized to Q8_0 (<see cref="ElementKernels.QuantizeToQ8"/>), block b of a row giving the exact integer
 /// T_b = Σ_j q_w[j]·q_a[j] and the combined scale c_b = d_w[b]·d_a[b] (<see cref="QuantizedMatrixKernels"/>).
-/// Activation levels come packed four to an int (level 4k + i in byte i of int k), 8 ints per block.
+/// Activation levels come packed four to an int (level 4k + i in byte i of int k), 8 ints per block, read as two
+/// <see cref="Int4"/> so each lane issues 16-byte loads.
 /// </summary>
 internal interface IQuantizedRows
 {
-    /// <summary>T_b: Σ_j q_w[row, 32·block + j]·q_a[j] with q_a the 8 packed ints at <paramref name="activation"/>.</summary>
-    int BlockSum(int row, int block, ArrayView<int> levels, long activation);
+    /// <summary>T_b: Σ_j q_w[row, 32·block + j]·q_a[j] with q_a the 32 levels of <paramref name="levels"/>[2·activationBlock ..].</summary>
+    int BlockSum(int row, int block, ArrayView<Int4> levels, long activationBlock);
 
     /// <summary>d_w of block <paramref name="block"/> of <paramref name="row"/>.</summary>
     float Scale(int row, int block);
@@ -27,19 +28,17 @@ internal interface IQuantizedRows
 internal struct Q8Rows(ArrayView<int> levels, ArrayView<ushort> scales, int blocks) : IQuantizedRows
 {
     public ArrayView<int> Levels = levels;
+    /// <summary>The levels as two <see cref="Int4"/> per block.</summary>
+    public ArrayView<Int4> Wide = levels.Cast<Int4>();
     public ArrayView<ushort> Scales = scales;
     public int Blocks = blocks;
 
-    public readonly int BlockSum(int row, int block, ArrayView<int> levels, long activation)
+    public readonly int BlockSum(int row, int block, ArrayView<Int4> levels, long activationBlock)
     {
-        long at = ((long)row * Blocks + block) * 8;
-        int sum = 0;
-        for (int k = 0; k < 8; k++)
-        {
-            int w = Levels[at + k], a = levels[activation + k];
-            sum += (sbyte)w * (sbyte)a + (sbyte)(w >> 8) * (sbyte)(a >> 8) + (sbyte)(w >> 16) * (sbyte)(a >> 16) + (sbyte)(w >> 24) * (sbyte)(a >> 24);
-        }
-        return sum;
+        long at = ((long)row * Blocks + block) * 2;
+        Int4 w0 = Wide[at], w1 = Wide[at + 1], a0 = levels[2 * activationBlock], a1 = levels[2 * activationBlock + 1];
+        return Int4.Dot(w0.X, a0.X) + Int4.Dot(w0.Y, a0.Y) + Int4.Dot(w0.Z, a0.Z) + Int4.Dot(w0.W, a0.W)
+            + Int4.Dot(w1.X, a1.X) + Int4.Dot(w1.Y, a1.Y) + Int4.Dot(w1.Z, a1.Z) + Int4.Dot(w1.W, a1.W);
     }
 
     public readonly float Scale(int row, int block) => DeviceNumbers.HalfToSingle(Scales[(long)row * Blocks + block]);
@@ -59,22 +58,27 @@ internal struct Q8Rows(ArrayView<int> levels, ArrayView<ushort> scales, int bloc
 internal struct Q4Rows(ArrayView<int> nibbles, ArrayView<ushort> scales, int blocks) : IQuantizedRows
 {
     public ArrayView<int> Nibbles = nibbles;
+    /// <summary>The nibbles as one <see cref="Int4"/> per block.</summary>
+    public ArrayView<Int4> Wide = nibbles.Cast<Int4>();
     public ArrayView<ushort> Scales = scales;
     public int Blocks = blocks;
 
-    public readonly int BlockSum(int row, int block, ArrayView<int> levels, long activation)
+    public readonly int BlockSum(int row, int block, ArrayView<Int4> levels, long activationBlock)
     {
-        long at = ((long)row * Blocks + block) * 4;
+        // Int k of the block holds nibble bytes 4k..4k+3: elements 4k+i (low nibbles) and 16+4k+i (high), which are
+        // activation ints k (of the first Int4) and 4 + k (of the second).
+        Int4 w = Wide[(long)row * Blocks + block], low = levels[2 * activationBlock], high = levels[2 * activationBlock + 1];
+        return Nibbles4(w.X, low.X, high.X) + Nibbles4(w.Y, low.Y, high.Y) + Nibbles4(w.Z, low.Z, high.Z) + Nibbles4(w.W, low.W, high.W);
+    }
+
+    /// <summary>Σ_i (lo_i − 8)·low_i + (hi_i − 8)·high_i over the four nibble bytes of <paramref name="eight"/>.</summary>
+    private static int Nibbles4(int eight, int low, int high)
+    {
         int sum = 0;
-        for (int k = 0; k < 4; k++)
+        for (int i = 0; i < 4; i++)
         {
-            // Int k holds nibble bytes 4k..4k+3: elements 4k+i (low) and 16+4k+i (high), i.e. activation ints k and 4 + k.
-            int eight = Nibbles[at + k], low = levels[activation + k], high = levels[activation + 4 + k];
-            for (int i = 0; i < 4; i++)
-            {
-                int b = (eight >> (8 * i)) & 0xFF;
-                sum += ((b & 0xF) - 8) * (sbyte)(low >> (8 * i)) + ((b >> 4) - 8) * (sbyte)(high >> (8 * i));
-            }
+            int b = (eight >> (8 * i)) & 0xFF;
+            sum += ((b & 0xF) - 8) * (sbyte)(low >> (8 * i)) + ((b >> 4) - 8) * (sbyte)(high >> (8 * i));
         }
         return sum;
     }
@@ -88,4 +92,14 @@ internal struct Q4Rows(ArrayView<int> nibbles, ArrayView<ushort> scales, int blo
         int b = (Nibbles[block * 4 + j / 4] >> (8 * (j % 4))) & 0xFF;
         return (within < 16 ? b & 0xF : b >> 4) - 8;
     }
+}
+
+/// <summary>Four ints read as one 16-byte load (blocks start 16-byte aligned in device buffers).</summary>
+internal struct Int4
+{
+    public int X, Y, Z, W;
+
+    /// <summary>Σ_i (sbyte)byte_i(a)·(sbyte)byte_i(b): four packed signed levels dotted.</summary>
+    public static int Dot(int a, int b) =>
+        (sbyte)a * (sbyte)b + (sbyte)(a >> 8) * (sbyte)(b >> 8) + (sbyte)(a >> 16) * (sbyte)(b >> 16) + (sbyte)(a >> 24) * (sbyte)(b >> 24);
 }
