@@ -50,6 +50,26 @@ public sealed class ConformanceTests(CpuAcceleratorFixture accelerator) : IClass
         foreach (var r in results) Assert.True(r.Passed, r.ToString());
     }
 
+    [Theory]
+    [InlineData(null, 32)]
+    [InlineData(" ", 32)]
+    [InlineData("16", 16)]
+    [InlineData(" 64 ", 64)]
+    public void SplitLengthComesFromTheEnvironmentVariable(string? value, int expected) =>
+        Assert.Equal(expected, GpuDecoderModel.ParseSplitLength(value));
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("-8")]
+    [InlineData("sixteen")]
+    [InlineData("99999999999")]
+    public void ABadSplitLengthIsNamedInTheError(string value)
+    {
+        var error = Assert.Throws<ArgumentException>(() => GpuDecoderModel.ParseSplitLength(value));
+        Assert.Contains(GpuDecoderModel.AttentionSplitVariable, error.Message);
+        Assert.Contains(value, error.Message);
+    }
+
     [Fact]
     public void FindsBothFixturesAndEverySyntheticGraph()
     {
