@@ -12,7 +12,8 @@
 # through split attention), one PASS/FAIL line each; (2) DCLM-7B-shaped q4_0 then bf16: a prompt of C tokens (prefill
 # tok/s) then GEN decode steps at contexts C..C+GEN (decode tok/s), beside the device bandwidth bound, for each C.
 # Each step has its own time limit, so a slow one cannot eat the others' minutes; the synthetic model of a type is
-# written once and reused across contexts. Set CONTEXTS/GEN/REPS to shrink the runs; CHECK=0 skips step 1 and TYPES
+# written once and reused across contexts. SPLITS="16 64" adds runs of the last context with those attention split
+# lengths (DCLM_GPU_ATTENTION_SPLIT). Set CONTEXTS/GEN/REPS to shrink the runs; CHECK=0 skips step 1 and TYPES
 # picks the benched types, so one device session can run it in two calls under a 10-minute limit per command:
 #   TYPES=q4_0 scripts/gpu-device-check.sh DIR     then     CHECK=0 TYPES=bf16 scripts/gpu-device-check.sh DIR
 set -uo pipefail
@@ -44,6 +45,14 @@ for type in $TYPES; do
     timeout 180 "$DOTNET" "$DIR/dclm/dclm.dll" bench --device cuda --model synthetic:dclm-7b --type "$type" --prompt "$context" --gen "$GEN" \
       --repetitions "$REPS" --threads "$(nproc)" --work-dir "$WORK" --json "$OUT/bench-$type-ctx$context.json" 2>&1 | tee "$OUT/bench-$type-ctx$context.txt"
     echo "bench $type ctx$context exit ${PIPESTATUS[0]}" | tee -a "$OUT/bench-$type-ctx$context.txt"
+  done
+  # Optional tuning: the last context again with other attention split lengths (SPLITS="16 64"; default none).
+  for split in ${SPLITS:-}; do
+    echo "== bench DCLM-7B shape, $type, pp$context tg$GEN, attention split $split"
+    DCLM_GPU_ATTENTION_SPLIT=$split timeout 180 "$DOTNET" "$DIR/dclm/dclm.dll" bench --device cuda --model synthetic:dclm-7b --type "$type" \
+      --prompt "$context" --gen "$GEN" --repetitions "$REPS" --threads "$(nproc)" --work-dir "$WORK" \
+      --json "$OUT/bench-$type-ctx$context-split$split.json" 2>&1 | tee "$OUT/bench-$type-ctx$context-split$split.txt"
+    echo "bench $type ctx$context split$split exit ${PIPESTATUS[0]}" | tee -a "$OUT/bench-$type-ctx$context-split$split.txt"
   done
   # The synthetic file is only needed for this type's runs; the disk is small.
   rm -f "$WORK"/*"$type"*.gguf
