@@ -5,7 +5,8 @@ namespace Dclm.Gpu.Kernels;
 /// <summary>
 /// A float weight matrix (rows, columns) in device memory in one storage type, read by the matrix kernels: chunks of
 /// 32 columns dotted with an activation row, or single elements for shared-memory tiles. Columns are a multiple of 32.
-/// The quantized types are <see cref="IQuantizedRows"/>.
+/// The quantized types are <see cref="IQuantizedRows"/>. Decode reads a chunk with 16-byte loads; every view starts at
+/// the start of its buffer (device allocations are 256-byte aligned) and rows are multiples of 32 values, so they align.
 /// </summary>
 internal interface IWeightRows
 {
@@ -24,9 +25,19 @@ internal struct F32Rows(ArrayView<float> data, int columns) : IWeightRows
 
     public readonly float DotChunk(int row, int chunk, ArrayView<float> x, long offset)
     {
-        long w = (long)row * Columns + chunk * 32, a = offset + chunk * 32;
+        // 16-byte loads: the chunk's 32 weights and 32 activations as 8 Float4 each, summed in column order.
+        var weights = Data.Cast<Float4>();
+        var activations = x.Cast<Float4>();
+        long w = ((long)row * Columns + chunk * 32) / 4, a = (offset + chunk * 32) / 4;
         float sum = 0;
-        for (int c = 0; c < 32; c++) sum += Data[w + c] * x[a + c];
+        for (int c = 0; c < 8; c++)
+        {
+            Float4 wc = weights[w + c], ac = activations[a + c];
+            sum += wc.X * ac.X;
+            sum += wc.Y * ac.Y;
+            sum += wc.Z * ac.Z;
+            sum += wc.W * ac.W;
+        }
         return sum;
     }
 
@@ -41,13 +52,23 @@ internal struct F16Rows(ArrayView<uint> data, int columns) : IWeightRows
 
     public readonly float DotChunk(int row, int chunk, ArrayView<float> x, long offset)
     {
-        long w = ((long)row * Columns + chunk * 32) / 2, a = offset + chunk * 32;
+        // 16-byte loads: the chunk's 16 pairs as 4 UInt4, its 32 activations as 8 Float4, summed in column order.
+        var pairs = Data.Cast<UInt4>();
+        var activations = x.Cast<Float4>();
+        long w = ((long)row * Columns + chunk * 32) / 8, a = (offset + chunk * 32) / 4;
         float sum = 0;
-        for (int c = 0; c < 16; c++)
+        for (int c = 0; c < 4; c++)
         {
-            uint pair = Data[w + c];
-            sum += DeviceNumbers.HalfToSingle((int)(pair & 0xFFFF)) * x[a + 2 * c];
-            sum += DeviceNumbers.HalfToSingle((int)(pair >> 16)) * x[a + 2 * c + 1];
+            UInt4 p = pairs[w + c];
+            Float4 a0 = activations[a + 2 * c], a1 = activations[a + 2 * c + 1];
+            sum += DeviceNumbers.HalfToSingle((int)(p.X & 0xFFFF)) * a0.X;
+            sum += DeviceNumbers.HalfToSingle((int)(p.X >> 16)) * a0.Y;
+            sum += DeviceNumbers.HalfToSingle((int)(p.Y & 0xFFFF)) * a0.Z;
+            sum += DeviceNumbers.HalfToSingle((int)(p.Y >> 16)) * a0.W;
+            sum += DeviceNumbers.HalfToSingle((int)(p.Z & 0xFFFF)) * a1.X;
+            sum += DeviceNumbers.HalfToSingle((int)(p.Z >> 16)) * a1.Y;
+            sum += DeviceNumbers.HalfToSingle((int)(p.W & 0xFFFF)) * a1.Z;
+            sum += DeviceNumbers.HalfToSingle((int)(p.W >> 16)) * a1.W;
         }
         return sum;
     }
@@ -68,13 +89,23 @@ internal struct BF16Rows(ArrayView<uint> data, int columns) : IWeightRows
 
     public readonly float DotChunk(int row, int chunk, ArrayView<float> x, long offset)
     {
-        long w = ((long)row * Columns + chunk * 32) / 2, a = offset + chunk * 32;
+        // 16-byte loads: the chunk's 16 pairs as 4 UInt4, its 32 activations as 8 Float4, summed in column order.
+        var pairs = Data.Cast<UInt4>();
+        var activations = x.Cast<Float4>();
+        long w = ((long)row * Columns + chunk * 32) / 8, a = (offset + chunk * 32) / 4;
         float sum = 0;
-        for (int c = 0; c < 16; c++)
+        for (int c = 0; c < 4; c++)
         {
-            uint pair = Data[w + c];
-            sum += Interop.IntAsFloat(pair << 16) * x[a + 2 * c];
-            sum += Interop.IntAsFloat(pair & 0xFFFF0000u) * x[a + 2 * c + 1];
+            UInt4 p = pairs[w + c];
+            Float4 a0 = activations[a + 2 * c], a1 = activations[a + 2 * c + 1];
+            sum += Interop.IntAsFloat(p.X << 16) * a0.X;
+            sum += Interop.IntAsFloat(p.X & 0xFFFF0000u) * a0.Y;
+            sum += Interop.IntAsFloat(p.Y << 16) * a0.Z;
+            sum += Interop.IntAsFloat(p.Y & 0xFFFF0000u) * a0.W;
+            sum += Interop.IntAsFloat(p.Z << 16) * a1.X;
+            sum += Interop.IntAsFloat(p.Z & 0xFFFF0000u) * a1.Y;
+            sum += Interop.IntAsFloat(p.W << 16) * a1.Z;
+            sum += Interop.IntAsFloat(p.W & 0xFFFF0000u) * a1.W;
         }
         return sum;
     }
@@ -87,3 +118,15 @@ internal struct BF16Rows(ArrayView<uint> data, int columns) : IWeightRows
     }
 }
 
+
+/// <summary>Four floats read as one 16-byte load (chunks start 16-byte aligned in device buffers).</summary>
+internal struct Float4
+{
+    public float X, Y, Z, W;
+}
+
+/// <summary>Four uints (eight f16 or bf16 values) read as one 16-byte load.</summary>
+internal struct UInt4
+{
+    public uint X, Y, Z, W;
+}
