@@ -25,17 +25,34 @@ public sealed class PtxCompileTests
     [MemberData(nameof(Kernels))]
     public void KernelCompilesToPtxForHopper(string kernel)
     {
-        var method = KernelMethods().Single(m => Describe(m) == kernel);
-        using var context = GpuDevice.CreateCudaContext();
-        var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90, CudaInstructionSet.ISA_88, null);
-        bool implicitlyGrouped = method.GetParameters()[0].ParameterType.Name.StartsWith("Index", StringComparison.Ordinal);
-        var entry = implicitlyGrouped ? EntryPointDescription.FromImplicitlyGroupedKernel(method) : EntryPointDescription.FromExplicitlyGroupedKernel(method);
-        var compiled = (PTXCompiledKernel)backend.Compile(entry, default(KernelSpecialization));
+        var compiled = Compile(KernelMethods().Single(m => Describe(m) == kernel));
         Assert.Contains(".entry", compiled.PTXAssembly);
         Assert.Contains(".target sm_", compiled.PTXAssembly); // ILGPU 1.5.3 emits sm_80 PTX for sm_90; the driver compiles it
         // A .NET math call ILGPU has no lowering for becomes a call to an undefined external function (MathF.FusedMultiplyAdd
         // did): the PTX compiles here and fails to link on the GPU.
         Assert.DoesNotContain(".extern .func", compiled.PTXAssembly);
+    }
+
+    /// <summary>The decode kernels stream weights with 16-byte loads (the Int4/Float4/UInt4 views), which ILGPU emits as ld.v4.</summary>
+    [Theory]
+    [InlineData("QuantizedMatrixKernels.MatrixVector<Q4Rows>")]
+    [InlineData("QuantizedMatrixKernels.MatrixVector<Q8Rows>")]
+    [InlineData("MatrixKernels.MatrixVector<BF16Rows>")]
+    [InlineData("MatrixKernels.MatrixVector<F16Rows>")]
+    [InlineData("MatrixKernels.MatrixVector<F32Rows>")]
+    public void DecodeKernelsUseSixteenByteLoads(string kernel)
+    {
+        var compiled = Compile(KernelMethods().Single(m => Describe(m) == kernel));
+        Assert.Contains("ld.v4.", compiled.PTXAssembly);
+    }
+
+    private static PTXCompiledKernel Compile(MethodInfo method)
+    {
+        using var context = GpuDevice.CreateCudaContext();
+        var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90, CudaInstructionSet.ISA_88, null);
+        bool implicitlyGrouped = method.GetParameters()[0].ParameterType.Name.StartsWith("Index", StringComparison.Ordinal);
+        var entry = implicitlyGrouped ? EntryPointDescription.FromImplicitlyGroupedKernel(method) : EntryPointDescription.FromExplicitlyGroupedKernel(method);
+        return (PTXCompiledKernel)backend.Compile(entry, default(KernelSpecialization));
     }
 
     [Fact]
