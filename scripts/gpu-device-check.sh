@@ -6,16 +6,24 @@
 #                    dotnet publish src/Dclm.Cli -c Release -o DIR/dclm
 #   DIR/fixtures/  tests/fixtures/dclm-tiny and tests/fixtures/dclm-tiny-bf16
 #   DIR/dotnet/    a .NET 10 runtime (or set DOTNET to a dotnet executable)
-# Writes to $OUT (default ./gpu-out): gpu-check.txt, bench-q4_0.txt/.json, bench-bf16.txt/.json, nvidia-smi.txt.
-# Steps: (1) every conformance case on cuda (logits against the CPU engine, batched against one by one), one
-# PASS/FAIL line each; (2) DCLM-7B-shaped q4_0 then bf16, pp and tg, beside the device bandwidth bound. Each step
-# has its own time limit, so a slow one cannot eat the others' minutes. Set PROMPT/GEN/REPS to shrink the runs.
+# Writes to $OUT (default ./gpu-out): gpu-check.txt, bench-TYPE-ctxC.txt/.json for TYPE in q4_0 bf16 and C in
+# $CONTEXTS, nvidia-smi.txt, date.txt.
+# Steps: (1) every conformance case on cuda (logits against the CPU engine, batched against one by one, long contexts
+# through split attention), one PASS/FAIL line each; (2) DCLM-7B-shaped q4_0 then bf16: a prompt of C tokens (prefill
+# tok/s) then GEN decode steps at contexts C..C+GEN (decode tok/s), beside the device bandwidth bound, for each C.
+# Each step has its own time limit, so a slow one cannot eat the others' minutes; the synthetic model of a type is
+# written once and reused across contexts. SPLITS="16 64" adds runs of the last context with those attention split
+# lengths (DCLM_GPU_ATTENTION_SPLIT). Set CONTEXTS/GEN/REPS to shrink the runs; CHECK=0 skips step 1 and TYPES
+# picks the benched types, so one device session can run it in two calls under a 10-minute limit per command:
+#   TYPES=q4_0 scripts/gpu-device-check.sh DIR     then     CHECK=0 TYPES=bf16 scripts/gpu-device-check.sh DIR
 set -uo pipefail
 DIR=${1:?usage: gpu-device-check.sh DIR (holding dclm/, fixtures/ and dotnet/)}
 OUT=${OUT:-./gpu-out}
 DOTNET=${DOTNET:-$DIR/dotnet/dotnet}
-PROMPT=${PROMPT:-512}
-GEN=${GEN:-128}
+CHECK=${CHECK:-1}
+TYPES=${TYPES:-q4_0 bf16}
+CONTEXTS=${CONTEXTS:-128 1024}
+GEN=${GEN:-64}
 REPS=${REPS:-2}
 WORK=${WORK:-/tmp/dclm-bench}
 mkdir -p "$OUT" "$WORK"
@@ -25,15 +33,27 @@ dclm() { "$DOTNET" "$DIR/dclm/dclm.dll" "$@"; }
 (nvidia-smi || true) > "$OUT/nvidia-smi.txt" 2>&1
 date -u +"%Y-%m-%dT%H:%M:%SZ" > "$OUT/date.txt"
 
-echo "== gpu-check (cuda)"
-timeout 240 "$DOTNET" "$DIR/dclm/dclm.dll" gpu-check --device cuda --fixtures "$DIR/fixtures" 2>&1 | tee "$OUT/gpu-check.txt"
-echo "gpu-check exit ${PIPESTATUS[0]}" | tee -a "$OUT/gpu-check.txt"
+if [ "$CHECK" != 0 ]; then
+  echo "== gpu-check (cuda)"
+  timeout 180 "$DOTNET" "$DIR/dclm/dclm.dll" gpu-check --device cuda --fixtures "$DIR/fixtures" 2>&1 | tee "$OUT/gpu-check.txt"
+  echo "gpu-check exit ${PIPESTATUS[0]}" | tee -a "$OUT/gpu-check.txt"
+fi
 
-for type in q4_0 bf16; do
-  echo "== bench DCLM-7B shape, $type, pp$PROMPT tg$GEN, $REPS repetitions"
-  timeout 420 "$DOTNET" "$DIR/dclm/dclm.dll" bench --device cuda --model synthetic:dclm-7b --type "$type" --prompt "$PROMPT" --gen "$GEN" \
-    --repetitions "$REPS" --threads "$(nproc)" --work-dir "$WORK" --json "$OUT/bench-$type.json" 2>&1 | tee "$OUT/bench-$type.txt"
-  echo "bench $type exit ${PIPESTATUS[0]}" | tee -a "$OUT/bench-$type.txt"
-  # The synthetic file is only needed for this run; the disk is small.
+for type in $TYPES; do
+  for context in $CONTEXTS; do
+    echo "== bench DCLM-7B shape, $type, pp$context tg$GEN, $REPS repetitions"
+    timeout 180 "$DOTNET" "$DIR/dclm/dclm.dll" bench --device cuda --model synthetic:dclm-7b --type "$type" --prompt "$context" --gen "$GEN" \
+      --repetitions "$REPS" --threads "$(nproc)" --work-dir "$WORK" --json "$OUT/bench-$type-ctx$context.json" 2>&1 | tee "$OUT/bench-$type-ctx$context.txt"
+    echo "bench $type ctx$context exit ${PIPESTATUS[0]}" | tee -a "$OUT/bench-$type-ctx$context.txt"
+  done
+  # Optional tuning: the last context again with other attention split lengths (SPLITS="16 64"; default none).
+  for split in ${SPLITS:-}; do
+    echo "== bench DCLM-7B shape, $type, pp$context tg$GEN, attention split $split"
+    DCLM_GPU_ATTENTION_SPLIT=$split timeout 180 "$DOTNET" "$DIR/dclm/dclm.dll" bench --device cuda --model synthetic:dclm-7b --type "$type" \
+      --prompt "$context" --gen "$GEN" --repetitions "$REPS" --threads "$(nproc)" --work-dir "$WORK" \
+      --json "$OUT/bench-$type-ctx$context-split$split.json" 2>&1 | tee "$OUT/bench-$type-ctx$context-split$split.txt"
+    echo "bench $type ctx$context split$split exit ${PIPESTATUS[0]}" | tee -a "$OUT/bench-$type-ctx$context-split$split.txt"
+  done
+  # The synthetic file is only needed for this type's runs; the disk is small.
   rm -f "$WORK"/*"$type"*.gguf
 done

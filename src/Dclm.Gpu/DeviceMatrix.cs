@@ -59,22 +59,33 @@ internal sealed unsafe class DeviceMatrix : IDisposable
     /// <summary>Bytes of the matrix in its file's layout (what a decode step streams).</summary>
     public long ByteLength { get; }
 
-    /// <summary>Whether the product wants activations rounded to Q8_0 values first (as the CPU engine quantizes them).</summary>
+    /// <summary>Whether the product takes activations quantized to Q8_0 (as the CPU engine quantizes them) instead of floats.</summary>
     public bool WantsQ8Input => Type is GgmlType.Q8_0 or GgmlType.Q4_0;
 
     /// <summary>y[t, offset + r] (+)= Σ_c W[r, c]·x[t, c] for <paramref name="tokens"/> tokens; y rows are <paramref name="stride"/> apart.</summary>
     public void Apply(GpuKernels kernels, ArrayView<float> x, int tokens, ArrayView<float> y, int stride, int offset, bool accumulate)
     {
-        var shape = new MatrixShape { Tokens = tokens, Rows = Rows, Columns = Columns, OutputStride = stride, OutputOffset = offset, Accumulate = accumulate ? 1 : 0 };
+        var shape = Shape(tokens, stride, offset, accumulate);
         switch (Type)
         {
             case GgmlType.F32: kernels.F32.Run(new F32Rows(_floats!.View, Columns), x, shape, y); break;
             case GgmlType.F16: kernels.F16.Run(new F16Rows(_pairs!.View, Columns), x, shape, y); break;
             case GgmlType.BF16: kernels.BF16.Run(new BF16Rows(_pairs!.View, Columns), x, shape, y); break;
-            case GgmlType.Q8_0: kernels.Q8.Run(new Q8Rows(_levels!.View, _scales!.View, Columns / 32), x, shape, y); break;
-            default: kernels.Q4.Run(new Q4Rows(_levels!.View, _scales!.View, Columns / 32), x, shape, y); break;
+            default: throw new InvalidOperationException($"{GgmlTypeInfo.Name(Type)} weights take Q8_0 activations");
         }
     }
+
+    /// <summary>As <see cref="Apply"/> for Q8_0/Q4_0 weights, x given as Q8_0 levels (tokens, columns/4) and scales (tokens, columns/32).</summary>
+    public void ApplyQuantized(GpuKernels kernels, ArrayView<int> levels, ArrayView<float> scales, int tokens, ArrayView<float> y, int stride, int offset,
+        bool accumulate)
+    {
+        var shape = Shape(tokens, stride, offset, accumulate);
+        if (Type == GgmlType.Q8_0) kernels.Q8.Run(new Q8Rows(_levels!.View, _scales!.View, Columns / 32), levels, scales, shape, y);
+        else kernels.Q4.Run(new Q4Rows(_levels!.View, _scales!.View, Columns / 32), levels, scales, shape, y);
+    }
+
+    private MatrixShape Shape(int tokens, int stride, int offset, bool accumulate) =>
+        new() { Tokens = tokens, Rows = Rows, Columns = Columns, OutputStride = stride, OutputOffset = offset, Accumulate = accumulate ? 1 : 0 };
 
     /// <summary>Copies host memory to the device in pieces of at most 2^30 elements (spans are int-sized).</summary>
     private static void Upload<T>(ArrayView1D<T, Stride1D.Dense> view, T* source, long count) where T : unmanaged

@@ -13,12 +13,15 @@ internal sealed class DeviceRunState(Accelerator a) : IDisposable
     public GrowingBuffer<float> Residual { get; } = new(a);
     /// <summary>n(x). (tokens, dim)</summary>
     public GrowingBuffer<float> Normed { get; } = new(a);
-    /// <summary>An input rounded to Q8_0 values for quantized weights. (tokens, max(dim, qd, hidden))</summary>
-    public GrowingBuffer<float> Rounded { get; } = new(a);
+    /// <summary>An input quantized to Q8_0 for quantized weights: levels packed four to an int, block scales. (tokens, width/4), (tokens, width/32)</summary>
+    public GrowingBuffer<int> Q8Levels { get; } = new(a);
+    public GrowingBuffer<float> Q8Scales { get; } = new(a);
     /// <summary>q|k|v rows. (tokens, qd + 2·kvd)</summary>
     public GrowingBuffer<float> QueryKeyValue { get; } = new(a);
     /// <summary>Attention output. (tokens, qd)</summary>
     public GrowingBuffer<float> Attention { get; } = new(a);
+    /// <summary>Split attention's partials (acc, max, denominator) per (token, head, split). (tokens, heads, splits, headDim + 2)</summary>
+    public GrowingBuffer<float> AttentionPartials { get; } = new(a);
     /// <summary>gate|up. (tokens, 2·hidden)</summary>
     public GrowingBuffer<float> GateUp { get; } = new(a);
     /// <summary>silu(gate)·up. (tokens, hidden)</summary>
@@ -42,7 +45,7 @@ internal sealed class DeviceRunState(Accelerator a) : IDisposable
 
     public void Dispose()
     {
-        foreach (var b in new IDisposable[] { Residual, Normed, Rounded, QueryKeyValue, Attention, GateUp, Hidden, Final, Logits, Cos, Sin,
+        foreach (var b in new IDisposable[] { Residual, Normed, Q8Levels, Q8Scales, QueryKeyValue, Attention, AttentionPartials, GateUp, Hidden, Final, Logits, Cos, Sin,
             Positions, CacheRows, TokenTables, Tables, LogitRows, Slopes }) b.Dispose();
     }
 }

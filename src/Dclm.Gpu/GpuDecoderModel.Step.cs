@@ -49,6 +49,7 @@ public sealed partial class GpuDecoderModel
         _tableLength = sequences * width;
         _state.Tables.Upload(_tables.AsSpan(0, _tableLength));
         _tableWidth = width;
+        _attentionSplits = AttentionSplits(batch);
         if (!Config.UsesRotary) return;
         int sets = _sharedFrequencies ? 1 : Config.Layers;
         Grow(ref _cos, sets * n * half);
@@ -113,9 +114,8 @@ public sealed partial class GpuDecoderModel
         var attention = _state.Attention.Ensure((long)n * qd);
         var attentionShape = new AttentionShape { Stride = stride, Heads = c.Heads, KeyValueHeads = c.KeyValueHeads, HeadDim = c.HeadDim,
             KeyValueDim = kvd, BlockSize = blockSize, TableWidth = _tableWidth, Window = c.SlidingWindow, Alibi = c.UsesAlibi ? 1 : 0,
-            Scale = 1f / MathF.Sqrt(c.HeadDim) };
-        k.Attend(new KernelConfig(n * c.Heads, _device.Accelerator.WarpSize), qkv, cache.Keys(index), cache.Values(index), _state.Tables.Ensure(_tableLength),
-            _state.TokenTables.Ensure(n), _state.Positions.Ensure(n), _state.Slopes.Ensure(_slopes?.Length ?? 1), attentionShape, attention);
+            Scale = 1f / MathF.Sqrt(c.HeadDim), SplitLength = AttentionSplitLength, Splits = _attentionSplits };
+        Attend(index, n, cache, qkv, attentionShape, attention);
         Project([w.Output], attention, qd, n, x, d, [0], accumulate: true);
 
         // x += W_down · (silu(W_gate·n(x)) ⊙ W_up·n(x))
@@ -128,28 +128,72 @@ public sealed partial class GpuDecoderModel
     }
 
     /// <summary>
+    /// attention = softmax(q·kᵀ/√d − ALiBi)·v for every token and head: one warp per (token, head), or in decode steps
+    /// whose contexts pass <see cref="AttentionSplitLength"/>, a warp per split of it and a combine (flash-decoding).
+    /// </summary>
+    private void Attend(int index, int n, DeviceKvCache cache, ArrayView<float> qkv, AttentionShape shape, ArrayView<float> attention)
+    {
+        var k = _kernels;
+        int warp = _device.Accelerator.WarpSize, heads = Config.Heads;
+        var keys = cache.Keys(index);
+        var values = cache.Values(index);
+        var tables = _state.Tables.Ensure(_tableLength);
+        var tokenTables = _state.TokenTables.Ensure(n);
+        var positions = _state.Positions.Ensure(n);
+        var slopes = _state.Slopes.Ensure(_slopes?.Length ?? 1);
+        if (shape.Splits <= 1)
+        {
+            k.Attend(new KernelConfig(n * heads, warp), qkv, keys, values, tables, tokenTables, positions, slopes, shape, attention);
+            return;
+        }
+        var partials = _state.AttentionPartials.Ensure((long)n * heads * shape.Splits * (shape.HeadDim + 2));
+        k.AttendSplit(new KernelConfig(n * heads * shape.Splits, warp), qkv, keys, values, tables, tokenTables, positions, slopes, shape, partials);
+        k.Combine(new KernelConfig(n * heads, warp), partials, positions, shape, attention);
+    }
+
+    /// <summary>
+    /// Splits per (token, head) for this step: in decode steps (≤ <see cref="MatrixKernels.DecodeTokens"/> tokens) the most any
+    /// token's visible context needs at <see cref="AttentionSplitLength"/> positions each; 1 in prefill, whose tokens fill the device.
+    /// </summary>
+    private int AttentionSplits(ForwardBatch batch)
+    {
+        if (batch.Count > MatrixKernels.DecodeTokens) return 1;
+        int splits = 1;
+        for (int t = 0; t < batch.Count; t++)
+        {
+            int position = batch.Positions[t], first = Config.SlidingWindow > 0 ? Math.Max(0, position - Config.SlidingWindow + 1) : 0;
+            splits = Math.Max(splits, (position - first) / AttentionSplitLength + 1);
+        }
+        return splits;
+    }
+
+    private int _attentionSplits = 1;
+
+    /// <summary>
     /// Runs matrices that share an input (tokens, width) into columns at <paramref name="offsets"/> of rows of
-    /// <paramref name="stride"/>; quantized ones read the input rounded to Q8_0 values, computed once.
+    /// <paramref name="stride"/>; quantized ones read the input quantized to Q8_0, computed once.
     /// </summary>
     private void Project(DeviceMatrix[] matrices, ArrayView<float> input, int width, int n, ArrayView<float> output, int stride, int[] offsets, bool accumulate)
     {
-        ArrayView<float> rounded = default;
-        bool hasRounded = false;
+        ArrayView<int> levels = default;
+        ArrayView<float> scales = default;
+        bool quantized = false;
         for (int i = 0; i < matrices.Length; i++)
         {
             var m = matrices[i];
-            var source = input;
-            if (m.WantsQ8Input)
+            if (!m.WantsQ8Input)
             {
-                if (!hasRounded)
-                {
-                    rounded = _state.Rounded.Ensure((long)n * width);
-                    _kernels.RoundToQ8(n * width / 32, input, rounded);
-                    hasRounded = true;
-                }
-                source = rounded;
+                m.Apply(_kernels, input, n, output, stride, offsets[i], accumulate);
+                continue;
             }
-            m.Apply(_kernels, source, n, output, stride, offsets[i], accumulate);
+            if (!quantized)
+            {
+                levels = _state.Q8Levels.Ensure((long)n * width / 4);
+                scales = _state.Q8Scales.Ensure((long)n * width / 32);
+                _kernels.QuantizeToQ8(n * width / 32, input, levels, scales);
+                quantized = true;
+            }
+            m.ApplyQuantized(_kernels, levels, scales, n, output, stride, offsets[i], accumulate);
         }
     }
 

@@ -67,6 +67,26 @@ public sealed partial class GpuDecoderModel : IDecoderModel
     /// <summary>Weight bytes one decode step reads: every matrix, one row of the embedding.</summary>
     public long BytesPerToken { get; }
 
+    /// <summary>
+    /// Positions one warp of split attention walks: decode contexts longer than this are split over several warps. 32 is
+    /// one chunk of a GPU warp, so a decode step at context c runs heads·c/32 warps instead of heads (32 on a 132-SM
+    /// H200 before); the tests lower it to cross splits on tiny contexts. Not yet tuned on a GPU, so
+    /// <see cref="AttentionSplitVariable"/> can set it for a benchmark run (docs/gpu.md).
+    /// </summary>
+    internal int AttentionSplitLength { get; set; } = ParseSplitLength(Environment.GetEnvironmentVariable(AttentionSplitVariable));
+
+    /// <summary>Environment variable that sets the positions per attention split (default 32), for tuning on a device.</summary>
+    public const string AttentionSplitVariable = "DCLM_GPU_ATTENTION_SPLIT";
+
+    /// <summary>The split length <paramref name="value"/> asks for: 32 when unset or empty, else a positive integer.</summary>
+    internal static int ParseSplitLength(string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value)) return 32;
+        if (int.TryParse(value.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int length) && length > 0)
+            return length;
+        throw new ArgumentException($"{AttentionSplitVariable}='{value}' is not a positive number of positions per attention split");
+    }
+
     public KvCache CreateCache(int slots, int capacity, int blockSize, int blocks, KvCacheType type, bool rolling = true)
     {
         if (type != KvCacheType.F32) throw new NotSupportedException($"the GPU backend keeps keys and values as f32; a {type} KV cache is not supported on it");

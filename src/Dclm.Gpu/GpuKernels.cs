@@ -14,9 +14,9 @@ internal sealed class GpuKernels
         F32 = new MatrixPair<F32Rows>(accelerator);
         F16 = new MatrixPair<F16Rows>(accelerator);
         BF16 = new MatrixPair<BF16Rows>(accelerator);
-        Q8 = new MatrixPair<Q8Rows>(accelerator);
-        Q4 = new MatrixPair<Q4Rows>(accelerator);
-        RoundToQ8 = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(ElementKernels.RoundToQ8);
+        Q8 = new QuantizedPair<Q8Rows>(accelerator);
+        Q4 = new QuantizedPair<Q4Rows>(accelerator);
+        QuantizeToQ8 = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>>(ElementKernels.QuantizeToQ8);
         Norm = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, NormShape>(ElementKernels.Norm);
         AddBias = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, int, int, ArrayView<float>>(ElementKernels.AddBias);
         Rope = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, RopeShape>(ElementKernels.Rope);
@@ -26,6 +26,9 @@ internal sealed class GpuKernels
         Copy = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(ElementKernels.Copy);
         Attend = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>,
             ArrayView<float>, AttentionShape, ArrayView<float>>(AttentionKernel.Attend);
+        AttendSplit = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>,
+            ArrayView<float>, AttentionShape, ArrayView<float>>(AttentionKernel.AttendSplit);
+        Combine = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<int>, AttentionShape, ArrayView<float>>(AttentionKernel.Combine);
     }
 
     public Accelerator Accelerator { get; }
@@ -34,9 +37,9 @@ internal sealed class GpuKernels
     public MatrixPair<F32Rows> F32 { get; }
     public MatrixPair<F16Rows> F16 { get; }
     public MatrixPair<BF16Rows> BF16 { get; }
-    public MatrixPair<Q8Rows> Q8 { get; }
-    public MatrixPair<Q4Rows> Q4 { get; }
-    public Action<Index1D, ArrayView<float>, ArrayView<float>> RoundToQ8 { get; }
+    public QuantizedPair<Q8Rows> Q8 { get; }
+    public QuantizedPair<Q4Rows> Q4 { get; }
+    public Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>> QuantizeToQ8 { get; }
     public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormShape> Norm { get; }
     public Action<Index1D, ArrayView<float>, int, int, int, ArrayView<float>> AddBias { get; }
     public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, RopeShape> Rope { get; }
@@ -46,6 +49,9 @@ internal sealed class GpuKernels
     public Action<Index1D, ArrayView<float>, ArrayView<float>> Copy { get; }
     public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>,
         ArrayView<float>, AttentionShape, ArrayView<float>> Attend { get; }
+    public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>,
+        ArrayView<float>, AttentionShape, ArrayView<float>> AttendSplit { get; }
+    public Action<KernelConfig, ArrayView<float>, ArrayView<int>, AttentionShape, ArrayView<float>> Combine { get; }
 }
 
 /// <summary>The decode and prefill products of one weight format, and the launch shapes that pick between them.</summary>
@@ -75,5 +81,36 @@ internal sealed class MatrixPair<TWeights> where TWeights : struct, IWeightRows
         shape.Tile = _tile;
         int tiles = (shape.Rows + _tile - 1) / _tile * ((shape.Tokens + _tile - 1) / _tile);
         _matrix(new KernelConfig(tiles, _tile * _tile), weights, x, shape, y);
+    }
+}
+
+/// <summary>The decode and prefill products of one quantized format (Q8_0 activations in), picked as <see cref="MatrixPair{TWeights}"/> picks.</summary>
+internal sealed class QuantizedPair<TWeights> where TWeights : struct, IQuantizedRows
+{
+    private readonly Action<KernelConfig, TWeights, ArrayView<int>, ArrayView<float>, MatrixShape, ArrayView<float>> _vector, _matrix;
+    private readonly int _warp, _tile;
+
+    public QuantizedPair(Accelerator accelerator)
+    {
+        _vector = accelerator.LoadStreamKernel<TWeights, ArrayView<int>, ArrayView<float>, MatrixShape, ArrayView<float>>(QuantizedMatrixKernels.MatrixVector);
+        _matrix = accelerator.LoadStreamKernel<TWeights, ArrayView<int>, ArrayView<float>, MatrixShape, ArrayView<float>>(QuantizedMatrixKernels.MatrixMatrix);
+        _warp = accelerator.WarpSize;
+        if (_warp % 8 != 0) throw new NotSupportedException($"the quantized kernels need a warp width that is a multiple of 8, not {_warp}");
+        _tile = accelerator.MaxNumThreadsPerGroup >= MatrixKernels.MaxTile * MatrixKernels.MaxTile ? MatrixKernels.MaxTile : (int)Math.Sqrt(accelerator.MaxNumThreadsPerGroup);
+    }
+
+    /// <summary>y (+)= W·x for shape's tokens, x given as Q8_0 levels and scales.</summary>
+    public void Run(TWeights weights, ArrayView<int> levels, ArrayView<float> scales, MatrixShape shape, ArrayView<float> y)
+    {
+        if (shape.Tokens == 0 || shape.Rows == 0) return;
+        if (shape.Tokens <= MatrixKernels.DecodeTokens)
+        {
+            int groups = (shape.Rows + MatrixKernels.DecodeWarps - 1) / MatrixKernels.DecodeWarps;
+            _vector(new KernelConfig(groups, MatrixKernels.DecodeWarps * _warp), weights, levels, scales, shape, y);
+            return;
+        }
+        shape.Tile = _tile;
+        int tiles = (shape.Rows + _tile - 1) / _tile * ((shape.Tokens + _tile - 1) / _tile);
+        _matrix(new KernelConfig(tiles, _tile * _tile), weights, levels, scales, shape, y);
     }
 }

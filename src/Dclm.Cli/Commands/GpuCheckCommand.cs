@@ -14,7 +14,7 @@ internal static class GpuCheckCommand
     {
         var device = new Option<string>("--device") { Description = "cuda, cuda:N, or cpu-accel (ILGPU's CPU accelerator)", DefaultValueFactory = _ => "cuda" };
         var fixtures = new Option<string?>("--fixtures") { Description = "directory holding dclm-tiny and dclm-tiny-bf16 (default: tests/fixtures under the current directory); the Llama and Qwen cases need none" };
-        var only = new Option<string?>("--only") { Description = "check one model: dclm-tiny, dclm-tiny-bf16, llama, qwen2 or qwen3" };
+        var only = new Option<string?>("--only") { Description = "check one model: dclm-tiny, dclm-tiny-bf16, llama, qwen2, qwen3, llama-window or llama-alibi" };
         var command = new Command("gpu-check", "Check the GPU backend against the CPU engine: one PASS/FAIL line per model, weight type and check") { device, fixtures, only };
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(() =>
         {

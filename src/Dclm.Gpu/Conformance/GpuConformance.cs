@@ -23,6 +23,9 @@ public static class GpuConformance
     /// <summary>Largest accepted |gpu − cpu| / max|cpu| over a row of logits.</summary>
     public const double Tolerance = 1e-4;
 
+    /// <summary>Positions per attention split in the long-context cases: small, so contexts of 21..36 cross several splits.</summary>
+    public const int LongContextSplitLength = 8;
+
     /// <summary>The weight types every model is checked in.</summary>
     public static readonly GgmlType[] Types = [GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0];
 
@@ -31,7 +34,10 @@ public static class GpuConformance
         (fixtures is null ? [] : new[] { "dclm-tiny", "dclm-tiny-bf16" }.Where(f => Directory.Exists(Path.Combine(fixtures, f))).ToArray())
         .Concat(SyntheticDecoders.Names).ToArray();
 
-    /// <summary>Runs every case (of model <paramref name="only"/> when given) on <paramref name="device"/>, reporting each result as it comes.</summary>
+    /// <summary>
+    /// Runs every case (of model <paramref name="only"/> when given) on <paramref name="device"/>, reporting each result as it
+    /// comes: each model in each type, then the long-context split-attention cases (Llama, and its window and ALiBi variants).
+    /// </summary>
     public static IReadOnlyList<ConformanceResult> RunAll(GpuDevice device, string? fixtures, Action<ConformanceResult> report, CancellationToken cancellation = default,
         string? only = null)
     {
@@ -46,6 +52,15 @@ public static class GpuConformance
                     report(r);
                 }
             }
+        foreach (var model in new[] { "llama" }.Concat(SyntheticDecoders.AttentionVariants).Where(m => only is null || m == only))
+        {
+            cancellation.ThrowIfCancellationRequested();
+            foreach (var r in RunLongContext(device, model, LongContextSplitLength, batched: model == "llama"))
+            {
+                results.Add(r);
+                report(r);
+            }
+        }
         return results;
     }
 
@@ -67,9 +82,27 @@ public static class GpuConformance
         finally { dispose?.Dispose(); }
     }
 
+    /// <summary>
+    /// Long contexts through split attention: <paramref name="model"/> (a synthetic graph or attention variant) in f32 with
+    /// <paramref name="splitLength"/> positions per split, a 20-token prefill and 12 decode steps (contexts 21..32), against
+    /// the CPU engine; with <paramref name="batched"/> the batch check, whose sequences then need different numbers of splits
+    /// in one step.
+    /// </summary>
+    public static IReadOnlyList<ConformanceResult> RunLongContext(GpuDevice device, string model, int splitLength, bool batched)
+    {
+        using var memory = new HostWeights();
+        var (config, weights, _) = Load(null, model, memory);
+        using var cpu = new DecoderModel(config, weights);
+        using var gpu = new GpuDecoderModel(config, weights, device) { AttentionSplitLength = splitLength };
+        string name = $"{model} f32, attention split every {splitLength} positions";
+        var results = new List<ConformanceResult> { CompareLogits(cpu, gpu, name, promptLength: 20, steps: 12, capacity: 40) };
+        if (batched) results.Add(CompareBatched(gpu, name));
+        return results;
+    }
+
     private static (ModelConfig, ModelWeights, IDisposable?) Load(string? fixtures, string model, HostWeights memory)
     {
-        if (SyntheticDecoders.Names.Contains(model))
+        if (SyntheticDecoders.Names.Contains(model) || SyntheticDecoders.AttentionVariants.Contains(model))
         {
             var config = SyntheticDecoders.Config(model);
             return (config, SyntheticDecoders.Weights(config, memory, seed: 20261204), null);
@@ -78,13 +111,13 @@ public static class GpuConformance
         return (loaded.Config, loaded.Model.Weights, loaded);
     }
 
-    /// <summary>Prompt of 12 tokens (all rows' logits), then three decode steps, on both models.</summary>
-    private static ConformanceResult CompareLogits(IDecoderModel cpu, IDecoderModel gpu, string name)
+    /// <summary>A prompt (all rows' logits), then decode steps, on both models.</summary>
+    private static ConformanceResult CompareLogits(IDecoderModel cpu, IDecoderModel gpu, string name, int promptLength = 12, int steps = 3, int capacity = 32)
     {
         int vocabulary = cpu.Config.VocabularySize;
-        int[] prompt = Tokens(12, vocabulary, 1);
-        var cpuCache = cpu.CreateCache(1, 32);
-        var gpuCache = gpu.CreateCache(1, 32);
+        int[] prompt = Tokens(promptLength, vocabulary, 1);
+        var cpuCache = cpu.CreateCache(1, capacity);
+        var gpuCache = gpu.CreateCache(1, capacity);
         var expected = new float[prompt.Length * vocabulary];
         var actual = new float[prompt.Length * vocabulary];
         var batch = ForwardBatch.Sequence(prompt, 0, allLogits: true);
@@ -92,7 +125,7 @@ public static class GpuConformance
         gpu.Forward(batch, gpuCache, actual);
         double worst = WorstRow(expected, actual, prompt.Length, vocabulary);
         int token = prompt[^1];
-        for (int step = 0; step < 3; step++)
+        for (int step = 0; step < steps; step++)
         {
             token = (token * 31 + 7) % vocabulary;
             var one = ForwardBatch.Sequence([token], prompt.Length + step);
@@ -100,7 +133,7 @@ public static class GpuConformance
             gpu.Forward(one, gpuCache, actual.AsSpan(0, vocabulary));
             worst = Math.Max(worst, WorstRow(expected, actual, 1, vocabulary));
         }
-        return new ConformanceResult($"{name} logits (prefill 12, decode 3) vs CPU engine", worst, worst <= Tolerance);
+        return new ConformanceResult($"{name} logits (prefill {promptLength}, decode {steps}) vs CPU engine", worst, worst <= Tolerance);
     }
 
     /// <summary>Three sequences decoded together in one step against each decoded alone: the same bits.</summary>
@@ -111,13 +144,16 @@ public static class GpuConformance
         var together = gpu.CreateCache(sequences, 32);
         var alone = gpu.CreateCache(sequences, 32);
         var scratch = new float[9 * vocabulary];
-        for (int s = 0; s < sequences; s++)
+        // One prefill step of the three prompts (5, 7 and 9 tokens) into each cache.
+        var prompts = Enumerable.Range(0, sequences).Select(s => Tokens(5 + 2 * s, vocabulary, 10 + s)).ToArray();
+        var prefill = new ForwardBatch
         {
-            int[] prompt = Tokens(5 + 2 * s, vocabulary, 10 + s);
-            foreach (var cache in new[] { together, alone })
-                gpu.Forward(new ForwardBatch { Tokens = prompt, Positions = Enumerable.Range(0, prompt.Length).ToArray(),
-                    Slots = Enumerable.Repeat(s, prompt.Length).ToArray(), LogitRows = [prompt.Length - 1] }, cache, scratch);
-        }
+            Tokens = prompts.SelectMany(p => p).ToArray(),
+            Positions = prompts.SelectMany(p => Enumerable.Range(0, p.Length)).ToArray(),
+            Slots = prompts.SelectMany((p, s) => Enumerable.Repeat(s, p.Length)).ToArray(),
+            LogitRows = [0],
+        };
+        foreach (var cache in new[] { together, alone }) gpu.Forward(prefill, cache, scratch);
         var batchedLogits = new float[sequences * vocabulary];
         var aloneLogits = new float[sequences * vocabulary];
         double worst = 0;

@@ -13,6 +13,9 @@ internal static class SyntheticDecoders
 {
     public static readonly string[] Names = ["llama", "qwen2", "qwen3"];
 
+    /// <summary>Llama with attention variants for the long-context checks: a sliding window of 10, and ALiBi in place of RoPE.</summary>
+    public static readonly string[] AttentionVariants = ["llama-window", "llama-alibi"];
+
     public static ModelConfig Config(string name) => name switch
     {
         "llama" => new ModelConfig { Architecture = Architecture.Llama, Dim = 64, Layers = 2, Heads = 4, KeyValueHeads = 2, HiddenDim = 128,
@@ -21,6 +24,8 @@ internal static class SyntheticDecoders
             VocabularySize = 256, ContextLength = 128, Norm = NormKind.RmsNorm, QueryKeyNorm = QueryKeyNorm.None, RopeTheta = 1e6 },
         "qwen3" => new ModelConfig { Architecture = Architecture.Qwen3, Dim = 64, Layers = 2, Heads = 4, KeyValueHeads = 2, HiddenDim = 128,
             VocabularySize = 256, ContextLength = 128, Norm = NormKind.RmsNorm, QueryKeyNorm = QueryKeyNorm.PerHead, HeadDimension = 32, RopeTheta = 1e6 },
+        "llama-window" => Config("llama") with { SlidingWindow = 10 },
+        "llama-alibi" => Config("llama") with { Positions = PositionEncoding.Alibi },
         _ => throw new ArgumentException($"no synthetic model '{name}'"),
     };
 

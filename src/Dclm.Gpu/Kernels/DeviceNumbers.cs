@@ -1,4 +1,5 @@
 using ILGPU;
+using ILGPU.Runtime.Cuda;
 
 namespace Dclm.Gpu.Kernels;
 
@@ -52,6 +53,42 @@ internal static class DeviceNumbers
         if (rest >= 0.5f) return whole + 1;
         if (rest <= -0.5f) return whole - 1;
         return whole;
+    }
+
+    /// <summary>
+    /// a·b + c rounded once (IEEE fma), as the CPU engine's kernels compute it: PTX's fma.rn.f32 on CUDA, and elsewhere
+    /// <see cref="FusedMultiplyAddByRoundToOdd"/> (ILGPU lowers MathF.FusedMultiplyAdd to an external function the driver
+    /// cannot link, and both branches of this method are compiled to PTX).
+    /// </summary>
+    public static float FusedMultiplyAdd(float a, float b, float c)
+    {
+        if (CudaAsm.IsSupported)
+        {
+            CudaAsm.Emit("fma.rn.f32 %0, %1, %2, %3;", out float result, a, b, c);
+            return result;
+        }
+        return FusedMultiplyAddByRoundToOdd(a, b, c);
+    }
+
+    /// <summary>
+    /// fma(a, b, c) for finite floats from double arithmetic: a·b is exact in double (48 significant bits); s = a·b + c is
+    /// rounded to odd (nearest, then the last bit forced to 1 toward the exact sum when inexact, the error found by
+    /// TwoSum), and a sum rounded to odd with 53 ≥ 24 + 2 bits rounds to the nearest float correctly (Boldo and Melquiond,
+    /// "Emulation of FMA and correctly rounded sums: proved algorithms using rounding to odd", 2008).
+    /// </summary>
+    public static float FusedMultiplyAddByRoundToOdd(float a, float b, float c)
+    {
+        double product = (double)a * b, addend = c;
+        double sum = product + addend;
+        double virtualAddend = sum - product;
+        double error = (product - (sum - virtualAddend)) + (addend - virtualAddend);
+        if (error != 0)
+        {
+            ulong bits = Interop.FloatAsInt(sum);
+            if ((bits & 1) == 0) bits = (error > 0) == (sum > 0) ? bits + 1 : bits - 1;
+            sum = Interop.IntAsFloat(bits);
+        }
+        return (float)sum;
     }
 
     /// <summary>The sum of <paramref name="value"/> over the warp, in lane 0 (a fixed tree, so deterministic).</summary>

@@ -9,10 +9,11 @@ internal static class ElementKernels
     public const int NormThreads = 128;
 
     /// <summary>
-    /// y = x rounded to ggml Q8_0 values, one thread per block of 32: d = max|x|/127, q = roundf(x/d), y = q·f16(d). The
-    /// CPU engine multiplies Q8_0 and Q4_0 weights by activations quantized this way, so the device does too.
+    /// x quantized to ggml Q8_0 as the CPU engine quantizes activations for Q8_0 and Q4_0 weights (quantize_row_q8_0_ref),
+    /// one thread per block of 32: d = max|x|/127, q = roundf(x/d); levels get the 32 q packed four to an int (q_(4k+i)
+    /// in byte i of int k) and scales f16(d) as a float.
     /// </summary>
-    public static void RoundToQ8(Index1D block, ArrayView<float> x, ArrayView<float> y)
+    public static void QuantizeToQ8(Index1D block, ArrayView<float> x, ArrayView<int> levels, ArrayView<float> scales)
     {
         long start = (long)block.X * 32;
         float max = 0;
@@ -24,8 +25,13 @@ internal static class ElementKernels
         }
         float d = max / 127;
         float inverse = d != 0 ? 1.0f / d : 0.0f;
-        float scale = DeviceNumbers.RoundThroughHalf(d);
-        for (int j = 0; j < 32; j++) y[start + j] = DeviceNumbers.RoundHalfAway(x[start + j] * inverse) * scale;
+        scales[block] = DeviceNumbers.RoundThroughHalf(d);
+        for (int k = 0; k < 8; k++)
+        {
+            int packed = 0;
+            for (int i = 0; i < 4; i++) packed |= ((int)DeviceNumbers.RoundHalfAway(x[start + 4 * k + i] * inverse) & 0xFF) << (8 * i);
+            levels[(long)block.X * 8 + k] = packed;
+        }
     }
 
     /// <summary>

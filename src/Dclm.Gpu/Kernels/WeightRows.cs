@@ -3,10 +3,10 @@ using ILGPU;
 namespace Dclm.Gpu.Kernels;
 
 /// <summary>
-/// A weight matrix (rows, columns) in device memory in one storage type, read by the matrix kernels: chunks of 32
-/// columns (one ggml block) dotted with an activation row, or single elements for shared-memory tiles. Columns are a
-/// multiple of 32. Quantized types are multiplied as their values q·d, against activations already rounded to Q8_0
-/// values (<see cref="ElementKernels.RoundToQ8"/>), which is the product the CPU engine's integer kernels compute.
+/// A float weight matrix (rows, columns) in device memory in one storage type, read by the matrix kernels: chunks of
+/// 32 columns dotted with an activation row, or single elements for shared-memory tiles. Columns are a multiple of 32.
+/// The quantized types are <see cref="IQuantizedRows"/>. Decode reads a chunk with 16-byte loads; every view starts at
+/// the start of its buffer (device allocations are 256-byte aligned) and rows are multiples of 32 values, so they align.
 /// </summary>
 internal interface IWeightRows
 {
@@ -25,9 +25,19 @@ internal struct F32Rows(ArrayView<float> data, int columns) : IWeightRows
 
     public readonly float DotChunk(int row, int chunk, ArrayView<float> x, long offset)
     {
-        long w = (long)row * Columns + chunk * 32, a = offset + chunk * 32;
+        // 16-byte loads: the chunk's 32 weights and 32 activations as 8 Float4 each, summed in column order.
+        var weights = Data.Cast<Float4>();
+        var activations = x.Cast<Float4>();
+        long w = ((long)row * Columns + chunk * 32) / 4, a = (offset + chunk * 32) / 4;
         float sum = 0;
-        for (int c = 0; c < 32; c++) sum += Data[w + c] * x[a + c];
+        for (int c = 0; c < 8; c++)
+        {
+            Float4 wc = weights[w + c], ac = activations[a + c];
+            sum += wc.X * ac.X;
+            sum += wc.Y * ac.Y;
+            sum += wc.Z * ac.Z;
+            sum += wc.W * ac.W;
+        }
         return sum;
     }
 
@@ -42,13 +52,23 @@ internal struct F16Rows(ArrayView<uint> data, int columns) : IWeightRows
 
     public readonly float DotChunk(int row, int chunk, ArrayView<float> x, long offset)
     {
-        long w = ((long)row * Columns + chunk * 32) / 2, a = offset + chunk * 32;
+        // 16-byte loads: the chunk's 16 pairs as 4 UInt4, its 32 activations as 8 Float4, summed in column order.
+        var pairs = Data.Cast<UInt4>();
+        var activations = x.Cast<Float4>();
+        long w = ((long)row * Columns + chunk * 32) / 8, a = (offset + chunk * 32) / 4;
         float sum = 0;
-        for (int c = 0; c < 16; c++)
+        for (int c = 0; c < 4; c++)
         {
-            uint pair = Data[w + c];
-            sum += DeviceNumbers.HalfToSingle((int)(pair & 0xFFFF)) * x[a + 2 * c];
-            sum += DeviceNumbers.HalfToSingle((int)(pair >> 16)) * x[a + 2 * c + 1];
+            UInt4 p = pairs[w + c];
+            Float4 a0 = activations[a + 2 * c], a1 = activations[a + 2 * c + 1];
+            sum += DeviceNumbers.HalfToSingle((int)(p.X & 0xFFFF)) * a0.X;
+            sum += DeviceNumbers.HalfToSingle((int)(p.X >> 16)) * a0.Y;
+            sum += DeviceNumbers.HalfToSingle((int)(p.Y & 0xFFFF)) * a0.Z;
+            sum += DeviceNumbers.HalfToSingle((int)(p.Y >> 16)) * a0.W;
+            sum += DeviceNumbers.HalfToSingle((int)(p.Z & 0xFFFF)) * a1.X;
+            sum += DeviceNumbers.HalfToSingle((int)(p.Z >> 16)) * a1.Y;
+            sum += DeviceNumbers.HalfToSingle((int)(p.W & 0xFFFF)) * a1.Z;
+            sum += DeviceNumbers.HalfToSingle((int)(p.W >> 16)) * a1.W;
         }
         return sum;
     }
@@ -69,13 +89,23 @@ internal struct BF16Rows(ArrayView<uint> data, int columns) : IWeightRows
 
     public readonly float DotChunk(int row, int chunk, ArrayView<float> x, long offset)
     {
-        long w = ((long)row * Columns + chunk * 32) / 2, a = offset + chunk * 32;
+        // 16-byte loads: the chunk's 16 pairs as 4 UInt4, its 32 activations as 8 Float4, summed in column order.
+        var pairs = Data.Cast<UInt4>();
+        var activations = x.Cast<Float4>();
+        long w = ((long)row * Columns + chunk * 32) / 8, a = (offset + chunk * 32) / 4;
         float sum = 0;
-        for (int c = 0; c < 16; c++)
+        for (int c = 0; c < 4; c++)
         {
-            uint pair = Data[w + c];
-            sum += Interop.IntAsFloat(pair << 16) * x[a + 2 * c];
-            sum += Interop.IntAsFloat(pair & 0xFFFF0000u) * x[a + 2 * c + 1];
+            UInt4 p = pairs[w + c];
+            Float4 a0 = activations[a + 2 * c], a1 = activations[a + 2 * c + 1];
+            sum += Interop.IntAsFloat(p.X << 16) * a0.X;
+            sum += Interop.IntAsFloat(p.X & 0xFFFF0000u) * a0.Y;
+            sum += Interop.IntAsFloat(p.Y << 16) * a0.Z;
+            sum += Interop.IntAsFloat(p.Y & 0xFFFF0000u) * a0.W;
+            sum += Interop.IntAsFloat(p.Z << 16) * a1.X;
+            sum += Interop.IntAsFloat(p.Z & 0xFFFF0000u) * a1.Y;
+            sum += Interop.IntAsFloat(p.W << 16) * a1.Z;
+            sum += Interop.IntAsFloat(p.W & 0xFFFF0000u) * a1.W;
         }
         return sum;
     }
@@ -88,70 +118,15 @@ internal struct BF16Rows(ArrayView<uint> data, int columns) : IWeightRows
     }
 }
 
-/// <summary>
-/// ggml Q8_0 kept in its blocks, split into two arrays so loads are aligned: per block its f16 scale d and its 32
-/// signed levels q as 8 ints (level 4k + i in byte i of int k); value = q·d.
-/// </summary>
-internal struct Q8Rows(ArrayView<int> levels, ArrayView<ushort> scales, int blocks) : IWeightRows
+
+/// <summary>Four floats read as one 16-byte load (chunks start 16-byte aligned in device buffers).</summary>
+internal struct Float4
 {
-    public ArrayView<int> Levels = levels;
-    public ArrayView<ushort> Scales = scales;
-    public int Blocks = blocks;
-
-    public readonly float DotChunk(int row, int chunk, ArrayView<float> x, long offset)
-    {
-        long block = (long)row * Blocks + chunk, a = offset + chunk * 32;
-        float sum = 0;
-        for (int k = 0; k < 8; k++)
-        {
-            int four = Levels[block * 8 + k];
-            sum += (sbyte)four * x[a + 4 * k] + (sbyte)(four >> 8) * x[a + 4 * k + 1]
-                + (sbyte)(four >> 16) * x[a + 4 * k + 2] + (sbyte)(four >> 24) * x[a + 4 * k + 3];
-        }
-        return sum * DeviceNumbers.HalfToSingle(Scales[block]);
-    }
-
-    public readonly float Element(int row, int column)
-    {
-        long block = (long)row * Blocks + column / 32;
-        int within = column % 32;
-        int four = Levels[block * 8 + within / 4];
-        return (sbyte)(four >> (8 * (within % 4))) * DeviceNumbers.HalfToSingle(Scales[block]);
-    }
+    public float X, Y, Z, W;
 }
 
-/// <summary>
-/// ggml Q4_0 kept in its blocks: per block its f16 scale d and its 16 bytes of nibbles as 4 ints (byte j's low nibble
-/// is element j, its high nibble element j + 16); value = (q − 8)·d.
-/// </summary>
-internal struct Q4Rows(ArrayView<int> nibbles, ArrayView<ushort> scales, int blocks) : IWeightRows
+/// <summary>Four uints (eight f16 or bf16 values) read as one 16-byte load.</summary>
+internal struct UInt4
 {
-    public ArrayView<int> Nibbles = nibbles;
-    public ArrayView<ushort> Scales = scales;
-    public int Blocks = blocks;
-
-    public readonly float DotChunk(int row, int chunk, ArrayView<float> x, long offset)
-    {
-        long block = (long)row * Blocks + chunk, a = offset + chunk * 32;
-        float sum = 0;
-        for (int k = 0; k < 4; k++)
-        {
-            int eight = Nibbles[block * 4 + k];
-            for (int i = 0; i < 4; i++)
-            {
-                int b = (eight >> (8 * i)) & 0xFF;
-                sum += ((b & 0xF) - 8) * x[a + 4 * k + i] + ((b >> 4) - 8) * x[a + 16 + 4 * k + i];
-            }
-        }
-        return sum * DeviceNumbers.HalfToSingle(Scales[block]);
-    }
-
-    public readonly float Element(int row, int column)
-    {
-        long block = (long)row * Blocks + column / 32;
-        int within = column % 32, j = within % 16;
-        int b = (Nibbles[block * 4 + j / 4] >> (8 * (j % 4))) & 0xFF;
-        int q = within < 16 ? b & 0xF : b >> 4;
-        return (q - 8) * DeviceNumbers.HalfToSingle(Scales[block]);
-    }
+    public uint X, Y, Z, W;
 }

@@ -1,0 +1,105 @@
+using ILGPU;
+
+namespace Dclm.Gpu.Kernels;
+
+/// <summary>
+/// A ggml Q8_0 or Q4_0 weight matrix (rows, columns) in device memory, multiplied as the CPU engine multiplies it: by
+/// activations quantized to Q8_0 (<see cref="ElementKernels.QuantizeToQ8"/>), block b of a row giving the exact integer
+/// T_b = Σ_j q_w[j]·q_a[j] and the combined scale c_b = d_w[b]·d_a[b] (<see cref="QuantizedMatrixKernels"/>).
+/// Activation levels come packed four to an int (level 4k + i in byte i of int k), 8 ints per block, read as two
+/// <see cref="Int4"/> so each lane issues 16-byte loads.
+/// </summary>
+internal interface IQuantizedRows
+{
+    /// <summary>T_b: Σ_j q_w[row, 32·block + j]·q_a[j] with q_a the 32 levels of <paramref name="levels"/>[2·activationBlock ..].</summary>
+    int BlockSum(int row, int block, ArrayView<Int4> levels, long activationBlock);
+
+    /// <summary>d_w of block <paramref name="block"/> of <paramref name="row"/>.</summary>
+    float Scale(int row, int block);
+
+    /// <summary>The integer weight level at (row, column), offset included (q − 8 for Q4_0): value = level·d_w.</summary>
+    int Level(int row, int column);
+}
+
+/// <summary>
+/// ggml Q8_0 kept in its blocks, split into two arrays so loads are aligned: per block its f16 scale d and its 32
+/// signed levels q as 8 ints (level 4k + i in byte i of int k); value = q·d.
+/// </summary>
+internal struct Q8Rows(ArrayView<int> levels, ArrayView<ushort> scales, int blocks) : IQuantizedRows
+{
+    public ArrayView<int> Levels = levels;
+    /// <summary>The levels as two <see cref="Int4"/> per block.</summary>
+    public ArrayView<Int4> Wide = levels.Cast<Int4>();
+    public ArrayView<ushort> Scales = scales;
+    public int Blocks = blocks;
+
+    public readonly int BlockSum(int row, int block, ArrayView<Int4> levels, long activationBlock)
+    {
+        long at = ((long)row * Blocks + block) * 2;
+        Int4 w0 = Wide[at], w1 = Wide[at + 1], a0 = levels[2 * activationBlock], a1 = levels[2 * activationBlock + 1];
+        return Int4.Dot(w0.X, a0.X) + Int4.Dot(w0.Y, a0.Y) + Int4.Dot(w0.Z, a0.Z) + Int4.Dot(w0.W, a0.W)
+            + Int4.Dot(w1.X, a1.X) + Int4.Dot(w1.Y, a1.Y) + Int4.Dot(w1.Z, a1.Z) + Int4.Dot(w1.W, a1.W);
+    }
+
+    public readonly float Scale(int row, int block) => DeviceNumbers.HalfToSingle(Scales[(long)row * Blocks + block]);
+
+    public readonly int Level(int row, int column)
+    {
+        long block = (long)row * Blocks + column / 32;
+        int within = column % 32;
+        return (sbyte)(Levels[block * 8 + within / 4] >> (8 * (within % 4)));
+    }
+}
+
+/// <summary>
+/// ggml Q4_0 kept in its blocks: per block its f16 scale d and its 16 bytes of nibbles as 4 ints (byte j's low nibble
+/// is element j, its high nibble element j + 16); value = (q − 8)·d.
+/// </summary>
+internal struct Q4Rows(ArrayView<int> nibbles, ArrayView<ushort> scales, int blocks) : IQuantizedRows
+{
+    public ArrayView<int> Nibbles = nibbles;
+    /// <summary>The nibbles as one <see cref="Int4"/> per block.</summary>
+    public ArrayView<Int4> Wide = nibbles.Cast<Int4>();
+    public ArrayView<ushort> Scales = scales;
+    public int Blocks = blocks;
+
+    public readonly int BlockSum(int row, int block, ArrayView<Int4> levels, long activationBlock)
+    {
+        // Int k of the block holds nibble bytes 4k..4k+3: elements 4k+i (low nibbles) and 16+4k+i (high), which are
+        // activation ints k (of the first Int4) and 4 + k (of the second).
+        Int4 w = Wide[(long)row * Blocks + block], low = levels[2 * activationBlock], high = levels[2 * activationBlock + 1];
+        return Nibbles4(w.X, low.X, high.X) + Nibbles4(w.Y, low.Y, high.Y) + Nibbles4(w.Z, low.Z, high.Z) + Nibbles4(w.W, low.W, high.W);
+    }
+
+    /// <summary>Σ_i (lo_i − 8)·low_i + (hi_i − 8)·high_i over the four nibble bytes of <paramref name="eight"/>.</summary>
+    private static int Nibbles4(int eight, int low, int high)
+    {
+        int sum = 0;
+        for (int i = 0; i < 4; i++)
+        {
+            int b = (eight >> (8 * i)) & 0xFF;
+            sum += ((b & 0xF) - 8) * (sbyte)(low >> (8 * i)) + ((b >> 4) - 8) * (sbyte)(high >> (8 * i));
+        }
+        return sum;
+    }
+
+    public readonly float Scale(int row, int block) => DeviceNumbers.HalfToSingle(Scales[(long)row * Blocks + block]);
+
+    public readonly int Level(int row, int column)
+    {
+        long block = (long)row * Blocks + column / 32;
+        int within = column % 32, j = within % 16;
+        int b = (Nibbles[block * 4 + j / 4] >> (8 * (j % 4))) & 0xFF;
+        return (within < 16 ? b & 0xF : b >> 4) - 8;
+    }
+}
+
+/// <summary>Four ints read as one 16-byte load (blocks start 16-byte aligned in device buffers).</summary>
+internal struct Int4
+{
+    public int X, Y, Z, W;
+
+    /// <summary>Σ_i (sbyte)byte_i(a)·(sbyte)byte_i(b): four packed signed levels dotted.</summary>
+    public static int Dot(int a, int b) =>
+        (sbyte)a * (sbyte)b + (sbyte)(a >> 8) * (sbyte)(b >> 8) + (sbyte)(a >> 16) * (sbyte)(b >> 16) + (sbyte)(a >> 24) * (sbyte)(b >> 24);
+}
