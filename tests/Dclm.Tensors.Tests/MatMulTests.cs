@@ -134,9 +134,17 @@ public unsafe class MatMulTests
             foreach (int tokens in new[] { 1, 5 })
             {
                 MatMul.Multiply(input, tokens, matrix, output, TwoThreads);
-                long before = GC.GetAllocatedBytesForCurrentThread();
-                for (int i = 0; i < 20; i++) MatMul.Multiply(input, tokens, matrix, output, TwoThreads);
-                Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+                // Steady state, not a single window: the runtime itself may allocate once on this thread while the
+                // suite runs (tiering, a lazily initialised type; CI saw 168 bytes in one window of BF16), while a
+                // per-call allocation shows in every window of 20 calls.
+                var windows = new List<long>();
+                for (int window = 0; window < 5 && (windows.Count == 0 || windows[^1] != 0); window++)
+                {
+                    long before = GC.GetAllocatedBytesForCurrentThread();
+                    for (int i = 0; i < 20; i++) MatMul.Multiply(input, tokens, matrix, output, TwoThreads);
+                    windows.Add(GC.GetAllocatedBytesForCurrentThread() - before);
+                }
+                Assert.True(windows[^1] == 0, $"{type}, {tokens} tokens: every window of 20 calls allocated ({string.Join(", ", windows)} bytes)");
             }
         }
     }
