@@ -13,8 +13,8 @@ namespace Dclm.Inference.Engine;
 /// schedule (<see cref="Scheduler"/>: what runs, from counts; admission, preemption, prefix matching),
 /// execute (<see cref="ModelRunner"/>: the batch, one <see cref="IDecoderModel.Forward"/>, the draws),
 /// update (<see cref="OutputProcessor"/>: advance, stream, stop, finish). With <see cref="EngineOptions.LookupNgram"/> or
-/// <see cref="EngineOptions.DraftModel"/>, a <see cref="DraftProposer"/> first guesses each decoding sequence's next tokens, and its step checks them (speculative
-/// decoding: the output is unchanged, docs/speculative-decoding.md).
+/// <see cref="EngineOptions.DraftModel"/>, a <see cref="DraftProposer"/> first guesses each decoding sequence's next
+/// tokens, and its step checks them (speculative decoding: the output is unchanged, docs/speculative-decoding.md).
 /// In steady decode a step allocates nothing on the engine thread.
 /// </summary>
 public sealed class InferenceEngine : IDisposable
@@ -64,6 +64,7 @@ public sealed class InferenceEngine : IDisposable
         _thread.Start();
     }
 
+    /// <summary>Prompt lookup shares one stateless source; a draft model needs a source (a KV cache) per running sequence.</summary>
     private static DraftProposer? CreateDraftProposer(EngineOptions options, int vocabularySize)
     {
         Func<Speculation.IDraftSource>? create = null;
