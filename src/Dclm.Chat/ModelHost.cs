@@ -4,6 +4,7 @@ using Dclm.Checkpoints;
 using Dclm.Checkpoints.Adapters;
 using Dclm.Inference.Constraints;
 using Dclm.Inference.Engine;
+using Dclm.Inference.Speculation;
 using Dclm.Models.Adapters;
 using Dclm.Tensors.Compute;
 using Dclm.Tokenizers;
@@ -20,6 +21,7 @@ public sealed class ModelHost : IDisposable
     private readonly ModelHostOptions _options;
     private ComputePool? _pool;
     private LoadedModel? _loaded;
+    private LoadedModel? _draft;
     // What the engine runs: the loaded CPU model, or its copy on the options' device.
     private Dclm.Models.IDecoderModel? _runner;
     private AdapterSet? _adapters;
@@ -97,6 +99,7 @@ public sealed class ModelHost : IDisposable
             }
             var engine = _options.Engine;
             if (engine.ContextLength > _loaded.Config.ContextLength) engine = engine with { ContextLength = _loaded.Config.ContextLength };
+            if (_options.DraftModelPath is { } draftPath) engine = engine with { DraftModel = LoadDraft(draftPath) };
             _runner = _options.Device?.Invoke(_loaded.Model) ?? _loaded.Model;
             _engine = new InferenceEngine(_runner, Tokenizer, engine, _adapters);
         }
@@ -104,6 +107,21 @@ public sealed class ModelHost : IDisposable
         {
             LoadError = e.Message;
             throw;
+        }
+    }
+
+    /// <summary>Loads the draft model and checks that it spells the model's tokens as the model does.</summary>
+    private Dclm.Models.DecoderModel LoadDraft(string path)
+    {
+        try
+        {
+            _draft = ModelLoader.Load(path, _pool!, _options.WeightLoading);
+            DraftModelSource.RequireSharedVocabulary(Tokenizer!, _draft.RequireTokenizer());
+            return _draft.Model;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new ArgumentException($"draft model {path}: {e.Message}", e);
         }
     }
 
@@ -291,6 +309,7 @@ public sealed class ModelHost : IDisposable
         _engine?.Dispose();
         if (_runner is not null && !ReferenceEquals(_runner, _loaded?.Model)) _runner.Dispose();
         _loaded?.Dispose();
+        _draft?.Dispose();
         _pool?.Dispose();
     }
 }

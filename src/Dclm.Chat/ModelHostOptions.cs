@@ -15,6 +15,11 @@ public record ModelHostOptions
     public Checkpoints.WeightLoading WeightLoading { get; init; }
     /// <summary>Engine sizes: parallel sequences, context, KV blocks, queue, prefix cache.</summary>
     public EngineOptions Engine { get; init; } = new();
+    /// <summary>
+    /// A smaller model (directory or GGUF) sharing the model's vocabulary, for speculative decoding
+    /// (<see cref="EngineOptions.DraftModel"/>); loaded beside the model with the same threads and weight loading. Null = none.
+    /// </summary>
+    public string? DraftModelPath { get; init; }
     /// <summary>Refuse to load a model whose chat template the engine cannot render, instead of using a built-in layout with a warning.</summary>
     public bool StrictChatTemplate { get; init; }
     /// <summary>The clock chat templates read the date from (<c>strftime_now</c>); tests fix it.</summary>

@@ -12,7 +12,8 @@ namespace Dclm.Server.Tests;
 
 /// <summary>
 /// `dclm serve --lookup-ngram`: concurrent requests on Q4_0 and Q8_0 weights decode to what the engine gives without
-/// drafts, /metrics reports drafted and accepted tokens, and bad options are one line naming the option.
+/// drafts, /metrics reports drafted and accepted tokens (by prompt lookup and by a draft model), and bad options are one
+/// line naming the option.
 /// </summary>
 public sealed class SpeculativeServingTests : IDisposable
 {
@@ -92,6 +93,33 @@ public sealed class SpeculativeServingTests : IDisposable
         Assert.Equal(2, Value(metrics, "dclm_output_mean_logprob_count"));
     }
 
+    [Fact]
+    public async Task ADraftModelServesTheSameTextAndCountsItsDrafts()
+    {
+        string vocabulary = Path.Combine(AppContext.BaseDirectory, "fixtures", "gpt-neox-20b.vocab.gguf");
+        int token = Tokenizers.Tokenizer.Load(vocabulary).Encode(" the")[0];
+        string model = TinyNeoXModels.WriteRepeating(_directory, vocabulary, token, 8f);
+        var options = ServerFixture.Options() with { ModelPath = model };
+        // The model as its own draft: every draft is what the model then says.
+        await using var server = await DclmServer.StartAsync(options with { DraftModelPath = model, Engine = options.Engine with { MaxDraftTokens = 4 } });
+        await server.Host.Loading;
+        Assert.NotNull(server.Host.Engine!.Options.DraftModel);
+        using var client = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromMinutes(2) };
+        var requests = Enumerable.Range(0, 3).Select(_ => client.PostAsync("/v1/completions", ServerFixture.Json("""{"prompt": "the the the", "max_tokens": 16, "temperature": 0}""")));
+        foreach (var response in await Task.WhenAll(requests))
+        {
+            Assert.Equal(200, (int)response.StatusCode);
+            Assert.Equal(string.Concat(Enumerable.Repeat(" the", 16)),
+                JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("choices")[0].GetProperty("text").GetString());
+            response.Dispose();
+        }
+        string metrics = await client.GetStringAsync("/metrics");
+        double drafted = Value(metrics, "dclm_draft_tokens_total"), accepted = Value(metrics, "dclm_draft_accepted_tokens_total");
+        Assert.True(drafted >= 3 * 4, $"{drafted} tokens drafted");
+        Assert.Equal(drafted, accepted);
+        Assert.Equal(48, Value(metrics, "dclm_generated_tokens_total"));
+    }
+
     private static double Value(string metrics, string name)
     {
         var line = metrics.Split('\n').Single(l => l.StartsWith(name + " ", StringComparison.Ordinal));
@@ -103,8 +131,15 @@ public sealed class SpeculativeServingTests : IDisposable
     [InlineData("--lookup-ngram 3 --draft-max 0", "--draft-max 0 must be in [1, 14]")]
     [InlineData("--lookup-ngram 3 --draft-max 15", "--draft-max 15 must be in [1, 14]")]
     [InlineData("--draft-max 4", "--draft-max needs --lookup-ngram")]
+    [InlineData("--lookup-ngram 3 --model-draft MODEL", "give at most one of --model-draft and --lookup-ngram")]
+    [InlineData("--model-draft /no/such/draft", "--model-draft /no/such/draft: no such file or directory")]
+    [InlineData("--model-draft OTHER-VOCABULARY", "the draft model's vocabulary has 640 tokens")]
+    [InlineData("--model-draft MODEL --draft-max 15", "--draft-max 15 must be in [1, 14]")]
     public async Task BadSpeculationOptionsAreOneLineNamingTheOption(string arguments, string message)
     {
+        if (arguments.Contains("OTHER-VOCABULARY", StringComparison.Ordinal))
+            arguments = arguments.Replace("OTHER-VOCABULARY", SyntheticGguf.Ensure(_directory, Small, GgmlType.Q8_0), StringComparison.Ordinal);
+        arguments = arguments.Replace("MODEL", TinyModel.Path, StringComparison.Ordinal);
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (string argument in (string[])[Path.Combine(AppContext.BaseDirectory, "dclm.dll"), "serve", "--model", TinyModel.Path, "--port", "0", .. arguments.Split(' ')])
             start.ArgumentList.Add(argument);
@@ -114,6 +149,8 @@ public sealed class SpeculativeServingTests : IDisposable
         await process.WaitForExitAsync(timeout.Token);
         Assert.NotEqual(0, process.ExitCode);
         Assert.Contains(message, error);
-        Assert.Single(error.Trim().Split('\n'));
+        // A draft model is checked while the server loads, after its "serving" line; the error is still one line.
+        var lines = error.Trim().Split('\n').SkipWhile(line => line.StartsWith("dclm: serving ", StringComparison.Ordinal));
+        Assert.Contains(message, Assert.Single(lines));
     }
 }

@@ -55,12 +55,13 @@ internal static class ServeCommand
         command.Options.Add(device);
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(async () =>
         {
-            var (lookupNgram, draftMax) = speculation.ParseServing(parse);
+            var (lookupNgram, draftPath, draftMax) = speculation.ParseServing(parse);
             string on = parse.GetValue(device)!;
             DeviceOptions.Check(on, (parse.GetValue(lora) ?? []).Length > 0 ? "--lora" : parse.GetValue(allowLoading) ? "--allow-lora-loading" : null);
             var options = new ServerOptions
             {
                 ModelPath = ServeModel.Resolve(parse.GetValue(model)),
+                DraftModelPath = draftPath,
                 Host = parse.GetValue(host)!,
                 Port = parse.GetValue(port),
                 ApiKey = parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("DCLM_API_KEY"),
@@ -96,6 +97,8 @@ internal static class ServeCommand
                 Console.Error.WriteLine($"dclm: model loaded; {engine.Options.MaxRunningSequences} parallel sequences, context {engine.ContextLength}, {engine.Options.KvBlocks} {engine.Options.KvCacheType} KV blocks of {engine.Options.BlockSize}");
                 if (engine.Options.LookupNgram > 0)
                     Console.Error.WriteLine($"dclm: speculative decoding by prompt lookup (n-gram {engine.Options.LookupNgram}, up to {engine.Options.MaxDraftTokens} draft tokens a step)");
+                if (engine.Options.DraftModel is not null)
+                    Console.Error.WriteLine($"dclm: speculative decoding with the draft model {draftPath} (up to {engine.Options.MaxDraftTokens} draft tokens a step)");
                 ServeModel.ShowTemplate(server.Host);
                 foreach (var (name, _, path) in server.Host.Models.Skip(1)) Console.Error.WriteLine($"dclm: adapter '{name}' from {path}");
             }

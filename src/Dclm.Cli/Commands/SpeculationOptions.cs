@@ -18,26 +18,31 @@ internal sealed class SpeculationOptions
     {
         if (!serving) return;
         LookupNgram.Description = "speculative decoding by prompt lookup over each request's prompt and output: draft what followed the last N tokens earlier (N >= 1); output is unchanged";
-        DraftMax.Description = $"with --lookup-ngram: most draft tokens checked per sequence and step (1-{SpeculativeDecoding.MostExactDraftTokens})";
+        DraftModel.Description = "speculative decoding with this smaller model (GGUF or HF directory) sharing the model's vocabulary, one KV cache of --ctx positions per running sequence, on the CPU; output is unchanged";
+        DraftMax.Description = $"with --lookup-ngram or --model-draft: most draft tokens checked per sequence and step (1-{SpeculativeDecoding.MostExactDraftTokens})";
     }
 
-    /// <summary>The options `dclm serve` takes: its engine drafts by prompt lookup only.</summary>
-    public IEnumerable<Option> Serving => [LookupNgram, DraftMax];
+    /// <summary>The options `dclm serve` takes.</summary>
+    public IEnumerable<Option> Serving => [LookupNgram, DraftModel, DraftMax];
 
     /// <summary>
-    /// `dclm serve`'s --lookup-ngram and --draft-max: (0, 4) without speculation. A server's step runs many sequences'
-    /// drafts together, so --draft-max stops at the most that stays exact on every weight type, and an explicit
-    /// --lookup-ngram below 1, or --draft-max alone, is a mistake rather than "off".
+    /// `dclm serve`'s --lookup-ngram, --model-draft and --draft-max: (0, null, 4) without speculation. A server's step runs
+    /// many sequences' drafts together, so --draft-max stops at the most that stays exact on every weight type, and an
+    /// explicit --lookup-ngram below 1, both kinds of draft, or --draft-max alone, is a mistake rather than "off". The
+    /// draft model's path must exist; the server loads it beside the model and checks its vocabulary.
     /// </summary>
-    public (int LookupNgram, int DraftMax) ParseServing(ParseResult parse)
+    public (int LookupNgram, string? DraftModel, int DraftMax) ParseServing(ParseResult parse)
     {
         int ngram = parse.GetValue(LookupNgram), draftMax = parse.GetValue(DraftMax);
+        string? path = parse.GetValue(DraftModel);
         bool lookup = parse.GetResult(LookupNgram) is { Implicit: false };
         if (lookup && ngram < 1) throw new ArgumentException($"--lookup-ngram {ngram} must be at least 1 (leave it out to serve without speculation)");
-        if (!lookup && parse.GetResult(DraftMax) is { Implicit: false }) throw new ArgumentException("--draft-max needs --lookup-ngram N");
+        if (lookup && path is not null) throw new ArgumentException("give at most one of --model-draft and --lookup-ngram");
+        if (!lookup && path is null && parse.GetResult(DraftMax) is { Implicit: false }) throw new ArgumentException("--draft-max needs --lookup-ngram N or --model-draft P");
         if (draftMax is < 1 or > SpeculativeDecoding.MostExactDraftTokens)
             throw new ArgumentException($"--draft-max {draftMax} must be in [1, {SpeculativeDecoding.MostExactDraftTokens}] for dclm serve");
-        return (lookup ? ngram : 0, draftMax);
+        if (path is not null && !File.Exists(path) && !Directory.Exists(path)) throw new ArgumentException($"--model-draft {path}: no such file or directory");
+        return (lookup ? ngram : 0, path, draftMax);
     }
 
     /// <summary>

@@ -34,6 +34,12 @@ public sealed record EngineOptions
     /// (<see cref="Speculation.PromptLookupDraft"/>); the output is unchanged. 0 = off.
     /// </summary>
     public int LookupNgram { get; init; }
+    /// <summary>
+    /// Speculative decoding with a draft model sharing the target's vocabulary (<see cref="Speculation.DraftModelSource"/>):
+    /// each running sequence gets its own source with a single-sequence KV cache of <see cref="ContextLength"/> positions,
+    /// run on the engine thread; the output is unchanged. The caller owns the model. Null = off; not with <see cref="LookupNgram"/>.
+    /// </summary>
+    public Models.DecoderModel? DraftModel { get; init; }
     /// <summary>Most draft tokens one sequence's step checks, in [1, <see cref="Speculation.SpeculativeDecoding.MostExactDraftTokens"/>].</summary>
     public int MaxDraftTokens { get; init; } = 4;
 
@@ -53,6 +59,9 @@ public sealed record EngineOptions
         Require(MaxDraftTokens is >= 1 and <= Speculation.SpeculativeDecoding.MostExactDraftTokens,
             $"draft tokens per step {MaxDraftTokens} must be in [1, {Speculation.SpeculativeDecoding.MostExactDraftTokens}]");
         int context = ContextLength == 0 ? config.ContextLength : ContextLength;
+        Require(DraftModel is null || LookupNgram == 0, "speculative decoding takes a draft model or prompt lookup, not both");
+        Require(DraftModel is null || DraftModel.Config.ContextLength >= context,
+            $"the draft model's context is {DraftModel?.Config.ContextLength} tokens; the engine's sequences reach {context} (lower the context)");
         // A sliding-window model's cache rolls, so a sequence holds about a window's blocks however long it runs.
         int perSequence = Models.KvCache.MostBlocksPerSequence(config, context, BlockSize, StepTokenBudget);
         int blocks = KvBlocks;

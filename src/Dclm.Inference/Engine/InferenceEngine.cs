@@ -12,9 +12,9 @@ namespace Dclm.Inference.Engine;
 /// reuse. The loop runs on its own thread, and each step has three parts, as vLLM's engine core has:
 /// schedule (<see cref="Scheduler"/>: what runs, from counts; admission, preemption, prefix matching),
 /// execute (<see cref="ModelRunner"/>: the batch, one <see cref="IDecoderModel.Forward"/>, the draws),
-/// update (<see cref="OutputProcessor"/>: advance, stream, stop, finish). With <see cref="EngineOptions.LookupNgram"/>, a
-/// <see cref="DraftProposer"/> first guesses each decoding sequence's next tokens, and its step checks them (speculative
-/// decoding: the output is unchanged, docs/speculative-decoding.md).
+/// update (<see cref="OutputProcessor"/>: advance, stream, stop, finish). With <see cref="EngineOptions.LookupNgram"/> or
+/// <see cref="EngineOptions.DraftModel"/>, a <see cref="DraftProposer"/> first guesses each decoding sequence's next
+/// tokens, and its step checks them (speculative decoding: the output is unchanged, docs/speculative-decoding.md).
 /// In steady decode a step allocates nothing on the engine thread.
 /// </summary>
 public sealed class InferenceEngine : IDisposable
@@ -54,8 +54,7 @@ public sealed class InferenceEngine : IDisposable
         int slots = Options.MaxRunningSequences + Options.PrefixCacheEntries;
         _cache = model.CreateCache(slots, Options.ContextLength, Options.BlockSize, Options.KvBlocks, Options.KvCacheType);
         _scheduler = new Scheduler(Options.MaxRunningSequences, Options.StepTokenBudget, new KvCacheLedger(_cache), slots, Options.PrefixCacheEntries);
-        if (Options.LookupNgram > 0)
-            _drafts = new DraftProposer(new Speculation.PromptLookupDraft(Options.LookupNgram), Options.MaxDraftTokens, Options.BlockSize);
+        _drafts = CreateDraftProposer(Options, model.Config.VocabularySize);
         _runner = new ModelRunner(model, _cache, Options.StepTokenBudget, Options.MaxRunningSequences, adapters,
             _drafts?.MaxDraftTokens ?? 0, tokenizer?.EndOfSequenceId);
         _metrics = new EngineMetrics(_scheduler, _runner, _cache, () => _incoming.Count);
@@ -63,6 +62,20 @@ public sealed class InferenceEngine : IDisposable
         _metrics.Publish();
         _thread = new Thread(Loop) { IsBackground = true, Name = "dclm-engine" };
         _thread.Start();
+    }
+
+    /// <summary>Prompt lookup shares one stateless source; a draft model needs a source (a KV cache) per running sequence.</summary>
+    private static DraftProposer? CreateDraftProposer(EngineOptions options, int vocabularySize)
+    {
+        Func<Speculation.IDraftSource>? create = null;
+        if (options.LookupNgram > 0)
+        {
+            var lookup = new Speculation.PromptLookupDraft(options.LookupNgram);
+            create = () => lookup;
+        }
+        else if (options.DraftModel is { } draft)
+            create = () => new Speculation.DraftModelSource(draft, vocabularySize, options.ContextLength);
+        return create is null ? null : new DraftProposer(create, options.MaxDraftTokens, options.BlockSize, options.MaxRunningSequences);
     }
 
     /// <summary>The options in force, with model-dependent defaults filled in.</summary>
@@ -75,6 +88,9 @@ public sealed class InferenceEngine : IDisposable
     public long KvCacheBytes => _cache.ByteSize;
     /// <summary>Counters and gauges as of the last step.</summary>
     public EngineStatistics Statistics => _metrics.Read();
+
+    /// <summary>Draft sources held by running sequences, and made since start (for tests); zeros without speculation.</summary>
+    internal (int Held, int Created) DraftSources => _drafts is null ? (0, 0) : (_drafts.HeldSources, _drafts.CreatedSources);
 
     /// <summary>When set, the engine records each step's size and its thread's allocations there (for tests).</summary>
     internal StepTrace? Trace { get => _trace; set => _trace = value; }
@@ -122,7 +138,7 @@ public sealed class InferenceEngine : IDisposable
             _wake.Reset();
             while (_incoming.TryDequeue(out var sequence)) _scheduler.Add(sequence);
             DropCancelled();
-            if (_scheduler.Running.Count == 0 && _scheduler.Waiting.Count == 0) { _metrics.Publish(); _wake.Wait(); continue; }
+            if (_scheduler.Running.Count == 0 && _scheduler.Waiting.Count == 0) { _drafts?.ReleaseAll(); _metrics.Publish(); _wake.Wait(); continue; }
             try
             {
                 if (!Step()) _wake.Wait(10);

@@ -64,6 +64,10 @@ internal sealed class Sequence
     /// </summary>
     public int[] Draft { get; }
     public int DraftCount { get; set; }
+    /// <summary>The draft source this sequence holds while it runs (<see cref="DraftProposer"/>), else null.</summary>
+    public Speculation.IDraftSource? DraftSource { get; set; }
+    /// <summary>The last <see cref="DraftProposer"/> round that saw this sequence running.</summary>
+    public long DraftRound { get; set; }
     /// <summary>Links the caller's cancellation token to <see cref="Cancel"/>; disposed when the sequence ends.</summary>
     public CancellationTokenRegistration Registration { get; set; }
 
