@@ -12,39 +12,19 @@ namespace Dclm.Inference.Tests;
 /// </summary>
 public sealed class DraftModelEngineTests : IDisposable
 {
-    private static readonly string[] Prompts =
-    [
-        "def add(a, b):\n    return a + b\n\ndef add(a, b):\n    return",
-        "The quick brown fox jumps over the lazy dog. The quick brown fox jumps over the",
-        "1, 2, 3, 4, 5, 6, 1, 2, 3,",
-        "Once upon a time, in a land far away,",
-        "<tr><td>a</td><td>b</td></tr>\n<tr><td>a</td><td>",
-    ];
+    // The prompt-lookup engine tests' prompts: repetitive ones of different lengths and one that is not.
+    private static readonly string[] Prompts = SpeculativeEngineTests.Prompts;
 
     private readonly LoadedModel _target = ModelLoader.Load(TinyModel.Path);
-    private readonly string _draftDirectory = Path.Combine(Path.GetTempPath(), "dclm-engine-draft-" + Guid.NewGuid().ToString("N"));
-    private readonly Lazy<LoadedModel> _otherDraft;
-
-    public DraftModelEngineTests()
-    {
-        // A smaller model of another seed: it shares the vocabulary and is mostly wrong about the target.
-        _otherDraft = new(() =>
-        {
-            Directory.CreateDirectory(_draftDirectory);
-            string path = TinyNeoXModels.Write(_draftDirectory, ModelConfig.OpenLm(dim: 32, layers: 1, heads: 2, vocabularySize: 50432, contextLength: 256),
-                seed: 11, weightScale: 0.5f, Path.Combine(AppContext.BaseDirectory, "fixtures", "gpt-neox-20b.vocab.gguf"));
-            return ModelLoader.Load(path);
-        });
-    }
+    private readonly OtherSeedDraftModel _otherDraft = new(contextLength: 256);
 
     public void Dispose()
     {
         _target.Dispose();
-        if (_otherDraft.IsValueCreated) _otherDraft.Value.Dispose();
-        try { Directory.Delete(_draftDirectory, recursive: true); } catch (DirectoryNotFoundException) { }
+        _otherDraft.Dispose();
     }
 
-    private DecoderModel Draft(string kind) => kind == "self" ? _target.Model : _otherDraft.Value.Model;
+    private DecoderModel Draft(string kind) => kind == "self" ? _target.Model : _otherDraft.Model;
 
     private EngineOptions Options(string kind) =>
         new() { MaxRunningSequences = 3, ContextLength = 256, MaxDraftTokens = 4, PrefixCacheEntries = 0, DraftModel = Draft(kind) };

@@ -20,26 +20,12 @@ public sealed class SpeculativeDecodingTests : IDisposable
     ];
 
     private readonly LoadedModel _target = ModelLoader.Load(TinyModel.Path);
-    private readonly string _draftDirectory = Path.Combine(Path.GetTempPath(), "dclm-draft-model-" + Guid.NewGuid().ToString("N"));
-    private readonly Lazy<LoadedModel> _otherDraft;
-
-    public SpeculativeDecodingTests()
-    {
-        // A smaller model of another seed: it shares the vocabulary and is mostly wrong about the target.
-        _otherDraft = new(() =>
-        {
-            Directory.CreateDirectory(_draftDirectory);
-            string path = TinyNeoXModels.Write(_draftDirectory, ModelConfig.OpenLm(dim: 32, layers: 1, heads: 2, vocabularySize: 50432, contextLength: 512),
-                seed: 11, weightScale: 0.5f, Path.Combine(AppContext.BaseDirectory, "fixtures", "gpt-neox-20b.vocab.gguf"));
-            return ModelLoader.Load(path);
-        });
-    }
+    private readonly OtherSeedDraftModel _otherDraft = new(contextLength: 512);
 
     public void Dispose()
     {
         _target.Dispose();
-        if (_otherDraft.IsValueCreated) _otherDraft.Value.Dispose();
-        try { Directory.Delete(_draftDirectory, recursive: true); } catch (DirectoryNotFoundException) { }
+        _otherDraft.Dispose();
     }
 
     private int[] Encode(string text) => _target.Tokenizer!.Encode(text);
@@ -55,7 +41,7 @@ public sealed class SpeculativeDecodingTests : IDisposable
     {
         "lookup" => new PromptLookupDraft(3),
         "self" => new DraftModelSource(_target.Model, 50432, capacity),
-        "other" => new DraftModelSource(_otherDraft.Value.Model, 50432, capacity),
+        "other" => new DraftModelSource(_otherDraft.Model, 50432, capacity),
         "wrong" => new WrongDraft(),
         "noisy" => new NoisyDraft(new DraftModelSource(_target.Model, 50432, capacity)),
         _ => throw new ArgumentException(kind),

@@ -11,7 +11,7 @@ namespace Dclm.Inference.Tests;
 public sealed class SpeculativeEngineTests : IDisposable
 {
     // Repetitive prompts of different lengths (lookup finds matches), and one that is not.
-    private static readonly string[] Prompts =
+    internal static readonly string[] Prompts =
     [
         "def add(a, b):\n    return a + b\n\ndef add(a, b):\n    return",
         "The quick brown fox jumps over the lazy dog. The quick brown fox jumps over the",

@@ -62,12 +62,18 @@ public sealed class SpeculativeServingTests : IDisposable
         Assert.Equal(0, plain.Statistics.DraftedTokens);
     }
 
-    [Fact]
-    public async Task MetricsReportDraftedAndAcceptedTokensAndTheRate()
+    /// <summary>A tiny NeoX-vocabulary model that only ever says " the", so every draft prompt lookup or the model itself makes is right.</summary>
+    private string WriteTheRepeatingModel()
     {
         string vocabulary = Path.Combine(AppContext.BaseDirectory, "fixtures", "gpt-neox-20b.vocab.gguf");
         int token = Tokenizers.Tokenizer.Load(vocabulary).Encode(" the")[0];
-        string model = TinyNeoXModels.WriteRepeating(_directory, vocabulary, token, 8f);
+        return TinyNeoXModels.WriteRepeating(_directory, vocabulary, token, 8f);
+    }
+
+    [Fact]
+    public async Task MetricsReportDraftedAndAcceptedTokensAndTheRate()
+    {
+        string model = WriteTheRepeatingModel();
         var options = ServerFixture.Options() with { ModelPath = model };
         await using var server = await DclmServer.StartAsync(options with { Engine = options.Engine with { LookupNgram = 2, MaxDraftTokens = 4 } });
         await server.Host.Loading;
@@ -96,9 +102,7 @@ public sealed class SpeculativeServingTests : IDisposable
     [Fact]
     public async Task ADraftModelServesTheSameTextAndCountsItsDrafts()
     {
-        string vocabulary = Path.Combine(AppContext.BaseDirectory, "fixtures", "gpt-neox-20b.vocab.gguf");
-        int token = Tokenizers.Tokenizer.Load(vocabulary).Encode(" the")[0];
-        string model = TinyNeoXModels.WriteRepeating(_directory, vocabulary, token, 8f);
+        string model = WriteTheRepeatingModel();
         var options = ServerFixture.Options() with { ModelPath = model };
         // The model as its own draft: every draft is what the model then says.
         await using var server = await DclmServer.StartAsync(options with { DraftModelPath = model, Engine = options.Engine with { MaxDraftTokens = 4 } });
