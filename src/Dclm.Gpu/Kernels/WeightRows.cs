@@ -50,35 +50,9 @@ internal struct F16Rows(ArrayView<uint> data, int columns) : IWeightRows
     public ArrayView<uint> Data = data;
     public int Columns = columns;
 
-    public readonly float DotChunk(int row, int chunk, ArrayView<float> x, long offset)
-    {
-        // 16-byte loads: the chunk's 16 pairs as 4 UInt4, its 32 activations as 8 Float4, summed in column order.
-        var pairs = Data.Cast<UInt4>();
-        var activations = x.Cast<Float4>();
-        long w = ((long)row * Columns + chunk * 32) / 8, a = (offset + chunk * 32) / 4;
-        float sum = 0;
-        for (int c = 0; c < 4; c++)
-        {
-            UInt4 p = pairs[w + c];
-            Float4 a0 = activations[a + 2 * c], a1 = activations[a + 2 * c + 1];
-            sum += DeviceNumbers.HalfToSingle((int)(p.X & 0xFFFF)) * a0.X;
-            sum += DeviceNumbers.HalfToSingle((int)(p.X >> 16)) * a0.Y;
-            sum += DeviceNumbers.HalfToSingle((int)(p.Y & 0xFFFF)) * a0.Z;
-            sum += DeviceNumbers.HalfToSingle((int)(p.Y >> 16)) * a0.W;
-            sum += DeviceNumbers.HalfToSingle((int)(p.Z & 0xFFFF)) * a1.X;
-            sum += DeviceNumbers.HalfToSingle((int)(p.Z >> 16)) * a1.Y;
-            sum += DeviceNumbers.HalfToSingle((int)(p.W & 0xFFFF)) * a1.Z;
-            sum += DeviceNumbers.HalfToSingle((int)(p.W >> 16)) * a1.W;
-        }
-        return sum;
-    }
+    public readonly float DotChunk(int row, int chunk, ArrayView<float> x, long offset) => HalfPairRows.DotChunk<F16Pair>(Data, Columns, row, chunk, x, offset);
 
-    public readonly float Element(int row, int column)
-    {
-        long i = (long)row * Columns + column;
-        uint pair = Data[i / 2];
-        return DeviceNumbers.HalfToSingle((int)((i & 1) == 0 ? pair & 0xFFFF : pair >> 16));
-    }
+    public readonly float Element(int row, int column) => HalfPairRows.Element<F16Pair>(Data, Columns, row, column);
 }
 
 /// <summary>bf16 weights, two per uint (element 2i in the low half), (rows, columns/2) uints.</summary>
@@ -87,37 +61,72 @@ internal struct BF16Rows(ArrayView<uint> data, int columns) : IWeightRows
     public ArrayView<uint> Data = data;
     public int Columns = columns;
 
-    public readonly float DotChunk(int row, int chunk, ArrayView<float> x, long offset)
+    public readonly float DotChunk(int row, int chunk, ArrayView<float> x, long offset) => HalfPairRows.DotChunk<BF16Pair>(Data, Columns, row, chunk, x, offset);
+
+    public readonly float Element(int row, int column) => HalfPairRows.Element<BF16Pair>(Data, Columns, row, column);
+}
+
+/// <summary>How a 16-bit float format widens the two values of a uint: element 2i in the low half, 2i + 1 in the high.</summary>
+internal interface IHalfPair
+{
+    float Low(uint pair);
+
+    float High(uint pair);
+}
+
+/// <summary>IEEE half precision.</summary>
+internal readonly struct F16Pair : IHalfPair
+{
+    public float Low(uint pair) => DeviceNumbers.HalfToSingle((int)(pair & 0xFFFF));
+
+    public float High(uint pair) => DeviceNumbers.HalfToSingle((int)(pair >> 16));
+}
+
+/// <summary>bfloat16: the upper 16 bits of an f32.</summary>
+internal readonly struct BF16Pair : IHalfPair
+{
+    public float Low(uint pair) => Interop.IntAsFloat(pair << 16);
+
+    public float High(uint pair) => Interop.IntAsFloat(pair & 0xFFFF0000u);
+}
+
+/// <summary>The f16 and bf16 matrices' reads, one code for both formats.</summary>
+internal static class HalfPairRows
+{
+    /// <summary>Σ_c W[row, c]·x[offset + c] over chunk <paramref name="chunk"/>'s 32 columns of (rows, columns) values stored in pairs.</summary>
+    public static float DotChunk<TPair>(ArrayView<uint> data, int columns, int row, int chunk, ArrayView<float> x, long offset)
+        where TPair : struct, IHalfPair
     {
         // 16-byte loads: the chunk's 16 pairs as 4 UInt4, its 32 activations as 8 Float4, summed in column order.
-        var pairs = Data.Cast<UInt4>();
+        var pairs = data.Cast<UInt4>();
         var activations = x.Cast<Float4>();
-        long w = ((long)row * Columns + chunk * 32) / 8, a = (offset + chunk * 32) / 4;
+        var format = default(TPair);
+        long w = ((long)row * columns + chunk * 32) / 8, a = (offset + chunk * 32) / 4;
         float sum = 0;
         for (int c = 0; c < 4; c++)
         {
             UInt4 p = pairs[w + c];
             Float4 a0 = activations[a + 2 * c], a1 = activations[a + 2 * c + 1];
-            sum += Interop.IntAsFloat(p.X << 16) * a0.X;
-            sum += Interop.IntAsFloat(p.X & 0xFFFF0000u) * a0.Y;
-            sum += Interop.IntAsFloat(p.Y << 16) * a0.Z;
-            sum += Interop.IntAsFloat(p.Y & 0xFFFF0000u) * a0.W;
-            sum += Interop.IntAsFloat(p.Z << 16) * a1.X;
-            sum += Interop.IntAsFloat(p.Z & 0xFFFF0000u) * a1.Y;
-            sum += Interop.IntAsFloat(p.W << 16) * a1.Z;
-            sum += Interop.IntAsFloat(p.W & 0xFFFF0000u) * a1.W;
+            sum += format.Low(p.X) * a0.X;
+            sum += format.High(p.X) * a0.Y;
+            sum += format.Low(p.Y) * a0.Z;
+            sum += format.High(p.Y) * a0.W;
+            sum += format.Low(p.Z) * a1.X;
+            sum += format.High(p.Z) * a1.Y;
+            sum += format.Low(p.W) * a1.Z;
+            sum += format.High(p.W) * a1.W;
         }
         return sum;
     }
 
-    public readonly float Element(int row, int column)
+    /// <summary>W[row, column].</summary>
+    public static float Element<TPair>(ArrayView<uint> data, int columns, int row, int column) where TPair : struct, IHalfPair
     {
-        long i = (long)row * Columns + column;
-        uint pair = Data[i / 2];
-        return Interop.IntAsFloat((i & 1) == 0 ? pair << 16 : pair & 0xFFFF0000u);
+        long i = (long)row * columns + column;
+        uint pair = data[i / 2];
+        return (i & 1) == 0 ? default(TPair).Low(pair) : default(TPair).High(pair);
     }
 }
-
 
 /// <summary>Four floats read as one 16-byte load (chunks start 16-byte aligned in device buffers).</summary>
 internal struct Float4
