@@ -82,6 +82,7 @@ public sealed partial class GpuDecoderModel
         // q|k|v = W_qkv·n(x) (+ b_qkv for Qwen2)
         Norm(x, d, 0, normed, d, 0, n, 1, d, w.AttentionNorm.View, c.Norm == NormKind.LayerNorm);
         Project([w.Query, w.Key, w.Value], normed, d, n, qkv, stride, [0, qd, qd + kvd], accumulate: false);
+        _profile?.Mark("norm+qkv");
         if (w.QueryBias is not null)
         {
             k.AddBias(n * qd, qkv, stride, 0, qd, w.QueryBias.View);
@@ -109,6 +110,7 @@ public sealed partial class GpuDecoderModel
                 _state.Sin.Ensure(set + n * half).SubView(set, n * half), shape);
         }
         k.StoreKeyValue(n * kvd, qkv, stride, qd, kvd, _state.CacheRows.Ensure(n), cache.Keys(index), cache.Values(index));
+        _profile?.Mark("qknorm+rope+kv");
 
         // x += Wo · attention(q, k, v)
         var attention = _state.Attention.Ensure((long)n * qd);
@@ -116,15 +118,20 @@ public sealed partial class GpuDecoderModel
             KeyValueDim = kvd, BlockSize = blockSize, TableWidth = _tableWidth, Window = c.SlidingWindow, Alibi = c.UsesAlibi ? 1 : 0,
             Scale = 1f / MathF.Sqrt(c.HeadDim), SplitLength = AttentionSplitLength, Splits = _attentionSplits };
         Attend(index, n, cache, qkv, attentionShape, attention);
+        _profile?.Mark("attention");
         Project([w.Output], attention, qd, n, x, d, [0], accumulate: true);
+        _profile?.Mark("out");
 
         // x += W_down · (silu(W_gate·n(x)) ⊙ W_up·n(x))
         var gateUp = _state.GateUp.Ensure((long)n * 2 * h);
         var hidden = _state.Hidden.Ensure((long)n * h);
         Norm(x, d, 0, normed, d, 0, n, 1, d, w.FeedForwardNorm.View, c.Norm == NormKind.LayerNorm);
         Project([w.Gate, w.Up], normed, d, n, gateUp, 2 * h, [0, h], accumulate: false);
+        _profile?.Mark("norm+gate/up");
         k.SwiGlu(n * h, gateUp, h, hidden);
+        _profile?.Mark("swiglu");
         Project([w.Down], hidden, h, n, x, d, [0], accumulate: true);
+        _profile?.Mark("down");
     }
 
     /// <summary>

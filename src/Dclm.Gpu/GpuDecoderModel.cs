@@ -30,6 +30,7 @@ public sealed partial class GpuDecoderModel : IDecoderModel
     private readonly float[][] _inverseFrequencies;
     private readonly bool _sharedFrequencies;
     private readonly float[]? _slopes;
+    private readonly StepProfile? _profile;
     // Host staging reused by every step.
     private float[] _embedded = [], _cos = [], _sin = [];
     private int[] _positions = [], _cacheRows = [], _tokenTables = [], _tables = [], _slotRows = [];
@@ -52,6 +53,7 @@ public sealed partial class GpuDecoderModel : IDecoderModel
         _head = new DeviceMatrix(a, weights.Output, "output");
         _finalNorm = a.Allocate1D(weights.FinalNorm);
         _state = new DeviceRunState(a);
+        _profile = StepProfile.FromEnvironment(a);
         var derived = RotaryEmbedding.InverseFrequencies(config.HeadDim, config.RopeTheta);
         _inverseFrequencies = weights.Layers.Select(l => l.RopeInverseFrequency ?? derived).ToArray();
         _sharedFrequencies = _inverseFrequencies.All(f => f.AsSpan().SequenceEqual(_inverseFrequencies[0]));
@@ -104,16 +106,20 @@ public sealed partial class GpuDecoderModel : IDecoderModel
             for (int t = 0; t < batch.Count; t++) cache.PrepareWrite(batch.Slots[t], batch.Positions[t]);
             int n = batch.Count, rows = batch.LogitRowCount;
             if (n == 0) return;
+            _profile?.Begin(n);
             Stage(batch, cache);
+            _profile?.Mark("stage");
             for (int layer = 0; layer < Config.Layers; layer++) RunLayer(layer, n, storage, cache.BlockSize);
             for (int t = 0; t < n; t++) cache.MarkWritten(batch.Slots[t], batch.Positions[t]);
             if (rows == 0) return;
             RunHead(batch, rows, logits);
+            _profile?.Mark("head+copy");
         }
     }
 
     public void Dispose()
     {
+        _profile?.Report(Console.Error);
         foreach (var l in _layers) l.Dispose();
         _head.Dispose();
         _finalNorm.Dispose();
