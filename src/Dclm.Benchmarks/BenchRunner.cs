@@ -40,13 +40,14 @@ public static class BenchRunner
         var kernels = Kernels(ours, options.PromptTokens);
         progress.Report(residence.Describe());
         long bytesPerToken = BytesPerToken(ours);
-        WarmUp(ours, options, progress);
+        int vocabulary = ours.Model.Config.VocabularySize;
+        WarmUp(ours, options, vocabulary, progress);
         double oursResident = ResidentMegabytes();
         using var peer = peerEngine?.Open(path, options.Threads, context, useMemoryMap: options.Loading != WeightLoading.Copied);
         double peerResident = 0;
         if (peer is not null)
         {
-            WarmUp(peer, options, progress);
+            WarmUp(peer, options, vocabulary, progress);
             peerResident = ResidentMegabytes() - oursResident;
         }
         using var pool = new ComputePool(options.Threads);
@@ -67,9 +68,9 @@ public static class BenchRunner
             string label = $"repetition {rep + 1}/{options.Repetitions}";
             var order = rep % 2 == 0 ? targets.Index() : targets.Index().Reverse();
             foreach (var (i, target) in order)
-                if (options.PromptTokens > 0) samples[i].AddPrompt(Prompt(target, options.PromptTokens, label, progress));
+                if (options.PromptTokens > 0) samples[i].AddPrompt(Prompt(target, options.PromptTokens, vocabulary, label, progress));
             foreach (var (i, target) in order)
-                if (options.GeneratedTokens > 0) samples[i].AddGeneration(Generation(target, options.GeneratedTokens, label, progress));
+                if (options.GeneratedTokens > 0) samples[i].AddGeneration(Generation(target, options.GeneratedTokens, vocabulary, label, progress));
             bandwidths.Add(Probe());
             progress.Report($"memory bandwidth {bandwidths[^1] / 1e9:F1} GB/s");
         }
@@ -105,24 +106,28 @@ public static class BenchRunner
         return SyntheticGguf.Ensure(options.WorkDirectory, shape, type, progress, cancellation);
     }
 
-    /// <summary>The same prompt every time (seeded), so both engines and every repetition process the same tokens.</summary>
-    private static int[] PromptTokens(int count)
+    /// <summary>
+    /// The same prompt every time (seeded), so both engines and every repetition process the same tokens: ids in
+    /// [300, 30000), or for a vocabulary smaller than 30000 in [min(300, V/2), V) (a fixture model has 512).
+    /// </summary>
+    internal static int[] PromptTokens(int count, int vocabulary)
     {
+        int high = Math.Min(30000, vocabulary), low = Math.Min(300, high / 2);
         var random = new Random(1234);
-        return Enumerable.Range(0, count).Select(_ => random.Next(300, 30000)).ToArray();
+        return Enumerable.Range(0, count).Select(_ => random.Next(low, high)).ToArray();
     }
 
     /// <summary>One pp and one tg, unmeasured: the first steps pay for page faults, JIT and caches.</summary>
-    private static void WarmUp(IBenchTarget target, BenchOptions options, IProgress<string> progress)
+    private static void WarmUp(IBenchTarget target, BenchOptions options, int vocabulary, IProgress<string> progress)
     {
-        if (options.PromptTokens > 0) Prompt(target, options.PromptTokens, "warm-up", progress);
-        if (options.GeneratedTokens > 0) Generation(target, options.GeneratedTokens, "warm-up", progress);
+        if (options.PromptTokens > 0) Prompt(target, options.PromptTokens, vocabulary, "warm-up", progress);
+        if (options.GeneratedTokens > 0) Generation(target, options.GeneratedTokens, vocabulary, "warm-up", progress);
     }
 
     /// <summary>Processes the prompt once: (tokens/s, CPU ms per token).</summary>
-    private static (double Rate, double CpuMilliseconds) Prompt(IBenchTarget target, int tokens, string label, IProgress<string> progress)
+    private static (double Rate, double CpuMilliseconds) Prompt(IBenchTarget target, int tokens, int vocabulary, string label, IProgress<string> progress)
     {
-        int[] prompt = PromptTokens(tokens);
+        int[] prompt = PromptTokens(tokens, vocabulary);
         progress.Report($"{target.Name}: pp{tokens} {label}");
         var clock = CpuClock.Start();
         target.ProcessPrompt(prompt);
@@ -132,11 +137,11 @@ public static class BenchRunner
     }
 
     /// <summary>Generates <paramref name="tokens"/> tokens once: (tokens/s, CPU ms per token).</summary>
-    private static (double Rate, double CpuMilliseconds) Generation(IBenchTarget target, int tokens, string label, IProgress<string> progress)
+    private static (double Rate, double CpuMilliseconds) Generation(IBenchTarget target, int tokens, int vocabulary, string label, IProgress<string> progress)
     {
         progress.Report($"{target.Name}: tg{tokens} {label}");
         var clock = CpuClock.Start();
-        target.Generate(PromptTokens(1)[0], tokens);
+        target.Generate(PromptTokens(1, vocabulary)[0], tokens);
         var (wall, cpu) = clock.Stop();
         progress.Report($"{target.Name}: tg{tokens} {tokens / wall:F2} tok/s, {cpu * 1e3 / tokens:F2} cpu-ms/token");
         return (tokens / wall, cpu * 1e3 / tokens);

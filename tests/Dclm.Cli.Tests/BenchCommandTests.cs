@@ -50,6 +50,20 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Equal("asked for", root.GetProperty("weights").GetProperty("reason").GetString());
     }
 
+    /// <summary>
+    /// A model whose vocabulary is smaller than the prompt ids bench uses on real models (the dclm-tiny fixture has 512)
+    /// is benched with ids inside its vocabulary (was: "token id 12152 is outside the vocabulary of 512"). The prompt
+    /// ids are the same code on every device.
+    /// </summary>
+    [Fact]
+    public void BenchRunsAModelWithASmallVocabulary()
+    {
+        var result = DclmProcess.Run("bench", "--model", DclmProcess.Fixture("dclm-tiny"), "--threads", "1", "--prompt", "16", "--gen", "4",
+            "--repetitions", "1", "--work-dir", _directory);
+        Assert.True(result.ExitCode == 0, result.Output);
+        Assert.Contains("tg4", result.Output);
+    }
+
     /// <summary>DCLM_KERNEL_LEVEL caps the kernels a whole run uses, as bench reports them.</summary>
     [Theory]
     [InlineData("scalar")]
