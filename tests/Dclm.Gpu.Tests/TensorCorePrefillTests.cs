@@ -145,6 +145,14 @@ public sealed class TensorCorePrefillTests(CpuAcceleratorFixture fixture) : ICla
         return packed;
     }
 
+    /// <summary>The kernel's int-to-float by a magic number against .NET's conversion, over every possible block sum and beyond.</summary>
+    [Fact]
+    public void ExactSingleConvertsEveryBlockSum()
+    {
+        for (int term = -(1 << 22); term < 1 << 22; term++)
+            if (QuantizedTensorCoreKernels.ExactSingle(term) != term) Assert.Fail($"{term} became {QuantizedTensorCoreKernels.ExactSingle(term):R}");
+    }
+
     [Theory]
     [InlineData(null, true)]
     [InlineData("", true)]
