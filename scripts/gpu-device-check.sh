@@ -13,7 +13,8 @@
 # tok/s) then GEN decode steps at contexts C..C+GEN (decode tok/s), beside the device bandwidth bound, for each C.
 # Each step has its own time limit, so a slow one cannot eat the others' minutes; the synthetic model of a type is
 # written once and reused across contexts. SPLITS="16 64" adds runs of the last context with those attention split
-# lengths (DCLM_GPU_ATTENTION_SPLIT); PROFILE=1 adds a profiled run of it (DCLM_GPU_PROFILE). Set CONTEXTS/GEN/REPS to shrink the runs; CHECK=0 skips step 1 and TYPES
+# lengths (DCLM_GPU_ATTENTION_SPLIT); MMA_AB=1 adds a run of it with quantized prefill on the FMA tile kernel
+# (DCLM_GPU_MMA=0, against the default tensor cores); PROFILE=1 adds a profiled run of it (DCLM_GPU_PROFILE). Set CONTEXTS/GEN/REPS to shrink the runs; CHECK=0 skips step 1 and TYPES
 # picks the benched types, so one device session can run it in two calls under a 10-minute limit per command:
 #   TYPES=q4_0 scripts/gpu-device-check.sh DIR     then     CHECK=0 TYPES=bf16 scripts/gpu-device-check.sh DIR
 set -uo pipefail
@@ -54,6 +55,15 @@ for type in $TYPES; do
       --json "$OUT/bench-$type-ctx$context-split$split.json" 2>&1 | tee "$OUT/bench-$type-ctx$context-split$split.txt"
     echo "bench $type ctx$context split$split exit ${PIPESTATUS[0]}" | tee -a "$OUT/bench-$type-ctx$context-split$split.txt"
   done
+  # Optional A/B of the quantized prefill (MMA_AB=1): the last context again on the FMA tile kernel (DCLM_GPU_MMA=0),
+  # to read beside the default tensor-core run's prefill tok/s (same bits; only the speed differs).
+  if [ "${MMA_AB:-0}" = 1 ] && [ "$type" != bf16 ] && [ "$type" != f16 ] && [ "$type" != f32 ]; then
+    echo "== bench DCLM-7B shape, $type, pp$context tg$GEN, DCLM_GPU_MMA=0 (FMA tile prefill)"
+    DCLM_GPU_MMA=0 timeout 180 "$DOTNET" "$DIR/dclm/dclm.dll" bench --device cuda --model synthetic:dclm-7b --type "$type" \
+      --prompt "$context" --gen "$GEN" --repetitions "$REPS" --threads "$(nproc)" --work-dir "$WORK" \
+      --json "$OUT/bench-$type-ctx$context-mma0.json" 2>&1 | tee "$OUT/bench-$type-ctx$context-mma0.txt"
+    echo "bench $type ctx$context mma0 exit ${PIPESTATUS[0]}" | tee -a "$OUT/bench-$type-ctx$context-mma0.txt"
+  fi
   # Optional: the last context once more with DCLM_GPU_PROFILE=1 (PROFILE=1): device time per part of a step, on stderr.
   if [ "${PROFILE:-0}" = 1 ]; then
     echo "== bench DCLM-7B shape, $type, pp$context tg$GEN, profiled (each part waited for)"

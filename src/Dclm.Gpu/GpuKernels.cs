@@ -89,9 +89,12 @@ internal sealed class QuantizedPair<TWeights> where TWeights : struct, IQuantize
 {
     private readonly Action<KernelConfig, TWeights, ArrayView<int>, ArrayView<float>, MatrixShape, ArrayView<float>> _vector, _matrix;
     private readonly int _warp, _tile;
+    /// <summary>Prefill on tensor cores, same bits as <see cref="_matrix"/>; null where it is off or did not load.</summary>
+    private readonly TensorCorePrefill<TWeights>? _tensorCores;
 
     public QuantizedPair(Accelerator accelerator)
     {
+        _tensorCores = TensorCorePrefill<TWeights>.TryOpen(accelerator);
         _vector = accelerator.LoadStreamKernel<TWeights, ArrayView<int>, ArrayView<float>, MatrixShape, ArrayView<float>>(QuantizedMatrixKernels.MatrixVector);
         _matrix = accelerator.LoadStreamKernel<TWeights, ArrayView<int>, ArrayView<float>, MatrixShape, ArrayView<float>>(QuantizedMatrixKernels.MatrixMatrix);
         _warp = accelerator.WarpSize;
@@ -107,6 +110,11 @@ internal sealed class QuantizedPair<TWeights> where TWeights : struct, IQuantize
         {
             int groups = (shape.Rows + MatrixKernels.DecodeWarps - 1) / MatrixKernels.DecodeWarps;
             _vector(new KernelConfig(groups, MatrixKernels.DecodeWarps * _warp), weights, levels, scales, shape, y);
+            return;
+        }
+        if (_tensorCores is not null)
+        {
+            _tensorCores.Run(weights, levels, scales, shape, y);
             return;
         }
         shape.Tile = _tile;

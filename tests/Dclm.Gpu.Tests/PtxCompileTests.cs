@@ -46,6 +46,18 @@ public sealed class PtxCompileTests
         Assert.Contains("ld.v4.", compiled.PTXAssembly);
     }
 
+    /// <summary>The quantized prefill runs on tensor cores: PTX's integer mma.sync, which the CPU accelerator emulates.</summary>
+    [Theory]
+    [InlineData("QuantizedTensorCoreKernels.MatrixMatrix<Q4Rows>")]
+    [InlineData("QuantizedTensorCoreKernels.MatrixMatrix<Q8Rows>")]
+    public void QuantizedPrefillUsesTensorCores(string kernel)
+    {
+        var compiled = Compile(KernelMethods().Single(m => Describe(m) == kernel));
+        Assert.Contains("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32", compiled.PTXAssembly);
+        var dump = Environment.GetEnvironmentVariable("DCLM_PTX_DUMP");
+        if (!string.IsNullOrEmpty(dump)) File.WriteAllText(Path.Combine(dump, kernel.Replace('<', '_').Replace('>', '_') + ".ptx"), compiled.PTXAssembly);
+    }
+
     private static PTXCompiledKernel Compile(MethodInfo method)
     {
         using var context = GpuDevice.CreateCudaContext();

@@ -19,6 +19,12 @@ internal interface IQuantizedRows
 
     /// <summary>The integer weight level at (row, column), offset included (q − 8 for Q4_0): value = level·d_w.</summary>
     int Level(int row, int column);
+
+    /// <summary>
+    /// The levels of columns 32·block + 4k .. 32·block + 4k + 3 of <paramref name="row"/> (k in 0..7), offset included, as
+    /// four signed bytes (column 4k + i in byte i): the packing of an s8 tensor-core fragment register.
+    /// </summary>
+    int PackedLevels(int row, int block, int k);
 }
 
 /// <summary>
@@ -49,6 +55,8 @@ internal struct Q8Rows(ArrayView<int> levels, ArrayView<ushort> scales, int bloc
         int within = column % 32;
         return (sbyte)(Levels[block * 8 + within / 4] >> (8 * (within % 4)));
     }
+
+    public readonly int PackedLevels(int row, int block, int k) => Levels[((long)row * Blocks + block) * 8 + k];
 }
 
 /// <summary>
@@ -91,6 +99,17 @@ internal struct Q4Rows(ArrayView<int> nibbles, ArrayView<ushort> scales, int blo
         int within = column % 32, j = within % 16;
         int b = (Nibbles[block * 4 + j / 4] >> (8 * (j % 4))) & 0xFF;
         return (within < 16 ? b & 0xF : b >> 4) - 8;
+    }
+
+    public readonly int PackedLevels(int row, int block, int k)
+    {
+        // Columns 4k..4k+3 are the low nibbles of int k (k < 4) or the high nibbles of int k − 4. A nibble v becomes the
+        // byte v − 8: v ^ 8 is v − 8 as a 4-bit two's complement number, and its bit 3 (the sign) times 0x1E fills the
+        // byte's upper half (0x08·0x1E = 0xF0, so no byte carries into the next).
+        uint packed = (uint)Nibbles[((long)row * Blocks + block) * 4 + (k & 3)];
+        uint nibbles = (k < 4 ? packed : packed >> 4) & 0x0F0F0F0Fu;
+        uint centred = nibbles ^ 0x08080808u;
+        return (int)(centred | ((centred & 0x08080808u) * 0x1Eu));
     }
 }
 

@@ -1,0 +1,76 @@
+using Dclm.Gpu.Kernels;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Dclm.Gpu;
+
+/// <summary>The <see cref="Variable"/> switch and the one line a process prints when tensor-core prefill is off.</summary>
+internal static class TensorCorePrefill
+{
+    /// <summary>The switch: 0 runs quantized prefill on the FMA tile kernel (for A/B runs on a device); 1 or unset, tensor cores.</summary>
+    public const string Variable = "DCLM_GPU_MMA";
+
+    private static int _told;
+
+    /// <summary>Whether <paramref name="value"/> of <see cref="Variable"/> turns the kernel on: unset, empty or 1 yes, 0 no.</summary>
+    public static bool IsEnabled(string? value) => value?.Trim() switch
+    {
+        null or "" or "1" => true,
+        "0" => false,
+        _ => throw new ArgumentException($"{Variable}='{value}': use 1 (tensor-core prefill, the default) or 0 (the FMA tile kernel)"),
+    };
+
+    /// <summary>Writes <paramref name="line"/> to standard error unless this process already wrote one.</summary>
+    public static void TellOnce(string line)
+    {
+        if (Interlocked.Exchange(ref _told, 1) == 0) Console.Error.WriteLine(line);
+    }
+}
+
+/// <summary>
+/// The tensor-core prefill product of one quantized format (<see cref="QuantizedTensorCoreKernels"/>), or none: where
+/// <see cref="TensorCorePrefill.Variable"/> is 0, where groups cannot hold a 32-thread warp, or where the driver rejects the kernel at
+/// load (mma.sync's m16n8k32 needs sm_80), the caller keeps the shared-memory tile kernel, which gives the same bits.
+/// </summary>
+internal sealed class TensorCorePrefill<TWeights> where TWeights : struct, IQuantizedRows
+{
+    private readonly Action<KernelConfig, TWeights, ArrayView<int>, ArrayView<float>, MatrixShape, ArrayView<float>> _kernel;
+    private readonly int _warps;
+
+    private TensorCorePrefill(Action<KernelConfig, TWeights, ArrayView<int>, ArrayView<float>, MatrixShape, ArrayView<float>> kernel, int warps)
+    {
+        _kernel = kernel;
+        _warps = warps;
+    }
+
+    /// <summary>The kernel on <paramref name="accelerator"/>, or null (with one line on standard error per process) when it is off or cannot load.</summary>
+    public static TensorCorePrefill<TWeights>? TryOpen(Accelerator accelerator)
+    {
+        int warps = Math.Min(QuantizedTensorCoreKernels.MaxGroupWarps, accelerator.MaxNumThreadsPerGroup / TensorCoreMultiply.WarpWidth);
+        if (warps == 0) return null;
+        if (!TensorCorePrefill.IsEnabled(Environment.GetEnvironmentVariable(TensorCorePrefill.Variable)))
+        {
+            TensorCorePrefill.TellOnce($"{TensorCorePrefill.Variable}=0: quantized prefill runs on the FMA tile kernel");
+            return null;
+        }
+        try
+        {
+            return new TensorCorePrefill<TWeights>(
+                accelerator.LoadStreamKernel<TWeights, ArrayView<int>, ArrayView<float>, MatrixShape, ArrayView<float>>(QuantizedTensorCoreKernels.MatrixMatrix), warps);
+        }
+        catch (Exception e)
+        {
+            TensorCorePrefill.TellOnce($"the tensor-core prefill kernel did not load on {accelerator.Name} ({e.Message.Split('\n')[0]}); quantized prefill runs on the FMA tile kernel");
+            return null;
+        }
+    }
+
+    /// <summary>y (+)= W·x for shape's tokens, x given as Q8_0 levels and scales: one warp per 16 × 16 output tile.</summary>
+    public void Run(TWeights weights, ArrayView<int> levels, ArrayView<float> scales, MatrixShape shape, ArrayView<float> y)
+    {
+        long tiles = (long)((shape.Rows + QuantizedTensorCoreKernels.WarpRows - 1) / QuantizedTensorCoreKernels.WarpRows)
+            * ((shape.Tokens + QuantizedTensorCoreKernels.WarpTokens - 1) / QuantizedTensorCoreKernels.WarpTokens);
+        int groups = (int)((tiles + _warps - 1) / _warps);
+        _kernel(new KernelConfig(groups, _warps * TensorCoreMultiply.WarpWidth), weights, levels, scales, shape, y);
+    }
+}
