@@ -13,7 +13,8 @@
 # tok/s) then GEN decode steps at contexts C..C+GEN (decode tok/s), beside the device bandwidth bound, for each C.
 # Each step has its own time limit, so a slow one cannot eat the others' minutes; the synthetic model of a type is
 # written once and reused across contexts. SPLITS="16 64" adds runs of the last context with those attention split
-# lengths (DCLM_GPU_ATTENTION_SPLIT); PROFILE=1 adds a profiled run of it (DCLM_GPU_PROFILE). Set CONTEXTS/GEN/REPS to shrink the runs; CHECK=0 skips step 1 and TYPES
+# lengths (DCLM_GPU_ATTENTION_SPLIT); UNFUSED=1 adds one with the fused element kernels off (DCLM_GPU_FUSED=0, the A/B of
+# the launch cuts); PROFILE=1 adds a profiled run of it (DCLM_GPU_PROFILE). Set CONTEXTS/GEN/REPS to shrink the runs; CHECK=0 skips step 1 and TYPES
 # picks the benched types, so one device session can run it in two calls under a 10-minute limit per command:
 #   TYPES=q4_0 scripts/gpu-device-check.sh DIR     then     CHECK=0 TYPES=bf16 scripts/gpu-device-check.sh DIR
 set -uo pipefail
@@ -54,6 +55,14 @@ for type in $TYPES; do
       --json "$OUT/bench-$type-ctx$context-split$split.json" 2>&1 | tee "$OUT/bench-$type-ctx$context-split$split.txt"
     echo "bench $type ctx$context split$split exit ${PIPESTATUS[0]}" | tee -a "$OUT/bench-$type-ctx$context-split$split.txt"
   done
+  # Optional A/B: the last context with the unfused element kernels (UNFUSED=1): 19 instead of 13 launches per q4_0 layer.
+  if [ "${UNFUSED:-0}" = 1 ]; then
+    echo "== bench DCLM-7B shape, $type, pp$context tg$GEN, unfused element kernels"
+    DCLM_GPU_FUSED=0 timeout 180 "$DOTNET" "$DIR/dclm/dclm.dll" bench --device cuda --model synthetic:dclm-7b --type "$type" \
+      --prompt "$context" --gen "$GEN" --repetitions "$REPS" --threads "$(nproc)" --work-dir "$WORK" \
+      --json "$OUT/bench-$type-ctx$context-unfused.json" 2>&1 | tee "$OUT/bench-$type-ctx$context-unfused.txt"
+    echo "bench $type ctx$context unfused exit ${PIPESTATUS[0]}" | tee -a "$OUT/bench-$type-ctx$context-unfused.txt"
+  fi
   # Optional: the last context once more with DCLM_GPU_PROFILE=1 (PROFILE=1): device time per part of a step, on stderr.
   if [ "${PROFILE:-0}" = 1 ]; then
     echo "== bench DCLM-7B shape, $type, pp$context tg$GEN, profiled (each part waited for)"

@@ -121,6 +121,8 @@ public sealed partial class GpuDecoderModel : IDecoderModel
     public void Dispose()
     {
         _profile?.Report(Console.Error);
+        // A step without logits returns with its uploads queued; the page-locked arrays they read are freed below.
+        if (_uploadsInFlight) _device.Accelerator.DefaultStream.Synchronize();
         foreach (var l in _layers) l.Dispose();
         _head.Dispose();
         _finalNorm.Dispose();
