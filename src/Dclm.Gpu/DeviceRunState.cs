@@ -9,8 +9,11 @@ namespace Dclm.Gpu;
 /// </summary>
 internal sealed class DeviceRunState(Accelerator a) : IDisposable
 {
-    /// <summary>x, the residual stream. (tokens, dim)</summary>
-    public GrowingBuffer<float> Residual { get; } = new(a);
+    /// <summary>The step's uploads, one copy per type: ints (positions, cache rows, token tables, block tables, logit rows), floats (embeddings, cos, sin).</summary>
+    public StagingBuffer<int> StagedInts { get; } = new(a);
+    public StagingBuffer<float> StagedFloats { get; } = new(a);
+    /// <summary>x, the residual stream, starting as the staged embeddings. (tokens, dim)</summary>
+    public StagedRegion<float> Residual { get; } = new();
     /// <summary>n(x). (tokens, dim)</summary>
     public GrowingBuffer<float> Normed { get; } = new(a);
     /// <summary>An input quantized to Q8_0 for quantized weights: levels packed four to an int, block scales. (tokens, width/4), (tokens, width/32)</summary>
@@ -29,23 +32,28 @@ internal sealed class DeviceRunState(Accelerator a) : IDisposable
     /// <summary>n(x) of the logit rows, then logits. (rows, dim), (rows, vocab)</summary>
     public GrowingBuffer<float> Final { get; } = new(a);
     public GrowingBuffer<float> Logits { get; } = new(a);
+    /// <summary>The logits' copy on the host, page-locked so the copy back needs no staging. (rows, vocab)</summary>
+    public PinnedBuffer<float> HostLogits { get; } = new(a);
     /// <summary>RoPE angles per layer (or one set for all): (layers or 1, tokens, headDim/2) each.</summary>
-    public GrowingBuffer<float> Cos { get; } = new(a);
-    public GrowingBuffer<float> Sin { get; } = new(a);
+    public StagedRegion<float> Cos { get; } = new();
+    public StagedRegion<float> Sin { get; } = new();
     /// <summary>Per token: position, cache row written, its sequence's row of <see cref="Tables"/>. (tokens)</summary>
-    public GrowingBuffer<int> Positions { get; } = new(a);
-    public GrowingBuffer<int> CacheRows { get; } = new(a);
-    public GrowingBuffer<int> TokenTables { get; } = new(a);
+    public StagedRegion<int> Positions { get; } = new();
+    public StagedRegion<int> CacheRows { get; } = new();
+    public StagedRegion<int> TokenTables { get; } = new();
     /// <summary>Block tables of the step's sequences, indexed by absolute block number. (sequences, tableWidth)</summary>
-    public GrowingBuffer<int> Tables { get; } = new(a);
+    public StagedRegion<int> Tables { get; } = new();
     /// <summary>Indices of the logit rows. (rows)</summary>
-    public GrowingBuffer<int> LogitRows { get; } = new(a);
+    public StagedRegion<int> LogitRows { get; } = new();
+    /// <summary>One float and one int, passed where a kernel takes a view it does not read in this model.</summary>
+    public GrowingBuffer<float> UnusedFloats { get; } = new(a);
+    public GrowingBuffer<int> UnusedInts { get; } = new(a);
     /// <summary>ALiBi slopes (heads), or one unused value.</summary>
     public GrowingBuffer<float> Slopes { get; } = new(a);
 
     public void Dispose()
     {
-        foreach (var b in new IDisposable[] { Residual, Normed, Q8Levels, Q8Scales, QueryKeyValue, Attention, AttentionPartials, GateUp, Hidden, Final, Logits, Cos, Sin,
-            Positions, CacheRows, TokenTables, Tables, LogitRows, Slopes }) b.Dispose();
+        foreach (var b in new IDisposable[] { StagedInts, StagedFloats, Normed, Q8Levels, Q8Scales, QueryKeyValue, Attention, AttentionPartials, GateUp, Hidden, Final,
+            Logits, HostLogits, UnusedFloats, UnusedInts, Slopes }) b.Dispose();
     }
 }

@@ -10,106 +10,90 @@ namespace Dclm.Gpu;
 public sealed partial class GpuDecoderModel
 {
     /// <summary>
-    /// Uploads what the step's kernels read: x = embedding(tokens), positions, RoPE angles, each token's cache row and
-    /// its sequence's block table (entry j = the block holding positions [j·B, (j + 1)·B)).
+    /// Uploads what the step's kernels read, packed into one int and one float upload from page-locked memory (queued on the
+    /// stream, no wait): x = embedding(tokens), positions, RoPE angles, each token's cache row, its sequence's block table
+    /// (entry j = the block holding positions [j·B, (j + 1)·B)) and the logit rows.
     /// </summary>
     private void Stage(ForwardBatch batch, KvCache cache)
     {
-        int n = batch.Count, d = Config.Dim, half = Config.HeadDim / 2, block = cache.BlockSize;
+        // The previous step's uploads may still be reading the host arrays when it returned no logits (no wait at its end).
+        if (_uploadsInFlight) _device.Accelerator.DefaultStream.Synchronize();
+        int n = batch.Count, d = Config.Dim, half = Config.HeadDim / 2, block = cache.BlockSize, rows = batch.LogitRowCount;
         int width = (cache.Capacity + block - 1) / block;
-        Grow(ref _embedded, n * d);
-        Grow(ref _positions, n);
-        Grow(ref _cacheRows, n);
-        Grow(ref _tokenTables, n);
         if (_slotRows.Length < cache.Slots) _slotRows = new int[cache.Slots];
         Array.Fill(_slotRows, -1, 0, cache.Slots);
         int sequences = 0;
         for (int t = 0; t < n; t++)
             if (_slotRows[batch.Slots[t]] < 0) _slotRows[batch.Slots[t]] = sequences++;
-        Grow(ref _tables, sequences * width);
+        int sets = !Config.UsesRotary ? 0 : _sharedFrequencies ? 1 : Config.Layers;
+        var ints = _state.StagedInts;
+        var floats = _state.StagedFloats;
+        ints.Begin(3L * n + (long)sequences * width + rows + 5);
+        floats.Begin((long)n * d + 2L * sets * n * half + 3);
+        var positions = ints.Reserve(n, out long positionsAt);
+        var cacheRows = ints.Reserve(n, out long cacheRowsAt);
+        var tokenTables = ints.Reserve(n, out long tokenTablesAt);
+        var tables = ints.Reserve(sequences * width, out long tablesAt);
+        var logitRows = ints.Reserve(rows, out long logitRowsAt);
+        var embedded = floats.Reserve(n * d, out long embeddedAt);
+        var cos = floats.Reserve(sets * n * half, out long cosAt);
+        var sin = floats.Reserve(sets * n * half, out long sinAt);
         for (int s = 0; s < cache.Slots; s++)
         {
             if (_slotRows[s] < 0) continue;
             var held = cache.BlockTable(s);
             int from = cache.HeldFrom(s) / block;
-            held.CopyTo(_tables.AsSpan(_slotRows[s] * width + from, held.Length));
+            held.CopyTo(tables.Slice(_slotRows[s] * width + from, held.Length));
         }
         for (int t = 0; t < n; t++)
         {
             int slot = batch.Slots[t], position = batch.Positions[t];
-            Dequantize.Row(_weights.TokenEmbedding, batch.Tokens[t], _embedded.AsSpan(t * d, d));
-            _positions[t] = position;
-            _tokenTables[t] = _slotRows[slot];
-            _cacheRows[t] = _tables[_slotRows[slot] * width + position / block] * block + position % block;
+            Dequantize.Row(_weights.TokenEmbedding, batch.Tokens[t], embedded.Slice(t * d, d));
+            positions[t] = position;
+            tokenTables[t] = _slotRows[slot];
+            cacheRows[t] = tables[_slotRows[slot] * width + position / block] * block + position % block;
         }
-        _state.Residual.Upload(_embedded.AsSpan(0, n * d));
-        _state.Positions.Upload(_positions.AsSpan(0, n));
-        _state.CacheRows.Upload(_cacheRows.AsSpan(0, n));
-        _state.TokenTables.Upload(_tokenTables.AsSpan(0, n));
-        _tableLength = sequences * width;
-        _state.Tables.Upload(_tables.AsSpan(0, _tableLength));
-        _tableWidth = width;
-        _attentionSplits = AttentionSplits(batch);
-        if (!Config.UsesRotary) return;
-        int sets = _sharedFrequencies ? 1 : Config.Layers;
-        Grow(ref _cos, sets * n * half);
-        Grow(ref _sin, sets * n * half);
+        batch.LogitRows.AsSpan(0, rows).CopyTo(logitRows);
         for (int l = 0; l < sets; l++)
             for (int t = 0; t < n; t++)
-                RotaryEmbedding.Angles(batch.Positions[t], _inverseFrequencies[l], _cos.AsSpan((l * n + t) * half, half), _sin.AsSpan((l * n + t) * half, half));
-        _state.Cos.Upload(_cos.AsSpan(0, sets * n * half));
-        _state.Sin.Upload(_sin.AsSpan(0, sets * n * half));
+                RotaryEmbedding.Angles(batch.Positions[t], _inverseFrequencies[l], cos.Slice((l * n + t) * half, half), sin.Slice((l * n + t) * half, half));
+        ints.Upload();
+        floats.Upload();
+        _kernels.Counter.CountTransfer();
+        _kernels.Counter.CountTransfer();
+        _uploadsInFlight = true;
+        _state.Positions.Set(ints.View(positionsAt, n));
+        _state.CacheRows.Set(ints.View(cacheRowsAt, n));
+        _state.TokenTables.Set(ints.View(tokenTablesAt, n));
+        _state.Tables.Set(ints.View(tablesAt, sequences * width));
+        _state.LogitRows.Set(ints.View(logitRowsAt, rows));
+        _state.Residual.Set(floats.View(embeddedAt, (long)n * d));
+        _state.Cos.Set(floats.View(cosAt, (long)sets * n * half));
+        _state.Sin.Set(floats.View(sinAt, (long)sets * n * half));
+        _tableLength = sequences * width;
+        _tableWidth = width;
+        _attentionSplits = AttentionSplits(batch);
     }
 
     private int _tableWidth, _tableLength;
-
-    private static void Grow<T>(ref T[] array, int length)
-    {
-        if (array.Length < length) array = new T[length];
-    }
+    // Whether the step's uploads were queued and not yet waited for (a step that returns logits waits at its end).
+    private bool _uploadsInFlight;
 
     /// <summary>x ← block_l(x) for every token: the math of the CPU engine's blocks, with each architecture's steps.</summary>
     private void RunLayer(int index, int n, DeviceKvCache cache, int blockSize)
     {
         var c = Config;
         var w = _layers[index];
-        var k = _kernels;
         int d = c.Dim, qd = c.QueryDim, kvd = c.KeyValueDim, h = c.HiddenDim, stride = qd + 2 * kvd;
         var x = _state.Residual.Ensure((long)n * d);
         var normed = _state.Normed.Ensure((long)n * d);
         var qkv = _state.QueryKeyValue.Ensure((long)n * stride);
 
-        // q|k|v = W_qkv·n(x) (+ b_qkv for Qwen2)
-        Norm(x, d, 0, normed, d, 0, n, 1, d, w.AttentionNorm.View, c.Norm == NormKind.LayerNorm);
-        Project([w.Query, w.Key, w.Value], normed, d, n, qkv, stride, [0, qd, qd + kvd], accumulate: false);
+        // q|k|v = W_qkv·n(x) (+ b_qkv for Qwen2), then q ← rope(n_q(q)), k ← rope(n_k(k)), k and v into the cache
+        var input = NormRows(x, default, n, w.AttentionNorm.View, normed, w.Query.WantsQ8Input || w.Key.WantsQ8Input || w.Value.WantsQ8Input);
+        Project([w.Query, w.Key, w.Value], input, d, n, qkv, stride, [0, qd, qd + kvd], accumulate: false);
         _profile?.Mark("norm+qkv");
-        if (w.QueryBias is not null)
-        {
-            k.AddBias(n * qd, qkv, stride, 0, qd, w.QueryBias.View);
-            k.AddBias(n * kvd, qkv, stride, qd, kvd, w.KeyBias!.View);
-            k.AddBias(n * kvd, qkv, stride, qd + kvd, kvd, w.ValueBias!.View);
-        }
-        // q ← n_q(q), k ← n_k(k): over the full width (open_lm, the model's norm) or over each head (Qwen3, RMS)
-        if (c.QueryKeyNorm == QueryKeyNorm.FullWidth)
-        {
-            Norm(qkv, stride, 0, qkv, stride, 0, n, 1, qd, w.QueryNorm!.View, c.Norm == NormKind.LayerNorm);
-            Norm(qkv, stride, qd, qkv, stride, qd, n, 1, kvd, w.KeyNorm!.View, c.Norm == NormKind.LayerNorm);
-        }
-        else if (c.QueryKeyNorm == QueryKeyNorm.PerHead)
-        {
-            Norm(qkv, stride, 0, qkv, stride, 0, n, c.Heads, c.HeadDim, w.QueryNorm!.View, layerNorm: false);
-            Norm(qkv, stride, qd, qkv, stride, qd, n, c.KeyValueHeads, c.HeadDim, w.KeyNorm!.View, layerNorm: false);
-        }
-        if (c.UsesRotary)
-        {
-            int half = c.HeadDim / 2;
-            long set = _sharedFrequencies ? 0 : (long)index * n * half;
-            var shape = new RopeShape { Stride = stride, Heads = c.Heads, KeyValueHeads = c.KeyValueHeads, HeadDim = c.HeadDim, QueryDim = qd,
-                AdjacentPairs = c.RopeStyle == RopeStyle.AdjacentPairs ? 1 : 0 };
-            k.Rope(n * (c.Heads + c.KeyValueHeads) * half, qkv, _state.Cos.Ensure(set + n * half).SubView(set, n * half),
-                _state.Sin.Ensure(set + n * half).SubView(set, n * half), shape);
-        }
-        k.StoreKeyValue(n * kvd, qkv, stride, qd, kvd, _state.CacheRows.Ensure(n), cache.Keys(index), cache.Values(index));
+        PrepareQueryKeyValue(index, n, qkv, cache);
         _profile?.Mark("qknorm+rope+kv");
 
         // x += Wo · attention(q, k, v)
@@ -119,18 +103,18 @@ public sealed partial class GpuDecoderModel
             Scale = 1f / MathF.Sqrt(c.HeadDim), SplitLength = AttentionSplitLength, Splits = _attentionSplits };
         Attend(index, n, cache, qkv, attentionShape, attention);
         _profile?.Mark("attention");
-        Project([w.Output], attention, qd, n, x, d, [0], accumulate: true);
+        Project([w.Output], ProjectionInput.Floats(attention), qd, n, x, d, [0], accumulate: true);
         _profile?.Mark("out");
 
         // x += W_down · (silu(W_gate·n(x)) ⊙ W_up·n(x))
         var gateUp = _state.GateUp.Ensure((long)n * 2 * h);
         var hidden = _state.Hidden.Ensure((long)n * h);
-        Norm(x, d, 0, normed, d, 0, n, 1, d, w.FeedForwardNorm.View, c.Norm == NormKind.LayerNorm);
-        Project([w.Gate, w.Up], normed, d, n, gateUp, 2 * h, [0, h], accumulate: false);
+        input = NormRows(x, default, n, w.FeedForwardNorm.View, normed, w.Gate.WantsQ8Input || w.Up.WantsQ8Input);
+        Project([w.Gate, w.Up], input, d, n, gateUp, 2 * h, [0, h], accumulate: false);
         _profile?.Mark("norm+gate/up");
-        k.SwiGlu(n * h, gateUp, h, hidden);
+        input = SwiGlu(n, gateUp, hidden, w.Down.WantsQ8Input);
         _profile?.Mark("swiglu");
-        Project([w.Down], hidden, h, n, x, d, [0], accumulate: true);
+        Project([w.Down], input, h, n, x, d, [0], accumulate: true);
         _profile?.Mark("down");
     }
 
@@ -178,29 +162,27 @@ public sealed partial class GpuDecoderModel
 
     /// <summary>
     /// Runs matrices that share an input (tokens, width) into columns at <paramref name="offsets"/> of rows of
-    /// <paramref name="stride"/>; quantized ones read the input quantized to Q8_0, computed once.
+    /// <paramref name="stride"/>; quantized ones read the input quantized to Q8_0, computed once (or already by the kernel
+    /// that wrote it).
     /// </summary>
-    private void Project(DeviceMatrix[] matrices, ArrayView<float> input, int width, int n, ArrayView<float> output, int stride, int[] offsets, bool accumulate)
+    private void Project(DeviceMatrix[] matrices, ProjectionInput input, int width, int n, ArrayView<float> output, int stride, int[] offsets, bool accumulate)
     {
-        ArrayView<int> levels = default;
-        ArrayView<float> scales = default;
-        bool quantized = false;
         for (int i = 0; i < matrices.Length; i++)
         {
             var m = matrices[i];
             if (!m.WantsQ8Input)
             {
-                m.Apply(_kernels, input, n, output, stride, offsets[i], accumulate);
+                m.Apply(_kernels, input.Values, n, output, stride, offsets[i], accumulate);
                 continue;
             }
-            if (!quantized)
+            if (!input.Quantized)
             {
-                levels = _state.Q8Levels.Ensure((long)n * width / 4);
-                scales = _state.Q8Scales.Ensure((long)n * width / 32);
-                _kernels.QuantizeToQ8(n * width / 32, input, levels, scales);
-                quantized = true;
+                var levels = _state.Q8Levels.Ensure((long)n * width / 4);
+                var scales = _state.Q8Scales.Ensure((long)n * width / 32);
+                _kernels.QuantizeToQ8(n * width / 32, input.Values, levels, scales);
+                input = new ProjectionInput(input.Values, levels, scales, Quantized: true);
             }
-            m.ApplyQuantized(_kernels, levels, scales, n, output, stride, offsets[i], accumulate);
+            m.ApplyQuantized(_kernels, input.Levels, input.Scales, n, output, stride, offsets[i], accumulate);
         }
     }
 
@@ -213,16 +195,19 @@ public sealed partial class GpuDecoderModel
         _kernels.Norm(new KernelConfig(rows * pieces, _kernels.NormThreads), x, y, gain, shape);
     }
 
-    /// <summary>logits = W_out·n(x) for the logit rows, copied back once.</summary>
+    /// <summary>logits = W_out·n(x) for the logit rows, copied back once through page-locked memory.</summary>
     private void RunHead(ForwardBatch batch, int rows, Span<float> logits)
     {
-        int d = Config.Dim, vocabulary = Config.VocabularySize;
-        var rowIndices = _state.LogitRows.Upload(batch.LogitRows.AsSpan(0, rows));
+        int d = Config.Dim, vocabulary = Config.VocabularySize, length = rows * vocabulary;
         var gathered = _state.Final.Ensure((long)rows * d);
-        _kernels.GatherRows(rows * d, _state.Residual.Ensure((long)batch.Count * d), rowIndices, d, gathered);
-        Norm(gathered, d, 0, gathered, d, 0, rows, 1, d, _finalNorm.View, Config.Norm == NormKind.LayerNorm);
+        var input = NormRows(_state.Residual.Ensure((long)batch.Count * d), _state.LogitRows.Ensure(rows), rows, _finalNorm.View, gathered, _head.WantsQ8Input);
         var output = _state.Logits.Ensure((long)rows * vocabulary);
-        Project([_head], gathered, d, rows, output, vocabulary, [0], accumulate: false);
-        output.SubView(0, (long)rows * vocabulary).AsContiguous().CopyToCPU(logits[..(rows * vocabulary)]);
+        Project([_head], input, d, rows, output, vocabulary, [0], accumulate: false);
+        var host = _state.HostLogits.Ensure(length);
+        output.SubView(0, length).AsContiguous().CopyTo(_device.Accelerator.DefaultStream, host.ArrayView.SubView(0, length));
+        _kernels.Counter.CountTransfer();
+        _device.Accelerator.DefaultStream.Synchronize();
+        _uploadsInFlight = false;
+        host.Span[..length].CopyTo(logits);
     }
 }

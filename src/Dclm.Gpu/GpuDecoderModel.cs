@@ -31,9 +31,8 @@ public sealed partial class GpuDecoderModel : IDecoderModel
     private readonly bool _sharedFrequencies;
     private readonly float[]? _slopes;
     private readonly StepProfile? _profile;
-    // Host staging reused by every step.
-    private float[] _embedded = [], _cos = [], _sin = [];
-    private int[] _positions = [], _cacheRows = [], _tokenTables = [], _tables = [], _slotRows = [];
+    // Each slot's row among the step's sequences (host scratch reused by every step; the uploads are packed in _state).
+    private int[] _slotRows = [];
 
     /// <summary>
     /// Uploads <paramref name="weights"/> to <paramref name="device"/>; with <paramref name="ownsDevice"/> the model disposes
@@ -66,6 +65,8 @@ public sealed partial class GpuDecoderModel : IDecoderModel
     public ComputePool Pool { get; }
     /// <summary>The device the model runs on.</summary>
     public GpuDevice Device => _device;
+    /// <summary>Kernel launches and host-device transfers so far, for holding a step to its launch budget (tests).</summary>
+    internal LaunchCounter Counter => _kernels.Counter;
     /// <summary>Weight bytes one decode step reads: every matrix, one row of the embedding.</summary>
     public long BytesPerToken { get; }
 
@@ -120,6 +121,8 @@ public sealed partial class GpuDecoderModel : IDecoderModel
     public void Dispose()
     {
         _profile?.Report(Console.Error);
+        // A step without logits returns with its uploads queued; the page-locked arrays they read are freed below.
+        if (_uploadsInFlight) _device.Accelerator.DefaultStream.Synchronize();
         foreach (var l in _layers) l.Dispose();
         _head.Dispose();
         _finalNorm.Dispose();

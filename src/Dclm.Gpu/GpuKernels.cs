@@ -10,28 +10,37 @@ internal sealed class GpuKernels
     public GpuKernels(Accelerator accelerator)
     {
         Accelerator = accelerator;
+        var c = Counter;
         NormThreads = Math.Min(ElementKernels.NormThreads, accelerator.MaxNumThreadsPerGroup);
-        F32 = new MatrixPair<F32Rows>(accelerator);
-        F16 = new MatrixPair<F16Rows>(accelerator);
-        BF16 = new MatrixPair<BF16Rows>(accelerator);
-        Q8 = new QuantizedPair<Q8Rows>(accelerator);
-        Q4 = new QuantizedPair<Q4Rows>(accelerator);
-        QuantizeToQ8 = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>>(ElementKernels.QuantizeToQ8);
-        Norm = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, NormShape>(ElementKernels.Norm);
-        AddBias = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, int, int, ArrayView<float>>(ElementKernels.AddBias);
-        Rope = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, RopeShape>(ElementKernels.Rope);
-        StoreKeyValue = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, int, int, ArrayView<int>, ArrayView<float>, ArrayView<float>>(ElementKernels.StoreKeyValue);
-        SwiGlu = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, ArrayView<float>>(ElementKernels.SwiGlu);
-        GatherRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, int, ArrayView<float>>(ElementKernels.GatherRows);
-        Copy = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(ElementKernels.Copy);
-        Attend = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>,
-            ArrayView<float>, AttentionShape, ArrayView<float>>(AttentionKernel.Attend);
-        AttendSplit = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>,
-            ArrayView<float>, AttentionShape, ArrayView<float>>(AttentionKernel.AttendSplit);
-        Combine = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<int>, AttentionShape, ArrayView<float>>(AttentionKernel.Combine);
+        F32 = new MatrixPair<F32Rows>(accelerator, c);
+        F16 = new MatrixPair<F16Rows>(accelerator, c);
+        BF16 = new MatrixPair<BF16Rows>(accelerator, c);
+        Q8 = new QuantizedPair<Q8Rows>(accelerator, c);
+        Q4 = new QuantizedPair<Q4Rows>(accelerator, c);
+        QuantizeToQ8 = c.Wrap(accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>>(ElementKernels.QuantizeToQ8));
+        Norm = c.Wrap(accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, NormShape>(ElementKernels.Norm));
+        AddBias = c.Wrap(accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, int, int, ArrayView<float>>(ElementKernels.AddBias));
+        Rope = c.Wrap(accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, RopeShape>(ElementKernels.Rope));
+        StoreKeyValue = c.Wrap(accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, int, int, ArrayView<int>, ArrayView<float>, ArrayView<float>>(ElementKernels.StoreKeyValue));
+        SwiGlu = c.Wrap(accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, ArrayView<float>>(ElementKernels.SwiGlu));
+        GatherRows = c.Wrap(accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, int, ArrayView<float>>(ElementKernels.GatherRows));
+        Copy = c.Wrap(accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(ElementKernels.Copy));
+        Attend = c.Wrap(accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>,
+            ArrayView<float>, AttentionShape, ArrayView<float>>(AttentionKernel.Attend));
+        AttendSplit = c.Wrap(accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>,
+            ArrayView<float>, AttentionShape, ArrayView<float>>(AttentionKernel.AttendSplit));
+        Combine = c.Wrap(accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<int>, AttentionShape, ArrayView<float>>(AttentionKernel.Combine));
+        NormRows = c.Wrap(accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, NormShape, ArrayView<int>,
+            ArrayView<float>>(FusedKernels.NormRows));
+        SwiGluQuantize = c.Wrap(accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, ArrayView<float>, ArrayView<int>, ArrayView<float>>(
+            FusedKernels.SwiGluQuantize));
+        PrepareQueryKeyValue = c.Wrap(accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, PrepareShape>(FusedKernels.PrepareQueryKeyValue));
     }
 
     public Accelerator Accelerator { get; }
+    /// <summary>Launches of every kernel below, and the model's transfers.</summary>
+    public LaunchCounter Counter { get; } = new();
     /// <summary>Threads per group of the norm kernel.</summary>
     public int NormThreads { get; }
     public MatrixPair<F32Rows> F32 { get; }
@@ -52,6 +61,10 @@ internal sealed class GpuKernels
     public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>,
         ArrayView<float>, AttentionShape, ArrayView<float>> AttendSplit { get; }
     public Action<KernelConfig, ArrayView<float>, ArrayView<int>, AttentionShape, ArrayView<float>> Combine { get; }
+    public Action<KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, NormShape, ArrayView<int>, ArrayView<float>> NormRows { get; }
+    public Action<Index1D, ArrayView<float>, int, ArrayView<float>, ArrayView<int>, ArrayView<float>> SwiGluQuantize { get; }
+    public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+        ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, PrepareShape> PrepareQueryKeyValue { get; }
 }
 
 /// <summary>The decode and prefill products of one weight format, and the launch shapes that pick between them.</summary>
@@ -60,10 +73,10 @@ internal sealed class MatrixPair<TWeights> where TWeights : struct, IWeightRows
     private readonly Action<KernelConfig, TWeights, ArrayView<float>, MatrixShape, ArrayView<float>> _vector, _matrix;
     private readonly int _warp, _tile;
 
-    public MatrixPair(Accelerator accelerator)
+    public MatrixPair(Accelerator accelerator, LaunchCounter counter)
     {
-        _vector = accelerator.LoadStreamKernel<TWeights, ArrayView<float>, MatrixShape, ArrayView<float>>(MatrixKernels.MatrixVector);
-        _matrix = accelerator.LoadStreamKernel<TWeights, ArrayView<float>, MatrixShape, ArrayView<float>>(MatrixKernels.MatrixMatrix);
+        _vector = counter.Wrap(accelerator.LoadStreamKernel<TWeights, ArrayView<float>, MatrixShape, ArrayView<float>>(MatrixKernels.MatrixVector));
+        _matrix = counter.Wrap(accelerator.LoadStreamKernel<TWeights, ArrayView<float>, MatrixShape, ArrayView<float>>(MatrixKernels.MatrixMatrix));
         _warp = accelerator.WarpSize;
         _tile = accelerator.MaxNumThreadsPerGroup >= MatrixKernels.MaxTile * MatrixKernels.MaxTile ? MatrixKernels.MaxTile : (int)Math.Sqrt(accelerator.MaxNumThreadsPerGroup);
     }
@@ -92,11 +105,11 @@ internal sealed class QuantizedPair<TWeights> where TWeights : struct, IQuantize
     /// <summary>Prefill on tensor cores, same bits as <see cref="_matrix"/>; null where it is off or did not load.</summary>
     private readonly TensorCorePrefill<TWeights>? _tensorCores;
 
-    public QuantizedPair(Accelerator accelerator)
+    public QuantizedPair(Accelerator accelerator, LaunchCounter counter)
     {
-        _tensorCores = TensorCorePrefill<TWeights>.TryOpen(accelerator);
-        _vector = accelerator.LoadStreamKernel<TWeights, ArrayView<int>, ArrayView<float>, MatrixShape, ArrayView<float>>(QuantizedMatrixKernels.MatrixVector);
-        _matrix = accelerator.LoadStreamKernel<TWeights, ArrayView<int>, ArrayView<float>, MatrixShape, ArrayView<float>>(QuantizedMatrixKernels.MatrixMatrix);
+        _tensorCores = TensorCorePrefill<TWeights>.TryOpen(accelerator, counter);
+        _vector = counter.Wrap(accelerator.LoadStreamKernel<TWeights, ArrayView<int>, ArrayView<float>, MatrixShape, ArrayView<float>>(QuantizedMatrixKernels.MatrixVector));
+        _matrix = counter.Wrap(accelerator.LoadStreamKernel<TWeights, ArrayView<int>, ArrayView<float>, MatrixShape, ArrayView<float>>(QuantizedMatrixKernels.MatrixMatrix));
         _warp = accelerator.WarpSize;
         if (_warp % 8 != 0) throw new NotSupportedException($"the quantized kernels need a warp width that is a multiple of 8, not {_warp}");
         _tile = accelerator.MaxNumThreadsPerGroup >= MatrixKernels.MaxTile * MatrixKernels.MaxTile ? MatrixKernels.MaxTile : (int)Math.Sqrt(accelerator.MaxNumThreadsPerGroup);

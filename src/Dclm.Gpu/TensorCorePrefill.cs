@@ -44,7 +44,7 @@ internal sealed class TensorCorePrefill<TWeights> where TWeights : struct, IQuan
     }
 
     /// <summary>The kernel on <paramref name="accelerator"/>, or null (with one line on standard error per process) when it is off or cannot load.</summary>
-    public static TensorCorePrefill<TWeights>? TryOpen(Accelerator accelerator)
+    public static TensorCorePrefill<TWeights>? TryOpen(Accelerator accelerator, LaunchCounter counter)
     {
         int warps = Math.Min(QuantizedTensorCoreKernels.MaxGroupWarps, accelerator.MaxNumThreadsPerGroup / TensorCoreMultiply.WarpWidth);
         if (warps == 0) return null;
@@ -55,8 +55,8 @@ internal sealed class TensorCorePrefill<TWeights> where TWeights : struct, IQuan
         }
         try
         {
-            return new TensorCorePrefill<TWeights>(
-                accelerator.LoadStreamKernel<TWeights, ArrayView<int>, ArrayView<float>, MatrixShape, ArrayView<float>>(QuantizedTensorCoreKernels.MatrixMatrix), warps);
+            return new TensorCorePrefill<TWeights>(counter.Wrap(
+                accelerator.LoadStreamKernel<TWeights, ArrayView<int>, ArrayView<float>, MatrixShape, ArrayView<float>>(QuantizedTensorCoreKernels.MatrixMatrix)), warps);
         }
         catch (Exception e)
         {

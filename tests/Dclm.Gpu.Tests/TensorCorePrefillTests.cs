@@ -115,7 +115,7 @@ public sealed class TensorCorePrefillTests(CpuAcceleratorFixture fixture) : ICla
             tileShape.Tile = (int)Math.Sqrt(Accelerator.MaxNumThreadsPerGroup);
             int tiles = (rows + tileShape.Tile - 1) / tileShape.Tile * ((tokens + tileShape.Tile - 1) / tileShape.Tile);
             tile(new KernelConfig(tiles, tileShape.Tile * tileShape.Tile), weights, xLevels.View, xScales.View, tileShape, tileOutput.View);
-            var tensorCores = TensorCorePrefill<TWeights>.TryOpen(Accelerator);
+            var tensorCores = TensorCorePrefill<TWeights>.TryOpen(Accelerator, new LaunchCounter());
             Assert.NotNull(tensorCores);
             tensorCores.Run(weights, xLevels.View, xScales.View, shape, tensorOutput.View);
             Accelerator.Synchronize();

@@ -9,30 +9,11 @@ internal static class ElementKernels
     public const int NormThreads = 128;
 
     /// <summary>
-    /// x quantized to ggml Q8_0 as the CPU engine quantizes activations for Q8_0 and Q4_0 weights (quantize_row_q8_0_ref),
-    /// one thread per block of 32: d = max|x|/127, q = roundf(x/d); levels get the 32 q packed four to an int (q_(4k+i)
-    /// in byte i of int k) and scales f16(d) as a float.
+    /// x quantized to ggml Q8_0 as the CPU engine quantizes activations for Q8_0 and Q4_0 weights, one thread per block of
+    /// 32 (<see cref="RowMath.QuantizeBlock"/>): levels (blocks·8) packed four to an int, scales (blocks) f16(d) as floats.
     /// </summary>
-    public static void QuantizeToQ8(Index1D block, ArrayView<float> x, ArrayView<int> levels, ArrayView<float> scales)
-    {
-        long start = (long)block.X * 32;
-        float max = 0;
-        for (int j = 0; j < 32; j++)
-        {
-            float v = x[start + j];
-            float magnitude = v < 0 ? -v : v;
-            max = magnitude > max ? magnitude : max;
-        }
-        float d = max / 127;
-        float inverse = d != 0 ? 1.0f / d : 0.0f;
-        scales[block] = DeviceNumbers.RoundThroughHalf(d);
-        for (int k = 0; k < 8; k++)
-        {
-            int packed = 0;
-            for (int i = 0; i < 4; i++) packed |= ((int)DeviceNumbers.RoundHalfAway(x[start + 4 * k + i] * inverse) & 0xFF) << (8 * i);
-            levels[(long)block.X * 8 + k] = packed;
-        }
-    }
+    public static void QuantizeToQ8(Index1D block, ArrayView<float> x, ArrayView<int> levels, ArrayView<float> scales) =>
+        RowMath.QuantizeBlock(x, (long)block.X * 32, levels, scales, block.X);
 
     /// <summary>
     /// One group per segment of <see cref="NormShape.Width"/> values: segment s is piece s % pieces of row s / pieces.
@@ -46,37 +27,7 @@ internal static class ElementKernels
         int row = segment / shape.Pieces, piece = segment % shape.Pieces;
         long xs = (long)row * shape.InputStride + shape.InputOffset + (long)piece * shape.Width;
         long ys = (long)row * shape.OutputStride + shape.OutputOffset + (long)piece * shape.Width;
-        float mean = 0;
-        if (shape.LayerNorm != 0)
-        {
-            float s = 0;
-            for (int j = lane; j < shape.Width; j += threads) s += x[xs + j];
-            mean = GroupSum(partial, s, lane) / shape.Width;
-        }
-        float squares = 0;
-        for (int j = lane; j < shape.Width; j += threads)
-        {
-            float v = x[xs + j] - mean;
-            squares += v * v;
-        }
-        float variance = GroupSum(partial, squares, lane) / shape.Width;
-        float inverse = 1.0f / MathF.Sqrt(variance + shape.Epsilon);
-        for (int j = lane; j < shape.Width; j += threads) y[ys + j] = (x[xs + j] - mean) * inverse * gain[j];
-    }
-
-    /// <summary>The group's sum of <paramref name="value"/> by a fixed tree in shared memory, in every thread.</summary>
-    private static float GroupSum(ArrayView<float> partial, float value, int lane)
-    {
-        partial[lane] = value;
-        Group.Barrier();
-        for (int stride = Group.DimX / 2; stride > 0; stride /= 2)
-        {
-            if (lane < stride) partial[lane] += partial[lane + stride];
-            Group.Barrier();
-        }
-        float total = partial[0];
-        Group.Barrier();
-        return total;
+        RowMath.NormalizeSegment(partial, x, xs, y, ys, shape.Width, gain, shape.LayerNorm != 0, shape.Epsilon, lane, threads);
     }
 
     /// <summary>x[t, offset + j] += bias[j] for every token t: i = t·width + j.</summary>
@@ -96,10 +47,7 @@ internal static class ElementKernels
         int p = i % half, head = i / half % heads, t = i / half / heads;
         long start = (long)t * shape.Stride + (head < shape.Heads ? head * shape.HeadDim : shape.QueryDim + (head - shape.Heads) * shape.HeadDim);
         long ia = start + (shape.AdjacentPairs != 0 ? 2 * p : p), ib = start + (shape.AdjacentPairs != 0 ? 2 * p + 1 : p + half);
-        float c = cos[t * half + p], s = sin[t * half + p];
-        float a = qkv[ia], b = qkv[ib];
-        qkv[ia] = a * c - b * s;
-        qkv[ib] = a * s + b * c;
+        RowMath.Rotate(qkv, ia, ib, cos[t * half + p], sin[t * half + p]);
     }
 
     /// <summary>Each token's k and v (after q in its Q|K|V row) into the cache at its cache row: i = t·kvd + j.</summary>
@@ -117,7 +65,7 @@ internal static class ElementKernels
     {
         int t = i / width, j = i % width;
         float g = gateUp[(long)t * 2 * width + j], u = gateUp[(long)t * 2 * width + width + j];
-        hidden[i] = g / (1 + MathF.Exp(-g)) * u;
+        hidden[i] = RowMath.SwiGlu(g, u);
     }
 
     /// <summary>y[r, j] = x[rows[r], j]: i = r·width + j.</summary>
@@ -131,10 +79,13 @@ internal static class ElementKernels
     public static void Copy(Index1D i, ArrayView<float> x, ArrayView<float> y) => y[i] = x[i];
 }
 
-/// <summary>Where <see cref="ElementKernels.Norm"/> reads and writes: segments of Width values, Pieces per row.</summary>
+/// <summary>
+/// Where <see cref="ElementKernels.Norm"/> and <see cref="FusedKernels.NormRows"/> read and write: segments of Width values,
+/// Pieces per row. NormRows only: Gather reads input row rows[r] for output row r, Quantize also writes Q8_0 levels.
+/// </summary>
 internal struct NormShape
 {
-    public int InputStride, InputOffset, OutputStride, OutputOffset, Pieces, Width, LayerNorm;
+    public int InputStride, InputOffset, OutputStride, OutputOffset, Pieces, Width, LayerNorm, Gather, Quantize;
     public float Epsilon;
 }
 
