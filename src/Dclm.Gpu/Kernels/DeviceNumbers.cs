@@ -100,7 +100,10 @@ internal static class DeviceNumbers
     {
         if (CudaAsm.IsSupported)
         {
-            CudaAsm.Emit("dp4a.s32.s32 %0, %1, %2, %3;", out int result, a, b, c);
+            // ILGPU passes constants as immediates (0x01010101, 0); moved into scoped registers first, so the instruction
+            // sees registers whatever the caller passes (ptxas removes the moves).
+            CudaAsm.Emit("{ .reg .b32 byteDotA, byteDotB, byteDotC; mov.b32 byteDotA, %1; mov.b32 byteDotB, %2; mov.b32 byteDotC, %3; "
+                + "dp4a.s32.s32 %0, byteDotA, byteDotB, byteDotC; }", out int result, a, b, c);
             return result;
         }
         return ByteDotBySignExtension(a, b, c);
