@@ -1,6 +1,7 @@
 using Dclm.Gpu.Kernels;
 using ILGPU;
 using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
 
 namespace Dclm.Gpu;
 
@@ -78,17 +79,18 @@ internal sealed class MatrixPair<TWeights> where TWeights : struct, IWeightRows
         _vector = counter.Wrap(accelerator.LoadStreamKernel<TWeights, ArrayView<float>, MatrixShape, ArrayView<float>>(MatrixKernels.MatrixVector));
         _matrix = counter.Wrap(accelerator.LoadStreamKernel<TWeights, ArrayView<float>, MatrixShape, ArrayView<float>>(MatrixKernels.MatrixMatrix));
         _warp = accelerator.WarpSize;
+        if (_warp % MatrixKernels.RowLanes != 0) throw new NotSupportedException($"the decode kernels need a warp width that is a multiple of 8, not {_warp}");
         _tile = accelerator.MaxNumThreadsPerGroup >= MatrixKernels.MaxTile * MatrixKernels.MaxTile ? MatrixKernels.MaxTile : (int)Math.Sqrt(accelerator.MaxNumThreadsPerGroup);
     }
 
-    /// <summary>y (+)= W·x for shape's tokens: a warp per row up to <see cref="MatrixKernels.DecodeTokens"/> tokens, tiles beyond.</summary>
+    /// <summary>y (+)= W·x for shape's tokens: eight lanes per row up to <see cref="MatrixKernels.DecodeTokens"/> tokens, tiles beyond.</summary>
     public void Run(TWeights weights, ArrayView<float> x, MatrixShape shape, ArrayView<float> y)
     {
         if (shape.Tokens == 0 || shape.Rows == 0) return;
         if (shape.Tokens <= MatrixKernels.DecodeTokens)
         {
-            int groups = (shape.Rows + MatrixKernels.DecodeWarps - 1) / MatrixKernels.DecodeWarps;
-            _vector(new KernelConfig(groups, MatrixKernels.DecodeWarps * _warp), weights, x, shape, y);
+            int rowsPerGroup = MatrixKernels.DecodeWarps * _warp / MatrixKernels.RowLanes;
+            _vector(new KernelConfig((shape.Rows + rowsPerGroup - 1) / rowsPerGroup, MatrixKernels.DecodeWarps * _warp), weights, x, shape, y);
             return;
         }
         shape.Tile = _tile;
@@ -107,6 +109,9 @@ internal sealed class QuantizedPair<TWeights> where TWeights : struct, IQuantize
 
     public QuantizedPair(Accelerator accelerator, LaunchCounter counter)
     {
+        // Checked before loading: the driver would reject the kernels' dp4a with a less clear error.
+        if (accelerator is CudaAccelerator { Architecture: { } architecture } && architecture < CudaArchitecture.SM_61)
+            throw new NotSupportedException($"the q8_0/q4_0 kernels use dp4a, which needs compute capability 6.1 or newer, not {architecture}");
         _tensorCores = TensorCorePrefill<TWeights>.TryOpen(accelerator, counter);
         _vector = counter.Wrap(accelerator.LoadStreamKernel<TWeights, ArrayView<int>, ArrayView<float>, MatrixShape, ArrayView<float>>(QuantizedMatrixKernels.MatrixVector));
         _matrix = counter.Wrap(accelerator.LoadStreamKernel<TWeights, ArrayView<int>, ArrayView<float>, MatrixShape, ArrayView<float>>(QuantizedMatrixKernels.MatrixMatrix));
@@ -121,8 +126,8 @@ internal sealed class QuantizedPair<TWeights> where TWeights : struct, IQuantize
         if (shape.Tokens == 0 || shape.Rows == 0) return;
         if (shape.Tokens <= MatrixKernels.DecodeTokens)
         {
-            int groups = (shape.Rows + MatrixKernels.DecodeWarps - 1) / MatrixKernels.DecodeWarps;
-            _vector(new KernelConfig(groups, MatrixKernels.DecodeWarps * _warp), weights, levels, scales, shape, y);
+            int rowsPerGroup = MatrixKernels.DecodeWarps * _warp / MatrixKernels.RowLanes;
+            _vector(new KernelConfig((shape.Rows + rowsPerGroup - 1) / rowsPerGroup, MatrixKernels.DecodeWarps * _warp), weights, levels, scales, shape, y);
             return;
         }
         if (_tensorCores is not null)

@@ -58,6 +58,21 @@ public sealed class PtxCompileTests
         if (!string.IsNullOrEmpty(dump)) File.WriteAllText(Path.Combine(dump, kernel.Replace('<', '_').Replace('>', '_') + ".ptx"), compiled.PTXAssembly);
     }
 
+    /// <summary>
+    /// The quantized decode kernels' block sums are byte dots: dp4a (four signed byte products and a 32-bit add in one
+    /// instruction) through <see cref="DeviceNumbers.ByteDot"/>, not the unpacking in software they replace; the loads
+    /// stay 16 bytes wide.
+    /// </summary>
+    [Theory]
+    [InlineData("QuantizedMatrixKernels.MatrixVector<Q4Rows>")]
+    [InlineData("QuantizedMatrixKernels.MatrixVector<Q8Rows>")]
+    public void QuantizedDecodeKernelsUseDp4a(string kernel)
+    {
+        var compiled = Compile(KernelMethods().Single(m => Describe(m) == kernel));
+        Assert.Contains("dp4a.s32.s32", compiled.PTXAssembly);
+        Assert.Contains("ld.v4.", compiled.PTXAssembly);
+    }
+
     private static PTXCompiledKernel Compile(MethodInfo method)
     {
         using var context = GpuDevice.CreateCudaContext();

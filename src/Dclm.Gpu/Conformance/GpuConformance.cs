@@ -13,7 +13,7 @@ public sealed record ConformanceResult(string Name, double MaxRelativeError, boo
 /// <summary>
 /// The GPU backend checked against the CPU engine (itself checked against PyTorch and llama.cpp logits): for each model
 /// (the dclm-tiny fixtures, and small Llama, Qwen2 and Qwen3 models) and each weight type (f32, f16, bf16, q8_0, q4_0,
-/// quantized with the project's quantizer), a 12-token prefill (tiled kernels) and three decode steps (warp-per-row
+/// quantized with the project's quantizer), a 12-token prefill (tiled kernels) and three decode steps (eight-lanes-per-row
 /// kernels) must give the CPU engine's logits to within <see cref="Tolerance"/> of each row's largest |logit|; and three
 /// sequences decoded in one batch must give exactly the logits each gives decoded alone. Library code, so the test
 /// project (on ILGPU's CPU accelerator) and <c>dclm gpu-check</c> (on a real GPU) run the same cases.

@@ -91,6 +91,31 @@ internal static class DeviceNumbers
         return (float)sum;
     }
 
+    /// <summary>
+    /// c + Σ_i a_i·b_i over the four signed bytes a_i, b_i of <paramref name="a"/> and <paramref name="b"/> (byte i is bits
+    /// 8i..8i+7), in 32-bit two's complement: PTX's dp4a.s32.s32 on CUDA (one instruction from sm_61), and elsewhere
+    /// <see cref="ByteDotBySignExtension"/>, the PTX ISA's definition of it.
+    /// </summary>
+    public static int ByteDot(int a, int b, int c)
+    {
+        if (CudaAsm.IsSupported)
+        {
+            // ILGPU passes constants as immediates (0x01010101, 0); moved into scoped registers first, so the instruction
+            // sees registers whatever the caller passes (ptxas removes the moves).
+            CudaAsm.Emit("{ .reg .b32 byteDotA, byteDotB, byteDotC; mov.b32 byteDotA, %1; mov.b32 byteDotB, %2; mov.b32 byteDotC, %3; "
+                + "dp4a.s32.s32 %0, byteDotA, byteDotB, byteDotC; }", out int result, a, b, c);
+            return result;
+        }
+        return ByteDotBySignExtension(a, b, c);
+    }
+
+    /// <summary>
+    /// dp4a.s32.s32 as the PTX ISA defines it: d = c, then for i = 0..3, d += sext(byte_i(a))·sext(byte_i(b)), wrapping
+    /// modulo 2^32 (each product fits in 16 bits; only c can carry the sum past int's range).
+    /// </summary>
+    public static int ByteDotBySignExtension(int a, int b, int c) => unchecked(c
+        + (sbyte)a * (sbyte)b + (sbyte)(a >> 8) * (sbyte)(b >> 8) + (sbyte)(a >> 16) * (sbyte)(b >> 16) + (sbyte)(a >> 24) * (sbyte)(b >> 24));
+
     /// <summary>The sum of <paramref name="value"/> over the warp, in lane 0 (a fixed tree, so deterministic).</summary>
     public static float WarpSum(float value)
     {

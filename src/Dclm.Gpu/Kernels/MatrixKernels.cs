@@ -3,8 +3,8 @@ using ILGPU;
 namespace Dclm.Gpu.Kernels;
 
 /// <summary>
-/// y[t, offset + r] (+)= Σ_c W[r, c]·x[t, c] for tokens t and weight rows r: the decode kernel (a warp per row, lanes
-/// striding over 32-column chunks, a shuffle tree to finish) and the prefill kernel (16×16 output tiles, 16 rows of W
+/// y[t, offset + r] (+)= Σ_c W[r, c]·x[t, c] for tokens t and weight rows r: the decode kernel (eight lanes per row,
+/// each striding over 32-column chunks, a shuffle tree to finish) and the prefill kernel (16×16 output tiles, 16 rows of W
 /// and 16 tokens of x staged in shared memory 32 columns at a time). Each output's sum runs in an order that does not
 /// depend on how many tokens share the launch, so a token's logits do not depend on its batch (within one kernel).
 /// </summary>
@@ -12,32 +12,66 @@ internal static class MatrixKernels
 {
     /// <summary>Tokens up to which a step uses <see cref="MatrixVector{TWeights}"/>; larger steps use tiles.</summary>
     public const int DecodeTokens = 8;
-    /// <summary>Warps per group of the decode kernel (one row each).</summary>
+    /// <summary>Warps per group of the decode kernels (W/8 rows each, W the warp width).</summary>
     public const int DecodeWarps = 4;
+    /// <summary>
+    /// Lanes per weight row in the decode kernels: eight, one per chain of the quantized products' arithmetic, so a row's
+    /// sum does not depend on the warp width and one activation load serves the W/8 rows of a warp.
+    /// </summary>
+    public const int RowLanes = 8;
     /// <summary>Largest side of the prefill kernel's output tile (16 on GPUs; smaller where groups are smaller).</summary>
     public const int MaxTile = 16;
 
     /// <summary>
-    /// One warp per weight row, every token in turn: the row streams from memory once and stays in cache for the
-    /// next tokens. x is (tokens, columns); y is (tokens, yStride) and receives columns [yOffset, yOffset + rows).
+    /// Eight lanes per weight row (W/8 rows per warp), every token in turn: the rows stream from memory once and stay
+    /// in cache for the next tokens, and lanes i of the warp's rows read the same activation chunk in one instruction.
+    /// Lane i sums chunks i, i + 8, i + 16, ... in increasing order (two loaded before they are added), then
+    /// <see cref="RowTree"/> adds the eight lanes. x is (tokens, columns); y is (tokens, yStride) and receives columns
+    /// [yOffset, yOffset + rows).
     /// </summary>
     public static void MatrixVector<TWeights>(TWeights weights, ArrayView<float> x, MatrixShape shape, ArrayView<float> y)
         where TWeights : struct, IWeightRows
     {
-        int row = Grid.IdxX * (Group.DimX / Warp.WarpSize) + Warp.WarpIdx;
-        if (row >= shape.Rows) return;
-        int lane = Warp.LaneIdx, chunks = shape.Columns / 32;
+        int chunkLane = Warp.LaneIdx % RowLanes, chunks = shape.Columns / 32;
+        int row = DecodeRow();
+        bool inside = row < shape.Rows;
         for (int t = 0; t < shape.Tokens; t++)
         {
+            long offset = (long)t * shape.Columns;
             float sum = 0;
-            for (int c = lane; c < chunks; c += Warp.WarpSize) sum += weights.DotChunk(row, c, x, (long)t * shape.Columns);
-            sum = DeviceNumbers.WarpSum(sum);
-            if (lane == 0)
+            if (inside)
+            {
+                int c = chunkLane;
+                for (; c + 8 < chunks; c += 16)
+                {
+                    float first = weights.DotChunk(row, c, x, offset), second = weights.DotChunk(row, c + 8, x, offset);
+                    sum += first;
+                    sum += second;
+                }
+                if (c < chunks) sum += weights.DotChunk(row, c, x, offset);
+            }
+            sum = RowTree(sum);
+            if (inside && chunkLane == 0)
             {
                 long at = (long)t * shape.OutputStride + shape.OutputOffset + row;
                 y[at] = shape.Accumulate != 0 ? y[at] + sum : sum;
             }
         }
+    }
+
+    /// <summary>The weight row of this lane in a decode kernel: lanes 8k..8k+7 of a warp share row k of the warp's W/8.</summary>
+    public static int DecodeRow() =>
+        (Grid.IdxX * (Group.DimX / Warp.WarpSize) + Warp.WarpIdx) * (Warp.WarpSize / RowLanes) + Warp.LaneIdx / RowLanes;
+
+    /// <summary>
+    /// The fixed tree over a row's eight lanes l0..l7, in its first lane: ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)),
+    /// the CPU engine's finish of its eight quantized chains. Every lane of the warp must call it.
+    /// </summary>
+    public static float RowTree(float value)
+    {
+        float half = value + Warp.ShuffleDown(value, 4);
+        float pair = half + Warp.ShuffleDown(half, 2);
+        return pair + Warp.ShuffleDown(pair, 1);
     }
 
     /// <summary>

@@ -17,41 +17,43 @@ namespace Dclm.Gpu.Kernels;
 internal static class QuantizedMatrixKernels
 {
     /// <summary>
-    /// One warp per weight row, every token in turn (the row stays in cache). Each pass of the warp takes W consecutive
-    /// blocks (W the warp width, a multiple of 8), one per lane; lanes 0..7 then fold the pass's blocks into the eight
-    /// chains in order through shuffles. levels (tokens, columns/4) packed, scales (tokens, columns/32).
+    /// Eight lanes per weight row (<see cref="MatrixKernels.RowLanes"/>), so W/8 rows per warp of width W, every token in
+    /// turn (the rows stay in cache). Lane i of a row owns chain i: it takes blocks i, i + 8, i + 16, ... in increasing
+    /// order, which is exactly chain i's order, so the chains need no shuffles until the final tree, and lanes i of the
+    /// warp's rows read the same activation block in the same instruction (one load serves W/8 rows). Four blocks are
+    /// loaded before their chain updates so several loads are in flight per lane. levels (tokens, columns/4) packed,
+    /// scales (tokens, columns/32).
     /// </summary>
     public static void MatrixVector<TWeights>(TWeights weights, ArrayView<int> levels, ArrayView<float> scales, MatrixShape shape, ArrayView<float> y)
         where TWeights : struct, IQuantizedRows
     {
-        int row = Grid.IdxX * (Group.DimX / Warp.WarpSize) + Warp.WarpIdx;
-        if (row >= shape.Rows) return;
-        int lane = Warp.LaneIdx, width = Warp.WarpSize, blocks = shape.Columns / 32;
+        int lane = Warp.LaneIdx, chainIndex = lane % MatrixKernels.RowLanes, blocks = shape.Columns / 32;
+        int row = MatrixKernels.DecodeRow();
+        bool inside = row < shape.Rows;
         var wide = levels.Cast<Int4>();
         for (int t = 0; t < shape.Tokens; t++)
         {
             long first = (long)t * blocks;
             float chain = 0;
-            for (int b0 = 0; b0 < blocks; b0 += width)
+            if (inside)
             {
-                int b = b0 + lane;
-                float term = 0, combined = 0;
-                if (b < blocks)
+                int b = chainIndex;
+                for (; b + 24 < blocks; b += 32)
                 {
-                    term = weights.BlockSum(row, b, wide, first + b);
-                    combined = weights.Scale(row, b) * scales[first + b];
+                    int term0 = weights.BlockSum(row, b, wide, first + b), term1 = weights.BlockSum(row, b + 8, wide, first + b + 8);
+                    int term2 = weights.BlockSum(row, b + 16, wide, first + b + 16), term3 = weights.BlockSum(row, b + 24, wide, first + b + 24);
+                    float combined0 = weights.Scale(row, b) * scales[first + b], combined1 = weights.Scale(row, b + 8) * scales[first + b + 8];
+                    float combined2 = weights.Scale(row, b + 16) * scales[first + b + 16], combined3 = weights.Scale(row, b + 24) * scales[first + b + 24];
+                    chain = DeviceNumbers.FusedMultiplyAdd(term0, combined0, chain);
+                    chain = DeviceNumbers.FusedMultiplyAdd(term1, combined1, chain);
+                    chain = DeviceNumbers.FusedMultiplyAdd(term2, combined2, chain);
+                    chain = DeviceNumbers.FusedMultiplyAdd(term3, combined3, chain);
                 }
-                for (int k = 0; k < width; k += 8)
-                {
-                    float termK = Warp.Shuffle(term, lane % 8 + k), combinedK = Warp.Shuffle(combined, lane % 8 + k);
-                    if (lane < 8 && b0 + k + lane < blocks) chain = DeviceNumbers.FusedMultiplyAdd(termK, combinedK, chain);
-                }
+                for (; b < blocks; b += 8)
+                    chain = DeviceNumbers.FusedMultiplyAdd(weights.BlockSum(row, b, wide, first + b), weights.Scale(row, b) * scales[first + b], chain);
             }
-            // h_i = l_i + l_(i+4) in lanes 0..3, then (h0 + h2) + (h1 + h3) in lane 0.
-            float h = chain + Warp.ShuffleDown(chain, 4);
-            float pair = h + Warp.ShuffleDown(h, 2);
-            float sum = pair + Warp.ShuffleDown(pair, 1);
-            if (lane == 0)
+            float sum = MatrixKernels.RowTree(chain);
+            if (inside && chainIndex == 0)
             {
                 long at = (long)t * shape.OutputStride + shape.OutputOffset + row;
                 y[at] = shape.Accumulate != 0 ? y[at] + sum : sum;
