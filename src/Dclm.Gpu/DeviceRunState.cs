@@ -22,6 +22,8 @@ internal sealed class DeviceRunState(Accelerator a) : IDisposable
     public GrowingBuffer<float> Attention { get; } = new(a);
     /// <summary>Split attention's partials (acc, max, denominator) per (token, head, split). (tokens, heads, splits, headDim + 2)</summary>
     public GrowingBuffer<float> AttentionPartials { get; } = new(a);
+    /// <summary>Tiled attention's tiles: (first token, tokens) pairs of one sequence each. (tiles, 2)</summary>
+    public GrowingBuffer<int> AttentionTiles { get; } = new(a);
     /// <summary>gate|up. (tokens, 2·hidden)</summary>
     public GrowingBuffer<float> GateUp { get; } = new(a);
     /// <summary>silu(gate)·up. (tokens, hidden)</summary>
@@ -45,7 +47,7 @@ internal sealed class DeviceRunState(Accelerator a) : IDisposable
 
     public void Dispose()
     {
-        foreach (var b in new IDisposable[] { Residual, Normed, Q8Levels, Q8Scales, QueryKeyValue, Attention, AttentionPartials, GateUp, Hidden, Final, Logits, Cos, Sin,
+        foreach (var b in new IDisposable[] { Residual, Normed, Q8Levels, Q8Scales, QueryKeyValue, Attention, AttentionPartials, AttentionTiles, GateUp, Hidden, Final, Logits, Cos, Sin,
             Positions, CacheRows, TokenTables, Tables, LogitRows, Slopes }) b.Dispose();
     }
 }

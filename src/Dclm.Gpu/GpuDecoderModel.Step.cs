@@ -49,7 +49,7 @@ public sealed partial class GpuDecoderModel
         _tableLength = sequences * width;
         _state.Tables.Upload(_tables.AsSpan(0, _tableLength));
         _tableWidth = width;
-        _attentionSplits = AttentionSplits(batch);
+        PlanAttention(batch);
         if (!Config.UsesRotary) return;
         int sets = _sharedFrequencies ? 1 : Config.Layers;
         Grow(ref _cos, sets * n * half);
@@ -133,48 +133,6 @@ public sealed partial class GpuDecoderModel
         Project([w.Down], hidden, h, n, x, d, [0], accumulate: true);
         _profile?.Mark("down");
     }
-
-    /// <summary>
-    /// attention = softmax(q·kᵀ/√d − ALiBi)·v for every token and head: one warp per (token, head), or in decode steps
-    /// whose contexts pass <see cref="AttentionSplitLength"/>, a warp per split of it and a combine (flash-decoding).
-    /// </summary>
-    private void Attend(int index, int n, DeviceKvCache cache, ArrayView<float> qkv, AttentionShape shape, ArrayView<float> attention)
-    {
-        var k = _kernels;
-        int warp = _device.Accelerator.WarpSize, heads = Config.Heads;
-        var keys = cache.Keys(index);
-        var values = cache.Values(index);
-        var tables = _state.Tables.Ensure(_tableLength);
-        var tokenTables = _state.TokenTables.Ensure(n);
-        var positions = _state.Positions.Ensure(n);
-        var slopes = _state.Slopes.Ensure(_slopes?.Length ?? 1);
-        if (shape.Splits <= 1)
-        {
-            k.Attend(new KernelConfig(n * heads, warp), qkv, keys, values, tables, tokenTables, positions, slopes, shape, attention);
-            return;
-        }
-        var partials = _state.AttentionPartials.Ensure((long)n * heads * shape.Splits * (shape.HeadDim + 2));
-        k.AttendSplit(new KernelConfig(n * heads * shape.Splits, warp), qkv, keys, values, tables, tokenTables, positions, slopes, shape, partials);
-        k.Combine(new KernelConfig(n * heads, warp), partials, positions, shape, attention);
-    }
-
-    /// <summary>
-    /// Splits per (token, head) for this step: in decode steps (≤ <see cref="MatrixKernels.DecodeTokens"/> tokens) the most any
-    /// token's visible context needs at <see cref="AttentionSplitLength"/> positions each; 1 in prefill, whose tokens fill the device.
-    /// </summary>
-    private int AttentionSplits(ForwardBatch batch)
-    {
-        if (batch.Count > MatrixKernels.DecodeTokens) return 1;
-        int splits = 1;
-        for (int t = 0; t < batch.Count; t++)
-        {
-            int position = batch.Positions[t], first = Config.SlidingWindow > 0 ? Math.Max(0, position - Config.SlidingWindow + 1) : 0;
-            splits = Math.Max(splits, (position - first) / AttentionSplitLength + 1);
-        }
-        return splits;
-    }
-
-    private int _attentionSplits = 1;
 
     /// <summary>
     /// Runs matrices that share an input (tokens, width) into columns at <paramref name="offsets"/> of rows of
