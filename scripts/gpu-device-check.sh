@@ -13,7 +13,8 @@
 # tok/s) then GEN decode steps at contexts C..C+GEN (decode tok/s), beside the device bandwidth bound, for each C.
 # Each step has its own time limit, so a slow one cannot eat the others' minutes; the synthetic model of a type is
 # written once and reused across contexts. SPLITS="16 64" adds runs of the last context with those attention split
-# lengths (DCLM_GPU_ATTENTION_SPLIT); PROFILE=1 adds a profiled run of it (DCLM_GPU_PROFILE). Set CONTEXTS/GEN/REPS to shrink the runs; CHECK=0 skips step 1 and TYPES
+# lengths (DCLM_GPU_ATTENTION_SPLIT); PROFILE=1 adds a profiled run of it (DCLM_GPU_PROFILE); WARP=1 adds a run with the
+# per-warp attention kernel (DCLM_GPU_ATTENTION=warp, the A/B of the tiled one). Set CONTEXTS/GEN/REPS to shrink the runs; CHECK=0 skips step 1 and TYPES
 # picks the benched types, so one device session can run it in two calls under a 10-minute limit per command:
 #   TYPES=q4_0 scripts/gpu-device-check.sh DIR     then     CHECK=0 TYPES=bf16 scripts/gpu-device-check.sh DIR
 set -uo pipefail
@@ -59,6 +60,15 @@ for type in $TYPES; do
     echo "== bench DCLM-7B shape, $type, pp$context tg$GEN, profiled (each part waited for)"
     DCLM_GPU_PROFILE=1 timeout 180 "$DOTNET" "$DIR/dclm/dclm.dll" bench --device cuda --model synthetic:dclm-7b --type "$type" \
       --prompt "$context" --gen "$GEN" --repetitions 1 --threads "$(nproc)" --work-dir "$WORK" 2>&1 | tee "$OUT/profile-$type-ctx$context.txt"
+  fi
+  # Optional A/B: the last context with the per-warp attention kernel (WARP=1; DCLM_GPU_ATTENTION=warp), profiled
+  # like the run above when PROFILE=1, so the two "attention" lines compare.
+  if [ "${WARP:-0}" = 1 ]; then
+    echo "== bench DCLM-7B shape, $type, pp$context tg$GEN, per-warp attention"
+    DCLM_GPU_ATTENTION=warp DCLM_GPU_PROFILE=${PROFILE:-0} timeout 180 "$DOTNET" "$DIR/dclm/dclm.dll" bench --device cuda --model synthetic:dclm-7b \
+      --type "$type" --prompt "$context" --gen "$GEN" --repetitions 1 --threads "$(nproc)" --work-dir "$WORK" \
+      --json "$OUT/bench-$type-ctx$context-warp.json" 2>&1 | tee "$OUT/bench-$type-ctx$context-warp.txt"
+    echo "bench $type ctx$context warp exit ${PIPESTATUS[0]}" | tee -a "$OUT/bench-$type-ctx$context-warp.txt"
   fi
   # The synthetic file is only needed for this type's runs; the disk is small.
   rm -f "$WORK"/*"$type"*.gguf
