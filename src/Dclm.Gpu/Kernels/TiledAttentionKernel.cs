@@ -90,21 +90,36 @@ internal static class TiledAttentionKernel
             Softmax(rowFrom, rowTo, rows, p0, length, scores, rowMax, rowSum, rowScale);
             Stage(values, tables, table, kvHead, loadFrom, loadTo, p0, shape, chunk);
             Group.Barrier();
-            for (int o = Group.IdxX; o < rows * d; o += Group.DimX)
-            {
-                int r = o / d, j = o % d;
-                int from = Math.Max(rowFrom[r], p0), to = Math.Min(rowTo[r], p0 + length - 1);
-                if (from > to) continue;
-                float sum = accumulator[o] * rowScale[r];
-                for (int p = from; p <= to; p++) sum += scores[r * length + p - p0] * chunk[(p - p0) * shape.KeyStride + j];
-                accumulator[o] = sum;
-            }
+            Accumulate(chunk, scores, rowFrom, rowTo, rowScale, shape, rows, p0, accumulator);
             Group.Barrier();
         }
+        Finish(accumulator, rowFrom, rowTo, rowMax, rowSum, shape, firstToken, firstHead, rows, split, output);
+    }
 
+    /// <summary>acc_r ← acc_r·rowScale_r + Σ_p e_(r,p)·v_p over row r's positions in the chunk, in position order (rows the chunk misses are left alone).</summary>
+    private static void Accumulate(ArrayView<float> chunk, ArrayView<float> scores, ArrayView<int> rowFrom, ArrayView<int> rowTo, ArrayView<float> rowScale,
+        AttentionShape shape, int rows, int p0, ArrayView<float> accumulator)
+    {
+        int d = shape.HeadDim, length = shape.ChunkLength;
         for (int o = Group.IdxX; o < rows * d; o += Group.DimX)
         {
-            int r = o / d, j = o % d, t = firstToken + r / headBlock, h = firstHead + r % headBlock;
+            int r = o / d, j = o % d;
+            int from = Math.Max(rowFrom[r], p0), to = Math.Min(rowTo[r], p0 + length - 1);
+            if (from > to) continue;
+            float sum = accumulator[o] * rowScale[r];
+            for (int p = from; p <= to; p++) sum += scores[r * length + p - p0] * chunk[(p - p0) * shape.KeyStride + j];
+            accumulator[o] = sum;
+        }
+    }
+
+    /// <summary>Writes each row's out = acc / l, or with splits its partial (acc, m, l) when its range in the split is not empty.</summary>
+    private static void Finish(ArrayView<float> accumulator, ArrayView<int> rowFrom, ArrayView<int> rowTo, ArrayView<float> rowMax, ArrayView<float> rowSum,
+        AttentionShape shape, int firstToken, int firstHead, int rows, int split, ArrayView<float> output)
+    {
+        int d = shape.HeadDim;
+        for (int o = Group.IdxX; o < rows * d; o += Group.DimX)
+        {
+            int r = o / d, j = o % d, t = firstToken + r / shape.HeadBlock, h = firstHead + r % shape.HeadBlock;
             if (shape.Partials == 0)
             {
                 output[(long)t * shape.Heads * d + h * d + j] = accumulator[o] / rowSum[r];
