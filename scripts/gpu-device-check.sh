@@ -12,9 +12,13 @@
 # through split attention), one PASS/FAIL line each; (2) DCLM-7B-shaped q4_0 then bf16: a prompt of C tokens (prefill
 # tok/s) then GEN decode steps at contexts C..C+GEN (decode tok/s), beside the device bandwidth bound, for each C.
 # Each step has its own time limit, so a slow one cannot eat the others' minutes; the synthetic model of a type is
-# written once and reused across contexts. SPLITS="16 64" adds runs of the last context with those attention split
-# lengths (DCLM_GPU_ATTENTION_SPLIT); MMA_AB=1 adds a run of it with quantized prefill on the FMA tile kernel
-# (DCLM_GPU_MMA=0, against the default tensor cores); PROFILE=1 adds a profiled run of it (DCLM_GPU_PROFILE). Set CONTEXTS/GEN/REPS to shrink the runs; CHECK=0 skips step 1 and TYPES
+# written once and reused across contexts. After the contexts, the last context runs again once per entry of
+# VARIANTS (space-separated NAME=VALUE settings, default none), each an A/B of one switch against the default run:
+#   DCLM_GPU_ATTENTION_SPLIT=16|64|128  attention split length      DCLM_GPU_ATTENTION=warp  per-warp attention kernel
+#   DCLM_GPU_MMA=0                      q8_0/q4_0 prefill on the FMA tile kernel instead of tensor cores
+#   DCLM_GPU_FUSED=0                    the unfused element kernels (more launches, same bits)
+#   DCLM_GPU_PROFILE=1                  device time per part of a step on stderr (one repetition)
+# (SPLITS="16 64", MMA_AB=1, UNFUSED=1, WARP=1 and PROFILE=1 add the matching variants.) Set CONTEXTS/GEN/REPS to shrink the runs; CHECK=0 skips step 1 and TYPES
 # picks the benched types, so one device session can run it in two calls under a 10-minute limit per command:
 #   TYPES=q4_0 scripts/gpu-device-check.sh DIR     then     CHECK=0 TYPES=bf16 scripts/gpu-device-check.sh DIR
 set -uo pipefail
@@ -27,6 +31,12 @@ CONTEXTS=${CONTEXTS:-128 1024}
 GEN=${GEN:-64}
 REPS=${REPS:-2}
 WORK=${WORK:-/tmp/dclm-bench}
+VARIANTS=${VARIANTS:-}
+for split in ${SPLITS:-}; do VARIANTS="$VARIANTS DCLM_GPU_ATTENTION_SPLIT=$split"; done
+[ "${MMA_AB:-0}" = 1 ] && VARIANTS="$VARIANTS DCLM_GPU_MMA=0"
+[ "${UNFUSED:-0}" = 1 ] && VARIANTS="$VARIANTS DCLM_GPU_FUSED=0"
+[ "${WARP:-0}" = 1 ] && VARIANTS="$VARIANTS DCLM_GPU_ATTENTION=warp"
+[ "${PROFILE:-0}" = 1 ] && VARIANTS="$VARIANTS DCLM_GPU_PROFILE=1"
 mkdir -p "$OUT" "$WORK"
 export DOTNET_ROOT=$(dirname "$DOTNET")
 dclm() { "$DOTNET" "$DIR/dclm/dclm.dll" "$@"; }
@@ -47,29 +57,19 @@ for type in $TYPES; do
       --repetitions "$REPS" --threads "$(nproc)" --work-dir "$WORK" --json "$OUT/bench-$type-ctx$context.json" 2>&1 | tee "$OUT/bench-$type-ctx$context.txt"
     echo "bench $type ctx$context exit ${PIPESTATUS[0]}" | tee -a "$OUT/bench-$type-ctx$context.txt"
   done
-  # Optional tuning: the last context again with other attention split lengths (SPLITS="16 64"; default none).
-  for split in ${SPLITS:-}; do
-    echo "== bench DCLM-7B shape, $type, pp$context tg$GEN, attention split $split"
-    DCLM_GPU_ATTENTION_SPLIT=$split timeout 180 "$DOTNET" "$DIR/dclm/dclm.dll" bench --device cuda --model synthetic:dclm-7b --type "$type" \
-      --prompt "$context" --gen "$GEN" --repetitions "$REPS" --threads "$(nproc)" --work-dir "$WORK" \
-      --json "$OUT/bench-$type-ctx$context-split$split.json" 2>&1 | tee "$OUT/bench-$type-ctx$context-split$split.txt"
-    echo "bench $type ctx$context split$split exit ${PIPESTATUS[0]}" | tee -a "$OUT/bench-$type-ctx$context-split$split.txt"
+  for variant in $VARIANTS; do
+    name=${variant%%=*}; value=${variant#*=}
+    case "$name" in DCLM_GPU_*) ;; *) echo "VARIANTS entry '$variant' is not a DCLM_GPU_NAME=VALUE setting" >&2; continue ;; esac
+    # The tensor-core switch only concerns quantized types.
+    if [ "$name" = DCLM_GPU_MMA ] && { [ "$type" = bf16 ] || [ "$type" = f16 ] || [ "$type" = f32 ]; }; then continue; fi
+    reps=$REPS; [ "$name" = DCLM_GPU_PROFILE ] && reps=1
+    tag="$type-ctx$context-$(echo "$variant" | tr 'A-Z=' 'a-z-')"
+    echo "== bench DCLM-7B shape, $type, pp$context tg$GEN, $variant"
+    env "$name=$value" timeout 180 "$DOTNET" "$DIR/dclm/dclm.dll" bench --device cuda --model synthetic:dclm-7b --type "$type" \
+      --prompt "$context" --gen "$GEN" --repetitions "$reps" --threads "$(nproc)" --work-dir "$WORK" \
+      --json "$OUT/bench-$tag.json" 2>&1 | tee "$OUT/bench-$tag.txt"
+    echo "bench $tag exit ${PIPESTATUS[0]}" | tee -a "$OUT/bench-$tag.txt"
   done
-  # Optional A/B of the quantized prefill (MMA_AB=1): the last context again on the FMA tile kernel (DCLM_GPU_MMA=0),
-  # to read beside the default tensor-core run's prefill tok/s (same bits; only the speed differs).
-  if [ "${MMA_AB:-0}" = 1 ] && [ "$type" != bf16 ] && [ "$type" != f16 ] && [ "$type" != f32 ]; then
-    echo "== bench DCLM-7B shape, $type, pp$context tg$GEN, DCLM_GPU_MMA=0 (FMA tile prefill)"
-    DCLM_GPU_MMA=0 timeout 180 "$DOTNET" "$DIR/dclm/dclm.dll" bench --device cuda --model synthetic:dclm-7b --type "$type" \
-      --prompt "$context" --gen "$GEN" --repetitions "$REPS" --threads "$(nproc)" --work-dir "$WORK" \
-      --json "$OUT/bench-$type-ctx$context-mma0.json" 2>&1 | tee "$OUT/bench-$type-ctx$context-mma0.txt"
-    echo "bench $type ctx$context mma0 exit ${PIPESTATUS[0]}" | tee -a "$OUT/bench-$type-ctx$context-mma0.txt"
-  fi
-  # Optional: the last context once more with DCLM_GPU_PROFILE=1 (PROFILE=1): device time per part of a step, on stderr.
-  if [ "${PROFILE:-0}" = 1 ]; then
-    echo "== bench DCLM-7B shape, $type, pp$context tg$GEN, profiled (each part waited for)"
-    DCLM_GPU_PROFILE=1 timeout 180 "$DOTNET" "$DIR/dclm/dclm.dll" bench --device cuda --model synthetic:dclm-7b --type "$type" \
-      --prompt "$context" --gen "$GEN" --repetitions 1 --threads "$(nproc)" --work-dir "$WORK" 2>&1 | tee "$OUT/profile-$type-ctx$context.txt"
-  fi
   # The synthetic file is only needed for this type's runs; the disk is small.
   rm -f "$WORK"/*"$type"*.gguf
 done

@@ -25,6 +25,8 @@ internal sealed class DeviceRunState(Accelerator a) : IDisposable
     public GrowingBuffer<float> Attention { get; } = new(a);
     /// <summary>Split attention's partials (acc, max, denominator) per (token, head, split). (tokens, heads, splits, headDim + 2)</summary>
     public GrowingBuffer<float> AttentionPartials { get; } = new(a);
+    /// <summary>Tiled attention's tiles, staged with the ints: (first token, tokens) pairs of one sequence each. (tiles, 2)</summary>
+    public StagedRegion<int> AttentionTiles { get; } = new();
     /// <summary>gate|up. (tokens, 2·hidden)</summary>
     public GrowingBuffer<float> GateUp { get; } = new(a);
     /// <summary>silu(gate)·up. (tokens, hidden)</summary>

@@ -28,13 +28,14 @@ public sealed partial class GpuDecoderModel
         int sets = !Config.UsesRotary ? 0 : _sharedFrequencies ? 1 : Config.Layers;
         var ints = _state.StagedInts;
         var floats = _state.StagedFloats;
-        ints.Begin(3L * n + (long)sequences * width + rows + 5);
+        ints.Begin(5L * n + (long)sequences * width + rows + 6);
         floats.Begin((long)n * d + 2L * sets * n * half + 3);
         var positions = ints.Reserve(n, out long positionsAt);
         var cacheRows = ints.Reserve(n, out long cacheRowsAt);
         var tokenTables = ints.Reserve(n, out long tokenTablesAt);
         var tables = ints.Reserve(sequences * width, out long tablesAt);
         var logitRows = ints.Reserve(rows, out long logitRowsAt);
+        int tileCount = PlanAttention(batch, ints.Reserve(2 * n, out long tilesAt));
         var embedded = floats.Reserve(n * d, out long embeddedAt);
         var cos = floats.Reserve(sets * n * half, out long cosAt);
         var sin = floats.Reserve(sets * n * half, out long sinAt);
@@ -72,7 +73,7 @@ public sealed partial class GpuDecoderModel
         _state.Sin.Set(floats.View(sinAt, (long)sets * n * half));
         _tableLength = sequences * width;
         _tableWidth = width;
-        _attentionSplits = AttentionSplits(batch);
+        _state.AttentionTiles.Set(ints.View(tilesAt, 2L * tileCount));
     }
 
     private int _tableWidth, _tableLength;
@@ -117,48 +118,6 @@ public sealed partial class GpuDecoderModel
         Project([w.Down], input, h, n, x, d, [0], accumulate: true);
         _profile?.Mark("down");
     }
-
-    /// <summary>
-    /// attention = softmax(q·kᵀ/√d − ALiBi)·v for every token and head: one warp per (token, head), or in decode steps
-    /// whose contexts pass <see cref="AttentionSplitLength"/>, a warp per split of it and a combine (flash-decoding).
-    /// </summary>
-    private void Attend(int index, int n, DeviceKvCache cache, ArrayView<float> qkv, AttentionShape shape, ArrayView<float> attention)
-    {
-        var k = _kernels;
-        int warp = _device.Accelerator.WarpSize, heads = Config.Heads;
-        var keys = cache.Keys(index);
-        var values = cache.Values(index);
-        var tables = _state.Tables.Ensure(_tableLength);
-        var tokenTables = _state.TokenTables.Ensure(n);
-        var positions = _state.Positions.Ensure(n);
-        var slopes = _state.Slopes.Ensure(_slopes?.Length ?? 1);
-        if (shape.Splits <= 1)
-        {
-            k.Attend(new KernelConfig(n * heads, warp), qkv, keys, values, tables, tokenTables, positions, slopes, shape, attention);
-            return;
-        }
-        var partials = _state.AttentionPartials.Ensure((long)n * heads * shape.Splits * (shape.HeadDim + 2));
-        k.AttendSplit(new KernelConfig(n * heads * shape.Splits, warp), qkv, keys, values, tables, tokenTables, positions, slopes, shape, partials);
-        k.Combine(new KernelConfig(n * heads, warp), partials, positions, shape, attention);
-    }
-
-    /// <summary>
-    /// Splits per (token, head) for this step: in decode steps (≤ <see cref="MatrixKernels.DecodeTokens"/> tokens) the most any
-    /// token's visible context needs at <see cref="AttentionSplitLength"/> positions each; 1 in prefill, whose tokens fill the device.
-    /// </summary>
-    private int AttentionSplits(ForwardBatch batch)
-    {
-        if (batch.Count > MatrixKernels.DecodeTokens) return 1;
-        int splits = 1;
-        for (int t = 0; t < batch.Count; t++)
-        {
-            int position = batch.Positions[t], first = Config.SlidingWindow > 0 ? Math.Max(0, position - Config.SlidingWindow + 1) : 0;
-            splits = Math.Max(splits, (position - first) / AttentionSplitLength + 1);
-        }
-        return splits;
-    }
-
-    private int _attentionSplits = 1;
 
     /// <summary>
     /// Runs matrices that share an input (tokens, width) into columns at <paramref name="offsets"/> of rows of

@@ -37,6 +37,26 @@ internal sealed class GpuKernels
             FusedKernels.SwiGluQuantize));
         PrepareQueryKeyValue = c.Wrap(accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
             ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, PrepareShape>(FusedKernels.PrepareQueryKeyValue));
+        TiledAttend = LoadTiledAttention(accelerator) is { } tiled ? c.Wrap(tiled) : null;
+    }
+
+    /// <summary>
+    /// The tiled attention kernel, or null (with one line on standard error) when the device will not load it, so the model
+    /// runs the per-warp kernel instead: it needs about 36 KB of shared memory per group, more than any other kernel.
+    /// </summary>
+    private static Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>,
+        ArrayView<float>, ArrayView<int>, AttentionShape, ArrayView<float>>? LoadTiledAttention(Accelerator accelerator)
+    {
+        try
+        {
+            return accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>,
+                ArrayView<float>, ArrayView<int>, AttentionShape, ArrayView<float>>(TiledAttentionKernel.Attend);
+        }
+        catch (Exception error) when (error is not OutOfMemoryException)
+        {
+            Console.Error.WriteLine($"warning: the tiled attention kernel did not load ({error.GetType().Name}: {error.Message}); using the per-warp kernel");
+            return null;
+        }
     }
 
     public Accelerator Accelerator { get; }
@@ -66,6 +86,9 @@ internal sealed class GpuKernels
     public Action<Index1D, ArrayView<float>, int, ArrayView<float>, ArrayView<int>, ArrayView<float>> SwiGluQuantize { get; }
     public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
         ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, PrepareShape> PrepareQueryKeyValue { get; }
+    /// <summary>Null when the device would not load it (see <see cref="LoadTiledAttention"/>).</summary>
+    public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>,
+        ArrayView<float>, ArrayView<int>, AttentionShape, ArrayView<float>>? TiledAttend { get; }
 }
 
 /// <summary>The decode and prefill products of one weight format, and the launch shapes that pick between them.</summary>

@@ -38,6 +38,10 @@ internal sealed class LaunchCounter
         Action<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10> kernel) =>
         (a, b, c, d, e, f, g, h, i, j) => { Launches++; kernel(a, b, c, d, e, f, g, h, i, j); };
 
+    public Action<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11> Wrap<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11>(
+        Action<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11> kernel) =>
+        (a, b, c, d, e, f, g, h, i, j, k) => { Launches++; kernel(a, b, c, d, e, f, g, h, i, j, k); };
+
     public Action<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13> Wrap<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13>(
         Action<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13> kernel) =>
         (a, b, c, d, e, f, g, h, i, j, k, l, m) => { Launches++; kernel(a, b, c, d, e, f, g, h, i, j, k, l, m); };

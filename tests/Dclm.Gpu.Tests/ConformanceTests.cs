@@ -50,6 +50,42 @@ public sealed class ConformanceTests(CpuAcceleratorFixture accelerator) : IClass
         foreach (var r in results) Assert.True(r.Passed, r.ToString());
     }
 
+    /// <summary>
+    /// The tiled attention kernel across its boundaries: a 45-token prefill (tiles of 8 tokens × 2 heads sharing a KV head
+    /// with the last one partly filled; contexts past the 32-position chunk and not a multiple of it), then decode with
+    /// splits; GQA, a window of 10 cutting tiles and chunks, ALiBi, and Qwen3's head width 32. For Llama also the prompt
+    /// prefilled in two steps against one (a row's result must not depend on its tile's other rows); and the per-warp
+    /// kernel, which DCLM_GPU_ATTENTION=warp selects, on the window case.
+    /// </summary>
+    [Theory]
+    [InlineData("llama", true, true)]
+    [InlineData("llama-window", false, true)]
+    [InlineData("llama-alibi", false, true)]
+    [InlineData("qwen3", false, true)]
+    [InlineData("llama-window", false, false)]
+    public void LongPrefillMatchesTheCpuEngine(string model, bool chunked, bool tiled)
+    {
+        var results = GpuConformance.RunLongPrefill(accelerator.Device, model, chunked, tiled);
+        Assert.Equal(chunked ? 2 : 1, results.Count);
+        foreach (var r in results) Assert.True(r.Passed, r.ToString());
+    }
+
+    [Theory]
+    [InlineData(null, true)]
+    [InlineData("", true)]
+    [InlineData(" tiled ", true)]
+    [InlineData("WARP", false)]
+    public void AttentionKernelComesFromTheEnvironmentVariable(string? value, bool tiled) =>
+        Assert.Equal(tiled, GpuDecoderModel.ParseAttentionKernel(value));
+
+    [Fact]
+    public void ABadAttentionKernelIsNamedInTheError()
+    {
+        var error = Assert.Throws<ArgumentException>(() => GpuDecoderModel.ParseAttentionKernel("flash"));
+        Assert.Contains(GpuDecoderModel.AttentionKernelVariable, error.Message);
+        Assert.Contains("flash", error.Message);
+    }
+
     [Theory]
     [InlineData(null, 32)]
     [InlineData(" ", 32)]

@@ -73,6 +73,20 @@ public sealed class PtxCompileTests
         Assert.Contains("ld.v4.", compiled.PTXAssembly);
     }
 
+    /// <summary>
+    /// The tiled attention kernel stages keys and values with 16-byte loads and its static shared memory (queries,
+    /// accumulators, one K/V chunk, scores) stays within the 48 KB a group may declare without opting in.
+    /// </summary>
+    [Fact]
+    public void TiledAttentionUsesSixteenByteLoadsAndFitsStaticSharedMemory()
+    {
+        var ptx = Compile(KernelMethods().Single(m => Describe(m) == "TiledAttentionKernel.Attend")).PTXAssembly;
+        Assert.Contains("ld.v4.", ptx);
+        var declared = System.Text.RegularExpressions.Regex.Matches(ptx, @"\.shared\s+\.align\s+\d+\s+\.b8\s+\w+\[(\d+)\]");
+        long bytes = declared.Sum(m => long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.InRange(bytes, 4 * (2 * TiledAttentionKernel.RowFloats + TiledAttentionKernel.ChunkFloats), 48 * 1024);
+    }
+
     private static PTXCompiledKernel Compile(MethodInfo method)
     {
         using var context = GpuDevice.CreateCudaContext();
@@ -91,6 +105,7 @@ public sealed class PtxCompileTests
         Assert.Contains("MatrixKernels.MatrixVector<F16Rows>", names);
         Assert.Contains("MatrixKernels.MatrixMatrix<BF16Rows>", names);
         Assert.Contains("AttentionKernel.Attend", names);
+        Assert.Contains("TiledAttentionKernel.Attend", names);
         Assert.Contains("ElementKernels.Norm", names);
     }
 

@@ -60,6 +60,11 @@ public static class GpuConformance
                 results.Add(r);
                 report(r);
             }
+            foreach (var r in RunLongPrefill(device, model, chunked: model == "llama"))
+            {
+                results.Add(r);
+                report(r);
+            }
         }
         return results;
     }
@@ -100,6 +105,29 @@ public static class GpuConformance
         return results;
     }
 
+    /// <summary>Prompt length of <see cref="RunLongPrefill"/>: past the tiled attention kernel's 32-position chunk, and not a multiple of its tiles.</summary>
+    public const int LongPrefillLength = 45;
+
+    /// <summary>
+    /// A <see cref="LongPrefillLength"/>-token prefill of <paramref name="model"/> in f32 (every row's logits), then 6 decode
+    /// steps with 8 positions per split, against the CPU engine: query tiles full and partly filled, contexts crossing
+    /// attention chunks and not a multiple of them (windows and ALiBi with the variants). With <paramref name="chunked"/>
+    /// also the prompt prefilled in two steps (26 + 19 tokens) against one step: a row's logits must not depend on which
+    /// other rows share its tiles, so the second step's rows must equal the one-step rows bit for bit.
+    /// <paramref name="tiled"/> false runs the per-warp attention kernel instead.
+    /// </summary>
+    public static IReadOnlyList<ConformanceResult> RunLongPrefill(GpuDevice device, string model, bool chunked, bool tiled = true)
+    {
+        using var memory = new HostWeights();
+        var (config, weights, _) = Load(null, model, memory);
+        using var cpu = new DecoderModel(config, weights);
+        using var gpu = new GpuDecoderModel(config, weights, device) { AttentionSplitLength = LongContextSplitLength, TiledAttention = tiled };
+        string name = $"{model} f32, {(tiled ? "tiled" : "per-warp")} attention";
+        var results = new List<ConformanceResult> { CompareLogits(cpu, gpu, name, promptLength: LongPrefillLength, steps: 6, capacity: 64) };
+        if (chunked) results.Add(CompareChunkedPrefill(gpu, name, LongPrefillLength, 26));
+        return results;
+    }
+
     private static (ModelConfig, ModelWeights, IDisposable?) Load(string? fixtures, string model, HostWeights memory)
     {
         if (SyntheticDecoders.Names.Contains(model) || SyntheticDecoders.AttentionVariants.Contains(model))
@@ -134,6 +162,22 @@ public static class GpuConformance
             worst = Math.Max(worst, WorstRow(expected, actual, 1, vocabulary));
         }
         return new ConformanceResult($"{name} logits (prefill {promptLength}, decode {steps}) vs CPU engine", worst, worst <= Tolerance);
+    }
+
+    /// <summary>A prompt prefilled in one step against the same prompt in two steps split at <paramref name="split"/>: the second step's rows, the same bits.</summary>
+    private static ConformanceResult CompareChunkedPrefill(IDecoderModel gpu, string name, int promptLength, int split)
+    {
+        int vocabulary = gpu.Config.VocabularySize;
+        int[] prompt = Tokens(promptLength, vocabulary, 2);
+        var whole = new float[promptLength * vocabulary];
+        var pieces = new float[promptLength * vocabulary];
+        gpu.Forward(ForwardBatch.Sequence(prompt, 0, allLogits: true), gpu.CreateCache(1, 64), whole);
+        var cache = gpu.CreateCache(1, 64);
+        gpu.Forward(ForwardBatch.Sequence(prompt[..split], 0, allLogits: true), cache, pieces);
+        gpu.Forward(ForwardBatch.Sequence(prompt[split..], split, allLogits: true), cache, pieces.AsSpan(split * vocabulary));
+        double worst = 0;
+        for (int i = split * vocabulary; i < whole.Length; i++) worst = Math.Max(worst, Math.Abs(whole[i] - pieces[i]));
+        return new ConformanceResult($"{name} prefill of {promptLength} in two steps ({split} + {promptLength - split}) vs one (max |difference|)", worst, worst == 0);
     }
 
     /// <summary>Three sequences decoded together in one step against each decoded alone: the same bits.</summary>

@@ -11,6 +11,8 @@ namespace Dclm.Gpu.Kernels;
 /// <see cref="AttentionShape.SplitLength"/> positions of it, writing (acc, m, l), and <see cref="Combine"/> merges them:
 /// M = max m_s, out = Σ_s acc_s·e^(m_s − M) / Σ_s l_s·e^(m_s − M). Split boundaries depend only on the token's own context,
 /// so a token's result does not depend on its batch; with one split, Combine returns acc / l exactly as Attend does.
+/// The per-warp walk here is the fallback and A/B reference for <see cref="TiledAttentionKernel"/> (DCLM_GPU_ATTENTION=warp);
+/// <see cref="Combine"/> merges either kernel's partials.
 /// </summary>
 internal static class AttentionKernel
 {
@@ -141,11 +143,15 @@ internal struct SoftmaxState
 }
 
 /// <summary>
-/// Sizes for <see cref="AttentionKernel"/>: Q|K|V row stride, heads, cache geometry, 1/√d, window, ALiBi on/off, and for
-/// the split kernels the positions per split and the splits per (token, head) of the step (the most any token uses).
+/// Sizes for <see cref="AttentionKernel"/> and <see cref="TiledAttentionKernel"/>: Q|K|V row stride, heads, cache geometry,
+/// 1/√d, window, ALiBi on/off, and for the split kernels the positions per split and the splits per (token, head) of the
+/// step (the most any token uses). The tiled kernel's launch constants: query heads per group (sharing one KV head),
+/// positions per staged chunk, lanes per dot, the chunk's row stride (head width + lanes per dot), and whether it writes
+/// split partials (1) or the output (0).
 /// </summary>
 internal struct AttentionShape
 {
     public int Stride, Heads, KeyValueHeads, HeadDim, KeyValueDim, BlockSize, TableWidth, Window, Alibi, SplitLength, Splits;
+    public int HeadBlock, ChunkLength, ThreadsPerDot, KeyStride, Partials;
     public float Scale;
 }
