@@ -29,14 +29,14 @@ public sealed partial class GpuDecoderModel
 
     /// <summary>
     /// The step's attention plan: splits per (token, head) (<see cref="AttentionSplits"/>) and, for the tiled kernel, tiles of
-    /// consecutive tokens of one sequence, (first token, count) pairs written into <paramref name="tiles"/> (the step's staged ints, room for one tile per token), returning how many: one token per tile in decode
+    /// consecutive tokens of one sequence, <see cref="_attentionTiles"/> (first token, count) pairs written into <paramref name="tiles"/> (the step's staged ints, room for one tile per token): one token per tile in decode
     /// steps, in prefill as many as <see cref="TiledAttentionKernel.MaxRows"/> rows allow.
     /// </summary>
-    private int PlanAttention(ForwardBatch batch, Span<int> tiles)
+    private void PlanAttention(ForwardBatch batch, Span<int> tiles)
     {
         _attentionSplits = AttentionSplits(batch);
         _attentionTiles = 0;
-        if (!UsesTiledAttention) return 0;
+        if (!UsesTiledAttention) return;
         _tileTokens = batch.Count <= MatrixKernels.DecodeTokens ? 1 : Math.Max(1, TileRows / TileHeadBlock);
         int count = 0;
         for (int t = 0; t < batch.Count; t++)
@@ -52,7 +52,6 @@ public sealed partial class GpuDecoderModel
             count++;
         }
         _attentionTiles = count;
-        return count;
     }
 
     /// <summary>The tiled kernel runs when asked for, loaded, and the head width fits its shared buffers (a multiple of 4, at most 256).</summary>

@@ -35,7 +35,7 @@ public sealed partial class GpuDecoderModel
         var tokenTables = ints.Reserve(n, out long tokenTablesAt);
         var tables = ints.Reserve(sequences * width, out long tablesAt);
         var logitRows = ints.Reserve(rows, out long logitRowsAt);
-        int tileCount = PlanAttention(batch, ints.Reserve(2 * n, out long tilesAt));
+        PlanAttention(batch, ints.Reserve(2 * n, out long tilesAt));
         var embedded = floats.Reserve(n * d, out long embeddedAt);
         var cos = floats.Reserve(sets * n * half, out long cosAt);
         var sin = floats.Reserve(sets * n * half, out long sinAt);
@@ -73,7 +73,7 @@ public sealed partial class GpuDecoderModel
         _state.Sin.Set(floats.View(sinAt, (long)sets * n * half));
         _tableLength = sequences * width;
         _tableWidth = width;
-        _state.AttentionTiles.Set(ints.View(tilesAt, 2L * tileCount));
+        _state.AttentionTiles.Set(ints.View(tilesAt, 2L * _attentionTiles));
     }
 
     private int _tableWidth, _tableLength;

@@ -83,8 +83,8 @@ internal static class AttentionKernel
         }
     }
 
-    /// <summary>The first visible position: the window's start, or 0.</summary>
-    private static int First(int position, AttentionShape shape) => shape.Window > 0 ? Math.Max(0, position - shape.Window + 1) : 0;
+    /// <summary>The first visible position: the window's start, or 0 (both attention kernels).</summary>
+    internal static int First(int position, AttentionShape shape) => shape.Window > 0 ? Math.Max(0, position - shape.Window + 1) : 0;
 
     /// <summary>
     /// The online softmax of token t (at <paramref name="position"/>), head h over positions [from, to]: leaves Σ e_p·v_p (scaled to the final max) in
@@ -131,8 +131,8 @@ internal static class AttentionKernel
         return new SoftmaxState { Max = max, Denominator = denominator };
     }
 
-    /// <summary>The cache row (block·blockSize + offset) holding position <paramref name="p"/> of the token's sequence.</summary>
-    private static long CacheRow(ArrayView<int> tables, long table, int p, AttentionShape shape) =>
+    /// <summary>The cache row (block·blockSize + offset) holding position <paramref name="p"/> of the sequence (both attention kernels).</summary>
+    internal static long CacheRow(ArrayView<int> tables, long table, int p, AttentionShape shape) =>
         (long)tables[table + p / shape.BlockSize] * shape.BlockSize + p % shape.BlockSize;
 }
 

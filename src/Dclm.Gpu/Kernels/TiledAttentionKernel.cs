@@ -57,7 +57,7 @@ internal static class TiledAttentionKernel
         // Row r is token firstToken + r / headBlock, head firstHead + r % headBlock; its range in this split is [from, to].
         for (int r = Group.IdxX; r < rows; r += Group.DimX)
         {
-            int position = positions[firstToken + r / headBlock], first = First(position, shape);
+            int position = positions[firstToken + r / headBlock], first = AttentionKernel.First(position, shape);
             int from = shape.Partials != 0 ? first + split * shape.SplitLength : first;
             rowFrom[r] = from;
             rowTo[r] = shape.Partials != 0 ? Math.Min(position, from + shape.SplitLength - 1) : position;
@@ -148,7 +148,7 @@ internal static class TiledAttentionKernel
         for (int f = Group.IdxX; f < count; f += Group.DimX)
         {
             int p = from + f / quarter, c = f % quarter;
-            Float4 v = wide[(CacheRow(tables, table, p, shape) * shape.KeyValueDim + kvHead * shape.HeadDim) / 4 + c];
+            Float4 v = wide[(AttentionKernel.CacheRow(tables, table, p, shape) * shape.KeyValueDim + kvHead * shape.HeadDim) / 4 + c];
             int s = (p - p0) * shape.KeyStride + 4 * c;
             chunk[s] = v.X;
             chunk[s + 1] = v.Y;
@@ -221,11 +221,4 @@ internal static class TiledAttentionKernel
             rowSum[r] = rowSum[r] * correction + total;
         }
     }
-
-    /// <summary>The first visible position: the window's start, or 0.</summary>
-    private static int First(int position, AttentionShape shape) => shape.Window > 0 ? Math.Max(0, position - shape.Window + 1) : 0;
-
-    /// <summary>The cache row (block·blockSize + offset) holding position <paramref name="p"/> of the tile's sequence.</summary>
-    private static long CacheRow(ArrayView<int> tables, long table, int p, AttentionShape shape) =>
-        (long)tables[table + p / shape.BlockSize] * shape.BlockSize + p % shape.BlockSize;
 }
