@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using X86 = System.Runtime.Intrinsics.X86;
 using Dclm.Tensors.Numerics;
 
 namespace Dclm.Tensors.Compute;
@@ -27,6 +28,23 @@ internal static unsafe class BlockGroups
     /// on into the next, so the prefetch is not wasted at a row's end).
     /// </summary>
     public const int PrefetchDistance = 4096;
+
+    /// <summary>
+    /// Prefetches the cache lines <see cref="PrefetchDistance"/> bytes past <paramref name="weight"/>: three lines (192
+    /// bytes, one Q4_0 group of 144) or five (320 bytes, a Q8_0 group of 272 or two Q4_0 groups of 288). Callers pass
+    /// a constant, so once inlined the branch folds away and the loop body is the same prefetches as written out.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void PrefetchAhead(byte* weight, int lines)
+    {
+        byte* ahead = weight + PrefetchDistance;
+        X86.Sse.Prefetch0(ahead);
+        X86.Sse.Prefetch0(ahead + 64);
+        X86.Sse.Prefetch0(ahead + 128);
+        if (lines <= 3) return;
+        X86.Sse.Prefetch0(ahead + 192);
+        X86.Sse.Prefetch0(ahead + 256);
+    }
 
     /// <summary>
     /// The reference: the arithmetic above, block by block, for a row of <paramref name="blocks"/>

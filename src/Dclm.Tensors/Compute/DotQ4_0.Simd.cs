@@ -63,10 +63,7 @@ internal static unsafe partial class DotQ4_0
         float* scales = activation.Scales;
         for (int g = 0; g < groups; g++, weight += 144, halves += 256, offsets += 8, scales += 8)
         {
-            byte* ahead = weight + BlockGroups.PrefetchDistance;
-            X86.Sse.Prefetch0(ahead);
-            X86.Sse.Prefetch0(ahead + 64);
-            X86.Sse.Prefetch0(ahead + 128);
+            BlockGroups.PrefetchAhead(weight, lines: 3);
             Vector256<int> s01 = PairSums<TDot>(weight, halves, low);
             Vector256<int> s23 = PairSums<TDot>(weight + 36, halves + 32, low);
             Vector256<int> s45 = PairSums<TDot>(weight + 72, halves + 128, low);
@@ -106,12 +103,7 @@ internal static unsafe partial class DotQ4_0
         Vector512<int> order2 = Vector512.Create(0, 4, 8, 12, 1, 5, 9, 13, 16, 20, 24, 28, 17, 21, 25, 29);
         for (; g + 2 <= groups; g += 2, weight += 288, halves += 512, offsets += 16, scales += 16)
         {
-            byte* ahead = weight + BlockGroups.PrefetchDistance;
-            X86.Sse.Prefetch0(ahead);
-            X86.Sse.Prefetch0(ahead + 64);
-            X86.Sse.Prefetch0(ahead + 128);
-            X86.Sse.Prefetch0(ahead + 192);
-            X86.Sse.Prefetch0(ahead + 256);
+            BlockGroups.PrefetchAhead(weight, lines: 5);
             Vector512<ushort> a0 = Vector512.Load((ushort*)weight), a64 = Vector512.Load((ushort*)(weight + 64));
             Vector512<ushort> b0 = Vector512.Load((ushort*)(weight + 144)), b64 = Vector512.Load((ushort*)(weight + 208));
             Vector512<int> ua = GroupSums(a0, a64, Vector512.Load((ushort*)(weight + 80)), halves, first, second, low, ones);
@@ -128,10 +120,7 @@ internal static unsafe partial class DotQ4_0
         seen = Vector256.Max(seen2.GetLower(), seen2.GetUpper());
         for (; g < groups; g++, weight += 144, halves += 256, offsets += 8, scales += 8)
         {
-            byte* ahead = weight + BlockGroups.PrefetchDistance;
-            X86.Sse.Prefetch0(ahead);
-            X86.Sse.Prefetch0(ahead + 64);
-            X86.Sse.Prefetch0(ahead + 128);
+            BlockGroups.PrefetchAhead(weight, lines: 3);
             Vector512<ushort> bytes0 = Vector512.Load((ushort*)weight), bytes64 = Vector512.Load((ushort*)(weight + 64));
             Vector512<byte> packed03 = X86.Avx512BW.PermuteVar32x16x2(bytes0, first, bytes64).AsByte();
             Vector512<byte> packed47 = X86.Avx512BW.PermuteVar32x16x2(bytes64, second, Vector512.Load((ushort*)(weight + 80))).AsByte();

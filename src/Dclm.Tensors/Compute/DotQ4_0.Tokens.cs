@@ -50,10 +50,7 @@ internal static unsafe partial class DotQ4_0
         weight += firstGroup * 144;
         for (int g = firstGroup; g < endGroup; g++, weight += 144)
         {
-            byte* ahead = weight + BlockGroups.PrefetchDistance;
-            X86.Sse.Prefetch0(ahead);
-            X86.Sse.Prefetch0(ahead + 64);
-            X86.Sse.Prefetch0(ahead + 128);
+            BlockGroups.PrefetchAhead(weight, lines: 3);
             // Blocks (0, 1), (2, 3), (4, 5), (6, 7) side by side, as PairSums reads them.
             Vector256<byte> p01 = Vector256.Create(Vector128.Load(weight + 2), Vector128.Load(weight + 20));
             Vector256<byte> p23 = Vector256.Create(Vector128.Load(weight + 38), Vector128.Load(weight + 56));
@@ -97,10 +94,7 @@ internal static unsafe partial class DotQ4_0
         weight += firstGroup * 144;
         for (int g = firstGroup; g < endGroup; g++, weight += 144)
         {
-            byte* ahead = weight + BlockGroups.PrefetchDistance;
-            X86.Sse.Prefetch0(ahead);
-            X86.Sse.Prefetch0(ahead + 64);
-            X86.Sse.Prefetch0(ahead + 128);
+            BlockGroups.PrefetchAhead(weight, lines: 3);
             Vector512<ushort> bytes0 = Vector512.Load((ushort*)weight), bytes64 = Vector512.Load((ushort*)(weight + 64));
             Vector512<byte> packed03 = X86.Avx512BW.PermuteVar32x16x2(bytes0, first, bytes64).AsByte();
             Vector512<byte> packed47 = X86.Avx512BW.PermuteVar32x16x2(bytes64, second, Vector512.Load((ushort*)(weight + 80))).AsByte();

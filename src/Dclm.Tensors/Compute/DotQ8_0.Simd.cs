@@ -48,12 +48,7 @@ internal static unsafe partial class DotQ8_0
         float* scales = activation.Scales;
         for (int g = 0; g < groups; g++, weight += 272, a += 256, scales += 8)
         {
-            byte* ahead = weight + BlockGroups.PrefetchDistance;
-            X86.Sse.Prefetch0(ahead);
-            X86.Sse.Prefetch0(ahead + 64);
-            X86.Sse.Prefetch0(ahead + 128);
-            X86.Sse.Prefetch0(ahead + 192);
-            X86.Sse.Prefetch0(ahead + 256);
+            BlockGroups.PrefetchAhead(weight, lines: 5);
             // Per 128-bit half: (b0, b1, b2, b3) partial sums of blocks 0..3, lanes 0-3 then 4-7 of each block.
             Vector256<int> first = X86.Avx2.HorizontalAdd(
                 X86.Avx2.HorizontalAdd(BlockSums<TDot>(weight, a), BlockSums<TDot>(weight + 34, a + 32)),

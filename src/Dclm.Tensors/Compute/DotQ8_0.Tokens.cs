@@ -58,12 +58,7 @@ internal static unsafe partial class DotQ8_0
         weight += firstGroup * 272;
         for (int g = firstGroup; g < endGroup; g++, weight += 272)
         {
-            byte* ahead = weight + BlockGroups.PrefetchDistance;
-            X86.Sse.Prefetch0(ahead);
-            X86.Sse.Prefetch0(ahead + 64);
-            X86.Sse.Prefetch0(ahead + 128);
-            X86.Sse.Prefetch0(ahead + 192);
-            X86.Sse.Prefetch0(ahead + 256);
+            BlockGroups.PrefetchAhead(weight, lines: 5);
             Vector256<sbyte> w0 = Vector256.Load((sbyte*)weight + 2), w1 = Vector256.Load((sbyte*)weight + 36);
             Vector256<sbyte> w2 = Vector256.Load((sbyte*)weight + 70), w3 = Vector256.Load((sbyte*)weight + 104);
             Vector256<sbyte> w4 = Vector256.Load((sbyte*)weight + 138), w5 = Vector256.Load((sbyte*)weight + 172);
