@@ -20,6 +20,12 @@ internal unsafe interface IFloatLanes<TVector> where TVector : struct
     /// <summary>The register at <paramref name="source"/> (unaligned).</summary>
     static abstract TVector Load(float* source);
 
+    /// <summary>
+    /// One register of cached keys or values of <typeparamref name="TElements"/>'s element type at
+    /// <paramref name="start"/> + <paramref name="index"/> elements, widened to floats.
+    /// </summary>
+    static abstract TVector Load<TElements>(byte* start, long index) where TElements : struct, AttentionScores.IKeys;
+
     /// <summary>Writes <paramref name="value"/> at <paramref name="destination"/> (unaligned).</summary>
     static abstract void Store(TVector value, float* destination);
 
@@ -36,6 +42,9 @@ internal readonly unsafe struct Lanes512 : IFloatLanes<Vector512<float>>
     public static int Count => Vector512<float>.Count;
     public static Vector512<float> Zero => Vector512<float>.Zero;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Load(float* source) => Vector512.Load(source);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Load<TElements>(byte* start, long index) where TElements : struct, AttentionScores.IKeys =>
+        TElements.Load16(start, index);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector512<float> value, float* destination) => value.Store(destination);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Broadcast(float value) => Vector512.Create(value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -49,6 +58,9 @@ internal readonly unsafe struct Lanes256 : IFloatLanes<Vector256<float>>
     public static int Count => Vector256<float>.Count;
     public static Vector256<float> Zero => Vector256<float>.Zero;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Load(float* source) => Vector256.Load(source);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Load<TElements>(byte* start, long index) where TElements : struct, AttentionScores.IKeys =>
+        TElements.Load8(start, index);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector256<float> value, float* destination) => value.Store(destination);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Broadcast(float value) => Vector256.Create(value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
