@@ -91,13 +91,9 @@ internal static unsafe class DotQ8_0Tiles
     public static void Rows4Vnni(byte* weight0, long rowBytes, byte* tile, int blocks, float* results) =>
         Rows4Vnni(weight0, weight0 + rowBytes, weight0 + 2 * rowBytes, weight0 + 3 * rowBytes, tile, blocks, results);
 
-    /// <summary>Two rows through <see cref="Rows4Vnni(byte*, long, byte*, int, float*)"/> (each computed twice: only a product's last rows take this).</summary>
-    public static void Rows2Vnni(byte* weight0, byte* weight1, byte* tile, int blocks, float* results)
-    {
-        float* four = stackalloc float[4 * Q8Tiles.Tokens];
-        Rows4Vnni(weight0, weight1, weight0, weight1, tile, blocks, four);
-        new ReadOnlySpan<float>(four, 2 * Q8Tiles.Tokens).CopyTo(new Span<float>(results, 2 * Q8Tiles.Tokens));
-    }
+    /// <summary>Two rows through <see cref="Rows4Vnni(byte*, long, byte*, int, float*)"/>: <see cref="Q8Tiles.TwoRowsThroughFour"/>.</summary>
+    public static void Rows2Vnni(byte* weight0, byte* weight1, byte* tile, int blocks, float* results) =>
+        Q8Tiles.TwoRowsThroughFour(&Rows4Vnni, weight0, weight1, tile, blocks, results, Q8Tiles.Tokens);
 
     private static void Rows4Vnni(byte* weight0, byte* weight1, byte* weight2, byte* weight3, byte* tile, int blocks, float* results)
     {
