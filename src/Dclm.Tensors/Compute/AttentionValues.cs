@@ -25,25 +25,22 @@ public static unsafe class AttentionValues
         AddWeighted(values, stride, count, weights, output, KernelIsaInfo.Best);
 
     /// <summary>f32 values with the kernels of one instruction-set level, for tests.</summary>
-    internal static void AddWeighted(ReadOnlySpan<float> values, int stride, int count, ReadOnlySpan<float> weights, Span<float> output, KernelIsa isa)
-    {
-        Check(values.Length, stride, count, weights.Length, output.Length, isa);
-        if (count == 0) return;
-        fixed (float* v = values)
-        fixed (float* w = weights)
-        fixed (float* o = output)
-            Run<AttentionScores.F32Keys>((byte*)v, stride, count, output.Length, w, o, isa);
-    }
+    internal static void AddWeighted(ReadOnlySpan<float> values, int stride, int count, ReadOnlySpan<float> weights, Span<float> output, KernelIsa isa) =>
+        AddWeighted<AttentionScores.F32Keys, float>(values, stride, count, weights, output, isa);
 
     /// <summary>int8 values with the kernels of one instruction-set level, for tests.</summary>
-    internal static void AddWeighted(ReadOnlySpan<sbyte> values, int stride, int count, ReadOnlySpan<float> weights, Span<float> output, KernelIsa isa)
+    internal static void AddWeighted(ReadOnlySpan<sbyte> values, int stride, int count, ReadOnlySpan<float> weights, Span<float> output, KernelIsa isa) =>
+        AddWeighted<AttentionScores.Int8Keys, sbyte>(values, stride, count, weights, output, isa);
+
+    private static void AddWeighted<T, TElement>(ReadOnlySpan<TElement> values, int stride, int count, ReadOnlySpan<float> weights, Span<float> output,
+        KernelIsa isa) where T : struct, AttentionScores.IKeys where TElement : unmanaged
     {
         Check(values.Length, stride, count, weights.Length, output.Length, isa);
         if (count == 0) return;
-        fixed (sbyte* v = values)
+        fixed (TElement* v = values)
         fixed (float* w = weights)
         fixed (float* o = output)
-            Run<AttentionScores.Int8Keys>((byte*)v, stride, count, output.Length, w, o, isa);
+            Run<T>((byte*)v, stride, count, output.Length, w, o, isa);
     }
 
     private static void Check(int values, int stride, int count, int weights, int headDim, KernelIsa isa)
