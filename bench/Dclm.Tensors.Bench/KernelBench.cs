@@ -1,8 +1,6 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Dclm.Tensors;
 using Dclm.Tensors.Compute;
-using Dclm.Tensors.Quantization;
 
 namespace Dclm.Tensors.Bench;
 
@@ -15,14 +13,8 @@ internal static unsafe class KernelBench
         foreach (var type in new[] { GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.F16, GgmlType.BF16 })
         {
             long rowBytes = GgmlTypeInfo.ByteCount(type, columns);
-            byte* weight = (byte*)NativeMemory.AlignedAlloc((nuint)(rowBytes * rows), 64);
             var random = new Random(1);
-            var values = new float[columns];
-            for (int r = 0; r < rows; r++)
-            {
-                for (int c = 0; c < columns; c++) values[c] = random.NextSingle() - 0.5f;
-                Quantizer.QuantizeRow(type, values, new Span<byte>(weight + r * rowBytes, (int)rowBytes));
-            }
+            byte* weight = BenchWeights.Quantized(type, rows, columns, random);
             float* x = (float*)NativeMemory.AlignedAlloc(columns * 4, 64);
             for (int c = 0; c < columns; c++) x[c] = random.NextSingle() - 0.5f;
             byte* buffer = (byte*)NativeMemory.AlignedAlloc(Q8Activations.RowBytes(columns) + Q8KActivations.RowBytes(columns), 64);
@@ -34,35 +26,24 @@ internal static unsafe class KernelBench
             {
                 if (!KernelIsaInfo.IsSupported(isa)) continue;
                 float sink = 0;
-                var watch = Stopwatch.StartNew();
-                int calls = 0;
-                double best = double.MaxValue;
-                for (int round = 0; round < 5; round++)
+                double best = ThreadClock.BestPerCall(() =>
                 {
-                    watch.Restart();
-                    double cpuStart = ThreadClock.Milliseconds();
-                    calls = 0;
-                    while (watch.ElapsedMilliseconds < 100)
+                    if (type is GgmlType.F16 or GgmlType.BF16)
                     {
-                        if (type is GgmlType.F16 or GgmlType.BF16)
-                        {
-                            var kernel = DotKernels.Float(type, isa);
-                            for (int r = 0; r < rows; r++) sink += kernel(x, weight + r * rowBytes, columns);
-                        }
-                        else if (k)
-                        {
-                            var kernel = DotKernels.Q8K(type, isa);
-                            for (int r = 0; r < rows; r++) sink += kernel(weight + r * rowBytes, q8k, columns / 256);
-                        }
-                        else
-                        {
-                            var kernel = DotKernels.Q8(type, isa);
-                            for (int r = 0; r < rows; r++) sink += kernel(weight + r * rowBytes, q8, columns / 32);
-                        }
-                        calls++;
+                        var kernel = DotKernels.Float(type, isa);
+                        for (int r = 0; r < rows; r++) sink += kernel(x, weight + r * rowBytes, columns);
                     }
-                    best = Math.Min(best, (ThreadClock.Milliseconds() - cpuStart) / calls);
-                }
+                    else if (k)
+                    {
+                        var kernel = DotKernels.Q8K(type, isa);
+                        for (int r = 0; r < rows; r++) sink += kernel(weight + r * rowBytes, q8k, columns / 256);
+                    }
+                    else
+                    {
+                        var kernel = DotKernels.Q8(type, isa);
+                        for (int r = 0; r < rows; r++) sink += kernel(weight + r * rowBytes, q8, columns / 32);
+                    }
+                }, rounds: 5, wallMilliseconds: 100);
                 Console.WriteLine($"{GgmlTypeInfo.Name(type),-5} {isa,-7} {best,8:F3} cpu-ms  {rowBytes * rows / best / 1e6,6:F1} GB/s  (sum {sink:E2})");
             }
             NativeMemory.AlignedFree(weight);
@@ -79,27 +60,14 @@ internal static unsafe class KernelBench
         foreach (var type in new[] { GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.F16 })
         {
             long rowBytes = GgmlTypeInfo.ByteCount(type, columns);
-            byte* weight = (byte*)NativeMemory.AlignedAlloc((nuint)(rowBytes * rows), 64);
             var random = new Random(1);
-            var values = new float[columns];
-            for (int r = 0; r < rows; r++)
-            {
-                for (int c = 0; c < columns; c++) values[c] = random.NextSingle() - 0.5f;
-                Quantizer.QuantizeRow(type, values, new Span<byte>(weight + r * rowBytes, (int)rowBytes));
-            }
+            byte* weight = BenchWeights.Quantized(type, rows, columns, random);
             float* x = (float*)NativeMemory.AlignedAlloc(columns * 4, 64);
             float* y = (float*)NativeMemory.AlignedAlloc(rows * 4, 64);
             byte* scratch = (byte*)NativeMemory.AlignedAlloc(columns * 2, 64);
             for (int c = 0; c < columns; c++) x[c] = random.NextSingle() - 0.5f;
-            double best = double.MaxValue;
-            for (int round = 0; round < 5; round++)
-            {
-                var watch = Stopwatch.StartNew();
-                double cpuStart = ThreadClock.Milliseconds();
-                int calls = 0;
-                while (watch.ElapsedMilliseconds < 100) { LlamaCppPeer.MatVec((int)type, weight, rowBytes, rows, columns, x, y, scratch); calls++; }
-                best = Math.Min(best, (ThreadClock.Milliseconds() - cpuStart) / calls);
-            }
+            double best = ThreadClock.BestPerCall(() => LlamaCppPeer.MatVec((int)type, weight, rowBytes, rows, columns, x, y, scratch),
+                rounds: 5, wallMilliseconds: 100);
             Console.WriteLine($"{GgmlTypeInfo.Name(type),-5} llama.cpp {best,8:F3} cpu-ms  {rowBytes * rows / best / 1e6,6:F1} GB/s");
             NativeMemory.AlignedFree(weight);
             NativeMemory.AlignedFree(x);
@@ -116,14 +84,8 @@ internal static unsafe class KernelBench
         foreach (var type in new[] { GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.F16, GgmlType.BF16 })
         {
             long rowBytes = GgmlTypeInfo.ByteCount(type, columns);
-            byte* weight = (byte*)NativeMemory.AlignedAlloc((nuint)(rowBytes * rows), 64);
             var random = new Random(1);
-            var values = new float[columns];
-            for (int r = 0; r < rows; r++)
-            {
-                for (int c = 0; c < columns; c++) values[c] = random.NextSingle() - 0.5f;
-                Quantizer.QuantizeRow(type, values, new Span<byte>(weight + r * rowBytes, (int)rowBytes));
-            }
+            byte* weight = BenchWeights.Quantized(type, rows, columns, random);
             var matrix = new WeightMatrix(weight, type, rows, columns);
             var line = $"{GgmlTypeInfo.Name(type),-5}";
             foreach (int tokens in new[] { 1, 16 })
@@ -133,15 +95,7 @@ internal static unsafe class KernelBench
                     var input = new float[tokens * columns];
                     for (int i = 0; i < input.Length; i++) input[i] = random.NextSingle() - 0.5f;
                     var output = new float[tokens * rows];
-                    double best = double.MaxValue;
-                    for (int round = 0; round < 4; round++)
-                    {
-                        var watch = Stopwatch.StartNew();
-                        double cpuStart = ThreadClock.Milliseconds();
-                        int calls = 0;
-                        while (watch.ElapsedMilliseconds < 150) { MatMul.Multiply(input, tokens, matrix, output, pool, isa); calls++; }
-                        best = Math.Min(best, (ThreadClock.Milliseconds() - cpuStart) / calls);
-                    }
+                    double best = ThreadClock.BestPerCall(() => MatMul.Multiply(input, tokens, matrix, output, pool, isa), rounds: 4, wallMilliseconds: 150);
                     line += $"  {tokens,2} tokens {isa} {best / tokens:F3} cpu-ms/token";
                 }
             Console.WriteLine(line);
@@ -159,14 +113,8 @@ internal static unsafe class KernelBench
         foreach (var type in new[] { GgmlType.Q4_0, GgmlType.Q8_0 })
         {
             long rowBytes = GgmlTypeInfo.ByteCount(type, columns);
-            byte* weight = (byte*)NativeMemory.AlignedAlloc((nuint)(rowBytes * rows), 64);
             var random = new Random(1);
-            var values = new float[columns];
-            for (int r = 0; r < rows; r++)
-            {
-                for (int c = 0; c < columns; c++) values[c] = random.NextSingle() - 0.5f;
-                Quantizer.QuantizeRow(type, values, new Span<byte>(weight + r * rowBytes, (int)rowBytes));
-            }
+            byte* weight = BenchWeights.Quantized(type, rows, columns, random);
             var matrix = new WeightMatrix(weight, type, rows, columns);
             double one = 0;
             foreach (var (tokens, forced) in new (int, KernelIsa?)[] { (1, null), (2, null), (3, null), (5, null), (8, null), (12, null), (15, null), (16, null), (16, KernelIsa.AvxVnni) })
@@ -176,38 +124,21 @@ internal static unsafe class KernelBench
                 var input = new float[tokens * columns];
                 for (int i = 0; i < input.Length; i++) input[i] = random.NextSingle() - 0.5f;
                 var output = new float[tokens * rows];
-                double best = double.MaxValue;
-                for (int round = 0; round < 4; round++)
-                {
-                    var watch = Stopwatch.StartNew();
-                    double cpuStart = ThreadClock.Milliseconds();
-                    int calls = 0;
-                    while (watch.ElapsedMilliseconds < 150) { MatMul.Multiply(input, tokens, matrix, output, pool, isa); calls++; }
-                    best = Math.Min(best, (ThreadClock.Milliseconds() - cpuStart) / calls);
-                }
+                double best = ThreadClock.BestPerCall(() => MatMul.Multiply(input, tokens, matrix, output, pool, isa), rounds: 4, wallMilliseconds: 150);
                 if (tokens == 1) one = best;
                 string loop = "";
                 if (tokens is > 1 and < FewTokens.MaxTokens && forced == null)
                 {
                     // The path before the few-token kernels: the one-row kernel per token while the row sits in L1.
-                    double looped = double.MaxValue;
                     var kernel = DotKernels.Q8(type, isa);
                     byte* activations = (byte*)NativeMemory.AlignedAlloc(Q8Activations.RowBytes(columns) * (nuint)tokens, 64);
                     fixed (float* x = input)
                         for (int t = 0; t < tokens; t++) Q8Activations.Quantize(x + t * columns, columns, Q8Activations.Row(activations, columns, t));
-                    for (int round = 0; round < 4; round++)
+                    double looped = ThreadClock.BestPerCall(() =>
                     {
-                        var watch = Stopwatch.StartNew();
-                        double cpuStart = ThreadClock.Milliseconds();
-                        int calls = 0;
-                        while (watch.ElapsedMilliseconds < 150)
-                        {
-                            for (int r = 0; r < rows; r++)
-                                for (int t = 0; t < tokens; t++) output[t * rows + r] = kernel(weight + r * rowBytes, Q8Activations.Row(activations, columns, t), columns / 32);
-                            calls++;
-                        }
-                        looped = Math.Min(looped, (ThreadClock.Milliseconds() - cpuStart) / calls);
-                    }
+                        for (int r = 0; r < rows; r++)
+                            for (int t = 0; t < tokens; t++) output[t * rows + r] = kernel(weight + r * rowBytes, Q8Activations.Row(activations, columns, t), columns / 32);
+                    }, rounds: 4, wallMilliseconds: 150);
                     NativeMemory.AlignedFree(activations);
                     loop = $"  (one-row kernel per token: {looped:F3} cpu-ms/call, {looped / one:F2}x)";
                 }

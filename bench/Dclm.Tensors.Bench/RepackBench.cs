@@ -137,16 +137,5 @@ internal static unsafe class RepackBench
     private static Vector512<float> Accumulate(Vector512<int> sums, Vector512<int> offsets, Vector512<float> scales, float rowScale, Vector512<float> accumulator) =>
         Vector512.FusedMultiplyAdd(X86.Avx512F.ConvertToVector512Single(sums - offsets), Vector512.Create(rowScale) * scales, accumulator);
 
-    private static double Time(Action action)
-    {
-        action();
-        double best = double.MaxValue;
-        for (int round = 0; round < 5; round++)
-        {
-            double start = ThreadClock.Milliseconds();
-            action();
-            best = Math.Min(best, ThreadClock.Milliseconds() - start);
-        }
-        return best;
-    }
+    private static double Time(Action action) => ThreadClock.Best(action, rounds: 5);
 }

@@ -1,8 +1,6 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Dclm.Tensors;
 using Dclm.Tensors.Compute;
-using Dclm.Tensors.Quantization;
 
 namespace Dclm.Tensors.Bench;
 
@@ -22,14 +20,8 @@ internal static unsafe class TileBench
         foreach (var type in new[] { GgmlType.Q4_0, GgmlType.Q8_0 })
         {
             long rowBytes = GgmlTypeInfo.ByteCount(type, columns);
-            byte* weight = (byte*)NativeMemory.AlignedAlloc((nuint)(rowBytes * rows), 64);
             var random = new Random(1);
-            var values = new float[columns];
-            for (int r = 0; r < rows; r++)
-            {
-                for (int c = 0; c < columns; c++) values[c] = random.NextSingle() - 0.5f;
-                Quantizer.QuantizeRow(type, values, new Span<byte>(weight + r * rowBytes, (int)rowBytes));
-            }
+            byte* weight = BenchWeights.Quantized(type, rows, columns, random);
             nuint stride = Q8Activations.RowBytes(columns);
             byte* activations = (byte*)NativeMemory.AlignedAlloc(stride * tokens, 64);
             float* x = (float*)NativeMemory.AlignedAlloc(columns * 4, 64);
@@ -75,16 +67,5 @@ internal static unsafe class TileBench
         }
     }
 
-    private static double Time(Action action)
-    {
-        action();
-        double best = double.MaxValue;
-        for (int round = 0; round < 3; round++)
-        {
-            double start = ThreadClock.Milliseconds();
-            action();
-            best = Math.Min(best, ThreadClock.Milliseconds() - start);
-        }
-        return best;
-    }
+    private static double Time(Action action) => ThreadClock.Best(action, rounds: 3);
 }

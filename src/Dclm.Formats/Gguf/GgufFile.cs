@@ -60,20 +60,8 @@ public sealed class GgufFile : IDisposable
     /// each piece's byte count) and validates <paramref name="path"/>; throws <see cref="ModelFileException"/> when
     /// it is not a well-formed GGUF file.
     /// </summary>
-    public static GgufFile Open(string path, FileResidence residence = FileResidence.Mapped, Action<long>? onRead = null)
-    {
-        ArgumentNullException.ThrowIfNull(path);
-        MappedFile file = MappedFile.Open(path, residence, onRead);
-        try
-        {
-            return Parse(file);
-        }
-        catch
-        {
-            file.Dispose();
-            throw;
-        }
-    }
+    public static GgufFile Open(string path, FileResidence residence = FileResidence.Mapped, Action<long>? onRead = null) =>
+        MappedFile.OpenParsed(path, residence, onRead, Parse);
 
     private static GgufFile Parse(MappedFile file)
     {

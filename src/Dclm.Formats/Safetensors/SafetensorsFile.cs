@@ -51,20 +51,8 @@ public sealed class SafetensorsFile : IDisposable
     /// each piece's byte count) and validates <paramref name="path"/>; throws <see cref="ModelFileException"/> when
     /// it is not a well-formed safetensors file.
     /// </summary>
-    public static SafetensorsFile Open(string path, FileResidence residence = FileResidence.Mapped, Action<long>? onRead = null)
-    {
-        ArgumentNullException.ThrowIfNull(path);
-        MappedFile file = MappedFile.Open(path, residence, onRead);
-        try
-        {
-            return Parse(file);
-        }
-        catch
-        {
-            file.Dispose();
-            throw;
-        }
-    }
+    public static SafetensorsFile Open(string path, FileResidence residence = FileResidence.Mapped, Action<long>? onRead = null) =>
+        MappedFile.OpenParsed(path, residence, onRead, Parse);
 
     private static unsafe SafetensorsFile Parse(MappedFile file)
     {

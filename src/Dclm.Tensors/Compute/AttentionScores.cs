@@ -35,25 +35,22 @@ public static unsafe class AttentionScores
         Compute(query, keys, stride, count, scores, KernelIsaInfo.Best);
 
     /// <summary>f32 keys with the kernels of one instruction-set level, for tests.</summary>
-    internal static void Compute(ReadOnlySpan<float> query, ReadOnlySpan<float> keys, int stride, int count, Span<float> scores, KernelIsa isa)
-    {
-        Check(query.Length, keys.Length, stride, count, scores.Length, isa);
-        if (count == 0) return;
-        fixed (float* q = query)
-        fixed (float* k = keys)
-        fixed (float* s = scores)
-            Run<F32Keys>(q, (byte*)k, stride, count, query.Length, s, isa);
-    }
+    internal static void Compute(ReadOnlySpan<float> query, ReadOnlySpan<float> keys, int stride, int count, Span<float> scores, KernelIsa isa) =>
+        Compute<F32Keys, float>(query, keys, stride, count, scores, isa);
 
     /// <summary>int8 keys with the kernels of one instruction-set level, for tests.</summary>
-    internal static void Compute(ReadOnlySpan<float> query, ReadOnlySpan<sbyte> keys, int stride, int count, Span<float> scores, KernelIsa isa)
+    internal static void Compute(ReadOnlySpan<float> query, ReadOnlySpan<sbyte> keys, int stride, int count, Span<float> scores, KernelIsa isa) =>
+        Compute<Int8Keys, sbyte>(query, keys, stride, count, scores, isa);
+
+    private static void Compute<T, TElement>(ReadOnlySpan<float> query, ReadOnlySpan<TElement> keys, int stride, int count, Span<float> scores, KernelIsa isa)
+        where T : struct, IKeys where TElement : unmanaged
     {
         Check(query.Length, keys.Length, stride, count, scores.Length, isa);
         if (count == 0) return;
         fixed (float* q = query)
-        fixed (sbyte* k = keys)
+        fixed (TElement* k = keys)
         fixed (float* s = scores)
-            Run<Int8Keys>(q, (byte*)k, stride, count, query.Length, s, isa);
+            Run<T>(q, (byte*)k, stride, count, query.Length, s, isa);
     }
 
     /// <summary>True when the AVX-512 level takes sixteen positions at once for heads of <paramref name="headDim"/>.</summary>

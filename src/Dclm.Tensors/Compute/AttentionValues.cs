@@ -25,25 +25,22 @@ public static unsafe class AttentionValues
         AddWeighted(values, stride, count, weights, output, KernelIsaInfo.Best);
 
     /// <summary>f32 values with the kernels of one instruction-set level, for tests.</summary>
-    internal static void AddWeighted(ReadOnlySpan<float> values, int stride, int count, ReadOnlySpan<float> weights, Span<float> output, KernelIsa isa)
-    {
-        Check(values.Length, stride, count, weights.Length, output.Length, isa);
-        if (count == 0) return;
-        fixed (float* v = values)
-        fixed (float* w = weights)
-        fixed (float* o = output)
-            Run<AttentionScores.F32Keys>((byte*)v, stride, count, output.Length, w, o, isa);
-    }
+    internal static void AddWeighted(ReadOnlySpan<float> values, int stride, int count, ReadOnlySpan<float> weights, Span<float> output, KernelIsa isa) =>
+        AddWeighted<AttentionScores.F32Keys, float>(values, stride, count, weights, output, isa);
 
     /// <summary>int8 values with the kernels of one instruction-set level, for tests.</summary>
-    internal static void AddWeighted(ReadOnlySpan<sbyte> values, int stride, int count, ReadOnlySpan<float> weights, Span<float> output, KernelIsa isa)
+    internal static void AddWeighted(ReadOnlySpan<sbyte> values, int stride, int count, ReadOnlySpan<float> weights, Span<float> output, KernelIsa isa) =>
+        AddWeighted<AttentionScores.Int8Keys, sbyte>(values, stride, count, weights, output, isa);
+
+    private static void AddWeighted<T, TElement>(ReadOnlySpan<TElement> values, int stride, int count, ReadOnlySpan<float> weights, Span<float> output,
+        KernelIsa isa) where T : struct, AttentionScores.IKeys where TElement : unmanaged
     {
         Check(values.Length, stride, count, weights.Length, output.Length, isa);
         if (count == 0) return;
-        fixed (sbyte* v = values)
+        fixed (TElement* v = values)
         fixed (float* w = weights)
         fixed (float* o = output)
-            Run<AttentionScores.Int8Keys>((byte*)v, stride, count, output.Length, w, o, isa);
+            Run<T>((byte*)v, stride, count, output.Length, w, o, isa);
     }
 
     private static void Check(int values, int stride, int count, int weights, int headDim, KernelIsa isa)
@@ -60,24 +57,14 @@ public static unsafe class AttentionValues
         int c = 0;
         if (isa == KernelIsa.Avx512)
         {
-            for (; c + 128 <= headDim; c += 128) Columns512x8<T>(v, c, stride, count, w, o + c);
+            for (; c + 128 <= headDim; c += 128) Columns8<T, Lanes512, Vector512<float>>(v, c, stride, count, w, o + c);
             for (; c + 64 <= headDim; c += 64) Columns512x4<T>(v, c, stride, count, w, o + c);
-            for (; c + 16 <= headDim; c += 16)
-            {
-                var sum = Vector512.Load(o + c);
-                for (int i = 0; i < count; i++) sum = Vector512.FusedMultiplyAdd(T.Load16(v, c + i * stride), Vector512.Create(w[i]), sum);
-                sum.Store(o + c);
-            }
+            for (; c + 16 <= headDim; c += 16) Columns1<T, Lanes512, Vector512<float>>(v, c, stride, count, w, o + c);
         }
         if (isa >= KernelIsa.Avx2)
         {
-            for (; c + 64 <= headDim; c += 64) Columns256x8<T>(v, c, stride, count, w, o + c);
-            for (; c + 8 <= headDim; c += 8)
-            {
-                var sum = Vector256.Load(o + c);
-                for (int i = 0; i < count; i++) sum = Vector256.FusedMultiplyAdd(T.Load8(v, c + i * stride), Vector256.Create(w[i]), sum);
-                sum.Store(o + c);
-            }
+            for (; c + 64 <= headDim; c += 64) Columns8<T, Lanes256, Vector256<float>>(v, c, stride, count, w, o + c);
+            for (; c + 8 <= headDim; c += 8) Columns1<T, Lanes256, Vector256<float>>(v, c, stride, count, w, o + c);
         }
         Scalar<T>(v, stride, count, c, headDim, w, o);
     }
@@ -140,29 +127,41 @@ public static unsafe class AttentionValues
         }
     }
 
-    /// <summary>Columns [c, c + width) of every position into registers held across the positions; o points at column c.</summary>
-    private static void Columns512x8<T>(byte* v, long c, long stride, int count, float* w, float* o) where T : struct, AttentionScores.IKeys
+    /// <summary>Columns [c, c + 8 registers) of every position into registers held across the positions; o points at column c.</summary>
+    private static void Columns8<T, TLanes, TVector>(byte* v, long c, long stride, int count, float* w, float* o)
+        where T : struct, AttentionScores.IKeys where TLanes : struct, IFloatLanes<TVector> where TVector : struct
     {
-        Vector512<float> a0 = Vector512.Load(o), a1 = Vector512.Load(o + 16), a2 = Vector512.Load(o + 32), a3 = Vector512.Load(o + 48);
-        Vector512<float> a4 = Vector512.Load(o + 64), a5 = Vector512.Load(o + 80), a6 = Vector512.Load(o + 96), a7 = Vector512.Load(o + 112);
+        int r = TLanes.Count;
+        TVector a0 = TLanes.Load(o), a1 = TLanes.Load(o + r), a2 = TLanes.Load(o + 2 * r), a3 = TLanes.Load(o + 3 * r);
+        TVector a4 = TLanes.Load(o + 4 * r), a5 = TLanes.Load(o + 5 * r), a6 = TLanes.Load(o + 6 * r), a7 = TLanes.Load(o + 7 * r);
         for (int i = 0; i < count; i++)
         {
-            var f = Vector512.Create(w[i]);
+            var f = TLanes.Broadcast(w[i]);
             long at = c + i * stride;
-            a0 = Vector512.FusedMultiplyAdd(T.Load16(v, at), f, a0);
-            a1 = Vector512.FusedMultiplyAdd(T.Load16(v, at + 16), f, a1);
-            a2 = Vector512.FusedMultiplyAdd(T.Load16(v, at + 32), f, a2);
-            a3 = Vector512.FusedMultiplyAdd(T.Load16(v, at + 48), f, a3);
-            a4 = Vector512.FusedMultiplyAdd(T.Load16(v, at + 64), f, a4);
-            a5 = Vector512.FusedMultiplyAdd(T.Load16(v, at + 80), f, a5);
-            a6 = Vector512.FusedMultiplyAdd(T.Load16(v, at + 96), f, a6);
-            a7 = Vector512.FusedMultiplyAdd(T.Load16(v, at + 112), f, a7);
+            a0 = TLanes.FusedMultiplyAdd(TLanes.Load<T>(v, at), f, a0);
+            a1 = TLanes.FusedMultiplyAdd(TLanes.Load<T>(v, at + r), f, a1);
+            a2 = TLanes.FusedMultiplyAdd(TLanes.Load<T>(v, at + 2 * r), f, a2);
+            a3 = TLanes.FusedMultiplyAdd(TLanes.Load<T>(v, at + 3 * r), f, a3);
+            a4 = TLanes.FusedMultiplyAdd(TLanes.Load<T>(v, at + 4 * r), f, a4);
+            a5 = TLanes.FusedMultiplyAdd(TLanes.Load<T>(v, at + 5 * r), f, a5);
+            a6 = TLanes.FusedMultiplyAdd(TLanes.Load<T>(v, at + 6 * r), f, a6);
+            a7 = TLanes.FusedMultiplyAdd(TLanes.Load<T>(v, at + 7 * r), f, a7);
         }
-        a0.Store(o); a1.Store(o + 16); a2.Store(o + 32); a3.Store(o + 48);
-        a4.Store(o + 64); a5.Store(o + 80); a6.Store(o + 96); a7.Store(o + 112);
+        TLanes.Store(a0, o); TLanes.Store(a1, o + r); TLanes.Store(a2, o + 2 * r); TLanes.Store(a3, o + 3 * r);
+        TLanes.Store(a4, o + 4 * r); TLanes.Store(a5, o + 5 * r); TLanes.Store(a6, o + 6 * r); TLanes.Store(a7, o + 7 * r);
     }
 
-    /// <summary>Columns [c, c + width) of every position into registers held across the positions; o points at column c.</summary>
+    /// <summary>Columns [c, c + 1 register) of every position: one chain, for what is left after the wider tiles.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Columns1<T, TLanes, TVector>(byte* v, long c, long stride, int count, float* w, float* o)
+        where T : struct, AttentionScores.IKeys where TLanes : struct, IFloatLanes<TVector> where TVector : struct
+    {
+        var sum = TLanes.Load(o);
+        for (int i = 0; i < count; i++) sum = TLanes.FusedMultiplyAdd(TLanes.Load<T>(v, c + i * stride), TLanes.Broadcast(w[i]), sum);
+        TLanes.Store(sum, o);
+    }
+
+    /// <summary>Columns [c, c + 64) of every position into registers held across the positions; o points at column c.</summary>
     private static void Columns512x4<T>(byte* v, long c, long stride, int count, float* w, float* o) where T : struct, AttentionScores.IKeys
     {
         Vector512<float> a0 = Vector512.Load(o), a1 = Vector512.Load(o + 16), a2 = Vector512.Load(o + 32), a3 = Vector512.Load(o + 48);
@@ -176,28 +175,6 @@ public static unsafe class AttentionValues
             a3 = Vector512.FusedMultiplyAdd(T.Load16(v, at + 48), f, a3);
         }
         a0.Store(o); a1.Store(o + 16); a2.Store(o + 32); a3.Store(o + 48);
-    }
-
-    /// <summary>Columns [c, c + width) of every position into registers held across the positions; o points at column c.</summary>
-    private static void Columns256x8<T>(byte* v, long c, long stride, int count, float* w, float* o) where T : struct, AttentionScores.IKeys
-    {
-        Vector256<float> a0 = Vector256.Load(o), a1 = Vector256.Load(o + 8), a2 = Vector256.Load(o + 16), a3 = Vector256.Load(o + 24);
-        Vector256<float> a4 = Vector256.Load(o + 32), a5 = Vector256.Load(o + 40), a6 = Vector256.Load(o + 48), a7 = Vector256.Load(o + 56);
-        for (int i = 0; i < count; i++)
-        {
-            var f = Vector256.Create(w[i]);
-            long at = c + i * stride;
-            a0 = Vector256.FusedMultiplyAdd(T.Load8(v, at), f, a0);
-            a1 = Vector256.FusedMultiplyAdd(T.Load8(v, at + 8), f, a1);
-            a2 = Vector256.FusedMultiplyAdd(T.Load8(v, at + 16), f, a2);
-            a3 = Vector256.FusedMultiplyAdd(T.Load8(v, at + 24), f, a3);
-            a4 = Vector256.FusedMultiplyAdd(T.Load8(v, at + 32), f, a4);
-            a5 = Vector256.FusedMultiplyAdd(T.Load8(v, at + 40), f, a5);
-            a6 = Vector256.FusedMultiplyAdd(T.Load8(v, at + 48), f, a6);
-            a7 = Vector256.FusedMultiplyAdd(T.Load8(v, at + 56), f, a7);
-        }
-        a0.Store(o); a1.Store(o + 8); a2.Store(o + 16); a3.Store(o + 24);
-        a4.Store(o + 32); a5.Store(o + 40); a6.Store(o + 48); a7.Store(o + 56);
     }
 
     /// <summary>The reference, over columns [from, headDim): o[c] = fma(v_i[c], w_i, o[c]) for each position i in order.</summary>

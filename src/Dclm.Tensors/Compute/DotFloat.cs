@@ -1,5 +1,4 @@
 using System.Runtime.Intrinsics;
-using Dclm.Tensors.Numerics;
 
 namespace Dclm.Tensors.Compute;
 
@@ -10,78 +9,44 @@ namespace Dclm.Tensors.Compute;
 /// </summary>
 internal static unsafe class DotFloat
 {
-    public static float F32Scalar(float* x, byte* weight, int count)
-    {
-        float* w = (float*)weight;
-        float sum = 0;
-        for (int i = 0; i < count; i++) sum += x[i] * w[i];
-        return sum;
-    }
+    public static float F32Scalar(float* x, byte* weight, int count) => Scalar<DotFloatRows4.F32Widener>(x, weight, count);
 
-    public static float F16Scalar(float* x, byte* weight, int count)
-    {
-        ushort* w = (ushort*)weight;
-        float sum = 0;
-        for (int i = 0; i < count; i++) sum += x[i] * HalfConversion.ToSingle(w[i]);
-        return sum;
-    }
+    public static float F16Scalar(float* x, byte* weight, int count) => Scalar<DotFloatRows4.F16Widener>(x, weight, count);
 
-    public static float BF16Scalar(float* x, byte* weight, int count)
-    {
-        ushort* w = (ushort*)weight;
-        float sum = 0;
-        for (int i = 0; i < count; i++) sum += x[i] * BFloat16Conversion.ToSingle(w[i]);
-        return sum;
-    }
+    public static float BF16Scalar(float* x, byte* weight, int count) => Scalar<DotFloatRows4.BF16Widener>(x, weight, count);
 
     public static float F32Avx512(float* x, byte* weight, int count) => OneRow<DotFloatRows4.F32Widener>(x, weight, count);
 
-    public static float F32Avx2(float* x, byte* weight, int count)
-    {
-        float* w = (float*)weight;
-        Vector256<float> a0 = default, a1 = default;
-        int i = 0;
-        for (; i + 16 <= count; i += 16)
-        {
-            a0 = Vector256.FusedMultiplyAdd(Vector256.Load(x + i), Vector256.Load(w + i), a0);
-            a1 = Vector256.FusedMultiplyAdd(Vector256.Load(x + i + 8), Vector256.Load(w + i + 8), a1);
-        }
-        float sum = Vector256.Sum(a0 + a1);
-        for (; i < count; i++) sum += x[i] * w[i];
-        return sum;
-    }
+    public static float F32Avx2(float* x, byte* weight, int count) => TwoAccumulators<DotFloatRows4.F32Widener>(x, weight, count);
 
     public static float F16Avx512(float* x, byte* weight, int count) => OneRow<DotFloatRows4.F16Widener>(x, weight, count);
 
-    public static float F16Avx2(float* x, byte* weight, int count)
-    {
-        ushort* w = (ushort*)weight;
-        Vector256<float> a0 = default, a1 = default;
-        int i = 0;
-        for (; i + 16 <= count; i += 16)
-        {
-            a0 = Vector256.FusedMultiplyAdd(Vector256.Load(x + i), HalfConversion.Widen8(Vector128.Load(w + i)), a0);
-            a1 = Vector256.FusedMultiplyAdd(Vector256.Load(x + i + 8), HalfConversion.Widen8(Vector128.Load(w + i + 8)), a1);
-        }
-        float sum = Vector256.Sum(a0 + a1);
-        for (; i < count; i++) sum += x[i] * HalfConversion.ToSingle(w[i]);
-        return sum;
-    }
+    public static float F16Avx2(float* x, byte* weight, int count) => TwoAccumulators<DotFloatRows4.F16Widener>(x, weight, count);
 
     public static float BF16Avx512(float* x, byte* weight, int count) => OneRow<DotFloatRows4.BF16Widener>(x, weight, count);
 
-    public static float BF16Avx2(float* x, byte* weight, int count)
+    public static float BF16Avx2(float* x, byte* weight, int count) => TwoAccumulators<DotFloatRows4.BF16Widener>(x, weight, count);
+
+    /// <summary>The reference: Σ x[i]·w[i] in column order, one float sum.</summary>
+    private static float Scalar<TWidener>(float* x, byte* weight, int count) where TWidener : struct, DotFloatRows4.IWidener
     {
-        ushort* w = (ushort*)weight;
+        float sum = 0;
+        for (int i = 0; i < count; i++) sum += x[i] * TWidener.Load1(weight, i);
+        return sum;
+    }
+
+    /// <summary>AVX2: two 8-lane accumulators over 16-column steps, their lane sum, then the leftover columns.</summary>
+    private static float TwoAccumulators<TWidener>(float* x, byte* weight, int count) where TWidener : struct, DotFloatRows4.IWidener
+    {
         Vector256<float> a0 = default, a1 = default;
-        int i = 0;
+        nint i = 0; // pointer-sized, so that i + 8 folds into the load's address as it does for x
         for (; i + 16 <= count; i += 16)
         {
-            a0 = Vector256.FusedMultiplyAdd(Vector256.Load(x + i), BFloat16Conversion.Widen8(Vector128.Load(w + i)), a0);
-            a1 = Vector256.FusedMultiplyAdd(Vector256.Load(x + i + 8), BFloat16Conversion.Widen8(Vector128.Load(w + i + 8)), a1);
+            a0 = Vector256.FusedMultiplyAdd(Vector256.Load(x + i), TWidener.Load8(weight, i), a0);
+            a1 = Vector256.FusedMultiplyAdd(Vector256.Load(x + i + 8), TWidener.Load8(weight, i + 8), a1);
         }
         float sum = Vector256.Sum(a0 + a1);
-        for (; i < count; i++) sum += x[i] * BFloat16Conversion.ToSingle(w[i]);
+        for (; i < count; i++) sum += x[i] * TWidener.Load1(weight, (int)i);
         return sum;
     }
 

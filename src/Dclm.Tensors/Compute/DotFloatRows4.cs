@@ -36,18 +36,21 @@ internal static unsafe class DotFloatRows4
     internal interface IWidener
     {
         static abstract Vector512<float> Load16(byte* row, int index);
+        static abstract Vector256<float> Load8(byte* row, nint index);
         static abstract float Load1(byte* row, int index);
     }
 
     internal struct F32Widener : IWidener
     {
         public static Vector512<float> Load16(byte* row, int index) => Vector512.Load((float*)row + index);
+        public static Vector256<float> Load8(byte* row, nint index) => Vector256.Load((float*)row + index);
         public static float Load1(byte* row, int index) => ((float*)row)[index];
     }
 
     internal struct F16Widener : IWidener
     {
         public static Vector512<float> Load16(byte* row, int index) => HalfConversion.Widen16(Vector256.Load((ushort*)row + index));
+        public static Vector256<float> Load8(byte* row, nint index) => HalfConversion.Widen8(Vector128.Load((ushort*)row + index));
         public static float Load1(byte* row, int index) => HalfConversion.ToSingle(((ushort*)row)[index]);
     }
 
@@ -55,6 +58,7 @@ internal static unsafe class DotFloatRows4
     {
         public static Vector512<float> Load16(byte* row, int index) =>
             Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512UInt32(Vector256.Load((ushort*)row + index)), 16).AsSingle();
+        public static Vector256<float> Load8(byte* row, nint index) => BFloat16Conversion.Widen8(Vector128.Load((ushort*)row + index));
         public static float Load1(byte* row, int index) => BFloat16Conversion.ToSingle(((ushort*)row)[index]);
     }
 

@@ -83,16 +83,8 @@ internal static unsafe partial class DotQ4_0
         Vector256<int> seen = Vector256<int>.Zero;
         Vector512<short> ones = Vector512<short>.One;
         Vector512<byte> low = Vector512.Create((byte)0x0F);
-        // Words of the group's bytes [0, 128): block k's 8 words of nibbles are 9k+1..9k+8, its scale word 9k.
-        Vector512<ushort> first = Vector512.Create((ushort)1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 17,
-            19, 20, 21, 22, 23, 24, 25, 26, 28, 29, 30, 31, 32, 33, 34, 35);
-        // Blocks 4..7 (words 37..71) from bytes [64, 128) (index = word - 32) and [80, 144) (index = word - 8).
-        Vector512<ushort> second = Vector512.Create((ushort)5, 6, 7, 8, 9, 10, 11, 12, 14, 15, 16, 17, 18, 19, 20, 21,
-            23, 24, 25, 26, 27, 28, 29, 30, 32 + 24, 32 + 25, 32 + 26, 32 + 27, 32 + 28, 32 + 29, 32 + 30, 32 + 31);
-        Vector512<ushort> scaleWords = Vector512.Create((ushort)0, 0, 9, 9, 18, 18, 27, 27, 36, 36, 45, 45, 54, 54, 63, 63,
-            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
-        // After the reduction, block j < 4 sums in dword 4j and block 4 + j in dword 4j + 1.
-        Vector512<int> order = Vector512.Create(0, 4, 8, 12, 1, 5, 9, 13, 0, 0, 0, 0, 0, 0, 0, 0);
+        Vector512<ushort> first = NibbleWords03, second = NibbleWords47, scaleWords = ScaleWords;
+        Vector512<int> order = BlockOrder;
         sbyte* halves = activation.Halves;
         int* offsets = activation.BlockOffsets;
         float* scales = activation.Scales;
@@ -136,6 +128,40 @@ internal static unsafe partial class DotQ4_0
         }
         exponents = seen;
         return lanes;
+    }
+
+    /// <summary>
+    /// The word permute (vpermt2w) of a group's bytes [0, 64) and [64, 128) onto blocks 0..3's nibbles: block k's
+    /// 8 words of nibbles are words 9k+1..9k+8, its scale word 9k.
+    /// </summary>
+    private static Vector512<ushort> NibbleWords03
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create((ushort)1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 17,
+            19, 20, 21, 22, 23, 24, 25, 26, 28, 29, 30, 31, 32, 33, 34, 35);
+    }
+
+    /// <summary>Blocks 4..7's nibbles (words 37..71) from bytes [64, 128) (index = word − 32) and [80, 144) (index = word − 8).</summary>
+    private static Vector512<ushort> NibbleWords47
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create((ushort)5, 6, 7, 8, 9, 10, 11, 12, 14, 15, 16, 17, 18, 19, 20, 21,
+            23, 24, 25, 26, 27, 28, 29, 30, 32 + 24, 32 + 25, 32 + 26, 32 + 27, 32 + 28, 32 + 29, 32 + 30, 32 + 31);
+    }
+
+    /// <summary>The eight blocks' scale words from bytes [0, 128), each twice to fill a dword of the lower 256 bits (<see cref="BlockGroups.HalvesToSingle"/> reads the upper half).</summary>
+    private static Vector512<ushort> ScaleWords
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create((ushort)0, 0, 9, 9, 18, 18, 27, 27, 36, 36, 45, 45, 54, 54, 63, 63,
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    }
+
+    /// <summary>After <see cref="GroupSums"/>' reduction block j &lt; 4 sums in dword 4j and block 4 + j in dword 4j + 1: this gathers them in block order.</summary>
+    private static Vector512<int> BlockOrder
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create(0, 4, 8, 12, 1, 5, 9, 13, 0, 0, 0, 0, 0, 0, 0, 0);
     }
 
     /// <summary>

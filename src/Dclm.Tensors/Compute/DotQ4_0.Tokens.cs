@@ -83,14 +83,8 @@ internal static unsafe partial class DotQ4_0
     {
         Vector512<short> ones = Vector512<short>.One;
         Vector512<byte> low = Vector512.Create((byte)0x0F);
-        // The word permutes of GroupsAvx512: blocks 0..3's nibbles, blocks 4..7's, and the eight scales.
-        Vector512<ushort> first = Vector512.Create((ushort)1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 17,
-            19, 20, 21, 22, 23, 24, 25, 26, 28, 29, 30, 31, 32, 33, 34, 35);
-        Vector512<ushort> second = Vector512.Create((ushort)5, 6, 7, 8, 9, 10, 11, 12, 14, 15, 16, 17, 18, 19, 20, 21,
-            23, 24, 25, 26, 27, 28, 29, 30, 32 + 24, 32 + 25, 32 + 26, 32 + 27, 32 + 28, 32 + 29, 32 + 30, 32 + 31);
-        Vector512<ushort> scaleWords = Vector512.Create((ushort)0, 0, 9, 9, 18, 18, 27, 27, 36, 36, 45, 45, 54, 54, 63, 63,
-            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
-        Vector512<int> order = Vector512.Create(0, 4, 8, 12, 1, 5, 9, 13, 0, 0, 0, 0, 0, 0, 0, 0);
+        Vector512<ushort> first = NibbleWords03, second = NibbleWords47, scaleWords = ScaleWords;
+        Vector512<int> order = BlockOrder;
         weight += firstGroup * 144;
         for (int g = firstGroup; g < endGroup; g++, weight += 144)
         {

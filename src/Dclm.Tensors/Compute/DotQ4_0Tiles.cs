@@ -58,10 +58,7 @@ internal static unsafe class DotQ4_0Tiles
         for (int b = 0; b < blocks; b++, tile += Q8Tiles.BlockBytes)
         {
             int at = b * 18;
-            DotQ4_0.Nibbles(weight0 + at).Store(unpacked);
-            DotQ4_0.Nibbles(weight1 + at).Store(unpacked + 32);
-            DotQ4_0.Nibbles(weight2 + at).Store(unpacked + 64);
-            DotQ4_0.Nibbles(weight3 + at).Store(unpacked + 96);
+            Unpack4(weight0 + at, weight1 + at, weight2 + at, weight3 + at, unpacked);
             Vector256<short> sum0 = Vector256<short>.Zero, sum1 = Vector256<short>.Zero, sum2 = Vector256<short>.Zero, sum3 = Vector256<short>.Zero;
             for (int j = 0; j < 8; j++)
             {
@@ -92,13 +89,9 @@ internal static unsafe class DotQ4_0Tiles
     public static void Rows4Vnni(byte* weight0, long rowBytes, byte* tile, int blocks, float* results) =>
         Rows4Vnni(weight0, weight0 + rowBytes, weight0 + 2 * rowBytes, weight0 + 3 * rowBytes, tile, blocks, results);
 
-    /// <summary>Two rows through <see cref="Rows4Vnni(byte*, long, byte*, int, float*)"/> (each computed twice: only a product's last rows take this).</summary>
-    public static void Rows2Vnni(byte* weight0, byte* weight1, byte* tile, int blocks, float* results)
-    {
-        float* four = stackalloc float[4 * Q8Tiles.Tokens];
-        Rows4Vnni(weight0, weight1, weight0, weight1, tile, blocks, four);
-        new ReadOnlySpan<float>(four, 2 * Q8Tiles.Tokens).CopyTo(new Span<float>(results, 2 * Q8Tiles.Tokens));
-    }
+    /// <summary>Two rows through <see cref="Rows4Vnni(byte*, long, byte*, int, float*)"/>: <see cref="Q8Tiles.TwoRowsThroughFour"/>.</summary>
+    public static void Rows2Vnni(byte* weight0, byte* weight1, byte* tile, int blocks, float* results) =>
+        Q8Tiles.TwoRowsThroughFour(&Rows4Vnni, weight0, weight1, tile, blocks, results, Q8Tiles.Tokens);
 
     private static void Rows4Vnni(byte* weight0, byte* weight1, byte* weight2, byte* weight3, byte* tile, int blocks, float* results)
     {
@@ -107,10 +100,7 @@ internal static unsafe class DotQ4_0Tiles
         for (int b = 0; b < blocks; b++, tile += Q8Tiles.BlockBytes)
         {
             int at = b * 18;
-            DotQ4_0.Nibbles(weight0 + at).Store(unpacked);
-            DotQ4_0.Nibbles(weight1 + at).Store(unpacked + 32);
-            DotQ4_0.Nibbles(weight2 + at).Store(unpacked + 64);
-            DotQ4_0.Nibbles(weight3 + at).Store(unpacked + 96);
+            Unpack4(weight0 + at, weight1 + at, weight2 + at, weight3 + at, unpacked);
             // Two sums per row (even and odd groups): a chain of eight dependent vpdpbusd per row was
             // latency-bound and measured no faster than the AVX2 form.
             Vector256<int> even0 = Vector256<int>.Zero, even1 = Vector256<int>.Zero, even2 = Vector256<int>.Zero, even3 = Vector256<int>.Zero;
@@ -139,6 +129,16 @@ internal static unsafe class DotQ4_0Tiles
         acc1.Store(results + 8);
         acc2.Store(results + 16);
         acc3.Store(results + 24);
+    }
+
+    /// <summary>The 32 levels q (0..15) of one block of each of four rows, row r at <paramref name="unpacked"/> + 32·r.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Unpack4(byte* block0, byte* block1, byte* block2, byte* block3, byte* unpacked)
+    {
+        DotQ4_0.Nibbles(block0).Store(unpacked);
+        DotQ4_0.Nibbles(block1).Store(unpacked + 32);
+        DotQ4_0.Nibbles(block2).Store(unpacked + 64);
+        DotQ4_0.Nibbles(block3).Store(unpacked + 96);
     }
 
     /// <summary>acc + float(Σ q·a − 8·Σa)·(d_w·d_a), lanes = tokens.</summary>

@@ -20,13 +20,9 @@ internal static unsafe class DotQ4_0WideTiles
     public static void Rows4(byte* weight0, long rowBytes, byte* tile, int blocks, float* results) =>
         Rows4(weight0, weight0 + rowBytes, weight0 + 2 * rowBytes, weight0 + 3 * rowBytes, tile, blocks, results);
 
-    /// <summary>Two rows through <see cref="Rows4(byte*, long, byte*, int, float*)"/> (each computed twice: only a product's last rows take this).</summary>
-    public static void Rows2(byte* weight0, byte* weight1, byte* tile, int blocks, float* results)
-    {
-        float* four = stackalloc float[4 * Q8Tiles.WideTokens];
-        Rows4(weight0, weight1, weight0, weight1, tile, blocks, four);
-        new ReadOnlySpan<float>(four, 2 * Q8Tiles.WideTokens).CopyTo(new Span<float>(results, 2 * Q8Tiles.WideTokens));
-    }
+    /// <summary>Two rows through <see cref="Rows4(byte*, long, byte*, int, float*)"/>: <see cref="Q8Tiles.TwoRowsThroughFour"/>.</summary>
+    public static void Rows2(byte* weight0, byte* weight1, byte* tile, int blocks, float* results) =>
+        Q8Tiles.TwoRowsThroughFour(&Rows4, weight0, weight1, tile, blocks, results, Q8Tiles.WideTokens);
 
     private static void Rows4(byte* weight0, byte* weight1, byte* weight2, byte* weight3, byte* tile, int blocks, float* results)
     {
@@ -36,10 +32,7 @@ internal static unsafe class DotQ4_0WideTiles
         for (int b = 0; b < blocks; b++, tile += Q8Tiles.WideBlockBytes)
         {
             int at = b * 18;
-            DotQ4_0.Nibbles(weight0 + at).Store(unpacked);
-            DotQ4_0.Nibbles(weight1 + at).Store(unpacked + 32);
-            DotQ4_0.Nibbles(weight2 + at).Store(unpacked + 64);
-            DotQ4_0.Nibbles(weight3 + at).Store(unpacked + 96);
+            DotQ4_0Tiles.Unpack4(weight0 + at, weight1 + at, weight2 + at, weight3 + at, unpacked);
             Vector512<short> sum0 = Vector512<short>.Zero, sum1 = Vector512<short>.Zero, sum2 = Vector512<short>.Zero, sum3 = Vector512<short>.Zero;
             for (int j = 0; j < 8; j++)
             {

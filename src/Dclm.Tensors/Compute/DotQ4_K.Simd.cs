@@ -41,7 +41,6 @@ internal static unsafe partial class DotQ4_K
         {
             Vector128<byte> unpacked = UnpackScales(weight + Q4_K.ScalesOffset);
             Vector512<short> scales = X86.Sse41.ConvertToVector128Int16(unpacked).ToVector256Unsafe().ToVector512Unsafe();
-            Vector256<int> mins = X86.Avx2.ConvertToVector256Int32(X86.Sse2.ShiftRightLogical128BitLane(unpacked, 8));
             sbyte* a = activation.Quants + b * 256;
             byte* q = weight + Q4_K.QuantsOffset;
             Vector512<int> sums = Vector512<int>.Zero;
@@ -53,14 +52,25 @@ internal static unsafe partial class DotQ4_K
                 Vector512<short> products = X86.Avx512BW.MultiplyAddAdjacent(nibbles, Vector512.Load(a));
                 sums += X86.Avx512BW.MultiplyAddAdjacent(products, X86.Avx512BW.PermuteVar32x16(scales, index));
             }
-            Vector256<int> groupPairs = X86.Avx2.MultiplyAddAdjacent(Vector256.Load(activation.Sums + b * 16), Vector256<short>.One);
-            float da = activation.Scales[b];
-            float d = HalfTable.ToSingle(((ushort*)weight)[0]) * da;
-            float dmin = HalfTable.ToSingle(((ushort*)weight)[1]) * da;
+            float d = AddMinTerm(weight, unpacked, activation, b, ref minAccumulator);
             scaledAccumulator = Vector512.FusedMultiplyAdd(X86.Avx512F.ConvertToVector512Single(sums), Vector512.Create(d), scaledAccumulator);
-            minAccumulator = Vector256.FusedMultiplyAdd(X86.Avx.ConvertToVector256Single(groupPairs * mins), Vector256.Create(dmin), minAccumulator);
         }
         return Vector512.Sum(scaledAccumulator) - Vector256.Sum(minAccumulator);
+    }
+
+    /// <summary>
+    /// Super-block b's min term, the same at every width: minAccumulator += float(min_s·Σa_s of each pair of sub-blocks)·
+    /// (dmin_w·d_a), with the mins in bytes 8..15 of the unpacked scales. Returns d_w·d_a, the factor of its scaled sums.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float AddMinTerm(byte* weight, Vector128<byte> unpackedScales, Q8KRow activation, int b, ref Vector256<float> minAccumulator)
+    {
+        Vector256<int> mins = X86.Avx2.ConvertToVector256Int32(X86.Sse2.ShiftRightLogical128BitLane(unpackedScales, 8));
+        Vector256<int> groupPairs = X86.Avx2.MultiplyAddAdjacent(Vector256.Load(activation.Sums + b * 16), Vector256<short>.One);
+        float da = activation.Scales[b];
+        float dmin = HalfTable.ToSingle(((ushort*)weight)[1]) * da;
+        minAccumulator = Vector256.FusedMultiplyAdd(X86.Avx.ConvertToVector256Single(groupPairs * mins), Vector256.Create(dmin), minAccumulator);
+        return HalfTable.ToSingle(((ushort*)weight)[0]) * da;
     }
 
     /// <summary>The same per 32-value sub-block with 256-bit vectors.</summary>
@@ -78,7 +88,6 @@ internal static unsafe partial class DotQ4_K
         {
             Vector128<byte> unpacked = UnpackScales(weight + Q4_K.ScalesOffset);
             ulong scaleBytes = unpacked.AsUInt64().GetElement(0);
-            Vector256<int> mins = X86.Avx2.ConvertToVector256Int32(X86.Sse2.ShiftRightLogical128BitLane(unpacked, 8));
             sbyte* a = activation.Quants + b * 256;
             byte* q = weight + Q4_K.QuantsOffset;
             // Low and high sub-blocks in two sums: one chain of eight dependent vpdpwssd was latency-bound.
@@ -92,12 +101,8 @@ internal static unsafe partial class DotQ4_K
                 highSums = TDot.Add(highSums, highProducts, Vector256.Create((short)((scaleBytes >> 8) & 0xFF)));
             }
             Vector256<int> sums = lowSums + highSums;
-            Vector256<int> groupPairs = X86.Avx2.MultiplyAddAdjacent(Vector256.Load(activation.Sums + b * 16), Vector256<short>.One);
-            float da = activation.Scales[b];
-            float d = HalfTable.ToSingle(((ushort*)weight)[0]) * da;
-            float dmin = HalfTable.ToSingle(((ushort*)weight)[1]) * da;
+            float d = AddMinTerm(weight, unpacked, activation, b, ref minAccumulator);
             scaledAccumulator = Vector256.FusedMultiplyAdd(X86.Avx.ConvertToVector256Single(sums), Vector256.Create(d), scaledAccumulator);
-            minAccumulator = Vector256.FusedMultiplyAdd(X86.Avx.ConvertToVector256Single(groupPairs * mins), Vector256.Create(dmin), minAccumulator);
         }
         return Vector256.Sum(scaledAccumulator) - Vector256.Sum(minAccumulator);
     }

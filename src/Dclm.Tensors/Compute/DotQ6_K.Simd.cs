@@ -76,12 +76,7 @@ internal static unsafe partial class DotQ6_K
             Vector256<int> sums = Vector256<int>.Zero, more = Vector256<int>.Zero;
             for (int half = 0; half < 2; half++, ql += 64, qh += 32, a += 128, groupScales += 8)
             {
-                Vector256<byte> low0 = Vector256.Load(ql), low1 = Vector256.Load(ql + 32);
-                Vector256<byte> high = Vector256.Load(qh);
-                Vector256<byte> level0 = (low0 & low) | ((high & three).AsUInt16() << 4).AsByte();
-                Vector256<byte> level1 = (low1 & low) | ((((high.AsUInt16() >> 2).AsByte() & three).AsUInt16()) << 4).AsByte();
-                Vector256<byte> level2 = ((low0.AsUInt16() >> 4).AsByte() & low) | ((((high.AsUInt16() >> 4).AsByte() & three).AsUInt16()) << 4).AsByte();
-                Vector256<byte> level3 = ((low1.AsUInt16() >> 4).AsByte() & low) | ((((high.AsUInt16() >> 6).AsByte() & three).AsUInt16()) << 4).AsByte();
+                Levels(ql, qh, low, three, out Vector256<byte> level0, out Vector256<byte> level1, out Vector256<byte> level2, out Vector256<byte> level3);
                 sums = Scaled<TDot>(sums, level0, a, groupScales[0], groupScales[1]);
                 more = Scaled<TDot>(more, level1, a + 32, groupScales[2], groupScales[3]);
                 sums = Scaled<TDot>(sums, level2, a + 64, groupScales[4], groupScales[5]);
@@ -93,6 +88,23 @@ internal static unsafe partial class DotQ6_K
             accumulator = Vector256.FusedMultiplyAdd(X86.Avx.ConvertToVector256Single(sums - offset), Vector256.Create(d), accumulator);
         }
         return Vector256.Sum(accumulator);
+    }
+
+    /// <summary>
+    /// Half a super-block's levels (0..63) as four runs of 32 bytes (values 0..31, 32..63, 64..95, 96..127 of the half):
+    /// low nibbles from the 64 bytes at <paramref name="ql"/>, the two high bits from the 32 bytes at <paramref name="qh"/>.
+    /// <paramref name="low"/> is 0x0F and <paramref name="three"/> 0x03 in every byte, held by the caller across its loop.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal static void Levels(byte* ql, byte* qh, Vector256<byte> low, Vector256<byte> three,
+        out Vector256<byte> level0, out Vector256<byte> level1, out Vector256<byte> level2, out Vector256<byte> level3)
+    {
+        Vector256<byte> low0 = Vector256.Load(ql), low1 = Vector256.Load(ql + 32);
+        Vector256<byte> high = Vector256.Load(qh);
+        level0 = (low0 & low) | ((high & three).AsUInt16() << 4).AsByte();
+        level1 = (low1 & low) | ((((high.AsUInt16() >> 2).AsByte() & three).AsUInt16()) << 4).AsByte();
+        level2 = ((low0.AsUInt16() >> 4).AsByte() & low) | ((((high.AsUInt16() >> 4).AsByte() & three).AsUInt16()) << 4).AsByte();
+        level3 = ((low1.AsUInt16() >> 4).AsByte() & low) | ((((high.AsUInt16() >> 6).AsByte() & three).AsUInt16()) << 4).AsByte();
     }
 
     /// <summary>sums + Σ level·a over 32 values as 8 int lanes, the first 16 values weighted by scale0, the rest by scale1.</summary>

@@ -33,14 +33,12 @@ internal static unsafe class DotQ8_0Tiles
             for (int j = 0; j < 8; j++)
             {
                 Vector256<sbyte> a = Vector256.Load((sbyte*)tile + j * 32);
-                Vector256<sbyte> w0 = Vector256.Create(*(int*)(weight0 + 2 + j * 4)).AsSByte();
-                Vector256<sbyte> w1 = Vector256.Create(*(int*)(weight1 + 2 + j * 4)).AsSByte();
-                sum0 += X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(Vector256.Create(*(int*)(magnitudes + j * 4)).AsByte(), X86.Avx2.Sign(a, w0)), ones);
-                sum1 += X86.Avx2.MultiplyAddAdjacent(X86.Avx2.MultiplyAddAdjacent(Vector256.Create(*(int*)(magnitudes + 32 + j * 4)).AsByte(), X86.Avx2.Sign(a, w1)), ones);
+                sum0 += Group(magnitudes + j * 4, weight0 + 2 + j * 4, a, ones);
+                sum1 += Group(magnitudes + 32 + j * 4, weight1 + 2 + j * 4, a, ones);
             }
             Vector256<float> scales = Vector256.Load((float*)(tile + Q8Tiles.ScalesAt));
-            acc0 = Vector256.FusedMultiplyAdd(X86.Avx.ConvertToVector256Single(sum0), Vector256.Create(HalfTable.ToSingle(*(ushort*)weight0)) * scales, acc0);
-            acc1 = Vector256.FusedMultiplyAdd(X86.Avx.ConvertToVector256Single(sum1), Vector256.Create(HalfTable.ToSingle(*(ushort*)weight1)) * scales, acc1);
+            acc0 = Accumulate(sum0, scales, weight0, acc0);
+            acc1 = Accumulate(sum1, scales, weight1, acc1);
         }
         acc0.Store(results);
         acc1.Store(results + 8);
@@ -91,13 +89,9 @@ internal static unsafe class DotQ8_0Tiles
     public static void Rows4Vnni(byte* weight0, long rowBytes, byte* tile, int blocks, float* results) =>
         Rows4Vnni(weight0, weight0 + rowBytes, weight0 + 2 * rowBytes, weight0 + 3 * rowBytes, tile, blocks, results);
 
-    /// <summary>Two rows through <see cref="Rows4Vnni(byte*, long, byte*, int, float*)"/> (each computed twice: only a product's last rows take this).</summary>
-    public static void Rows2Vnni(byte* weight0, byte* weight1, byte* tile, int blocks, float* results)
-    {
-        float* four = stackalloc float[4 * Q8Tiles.Tokens];
-        Rows4Vnni(weight0, weight1, weight0, weight1, tile, blocks, four);
-        new ReadOnlySpan<float>(four, 2 * Q8Tiles.Tokens).CopyTo(new Span<float>(results, 2 * Q8Tiles.Tokens));
-    }
+    /// <summary>Two rows through <see cref="Rows4Vnni(byte*, long, byte*, int, float*)"/>: <see cref="Q8Tiles.TwoRowsThroughFour"/>.</summary>
+    public static void Rows2Vnni(byte* weight0, byte* weight1, byte* tile, int blocks, float* results) =>
+        Q8Tiles.TwoRowsThroughFour(&Rows4Vnni, weight0, weight1, tile, blocks, results, Q8Tiles.Tokens);
 
     private static void Rows4Vnni(byte* weight0, byte* weight1, byte* weight2, byte* weight3, byte* tile, int blocks, float* results)
     {

@@ -67,12 +67,7 @@ internal static unsafe class DotTokens4
             for (int k = 0; k < 4; k++) sums[k] = default;
             for (int half = 0; half < 2; half++, ql += 64, qh += 32, groupScales += 8)
             {
-                Vector256<byte> low0 = Vector256.Load(ql), low1 = Vector256.Load(ql + 32);
-                Vector256<byte> high = Vector256.Load(qh);
-                Vector256<byte> level0 = (low0 & low) | ((high & three).AsUInt16() << 4).AsByte();
-                Vector256<byte> level1 = (low1 & low) | ((((high.AsUInt16() >> 2).AsByte() & three).AsUInt16()) << 4).AsByte();
-                Vector256<byte> level2 = ((low0.AsUInt16() >> 4).AsByte() & low) | ((((high.AsUInt16() >> 4).AsByte() & three).AsUInt16()) << 4).AsByte();
-                Vector256<byte> level3 = ((low1.AsUInt16() >> 4).AsByte() & low) | ((((high.AsUInt16() >> 6).AsByte() & three).AsUInt16()) << 4).AsByte();
+                DotQ6_K.Levels(ql, qh, low, three, out Vector256<byte> level0, out Vector256<byte> level1, out Vector256<byte> level2, out Vector256<byte> level3);
                 Vector256<short> scale0 = Pair(groupScales[0], groupScales[1]), scale1 = Pair(groupScales[2], groupScales[3]);
                 Vector256<short> scale2 = Pair(groupScales[4], groupScales[5]), scale3 = Pair(groupScales[6], groupScales[7]);
                 for (int k = 0; k < 4; k++)

@@ -117,8 +117,8 @@ public static unsafe class Gemm
     {
         if (rows == TileRows && columns == TileColumns(isa))
         {
-            if (isa == KernelIsa.Avx512) { Tile4x4V512(a, aRow, aCol, b, bStride, c, cStride, depth, accumulate); return; }
-            if (isa == KernelIsa.Avx2) { Tile4x4V256(a, aRow, aCol, b, bStride, c, cStride, depth, accumulate); return; }
+            if (isa == KernelIsa.Avx512) { Tile4x4<Lanes512, Vector512<float>>(a, aRow, aCol, b, bStride, c, cStride, depth, accumulate); return; }
+            if (isa == KernelIsa.Avx2) { Tile4x4<Lanes256, Vector256<float>>(a, aRow, aCol, b, bStride, c, cStride, depth, accumulate); return; }
         }
         if (rows == NarrowTileRows && isa != KernelIsa.Scalar)
         {
@@ -129,86 +129,47 @@ public static unsafe class Gemm
         else EdgeTile(a, aRow, aCol, b, bStride, c, cStride, rows, columns, depth, accumulate);
     }
 
+    /// <summary>A whole tile: 4 rows × 4 registers of C held across the depth, each B load feeding four rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile4x4V512(float* a, int aRow, int aCol, float* b, int bStride, float* c, int n, int depth, bool accumulate)
+    private static void Tile4x4<TLanes, TVector>(float* a, int aRow, int aCol, float* b, int bStride, float* c, int n, int depth, bool accumulate)
+        where TLanes : struct, IFloatLanes<TVector> where TVector : struct
     {
-        const int W = 16;
-        Vector512<float> c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33;
+        int w = TLanes.Count;
+        TVector c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33;
         float* c0 = c, c1 = c + n, c2 = c + 2 * n, c3 = c + 3 * n;
         if (accumulate)
         {
-            c00 = Vector512.Load(c0); c01 = Vector512.Load(c0 + W); c02 = Vector512.Load(c0 + 2 * W); c03 = Vector512.Load(c0 + 3 * W);
-            c10 = Vector512.Load(c1); c11 = Vector512.Load(c1 + W); c12 = Vector512.Load(c1 + 2 * W); c13 = Vector512.Load(c1 + 3 * W);
-            c20 = Vector512.Load(c2); c21 = Vector512.Load(c2 + W); c22 = Vector512.Load(c2 + 2 * W); c23 = Vector512.Load(c2 + 3 * W);
-            c30 = Vector512.Load(c3); c31 = Vector512.Load(c3 + W); c32 = Vector512.Load(c3 + 2 * W); c33 = Vector512.Load(c3 + 3 * W);
+            c00 = TLanes.Load(c0); c01 = TLanes.Load(c0 + w); c02 = TLanes.Load(c0 + 2 * w); c03 = TLanes.Load(c0 + 3 * w);
+            c10 = TLanes.Load(c1); c11 = TLanes.Load(c1 + w); c12 = TLanes.Load(c1 + 2 * w); c13 = TLanes.Load(c1 + 3 * w);
+            c20 = TLanes.Load(c2); c21 = TLanes.Load(c2 + w); c22 = TLanes.Load(c2 + 2 * w); c23 = TLanes.Load(c2 + 3 * w);
+            c30 = TLanes.Load(c3); c31 = TLanes.Load(c3 + w); c32 = TLanes.Load(c3 + 2 * w); c33 = TLanes.Load(c3 + 3 * w);
         }
         else
         {
-            c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = c20 = c21 = c22 = c23 = c30 = c31 = c32 = c33 = Vector512<float>.Zero;
+            c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = c20 = c21 = c22 = c23 = c30 = c31 = c32 = c33 = TLanes.Zero;
         }
         for (int p = 0; p < depth; p++)
         {
             float* bp = b + (long)p * bStride;
-            var b0 = Vector512.Load(bp); var b1 = Vector512.Load(bp + W); var b2 = Vector512.Load(bp + 2 * W); var b3 = Vector512.Load(bp + 3 * W);
+            var b0 = TLanes.Load(bp); var b1 = TLanes.Load(bp + w); var b2 = TLanes.Load(bp + 2 * w); var b3 = TLanes.Load(bp + 3 * w);
             float* ap = a + (long)p * aCol;
-            var a0 = Vector512.Create(ap[0]);
-            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00); c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
-            c02 = Vector512.FusedMultiplyAdd(a0, b2, c02); c03 = Vector512.FusedMultiplyAdd(a0, b3, c03);
-            var a1 = Vector512.Create(ap[aRow]);
-            c10 = Vector512.FusedMultiplyAdd(a1, b0, c10); c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
-            c12 = Vector512.FusedMultiplyAdd(a1, b2, c12); c13 = Vector512.FusedMultiplyAdd(a1, b3, c13);
-            var a2 = Vector512.Create(ap[2 * aRow]);
-            c20 = Vector512.FusedMultiplyAdd(a2, b0, c20); c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
-            c22 = Vector512.FusedMultiplyAdd(a2, b2, c22); c23 = Vector512.FusedMultiplyAdd(a2, b3, c23);
-            var a3 = Vector512.Create(ap[3 * aRow]);
-            c30 = Vector512.FusedMultiplyAdd(a3, b0, c30); c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
-            c32 = Vector512.FusedMultiplyAdd(a3, b2, c32); c33 = Vector512.FusedMultiplyAdd(a3, b3, c33);
+            var a0 = TLanes.Broadcast(ap[0]);
+            c00 = TLanes.FusedMultiplyAdd(a0, b0, c00); c01 = TLanes.FusedMultiplyAdd(a0, b1, c01);
+            c02 = TLanes.FusedMultiplyAdd(a0, b2, c02); c03 = TLanes.FusedMultiplyAdd(a0, b3, c03);
+            var a1 = TLanes.Broadcast(ap[aRow]);
+            c10 = TLanes.FusedMultiplyAdd(a1, b0, c10); c11 = TLanes.FusedMultiplyAdd(a1, b1, c11);
+            c12 = TLanes.FusedMultiplyAdd(a1, b2, c12); c13 = TLanes.FusedMultiplyAdd(a1, b3, c13);
+            var a2 = TLanes.Broadcast(ap[2 * aRow]);
+            c20 = TLanes.FusedMultiplyAdd(a2, b0, c20); c21 = TLanes.FusedMultiplyAdd(a2, b1, c21);
+            c22 = TLanes.FusedMultiplyAdd(a2, b2, c22); c23 = TLanes.FusedMultiplyAdd(a2, b3, c23);
+            var a3 = TLanes.Broadcast(ap[3 * aRow]);
+            c30 = TLanes.FusedMultiplyAdd(a3, b0, c30); c31 = TLanes.FusedMultiplyAdd(a3, b1, c31);
+            c32 = TLanes.FusedMultiplyAdd(a3, b2, c32); c33 = TLanes.FusedMultiplyAdd(a3, b3, c33);
         }
-        c00.Store(c0); c01.Store(c0 + W); c02.Store(c0 + 2 * W); c03.Store(c0 + 3 * W);
-        c10.Store(c1); c11.Store(c1 + W); c12.Store(c1 + 2 * W); c13.Store(c1 + 3 * W);
-        c20.Store(c2); c21.Store(c2 + W); c22.Store(c2 + 2 * W); c23.Store(c2 + 3 * W);
-        c30.Store(c3); c31.Store(c3 + W); c32.Store(c3 + 2 * W); c33.Store(c3 + 3 * W);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile4x4V256(float* a, int aRow, int aCol, float* b, int bStride, float* c, int n, int depth, bool accumulate)
-    {
-        const int W = 8;
-        Vector256<float> c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33;
-        float* c0 = c, c1 = c + n, c2 = c + 2 * n, c3 = c + 3 * n;
-        if (accumulate)
-        {
-            c00 = Vector256.Load(c0); c01 = Vector256.Load(c0 + W); c02 = Vector256.Load(c0 + 2 * W); c03 = Vector256.Load(c0 + 3 * W);
-            c10 = Vector256.Load(c1); c11 = Vector256.Load(c1 + W); c12 = Vector256.Load(c1 + 2 * W); c13 = Vector256.Load(c1 + 3 * W);
-            c20 = Vector256.Load(c2); c21 = Vector256.Load(c2 + W); c22 = Vector256.Load(c2 + 2 * W); c23 = Vector256.Load(c2 + 3 * W);
-            c30 = Vector256.Load(c3); c31 = Vector256.Load(c3 + W); c32 = Vector256.Load(c3 + 2 * W); c33 = Vector256.Load(c3 + 3 * W);
-        }
-        else
-        {
-            c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = c20 = c21 = c22 = c23 = c30 = c31 = c32 = c33 = Vector256<float>.Zero;
-        }
-        for (int p = 0; p < depth; p++)
-        {
-            float* bp = b + (long)p * bStride;
-            var b0 = Vector256.Load(bp); var b1 = Vector256.Load(bp + W); var b2 = Vector256.Load(bp + 2 * W); var b3 = Vector256.Load(bp + 3 * W);
-            float* ap = a + (long)p * aCol;
-            var a0 = Vector256.Create(ap[0]);
-            c00 = Vector256.FusedMultiplyAdd(a0, b0, c00); c01 = Vector256.FusedMultiplyAdd(a0, b1, c01);
-            c02 = Vector256.FusedMultiplyAdd(a0, b2, c02); c03 = Vector256.FusedMultiplyAdd(a0, b3, c03);
-            var a1 = Vector256.Create(ap[aRow]);
-            c10 = Vector256.FusedMultiplyAdd(a1, b0, c10); c11 = Vector256.FusedMultiplyAdd(a1, b1, c11);
-            c12 = Vector256.FusedMultiplyAdd(a1, b2, c12); c13 = Vector256.FusedMultiplyAdd(a1, b3, c13);
-            var a2 = Vector256.Create(ap[2 * aRow]);
-            c20 = Vector256.FusedMultiplyAdd(a2, b0, c20); c21 = Vector256.FusedMultiplyAdd(a2, b1, c21);
-            c22 = Vector256.FusedMultiplyAdd(a2, b2, c22); c23 = Vector256.FusedMultiplyAdd(a2, b3, c23);
-            var a3 = Vector256.Create(ap[3 * aRow]);
-            c30 = Vector256.FusedMultiplyAdd(a3, b0, c30); c31 = Vector256.FusedMultiplyAdd(a3, b1, c31);
-            c32 = Vector256.FusedMultiplyAdd(a3, b2, c32); c33 = Vector256.FusedMultiplyAdd(a3, b3, c33);
-        }
-        c00.Store(c0); c01.Store(c0 + W); c02.Store(c0 + 2 * W); c03.Store(c0 + 3 * W);
-        c10.Store(c1); c11.Store(c1 + W); c12.Store(c1 + 2 * W); c13.Store(c1 + 3 * W);
-        c20.Store(c2); c21.Store(c2 + W); c22.Store(c2 + 2 * W); c23.Store(c2 + 3 * W);
-        c30.Store(c3); c31.Store(c3 + W); c32.Store(c3 + 2 * W); c33.Store(c3 + 3 * W);
+        TLanes.Store(c00, c0); TLanes.Store(c01, c0 + w); TLanes.Store(c02, c0 + 2 * w); TLanes.Store(c03, c0 + 3 * w);
+        TLanes.Store(c10, c1); TLanes.Store(c11, c1 + w); TLanes.Store(c12, c1 + 2 * w); TLanes.Store(c13, c1 + 3 * w);
+        TLanes.Store(c20, c2); TLanes.Store(c21, c2 + w); TLanes.Store(c22, c2 + 2 * w); TLanes.Store(c23, c2 + 3 * w);
+        TLanes.Store(c30, c3); TLanes.Store(c31, c3 + w); TLanes.Store(c32, c3 + 2 * w); TLanes.Store(c33, c3 + 3 * w);
     }
 
     /// <summary>
@@ -220,63 +181,38 @@ public static unsafe class Gemm
     {
         int j = 0;
         if (isa == KernelIsa.Avx512)
-            for (; j + 16 <= columns; j += 16) Narrow8x1V512(a, aRow, aCol, b + j, bStride, c + j, cStride, depth, accumulate);
-        for (; j + 8 <= columns; j += 8) Narrow8x1V256(a, aRow, aCol, b + j, bStride, c + j, cStride, depth, accumulate);
+            for (; j + 16 <= columns; j += 16) Narrow8x1<Lanes512, Vector512<float>>(a, aRow, aCol, b + j, bStride, c + j, cStride, depth, accumulate);
+        for (; j + 8 <= columns; j += 8) Narrow8x1<Lanes256, Vector256<float>>(a, aRow, aCol, b + j, bStride, c + j, cStride, depth, accumulate);
         if (j < columns) EdgeTile(a, aRow, aCol, b + j, bStride, c + j, cStride, NarrowTileRows, columns - j, depth, accumulate);
     }
 
+    /// <summary>Eight rows × one register of C held across the depth, each B load feeding eight rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Narrow8x1V512(float* a, int aRow, int aCol, float* b, int bStride, float* c, int n, int depth, bool accumulate)
+    private static void Narrow8x1<TLanes, TVector>(float* a, int aRow, int aCol, float* b, int bStride, float* c, int n, int depth, bool accumulate)
+        where TLanes : struct, IFloatLanes<TVector> where TVector : struct
     {
-        Vector512<float> c0, c1, c2, c3, c4, c5, c6, c7;
+        TVector c0, c1, c2, c3, c4, c5, c6, c7;
         if (accumulate)
         {
-            c0 = Vector512.Load(c); c1 = Vector512.Load(c + n); c2 = Vector512.Load(c + 2 * n); c3 = Vector512.Load(c + 3 * n);
-            c4 = Vector512.Load(c + 4 * n); c5 = Vector512.Load(c + 5 * n); c6 = Vector512.Load(c + 6 * n); c7 = Vector512.Load(c + 7 * n);
+            c0 = TLanes.Load(c); c1 = TLanes.Load(c + n); c2 = TLanes.Load(c + 2 * n); c3 = TLanes.Load(c + 3 * n);
+            c4 = TLanes.Load(c + 4 * n); c5 = TLanes.Load(c + 5 * n); c6 = TLanes.Load(c + 6 * n); c7 = TLanes.Load(c + 7 * n);
         }
-        else c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = Vector512<float>.Zero;
+        else c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = TLanes.Zero;
         for (int p = 0; p < depth; p++)
         {
-            var bp = Vector512.Load(b + (long)p * bStride);
+            var bp = TLanes.Load(b + (long)p * bStride);
             float* ap = a + (long)p * aCol;
-            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(ap[0]), bp, c0);
-            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(ap[aRow]), bp, c1);
-            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(ap[2 * aRow]), bp, c2);
-            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(ap[3 * aRow]), bp, c3);
-            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(ap[4 * aRow]), bp, c4);
-            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(ap[5 * aRow]), bp, c5);
-            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(ap[6 * aRow]), bp, c6);
-            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(ap[7 * aRow]), bp, c7);
+            c0 = TLanes.FusedMultiplyAdd(TLanes.Broadcast(ap[0]), bp, c0);
+            c1 = TLanes.FusedMultiplyAdd(TLanes.Broadcast(ap[aRow]), bp, c1);
+            c2 = TLanes.FusedMultiplyAdd(TLanes.Broadcast(ap[2 * aRow]), bp, c2);
+            c3 = TLanes.FusedMultiplyAdd(TLanes.Broadcast(ap[3 * aRow]), bp, c3);
+            c4 = TLanes.FusedMultiplyAdd(TLanes.Broadcast(ap[4 * aRow]), bp, c4);
+            c5 = TLanes.FusedMultiplyAdd(TLanes.Broadcast(ap[5 * aRow]), bp, c5);
+            c6 = TLanes.FusedMultiplyAdd(TLanes.Broadcast(ap[6 * aRow]), bp, c6);
+            c7 = TLanes.FusedMultiplyAdd(TLanes.Broadcast(ap[7 * aRow]), bp, c7);
         }
-        c0.Store(c); c1.Store(c + n); c2.Store(c + 2 * n); c3.Store(c + 3 * n);
-        c4.Store(c + 4 * n); c5.Store(c + 5 * n); c6.Store(c + 6 * n); c7.Store(c + 7 * n);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Narrow8x1V256(float* a, int aRow, int aCol, float* b, int bStride, float* c, int n, int depth, bool accumulate)
-    {
-        Vector256<float> c0, c1, c2, c3, c4, c5, c6, c7;
-        if (accumulate)
-        {
-            c0 = Vector256.Load(c); c1 = Vector256.Load(c + n); c2 = Vector256.Load(c + 2 * n); c3 = Vector256.Load(c + 3 * n);
-            c4 = Vector256.Load(c + 4 * n); c5 = Vector256.Load(c + 5 * n); c6 = Vector256.Load(c + 6 * n); c7 = Vector256.Load(c + 7 * n);
-        }
-        else c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = Vector256<float>.Zero;
-        for (int p = 0; p < depth; p++)
-        {
-            var bp = Vector256.Load(b + (long)p * bStride);
-            float* ap = a + (long)p * aCol;
-            c0 = Vector256.FusedMultiplyAdd(Vector256.Create(ap[0]), bp, c0);
-            c1 = Vector256.FusedMultiplyAdd(Vector256.Create(ap[aRow]), bp, c1);
-            c2 = Vector256.FusedMultiplyAdd(Vector256.Create(ap[2 * aRow]), bp, c2);
-            c3 = Vector256.FusedMultiplyAdd(Vector256.Create(ap[3 * aRow]), bp, c3);
-            c4 = Vector256.FusedMultiplyAdd(Vector256.Create(ap[4 * aRow]), bp, c4);
-            c5 = Vector256.FusedMultiplyAdd(Vector256.Create(ap[5 * aRow]), bp, c5);
-            c6 = Vector256.FusedMultiplyAdd(Vector256.Create(ap[6 * aRow]), bp, c6);
-            c7 = Vector256.FusedMultiplyAdd(Vector256.Create(ap[7 * aRow]), bp, c7);
-        }
-        c0.Store(c); c1.Store(c + n); c2.Store(c + 2 * n); c3.Store(c + 3 * n);
-        c4.Store(c + 4 * n); c5.Store(c + 5 * n); c6.Store(c + 6 * n); c7.Store(c + 7 * n);
+        TLanes.Store(c0, c); TLanes.Store(c1, c + n); TLanes.Store(c2, c + 2 * n); TLanes.Store(c3, c + 3 * n);
+        TLanes.Store(c4, c + 4 * n); TLanes.Store(c5, c + 5 * n); TLanes.Store(c6, c + 6 * n); TLanes.Store(c7, c + 7 * n);
     }
 
     /// <summary>Partial tiles at the right and bottom edges: one row at a time, 8-wide vectors, then scalars.</summary>

@@ -80,4 +80,16 @@ internal static unsafe class Q8Tiles
     /// <summary>The scale of lane <paramref name="token"/> for block <paramref name="block"/> of a tile <paramref name="width"/> wide.</summary>
     public static float Scale(byte* tile, int token, int block, int width = Tokens) =>
         ((float*)(tile + (nuint)block * (nuint)(40 * width) + (nuint)(36 * width)))[token];
+
+    /// <summary>
+    /// Two rows through a kernel over four row pointers (for a product's last rows, so each row computed twice is
+    /// cheaper than a third kernel): <paramref name="results"/>[r·width + k] = row r · token k for r in {0, 1}.
+    /// </summary>
+    public static void TwoRowsThroughFour(delegate*<byte*, byte*, byte*, byte*, byte*, int, float*, void> rows4,
+        byte* weight0, byte* weight1, byte* tile, int blocks, float* results, int width)
+    {
+        float* four = stackalloc float[4 * WideTokens];
+        rows4(weight0, weight1, weight0, weight1, tile, blocks, four);
+        new ReadOnlySpan<float>(four, 2 * width).CopyTo(new Span<float>(results, 2 * width));
+    }
 }

@@ -24,22 +24,12 @@ public static class BFloat16Conversion
     }
 
     /// <summary>destination[i] = ToSingle(source[i]).</summary>
-    public static unsafe void ToSingle(ReadOnlySpan<ushort> source, Span<float> destination)
-    {
-        if (destination.Length < source.Length) throw new ArgumentException("destination is shorter than source", nameof(destination));
-        fixed (ushort* s = source)
-        fixed (float* d = destination)
-            ToSingle(s, d, source.Length);
-    }
+    public static unsafe void ToSingle(ReadOnlySpan<ushort> source, Span<float> destination) =>
+        SpanConversion.Run(source, destination, &ToSingle);
 
     /// <summary>destination[i] = FromSingle(source[i]).</summary>
-    public static unsafe void FromSingle(ReadOnlySpan<float> source, Span<ushort> destination)
-    {
-        if (destination.Length < source.Length) throw new ArgumentException("destination is shorter than source", nameof(destination));
-        fixed (float* s = source)
-        fixed (ushort* d = destination)
-            FromSingle(s, d, source.Length);
-    }
+    public static unsafe void FromSingle(ReadOnlySpan<float> source, Span<ushort> destination) =>
+        SpanConversion.Run(source, destination, &FromSingle);
 
     internal static unsafe void ToSingle(ushort* source, float* destination, int count)
     {

@@ -37,22 +37,12 @@ public static class HalfConversion
     public static ushort FromSingle(float value) => BitConverter.HalfToUInt16Bits((Half)value);
 
     /// <summary>destination[i] = ToSingle(source[i]).</summary>
-    public static unsafe void ToSingle(ReadOnlySpan<ushort> source, Span<float> destination)
-    {
-        if (destination.Length < source.Length) throw new ArgumentException("destination is shorter than source", nameof(destination));
-        fixed (ushort* s = source)
-        fixed (float* d = destination)
-            ToSingle(s, d, source.Length);
-    }
+    public static unsafe void ToSingle(ReadOnlySpan<ushort> source, Span<float> destination) =>
+        SpanConversion.Run(source, destination, &ToSingle);
 
     /// <summary>destination[i] = FromSingle(source[i]).</summary>
-    public static unsafe void FromSingle(ReadOnlySpan<float> source, Span<ushort> destination)
-    {
-        if (destination.Length < source.Length) throw new ArgumentException("destination is shorter than source", nameof(destination));
-        fixed (float* s = source)
-        fixed (ushort* d = destination)
-            FromSingle(s, d, source.Length);
-    }
+    public static unsafe void FromSingle(ReadOnlySpan<float> source, Span<ushort> destination) =>
+        SpanConversion.Run(source, destination, &FromSingle);
 
     /// <summary>Bulk float to half over raw memory, sixteen at a time where AVX-512 runs.</summary>
     internal static unsafe void FromSingle(float* source, ushort* destination, int count)

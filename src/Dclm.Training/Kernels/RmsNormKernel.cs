@@ -13,8 +13,8 @@ public static class RmsNormKernel
     public static unsafe void Forward(ReadOnlySpan<float> x, int xStride, ReadOnlySpan<float> gain, float eps, int rows, int width,
         Span<float> y, int yStride, Span<float> inverseRms, ComputePool pool)
     {
-        Check(x.Length, xStride, rows, width, "x");
-        Check(y.Length, yStride, rows, width, "y");
+        NormRows.Check(x.Length, xStride, rows, width, "x");
+        NormRows.Check(y.Length, yStride, rows, width, "y");
         if (gain.Length != width || inverseRms.Length < rows) throw new ArgumentException("gain must have the row width; inverseRms one value per row");
         fixed (float* px = x, pg = gain, py = y, pr = inverseRms)
         {
@@ -41,12 +41,12 @@ public static class RmsNormKernel
     public static unsafe void Backward(ReadOnlySpan<float> dy, int dyStride, ReadOnlySpan<float> x, int xStride, ReadOnlySpan<float> gain,
         ReadOnlySpan<float> inverseRms, int rows, int width, Span<float> dx, int dxStride, bool accumulate, Span<float> gainGradient, ComputePool pool)
     {
-        Check(dy.Length, dyStride, rows, width, "dy");
-        Check(x.Length, xStride, rows, width, "x");
-        Check(dx.Length, dxStride, rows, width, "dx");
+        NormRows.Check(dy.Length, dyStride, rows, width, "dy");
+        NormRows.Check(x.Length, xStride, rows, width, "x");
+        NormRows.Check(dx.Length, dxStride, rows, width, "dx");
         if (gain.Length != width || (gainGradient.Length != width && !gainGradient.IsEmpty) || inverseRms.Length < rows)
             throw new ArgumentException("gain and its gradient must have the row width; inverseRms one value per row");
-        fixed (float* pdy = dy, px = x, pg = gain, pr = inverseRms, pdx = dx, pdg = gainGradient)
+        fixed (float* pdy = dy, px = x, pg = gain, pr = inverseRms, pdx = dx)
         {
             float* dys = pdy, xs = px, gs = pg, rs = pr, dxs = pdx;
             ParallelRows.Run(pool, rows, (start, end) =>
@@ -60,25 +60,10 @@ public static class RmsNormKernel
                     float meanProduct = TensorPrimitives.Dot(scaled, normalized) / width;
                     TensorPrimitives.MultiplyAdd(normalized, -meanProduct, scaled, scaled);
                     TensorPrimitives.Multiply(scaled, rs[t], scaled);
-                    var dxRow = new Span<float>(dxs + (long)t * dxStride, width);
-                    if (accumulate) TensorPrimitives.Add(dxRow, scaled, dxRow);
-                    else scaled.CopyTo(dxRow);
+                    NormRows.Store(scaled, new Span<float>(dxs + (long)t * dxStride, width), accumulate);
                 }
             });
-            if (gainGradient.IsEmpty) return;
-            // Summed over rows in row order on one thread, so it is reproducible.
-            var dgain = new Span<float>(pdg, width);
-            var xhat = new float[width];
-            for (int t = 0; t < rows; t++)
-            {
-                TensorPrimitives.Multiply(new ReadOnlySpan<float>(px + (long)t * xStride, width), pr[t], xhat);
-                TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(pdy + (long)t * dyStride, width), xhat, dgain, dgain);
-            }
+            if (!gainGradient.IsEmpty) NormRows.AddGainGradient(pdy, dyStride, px, xStride, null, pr, rows, width, gainGradient);
         }
-    }
-
-    private static void Check(int length, int stride, int rows, int width, string name)
-    {
-        if (rows > 0 && length < (long)(rows - 1) * stride + width) throw new ArgumentException($"{name} holds {length} values, too few for {rows} rows of {width} at stride {stride}");
     }
 }

@@ -1,4 +1,3 @@
-using Dclm.Formats.Gguf;
 using Dclm.Tokenizers;
 using Dclm.Training.Alignment;
 using Dclm.Training.FineTuning.Data;
@@ -8,42 +7,12 @@ namespace Dclm.Training.Tests.Alignment;
 /// <summary>Preference data in TRL's layout: strings and message lists, the implicit prompt, and errors naming line and field.</summary>
 public class PreferenceDataTests
 {
-    private static readonly Tokenizer NeoX = LoadNeoX();
+    private static readonly Tokenizer NeoX = ChatFixtures.LoadNeoX();
 
-    private static Tokenizer LoadNeoX()
-    {
-        using var file = GgufFile.Open(Path.Combine(AppContext.BaseDirectory, "fixtures", "gpt-neox-20b.vocab.gguf"));
-        return Tokenizer.FromGguf(file);
-    }
+    private static string Write(params string[] lines) => ChatFixtures.WriteLines("prefs.jsonl", lines);
 
-    /// <summary>ChatML written out by hand, as a Qwen template renders it.</summary>
-    private sealed class ChatMl : IChatRenderer
-    {
-        public IReadOnlyList<string> EndOfTurnMarkers => ["<|im_end|>"];
-        public bool WritesBeginningOfSequence => false;
-        public IReadOnlyList<ChatSegment> Render(IReadOnlyList<ChatMessage> messages)
-        {
-            var segments = new List<ChatSegment>();
-            foreach (var m in messages)
-            {
-                segments.Add(new($"<|im_start|>{m.Role}\n", true));
-                segments.Add(new(m.Content, false));
-                segments.Add(new("<|im_end|>\n", true));
-            }
-            segments.Add(new("<|im_start|>assistant\n", true));
-            return segments;
-        }
-    }
-
-    private static string Write(params string[] lines)
-    {
-        string path = Path.Combine(TrainingFixtures.TemporaryDirectory(), "prefs.jsonl");
-        File.WriteAllLines(path, lines);
-        return path;
-    }
-
-    private static string Learned(FineTuningExample e) => NeoX.Decode(e.Tokens.Where((_, i) => e.Learned[i]).ToArray());
-    private static string Seen(FineTuningExample e) => NeoX.Decode(e.Tokens.Where((_, i) => !e.Learned[i]).ToArray());
+    private static string Learned(FineTuningExample e) => ChatFixtures.Learned(NeoX, e);
+    private static string Seen(FineTuningExample e) => ChatFixtures.Seen(NeoX, e);
 
     [Fact]
     public void StringsAndConversationsReadAsPromptPlusLearnedCompletion()
@@ -53,7 +22,7 @@ public class PreferenceDataTests
             "",
             """{"prompt": [{"role": "user", "content": "Hi"}], "chosen": [{"role": "assistant", "content": "Hello."}], "rejected": [{"role": "assistant", "content": "Go away"}]}""",
             """{"chosen": [{"role": "user", "content": "Name a fruit"}, {"role": "assistant", "content": "A pear."}], "rejected": [{"role": "user", "content": "Name a fruit"}, {"role": "assistant", "content": "No"}]}""");
-        var pairs = new PreferenceReader(NeoX, new ChatMl()).Read(path);
+        var pairs = new PreferenceReader(NeoX, new ChatMlRenderer("<|im_end|>")).Read(path);
         Assert.Equal([1, 3, 4], pairs.Select(p => p.Line));
         int eos = NeoX.EndOfSequenceId!.Value;
         Assert.Equal(NeoX.Encode("Q: 2+2?\nA:").Concat(NeoX.Encode(" 4.")).Append(eos), pairs[0].Chosen.Tokens);
@@ -84,7 +53,7 @@ public class PreferenceDataTests
     public void BadLinesAreRefusedNamingTheLineAndField(string line, string expected)
     {
         string path = Write("""{"prompt": "ok", "chosen": " yes", "rejected": " no"}""", line);
-        var error = Assert.Throws<InvalidDataException>(() => new PreferenceReader(NeoX, new ChatMl()).Read(path));
+        var error = Assert.Throws<InvalidDataException>(() => new PreferenceReader(NeoX, new ChatMlRenderer("<|im_end|>")).Read(path));
         Assert.Contains(path + expected.Replace(":1:", ":2:"), error.Message);
     }
 
