@@ -15,7 +15,7 @@
 # written once and reused across contexts. After the contexts, the last context runs again once per entry of
 # VARIANTS (space-separated NAME=VALUE settings, default none), each an A/B of one switch against the default run:
 #   DCLM_GPU_ATTENTION_SPLIT=16|64|128  attention split length      DCLM_GPU_ATTENTION=warp  per-warp attention kernel
-#   DCLM_GPU_MMA=0                      q8_0/q4_0 prefill on the FMA tile kernel instead of tensor cores
+#   DCLM_GPU_MMA=0                      q8_0/q4_0/f16/bf16 prefill on the FMA tile kernels instead of tensor cores
 #   DCLM_GPU_FUSED=0                    the unfused element kernels (more launches, same bits)
 #   DCLM_GPU_PROFILE=1                  device time per part of a step on stderr (one repetition)
 # (SPLITS="16 64", MMA_AB=1, UNFUSED=1, WARP=1 and PROFILE=1 add the matching variants.) Set CONTEXTS/GEN/REPS to shrink the runs; CHECK=0 skips step 1 and TYPES

@@ -127,6 +127,7 @@ public sealed partial class GpuDecoderModel : IDecoderModel
         _head.Dispose();
         _finalNorm.Dispose();
         _state.Dispose();
+        _kernels.Dispose();
         if (_ownsDevice) _device.Dispose();
     }
 }

@@ -6,7 +6,7 @@ using ILGPU.Runtime.Cuda;
 namespace Dclm.Gpu;
 
 /// <summary>Every kernel, compiled once per accelerator (PTX for CUDA, IL for the CPU accelerator).</summary>
-internal sealed class GpuKernels
+internal sealed class GpuKernels : IDisposable
 {
     public GpuKernels(Accelerator accelerator)
     {
@@ -14,8 +14,10 @@ internal sealed class GpuKernels
         var c = Counter;
         NormThreads = Math.Min(ElementKernels.NormThreads, accelerator.MaxNumThreadsPerGroup);
         F32 = new MatrixPair<F32Rows>(accelerator, c);
-        F16 = new MatrixPair<F16Rows>(accelerator, c);
-        BF16 = new MatrixPair<BF16Rows>(accelerator, c);
+        _f16TensorCores = HalfTensorCorePrefill<F16Tensor>.TryOpen(accelerator, c);
+        _bf16TensorCores = HalfTensorCorePrefill<BF16Tensor>.TryOpen(accelerator, c);
+        F16 = new MatrixPair<F16Rows>(accelerator, c, _f16TensorCores is { } f16 ? (w, x, shape, y) => f16.Run(w.Data, x, shape, y) : null);
+        BF16 = new MatrixPair<BF16Rows>(accelerator, c, _bf16TensorCores is { } bf16 ? (w, x, shape, y) => bf16.Run(w.Data, x, shape, y) : null);
         Q8 = new QuantizedPair<Q8Rows>(accelerator, c);
         Q4 = new QuantizedPair<Q4Rows>(accelerator, c);
         QuantizeToQ8 = c.Wrap(accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>>(ElementKernels.QuantizeToQ8));
@@ -59,6 +61,17 @@ internal sealed class GpuKernels
         }
     }
 
+    /// <summary>f16/bf16 prefill on tensor cores; null where it is off or did not load (the FMA tile kernel runs).</summary>
+    private readonly HalfTensorCorePrefill<F16Tensor>? _f16TensorCores;
+    private readonly HalfTensorCorePrefill<BF16Tensor>? _bf16TensorCores;
+
+    /// <summary>Frees the tensor-core prefill's split activations.</summary>
+    public void Dispose()
+    {
+        _f16TensorCores?.Dispose();
+        _bf16TensorCores?.Dispose();
+    }
+
     public Accelerator Accelerator { get; }
     /// <summary>Launches of every kernel below, and the model's transfers.</summary>
     public LaunchCounter Counter { get; } = new();
@@ -96,9 +109,12 @@ internal sealed class MatrixPair<TWeights> where TWeights : struct, IWeightRows
 {
     private readonly Action<KernelConfig, TWeights, ArrayView<float>, MatrixShape, ArrayView<float>> _vector, _matrix;
     private readonly int _warp, _tile;
+    /// <summary>Prefill on tensor cores (f16/bf16, <see cref="HalfTensorCorePrefill{TFormat}"/>); null runs <see cref="_matrix"/>.</summary>
+    private readonly Action<TWeights, ArrayView<float>, MatrixShape, ArrayView<float>>? _tensorCores;
 
-    public MatrixPair(Accelerator accelerator, LaunchCounter counter)
+    public MatrixPair(Accelerator accelerator, LaunchCounter counter, Action<TWeights, ArrayView<float>, MatrixShape, ArrayView<float>>? tensorCores = null)
     {
+        _tensorCores = tensorCores;
         _vector = counter.Wrap(accelerator.LoadStreamKernel<TWeights, ArrayView<float>, MatrixShape, ArrayView<float>>(MatrixKernels.MatrixVector));
         _matrix = counter.Wrap(accelerator.LoadStreamKernel<TWeights, ArrayView<float>, MatrixShape, ArrayView<float>>(MatrixKernels.MatrixMatrix));
         _warp = accelerator.WarpSize;
@@ -114,6 +130,11 @@ internal sealed class MatrixPair<TWeights> where TWeights : struct, IWeightRows
         {
             int rowsPerGroup = MatrixKernels.DecodeWarps * _warp / MatrixKernels.RowLanes;
             _vector(new KernelConfig((shape.Rows + rowsPerGroup - 1) / rowsPerGroup, MatrixKernels.DecodeWarps * _warp), weights, x, shape, y);
+            return;
+        }
+        if (_tensorCores is not null)
+        {
+            _tensorCores(weights, x, shape, y);
             return;
         }
         shape.Tile = _tile;

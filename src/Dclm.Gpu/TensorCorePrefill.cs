@@ -4,10 +4,10 @@ using ILGPU.Runtime;
 
 namespace Dclm.Gpu;
 
-/// <summary>The <see cref="Variable"/> switch and the one line a process prints when tensor-core prefill is off.</summary>
+/// <summary>The <see cref="Variable"/> switch (quantized and f16/bf16 prefill alike) and the one line a process prints when tensor-core prefill is off.</summary>
 internal static class TensorCorePrefill
 {
-    /// <summary>The switch: 0 runs quantized prefill on the FMA tile kernel (for A/B runs on a device); 1 or unset, tensor cores.</summary>
+    /// <summary>The switch: 0 runs quantized, f16 and bf16 prefill on the FMA tile kernels (for A/B runs on a device); 1 or unset, tensor cores.</summary>
     public const string Variable = "DCLM_GPU_MMA";
 
     private static int _told;
@@ -19,6 +19,13 @@ internal static class TensorCorePrefill
         "0" => false,
         _ => throw new ArgumentException($"{Variable}='{value}': use 1 (tensor-core prefill, the default) or 0 (the FMA tile kernel)"),
     };
+
+    /// <summary>The line for <see cref="Variable"/>=0.</summary>
+    public const string OffLine = $"{Variable}=0: quantized, f16 and bf16 prefill run on the FMA tile kernels";
+
+    /// <summary>The line for a tensor-core kernel the driver rejected (an sm below 80).</summary>
+    public static string NotLoadedLine(Accelerator accelerator, Exception error) =>
+        $"the tensor-core prefill kernels did not load on {accelerator.Name} ({error.Message.Split('\n')[0]}); prefill runs on the FMA tile kernels";
 
     /// <summary>Writes <paramref name="line"/> to standard error unless this process already wrote one.</summary>
     public static void TellOnce(string line)
@@ -50,7 +57,7 @@ internal sealed class TensorCorePrefill<TWeights> where TWeights : struct, IQuan
         if (warps == 0) return null;
         if (!TensorCorePrefill.IsEnabled(Environment.GetEnvironmentVariable(TensorCorePrefill.Variable)))
         {
-            TensorCorePrefill.TellOnce($"{TensorCorePrefill.Variable}=0: quantized prefill runs on the FMA tile kernel");
+            TensorCorePrefill.TellOnce(TensorCorePrefill.OffLine);
             return null;
         }
         try
@@ -60,7 +67,7 @@ internal sealed class TensorCorePrefill<TWeights> where TWeights : struct, IQuan
         }
         catch (Exception e)
         {
-            TensorCorePrefill.TellOnce($"the tensor-core prefill kernel did not load on {accelerator.Name} ({e.Message.Split('\n')[0]}); quantized prefill runs on the FMA tile kernel");
+            TensorCorePrefill.TellOnce(TensorCorePrefill.NotLoadedLine(accelerator, e));
             return null;
         }
     }

@@ -59,6 +59,22 @@ public sealed class PtxCompileTests
     }
 
     /// <summary>
+    /// The f16/bf16 prefill runs on tensor cores: PTX's m16n8k16 mma.sync with f32 accumulation in the weight's own type,
+    /// which the CPU accelerator emulates; the fragments come in with 16-byte loads.
+    /// </summary>
+    [Theory]
+    [InlineData("HalfTensorCoreKernels.MatrixMatrix<F16Tensor>", "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32")]
+    [InlineData("HalfTensorCoreKernels.MatrixMatrix<BF16Tensor>", "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32")]
+    public void HalfPrefillUsesTensorCores(string kernel, string instruction)
+    {
+        var compiled = Compile(KernelMethods().Single(m => Describe(m) == kernel));
+        Assert.Contains(instruction, compiled.PTXAssembly);
+        Assert.Contains("ld.v4.", compiled.PTXAssembly);
+        var dump = Environment.GetEnvironmentVariable("DCLM_PTX_DUMP");
+        if (!string.IsNullOrEmpty(dump)) File.WriteAllText(Path.Combine(dump, kernel.Replace('<', '_').Replace('>', '_') + ".ptx"), compiled.PTXAssembly);
+    }
+
+    /// <summary>
     /// The quantized decode kernels' block sums are byte dots: dp4a (four signed byte products and a 32-bit add in one
     /// instruction) through <see cref="DeviceNumbers.ByteDot"/>, not the unpacking in software they replace; the loads
     /// stay 16 bytes wide.
@@ -107,14 +123,18 @@ public sealed class PtxCompileTests
         Assert.Contains("AttentionKernel.Attend", names);
         Assert.Contains("TiledAttentionKernel.Attend", names);
         Assert.Contains("ElementKernels.Norm", names);
+        Assert.Contains("HalfTensorCoreKernels.Split<F16Tensor>", names);
+        Assert.Contains("HalfTensorCoreKernels.MatrixMatrix<BF16Tensor>", names);
     }
 
     // The kernels are the void static methods of the static classes in Dclm.Gpu.Kernels; generic ones (over the weight
-    // layout) are instantiated for every IWeightRows or IQuantizedRows struct their constraint admits.
+    // layout or 16-bit format) are instantiated for every IWeightRows, IQuantizedRows or IHalfTensorFormat struct their
+    // constraint admits.
     private static IEnumerable<MethodInfo> KernelMethods()
     {
         var assembly = typeof(MatrixKernels).Assembly;
-        var layouts = assembly.GetTypes().Where(t => t.IsValueType && (typeof(IWeightRows).IsAssignableFrom(t) || typeof(IQuantizedRows).IsAssignableFrom(t)))
+        var layouts = assembly.GetTypes().Where(t => t.IsValueType
+                && (typeof(IWeightRows).IsAssignableFrom(t) || typeof(IQuantizedRows).IsAssignableFrom(t) || typeof(IHalfTensorFormat).IsAssignableFrom(t)))
             .OrderBy(t => t.Name).ToList();
         foreach (var type in assembly.GetTypes().Where(t => t.Namespace == typeof(MatrixKernels).Namespace && t.IsAbstract && t.IsSealed).OrderBy(t => t.Name))
             foreach (var method in type.GetMethods(BindingFlags.Public | BindingFlags.Static | BindingFlags.DeclaredOnly)

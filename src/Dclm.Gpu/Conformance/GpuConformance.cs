@@ -69,7 +69,11 @@ public static class GpuConformance
         return results;
     }
 
-    /// <summary>The logits check of <paramref name="model"/> in <paramref name="type"/>, and with <paramref name="batched"/> the batch check.</summary>
+    /// <summary>
+    /// The logits check of <paramref name="model"/> in <paramref name="type"/>, and with <paramref name="batched"/> the batch
+    /// check. f16 and bf16 also prefill a prompt of 20 in two steps (11 + 9, both past the decode kernel's 8 tokens, so both
+    /// on the prefill product: tensor cores by default) against one step, bit for bit.
+    /// </summary>
     public static IReadOnlyList<ConformanceResult> RunModel(GpuDevice device, string? fixtures, string model, GgmlType type, bool batched)
     {
         using var memory = new HostWeights();
@@ -82,6 +86,7 @@ public static class GpuConformance
             string name = $"{model} {GgmlTypeInfo.Name(type)}";
             var results = new List<ConformanceResult> { CompareLogits(cpu, gpu, name) };
             if (batched) results.Add(CompareBatched(gpu, name));
+            if (type is GgmlType.F16 or GgmlType.BF16) results.Add(CompareChunkedPrefill(gpu, name, promptLength: 20, split: 11));
             return results;
         }
         finally { dispose?.Dispose(); }
