@@ -107,6 +107,7 @@ public sealed class PtxCompileTests
         Assert.Contains("AttentionKernel.Attend", names);
         Assert.Contains("TiledAttentionKernel.Attend", names);
         Assert.Contains("ElementKernels.Norm", names);
+        Assert.Contains("AdapterKernels.AddLowRank", names);
     }
 
     // The kernels are the void static methods of the static classes in Dclm.Gpu.Kernels; generic ones (over the weight
