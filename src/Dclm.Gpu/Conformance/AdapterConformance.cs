@@ -28,7 +28,7 @@ public static class AdapterConformance
 
     /// <summary>
     /// Largest accepted |gpu − cpu| / max|cpu| over a row with a quantized base: a Q8_0 level flipped in one activation
-    /// (seen: 2.0e-3 for Llama q4_0, 1.1e-2 for Qwen2 q8_0, on 64-wide models; every other row equal to the bit).
+    /// (seen: 2.0e-3 for Llama q4_0, 1.1e-2 for Qwen2 q8_0, on 64-wide models; the rows before the flip equal to the bit).
     /// </summary>
     public const double QuantizedBaseTolerance = 3e-2;
 
