@@ -28,14 +28,9 @@ public sealed class ModelHost : IDisposable
     private readonly Dictionary<string, string> _adapterPaths = [];
     private volatile InferenceEngine? _engine;
 
-    /// <summary>
-    /// Starts loading the model described by <paramref name="options"/>; throws <see cref="NotSupportedException"/> at once
-    /// for adapters on a device.
-    /// </summary>
+    /// <summary>Starts loading the model described by <paramref name="options"/>.</summary>
     public ModelHost(ModelHostOptions options)
     {
-        if (options.Device is not null && (options.Adapters.Count > 0 || options.AllowAdapterLoading))
-            throw new NotSupportedException("LoRA adapters run on the CPU engine only; serve them without a device");
         _options = options;
         ModelId = options.ModelName ?? DefaultName(options.ModelPath);
         Loading = Task.Run(Load);
@@ -101,6 +96,12 @@ public sealed class ModelHost : IDisposable
             if (engine.ContextLength > _loaded.Config.ContextLength) engine = engine with { ContextLength = _loaded.Config.ContextLength };
             if (_options.DraftModelPath is { } draftPath) engine = engine with { DraftModel = LoadDraft(draftPath) };
             _runner = _options.Device?.Invoke(_loaded.Model) ?? _loaded.Model;
+            if (_adapters is not null && !ReferenceEquals(_runner, _loaded.Model))
+            {
+                // The device model keeps its own copy of each adapter, handed over by the set as adapters are added.
+                if (_runner is not IAdapterRunner runner) throw new NotSupportedException("the model's device does not run LoRA adapters; serve them without a device");
+                runner.UseAdapters(_adapters);
+            }
             _engine = new InferenceEngine(_runner, Tokenizer, engine, _adapters);
         }
         catch (Exception e)

@@ -30,8 +30,9 @@ public record ModelHostOptions
     public bool AllowAdapterLoading { get; init; }
     /// <summary>
     /// Puts the loaded CPU model on the device the engine runs it on (the GPU backend, <c>Dclm.Gpu.DeviceModel</c>) and
-    /// returns that model, which the host disposes when it is not the CPU model itself; null runs the CPU engine. LoRA
-    /// adapters act on the CPU model's projections only, so a host with a device serves none (its constructor refuses).
+    /// returns that model, which the host disposes when it is not the CPU model itself; null runs the CPU engine. With
+    /// adapters, the returned model must run them itself (<see cref="Dclm.Models.Adapters.IAdapterRunner"/>, as the GPU
+    /// backend does); the host hands it the adapter set.
     /// </summary>
     public Func<Dclm.Models.DecoderModel, Dclm.Models.IDecoderModel>? Device { get; init; }
 }

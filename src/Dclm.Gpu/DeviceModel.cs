@@ -1,4 +1,5 @@
 using Dclm.Models;
+using Dclm.Models.Adapters;
 using Dclm.Tensors.Compute;
 
 namespace Dclm.Gpu;
@@ -21,24 +22,32 @@ public sealed class DeviceModel : IDisposable
     public string Description => _gpu?.Device.Description ?? "cpu";
 
     /// <summary>
-    /// <paramref name="model"/> on <paramref name="device"/>; throws <see cref="GpuUnavailableException"/> (one line) when
-    /// the device is missing and <see cref="NotSupportedException"/> when the model cannot run there.
+    /// <paramref name="model"/> on <paramref name="device"/>, serving <paramref name="adapters"/> (a set made on
+    /// <paramref name="model"/>) there too when given; throws <see cref="GpuUnavailableException"/> (one line) when the
+    /// device is missing and <see cref="NotSupportedException"/> when the model cannot run there.
     /// </summary>
-    public static DeviceModel Open(DecoderModel model, string device, ComputePool? pool = null)
+    public static DeviceModel Open(DecoderModel model, string device, ComputePool? pool = null, AdapterSet? adapters = null)
     {
         if (!GpuDevice.IsAccelerator(device)) return new DeviceModel(model, null);
         if (model.TensorParallel is not null) throw new NotSupportedException("--device does not combine with --tensor-parallel");
         var opened = GpuDevice.Open(device);
-        try
-        {
-            var gpu = new GpuDecoderModel(model.Config, model.Weights, opened, ownsDevice: true, pool ?? model.Pool);
-            return new DeviceModel(gpu, gpu);
-        }
+        GpuDecoderModel gpu;
+        try { gpu = new GpuDecoderModel(model.Config, model.Weights, opened, ownsDevice: true, pool ?? model.Pool); }
         catch
         {
             opened.Dispose();
             throw;
         }
+        try
+        {
+            if (adapters is not null) gpu.UseAdapters(adapters);
+        }
+        catch
+        {
+            gpu.Dispose();
+            throw;
+        }
+        return new DeviceModel(gpu, gpu);
     }
 
     public void Dispose() => _gpu?.Dispose();

@@ -1,5 +1,6 @@
 using Dclm.Gpu.Kernels;
 using Dclm.Models;
+using Dclm.Models.Adapters;
 using Dclm.Tensors.Compute;
 using Dclm.Tensors.Ops;
 using ILGPU;
@@ -28,7 +29,7 @@ public sealed partial class GpuDecoderModel
         int sets = !Config.UsesRotary ? 0 : _sharedFrequencies ? 1 : Config.Layers;
         var ints = _state.StagedInts;
         var floats = _state.StagedFloats;
-        ints.Begin(5L * n + (long)sequences * width + rows + 6);
+        ints.Begin(5L * n + (long)sequences * width + rows + 6 + StagedAdapterInts(n));
         floats.Begin((long)n * d + 2L * sets * n * half + 3);
         var positions = ints.Reserve(n, out long positionsAt);
         var cacheRows = ints.Reserve(n, out long cacheRowsAt);
@@ -58,6 +59,7 @@ public sealed partial class GpuDecoderModel
         for (int l = 0; l < sets; l++)
             for (int t = 0; t < n; t++)
                 RotaryEmbedding.Angles(batch.Positions[t], _inverseFrequencies[l], cos.Slice((l * n + t) * half, half), sin.Slice((l * n + t) * half, half));
+        StageAdapters(batch, ints);
         ints.Upload();
         floats.Upload();
         _kernels.Counter.CountTransfer();
@@ -93,6 +95,7 @@ public sealed partial class GpuDecoderModel
         // q|k|v = W_qkv·n(x) (+ b_qkv for Qwen2), then q ← rope(n_q(q)), k ← rope(n_k(k)), k and v into the cache
         var input = NormRows(x, default, n, w.AttentionNorm.View, normed, w.Query.WantsQ8Input || w.Key.WantsQ8Input || w.Value.WantsQ8Input);
         Project([w.Query, w.Key, w.Value], input, d, n, qkv, stride, [0, qd, qd + kvd], accumulate: false);
+        AddAdapters(index, LayerProduct.QueryKeyValue, input.Values, d, n, qkv, stride);
         _profile?.Mark("norm+qkv");
         PrepareQueryKeyValue(index, n, qkv, cache);
         _profile?.Mark("qknorm+rope+kv");
@@ -104,7 +107,7 @@ public sealed partial class GpuDecoderModel
             Scale = 1f / MathF.Sqrt(c.HeadDim), SplitLength = AttentionSplitLength, Splits = _attentionSplits };
         Attend(index, n, cache, qkv, attentionShape, attention);
         _profile?.Mark("attention");
-        Project([w.Output], ProjectionInput.Floats(attention), qd, n, x, d, [0], accumulate: true);
+        ProjectIntoResidual(index, LayerProduct.Output, w.Output, ProjectionInput.Floats(attention), qd, n, x);
         _profile?.Mark("out");
 
         // x += W_down · (silu(W_gate·n(x)) ⊙ W_up·n(x))
@@ -112,10 +115,11 @@ public sealed partial class GpuDecoderModel
         var hidden = _state.Hidden.Ensure((long)n * h);
         input = NormRows(x, default, n, w.FeedForwardNorm.View, normed, w.Gate.WantsQ8Input || w.Up.WantsQ8Input);
         Project([w.Gate, w.Up], input, d, n, gateUp, 2 * h, [0, h], accumulate: false);
+        AddAdapters(index, LayerProduct.GateUp, input.Values, d, n, gateUp, 2 * h);
         _profile?.Mark("norm+gate/up");
         input = SwiGlu(n, gateUp, hidden, w.Down.WantsQ8Input);
         _profile?.Mark("swiglu");
-        Project([w.Down], input, h, n, x, d, [0], accumulate: true);
+        ProjectIntoResidual(index, LayerProduct.Down, w.Down, input, h, n, x);
         _profile?.Mark("down");
     }
 

@@ -121,6 +121,7 @@ public sealed partial class GpuDecoderModel : IDecoderModel
     public void Dispose()
     {
         _profile?.Report(Console.Error);
+        _adapterSet?.Detach(this);
         // A step without logits returns with its uploads queued; the page-locked arrays they read are freed below.
         if (_uploadsInFlight) _device.Accelerator.DefaultStream.Synchronize();
         foreach (var l in _layers) l.Dispose();
@@ -128,6 +129,8 @@ public sealed partial class GpuDecoderModel : IDecoderModel
         _finalNorm.Dispose();
         _state.Dispose();
         _kernels.Dispose();
+        _deviceAdapters?.Dispose();
+        _blockOutput?.Dispose();
         if (_ownsDevice) _device.Dispose();
     }
 }

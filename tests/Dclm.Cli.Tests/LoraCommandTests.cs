@@ -20,11 +20,11 @@ public sealed class LoraCommandTests : IDisposable
         try { Directory.Delete(_directory, recursive: true); } catch (IOException) { }
     }
 
-    /// <summary>A rank-4 adapter on all seven projections of every block, written as a PEFT directory.</summary>
-    private string WriteAdapter()
+    /// <summary>A rank-4 adapter on all seven projections of every block, written as a PEFT directory (for a model of <paramref name="change"/>d config).</summary>
+    private string WriteAdapter(Func<Models.ModelConfig, Models.ModelConfig>? change = null)
     {
         using var loaded = ModelLoader.Load(Tiny);
-        var config = loaded.Config;
+        var config = change is null ? loaded.Config : change(loaded.Config);
         var random = new Random(11);
         float[] Values(int count) => Enumerable.Range(0, count).Select(_ => (random.NextSingle() - 0.5f) * 0.3f).ToArray();
         const int rank = 4;
@@ -35,7 +35,7 @@ public sealed class LoraCommandTests : IDisposable
                 var (rows, columns) = LoraTargets.Shape(target, config);
                 updates.Add(new LoraUpdate(layer, target, Values(rank * columns), Values(rows * rank), rank, 2f));
             }
-        string directory = Path.Combine(_directory, "run", "adapter");
+        string directory = Path.Combine(_directory, change is null ? "run" : "other-run", "adapter");
         PeftAdapter.Write(directory, new LoraWeights(config, updates), "dclm-tiny", 0);
         return directory;
     }
@@ -81,6 +81,41 @@ public sealed class LoraCommandTests : IDisposable
         Assert.True(withAdapter.ExitCode == 0, withAdapter.Error);
         Assert.Equal(onMerged.LastLine, withAdapter.LastLine);
         Assert.NotEqual(DclmProcess.Run(Generate(Tiny)).LastLine, withAdapter.LastLine);
+    }
+
+    /// <summary>
+    /// The same adapter on the GPU backend (ILGPU's CPU accelerator): logits within 1e-5 (relative, over all rows) of the
+    /// merged model on the CPU, and the same greedy ids.
+    /// </summary>
+    [Fact]
+    public void OnADeviceLogitsAndGenerateWithAnAdapterEqualTheMergedModel()
+    {
+        string adapter = WriteAdapter();
+        string merged = Path.Combine(_directory, "merged.gguf");
+        var merge = DclmProcess.Run("merge", "--model", Tiny, "--lora", adapter, "--output", merged, "--type", "f32");
+        Assert.True(merge.ExitCode == 0, merge.Error);
+
+        float[] applied = Logits(Tiny, "--lora", adapter, "--device", "cpu-accel"), folded = Logits(merged), bare = Logits(Tiny, "--device", "cpu-accel");
+        double error = RelativeError(applied, folded), effect = RelativeError(bare, folded);
+        Assert.True(effect > 1e-2, $"the adapter moved the logits by only {effect:E2}: the comparison would prove nothing");
+        Assert.True(error <= 1e-5, $"--device cpu-accel --lora differs from the merged model by {error:E2}");
+
+        string[] Generate(string model, params string[] extra) =>
+            ["generate", "--model", model, "--prompt-tokens", Prompt, "--max-tokens", "8", "--temperature", "0", "--print-token-ids", .. extra];
+        var onDevice = DclmProcess.Run(Generate(Tiny, "--lora", adapter, "--device", "cpu-accel"));
+        Assert.True(onDevice.ExitCode == 0, onDevice.Error);
+        Assert.Equal(DclmProcess.Run(Generate(merged)).LastLine, onDevice.LastLine);
+    }
+
+    [Fact]
+    public void AnAdapterForAnotherModelIsAnErrorNamingItsTensorOnADeviceToo()
+    {
+        string adapter = WriteAdapter(c => c with { HiddenDim = c.HiddenDim + 32 });
+        var result = DclmProcess.Run("logits", "--model", Tiny, "--prompt-tokens", Prompt, "--output", Path.Combine(_directory, "l.f32"), "--lora", adapter,
+            "--device", "cpu-accel");
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Single(result.Error.Trim().Split('\n'));
+        Assert.Contains("adapter_model.safetensors", result.Error);
     }
 
     [Fact]

@@ -125,6 +125,7 @@ public sealed class PtxCompileTests
         Assert.Contains("ElementKernels.Norm", names);
         Assert.Contains("HalfTensorCoreKernels.Split<F16Tensor>", names);
         Assert.Contains("HalfTensorCoreKernels.MatrixMatrix<BF16Tensor>", names);
+        Assert.Contains("AdapterKernels.AddLowRank", names);
     }
 
     // The kernels are the void static methods of the static classes in Dclm.Gpu.Kernels; generic ones (over the weight

@@ -28,7 +28,7 @@ internal static class ChatCommand
         command.SetAction((parse, cancellation) => CliErrors.RunAsync(async () =>
         {
             string on = parse.GetValue(device)!;
-            DeviceOptions.Check(on, parse.GetValue(lora) is null ? null : "--lora");
+            DeviceOptions.Check(on);
             var adapter = parse.GetValue(lora) is string path ? AdapterSource.Parse(path) : null;
             var options = new ModelHostOptions
             {

@@ -63,12 +63,12 @@ internal static class EvalCommand
             if (modelPath is null && needsModel)
                 throw new ArgumentException($"--model is required: there is no built-in {DefaultModel.RelativePath} (only code tasks with --use-canonical-solutions run without a model)");
             if (Gpu.GpuDevice.IsAccelerator(on) && modelPath is null) throw new ArgumentException("--device runs a local model: give --model (a --server runs its model where it was started)");
-            if (modelPath is not null) DeviceOptions.Check(on, parse.GetValue(lora) is null ? null : "--lora");
+            if (modelPath is not null) DeviceOptions.Check(on);
             using var pool = new Tensors.Compute.ComputePool(Math.Max(1, parse.GetValue(threads)));
             using var loaded = modelPath is null ? null : ModelLoader.Load(modelPath, pool);
-            if (loaded is not null) ModelOptions.ApplyLora(loaded, parse.GetValue(lora));
-            else if (parse.GetValue(lora) is not null) throw new ArgumentException("--lora needs --model (an adapter cannot be applied to a --server)");
-            using var run = loaded is null ? null : DeviceOptions.Open(loaded.Model, on);
+            if (loaded is null && parse.GetValue(lora) is not null) throw new ArgumentException("--lora needs --model (an adapter cannot be applied to a --server)");
+            var adapters = loaded is null ? null : ModelOptions.ApplyLora(loaded, parse.GetValue(lora));
+            using var run = loaded is null ? null : DeviceOptions.Open(loaded.Model, on, adapters);
             using var remote = serverUrl is null ? null
                 : Dclm.Eval.Scoring.RemoteScoringModel.Connect(serverUrl, parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("OPENAI_API_KEY"));
             var evaluator = remote is not null ? new Evaluator(remote, options: options) : new Evaluator(run?.Model, loaded?.RequireTokenizer(), options);

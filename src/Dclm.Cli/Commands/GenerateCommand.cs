@@ -57,12 +57,12 @@ internal static class GenerateCommand
             var loading = Checkpoints.WeightLoadingOptions.FromFlags(parse.GetValue(mmap), parse.GetValue(noMmap));
             var progress = LoadProgress.ForTerminal();
             if (group is not null && parse.GetValue(lora) is not null) throw new ArgumentException("--lora does not combine with --tensor-parallel");
-            DeviceOptions.Check(parse.GetValue(device)!, parse.GetValue(lora) is null ? null : "--lora");
+            DeviceOptions.Check(parse.GetValue(device)!);
             using var loaded = ModelLoader.Load(parse.GetValue(model)!, pool, loading, progress, group);
             progress?.Clear();
             ProcessGroup.DescribeShards(loaded.Model);
-            ModelOptions.ApplyLora(loaded, parse.GetValue(lora));
-            using var run = DeviceOptions.Open(loaded.Model, parse.GetValue(device));
+            var adapters = ModelOptions.ApplyLora(loaded, parse.GetValue(lora));
+            using var run = DeviceOptions.Open(loaded.Model, parse.GetValue(device), adapters);
             var tokenizer = loaded.Tokenizer;
             int[] tokens;
             string? after = parse.GetValue(suffix);

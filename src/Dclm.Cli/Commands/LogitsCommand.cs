@@ -22,11 +22,11 @@ internal static class LogitsCommand
         {
             var ids = TokenListParser.Parse(parse.GetValue(tokens)!, "--prompt-tokens");
             if (group is not null && parse.GetValue(lora) is not null) throw new ArgumentException("--lora does not combine with --tensor-parallel");
-            DeviceOptions.Check(parse.GetValue(device)!, parse.GetValue(lora) is null ? null : "--lora");
+            DeviceOptions.Check(parse.GetValue(device)!);
             using var loaded = ModelLoader.Load(parse.GetValue(model)!, loading: WeightLoading.Mapped, tensorParallel: group);
-            ModelOptions.ApplyLora(loaded, parse.GetValue(lora));
+            var adapters = ModelOptions.ApplyLora(loaded, parse.GetValue(lora));
             ProcessGroup.DescribeShards(loaded.Model);
-            using var run = DeviceOptions.Open(loaded.Model, parse.GetValue(device));
+            using var run = DeviceOptions.Open(loaded.Model, parse.GetValue(device), adapters);
             var m = run.Model;
             if (ids.Length > m.Config.ContextLength) throw new ArgumentException($"--prompt-tokens: {ids.Length} tokens exceed the context of {m.Config.ContextLength}");
             int vocabulary = m.Config.VocabularySize;

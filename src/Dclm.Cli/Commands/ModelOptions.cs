@@ -25,15 +25,19 @@ internal static class ModelOptions
     public static Option<string?> Lora() =>
         new("--lora") { Description = "apply a LoRA adapter: a PEFT directory (adapter_config.json, adapter_model.safetensors), e.g. runs/NAME/adapter" };
 
-    /// <summary>Attaches the adapter in <paramref name="path"/> (when given) to <paramref name="loaded"/> for every sequence it runs.</summary>
-    public static void ApplyLora(Checkpoints.LoadedModel loaded, string? path)
+    /// <summary>
+    /// Attaches the adapter in <paramref name="path"/> (when given) to <paramref name="loaded"/> for every sequence it runs,
+    /// and returns the set, which a device model opened from <paramref name="loaded"/> serves too (<see cref="DeviceOptions.Open"/>).
+    /// </summary>
+    public static Dclm.Models.Adapters.AdapterSet? ApplyLora(Checkpoints.LoadedModel loaded, string? path)
     {
-        if (path is null) return;
+        if (path is null) return null;
         var adapters = new Dclm.Models.Adapters.AdapterSet(loaded.Model);
         int id = Checkpoints.Adapters.PeftAdapter.Load(adapters, Checkpoints.Adapters.PeftAdapter.DefaultName(path), path);
         adapters.UseEverywhere(id);
         var weights = adapters[id];
         Console.Error.WriteLine($"adapter: {path} ({weights.Updates.Count} projection updates on {weights.TargetNames})");
+        return adapters;
     }
 
     /// <summary>--mmap: map the weights from the file instead of copying them into memory.</summary>
@@ -56,13 +60,11 @@ internal static class DeviceOptions
 
     /// <summary>
     /// Checks before any weights load that <paramref name="device"/> can be opened (a one-line
-    /// <see cref="Gpu.GpuUnavailableException"/> when not), and that the options that run on the CPU only are not given
-    /// with it: <paramref name="lora"/> names an adapter option when one was given.
+    /// <see cref="Gpu.GpuUnavailableException"/> when not).
     /// </summary>
-    public static void Check(string device, string? lora = null)
+    public static void Check(string device)
     {
         if (!Gpu.GpuDevice.IsAccelerator(device)) return;
-        if (lora is not null) throw new ArgumentException($"{lora} runs on the CPU only; drop --device (or the adapter)");
         using var probe = Gpu.GpuDevice.Open(device);
     }
 
@@ -82,10 +84,13 @@ internal static class DeviceOptions
     public static Func<Dclm.Models.DecoderModel, Dclm.Models.IDecoderModel>? Placement(string device) =>
         Gpu.GpuDevice.IsAccelerator(device) ? model => Open(model, device).Model : null;
 
-    /// <summary>The loaded model on <paramref name="device"/>, saying where when that is not the CPU.</summary>
-    public static Gpu.DeviceModel Open(Dclm.Models.DecoderModel model, string? device)
+    /// <summary>
+    /// The loaded model on <paramref name="device"/> (serving <paramref name="adapters"/>, from
+    /// <see cref="ModelOptions.ApplyLora"/>, when given), saying where when that is not the CPU.
+    /// </summary>
+    public static Gpu.DeviceModel Open(Dclm.Models.DecoderModel model, string? device, Dclm.Models.Adapters.AdapterSet? adapters = null)
     {
-        var opened = Gpu.DeviceModel.Open(model, device ?? "cpu");
+        var opened = Gpu.DeviceModel.Open(model, device ?? "cpu", adapters: adapters);
         if (opened.Model != model) Console.Error.WriteLine($"device: {opened.Description}");
         return opened;
     }

@@ -23,10 +23,10 @@ internal static class PerplexityCommand
             if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such text file");
             string content = File.ReadAllText(path);
             using var pool = new Tensors.Compute.ComputePool(Math.Max(1, parse.GetValue(threads)));
-            DeviceOptions.Check(parse.GetValue(device)!, parse.GetValue(lora) is null ? null : "--lora");
+            DeviceOptions.Check(parse.GetValue(device)!);
             using var loaded = ModelLoader.Load(parse.GetValue(model)!, pool);
-            ModelOptions.ApplyLora(loaded, parse.GetValue(lora));
-            using var run = DeviceOptions.Open(loaded.Model, parse.GetValue(device));
+            var adapters = ModelOptions.ApplyLora(loaded, parse.GetValue(lora));
+            using var run = DeviceOptions.Open(loaded.Model, parse.GetValue(device), adapters);
             var result = new PerplexityEvaluator(run.Model, loaded.RequireTokenizer()).Evaluate(content, parse.GetValue(window), parse.GetValue(stride), cancellation);
             Console.WriteLine($"tokens {result.Tokens}, bytes {result.Bytes}, windows {result.Windows}");
             Console.WriteLine($"perplexity {result.Perplexity:F4}");

@@ -57,7 +57,7 @@ internal static class ServeCommand
         {
             var (lookupNgram, draftPath, draftMax) = speculation.ParseServing(parse);
             string on = parse.GetValue(device)!;
-            DeviceOptions.Check(on, (parse.GetValue(lora) ?? []).Length > 0 ? "--lora" : parse.GetValue(allowLoading) ? "--allow-lora-loading" : null);
+            DeviceOptions.Check(on);
             var options = new ServerOptions
             {
                 ModelPath = ServeModel.Resolve(parse.GetValue(model)),

@@ -36,7 +36,8 @@ public static class GpuConformance
 
     /// <summary>
     /// Runs every case (of model <paramref name="only"/> when given) on <paramref name="device"/>, reporting each result as it
-    /// comes: each model in each type, then the long-context split-attention cases (Llama, and its window and ALiBi variants).
+    /// comes: each model in each type, then the long-context split-attention cases (Llama, and its window and ALiBi variants),
+    /// then LoRA adapters on the device (<see cref="AdapterConformance"/>).
     /// </summary>
     public static IReadOnlyList<ConformanceResult> RunAll(GpuDevice device, string? fixtures, Action<ConformanceResult> report, CancellationToken cancellation = default,
         string? only = null)
@@ -61,6 +62,16 @@ public static class GpuConformance
                 report(r);
             }
             foreach (var r in RunLongPrefill(device, model, chunked: model == "llama"))
+            {
+                results.Add(r);
+                report(r);
+            }
+        }
+        var models = Models(fixtures);
+        foreach (var (model, type) in AdapterConformance.Cases.Where(c => models.Contains(c.Model) && (only is null || c.Model == only)))
+        {
+            cancellation.ThrowIfCancellationRequested();
+            foreach (var r in AdapterConformance.Run(device, fixtures, model, type))
             {
                 results.Add(r);
                 report(r);
@@ -133,7 +144,7 @@ public static class GpuConformance
         return results;
     }
 
-    private static (ModelConfig, ModelWeights, IDisposable?) Load(string? fixtures, string model, HostWeights memory)
+    internal static (ModelConfig, ModelWeights, IDisposable?) Load(string? fixtures, string model, HostWeights memory)
     {
         if (SyntheticDecoders.Names.Contains(model) || SyntheticDecoders.AttentionVariants.Contains(model))
         {
@@ -145,7 +156,8 @@ public static class GpuConformance
     }
 
     /// <summary>A prompt (all rows' logits), then decode steps, on both models.</summary>
-    private static ConformanceResult CompareLogits(IDecoderModel cpu, IDecoderModel gpu, string name, int promptLength = 12, int steps = 3, int capacity = 32)
+    internal static ConformanceResult CompareLogits(IDecoderModel cpu, IDecoderModel gpu, string name, int promptLength = 12, int steps = 3, int capacity = 32,
+        double tolerance = Tolerance)
     {
         int vocabulary = cpu.Config.VocabularySize;
         int[] prompt = Tokens(promptLength, vocabulary, 1);
@@ -166,7 +178,7 @@ public static class GpuConformance
             gpu.Forward(one, gpuCache, actual.AsSpan(0, vocabulary));
             worst = Math.Max(worst, WorstRow(expected, actual, 1, vocabulary));
         }
-        return new ConformanceResult($"{name} logits (prefill {promptLength}, decode {steps}) vs CPU engine", worst, worst <= Tolerance);
+        return new ConformanceResult($"{name} logits (prefill {promptLength}, decode {steps}) vs CPU engine", worst, worst <= tolerance);
     }
 
     /// <summary>A prompt prefilled in one step against the same prompt in two steps split at <paramref name="split"/>: the second step's rows, the same bits.</summary>
@@ -220,7 +232,7 @@ public static class GpuConformance
     }
 
     /// <summary>max over rows of max|a − e| / max|e|.</summary>
-    private static double WorstRow(float[] expected, float[] actual, int rows, int width)
+    internal static double WorstRow(float[] expected, float[] actual, int rows, int width)
     {
         double worst = 0;
         for (int r = 0; r < rows; r++)
@@ -238,7 +250,7 @@ public static class GpuConformance
         return worst;
     }
 
-    private static int[] Tokens(int count, int vocabulary, int seed)
+    internal static int[] Tokens(int count, int vocabulary, int seed)
     {
         var random = new Random(seed);
         return Enumerable.Range(0, count).Select(_ => random.Next(vocabulary)).ToArray();

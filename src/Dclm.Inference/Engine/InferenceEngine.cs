@@ -39,14 +39,14 @@ public sealed class InferenceEngine : IDisposable
 
     /// <summary>
     /// Starts the engine loop over <paramref name="model"/>; without a tokenizer, updates carry ids but no text. With
-    /// <paramref name="adapters"/> (attached to <paramref name="model"/>, so a CPU <see cref="DecoderModel"/>), each request may
-    /// name one of its adapters. <paramref name="model"/> may run anywhere (the GPU backend too): the engine only calls
+    /// <paramref name="adapters"/> (attached to <paramref name="model"/>: the CPU <see cref="DecoderModel"/> they wrap, or a
+    /// device model serving them, <see cref="IAdapterRunner"/>), each request may name one of its adapters. <paramref name="model"/> may run anywhere (the GPU backend too): the engine only calls
     /// <see cref="IDecoderModel.Forward"/> and the block operations of the cache the model makes.
     /// </summary>
     public InferenceEngine(IDecoderModel model, Tokenizer? tokenizer, EngineOptions? options = null, AdapterSet? adapters = null)
     {
         if (adapters is not null && !adapters.IsAttachedTo(model))
-            throw new NotSupportedException("the LoRA adapters are attached to another model than the one the engine runs (adapters run on the CPU engine only, not on a GPU backend)");
+            throw new NotSupportedException("the LoRA adapters are attached to another model than the one the engine runs (a device model serves them after UseAdapters)");
         _model = model;
         _adapters = adapters;
         _tokenizer = tokenizer;

@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using Dclm.Models.Projections;
 
 namespace Dclm.Models.Adapters;
@@ -7,7 +6,8 @@ namespace Dclm.Models.Adapters;
 /// A projection with LoRA adapters served per sequence (S-LoRA): after the wrapped product, each row r whose sequence uses
 /// adapter a gets y_r[part] += s·B·(A·x_r) for every update a has on the parts of this product; rows of sequences on the
 /// bare base (adapter 0) are left as the product wrote them, bit for bit. Which adapter a sequence uses is
-/// <see cref="AdapterSet.AdapterOf"/> of its slot, set between steps.
+/// <see cref="AdapterSet.AdapterOf"/> of its slot, set between steps. The update's sums run in <see cref="LowRankMath"/>'s
+/// fixed order, which the GPU backend's adapter kernel follows.
 /// </summary>
 internal sealed class AdapterProjection : Projection
 {
@@ -79,14 +79,7 @@ internal sealed class AdapterProjection : Projection
             var x = input.Slice(r * Inputs, Inputs);
             var y = destination.Slice(r * Outputs, Outputs);
             foreach (var u in table[id])
-            {
-                // h = s·A·x (rank), then y[part] += Σ_k h_k·Bᵀ[k, :].
-                var h = down[..u.Rank];
-                for (int k = 0; k < u.Rank; k++) h[k] = u.Scale * TensorPrimitives.Dot(u.A.AsSpan(k * Inputs, Inputs), x);
-                int width = Parts[u.Part];
-                var part = y.Slice(PartOffset(u.Part), width);
-                for (int k = 0; k < u.Rank; k++) TensorPrimitives.MultiplyAdd(u.BTransposed.AsSpan(k * width, width), h[k], part, part);
-            }
+                LowRankMath.AddUpdate(u.A, u.BTransposed, u.Rank, u.Scale, x, down, y.Slice(PartOffset(u.Part), Parts[u.Part]));
         }
     }
 }

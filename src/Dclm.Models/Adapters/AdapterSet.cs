@@ -8,7 +8,8 @@ namespace Dclm.Models.Adapters;
 /// so one batch mixes sequences on different adapters and on the bare base (as vLLM's multi-LoRA and S-LoRA do).
 /// Adapters are numbered from 1 in the order added; 0 is the base. Adapters may be added while the model runs
 /// (<see cref="Add"/> is thread-safe); slots are assigned between steps by whoever runs them: the engine per sequence,
-/// or <see cref="UseEverywhere"/> for a one-adapter command.
+/// or <see cref="UseEverywhere"/> for a one-adapter command. A model that runs the forward pass itself (a GPU backend)
+/// applies the same adapters and assignments once <see cref="Attach"/>ed (<see cref="IAdapterRunner"/>).
 /// </summary>
 public sealed class AdapterSet
 {
@@ -16,6 +17,8 @@ public sealed class AdapterSet
     private readonly DecoderModel _model;
     private readonly AdapterProjection[][] _projections;
     private volatile (string Name, LoraWeights Weights)[] _adapters = [];
+    // Models that run these adapters in their own forward pass; replaced whole under _gate.
+    private volatile IAdapterRunner[] _runners = [];
     private int[] _bySlot = [];
     private int _everywhere;
 
@@ -46,10 +49,36 @@ public sealed class AdapterSet
     public ModelConfig Config => _model.Config;
 
     /// <summary>
-    /// Whether the adapters act on <paramref name="model"/>'s steps: they are wrapped around one CPU model's projections,
-    /// so another model (the same weights on a GPU backend, say) would run without them.
+    /// Whether the adapters act on <paramref name="model"/>'s steps: the CPU model whose projections they wrap, or a
+    /// runner <see cref="Attach"/>ed to them. Another model (the same weights on a GPU backend not attached) would run
+    /// without them.
     /// </summary>
-    public bool IsAttachedTo(IDecoderModel model) => ReferenceEquals(_model, model);
+    public bool IsAttachedTo(IDecoderModel model) => ReferenceEquals(_model, model) || _runners.Any(r => ReferenceEquals(r, model));
+
+    /// <summary>
+    /// Makes <paramref name="runner"/> run these adapters from now on: every adapter loaded so far and every one added or
+    /// refreshed later is handed to its <see cref="IAdapterRunner.Prepare"/> (before the CPU projections take it, so a
+    /// runner that cannot run an adapter refuses it for the whole set). Throws <see cref="ArgumentException"/> when the
+    /// runner's model is not the one the adapters were made for.
+    /// </summary>
+    public void Attach(IAdapterRunner runner)
+    {
+        ArgumentNullException.ThrowIfNull(runner);
+        if (runner.Config != _model.Config) throw new ArgumentException("the LoRA adapters were made for another model than the runner's");
+        lock (_gate)
+        {
+            if (_runners.Contains(runner)) return;
+            var adapters = _adapters;
+            for (int i = 0; i < adapters.Length; i++) runner.Prepare(i + 1, adapters[i].Weights);
+            _runners = [.. _runners, runner];
+        }
+    }
+
+    /// <summary>Stops handing adapters to <paramref name="runner"/> (a model being disposed); the set's adapters stay loaded.</summary>
+    public void Detach(IAdapterRunner runner)
+    {
+        lock (_gate) _runners = _runners.Where(r => !ReferenceEquals(r, runner)).ToArray();
+    }
 
     /// <summary>Number of adapters (ids 1..Count).</summary>
     public int Count => _adapters.Length;
@@ -82,6 +111,7 @@ public sealed class AdapterSet
         {
             if (Find(name) != 0) throw new ArgumentException($"an adapter named '{name}' is already loaded");
             int id = _adapters.Length + 1;
+            foreach (var runner in _runners) runner.Prepare(id, adapter);
             for (int layer = 0; layer < _projections.Length; layer++)
                 foreach (var projection in _projections[layer]) projection.Add(id, layer, adapter);
             _adapters = [.. _adapters, (name, adapter)];
@@ -90,7 +120,7 @@ public sealed class AdapterSet
     }
 
     /// <summary>
-    /// Re-reads adapter <paramref name="id"/>'s values: the projections keep a transposed copy of each B, so an adapter
+    /// Re-reads adapter <paramref name="id"/>'s values: the projections (and attached runners) keep copies of A and B, so an adapter
     /// whose arrays change in place (one being trained) must be refreshed before the next step that uses it.
     /// </summary>
     public void Refresh(int id)
@@ -99,6 +129,7 @@ public sealed class AdapterSet
         lock (_gate)
         {
             var adapter = _adapters[id - 1].Weights;
+            foreach (var runner in _runners) runner.Prepare(id, adapter);
             for (int layer = 0; layer < _projections.Length; layer++)
                 foreach (var projection in _projections[layer]) projection.Refresh(id, layer, adapter);
         }
