@@ -35,7 +35,7 @@ public static class BenchRunner
         var peerEngine = options.Compare is { } name ? BenchPeers.Load(name) : null;
         // Measured before loading, so our resident memory counts our weights as the peer's counts its own.
         double before = ResidentMegabytes();
-        using var ours = new OurTarget(path, options.Threads, context, options.Loading, options.Device);
+        using var ours = new OurTarget(path, options.Threads, context, options.Loading, options.Device, cancellation);
         var residence = ours.Model.Residence;
         var kernels = Kernels(ours, options.PromptTokens);
         progress.Report(residence.Describe());

@@ -15,14 +15,18 @@ public sealed class OurTarget : IBenchTarget
     private readonly KvCache _cache;
     private readonly float[] _logits;
     private readonly ForwardBatch _step = new() { Tokens = new int[1], Positions = new int[1], Slots = new int[1], LogitRows = [0] };
+    private readonly CancellationToken _cancellation;
 
     /// <param name="path">The model file.</param>
     /// <param name="threads">CPU compute threads.</param>
     /// <param name="contextSize">Positions of the cache.</param>
     /// <param name="loading">How the weights are held on the host.</param>
     /// <param name="device">cpu, or an accelerator (<see cref="Gpu.GpuDevice.Open"/>) the layers run on.</param>
-    public OurTarget(string path, int threads, int contextSize, WeightLoading loading = WeightLoading.Automatic, string device = "cpu")
+    /// <param name="cancellation">Stops a measurement between layers of a forward pass (a 7B prompt on the CPU takes minutes).</param>
+    public OurTarget(string path, int threads, int contextSize, WeightLoading loading = WeightLoading.Automatic, string device = "cpu",
+        CancellationToken cancellation = default)
     {
+        _cancellation = cancellation;
         _pool = new ComputePool(threads);
         _model = ModelLoader.Load(path, _pool, loading);
         try { _run = Gpu.DeviceModel.Open(_model.Model, device, _pool); }
@@ -47,7 +51,7 @@ public sealed class OurTarget : IBenchTarget
     public void ProcessPrompt(int[] tokens)
     {
         _cache.Free(0);
-        _run.Model.Forward(ForwardBatch.Sequence(tokens, 0), _cache, _logits);
+        _run.Model.Forward(ForwardBatch.Sequence(tokens, 0), _cache, _logits, _cancellation);
     }
 
     public void Generate(int first, int count)
@@ -58,7 +62,7 @@ public sealed class OurTarget : IBenchTarget
         {
             _step.Tokens[0] = token;
             _step.Positions[0] = i;
-            _run.Model.Forward(_step, _cache, _logits);
+            _run.Model.Forward(_step, _cache, _logits, _cancellation);
             token = Sampler.ArgMax(_logits);
         }
     }

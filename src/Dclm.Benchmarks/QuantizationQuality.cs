@@ -30,10 +30,10 @@ public static class QuantizationQuality
             progress.Report("f32 reference");
             string f32 = Path.Combine(workDirectory, "reference-f32.gguf");
             GgufExporter.Export(model, f32, GgmlType.F32, cancellation: cancellation);
-            using (var exact = ModelLoader.Load(f32)) reference = exact.Model.PromptLogits(tokens);
+            using (var exact = ModelLoader.Load(f32)) reference = exact.Model.PromptLogits(tokens, cancellation: cancellation);
             rows.Add(Compare("f32", reference, reference, tokens, exact: true));
             progress.Report("f32 weights, int8 KV cache");
-            using (var exact = ModelLoader.Load(f32)) rows.Add(Compare("f32 + int8 KV", reference, exact.Model.PromptLogits(tokens, KvCacheType.Int8), tokens));
+            using (var exact = ModelLoader.Load(f32)) rows.Add(Compare("f32 + int8 KV", reference, exact.Model.PromptLogits(tokens, KvCacheType.Int8, cancellation), tokens));
             File.Delete(f32);
             foreach (var type in types)
             {
@@ -42,7 +42,7 @@ public static class QuantizationQuality
                 string path = Path.Combine(workDirectory, $"variant-{GgmlTypeInfo.Name(type)}.gguf");
                 GgufExporter.Export(model, path, type, cancellation: cancellation);
                 using (var variant = ModelLoader.Load(path))
-                    rows.Add(Compare(GgmlTypeInfo.Name(type), reference, variant.Model.PromptLogits(tokens), tokens));
+                    rows.Add(Compare(GgmlTypeInfo.Name(type), reference, variant.Model.PromptLogits(tokens, cancellation: cancellation), tokens));
                 File.Delete(path);
             }
         }

@@ -97,20 +97,46 @@ public sealed partial class GpuDecoderModel : IDecoderModel
         return new KvCache(Config, slots, capacity, blockSize, blocks, storage, rolling);
     }
 
-    public void Forward(ForwardBatch batch, KvCache cache, Span<float> logits)
+    /// <summary>
+    /// The step of <see cref="IDecoderModel.Forward"/> on the device. <paramref name="cancellation"/> is checked on the host
+    /// before each layer's launches (on the CPU accelerator a launch runs to its end before returning, so that is between
+    /// layers; on a GPU the host usually runs ahead of the device); a cancelled step lets the device finish what was queued,
+    /// then throws with the cache as it was.
+    /// </summary>
+    public void Forward(ForwardBatch batch, KvCache cache, Span<float> logits, CancellationToken cancellation = default)
     {
         lock (_gate)
         {
             _validation.Check(Config, batch, cache, logits.Length, Config.VocabularySize, "logits");
             if (cache.Storage is not DeviceKvCache storage)
                 throw new ArgumentException("the KV cache was not made by this GPU model (use its CreateCache)");
-            for (int t = 0; t < batch.Count; t++) cache.PrepareWrite(batch.Slots[t], batch.Positions[t]);
             int n = batch.Count, rows = batch.LogitRowCount;
             if (n == 0) return;
-            _profile?.Begin(n);
-            Stage(batch, cache);
-            _profile?.Mark("stage");
-            for (int layer = 0; layer < Config.Layers; layer++) RunLayer(layer, n, storage, cache.BlockSize);
+            try
+            {
+                for (int t = 0; t < n; t++) cache.PrepareWrite(batch.Slots[t], batch.Positions[t]);
+                _profile?.Begin(n);
+                Stage(batch, cache);
+                _profile?.Mark("stage");
+                for (int layer = 0; layer < Config.Layers; layer++)
+                {
+                    cancellation.ThrowIfCancellationRequested();
+                    RunLayer(layer, n, storage, cache.BlockSize);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // Queued kernels still write this step's rows; they must land before those blocks can go to another slot.
+                _device.Accelerator.DefaultStream.Synchronize();
+                _uploadsInFlight = false;
+                cache.ReleaseUnwritten(batch);
+                throw;
+            }
+            catch
+            {
+                cache.ReleaseUnwritten(batch);
+                throw;
+            }
             for (int t = 0; t < n; t++) cache.MarkWritten(batch.Slots[t], batch.Positions[t]);
             if (rows == 0) return;
             RunHead(batch, rows, logits);

@@ -63,7 +63,7 @@ public sealed class TokenGenerator(IDecoderModel model, int? endOfSequenceId, Kv
             cancellation.ThrowIfCancellationRequested();
             int count = Math.Min(PrefillChunk, prompt.Count - start);
             var chunk = history.GetRange(start, count).ToArray();
-            model.Forward(ForwardBatch.Sequence(chunk, start), cache, logits);
+            model.Forward(ForwardBatch.Sequence(chunk, start), cache, logits, cancellation);
         }
         if (speculation is not null)
         {
@@ -84,7 +84,7 @@ public sealed class TokenGenerator(IDecoderModel model, int? endOfSequenceId, Kv
             if (generated + 1 == budget) break;
             step.Tokens[0] = next;
             step.Positions[0] = history.Count - 1;
-            model.Forward(step, cache, logits);
+            model.Forward(step, cache, logits, cancellation);
         }
         FinishReason = FinishReason.Length;
     }
@@ -130,7 +130,7 @@ public sealed class TokenGenerator(IDecoderModel model, int? endOfSequenceId, Kv
                     step.Slots[i] = 0;
                     step.LogitRows[i] = i;
                 }
-                model.Forward(step, cache, rows);
+                model.Forward(step, cache, rows, cancellation);
                 int count = DraftVerifier.Verify(sampler, rows, vocabulary, history, draft.AsSpan(0, k), stop, emitted);
                 steps++;
                 drafted += k;

@@ -105,15 +105,17 @@ public sealed partial class DecoderModel : IDecoderModel
     /// Runs every token of <paramref name="batch"/> through the model, appends their keys and values to
     /// <paramref name="cache"/>, and writes the logits of the rows named by <see cref="ForwardBatch.LogitRows"/>
     /// into <paramref name="logits"/>. (rows, vocab)
-    /// Calls are serialised: one forward step at a time per model.
+    /// Calls are serialised: one forward step at a time per model. <paramref name="cancellation"/> is checked before each
+    /// layer (not inside a tensor-parallel shard, whose ranks must make the same collective calls): a cancelled step throws
+    /// <see cref="OperationCanceledException"/> and leaves <paramref name="cache"/> as it was.
     /// </summary>
-    public void Forward(ForwardBatch batch, KvCache cache, Span<float> logits)
+    public void Forward(ForwardBatch batch, KvCache cache, Span<float> logits, CancellationToken cancellation = default)
     {
         lock (_gate)
         {
             _validation.Check(Config, batch, cache, logits.Length, Config.VocabularySize, "logits");
             if (cache.Storage is not null) throw new ArgumentException("the KV cache keeps its keys and values on a device; use a cache this model made (CreateCache)");
-            if (!RunToFinalNorm(batch, cache)) return;
+            if (!RunToFinalNorm(batch, cache, cancellation)) return;
             // logits = W_out·n(x), only for the rows that want them (the head is the largest product).
             _head.Apply(ProjectionRows.Logits(batch, Pool), _main.State.Normed, logits);
         }
@@ -123,42 +125,53 @@ public sealed partial class DecoderModel : IDecoderModel
     /// The same step as <see cref="Forward"/>, stopped before the head: writes n(x), the final norm of the last layer's
     /// output, for the rows named by <see cref="ForwardBatch.LogitRows"/> into <paramref name="hidden"/>. (rows, dim)
     /// These are the states that embeddings pool (llama.cpp's <c>--embeddings</c>); W_out·hidden[r] is row r's logits.
+    /// Cancelled as <see cref="Forward"/> is.
     /// </summary>
-    public void ForwardHidden(ForwardBatch batch, KvCache cache, Span<float> hidden)
+    public void ForwardHidden(ForwardBatch batch, KvCache cache, Span<float> hidden, CancellationToken cancellation = default)
     {
         lock (_gate)
         {
             _validation.Check(Config, batch, cache, hidden.Length, Config.Dim, "hidden");
             if (cache.Storage is not null) throw new ArgumentException("the KV cache keeps its keys and values on a device; use a cache this model made (CreateCache)");
-            if (!RunToFinalNorm(batch, cache)) return;
+            if (!RunToFinalNorm(batch, cache, cancellation)) return;
             _main.State.Normed.AsSpan(0, batch.LogitRowCount * Config.Dim).CopyTo(hidden);
         }
     }
 
     /// <summary>Runs the layers and leaves n(x) of the logit rows in the main lane's <c>Normed</c>, (rows, dim); false for an empty batch.</summary>
-    private bool RunToFinalNorm(ForwardBatch batch, KvCache cache)
+    private bool RunToFinalNorm(ForwardBatch batch, KvCache cache, CancellationToken cancellation)
     {
-        // Take or unshare every block the batch writes before any tensor work, so a full cache
-        // fails the step cleanly instead of half-way through.
-        for (int t = 0; t < batch.Count; t++) cache.PrepareWrite(batch.Slots[t], batch.Positions[t]);
         int n = batch.Count, d = Config.Dim;
         if (n == 0) return false;
+        // A shard never stops between layers: the other ranks would wait in the next all-reduce for ever.
+        if (TensorParallel is not null) cancellation = CancellationToken.None;
         var s = _main.State;
-        s.Ensure(Config, n);
-
-        var groups = ChooseGroups(batch);
-        if (groups is null) RunLayers(_main, batch, cache, Pool);
-        else
+        try
         {
-            _groupsJob.Start(groups, cache);
-            try { Pool.Run(_groupsJob); }
-            finally { _groupsJob.Finish(); }
-            for (int g = 0; g < groups.Count; g++)
+            // Take or unshare every block the batch writes before any tensor work, so a full cache
+            // fails the step cleanly instead of half-way through.
+            for (int t = 0; t < n; t++) cache.PrepareWrite(batch.Slots[t], batch.Positions[t]);
+            s.Ensure(Config, n);
+            var groups = ChooseGroups(batch);
+            if (groups is null) RunLayers(_main, batch, cache, Pool, cancellation);
+            else
             {
-                var residual = _lanes[g].State.Residual;
-                var indices = groups.Indices[g];
-                for (int k = 0; k < groups.Batches[g].Count; k++) residual.AsSpan(k * d, d).CopyTo(s.Residual.AsSpan(indices[k] * d, d));
+                _groupsJob.Start(groups, cache, cancellation);
+                try { Pool.Run(_groupsJob); }
+                finally { _groupsJob.Finish(); }
+                for (int g = 0; g < groups.Count; g++)
+                {
+                    var residual = _lanes[g].State.Residual;
+                    var indices = groups.Indices[g];
+                    for (int k = 0; k < groups.Batches[g].Count; k++) residual.AsSpan(k * d, d).CopyTo(s.Residual.AsSpan(indices[k] * d, d));
+                }
             }
+        }
+        catch
+        {
+            // Nothing was marked written, so the keys and values stored so far count for nothing; the blocks go back too.
+            cache.ReleaseUnwritten(batch);
+            throw;
         }
         for (int t = 0; t < n; t++) cache.MarkWritten(batch.Slots[t], batch.Positions[t]);
 

@@ -26,8 +26,11 @@ public interface IDecoderModel : IDisposable
     /// Runs every token of <paramref name="batch"/>, appends their keys and values to <paramref name="cache"/> (one this
     /// model made), and writes the logits of the rows named by <see cref="ForwardBatch.LogitRows"/> into
     /// <paramref name="logits"/>. (rows, vocab)
+    /// <paramref name="cancellation"/> is checked between layers: a cancelled step throws <see cref="OperationCanceledException"/>
+    /// and leaves the cache as it was before the step (no position of the batch counted as written, no block held past a
+    /// slot's length; a shared block the step had to copy stays copied), so the same batch can run again.
     /// </summary>
-    void Forward(ForwardBatch batch, KvCache cache, Span<float> logits);
+    void Forward(ForwardBatch batch, KvCache cache, Span<float> logits, CancellationToken cancellation = default);
 }
 
 /// <summary>Shorthands over <see cref="IDecoderModel"/>.</summary>

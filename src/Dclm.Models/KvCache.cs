@@ -350,6 +350,21 @@ public sealed class KvCache
     }
 
     /// <summary>
+    /// Undoes the <see cref="PrepareWrite"/> calls of a step that failed or was cancelled before it marked its positions
+    /// written: each slot of <paramref name="batch"/> returns the blocks past its <see cref="Length"/>, so the cache holds
+    /// what it held before the step and the pool's free count is what a scheduler expects. Keys and values the step left
+    /// past a slot's length are never read: attention reads positions below the query's, and the next step rewrites them.
+    /// </summary>
+    public void ReleaseUnwritten(ForwardBatch batch)
+    {
+        for (int t = 0; t < batch.Count; t++)
+        {
+            int slot = batch.Slots[t];
+            if ((uint)slot < (uint)Slots) Truncate(slot, _lengths[slot]);
+        }
+    }
+
+    /// <summary>
     /// Returns the blocks of <paramref name="slot"/> that end before FirstRead(length) − BlockSize: the next query reads
     /// nothing before FirstRead(length), and the extra block keeps a rewind of up to BlockSize positions possible.
     /// </summary>

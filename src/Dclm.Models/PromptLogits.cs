@@ -9,8 +9,10 @@ public static partial class DecoderModelExtensions
     /// The logits of every position of <paramref name="tokens"/>, as one fresh sequence: row p (of the vocabulary's width)
     /// predicts token p + 1. Runs in chunks of <see cref="PromptLogitsChunk"/> positions over a cache of
     /// <paramref name="cacheType"/> made for the call. The one copy of this loop (the logits command, quantization quality).
+    /// <paramref name="cancellation"/> stops it between layers.
     /// </summary>
-    public static float[] PromptLogits(this IDecoderModel model, ReadOnlySpan<int> tokens, KvCacheType cacheType = KvCacheType.F32)
+    public static float[] PromptLogits(this IDecoderModel model, ReadOnlySpan<int> tokens, KvCacheType cacheType = KvCacheType.F32,
+        CancellationToken cancellation = default)
     {
         if (tokens.Length == 0) throw new ArgumentException("there are no tokens to score", nameof(tokens));
         if (tokens.Length > model.Config.ContextLength)
@@ -21,7 +23,7 @@ public static partial class DecoderModelExtensions
         for (int start = 0; start < tokens.Length; start += PromptLogitsChunk)
         {
             int count = Math.Min(PromptLogitsChunk, tokens.Length - start);
-            model.Forward(ForwardBatch.Sequence(tokens.Slice(start, count), start, allLogits: true), cache, logits.AsSpan(start * vocabulary, count * vocabulary));
+            model.Forward(ForwardBatch.Sequence(tokens.Slice(start, count), start, allLogits: true), cache, logits.AsSpan(start * vocabulary, count * vocabulary), cancellation);
         }
         return logits;
     }

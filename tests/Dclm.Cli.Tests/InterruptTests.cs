@@ -88,6 +88,45 @@ public sealed partial class InterruptTests : IDisposable
     }
 
     [Fact]
+    public async Task ASecondCtrlCEndsTheProcessAtOnceWhateverTheCommandIsDoing()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        // dclm chat waits for a line on standard input, which stays open: the first Ctrl+C cancels work that is not
+        // looking, so only the second can end it. Each signal is sent after the line that shows the previous one landed.
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "dclm.dll"));
+        foreach (string argument in (string[])["chat", "--model", TinyNeoXModel.Create(_directory), "--threads", "1"]) start.ArgumentList.Add(argument);
+        using var process = Process.Start(start)!;
+        try
+        {
+            var output = process.StandardOutput.ReadToEndAsync();
+            var errors = new StringBuilder();
+            var reader = new Thread(() =>
+            {
+                while (process.StandardError.ReadLine() is { } line)
+                {
+                    lock (errors) errors.AppendLine(line);
+                    if (line.StartsWith("dclm chat with", StringComparison.Ordinal) || line.StartsWith("interrupted: ", StringComparison.Ordinal))
+                        SendSignal(process.Id, SignalInterrupt);
+                }
+            }) { IsBackground = true };
+            reader.Start();
+            using (var limit = new CancellationTokenSource(DclmProcess.HangLimit)) await process.WaitForExitAsync(limit.Token);
+            Assert.True(reader.Join(TimeSpan.FromMinutes(1)), "dclm's standard error stayed open after it exited");
+            string printed;
+            lock (errors) printed = errors.ToString();
+            Assert.True(process.ExitCode == 130, $"exit code {process.ExitCode}: {await output}{printed}");
+            var lines = printed.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Single(lines, l => l.StartsWith("interrupted: ending cleanly", StringComparison.Ordinal));
+            Assert.Equal("interrupted again: exiting now, without finishing or saving", lines[^1]);
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+        }
+    }
+
+    [Fact]
     public async Task CtrlCDuringFineTuningSavesACheckpointAndResumeFinishesTheAdapter()
     {
         if (!OperatingSystem.IsLinux()) return;

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 
 namespace Dclm.Cli.Tests;
@@ -68,46 +67,5 @@ public sealed class RagCommandTests : IDisposable
         Assert.Equal(0, result.ExitCode);
         Assert.Contains("garbage.txt", result.Error);
         Assert.Contains("indexed 2 files", result.Output);
-    }
-
-    [Fact]
-    public void KillingABuildLeavesThePreviousIndexUsable()
-    {
-        Assert.Equal(0, DclmProcess.Run("rag", "index", "--input", Docs, "--index", Index).ExitCode);
-        string before = DclmProcess.Run("rag", "search", "--index", Index, "--query", "magma", "--mode", "bm25", "--json").Output;
-        // Enough small chunks that writing the new generation (BM25, graph, files) takes a moment.
-        for (int i = 0; i < 30; i++)
-            File.WriteAllText(Path.Combine(Docs, $"extra{i}.txt"), string.Join(' ', Enumerable.Range(0, 60).Select(w => $"topic{i} word{w}")));
-        for (int attempt = 0; attempt < 3; attempt++)
-        {
-            using var child = Start("rag", "index", "--input", Docs, "--index", Index, "--chunk-tokens", "8", "--overlap", "0");
-            string generation = Path.Combine(Index, $"g{attempt + 2:D6}");
-            var clock = Stopwatch.StartNew();
-            while (!Directory.Exists(generation) && !child.HasExited && clock.Elapsed < TimeSpan.FromMinutes(3)) Thread.Sleep(1);
-            if (!child.HasExited) child.Kill(entireProcessTree: true);
-            child.WaitForExit();
-            if (child.ExitCode == 0) continue; // it finished first: the new index is complete, try again
-            var after = DclmProcess.Run("rag", "search", "--index", Index, "--query", "magma", "--mode", "bm25", "--json");
-            Assert.Equal(0, after.ExitCode);
-            Assert.Equal(before, after.Output);
-            // The next build cleans up what the killed one left and publishes a complete index.
-            Assert.Equal(0, DclmProcess.Run("rag", "index", "--input", Docs, "--index", Index, "--chunk-tokens", "64", "--overlap", "8").ExitCode);
-            Assert.Single(Directory.GetDirectories(Index));
-            var rebuilt = DclmProcess.Run("rag", "search", "--index", Index, "--query", "topic7 word3", "--mode", "bm25", "--json");
-            Assert.Contains("extra7.txt", rebuilt.Output);
-            return;
-        }
-        Assert.Fail("every build finished before it could be killed");
-    }
-
-    private static Process Start(params string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "dclm.dll"));
-        foreach (var argument in arguments) start.ArgumentList.Add(argument);
-        var process = Process.Start(start)!;
-        process.StandardOutput.ReadToEndAsync();
-        process.StandardError.ReadToEndAsync();
-        return process;
     }
 }

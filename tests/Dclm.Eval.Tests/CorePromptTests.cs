@@ -95,7 +95,7 @@ public sealed class CorePromptTests
             return text == " a" ? [-1] : text.Select(c => (int)c).ToArray();
         }
 
-        public ContinuationScore[] Score(IReadOnlyList<ScoringOption> options, int longest)
+        public ContinuationScore[] Score(IReadOnlyList<ScoringOption> options, int longest, CancellationToken cancellation = default)
         {
             Preambles.Add(_preamble);
             Questions.Add(options.Select(o => (Text(o.Context), Text(o.Continuation))).ToArray());

@@ -84,7 +84,7 @@ public sealed class HarnessScoringTests
         public int? EndOfSequenceId => 0;
         public long BatchedPasses { get; private set; }
         public int[] Encode(string text, bool addSpecialTokens = false) => text.Select(c => (int)c).ToArray();
-        public ContinuationScore[] Score(IReadOnlyList<ScoringOption> options, int longest)
+        public ContinuationScore[] Score(IReadOnlyList<ScoringOption> options, int longest, CancellationToken cancellation = default)
         {
             BatchedPasses++;
             return options.Select(o => new ContinuationScore(byContinuation[new string(o.Continuation.Select(c => (char)c).ToArray())], o.Continuation.Length, false)).ToArray();

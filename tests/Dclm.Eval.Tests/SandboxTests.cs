@@ -78,6 +78,17 @@ public sealed class SandboxTests
     }
 
     [Fact]
+    public async Task CancellingARunKillsTheProgramInsteadOfWaitingForItsLimit()
+    {
+        // Under the shared 20 s limit the program would time out; cancelled (as Ctrl+C cancels an eval), the run ends in
+        // OperationCanceledException whenever the token fires: writing the files, waiting for the program, or reading it.
+        var sandbox = Shared.Value;
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sandbox.RunAsync("import time\ntime.sleep(600)\n", cancel.Token));
+        Assert.Equal(SandboxOutcome.Passed, Shared.Value.Run("print('still here')").Outcome);
+    }
+
+    [Fact]
     public void AShortTimeLimitDoesNotWeakenTheIsolation()
     {
         // A 1 ms limit times out every program, yet choosing the isolation level must not depend on it (the

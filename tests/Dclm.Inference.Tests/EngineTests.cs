@@ -110,20 +110,25 @@ public sealed class EngineTests : IDisposable
         Assert.True(expected >= 16, "the prompts share less than one block");
         var secondOptions = options with { MaxTokens = 12 };
 
-        GenerationResult? reused = null;
-        List<int> firstTokens = [];
-        for (int attempt = 0; attempt < 5 && reused is null; attempt++)
+        // The second request arrives while the first is generating: the engine is held before its second step, after the
+        // one that ran the first prompt (whole: it is shorter than the step's token budget), until the second is submitted.
+        using var held = new ManualResetEventSlim(false);
+        using var submitted = new ManualResetEventSlim(false);
+        engine.BeforeStep = steps =>
         {
-            // The second request arrives while the first is generating (its prompt's keys and values computed).
-            await using var running = engine.Submit(engine.CreateRequest(first, options)).GetAsyncEnumerator();
-            Assert.True(await running.MoveNextAsync());
-            firstTokens = [running.Current.TokenId];
-            var result = await engine.Submit(engine.CreateRequest(second, secondOptions)).CollectAsync();
-            while (await running.MoveNextAsync()) if (running.Current.TokenId >= 0) firstTokens.Add(running.Current.TokenId);
-            if (result.Usage.CachedTokens > 0) reused = result;
-        }
+            if (steps != 1) return;
+            held.Set();
+            Assert.True(submitted.Wait(TimeSpan.FromMinutes(5)), "the test never submitted");
+        };
+        Assert.True(first.Length < engine.Options.StepTokenBudget);
+        await using var running = engine.Submit(engine.CreateRequest(first, options)).GetAsyncEnumerator();
+        Assert.True(held.Wait(TimeSpan.FromMinutes(5)), "the engine never ran the first prompt");
+        var secondStream = engine.Submit(engine.CreateRequest(second, secondOptions));
+        submitted.Set();
+        var reused = await secondStream.CollectAsync();
+        List<int> firstTokens = [];
+        while (await running.MoveNextAsync()) if (running.Current.TokenId >= 0) firstTokens.Add(running.Current.TokenId);
 
-        Assert.NotNull(reused);
         Assert.Equal(expected, reused.Usage.CachedTokens);
         // Sharing changes nothing: both equal what each gives alone.
         Assert.Equal(Reference(second, secondOptions).Tokens, reused.TokenIds);
@@ -163,26 +168,23 @@ public sealed class EngineTests : IDisposable
     public async Task CancellingARequestEndsItsSequenceAndFreesItsSlot()
     {
         using var engine = new InferenceEngine(_loaded.Model, _loaded.Tokenizer, new EngineOptions { MaxRunningSequences = 2, PrefixCacheEntries = 0 });
-        // The engine may produce all 400 tokens before the reader sees the third; then the attempt proves
-        // nothing and is repeated.
-        bool cancelled = false;
-        for (int attempt = 0; attempt < 10 && !cancelled; attempt++)
+        // The engine is held before its fourth step until the reader, having seen three tokens, has cancelled: so the
+        // sequence cannot finish its 400 tokens first, and at most the held step runs after the cancellation.
+        using var cancel = new CancellationTokenSource();
+        using var cancelled = new ManualResetEventSlim(false);
+        engine.BeforeStep = steps => { if (steps == 3) Assert.True(cancelled.Wait(TimeSpan.FromMinutes(5)), "the test never cancelled"); };
+        var stream = engine.Submit(engine.CreateRequest(Encode("Count forever:"), SamplingOptions.Greedy with { MaxTokens = 400, StopAtEndOfSequence = false }), cancel.Token);
+        int seen = 0;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
         {
-            using var cancel = new CancellationTokenSource();
-            var stream = engine.Submit(engine.CreateRequest(Encode("Count forever:"), SamplingOptions.Greedy with { MaxTokens = 400, StopAtEndOfSequence = false }), cancel.Token);
-            int seen = 0;
-            try
-            {
-                await foreach (var update in stream)
-                    if (++seen == 3) cancel.Cancel();
-            }
-            catch (OperationCanceledException)
-            {
-                cancelled = true;
-                Assert.True(seen < 401, "a cancelled sequence kept streaming");
-            }
-        }
-        Assert.True(cancelled, "no attempt was cancelled before it finished");
+            await foreach (var update in stream)
+                if (++seen == 3)
+                {
+                    cancel.Cancel();
+                    cancelled.Set();
+                }
+        });
+        Assert.InRange(seen, 3, 4);
         var after = await engine.Submit(engine.CreateRequest(Encode("Hello"), SamplingOptions.Greedy with { MaxTokens = 3 })).CollectAsync();
         Assert.Equal(3, after.TokenIds.Count);
         Assert.Equal(0, engine.Statistics.RunningSequences);

@@ -140,6 +140,66 @@ public sealed class IndexTests(MiniLmFixture model) : IDisposable
         Assert.Single(Directory.GetDirectories(Index));
     }
 
+    [Fact]
+    public void ABuildKilledMidWayLeavesThePreviousIndexInUseAndTheNextBuildCleansUp()
+    {
+        WriteCorpus();
+        Build();
+        string before = Hits(Index, "magma");
+        for (int i = 0; i < 5; i++) Write($"extra{i}.txt", string.Join(' ', Enumerable.Range(0, 40).Select(w => $"topic{i} word{w}")));
+
+        // The build is frozen where its new generation holds BM25 and nothing else yet (the graph is next); the folder is
+        // then copied as it stands, which is what kill -9 at that point leaves on disk: nothing runs after the freeze.
+        using var frozen = new ManualResetEventSlim(false);
+        using var release = new ManualResetEventSlim(false);
+        using var cancel = new CancellationTokenSource();
+        var builder = new IndexBuilder(model.Embedder, "minilm")
+        {
+            Progress = new SyncProgress(p =>
+            {
+                if (p.Stage != "hnsw") return;
+                frozen.Set();
+                release.Wait();
+            }),
+        };
+        var build = Task.Run(() => builder.Build([Docs], Index, new IndexBuildOptions { ChunkTokens = 8, Overlap = 0 }, cancel.Token));
+        Assert.True(frozen.Wait(TimeSpan.FromMinutes(5)), "the build never reached its graph");
+        string killed = Path.Combine(folder, "killed.index");
+        CopyAsKillLeavesIt(Index, killed);
+        cancel.Cancel();
+        release.Set();
+        Assert.ThrowsAny<OperationCanceledException>(() => build.GetAwaiter().GetResult());
+
+        Assert.Equal(2, Directory.GetDirectories(killed).Length); // the one in use and the half-written one
+        Assert.Equal(before, Hits(killed, "magma"));
+        new IndexBuilder(model.Embedder, "minilm").Build([Docs], killed, new IndexBuildOptions());
+        Assert.Single(Directory.GetDirectories(killed));
+        Assert.Contains("extra3.txt", Hits(killed, "topic3 word7"));
+    }
+
+    private string Hits(string index, string query)
+    {
+        using var opened = RagIndex.Open(index);
+        return string.Join("\n", opened.Search(query, 5, SearchMode.Bm25, model.Embedder).Select(h => $"{h.Chunk.Source} {h.Chunk.Chunk} {h.Score:R}"));
+    }
+
+    /// <summary>
+    /// A copy of <paramref name="source"/> as a killed writer leaves it: every file as written so far, and the lock file
+    /// (held by the frozen writer, so unreadable here; it is empty) present but no longer locked.
+    /// </summary>
+    private static void CopyAsKillLeavesIt(string source, string target)
+    {
+        foreach (string directory in Directory.GetDirectories(source, "*", SearchOption.AllDirectories))
+            Directory.CreateDirectory(Path.Combine(target, Path.GetRelativePath(source, directory)));
+        Directory.CreateDirectory(target);
+        foreach (string file in Directory.GetFiles(source, "*", SearchOption.AllDirectories))
+        {
+            string copy = Path.Combine(target, Path.GetRelativePath(source, file));
+            if (Path.GetFileName(file) == IndexLayout.LockFile) File.WriteAllBytes(copy, []);
+            else File.Copy(file, copy);
+        }
+    }
+
     private sealed class SyncProgress(Action<IndexProgress> report) : IProgress<IndexProgress>
     {
         public void Report(IndexProgress value) => report(value);

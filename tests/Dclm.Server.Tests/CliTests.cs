@@ -52,7 +52,7 @@ public sealed class CliTests
             string rest = await process.StandardError.ReadToEndAsync(timeout.Token);
             await process.WaitForExitAsync(timeout.Token);
             Assert.Equal(0, process.ExitCode);
-            Assert.Contains("stopping", rest);
+            Assert.Contains("dclm: stopping", rest);
         }
         finally
         {

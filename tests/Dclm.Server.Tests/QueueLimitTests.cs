@@ -21,25 +21,31 @@ public class QueueLimitTests
         using var client = new HttpClient { BaseAddress = server.Address };
         var sampling = SamplingOptions.Greedy with { MaxTokens = 240, StopAtEndOfSequence = false };
 
-        // One long sequence runs and a second waits, so the one waiting place is taken. The tiny model
-        // may finish both before the HTTP request lands; then the attempt is repeated.
-        JsonElement? refusal = null;
-        for (int attempt = 0; attempt < 10 && refusal is null; attempt++)
+        // One long sequence runs and a second waits, so the one waiting place is taken when the HTTP request lands: the
+        // engine is held before its second step (the first admitted the running sequence) until the answer is in.
+        using var held = new ManualResetEventSlim(false);
+        using var answered = new ManualResetEventSlim(false);
+        long? firstStep = null;
+        engine.BeforeStep = steps =>
         {
-            // The first token means the running sequence holds the one slot; only then can the second wait.
-            await using var running = engine.Submit(engine.CreateRequest([1, 2, 3], sampling)).GetAsyncEnumerator();
-            Assert.True(await running.MoveNextAsync());
-            var waiting = engine.Submit(engine.CreateRequest([4, 5, 6], sampling));
-            using var response = await client.PostAsync("/v1/completions", ServerFixture.Json("""{"prompt": "hello", "max_tokens": 4}"""));
-            string body = await response.Content.ReadAsStringAsync();
-            if (response.StatusCode == HttpStatusCode.TooManyRequests) refusal = JsonDocument.Parse(body).RootElement.Clone();
-            else Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            while (await running.MoveNextAsync()) { }
-            await waiting.CollectAsync();
-        }
+            firstStep ??= steps;
+            if (steps != firstStep + 1) return;
+            held.Set();
+            Assert.True(answered.Wait(TimeSpan.FromMinutes(1)), "the test never got its answer");
+        };
+        await using var running = engine.Submit(engine.CreateRequest([1, 2, 3], sampling)).GetAsyncEnumerator();
+        Assert.True(held.Wait(TimeSpan.FromMinutes(5)), "the engine never ran the first step");
+        var waiting = engine.Submit(engine.CreateRequest([4, 5, 6], sampling));
+        HttpStatusCode status;
+        string body;
+        using (var response = await client.PostAsync("/v1/completions", ServerFixture.Json("""{"prompt": "hello", "max_tokens": 4}""")))
+            (status, body) = (response.StatusCode, await response.Content.ReadAsStringAsync());
+        answered.Set();
+        while (await running.MoveNextAsync()) { }
+        await waiting.CollectAsync();
 
-        Assert.NotNull(refusal);
-        var error = refusal.Value.GetProperty("error");
+        Assert.Equal(HttpStatusCode.TooManyRequests, status);
+        var error = JsonDocument.Parse(body).RootElement.GetProperty("error").Clone();
         Assert.Equal("rate_limit_error", error.GetProperty("type").GetString());
         Assert.Equal("queue_full", error.GetProperty("code").GetString());
         Assert.Contains("busy", error.GetProperty("message").GetString());

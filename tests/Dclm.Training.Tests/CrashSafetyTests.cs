@@ -13,17 +13,30 @@ public class CrashSafetyTests
         string directory = TrainingFixtures.TemporaryDirectory();
         string data = TrainingFixtures.WriteByteTokens(directory, TrainingFixtures.Text, repeat: 2);
         string output = Path.Combine(directory, "run");
-        string marker = Path.Combine(output, "hanging");
         int lastStep = 0;
-        for (int attempt = 0; attempt < 3; attempt++)
+        // Three runs, each killed inside its third checkpoint write; each restart resumes from the newest good checkpoint.
+        for (int run = 0; run < 3; run++)
         {
-            if (File.Exists(marker)) File.Delete(marker);
             using var child = Start(data, output);
-            // The child stops inside its third checkpoint write, every file of it written but not yet renamed.
-            var clock = Stopwatch.StartNew();
-            while (!File.Exists(marker) && !child.HasExited && clock.Elapsed < TimeSpan.FromMinutes(3)) Thread.Sleep(20);
-            Assert.True(File.Exists(marker), "the training process never reached a checkpoint write: " + (child.HasExited ? child.StandardError.ReadToEnd() : "timed out"));
-            string partial = File.ReadAllText(marker);
+            // The child says when it stops inside the write (every file of the checkpoint written, not yet renamed); a thread
+            // of its own, blocked on the pipe, takes the line.
+            var said = new List<string>();
+            string? partial = null;
+            var reader = new Thread(() =>
+            {
+                while (child.StandardOutput.ReadLine() is { } line)
+                {
+                    lock (said) said.Add(line);
+                    if (line.StartsWith("hanging ", StringComparison.Ordinal)) { partial = line["hanging ".Length..]; return; }
+                }
+            }) { IsBackground = true };
+            reader.Start();
+            if (!reader.Join(TimeSpan.FromMinutes(6))) child.Kill(entireProcessTree: true); // a hung child only, never a speed check
+            if (partial is null)
+            {
+                child.WaitForExit();
+                lock (said) Assert.Fail($"the training process never reached a checkpoint write: {string.Join(" | ", said)} {child.StandardError.ReadToEnd()}");
+            }
             child.Kill(entireProcessTree: true); // SIGKILL: no finally blocks, no flushing
             child.WaitForExit();
             Assert.True(Directory.Exists(partial), $"the kill should leave the half-committed checkpoint behind: \"{partial}\"");

@@ -18,7 +18,7 @@ internal static class LogitsCommand
         var tensorParallel = ProcessGroup.TensorParallelOption();
         var device = DeviceOptions.Device();
         var command = new Command("logits", "Write the logits of every prompt position as float32 little-endian rows") { model, tokens, output, lora, tensorParallel, device };
-        command.SetAction(parse => ProcessGroup.RunInference(parse.GetValue(tensorParallel), group =>
+        command.SetAction((parse, cancellation) => ProcessGroup.RunInference(parse.GetValue(tensorParallel), group =>
         {
             var ids = TokenListParser.Parse(parse.GetValue(tokens)!, "--prompt-tokens");
             if (group is not null && parse.GetValue(lora) is not null) throw new ArgumentException("--lora does not combine with --tensor-parallel");
@@ -30,7 +30,7 @@ internal static class LogitsCommand
             var m = run.Model;
             if (ids.Length > m.Config.ContextLength) throw new ArgumentException($"--prompt-tokens: {ids.Length} tokens exceed the context of {m.Config.ContextLength}");
             int vocabulary = m.Config.VocabularySize;
-            var logits = m.PromptLogits(ids);
+            var logits = m.PromptLogits(ids, cancellation: cancellation);
             string path = parse.GetValue(output)!;
             if (group is null || group.IsRoot) AtomicFile.Write(path, stream => stream.Write(MemoryMarshal.AsBytes(logits.AsSpan())));
             Console.WriteLine($"wrote {ids.Length} x {vocabulary} logits to {path}");

@@ -84,7 +84,10 @@ public sealed class PythonSandbox
             bool exited = await WaitForExit(process, _options.TimeLimit, cancellation);
             if (!exited) Kill(process);
             await process.WaitForExitAsync(CancellationToken.None);
-            string stdout = await Finish(output), stderr = await Finish(error);
+            // No process outlives the run: what the program left running in its process group goes now (a pid namespace
+            // has already torn itself down), so its pipes close as those processes end.
+            if (exited && _unshare is null) kill(-process.Id, 9);
+            var (stdout, stderr) = await FinishOutputs(process, output, error, cancellation);
             var outcome = !exited ? SandboxOutcome.TimedOut : process.ExitCode == 0 ? SandboxOutcome.Passed : SandboxOutcome.Failed;
             return new SandboxResult(outcome, exited ? process.ExitCode : -1, stdout, stderr, clock.Elapsed.TotalSeconds);
         }
@@ -184,11 +187,31 @@ public sealed class PythonSandbox
         return (text, truncated);
     }
 
-    private static async Task<string> Finish(Task<(StringBuilder Text, bool Truncated)> reading)
+    /// <summary>
+    /// The program's output, read until both pipes close: that happens as the last process holding them ends, which the
+    /// kills above make the program's own end. A process that escaped them (a new session outside any pid namespace; the
+    /// process limit leaves none in practice) could hold a pipe for ever, so the reads get one more time limit (at least
+    /// <see cref="OutputGrace"/>, for the kernel to tear killed processes down), and then what arrived is returned with a
+    /// note. Cancelling <paramref name="cancellation"/> ends the wait at once.
+    /// </summary>
+    private async Task<(string Output, string Error)> FinishOutputs(Process process, Task<(StringBuilder Text, bool Truncated)> output,
+        Task<(StringBuilder Text, bool Truncated)> error, CancellationToken cancellation)
     {
-        // A grandchild that escaped the kill could hold the pipe open; do not wait on it forever.
-        if (await Task.WhenAny(reading, Task.Delay(TimeSpan.FromSeconds(5))) != reading) return "(output still open after the process ended)";
-        var (text, truncated) = await reading;
+        var both = Task.WhenAll(output, error);
+        try { await both.WaitAsync(_options.TimeLimit > OutputGrace ? _options.TimeLimit : OutputGrace, cancellation); }
+        catch (TimeoutException) { }
+        catch (OperationCanceledException) { Kill(process); throw; }
+        return (Text(output), Text(error));
+    }
+
+    // The least time killed processes' pipes are given to close, whatever the caller's limit.
+    private static readonly TimeSpan OutputGrace = TimeSpan.FromSeconds(1);
+
+    private static string Text(Task<(StringBuilder Text, bool Truncated)> reading)
+    {
+        if (reading.IsFaulted) reading.GetAwaiter().GetResult(); // the read's own error, as awaiting it would throw
+        if (!reading.IsCompletedSuccessfully) return "(output still open after the process ended)";
+        var (text, truncated) = reading.Result;
         return truncated ? text + "\n(output truncated)" : text.ToString();
     }
 

@@ -61,7 +61,7 @@ public sealed class PerplexityEvaluator(IDecoderModel model, Tokenizer tokenizer
                 var rows = Enumerable.Range(0, count).Where(r => chunk + r + 1 >= scoredUpTo).ToArray();
                 var batch = ForwardBatch.Sequence(ids.AsSpan(chunk, count), chunk - begin);
                 batch = new ForwardBatch { Tokens = batch.Tokens, Positions = batch.Positions, Slots = batch.Slots, LogitRows = rows.Length > 0 ? rows : [count - 1] };
-                model.Forward(batch, cache, logits.AsSpan(0, batch.LogitRows.Length * vocabulary));
+                model.Forward(batch, cache, logits.AsSpan(0, batch.LogitRows.Length * vocabulary), cancellation);
                 for (int r = 0; r < rows.Length; r++)
                     nll -= LogSoftmax.At(logits.AsSpan(r * vocabulary, vocabulary), ids[chunk + rows[r] + 1], out _);
             }

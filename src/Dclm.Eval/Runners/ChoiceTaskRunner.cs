@@ -51,7 +51,7 @@ internal static class ChoiceTaskRunner
                 continuationTexts = mc.Choices.Select(encoder.ContinuationText).ToArray();
                 gold = mc.Gold;
             }
-            var scores = model.Score(scoring, options.LongestFor(model));
+            var scores = model.Score(scoring, options.LongestFor(model), cancellation);
             var choices = scores.Select((s, j) => new ChoiceResult(texts[j], s.LogProbability, s.Tokens, Encoding.UTF8.GetByteCount(continuationTexts[j]))).ToArray();
             int predicted = ArgBest(choices, c => -c.MeanCrossEntropy);
             results.Add(new ItemResult

@@ -35,7 +35,7 @@ internal static class HarnessTaskRunner
             try { question = builder.Build(documents.Evaluated[i]); }
             catch (FormatException e) { throw new InvalidDataException($"task {task.Label}: document {i} of {Path.Combine(documents.Folder, task.EvaluationSplit)}: {e.Message}"); }
             var encoded = question.Requests.Select(encoder.Encode).ToArray();
-            var scores = model.Score(encoded, longest);
+            var scores = model.Score(encoded, longest, cancellation);
             string id = Id(documents.Evaluated[i], i);
             var samples = options.LogSamples
                 ? question.Requests.Select((r, j) => new RequestResult(r.Context, r.Continuation, encoded[j].Context, encoded[j].Continuation, scores[j].LogProbability, scores[j].GreedyMatch)).ToArray()

@@ -25,7 +25,7 @@ internal static class LanguageModelingRunner
             string contextText = builder.Context(item, preamble);
             var context = encoder.Context(preamble, contextText, spec.StripData);
             string continuation = encoder.ContinuationText(item.Continuation);
-            var score = model.Score([new ScoringOption(context, encoder.Continuation(item.Continuation))], options.LongestFor(model))[0];
+            var score = model.Score([new ScoringOption(context, encoder.Continuation(item.Continuation))], options.LongestFor(model), cancellation)[0];
             logProbability += score.LogProbability;
             tokens += score.Tokens;
             results.Add(new ItemResult

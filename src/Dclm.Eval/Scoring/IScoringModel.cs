@@ -13,8 +13,11 @@ public interface IScoringModel
     int? EndOfSequenceId { get; }
     /// <summary>Token ids of <paramref name="text"/>, with the tokenizer's special tokens when asked.</summary>
     int[] Encode(string text, bool addSpecialTokens = false);
-    /// <summary>Scores each option's continuation given its context; contexts are cut from the left so each sequence holds at most <paramref name="longest"/> tokens.</summary>
-    ContinuationScore[] Score(IReadOnlyList<ScoringOption> options, int longest);
+    /// <summary>
+    /// Scores each option's continuation given its context; contexts are cut from the left so each sequence holds at most
+    /// <paramref name="longest"/> tokens. <paramref name="cancellation"/> stops the work within a forward pass (between layers).
+    /// </summary>
+    ContinuationScore[] Score(IReadOnlyList<ScoringOption> options, int longest, CancellationToken cancellation = default);
     /// <summary>Forward passes (or HTTP requests) that scored whole questions so far.</summary>
     long BatchedPasses { get; }
 }
@@ -33,7 +36,8 @@ public sealed class LocalScoringModel(Models.IDecoderModel model, Tokenizers.Tok
     /// <inheritdoc />
     public int[] Encode(string text, bool addSpecialTokens = false) => tokenizer.Encode(text, addSpecialTokens);
     /// <inheritdoc />
-    public ContinuationScore[] Score(IReadOnlyList<ScoringOption> options, int longest) => _scorer.Score(options, longest);
+    public ContinuationScore[] Score(IReadOnlyList<ScoringOption> options, int longest, CancellationToken cancellation = default) =>
+        _scorer.Score(options, longest, cancellation);
     /// <inheritdoc />
     public long BatchedPasses => _scorer.BatchedPasses;
 }

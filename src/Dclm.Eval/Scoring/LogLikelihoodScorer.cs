@@ -42,7 +42,7 @@ public sealed class LogLikelihoodScorer
     /// <summary>Whether options share their common prefix (one prefill and one batched pass per question).</summary>
     public bool ShareContext { get; }
 
-    /// <summary>Batched passes run so far: one per <see cref="Score(IReadOnlyList{ScoringOption}, int)"/> call, or one per option without context sharing.</summary>
+    /// <summary>Batched passes run so far: one per <see cref="Score(IReadOnlyList{ScoringOption}, int, CancellationToken)"/> call, or one per option without context sharing.</summary>
     public long BatchedPasses { get; private set; }
     /// <summary>Prefill steps run so far for shared prefixes.</summary>
     public long PrefillSteps { get; private set; }
@@ -54,17 +54,19 @@ public sealed class LogLikelihoodScorer
     /// Scores each option's continuation given its context, cutting contexts from the left so context +
     /// continuation hold at most <paramref name="longest"/> tokens: the window for llm-foundry, the window
     /// + 1 for lm-evaluation-harness (its last token is scored, never fed), at most window + 1.
+    /// <paramref name="cancellation"/> stops it between layers of a forward pass.
     /// </summary>
-    public ContinuationScore[] Score(IReadOnlyList<ScoringOption> options, int longest)
+    public ContinuationScore[] Score(IReadOnlyList<ScoringOption> options, int longest, CancellationToken cancellation = default)
     {
         if (options.Count == 0) return [];
         if (longest < 2 || longest > _model.Config.ContextLength + 1) throw new ArgumentOutOfRangeException(nameof(longest), $"a scored sequence of {longest} tokens does not fit the model's context of {_model.Config.ContextLength} (+1)");
         var trimmed = new ScoringOption[options.Count];
         for (int j = 0; j < options.Count; j++) trimmed[j] = Trim(options[j], longest);
-        return ShareContext ? ScoreGroup(trimmed, sharePrefix: true) : trimmed.SelectMany(o => ScoreGroup([o], sharePrefix: false)).ToArray();
+        return ShareContext ? ScoreGroup(trimmed, sharePrefix: true, cancellation)
+            : trimmed.SelectMany(o => ScoreGroup([o], sharePrefix: false, cancellation)).ToArray();
     }
 
-    private ContinuationScore[] ScoreGroup(ScoringOption[] trimmed, bool sharePrefix)
+    private ContinuationScore[] ScoreGroup(ScoringOption[] trimmed, bool sharePrefix, CancellationToken cancellation)
     {
         // Shared prefix: the common leading tokens of all contexts, leaving each option at least one
         // context token to feed, because that token's logits predict the continuation's first token.
@@ -80,14 +82,14 @@ public sealed class LogLikelihoodScorer
         for (int start = 0; start < shared; start += PrefillChunk)
         {
             int count = Math.Min(PrefillChunk, shared - start);
-            _model.Forward(ForwardBatch.Sequence(trimmed[0].Context.AsSpan(start, count), start, slot: 0), cache, _logits.AsSpan(0, vocabulary));
+            _model.Forward(ForwardBatch.Sequence(trimmed[0].Context.AsSpan(start, count), start, slot: 0), cache, _logits.AsSpan(0, vocabulary), cancellation);
             PrefillSteps++;
         }
         for (int slot = 1; slot < trimmed.Length; slot++) cache.CopyPrefix(0, slot, shared);
 
         var batch = BuildBatch(trimmed, shared);
         EnsureLogits((long)batch.LogitRows.Length * vocabulary);
-        _model.Forward(batch, cache, _logits.AsSpan(0, batch.LogitRows.Length * vocabulary));
+        _model.Forward(batch, cache, _logits.AsSpan(0, batch.LogitRows.Length * vocabulary), cancellation);
         BatchedPasses++;
 
         var scores = new ContinuationScore[trimmed.Length];

@@ -110,7 +110,7 @@ public sealed class RemoteScoringModel : IScoringModel, ICompletionModel, IDispo
     }
 
     /// <inheritdoc />
-    public ContinuationScore[] Score(IReadOnlyList<ScoringOption> options, int longest)
+    public ContinuationScore[] Score(IReadOnlyList<ScoringOption> options, int longest, CancellationToken cancellation = default)
     {
         if (longest > LongestSequence) throw new ArgumentOutOfRangeException(nameof(longest), $"sequences of {longest} tokens do not fit the server's context of {ContextLength} with one generated token");
         var scores = new ContinuationScore[options.Count];

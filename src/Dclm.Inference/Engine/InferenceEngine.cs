@@ -31,6 +31,8 @@ public sealed class InferenceEngine : IDisposable
     private readonly ConcurrentQueue<Sequence> _incoming = new();
     private readonly List<Sequence> _ending = [];
     private readonly ManualResetEventSlim _wake = new(false);
+    // Cancelled by Dispose, so a long step (a 7B prefill) stops between layers instead of holding Dispose for seconds.
+    private readonly CancellationTokenSource _stop = new();
     private readonly Thread _thread;
     private volatile bool _stopping;
     // Requests submitted and not yet admitted (nor ended), for the queue limit.
@@ -96,6 +98,12 @@ public sealed class InferenceEngine : IDisposable
     internal StepTrace? Trace { get => _trace; set => _trace = value; }
 
     /// <summary>
+    /// For tests: called on the engine thread before each step schedules, with the number of steps run so far. A test holds
+    /// the engine at a known step by blocking here (until it has submitted or cancelled a request) instead of racing it.
+    /// </summary>
+    internal Action<long>? BeforeStep { get; set; }
+
+    /// <summary>
     /// Checks a prompt and its options against the model and the engine's limits, once, and returns the trusted
     /// request; throws <see cref="RequestValidationException"/> naming the field at fault.
     /// </summary>
@@ -143,6 +151,10 @@ public sealed class InferenceEngine : IDisposable
             {
                 if (!Step()) _wake.Wait(10);
             }
+            catch (OperationCanceledException) when (_stopping)
+            {
+                break; // Dispose cancelled the step: the sequences fail below as stopped
+            }
             catch (Exception e)
             {
                 // A failed step fails the sequences it ran; the engine keeps serving the rest.
@@ -162,12 +174,13 @@ public sealed class InferenceEngine : IDisposable
     /// <summary>One round of drafts (with speculation), schedule, execute and update; false when nothing could run.</summary>
     private bool Step()
     {
+        BeforeStep?.Invoke(_runner.Steps);
         _drafts?.Propose(_scheduler.Running);
         var schedule = _scheduler.Schedule();
         if (schedule.FirstAdmissions > 0) Interlocked.Add(ref _queued, -schedule.FirstAdmissions);
         if (schedule.Chunks.Count == 0) return schedule.Preempted;
         long started = Stopwatch.GetTimestamp();
-        var output = _runner.Execute(schedule);
+        var output = _runner.Execute(schedule, _stop.Token);
         _outputs.Process(schedule, output);
         _metrics.StepDone(started, Stopwatch.GetTimestamp(), output.Emitted);
         _trace?.Record(schedule.TokenCount, output.Draws, GC.GetAllocatedBytesForCurrentThread());
@@ -196,8 +209,10 @@ public sealed class InferenceEngine : IDisposable
     {
         if (_stopping) return;
         _stopping = true;
+        _stop.Cancel();
         _wake.Set();
         _thread.Join();
         _wake.Dispose();
+        _stop.Dispose();
     }
 }

@@ -49,15 +49,18 @@ internal sealed class ModelRunner
     /// <summary>Steps run so far.</summary>
     public long Steps { get; private set; }
 
-    /// <summary>Runs <paramref name="schedule"/>'s chunks as one forward step and draws; the output is reused by the next call.</summary>
-    public RunnerOutput Execute(SchedulerOutput schedule)
+    /// <summary>
+    /// Runs <paramref name="schedule"/>'s chunks as one forward step and draws; the output is reused by the next call.
+    /// <paramref name="cancellation"/> (the engine stopping) stops the step between layers, with the cache as it was.
+    /// </summary>
+    public RunnerOutput Execute(SchedulerOutput schedule, CancellationToken cancellation = default)
     {
         BuildBatch(schedule);
         int rows = _batch.LogitRowCount;
         if ((long)rows * _vocabulary > _logits.Length) _logits = new float[rows * _vocabulary];
         if (_adapters is not null)
             for (int c = 0; c < schedule.Chunks.Count; c++) _adapters.Assign(schedule.Chunks[c].Sequence.Slot, schedule.Chunks[c].Sequence.Request.Adapter);
-        _model.Forward(_batch, _cache, _logits);
+        _model.Forward(_batch, _cache, _logits, cancellation);
         Steps++;
         _output.Clear(schedule.Chunks.Count);
         _drawing.Clear();

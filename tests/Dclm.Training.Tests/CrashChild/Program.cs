@@ -3,7 +3,8 @@ using Dclm.Training.Configuration;
 
 // Usage: Dclm.Training.CrashChild DATA OUTPUT [hang]. Trains a small byte-level model, checkpointing after
 // every update, until killed. With "hang", the third checkpoint this process writes stops just before its
-// rename, after writing a "hanging" marker next to the run, so the test can kill it mid-write for certain.
+// rename, after printing "hanging PARTIAL" (the half-committed checkpoint's folder), so the test kills it
+// mid-write for certain, the moment it reads that line.
 var options = new TrainingOptions
 {
     Sources = new Dictionary<string, string> { ["text"] = args[0] },
@@ -16,10 +17,7 @@ if (args.Length > 2 && args[2] == "hang")
     run.Checkpoints.Committing = partial =>
     {
         if (++written < 3) return;
-        // Written aside and renamed, so the test never reads a marker that exists but is still empty.
-        string marker = Path.Combine(args[1], "hanging");
-        File.WriteAllText(marker + ".tmp", partial);
-        File.Move(marker + ".tmp", marker, overwrite: true);
+        Console.WriteLine($"hanging {partial}");
         Thread.Sleep(Timeout.Infinite);
     };
 Console.WriteLine($"started at step {run.Resumed?.Step ?? 0}");
