@@ -72,7 +72,7 @@ public sealed class DeviceEvaluationTests : IDisposable
     }
 
     [Fact]
-    public void EvalWithDeviceWritesTheCpusScoresAndRefusesWhatCannotRunThere()
+    public void EvalWithDeviceWritesTheCpusScoresAndRefusesBadDevicesAndAdapters()
     {
         string task = ChoiceTask();
         double[] Run(string report, params string[] device)
@@ -88,8 +88,9 @@ public sealed class DeviceEvaluationTests : IDisposable
         var actual = Run(Path.Combine(_directory, "device.json"), "--device", "cpu-accel");
         for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], actual[i], 1e-4 * Math.Max(1, Math.Abs(expected[i])));
 
-        // No such GPU (an index no machine has, so this holds on GPU machines too) and an adapter on a device: one line each, before any loading.
-        foreach (var (arguments, mentions) in new[] { (new[] { "--device", "cuda:99" }, "cuda:99"), (new[] { "--device", "cpu-accel", "--lora", _directory }, "--lora") })
+        // No such GPU (an index no machine has, so this holds on GPU machines too), and with a device a --lora folder that
+        // holds no adapter: one line each naming what is wrong (adapters themselves run on the device: LoraCommandTests).
+        foreach (var (arguments, mentions) in new[] { (new[] { "--device", "cuda:99" }, "cuda:99"), (new[] { "--device", "cpu-accel", "--lora", _directory }, _directory) })
         {
             var (code, _, error) = EvalCommandTests.Dclm(["eval", "--model", _modelPath, "--tasks", task, .. arguments]);
             Assert.Equal(1, code);
