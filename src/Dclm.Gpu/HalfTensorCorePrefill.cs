@@ -31,26 +31,9 @@ internal sealed class HalfTensorCorePrefill<TFormat> : IDisposable where TFormat
         _inverseScales = new GrowingBuffer<float>(accelerator);
     }
 
-    /// <summary>The kernels on <paramref name="accelerator"/>, or null (with one line on standard error per process) when they are off or cannot load.</summary>
-    public static HalfTensorCorePrefill<TFormat>? TryOpen(Accelerator accelerator, LaunchCounter counter)
-    {
-        int warps = Math.Min(HalfTensorCoreKernels.MaxGroupWarps, accelerator.MaxNumThreadsPerGroup / TensorCoreMultiply.WarpWidth);
-        if (warps == 0) return null;
-        if (!TensorCorePrefill.IsEnabled(Environment.GetEnvironmentVariable(TensorCorePrefill.Variable)))
-        {
-            TensorCorePrefill.TellOnce(TensorCorePrefill.OffLine);
-            return null;
-        }
-        try
-        {
-            return new HalfTensorCorePrefill<TFormat>(accelerator, counter, warps);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            TensorCorePrefill.TellOnce(TensorCorePrefill.NotLoadedLine(accelerator, e));
-            return null;
-        }
-    }
+    /// <summary>The kernels on <paramref name="accelerator"/>, or null (<see cref="TensorCorePrefill.TryOpen{TProduct}"/>).</summary>
+    public static HalfTensorCorePrefill<TFormat>? TryOpen(Accelerator accelerator, LaunchCounter counter) =>
+        TensorCorePrefill.TryOpen(accelerator, HalfTensorCoreKernels.MaxGroupWarps, warps => new HalfTensorCorePrefill<TFormat>(accelerator, counter, warps));
 
     /// <summary>y (+)= W·x for shape's tokens, W given as its pairs (rows, columns/2): one group per token to split x, one warp per 16 × 16 output tile.</summary>
     public void Run(ArrayView<uint> weights, ArrayView<float> x, MatrixShape shape, ArrayView<float> y)
@@ -58,10 +41,7 @@ internal sealed class HalfTensorCorePrefill<TFormat> : IDisposable where TFormat
         var parts = _parts.Ensure((long)default(TFormat).Parts() * shape.Tokens * shape.Columns / 2);
         var inverseScales = _inverseScales.Ensure(shape.Tokens);
         _split(new KernelConfig(shape.Tokens, _splitThreads), x, shape, parts, inverseScales);
-        long tiles = (long)((shape.Rows + HalfTensorCoreKernels.WarpRows - 1) / HalfTensorCoreKernels.WarpRows)
-            * ((shape.Tokens + HalfTensorCoreKernels.WarpTokens - 1) / HalfTensorCoreKernels.WarpTokens);
-        int groups = (int)((tiles + _warps - 1) / _warps);
-        _multiply(new KernelConfig(groups, _warps * TensorCoreMultiply.WarpWidth), weights, parts, inverseScales, shape, y);
+        _multiply(TensorCorePrefill.WarpTiles(shape, HalfTensorCoreKernels.WarpRows, HalfTensorCoreKernels.WarpTokens, _warps), weights, parts, inverseScales, shape, y);
     }
 
     public void Dispose()

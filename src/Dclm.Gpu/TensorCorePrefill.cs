@@ -32,6 +32,40 @@ internal static class TensorCorePrefill
     {
         if (Interlocked.Exchange(ref _told, 1) == 0) Console.Error.WriteLine(line);
     }
+
+    /// <summary>
+    /// A tensor-core prefill product made by <paramref name="open"/> from the warps per group (at most
+    /// <paramref name="maxGroupWarps"/>), or null where groups cannot hold a 32-thread warp, where <see cref="Variable"/> is
+    /// 0, or where the driver rejects a kernel at load (both said in one line per process); the caller then keeps its FMA
+    /// tile kernel.
+    /// </summary>
+    public static TProduct? TryOpen<TProduct>(Accelerator accelerator, int maxGroupWarps, Func<int, TProduct> open) where TProduct : class
+    {
+        int warps = Math.Min(maxGroupWarps, accelerator.MaxNumThreadsPerGroup / TensorCoreMultiply.WarpWidth);
+        if (warps == 0) return null;
+        if (!IsEnabled(Environment.GetEnvironmentVariable(Variable)))
+        {
+            TellOnce(OffLine);
+            return null;
+        }
+        try
+        {
+            return open(warps);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            TellOnce(NotLoadedLine(accelerator, e));
+            return null;
+        }
+    }
+
+    /// <summary>The launch of a kernel that gives each warp of a <paramref name="warps"/>-warp group one output tile of
+    /// <paramref name="warpRows"/> rows × <paramref name="warpTokens"/> tokens of <paramref name="shape"/>.</summary>
+    public static KernelConfig WarpTiles(MatrixShape shape, int warpRows, int warpTokens, int warps)
+    {
+        long tiles = (long)((shape.Rows + warpRows - 1) / warpRows) * ((shape.Tokens + warpTokens - 1) / warpTokens);
+        return new KernelConfig((int)((tiles + warps - 1) / warps), warps * TensorCoreMultiply.WarpWidth);
+    }
 }
 
 /// <summary>
@@ -50,34 +84,14 @@ internal sealed class TensorCorePrefill<TWeights> where TWeights : struct, IQuan
         _warps = warps;
     }
 
-    /// <summary>The kernel on <paramref name="accelerator"/>, or null (with one line on standard error per process) when it is off or cannot load.</summary>
-    public static TensorCorePrefill<TWeights>? TryOpen(Accelerator accelerator, LaunchCounter counter)
-    {
-        int warps = Math.Min(QuantizedTensorCoreKernels.MaxGroupWarps, accelerator.MaxNumThreadsPerGroup / TensorCoreMultiply.WarpWidth);
-        if (warps == 0) return null;
-        if (!TensorCorePrefill.IsEnabled(Environment.GetEnvironmentVariable(TensorCorePrefill.Variable)))
-        {
-            TensorCorePrefill.TellOnce(TensorCorePrefill.OffLine);
-            return null;
-        }
-        try
-        {
-            return new TensorCorePrefill<TWeights>(counter.Wrap(
-                accelerator.LoadStreamKernel<TWeights, ArrayView<int>, ArrayView<float>, MatrixShape, ArrayView<float>>(QuantizedTensorCoreKernels.MatrixMatrix)), warps);
-        }
-        catch (Exception e)
-        {
-            TensorCorePrefill.TellOnce(TensorCorePrefill.NotLoadedLine(accelerator, e));
-            return null;
-        }
-    }
+    /// <summary>The kernel on <paramref name="accelerator"/>, or null (<see cref="TensorCorePrefill.TryOpen{TProduct}"/>).</summary>
+    public static TensorCorePrefill<TWeights>? TryOpen(Accelerator accelerator, LaunchCounter counter) =>
+        TensorCorePrefill.TryOpen(accelerator, QuantizedTensorCoreKernels.MaxGroupWarps, warps => new TensorCorePrefill<TWeights>(counter.Wrap(
+            accelerator.LoadStreamKernel<TWeights, ArrayView<int>, ArrayView<float>, MatrixShape, ArrayView<float>>(QuantizedTensorCoreKernels.MatrixMatrix)), warps));
 
     /// <summary>y (+)= W·x for shape's tokens, x given as Q8_0 levels and scales: one warp per 16 × 16 output tile.</summary>
     public void Run(TWeights weights, ArrayView<int> levels, ArrayView<float> scales, MatrixShape shape, ArrayView<float> y)
     {
-        long tiles = (long)((shape.Rows + QuantizedTensorCoreKernels.WarpRows - 1) / QuantizedTensorCoreKernels.WarpRows)
-            * ((shape.Tokens + QuantizedTensorCoreKernels.WarpTokens - 1) / QuantizedTensorCoreKernels.WarpTokens);
-        int groups = (int)((tiles + _warps - 1) / _warps);
-        _kernel(new KernelConfig(groups, _warps * TensorCoreMultiply.WarpWidth), weights, levels, scales, shape, y);
+        _kernel(TensorCorePrefill.WarpTiles(shape, QuantizedTensorCoreKernels.WarpRows, QuantizedTensorCoreKernels.WarpTokens, _warps), weights, levels, scales, shape, y);
     }
 }
