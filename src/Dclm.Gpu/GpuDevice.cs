@@ -1,3 +1,4 @@
+using Dclm.Gpu.Kernels;
 using ILGPU;
 using ILGPU.Algorithms;
 using ILGPU.Runtime;
@@ -38,7 +39,7 @@ public sealed class GpuDevice : IDisposable
     /// backend has no implementation of <see cref="MathF.Exp"/> or <see cref="MathF.Sqrt"/> (the kernels run on the
     /// CPU accelerator either way; the H200 run of 2026-12-04 failed on exactly that). Creating it needs no GPU.
     /// </summary>
-    internal static Context CreateCudaContext() => Context.Create(b => b.Cuda().Math(MathMode.Default).EnableAlgorithms());
+    internal static Context CreateCudaContext() => Context.Create(b => b.Cuda().Math(MathMode.Default).EnableAlgorithms().KernelIntrinsics());
 
     /// <summary>Opens <c>cpu-accel</c>, <c>cuda</c> or <c>cuda:N</c>; throws <see cref="GpuUnavailableException"/> with one line when it cannot.</summary>
     public static GpuDevice Open(string name)

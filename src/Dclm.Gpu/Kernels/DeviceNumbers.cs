@@ -1,5 +1,5 @@
 using ILGPU;
-using ILGPU.Runtime.Cuda;
+using ILGPU.IR.Intrinsics;
 
 namespace Dclm.Gpu.Kernels;
 
@@ -56,19 +56,12 @@ internal static class DeviceNumbers
     }
 
     /// <summary>
-    /// a·b + c rounded once (IEEE fma), as the CPU engine's kernels compute it: PTX's fma.rn.f32 on CUDA, and elsewhere
-    /// <see cref="FusedMultiplyAddByRoundToOdd"/> (ILGPU lowers MathF.FusedMultiplyAdd to an external function the driver
-    /// cannot link, and both branches of this method are compiled to PTX).
+    /// a·b + c rounded once (IEEE fma), as the CPU engine's kernels compute it: PTX's fma.rn.f32 on CUDA
+    /// (<see cref="PtxIntrinsics"/>), and on the CPU accelerator <see cref="FusedMultiplyAddByRoundToOdd"/> (ILGPU lowers
+    /// MathF.FusedMultiplyAdd to an external function the driver cannot link).
     /// </summary>
-    public static float FusedMultiplyAdd(float a, float b, float c)
-    {
-        if (CudaAsm.IsSupported)
-        {
-            CudaAsm.Emit("fma.rn.f32 %0, %1, %2, %3;", out float result, a, b, c);
-            return result;
-        }
-        return FusedMultiplyAddByRoundToOdd(a, b, c);
-    }
+    [IntrinsicImplementation]
+    public static float FusedMultiplyAdd(float a, float b, float c) => FusedMultiplyAddByRoundToOdd(a, b, c);
 
     /// <summary>
     /// fma(a, b, c) for finite floats from double arithmetic: a·b is exact in double (48 significant bits); s = a·b + c is
@@ -93,21 +86,11 @@ internal static class DeviceNumbers
 
     /// <summary>
     /// c + Σ_i a_i·b_i over the four signed bytes a_i, b_i of <paramref name="a"/> and <paramref name="b"/> (byte i is bits
-    /// 8i..8i+7), in 32-bit two's complement: PTX's dp4a.s32.s32 on CUDA (one instruction from sm_61), and elsewhere
-    /// <see cref="ByteDotBySignExtension"/>, the PTX ISA's definition of it.
+    /// 8i..8i+7), in 32-bit two's complement: PTX's dp4a.s32.s32 on CUDA (one instruction from sm_61,
+    /// <see cref="PtxIntrinsics"/>), and on the CPU accelerator <see cref="ByteDotBySignExtension"/>, the PTX ISA's definition of it.
     /// </summary>
-    public static int ByteDot(int a, int b, int c)
-    {
-        if (CudaAsm.IsSupported)
-        {
-            // ILGPU passes constants as immediates (0x01010101, 0); moved into scoped registers first, so the instruction
-            // sees registers whatever the caller passes (ptxas removes the moves).
-            CudaAsm.Emit("{ .reg .b32 byteDotA, byteDotB, byteDotC; mov.b32 byteDotA, %1; mov.b32 byteDotB, %2; mov.b32 byteDotC, %3; "
-                + "dp4a.s32.s32 %0, byteDotA, byteDotB, byteDotC; }", out int result, a, b, c);
-            return result;
-        }
-        return ByteDotBySignExtension(a, b, c);
-    }
+    [IntrinsicImplementation]
+    public static int ByteDot(int a, int b, int c) => ByteDotBySignExtension(a, b, c);
 
     /// <summary>
     /// dp4a.s32.s32 as the PTX ISA defines it: d = c, then for i = 0..3, d += sext(byte_i(a))·sext(byte_i(b)), wrapping

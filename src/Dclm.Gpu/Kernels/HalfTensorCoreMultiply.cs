@@ -1,4 +1,5 @@
 using ILGPU;
+using ILGPU.IR.Intrinsics;
 using ILGPU.Runtime.Cuda;
 
 namespace Dclm.Gpu.Kernels;
@@ -50,19 +51,8 @@ internal readonly struct F16Tensor : IHalfTensorFormat
 
     public float Widen(uint bits) => DeviceNumbers.HalfToSingle((int)(bits & 0xFFFF));
 
-    public Float4 MultiplyAccumulate(uint a0, uint a1, uint a2, uint a3, uint b0, uint b1, Float4 c, ArrayView<float> scratch)
-    {
-        if (CudaAsm.IsSupported)
-        {
-            Output<float> d0 = default, d1 = default, d2 = default, d3 = default;
-            Input<int> ia0 = (int)a0, ia1 = (int)a1, ia2 = (int)a2, ia3 = (int)a3, ib0 = (int)b0, ib1 = (int)b1;
-            Input<float> ic0 = c.X, ic1 = c.Y, ic2 = c.Z, ic3 = c.W;
-            CudaAsm.EmitRef("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%10, %11, %12, %13};",
-                ref d0, ref d1, ref d2, ref d3, ref ia0, ref ia1, ref ia2, ref ia3, ref ib0, ref ib1, ref ic0, ref ic1, ref ic2, ref ic3);
-            return new Float4 { X = d0.Value, Y = d1.Value, Z = d2.Value, W = d3.Value };
-        }
-        return HalfTensorCoreMultiply.Emulate(this, a0, a1, a2, a3, b0, b1, c, scratch);
-    }
+    public Float4 MultiplyAccumulate(uint a0, uint a1, uint a2, uint a3, uint b0, uint b1, Float4 c, ArrayView<float> scratch) =>
+        HalfTensorCoreMultiply.MultiplyAccumulateF16(a0, a1, a2, a3, b0, b1, c, scratch);
 }
 
 /// <summary>bfloat16: three parts keep all 24 significant bits of an activation (8 + 8 + 8), with f32's exponent range.</summary>
@@ -81,19 +71,8 @@ internal readonly struct BF16Tensor : IHalfTensorFormat
 
     public float Widen(uint bits) => Interop.IntAsFloat((bits & 0xFFFFu) << 16);
 
-    public Float4 MultiplyAccumulate(uint a0, uint a1, uint a2, uint a3, uint b0, uint b1, Float4 c, ArrayView<float> scratch)
-    {
-        if (CudaAsm.IsSupported)
-        {
-            Output<float> d0 = default, d1 = default, d2 = default, d3 = default;
-            Input<int> ia0 = (int)a0, ia1 = (int)a1, ia2 = (int)a2, ia3 = (int)a3, ib0 = (int)b0, ib1 = (int)b1;
-            Input<float> ic0 = c.X, ic1 = c.Y, ic2 = c.Z, ic3 = c.W;
-            CudaAsm.EmitRef("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%10, %11, %12, %13};",
-                ref d0, ref d1, ref d2, ref d3, ref ia0, ref ia1, ref ia2, ref ia3, ref ib0, ref ib1, ref ic0, ref ic1, ref ic2, ref ic3);
-            return new Float4 { X = d0.Value, Y = d1.Value, Z = d2.Value, W = d3.Value };
-        }
-        return HalfTensorCoreMultiply.Emulate(this, a0, a1, a2, a3, b0, b1, c, scratch);
-    }
+    public Float4 MultiplyAccumulate(uint a0, uint a1, uint a2, uint a3, uint b0, uint b1, Float4 c, ArrayView<float> scratch) =>
+        HalfTensorCoreMultiply.MultiplyAccumulateBF16(a0, a1, a2, a3, b0, b1, c, scratch);
 }
 
 /// <summary>
@@ -115,6 +94,24 @@ internal readonly struct BF16Tensor : IHalfTensorFormat
 /// </remarks>
 internal static class HalfTensorCoreMultiply
 {
+    /// <summary>This lane's D fragment of A·B + C in f16: the instruction on CUDA, <see cref="Emulate"/> elsewhere.</summary>
+    internal static Float4 MultiplyAccumulateF16(uint a0, uint a1, uint a2, uint a3, uint b0, uint b1, Float4 c, ArrayView<float> scratch) =>
+        CudaAsm.IsSupported ? InstructionF16(a0, a1, a2, a3, b0, b1, c.X, c.Y, c.Z, c.W) : Emulate(default(F16Tensor), a0, a1, a2, a3, b0, b1, c, scratch);
+
+    /// <summary>This lane's D fragment of A·B + C in bf16: the instruction on CUDA, <see cref="Emulate"/> elsewhere.</summary>
+    internal static Float4 MultiplyAccumulateBF16(uint a0, uint a1, uint a2, uint a3, uint b0, uint b1, Float4 c, ArrayView<float> scratch) =>
+        CudaAsm.IsSupported ? InstructionBF16(a0, a1, a2, a3, b0, b1, c.X, c.Y, c.Z, c.W) : Emulate(default(BF16Tensor), a0, a1, a2, a3, b0, b1, c, scratch);
+
+    /// <summary>The f16 instruction itself, on CUDA only (<see cref="PtxIntrinsics"/>; an intrinsic's operands must be scalars).</summary>
+    [IntrinsicImplementation]
+    internal static Float4 InstructionF16(uint a0, uint a1, uint a2, uint a3, uint b0, uint b1, float c0, float c1, float c2, float c3) =>
+        throw new NotSupportedException("mma.sync runs only on a CUDA device");
+
+    /// <summary>The bf16 instruction itself, on CUDA only.</summary>
+    [IntrinsicImplementation]
+    internal static Float4 InstructionBF16(uint a0, uint a1, uint a2, uint a3, uint b0, uint b1, float c0, float c1, float c2, float c3) =>
+        throw new NotSupportedException("mma.sync runs only on a CUDA device");
+
     /// <summary>Shared floats the emulation needs per warp: A as 16 × 16 elements, then B as 8 columns of 16.</summary>
     public const int ScratchPerWarp = 16 * 16 + 8 * 16;
 

@@ -1,4 +1,5 @@
 using ILGPU;
+using ILGPU.IR.Intrinsics;
 using ILGPU.Runtime.Cuda;
 
 namespace Dclm.Gpu.Kernels;
@@ -14,7 +15,7 @@ namespace Dclm.Gpu.Kernels;
 /// <item>B, two registers b0..b7: row (k) 4t + (i &amp; 3), plus 16 for i ≥ 4; column (n) g;</item>
 /// <item>C and D, four int32 c0..c3: row g for i &lt; 2, g + 8 otherwise; column 2t + (i &amp; 1).</item>
 /// </list>
-/// On a CUDA device the instruction itself runs; elsewhere (ILGPU's CPU accelerator) <see cref="Emulate"/> gives the same
+/// On a CUDA device the instruction itself runs (<see cref="PtxIntrinsics"/>); elsewhere (ILGPU's CPU accelerator) <see cref="Emulate"/> gives the same
 /// per-lane results by exchanging the fragments through shared memory.
 /// </summary>
 /// <remarks>
@@ -34,18 +35,13 @@ internal static class TensorCoreMultiply
     /// This lane's D fragment (d0..d3 in X..W) of A·B + C, given its A fragment (a0..a3), B fragment (b0, b1) and C
     /// fragment. <paramref name="scratch"/> is this warp's <see cref="ScratchPerWarp"/> shared ints (unused on CUDA).
     /// </summary>
-    internal static Int4 MultiplyAccumulate(int a0, int a1, int a2, int a3, int b0, int b1, Int4 c, ArrayView<int> scratch)
-    {
-        if (CudaAsm.IsSupported)
-        {
-            Output<int> d0 = default, d1 = default, d2 = default, d3 = default;
-            Input<int> ia0 = a0, ia1 = a1, ia2 = a2, ia3 = a3, ib0 = b0, ib1 = b1, ic0 = c.X, ic1 = c.Y, ic2 = c.Z, ic3 = c.W;
-            CudaAsm.EmitRef("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%10, %11, %12, %13};",
-                ref d0, ref d1, ref d2, ref d3, ref ia0, ref ia1, ref ia2, ref ia3, ref ib0, ref ib1, ref ic0, ref ic1, ref ic2, ref ic3);
-            return new Int4 { X = d0.Value, Y = d1.Value, Z = d2.Value, W = d3.Value };
-        }
-        return Emulate(a0, a1, a2, a3, b0, b1, c, scratch);
-    }
+    internal static Int4 MultiplyAccumulate(int a0, int a1, int a2, int a3, int b0, int b1, Int4 c, ArrayView<int> scratch) =>
+        CudaAsm.IsSupported ? Instruction(a0, a1, a2, a3, b0, b1, c.X, c.Y, c.Z, c.W) : Emulate(a0, a1, a2, a3, b0, b1, c, scratch);
+
+    /// <summary>The instruction itself, on CUDA only (<see cref="PtxIntrinsics"/>; an intrinsic's operands must be scalars).</summary>
+    [IntrinsicImplementation]
+    internal static Int4 Instruction(int a0, int a1, int a2, int a3, int b0, int b1, int c0, int c1, int c2, int c3) =>
+        throw new NotSupportedException("mma.sync runs only on a CUDA device");
 
     /// <summary>
     /// The instruction's semantics from the fragment table above, element by element: every lane writes the A and B
