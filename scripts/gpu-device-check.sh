@@ -18,7 +18,8 @@
 #   DCLM_GPU_MMA=0                      q8_0/q4_0/f16/bf16 prefill on the FMA tile kernels instead of tensor cores
 #   DCLM_GPU_FUSED=0                    the unfused element kernels (more launches, same bits)
 #   DCLM_GPU_PROFILE=1                  device time per part of a step on stderr (one repetition)
-# (SPLITS="16 64", MMA_AB=1, UNFUSED=1, WARP=1 and PROFILE=1 add the matching variants.) Set CONTEXTS/GEN/REPS to shrink the runs; CHECK=0 skips step 1 and TYPES
+#   DCLM_GPU_OPTIMIZE=O2                ILGPU's O2 (ld.global, loop optimisations); O2=1 also runs gpu-check under it
+# (SPLITS="16 64", MMA_AB=1, UNFUSED=1, WARP=1, PROFILE=1 and O2=1 add the matching variants.) Set CONTEXTS/GEN/REPS to shrink the runs; CHECK=0 skips step 1 and TYPES
 # picks the benched types, so one device session can run it in two calls under a 10-minute limit per command:
 #   TYPES=q4_0 scripts/gpu-device-check.sh DIR     then     CHECK=0 TYPES=bf16 scripts/gpu-device-check.sh DIR
 set -uo pipefail
@@ -37,6 +38,7 @@ for split in ${SPLITS:-}; do VARIANTS="$VARIANTS DCLM_GPU_ATTENTION_SPLIT=$split
 [ "${UNFUSED:-0}" = 1 ] && VARIANTS="$VARIANTS DCLM_GPU_FUSED=0"
 [ "${WARP:-0}" = 1 ] && VARIANTS="$VARIANTS DCLM_GPU_ATTENTION=warp"
 [ "${PROFILE:-0}" = 1 ] && VARIANTS="$VARIANTS DCLM_GPU_PROFILE=1"
+[ "${O2:-0}" = 1 ] && VARIANTS="$VARIANTS DCLM_GPU_OPTIMIZE=O2"
 mkdir -p "$OUT" "$WORK"
 export DOTNET_ROOT=$(dirname "$DOTNET")
 dclm() { "$DOTNET" "$DIR/dclm/dclm.dll" "$@"; }
@@ -48,6 +50,12 @@ if [ "$CHECK" != 0 ]; then
   echo "== gpu-check (cuda)"
   timeout 180 "$DOTNET" "$DIR/dclm/dclm.dll" gpu-check --device cuda --fixtures "$DIR/fixtures" 2>&1 | tee "$OUT/gpu-check.txt"
   echo "gpu-check exit ${PIPESTATUS[0]}" | tee -a "$OUT/gpu-check.txt"
+  if [ "${O2:-0}" = 1 ]; then
+    # O2 changes only the PTX, which the CPU accelerator never runs: its results are first checked here.
+    echo "== gpu-check (cuda, DCLM_GPU_OPTIMIZE=O2)"
+    DCLM_GPU_OPTIMIZE=O2 timeout 180 "$DOTNET" "$DIR/dclm/dclm.dll" gpu-check --device cuda --fixtures "$DIR/fixtures" 2>&1 | tee "$OUT/gpu-check-o2.txt"
+    echo "gpu-check O2 exit ${PIPESTATUS[0]}" | tee -a "$OUT/gpu-check-o2.txt"
+  fi
 fi
 
 for type in $TYPES; do

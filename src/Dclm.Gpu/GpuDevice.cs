@@ -39,7 +39,24 @@ public sealed class GpuDevice : IDisposable
     /// backend has no implementation of <see cref="MathF.Exp"/> or <see cref="MathF.Sqrt"/> (the kernels run on the
     /// CPU accelerator either way; the H200 run of 2026-12-04 failed on exactly that). Creating it needs no GPU.
     /// </summary>
-    internal static Context CreateCudaContext() => Context.Create(b => b.Cuda().Math(MathMode.Default).EnableAlgorithms().KernelIntrinsics());
+    internal static Context CreateCudaContext(OptimizationLevel level = OptimizationLevel.O1) =>
+        Context.Create(b => b.Cuda().Math(MathMode.Default).Optimize(level).EnableAlgorithms().KernelIntrinsics());
+
+    /// <summary>
+    /// The switch for ILGPU's optimisation level on CUDA, for A/B runs on a device: O1 (unset, the default) or O2, which
+    /// adds ILGPU's experimental kernel address-space inference (weights and activations read with <c>ld.global</c>
+    /// instead of generic <c>ld</c>), loop optimisations and code placement. The CPU accelerator runs the kernels' .NET
+    /// code at any level, so only a GPU run can tell O2's results and speed; ptxas checks that every kernel assembles.
+    /// </summary>
+    public const string OptimizeVariable = "DCLM_GPU_OPTIMIZE";
+
+    /// <summary>The level <paramref name="value"/> of <see cref="OptimizeVariable"/> asks for; a bad value fails with one line.</summary>
+    public static OptimizationLevel OptimizationFrom(string? value) => value?.Trim().ToUpperInvariant() switch
+    {
+        null or "" or "O1" => OptimizationLevel.O1,
+        "O2" => OptimizationLevel.O2,
+        _ => throw new GpuUnavailableException($"{OptimizeVariable}='{value}': use O1 (the default) or O2"),
+    };
 
     /// <summary>Opens <c>cpu-accel</c>, <c>cuda</c> or <c>cuda:N</c>; throws <see cref="GpuUnavailableException"/> with one line when it cannot.</summary>
     public static GpuDevice Open(string name)
@@ -57,8 +74,9 @@ public sealed class GpuDevice : IDisposable
         int index = 0;
         if (lower.Length > 4 && (!int.TryParse(lower.AsSpan(5), out index) || index < 0))
             throw new GpuUnavailableException($"--device '{name}': the CUDA device index must be a non-negative integer");
+        var level = OptimizationFrom(Environment.GetEnvironmentVariable(OptimizeVariable));
         Context cuda;
-        try { cuda = CreateCudaContext(); }
+        try { cuda = CreateCudaContext(level); }
         catch (Exception e) { throw new GpuUnavailableException($"--device {name}: CUDA could not be initialised ({e.Message.Split('\n')[0]})", e); }
         int count = cuda.GetCudaDevices().Count;
         if (index >= count)

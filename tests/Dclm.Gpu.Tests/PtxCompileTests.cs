@@ -1,5 +1,6 @@
 using System.Reflection;
 using Dclm.Gpu.Kernels;
+using ILGPU;
 using ILGPU.Backends.EntryPoints;
 using ILGPU.Backends.PTX;
 using ILGPU.Runtime;
@@ -120,13 +121,42 @@ public sealed class PtxCompileTests(ITestOutputHelper output)
         Assert.InRange(bytes, 4 * (2 * TiledAttentionKernel.RowFloats + TiledAttentionKernel.ChunkFloats), 48 * 1024);
     }
 
-    private static PTXCompiledKernel Compile(MethodInfo method)
+    private static PTXCompiledKernel Compile(MethodInfo method, OptimizationLevel level = OptimizationLevel.O1)
     {
-        using var context = GpuDevice.CreateCudaContext();
+        using var context = GpuDevice.CreateCudaContext(level);
         var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90, CudaInstructionSet.ISA_88, null);
         bool implicitlyGrouped = method.GetParameters()[0].ParameterType.Name.StartsWith("Index", StringComparison.Ordinal);
         var entry = implicitlyGrouped ? EntryPointDescription.FromImplicitlyGroupedKernel(method) : EntryPointDescription.FromExplicitlyGroupedKernel(method);
         return (PTXCompiledKernel)backend.Compile(entry, default(KernelSpecialization));
+    }
+
+    /// <summary>
+    /// Under <see cref="GpuDevice.OptimizeVariable"/>=O2 (an A/B switch for a device run) every kernel still compiles and
+    /// assembles into registers only, and the decode kernels read weights with <c>ld.global</c> instead of generic loads.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Kernels))]
+    public void KernelAssemblesAtOptimizationLevelTwo(string kernel)
+    {
+        var ptx = Compile(KernelMethods().Single(m => Describe(m) == kernel), OptimizationLevel.O2).PTXAssembly;
+        var report = PtxasOracle.Assemble(ptx, kernel);
+        Assert.True(report.StackBytes == 0 && report.SpillStoreBytes == 0, $"{kernel} at O2 uses local memory:\n{report.Output}");
+        if (kernel.Contains("MatrixVector", StringComparison.Ordinal)) Assert.Contains("ld.global.v4.", ptx);
+    }
+
+    [Theory]
+    [InlineData(null, OptimizationLevel.O1)]
+    [InlineData("", OptimizationLevel.O1)]
+    [InlineData("o1", OptimizationLevel.O1)]
+    [InlineData(" O2 ", OptimizationLevel.O2)]
+    public void OptimizationSwitchReadsItsValues(string? value, OptimizationLevel expected) =>
+        Assert.Equal(expected, GpuDevice.OptimizationFrom(value));
+
+    [Fact]
+    public void OptimizationSwitchRefusesOtherValuesInOneLine()
+    {
+        var error = Assert.Throws<GpuUnavailableException>(() => GpuDevice.OptimizationFrom("O3"));
+        Assert.Equal("DCLM_GPU_OPTIMIZE='O3': use O1 (the default) or O2", error.Message);
     }
 
     [Fact]
