@@ -64,6 +64,16 @@ internal static class DeviceNumbers
     public static float FusedMultiplyAdd(float a, float b, float c) => FusedMultiplyAddByRoundToOdd(a, b, c);
 
     /// <summary>
+    /// a·b rounded to float, never fused into an add or subtract that uses it: PTX's mul.rn.f32 on CUDA
+    /// (<see cref="PtxIntrinsics"/>), which the PTX ISA exempts from contraction, and plain a·b on the CPU accelerator,
+    /// which .NET never contracts. A kernel writes a product that feeds a sum as <c>Multiply(a, b) + c</c> so the GPU rounds
+    /// twice, as the CPU accelerator the tests run does; ILGPU emits a plain <c>a * b</c> as mul.f32 without a rounding
+    /// modifier, which ptxas and the driver fuse with a following add.f32 into one fma (one rounding), a different float.
+    /// </summary>
+    [IntrinsicImplementation]
+    public static float Multiply(float a, float b) => a * b;
+
+    /// <summary>
     /// fma(a, b, c) for finite floats from double arithmetic: a·b is exact in double (48 significant bits); s = a·b + c is
     /// rounded to odd (nearest, then the last bit forced to 1 toward the exact sum when inexact, the error found by
     /// TwoSum), and a sum rounded to odd with 53 ≥ 24 + 2 bits rounds to the nearest float correctly (Boldo and Melquiond,
