@@ -29,6 +29,7 @@ internal static class PtxIntrinsics
         Register(manager, typeof(DeviceNumbers), nameof(DeviceNumbers.ByteDot), nameof(ByteDot));
         Register(manager, typeof(DeviceNumbers), nameof(DeviceNumbers.FusedMultiplyAdd), nameof(FusedMultiplyAdd));
         Register(manager, typeof(DeviceNumbers), nameof(DeviceNumbers.Multiply), nameof(Multiply));
+        Register(manager, typeof(DeviceNumbers), nameof(DeviceNumbers.Subtract), nameof(Subtract));
         Register(manager, typeof(TensorCoreMultiply), nameof(TensorCoreMultiply.Instruction), nameof(ByteMatrixMultiply));
         Register(manager, typeof(HalfTensorCoreMultiply), nameof(HalfTensorCoreMultiply.InstructionF16), nameof(HalfMatrixMultiply));
         Register(manager, typeof(HalfTensorCoreMultiply), nameof(HalfTensorCoreMultiply.InstructionBF16), nameof(BFloatMatrixMultiply));
@@ -78,12 +79,17 @@ internal static class PtxIntrinsics
     /// NVPTX backend writes mul.rn for the same reason when fusion is not allowed. ptxas confirms it: a mul.rn.f32 feeding
     /// an add.f32 assembles to the very cubin that --fmad=false gives (PtxContractionTests).
     /// </summary>
-    private static void Multiply(PTXBackend backend, PTXCodeGenerator generator, Value call)
+    private static void Multiply(PTXBackend backend, PTXCodeGenerator generator, Value call) => Binary(generator, call, "mul.rn.f32");
+
+    /// <summary>d = sub.rn.f32(a, b) for <see cref="DeviceNumbers.Subtract"/>.</summary>
+    private static void Subtract(PTXBackend backend, PTXCodeGenerator generator, Value call) => Binary(generator, call, "sub.rn.f32");
+
+    private static void Binary(PTXCodeGenerator generator, Value call, string instruction)
     {
         var a = InRegister(generator, call[0]);
         var b = InRegister(generator, call[1]);
         var d = generator.AllocateHardware(call);
-        using var command = generator.BeginCommand("mul.rn.f32");
+        using var command = generator.BeginCommand(instruction);
         command.AppendArgument(d);
         command.AppendArgument(a);
         command.AppendArgument(b);
