@@ -120,7 +120,7 @@ public sealed class PtxCompileTests(ITestOutputHelper output)
         Assert.InRange(bytes, 4 * (2 * TiledAttentionKernel.RowFloats + TiledAttentionKernel.ChunkFloats), 48 * 1024);
     }
 
-    private static PTXCompiledKernel Compile(MethodInfo method)
+    internal static PTXCompiledKernel Compile(MethodInfo method)
     {
         using var context = GpuDevice.CreateCudaContext();
         var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90, CudaInstructionSet.ISA_88, null);
@@ -148,7 +148,7 @@ public sealed class PtxCompileTests(ITestOutputHelper output)
     // The kernels are the void static methods of the static classes in Dclm.Gpu.Kernels; generic ones (over the weight
     // layout or 16-bit format) are instantiated for every IWeightRows, IQuantizedRows or IHalfTensorFormat struct their
     // constraint admits.
-    private static IEnumerable<MethodInfo> KernelMethods()
+    internal static IEnumerable<MethodInfo> KernelMethods()
     {
         var assembly = typeof(MatrixKernels).Assembly;
         var layouts = assembly.GetTypes().Where(t => t.IsValueType
@@ -163,6 +163,6 @@ public sealed class PtxCompileTests(ITestOutputHelper output)
                 else yield return method;
     }
 
-    private static string Describe(MethodInfo m) =>
+    internal static string Describe(MethodInfo m) =>
         $"{m.DeclaringType!.Name}.{m.Name}{(m.IsGenericMethod ? $"<{m.GetGenericArguments()[0].Name}>" : "")}";
 }
