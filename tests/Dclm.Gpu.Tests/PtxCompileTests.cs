@@ -121,7 +121,7 @@ public sealed class PtxCompileTests(ITestOutputHelper output)
         Assert.InRange(bytes, 4 * (2 * TiledAttentionKernel.RowFloats + TiledAttentionKernel.ChunkFloats), 48 * 1024);
     }
 
-    private static PTXCompiledKernel Compile(MethodInfo method, OptimizationLevel level = OptimizationLevel.O1)
+    internal static PTXCompiledKernel Compile(MethodInfo method, OptimizationLevel level = OptimizationLevel.O1)
     {
         using var context = GpuDevice.CreateCudaContext(level);
         var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90, CudaInstructionSet.ISA_88, null);
@@ -132,7 +132,8 @@ public sealed class PtxCompileTests(ITestOutputHelper output)
 
     /// <summary>
     /// Under <see cref="GpuDevice.OptimizeVariable"/>=O2 (an A/B switch for a device run) every kernel still compiles and
-    /// assembles into registers only, and the decode kernels read weights with <c>ld.global</c> instead of generic loads.
+    /// assembles into registers only, with nothing for ptxas to contract, and the decode kernels read weights with
+    /// <c>ld.global</c> instead of generic loads.
     /// </summary>
     [Theory]
     [MemberData(nameof(Kernels))]
@@ -142,6 +143,8 @@ public sealed class PtxCompileTests(ITestOutputHelper output)
         var report = PtxasOracle.Assemble(ptx, kernel);
         Assert.True(report.StackBytes == 0 && report.SpillStoreBytes == 0, $"{kernel} at O2 uses local memory:\n{report.Output}");
         if (kernel.Contains("MatrixVector", StringComparison.Ordinal)) Assert.Contains("ld.global.v4.", ptx);
+        Assert.True(PtxasOracle.Cubin(ptx, kernel, contract: true).AsSpan().SequenceEqual(PtxasOracle.Cubin(ptx, kernel, contract: false)),
+            $"ptxas fuses a float multiply and add in {kernel} at O2 (see PtxContractionTests)");
     }
 
     [Theory]
@@ -178,7 +181,7 @@ public sealed class PtxCompileTests(ITestOutputHelper output)
     // The kernels are the void static methods of the static classes in Dclm.Gpu.Kernels; generic ones (over the weight
     // layout or 16-bit format) are instantiated for every IWeightRows, IQuantizedRows or IHalfTensorFormat struct their
     // constraint admits.
-    private static IEnumerable<MethodInfo> KernelMethods()
+    internal static IEnumerable<MethodInfo> KernelMethods()
     {
         var assembly = typeof(MatrixKernels).Assembly;
         var layouts = assembly.GetTypes().Where(t => t.IsValueType
@@ -193,6 +196,6 @@ public sealed class PtxCompileTests(ITestOutputHelper output)
                 else yield return method;
     }
 
-    private static string Describe(MethodInfo m) =>
+    internal static string Describe(MethodInfo m) =>
         $"{m.DeclaringType!.Name}.{m.Name}{(m.IsGenericMethod ? $"<{m.GetGenericArguments()[0].Name}>" : "")}";
 }

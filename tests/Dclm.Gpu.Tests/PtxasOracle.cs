@@ -22,6 +22,21 @@ internal static partial class PtxasOracle
     /// </summary>
     public static Report Assemble(string ptx, string name)
     {
+        var (text, _) = Run(ptx, name, contract: true);
+        return new Report(Number(Registers(), text), Number(SpillStores(), text), Number(SpillLoads(), text), Number(Stack(), text),
+            Number(Shared(), text), text);
+    }
+
+    /// <summary>
+    /// The cubin ptxas writes for <paramref name="ptx"/> (sm_90, as <see cref="Assemble"/>), with its default contraction
+    /// of float multiplies and adds into fused multiply-adds, or with <c>--fmad=false</c> when <paramref name="contract"/> is
+    /// false. The PTX ISA lets the assembler (and the driver, which assembles at load time the same way) fuse a mul.f32
+    /// and an add.f32 that carry no rounding modifier; the CPU accelerator never does.
+    /// </summary>
+    public static byte[] Cubin(string ptx, string name, bool contract) => Run(ptx, name, contract).Cubin;
+
+    private static (string Output, byte[] Cubin) Run(string ptx, string name, bool contract)
+    {
         var ptxas = Path.Combine(OracleDirectory(), "bin", "ptxas");
         if (!File.Exists(ptxas))
             throw new InvalidOperationException($"NVIDIA's ptxas is not installed: run scripts/setup.sh (or: bash {Path.Combine(OracleDirectory(), "install.sh")})");
@@ -30,9 +45,10 @@ internal static partial class PtxasOracle
         try
         {
             var source = Path.Combine(directory.FullName, "kernel.ptx");
+            var cubin = Path.Combine(directory.FullName, "kernel.cubin");
             File.WriteAllText(source, lowered);
             var start = new ProcessStartInfo(ptxas) { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var argument in new[] { "-arch=sm_90", "-v", "-o", Path.Combine(directory.FullName, "kernel.cubin"), source })
+            foreach (var argument in new[] { "-arch=sm_90", "-v", "--fmad=" + (contract ? "true" : "false"), "-o", cubin, source })
                 start.ArgumentList.Add(argument);
             using var process = Process.Start(start) ?? throw new InvalidOperationException("ptxas could not be started");
             var output = process.StandardOutput.ReadToEndAsync();
@@ -41,8 +57,7 @@ internal static partial class PtxasOracle
             var text = output.Result + error.Result;
             if (process.ExitCode != 0)
                 throw new InvalidOperationException($"ptxas rejected {name} ({process.ExitCode}):\n{text}");
-            return new Report(Number(Registers(), text), Number(SpillStores(), text), Number(SpillLoads(), text), Number(Stack(), text),
-                Number(Shared(), text), text);
+            return (text, File.ReadAllBytes(cubin));
         }
         finally { directory.Delete(recursive: true); }
     }

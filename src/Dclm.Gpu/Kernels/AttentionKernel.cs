@@ -12,7 +12,8 @@ namespace Dclm.Gpu.Kernels;
 /// M = max m_s, out = Σ_s acc_s·e^(m_s − M) / Σ_s l_s·e^(m_s − M). Split boundaries depend only on the token's own context,
 /// so a token's result does not depend on its batch; with one split, Combine returns acc / l exactly as Attend does.
 /// The per-warp walk here is the fallback and A/B reference for <see cref="TiledAttentionKernel"/> (DCLM_GPU_ATTENTION=warp);
-/// <see cref="Combine"/> merges either kernel's partials.
+/// <see cref="Combine"/> merges either kernel's partials. Products that feed a sum are <see cref="DeviceNumbers.Multiply"/>
+/// (never contracted into an fma by ptxas), in both attention kernels, so a GPU rounds as the CPU accelerator does.
 /// </summary>
 internal static class AttentionKernel
 {
@@ -73,12 +74,12 @@ internal static class AttentionKernel
         }
         float denominator = 0;
         for (int s = 0; s < used; s++)
-            denominator += partials[base0 + s * (d + 2) + d + 1] * MathF.Exp(partials[base0 + s * (d + 2) + d] - max);
+            denominator += DeviceNumbers.Multiply(partials[base0 + s * (d + 2) + d + 1], MathF.Exp(partials[base0 + s * (d + 2) + d] - max));
         long o = (long)t * shape.Heads * d + h * d;
         for (int j = Group.IdxX; j < d; j += Group.DimX)
         {
             float sum = 0;
-            for (int s = 0; s < used; s++) sum += partials[base0 + s * (d + 2) + j] * MathF.Exp(partials[base0 + s * (d + 2) + d] - max);
+            for (int s = 0; s < used; s++) sum += DeviceNumbers.Multiply(partials[base0 + s * (d + 2) + j], MathF.Exp(partials[base0 + s * (d + 2) + d] - max));
             output[o + j] = sum / denominator;
         }
     }
@@ -108,21 +109,21 @@ internal static class AttentionKernel
             {
                 long key = CacheRow(tables, table, p, shape) * shape.KeyValueDim + kvHead * d;
                 float dot = 0;
-                for (int j = 0; j < d; j++) dot += qkv[query + j] * keys[key + j];
-                score = dot * shape.Scale - slope * (position - p);
+                for (int j = 0; j < d; j++) dot += DeviceNumbers.Multiply(qkv[query + j], keys[key + j]);
+                score = DeviceNumbers.Multiply(dot, shape.Scale) - DeviceNumbers.Multiply(slope, position - p);
             }
             float chunkMax = DeviceNumbers.WarpAllMax(score);
             float newMax = chunkMax > max ? chunkMax : max;
             float e = p <= to ? MathF.Exp(score - newMax) : 0;
             float correction = max == float.NegativeInfinity ? 0 : MathF.Exp(max - newMax);
-            denominator = denominator * correction + DeviceNumbers.WarpAllSum(e);
+            denominator = DeviceNumbers.Multiply(denominator, correction) + DeviceNumbers.WarpAllSum(e);
             weights[lane] = e;
             Group.Barrier();
             int last = Math.Min(width, to - p0 + 1);
             for (int j = lane; j < d; j += width)
             {
-                float sum = accumulator[j] * correction;
-                for (int k = 0; k < last; k++) sum += weights[k] * values[CacheRow(tables, table, p0 + k, shape) * shape.KeyValueDim + kvHead * d + j];
+                float sum = DeviceNumbers.Multiply(accumulator[j], correction);
+                for (int k = 0; k < last; k++) sum += DeviceNumbers.Multiply(weights[k], values[CacheRow(tables, table, p0 + k, shape) * shape.KeyValueDim + kvHead * d + j]);
                 accumulator[j] = sum;
             }
             Group.Barrier();

@@ -12,8 +12,8 @@ internal static class DeviceNumbers
         int sign = (h & 0x8000) << 16, exponent = (h >> 10) & 0x1F, mantissa = h & 0x3FF;
         if (exponent == 0)
         {
-            // Zero or subnormal: mantissa·2^-24, exact in float.
-            float value = mantissa * 5.9604644775390625e-8f;
+            // Zero or subnormal: mantissa·2^-24, exact in float (Multiply: callers subtract the value, HalfTensorCoreKernels.Split).
+            float value = Multiply(mantissa, 5.9604644775390625e-8f);
             return sign != 0 ? -value : value;
         }
         if (exponent == 31) return Interop.IntAsFloat((uint)(sign | 0x7F800000 | (mantissa << 13)));
@@ -62,6 +62,25 @@ internal static class DeviceNumbers
     /// </summary>
     [IntrinsicImplementation]
     public static float FusedMultiplyAdd(float a, float b, float c) => FusedMultiplyAddByRoundToOdd(a, b, c);
+
+    /// <summary>
+    /// a·b rounded to float, never fused into an add or subtract that uses it: PTX's mul.rn.f32 on CUDA
+    /// (<see cref="PtxIntrinsics"/>), which the PTX ISA exempts from contraction, and plain a·b on the CPU accelerator,
+    /// which .NET never contracts. A kernel writes a product that feeds a sum as <c>Multiply(a, b) + c</c> so the GPU rounds
+    /// twice, as the CPU accelerator the tests run does; ILGPU emits a plain <c>a * b</c> as mul.f32 without a rounding
+    /// modifier, which ptxas and the driver fuse with a following add.f32 into one fma (one rounding), a different float.
+    /// </summary>
+    [IntrinsicImplementation]
+    public static float Multiply(float a, float b) => a * b;
+
+    /// <summary>
+    /// a − b rounded to float: PTX's sub.rn.f32 on CUDA, plain a − b elsewhere; the same value as a − b. Only for a
+    /// subtraction ptxas schedules differently with and without contraction although it has no product to fuse (the f16
+    /// split's residual, <see cref="HalfTensorCoreKernels.Split{TFormat}"/>): with the rounding modifier its cubin is the
+    /// same either way, which is what PtxContractionTests compares.
+    /// </summary>
+    [IntrinsicImplementation]
+    public static float Subtract(float a, float b) => a - b;
 
     /// <summary>
     /// fma(a, b, c) for finite floats from double arithmetic: a·b is exact in double (48 significant bits); s = a·b + c is

@@ -60,14 +60,14 @@ internal static class HalfTensorCoreKernels
         long partStride = (long)shape.Tokens * pairs;
         for (int i = lane; i < pairs; i += threads)
         {
-            float first = x[row + 2 * i] * scale, second = x[row + 2 * i + 1] * scale;
+            float first = DeviceNumbers.Multiply(x[row + 2 * i], scale), second = DeviceNumbers.Multiply(x[row + 2 * i + 1], scale);
             long at = (long)token * pairs + i;
             for (int p = 0; p < format.Parts(); p++)
             {
                 uint low = format.Round(first), high = format.Round(second);
                 parts[p * partStride + at] = low | (high << 16);
-                first -= format.Widen(low);
-                second -= format.Widen(high);
+                first = DeviceNumbers.Subtract(first, format.Widen(low));
+                second = DeviceNumbers.Subtract(second, format.Widen(high));
             }
         }
         if (lane == 0) inverseScales[token] = inverse;
@@ -136,7 +136,7 @@ internal static class HalfTensorCoreKernels
     {
         if (row >= shape.Rows || token >= shape.Tokens) return;
         long at = (long)token * shape.OutputStride + shape.OutputOffset + row;
-        float value = sum * inverseScales[token];
+        float value = DeviceNumbers.Multiply(sum, inverseScales[token]);
         y[at] = shape.Accumulate != 0 ? y[at] + value : value;
     }
 

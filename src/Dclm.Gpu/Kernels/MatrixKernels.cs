@@ -8,6 +8,12 @@ namespace Dclm.Gpu.Kernels;
 /// and 16 tokens of x staged in shared memory 32 columns at a time). Each output's sum runs in an order that does not
 /// depend on how many tokens share the launch, so a token's logits do not depend on its batch (within one kernel).
 /// </summary>
+/// <remarks>
+/// Every multiply-add is an explicit fma (<see cref="DeviceNumbers.FusedMultiplyAdd"/>, fma.rn.f32): the CPU engine's
+/// float dot products (DotFloat) accumulate by fma as well, a GPU issues one FFMA where a product and a sum take an FMUL
+/// and an FADD, and, unlike a plain sum += w·x, which ptxas may or may not contract, it is the arithmetic the CPU
+/// accelerator runs in the tests (emulated there, in double; these kernels serve only f32/f16/bf16 weights).
+/// </remarks>
 internal static class MatrixKernels
 {
     /// <summary>Tokens up to which a step uses <see cref="MatrixVector{TWeights}"/>; larger steps use tiles.</summary>
@@ -98,7 +104,7 @@ internal static class MatrixKernels
                 a[i * 33 + c] = token0 + i < shape.Tokens ? x[(long)(token0 + i) * shape.Columns + c0 + c] : 0;
             }
             Group.Barrier();
-            for (int c = 0; c < 32; c++) sum += w[r * 33 + c] * a[t * 33 + c];
+            for (int c = 0; c < 32; c++) sum = DeviceNumbers.FusedMultiplyAdd(w[r * 33 + c], a[t * 33 + c], sum);
             Group.Barrier();
         }
         if (row0 + r < shape.Rows && token0 + t < shape.Tokens)

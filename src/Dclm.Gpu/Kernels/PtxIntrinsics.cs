@@ -28,6 +28,8 @@ internal static class PtxIntrinsics
         var manager = builder.GetIntrinsicManager();
         Register(manager, typeof(DeviceNumbers), nameof(DeviceNumbers.ByteDot), nameof(ByteDot));
         Register(manager, typeof(DeviceNumbers), nameof(DeviceNumbers.FusedMultiplyAdd), nameof(FusedMultiplyAdd));
+        Register(manager, typeof(DeviceNumbers), nameof(DeviceNumbers.Multiply), nameof(Multiply));
+        Register(manager, typeof(DeviceNumbers), nameof(DeviceNumbers.Subtract), nameof(Subtract));
         Register(manager, typeof(TensorCoreMultiply), nameof(TensorCoreMultiply.Instruction), nameof(ByteMatrixMultiply));
         Register(manager, typeof(HalfTensorCoreMultiply), nameof(HalfTensorCoreMultiply.InstructionF16), nameof(HalfMatrixMultiply));
         Register(manager, typeof(HalfTensorCoreMultiply), nameof(HalfTensorCoreMultiply.InstructionBF16), nameof(BFloatMatrixMultiply));
@@ -69,6 +71,28 @@ internal static class PtxIntrinsics
         command.AppendArgument(a);
         command.AppendArgument(b);
         command.AppendArgument(c);
+    }
+
+    /// <summary>
+    /// d = mul.rn.f32(a, b) for <see cref="DeviceNumbers.Multiply"/>. The explicit rounding modifier keeps the product out
+    /// of contraction: the PTX ISA lets mul/add sequences without rounding modifiers become fused multiply-adds, and LLVM's
+    /// NVPTX backend writes mul.rn for the same reason when fusion is not allowed. ptxas confirms it: a mul.rn.f32 feeding
+    /// an add.f32 assembles to the very cubin that --fmad=false gives (PtxContractionTests).
+    /// </summary>
+    private static void Multiply(PTXBackend backend, PTXCodeGenerator generator, Value call) => Binary(generator, call, "mul.rn.f32");
+
+    /// <summary>d = sub.rn.f32(a, b) for <see cref="DeviceNumbers.Subtract"/>.</summary>
+    private static void Subtract(PTXBackend backend, PTXCodeGenerator generator, Value call) => Binary(generator, call, "sub.rn.f32");
+
+    private static void Binary(PTXCodeGenerator generator, Value call, string instruction)
+    {
+        var a = InRegister(generator, call[0]);
+        var b = InRegister(generator, call[1]);
+        var d = generator.AllocateHardware(call);
+        using var command = generator.BeginCommand(instruction);
+        command.AppendArgument(d);
+        command.AppendArgument(a);
+        command.AppendArgument(b);
     }
 
     private static void ByteMatrixMultiply(PTXBackend backend, PTXCodeGenerator generator, Value call) =>

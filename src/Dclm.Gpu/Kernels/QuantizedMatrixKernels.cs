@@ -88,7 +88,8 @@ internal static class QuantizedMatrixKernels
             }
             Group.Barrier();
             float term = 0;
-            for (int c = 0; c < 32; c++) term += w[r * 33 + c] * a[t * 33 + c];
+            // Exact integers either way; Multiply leaves ptxas nothing to contract and costs the CPU accelerator nothing.
+            for (int c = 0; c < 32; c++) term += DeviceNumbers.Multiply(w[r * 33 + c], a[t * 33 + c]);
             float combined = inside ? weights.Scale(row0 + r, b) * scales[(long)(token0 + t) * blocks + b] : 0;
             switch (b & 7)
             {

@@ -5,6 +5,8 @@ namespace Dclm.Gpu.Kernels;
 /// <summary>
 /// The arithmetic the element kernels and their fused forms share, so a fused kernel runs the very operations of the
 /// kernels it replaces in the same order (and gives the same bits). Internal, so the kernel reflection skips them.
+/// Products that feed a sum are <see cref="DeviceNumbers.Multiply"/>, so ptxas cannot fuse them (the CPU engine's RoPE
+/// does not fuse either; a fused x² in a norm's sum would move its Q8_0 levels).
 /// </summary>
 internal static class RowMath
 {
@@ -28,7 +30,7 @@ internal static class RowMath
         for (int k = 0; k < 8; k++)
         {
             int packed = 0;
-            for (int i = 0; i < 4; i++) packed |= ((int)DeviceNumbers.RoundHalfAway(x[start + 4 * k + i] * inverse) & 0xFF) << (8 * i);
+            for (int i = 0; i < 4; i++) packed |= ((int)DeviceNumbers.RoundHalfAway(DeviceNumbers.Multiply(x[start + 4 * k + i], inverse)) & 0xFF) << (8 * i);
             levels[block * 8 + k] = packed;
         }
     }
@@ -52,7 +54,7 @@ internal static class RowMath
         for (int j = lane; j < width; j += threads)
         {
             float v = x[xs + j] - mean;
-            squares += v * v;
+            squares += DeviceNumbers.Multiply(v, v);
         }
         float variance = GroupSum(partial, squares, lane) / width;
         float inverse = 1.0f / MathF.Sqrt(variance + epsilon);
@@ -78,8 +80,8 @@ internal static class RowMath
     internal static void Rotate(ArrayView<float> values, long first, long second, float c, float s)
     {
         float a = values[first], b = values[second];
-        values[first] = a * c - b * s;
-        values[second] = a * s + b * c;
+        values[first] = DeviceNumbers.Multiply(a, c) - DeviceNumbers.Multiply(b, s);
+        values[second] = DeviceNumbers.Multiply(a, s) + DeviceNumbers.Multiply(b, c);
     }
 
     /// <summary>silu(g)·u = g/(1 + e^−g)·u.</summary>

@@ -106,8 +106,8 @@ internal static class TiledAttentionKernel
             int r = o / d, j = o % d;
             int from = Math.Max(rowFrom[r], p0), to = Math.Min(rowTo[r], p0 + length - 1);
             if (from > to) continue;
-            float sum = accumulator[o] * rowScale[r];
-            for (int p = from; p <= to; p++) sum += scores[r * length + p - p0] * chunk[(p - p0) * shape.KeyStride + j];
+            float sum = DeviceNumbers.Multiply(accumulator[o], rowScale[r]);
+            for (int p = from; p <= to; p++) sum += DeviceNumbers.Multiply(scores[r * length + p - p0], chunk[(p - p0) * shape.KeyStride + j]);
             accumulator[o] = sum;
         }
     }
@@ -174,14 +174,14 @@ internal static class TiledAttentionKernel
             bool staged = index < dots && p >= loadFrom && p <= loadTo;
             float dot = 0;
             if (staged)
-                for (int i = part; i < d; i += lanes) dot += query[r * d + i] * chunk[k * shape.KeyStride + i];
+                for (int i = part; i < d; i += lanes) dot += DeviceNumbers.Multiply(query[r * d + i], chunk[k * shape.KeyStride + i]);
             for (int offset = lanes / 2; offset > 0; offset /= 2) dot += Warp.ShuffleXor(dot, offset);
             if (part != 0 || index >= dots) continue;
             float score = float.NegativeInfinity;
             if (staged && p >= rowFrom[r] && p <= rowTo[r])
             {
                 float slope = shape.Alibi != 0 ? slopes[firstHead + r % shape.HeadBlock] : 0;
-                score = dot * shape.Scale - slope * (positions[firstToken + r / shape.HeadBlock] - p);
+                score = DeviceNumbers.Multiply(dot, shape.Scale) - DeviceNumbers.Multiply(slope, positions[firstToken + r / shape.HeadBlock] - p);
             }
             scores[index] = score;
         }
@@ -218,7 +218,7 @@ internal static class TiledAttentionKernel
             if (lane != 0) continue;
             rowScale[r] = correction;
             rowMax[r] = newMax;
-            rowSum[r] = rowSum[r] * correction + total;
+            rowSum[r] = DeviceNumbers.Multiply(rowSum[r], correction) + total;
         }
     }
 }

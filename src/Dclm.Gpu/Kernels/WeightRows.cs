@@ -33,10 +33,10 @@ internal struct F32Rows(ArrayView<float> data, int columns) : IWeightRows
         for (int c = 0; c < 8; c++)
         {
             Float4 wc = weights[w + c], ac = activations[a + c];
-            sum += wc.X * ac.X;
-            sum += wc.Y * ac.Y;
-            sum += wc.Z * ac.Z;
-            sum += wc.W * ac.W;
+            sum = DeviceNumbers.FusedMultiplyAdd(wc.X, ac.X, sum);
+            sum = DeviceNumbers.FusedMultiplyAdd(wc.Y, ac.Y, sum);
+            sum = DeviceNumbers.FusedMultiplyAdd(wc.Z, ac.Z, sum);
+            sum = DeviceNumbers.FusedMultiplyAdd(wc.W, ac.W, sum);
         }
         return sum;
     }
@@ -107,14 +107,14 @@ internal static class HalfPairRows
         {
             UInt4 p = pairs[w + c];
             Float4 a0 = activations[a + 2 * c], a1 = activations[a + 2 * c + 1];
-            sum += format.Low(p.X) * a0.X;
-            sum += format.High(p.X) * a0.Y;
-            sum += format.Low(p.Y) * a0.Z;
-            sum += format.High(p.Y) * a0.W;
-            sum += format.Low(p.Z) * a1.X;
-            sum += format.High(p.Z) * a1.Y;
-            sum += format.Low(p.W) * a1.Z;
-            sum += format.High(p.W) * a1.W;
+            sum = DeviceNumbers.FusedMultiplyAdd(format.Low(p.X), a0.X, sum);
+            sum = DeviceNumbers.FusedMultiplyAdd(format.High(p.X), a0.Y, sum);
+            sum = DeviceNumbers.FusedMultiplyAdd(format.Low(p.Y), a0.Z, sum);
+            sum = DeviceNumbers.FusedMultiplyAdd(format.High(p.Y), a0.W, sum);
+            sum = DeviceNumbers.FusedMultiplyAdd(format.Low(p.Z), a1.X, sum);
+            sum = DeviceNumbers.FusedMultiplyAdd(format.High(p.Z), a1.Y, sum);
+            sum = DeviceNumbers.FusedMultiplyAdd(format.Low(p.W), a1.Z, sum);
+            sum = DeviceNumbers.FusedMultiplyAdd(format.High(p.W), a1.W, sum);
         }
         return sum;
     }
