@@ -46,32 +46,10 @@ internal static class PtxIntrinsics
     }
 
     /// <summary>d = dp4a.s32.s32(a, b, c) for <see cref="DeviceNumbers.ByteDot"/>.</summary>
-    private static void ByteDot(PTXBackend backend, PTXCodeGenerator generator, Value call)
-    {
-        var a = InRegister(generator, call[0]);
-        var b = InRegister(generator, call[1]);
-        var c = InRegister(generator, call[2]);
-        var d = generator.AllocateHardware(call);
-        using var command = generator.BeginCommand("dp4a.s32.s32");
-        command.AppendArgument(d);
-        command.AppendArgument(a);
-        command.AppendArgument(b);
-        command.AppendArgument(c);
-    }
+    private static void ByteDot(PTXBackend backend, PTXCodeGenerator generator, Value call) => Scalar(generator, call, "dp4a.s32.s32");
 
     /// <summary>d = fma.rn.f32(a, b, c) for <see cref="DeviceNumbers.FusedMultiplyAdd"/>.</summary>
-    private static void FusedMultiplyAdd(PTXBackend backend, PTXCodeGenerator generator, Value call)
-    {
-        var a = InRegister(generator, call[0]);
-        var b = InRegister(generator, call[1]);
-        var c = InRegister(generator, call[2]);
-        var d = generator.AllocateHardware(call);
-        using var command = generator.BeginCommand("fma.rn.f32");
-        command.AppendArgument(d);
-        command.AppendArgument(a);
-        command.AppendArgument(b);
-        command.AppendArgument(c);
-    }
+    private static void FusedMultiplyAdd(PTXBackend backend, PTXCodeGenerator generator, Value call) => Scalar(generator, call, "fma.rn.f32");
 
     /// <summary>
     /// d = mul.rn.f32(a, b) for <see cref="DeviceNumbers.Multiply"/>. The explicit rounding modifier keeps the product out
@@ -79,20 +57,20 @@ internal static class PtxIntrinsics
     /// NVPTX backend writes mul.rn for the same reason when fusion is not allowed. ptxas confirms it: a mul.rn.f32 feeding
     /// an add.f32 assembles to the very cubin that --fmad=false gives (PtxContractionTests).
     /// </summary>
-    private static void Multiply(PTXBackend backend, PTXCodeGenerator generator, Value call) => Binary(generator, call, "mul.rn.f32");
+    private static void Multiply(PTXBackend backend, PTXCodeGenerator generator, Value call) => Scalar(generator, call, "mul.rn.f32");
 
     /// <summary>d = sub.rn.f32(a, b) for <see cref="DeviceNumbers.Subtract"/>.</summary>
-    private static void Subtract(PTXBackend backend, PTXCodeGenerator generator, Value call) => Binary(generator, call, "sub.rn.f32");
+    private static void Subtract(PTXBackend backend, PTXCodeGenerator generator, Value call) => Scalar(generator, call, "sub.rn.f32");
 
-    private static void Binary(PTXCodeGenerator generator, Value call, string instruction)
+    /// <summary>d = instruction(operands...) for a call of scalar arguments returning a scalar, each operand in a register.</summary>
+    private static void Scalar(PTXCodeGenerator generator, Value call, string instruction)
     {
-        var a = InRegister(generator, call[0]);
-        var b = InRegister(generator, call[1]);
+        var operands = new PrimitiveRegister[call.Count];
+        for (int i = 0; i < operands.Length; i++) operands[i] = InRegister(generator, call[i]);
         var d = generator.AllocateHardware(call);
         using var command = generator.BeginCommand(instruction);
         command.AppendArgument(d);
-        command.AppendArgument(a);
-        command.AppendArgument(b);
+        foreach (var operand in operands) command.AppendArgument(operand);
     }
 
     private static void ByteMatrixMultiply(PTXBackend backend, PTXCodeGenerator generator, Value call) =>
